@@ -1,0 +1,18 @@
+//! Plenum's domain: the types and rules of a self-hosted meeting server.
+//!
+//! Nothing in this crate performs I/O or reads the clock. Every rule that depends on time
+//! takes the current instant as an argument, so it is tested in simulated time (the sans-IO
+//! style of str0m). Wire formats live in the dialect modules of `plenum-http`; persistence
+//! lives behind the `Store` trait of `plenum-store`.
+
+pub mod company;
+pub mod credentials;
+pub mod ids;
+pub mod paging;
+pub mod sign_in;
+pub mod user;
+
+mod error;
+
+pub use error::{Field, ValidationError};
+pub use jiff::Timestamp;

@@ -1,0 +1,190 @@
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use plenum_domain::{Field, ValidationError};
+use plenum_service::ServiceError;
+use serde::Serialize;
+
+/// The stable error codes of the FRTC dialect. Clients may branch on them; they never change
+/// meaning. `docs/errors.md` lists them with their statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    MalformedJson,
+    MissingField,
+    InvalidFieldType,
+    InvalidField,
+    NothingToChange,
+    PayloadTooLarge,
+    TokenMissing,
+    TokenInvalid,
+    TokenExpired,
+    InvalidCredentials,
+    WrongOldSecret,
+    AccountLocked,
+    PermissionDenied,
+    UserNotFound,
+    CompanyNotFound,
+    NotFound,
+    MethodNotAllowed,
+    UsernameTaken,
+    CompanyNameTaken,
+    MaxUsersReached,
+    LastSystemAdmin,
+    InternalError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::MissingField => "missing_field",
+            ErrorCode::InvalidFieldType => "invalid_field_type",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::NothingToChange => "nothing_to_change",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::TokenMissing => "token_missing",
+            ErrorCode::TokenInvalid => "token_invalid",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::WrongOldSecret => "wrong_old_secret",
+            ErrorCode::AccountLocked => "account_locked",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::UserNotFound => "user_not_found",
+            ErrorCode::CompanyNotFound => "company_not_found",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::UsernameTaken => "username_taken",
+            ErrorCode::CompanyNameTaken => "company_name_taken",
+            ErrorCode::MaxUsersReached => "max_users_reached",
+            ErrorCode::LastSystemAdmin => "last_system_admin",
+            ErrorCode::InternalError => "internal_error",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::MalformedJson
+            | ErrorCode::MissingField
+            | ErrorCode::InvalidFieldType
+            | ErrorCode::InvalidField
+            | ErrorCode::NothingToChange => StatusCode::BAD_REQUEST,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TokenMissing
+            | ErrorCode::TokenInvalid
+            | ErrorCode::TokenExpired
+            | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ErrorCode::WrongOldSecret | ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::UserNotFound | ErrorCode::CompanyNotFound | ErrorCode::NotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::UsernameTaken
+            | ErrorCode::CompanyNameTaken
+            | ErrorCode::MaxUsersReached
+            | ErrorCode::LastSystemAdmin => StatusCode::CONFLICT,
+            ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An FRTC error response: `{"error": "...", "errorCode": "..."}`.
+#[derive(Debug)]
+pub struct FrtcError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Seconds after which a locked account may try again.
+    retry_after: Option<u64>,
+}
+
+/// The documented body of every FRTC error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A sentence for a human.
+    pub error: String,
+    /// A stable code for a program (see `docs/errors.md`).
+    #[serde(rename = "errorCode")]
+    pub error_code: String,
+}
+
+impl FrtcError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl From<ValidationError> for FrtcError {
+    fn from(e: ValidationError) -> Self {
+        Self::new(ErrorCode::InvalidField, e.to_string())
+    }
+}
+
+impl From<ServiceError> for FrtcError {
+    fn from(e: ServiceError) -> Self {
+        use ErrorCode as C;
+        let code = match &e {
+            ServiceError::Invalid(v) => return v.clone().into(),
+            ServiceError::AccountLocked { retry_after_secs } => {
+                return Self {
+                    code: C::AccountLocked,
+                    message: e.to_string(),
+                    retry_after: Some(*retry_after_secs),
+                };
+            }
+            ServiceError::InvalidCredentials => C::InvalidCredentials,
+            ServiceError::WrongOldCredential => C::WrongOldSecret,
+            ServiceError::TokenMissing => C::TokenMissing,
+            ServiceError::TokenInvalid => C::TokenInvalid,
+            ServiceError::TokenExpired => C::TokenExpired,
+            ServiceError::PermissionDenied(_) => C::PermissionDenied,
+            ServiceError::UserNotFound => C::UserNotFound,
+            ServiceError::CompanyNotFound => C::CompanyNotFound,
+            ServiceError::UsernameTaken => C::UsernameTaken,
+            ServiceError::CompanyNameTaken => C::CompanyNameTaken,
+            ServiceError::UserLimitReached { .. } => C::MaxUsersReached,
+            ServiceError::LastSystemAdmin => C::LastSystemAdmin,
+            ServiceError::NothingToChange => C::NothingToChange,
+            ServiceError::Internal(source) => {
+                // Logged inside the request's span, so the log line carries its request id;
+                // the client learns only that it was our fault.
+                tracing::error!(error = %source, "internal error");
+                return Self::new(
+                    C::InternalError,
+                    "internal error; the server log has the details under this request's x-request-id",
+                );
+            }
+        };
+        let message = match &e {
+            ServiceError::TokenMissing => {
+                "sign in first: pass the token as `Authorization: Bearer <token>` or `?token=`"
+                    .to_owned()
+            }
+            other => other.to_string(),
+        };
+        Self::new(code, message)
+    }
+}
+
+impl IntoResponse for FrtcError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.message,
+            error_code: self.code.as_str().to_owned(),
+        };
+        let mut response = (self.code.status(), axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+/// A required field that was absent.
+pub fn missing(field: Field) -> FrtcError {
+    FrtcError::new(ErrorCode::MissingField, format!("missing field `{field}`"))
+}

@@ -1,0 +1,179 @@
+//! The FRTC server API (seed `003_256f6aae305b3bbc.txt`), Plenum's main API, at `/api/v1`.
+//!
+//! Wire conventions of this dialect, in one place:
+//! - JSON bodies; errors are `{"error": "<sentence>", "errorCode": "<code>"}` with the codes of
+//!   [`ErrorCode`] (listed in `docs/errors.md`).
+//! - The token travels as `Authorization: Bearer <token>` or, as the FRTC document shows, as
+//!   `?client_id=..&token=..`. The header is preferred: query strings end up in proxy logs and
+//!   browser history. When both are present the header wins.
+//! - Instants are integer milliseconds since the Unix epoch.
+//! - Calls documented as `POST` that only read (info, version, capacity, user lists) accept
+//!   `GET` too.
+
+pub mod company;
+pub mod system;
+pub mod user;
+
+mod body;
+mod error;
+
+pub use body::FrtcJson;
+pub use error::{ErrorCode, FrtcError};
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use plenum_service::{Principal, ServiceError};
+use serde::Deserialize;
+
+use crate::AppState;
+
+/// The FRTC common query parameters.
+#[derive(Debug, Default, Deserialize)]
+struct CommonQuery {
+    token: Option<String>,
+    client_id: Option<String>,
+}
+
+/// The access token of a request, from the header or the query, and the FRTC client id.
+#[derive(Debug)]
+struct Presented {
+    token: Option<String>,
+    client_id: Option<String>,
+}
+
+fn presented(parts: &Parts) -> Presented {
+    let query = Query::<CommonQuery>::try_from_uri(&parts.uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let from_header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_owned());
+    Presented {
+        token: from_header.or(query.token).filter(|t| !t.is_empty()),
+        client_id: query.client_id.filter(|c| !c.is_empty()),
+    }
+}
+
+/// A request made with a valid token: authentication is a type in the handler's signature.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub principal: Arc<Principal>,
+    /// The token as presented; FRTC's `user/info` echoes it back as `user_token`.
+    pub token: String,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = presented(parts).token.ok_or(ServiceError::TokenMissing)?;
+        let principal = state.plenum.authenticate(&token).await?;
+        Ok(Self { principal, token })
+    }
+}
+
+/// A request that may or may not carry a token. A token that *is* given must be valid: a
+/// stale token is reported, not silently treated as anonymous.
+#[derive(Debug, Clone)]
+pub struct MaybeSignedIn(pub Option<SignedIn>);
+
+impl FromRequestParts<AppState> for MaybeSignedIn {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match presented(parts).token {
+            None => Ok(Self(None)),
+            Some(token) => {
+                let principal = state.plenum.authenticate(&token).await?;
+                Ok(Self(Some(SignedIn { principal, token })))
+            }
+        }
+    }
+}
+
+/// The FRTC `client_id` query parameter, if any.
+#[derive(Debug, Clone)]
+pub struct ClientId(pub Option<String>);
+
+impl FromRequestParts<AppState> for ClientId {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        // Bounded: it is stored with the token for the operator's information only.
+        Ok(Self(
+            presented(parts)
+                .client_id
+                .map(|c| c.chars().take(128).collect()),
+        ))
+    }
+}
+
+/// FRTC paging: `page_num` (from 1), `page_size`, `filter`. Kept as strings so that a value
+/// that is not a number is reported by name instead of failing the whole query.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PagingQuery {
+    /// Page number, from 1. Default 1.
+    page_num: Option<String>,
+    /// Page size, 1..=500. Default 20.
+    page_size: Option<String>,
+    /// Case-insensitive substring to search for.
+    filter: Option<String>,
+}
+
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+impl PagingQuery {
+    fn number(
+        raw: &Option<String>,
+        field: plenum_domain::Field,
+        default: i64,
+    ) -> Result<i64, FrtcError> {
+        match raw.as_deref().map(str::trim) {
+            None | Some("") => Ok(default),
+            Some(s) => s.parse::<i64>().map_err(|_| {
+                FrtcError::from(plenum_domain::ValidationError::new(
+                    field,
+                    "must be a whole number",
+                ))
+            }),
+        }
+    }
+
+    pub fn page(&self) -> Result<plenum_domain::paging::PageRequest, FrtcError> {
+        let num = Self::number(&self.page_num, plenum_domain::Field::PageNum, 1)?;
+        let size = Self::number(
+            &self.page_size,
+            plenum_domain::Field::PageSize,
+            DEFAULT_PAGE_SIZE,
+        )?;
+        Ok(plenum_domain::paging::PageRequest::by_number(
+            num,
+            size,
+            MAX_PAGE_SIZE,
+        )?)
+    }
+
+    pub fn filter(&self) -> Option<&str> {
+        self.filter
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+    }
+}

@@ -1,0 +1,129 @@
+//! Every route of the server, in one place, with the layers that wrap them all.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::frtc::{self, ErrorCode, FrtcError};
+use crate::openapi::{ApiDoc, docs_page};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Largest JSON body any call accepts.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        // FRTC: User
+        .routes(routes!(frtc::user::sign_in))
+        .routes(routes!(frtc::user::sign_out))
+        .routes(routes!(frtc::user::info))
+        .routes(routes!(frtc::user::password))
+        .routes(routes!(frtc::user::public_users))
+        .routes(routes!(frtc::user::create_user))
+        .routes(routes!(frtc::user::update_user, frtc::user::user_detail))
+        // FRTC: System
+        .routes(routes!(frtc::system::capacity))
+        .routes(routes!(frtc::system::version))
+        // Plenum extension: companies
+        .routes(routes!(
+            frtc::company::create_company,
+            frtc::company::list_companies
+        ))
+        .routes(routes!(frtc::company::own_company))
+        // Operations
+        .routes(routes!(healthz))
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+
+    let sensitive: Arc<[HeaderName]> = Arc::new([header::AUTHORIZATION, header::COOKIE]);
+    api.route(
+        "/api/openapi.json",
+        get(move || {
+            let openapi = openapi.clone();
+            async move { Json(openapi.as_ref().clone()) }
+        }),
+    )
+    .route("/api/docs", get(docs_page))
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(
+        ServiceBuilder::new()
+            .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(CatchPanicLayer::custom(panicked))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(30),
+            )),
+    )
+    .with_state(state)
+}
+
+/// The span of one request. It records the path but never the query string, which may carry
+/// an FRTC `token`.
+fn request_span(req: &Request) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %request_id,
+    )
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    FrtcError::new(
+        ErrorCode::InternalError,
+        "internal error; the server log has the details under this request's x-request-id",
+    )
+    .into_response()
+}
+
+async fn not_found() -> FrtcError {
+    FrtcError::new(ErrorCode::NotFound, "no such endpoint")
+}
+
+async fn method_not_allowed() -> FrtcError {
+    FrtcError::new(
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not accept that method",
+    )
+}
+
+/// Liveness: answers as long as the process serves HTTP. Also the static baseline of the
+/// benchmarks: it does no work at all.
+#[utoipa::path(get, path = "/healthz", tag = "Operations",
+    responses((status = 200, description = "The server is up", body = String)))]
+async fn healthz() -> (StatusCode, &'static str) {
+    (StatusCode::OK, "ok")
+}

@@ -1,0 +1,61 @@
+use plenum_domain::ValidationError;
+use plenum_store::StoreError;
+
+/// Everything a use case can answer besides success. Each variant is a distinct thing the
+/// client did or hit; dialects map each to their own error shape and status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("wrong username or credential")]
+    InvalidCredentials,
+    #[error("the current credential given does not match")]
+    WrongOldCredential,
+    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    AccountLocked { retry_after_secs: u64 },
+    #[error("no access token was given")]
+    TokenMissing,
+    #[error("the access token is not valid")]
+    TokenInvalid,
+    #[error("the access token has expired")]
+    TokenExpired,
+    #[error("{0}")]
+    PermissionDenied(&'static str),
+    #[error("no such user")]
+    UserNotFound,
+    #[error("no such company")]
+    CompanyNotFound,
+    #[error("username already taken")]
+    UsernameTaken,
+    #[error("company name already taken")]
+    CompanyNameTaken,
+    #[error("the company has reached its max_users limit of {limit}")]
+    UserLimitReached { limit: u32 },
+    #[error("the company's last SystemAdmin cannot lose the role")]
+    LastSystemAdmin,
+    #[error("nothing to change")]
+    NothingToChange,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ServiceError {
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // NotFound from the store is about the thing the call was about; callers that
+            // mean something else map it themselves before it gets here.
+            StoreError::NotFound => ServiceError::UserNotFound,
+            StoreError::UsernameTaken => ServiceError::UsernameTaken,
+            StoreError::CompanyNameTaken => ServiceError::CompanyNameTaken,
+            StoreError::UserLimitReached { limit } => ServiceError::UserLimitReached { limit },
+            StoreError::LastSystemAdmin => ServiceError::LastSystemAdmin,
+            StoreError::Internal(e) => ServiceError::Internal(e),
+        }
+    }
+}

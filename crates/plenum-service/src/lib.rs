@@ -1,0 +1,19 @@
+//! Plenum's use cases over any [`Store`](plenum_store::Store).
+//!
+//! Dialect modules parse their wire format into the calls of [`Plenum`] and render what comes
+//! back; the CLI calls the same methods. Business rules that need I/O (hashing with fresh
+//! randomness, the clock, the store) are composed here from the pure rules of the domain.
+
+mod clock;
+mod error;
+mod passwords;
+mod service;
+mod tokens;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ServiceError;
+pub use passwords::PasswordHasher;
+pub use service::{
+    BOOTSTRAP_ADMIN, BootstrapOutcome, Capacity, Credential, NewCompanyRequest, NewUserRequest,
+    Plenum, Policy, Principal, SignedIn, generate_password,
+};

@@ -1,0 +1,667 @@
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::SignedDuration;
+
+use plenum_domain::Timestamp;
+use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
+use plenum_domain::credentials::{Password, Secret, SecurityLevel, TokenHash};
+use plenum_domain::ids::{CompanyId, UserId};
+use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy};
+use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
+use plenum_store::{Store, StoreError};
+
+use crate::tokens::TokenCache;
+use crate::{Clock, PasswordHasher, ServiceError};
+
+/// The installation's rules that come from configuration.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The salt of FRTC's `secret = sha1(password + salt)`, for clients that send a plain
+    /// password. Must stay the same for the life of an installation.
+    pub secret_salt: String,
+    pub token_lifetime: SignedDuration,
+    /// How long a cached token check is trusted before the store is asked again.
+    pub token_revalidate_after: SignedDuration,
+    pub token_cache_entries: usize,
+    pub lockout: LockoutPolicy,
+    /// Days a credential is valid before FRTC's `password_expired_time` reaches 0.
+    pub password_lifetime_days: u32,
+    /// `max_users` given to companies created without one.
+    pub default_max_users: u32,
+    /// Concurrent call legs the installation allows (FRTC `capacity.system.max_calls`).
+    pub max_calls: u32,
+    /// Concurrent call legs through SIP/H.323 gateways; Plenum has no gateway yet.
+    pub gateway_max_calls: u32,
+    /// Whether `user/public/users` answers without a token (the default company's directory,
+    /// as the FRTC document's "SignedIn False" says), or requires sign-in.
+    pub public_user_directory: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            secret_salt: "plenum".to_owned(),
+            token_lifetime: SignedDuration::from_hours(24),
+            token_revalidate_after: SignedDuration::from_secs(10),
+            token_cache_entries: 100_000,
+            lockout: LockoutPolicy::default(),
+            password_lifetime_days: 90,
+            default_max_users: 1000,
+            max_calls: 1000,
+            gateway_max_calls: 0,
+            public_user_directory: true,
+        }
+    }
+}
+
+/// Who is making a request: a signed-in user and the token they used.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub token: AccessTokenRecord,
+    /// A SystemAdmin of the default company: may create and list companies.
+    pub platform_operator: bool,
+}
+
+impl Principal {
+    pub fn company(&self) -> CompanyId {
+        self.user.company_id
+    }
+
+    /// Refuses unless the principal is a platform operator (may create and list companies).
+    pub fn require_platform_operator(&self) -> Result<(), ServiceError> {
+        if self.platform_operator {
+            Ok(())
+        } else {
+            Err(ServiceError::PermissionDenied(
+                "only a SystemAdmin of the default company may manage companies",
+            ))
+        }
+    }
+
+    /// Refuses unless the principal may create and change users. Handlers call it before
+    /// validating a body, so that someone without the right learns nothing from the answer.
+    pub fn require_user_admin(&self) -> Result<(), ServiceError> {
+        if self.user.role.can_manage_users() {
+            Ok(())
+        } else {
+            Err(ServiceError::PermissionDenied(
+                "only a SystemAdmin may manage users",
+            ))
+        }
+    }
+}
+
+/// What a client proves its identity with: FRTC's pre-hashed secret or a plain password.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Secret(Secret),
+    Password(Password),
+}
+
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub user: User,
+    pub password_expires_in_days: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUserRequest {
+    pub username: Username,
+    pub profile: Profile,
+    pub role: Role,
+    pub credential: Credential,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCompanyRequest {
+    pub name: CompanyName,
+    pub time_zone: TimeZoneName,
+    pub max_users: Option<u32>,
+    pub admin: NewUserRequest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    pub max_calls: u32,
+    pub current_calls: u32,
+    pub gateway_max_calls: u32,
+    pub gateway_current_calls: u32,
+    pub max_users: u32,
+    pub current_users: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum BootstrapOutcome {
+    /// The installation already existed; nothing was changed.
+    AlreadyInitialised,
+    /// The default company and its `admin` were created. `generated_password` is set when no
+    /// password was configured: it must be shown to the operator once, and is kept nowhere.
+    Initialised {
+        company: Company,
+        admin: User,
+        generated_password: Option<String>,
+    },
+}
+
+/// The application service: one per running server (or CLI invocation).
+#[derive(Debug, Clone)]
+pub struct Plenum {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    policy: Policy,
+    hasher: PasswordHasher,
+    tokens: TokenCache,
+}
+
+/// Name of the first SystemAdmin of the default company.
+pub const BOOTSTRAP_ADMIN: &str = "admin";
+const DEFAULT_COMPANY_NAME: &str = "Default";
+
+fn new_access_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// A strong password for an account whose owner did not choose one.
+pub fn generate_password() -> String {
+    // 18 random bytes → 24 characters of base64url: 144 bits, far beyond guessing.
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>())
+}
+
+impl Plenum {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policy: Policy) -> Self {
+        let tokens = TokenCache::new(policy.token_revalidate_after, policy.token_cache_entries);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                policy,
+                hasher: PasswordHasher::default(),
+                tokens,
+            }),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    fn secret_of(&self, credential: &Credential) -> Secret {
+        match credential {
+            Credential::Secret(s) => s.clone(),
+            Credential::Password(p) => Secret::from_password(p, &self.inner.policy.secret_salt),
+        }
+    }
+
+    /// The Argon2id hash to store for a credential being set, and the strength we can tell.
+    async fn hash_credential(
+        &self,
+        credential: &Credential,
+    ) -> Result<(String, SecurityLevel), ServiceError> {
+        let level = match credential {
+            Credential::Secret(_) => SecurityLevel::Unknown,
+            Credential::Password(p) => p.security_level(),
+        };
+        let hash = self.inner.hasher.hash(self.secret_of(credential)).await?;
+        Ok((hash, level))
+    }
+
+    async fn new_user(
+        &self,
+        company: CompanyId,
+        request: &NewUserRequest,
+    ) -> Result<NewUser, ServiceError> {
+        let (secret_hash, security_level) = self.hash_credential(&request.credential).await?;
+        let now = self.now();
+        Ok(NewUser {
+            id: UserId::new(now),
+            company_id: company,
+            username: request.username.clone(),
+            profile: request.profile.clone(),
+            role: request.role,
+            secret_hash,
+            security_level,
+            created_at: now,
+        })
+    }
+
+    async fn default_company_id(&self) -> Result<Option<CompanyId>, ServiceError> {
+        Ok(self.inner.store.default_company().await?.map(|c| c.id))
+    }
+
+    // --- installation --------------------------------------------------------------------
+
+    /// Creates the default company and its `admin` on first start. `admin_password` is used
+    /// only then; on later starts it is ignored (use `plenum user reset-password`).
+    pub async fn bootstrap(
+        &self,
+        admin_password: Option<Password>,
+    ) -> Result<BootstrapOutcome, ServiceError> {
+        if self.inner.store.default_company().await?.is_some() {
+            return Ok(BootstrapOutcome::AlreadyInitialised);
+        }
+        let (password, generated) = match admin_password {
+            Some(p) => (p, None),
+            None => {
+                let raw = generate_password();
+                (Password::parse_new(&raw)?, Some(raw))
+            }
+        };
+        let now = self.now();
+        let company = NewCompany {
+            id: CompanyId::new(now),
+            name: CompanyName::parse(DEFAULT_COMPANY_NAME)?,
+            time_zone: TimeZoneName::utc(),
+            max_users: self.inner.policy.default_max_users,
+            is_default: true,
+            created_at: now,
+        };
+        let admin = self
+            .new_user(
+                company.id,
+                &NewUserRequest {
+                    username: Username::parse(BOOTSTRAP_ADMIN)?,
+                    profile: Profile {
+                        real_name: "Administrator".to_owned(),
+                        ..Profile::default()
+                    },
+                    role: Role::SystemAdmin,
+                    credential: Credential::Password(password),
+                },
+            )
+            .await?;
+        match self.inner.store.create_company(&company, &admin).await {
+            Ok(company) => {
+                let admin = self
+                    .inner
+                    .store
+                    .user(company.id, admin.id)
+                    .await?
+                    .ok_or(ServiceError::UserNotFound)?;
+                Ok(BootstrapOutcome::Initialised {
+                    company,
+                    admin,
+                    generated_password: generated,
+                })
+            }
+            // Another process initialised the same data directory in the meantime.
+            Err(StoreError::CompanyNameTaken) | Err(StoreError::UsernameTaken) => {
+                Ok(BootstrapOutcome::AlreadyInitialised)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // --- sign-in and tokens --------------------------------------------------------------
+
+    pub async fn sign_in(
+        &self,
+        username: &Username,
+        credential: Credential,
+        client_id: Option<String>,
+    ) -> Result<SignedIn, ServiceError> {
+        let secret = self.secret_of(&credential);
+        let Some(record) = self.inner.store.sign_in_record(username).await? else {
+            self.inner.hasher.verify_decoy(secret).await?;
+            return Err(ServiceError::InvalidCredentials);
+        };
+        let now = self.now();
+        record
+            .throttle
+            .check(now)
+            .map_err(|until| ServiceError::AccountLocked {
+                retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
+            })?;
+        if !self.inner.hasher.verify(secret, record.secret_hash).await? {
+            self.inner
+                .store
+                .record_sign_in_failure(record.user.id, &self.inner.policy.lockout, self.now())
+                .await?;
+            tracing::info!(user_id = %record.user.id, "sign-in refused: wrong credential");
+            return Err(ServiceError::InvalidCredentials);
+        }
+        if record.throttle.consecutive_failures > 0 {
+            self.inner
+                .store
+                .clear_sign_in_failures(record.user.id)
+                .await?;
+        }
+        let now = self.now();
+        let token = new_access_token();
+        let expires_at = now
+            .checked_add(self.inner.policy.token_lifetime)
+            .unwrap_or(Timestamp::MAX);
+        self.inner
+            .store
+            .insert_token(&AccessTokenRecord {
+                hash: TokenHash::of(&token),
+                user_id: record.user.id,
+                company_id: record.user.company_id,
+                client_id,
+                issued_at: now,
+                expires_at,
+            })
+            .await?;
+        tracing::info!(user_id = %record.user.id, "signed in");
+        Ok(SignedIn {
+            token,
+            password_expires_in_days: self.password_expires_in_days(&record.user),
+            user: record.user,
+        })
+    }
+
+    pub fn password_expires_in_days(&self, user: &User) -> i64 {
+        plenum_domain::credentials::days_until_password_expiry(
+            user.secret_changed_at,
+            self.inner.policy.password_lifetime_days,
+            self.now(),
+        )
+    }
+
+    /// Who holds this token. Answered from memory when the token was checked recently.
+    pub async fn authenticate(&self, token: &str) -> Result<Arc<Principal>, ServiceError> {
+        if token.is_empty() {
+            return Err(ServiceError::TokenMissing);
+        }
+        let hash = TokenHash::of(token);
+        let now = self.now();
+        if let Some(principal) = self.inner.tokens.get(&hash, now) {
+            return Ok(principal);
+        }
+        let Some(found) = self.inner.store.token(&hash).await? else {
+            self.inner.tokens.remove(&hash);
+            return Err(ServiceError::TokenInvalid);
+        };
+        if found.token.is_expired(now) {
+            self.inner.tokens.remove(&hash);
+            return Err(ServiceError::TokenExpired);
+        }
+        let platform_operator = found.user.role == Role::SystemAdmin
+            && self.default_company_id().await? == Some(found.user.company_id);
+        let principal = Arc::new(Principal {
+            user: found.user,
+            token: found.token,
+            platform_operator,
+        });
+        self.inner.tokens.put(principal.clone(), now);
+        Ok(principal)
+    }
+
+    /// Ends the token at once: the next request with it is refused.
+    pub async fn sign_out(&self, principal: &Principal) -> Result<(), ServiceError> {
+        self.inner.tokens.remove(&principal.token.hash);
+        self.inner.store.delete_token(&principal.token.hash).await?;
+        tracing::info!(user_id = %principal.user.id, "signed out");
+        Ok(())
+    }
+
+    /// Changes one's own credential. Every other token of the user stops working; the one
+    /// used for this request stays valid.
+    pub async fn change_own_credential(
+        &self,
+        principal: &Principal,
+        old: Credential,
+        new: Credential,
+    ) -> Result<(), ServiceError> {
+        let user = principal.user.id;
+        let current = self
+            .inner
+            .store
+            .secret_hash(user)
+            .await?
+            .ok_or(ServiceError::UserNotFound)?;
+        if !self
+            .inner
+            .hasher
+            .verify(self.secret_of(&old), current)
+            .await?
+        {
+            // A stolen token must not become an oracle for guessing the password.
+            self.inner
+                .store
+                .record_sign_in_failure(user, &self.inner.policy.lockout, self.now())
+                .await?;
+            return Err(ServiceError::WrongOldCredential);
+        }
+        let changes = UserChanges {
+            secret: Some(self.hash_credential(&new).await?),
+            ..UserChanges::default()
+        };
+        self.inner
+            .store
+            .update_user(principal.company(), user, &changes, self.now())
+            .await?;
+        self.inner
+            .store
+            .delete_user_tokens(user, Some(&principal.token.hash))
+            .await?;
+        self.inner.tokens.remove_user(user);
+        tracing::info!(user_id = %user, "credential changed");
+        Ok(())
+    }
+
+    // --- users ---------------------------------------------------------------------------
+
+    pub async fn create_user(
+        &self,
+        actor: &Principal,
+        request: NewUserRequest,
+    ) -> Result<User, ServiceError> {
+        actor.require_user_admin()?;
+        let user = self.new_user(actor.company(), &request).await?;
+        let created = self.inner.store.create_user(&user).await?;
+        tracing::info!(user_id = %created.id, by = %actor.user.id, role = %created.role, "user created");
+        Ok(created)
+    }
+
+    pub async fn update_user(
+        &self,
+        actor: &Principal,
+        id: UserId,
+        changes: UserChanges,
+    ) -> Result<User, ServiceError> {
+        actor.require_user_admin()?;
+        if changes.is_empty() {
+            return Err(ServiceError::NothingToChange);
+        }
+        self.apply_user_changes(actor.company(), id, changes).await
+    }
+
+    async fn apply_user_changes(
+        &self,
+        company: CompanyId,
+        id: UserId,
+        changes: UserChanges,
+    ) -> Result<User, ServiceError> {
+        let resets_secret = changes.secret.is_some();
+        let updated = self
+            .inner
+            .store
+            .update_user(company, id, &changes, self.now())
+            .await?;
+        if resets_secret {
+            // A credential set by someone else ends every session of the user.
+            self.inner.store.delete_user_tokens(id, None).await?;
+        }
+        self.inner.tokens.remove_user(id);
+        tracing::info!(user_id = %id, "user updated");
+        Ok(updated)
+    }
+
+    /// Turns a credential being set into the stored form, for callers that build
+    /// [`UserChanges`] (the FRTC update call, the CLI's reset-password).
+    pub async fn credential_change(
+        &self,
+        credential: &Credential,
+    ) -> Result<(String, SecurityLevel), ServiceError> {
+        self.hash_credential(credential).await
+    }
+
+    /// The company whose users `user/public/users` lists: the caller's, or the default company
+    /// for an anonymous caller when the public directory is enabled.
+    pub async fn directory_company(
+        &self,
+        caller: Option<&Principal>,
+    ) -> Result<CompanyId, ServiceError> {
+        match caller {
+            Some(p) => Ok(p.company()),
+            None if self.inner.policy.public_user_directory => self
+                .default_company_id()
+                .await?
+                .ok_or(ServiceError::CompanyNotFound),
+            None => Err(ServiceError::TokenMissing),
+        }
+    }
+
+    pub async fn find_users(
+        &self,
+        company: CompanyId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<User>, ServiceError> {
+        Ok(self.inner.store.find_users(company, filter, page).await?)
+    }
+
+    /// A user of the actor's company: SystemAdmins may look at anyone, others at themselves.
+    pub async fn user(&self, actor: &Principal, id: UserId) -> Result<User, ServiceError> {
+        if id != actor.user.id {
+            actor.require_user_admin()?;
+        }
+        self.inner
+            .store
+            .user(actor.company(), id)
+            .await?
+            .ok_or(ServiceError::UserNotFound)
+    }
+
+    // --- companies -----------------------------------------------------------------------
+
+    pub async fn create_company(
+        &self,
+        actor: &Principal,
+        request: NewCompanyRequest,
+    ) -> Result<(Company, User), ServiceError> {
+        actor.require_platform_operator()?;
+        self.create_company_unchecked(request).await
+    }
+
+    /// Creates a company and its first SystemAdmin; for the CLI, which acts as the operator.
+    pub async fn create_company_unchecked(
+        &self,
+        request: NewCompanyRequest,
+    ) -> Result<(Company, User), ServiceError> {
+        let now = self.now();
+        let company = NewCompany {
+            id: CompanyId::new(now),
+            name: request.name,
+            time_zone: request.time_zone,
+            max_users: request
+                .max_users
+                .unwrap_or(self.inner.policy.default_max_users),
+            is_default: false,
+            created_at: now,
+        };
+        let mut admin_request = request.admin;
+        admin_request.role = Role::SystemAdmin;
+        let admin = self.new_user(company.id, &admin_request).await?;
+        let company = self.inner.store.create_company(&company, &admin).await?;
+        let admin = self
+            .inner
+            .store
+            .user(company.id, admin.id)
+            .await?
+            .ok_or(ServiceError::UserNotFound)?;
+        tracing::info!(company_id = %company.id, admin_id = %admin.id, "company created");
+        Ok((company, admin))
+    }
+
+    pub async fn companies(&self, actor: &Principal) -> Result<Vec<Company>, ServiceError> {
+        actor.require_platform_operator()?;
+        Ok(self.inner.store.companies().await?)
+    }
+
+    pub async fn company(&self, id: CompanyId) -> Result<Company, ServiceError> {
+        self.inner
+            .store
+            .company(id)
+            .await?
+            .ok_or(ServiceError::CompanyNotFound)
+    }
+
+    // --- system --------------------------------------------------------------------------
+
+    /// Limits and usage as the caller's company sees them. Calls are installation-wide (they
+    /// share the machine); users are counted per company (each has its own licence).
+    pub async fn capacity(&self, actor: &Principal) -> Result<Capacity, ServiceError> {
+        let company = self.company(actor.company()).await?;
+        let current_users = self.inner.store.count_users(company.id).await?;
+        let policy = &self.inner.policy;
+        Ok(Capacity {
+            max_calls: policy.max_calls,
+            // Nobody can be in a call until live meetings exist; this is the live count then.
+            current_calls: 0,
+            gateway_max_calls: policy.gateway_max_calls,
+            gateway_current_calls: 0,
+            max_users: company.max_users,
+            current_users,
+        })
+    }
+
+    // --- offline administration (CLI) ----------------------------------------------------
+
+    /// Creates a user in a company without a signed-in actor: the CLI runs with the data
+    /// directory's owner's authority.
+    pub async fn create_user_offline(
+        &self,
+        company: CompanyId,
+        request: NewUserRequest,
+    ) -> Result<User, ServiceError> {
+        let user = self.new_user(company, &request).await?;
+        Ok(self.inner.store.create_user(&user).await?)
+    }
+
+    /// Sets a new password for a user by username and ends all their sessions.
+    pub async fn reset_password_offline(
+        &self,
+        username: &Username,
+        password: Password,
+    ) -> Result<User, ServiceError> {
+        let record = self
+            .inner
+            .store
+            .sign_in_record(username)
+            .await?
+            .ok_or(ServiceError::UserNotFound)?;
+        let changes = UserChanges {
+            secret: Some(
+                self.hash_credential(&Credential::Password(password))
+                    .await?,
+            ),
+            ..UserChanges::default()
+        };
+        self.apply_user_changes(record.user.company_id, record.user.id, changes)
+            .await
+    }
+
+    /// Removes expired tokens from the store; the server calls this periodically.
+    pub async fn purge_expired_tokens(&self) -> Result<u64, ServiceError> {
+        Ok(self.inner.store.delete_expired_tokens(self.now()).await?)
+    }
+}

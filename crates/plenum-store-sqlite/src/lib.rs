@@ -1,0 +1,586 @@
+//! The embedded store: [`Store`] over one SQLite file.
+//!
+//! - WAL journal, so readers never wait for the writer.
+//! - `synchronous = FULL` by default: a change is acknowledged only after it reached the disk,
+//!   so neither a crash nor a power cut loses it ([`Durability`] documents the trade-off).
+//! - Two pools: one writer connection (SQLite allows one writer at a time; queueing in the pool
+//!   is cheaper than `SQLITE_BUSY` retries) and several read-only readers.
+//! - Migrations are embedded in the binary and applied at open.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use uuid::Uuid;
+
+use plenum_domain::Timestamp;
+use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
+use plenum_domain::credentials::{SecurityLevel, TokenHash};
+use plenum_domain::ids::{CompanyId, UserId};
+use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
+use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
+use plenum_store::{AuthenticatedToken, SignInRecord, Store, StoreError, StoreResult};
+
+/// The database file inside a data directory.
+pub const DATABASE_FILE: &str = "plenum.db";
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync on every commit: survives process kills and power loss. The default.
+    #[default]
+    Full,
+    /// fsync at WAL checkpoints only: survives process kills (the OS still holds the data),
+    /// may lose the last commits on power loss. For benchmarks and throwaway installs.
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn internal(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Internal(Box::new(e))
+}
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    internal(e)
+}
+
+/// Which UNIQUE constraint a failed insert hit, from SQLite's message ("UNIQUE constraint
+/// failed: users.username_key").
+fn unique_violation(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Some(db.message().to_owned()),
+        _ => None,
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir`, and brings its schema up to date.
+    pub async fn open(data_dir: &Path, durability: Durability) -> StoreResult<Self> {
+        std::fs::create_dir_all(data_dir).map_err(internal)?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join(DATABASE_FILE))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(db_err)?;
+        sqlx::migrate!("./migrations")
+            .run(&writer)
+            .await
+            .map_err(internal)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db_err)?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Closes both pools, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn instant(ms: i64) -> StoreResult<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(internal)
+}
+
+/// A stored value that no longer parses as the domain type: the file was edited by hand or
+/// written by a newer version. Reported, never papered over.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt row: {0}")]
+struct Corrupt(String);
+
+fn corrupt(what: impl Into<String>) -> StoreError {
+    internal(Corrupt(what.into()))
+}
+
+const COMPANY_COLUMNS: &str = "id, name, time_zone, max_users, is_default, created_at";
+
+fn company_from_row(row: &SqliteRow) -> StoreResult<Company> {
+    let name: String = row.try_get("name").map_err(db_err)?;
+    let tz: String = row.try_get("time_zone").map_err(db_err)?;
+    let max_users: i64 = row.try_get("max_users").map_err(db_err)?;
+    Ok(Company {
+        id: CompanyId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db_err)?),
+        name: CompanyName::parse(&name).map_err(|_| corrupt("companies.name"))?,
+        time_zone: TimeZoneName::parse(&tz).map_err(|_| corrupt("companies.time_zone"))?,
+        max_users: u32::try_from(max_users).map_err(|_| corrupt("companies.max_users"))?,
+        is_default: row.try_get::<i64, _>("is_default").map_err(db_err)? == 1,
+        created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
+    })
+}
+
+/// Columns of `users` that make a domain `User`, prefixed for joins.
+const USER_COLUMNS: &str = "u.id, u.company_id, u.username, u.real_name, u.email, u.department, \
+     u.mobile, u.role, u.security_level, u.secret_changed_at, u.created_at";
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    let username: String = row.try_get("username").map_err(db_err)?;
+    let role: String = row.try_get("role").map_err(db_err)?;
+    let level: String = row.try_get("security_level").map_err(db_err)?;
+    Ok(User {
+        id: UserId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db_err)?),
+        company_id: CompanyId::from_uuid(row.try_get::<Uuid, _>("company_id").map_err(db_err)?),
+        username: Username::parse(&username).map_err(|_| corrupt("users.username"))?,
+        profile: Profile {
+            real_name: row.try_get("real_name").map_err(db_err)?,
+            email: row.try_get("email").map_err(db_err)?,
+            department: row.try_get("department").map_err(db_err)?,
+            mobile: row.try_get("mobile").map_err(db_err)?,
+        },
+        role: Role::from_str(&role).map_err(|_| corrupt("users.role"))?,
+        security_level: SecurityLevel::parse(&level)
+            .ok_or_else(|| corrupt("users.security_level"))?,
+        secret_changed_at: instant(row.try_get("secret_changed_at").map_err(db_err)?)?,
+        created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
+    })
+}
+
+fn throttle_from_row(row: &SqliteRow) -> StoreResult<SignInThrottle> {
+    let failures: i64 = row.try_get("failed_sign_ins").map_err(db_err)?;
+    let locked: Option<i64> = row.try_get("locked_until").map_err(db_err)?;
+    Ok(SignInThrottle {
+        consecutive_failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        locked_until: locked.map(instant).transpose()?,
+    })
+}
+
+/// Escapes `%`, `_` and the escape character itself for a `LIKE .. ESCAPE '\\'` pattern.
+fn like_contains(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+async fn insert_user(tx: &mut Transaction<'_, Sqlite>, user: &NewUser) -> StoreResult<()> {
+    // The company's limit is checked in the same statement as the insert, so two concurrent
+    // creations cannot both slip under it.
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, company_id, username, username_key, real_name, email, department, \
+         mobile, role, secret_hash, security_level, secret_changed_at, created_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12 \
+         WHERE (SELECT COUNT(*) FROM users WHERE company_id = ?2) \
+             < (SELECT max_users FROM companies WHERE id = ?2)",
+    )
+    .bind(user.id.as_uuid())
+    .bind(user.company_id.as_uuid())
+    .bind(user.username.as_str())
+    .bind(user.username.canonical())
+    .bind(&user.profile.real_name)
+    .bind(&user.profile.email)
+    .bind(&user.profile.department)
+    .bind(&user.profile.mobile)
+    .bind(user.role.as_str())
+    .bind(&user.secret_hash)
+    .bind(user.security_level.as_str())
+    .bind(ms(user.created_at))
+    .execute(&mut **tx)
+    .await;
+    match inserted {
+        Ok(done) if done.rows_affected() == 1 => Ok(()),
+        Ok(_) => {
+            let limit: Option<i64> =
+                sqlx::query_scalar("SELECT max_users FROM companies WHERE id = ?1")
+                    .bind(user.company_id.as_uuid())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+            match limit {
+                Some(limit) => Err(StoreError::UserLimitReached {
+                    limit: u32::try_from(limit).unwrap_or(u32::MAX),
+                }),
+                None => Err(StoreError::NotFound),
+            }
+        }
+        Err(e) if unique_violation(&e).is_some_and(|m| m.contains("username_key")) => {
+            Err(StoreError::UsernameTaken)
+        }
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+async fn user_in(
+    executor: impl sqlx::SqliteExecutor<'_>,
+    company: CompanyId,
+    id: UserId,
+) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1 AND u.company_id = ?2");
+    sqlx::query(&sql)
+        .bind(id.as_uuid())
+        .bind(company.as_uuid())
+        .fetch_optional(executor)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(user_from_row)
+        .transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_company(
+        &self,
+        company: &NewCompany,
+        first_admin: &NewUser,
+    ) -> StoreResult<Company> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let inserted = sqlx::query(
+            "INSERT INTO companies (id, name, name_key, time_zone, max_users, is_default, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(company.id.as_uuid())
+        .bind(company.name.as_str())
+        .bind(company.name.as_str().to_lowercase())
+        .bind(company.time_zone.as_str())
+        .bind(i64::from(company.max_users))
+        .bind(i64::from(company.is_default))
+        .bind(ms(company.created_at))
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if unique_violation(&e).is_some() => return Err(StoreError::CompanyNameTaken),
+            Err(e) => return Err(db_err(e)),
+        }
+        insert_user(&mut tx, first_admin).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Company {
+            id: company.id,
+            name: company.name.clone(),
+            time_zone: company.time_zone.clone(),
+            max_users: company.max_users,
+            is_default: company.is_default,
+            created_at: company.created_at,
+        })
+    }
+
+    async fn default_company(&self) -> StoreResult<Option<Company>> {
+        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE is_default = 1");
+        sqlx::query(&sql)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(company_from_row)
+            .transpose()
+    }
+
+    async fn company(&self, id: CompanyId) -> StoreResult<Option<Company>> {
+        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE id = ?1");
+        sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(company_from_row)
+            .transpose()
+    }
+
+    async fn companies(&self) -> StoreResult<Vec<Company>> {
+        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies ORDER BY created_at, id");
+        sqlx::query(&sql)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(company_from_row)
+            .collect()
+    }
+
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        insert_user(&mut tx, user).await?;
+        let created = user_in(&mut *tx, user.company_id, user.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
+    }
+
+    async fn user(&self, company: CompanyId, id: UserId) -> StoreResult<Option<User>> {
+        user_in(&self.reader, company, id).await
+    }
+
+    async fn sign_in_record(&self, username: &Username) -> StoreResult<Option<SignInRecord>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, u.secret_hash, u.failed_sign_ins, u.locked_until \
+             FROM users u WHERE u.username_key = ?1"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(username.canonical())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(SignInRecord {
+            user: user_from_row(&row)?,
+            secret_hash: row.try_get("secret_hash").map_err(db_err)?,
+            throttle: throttle_from_row(&row)?,
+        }))
+    }
+
+    async fn secret_hash(&self, user: UserId) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT secret_hash FROM users WHERE id = ?1")
+            .bind(user.as_uuid())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn update_user(
+        &self,
+        company: CompanyId,
+        id: UserId,
+        changes: &UserChanges,
+        now: Timestamp,
+    ) -> StoreResult<User> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut user = user_in(&mut *tx, company, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if changes.demotes_system_admin(&user) {
+            let admins: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE company_id = ?1 AND role = 'SystemAdmin'",
+            )
+            .bind(company.as_uuid())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if admins <= 1 {
+                return Err(StoreError::LastSystemAdmin);
+            }
+        }
+        changes.apply_to(&mut user, now);
+        sqlx::query(
+            "UPDATE users SET real_name = ?2, email = ?3, department = ?4, mobile = ?5, role = ?6, \
+             security_level = ?7, secret_changed_at = ?8 WHERE id = ?1",
+        )
+        .bind(id.as_uuid())
+        .bind(&user.profile.real_name)
+        .bind(&user.profile.email)
+        .bind(&user.profile.department)
+        .bind(&user.profile.mobile)
+        .bind(user.role.as_str())
+        .bind(user.security_level.as_str())
+        .bind(ms(user.secret_changed_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some((hash, _)) = &changes.secret {
+            sqlx::query(
+                "UPDATE users SET secret_hash = ?2, failed_sign_ins = 0, locked_until = NULL \
+                 WHERE id = ?1",
+            )
+            .bind(id.as_uuid())
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(user)
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        user: UserId,
+        policy: &LockoutPolicy,
+        now: Timestamp,
+    ) -> StoreResult<SignInThrottle> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let failures: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = ?1 \
+             RETURNING failed_sign_ins",
+        )
+        .bind(user.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let failures = u32::try_from(failures.ok_or(StoreError::NotFound)?).unwrap_or(u32::MAX);
+        let locked_until = policy.lock_after(failures, now);
+        if let Some(until) = locked_until {
+            sqlx::query("UPDATE users SET locked_until = ?2 WHERE id = ?1")
+                .bind(user.as_uuid())
+                .bind(ms(until))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(SignInThrottle {
+            consecutive_failures: failures,
+            locked_until,
+        })
+    }
+
+    async fn clear_sign_in_failures(&self, user: UserId) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET failed_sign_ins = 0, locked_until = NULL \
+             WHERE id = ?1 AND (failed_sign_ins != 0 OR locked_until IS NOT NULL)",
+        )
+        .bind(user.as_uuid())
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_users(
+        &self,
+        company: CompanyId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<User>> {
+        // Substring search cannot use an index, but it only ever scans one company's users
+        // (bounded by its max_users) through `users_by_company`.
+        let pattern = filter.filter(|f| !f.is_empty()).map(like_contains);
+        let condition = "u.company_id = ?1 AND (?2 IS NULL \
+             OR u.username_key LIKE ?2 ESCAPE '\\' OR u.real_name LIKE ?2 ESCAPE '\\')";
+        let total: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {condition}"))
+                .bind(company.as_uuid())
+                .bind(pattern.as_deref())
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db_err)?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE {condition} \
+             ORDER BY u.username_key LIMIT ?3 OFFSET ?4"
+        );
+        let items = sqlx::query(&sql)
+            .bind(company.as_uuid())
+            .bind(pattern.as_deref())
+            .bind(i64::from(page.limit()))
+            .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(user_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    async fn count_users(&self, company: CompanyId) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE company_id = ?1")
+            .bind(company.as_uuid())
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_tokens (token_hash, user_id, company_id, client_id, issued_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(&token.hash.0[..])
+        .bind(token.user_id.as_uuid())
+        .bind(token.company_id.as_uuid())
+        .bind(token.client_id.as_deref())
+        .bind(ms(token.issued_at))
+        .bind(ms(token.expires_at))
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn token(&self, hash: &TokenHash) -> StoreResult<Option<AuthenticatedToken>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, t.client_id, t.issued_at, t.expires_at \
+             FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(&hash.0[..])
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let user = user_from_row(&row)?;
+        Ok(Some(AuthenticatedToken {
+            token: AccessTokenRecord {
+                hash: *hash,
+                user_id: user.id,
+                company_id: user.company_id,
+                client_id: row.try_get("client_id").map_err(db_err)?,
+                issued_at: instant(row.try_get("issued_at").map_err(db_err)?)?,
+                expires_at: instant(row.try_get("expires_at").map_err(db_err)?)?,
+            },
+            user,
+        }))
+    }
+
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM access_tokens WHERE token_hash = ?1")
+            .bind(&hash.0[..])
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_user_tokens(&self, user: UserId, keep: Option<&TokenHash>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM access_tokens WHERE user_id = ?1 AND (?2 IS NULL OR token_hash != ?2)",
+        )
+        .bind(user.as_uuid())
+        .bind(keep.map(|h| h.0.to_vec()))
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_expired_tokens(&self, now: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM access_tokens WHERE expires_at <= ?1")
+            .bind(ms(now))
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,138 @@
+//! The `Store` trait: every question Plenum asks of its database, in domain terms.
+//!
+//! It is not a generic repository. Each method is one domain operation that a backend answers
+//! with indexed queries inside one transaction, so callers never see a half-written change.
+//! SQLite (`plenum-store-sqlite`) is the embedded default; a PostgreSQL backend implements the
+//! same trait and passes the same [`contract`] suite without any caller changing.
+//! All instants are stored as integer UTC milliseconds.
+
+use async_trait::async_trait;
+
+use plenum_domain::Timestamp;
+use plenum_domain::company::{Company, NewCompany};
+use plenum_domain::credentials::TokenHash;
+use plenum_domain::ids::{CompanyId, UserId};
+use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
+use plenum_domain::user::{NewUser, User, UserChanges, Username};
+
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+
+/// Why a store operation did not happen. Every variant but `Internal` is a domain answer the
+/// caller turns into a precise error for the client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("username already taken")]
+    UsernameTaken,
+    #[error("company name already taken")]
+    CompanyNameTaken,
+    #[error("the company has reached its max_users limit of {limit}")]
+    UserLimitReached { limit: u32 },
+    #[error("the company's last SystemAdmin cannot lose the role")]
+    LastSystemAdmin,
+    #[error("storage failure: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What sign-in needs to know about an account: the user, the hash to verify, the throttle.
+#[derive(Debug, Clone)]
+pub struct SignInRecord {
+    pub user: User,
+    pub secret_hash: String,
+    pub throttle: SignInThrottle,
+}
+
+/// A token together with the user it belongs to: what authenticating a request needs.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedToken {
+    pub token: AccessTokenRecord,
+    pub user: User,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    // --- companies -------------------------------------------------------------------------
+
+    /// Creates a company and its first SystemAdmin together: a company never exists without
+    /// someone who can administer it.
+    async fn create_company(
+        &self,
+        company: &NewCompany,
+        first_admin: &NewUser,
+    ) -> StoreResult<Company>;
+
+    async fn default_company(&self) -> StoreResult<Option<Company>>;
+
+    async fn company(&self, id: CompanyId) -> StoreResult<Option<Company>>;
+
+    /// All companies, oldest first.
+    async fn companies(&self) -> StoreResult<Vec<Company>>;
+
+    // --- users ----------------------------------------------------------------------------
+
+    /// Creates a user, refusing with `UserLimitReached` when the company is full and
+    /// `UsernameTaken` when the name (case-insensitively) exists anywhere.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+
+    /// A user of the given company; users of other companies are `None`.
+    async fn user(&self, company: CompanyId, id: UserId) -> StoreResult<Option<User>>;
+
+    /// The account behind a username, across all companies (usernames are global).
+    async fn sign_in_record(&self, username: &Username) -> StoreResult<Option<SignInRecord>>;
+
+    /// The current credential hash of a user, for checks such as "old secret matches".
+    async fn secret_hash(&self, user: UserId) -> StoreResult<Option<String>>;
+
+    /// Applies changes; refuses `LastSystemAdmin` if it would leave the company without one.
+    /// Changing the secret also clears the sign-in throttle.
+    async fn update_user(
+        &self,
+        company: CompanyId,
+        id: UserId,
+        changes: &UserChanges,
+        now: Timestamp,
+    ) -> StoreResult<User>;
+
+    /// Counts one more failed sign-in atomically (concurrent guesses cannot under-count) and
+    /// locks the account as `policy` says; returns the new record.
+    async fn record_sign_in_failure(
+        &self,
+        user: UserId,
+        policy: &LockoutPolicy,
+        now: Timestamp,
+    ) -> StoreResult<SignInThrottle>;
+
+    /// Forgets failed sign-ins after a successful one.
+    async fn clear_sign_in_failures(&self, user: UserId) -> StoreResult<()>;
+
+    /// A page of a company's users ordered by username, optionally only those whose username
+    /// or real name contains `filter` (case-insensitive), with the total count of matches.
+    async fn find_users(
+        &self,
+        company: CompanyId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<User>>;
+
+    async fn count_users(&self, company: CompanyId) -> StoreResult<u64>;
+
+    // --- access tokens ---------------------------------------------------------------------
+
+    async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;
+
+    /// The token with this hash and its user, expired or not (the caller decides).
+    async fn token(&self, hash: &TokenHash) -> StoreResult<Option<AuthenticatedToken>>;
+
+    /// Returns whether a token was deleted.
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<bool>;
+
+    /// Deletes every token of a user except `keep`; returns how many went.
+    async fn delete_user_tokens(&self, user: UserId, keep: Option<&TokenHash>) -> StoreResult<u64>;
+
+    async fn delete_expired_tokens(&self, now: Timestamp) -> StoreResult<u64>;
+}

@@ -1,0 +1,304 @@
+//! The command line: `plenum serve` and the offline administration commands, which work
+//! directly on the data directory (the server may be running or not).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use plenum_domain::company::{CompanyName, TimeZoneName, parse_max_users};
+use plenum_domain::credentials::Password;
+use plenum_domain::user::{Profile, Role, Username};
+use plenum_service::{Credential, NewCompanyRequest, NewUserRequest, SystemClock};
+use plenum_store::Store;
+
+use crate::config::{FileConfig, Overrides, ServeOverrides, Settings};
+use crate::server;
+
+/// Plenum: a self-hosted video-meeting server.
+///
+/// Configuration is read from built-in defaults, then the TOML file given with --config,
+/// then PLENUM_* environment variables, then flags; each overrides the ones before it.
+#[derive(Debug, Parser)]
+#[command(name = "plenum", version, about, long_about)]
+pub struct Cli {
+    /// TOML configuration file (see docs/configuration.md).
+    #[arg(long, env = "PLENUM_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Overrides,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server. On first start it creates the default company and the SystemAdmin
+    /// `admin`, with the password from --admin-password, or a generated one printed once.
+    Serve(ServeOverrides),
+    /// Manage user accounts offline, on the data directory.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage companies (tenants) offline, on the data directory.
+    #[command(subcommand)]
+    Company(CompanyCommand),
+}
+
+/// Where a password comes from: a flag, stdin, or generated and printed once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PasswordSource {
+    /// The password (visible in the process list: prefer --password-stdin).
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. Without a password option a strong one is generated and printed once.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Normal, MeetingOperator or SystemAdmin.
+        #[arg(long, default_value = "Normal")]
+        role: String,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long, default_value = "")]
+        real_name: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long, default_value = "")]
+        department: String,
+        #[arg(long, default_value = "")]
+        mobile: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// Set a new password for a user and end all their sessions.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CompanyCommand {
+    /// Create a company and its first SystemAdmin.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// IANA time zone of the company, e.g. Europe/Berlin.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        /// Licensed number of users [default: the configured default_max_users].
+        #[arg(long)]
+        max_users: Option<i64>,
+        /// Username of the company's first SystemAdmin.
+        #[arg(long)]
+        admin_username: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// List companies.
+    List,
+}
+
+impl PasswordSource {
+    /// The password to set and whether it was generated (and so must be printed).
+    fn resolve(&self) -> anyhow::Result<(Password, Option<String>)> {
+        let raw = if let Some(p) = &self.password {
+            p.clone()
+        } else if self.password_stdin {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        } else {
+            let generated = plenum_service::generate_password();
+            return Ok((Password::parse_new(&generated)?, Some(generated)));
+        };
+        Ok((Password::parse_new(&raw).context("the password")?, None))
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = match &cli.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    match cli.command {
+        Command::Serve(serve) => {
+            let settings = Settings::resolve(file, &cli.common, &serve)?;
+            crate::telemetry::init(settings.log_format);
+            let mut running = server::start(&settings, Arc::new(SystemClock)).await?;
+            server::announce(&running.bootstrap);
+            println!("Plenum is listening on http://{}", running.addr);
+            tokio::select! {
+                () = server::shutdown_signal() => {
+                    tracing::info!("shutting down");
+                    running.stop().await
+                }
+                result = running.wait() => result,
+            }
+        }
+        Command::User(cmd) => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            run_user(&settings, cmd).await
+        }
+        Command::Company(cmd) => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            run_company(&settings, cmd).await
+        }
+    }
+}
+
+async fn offline(
+    settings: &Settings,
+) -> anyhow::Result<(plenum_service::Plenum, plenum_store_sqlite::SqliteStore)> {
+    let (plenum, store) = server::open(settings, Arc::new(SystemClock)).await?;
+    // An offline command on a new data directory initialises it as a first start would.
+    let outcome = server::bootstrap(&plenum, None).await?;
+    server::announce(&outcome);
+    Ok((plenum, store))
+}
+
+async fn run_user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
+    let (plenum, store) = offline(settings).await?;
+    let result = async {
+        match cmd {
+            UserCommand::Create {
+                username,
+                role,
+                company,
+                real_name,
+                email,
+                department,
+                mobile,
+                password,
+            } => {
+                let company_id = match company {
+                    None => {
+                        store
+                            .default_company()
+                            .await?
+                            .context("the data directory has no default company")?
+                            .id
+                    }
+                    Some(name) => {
+                        let wanted = CompanyName::parse(&name)?;
+                        store
+                            .companies()
+                            .await?
+                            .into_iter()
+                            .find(|c| c.name.as_str().eq_ignore_ascii_case(wanted.as_str()))
+                            .with_context(|| format!("no company named {name:?}"))?
+                            .id
+                    }
+                };
+                let (password, generated) = password.resolve()?;
+                let request = NewUserRequest {
+                    username: Username::parse(&username)?,
+                    profile: Profile {
+                        real_name: Profile::parse_real_name(&real_name)?,
+                        email: Profile::parse_email(&email)?,
+                        department: Profile::parse_department(&department)?,
+                        mobile: Profile::parse_mobile(&mobile)?,
+                    },
+                    role: role.parse::<Role>()?,
+                    credential: Credential::Password(password),
+                };
+                let user = plenum.create_user_offline(company_id, request).await?;
+                println!(
+                    "created user {} ({}) with id {}",
+                    user.username, user.role, user.id
+                );
+                print_generated(generated);
+            }
+            UserCommand::ResetPassword { username, password } => {
+                let (password, generated) = password.resolve()?;
+                let user = plenum
+                    .reset_password_offline(&Username::parse(&username)?, password)
+                    .await?;
+                println!(
+                    "password of {} reset; all their sessions have ended",
+                    user.username
+                );
+                print_generated(generated);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+async fn run_company(settings: &Settings, cmd: CompanyCommand) -> anyhow::Result<()> {
+    let (plenum, store) = offline(settings).await?;
+    let result = async {
+        match cmd {
+            CompanyCommand::Create {
+                name,
+                time_zone,
+                max_users,
+                admin_username,
+                password,
+            } => {
+                let (password, generated) = password.resolve()?;
+                let (company, admin) = plenum
+                    .create_company_unchecked(NewCompanyRequest {
+                        name: CompanyName::parse(&name)?,
+                        time_zone: TimeZoneName::parse(&time_zone)?,
+                        max_users: max_users.map(parse_max_users).transpose()?,
+                        admin: NewUserRequest {
+                            username: Username::parse(&admin_username)?,
+                            profile: Profile::default(),
+                            role: Role::SystemAdmin,
+                            credential: Credential::Password(password),
+                        },
+                    })
+                    .await?;
+                println!(
+                    "created company {:?} ({}) in {}, max_users {}; its SystemAdmin is {}",
+                    company.name.as_str(),
+                    company.id,
+                    company.time_zone.as_str(),
+                    company.max_users,
+                    admin.username
+                );
+                print_generated(generated);
+            }
+            CompanyCommand::List => {
+                for c in store.companies().await? {
+                    println!(
+                        "{}\t{}\t{}\tmax_users={}{}",
+                        c.id,
+                        c.name.as_str(),
+                        c.time_zone.as_str(),
+                        c.max_users,
+                        if c.is_default { "\tdefault" } else { "" }
+                    );
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+fn print_generated(generated: Option<String>) {
+    if let Some(p) = generated {
+        println!("generated password (shown only now): {p}");
+    }
+}

@@ -1,0 +1,8 @@
+//! The `plenum` binary's library half: configuration, start-up, and the offline commands.
+//! `main.rs` only parses the command line; tests and the test kit start servers through
+//! [`server::start`].
+
+pub mod cli;
+pub mod config;
+pub mod server;
+pub mod telemetry;

@@ -1,0 +1,13 @@
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = plenum::cli::Cli::parse();
+    match plenum::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("plenum: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Starting and stopping the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use plenum_domain::credentials::Password;
+use plenum_http::AppState;
+use plenum_service::{BootstrapOutcome, Clock, Plenum};
+use plenum_store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+
+/// Opens the store in the data directory and builds the service over it.
+pub async fn open(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Plenum, SqliteStore)> {
+    let store = SqliteStore::open(&settings.data_dir, settings.durability)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+    let plenum = Plenum::new(Arc::new(store.clone()), clock, settings.policy.clone());
+    Ok((plenum, store))
+}
+
+/// Creates the default company and `admin` on first start.
+pub async fn bootstrap(
+    plenum: &Plenum,
+    admin_password: Option<&str>,
+) -> anyhow::Result<BootstrapOutcome> {
+    let password = admin_password
+        .map(Password::parse_new)
+        .transpose()
+        .context("the admin password (PLENUM_ADMIN_PASSWORD / --admin-password)")?;
+    Ok(plenum.bootstrap(password).await?)
+}
+
+/// Tells an operator, once, what first start created. The generated password goes to stdout
+/// only (not to the log): it is shown this one time and kept nowhere in clear.
+pub fn announce(outcome: &BootstrapOutcome) {
+    if let BootstrapOutcome::Initialised {
+        company,
+        admin,
+        generated_password,
+    } = outcome
+    {
+        tracing::info!(company_id = %company.id, admin_id = %admin.id, "first start: created the default company and its admin");
+        if let Some(password) = generated_password {
+            println!(
+                "\nPlenum created the administrator account.\n\n    username: {}\n    password: {password}\n\nThis password is shown only now. Change it after signing in (POST /api/v1/user/password).\n",
+                admin.username
+            );
+        }
+    }
+}
+
+/// A server running in this process.
+#[derive(Debug)]
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub plenum: Plenum,
+    pub bootstrap: BootstrapOutcome,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+    store: SqliteStore,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, closes the store.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let result = (&mut self.task).await.context("server task")?;
+        self.store.close().await;
+        result
+    }
+
+    /// Resolves when the server has stopped on its own (it never should).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        (&mut self.task).await.context("server task")?
+    }
+}
+
+/// Opens the store, bootstraps, binds `settings.listen` and serves until `stop`.
+pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
+    let (plenum, store) = open(settings, clock).await?;
+    let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let app = plenum_http::router(AppState {
+        plenum: plenum.clone(),
+    });
+    let (tx, rx) = oneshot::channel::<()>();
+    let janitor = spawn_token_janitor(plenum.clone());
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        janitor.abort();
+        served.context("HTTP server")
+    });
+    tracing::info!(%addr, "listening");
+    Ok(RunningServer {
+        addr,
+        plenum,
+        bootstrap,
+        shutdown: Some(tx),
+        task,
+        store,
+    })
+}
+
+/// Removes expired tokens hourly, so the table does not grow without bound.
+fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match plenum.purge_expired_tokens().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired tokens removed"),
+                Err(e) => tracing::warn!(error = %e, "could not remove expired tokens"),
+            }
+        }
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
