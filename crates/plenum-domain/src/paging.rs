@@ -16,13 +16,13 @@ impl PageRequest {
         page_size: i64,
         max_size: u32,
     ) -> Result<Self, ValidationError> {
-        if page_num < 1 || page_num > 1_000_000_000 {
+        if !(1..=1_000_000_000).contains(&page_num) {
             return Err(ValidationError::new(
                 Field::PageNum,
                 "must be a whole number from 1",
             ));
         }
-        if page_size < 1 || page_size > i64::from(max_size) {
+        if !(1..=i64::from(max_size)).contains(&page_size) {
             return Err(ValidationError::new(
                 Field::PageSize,
                 format!("must be between 1 and {max_size}"),

@@ -141,11 +141,14 @@ pub enum BootstrapOutcome {
     AlreadyInitialised,
     /// The default company and its `admin` were created. `generated_password` is set when no
     /// password was configured: it must be shown to the operator once, and is kept nowhere.
-    Initialised {
-        company: Company,
-        admin: User,
-        generated_password: Option<String>,
-    },
+    Initialised(Box<Initialised>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Initialised {
+    pub company: Company,
+    pub admin: User,
+    pub generated_password: Option<String>,
 }
 
 /// The application service: one per running server (or CLI invocation).
@@ -295,11 +298,11 @@ impl Plenum {
                     .user(company.id, admin.id)
                     .await?
                     .ok_or(ServiceError::UserNotFound)?;
-                Ok(BootstrapOutcome::Initialised {
+                Ok(BootstrapOutcome::Initialised(Box::new(Initialised {
                     company,
                     admin,
                     generated_password: generated,
-                })
+                })))
             }
             // Another process initialised the same data directory in the meantime.
             Err(StoreError::CompanyNameTaken) | Err(StoreError::UsernameTaken) => {

@@ -20,6 +20,7 @@ CREATE TABLE users (
     username           TEXT    NOT NULL,
     username_key       TEXT    NOT NULL UNIQUE,   -- lower-cased: usernames are globally unique
     real_name          TEXT    NOT NULL DEFAULT '',
+    real_name_key      TEXT    NOT NULL DEFAULT '', -- lower-cased (Unicode) for the directory filter
     email              TEXT    NOT NULL DEFAULT '',
     department         TEXT    NOT NULL DEFAULT '',
     mobile             TEXT    NOT NULL DEFAULT '',

@@ -190,9 +190,9 @@ async fn insert_user(tx: &mut Transaction<'_, Sqlite>, user: &NewUser) -> StoreR
     // The company's limit is checked in the same statement as the insert, so two concurrent
     // creations cannot both slip under it.
     let inserted = sqlx::query(
-        "INSERT INTO users (id, company_id, username, username_key, real_name, email, department, \
-         mobile, role, secret_hash, security_level, secret_changed_at, created_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12 \
+        "INSERT INTO users (id, company_id, username, username_key, real_name, real_name_key, email, \
+         department, mobile, role, secret_hash, security_level, secret_changed_at, created_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?13, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12 \
          WHERE (SELECT COUNT(*) FROM users WHERE company_id = ?2) \
              < (SELECT max_users FROM companies WHERE id = ?2)",
     )
@@ -208,6 +208,7 @@ async fn insert_user(tx: &mut Transaction<'_, Sqlite>, user: &NewUser) -> StoreR
     .bind(&user.secret_hash)
     .bind(user.security_level.as_str())
     .bind(ms(user.created_at))
+    .bind(user.profile.real_name.to_lowercase())
     .execute(&mut **tx)
     .await;
     match inserted {
@@ -312,7 +313,7 @@ impl Store for SqliteStore {
     }
 
     async fn companies(&self) -> StoreResult<Vec<Company>> {
-        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies ORDER BY created_at, id");
+        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies ORDER BY created_at, rowid");
         sqlx::query(&sql)
             .fetch_all(&self.reader)
             .await
@@ -390,7 +391,7 @@ impl Store for SqliteStore {
         changes.apply_to(&mut user, now);
         sqlx::query(
             "UPDATE users SET real_name = ?2, email = ?3, department = ?4, mobile = ?5, role = ?6, \
-             security_level = ?7, secret_changed_at = ?8 WHERE id = ?1",
+             security_level = ?7, secret_changed_at = ?8, real_name_key = ?9 WHERE id = ?1",
         )
         .bind(id.as_uuid())
         .bind(&user.profile.real_name)
@@ -400,6 +401,7 @@ impl Store for SqliteStore {
         .bind(user.role.as_str())
         .bind(user.security_level.as_str())
         .bind(ms(user.secret_changed_at))
+        .bind(user.profile.real_name.to_lowercase())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -470,9 +472,11 @@ impl Store for SqliteStore {
     ) -> StoreResult<Page<User>> {
         // Substring search cannot use an index, but it only ever scans one company's users
         // (bounded by its max_users) through `users_by_company`.
-        let pattern = filter.filter(|f| !f.is_empty()).map(like_contains);
+        let pattern = filter
+            .filter(|f| !f.is_empty())
+            .map(|f| like_contains(&f.to_lowercase()));
         let condition = "u.company_id = ?1 AND (?2 IS NULL \
-             OR u.username_key LIKE ?2 ESCAPE '\\' OR u.real_name LIKE ?2 ESCAPE '\\')";
+             OR u.username_key LIKE ?2 ESCAPE '\\' OR u.real_name_key LIKE ?2 ESCAPE '\\')";
         let total: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {condition}"))
                 .bind(company.as_uuid())

@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use jiff::SignedDuration;
 use plenum_domain::sign_in::LockoutPolicy;
 use plenum_service::Policy;
-use plenum_store_sqlite::Durability;
+pub use plenum_store_sqlite::Durability;
 use serde::Deserialize;
 
 pub const DEFAULT_DATA_DIR: &str = "./plenum-data";

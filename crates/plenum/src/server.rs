@@ -47,14 +47,10 @@ pub async fn bootstrap(
 /// Tells an operator, once, what first start created. The generated password goes to stdout
 /// only (not to the log): it is shown this one time and kept nowhere in clear.
 pub fn announce(outcome: &BootstrapOutcome) {
-    if let BootstrapOutcome::Initialised {
-        company,
-        admin,
-        generated_password,
-    } = outcome
-    {
+    if let BootstrapOutcome::Initialised(first) = outcome {
+        let (company, admin) = (&first.company, &first.admin);
         tracing::info!(company_id = %company.id, admin_id = %admin.id, "first start: created the default company and its admin");
-        if let Some(password) = generated_password {
+        if let Some(password) = &first.generated_password {
             println!(
                 "\nPlenum created the administrator account.\n\n    username: {}\n    password: {password}\n\nThis password is shown only now. Change it after signing in (POST /api/v1/user/password).\n",
                 admin.username

@@ -41,6 +41,14 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FrtcError> {
     } else {
         bytes
     };
+    // Every FRTC body is an object; say so plainly instead of serde's "invalid length 0,
+    // expected struct" for `[]`.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(FrtcError::new(
+            ErrorCode::MalformedJson,
+            "the body must be a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -115,7 +123,7 @@ mod tests {
         assert_eq!(code(b"{"), ErrorCode::MalformedJson);
         assert_eq!(code(b"not json"), ErrorCode::MalformedJson);
         assert_eq!(code(b"[1]"), ErrorCode::MalformedJson);
-        assert_eq!(code(b"{} {}"), ErrorCode::MalformedJson);
+        assert_eq!(code(br#"{"name": "a"} {}"#), ErrorCode::MalformedJson);
         assert_eq!(code(b""), ErrorCode::MissingField);
         assert_eq!(code(b"{}"), ErrorCode::MissingField);
         assert_eq!(code(br#"{"name": 5}"#), ErrorCode::InvalidFieldType);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ErrorBody, missing};
-use super::{FrtcError, FrtcJson, SignedIn};
+use super::{FrtcError, FrtcJson, PlatformOperator, SignedIn};
 use crate::AppState;
 
 pub const TAG: &str = "Company";
@@ -88,10 +88,9 @@ impl CompanyResponse {
     ))]
 pub async fn create_company(
     State(state): State<AppState>,
-    who: SignedIn,
+    PlatformOperator(who): PlatformOperator,
     FrtcJson(req): FrtcJson<CreateCompanyRequest>,
 ) -> Result<Json<CompanyResponse>, FrtcError> {
-    who.principal.require_platform_operator()?;
     let admin = &req.admin;
     let credential = match (admin.secret.as_deref(), admin.password.as_deref()) {
         (Some(s), _) => Credential::Secret(Secret::parse(s)?),

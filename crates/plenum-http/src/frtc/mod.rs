@@ -84,6 +84,41 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
+/// A request by a SystemAdmin (who may manage users). Checked before the body is read, so
+/// someone without the right learns nothing from how their request would have failed.
+#[derive(Debug, Clone)]
+pub struct UserAdmin(pub SignedIn);
+
+impl FromRequestParts<AppState> for UserAdmin {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        who.principal.require_user_admin()?;
+        Ok(Self(who))
+    }
+}
+
+/// A request by a platform operator (a SystemAdmin of the default company).
+#[derive(Debug, Clone)]
+pub struct PlatformOperator(pub SignedIn);
+
+impl FromRequestParts<AppState> for PlatformOperator {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        who.principal.require_platform_operator()?;
+        Ok(Self(who))
+    }
+}
+
 /// A request that may or may not carry a token. A token that *is* given must be valid: a
 /// stale token is reported, not silently treated as anonymous.
 #[derive(Debug, Clone)]

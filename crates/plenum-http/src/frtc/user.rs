@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ErrorBody, missing};
-use super::{ClientId, FrtcError, FrtcJson, MaybeSignedIn, PagingQuery, SignedIn};
+use super::{ClientId, FrtcError, FrtcJson, MaybeSignedIn, PagingQuery, SignedIn, UserAdmin};
 use crate::AppState;
 
 pub const TAG: &str = "User";
@@ -312,10 +312,9 @@ pub struct UserIdResponse {
     ))]
 pub async fn create_user(
     State(state): State<AppState>,
-    who: SignedIn,
+    UserAdmin(who): UserAdmin,
     FrtcJson(req): FrtcJson<CreateUserRequest>,
 ) -> Result<Json<UserIdResponse>, FrtcError> {
-    who.principal.require_user_admin()?;
     let opt = |v: &Option<String>| v.as_deref().unwrap_or("").to_owned();
     let request = NewUserRequest {
         username: Username::parse(&req.username)?,
@@ -380,11 +379,10 @@ pub struct UpdateUserRequest {
     ))]
 pub async fn update_user(
     State(state): State<AppState>,
-    who: SignedIn,
+    UserAdmin(who): UserAdmin,
     Path(user_id): Path<String>,
     FrtcJson(req): FrtcJson<UpdateUserRequest>,
 ) -> Result<Json<UserIdResponse>, FrtcError> {
-    who.principal.require_user_admin()?;
     let id = parse_user_id(&user_id)?;
     let secret = match (req.secret.as_deref(), req.password.as_deref()) {
         (None, None) => None,

@@ -1,0 +1,373 @@
+//! `plenum-bench`: starts a release build of the Plenum server on a free loopback port with a
+//! fresh data directory, drives one endpoint and the static baseline (`GET /healthz`) of the
+//! same binary with N keep-alive connections, interleaved in one run, and reports requests/s
+//! and p50/p99 latency for both. Traffic goes to 127.0.0.1 only, and every loop is bounded in
+//! time and count.
+
+mod client;
+mod load;
+mod report;
+mod scenario;
+mod server;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Parser;
+
+use crate::load::{LoadGenerator, PhaseStats};
+use crate::report::{EndpointReport, Machine, PhaseRecord, Role, RunReport, Settings};
+use crate::scenario::{Scenario, SetupContext};
+use crate::server::{Server, ServerConfig};
+
+/// Longest measured time accepted for `--duration`.
+const MAX_DURATION: Duration = Duration::from_secs(3_600);
+/// Longest warm-up accepted for `--warmup`.
+const MAX_WARMUP: Duration = Duration::from_secs(600);
+/// Shortest measured phase: below this, scheduling noise dominates.
+const MIN_PHASE: Duration = Duration::from_millis(100);
+/// How long the pre-flight request to each endpoint may take.
+const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Benchmark one Plenum endpoint against the static baseline `GET /healthz` of the same
+/// server binary, in one run, over loopback.
+#[derive(Debug, Parser)]
+#[command(name = "plenum-bench", version, about, long_about = None)]
+struct Cli {
+    /// The server binary to start (a release build; scripts/bench.sh builds it).
+    #[arg(long, value_name = "PATH", default_value = "target/release/plenum")]
+    server: PathBuf,
+
+    /// What to measure against the baseline.
+    #[arg(long, value_enum, default_value_t = Scenario::UserInfo)]
+    scenario: Scenario,
+
+    /// Concurrent keep-alive connections, each with one request in flight at a time.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    connections: u16,
+
+    /// Measured time per endpoint, e.g. `10s`, `1.5s`, `500ms`, `2m` or plain seconds `10`.
+    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+
+    /// Unmeasured warm-up before measuring, split evenly between the two endpoints (`0` for none).
+    #[arg(long, value_name = "TIME", default_value = "2s", value_parser = parse_duration)]
+    warmup: Duration,
+
+    /// Baseline/target pairs the measured time is split into (2: baseline, target, baseline,
+    /// target, each for half of --duration).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100))]
+    rounds: u32,
+
+    /// Tokio worker threads for the load generator (it shares the CPUs with the server).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    client_threads: u16,
+
+    /// Print one JSON object instead of the Markdown report.
+    #[arg(long)]
+    json: bool,
+
+    /// Keep the server's stderr in this file (default: a temporary file, shown on failure).
+    #[arg(long, value_name = "PATH")]
+    server_log: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run_main(&cli) {
+        Ok(report) => {
+            if cli.json {
+                println!("{:#}", report.json());
+            } else {
+                print!("{}", report.markdown());
+            }
+            let errors = report.total_errors();
+            if errors > 0 {
+                eprintln!("plenum-bench: FAILED: {errors} requests failed (see the report)");
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(error) => {
+            eprintln!("plenum-bench: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_main(cli: &Cli) -> Result<RunReport> {
+    validate(cli)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(usize::from(cli.client_threads))
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        tokio::select! {
+            result = run(cli) => result,
+            // Dropping `run` drops the server guard, which stops the server.
+            _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+        }
+    })
+}
+
+fn validate(cli: &Cli) -> Result<()> {
+    if cli.duration.is_zero() || cli.duration > MAX_DURATION {
+        bail!("--duration must be above 0 and at most {MAX_DURATION:?}");
+    }
+    if cli.warmup > MAX_WARMUP {
+        bail!("--warmup must be at most {MAX_WARMUP:?}");
+    }
+    if cli.duration / cli.rounds < MIN_PHASE {
+        bail!(
+            "--duration / --rounds gives phases shorter than {MIN_PHASE:?}; use a longer \
+             duration or fewer rounds"
+        );
+    }
+    Ok(())
+}
+
+/// One phase of the schedule.
+#[derive(Debug, Clone, Copy)]
+struct Phase {
+    role: Role,
+    duration: Duration,
+    measured: bool,
+}
+
+/// Warm-up (baseline, target; half of `warmup` each), then `rounds` measured pairs
+/// (baseline, target; `duration / rounds` each).
+fn schedule(warmup: Duration, duration: Duration, rounds: u32) -> Vec<Phase> {
+    let mut phases = Vec::new();
+    if !warmup.is_zero() {
+        for role in [Role::Baseline, Role::Target] {
+            phases.push(Phase {
+                role,
+                duration: warmup / 2,
+                measured: false,
+            });
+        }
+    }
+    for _ in 0..rounds {
+        for role in [Role::Baseline, Role::Target] {
+            phases.push(Phase {
+                role,
+                duration: duration / rounds,
+                measured: true,
+            });
+        }
+    }
+    phases
+}
+
+async fn run(cli: &Cli) -> Result<RunReport> {
+    let machine = Machine::detect();
+    let connections = usize::from(cli.connections);
+    let scenario = cli.scenario;
+
+    progress(&format!("starting {}", cli.server.display()));
+    let mut server = Server::start(&ServerConfig {
+        binary: cli.server.clone(),
+        log_path: cli.server_log.clone(),
+    })
+    .await?;
+    let addr = server.addr();
+    progress(&format!("server healthy at {addr}"));
+
+    let target = scenario
+        .prepare(&SetupContext {
+            addr,
+            admin_password: server.admin_password(),
+            data_dir: server.data_dir(),
+        })
+        .await
+        .with_context(|| format!("preparing scenario {}", scenario.name()))?;
+    let baseline = scenario::baseline(addr)?;
+    for endpoint in [&baseline, &target] {
+        preflight(addr, endpoint).await?;
+    }
+    let endpoints = [Arc::new(baseline), Arc::new(target)];
+    let endpoint_for = |role: Role| match role {
+        Role::Baseline => &endpoints[0],
+        Role::Target => &endpoints[1],
+    };
+
+    let load = LoadGenerator::open(addr, connections).await?;
+    let mut totals = [
+        (PhaseStats::new()?, Duration::ZERO, 0_u64),
+        (PhaseStats::new()?, Duration::ZERO, 0_u64),
+    ];
+    let phases = schedule(cli.warmup, cli.duration, cli.rounds);
+    let mut records = Vec::with_capacity(phases.len());
+    for (index, phase) in phases.iter().enumerate() {
+        let endpoint = endpoint_for(phase.role);
+        progress(&format!(
+            "phase {}/{}: {} {} `{}` for {:.2} s",
+            index + 1,
+            phases.len(),
+            if phase.measured { "measure" } else { "warm up" },
+            phase.role.name(),
+            endpoint.label,
+            phase.duration.as_secs_f64()
+        ));
+        let result = load.run_phase(endpoint, phase.duration).await?;
+        let (stats, measured, warmup_errors) = &mut totals[usize::from(phase.role == Role::Target)];
+        if phase.measured {
+            stats.merge(&result.stats)?;
+            *measured += result.elapsed;
+        } else {
+            *warmup_errors += result.stats.errors();
+        }
+        records.push(PhaseRecord {
+            role: phase.role,
+            measured: phase.measured,
+            elapsed: result.elapsed,
+            ok: result.stats.ok,
+            errors: result.stats.errors(),
+        });
+    }
+    load.close().await;
+    server.ensure_running()?;
+    progress(&format!("server {}", server.stop()?));
+
+    let [
+        (baseline_stats, baseline_time, baseline_warmup_errors),
+        (target_stats, target_time, target_warmup_errors),
+    ] = totals;
+    let [baseline, target] = endpoints;
+    Ok(RunReport {
+        machine,
+        settings: Settings {
+            scenario: scenario.name().to_owned(),
+            description: scenario.description().to_owned(),
+            server: cli.server.display().to_string(),
+            connections,
+            duration: cli.duration,
+            warmup: cli.warmup,
+            rounds: cli.rounds,
+            client_threads: usize::from(cli.client_threads),
+        },
+        baseline: EndpointReport {
+            role: Role::Baseline,
+            label: baseline.label.clone(),
+            stats: baseline_stats,
+            measured: baseline_time,
+            warmup_errors: baseline_warmup_errors,
+        },
+        target: EndpointReport {
+            role: Role::Target,
+            label: target.label.clone(),
+            stats: target_stats,
+            measured: target_time,
+            warmup_errors: target_warmup_errors,
+        },
+        phases: records,
+    })
+}
+
+/// One request to `endpoint` that must succeed before any load is sent, so a broken setup
+/// (wrong token, missing route) fails fast with the server's answer instead of a table of
+/// errors.
+async fn preflight(addr: std::net::SocketAddr, endpoint: &client::Endpoint) -> Result<()> {
+    let (status, body) = client::send_once(addr, endpoint, PREFLIGHT_TIMEOUT)
+        .await
+        .with_context(|| format!("pre-flight {}", endpoint.label))?;
+    if !status.is_success() {
+        bail!(
+            "pre-flight {} answered {status}: {}",
+            endpoint.label,
+            client::snippet(&body)
+        );
+    }
+    Ok(())
+}
+
+fn progress(message: &str) {
+    eprintln!("plenum-bench: {message}");
+}
+
+/// Parses `10s`, `1.5s`, `500ms`, `2m`, `1h` or plain seconds (`10`, `0.5`).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 10s, 500ms, 2m or 10"))?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1_000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3_600.0,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (use ms, s, m or h)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|error| format!("{text:?}: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1_500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn schedule_interleaves_after_warmup() {
+        let phases = schedule(Duration::from_secs(2), Duration::from_secs(10), 2);
+        let shape: Vec<(Role, u64, bool)> = phases
+            .iter()
+            .map(|phase| (phase.role, phase.duration.as_secs(), phase.measured))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (Role::Baseline, 1, false),
+                (Role::Target, 1, false),
+                (Role::Baseline, 5, true),
+                (Role::Target, 5, true),
+                (Role::Baseline, 5, true),
+                (Role::Target, 5, true),
+            ]
+        );
+        assert_eq!(schedule(Duration::ZERO, Duration::from_secs(4), 1).len(), 2);
+    }
+
+    #[test]
+    fn cli_defaults() {
+        let cli = Cli::try_parse_from(["plenum-bench"]).map_err(|error| error.to_string());
+        let cli = match cli {
+            Ok(cli) => cli,
+            Err(error) => panic!("defaults must parse: {error}"),
+        };
+        assert_eq!(cli.scenario, Scenario::UserInfo);
+        assert_eq!(cli.connections, 32);
+        assert_eq!(cli.duration, Duration::from_secs(10));
+        assert_eq!(cli.warmup, Duration::from_secs(2));
+        assert_eq!(cli.client_threads, 1);
+        assert!(validate(&cli).is_ok());
+        assert!(Cli::try_parse_from(["plenum-bench", "--scenario", "user-info"]).is_ok());
+        assert!(Cli::try_parse_from(["plenum-bench", "--scenario", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["plenum-bench", "--connections", "0"]).is_err());
+    }
+}

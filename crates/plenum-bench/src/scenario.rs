@@ -1,0 +1,106 @@
+//! The scenarios the harness can run. Each one names a target endpoint and prepares the
+//! request for it against a freshly started server (signing in, seeding data, ...). The static
+//! baseline, `GET /healthz`, is the same for every scenario.
+//!
+//! Adding a scenario: add a variant to [`Scenario`] (its kebab-case name becomes the
+//! `--scenario` value), describe it in [`Scenario::description`], and build its request in
+//! [`Scenario::prepare`]. Seeding that takes long belongs in `prepare` too: it runs before the
+//! warm-up and is not measured.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use clap::ValueEnum;
+use hyper::Method;
+use hyper::header::AUTHORIZATION;
+use serde_json::json;
+
+use crate::client::{self, Endpoint};
+
+/// How long one setup request (sign-in, seeding call) may take.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The user the server creates on first start.
+pub const ADMIN_USERNAME: &str = "admin";
+
+/// A benchmark scenario: which endpoint is measured against the static baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// `POST /api/v1/user/info` with the admin's bearer token: token check plus one user read.
+    UserInfo,
+}
+
+/// What a scenario gets to prepare its target request.
+#[derive(Debug)]
+pub struct SetupContext<'a> {
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// Password of the `admin` user the server created on first start.
+    pub admin_password: &'a str,
+    /// The server's (fresh, temporary) data directory.
+    #[expect(
+        dead_code,
+        reason = "for scenarios that seed data before the run; none does yet"
+    )]
+    pub data_dir: &'a Path,
+}
+
+impl Scenario {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UserInfo => "user-info",
+        }
+    }
+
+    /// One line saying what is measured.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::UserInfo => {
+                "POST /api/v1/user/info with `Authorization: Bearer <admin user_token>`"
+            }
+        }
+    }
+
+    /// Prepares the target request against a running server. Not measured.
+    pub async fn prepare(self, ctx: &SetupContext<'_>) -> Result<Endpoint> {
+        match self {
+            Self::UserInfo => {
+                let token = sign_in(ctx.addr, ADMIN_USERNAME, ctx.admin_password).await?;
+                Endpoint::new(ctx.addr, Method::POST, "/api/v1/user/info")?
+                    .header(AUTHORIZATION, &format!("Bearer {token}"))
+            }
+        }
+    }
+}
+
+/// The static baseline endpoint: the cheapest route the same binary serves.
+pub fn baseline(addr: SocketAddr) -> Result<Endpoint> {
+    Endpoint::new(addr, Method::GET, "/healthz")
+}
+
+/// Signs in and returns the `user_token`.
+pub async fn sign_in(addr: SocketAddr, username: &str, password: &str) -> Result<String> {
+    let request = Endpoint::new(addr, Method::POST, "/api/v1/user/sign_in")?
+        .json_body(&json!({ "username": username, "password": password }))?;
+    let (status, body) = client::send_once(addr, &request, SETUP_TIMEOUT)
+        .await
+        .context("signing in")?;
+    if !status.is_success() {
+        bail!(
+            "sign-in as {username:?} answered {status}: {}",
+            client::snippet(&body)
+        );
+    }
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .with_context(|| format!("sign-in answer is not JSON: {}", client::snippet(&body)))?;
+    match value.get("user_token").and_then(serde_json::Value::as_str) {
+        Some(token) if !token.is_empty() => Ok(token.to_owned()),
+        _ => bail!(
+            "sign-in answer has no string \"user_token\": {}",
+            client::snippet(&body)
+        ),
+    }
+}
