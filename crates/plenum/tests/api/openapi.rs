@@ -54,3 +54,43 @@ async fn the_docs_page_is_served() {
     let html = page.text().await.unwrap_or_default();
     assert!(html.contains("/api/openapi.json"));
 }
+
+/// The page really renders the document in a browser: headless Chromium loads it, runs its
+/// script (which fetches /api/openapi.json), and the rendered DOM lists the endpoints.
+#[tokio::test]
+async fn the_docs_page_renders_every_endpoint_in_a_browser() {
+    let app = TestApp::spawn().await;
+    let chromium = std::env::var("PLENUM_CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());
+    let profile = tempfile::tempdir().unwrap();
+    let run = tokio::process::Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(app.url("/api/docs"))
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(90), run)
+        .await
+        .expect("chromium did not finish within 90 s")
+        .unwrap_or_else(|e| panic!("cannot run {chromium} (scripts/install-test-deps.sh installs it): {e}"));
+    let dom = String::from_utf8_lossy(&output.stdout);
+    for path in ["/api/v1/user/sign_in", "/api/v1/system/capacity", "/api/v1/companies"] {
+        assert!(
+            dom.contains(&format!("<span class=\"p\">{path}</span>")),
+            "{path} not rendered; stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert!(dom.contains("<h2>User</h2>"), "tags are rendered as sections");
+    assert!(dom.contains("<div id=\"error\"></div>"), "the page reported an error");
+}
