@@ -139,14 +139,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(serve) => {
             let settings = Settings::resolve(file, &cli.common, &serve)?;
             crate::telemetry::init(settings.log_format);
-            tracing::debug!(?settings, "MUTATION");
             let mut running = server::start(&settings, Arc::new(SystemClock)).await?;
             server::announce(&running.bootstrap);
             println!("Plenum is listening on http://{}", running.addr);
             tokio::select! {
                 () = server::shutdown_signal() => {
                     tracing::info!("shutting down");
-                    running.stop().await?; std::process::exit(3)
+                    running.stop().await
                 }
                 result = running.wait() => result,
             }

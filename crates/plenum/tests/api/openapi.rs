@@ -82,15 +82,27 @@ async fn the_docs_page_renders_every_endpoint_in_a_browser() {
     let output = tokio::time::timeout(std::time::Duration::from_secs(90), run)
         .await
         .expect("chromium did not finish within 90 s")
-        .unwrap_or_else(|e| panic!("cannot run {chromium} (scripts/install-test-deps.sh installs it): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run {chromium} (scripts/install-test-deps.sh installs it): {e}")
+        });
     let dom = String::from_utf8_lossy(&output.stdout);
-    for path in ["/api/v1/user/sign_in", "/api/v1/system/capacity", "/api/v1/companies"] {
+    for path in [
+        "/api/v1/user/sign_in",
+        "/api/v1/system/capacity",
+        "/api/v1/companies",
+    ] {
         assert!(
             dom.contains(&format!("<span class=\"p\">{path}</span>")),
             "{path} not rendered; stderr: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    assert!(dom.contains("<h2>User</h2>"), "tags are rendered as sections");
-    assert!(dom.contains("<div id=\"error\"></div>"), "the page reported an error");
+    assert!(
+        dom.contains("<h2>User</h2>"),
+        "tags are rendered as sections"
+    );
+    assert!(
+        dom.contains("<div id=\"error\"></div>"),
+        "the page reported an error"
+    );
 }

@@ -10,7 +10,10 @@ async fn first_start_prints_a_generated_admin_password_exactly_once() {
     let server = sandbox.serve(&[], &[]).await;
     let first = server.stdout();
     let password = announced_password(&first);
-    assert!(password.len() >= 12, "a weak generated password: {password}");
+    assert!(
+        password.len() >= 12,
+        "a weak generated password: {password}"
+    );
     assert!(first.contains("    username: admin\n"), "{first}");
     server.sign_in("admin", &password).await;
     let stopped = server.stop().await;
@@ -45,7 +48,9 @@ async fn an_acknowledged_user_and_token_survive_a_kill_9() {
         .post(
             "/api/v1/user/users",
             Some(&admin),
-            Some(json!({"username": "survivor", "password": "Surv1vor-Passw0rd", "role": "Normal"})),
+            Some(
+                json!({"username": "survivor", "password": "Surv1vor-Passw0rd", "role": "Normal"}),
+            ),
         )
         .await;
     assert_eq!(created.status.as_u16(), 200, "{created:?}");

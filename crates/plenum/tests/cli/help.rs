@@ -67,7 +67,11 @@ async fn serve_help_names_its_flags_and_environment_variables_but_no_secret_valu
             help.stdout
         );
     }
-    assert!(!help.stdout.contains("Help-Secret-Passw0rd"), "{}", help.stdout);
+    assert!(
+        !help.stdout.contains("Help-Secret-Passw0rd"),
+        "{}",
+        help.stdout
+    );
     assert!(!help.stdout.contains("help-secret-salt"), "{}", help.stdout);
 }
 
@@ -76,7 +80,13 @@ async fn subcommand_help_describes_the_offline_commands() {
     let cases: [(&[&str], &[&str]); 4] = [
         (
             &["user", "create", "--help"],
-            &["--username", "--role", "--company", "--password", "--password-stdin"],
+            &[
+                "--username",
+                "--role",
+                "--company",
+                "--password",
+                "--password-stdin",
+            ],
         ),
         (
             &["user", "reset-password", "--help"],

@@ -46,7 +46,10 @@ async fn secrets_never_reach_stdout_or_the_json_debug_log_and_requests_carry_the
         assert!(!stopped.stderr.contains(secret), "{secret} in the log");
     }
     // Nor the stored hash of a credential.
-    assert!(!stopped.stderr.contains("$argon2"), "a password hash in the log");
+    assert!(
+        !stopped.stderr.contains("$argon2"),
+        "a password hash in the log"
+    );
 
     // Every log line is one JSON object.
     let lines: Vec<Value> = stopped
@@ -59,7 +62,11 @@ async fn secrets_never_reach_stdout_or_the_json_debug_log_and_requests_carry_the
         .iter()
         .filter(|l| l["span"]["name"] == "request")
         .collect();
-    assert!(!in_request.is_empty(), "no request lines:\n{}", stopped.stderr);
+    assert!(
+        !in_request.is_empty(),
+        "no request lines:\n{}",
+        stopped.stderr
+    );
     for line in &in_request {
         assert!(
             line["span"]["request_id"]

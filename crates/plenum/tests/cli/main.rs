@@ -165,6 +165,12 @@ pub struct Sandbox {
     outputs: AtomicUsize,
 }
 
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Sandbox {
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()

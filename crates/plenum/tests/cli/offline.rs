@@ -35,7 +35,9 @@ async fn user_create_initialises_a_new_data_directory_and_the_user_can_sign_in()
     // The data directory was new: it was initialised, and the admin's password announced.
     let admin_password = announced_password(&created.stdout);
     assert!(
-        created.stdout.contains("created user bob (MeetingOperator)"),
+        created
+            .stdout
+            .contains("created user bob (MeetingOperator)"),
         "{created:?}"
     );
     assert!(!created.stdout.contains("Passw0rd-123"), "{created:?}");
@@ -57,12 +59,26 @@ async fn user_create_initialises_a_new_data_directory_and_the_user_can_sign_in()
 async fn user_create_refuses_a_taken_name_and_generates_or_reads_passwords() {
     let sandbox = Sandbox::new();
     sandbox
-        .run(&["user", "create", "--username", "bob", "--password", "Passw0rd-123"])
+        .run(&[
+            "user",
+            "create",
+            "--username",
+            "bob",
+            "--password",
+            "Passw0rd-123",
+        ])
         .await
         .assert_ok();
     // The data directory exists now: nothing more to announce.
     let taken = sandbox
-        .run(&["user", "create", "--username", "BOB", "--password", "Other-Passw0rd-9"])
+        .run(&[
+            "user",
+            "create",
+            "--username",
+            "BOB",
+            "--password",
+            "Other-Passw0rd-9",
+        ])
         .await;
     taken.assert_failed();
     assert!(taken.stderr.contains("already taken"), "{taken:?}");
@@ -153,7 +169,9 @@ async fn reset_password_while_stopped_replaces_the_password_and_ends_the_session
         .await
         .assert_error(401, "token_invalid");
     let new_token = server.sign_in("bob", "New-Passw0rd").await;
-    let info = server.post("/api/v1/user/info", Some(&new_token), None).await;
+    let info = server
+        .post("/api/v1/user/info", Some(&new_token), None)
+        .await;
     assert_eq!(info.body["role"], json!(["MeetingOperator"]), "{info:?}");
     server.stop().await;
 }
@@ -204,7 +222,10 @@ async fn company_create_and_list_and_the_company_admin_signs_in() {
         .filter(|l| l.split('\t').nth(1) == Some("Acme"))
         .collect();
     assert_eq!(acme.len(), 1, "{list:?}");
-    assert!(acme[0].split('\t').any(|f| f == "Europe/Berlin"), "{list:?}");
+    assert!(
+        acme[0].split('\t').any(|f| f == "Europe/Berlin"),
+        "{list:?}"
+    );
     assert!(!list.stdout.contains("Nowhere"), "{list:?}");
     assert!(
         list.stdout.lines().any(|l| l.ends_with("\tdefault")),
