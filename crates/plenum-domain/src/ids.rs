@@ -52,3 +52,16 @@ uuid_id!(
     /// A user account.
     UserId
 );
+uuid_id!(
+    /// One scheduled meeting (FRTC `reservation_id`): a single meeting or one occurrence of a
+    /// series.
+    ScheduleId
+);
+uuid_id!(
+    /// A recurring series (FRTC `recurrence_gid`).
+    SeriesId
+);
+uuid_id!(
+    /// A persistent meeting room (FRTC `meeting_room_id`).
+    RoomId
+);

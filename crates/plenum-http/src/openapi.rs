@@ -14,6 +14,8 @@ use utoipa::{Modify, OpenApi};
     modifiers(&Security),
     tags(
         (name = "User", description = "FRTC: sign-in, tokens and users"),
+        (name = "Meeting Schedule", description = "FRTC: instant, reserved and recurring meetings; calendars"),
+        (name = "Meeting Room", description = "FRTC: persistent meeting rooms"),
         (name = "System", description = "FRTC: capacity and version"),
         (name = "Company", description = "Plenum extension: companies (tenants)"),
         (name = "Operations", description = "Liveness"),

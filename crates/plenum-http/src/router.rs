@@ -39,6 +39,30 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(frtc::user::public_users))
         .routes(routes!(frtc::user::create_user))
         .routes(routes!(frtc::user::update_user, frtc::user::user_detail))
+        // FRTC: Meeting Schedule
+        .routes(routes!(frtc::schedule::create, frtc::schedule::list))
+        .routes(routes!(
+            frtc::schedule::update,
+            frtc::schedule::delete,
+            frtc::schedule::detail
+        ))
+        .routes(routes!(frtc::schedule::create_recurrence))
+        .routes(routes!(
+            frtc::schedule::update_recurrence,
+            frtc::schedule::list_recurrence,
+            frtc::schedule::delete_recurrence
+        ))
+        .routes(routes!(frtc::schedule::schedule_ical))
+        .routes(routes!(frtc::schedule::series_ical))
+        .routes(routes!(frtc::schedule::rotate_feed))
+        .routes(routes!(frtc::schedule::feed))
+        // FRTC: Meeting Room
+        .routes(routes!(frtc::room::list_or_create, frtc::room::list_rooms))
+        .routes(routes!(
+            frtc::room::detail,
+            frtc::room::update,
+            frtc::room::delete
+        ))
         // FRTC: System
         .routes(routes!(frtc::system::capacity))
         .routes(routes!(frtc::system::version))

@@ -35,6 +35,24 @@ pub enum ServiceError {
     LastSystemAdmin,
     #[error("nothing to change")]
     NothingToChange,
+    #[error("no such scheduled meeting")]
+    ScheduleNotFound,
+    #[error("no such recurring meeting")]
+    SeriesNotFound,
+    #[error("no such meeting room")]
+    RoomNotFound,
+    #[error("the meeting number is already in use")]
+    MeetingNumberTaken,
+    #[error("the room still has scheduled meetings; delete or move them first")]
+    RoomInUse,
+    #[error("an instant meeting cannot be updated")]
+    InstantMeetingImmutable,
+    #[error("invited user {0} is not a user of this company")]
+    UnknownInvitee(String),
+    #[error("the series would have more than {max} occurrences; shorten it or raise the interval")]
+    TooManyOccurrences { max: usize },
+    #[error("{0}")]
+    InvalidChange(&'static str),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -55,6 +73,8 @@ impl From<StoreError> for ServiceError {
             StoreError::CompanyNameTaken => ServiceError::CompanyNameTaken,
             StoreError::UserLimitReached { limit } => ServiceError::UserLimitReached { limit },
             StoreError::LastSystemAdmin => ServiceError::LastSystemAdmin,
+            StoreError::MeetingNumberTaken => ServiceError::MeetingNumberTaken,
+            StoreError::RoomInUse => ServiceError::RoomInUse,
             StoreError::Internal(e) => ServiceError::Internal(e),
         }
     }

@@ -6,12 +6,14 @@
 
 mod clock;
 mod error;
+mod meetings;
 mod passwords;
 mod service;
 mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
+pub use meetings::{RoomRequest, ScheduleRequest, SeriesRequest};
 pub use passwords::PasswordHasher;
 pub use service::{
     BOOTSTRAP_ADMIN, BootstrapOutcome, Capacity, Credential, NewCompanyRequest, NewUserRequest,

@@ -38,6 +38,10 @@ pub struct Policy {
     /// Whether `user/public/users` answers without a token (the default company's directory,
     /// as the FRTC document's "SignedIn False" says), or requires sign-in.
     pub public_user_directory: bool,
+    /// Base of the links the server hands out (join and live URLs), without a trailing `/`.
+    pub public_url: String,
+    /// Most occurrences one recurring series may have.
+    pub max_occurrences: usize,
 }
 
 impl Default for Policy {
@@ -53,6 +57,8 @@ impl Default for Policy {
             max_calls: 1000,
             gateway_max_calls: 0,
             public_user_directory: true,
+            public_url: "http://127.0.0.1:7480".to_owned(),
+            max_occurrences: plenum_domain::recurrence::MAX_OCCURRENCES,
         }
     }
 }
@@ -154,14 +160,14 @@ pub struct Initialised {
 /// The application service: one per running server (or CLI invocation).
 #[derive(Debug, Clone)]
 pub struct Plenum {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    policy: Policy,
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: Policy,
     hasher: PasswordHasher,
     tokens: TokenCache,
 }

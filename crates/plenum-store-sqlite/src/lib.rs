@@ -7,6 +7,8 @@
 //!   is cheaper than `SQLITE_BUSY` retries) and several read-only readers.
 //! - Migrations are embedded in the binary and applied at open.
 
+mod meetings;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,10 +25,14 @@ use plenum_domain::Timestamp;
 use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
+use plenum_domain::ids::{RoomId, ScheduleId, SeriesId};
 use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::schedule::{Room, Schedule, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
-use plenum_store::{AuthenticatedToken, SignInRecord, Store, StoreError, StoreResult};
+use plenum_store::{
+    AuthenticatedToken, MeetingScope, SignInRecord, Store, StoreError, StoreResult,
+};
 
 /// The database file inside a data directory.
 pub const DATABASE_FILE: &str = "plenum.db";
@@ -586,5 +592,126 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected())
+    }
+
+    async fn user_refs(&self, company: CompanyId, ids: &[UserId]) -> StoreResult<Vec<UserRef>> {
+        meetings::user_refs(self, company, ids).await
+    }
+
+    async fn create_room(&self, room: &Room) -> StoreResult<Room> {
+        meetings::create_room(self, room).await
+    }
+
+    async fn room(&self, company: CompanyId, id: RoomId) -> StoreResult<Option<Room>> {
+        meetings::room(self, company, id).await
+    }
+
+    async fn rooms(&self, company: CompanyId, page: PageRequest) -> StoreResult<Page<Room>> {
+        meetings::rooms(self, company, page).await
+    }
+
+    async fn update_room(&self, room: &Room) -> StoreResult<Room> {
+        meetings::update_room(self, room).await
+    }
+
+    async fn delete_room(&self, company: CompanyId, id: RoomId) -> StoreResult<()> {
+        meetings::delete_room(self, company, id).await
+    }
+
+    async fn create_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule> {
+        meetings::create_schedule(self, schedule).await
+    }
+
+    async fn schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<Option<Schedule>> {
+        meetings::schedule(self, company, id).await
+    }
+
+    async fn update_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule> {
+        meetings::update_schedule(self, schedule).await
+    }
+
+    async fn delete_schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<()> {
+        meetings::delete_schedule(self, company, id).await
+    }
+
+    async fn find_schedules(
+        &self,
+        company: CompanyId,
+        scope: MeetingScope,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Schedule>> {
+        meetings::find_schedules(self, company, scope, filter, page).await
+    }
+
+    async fn create_series(
+        &self,
+        series: &Series,
+        occurrences: &[Schedule],
+    ) -> StoreResult<Series> {
+        meetings::create_series(self, series, occurrences).await
+    }
+
+    async fn series(&self, company: CompanyId, id: SeriesId) -> StoreResult<Option<Series>> {
+        meetings::series(self, company, id).await
+    }
+
+    async fn replace_series(
+        &self,
+        series: &Series,
+        occurrences: &[Schedule],
+    ) -> StoreResult<Series> {
+        meetings::replace_series(self, series, occurrences).await
+    }
+
+    async fn delete_series(&self, company: CompanyId, id: SeriesId) -> StoreResult<()> {
+        meetings::delete_series(self, company, id).await
+    }
+
+    async fn series_occurrences(
+        &self,
+        company: CompanyId,
+        id: SeriesId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Schedule>> {
+        meetings::series_occurrences(self, company, id, filter, page).await
+    }
+
+    async fn series_exdates(&self, id: SeriesId) -> StoreResult<Vec<Timestamp>> {
+        meetings::series_exdates(self, id).await
+    }
+
+    async fn set_calendar_feed(&self, user: UserId, hash: &TokenHash) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE users SET calendar_feed_hash = ?2 WHERE id = ?1")
+            .bind(user.as_uuid())
+            .bind(&hash.0[..])
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn calendar_feed_user(&self, hash: &TokenHash) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.calendar_feed_hash = ?1");
+        sqlx::query(&sql)
+            .bind(&hash.0[..])
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn calendar_of(
+        &self,
+        company: CompanyId,
+        user: UserId,
+    ) -> StoreResult<(Vec<Schedule>, Vec<Series>)> {
+        meetings::calendar_of(self, company, user).await
     }
 }

@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use plenum_domain::Timestamp;
 use plenum_domain::company::{Company, NewCompany};
 use plenum_domain::credentials::TokenHash;
-use plenum_domain::ids::{CompanyId, UserId};
+use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::schedule::{Room, Schedule, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, User, UserChanges, Username};
 
@@ -33,6 +34,10 @@ pub enum StoreError {
     UserLimitReached { limit: u32 },
     #[error("the company's last SystemAdmin cannot lose the role")]
     LastSystemAdmin,
+    #[error("the meeting number is already in use")]
+    MeetingNumberTaken,
+    #[error("the room still has scheduled meetings")]
+    RoomInUse,
     #[error("storage failure: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -135,4 +140,110 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_user_tokens(&self, user: UserId, keep: Option<&TokenHash>) -> StoreResult<u64>;
 
     async fn delete_expired_tokens(&self, now: Timestamp) -> StoreResult<u64>;
+
+    // --- people as meetings show them --------------------------------------------------------
+
+    /// The users of `company` among `ids` (others are left out), in no particular order.
+    async fn user_refs(&self, company: CompanyId, ids: &[UserId]) -> StoreResult<Vec<UserRef>>;
+
+    // --- rooms -------------------------------------------------------------------------------
+
+    /// Creates a room, reserving its number (`MeetingNumberTaken` if anything holds it).
+    async fn create_room(&self, room: &Room) -> StoreResult<Room>;
+
+    async fn room(&self, company: CompanyId, id: RoomId) -> StoreResult<Option<Room>>;
+
+    /// A page of a company's rooms, oldest first.
+    async fn rooms(&self, company: CompanyId, page: PageRequest) -> StoreResult<Page<Room>>;
+
+    /// Replaces a room's name, number, password and owner (re-reserving a changed number).
+    async fn update_room(&self, room: &Room) -> StoreResult<Room>;
+
+    /// Deletes a room and frees its number; `RoomInUse` while meetings are scheduled in it.
+    async fn delete_room(&self, company: CompanyId, id: RoomId) -> StoreResult<()>;
+
+    // --- scheduled meetings ----------------------------------------------------------------
+
+    /// Creates a single scheduled meeting. Outside a room it reserves its own number
+    /// (`MeetingNumberTaken` if anything holds it); in a room it uses the room's.
+    async fn create_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule>;
+
+    async fn schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<Option<Schedule>>;
+
+    /// Replaces a scheduled meeting's slot, settings, room, number and invitees. An occurrence
+    /// so changed is remembered as overridden.
+    async fn update_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule>;
+
+    /// Deletes a scheduled meeting and frees its number. Deleting one occurrence of a series
+    /// leaves the others and records the gap (an iCalendar EXDATE).
+    async fn delete_schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<()>;
+
+    /// A page of the company's scheduled meetings (occurrences included), by start time.
+    /// `scope` narrows to one user's (owned or invited); `filter` matches the name
+    /// (substring, case-insensitive) or the number (prefix).
+    async fn find_schedules(
+        &self,
+        company: CompanyId,
+        scope: MeetingScope,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Schedule>>;
+
+    // --- recurring series ------------------------------------------------------------------
+
+    /// Creates a series and its occurrences together, reserving the series' number unless
+    /// it is in a room.
+    async fn create_series(&self, series: &Series, occurrences: &[Schedule])
+    -> StoreResult<Series>;
+
+    async fn series(&self, company: CompanyId, id: SeriesId) -> StoreResult<Option<Series>>;
+
+    /// Replaces a series and all its occurrences (individual changes and deletions are
+    /// forgotten: the new rule defines the group).
+    async fn replace_series(
+        &self,
+        series: &Series,
+        occurrences: &[Schedule],
+    ) -> StoreResult<Series>;
+
+    /// Deletes a series with all its occurrences and frees its number.
+    async fn delete_series(&self, company: CompanyId, id: SeriesId) -> StoreResult<()>;
+
+    /// A page of one series' occurrences by start time, with the same filter as
+    /// [`Store::find_schedules`].
+    async fn series_occurrences(
+        &self,
+        company: CompanyId,
+        id: SeriesId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Schedule>>;
+
+    /// Original starts of the occurrences deleted one by one.
+    async fn series_exdates(&self, id: SeriesId) -> StoreResult<Vec<Timestamp>>;
+
+    // --- calendars -------------------------------------------------------------------------
+
+    /// Sets (replacing any earlier) the hash of a user's calendar feed secret.
+    async fn set_calendar_feed(&self, user: UserId, hash: &TokenHash) -> StoreResult<()>;
+
+    /// The user whose calendar feed secret has this hash.
+    async fn calendar_feed_user(&self, hash: &TokenHash) -> StoreResult<Option<User>>;
+
+    /// What belongs in a user's calendar: the single meetings they own or are invited to
+    /// (not occurrences), and the series they own or are invited to.
+    async fn calendar_of(
+        &self,
+        company: CompanyId,
+        user: UserId,
+    ) -> StoreResult<(Vec<Schedule>, Vec<Series>)>;
+}
+
+/// Whose scheduled meetings a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingScope {
+    /// All of the company's (MeetingOperators, SystemAdmins).
+    Company,
+    /// Those the user owns or is invited to.
+    Participant(UserId),
 }

@@ -118,7 +118,8 @@ pub struct ServeOverrides {
 pub struct Settings {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
-    pub public_url: String,
+    /// Explicitly configured public URL; when `None` the server uses `http://<bound address>`.
+    pub public_url: Option<String>,
     pub log_format: LogFormat,
     pub durability: Durability,
     pub admin_password: Option<String>,
@@ -196,6 +197,9 @@ impl Settings {
             public_user_directory: file
                 .public_user_directory
                 .unwrap_or(defaults.public_user_directory),
+            // Set at start, once the listening address is known (see `Settings::public_url`).
+            public_url: defaults.public_url,
+            max_occurrences: defaults.max_occurrences,
         };
         Ok(Self {
             data_dir: common
@@ -207,7 +211,7 @@ impl Settings {
                 .public_url
                 .clone()
                 .or(file.public_url)
-                .unwrap_or_else(|| format!("http://{listen}")),
+                .map(|u| u.trim_end_matches('/').to_owned()),
             listen,
             log_format: serve.log_format.or(file.log_format).unwrap_or_default(),
             durability: match common.durability.or(file.durability).unwrap_or_default() {
@@ -230,7 +234,6 @@ impl Settings {
         .unwrap_or_else(|_| unreachable!("the built-in defaults are valid"));
         settings.data_dir = data_dir.to_owned();
         settings.listen = listen;
-        settings.public_url = format!("http://{listen}");
         settings
     }
 }
@@ -254,7 +257,7 @@ mod tests {
         assert_eq!(s.policy.max_calls, 5);
         assert_eq!(s.policy.secret_salt, "flag");
         assert_eq!(s.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
-        assert_eq!(s.public_url, "http://127.0.0.1:9000");
+        assert_eq!(s.public_url, None);
     }
 
     #[test]

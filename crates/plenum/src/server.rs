@@ -89,12 +89,17 @@ impl RunningServer {
 
 /// Opens the store, bootstraps, binds `settings.listen` and serves until `stop`.
 pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
-    let (plenum, store) = open(settings, clock).await?;
-    let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let mut settings = settings.clone();
+    settings.policy.public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let (plenum, store) = open(&settings, clock).await?;
+    let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
     let app = plenum_http::router(AppState {
         plenum: plenum.clone(),
     });

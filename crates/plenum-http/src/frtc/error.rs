@@ -29,6 +29,14 @@ pub enum ErrorCode {
     CompanyNameTaken,
     MaxUsersReached,
     LastSystemAdmin,
+    ScheduleNotFound,
+    RecurrenceNotFound,
+    RoomNotFound,
+    MeetingNumberTaken,
+    RoomInUse,
+    InstantMeetingImmutable,
+    UnknownInvitee,
+    TooManyOccurrences,
     InternalError,
 }
 
@@ -56,6 +64,14 @@ impl ErrorCode {
             ErrorCode::CompanyNameTaken => "company_name_taken",
             ErrorCode::MaxUsersReached => "max_users_reached",
             ErrorCode::LastSystemAdmin => "last_system_admin",
+            ErrorCode::ScheduleNotFound => "schedule_not_found",
+            ErrorCode::RecurrenceNotFound => "recurrence_not_found",
+            ErrorCode::RoomNotFound => "room_not_found",
+            ErrorCode::MeetingNumberTaken => "meeting_number_taken",
+            ErrorCode::RoomInUse => "room_in_use",
+            ErrorCode::InstantMeetingImmutable => "instant_meeting_immutable",
+            ErrorCode::UnknownInvitee => "unknown_invitee",
+            ErrorCode::TooManyOccurrences => "too_many_occurrences",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -66,7 +82,9 @@ impl ErrorCode {
             | ErrorCode::MissingField
             | ErrorCode::InvalidFieldType
             | ErrorCode::InvalidField
-            | ErrorCode::NothingToChange => StatusCode::BAD_REQUEST,
+            | ErrorCode::NothingToChange
+            | ErrorCode::UnknownInvitee
+            | ErrorCode::TooManyOccurrences => StatusCode::BAD_REQUEST,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::TokenMissing
             | ErrorCode::TokenInvalid
@@ -74,14 +92,20 @@ impl ErrorCode {
             | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ErrorCode::WrongOldSecret | ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
             ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::UserNotFound | ErrorCode::CompanyNotFound | ErrorCode::NotFound => {
-                StatusCode::NOT_FOUND
-            }
+            ErrorCode::UserNotFound
+            | ErrorCode::CompanyNotFound
+            | ErrorCode::NotFound
+            | ErrorCode::ScheduleNotFound
+            | ErrorCode::RecurrenceNotFound
+            | ErrorCode::RoomNotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::UsernameTaken
             | ErrorCode::CompanyNameTaken
             | ErrorCode::MaxUsersReached
-            | ErrorCode::LastSystemAdmin => StatusCode::CONFLICT,
+            | ErrorCode::LastSystemAdmin
+            | ErrorCode::MeetingNumberTaken
+            | ErrorCode::RoomInUse
+            | ErrorCode::InstantMeetingImmutable => StatusCode::CONFLICT,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -147,6 +171,15 @@ impl From<ServiceError> for FrtcError {
             ServiceError::UserLimitReached { .. } => C::MaxUsersReached,
             ServiceError::LastSystemAdmin => C::LastSystemAdmin,
             ServiceError::NothingToChange => C::NothingToChange,
+            ServiceError::ScheduleNotFound => C::ScheduleNotFound,
+            ServiceError::SeriesNotFound => C::RecurrenceNotFound,
+            ServiceError::RoomNotFound => C::RoomNotFound,
+            ServiceError::MeetingNumberTaken => C::MeetingNumberTaken,
+            ServiceError::RoomInUse => C::RoomInUse,
+            ServiceError::InstantMeetingImmutable => C::InstantMeetingImmutable,
+            ServiceError::UnknownInvitee(_) => C::UnknownInvitee,
+            ServiceError::TooManyOccurrences { .. } => C::TooManyOccurrences,
+            ServiceError::InvalidChange(_) => C::InvalidField,
             ServiceError::Internal(source) => {
                 // Logged inside the request's span, so the log line carries its request id;
                 // the client learns only that it was our fault.

@@ -11,10 +11,12 @@
 //!   `GET` too.
 
 pub mod company;
+pub mod room;
+pub mod schedule;
 pub mod system;
 pub mod user;
 
-mod body;
+pub(crate) mod body;
 mod error;
 
 pub use body::FrtcJson;

@@ -22,6 +22,28 @@ async fn the_document_lists_every_endpoint_with_its_methods() {
         ("/api/v1/companies", &["get", "post"]),
         ("/api/v1/company", &["get", "post"]),
         ("/healthz", &["get"]),
+        ("/api/v1/meeting_schedule", &["get", "post"]),
+        (
+            "/api/v1/meeting_schedule/{reservation_id}",
+            &["get", "post", "delete"],
+        ),
+        ("/api/v1/meeting_schedule/{reservation_id}/ical", &["get"]),
+        ("/api/v1/meeting_schedule/recurrence", &["get", "post"]),
+        (
+            "/api/v1/meeting_schedule/recurrence/{recurrence_gid}",
+            &["get", "post", "delete"],
+        ),
+        (
+            "/api/v1/meeting_schedule/recurrence/{recurrence_gid}/ical",
+            &["get"],
+        ),
+        ("/api/v1/user/calendar_feed", &["post"]),
+        ("/api/v1/calendar/{feed}", &["get"]),
+        ("/api/v1/meeting_room", &["get", "post"]),
+        (
+            "/api/v1/meeting_room/{meeting_room_id}",
+            &["get", "post", "delete"],
+        ),
     ];
     let paths = doc.body["paths"].as_object().cloned().unwrap_or_default();
     for (path, methods) in expected {

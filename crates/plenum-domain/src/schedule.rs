@@ -1,0 +1,581 @@
+//! Scheduled meetings, recurring series and meeting rooms: what people plan before they meet.
+//!
+//! A *schedule* (FRTC `reservation_id`) is one planned holding of a meeting: an instant
+//! meeting, a reservation, or one occurrence of a recurring *series* (FRTC `recurrence_gid`).
+//! A *room* is a persistent meeting place with a permanent number and password. Meeting
+//! numbers are unique among everything that can be joined: a schedule outside a room and a
+//! room each hold their own number; a schedule in a room uses the room's.
+
+use std::fmt;
+
+use jiff::SignedDuration;
+
+use crate::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
+use crate::recurrence::RecurrenceRule;
+use crate::user::Role;
+use crate::{Field, Timestamp, ValidationError};
+
+/// A meeting number: 6 to 12 ASCII digits. Generated numbers have 9 digits and no leading 0.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MeetingNumber(String);
+
+impl MeetingNumber {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        if (6..=12).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::new(
+                Field::MeetingNumber,
+                "must be 6 to 12 digits",
+            ))
+        }
+    }
+
+    /// The generated number for a random value: 9 digits, 100000000..=999999999.
+    pub fn from_random(random: u64) -> Self {
+        Self((100_000_000 + random % 900_000_000).to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MeetingNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A meeting password: 4 to 16 ASCII digits (what keypads and dial-in can enter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingPassword(String);
+
+impl MeetingPassword {
+    /// `None` for an empty value: the meeting has no password.
+    pub fn parse_optional(raw: Option<&str>) -> Result<Option<Self>, ValidationError> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(p) if (4..=16).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(Some(Self(p.to_owned())))
+            }
+            Some(_) => Err(ValidationError::new(
+                Field::MeetingPassword,
+                "must be 4 to 16 digits",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The kind of a scheduled meeting (FRTC `meeting_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingKind {
+    /// Starts now; cannot be updated.
+    Instant,
+    Reservation,
+    /// An occurrence of a series.
+    Recurrence,
+}
+
+impl MeetingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingKind::Instant => "instant",
+            MeetingKind::Reservation => "reservation",
+            MeetingKind::Recurrence => "recurrence",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw {
+            "instant" => Ok(MeetingKind::Instant),
+            "reservation" => Ok(MeetingKind::Reservation),
+            "recurrence" => Ok(MeetingKind::Recurrence),
+            _ => Err(ValidationError::new(
+                Field::MeetingType,
+                "must be instant, reservation or recurrence",
+            )),
+        }
+    }
+}
+
+/// Bandwidth class of a meeting (FRTC `call_rate_type`), e.g. `2048K`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallRate(u32);
+
+impl CallRate {
+    pub const ALLOWED_KBPS: [u32; 10] = [128, 256, 384, 512, 768, 1024, 1536, 2048, 4096, 8192];
+    pub const DEFAULT: CallRate = CallRate(2048);
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        raw.trim()
+            .strip_suffix(['K', 'k'])
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|n| Self::ALLOWED_KBPS.contains(n))
+            .map(CallRate)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    Field::CallRateType,
+                    "must be one of 128K, 256K, 384K, 512K, 768K, 1024K, 1536K, 2048K, 4096K, 8192K",
+                )
+            })
+    }
+
+    pub fn kbps(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for CallRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}K", self.0)
+    }
+}
+
+/// FRTC `watermark_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WatermarkType {
+    #[default]
+    Single,
+    Multiple,
+}
+
+impl WatermarkType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatermarkType::Single => "single",
+            WatermarkType::Multiple => "multiple",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim() {
+            "single" => Ok(WatermarkType::Single),
+            "multiple" => Ok(WatermarkType::Multiple),
+            _ => Err(ValidationError::new(
+                Field::WatermarkType,
+                "must be single or multiple",
+            )),
+        }
+    }
+}
+
+/// FRTC `mute_upon_entry`: `"ENABLE"` or `"DISABLE"`.
+pub fn parse_mute_upon_entry(raw: &str) -> Result<bool, ValidationError> {
+    match raw.trim() {
+        "ENABLE" => Ok(true),
+        "DISABLE" => Ok(false),
+        _ => Err(ValidationError::new(
+            Field::MuteUponEntry,
+            "must be ENABLE or DISABLE",
+        )),
+    }
+}
+
+pub fn mute_upon_entry_str(on: bool) -> &'static str {
+    if on { "ENABLE" } else { "DISABLE" }
+}
+
+/// Minutes before the start during which people may already join. FRTC `time_to_join`.
+pub fn parse_time_to_join(minutes: i64) -> Result<u32, ValidationError> {
+    if (0..=1440).contains(&minutes) {
+        Ok(minutes as u32)
+    } else {
+        Err(ValidationError::new(
+            Field::TimeToJoin,
+            "must be between 0 and 1440 minutes",
+        ))
+    }
+}
+
+pub fn parse_meeting_name(raw: &str) -> Result<String, ValidationError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(ValidationError::new(
+            Field::MeetingName,
+            "must not be empty",
+        ));
+    }
+    if name.chars().count() > 128 {
+        return Err(ValidationError::new(
+            Field::MeetingName,
+            "must be at most 128 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            Field::MeetingName,
+            "must not contain control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+pub fn parse_meeting_description(raw: &str) -> Result<String, ValidationError> {
+    if raw.chars().count() > 2000 {
+        return Err(ValidationError::new(
+            Field::MeetingDescription,
+            "must be at most 2000 characters",
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Live-streaming settings of a meeting (FRTC `generate_live_url`, `live_passcode`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSettings {
+    /// 4 to 16 digits, like a meeting password.
+    pub passcode: String,
+    /// The opaque id in the live URL.
+    pub live_id: String,
+}
+
+pub fn parse_live_passcode(raw: &str) -> Result<String, ValidationError> {
+    MeetingPassword::parse_optional(Some(raw))
+        .map_err(|_| ValidationError::new(Field::LivePasscode, "must be 4 to 16 digits"))?
+        .map(|p| p.0)
+        .ok_or_else(|| ValidationError::new(Field::LivePasscode, "must be 4 to 16 digits"))
+}
+
+/// Everything about a meeting that is the same for every occurrence of a series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingSettings {
+    pub name: String,
+    pub description: String,
+    pub password: Option<MeetingPassword>,
+    pub call_rate: CallRate,
+    pub mute_upon_entry: bool,
+    pub guest_dial_in: bool,
+    pub watermark: bool,
+    pub watermark_type: WatermarkType,
+    pub time_to_join_minutes: u32,
+    pub live: Option<LiveSettings>,
+}
+
+/// The longest a single meeting may be planned for.
+pub const MAX_MEETING_DURATION: SignedDuration = SignedDuration::from_hours(24);
+/// How far in the past a new start may lie (clock skew between client and server).
+pub const START_GRACE: SignedDuration = SignedDuration::from_mins(5);
+/// How long an instant meeting is planned for.
+pub const INSTANT_DURATION: SignedDuration = SignedDuration::from_hours(1);
+
+/// When a meeting is planned: start before end, at most [`MAX_MEETING_DURATION`] long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeSlot {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+fn instant_field(field: Field, ms: i64) -> Result<Timestamp, ValidationError> {
+    // Years 1970..=9999: anything else is a unit mistake (seconds for milliseconds, say).
+    const MAX_MS: i64 = 253_402_300_799_999;
+    if !(0..=MAX_MS).contains(&ms) {
+        return Err(ValidationError::new(
+            field,
+            "must be milliseconds since 1970-01-01T00:00:00Z",
+        ));
+    }
+    Timestamp::from_millisecond(ms)
+        .map_err(|_| ValidationError::new(field, "must be milliseconds since the Unix epoch"))
+}
+
+impl TimeSlot {
+    /// A slot as given by a client: checked for order, length, and (when `now` is given, for a
+    /// slot being set) that it does not start in the past.
+    pub fn parse(
+        start_ms: i64,
+        end_ms: i64,
+        now: Option<Timestamp>,
+    ) -> Result<Self, ValidationError> {
+        let start = instant_field(Field::ScheduleStartTime, start_ms)?;
+        let end = instant_field(Field::ScheduleEndTime, end_ms)?;
+        if end <= start {
+            return Err(ValidationError::new(
+                Field::ScheduleEndTime,
+                "must be after schedule_start_time",
+            ));
+        }
+        if end.duration_since(start) > MAX_MEETING_DURATION {
+            return Err(ValidationError::new(
+                Field::ScheduleEndTime,
+                "a meeting may last at most 24 hours",
+            ));
+        }
+        if let Some(now) = now
+            && start < now.checked_sub(START_GRACE).unwrap_or(now)
+        {
+            return Err(ValidationError::new(
+                Field::ScheduleStartTime,
+                "must not be in the past",
+            ));
+        }
+        Ok(Self { start, end })
+    }
+
+    /// An instant meeting's slot: from now, for [`INSTANT_DURATION`].
+    pub fn instant(now: Timestamp) -> Self {
+        Self {
+            start: now,
+            end: now.checked_add(INSTANT_DURATION).unwrap_or(Timestamp::MAX),
+        }
+    }
+}
+
+/// A user as schedules show them: id and names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: UserId,
+    pub username: String,
+    pub real_name: String,
+}
+
+impl UserRef {
+    /// How a person is named in meeting lists: the real name if there is one.
+    pub fn display_name(&self) -> &str {
+        if self.real_name.is_empty() {
+            &self.username
+        } else {
+            &self.real_name
+        }
+    }
+}
+
+/// One scheduled meeting (a single meeting or one occurrence of a series).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub id: ScheduleId,
+    pub company_id: CompanyId,
+    pub kind: MeetingKind,
+    pub series_id: Option<SeriesId>,
+    /// For an occurrence: its start as the series rule placed it (iCalendar RECURRENCE-ID).
+    pub original_start: Option<Timestamp>,
+    /// For an occurrence: changed on its own since the series was last set.
+    pub overridden: bool,
+    /// For an occurrence: how its series repeats (FRTC `recurrence_type`).
+    pub recurrence: Option<crate::recurrence::Frequency>,
+    pub meeting_number: MeetingNumber,
+    pub room_id: Option<RoomId>,
+    pub owner: UserRef,
+    pub slot: TimeSlot,
+    pub settings: MeetingSettings,
+    pub invitees: Vec<UserRef>,
+    /// The opaque code of the join link `<public_url>/j/<join_code>`.
+    pub join_code: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A recurring series: its rule and the settings its occurrences start from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    pub id: SeriesId,
+    pub company_id: CompanyId,
+    pub meeting_number: MeetingNumber,
+    pub room_id: Option<RoomId>,
+    pub owner: UserRef,
+    pub rule: RecurrenceRule,
+    pub settings: MeetingSettings,
+    pub invitees: Vec<UserRef>,
+    pub join_code: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A persistent meeting room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub id: RoomId,
+    pub company_id: CompanyId,
+    pub name: String,
+    pub meeting_number: MeetingNumber,
+    pub password: Option<MeetingPassword>,
+    pub owner: UserRef,
+    pub creator: UserRef,
+    pub created_at: Timestamp,
+}
+
+pub fn parse_room_name(raw: &str) -> Result<String, ValidationError> {
+    parse_meeting_name(raw).map_err(|e| ValidationError::new(Field::MeetingRoomName, e.reason))
+}
+
+impl Role {
+    /// MeetingOperators and SystemAdmins manage every meeting and room of their company.
+    pub fn manages_all_meetings(self) -> bool {
+        matches!(self, Role::MeetingOperator | Role::SystemAdmin)
+    }
+}
+
+/// Who may change or delete a scheduled meeting: its owner, or a MeetingOperator/SystemAdmin.
+pub fn may_manage_meeting(owner: UserId, actor: UserId, role: Role) -> bool {
+    role.manages_all_meetings() || owner == actor
+}
+
+/// Who may see a scheduled meeting: those who may manage it, and its invitees.
+pub fn may_see_meeting(owner: UserId, invitees: &[UserRef], actor: UserId, role: Role) -> bool {
+    may_manage_meeting(owner, actor, role) || invitees.iter().any(|i| i.id == actor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meeting_numbers() {
+        assert!(MeetingNumber::parse("123456").is_ok());
+        assert!(MeetingNumber::parse("123456789012").is_ok());
+        for bad in ["12345", "1234567890123", "12a456", "", "-123456"] {
+            assert!(MeetingNumber::parse(bad).is_err(), "{bad}");
+        }
+        for r in [0, 1, u64::MAX, 899_999_999, 900_000_000] {
+            let n = MeetingNumber::from_random(r);
+            assert_eq!(n.as_str().len(), 9);
+            assert!(!n.as_str().starts_with('0'));
+            assert!(MeetingNumber::parse(n.as_str()).is_ok());
+        }
+    }
+
+    #[test]
+    fn passwords_and_rates() {
+        assert_eq!(MeetingPassword::parse_optional(None), Ok(None));
+        assert_eq!(MeetingPassword::parse_optional(Some("")), Ok(None));
+        assert!(
+            MeetingPassword::parse_optional(Some("1234"))
+                .unwrap()
+                .is_some()
+        );
+        for bad in ["123", "abcd", "12 34", "12345678901234567"] {
+            assert!(MeetingPassword::parse_optional(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(CallRate::parse("2048K").unwrap().to_string(), "2048K");
+        assert!(CallRate::parse("2048").is_err());
+        assert!(CallRate::parse("999K").is_err());
+    }
+
+    #[test]
+    fn slots() {
+        let now = Timestamp::from_millisecond(1_700_000_000_000).unwrap();
+        let ms = now.as_millisecond();
+        assert!(TimeSlot::parse(ms + 1000, ms + 2000, Some(now)).is_ok());
+        let e = TimeSlot::parse(ms + 2000, ms + 1000, Some(now)).unwrap_err();
+        assert_eq!(e.field, Field::ScheduleEndTime);
+        let e = TimeSlot::parse(ms - 86_400_000, ms - 86_000_000, Some(now)).unwrap_err();
+        assert_eq!(e.field, Field::ScheduleStartTime);
+        // A past slot is fine when not being set (e.g. read back).
+        assert!(TimeSlot::parse(ms - 86_400_000, ms - 86_000_000, None).is_ok());
+        let e = TimeSlot::parse(ms, ms + 25 * 3_600_000, Some(now)).unwrap_err();
+        assert_eq!(e.field, Field::ScheduleEndTime);
+        assert!(TimeSlot::parse(-1, 5, None).is_err());
+        assert!(TimeSlot::parse(ms, ms + 1000, Some(now)).is_ok());
+    }
+
+    #[test]
+    fn permissions() {
+        let t = Timestamp::UNIX_EPOCH;
+        let (owner, other) = (UserId::new(t), UserId::new(t));
+        let invitee = UserRef {
+            id: other,
+            username: "o".into(),
+            real_name: String::new(),
+        };
+        assert!(may_manage_meeting(owner, owner, Role::Normal));
+        assert!(!may_manage_meeting(owner, other, Role::Normal));
+        assert!(may_manage_meeting(owner, other, Role::MeetingOperator));
+        assert!(may_see_meeting(
+            owner,
+            std::slice::from_ref(&invitee),
+            other,
+            Role::Normal
+        ));
+        assert!(!may_see_meeting(owner, &[], other, Role::Normal));
+    }
+}
+
+impl MeetingSettings {
+    /// A new meeting's settings before the request's fields are applied.
+    pub fn defaults(name: String) -> Self {
+        Self {
+            name,
+            description: String::new(),
+            password: None,
+            call_rate: CallRate::DEFAULT,
+            mute_upon_entry: false,
+            guest_dial_in: true,
+            watermark: false,
+            watermark_type: WatermarkType::Single,
+            time_to_join_minutes: 30,
+            live: None,
+        }
+    }
+}
+
+/// What a create or update request says about a meeting's settings; `None` leaves a setting
+/// as it is (update) or at its default (create).
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// `Some(None)` removes the password.
+    pub password: Option<Option<MeetingPassword>>,
+    pub call_rate: Option<CallRate>,
+    pub mute_upon_entry: Option<bool>,
+    pub guest_dial_in: Option<bool>,
+    pub watermark: Option<bool>,
+    pub watermark_type: Option<WatermarkType>,
+    pub time_to_join_minutes: Option<u32>,
+    /// FRTC `generate_live_url`.
+    pub generate_live_url: Option<bool>,
+    pub live_passcode: Option<String>,
+}
+
+impl SettingsChanges {
+    /// Applies the changes. `new_live` makes live settings when live streaming is switched on
+    /// (it needs randomness, which the domain does not have).
+    pub fn apply(
+        &self,
+        settings: &mut MeetingSettings,
+        new_live: impl FnOnce(Option<&str>) -> LiveSettings,
+    ) {
+        if let Some(v) = &self.name {
+            settings.name = v.clone();
+        }
+        if let Some(v) = &self.description {
+            settings.description = v.clone();
+        }
+        if let Some(v) = &self.password {
+            settings.password = v.clone();
+        }
+        if let Some(v) = self.call_rate {
+            settings.call_rate = v;
+        }
+        if let Some(v) = self.mute_upon_entry {
+            settings.mute_upon_entry = v;
+        }
+        if let Some(v) = self.guest_dial_in {
+            settings.guest_dial_in = v;
+        }
+        if let Some(v) = self.watermark {
+            settings.watermark = v;
+        }
+        if let Some(v) = self.watermark_type {
+            settings.watermark_type = v;
+        }
+        if let Some(v) = self.time_to_join_minutes {
+            settings.time_to_join_minutes = v;
+        }
+        match (self.generate_live_url, settings.live.as_mut()) {
+            (Some(false), _) => settings.live = None,
+            (Some(true), None) => settings.live = Some(new_live(self.live_passcode.as_deref())),
+            (_, Some(live)) => {
+                if let Some(p) = &self.live_passcode {
+                    live.passcode = p.clone();
+                }
+            }
+            (None, None) => {}
+        }
+    }
+}

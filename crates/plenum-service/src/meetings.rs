@@ -1,0 +1,863 @@
+//! Use cases of scheduling: single meetings, recurring series, rooms, calendars.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use plenum_domain::calendar::{self, CalendarEvent, EventRecurrence, OccurrenceOverride};
+use plenum_domain::credentials::TokenHash;
+use plenum_domain::ids::{RoomId, ScheduleId, SeriesId, UserId};
+use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::recurrence::RecurrenceRule;
+use plenum_domain::schedule::{
+    LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room, Schedule,
+    Series, SettingsChanges, TimeSlot, UserRef, may_manage_meeting, may_see_meeting,
+};
+use plenum_domain::user::User;
+use plenum_store::{MeetingScope, StoreError};
+
+use crate::{Plenum, Principal, ServiceError};
+
+/// How many times a generated meeting number is retried when it happens to be taken.
+const NUMBER_ATTEMPTS: usize = 20;
+
+/// A request to create or change a single scheduled meeting; `None` leaves a field as it is
+/// (update) or at its default (create).
+#[derive(Debug, Clone, Default)]
+pub struct ScheduleRequest {
+    pub slot: Option<TimeSlot>,
+    pub meeting_number: Option<MeetingNumber>,
+    /// `Some(None)`: not in a room.
+    pub room: Option<Option<RoomId>>,
+    pub invitees: Option<Vec<UserId>>,
+    pub settings: SettingsChanges,
+}
+
+/// A request to create or change a recurring series.
+#[derive(Debug, Clone)]
+pub struct SeriesRequest {
+    pub rule: RecurrenceRule,
+    pub meeting_number: Option<MeetingNumber>,
+    /// `Some(None)`: not in a room.
+    pub room: Option<Option<RoomId>>,
+    pub invitees: Option<Vec<UserId>>,
+    pub settings: SettingsChanges,
+}
+
+/// A request to create or change a room; `None` leaves a field as it is (or generated).
+#[derive(Debug, Clone, Default)]
+pub struct RoomRequest {
+    pub name: Option<String>,
+    pub meeting_number: Option<MeetingNumber>,
+    pub password: Option<Option<MeetingPassword>>,
+    pub owner: Option<UserId>,
+}
+
+fn random_code() -> String {
+    // 72 random bits: unguessable enough for a join link that still needs the password.
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 9]>())
+}
+
+fn new_live(passcode: Option<&str>) -> LiveSettings {
+    LiveSettings {
+        passcode: passcode
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{:06}", rand::random::<u32>() % 1_000_000)),
+        live_id: uuid_like(),
+    }
+}
+
+fn uuid_like() -> String {
+    let b = rand::random::<[u8; 16]>();
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        u16::from_be_bytes([b[4], b[5]]),
+        u16::from_be_bytes([b[6], b[7]]),
+        u16::from_be_bytes([b[8], b[9]]),
+        u64::from_be_bytes([0, 0, b[10], b[11], b[12], b[13], b[14], b[15]]),
+    )
+}
+
+fn not_found(e: StoreError, instead: ServiceError) -> ServiceError {
+    match e {
+        StoreError::NotFound => instead,
+        other => other.into(),
+    }
+}
+
+fn require_meeting_manager(actor: &Principal) -> Result<(), ServiceError> {
+    if actor.user.role.manages_all_meetings() {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(
+            "only a MeetingOperator or SystemAdmin may manage meeting rooms",
+        ))
+    }
+}
+
+fn user_ref(user: &User) -> UserRef {
+    UserRef {
+        id: user.id,
+        username: user.username.to_string(),
+        real_name: user.profile.real_name.clone(),
+    }
+}
+
+impl Plenum {
+    pub fn meeting_url(&self, join_code: &str) -> String {
+        format!("{}/j/{join_code}", self.inner.policy.public_url)
+    }
+
+    pub fn live_url(&self, live: &LiveSettings) -> String {
+        format!("{}/live/{}", self.inner.policy.public_url, live.live_id)
+    }
+
+    /// The invitees as users of the actor's company; any other id is refused by name.
+    async fn resolve_invitees(
+        &self,
+        actor: &Principal,
+        ids: &[UserId],
+    ) -> Result<Vec<UserRef>, ServiceError> {
+        let mut unique = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        let found = self.inner.store.user_refs(actor.company(), &unique).await?;
+        if let Some(missing) = unique.iter().find(|id| !found.iter().any(|f| f.id == **id)) {
+            return Err(ServiceError::UnknownInvitee(missing.to_string()));
+        }
+        Ok(found)
+    }
+
+    async fn room_of(&self, actor: &Principal, id: RoomId) -> Result<Room, ServiceError> {
+        self.inner
+            .store
+            .room(actor.company(), id)
+            .await?
+            .ok_or(ServiceError::RoomNotFound)
+    }
+
+    /// Runs `create` with the given number, or with generated numbers until one is free.
+    async fn with_number<T, F, Fut>(
+        &self,
+        given: Option<MeetingNumber>,
+        mut create: F,
+    ) -> Result<T, ServiceError>
+    where
+        F: FnMut(MeetingNumber) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        if let Some(number) = given {
+            return Ok(create(number).await?);
+        }
+        for _ in 0..NUMBER_ATTEMPTS {
+            match create(MeetingNumber::from_random(rand::random())).await {
+                Err(StoreError::MeetingNumberTaken) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Err(ServiceError::MeetingNumberTaken)
+    }
+
+    // --- single meetings -----------------------------------------------------------------
+
+    /// Creates an instant meeting (from now, `slot` ignored) or a reservation.
+    pub async fn create_schedule(
+        &self,
+        actor: &Principal,
+        kind: MeetingKind,
+        request: ScheduleRequest,
+    ) -> Result<Schedule, ServiceError> {
+        let now = self.now();
+        let ScheduleRequest {
+            slot,
+            meeting_number,
+            room,
+            invitees,
+            settings: changes,
+        } = request;
+        let room = room.flatten();
+        let invitees = invitees.unwrap_or_default();
+        let slot = match (kind, slot) {
+            (MeetingKind::Instant, _) => TimeSlot::instant(now),
+            (MeetingKind::Reservation, Some(slot)) => slot,
+            (MeetingKind::Reservation, None) => {
+                return Err(ServiceError::InvalidChange(
+                    "a reservation needs schedule_start_time and schedule_end_time",
+                ));
+            }
+            (MeetingKind::Recurrence, _) => {
+                return Err(ServiceError::InvalidChange(
+                    "recurring meetings are created at /api/v1/meeting_schedule/recurrence",
+                ));
+            }
+        };
+        let invitees = self.resolve_invitees(actor, &invitees).await?;
+        let room = match room {
+            Some(id) => Some(self.room_of(actor, id).await?),
+            None => None,
+        };
+        let mut settings = MeetingSettings::defaults(String::new());
+        if let Some(room) = &room {
+            settings.password = room.password.clone();
+        }
+        changes.apply(&mut settings, new_live);
+        let template = Schedule {
+            id: ScheduleId::new(now),
+            company_id: actor.company(),
+            kind,
+            series_id: None,
+            original_start: None,
+            overridden: false,
+            recurrence: None,
+            meeting_number: MeetingNumber::from_random(0),
+            room_id: room.as_ref().map(|r| r.id),
+            owner: user_ref(&actor.user),
+            slot,
+            settings,
+            invitees,
+            join_code: random_code(),
+            created_at: now,
+            updated_at: now,
+        };
+        let given = match &room {
+            Some(room) => Some(room.meeting_number.clone()),
+            None => meeting_number,
+        };
+        let store = &self.inner.store;
+        let created = self
+            .with_number(given, |number| {
+                let mut s = template.clone();
+                s.meeting_number = number;
+                async move { store.create_schedule(&s).await }
+            })
+            .await?;
+        tracing::info!(reservation_id = %created.id, by = %actor.user.id, "meeting scheduled");
+        Ok(created)
+    }
+
+    /// A scheduled meeting the actor may see.
+    pub async fn schedule(
+        &self,
+        actor: &Principal,
+        id: ScheduleId,
+    ) -> Result<Schedule, ServiceError> {
+        let found = self
+            .inner
+            .store
+            .schedule(actor.company(), id)
+            .await?
+            .ok_or(ServiceError::ScheduleNotFound)?;
+        if may_see_meeting(
+            found.owner.id,
+            &found.invitees,
+            actor.user.id,
+            actor.user.role,
+        ) {
+            Ok(found)
+        } else {
+            // Not "permission denied": whether someone else's meeting exists is not the
+            // caller's business.
+            Err(ServiceError::ScheduleNotFound)
+        }
+    }
+
+    async fn managed_schedule(
+        &self,
+        actor: &Principal,
+        id: ScheduleId,
+    ) -> Result<Schedule, ServiceError> {
+        let found = self.schedule(actor, id).await?;
+        if may_manage_meeting(found.owner.id, actor.user.id, actor.user.role) {
+            Ok(found)
+        } else {
+            Err(ServiceError::PermissionDenied(
+                "only the meeting's owner, a MeetingOperator or a SystemAdmin may change it",
+            ))
+        }
+    }
+
+    /// Updates a reservation or one occurrence of a series (the others stay as they are).
+    pub async fn update_schedule(
+        &self,
+        actor: &Principal,
+        id: ScheduleId,
+        request: ScheduleRequest,
+    ) -> Result<Schedule, ServiceError> {
+        let ScheduleRequest {
+            slot,
+            meeting_number,
+            room,
+            invitees,
+            settings: changes,
+        } = request;
+        let mut schedule = self.managed_schedule(actor, id).await?;
+        if schedule.kind == MeetingKind::Instant {
+            return Err(ServiceError::InstantMeetingImmutable);
+        }
+        if let Some(slot) = slot {
+            schedule.slot = slot;
+        }
+        if let Some(ids) = &invitees {
+            schedule.invitees = self.resolve_invitees(actor, ids).await?;
+        }
+        if let Some(number) = meeting_number
+            && number != schedule.meeting_number
+        {
+            if schedule.room_id.is_some() || schedule.series_id.is_some() {
+                return Err(ServiceError::InvalidChange(
+                    "a meeting in a room or a series uses the room's or series' number",
+                ));
+            }
+            schedule.meeting_number = number;
+        }
+        let mut fresh_number = false;
+        if let Some(room) = room
+            && room != schedule.room_id
+        {
+            if schedule.series_id.is_some() {
+                return Err(ServiceError::InvalidChange(
+                    "an occurrence stays in its series' room; update the series to move it",
+                ));
+            }
+            match room {
+                Some(room_id) => {
+                    let room = self.room_of(actor, room_id).await?;
+                    schedule.meeting_number = room.meeting_number.clone();
+                    schedule.room_id = Some(room.id);
+                }
+                None => {
+                    schedule.room_id = None;
+                    fresh_number = true;
+                }
+            }
+        }
+        changes.apply(&mut schedule.settings, new_live);
+        schedule.updated_at = self.now();
+        let store = &self.inner.store;
+        let updated = if fresh_number {
+            let template = schedule;
+            self.with_number(None, |number| {
+                let mut s = template.clone();
+                s.meeting_number = number;
+                async move { store.update_schedule(&s).await }
+            })
+            .await?
+        } else {
+            store
+                .update_schedule(&schedule)
+                .await
+                .map_err(|e| not_found(e, ServiceError::ScheduleNotFound))?
+        };
+        tracing::info!(reservation_id = %updated.id, by = %actor.user.id, "meeting updated");
+        Ok(updated)
+    }
+
+    pub async fn delete_schedule(
+        &self,
+        actor: &Principal,
+        id: ScheduleId,
+    ) -> Result<(), ServiceError> {
+        self.managed_schedule(actor, id).await?;
+        self.inner
+            .store
+            .delete_schedule(actor.company(), id)
+            .await
+            .map_err(|e| not_found(e, ServiceError::ScheduleNotFound))?;
+        tracing::info!(reservation_id = %id, by = %actor.user.id, "meeting deleted");
+        Ok(())
+    }
+
+    /// The meetings the actor may see, by start time.
+    pub async fn find_schedules(
+        &self,
+        actor: &Principal,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<Schedule>, ServiceError> {
+        let scope = if actor.user.role.manages_all_meetings() {
+            MeetingScope::Company
+        } else {
+            MeetingScope::Participant(actor.user.id)
+        };
+        Ok(self
+            .inner
+            .store
+            .find_schedules(actor.company(), scope, filter, page)
+            .await?)
+    }
+
+    // --- recurring series ----------------------------------------------------------------
+
+    fn occurrences_of(&self, series: &Series) -> Result<Vec<Schedule>, ServiceError> {
+        let max = self.inner.policy.max_occurrences;
+        let expanded = series
+            .rule
+            .occurrences(max)
+            .map_err(|_| ServiceError::TooManyOccurrences { max })?;
+        let now = self.now();
+        Ok(expanded
+            .into_iter()
+            .map(|o| Schedule {
+                id: ScheduleId::new(now),
+                company_id: series.company_id,
+                kind: MeetingKind::Recurrence,
+                series_id: Some(series.id),
+                original_start: Some(o.start),
+                overridden: false,
+                recurrence: Some(series.rule.frequency()),
+                meeting_number: series.meeting_number.clone(),
+                room_id: series.room_id,
+                owner: series.owner.clone(),
+                slot: TimeSlot {
+                    start: o.start,
+                    end: o.end,
+                },
+                settings: series.settings.clone(),
+                invitees: series.invitees.clone(),
+                join_code: series.join_code.clone(),
+                created_at: now,
+                updated_at: now,
+            })
+            .collect())
+    }
+
+    /// Creates a series; returns it with its first occurrence.
+    pub async fn create_series(
+        &self,
+        actor: &Principal,
+        request: SeriesRequest,
+    ) -> Result<(Series, Schedule), ServiceError> {
+        let now = self.now();
+        if request.rule.first_start()
+            < now
+                .checked_sub(plenum_domain::schedule::START_GRACE)
+                .unwrap_or(now)
+        {
+            return Err(plenum_domain::ValidationError::new(
+                plenum_domain::Field::RecurrenceStartTime,
+                "must not be in the past",
+            )
+            .into());
+        }
+        let invitees = self
+            .resolve_invitees(actor, request.invitees.as_deref().unwrap_or(&[]))
+            .await?;
+        let room = match request.room.flatten() {
+            Some(id) => Some(self.room_of(actor, id).await?),
+            None => None,
+        };
+        let mut settings = MeetingSettings::defaults(String::new());
+        if let Some(room) = &room {
+            settings.password = room.password.clone();
+        }
+        request.settings.apply(&mut settings, new_live);
+        let template = Series {
+            id: SeriesId::new(now),
+            company_id: actor.company(),
+            meeting_number: MeetingNumber::from_random(0),
+            room_id: room.as_ref().map(|r| r.id),
+            owner: user_ref(&actor.user),
+            rule: request.rule,
+            settings,
+            invitees,
+            join_code: random_code(),
+            created_at: now,
+            updated_at: now,
+        };
+        // Expanded once up front, so a too-long series is refused before anything is written.
+        self.occurrences_of(&template)?;
+        let given = match &room {
+            Some(room) => Some(room.meeting_number.clone()),
+            None => request.meeting_number,
+        };
+        let store = &self.inner.store;
+        let this = self;
+        let created = self
+            .with_number(given, |number| {
+                let mut s = template.clone();
+                s.meeting_number = number;
+                async move {
+                    let occurrences = this.occurrences_of(&s).map_err(|_| StoreError::NotFound)?;
+                    store.create_series(&s, &occurrences).await
+                }
+            })
+            .await?;
+        let first = self
+            .inner
+            .store
+            .series_occurrences(
+                actor.company(),
+                created.id,
+                None,
+                PageRequest::by_number(1, 1, 1)?,
+            )
+            .await?
+            .items
+            .into_iter()
+            .next()
+            .ok_or(ServiceError::SeriesNotFound)?;
+        tracing::info!(recurrence_gid = %created.id, by = %actor.user.id, "recurring meeting scheduled");
+        Ok((created, first))
+    }
+
+    pub async fn series(&self, actor: &Principal, id: SeriesId) -> Result<Series, ServiceError> {
+        let found = self
+            .inner
+            .store
+            .series(actor.company(), id)
+            .await?
+            .ok_or(ServiceError::SeriesNotFound)?;
+        if may_see_meeting(
+            found.owner.id,
+            &found.invitees,
+            actor.user.id,
+            actor.user.role,
+        ) {
+            Ok(found)
+        } else {
+            Err(ServiceError::SeriesNotFound)
+        }
+    }
+
+    async fn managed_series(
+        &self,
+        actor: &Principal,
+        id: SeriesId,
+    ) -> Result<Series, ServiceError> {
+        let found = self.series(actor, id).await?;
+        if may_manage_meeting(found.owner.id, actor.user.id, actor.user.role) {
+            Ok(found)
+        } else {
+            Err(ServiceError::PermissionDenied(
+                "only the meeting's owner, a MeetingOperator or a SystemAdmin may change it",
+            ))
+        }
+    }
+
+    /// Replaces the whole series: its rule, settings and every occurrence.
+    pub async fn update_series(
+        &self,
+        actor: &Principal,
+        id: SeriesId,
+        request: SeriesRequest,
+    ) -> Result<Series, ServiceError> {
+        let mut series = self.managed_series(actor, id).await?;
+        series.rule = request.rule;
+        if let Some(ids) = &request.invitees {
+            series.invitees = self.resolve_invitees(actor, ids).await?;
+        }
+        if let Some(room) = request.room
+            && room != series.room_id
+        {
+            match room {
+                Some(room_id) => {
+                    let room = self.room_of(actor, room_id).await?;
+                    series.meeting_number = room.meeting_number.clone();
+                    series.room_id = Some(room.id);
+                }
+                None => {
+                    series.room_id = None;
+                    series.meeting_number = MeetingNumber::from_random(rand::random());
+                }
+            }
+        }
+        request.settings.apply(&mut series.settings, new_live);
+        series.updated_at = self.now();
+        let occurrences = self.occurrences_of(&series)?;
+        let replaced = self
+            .inner
+            .store
+            .replace_series(&series, &occurrences)
+            .await
+            .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?;
+        tracing::info!(recurrence_gid = %id, by = %actor.user.id, "recurring meeting updated");
+        Ok(replaced)
+    }
+
+    pub async fn delete_series(&self, actor: &Principal, id: SeriesId) -> Result<(), ServiceError> {
+        self.managed_series(actor, id).await?;
+        self.inner
+            .store
+            .delete_series(actor.company(), id)
+            .await
+            .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?;
+        tracing::info!(recurrence_gid = %id, by = %actor.user.id, "recurring meeting deleted");
+        Ok(())
+    }
+
+    pub async fn series_occurrences(
+        &self,
+        actor: &Principal,
+        id: SeriesId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<Schedule>, ServiceError> {
+        self.series(actor, id).await?;
+        Ok(self
+            .inner
+            .store
+            .series_occurrences(actor.company(), id, filter, page)
+            .await?)
+    }
+
+    // --- rooms ---------------------------------------------------------------------------
+
+    pub async fn create_room(
+        &self,
+        actor: &Principal,
+        request: RoomRequest,
+    ) -> Result<Room, ServiceError> {
+        require_meeting_manager(actor)?;
+        let name = request.name.ok_or(ServiceError::InvalidChange(
+            "a room needs a meetingroom_name",
+        ))?;
+        let owner = match request.owner {
+            Some(id) => self
+                .resolve_invitees(actor, &[id])
+                .await
+                .map_err(|_| ServiceError::UserNotFound)?
+                .remove(0),
+            None => user_ref(&actor.user),
+        };
+        let now = self.now();
+        let template = Room {
+            id: RoomId::new(now),
+            company_id: actor.company(),
+            name,
+            meeting_number: MeetingNumber::from_random(0),
+            password: request.password.flatten(),
+            owner,
+            creator: user_ref(&actor.user),
+            created_at: now,
+        };
+        let store = &self.inner.store;
+        let room = self
+            .with_number(request.meeting_number, |number| {
+                let mut r = template.clone();
+                r.meeting_number = number;
+                async move { store.create_room(&r).await }
+            })
+            .await?;
+        tracing::info!(meeting_room_id = %room.id, by = %actor.user.id, "room created");
+        Ok(room)
+    }
+
+    /// Rooms are the company's shared places: everyone in it may list and see them.
+    pub async fn rooms(
+        &self,
+        actor: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<Room>, ServiceError> {
+        Ok(self.inner.store.rooms(actor.company(), page).await?)
+    }
+
+    pub async fn room(&self, actor: &Principal, id: RoomId) -> Result<Room, ServiceError> {
+        self.room_of(actor, id).await
+    }
+
+    pub async fn update_room(
+        &self,
+        actor: &Principal,
+        id: RoomId,
+        request: RoomRequest,
+    ) -> Result<Room, ServiceError> {
+        require_meeting_manager(actor)?;
+        let mut room = self.room_of(actor, id).await?;
+        if let Some(name) = request.name {
+            room.name = name;
+        }
+        if let Some(password) = request.password {
+            room.password = password;
+        }
+        if let Some(number) = request.meeting_number {
+            room.meeting_number = number;
+        }
+        if let Some(owner) = request.owner {
+            room.owner = self
+                .resolve_invitees(actor, &[owner])
+                .await
+                .map_err(|_| ServiceError::UserNotFound)?
+                .remove(0);
+        }
+        let updated = self
+            .inner
+            .store
+            .update_room(&room)
+            .await
+            .map_err(|e| not_found(e, ServiceError::RoomNotFound))?;
+        tracing::info!(meeting_room_id = %id, by = %actor.user.id, "room updated");
+        Ok(updated)
+    }
+
+    pub async fn delete_room(&self, actor: &Principal, id: RoomId) -> Result<(), ServiceError> {
+        require_meeting_manager(actor)?;
+        self.inner
+            .store
+            .delete_room(actor.company(), id)
+            .await
+            .map_err(|e| not_found(e, ServiceError::RoomNotFound))?;
+        tracing::info!(meeting_room_id = %id, by = %actor.user.id, "room deleted");
+        Ok(())
+    }
+
+    // --- calendars -----------------------------------------------------------------------
+
+    fn single_event(
+        &self,
+        s: &Schedule,
+        time_zone: &plenum_domain::company::TimeZoneName,
+    ) -> CalendarEvent {
+        CalendarEvent {
+            uid: format!("{}@plenum", s.id),
+            summary: s.settings.name.clone(),
+            description: event_description(
+                &s.settings.description,
+                &s.meeting_number,
+                &self.meeting_url(&s.join_code),
+            ),
+            url: Some(self.meeting_url(&s.join_code)),
+            organizer: Some(s.owner.display_name().to_owned()),
+            start: s.slot.start,
+            end: s.slot.end,
+            time_zone: time_zone.clone(),
+            recurrence: None,
+            created: s.created_at,
+            last_modified: s.updated_at,
+            sequence: 0,
+        }
+    }
+
+    async fn series_event(&self, s: &Series) -> Result<CalendarEvent, ServiceError> {
+        let exdates = self.inner.store.series_exdates(s.id).await?;
+        let occurrences = self
+            .inner
+            .store
+            .series_occurrences(
+                s.company_id,
+                s.id,
+                None,
+                PageRequest::by_number(
+                    1,
+                    self.inner.policy.max_occurrences as i64,
+                    self.inner.policy.max_occurrences as u32,
+                )?,
+            )
+            .await?;
+        let overrides = occurrences
+            .items
+            .iter()
+            .filter(|o| o.overridden)
+            .map(|o| OccurrenceOverride {
+                recurrence_id: o.original_start.unwrap_or(o.slot.start),
+                start: o.slot.start,
+                end: o.slot.end,
+                summary: o.settings.name.clone(),
+                description: o.settings.description.clone(),
+            })
+            .collect();
+        let url = self.meeting_url(&s.join_code);
+
+        Ok(CalendarEvent {
+            uid: format!("{}@plenum", s.id),
+            summary: s.settings.name.clone(),
+            description: event_description(&s.settings.description, &s.meeting_number, &url),
+            url: Some(url),
+            organizer: Some(s.owner.display_name().to_owned()),
+            start: s.rule.first_start(),
+            end: s.rule.first_end(),
+            time_zone: s.rule.time_zone().clone(),
+            recurrence: Some(EventRecurrence {
+                rule: s.rule.clone(),
+                exdates,
+                overrides,
+            }),
+            created: s.created_at,
+            last_modified: s.updated_at,
+            sequence: 0,
+        })
+    }
+
+    async fn company_zone(
+        &self,
+        actor: &Principal,
+    ) -> Result<plenum_domain::company::TimeZoneName, ServiceError> {
+        Ok(self.company(actor.company()).await?.time_zone)
+    }
+
+    /// One scheduled meeting as iCalendar. An occurrence is shown as its whole series.
+    pub async fn schedule_ics(
+        &self,
+        actor: &Principal,
+        id: ScheduleId,
+    ) -> Result<String, ServiceError> {
+        let s = self.schedule(actor, id).await?;
+        if let Some(series_id) = s.series_id {
+            return self.series_ics(actor, series_id).await;
+        }
+        let zone = self.company_zone(actor).await?;
+        let event = self.single_event(&s, &zone);
+        Ok(calendar::render(&s.settings.name, &[event], self.now()))
+    }
+
+    pub async fn series_ics(
+        &self,
+        actor: &Principal,
+        id: SeriesId,
+    ) -> Result<String, ServiceError> {
+        let s = self.series(actor, id).await?;
+        let event = self.series_event(&s).await?;
+        Ok(calendar::render(&s.settings.name, &[event], self.now()))
+    }
+
+    /// Makes a new secret calendar feed URL for the actor (the previous one stops working).
+    /// Only the hash is kept, so the URL is shown this once.
+    pub async fn rotate_calendar_feed(&self, actor: &Principal) -> Result<String, ServiceError> {
+        let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        self.inner
+            .store
+            .set_calendar_feed(actor.user.id, &TokenHash::of(&secret))
+            .await?;
+        Ok(format!(
+            "{}/api/v1/calendar/{secret}.ics",
+            self.inner.policy.public_url
+        ))
+    }
+
+    /// The calendar of the user whose feed secret this is: their meetings and series.
+    pub async fn calendar_feed(&self, secret: &str) -> Result<String, ServiceError> {
+        let user = self
+            .inner
+            .store
+            .calendar_feed_user(&TokenHash::of(secret))
+            .await?
+            .ok_or(ServiceError::ScheduleNotFound)?;
+        let zone = self.company(user.company_id).await?.time_zone;
+        let (singles, series) = self
+            .inner
+            .store
+            .calendar_of(user.company_id, user.id)
+            .await?;
+        let mut events: Vec<CalendarEvent> = singles
+            .iter()
+            .map(|s| self.single_event(s, &zone))
+            .collect();
+        for s in &series {
+            events.push(self.series_event(s).await?);
+        }
+        Ok(calendar::render(
+            &format!("Plenum: {}", user.username),
+            &events,
+            self.now(),
+        ))
+    }
+}
+
+fn event_description(description: &str, number: &MeetingNumber, url: &str) -> String {
+    let mut text = String::new();
+    if !description.is_empty() {
+        text.push_str(description);
+        text.push_str("\n\n");
+    }
+    text.push_str(&format!("Meeting number: {number}\nJoin: {url}"));
+    text
+}

@@ -1,0 +1,1111 @@
+//! Rooms, scheduled meetings, series and calendar feeds in SQLite.
+
+use std::collections::HashMap;
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, SqliteExecutor, Transaction};
+use uuid::Uuid;
+
+use plenum_domain::Timestamp;
+use plenum_domain::company::TimeZoneName;
+use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
+use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::recurrence::{Frequency, RecurrenceRule};
+use plenum_domain::schedule::{
+    CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room,
+    Schedule, Series, TimeSlot, UserRef, WatermarkType,
+};
+use plenum_store::{MeetingScope, StoreError, StoreResult};
+
+use crate::{SqliteStore, corrupt, db_err, instant, ms, unique_violation};
+
+fn user_ref(row: &SqliteRow, prefix: &str) -> StoreResult<UserRef> {
+    Ok(UserRef {
+        id: UserId::from_uuid(
+            row.try_get::<Uuid, _>(format!("{prefix}_id").as_str())
+                .map_err(db_err)?,
+        ),
+        username: row
+            .try_get(format!("{prefix}_username").as_str())
+            .map_err(db_err)?,
+        real_name: row
+            .try_get(format!("{prefix}_real_name").as_str())
+            .map_err(db_err)?,
+    })
+}
+
+fn password(raw: Option<String>, what: &str) -> StoreResult<Option<MeetingPassword>> {
+    MeetingPassword::parse_optional(raw.as_deref()).map_err(|_| corrupt(what))
+}
+
+fn number(raw: &str, what: &str) -> StoreResult<MeetingNumber> {
+    MeetingNumber::parse(raw).map_err(|_| corrupt(what))
+}
+
+// --- meeting numbers -------------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+enum Holder {
+    Room(RoomId),
+    Schedule(ScheduleId),
+    Series(SeriesId),
+}
+
+async fn reserve_number(
+    tx: &mut Transaction<'_, Sqlite>,
+    company: CompanyId,
+    number: &MeetingNumber,
+    holder: Holder,
+) -> StoreResult<()> {
+    let (room, schedule, series) = match holder {
+        Holder::Room(id) => (Some(id.as_uuid()), None, None),
+        Holder::Schedule(id) => (None, Some(id.as_uuid()), None),
+        Holder::Series(id) => (None, None, Some(id.as_uuid())),
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO meeting_numbers (number, company_id, room_id, schedule_id, series_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .bind(number.as_str())
+    .bind(company.as_uuid())
+    .bind(room)
+    .bind(schedule)
+    .bind(series)
+    .execute(&mut **tx)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if unique_violation(&e).is_some() => Err(StoreError::MeetingNumberTaken),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+async fn release_numbers(tx: &mut Transaction<'_, Sqlite>, holder: Holder) -> StoreResult<()> {
+    let (sql, id) = match holder {
+        Holder::Room(id) => (
+            "DELETE FROM meeting_numbers WHERE room_id = ?1",
+            id.as_uuid(),
+        ),
+        Holder::Schedule(id) => (
+            "DELETE FROM meeting_numbers WHERE schedule_id = ?1",
+            id.as_uuid(),
+        ),
+        Holder::Series(id) => (
+            "DELETE FROM meeting_numbers WHERE series_id = ?1",
+            id.as_uuid(),
+        ),
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+// --- people ----------------------------------------------------------------------------------
+
+pub(crate) async fn user_refs(
+    store: &SqliteStore,
+    company: CompanyId,
+    ids: &[UserId],
+) -> StoreResult<Vec<UserRef>> {
+    let mut found = Vec::with_capacity(ids.len());
+    // Chunks keep the statement under SQLite's variable limit for any input size.
+    for chunk in ids.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT id AS u_id, username AS u_username, real_name AS u_real_name FROM users \
+             WHERE company_id = ? AND id IN ({placeholders})"
+        );
+        let mut query = sqlx::query(&sql).bind(company.as_uuid());
+        for id in chunk {
+            query = query.bind(id.as_uuid());
+        }
+        for row in query.fetch_all(&store.reader).await.map_err(db_err)? {
+            found.push(user_ref(&row, "u")?);
+        }
+    }
+    Ok(found)
+}
+
+// --- rooms -----------------------------------------------------------------------------------
+
+const ROOM_SELECT: &str = "SELECT r.id, r.company_id, r.name, r.meeting_number, r.password, r.created_at, \
+     o.id AS o_id, o.username AS o_username, o.real_name AS o_real_name, \
+     c.id AS c_id, c.username AS c_username, c.real_name AS c_real_name \
+     FROM rooms r JOIN users o ON o.id = r.owner_id JOIN users c ON c.id = r.creator_id";
+
+fn room_from_row(row: &SqliteRow) -> StoreResult<Room> {
+    Ok(Room {
+        id: RoomId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db_err)?),
+        company_id: CompanyId::from_uuid(row.try_get::<Uuid, _>("company_id").map_err(db_err)?),
+        name: row.try_get("name").map_err(db_err)?,
+        meeting_number: number(
+            &row.try_get::<String, _>("meeting_number").map_err(db_err)?,
+            "rooms.meeting_number",
+        )?,
+        password: password(row.try_get("password").map_err(db_err)?, "rooms.password")?,
+        owner: user_ref(row, "o")?,
+        creator: user_ref(row, "c")?,
+        created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
+    })
+}
+
+async fn room_in(
+    executor: impl SqliteExecutor<'_>,
+    company: CompanyId,
+    id: RoomId,
+) -> StoreResult<Option<Room>> {
+    let sql = format!("{ROOM_SELECT} WHERE r.id = ?1 AND r.company_id = ?2");
+    sqlx::query(&sql)
+        .bind(id.as_uuid())
+        .bind(company.as_uuid())
+        .fetch_optional(executor)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(room_from_row)
+        .transpose()
+}
+
+pub(crate) async fn create_room(store: &SqliteStore, room: &Room) -> StoreResult<Room> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    reserve_number(
+        &mut tx,
+        room.company_id,
+        &room.meeting_number,
+        Holder::Room(room.id),
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO rooms (id, company_id, name, meeting_number, password, owner_id, creator_id, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(room.id.as_uuid())
+    .bind(room.company_id.as_uuid())
+    .bind(&room.name)
+    .bind(room.meeting_number.as_str())
+    .bind(room.password.as_ref().map(MeetingPassword::as_str))
+    .bind(room.owner.id.as_uuid())
+    .bind(room.creator.id.as_uuid())
+    .bind(ms(room.created_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let created = room_in(&mut *tx, room.company_id, room.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(created)
+}
+
+pub(crate) async fn room(
+    store: &SqliteStore,
+    company: CompanyId,
+    id: RoomId,
+) -> StoreResult<Option<Room>> {
+    room_in(&store.reader, company, id).await
+}
+
+pub(crate) async fn rooms(
+    store: &SqliteStore,
+    company: CompanyId,
+    page: PageRequest,
+) -> StoreResult<Page<Room>> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE company_id = ?1")
+        .bind(company.as_uuid())
+        .fetch_one(&store.reader)
+        .await
+        .map_err(db_err)?;
+    let sql = format!(
+        "{ROOM_SELECT} WHERE r.company_id = ?1 ORDER BY r.created_at, r.rowid LIMIT ?2 OFFSET ?3"
+    );
+    let items = sqlx::query(&sql)
+        .bind(company.as_uuid())
+        .bind(i64::from(page.limit()))
+        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(room_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page {
+        items,
+        total: u64::try_from(total).unwrap_or(0),
+    })
+}
+
+pub(crate) async fn update_room(store: &SqliteStore, room: &Room) -> StoreResult<Room> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let before = room_in(&mut *tx, room.company_id, room.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if before.meeting_number != room.meeting_number {
+        let in_use: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM schedules WHERE room_id = ?1) + \
+                    (SELECT COUNT(*) FROM series WHERE room_id = ?1)",
+        )
+        .bind(room.id.as_uuid())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if in_use > 0 {
+            // Invitations already carry the old number; it stays until they are gone.
+            return Err(StoreError::RoomInUse);
+        }
+        release_numbers(&mut tx, Holder::Room(room.id)).await?;
+        reserve_number(
+            &mut tx,
+            room.company_id,
+            &room.meeting_number,
+            Holder::Room(room.id),
+        )
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE rooms SET name = ?2, meeting_number = ?3, password = ?4, owner_id = ?5 WHERE id = ?1",
+    )
+    .bind(room.id.as_uuid())
+    .bind(&room.name)
+    .bind(room.meeting_number.as_str())
+    .bind(room.password.as_ref().map(MeetingPassword::as_str))
+    .bind(room.owner.id.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let updated = room_in(&mut *tx, room.company_id, room.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(updated)
+}
+
+pub(crate) async fn delete_room(
+    store: &SqliteStore,
+    company: CompanyId,
+    id: RoomId,
+) -> StoreResult<()> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    room_in(&mut *tx, company, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let in_use: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM schedules WHERE room_id = ?1) + \
+                (SELECT COUNT(*) FROM series WHERE room_id = ?1)",
+    )
+    .bind(id.as_uuid())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if in_use > 0 {
+        return Err(StoreError::RoomInUse);
+    }
+    release_numbers(&mut tx, Holder::Room(id)).await?;
+    sqlx::query("DELETE FROM rooms WHERE id = ?1")
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(())
+}
+
+// --- schedules -------------------------------------------------------------------------------
+
+const SCHEDULE_SELECT: &str = "SELECT s.id, s.company_id, s.kind, s.series_id, s.original_start, \
+     s.overridden, s.meeting_number, \
+     s.room_id, s.start_at, s.end_at, s.name, s.description, s.password, s.call_rate_kbps, \
+     s.mute_upon_entry, s.guest_dial_in, s.watermark, s.watermark_type, s.time_to_join, \
+     s.live_passcode, s.live_id, s.join_code, s.created_at, s.updated_at, \
+     o.id AS o_id, o.username AS o_username, o.real_name AS o_real_name, \
+     sr.frequency AS series_frequency \
+     FROM schedules s JOIN users o ON o.id = s.owner_id LEFT JOIN series sr ON sr.id = s.series_id";
+
+fn settings_from_row(row: &SqliteRow, table: &str) -> StoreResult<MeetingSettings> {
+    let kbps: i64 = row.try_get("call_rate_kbps").map_err(db_err)?;
+    let watermark_type: String = row.try_get("watermark_type").map_err(db_err)?;
+    let time_to_join: i64 = row.try_get("time_to_join").map_err(db_err)?;
+    let live_passcode: Option<String> = row.try_get("live_passcode").map_err(db_err)?;
+    let live_id: Option<String> = row.try_get("live_id").map_err(db_err)?;
+    Ok(MeetingSettings {
+        name: row.try_get("name").map_err(db_err)?,
+        description: row.try_get("description").map_err(db_err)?,
+        password: password(row.try_get("password").map_err(db_err)?, table)?,
+        call_rate: CallRate::parse(&format!("{kbps}K"))
+            .map_err(|_| corrupt(format!("{table}.call_rate_kbps")))?,
+        mute_upon_entry: row.try_get::<i64, _>("mute_upon_entry").map_err(db_err)? != 0,
+        guest_dial_in: row.try_get::<i64, _>("guest_dial_in").map_err(db_err)? != 0,
+        watermark: row.try_get::<i64, _>("watermark").map_err(db_err)? != 0,
+        watermark_type: WatermarkType::parse(&watermark_type)
+            .map_err(|_| corrupt(format!("{table}.watermark_type")))?,
+        time_to_join_minutes: u32::try_from(time_to_join)
+            .map_err(|_| corrupt(format!("{table}.time_to_join")))?,
+        live: match (live_passcode, live_id) {
+            (Some(passcode), Some(live_id)) => Some(LiveSettings { passcode, live_id }),
+            _ => None,
+        },
+    })
+}
+
+fn schedule_from_row(row: &SqliteRow) -> StoreResult<Schedule> {
+    let kind: String = row.try_get("kind").map_err(db_err)?;
+    Ok(Schedule {
+        id: ScheduleId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db_err)?),
+        company_id: CompanyId::from_uuid(row.try_get::<Uuid, _>("company_id").map_err(db_err)?),
+        kind: MeetingKind::parse(&kind).map_err(|_| corrupt("schedules.kind"))?,
+        series_id: row
+            .try_get::<Option<Uuid>, _>("series_id")
+            .map_err(db_err)?
+            .map(SeriesId::from_uuid),
+        original_start: row
+            .try_get::<Option<i64>, _>("original_start")
+            .map_err(db_err)?
+            .map(instant)
+            .transpose()?,
+        overridden: row.try_get::<i64, _>("overridden").map_err(db_err)? != 0,
+        recurrence: row
+            .try_get::<Option<String>, _>("series_frequency")
+            .map_err(db_err)?
+            .map(|f| Frequency::parse(&f).map_err(|_| corrupt("series.frequency")))
+            .transpose()?,
+        meeting_number: number(
+            &row.try_get::<String, _>("meeting_number").map_err(db_err)?,
+            "schedules.meeting_number",
+        )?,
+        room_id: row
+            .try_get::<Option<Uuid>, _>("room_id")
+            .map_err(db_err)?
+            .map(RoomId::from_uuid),
+        owner: user_ref(row, "o")?,
+        slot: TimeSlot {
+            start: instant(row.try_get("start_at").map_err(db_err)?)?,
+            end: instant(row.try_get("end_at").map_err(db_err)?)?,
+        },
+        settings: settings_from_row(row, "schedules")?,
+        invitees: Vec::new(),
+        join_code: row.try_get("join_code").map_err(db_err)?,
+        created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
+        updated_at: instant(row.try_get("updated_at").map_err(db_err)?)?,
+    })
+}
+
+/// Fills in the invitees of schedules, one query for all of them.
+async fn with_invitees(
+    executor: impl SqliteExecutor<'_>,
+    mut schedules: Vec<Schedule>,
+) -> StoreResult<Vec<Schedule>> {
+    if schedules.is_empty() {
+        return Ok(schedules);
+    }
+    let placeholders = vec!["?"; schedules.len()].join(", ");
+    let sql = format!(
+        "SELECT i.schedule_id, u.id AS u_id, u.username AS u_username, u.real_name AS u_real_name \
+         FROM schedule_invitees i JOIN users u ON u.id = i.user_id \
+         WHERE i.schedule_id IN ({placeholders}) ORDER BY u.username_key"
+    );
+    let mut query = sqlx::query(&sql);
+    for s in &schedules {
+        query = query.bind(s.id.as_uuid());
+    }
+    let mut by_schedule: HashMap<Uuid, Vec<UserRef>> = HashMap::new();
+    for row in query.fetch_all(executor).await.map_err(db_err)? {
+        let id: Uuid = row.try_get("schedule_id").map_err(db_err)?;
+        by_schedule
+            .entry(id)
+            .or_default()
+            .push(user_ref(&row, "u")?);
+    }
+    for s in &mut schedules {
+        s.invitees = by_schedule.remove(&s.id.as_uuid()).unwrap_or_default();
+    }
+    Ok(schedules)
+}
+
+async fn schedule_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    company: CompanyId,
+    id: ScheduleId,
+) -> StoreResult<Option<Schedule>> {
+    let sql = format!("{SCHEDULE_SELECT} WHERE s.id = ?1 AND s.company_id = ?2");
+    let Some(row) = sqlx::query(&sql)
+        .bind(id.as_uuid())
+        .bind(company.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let one = schedule_from_row(&row)?;
+    Ok(with_invitees(&mut **tx, vec![one]).await?.pop())
+}
+
+/// Binds the settings columns (in the order of `SETTINGS_COLUMNS`) after `start` bindings.
+const SETTINGS_COLUMNS: &str = "name, description, password, call_rate_kbps, mute_upon_entry, \
+     guest_dial_in, watermark, watermark_type, time_to_join, live_passcode, live_id";
+
+async fn insert_schedule_row(
+    tx: &mut Transaction<'_, Sqlite>,
+    s: &Schedule,
+    original_start: Option<Timestamp>,
+) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO schedules (id, company_id, kind, series_id, original_start, meeting_number, \
+         room_id, owner_id, start_at, end_at, name_key, join_code, created_at, updated_at, {SETTINGS_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+                 ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
+    );
+    let st = &s.settings;
+    sqlx::query(&sql)
+        .bind(s.id.as_uuid())
+        .bind(s.company_id.as_uuid())
+        .bind(s.kind.as_str())
+        .bind(s.series_id.map(|i| i.as_uuid()))
+        .bind(original_start.map(ms))
+        .bind(s.meeting_number.as_str())
+        .bind(s.room_id.map(|i| i.as_uuid()))
+        .bind(s.owner.id.as_uuid())
+        .bind(ms(s.slot.start))
+        .bind(ms(s.slot.end))
+        .bind(st.name.to_lowercase())
+        .bind(&s.join_code)
+        .bind(ms(s.created_at))
+        .bind(ms(s.updated_at))
+        .bind(&st.name)
+        .bind(&st.description)
+        .bind(st.password.as_ref().map(MeetingPassword::as_str))
+        .bind(i64::from(st.call_rate.kbps()))
+        .bind(i64::from(st.mute_upon_entry))
+        .bind(i64::from(st.guest_dial_in))
+        .bind(i64::from(st.watermark))
+        .bind(st.watermark_type.as_str())
+        .bind(i64::from(st.time_to_join_minutes))
+        .bind(st.live.as_ref().map(|l| l.passcode.as_str()))
+        .bind(st.live.as_ref().map(|l| l.live_id.as_str()))
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    insert_invitees(
+        tx,
+        "schedule_invitees",
+        "schedule_id",
+        s.id.as_uuid(),
+        &s.invitees,
+    )
+    .await
+}
+
+async fn insert_invitees(
+    tx: &mut Transaction<'_, Sqlite>,
+    table: &str,
+    key: &str,
+    id: Uuid,
+    invitees: &[UserRef],
+) -> StoreResult<()> {
+    sqlx::query(&format!("DELETE FROM {table} WHERE {key} = ?1"))
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    for invitee in invitees {
+        sqlx::query(&format!(
+            "INSERT OR IGNORE INTO {table} ({key}, user_id) VALUES (?1, ?2)"
+        ))
+        .bind(id)
+        .bind(invitee.id.as_uuid())
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    if s.room_id.is_none() {
+        reserve_number(
+            &mut tx,
+            s.company_id,
+            &s.meeting_number,
+            Holder::Schedule(s.id),
+        )
+        .await?;
+    }
+    insert_schedule_row(&mut tx, s, None).await?;
+    let created = schedule_in(&mut tx, s.company_id, s.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(created)
+}
+
+pub(crate) async fn schedule(
+    store: &SqliteStore,
+    company: CompanyId,
+    id: ScheduleId,
+) -> StoreResult<Option<Schedule>> {
+    // A read transaction so that the row and its invitees are one snapshot.
+    let mut tx = store.reader.begin().await.map_err(db_err)?;
+    let found = schedule_in(&mut tx, company, id).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(found)
+}
+
+pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let before = schedule_in(&mut tx, s.company_id, s.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if before.series_id.is_none() {
+        // A single meeting holds its own number unless it is in a room.
+        release_numbers(&mut tx, Holder::Schedule(s.id)).await?;
+        if s.room_id.is_none() {
+            reserve_number(
+                &mut tx,
+                s.company_id,
+                &s.meeting_number,
+                Holder::Schedule(s.id),
+            )
+            .await?;
+        }
+    }
+    let st = &s.settings;
+    let sql = "UPDATE schedules SET meeting_number = ?2, room_id = ?3, start_at = ?4, end_at = ?5, \
+         name_key = ?6, updated_at = ?7, overridden = (series_id IS NOT NULL), \
+         name = ?8, description = ?9, password = ?10, call_rate_kbps = ?11, mute_upon_entry = ?12, \
+         guest_dial_in = ?13, watermark = ?14, watermark_type = ?15, time_to_join = ?16, \
+         live_passcode = ?17, live_id = ?18 WHERE id = ?1";
+    sqlx::query(sql)
+        .bind(s.id.as_uuid())
+        .bind(s.meeting_number.as_str())
+        .bind(s.room_id.map(|i| i.as_uuid()))
+        .bind(ms(s.slot.start))
+        .bind(ms(s.slot.end))
+        .bind(st.name.to_lowercase())
+        .bind(ms(s.updated_at))
+        .bind(&st.name)
+        .bind(&st.description)
+        .bind(st.password.as_ref().map(MeetingPassword::as_str))
+        .bind(i64::from(st.call_rate.kbps()))
+        .bind(i64::from(st.mute_upon_entry))
+        .bind(i64::from(st.guest_dial_in))
+        .bind(i64::from(st.watermark))
+        .bind(st.watermark_type.as_str())
+        .bind(i64::from(st.time_to_join_minutes))
+        .bind(st.live.as_ref().map(|l| l.passcode.as_str()))
+        .bind(st.live.as_ref().map(|l| l.live_id.as_str()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    insert_invitees(
+        &mut tx,
+        "schedule_invitees",
+        "schedule_id",
+        s.id.as_uuid(),
+        &s.invitees,
+    )
+    .await?;
+    let updated = schedule_in(&mut tx, s.company_id, s.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(updated)
+}
+
+pub(crate) async fn delete_schedule(
+    store: &SqliteStore,
+    company: CompanyId,
+    id: ScheduleId,
+) -> StoreResult<()> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let row = sqlx::query(
+        "SELECT series_id, COALESCE(original_start, start_at) AS original FROM schedules \
+         WHERE id = ?1 AND company_id = ?2",
+    )
+    .bind(id.as_uuid())
+    .bind(company.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .ok_or(StoreError::NotFound)?;
+    let series: Option<Uuid> = row.try_get("series_id").map_err(db_err)?;
+    if let Some(series) = series {
+        let original: i64 = row.try_get("original").map_err(db_err)?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO series_exdates (series_id, original_start) VALUES (?1, ?2)",
+        )
+        .bind(series)
+        .bind(original)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    } else {
+        release_numbers(&mut tx, Holder::Schedule(id)).await?;
+    }
+    sqlx::query("DELETE FROM schedules WHERE id = ?1")
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(())
+}
+
+/// A bound value of a dynamically assembled statement.
+#[derive(Debug, Clone)]
+enum Arg {
+    Id(Uuid),
+    Text(String),
+}
+
+/// A WHERE condition with its arguments, in the order of its `?` placeholders.
+#[derive(Debug, Clone)]
+struct Condition {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Condition {
+    fn and(mut self, other: Condition) -> Condition {
+        self.sql = format!("{} AND {}", self.sql, other.sql);
+        self.args.extend(other.args);
+        self
+    }
+}
+
+fn bind_all<'q>(mut query: ScopedQuery<'q>, args: &[Arg]) -> ScopedQuery<'q> {
+    for arg in args {
+        query = match arg {
+            Arg::Id(id) => query.bind(*id),
+            Arg::Text(t) => query.bind(t.clone()),
+        };
+    }
+    query
+}
+
+/// The filter as a condition: the name contains it (through the trigram index for three
+/// characters or more, a scan of the scope otherwise), or the number starts with it.
+fn filter_condition(filter: Option<&str>) -> Option<Condition> {
+    let f = filter.map(str::trim).filter(|f| !f.is_empty())?;
+    let key = f.to_lowercase();
+    let mut alternatives = Vec::new();
+    let mut args = Vec::new();
+    if key.chars().count() >= 3 {
+        alternatives.push(
+            "s.rowid IN (SELECT rowid FROM schedules_name_fts WHERE schedules_name_fts MATCH ?)",
+        );
+        // An FTS5 phrase: double quotes inside are doubled.
+        args.push(Arg::Text(format!("\"{}\"", key.replace('"', "\"\""))));
+    } else {
+        alternatives.push("s.name_key LIKE ? ESCAPE '\\'");
+        args.push(Arg::Text(crate::like_contains(&key)));
+    }
+    if f.bytes().all(|b| b.is_ascii_digit()) {
+        // Prefix range on digits: "123" <= n < "124"; after '9' comes ':' in ASCII.
+        let mut to = f.to_owned();
+        let last = to.pop().unwrap_or('0');
+        to.push(char::from(last as u8 + 1));
+        alternatives.push("(s.meeting_number >= ? AND s.meeting_number < ?)");
+        args.push(Arg::Text(f.to_owned()));
+        args.push(Arg::Text(to));
+    }
+    Some(Condition {
+        sql: format!("({})", alternatives.join(" OR ")),
+        args,
+    })
+}
+
+type ScopedQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+async fn page_of_schedules(
+    store: &SqliteStore,
+    scope: Condition,
+    filter: Option<&str>,
+    page: PageRequest,
+) -> StoreResult<Page<Schedule>> {
+    let condition = match filter_condition(filter) {
+        Some(f) => scope.and(f),
+        None => scope,
+    };
+    // One read transaction: the count and the page are the same snapshot.
+    let mut tx = store.reader.begin().await.map_err(db_err)?;
+    let count_sql = format!("SELECT COUNT(*) FROM schedules s WHERE {}", condition.sql);
+    let total: i64 = bind_all(sqlx::query(&count_sql), &condition.args)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .try_get(0)
+        .map_err(db_err)?;
+    let list_sql = format!(
+        "{SCHEDULE_SELECT} WHERE {} ORDER BY s.start_at, s.id LIMIT ? OFFSET ?",
+        condition.sql
+    );
+    let rows = bind_all(sqlx::query(&list_sql), &condition.args)
+        .bind(i64::from(page.limit()))
+        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let items = rows
+        .iter()
+        .map(schedule_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let items = with_invitees(&mut *tx, items).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(Page {
+        items,
+        total: u64::try_from(total).unwrap_or(0),
+    })
+}
+
+pub(crate) async fn find_schedules(
+    store: &SqliteStore,
+    company: CompanyId,
+    scope: MeetingScope,
+    filter: Option<&str>,
+    page: PageRequest,
+) -> StoreResult<Page<Schedule>> {
+    let scope = match scope {
+        MeetingScope::Company => Condition {
+            sql: "s.company_id = ?".to_owned(),
+            args: vec![Arg::Id(company.as_uuid())],
+        },
+        MeetingScope::Participant(user) => Condition {
+            sql: "s.company_id = ? AND s.rowid IN (SELECT rowid FROM schedules WHERE owner_id = ? \
+                  UNION SELECT x.rowid FROM schedule_invitees i JOIN schedules x ON x.id = i.schedule_id \
+                  WHERE i.user_id = ?)"
+                .to_owned(),
+            args: vec![
+                Arg::Id(company.as_uuid()),
+                Arg::Id(user.as_uuid()),
+                Arg::Id(user.as_uuid()),
+            ],
+        },
+    };
+    page_of_schedules(store, scope, filter, page).await
+}
+
+// --- series ----------------------------------------------------------------------------------
+
+const SERIES_SELECT: &str = "SELECT s.id, s.company_id, s.meeting_number, s.room_id, s.frequency, \
+     s.interval, s.first_start, s.duration_ms, s.until, s.time_zone, s.name, s.description, \
+     s.password, s.call_rate_kbps, s.mute_upon_entry, s.guest_dial_in, s.watermark, \
+     s.watermark_type, s.time_to_join, s.live_passcode, s.live_id, s.join_code, s.created_at, \
+     s.updated_at, o.id AS o_id, o.username AS o_username, o.real_name AS o_real_name \
+     FROM series s JOIN users o ON o.id = s.owner_id";
+
+fn series_from_row(row: &SqliteRow) -> StoreResult<Series> {
+    let frequency: String = row.try_get("frequency").map_err(db_err)?;
+    let interval: i64 = row.try_get("interval").map_err(db_err)?;
+    let first_start: i64 = row.try_get("first_start").map_err(db_err)?;
+    let duration: i64 = row.try_get("duration_ms").map_err(db_err)?;
+    let until: i64 = row.try_get("until").map_err(db_err)?;
+    let tz: String = row.try_get("time_zone").map_err(db_err)?;
+    let rule = RecurrenceRule::new(
+        Frequency::parse(&frequency).map_err(|_| corrupt("series.frequency"))?,
+        interval,
+        first_start,
+        first_start.saturating_add(duration),
+        None,
+        until,
+        TimeZoneName::parse(&tz).map_err(|_| corrupt("series.time_zone"))?,
+    )
+    .map_err(|e| corrupt(format!("series rule: {e}")))?;
+    Ok(Series {
+        id: SeriesId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db_err)?),
+        company_id: CompanyId::from_uuid(row.try_get::<Uuid, _>("company_id").map_err(db_err)?),
+        meeting_number: number(
+            &row.try_get::<String, _>("meeting_number").map_err(db_err)?,
+            "series.meeting_number",
+        )?,
+        room_id: row
+            .try_get::<Option<Uuid>, _>("room_id")
+            .map_err(db_err)?
+            .map(RoomId::from_uuid),
+        owner: user_ref(row, "o")?,
+        rule,
+        settings: settings_from_row(row, "series")?,
+        invitees: Vec::new(),
+        join_code: row.try_get("join_code").map_err(db_err)?,
+        created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
+        updated_at: instant(row.try_get("updated_at").map_err(db_err)?)?,
+    })
+}
+
+async fn series_invitees(
+    executor: impl SqliteExecutor<'_>,
+    id: SeriesId,
+) -> StoreResult<Vec<UserRef>> {
+    sqlx::query(
+        "SELECT u.id AS u_id, u.username AS u_username, u.real_name AS u_real_name \
+         FROM series_invitees i JOIN users u ON u.id = i.user_id WHERE i.series_id = ?1 \
+         ORDER BY u.username_key",
+    )
+    .bind(id.as_uuid())
+    .fetch_all(executor)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|row| user_ref(row, "u"))
+    .collect()
+}
+
+async fn series_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    company: CompanyId,
+    id: SeriesId,
+) -> StoreResult<Option<Series>> {
+    let sql = format!("{SERIES_SELECT} WHERE s.id = ?1 AND s.company_id = ?2");
+    let Some(row) = sqlx::query(&sql)
+        .bind(id.as_uuid())
+        .bind(company.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let mut series = series_from_row(&row)?;
+    series.invitees = series_invitees(&mut **tx, id).await?;
+    Ok(Some(series))
+}
+
+async fn write_series_row(
+    tx: &mut Transaction<'_, Sqlite>,
+    s: &Series,
+    insert: bool,
+) -> StoreResult<()> {
+    let sql = if insert {
+        format!(
+            "INSERT INTO series (id, company_id, meeting_number, room_id, owner_id, frequency, interval, \
+             first_start, duration_ms, until, time_zone, join_code, created_at, updated_at, {SETTINGS_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+                     ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
+        )
+    } else {
+        "UPDATE series SET company_id = ?2, meeting_number = ?3, room_id = ?4, owner_id = ?5, \
+         frequency = ?6, interval = ?7, first_start = ?8, duration_ms = ?9, until = ?10, \
+         time_zone = ?11, join_code = ?12, created_at = ?13, updated_at = ?14, name = ?15, \
+         description = ?16, password = ?17, call_rate_kbps = ?18, mute_upon_entry = ?19, \
+         guest_dial_in = ?20, watermark = ?21, watermark_type = ?22, time_to_join = ?23, \
+         live_passcode = ?24, live_id = ?25 WHERE id = ?1"
+            .to_owned()
+    };
+    let st = &s.settings;
+    let r = &s.rule;
+    sqlx::query(&sql)
+        .bind(s.id.as_uuid())
+        .bind(s.company_id.as_uuid())
+        .bind(s.meeting_number.as_str())
+        .bind(s.room_id.map(|i| i.as_uuid()))
+        .bind(s.owner.id.as_uuid())
+        .bind(r.frequency().as_str())
+        .bind(i64::from(r.interval()))
+        .bind(ms(r.first_start()))
+        .bind(r.duration().as_millis() as i64)
+        .bind(ms(r.until()))
+        .bind(r.time_zone().as_str())
+        .bind(&s.join_code)
+        .bind(ms(s.created_at))
+        .bind(ms(s.updated_at))
+        .bind(&st.name)
+        .bind(&st.description)
+        .bind(st.password.as_ref().map(MeetingPassword::as_str))
+        .bind(i64::from(st.call_rate.kbps()))
+        .bind(i64::from(st.mute_upon_entry))
+        .bind(i64::from(st.guest_dial_in))
+        .bind(i64::from(st.watermark))
+        .bind(st.watermark_type.as_str())
+        .bind(i64::from(st.time_to_join_minutes))
+        .bind(st.live.as_ref().map(|l| l.passcode.as_str()))
+        .bind(st.live.as_ref().map(|l| l.live_id.as_str()))
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    insert_invitees(
+        tx,
+        "series_invitees",
+        "series_id",
+        s.id.as_uuid(),
+        &s.invitees,
+    )
+    .await
+}
+
+async fn insert_occurrences(
+    tx: &mut Transaction<'_, Sqlite>,
+    occurrences: &[Schedule],
+) -> StoreResult<()> {
+    for o in occurrences {
+        insert_schedule_row(tx, o, Some(o.original_start.unwrap_or(o.slot.start))).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn create_series(
+    store: &SqliteStore,
+    s: &Series,
+    occurrences: &[Schedule],
+) -> StoreResult<Series> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    if s.room_id.is_none() {
+        reserve_number(
+            &mut tx,
+            s.company_id,
+            &s.meeting_number,
+            Holder::Series(s.id),
+        )
+        .await?;
+    }
+    write_series_row(&mut tx, s, true).await?;
+    insert_occurrences(&mut tx, occurrences).await?;
+    let created = series_in(&mut tx, s.company_id, s.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(created)
+}
+
+pub(crate) async fn series(
+    store: &SqliteStore,
+    company: CompanyId,
+    id: SeriesId,
+) -> StoreResult<Option<Series>> {
+    let mut tx = store.reader.begin().await.map_err(db_err)?;
+    let found = series_in(&mut tx, company, id).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(found)
+}
+
+pub(crate) async fn replace_series(
+    store: &SqliteStore,
+    s: &Series,
+    occurrences: &[Schedule],
+) -> StoreResult<Series> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    series_in(&mut tx, s.company_id, s.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    release_numbers(&mut tx, Holder::Series(s.id)).await?;
+    if s.room_id.is_none() {
+        reserve_number(
+            &mut tx,
+            s.company_id,
+            &s.meeting_number,
+            Holder::Series(s.id),
+        )
+        .await?;
+    }
+    write_series_row(&mut tx, s, false).await?;
+    for sql in [
+        "DELETE FROM schedules WHERE series_id = ?1",
+        "DELETE FROM series_exdates WHERE series_id = ?1",
+    ] {
+        sqlx::query(sql)
+            .bind(s.id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    insert_occurrences(&mut tx, occurrences).await?;
+    let replaced = series_in(&mut tx, s.company_id, s.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(replaced)
+}
+
+pub(crate) async fn delete_series(
+    store: &SqliteStore,
+    company: CompanyId,
+    id: SeriesId,
+) -> StoreResult<()> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let done = sqlx::query("DELETE FROM series WHERE id = ?1 AND company_id = ?2")
+        .bind(id.as_uuid())
+        .bind(company.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    release_numbers(&mut tx, Holder::Series(id)).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn series_occurrences(
+    store: &SqliteStore,
+    company: CompanyId,
+    id: SeriesId,
+    filter: Option<&str>,
+    page: PageRequest,
+) -> StoreResult<Page<Schedule>> {
+    let scope = Condition {
+        sql: "s.company_id = ? AND s.series_id = ?".to_owned(),
+        args: vec![Arg::Id(company.as_uuid()), Arg::Id(id.as_uuid())],
+    };
+    page_of_schedules(store, scope, filter, page).await
+}
+
+pub(crate) async fn series_exdates(
+    store: &SqliteStore,
+    id: SeriesId,
+) -> StoreResult<Vec<Timestamp>> {
+    let rows: Vec<i64> = sqlx::query_scalar(
+        "SELECT original_start FROM series_exdates WHERE series_id = ?1 ORDER BY original_start",
+    )
+    .bind(id.as_uuid())
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db_err)?;
+    rows.into_iter().map(instant).collect()
+}
+
+// --- calendars -------------------------------------------------------------------------------
+
+pub(crate) async fn calendar_of(
+    store: &SqliteStore,
+    company: CompanyId,
+    user: UserId,
+) -> StoreResult<(Vec<Schedule>, Vec<Series>)> {
+    let mut tx = store.reader.begin().await.map_err(db_err)?;
+    let sql = format!(
+        "{SCHEDULE_SELECT} WHERE s.company_id = ?1 AND s.series_id IS NULL AND s.rowid IN \
+         (SELECT rowid FROM schedules WHERE owner_id = ?2 \
+          UNION SELECT x.rowid FROM schedule_invitees i JOIN schedules x ON x.id = i.schedule_id WHERE i.user_id = ?2) \
+         ORDER BY s.start_at, s.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(company.as_uuid())
+        .bind(user.as_uuid())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let singles = rows
+        .iter()
+        .map(schedule_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let singles = with_invitees(&mut *tx, singles).await?;
+    let sql = format!(
+        "{SERIES_SELECT} WHERE s.company_id = ?1 AND (s.owner_id = ?2 OR s.id IN \
+         (SELECT series_id FROM series_invitees WHERE user_id = ?2)) ORDER BY s.first_start, s.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(company.as_uuid())
+        .bind(user.as_uuid())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let mut all_series = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut s = series_from_row(row)?;
+        s.invitees = series_invitees(&mut *tx, s.id).await?;
+        all_series.push(s);
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok((singles, all_series))
+}
