@@ -5,10 +5,13 @@
 //! style of str0m). Wire formats live in the dialect modules of `plenum-http`; persistence
 //! lives behind the `Store` trait of `plenum-store`.
 
+pub mod calendar;
 pub mod company;
 pub mod credentials;
 pub mod ids;
 pub mod paging;
+pub mod recurrence;
+pub mod schedule;
 pub mod sign_in;
 pub mod user;
 

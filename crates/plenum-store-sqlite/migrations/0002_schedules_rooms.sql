@@ -135,3 +135,17 @@ END;
 -- Calendar feed: one secret URL per user, stored by hash.
 ALTER TABLE users ADD COLUMN calendar_feed_hash BLOB;
 CREATE UNIQUE INDEX users_by_calendar_feed ON users (calendar_feed_hash) WHERE calendar_feed_hash IS NOT NULL;
+
+-- How many scheduled meetings each company has, kept by triggers: the unfiltered list's
+-- total is read, not counted, however many meetings there are.
+CREATE TABLE schedule_counts (
+    company_id  BLOB    PRIMARY KEY NOT NULL,
+    n           INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER schedule_counts_insert AFTER INSERT ON schedules BEGIN
+    INSERT INTO schedule_counts (company_id, n) VALUES (new.company_id, 1)
+        ON CONFLICT (company_id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER schedule_counts_delete AFTER DELETE ON schedules BEGIN
+    UPDATE schedule_counts SET n = n - 1 WHERE company_id = old.company_id;
+END;

@@ -622,6 +622,10 @@ impl Store for SqliteStore {
         meetings::create_schedule(self, schedule).await
     }
 
+    async fn create_schedules(&self, schedules: &[Schedule]) -> StoreResult<()> {
+        meetings::create_schedules(self, schedules).await
+    }
+
     async fn schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<Option<Schedule>> {
         meetings::schedule(self, company, id).await
     }

@@ -541,6 +541,18 @@ pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
     Ok(created)
 }
 
+pub(crate) async fn create_schedules(store: &SqliteStore, schedules: &[Schedule]) -> StoreResult<()> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    for s in schedules {
+        if s.room_id.is_none() && s.series_id.is_none() {
+            reserve_number(&mut tx, s.company_id, &s.meeting_number, Holder::Schedule(s.id)).await?;
+        }
+        insert_schedule_row(&mut tx, s, None).await?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(())
+}
+
 pub(crate) async fn schedule(
     store: &SqliteStore,
     company: CompanyId,
@@ -719,20 +731,33 @@ fn filter_condition(filter: Option<&str>) -> Option<Condition> {
 
 type ScopedQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
+/// `counted`: the scope is a whole company, whose unfiltered total is kept in
+/// `schedule_counts`.
 async fn page_of_schedules(
     store: &SqliteStore,
     scope: Condition,
+    counted: Option<CompanyId>,
     filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<Schedule>> {
-    let condition = match filter_condition(filter) {
+    let filter = filter_condition(filter);
+    let filtered = filter.is_some();
+    let condition = match filter {
         Some(f) => scope.and(f),
         None => scope,
     };
     // One read transaction: the count and the page are the same snapshot.
     let mut tx = store.reader.begin().await.map_err(db_err)?;
-    let count_sql = format!("SELECT COUNT(*) FROM schedules s WHERE {}", condition.sql);
-    let total: i64 = bind_all(sqlx::query(&count_sql), &condition.args)
+    let count_sql = match &counted {
+        // The whole company, unfiltered: the trigger-kept count.
+        Some(_) if !filtered => "SELECT COALESCE((SELECT n FROM schedule_counts WHERE company_id = ?), 0)".to_owned(),
+        _ => format!("SELECT COUNT(*) FROM schedules s WHERE {}", condition.sql),
+    };
+    let count_args = match counted {
+        Some(company) if !filtered => vec![Arg::Id(company.as_uuid())],
+        _ => condition.args.clone(),
+    };
+    let total: i64 = bind_all(sqlx::query(&count_sql), &count_args)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?
@@ -767,6 +792,7 @@ pub(crate) async fn find_schedules(
     filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<Schedule>> {
+    let counted = (scope == MeetingScope::Company).then_some(company);
     let scope = match scope {
         MeetingScope::Company => Condition {
             sql: "s.company_id = ?".to_owned(),
@@ -784,7 +810,7 @@ pub(crate) async fn find_schedules(
             ],
         },
     };
-    page_of_schedules(store, scope, filter, page).await
+    page_of_schedules(store, scope, counted, filter, page).await
 }
 
 // --- series ----------------------------------------------------------------------------------
@@ -1048,7 +1074,7 @@ pub(crate) async fn series_occurrences(
         sql: "s.company_id = ? AND s.series_id = ?".to_owned(),
         args: vec![Arg::Id(company.as_uuid()), Arg::Id(id.as_uuid())],
     };
-    page_of_schedules(store, scope, filter, page).await
+    page_of_schedules(store, scope, None, filter, page).await
 }
 
 pub(crate) async fn series_exdates(

@@ -168,6 +168,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// (`MeetingNumberTaken` if anything holds it); in a room it uses the room's.
     async fn create_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule>;
 
+    /// Creates many single scheduled meetings at once, all or none (generators, imports).
+    async fn create_schedules(&self, schedules: &[Schedule]) -> StoreResult<()>;
+
     async fn schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<Option<Schedule>>;
 
     /// Replaces a scheduled meeting's slot, settings, room, number and invitees. An occurrence
