@@ -4,6 +4,7 @@
 # - .venv-test: a Python virtualenv with the independent checkers (icalendar).
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -173,6 +173,7 @@ async fn run(cli: &Cli) -> Result<RunReport> {
     let mut server = Server::start(&ServerConfig {
         binary: cli.server.clone(),
         log_path: cli.server_log.clone(),
+        seed: scenario.seed(),
     })
     .await?;
     let addr = server.addr();

@@ -30,7 +30,19 @@ pub const ADMIN_USERNAME: &str = "admin";
 pub enum Scenario {
     /// `POST /api/v1/user/info` with the admin's bearer token: token check plus one user read.
     UserInfo,
+    /// 100,000 scheduled meetings; `GET /api/v1/meeting_schedule` filtered on one meeting
+    /// codename (~50 matches), first page of 20, as a SystemAdmin (the whole company).
+    ScheduleList,
+    /// The same list filtered on a topic word that ~4 % of meetings have (~4,000 matches).
+    ScheduleListBroad,
+    /// The same list unfiltered, page 2,000 of 20 (offset 40,000).
+    ScheduleListDeep,
+    /// 100,000 scheduled meetings; `GET /api/v1/meeting_schedule/{reservation_id}`.
+    ScheduleDetail,
 }
+
+/// Meetings generated for the scheduling scenarios.
+const GENERATED_SCHEDULES: &str = "100000";
 
 /// What a scenario gets to prepare its target request.
 #[derive(Debug)]
@@ -42,7 +54,7 @@ pub struct SetupContext<'a> {
     /// The server's (fresh, temporary) data directory.
     #[expect(
         dead_code,
-        reason = "for scenarios that seed data before the run; none does yet"
+        reason = "seeding happens offline before start (`Scenario::seed`); kept for scenarios that inspect files"
     )]
     pub data_dir: &'a Path,
 }
@@ -52,6 +64,34 @@ impl Scenario {
     pub fn name(self) -> &'static str {
         match self {
             Self::UserInfo => "user-info",
+            Self::ScheduleList => "schedule-list",
+            Self::ScheduleListBroad => "schedule-list-broad",
+            Self::ScheduleListDeep => "schedule-list-deep",
+            Self::ScheduleDetail => "schedule-detail",
+        }
+    }
+
+    /// The offline command that seeds the data directory before the server starts.
+    pub fn seed(self) -> Option<Vec<String>> {
+        match self {
+            Self::UserInfo => None,
+            Self::ScheduleList
+            | Self::ScheduleListBroad
+            | Self::ScheduleListDeep
+            | Self::ScheduleDetail => Some(
+                [
+                    "dev",
+                    "generate",
+                    "--schedules",
+                    GENERATED_SCHEDULES,
+                    "--users",
+                    "50",
+                    "--seed",
+                    "1",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            ),
         }
     }
 
@@ -60,6 +100,18 @@ impl Scenario {
         match self {
             Self::UserInfo => {
                 "POST /api/v1/user/info with `Authorization: Bearer <admin user_token>`"
+            }
+            Self::ScheduleList => {
+                "GET /api/v1/meeting_schedule?page_num=1&page_size=20&filter=Orion-0420 over 100,000 meetings (SystemAdmin)"
+            }
+            Self::ScheduleListBroad => {
+                "GET /api/v1/meeting_schedule?page_num=1&page_size=20&filter=budget over 100,000 meetings (SystemAdmin)"
+            }
+            Self::ScheduleListDeep => {
+                "GET /api/v1/meeting_schedule?page_num=2000&page_size=20 over 100,000 meetings (SystemAdmin)"
+            }
+            Self::ScheduleDetail => {
+                "GET /api/v1/meeting_schedule/{reservation_id} over 100,000 meetings (SystemAdmin)"
             }
         }
     }
@@ -71,6 +123,52 @@ impl Scenario {
                 let token = sign_in(ctx.addr, ADMIN_USERNAME, ctx.admin_password).await?;
                 Endpoint::new(ctx.addr, Method::POST, "/api/v1/user/info")?
                     .header(AUTHORIZATION, &format!("Bearer {token}"))
+            }
+            Self::ScheduleList | Self::ScheduleListBroad | Self::ScheduleListDeep => {
+                let token = sign_in(ctx.addr, ADMIN_USERNAME, ctx.admin_password).await?;
+                let path = match self {
+                    Self::ScheduleList => {
+                        "/api/v1/meeting_schedule?page_num=1&page_size=20&filter=Orion-0420"
+                    }
+                    Self::ScheduleListBroad => {
+                        "/api/v1/meeting_schedule?page_num=1&page_size=20&filter=budget"
+                    }
+                    _ => "/api/v1/meeting_schedule?page_num=2000&page_size=20",
+                };
+                Endpoint::new(ctx.addr, Method::GET, path)?
+                    .header(AUTHORIZATION, &format!("Bearer {token}"))
+            }
+            Self::ScheduleDetail => {
+                let token = sign_in(ctx.addr, ADMIN_USERNAME, ctx.admin_password).await?;
+                let auth = format!("Bearer {token}");
+                // A meeting from the middle of the generated year.
+                let list = Endpoint::new(
+                    ctx.addr,
+                    Method::GET,
+                    "/api/v1/meeting_schedule?page_num=2500&page_size=20",
+                )?
+                .header(AUTHORIZATION, &auth)?;
+                let (status, body) = client::send_once(ctx.addr, &list, SETUP_TIMEOUT)
+                    .await
+                    .context("listing meetings")?;
+                if !status.is_success() {
+                    bail!(
+                        "listing meetings answered {status}: {}",
+                        client::snippet(&body)
+                    );
+                }
+                let value: serde_json::Value =
+                    serde_json::from_slice(&body).context("list is not JSON")?;
+                let id = value["scheduled_meetings"][0]["reservation_id"]
+                    .as_str()
+                    .context("the list has no reservation_id")?
+                    .to_owned();
+                Endpoint::new(
+                    ctx.addr,
+                    Method::GET,
+                    &format!("/api/v1/meeting_schedule/{id}"),
+                )?
+                .header(AUTHORIZATION, &auth)
             }
         }
     }

@@ -34,7 +34,13 @@ pub struct ServerConfig {
     pub binary: PathBuf,
     /// Where the server's stderr goes; `None` means a file in the run's temporary directory.
     pub log_path: Option<PathBuf>,
+    /// Arguments of an offline `plenum` command that seeds the data directory before the
+    /// server starts (e.g. `dev generate --schedules 100000`); not measured.
+    pub seed: Option<Vec<String>>,
 }
+
+/// How long seeding the data directory may take.
+const SEED_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// A running server. Dropping it stops the server and deletes its data directory.
 #[derive(Debug)]
@@ -76,6 +82,30 @@ impl Server {
 
         let addr = free_loopback_port()?;
         let admin_password = throwaway_password();
+        if let Some(seed) = &config.seed {
+            // The seeding command initialises the directory with the same admin password.
+            let run = tokio::process::Command::new(&config.binary)
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .arg("--durability")
+                .arg("normal")
+                .args(seed)
+                .env("PLENUM_ADMIN_PASSWORD", &admin_password)
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output();
+            let output = tokio::time::timeout(SEED_TIMEOUT, run)
+                .await
+                .context("seeding the data directory took too long")?
+                .context("running the seeding command")?;
+            if !output.status.success() {
+                bail!(
+                    "seeding failed ({}): {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        }
         let child = Command::new(&config.binary)
             .arg("serve")
             .arg("--data-dir")

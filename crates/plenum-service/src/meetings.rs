@@ -295,6 +295,15 @@ impl Plenum {
             return Err(ServiceError::InstantMeetingImmutable);
         }
         if let Some(slot) = slot {
+            // A new start must not be in the past; an unchanged one may (a meeting under way
+            // is extended by sending it back with a later end).
+            if slot.start != schedule.slot.start {
+                TimeSlot::parse(
+                    slot.start.as_millisecond(),
+                    slot.end.as_millisecond(),
+                    Some(self.now()),
+                )?;
+            }
             schedule.slot = slot;
         }
         if let Some(ids) = &invitees {
@@ -464,22 +473,26 @@ impl Plenum {
             created_at: now,
             updated_at: now,
         };
-        // Expanded once up front, so a too-long series is refused before anything is written.
-        self.occurrences_of(&template)?;
+        // Expanded once, before anything is written: a too-long series is refused whole.
+        let occurrences = self.occurrences_of(&template)?;
         let given = match &room {
             Some(room) => Some(room.meeting_number.clone()),
             None => request.meeting_number,
         };
         let store = &self.inner.store;
-        let this = self;
         let created = self
             .with_number(given, |number| {
-                let mut s = template.clone();
-                s.meeting_number = number;
-                async move {
-                    let occurrences = this.occurrences_of(&s).map_err(|_| StoreError::NotFound)?;
-                    store.create_series(&s, &occurrences).await
-                }
+                let mut series = template.clone();
+                series.meeting_number = number.clone();
+                let occurrences: Vec<Schedule> = occurrences
+                    .iter()
+                    .cloned()
+                    .map(|mut o| {
+                        o.meeting_number = number.clone();
+                        o
+                    })
+                    .collect();
+                async move { store.create_series(&series, &occurrences).await }
             })
             .await?;
         let first = self
@@ -560,6 +573,17 @@ impl Plenum {
                     series.meeting_number = MeetingNumber::from_random(rand::random());
                 }
             }
+        }
+        // A number given for the series (as for a single meeting): not while in a room.
+        if let Some(number) = request.meeting_number
+            && number != series.meeting_number
+        {
+            if series.room_id.is_some() {
+                return Err(ServiceError::InvalidChange(
+                    "a series in a room uses the room's number",
+                ));
+            }
+            series.meeting_number = number;
         }
         request.settings.apply(&mut series.settings, new_live);
         series.updated_at = self.now();

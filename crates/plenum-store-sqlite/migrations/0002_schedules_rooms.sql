@@ -108,6 +108,8 @@ CREATE INDEX schedules_by_series ON schedules (series_id, start_at) WHERE series
 CREATE INDEX schedules_by_number ON schedules (meeting_number);
 CREATE INDEX schedules_by_room ON schedules (room_id) WHERE room_id IS NOT NULL;
 CREATE INDEX schedules_by_join_code ON schedules (join_code);
+-- Filters too short for the trigram index scan this narrow index instead of the wide rows.
+CREATE INDEX schedules_name_scan ON schedules (company_id, name_key, start_at, id);
 
 CREATE TABLE schedule_invitees (
     schedule_id  BLOB NOT NULL REFERENCES schedules (id) ON DELETE CASCADE,

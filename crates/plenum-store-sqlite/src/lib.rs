@@ -84,7 +84,12 @@ impl SqliteStore {
                 Durability::Normal => SqliteSynchronous::Normal,
             })
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // SQLite's default page cache is 2 MiB per connection; reads of a large store
+            // (indexes, the trigram index) would go to the OS on every query. 64 MiB of cache
+            // and memory-mapped reads keep the hot pages in the process.
+            .pragma("cache_size", "-65536")
+            .pragma("mmap_size", "268435456");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())

@@ -1,7 +1,5 @@
 //! Rooms, scheduled meetings, series and calendar feeds in SQLite.
 
-use std::collections::HashMap;
-
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteExecutor, Transaction};
 use uuid::Uuid;
@@ -314,14 +312,52 @@ pub(crate) async fn delete_room(
 
 // --- schedules -------------------------------------------------------------------------------
 
-const SCHEDULE_SELECT: &str = "SELECT s.id, s.company_id, s.kind, s.series_id, s.original_start, \
+const SCHEDULE_SELECT: &str = concat!("SELECT ", schedule_columns!(), " ", schedule_from!());
+
+/// The columns [`schedule_from_row`] reads (a macro so that statements can add to them).
+macro_rules! schedule_columns {
+    () => {
+        "s.id, s.company_id, s.kind, s.series_id, s.original_start, \
      s.overridden, s.meeting_number, \
      s.room_id, s.start_at, s.end_at, s.name, s.description, s.password, s.call_rate_kbps, \
      s.mute_upon_entry, s.guest_dial_in, s.watermark, s.watermark_type, s.time_to_join, \
      s.live_passcode, s.live_id, s.join_code, s.created_at, s.updated_at, \
      o.id AS o_id, o.username AS o_username, o.real_name AS o_real_name, \
-     sr.frequency AS series_frequency \
-     FROM schedules s JOIN users o ON o.id = s.owner_id LEFT JOIN series sr ON sr.id = s.series_id";
+     sr.frequency AS series_frequency, \
+     (SELECT json_group_array(json_array(lower(hex(iu.id)), iu.username, iu.real_name)) \
+        FROM schedule_invitees i JOIN users iu ON iu.id = i.user_id WHERE i.schedule_id = s.id) \
+        AS invitees_json"
+    };
+}
+use schedule_columns;
+
+macro_rules! schedule_from {
+    () => {
+        "FROM schedules s JOIN users o ON o.id = s.owner_id LEFT JOIN series sr ON sr.id = s.series_id"
+    };
+}
+use schedule_from;
+
+/// The invitees of a row of [`SCHEDULE_SELECT`], which come as one JSON array of
+/// `[id-hex, username, real_name]` so that a meeting is read in a single query.
+fn invitees_from_json(raw: &str) -> StoreResult<Vec<UserRef>> {
+    let triples: Vec<(String, String, String)> =
+        serde_json::from_str(raw).map_err(|_| corrupt("schedule invitees"))?;
+    let mut invitees = triples
+        .into_iter()
+        .map(|(id, username, real_name)| {
+            Ok(UserRef {
+                id: UserId::from_uuid(
+                    Uuid::parse_str(&id).map_err(|_| corrupt("schedule invitee id"))?,
+                ),
+                username,
+                real_name,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    invitees.sort_by_cached_key(|u| u.username.to_ascii_lowercase());
+    Ok(invitees)
+}
 
 fn settings_from_row(row: &SqliteRow, table: &str) -> StoreResult<MeetingSettings> {
     let kbps: i64 = row.try_get("call_rate_kbps").map_err(db_err)?;
@@ -384,43 +420,11 @@ fn schedule_from_row(row: &SqliteRow) -> StoreResult<Schedule> {
             end: instant(row.try_get("end_at").map_err(db_err)?)?,
         },
         settings: settings_from_row(row, "schedules")?,
-        invitees: Vec::new(),
+        invitees: invitees_from_json(&row.try_get::<String, _>("invitees_json").map_err(db_err)?)?,
         join_code: row.try_get("join_code").map_err(db_err)?,
         created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
         updated_at: instant(row.try_get("updated_at").map_err(db_err)?)?,
     })
-}
-
-/// Fills in the invitees of schedules, one query for all of them.
-async fn with_invitees(
-    executor: impl SqliteExecutor<'_>,
-    mut schedules: Vec<Schedule>,
-) -> StoreResult<Vec<Schedule>> {
-    if schedules.is_empty() {
-        return Ok(schedules);
-    }
-    let placeholders = vec!["?"; schedules.len()].join(", ");
-    let sql = format!(
-        "SELECT i.schedule_id, u.id AS u_id, u.username AS u_username, u.real_name AS u_real_name \
-         FROM schedule_invitees i JOIN users u ON u.id = i.user_id \
-         WHERE i.schedule_id IN ({placeholders}) ORDER BY u.username_key"
-    );
-    let mut query = sqlx::query(&sql);
-    for s in &schedules {
-        query = query.bind(s.id.as_uuid());
-    }
-    let mut by_schedule: HashMap<Uuid, Vec<UserRef>> = HashMap::new();
-    for row in query.fetch_all(executor).await.map_err(db_err)? {
-        let id: Uuid = row.try_get("schedule_id").map_err(db_err)?;
-        by_schedule
-            .entry(id)
-            .or_default()
-            .push(user_ref(&row, "u")?);
-    }
-    for s in &mut schedules {
-        s.invitees = by_schedule.remove(&s.id.as_uuid()).unwrap_or_default();
-    }
-    Ok(schedules)
 }
 
 async fn schedule_in(
@@ -438,8 +442,7 @@ async fn schedule_in(
     else {
         return Ok(None);
     };
-    let one = schedule_from_row(&row)?;
-    Ok(with_invitees(&mut **tx, vec![one]).await?.pop())
+    schedule_from_row(&row).map(Some)
 }
 
 /// Binds the settings columns (in the order of `SETTINGS_COLUMNS`) after `start` bindings.
@@ -541,11 +544,20 @@ pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
     Ok(created)
 }
 
-pub(crate) async fn create_schedules(store: &SqliteStore, schedules: &[Schedule]) -> StoreResult<()> {
+pub(crate) async fn create_schedules(
+    store: &SqliteStore,
+    schedules: &[Schedule],
+) -> StoreResult<()> {
     let mut tx = store.writer.begin().await.map_err(db_err)?;
     for s in schedules {
         if s.room_id.is_none() && s.series_id.is_none() {
-            reserve_number(&mut tx, s.company_id, &s.meeting_number, Holder::Schedule(s.id)).await?;
+            reserve_number(
+                &mut tx,
+                s.company_id,
+                &s.meeting_number,
+                Holder::Schedule(s.id),
+            )
+            .await?;
         }
         insert_schedule_row(&mut tx, s, None).await?;
     }
@@ -558,11 +570,17 @@ pub(crate) async fn schedule(
     company: CompanyId,
     id: ScheduleId,
 ) -> StoreResult<Option<Schedule>> {
-    // A read transaction so that the row and its invitees are one snapshot.
-    let mut tx = store.reader.begin().await.map_err(db_err)?;
-    let found = schedule_in(&mut tx, company, id).await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(found)
+    // One statement, so one snapshot: the row and its invitees (aggregated in the row).
+    let sql = format!("{SCHEDULE_SELECT} WHERE s.id = ?1 AND s.company_id = ?2");
+    sqlx::query(&sql)
+        .bind(id.as_uuid())
+        .bind(company.as_uuid())
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(schedule_from_row)
+        .transpose()
 }
 
 pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
@@ -697,36 +715,44 @@ fn bind_all<'q>(mut query: ScopedQuery<'q>, args: &[Arg]) -> ScopedQuery<'q> {
     query
 }
 
-/// The filter as a condition: the name contains it (through the trigram index for three
-/// characters or more, a scan of the scope otherwise), or the number starts with it.
-fn filter_condition(filter: Option<&str>) -> Option<Condition> {
+/// The filter as a condition: the name contains it, or the number starts with it. With
+/// three characters or more the name is searched in the trigram index and the condition is a
+/// small set of rowids (`selective`), which the query should be driven by; shorter filters
+/// cannot use the trigram index and scan the scope.
+fn filter_condition(filter: Option<&str>) -> Option<(Condition, bool)> {
     let f = filter.map(str::trim).filter(|f| !f.is_empty())?;
     let key = f.to_lowercase();
-    let mut alternatives = Vec::new();
-    let mut args = Vec::new();
-    if key.chars().count() >= 3 {
-        alternatives.push(
-            "s.rowid IN (SELECT rowid FROM schedules_name_fts WHERE schedules_name_fts MATCH ?)",
-        );
-        // An FTS5 phrase: double quotes inside are doubled.
-        args.push(Arg::Text(format!("\"{}\"", key.replace('"', "\"\""))));
-    } else {
-        alternatives.push("s.name_key LIKE ? ESCAPE '\\'");
-        args.push(Arg::Text(crate::like_contains(&key)));
-    }
-    if f.bytes().all(|b| b.is_ascii_digit()) {
+    let number_range = f.bytes().all(|b| b.is_ascii_digit()).then(|| {
         // Prefix range on digits: "123" <= n < "124"; after '9' comes ':' in ASCII.
         let mut to = f.to_owned();
         let last = to.pop().unwrap_or('0');
         to.push(char::from(last as u8 + 1));
-        alternatives.push("(s.meeting_number >= ? AND s.meeting_number < ?)");
-        args.push(Arg::Text(f.to_owned()));
-        args.push(Arg::Text(to));
+        (f.to_owned(), to)
+    });
+    if key.chars().count() >= 3 {
+        // An FTS5 phrase: double quotes inside are doubled.
+        let mut args = vec![Arg::Text(format!("\"{}\"", key.replace('"', "\"\"")))];
+        let mut sql =
+            "s.rowid IN (SELECT rowid FROM schedules_name_fts WHERE schedules_name_fts MATCH ?"
+                .to_owned();
+        if let Some((from, to)) = number_range {
+            sql.push_str(" UNION SELECT rowid FROM schedules WHERE meeting_number >= ? AND meeting_number < ?");
+            args.push(Arg::Text(from));
+            args.push(Arg::Text(to));
+        }
+        sql.push(')');
+        Some((Condition { sql, args }, true))
+    } else {
+        let mut args = vec![Arg::Text(crate::like_contains(&key))];
+        let mut sql = "(s.name_key LIKE ? ESCAPE '\\'".to_owned();
+        if let Some((from, to)) = number_range {
+            sql.push_str(" OR (s.meeting_number >= ? AND s.meeting_number < ?)");
+            args.push(Arg::Text(from));
+            args.push(Arg::Text(to));
+        }
+        sql.push(')');
+        Some((Condition { sql, args }, false))
     }
-    Some(Condition {
-        sql: format!("({})", alternatives.join(" OR ")),
-        args,
-    })
 }
 
 type ScopedQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
@@ -735,7 +761,7 @@ type ScopedQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArgume
 /// `schedule_counts`.
 async fn page_of_schedules(
     store: &SqliteStore,
-    scope: Condition,
+    scope: impl Fn(bool) -> Condition,
     counted: Option<CompanyId>,
     filter: Option<&str>,
     page: PageRequest,
@@ -743,42 +769,68 @@ async fn page_of_schedules(
     let filter = filter_condition(filter);
     let filtered = filter.is_some();
     let condition = match filter {
-        Some(f) => scope.and(f),
-        None => scope,
+        Some((f, selective)) => scope(selective).and(f),
+        None => scope(false),
     };
-    // One read transaction: the count and the page are the same snapshot.
-    let mut tx = store.reader.begin().await.map_err(db_err)?;
-    let count_sql = match &counted {
-        // The whole company, unfiltered: the trigger-kept count.
-        Some(_) if !filtered => "SELECT COALESCE((SELECT n FROM schedule_counts WHERE company_id = ?), 0)".to_owned(),
-        _ => format!("SELECT COUNT(*) FROM schedules s WHERE {}", condition.sql),
+    // One statement answers both the page and the total, so they are one snapshot and the
+    // matching set (a trigram search, say) is computed once: `m` holds the matches' rowids
+    // and sort keys; the page picks 20 of them and only those rows are read in full.
+    let (sql, args) = match counted {
+        Some(company) if !filtered => (
+            // The whole company, unfiltered: the total is the trigger-kept count.
+            format!(
+                "SELECT {cols}, (SELECT n FROM schedule_counts WHERE company_id = ?) AS total {from} \
+                 WHERE s.rowid IN (SELECT s.rowid FROM schedules s WHERE {cond} \
+                 ORDER BY s.start_at, s.id LIMIT ? OFFSET ?) ORDER BY s.start_at, s.id",
+                cols = schedule_columns!(),
+                from = schedule_from!(),
+                cond = condition.sql,
+            ),
+            std::iter::once(Arg::Id(company.as_uuid()))
+                .chain(condition.args.iter().cloned())
+                .collect::<Vec<_>>(),
+        ),
+        _ => (
+            format!(
+                "WITH m AS MATERIALIZED (SELECT s.rowid AS r, s.start_at AS t, s.id AS i \
+                 FROM schedules s WHERE {cond}) \
+                 SELECT {cols}, (SELECT COUNT(*) FROM m) AS total {from} \
+                 WHERE s.rowid IN (SELECT r FROM m ORDER BY t, i LIMIT ? OFFSET ?) \
+                 ORDER BY s.start_at, s.id",
+                cols = schedule_columns!(),
+                from = schedule_from!(),
+                cond = condition.sql,
+            ),
+            condition.args.clone(),
+        ),
     };
-    let count_args = match counted {
-        Some(company) if !filtered => vec![Arg::Id(company.as_uuid())],
-        _ => condition.args.clone(),
-    };
-    let total: i64 = bind_all(sqlx::query(&count_sql), &count_args)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .try_get(0)
-        .map_err(db_err)?;
-    let list_sql = format!(
-        "{SCHEDULE_SELECT} WHERE {} ORDER BY s.start_at, s.id LIMIT ? OFFSET ?",
-        condition.sql
-    );
-    let rows = bind_all(sqlx::query(&list_sql), &condition.args)
+    let rows = bind_all(sqlx::query(&sql), &args)
         .bind(i64::from(page.limit()))
         .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
+        .fetch_all(&store.reader)
         .await
         .map_err(db_err)?;
+    let total: i64 = match rows.first() {
+        Some(row) => row
+            .try_get::<Option<i64>, _>("total")
+            .map_err(db_err)?
+            .unwrap_or(0),
+        // A page past the end has no row to carry the total: count on its own.
+        None if page.offset() > 0 => {
+            let count_sql = format!("SELECT COUNT(*) FROM schedules s WHERE {}", condition.sql);
+            bind_all(sqlx::query(&count_sql), &condition.args)
+                .fetch_one(&store.reader)
+                .await
+                .map_err(db_err)?
+                .try_get(0)
+                .map_err(db_err)?
+        }
+        None => 0,
+    };
     let items = rows
         .iter()
         .map(schedule_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
-    let items = with_invitees(&mut *tx, items).await?;
-    tx.commit().await.map_err(db_err)?;
     Ok(Page {
         items,
         total: u64::try_from(total).unwrap_or(0),
@@ -793,7 +845,14 @@ pub(crate) async fn find_schedules(
     page: PageRequest,
 ) -> StoreResult<Page<Schedule>> {
     let counted = (scope == MeetingScope::Company).then_some(company);
-    let scope = match scope {
+    let scope = move |selective: bool| {
+        match scope {
+        // `+` keeps SQLite from walking the company index when a selective filter should
+        // drive the query instead.
+        MeetingScope::Company if selective => Condition {
+            sql: "+s.company_id = ?".to_owned(),
+            args: vec![Arg::Id(company.as_uuid())],
+        },
         MeetingScope::Company => Condition {
             sql: "s.company_id = ?".to_owned(),
             args: vec![Arg::Id(company.as_uuid())],
@@ -809,6 +868,7 @@ pub(crate) async fn find_schedules(
                 Arg::Id(user.as_uuid()),
             ],
         },
+    }
     };
     page_of_schedules(store, scope, counted, filter, page).await
 }
@@ -1070,7 +1130,7 @@ pub(crate) async fn series_occurrences(
     filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<Schedule>> {
-    let scope = Condition {
+    let scope = move |_| Condition {
         sql: "s.company_id = ? AND s.series_id = ?".to_owned(),
         args: vec![Arg::Id(company.as_uuid()), Arg::Id(id.as_uuid())],
     };
@@ -1115,7 +1175,6 @@ pub(crate) async fn calendar_of(
         .iter()
         .map(schedule_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
-    let singles = with_invitees(&mut *tx, singles).await?;
     let sql = format!(
         "{SERIES_SELECT} WHERE s.company_id = ?1 AND (s.owner_id = ?2 OR s.id IN \
          (SELECT series_id FROM series_invitees WHERE user_id = ?2)) ORDER BY s.first_start, s.id"

@@ -43,6 +43,28 @@ pub enum Command {
     /// Manage companies (tenants) offline, on the data directory.
     #[command(subcommand)]
     Company(CompanyCommand),
+    /// Tools for development and benchmarks.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill the data directory with generated users and scheduled meetings in the default
+    /// company (deterministic for a seed). Initialises a new data directory first.
+    Generate {
+        /// Number of scheduled meetings.
+        #[arg(long, default_value_t = 100_000)]
+        schedules: u64,
+        /// Number of generated users owning and invited to them.
+        #[arg(long, default_value_t = 50)]
+        users: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Password of `admin` if this initialises the data directory.
+        #[arg(long, env = "PLENUM_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
 }
 
 /// Where a password comes from: a flag, stdin, or generated and printed once.
@@ -157,6 +179,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Company(cmd) => {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
             run_company(&settings, cmd).await
+        }
+        Command::Dev(DevCommand::Generate {
+            schedules,
+            users,
+            seed,
+            admin_password,
+        }) => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            let (plenum, store) = server::open(&settings, Arc::new(SystemClock)).await?;
+            let outcome = server::bootstrap(&plenum, admin_password.as_deref()).await?;
+            server::announce(&outcome);
+            let started = std::time::Instant::now();
+            let result =
+                crate::generate::generate(&plenum, plenum.store(), schedules, users, seed).await;
+            store.close().await;
+            result?;
+            println!(
+                "generated {users} users and {schedules} scheduled meetings in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
     }
 }

@@ -4,5 +4,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod generate;
 pub mod server;
 pub mod telemetry;

@@ -186,9 +186,11 @@ impl ScheduleRequest {
                 .map(sched::parse_time_to_join)
                 .transpose()?,
             generate_live_url: self.generate_live_url,
+            // Empty, as our answers show it without live streaming: not given.
             live_passcode: self
                 .live_passcode
                 .as_deref()
+                .filter(|p| !p.trim().is_empty())
                 .map(sched::parse_live_passcode)
                 .transpose()?,
         })
@@ -524,7 +526,8 @@ pub async fn update(
         MeetingKind::parse(t)?;
     }
     let request = MeetingRequest {
-        slot: req.slot(Some(state.plenum.now()))?,
+        // Order and length here; whether a *changed* start is in the past, in the service.
+        slot: req.slot(None)?,
         meeting_number: req.number()?,
         room: req.room()?,
         invitees: req.invitees()?,
