@@ -35,6 +35,16 @@ where
     }
 }
 
+/// For `#[serde(default, deserialize_with = "nullable")]` fields: tells an explicit `null`
+/// (`Some(None)`) from an absent field (`None`).
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FrtcError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"

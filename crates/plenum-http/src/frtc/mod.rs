@@ -173,6 +173,27 @@ pub struct PagingQuery {
     filter: Option<String>,
 }
 
+/// Paging parameters are an extractor of their own, so that a malformed query string is an
+/// FRTC `invalid_field` in every handler that pages.
+impl<S: Send + Sync> FromRequestParts<S> for PagingQuery {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Query::<PagingQuery>::try_from_uri(&parts.uri)
+            .map(|Query(q)| q)
+            .map_err(|e| FrtcError::new(ErrorCode::InvalidField, e.body_text()))
+    }
+}
+
+/// An id from a path. One that does not even parse names nothing: the same answer as an
+/// unknown id (`not_found`).
+pub(crate) fn parse_id<T: std::str::FromStr>(
+    raw: &str,
+    not_found: ServiceError,
+) -> Result<T, FrtcError> {
+    raw.parse::<T>().map_err(|_| not_found.into())
+}
+
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: u32 = 500;
 

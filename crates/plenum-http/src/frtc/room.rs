@@ -9,27 +9,21 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use plenum_domain::ids::{RoomId, UserId};
 use plenum_domain::schedule::{MeetingNumber, MeetingPassword, Room, parse_room_name};
 use plenum_service::{RoomRequest, ServiceError};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::parse;
 use super::error::ErrorBody;
-use super::{FrtcError, FrtcJson, PagingQuery, SignedIn};
+use super::{FrtcError, FrtcJson, PagingQuery, SignedIn, parse_id};
 use crate::AppState;
 
 pub const TAG: &str = "Meeting Room";
-
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RoomRequestBody {
@@ -39,7 +33,7 @@ pub struct RoomRequestBody {
     #[serde(default)]
     meeting_number: Option<String>,
     /// 4 to 16 digits; empty or null for none.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::body::nullable")]
     #[schema(value_type = Option<String>)]
     meeting_password: Option<Option<String>>,
     /// Default: the caller.
@@ -122,7 +116,7 @@ pub struct RoomList {
 }
 
 fn parse_room_id(raw: &str) -> Result<RoomId, FrtcError> {
-    raw.parse().map_err(|_| ServiceError::RoomNotFound.into())
+    parse_id(raw, ServiceError::RoomNotFound)
 }
 
 async fn list(
@@ -137,14 +131,6 @@ async fn list(
         total_size: found.total,
         meeting_rooms: found.items.iter().map(RoomDetail::from).collect(),
     }))
-}
-
-fn paging(
-    query: Result<Query<PagingQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<PagingQuery, FrtcError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| FrtcError::new(super::ErrorCode::InvalidField, e.body_text()))
 }
 
 /// The company's rooms, oldest first (`page_num`, `page_size` optional). With a body that
@@ -163,12 +149,12 @@ fn paging(
 pub async fn list_or_create(
     State(state): State<AppState>,
     who: SignedIn,
-    query: Result<Query<PagingQuery>, axum::extract::rejection::QueryRejection>,
+    query: PagingQuery,
     body: Bytes,
 ) -> Result<Response, FrtcError> {
     let req: RoomRequestBody = parse(&body)?;
     if req.meetingroom_name.is_none() {
-        return Ok(list(&state, &who, paging(query)?).await?.into_response());
+        return Ok(list(&state, &who, query).await?.into_response());
     }
     let room = state
         .plenum
@@ -185,9 +171,9 @@ pub async fn list_or_create(
 pub async fn list_rooms(
     State(state): State<AppState>,
     who: SignedIn,
-    query: Result<Query<PagingQuery>, axum::extract::rejection::QueryRejection>,
+    query: PagingQuery,
 ) -> Result<Json<RoomList>, FrtcError> {
-    list(&state, &who, paging(query)?).await
+    list(&state, &who, query).await
 }
 
 /// One room.

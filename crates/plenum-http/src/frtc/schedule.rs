@@ -8,7 +8,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenum_domain::company::TimeZoneName;
@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 use super::body::parse;
 use super::error::{ErrorBody, missing};
-use super::{FrtcError, FrtcJson, PagingQuery, SignedIn};
+use super::{FrtcError, FrtcJson, PagingQuery, SignedIn, parse_id};
 use crate::AppState;
 
 pub const TAG: &str = "Meeting Schedule";
@@ -51,13 +51,6 @@ fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
             .map(Some)
             .map_err(|_| serde::de::Error::custom("expected milliseconds since the Unix epoch")),
     }
-}
-
-/// `null` and absent told apart: `Some(None)` is an explicit `null`.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -89,7 +82,7 @@ pub struct ScheduleRequest {
     #[schema(value_type = Option<i64>)]
     schedule_end_time: Option<i64>,
     /// 4 to 16 digits; empty for none.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::body::nullable")]
     #[schema(value_type = Option<String>)]
     meeting_password: Option<Option<String>>,
     /// User ids to invite.
@@ -99,7 +92,7 @@ pub struct ScheduleRequest {
     #[serde(default)]
     invited_users_detail: Option<Vec<InvitedUser>>,
     /// A room to hold the meeting in (its number is used); `null` for none.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::body::nullable")]
     #[schema(value_type = Option<String>)]
     meeting_room_id: Option<Option<String>>,
     /// `ENABLE` or `DISABLE`.
@@ -140,10 +133,6 @@ pub struct ScheduleRequest {
     /// Plenum extension: IANA zone the series repeats in (default: the company's).
     #[serde(default)]
     time_zone: Option<String>,
-}
-
-fn parse_id<T: std::str::FromStr>(raw: &str, not_found: ServiceError) -> Result<T, FrtcError> {
-    raw.parse::<T>().map_err(|_| not_found.into())
 }
 
 impl ScheduleRequest {
@@ -444,14 +433,6 @@ fn schedule_list(
     }
 }
 
-fn paging(
-    query: Result<Query<PagingQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<PagingQuery, FrtcError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| FrtcError::new(super::ErrorCode::InvalidField, e.body_text()))
-}
-
 // --- Create Non-recurrence Meeting --------------------------------------------------------
 
 /// Schedule an instant meeting (starts now, one hour) or a reservation.
@@ -586,9 +567,8 @@ pub async fn detail(
 pub async fn list(
     State(state): State<AppState>,
     who: SignedIn,
-    query: Result<Query<PagingQuery>, axum::extract::rejection::QueryRejection>,
+    query: PagingQuery,
 ) -> Result<Json<ScheduleList>, FrtcError> {
-    let query = paging(query)?;
     let page = query.page()?;
     let found = state
         .plenum
@@ -768,10 +748,9 @@ pub async fn list_recurrence(
     State(state): State<AppState>,
     who: SignedIn,
     Path(id): Path<String>,
-    query: Result<Query<PagingQuery>, axum::extract::rejection::QueryRejection>,
+    query: PagingQuery,
 ) -> Result<Json<ScheduleList>, FrtcError> {
     let id: SeriesId = parse_id(&id, ServiceError::SeriesNotFound)?;
-    let query = paging(query)?;
     let page = query.page()?;
     let found = state
         .plenum

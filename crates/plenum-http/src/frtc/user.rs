@@ -2,7 +2,7 @@
 //! administration. Paths and fields as in the seed document, in its order.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use plenum_domain::Field;
@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ErrorBody, missing};
-use super::{ClientId, FrtcError, FrtcJson, MaybeSignedIn, PagingQuery, SignedIn, UserAdmin};
+use super::{
+    ClientId, FrtcError, FrtcJson, MaybeSignedIn, PagingQuery, SignedIn, UserAdmin, parse_id,
+};
 use crate::AppState;
 
 pub const TAG: &str = "User";
@@ -37,9 +39,7 @@ fn credential(
 }
 
 fn parse_user_id(raw: &str) -> Result<UserId, FrtcError> {
-    // An id that is not even a UUID names no user: the same answer as an unknown one.
-    raw.parse::<UserId>()
-        .map_err(|_| ServiceError::UserNotFound.into())
+    parse_id(raw, ServiceError::UserNotFound)
 }
 
 // --- Sign In -------------------------------------------------------------------------------
@@ -241,10 +241,8 @@ pub struct UserPage {
 pub async fn public_users(
     State(state): State<AppState>,
     MaybeSignedIn(who): MaybeSignedIn,
-    query: Result<Query<PagingQuery>, axum::extract::rejection::QueryRejection>,
+    query: PagingQuery,
 ) -> Result<Json<UserPage>, FrtcError> {
-    let Query(query) =
-        query.map_err(|e| FrtcError::new(super::ErrorCode::InvalidField, e.body_text()))?;
     let page = query.page()?;
     let company = state
         .plenum
