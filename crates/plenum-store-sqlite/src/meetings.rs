@@ -445,7 +445,29 @@ async fn schedule_in(
     schedule_from_row(&row).map(Some)
 }
 
-/// Binds the settings columns (in the order of `SETTINGS_COLUMNS`) after `start` bindings.
+/// Binds a meeting's settings, in the order of [`SETTINGS_COLUMNS`]: one place for the
+/// schedule insert, the schedule update and the series write.
+trait BindSettings<'q> {
+    fn bind_settings(self, settings: &'q MeetingSettings) -> Self;
+}
+
+impl<'q> BindSettings<'q> for ScopedQuery<'q> {
+    fn bind_settings(self, st: &'q MeetingSettings) -> Self {
+        self.bind(&st.name)
+            .bind(&st.description)
+            .bind(st.password.as_ref().map(MeetingPassword::as_str))
+            .bind(i64::from(st.call_rate.kbps()))
+            .bind(i64::from(st.mute_upon_entry))
+            .bind(i64::from(st.guest_dial_in))
+            .bind(i64::from(st.watermark))
+            .bind(st.watermark_type.as_str())
+            .bind(i64::from(st.time_to_join_minutes))
+            .bind(st.live.as_ref().map(|l| l.passcode.as_str()))
+            .bind(st.live.as_ref().map(|l| l.live_id.as_str()))
+    }
+}
+
+/// The settings columns, in the order [`BindSettings::bind_settings`] binds them.
 const SETTINGS_COLUMNS: &str = "name, description, password, call_rate_kbps, mute_upon_entry, \
      guest_dial_in, watermark, watermark_type, time_to_join, live_passcode, live_id";
 
@@ -476,17 +498,7 @@ async fn insert_schedule_row(
         .bind(&s.join_code)
         .bind(ms(s.created_at))
         .bind(ms(s.updated_at))
-        .bind(&st.name)
-        .bind(&st.description)
-        .bind(st.password.as_ref().map(MeetingPassword::as_str))
-        .bind(i64::from(st.call_rate.kbps()))
-        .bind(i64::from(st.mute_upon_entry))
-        .bind(i64::from(st.guest_dial_in))
-        .bind(i64::from(st.watermark))
-        .bind(st.watermark_type.as_str())
-        .bind(i64::from(st.time_to_join_minutes))
-        .bind(st.live.as_ref().map(|l| l.passcode.as_str()))
-        .bind(st.live.as_ref().map(|l| l.live_id.as_str()))
+        .bind_settings(st)
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
@@ -615,17 +627,7 @@ pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
         .bind(ms(s.slot.end))
         .bind(st.name.to_lowercase())
         .bind(ms(s.updated_at))
-        .bind(&st.name)
-        .bind(&st.description)
-        .bind(st.password.as_ref().map(MeetingPassword::as_str))
-        .bind(i64::from(st.call_rate.kbps()))
-        .bind(i64::from(st.mute_upon_entry))
-        .bind(i64::from(st.guest_dial_in))
-        .bind(i64::from(st.watermark))
-        .bind(st.watermark_type.as_str())
-        .bind(i64::from(st.time_to_join_minutes))
-        .bind(st.live.as_ref().map(|l| l.passcode.as_str()))
-        .bind(st.live.as_ref().map(|l| l.live_id.as_str()))
+        .bind_settings(st)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -996,17 +998,7 @@ async fn write_series_row(
         .bind(&s.join_code)
         .bind(ms(s.created_at))
         .bind(ms(s.updated_at))
-        .bind(&st.name)
-        .bind(&st.description)
-        .bind(st.password.as_ref().map(MeetingPassword::as_str))
-        .bind(i64::from(st.call_rate.kbps()))
-        .bind(i64::from(st.mute_upon_entry))
-        .bind(i64::from(st.guest_dial_in))
-        .bind(i64::from(st.watermark))
-        .bind(st.watermark_type.as_str())
-        .bind(i64::from(st.time_to_join_minutes))
-        .bind(st.live.as_ref().map(|l| l.passcode.as_str()))
-        .bind(st.live.as_ref().map(|l| l.live_id.as_str()))
+        .bind_settings(st)
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
