@@ -195,6 +195,8 @@ pub(crate) fn parse_id<T: std::str::FromStr>(
 }
 
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
+/// Longest search text a list accepts.
+pub const MAX_FILTER_CHARS: usize = 128;
 pub const MAX_PAGE_SIZE: u32 = 500;
 
 impl PagingQuery {
@@ -228,10 +230,31 @@ impl PagingQuery {
         )?)
     }
 
-    pub fn filter(&self) -> Option<&str> {
-        self.filter
+    /// The search text, if any: at most [`MAX_FILTER_CHARS`] characters, none of them
+    /// control characters.
+    pub fn filter(&self) -> Result<Option<&str>, FrtcError> {
+        let Some(f) = self
+            .filter
             .as_deref()
             .map(str::trim)
             .filter(|f| !f.is_empty())
+        else {
+            return Ok(None);
+        };
+        if f.chars().count() > MAX_FILTER_CHARS {
+            return Err(plenum_domain::ValidationError::new(
+                plenum_domain::Field::Filter,
+                format!("must be at most {MAX_FILTER_CHARS} characters"),
+            )
+            .into());
+        }
+        if f.chars().any(char::is_control) {
+            return Err(plenum_domain::ValidationError::new(
+                plenum_domain::Field::Filter,
+                "must not contain control characters",
+            )
+            .into());
+        }
+        Ok(Some(f))
     }
 }

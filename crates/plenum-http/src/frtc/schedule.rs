@@ -33,24 +33,62 @@ pub const TAG: &str = "Meeting Schedule";
 // --- wire helpers ----------------------------------------------------------------------------
 
 /// Milliseconds as FRTC clients send them: a number, or (as the detail example shows) a
-/// string of digits.
+/// string of digits. `null` or an empty string is "not given".
 fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Ms {
-        N(i64),
-        S(String),
+    struct Millis;
+
+    impl<'de> serde::de::Visitor<'de> for Millis {
+        type Value = Option<i64>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(
+                "milliseconds since the Unix epoch, as a whole number or a string of digits",
+            )
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            // `1.7e12` is a whole number of milliseconds; `1e30` or `1.5` is not.
+            if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                Ok(Some(v as i64))
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let v = v.trim();
+            if v.is_empty() {
+                return Ok(None);
+            }
+            v.parse()
+                .map(Some)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+        }
     }
-    match Option::<Ms>::deserialize(d)? {
-        None => Ok(None),
-        Some(Ms::N(n)) => Ok(Some(n)),
-        Some(Ms::S(s)) if s.trim().is_empty() => Ok(None),
-        Some(Ms::S(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom("expected milliseconds since the Unix epoch")),
-    }
+
+    d.deserialize_option(Millis)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -572,7 +610,7 @@ pub async fn list(
     let page = query.page()?;
     let found = state
         .plenum
-        .find_schedules(&who.principal, query.filter(), page)
+        .find_schedules(&who.principal, query.filter()?, page)
         .await?;
     Ok(Json(schedule_list(&state, found, page.limit())))
 }
@@ -754,7 +792,7 @@ pub async fn list_recurrence(
     let page = query.page()?;
     let found = state
         .plenum
-        .series_occurrences(&who.principal, id, query.filter(), page)
+        .series_occurrences(&who.principal, id, query.filter()?, page)
         .await?;
     Ok(Json(schedule_list(&state, found, page.limit())))
 }

@@ -250,7 +250,7 @@ pub async fn public_users(
         .await?;
     let found = state
         .plenum
-        .find_users(company, query.filter(), page)
+        .find_users(company, query.filter()?, page)
         .await?;
     Ok(Json(UserPage {
         total_page_num: found.total_pages(page.limit()),

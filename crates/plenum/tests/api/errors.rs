@@ -83,3 +83,54 @@ async fn every_response_carries_a_request_id() {
         assert_eq!(id.len(), 36, "{id:?}");
     }
 }
+
+#[tokio::test]
+async fn list_filters_refuse_control_characters_and_overlong_text() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for path in ["/api/v1/meeting_schedule", "/api/v1/user/public/users"] {
+        let reply = app
+            .get(&format!("{path}?filter=%00%00%00"), Some(&admin))
+            .await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        let long = "a".repeat(129);
+        let reply = app
+            .get(&format!("{path}?filter={long}"), Some(&admin))
+            .await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        // Characters that mean something to SQL or the search syntax are plain text.
+        let reply = app
+            .get(
+                &format!("{path}?filter=%22%27%3B--%20*%20OR%20NEAR("),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn times_that_are_not_whole_milliseconds_are_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for (start, end) in [
+        (json!(1e30), json!(2e30)),
+        (json!(1.5), json!(2.5)),
+        (json!("soon"), json!("later")),
+    ] {
+        let reply = app
+            .post(
+                "/api/v1/meeting_schedule",
+                Some(&admin),
+                json!({"meeting_type": "reservation", "meeting_name": "x",
+                       "schedule_start_time": start, "schedule_end_time": end}),
+            )
+            .await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        let message = reply.body["error"].as_str().unwrap_or("");
+        assert!(
+            message.contains("schedule_") && message.contains("milliseconds"),
+            "{message}"
+        );
+    }
+}

@@ -632,7 +632,7 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
         (
             reservation(json!({"schedule_end_time": true})),
             400,
-            "invalid_field",
+            "invalid_field_type",
             "schedule_end_time",
         ),
         (
