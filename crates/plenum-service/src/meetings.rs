@@ -95,6 +95,31 @@ fn require_meeting_manager(actor: &Principal) -> Result<(), ServiceError> {
     }
 }
 
+/// A meeting someone may not see does not exist for them: `not_found`, not "permission
+/// denied", because whether someone else's meeting exists is not the caller's business.
+fn ensure_visible(
+    actor: &Principal,
+    owner: &UserRef,
+    invitees: &[UserRef],
+    not_found: ServiceError,
+) -> Result<(), ServiceError> {
+    if may_see_meeting(owner.id, invitees, actor.user.id, actor.user.role) {
+        Ok(())
+    } else {
+        Err(not_found)
+    }
+}
+
+fn ensure_manageable(actor: &Principal, owner: &UserRef) -> Result<(), ServiceError> {
+    if may_manage_meeting(owner.id, actor.user.id, actor.user.role) {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(
+            "only the meeting's owner, a MeetingOperator or a SystemAdmin may change it",
+        ))
+    }
+}
+
 fn user_ref(user: &User) -> UserRef {
     UserRef {
         id: user.id,
@@ -247,18 +272,13 @@ impl Plenum {
             .schedule(actor.company(), id)
             .await?
             .ok_or(ServiceError::ScheduleNotFound)?;
-        if may_see_meeting(
-            found.owner.id,
+        ensure_visible(
+            actor,
+            &found.owner,
             &found.invitees,
-            actor.user.id,
-            actor.user.role,
-        ) {
-            Ok(found)
-        } else {
-            // Not "permission denied": whether someone else's meeting exists is not the
-            // caller's business.
-            Err(ServiceError::ScheduleNotFound)
-        }
+            ServiceError::ScheduleNotFound,
+        )?;
+        Ok(found)
     }
 
     async fn managed_schedule(
@@ -267,13 +287,8 @@ impl Plenum {
         id: ScheduleId,
     ) -> Result<Schedule, ServiceError> {
         let found = self.schedule(actor, id).await?;
-        if may_manage_meeting(found.owner.id, actor.user.id, actor.user.role) {
-            Ok(found)
-        } else {
-            Err(ServiceError::PermissionDenied(
-                "only the meeting's owner, a MeetingOperator or a SystemAdmin may change it",
-            ))
-        }
+        ensure_manageable(actor, &found.owner)?;
+        Ok(found)
     }
 
     /// Updates a reservation or one occurrence of a series (the others stay as they are).
@@ -520,16 +535,13 @@ impl Plenum {
             .series(actor.company(), id)
             .await?
             .ok_or(ServiceError::SeriesNotFound)?;
-        if may_see_meeting(
-            found.owner.id,
+        ensure_visible(
+            actor,
+            &found.owner,
             &found.invitees,
-            actor.user.id,
-            actor.user.role,
-        ) {
-            Ok(found)
-        } else {
-            Err(ServiceError::SeriesNotFound)
-        }
+            ServiceError::SeriesNotFound,
+        )?;
+        Ok(found)
     }
 
     async fn managed_series(
@@ -538,13 +550,8 @@ impl Plenum {
         id: SeriesId,
     ) -> Result<Series, ServiceError> {
         let found = self.series(actor, id).await?;
-        if may_manage_meeting(found.owner.id, actor.user.id, actor.user.role) {
-            Ok(found)
-        } else {
-            Err(ServiceError::PermissionDenied(
-                "only the meeting's owner, a MeetingOperator or a SystemAdmin may change it",
-            ))
-        }
+        ensure_manageable(actor, &found.owner)?;
+        Ok(found)
     }
 
     /// Replaces the whole series: its rule, settings and every occurrence.

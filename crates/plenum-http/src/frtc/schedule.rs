@@ -323,25 +323,13 @@ pub struct InvitedUserDetail {
     real_name: String,
 }
 
-/// A scheduled meeting with every documented field.
+/// The fields of a meeting's settings, the same in every answer that shows a meeting.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ScheduleDetail {
-    reservation_id: String,
-    meeting_type: String,
+pub struct SettingsFields {
     meeting_name: String,
     meeting_description: String,
-    meeting_number: String,
     call_rate_type: String,
-    schedule_start_time: i64,
-    schedule_end_time: i64,
     meeting_password: String,
-    invited_users_detail: Vec<InvitedUserDetail>,
-    owner_id: String,
-    owner_name: String,
-    recurrence_gid: String,
-    /// NONE, or DAILY/WEEKLY/MONTHLY for an occurrence of a series.
-    recurrence_type: String,
-    meeting_room_id: Option<String>,
     mute_upon_entry: String,
     guest_dial_in: bool,
     watermark: bool,
@@ -350,7 +338,57 @@ pub struct ScheduleDetail {
     generate_live_url: bool,
     live_passcode: String,
     live_meeting_url: String,
+}
+
+impl SettingsFields {
+    fn new(state: &AppState, st: &sched::MeetingSettings) -> Self {
+        Self {
+            meeting_name: st.name.clone(),
+            meeting_description: st.description.clone(),
+            call_rate_type: st.call_rate.to_string(),
+            meeting_password: st
+                .password
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            mute_upon_entry: sched::mute_upon_entry_str(st.mute_upon_entry).to_owned(),
+            guest_dial_in: st.guest_dial_in,
+            watermark: st.watermark,
+            watermark_type: st.watermark_type.as_str().to_owned(),
+            time_to_join: st.time_to_join_minutes,
+            generate_live_url: st.live.is_some(),
+            live_passcode: st
+                .live
+                .as_ref()
+                .map(|l| l.passcode.clone())
+                .unwrap_or_default(),
+            live_meeting_url: st
+                .live
+                .as_ref()
+                .map(|l| state.plenum.live_url(l))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A scheduled meeting with every documented field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleDetail {
+    reservation_id: String,
+    meeting_type: String,
+    meeting_number: String,
+    schedule_start_time: i64,
+    schedule_end_time: i64,
+    invited_users_detail: Vec<InvitedUserDetail>,
+    owner_id: String,
+    owner_name: String,
+    recurrence_gid: String,
+    /// NONE, or DAILY/WEEKLY/MONTHLY for an occurrence of a series.
+    recurrence_type: String,
+    meeting_room_id: Option<String>,
     meeting_url: String,
+    #[serde(flatten)]
+    settings: SettingsFields,
 }
 
 fn recurrence_type(s: &Schedule) -> String {
@@ -371,41 +409,18 @@ impl ScheduleDetail {
     fn new(state: &AppState, s: &Schedule) -> Self {
         let st = &s.settings;
         Self {
+            settings: SettingsFields::new(state, st),
             reservation_id: s.id.to_string(),
             meeting_type: s.kind.as_str().to_owned(),
-            meeting_name: st.name.clone(),
-            meeting_description: st.description.clone(),
             meeting_number: s.meeting_number.to_string(),
-            call_rate_type: st.call_rate.to_string(),
             schedule_start_time: s.slot.start.as_millisecond(),
             schedule_end_time: s.slot.end.as_millisecond(),
-            meeting_password: st
-                .password
-                .as_ref()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
             invited_users_detail: invited_detail(&s.invitees),
             owner_id: s.owner.id.to_string(),
             owner_name: s.owner.display_name().to_owned(),
             recurrence_gid: s.series_id.map(|g| g.to_string()).unwrap_or_default(),
             recurrence_type: recurrence_type(s),
             meeting_room_id: s.room_id.map(|r| r.to_string()),
-            mute_upon_entry: sched::mute_upon_entry_str(st.mute_upon_entry).to_owned(),
-            guest_dial_in: st.guest_dial_in,
-            watermark: st.watermark,
-            watermark_type: st.watermark_type.as_str().to_owned(),
-            time_to_join: st.time_to_join_minutes,
-            generate_live_url: st.live.is_some(),
-            live_passcode: st
-                .live
-                .as_ref()
-                .map(|l| l.passcode.clone())
-                .unwrap_or_default(),
-            live_meeting_url: st
-                .live
-                .as_ref()
-                .map(|l| state.plenum.live_url(l))
-                .unwrap_or_default(),
             meeting_url: state.plenum.meeting_url(&s.join_code),
         }
     }
@@ -621,14 +636,10 @@ pub async fn list(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SeriesDetail {
     meeting_type: String,
-    meeting_name: String,
-    meeting_description: String,
     meeting_number: String,
-    call_rate_type: String,
     /// The first occurrence.
     schedule_start_time: i64,
     schedule_end_time: i64,
-    meeting_password: String,
     invited_users_detail: Vec<InvitedUserDetail>,
     owner_id: String,
     owner_name: String,
@@ -646,33 +657,20 @@ pub struct SeriesDetail {
     recurrence_end_day: i64,
     time_zone: String,
     meeting_room_id: Option<String>,
-    mute_upon_entry: String,
-    guest_dial_in: bool,
-    watermark: bool,
-    watermark_type: String,
-    time_to_join: u32,
-    generate_live_url: bool,
-    live_passcode: String,
-    live_meeting_url: String,
     meeting_url: String,
+    #[serde(flatten)]
+    settings: SettingsFields,
 }
 
 impl SeriesDetail {
     fn new(state: &AppState, s: &Series, first: &Schedule) -> Self {
         let st = &s.settings;
         Self {
+            settings: SettingsFields::new(state, st),
             meeting_type: MeetingKind::Recurrence.as_str().to_owned(),
-            meeting_name: st.name.clone(),
-            meeting_description: st.description.clone(),
             meeting_number: s.meeting_number.to_string(),
-            call_rate_type: st.call_rate.to_string(),
             schedule_start_time: first.slot.start.as_millisecond(),
             schedule_end_time: first.slot.end.as_millisecond(),
-            meeting_password: st
-                .password
-                .as_ref()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
             invited_users_detail: invited_detail(&s.invitees),
             owner_id: s.owner.id.to_string(),
             owner_name: s.owner.display_name().to_owned(),
@@ -685,22 +683,6 @@ impl SeriesDetail {
             recurrence_end_day: s.rule.until().as_millisecond(),
             time_zone: s.rule.time_zone().as_str().to_owned(),
             meeting_room_id: s.room_id.map(|r| r.to_string()),
-            mute_upon_entry: sched::mute_upon_entry_str(st.mute_upon_entry).to_owned(),
-            guest_dial_in: st.guest_dial_in,
-            watermark: st.watermark,
-            watermark_type: st.watermark_type.as_str().to_owned(),
-            time_to_join: st.time_to_join_minutes,
-            generate_live_url: st.live.is_some(),
-            live_passcode: st
-                .live
-                .as_ref()
-                .map(|l| l.passcode.clone())
-                .unwrap_or_default(),
-            live_meeting_url: st
-                .live
-                .as_ref()
-                .map(|l| state.plenum.live_url(l))
-                .unwrap_or_default(),
             meeting_url: state.plenum.meeting_url(&s.join_code),
         }
     }
