@@ -166,21 +166,21 @@ impl Plenum {
         &self,
         given: Option<MeetingNumber>,
         mut create: F,
-    ) -> Result<T, ServiceError>
+    ) -> Result<T, StoreError>
     where
         F: FnMut(MeetingNumber) -> Fut,
         Fut: std::future::Future<Output = Result<T, StoreError>>,
     {
         if let Some(number) = given {
-            return Ok(create(number).await?);
+            return create(number).await;
         }
         for _ in 0..NUMBER_ATTEMPTS {
             match create(MeetingNumber::from_random(rand::random())).await {
                 Err(StoreError::MeetingNumberTaken) => continue,
-                other => return Ok(other?),
+                other => return other,
             }
         }
-        Err(ServiceError::MeetingNumberTaken)
+        Err(StoreError::MeetingNumberTaken)
     }
 
     // --- single meetings -----------------------------------------------------------------
@@ -365,7 +365,8 @@ impl Plenum {
                 s.meeting_number = number;
                 async move { store.update_schedule(&s).await }
             })
-            .await?
+            .await
+            .map_err(|e| not_found(e, ServiceError::ScheduleNotFound))?
         } else {
             store
                 .update_schedule(&schedule)
@@ -563,6 +564,7 @@ impl Plenum {
     ) -> Result<Series, ServiceError> {
         let mut series = self.managed_series(actor, id).await?;
         series.rule = request.rule;
+        let mut fresh_number = false;
         if let Some(ids) = &request.invitees {
             series.invitees = self.resolve_invitees(actor, ids).await?;
         }
@@ -576,31 +578,51 @@ impl Plenum {
                     series.room_id = Some(room.id);
                 }
                 None => {
+                    // Out of the room it needs a number of its own, drawn below.
                     series.room_id = None;
-                    series.meeting_number = MeetingNumber::from_random(rand::random());
+                    fresh_number = true;
                 }
             }
         }
         // A number given for the series (as for a single meeting): not while in a room.
+        let mut given = None;
         if let Some(number) = request.meeting_number
-            && number != series.meeting_number
+            && (fresh_number || number != series.meeting_number)
         {
             if series.room_id.is_some() {
                 return Err(ServiceError::InvalidChange(
                     "a series in a room uses the room's number",
                 ));
             }
-            series.meeting_number = number;
+            given = Some(number);
         }
         request.settings.apply(&mut series.settings, new_live);
         series.updated_at = self.now();
         let occurrences = self.occurrences_of(&series)?;
-        let replaced = self
-            .inner
-            .store
-            .replace_series(&series, &occurrences)
+        let store = &self.inner.store;
+        let replaced = if fresh_number || given.is_some() {
+            let template = series;
+            self.with_number(given, |number| {
+                let mut series = template.clone();
+                series.meeting_number = number.clone();
+                let occurrences: Vec<Schedule> = occurrences
+                    .iter()
+                    .cloned()
+                    .map(|mut o| {
+                        o.meeting_number = number.clone();
+                        o
+                    })
+                    .collect();
+                async move { store.replace_series(&series, &occurrences).await }
+            })
             .await
-            .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?;
+            .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
+        } else {
+            store
+                .replace_series(&series, &occurrences)
+                .await
+                .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
+        };
         tracing::info!(recurrence_gid = %id, by = %actor.user.id, "recurring meeting updated");
         Ok(replaced)
     }

@@ -623,3 +623,74 @@ async fn another_company_cannot_see_or_use_a_room() {
     assert_eq!(room_names(&list.body), ["Board room"]);
     assert_eq!(app.get(&path, Some(&admin)).await.body, room);
 }
+
+#[tokio::test]
+async fn a_series_taken_out_of_its_room_gets_a_number_of_its_own_and_frees_the_room() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let room = app
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            json!({"meetingroom_name": "Studio", "meeting_number": "7070707"}),
+        )
+        .await;
+    assert_eq!(room.status.as_u16(), 200, "{}", room.body);
+    let room_id = s(&room.body, "meeting_room_id");
+    let start = in_days(&app, 1);
+    let series = app
+        .post(
+            "/api/v1/meeting_schedule/recurrence",
+            Some(&admin),
+            json!({"meeting_name": "Studio hour", "recurrence_type": "DAILY",
+                   "recurrenceStartTime": start, "recurrenceEndTime": start + HOUR_MS,
+                   "recurrenceEndDay": start + 3 * DAY_MS, "meeting_room_id": room_id}),
+        )
+        .await;
+    assert_eq!(series.status.as_u16(), 200, "{}", series.body);
+    assert_eq!(s(&series.body, "meeting_number"), "7070707");
+    let gid = s(&series.body, "recurrence_gid");
+    // While the series is in the room, the room cannot go.
+    let reply = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/meeting_room/{room_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_frtc_error(&reply, 409, "room_in_use");
+
+    let reply = app
+        .post(
+            &format!("/api/v1/meeting_schedule/recurrence/{gid}"),
+            Some(&admin),
+            json!({"meeting_room_id": null}),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 204, "{}", reply.body);
+    let occurrences = app
+        .get(
+            &format!("/api/v1/meeting_schedule/recurrence/{gid}"),
+            Some(&admin),
+        )
+        .await;
+    let numbers: Vec<String> = occurrences.body["scheduled_meetings"]
+        .as_array()
+        .map(|a| a.iter().map(|o| s(o, "meeting_number")).collect())
+        .unwrap_or_default();
+    assert_eq!(numbers.len(), 4);
+    assert!(
+        numbers.iter().all(|n| n == &numbers[0] && n != "7070707"),
+        "{numbers:?}"
+    );
+    let reply = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/meeting_room/{room_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 204, "{}", reply.body);
+}
