@@ -8,6 +8,7 @@
 //! - Migrations are embedded in the binary and applied at open.
 
 mod meetings;
+mod reads;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -52,6 +53,8 @@ pub enum Durability {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The hot reads (meeting lists and details), see `reads.rs`.
+    reads: std::sync::Arc<reads::ReadPool>,
 }
 
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -104,7 +107,12 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(db_err)?;
-        Ok(Self { writer, reader })
+        let reads = std::sync::Arc::new(reads::ReadPool::open(&data_dir.join(DATABASE_FILE), 4)?);
+        Ok(Self {
+            writer,
+            reader,
+            reads,
+        })
     }
 
     /// Closes both pools, checkpointing the WAL.

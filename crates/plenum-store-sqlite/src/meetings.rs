@@ -17,18 +17,49 @@ use plenum_store::{MeetingScope, StoreError, StoreResult};
 
 use crate::{SqliteStore, corrupt, db_err, instant, ms, unique_violation};
 
-fn user_ref(row: &SqliteRow, prefix: &str) -> StoreResult<UserRef> {
+/// A result row of either driver (sqlx for writes and their read-backs, rusqlite for the hot
+/// reads, see `reads.rs`): the row mappers are written once, against this.
+pub(crate) trait Columns {
+    fn col<T: Column>(&self, name: &str) -> StoreResult<T>;
+}
+
+/// A column type both drivers decode.
+pub(crate) trait Column: Sized {
+    fn from_sqlx(row: &SqliteRow, name: &str) -> StoreResult<Self>;
+    fn from_rusqlite(row: &rusqlite::Row<'_>, name: &str) -> StoreResult<Self>;
+}
+
+macro_rules! column {
+    ($($t:ty),*) => {$(
+        impl Column for $t {
+            fn from_sqlx(row: &SqliteRow, name: &str) -> StoreResult<Self> {
+                row.try_get::<$t, _>(name).map_err(db_err)
+            }
+            fn from_rusqlite(row: &rusqlite::Row<'_>, name: &str) -> StoreResult<Self> {
+                row.get::<_, $t>(name).map_err(crate::internal)
+            }
+        }
+    )*};
+}
+column!(i64, Option<i64>, String, Option<String>, Uuid, Option<Uuid>);
+
+impl Columns for SqliteRow {
+    fn col<T: Column>(&self, name: &str) -> StoreResult<T> {
+        T::from_sqlx(self, name)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn col<T: Column>(&self, name: &str) -> StoreResult<T> {
+        T::from_rusqlite(self, name)
+    }
+}
+
+fn user_ref<R: Columns>(row: &R, prefix: &str) -> StoreResult<UserRef> {
     Ok(UserRef {
-        id: UserId::from_uuid(
-            row.try_get::<Uuid, _>(format!("{prefix}_id").as_str())
-                .map_err(db_err)?,
-        ),
-        username: row
-            .try_get(format!("{prefix}_username").as_str())
-            .map_err(db_err)?,
-        real_name: row
-            .try_get(format!("{prefix}_real_name").as_str())
-            .map_err(db_err)?,
+        id: UserId::from_uuid(row.col(&format!("{prefix}_id"))?),
+        username: row.col(&format!("{prefix}_username"))?,
+        real_name: row.col(&format!("{prefix}_real_name"))?,
     })
 }
 
@@ -359,21 +390,21 @@ fn invitees_from_json(raw: &str) -> StoreResult<Vec<UserRef>> {
     Ok(invitees)
 }
 
-fn settings_from_row(row: &SqliteRow, table: &str) -> StoreResult<MeetingSettings> {
-    let kbps: i64 = row.try_get("call_rate_kbps").map_err(db_err)?;
-    let watermark_type: String = row.try_get("watermark_type").map_err(db_err)?;
-    let time_to_join: i64 = row.try_get("time_to_join").map_err(db_err)?;
-    let live_passcode: Option<String> = row.try_get("live_passcode").map_err(db_err)?;
-    let live_id: Option<String> = row.try_get("live_id").map_err(db_err)?;
+fn settings_from_row<R: Columns>(row: &R, table: &str) -> StoreResult<MeetingSettings> {
+    let kbps: i64 = row.col("call_rate_kbps")?;
+    let watermark_type: String = row.col("watermark_type")?;
+    let time_to_join: i64 = row.col("time_to_join")?;
+    let live_passcode: Option<String> = row.col("live_passcode")?;
+    let live_id: Option<String> = row.col("live_id")?;
     Ok(MeetingSettings {
-        name: row.try_get("name").map_err(db_err)?,
-        description: row.try_get("description").map_err(db_err)?,
-        password: password(row.try_get("password").map_err(db_err)?, table)?,
+        name: row.col("name")?,
+        description: row.col("description")?,
+        password: password(row.col("password")?, table)?,
         call_rate: CallRate::parse(&format!("{kbps}K"))
             .map_err(|_| corrupt(format!("{table}.call_rate_kbps")))?,
-        mute_upon_entry: row.try_get::<i64, _>("mute_upon_entry").map_err(db_err)? != 0,
-        guest_dial_in: row.try_get::<i64, _>("guest_dial_in").map_err(db_err)? != 0,
-        watermark: row.try_get::<i64, _>("watermark").map_err(db_err)? != 0,
+        mute_upon_entry: row.col::<i64>("mute_upon_entry")? != 0,
+        guest_dial_in: row.col::<i64>("guest_dial_in")? != 0,
+        watermark: row.col::<i64>("watermark")? != 0,
         watermark_type: WatermarkType::parse(&watermark_type)
             .map_err(|_| corrupt(format!("{table}.watermark_type")))?,
         time_to_join_minutes: u32::try_from(time_to_join)
@@ -385,45 +416,39 @@ fn settings_from_row(row: &SqliteRow, table: &str) -> StoreResult<MeetingSetting
     })
 }
 
-fn schedule_from_row(row: &SqliteRow) -> StoreResult<Schedule> {
-    let kind: String = row.try_get("kind").map_err(db_err)?;
+fn schedule_from_row<R: Columns>(row: &R) -> StoreResult<Schedule> {
+    let kind: String = row.col("kind")?;
     Ok(Schedule {
-        id: ScheduleId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db_err)?),
-        company_id: CompanyId::from_uuid(row.try_get::<Uuid, _>("company_id").map_err(db_err)?),
+        id: ScheduleId::from_uuid(row.col::<Uuid>("id")?),
+        company_id: CompanyId::from_uuid(row.col::<Uuid>("company_id")?),
         kind: MeetingKind::parse(&kind).map_err(|_| corrupt("schedules.kind"))?,
         series_id: row
-            .try_get::<Option<Uuid>, _>("series_id")
-            .map_err(db_err)?
+            .col::<Option<Uuid>>("series_id")?
             .map(SeriesId::from_uuid),
         original_start: row
-            .try_get::<Option<i64>, _>("original_start")
-            .map_err(db_err)?
+            .col::<Option<i64>>("original_start")?
             .map(instant)
             .transpose()?,
-        overridden: row.try_get::<i64, _>("overridden").map_err(db_err)? != 0,
+        overridden: row.col::<i64>("overridden")? != 0,
         recurrence: row
-            .try_get::<Option<String>, _>("series_frequency")
-            .map_err(db_err)?
+            .col::<Option<String>>("series_frequency")?
             .map(|f| Frequency::parse(&f).map_err(|_| corrupt("series.frequency")))
             .transpose()?,
         meeting_number: number(
-            &row.try_get::<String, _>("meeting_number").map_err(db_err)?,
+            &row.col::<String>("meeting_number")?,
             "schedules.meeting_number",
         )?,
-        room_id: row
-            .try_get::<Option<Uuid>, _>("room_id")
-            .map_err(db_err)?
-            .map(RoomId::from_uuid),
+        room_id: row.col::<Option<Uuid>>("room_id")?.map(RoomId::from_uuid),
         owner: user_ref(row, "o")?,
         slot: TimeSlot {
-            start: instant(row.try_get("start_at").map_err(db_err)?)?,
-            end: instant(row.try_get("end_at").map_err(db_err)?)?,
+            start: instant(row.col("start_at")?)?,
+            end: instant(row.col("end_at")?)?,
         },
         settings: settings_from_row(row, "schedules")?,
-        invitees: invitees_from_json(&row.try_get::<String, _>("invitees_json").map_err(db_err)?)?,
-        join_code: row.try_get("join_code").map_err(db_err)?,
-        created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
-        updated_at: instant(row.try_get("updated_at").map_err(db_err)?)?,
+        invitees: invitees_from_json(&row.col::<String>("invitees_json")?)?,
+        join_code: row.col("join_code")?,
+        created_at: instant(row.col("created_at")?)?,
+        updated_at: instant(row.col("updated_at")?)?,
     })
 }
 
@@ -583,16 +608,24 @@ pub(crate) async fn schedule(
     id: ScheduleId,
 ) -> StoreResult<Option<Schedule>> {
     // One statement, so one snapshot: the row and its invitees (aggregated in the row).
-    let sql = format!("{SCHEDULE_SELECT} WHERE s.id = ?1 AND s.company_id = ?2");
-    sqlx::query(&sql)
-        .bind(id.as_uuid())
-        .bind(company.as_uuid())
-        .fetch_optional(&store.reader)
-        .await
-        .map_err(db_err)?
-        .as_ref()
-        .map(schedule_from_row)
-        .transpose()
+    store.reads.read(|conn| {
+        let mut statement = conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                schedule_columns!(),
+                " ",
+                schedule_from!(),
+                " WHERE s.id = ?1 AND s.company_id = ?2"
+            ))
+            .map_err(crate::internal)?;
+        let mut rows = statement
+            .query(rusqlite::params![id.as_uuid(), company.as_uuid()])
+            .map_err(crate::internal)?;
+        match rows.next().map_err(crate::internal)? {
+            Some(row) => schedule_from_row(row).map(Some),
+            None => Ok(None),
+        }
+    })
 }
 
 pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
@@ -690,6 +723,17 @@ pub(crate) async fn delete_schedule(
 enum Arg {
     Id(Uuid),
     Text(String),
+    Int(i64),
+}
+
+impl rusqlite::ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Arg::Id(id) => id.to_sql(),
+            Arg::Text(t) => t.to_sql(),
+            Arg::Int(n) => n.to_sql(),
+        }
+    }
 }
 
 /// A WHERE condition with its arguments, in the order of its `?` placeholders.
@@ -705,16 +749,6 @@ impl Condition {
         self.args.extend(other.args);
         self
     }
-}
-
-fn bind_all<'q>(mut query: ScopedQuery<'q>, args: &[Arg]) -> ScopedQuery<'q> {
-    for arg in args {
-        query = match arg {
-            Arg::Id(id) => query.bind(*id),
-            Arg::Text(t) => query.bind(t.clone()),
-        };
-    }
-    query
 }
 
 /// The filter as a condition: the name contains it, or the number starts with it. With
@@ -806,33 +840,39 @@ async fn page_of_schedules(
             condition.args.clone(),
         ),
     };
-    let rows = bind_all(sqlx::query(&sql), &args)
-        .bind(i64::from(page.limit()))
-        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-        .fetch_all(&store.reader)
-        .await
-        .map_err(db_err)?;
-    let total: i64 = match rows.first() {
-        Some(row) => row
-            .try_get::<Option<i64>, _>("total")
-            .map_err(db_err)?
-            .unwrap_or(0),
-        // A page past the end has no row to carry the total: count on its own.
-        None if page.offset() > 0 => {
-            let count_sql = format!("SELECT COUNT(*) FROM schedules s WHERE {}", condition.sql);
-            bind_all(sqlx::query(&count_sql), &condition.args)
-                .fetch_one(&store.reader)
-                .await
-                .map_err(db_err)?
-                .try_get(0)
-                .map_err(db_err)?
+    let mut args = args;
+    args.push(Arg::Int(i64::from(page.limit())));
+    args.push(Arg::Int(i64::try_from(page.offset()).unwrap_or(i64::MAX)));
+    let (items, total) = store.reads.read(|conn| {
+        let mut statement = conn.prepare_cached(&sql).map_err(crate::internal)?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(args.iter()))
+            .map_err(crate::internal)?;
+        let mut items = Vec::with_capacity(page.limit() as usize);
+        let mut total: Option<i64> = None;
+        while let Some(row) = rows.next().map_err(crate::internal)? {
+            if total.is_none() {
+                total = row.col::<Option<i64>>("total")?;
+            }
+            items.push(schedule_from_row(row)?);
         }
-        None => 0,
-    };
-    let items = rows
-        .iter()
-        .map(schedule_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
+        let total = match total {
+            Some(total) => total,
+            // A page past the end has no row to carry the total: count on its own.
+            None if page.offset() > 0 => conn
+                .prepare_cached(&format!(
+                    "SELECT COUNT(*) FROM schedules s WHERE {}",
+                    condition.sql
+                ))
+                .map_err(crate::internal)?
+                .query_row(rusqlite::params_from_iter(condition.args.iter()), |row| {
+                    row.get(0)
+                })
+                .map_err(crate::internal)?,
+            None => 0,
+        };
+        Ok((items, total))
+    })?;
     Ok(Page {
         items,
         total: u64::try_from(total).unwrap_or(0),
