@@ -151,3 +151,7 @@ END;
 CREATE TRIGGER schedule_counts_delete AFTER DELETE ON schedules BEGIN
     UPDATE schedule_counts SET n = n - 1 WHERE company_id = old.company_id;
 END;
+
+-- How many meetings each trigram occurs in, for choosing the rarest trigrams of a search
+-- (read one term at a time and cached, see `reads::TrigramStats`).
+CREATE VIRTUAL TABLE schedules_name_vocab USING fts5vocab (schedules_name_fts, 'row');

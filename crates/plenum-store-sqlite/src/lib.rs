@@ -55,6 +55,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// The hot reads (meeting lists and details), see `reads.rs`.
     reads: std::sync::Arc<reads::ReadPool>,
+    trigrams: std::sync::Arc<reads::TrigramStats>,
 }
 
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -112,6 +113,7 @@ impl SqliteStore {
             writer,
             reader,
             reads,
+            trigrams: std::sync::Arc::default(),
         })
     }
 

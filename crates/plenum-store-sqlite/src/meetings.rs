@@ -754,8 +754,9 @@ impl Condition {
 /// The filter as a condition: the name contains it, or the number starts with it. With
 /// three characters or more the name is searched in the trigram index and the condition is a
 /// small set of rowids (`selective`), which the query should be driven by; shorter filters
-/// cannot use the trigram index and scan the scope.
-fn filter_condition(filter: Option<&str>) -> Option<(Condition, bool)> {
+/// cannot use the trigram index and scan the scope. `rarest` are the trigrams to look up
+/// (see `reads::TrigramStats`); the `LIKE` beside them checks the whole text.
+fn filter_condition(filter: Option<&str>, rarest: &[String]) -> Option<(Condition, bool)> {
     let f = filter.map(str::trim).filter(|f| !f.is_empty())?;
     let key = f.to_lowercase();
     let number_range = f.bytes().all(|b| b.is_ascii_digit()).then(|| {
@@ -765,12 +766,19 @@ fn filter_condition(filter: Option<&str>) -> Option<(Condition, bool)> {
         to.push(char::from(last as u8 + 1));
         (f.to_owned(), to)
     });
+    let like = Arg::Text(crate::like_contains(&key));
     if key.chars().count() >= 3 {
-        // An FTS5 phrase: double quotes inside are doubled.
-        let mut args = vec![Arg::Text(format!("\"{}\"", key.replace('"', "\"\"")))];
-        let mut sql =
-            "s.rowid IN (SELECT rowid FROM schedules_name_fts WHERE schedules_name_fts MATCH ?"
-                .to_owned();
+        // FTS5 strings: double quotes inside are doubled.
+        let query = rarest
+            .iter()
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let mut args = vec![Arg::Text(query), like];
+        let mut sql = "s.rowid IN (SELECT f.rowid FROM schedules_name_fts f \
+             JOIN schedules x ON x.rowid = f.rowid \
+             WHERE schedules_name_fts MATCH ? AND x.name_key LIKE ? ESCAPE '\\'"
+            .to_owned();
         if let Some((from, to)) = number_range {
             sql.push_str(" UNION SELECT rowid FROM schedules WHERE meeting_number >= ? AND meeting_number < ?");
             args.push(Arg::Text(from));
@@ -779,7 +787,7 @@ fn filter_condition(filter: Option<&str>) -> Option<(Condition, bool)> {
         sql.push(')');
         Some((Condition { sql, args }, true))
     } else {
-        let mut args = vec![Arg::Text(crate::like_contains(&key))];
+        let mut args = vec![like];
         let mut sql = "(s.name_key LIKE ? ESCAPE '\\'".to_owned();
         if let Some((from, to)) = number_range {
             sql.push_str(" OR (s.meeting_number >= ? AND s.meeting_number < ?)");
@@ -802,48 +810,54 @@ async fn page_of_schedules(
     filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<Schedule>> {
-    let filter = filter_condition(filter);
-    let filtered = filter.is_some();
-    let condition = match filter {
-        Some((f, selective)) => scope(selective).and(f),
-        None => scope(false),
-    };
-    // One statement answers both the page and the total, so they are one snapshot and the
-    // matching set (a trigram search, say) is computed once: `m` holds the matches' rowids
-    // and sort keys; the page picks 20 of them and only those rows are read in full.
-    let (sql, args) = match counted {
-        Some(company) if !filtered => (
-            // The whole company, unfiltered: the total is the trigger-kept count.
-            format!(
-                "SELECT {cols}, (SELECT n FROM schedule_counts WHERE company_id = ?) AS total {from} \
-                 WHERE s.rowid IN (SELECT s.rowid FROM schedules s WHERE {cond} \
-                 ORDER BY s.start_at, s.id LIMIT ? OFFSET ?) ORDER BY s.start_at, s.id",
-                cols = schedule_columns!(),
-                from = schedule_from!(),
-                cond = condition.sql,
-            ),
-            std::iter::once(Arg::Id(company.as_uuid()))
-                .chain(condition.args.iter().cloned())
-                .collect::<Vec<_>>(),
-        ),
-        _ => (
-            format!(
-                "WITH m AS MATERIALIZED (SELECT s.rowid AS r, s.start_at AS t, s.id AS i \
-                 FROM schedules s WHERE {cond}) \
-                 SELECT {cols}, (SELECT COUNT(*) FROM m) AS total {from} \
-                 WHERE s.rowid IN (SELECT r FROM m ORDER BY t, i LIMIT ? OFFSET ?) \
-                 ORDER BY s.start_at, s.id",
-                cols = schedule_columns!(),
-                from = schedule_from!(),
-                cond = condition.sql,
-            ),
-            condition.args.clone(),
-        ),
-    };
-    let mut args = args;
-    args.push(Arg::Int(i64::from(page.limit())));
-    args.push(Arg::Int(i64::try_from(page.offset()).unwrap_or(i64::MAX)));
     let (items, total) = store.reads.read(|conn| {
+        // The rarest trigrams of the search text steer the trigram index (see TrigramStats).
+        let rarest = match filter.map(|f| f.trim().to_lowercase()) {
+            Some(key) if key.chars().count() >= 3 => store.trigrams.rarest(conn, &key)?,
+            _ => Vec::new(),
+        };
+        let filter = filter_condition(filter, &rarest);
+        let filtered = filter.is_some();
+        let condition = match filter {
+            Some((f, selective)) => scope(selective).and(f),
+            None => scope(false),
+        };
+        // One statement answers both the page and the total, so they are one snapshot and the
+        // matching set (a trigram search, say) is computed once: `m` holds the matches' rowids
+        // and sort keys; the page picks 20 of them and only those rows are read in full.
+        let (sql, args) = match counted {
+            Some(company) if !filtered => (
+                // The whole company, unfiltered: the total is the trigger-kept count.
+                format!(
+                    "SELECT {cols}, (SELECT n FROM schedule_counts WHERE company_id = ?) AS total {from} \
+                     WHERE s.rowid IN (SELECT s.rowid FROM schedules s WHERE {cond} \
+                     ORDER BY s.start_at, s.id LIMIT ? OFFSET ?) ORDER BY s.start_at, s.id",
+                    cols = schedule_columns!(),
+                    from = schedule_from!(),
+                    cond = condition.sql,
+                ),
+                std::iter::once(Arg::Id(company.as_uuid()))
+                    .chain(condition.args.iter().cloned())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => (
+                format!(
+                    "WITH m AS MATERIALIZED (SELECT s.rowid AS r, s.start_at AS t, s.id AS i \
+                     FROM schedules s WHERE {cond}) \
+                     SELECT {cols}, (SELECT COUNT(*) FROM m) AS total {from} \
+                     WHERE s.rowid IN (SELECT r FROM m ORDER BY t, i LIMIT ? OFFSET ?) \
+                     ORDER BY s.start_at, s.id",
+                    cols = schedule_columns!(),
+                    from = schedule_from!(),
+                    cond = condition.sql,
+                ),
+                condition.args.clone(),
+            ),
+        };
+        let mut args = args;
+        args.push(Arg::Int(i64::from(page.limit())));
+        args.push(Arg::Int(i64::try_from(page.offset()).unwrap_or(i64::MAX)));
+
         let mut statement = conn.prepare_cached(&sql).map_err(crate::internal)?;
         let mut rows = statement
             .query(rusqlite::params_from_iter(args.iter()))

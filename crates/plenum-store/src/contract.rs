@@ -17,17 +17,22 @@
 //! The backend's crate needs `plenum-store` with the `contract-tests` feature and `tokio` with
 //! the `macros` and `rt-multi-thread` features among its dev-dependencies.
 
-use futures::future::join_all;
+use futures::future::{BoxFuture, FutureExt, TryFutureExt, join_all};
 
 use plenum_domain::Timestamp;
 use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{SecurityLevel, TokenHash};
-use plenum_domain::ids::{CompanyId, UserId};
+use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::recurrence::{Frequency, MAX_OCCURRENCES, RecurrenceRule};
+use plenum_domain::schedule::{
+    CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room,
+    Schedule, Series, TimeSlot, UserRef, WatermarkType,
+};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 
-use crate::{Store, StoreError, StoreResult};
+use crate::{MeetingScope, Store, StoreError, StoreResult};
 
 /// Expands to one `#[tokio::test]` per contract check, each running the check against a fresh
 /// store made by `$make`: an async function (or closure returning a future) whose output is a
@@ -78,6 +83,35 @@ macro_rules! contract_tests {
             delete_user_tokens_deletes_all_of_that_user,
             delete_user_tokens_keeps_the_given_token,
             delete_expired_tokens_deletes_only_expired_ones,
+            user_refs_returns_only_users_of_the_company,
+            room_round_trips_and_is_scoped_to_its_company,
+            rooms_are_listed_oldest_first,
+            update_room_replaces_its_fields_and_re_reserves_its_number,
+            a_room_in_use_keeps_its_number_and_cannot_be_deleted,
+            meeting_numbers_are_unique_across_rooms_schedules_and_series,
+            concurrent_reservations_of_one_number_yield_one_holder,
+            deleting_a_meeting_or_room_frees_its_number,
+            a_schedule_in_a_room_uses_the_rooms_number,
+            a_series_in_a_room_uses_the_rooms_number,
+            create_schedules_is_all_or_nothing,
+            schedule_round_trips_every_field,
+            schedule_is_scoped_to_its_company,
+            update_schedule_replaces_fields_and_invitees,
+            update_schedule_re_reserves_a_changed_number,
+            update_schedule_marks_an_occurrence_overridden,
+            delete_schedule_of_an_occurrence_records_an_exdate,
+            find_schedules_pages_by_start_then_id,
+            find_schedules_for_a_participant_shows_owned_and_invited,
+            find_schedules_filters_on_name_and_number_prefix,
+            find_schedules_filter_treats_special_characters_literally,
+            find_schedules_past_the_last_page_reports_the_total,
+            find_schedules_never_shows_other_companies,
+            series_round_trips_with_its_occurrences,
+            replace_series_replaces_its_occurrences_and_forgets_exdates,
+            create_and_replace_series_are_all_or_nothing,
+            delete_series_removes_it_with_its_occurrences,
+            calendar_feed_is_found_by_its_hash,
+            calendar_of_lists_a_users_single_meetings_and_series,
             // contract-list-end
         );
     };
@@ -1639,6 +1673,2196 @@ pub async fn delete_expired_tokens_deletes_only_expired_ones(store: &dyn Store) 
         0
     );
     assert!(has_token(store, "expires-30").await);
+}
+
+// --- scheduling helpers ---------------------------------------------------------------------
+
+const HOUR: i64 = 3_600;
+const DAY: i64 = 86_400;
+
+/// How `user` appears on meetings and rooms.
+pub fn user_ref(user: &User) -> UserRef {
+    UserRef {
+        id: user.id,
+        username: user.username.as_str().to_owned(),
+        real_name: user.profile.real_name.clone(),
+    }
+}
+
+fn meeting_number(raw: &str) -> MeetingNumber {
+    MeetingNumber::parse(raw).expect("test meeting numbers are valid")
+}
+
+fn meeting_password(raw: &str) -> MeetingPassword {
+    MeetingPassword::parse_optional(Some(raw))
+        .expect("test passwords are valid")
+        .expect("test passwords are not empty")
+}
+
+/// A reservation of `owner` holding `number`, from `at(start)` for an hour, with default
+/// settings named `name` and no invitees.
+pub fn new_schedule(owner: &User, name: &str, number: &str, start: i64) -> Schedule {
+    let id = ScheduleId::new(at(start));
+    Schedule {
+        id,
+        company_id: owner.company_id,
+        kind: MeetingKind::Reservation,
+        series_id: None,
+        original_start: None,
+        overridden: false,
+        recurrence: None,
+        meeting_number: meeting_number(number),
+        room_id: None,
+        owner: user_ref(owner),
+        slot: TimeSlot {
+            start: at(start),
+            end: at(start + HOUR),
+        },
+        settings: MeetingSettings::defaults(name.to_owned()),
+        invitees: Vec::new(),
+        join_code: format!("join-{id}"),
+        created_at: at(0),
+        updated_at: at(0),
+    }
+}
+
+/// A reservation in `room`, which uses the room's number.
+fn schedule_in_room(owner: &User, name: &str, room: &Room, start: i64) -> Schedule {
+    let mut schedule = new_schedule(owner, name, room.meeting_number.as_str(), start);
+    schedule.room_id = Some(room.id);
+    schedule
+}
+
+/// A room of `owner` (also its creator) holding `number`, without password, created at
+/// `at(0)`.
+pub fn new_room(owner: &User, name: &str, number: &str) -> Room {
+    Room {
+        id: RoomId::new(at(0)),
+        company_id: owner.company_id,
+        name: name.to_owned(),
+        meeting_number: meeting_number(number),
+        password: None,
+        owner: user_ref(owner),
+        creator: user_ref(owner),
+        created_at: at(0),
+    }
+}
+
+/// A UTC series of `owner` holding `number`, repeating `frequency` (interval 1) from
+/// `at(first_start)`, an hour each, while starts are not after `at(until)`; default settings
+/// named `name` and no invitees.
+pub fn new_series(
+    owner: &User,
+    name: &str,
+    number: &str,
+    frequency: Frequency,
+    first_start: i64,
+    until: i64,
+) -> Series {
+    let rule = RecurrenceRule::new(
+        frequency,
+        1,
+        at(first_start).as_millisecond(),
+        at(first_start + HOUR).as_millisecond(),
+        None,
+        at(until).as_millisecond(),
+        TimeZoneName::utc(),
+    )
+    .expect("test rules are valid");
+    let id = SeriesId::new(at(first_start));
+    Series {
+        id,
+        company_id: owner.company_id,
+        meeting_number: meeting_number(number),
+        room_id: None,
+        owner: user_ref(owner),
+        rule,
+        settings: MeetingSettings::defaults(name.to_owned()),
+        invitees: Vec::new(),
+        join_code: format!("join-{id}"),
+        created_at: at(0),
+        updated_at: at(0),
+    }
+}
+
+/// The occurrences of `series` as the service builds them: one per start of its rule, with
+/// the series' number, room, owner, settings, invitees and join code. `recurrence` is left
+/// empty: the store reports the series' frequency on read.
+pub fn occurrences_of(series: &Series) -> Vec<Schedule> {
+    series
+        .rule
+        .occurrences(MAX_OCCURRENCES)
+        .expect("test series are short")
+        .into_iter()
+        .map(|o| Schedule {
+            id: ScheduleId::new(o.start),
+            company_id: series.company_id,
+            kind: MeetingKind::Recurrence,
+            series_id: Some(series.id),
+            original_start: Some(o.start),
+            overridden: false,
+            recurrence: None,
+            meeting_number: series.meeting_number.clone(),
+            room_id: series.room_id,
+            owner: series.owner.clone(),
+            slot: TimeSlot {
+                start: o.start,
+                end: o.end,
+            },
+            settings: series.settings.clone(),
+            invitees: series.invitees.clone(),
+            join_code: series.join_code.clone(),
+            created_at: at(0),
+            updated_at: at(0),
+        })
+        .collect()
+}
+
+/// Occurrences as the store reports them: with their series' frequency and invitees sorted
+/// by username.
+fn as_stored(occurrences: &[Schedule], frequency: Frequency) -> Vec<Schedule> {
+    occurrences
+        .iter()
+        .cloned()
+        .map(|mut o| {
+            o.recurrence = Some(frequency);
+            o.invitees = sorted(o.invitees);
+            o
+        })
+        .collect()
+}
+
+/// Invitees in the order a store reports them: by username, case-insensitively (as
+/// `find_users` orders users).
+fn sorted(mut invitees: Vec<UserRef>) -> Vec<UserRef> {
+    invitees.sort_by_key(|u| u.username.to_ascii_lowercase());
+    invitees
+}
+
+async fn create_schedule(store: &dyn Store, schedule: &Schedule) -> Schedule {
+    store
+        .create_schedule(schedule)
+        .await
+        .expect("create schedule")
+}
+
+async fn create_room(store: &dyn Store, room: &Room) -> Room {
+    store.create_room(room).await.expect("create room")
+}
+
+/// Creates `series` with its occurrences; returns the occurrences as the store reports them.
+async fn create_series(store: &dyn Store, series: &Series) -> Vec<Schedule> {
+    let occurrences = occurrences_of(series);
+    store
+        .create_series(series, &occurrences)
+        .await
+        .expect("create series");
+    as_stored(&occurrences, series.rule.frequency())
+}
+
+async fn find(
+    store: &dyn Store,
+    company: CompanyId,
+    scope: MeetingScope,
+    filter: Option<&str>,
+    page_req: PageRequest,
+) -> Page<Schedule> {
+    store
+        .find_schedules(company, scope, filter, page_req)
+        .await
+        .expect("find schedules")
+}
+
+async fn occurrences(
+    store: &dyn Store,
+    company: CompanyId,
+    series: SeriesId,
+    page_req: PageRequest,
+) -> Page<Schedule> {
+    store
+        .series_occurrences(company, series, None, page_req)
+        .await
+        .expect("series occurrences")
+}
+
+async fn read_schedule(store: &dyn Store, company: CompanyId, id: ScheduleId) -> Option<Schedule> {
+    store.schedule(company, id).await.expect("read schedule")
+}
+
+fn titles(page: &Page<Schedule>) -> Vec<&str> {
+    page.items
+        .iter()
+        .map(|s| s.settings.name.as_str())
+        .collect()
+}
+
+fn schedule_ids(schedules: &[Schedule]) -> Vec<ScheduleId> {
+    schedules.iter().map(|s| s.id).collect()
+}
+
+/// Whether something holds `number`: tries to create a room of `owner` with it (and deletes
+/// the room again if that worked).
+async fn number_is_taken(store: &dyn Store, owner: &User, number: &str) -> bool {
+    let probe = new_room(owner, "Probe", number);
+    match store.create_room(&probe).await {
+        Ok(_) => {
+            store
+                .delete_room(probe.company_id, probe.id)
+                .await
+                .expect("delete probe room");
+            false
+        }
+        Err(StoreError::MeetingNumberTaken) => true,
+        Err(e) => panic!("probing number {number}: {e:?}"),
+    }
+}
+
+fn assert_number_taken(err: StoreError, what: &str) {
+    assert!(
+        matches!(err, StoreError::MeetingNumberTaken),
+        "{what}: {err:?}"
+    );
+}
+
+fn assert_not_found(err: StoreError, what: &str) {
+    assert!(matches!(err, StoreError::NotFound), "{what}: {err:?}");
+}
+
+fn assert_room_in_use(err: StoreError, what: &str) {
+    assert!(matches!(err, StoreError::RoomInUse), "{what}: {err:?}");
+}
+
+// --- people as meetings show them -------------------------------------------------------------
+
+pub async fn user_refs_returns_only_users_of_the_company(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, globex_admin) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let bob = store
+        .create_user(&with_real_name(
+            new_user(acme.id, "bob", Role::Normal),
+            "Bob Builder",
+        ))
+        .await
+        .expect("create user");
+
+    let mut found = store
+        .user_refs(
+            acme.id,
+            &[bob.id, globex_admin.id, admin.id, UserId::new(at(0))],
+        )
+        .await
+        .expect("user refs");
+    found.sort_by_key(|u| u.id);
+    let mut expected = vec![user_ref(&admin), user_ref(&bob)];
+    expected.sort_by_key(|u| u.id);
+    assert_eq!(found, expected);
+    assert!(found.iter().any(|u| u.real_name == "Bob Builder"));
+
+    assert_eq!(
+        store
+            .user_refs(globex.id, &[bob.id, admin.id, globex_admin.id])
+            .await
+            .expect("user refs"),
+        vec![user_ref(&globex_admin)]
+    );
+    assert!(
+        store
+            .user_refs(globex.id, &[bob.id])
+            .await
+            .expect("user refs")
+            .is_empty()
+    );
+    assert!(
+        store
+            .user_refs(acme.id, &[])
+            .await
+            .expect("user refs")
+            .is_empty()
+    );
+
+    // However many ids are asked about.
+    let mut many: Vec<UserId> = (0..2_000).map(|i| UserId::new(at(i))).collect();
+    many.insert(1_234, bob.id);
+    assert_eq!(
+        store.user_refs(acme.id, &many).await.expect("user refs"),
+        vec![user_ref(&bob)]
+    );
+}
+
+// --- rooms ------------------------------------------------------------------------------------
+
+pub async fn room_round_trips_and_is_scoped_to_its_company(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let bob = store
+        .create_user(&with_real_name(
+            new_user(acme.id, "bob", Role::MeetingOperator),
+            "Bob Builder",
+        ))
+        .await
+        .expect("create user");
+    let mut room = new_room(&bob, "Board Room", "7000001");
+    room.password = Some(meeting_password("123456"));
+    room.creator = user_ref(&admin);
+    room.created_at = at(5);
+
+    assert_eq!(create_room(store, &room).await, room);
+    assert_eq!(
+        store.room(acme.id, room.id).await.expect("room"),
+        Some(room.clone())
+    );
+    assert_eq!(store.room(globex.id, room.id).await.expect("room"), None);
+    assert_eq!(
+        store.room(acme.id, RoomId::new(at(0))).await.expect("room"),
+        None
+    );
+
+    // Another company can neither change nor delete it.
+    let mut foreign = room.clone();
+    foreign.company_id = globex.id;
+    foreign.name = "Hijacked".to_owned();
+    assert_not_found(
+        expect_err(
+            store.update_room(&foreign).await,
+            "update from another company",
+        ),
+        "update from another company",
+    );
+    assert_not_found(
+        expect_err(
+            store.delete_room(globex.id, room.id).await,
+            "delete from another company",
+        ),
+        "delete from another company",
+    );
+    assert_not_found(
+        expect_err(
+            store.delete_room(acme.id, RoomId::new(at(0))).await,
+            "delete unknown room",
+        ),
+        "delete unknown room",
+    );
+    assert_eq!(
+        store.room(acme.id, room.id).await.expect("room"),
+        Some(room.clone())
+    );
+    assert_eq!(
+        store.rooms(globex.id, all()).await.expect("rooms"),
+        Page {
+            items: vec![],
+            total: 0
+        }
+    );
+}
+
+pub async fn rooms_are_listed_oldest_first(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, globex_admin) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    for (name, number, created_at) in [
+        ("Gamma", "7000003", 30),
+        ("Alpha", "7000001", 10),
+        ("Beta", "7000002", 20),
+    ] {
+        let mut room = new_room(&admin, name, number);
+        room.created_at = at(created_at);
+        create_room(store, &room).await;
+    }
+    create_room(store, &new_room(&globex_admin, "Elsewhere", "7000004")).await;
+    let room_names =
+        |page: &Page<Room>| -> Vec<String> { page.items.iter().map(|r| r.name.clone()).collect() };
+
+    let whole = store.rooms(acme.id, all()).await.expect("rooms");
+    assert_eq!(room_names(&whole), ["Alpha", "Beta", "Gamma"]);
+    assert_eq!(whole.total, 3);
+    assert_eq!(whole.items[0].created_at, at(10));
+
+    let second = store.rooms(acme.id, page(2, 2)).await.expect("rooms");
+    assert_eq!(room_names(&second), ["Gamma"]);
+    assert_eq!(second.total, 3);
+
+    let beyond = store.rooms(acme.id, page(3, 2)).await.expect("rooms");
+    assert!(beyond.items.is_empty());
+    assert_eq!(
+        beyond.total, 3,
+        "the total is known even past the last page"
+    );
+
+    let other = store.rooms(globex.id, all()).await.expect("rooms");
+    assert_eq!(room_names(&other), ["Elsewhere"]);
+    assert_eq!(other.total, 1);
+}
+
+pub async fn update_room_replaces_its_fields_and_re_reserves_its_number(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let bob = add_user(store, acme.id, "bob", Role::MeetingOperator).await;
+    let room = create_room(store, &new_room(&admin, "Board Room", "7000001")).await;
+
+    let mut changed = room.clone();
+    changed.name = "Boardroom".to_owned();
+    changed.meeting_number = meeting_number("7000002");
+    changed.password = Some(meeting_password("4321"));
+    changed.owner = user_ref(&bob);
+    assert_eq!(
+        store.update_room(&changed).await.expect("update room"),
+        changed
+    );
+    assert_eq!(
+        store.room(acme.id, room.id).await.expect("room"),
+        Some(changed.clone())
+    );
+    assert!(
+        !number_is_taken(store, &admin, "7000001").await,
+        "the old number is free"
+    );
+    assert!(number_is_taken(store, &admin, "7000002").await);
+
+    // Only name, number, password and owner change.
+    let mut recreated = changed.clone();
+    recreated.creator = user_ref(&bob);
+    recreated.created_at = at(99);
+    assert_eq!(
+        store.update_room(&recreated).await.expect("update room"),
+        changed
+    );
+
+    // A taken number is refused and the room keeps its own.
+    create_schedule(store, &new_schedule(&admin, "Elsewhere", "7000001", 0)).await;
+    let mut clash = changed.clone();
+    clash.name = "Clash".to_owned();
+    clash.meeting_number = meeting_number("7000001");
+    assert_number_taken(
+        expect_err(store.update_room(&clash).await, "a taken number"),
+        "update room to a taken number",
+    );
+    assert_eq!(
+        store.room(acme.id, room.id).await.expect("room"),
+        Some(changed)
+    );
+    assert!(number_is_taken(store, &admin, "7000002").await);
+}
+
+pub async fn a_room_in_use_keeps_its_number_and_cannot_be_deleted(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let room = create_room(store, &new_room(&admin, "Board Room", "7000001")).await;
+    let meeting = create_schedule(store, &schedule_in_room(&admin, "Weekly", &room, 0)).await;
+
+    // Renaming is fine; renumbering is not.
+    let mut renamed = room.clone();
+    renamed.name = "Boardroom".to_owned();
+    assert_eq!(
+        store.update_room(&renamed).await.expect("rename room"),
+        renamed
+    );
+    let mut renumbered = renamed.clone();
+    renumbered.meeting_number = meeting_number("7000002");
+    assert_room_in_use(
+        expect_err(store.update_room(&renumbered).await, "renumber a used room"),
+        "renumber a used room",
+    );
+    assert_eq!(
+        store.room(acme.id, room.id).await.expect("room"),
+        Some(renamed.clone())
+    );
+    assert!(!number_is_taken(store, &admin, "7000002").await);
+    assert_room_in_use(
+        expect_err(
+            store.delete_room(acme.id, room.id).await,
+            "delete a used room",
+        ),
+        "delete a used room",
+    );
+    assert_eq!(
+        store.room(acme.id, room.id).await.expect("room"),
+        Some(renamed)
+    );
+    assert!(number_is_taken(store, &admin, "7000001").await);
+
+    // Once the meeting is gone the room can go, and its number with it.
+    store
+        .delete_schedule(acme.id, meeting.id)
+        .await
+        .expect("delete schedule");
+    store
+        .delete_room(acme.id, room.id)
+        .await
+        .expect("delete unused room");
+    assert_eq!(store.room(acme.id, room.id).await.expect("room"), None);
+    assert!(!number_is_taken(store, &admin, "7000001").await);
+
+    // A series in a room uses it too.
+    let room = create_room(store, &new_room(&admin, "Huddle", "7000003")).await;
+    let mut series = new_series(&admin, "Daily", "7000003", Frequency::Daily, 0, 2 * DAY);
+    series.room_id = Some(room.id);
+    create_series(store, &series).await;
+    let mut renumbered = room.clone();
+    renumbered.meeting_number = meeting_number("7000004");
+    assert_room_in_use(
+        expect_err(store.update_room(&renumbered).await, "renumber a used room"),
+        "renumber a room with a series",
+    );
+    assert_room_in_use(
+        expect_err(
+            store.delete_room(acme.id, room.id).await,
+            "delete a used room",
+        ),
+        "delete a room with a series",
+    );
+    store
+        .delete_series(acme.id, series.id)
+        .await
+        .expect("delete series");
+    assert_eq!(
+        store.update_room(&renumbered).await.expect("renumber room"),
+        renumbered
+    );
+    store
+        .delete_room(acme.id, room.id)
+        .await
+        .expect("delete unused room");
+    assert!(!number_is_taken(store, &admin, "7000004").await);
+}
+
+// --- meeting numbers --------------------------------------------------------------------------
+
+pub async fn meeting_numbers_are_unique_across_rooms_schedules_and_series(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, globex_admin) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    create_room(store, &new_room(&admin, "Room", "100000001")).await;
+    create_schedule(store, &new_schedule(&admin, "Single", "100000002", 0)).await;
+    let series = new_series(
+        &admin,
+        "Weekly",
+        "100000003",
+        Frequency::Weekly,
+        DAY,
+        DAY + 14 * DAY,
+    );
+    create_series(store, &series).await;
+
+    for number in ["100000001", "100000002", "100000003"] {
+        for owner in [&admin, &globex_admin] {
+            let what = format!("number {number} in {:?}", owner.company_id);
+            let room = new_room(owner, "Second room", number);
+            assert_number_taken(expect_err(store.create_room(&room).await, &what), &what);
+            assert_eq!(
+                store.room(owner.company_id, room.id).await.expect("room"),
+                None
+            );
+
+            let schedule = new_schedule(owner, "Second single", number, 5 * HOUR);
+            assert_number_taken(
+                expect_err(store.create_schedule(&schedule).await, &what),
+                &what,
+            );
+            assert_eq!(
+                read_schedule(store, owner.company_id, schedule.id).await,
+                None
+            );
+
+            let twin = new_series(owner, "Second series", number, Frequency::Daily, 0, 3 * DAY);
+            let twin_occurrences = occurrences_of(&twin);
+            assert_number_taken(
+                expect_err(store.create_series(&twin, &twin_occurrences).await, &what),
+                &what,
+            );
+            assert_eq!(
+                store
+                    .series(owner.company_id, twin.id)
+                    .await
+                    .expect("series"),
+                None
+            );
+            for o in &twin_occurrences {
+                assert_eq!(read_schedule(store, owner.company_id, o.id).await, None);
+            }
+        }
+    }
+
+    // Nothing of the refused meetings was written.
+    assert_eq!(store.rooms(acme.id, all()).await.expect("rooms").total, 1);
+    assert_eq!(store.rooms(globex.id, all()).await.expect("rooms").total, 0);
+    assert_eq!(
+        find(store, acme.id, MeetingScope::Company, None, all())
+            .await
+            .total,
+        1 + 3,
+        "the single meeting and the series' three occurrences"
+    );
+    assert_eq!(
+        find(store, globex.id, MeetingScope::Company, None, all())
+            .await
+            .total,
+        0
+    );
+    assert_eq!(
+        find(store, acme.id, MeetingScope::Company, Some("second"), all())
+            .await
+            .total,
+        0
+    );
+}
+
+pub async fn concurrent_reservations_of_one_number_yield_one_holder(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, globex_admin) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let number = "555000555";
+    let owners = [&admin, &globex_admin];
+    let rooms: Vec<Room> = (0..6)
+        .map(|i| new_room(owners[i % 2], "Racing room", number))
+        .collect();
+    let schedules: Vec<Schedule> = (0..6)
+        .map(|i| new_schedule(owners[i % 2], "Racing meeting", number, 0))
+        .collect();
+    let series: Vec<(Series, Vec<Schedule>)> = (0..6)
+        .map(|i| {
+            let s = new_series(
+                owners[i % 2],
+                "Racing series",
+                number,
+                Frequency::Daily,
+                0,
+                DAY,
+            );
+            let o = occurrences_of(&s);
+            (s, o)
+        })
+        .collect();
+
+    let mut attempts: Vec<BoxFuture<'_, StoreResult<()>>> = Vec::new();
+    for i in 0..6 {
+        attempts.push(store.create_room(&rooms[i]).map_ok(drop).boxed());
+        attempts.push(store.create_schedule(&schedules[i]).map_ok(drop).boxed());
+        let (s, o) = &series[i];
+        attempts.push(store.create_series(s, o).map_ok(drop).boxed());
+    }
+    let results = join_all(attempts).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    for result in &results {
+        if let Err(e) = result {
+            assert!(matches!(e, StoreError::MeetingNumberTaken), "{e:?}");
+        }
+    }
+
+    // Exactly the winner exists, whole.
+    let mut holders = 0;
+    let mut meetings = 0;
+    for room in &rooms {
+        if store
+            .room(room.company_id, room.id)
+            .await
+            .expect("room")
+            .is_some()
+        {
+            holders += 1;
+        }
+    }
+    for schedule in &schedules {
+        if read_schedule(store, schedule.company_id, schedule.id)
+            .await
+            .is_some()
+        {
+            holders += 1;
+            meetings += 1;
+        }
+    }
+    for (s, o) in &series {
+        if store
+            .series(s.company_id, s.id)
+            .await
+            .expect("series")
+            .is_some()
+        {
+            holders += 1;
+            meetings += o.len() as u64;
+        }
+    }
+    assert_eq!(holders, 1);
+    let mut listed = 0;
+    for company in [acme.id, globex.id] {
+        listed += find(store, company, MeetingScope::Company, None, all())
+            .await
+            .total;
+    }
+    assert_eq!(listed, meetings);
+}
+
+pub async fn deleting_a_meeting_or_room_frees_its_number(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (_, globex_admin) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let room = create_room(store, &new_room(&admin, "Room", "100000001")).await;
+    let single = create_schedule(store, &new_schedule(&admin, "Single", "100000002", 0)).await;
+    let series = new_series(&admin, "Daily", "100000003", Frequency::Daily, 0, 2 * DAY);
+    create_series(store, &series).await;
+
+    store
+        .delete_schedule(acme.id, single.id)
+        .await
+        .expect("delete schedule");
+    // Numbers are global: another company may now use it.
+    create_room(store, &new_room(&globex_admin, "Reuse", "100000002")).await;
+
+    store
+        .delete_room(acme.id, room.id)
+        .await
+        .expect("delete room");
+    create_schedule(store, &new_schedule(&admin, "Reuse", "100000001", 0)).await;
+
+    store
+        .delete_series(acme.id, series.id)
+        .await
+        .expect("delete series");
+    let reuse = new_series(
+        &globex_admin,
+        "Reuse",
+        "100000003",
+        Frequency::Daily,
+        0,
+        DAY,
+    );
+    create_series(store, &reuse).await;
+}
+
+pub async fn a_schedule_in_a_room_uses_the_rooms_number(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let room = create_room(store, &new_room(&admin, "Room", "7000001")).await;
+    let first = create_schedule(store, &schedule_in_room(&admin, "First", &room, 0)).await;
+    let second = create_schedule(store, &schedule_in_room(&admin, "Second", &room, HOUR)).await;
+    assert_eq!(second.meeting_number, room.meeting_number);
+    let mut series = new_series(&admin, "Daily", "7000001", Frequency::Daily, 0, DAY);
+    series.room_id = Some(room.id);
+    create_series(store, &series).await;
+
+    // Outside the room the number is the room's.
+    assert_number_taken(
+        expect_err(
+            store
+                .create_schedule(&new_schedule(&admin, "Outside", "7000001", 0))
+                .await,
+            "the room's number outside the room",
+        ),
+        "the room's number outside the room",
+    );
+    // Deleting a meeting in the room leaves the room's number with the room.
+    store
+        .delete_schedule(acme.id, first.id)
+        .await
+        .expect("delete schedule");
+    assert!(number_is_taken(store, &admin, "7000001").await);
+
+    // Leaving the room, a meeting reserves a number of its own...
+    let mut out = second.clone();
+    out.room_id = None;
+    out.meeting_number = meeting_number("7000002");
+    assert_eq!(store.update_schedule(&out).await.expect("leave room"), out);
+    assert!(number_is_taken(store, &admin, "7000002").await);
+    assert!(number_is_taken(store, &admin, "7000001").await);
+    // ...and entering one, it gives its own back.
+    let mut back = out.clone();
+    back.room_id = Some(room.id);
+    back.meeting_number = room.meeting_number.clone();
+    assert_eq!(
+        store.update_schedule(&back).await.expect("enter room"),
+        back
+    );
+    assert!(!number_is_taken(store, &admin, "7000002").await);
+    assert!(number_is_taken(store, &admin, "7000001").await);
+}
+
+pub async fn a_series_in_a_room_uses_the_rooms_number(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let room = create_room(store, &new_room(&admin, "Room", "7000001")).await;
+    let mut series = new_series(&admin, "Daily", "7000001", Frequency::Daily, 0, DAY);
+    series.room_id = Some(room.id);
+    let mut twin = new_series(&admin, "Weekly", "7000001", Frequency::Weekly, 0, 7 * DAY);
+    twin.room_id = Some(room.id);
+    create_series(store, &series).await;
+    create_series(store, &twin).await;
+    let stored = occurrences(store, acme.id, series.id, all()).await;
+    assert!(
+        stored
+            .items
+            .iter()
+            .all(|o| o.room_id == Some(room.id) && o.meeting_number == room.meeting_number)
+    );
+
+    // Out of the room the series holds a number of its own...
+    let mut out = series.clone();
+    out.room_id = None;
+    out.meeting_number = meeting_number("7000002");
+    store
+        .replace_series(&out, &occurrences_of(&out))
+        .await
+        .expect("leave room");
+    assert!(number_is_taken(store, &admin, "7000002").await);
+    assert!(number_is_taken(store, &admin, "7000001").await);
+    // ...and back in, gives it back.
+    store
+        .replace_series(&series, &occurrences_of(&series))
+        .await
+        .expect("enter room");
+    assert!(!number_is_taken(store, &admin, "7000002").await);
+    assert!(number_is_taken(store, &admin, "7000001").await);
+
+    // Deleting a series in the room leaves the room its number.
+    store
+        .delete_series(acme.id, series.id)
+        .await
+        .expect("delete series");
+    assert!(number_is_taken(store, &admin, "7000001").await);
+    assert_eq!(
+        store.room(acme.id, room.id).await.expect("room"),
+        Some(room)
+    );
+}
+
+pub async fn create_schedules_is_all_or_nothing(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    create_schedule(store, &new_schedule(&admin, "Existing", "100000009", 0)).await;
+
+    // One number taken by an existing meeting: none of the batch is created.
+    let batch = [
+        new_schedule(&admin, "One", "100000001", HOUR),
+        new_schedule(&admin, "Two", "100000002", 2 * HOUR),
+        new_schedule(&admin, "Three", "100000009", 3 * HOUR),
+    ];
+    assert_number_taken(
+        expect_err(store.create_schedules(&batch).await, "a taken number"),
+        "a batch with a taken number",
+    );
+    for s in &batch {
+        assert_eq!(read_schedule(store, acme.id, s.id).await, None);
+    }
+    // One number twice within the batch: the same.
+    let twins = [
+        new_schedule(&admin, "Twin A", "100000003", HOUR),
+        new_schedule(&admin, "Twin B", "100000003", 2 * HOUR),
+    ];
+    assert_number_taken(
+        expect_err(store.create_schedules(&twins).await, "a number twice"),
+        "a batch with a number twice",
+    );
+    for s in &twins {
+        assert_eq!(read_schedule(store, acme.id, s.id).await, None);
+    }
+    assert_eq!(
+        find(store, acme.id, MeetingScope::Company, None, all())
+            .await
+            .total,
+        1
+    );
+    for number in ["100000001", "100000002", "100000003"] {
+        assert!(
+            !number_is_taken(store, &admin, number).await,
+            "{number} was never taken"
+        );
+    }
+
+    // A valid batch is created whole, meetings in rooms included.
+    let room = create_room(store, &new_room(&admin, "Room", "100000005")).await;
+    let batch = [
+        new_schedule(&admin, "One", "100000001", HOUR),
+        new_schedule(&admin, "Two", "100000002", 2 * HOUR),
+        schedule_in_room(&admin, "Roomy", &room, 3 * HOUR),
+        schedule_in_room(&admin, "Roomier", &room, 4 * HOUR),
+    ];
+    store
+        .create_schedules(&batch)
+        .await
+        .expect("create schedules");
+    for s in &batch {
+        assert_eq!(read_schedule(store, acme.id, s.id).await, Some(s.clone()));
+    }
+    assert!(number_is_taken(store, &admin, "100000001").await);
+    assert!(number_is_taken(store, &admin, "100000002").await);
+    assert_eq!(
+        find(store, acme.id, MeetingScope::Company, None, all())
+            .await
+            .total,
+        5
+    );
+    store.create_schedules(&[]).await.expect("an empty batch");
+}
+
+// --- scheduled meetings -----------------------------------------------------------------------
+
+pub async fn schedule_round_trips_every_field(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let mut users = Vec::new();
+    for (name, real_name) in [
+        ("bob", "Bob Builder"),
+        ("carol", "Carol Smith"),
+        ("alice", ""),
+        ("Dave", "Dave"),
+    ] {
+        users.push(
+            store
+                .create_user(&with_real_name(
+                    new_user(acme.id, name, Role::Normal),
+                    real_name,
+                ))
+                .await
+                .expect("create user"),
+        );
+    }
+    let [bob, carol, alice, dave] = [&users[0], &users[1], &users[2], &users[3]];
+
+    let mut meeting = new_schedule(bob, "Quarterly review", "123456789", 3 * HOUR);
+    meeting.slot.end = at(3 * HOUR + 90 * 60);
+    meeting.settings = MeetingSettings {
+        name: "Quarterly review".to_owned(),
+        description: "Numbers — and what they mean".to_owned(),
+        password: Some(meeting_password("654321")),
+        call_rate: CallRate::parse("4096K").expect("valid rate"),
+        mute_upon_entry: true,
+        guest_dial_in: false,
+        watermark: true,
+        watermark_type: WatermarkType::Multiple,
+        time_to_join_minutes: 15,
+        live: Some(LiveSettings {
+            passcode: "2468".to_owned(),
+            live_id: "live-abc123".to_owned(),
+        }),
+    };
+    meeting.invitees = vec![user_ref(carol), user_ref(alice), user_ref(dave)];
+    meeting.join_code = "jc-quarterly".to_owned();
+    meeting.created_at = at(1);
+    meeting.updated_at = at(2);
+    let mut expected = meeting.clone();
+    expected.invitees = vec![user_ref(alice), user_ref(carol), user_ref(dave)];
+
+    assert_eq!(create_schedule(store, &meeting).await, expected);
+    assert_eq!(
+        read_schedule(store, acme.id, meeting.id).await,
+        Some(expected.clone())
+    );
+
+    let mut instant = new_schedule(&admin, "Ad hoc", "987654321", 0);
+    instant.kind = MeetingKind::Instant;
+    assert_eq!(create_schedule(store, &instant).await, instant);
+    assert_eq!(
+        read_schedule(store, acme.id, instant.id).await,
+        Some(instant.clone())
+    );
+
+    let listed = find(store, acme.id, MeetingScope::Company, None, all()).await;
+    assert_eq!(listed.items, [instant, expected]);
+    assert_eq!(listed.total, 2);
+}
+
+pub async fn schedule_is_scoped_to_its_company(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let meeting = create_schedule(store, &new_schedule(&admin, "Private", "123456789", 0)).await;
+
+    assert_eq!(read_schedule(store, globex.id, meeting.id).await, None);
+    let mut foreign = meeting.clone();
+    foreign.company_id = globex.id;
+    foreign.settings.name = "Hijacked".to_owned();
+    assert_not_found(
+        expect_err(
+            store.update_schedule(&foreign).await,
+            "update from another company",
+        ),
+        "update from another company",
+    );
+    assert_not_found(
+        expect_err(
+            store.delete_schedule(globex.id, meeting.id).await,
+            "delete from another company",
+        ),
+        "delete from another company",
+    );
+    assert_eq!(
+        read_schedule(store, acme.id, meeting.id).await,
+        Some(meeting.clone())
+    );
+
+    let unknown = new_schedule(&admin, "Unknown", "123456780", 0);
+    assert_eq!(read_schedule(store, acme.id, unknown.id).await, None);
+    assert_not_found(
+        expect_err(store.update_schedule(&unknown).await, "update unknown"),
+        "update unknown",
+    );
+    assert_not_found(
+        expect_err(
+            store.delete_schedule(acme.id, unknown.id).await,
+            "delete unknown",
+        ),
+        "delete unknown",
+    );
+    assert!(
+        !number_is_taken(store, &admin, "123456780").await,
+        "a refused update reserves nothing"
+    );
+
+    store
+        .delete_schedule(acme.id, meeting.id)
+        .await
+        .expect("delete schedule");
+    assert_eq!(read_schedule(store, acme.id, meeting.id).await, None);
+    assert_not_found(
+        expect_err(
+            store.delete_schedule(acme.id, meeting.id).await,
+            "delete twice",
+        ),
+        "delete twice",
+    );
+}
+
+pub async fn update_schedule_replaces_fields_and_invitees(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let alice = add_user(store, acme.id, "alice", Role::Normal).await;
+    let bob = add_user(store, acme.id, "bob", Role::Normal).await;
+    let carol = add_user(store, acme.id, "carol", Role::Normal).await;
+    let mut meeting = new_schedule(&admin, "Planning", "123456789", 0);
+    meeting.invitees = vec![user_ref(&alice), user_ref(&bob)];
+    let meeting = create_schedule(store, &meeting).await;
+
+    let mut changed = meeting.clone();
+    changed.slot = TimeSlot {
+        start: at(2 * HOUR),
+        end: at(4 * HOUR),
+    };
+    changed.settings = MeetingSettings {
+        name: "Retrospective".to_owned(),
+        description: "What went well".to_owned(),
+        password: Some(meeting_password("1234")),
+        call_rate: CallRate::parse("1024K").expect("valid rate"),
+        mute_upon_entry: true,
+        guest_dial_in: false,
+        watermark: true,
+        watermark_type: WatermarkType::Multiple,
+        time_to_join_minutes: 5,
+        live: Some(LiveSettings {
+            passcode: "9876".to_owned(),
+            live_id: "live-xyz".to_owned(),
+        }),
+    };
+    changed.invitees = vec![user_ref(&carol)];
+    changed.updated_at = at(50);
+    assert_eq!(
+        store.update_schedule(&changed).await.expect("update"),
+        changed
+    );
+    assert_eq!(
+        read_schedule(store, acme.id, meeting.id).await,
+        Some(changed.clone())
+    );
+    assert!(!changed.overridden, "a single meeting is never overridden");
+
+    // Invitees are replaced, not added to.
+    for (user, sees) in [(&alice, false), (&bob, false), (&carol, true)] {
+        let page = find(
+            store,
+            acme.id,
+            MeetingScope::Participant(user.id),
+            None,
+            all(),
+        )
+        .await;
+        assert_eq!(page.total, u64::from(sees), "{}", user.username.as_str());
+    }
+    // The name is searched as it is now.
+    for (filter, hits) in [("planning", 0), ("retro", 1), ("re", 1), ("plan", 0)] {
+        let page = find(store, acme.id, MeetingScope::Company, Some(filter), all()).await;
+        assert_eq!(page.total, hits, "filter {filter:?}");
+    }
+
+    // Settings back to defaults, invitees removed.
+    let mut plain = changed.clone();
+    plain.settings = MeetingSettings::defaults("Retrospective".to_owned());
+    plain.invitees = Vec::new();
+    assert_eq!(store.update_schedule(&plain).await.expect("update"), plain);
+    assert_eq!(read_schedule(store, acme.id, meeting.id).await, Some(plain));
+}
+
+pub async fn update_schedule_re_reserves_a_changed_number(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let meeting = create_schedule(store, &new_schedule(&admin, "Mine", "100000001", 0)).await;
+    create_schedule(store, &new_schedule(&admin, "Theirs", "100000002", 0)).await;
+
+    let mut moved = meeting.clone();
+    moved.meeting_number = meeting_number("100000003");
+    assert_eq!(
+        store.update_schedule(&moved).await.expect("new number"),
+        moved
+    );
+    assert!(
+        !number_is_taken(store, &admin, "100000001").await,
+        "the old number is free"
+    );
+    assert!(number_is_taken(store, &admin, "100000003").await);
+
+    // A taken number is refused and nothing changes.
+    let mut clash = moved.clone();
+    clash.meeting_number = meeting_number("100000002");
+    clash.settings.name = "Clash".to_owned();
+    assert_number_taken(
+        expect_err(store.update_schedule(&clash).await, "a taken number"),
+        "update to a taken number",
+    );
+    assert_eq!(
+        read_schedule(store, acme.id, meeting.id).await,
+        Some(moved.clone())
+    );
+    assert!(number_is_taken(store, &admin, "100000003").await);
+
+    // Keeping one's own number is no clash.
+    let mut renamed = moved.clone();
+    renamed.settings.name = "Renamed".to_owned();
+    assert_eq!(
+        store.update_schedule(&renamed).await.expect("same number"),
+        renamed
+    );
+    assert!(number_is_taken(store, &admin, "100000003").await);
+}
+
+pub async fn update_schedule_marks_an_occurrence_overridden(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let series = new_series(&admin, "Standup", "300000001", Frequency::Daily, 0, 2 * DAY);
+    let stored = create_series(store, &series).await;
+    assert_eq!(stored.len(), 3);
+
+    // Moved past the next occurrence.
+    let mut moved = stored[1].clone();
+    moved.slot = TimeSlot {
+        start: at(2 * DAY + HOUR),
+        end: at(2 * DAY + 2 * HOUR),
+    };
+    moved.settings.name = "Standup (moved)".to_owned();
+    moved.updated_at = at(10);
+    let mut expected = moved.clone();
+    expected.overridden = true;
+    assert_eq!(
+        store
+            .update_schedule(&moved)
+            .await
+            .expect("update occurrence"),
+        expected
+    );
+    assert_eq!(
+        read_schedule(store, acme.id, moved.id).await,
+        Some(expected.clone())
+    );
+    assert_eq!(
+        expected.original_start,
+        Some(at(DAY)),
+        "an occurrence keeps its original start"
+    );
+
+    // The others and the series are as they were; the series keeps its number. Occurrences
+    // are listed by their current start.
+    let listed = occurrences(store, acme.id, series.id, all()).await;
+    assert_eq!(
+        listed.items,
+        [stored[0].clone(), stored[2].clone(), expected.clone()]
+    );
+    let listed = find(store, acme.id, MeetingScope::Company, None, all()).await;
+    assert_eq!(
+        listed.items,
+        [stored[0].clone(), stored[2].clone(), expected]
+    );
+    assert_eq!(
+        store.series(acme.id, series.id).await.expect("series"),
+        Some(series)
+    );
+    assert!(number_is_taken(store, &admin, "300000001").await);
+}
+
+pub async fn delete_schedule_of_an_occurrence_records_an_exdate(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let series = new_series(&admin, "Standup", "300000001", Frequency::Daily, 0, 3 * DAY);
+    let stored = create_series(store, &series).await;
+    assert_eq!(stored.len(), 4);
+    assert!(
+        store
+            .series_exdates(series.id)
+            .await
+            .expect("exdates")
+            .is_empty()
+    );
+
+    // A moved occurrence is recorded by its original start.
+    let mut moved = stored[2].clone();
+    moved.slot = TimeSlot {
+        start: at(2 * DAY + 5 * HOUR),
+        end: at(2 * DAY + 6 * HOUR),
+    };
+    store
+        .update_schedule(&moved)
+        .await
+        .expect("move occurrence");
+    store
+        .delete_schedule(acme.id, moved.id)
+        .await
+        .expect("delete occurrence");
+    assert_eq!(
+        store.series_exdates(series.id).await.expect("exdates"),
+        [at(2 * DAY)]
+    );
+    store
+        .delete_schedule(acme.id, stored[0].id)
+        .await
+        .expect("delete occurrence");
+    let mut exdates = store.series_exdates(series.id).await.expect("exdates");
+    exdates.sort();
+    assert_eq!(exdates, [at(0), at(2 * DAY)]);
+
+    let left = occurrences(store, acme.id, series.id, all()).await;
+    assert_eq!(left.items, [stored[1].clone(), stored[3].clone()]);
+    assert_eq!(left.total, 2);
+    assert_eq!(read_schedule(store, acme.id, stored[0].id).await, None);
+    assert_eq!(
+        store.series(acme.id, series.id).await.expect("series"),
+        Some(series)
+    );
+    assert!(
+        number_is_taken(store, &admin, "300000001").await,
+        "the series keeps its number"
+    );
+    assert_not_found(
+        expect_err(
+            store.delete_schedule(acme.id, stored[0].id).await,
+            "delete twice",
+        ),
+        "delete an occurrence twice",
+    );
+}
+
+// --- finding scheduled meetings ---------------------------------------------------------------
+
+pub async fn find_schedules_pages_by_start_then_id(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    // Three meetings at one start, created in the reverse of their ids' order.
+    let mut created = Vec::new();
+    for (name, number, start, id_at) in [
+        ("Late sync", "100000001", 3 * HOUR, 1),
+        ("Tie C sync", "100000002", HOUR, 30),
+        ("Tie B sync", "100000003", HOUR, 20),
+        ("Tie A sync", "100000004", HOUR, 10),
+        ("Early sync", "100000005", 0, 2),
+    ] {
+        let mut s = new_schedule(&admin, name, number, start);
+        s.id = ScheduleId::new(at(id_at));
+        created.push(create_schedule(store, &s).await);
+    }
+    // Occurrences are listed among them.
+    let series = new_series(
+        &admin,
+        "Daily sync",
+        "100000006",
+        Frequency::Daily,
+        2 * HOUR,
+        2 * HOUR + DAY,
+    );
+    created.extend(create_series(store, &series).await);
+    let mut expected = created.clone();
+    expected.sort_by_key(|s| (s.slot.start, s.id));
+
+    let whole = find(store, acme.id, MeetingScope::Company, None, all()).await;
+    assert_eq!(whole.items, expected);
+    assert_eq!(whole.total, 7);
+    assert_eq!(
+        titles(&whole),
+        [
+            "Early sync",
+            "Tie A sync",
+            "Tie B sync",
+            "Tie C sync",
+            "Daily sync",
+            "Late sync",
+            "Daily sync"
+        ]
+    );
+
+    // Every way of listing pages in the same order, ties included.
+    for (scope, filter) in [
+        (MeetingScope::Company, None),
+        (MeetingScope::Company, Some("sync")),
+        (MeetingScope::Company, Some("yn")),
+        (MeetingScope::Company, Some("100")),
+        (MeetingScope::Participant(admin.id), None),
+        (MeetingScope::Participant(admin.id), Some("sync")),
+        (MeetingScope::Participant(admin.id), Some("s")),
+    ] {
+        let mut paged = Vec::new();
+        for n in 1..=4 {
+            let page_n = find(store, acme.id, scope, filter, page(n, 2)).await;
+            assert_eq!(page_n.total, 7, "{scope:?} {filter:?} page {n}");
+            paged.extend(page_n.items);
+        }
+        assert_eq!(
+            schedule_ids(&paged),
+            schedule_ids(&expected),
+            "{scope:?} {filter:?}"
+        );
+    }
+}
+
+pub async fn find_schedules_for_a_participant_shows_owned_and_invited(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, globex_admin) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let alice = add_user(store, acme.id, "alice", Role::Normal).await;
+    let bob = add_user(store, acme.id, "bob", Role::Normal).await;
+    let carol = add_user(store, acme.id, "carol", Role::Normal).await;
+
+    let owned = create_schedule(store, &new_schedule(&alice, "Owned", "100000001", 0)).await;
+    let mut invited = new_schedule(&bob, "Invited", "100000002", HOUR);
+    invited.invitees = vec![user_ref(&alice), user_ref(&carol)];
+    let invited = create_schedule(store, &invited).await;
+    let mut both = new_schedule(&alice, "Both", "100000003", 2 * HOUR);
+    both.invitees = vec![user_ref(&alice), user_ref(&bob)];
+    let both = create_schedule(store, &both).await;
+    let mut others = new_schedule(&bob, "Others", "100000004", 3 * HOUR);
+    others.invitees = vec![user_ref(&carol)];
+    let others = create_schedule(store, &others).await;
+    let mut series = new_series(
+        &carol,
+        "Series",
+        "100000005",
+        Frequency::Daily,
+        4 * HOUR,
+        4 * HOUR + DAY,
+    );
+    series.invitees = vec![user_ref(&alice)];
+    let series_occurrences = create_series(store, &series).await;
+    let mut foreign = new_schedule(&globex_admin, "Foreign", "100000006", 0);
+    foreign.invitees = vec![user_ref(&globex_admin)];
+    create_schedule(store, &foreign).await;
+
+    let participant = |user: &User| MeetingScope::Participant(user.id);
+    let of_alice = find(store, acme.id, participant(&alice), None, all()).await;
+    let mut expected = vec![owned.clone(), invited.clone(), both.clone()];
+    expected.extend(series_occurrences.iter().cloned());
+    assert_eq!(of_alice.items, expected, "owned and invited, each once");
+    assert_eq!(of_alice.total, 5);
+
+    let second = find(store, acme.id, participant(&alice), None, page(2, 2)).await;
+    assert_eq!(schedule_ids(&second.items), schedule_ids(&expected[2..4]));
+    assert_eq!(second.total, 5);
+
+    let of_bob = find(store, acme.id, participant(&bob), None, all()).await;
+    assert_eq!(
+        schedule_ids(&of_bob.items),
+        [invited.id, both.id, others.id]
+    );
+    assert_eq!(of_bob.total, 3);
+    let of_carol = find(store, acme.id, participant(&carol), None, all()).await;
+    assert_eq!(titles(&of_carol), ["Invited", "Others", "Series", "Series"]);
+
+    let none = find(store, acme.id, participant(&admin), None, all()).await;
+    assert_eq!(
+        none,
+        Page {
+            items: vec![],
+            total: 0
+        }
+    );
+    let filtered = find(store, acme.id, participant(&alice), Some("in"), all()).await;
+    assert_eq!(titles(&filtered), ["Invited"]);
+    assert_eq!(filtered.total, 1);
+    let filtered = find(store, acme.id, participant(&alice), Some("ser"), all()).await;
+    assert_eq!(titles(&filtered), ["Series", "Series"]);
+    assert_eq!(filtered.total, 2);
+
+    // Another company's user sees nothing of this company, and the other way round.
+    let crossed = find(store, acme.id, participant(&globex_admin), None, all()).await;
+    assert_eq!(crossed.total, 0);
+    let crossed = find(store, globex.id, participant(&alice), None, all()).await;
+    assert_eq!(crossed.total, 0);
+    let company = find(store, acme.id, MeetingScope::Company, None, all()).await;
+    assert_eq!(company.total, 6);
+}
+
+pub async fn find_schedules_filters_on_name_and_number_prefix(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    for (name, number, start) in [
+        ("Weekly Review", "123450001", 0),
+        ("Budget review", "123450002", HOUR),
+        ("Réunion Générale", "555000111", 2 * HOUR),
+        ("Plan 2024", "987654321", 3 * HOUR),
+        ("Standup", "202400000", 4 * HOUR),
+        ("AB test", "111222333", 5 * HOUR),
+    ] {
+        create_schedule(store, &new_schedule(&admin, name, number, start)).await;
+    }
+    let find_titles = |filter: &'static str| async move {
+        let found = find(store, acme.id, MeetingScope::Company, Some(filter), all()).await;
+        assert_eq!(found.total, found.items.len() as u64, "total of {filter:?}");
+        titles(&found)
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+
+    let reviews = ["Weekly Review", "Budget review"];
+    // Three characters and more, any case, anywhere in the name.
+    assert_eq!(find_titles("review").await, reviews);
+    assert_eq!(find_titles("REVIEW").await, reviews);
+    assert_eq!(find_titles("eVie").await, reviews);
+    assert_eq!(find_titles("RÉUNION").await, ["Réunion Générale"]);
+    assert_eq!(find_titles("générale").await, ["Réunion Générale"]);
+    assert_eq!(find_titles("nothing").await, Vec::<String>::new());
+    // One or two characters, the same.
+    assert_eq!(find_titles("w").await, reviews);
+    assert_eq!(find_titles("ab").await, ["AB test"]);
+    assert_eq!(find_titles("Ab").await, ["AB test"]);
+    assert_eq!(find_titles("ÉN").await, ["Réunion Générale"]);
+    assert_eq!(find_titles("q").await, Vec::<String>::new());
+
+    // Digits also match the start of the number, never its middle.
+    assert_eq!(find_titles("12345").await, reviews);
+    assert_eq!(find_titles("123450002").await, ["Budget review"]);
+    assert_eq!(find_titles("12").await, reviews);
+    assert_eq!(find_titles("9").await, ["Plan 2024"]);
+    assert_eq!(find_titles("2024").await, ["Plan 2024", "Standup"]);
+    assert_eq!(find_titles("4321").await, Vec::<String>::new());
+    assert_eq!(find_titles("23").await, Vec::<String>::new());
+    assert_eq!(find_titles("555").await, ["Réunion Générale"]);
+
+    // A filtered page counts only the matches.
+    let second = find(
+        store,
+        acme.id,
+        MeetingScope::Company,
+        Some("review"),
+        page(2, 1),
+    )
+    .await;
+    assert_eq!(titles(&second), ["Budget review"]);
+    assert_eq!(second.total, 2);
+}
+
+pub async fn find_schedules_filter_treats_special_characters_literally(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    for (i, name) in [
+        "50% off",
+        "5050 plan",
+        "a_b sync",
+        "axb sync",
+        "Say \"hi\"",
+        "Star * talk",
+        "Stars talk",
+        "O'Brien 1:1",
+        "Obrien",
+        "C:\\dir",
+        "[abc] range",
+        "Review (draft) - AND NOT",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let offset = i64::try_from(i).expect("small");
+        create_schedule(
+            store,
+            &new_schedule(&admin, name, &format!("10000000{i}"), offset * HOUR),
+        )
+        .await;
+    }
+    let find_titles = |filter: &'static str| async move {
+        let found = find(store, acme.id, MeetingScope::Company, Some(filter), all()).await;
+        assert_eq!(found.total, found.items.len() as u64, "total of {filter:?}");
+        titles(&found)
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let none = Vec::<String>::new();
+
+    assert_eq!(find_titles("%").await, ["50% off"], "% is not a wildcard");
+    assert_eq!(find_titles("0%").await, ["50% off"]);
+    assert_eq!(find_titles("50%").await, ["50% off"]);
+    assert_eq!(find_titles("% off").await, ["50% off"]);
+    assert_eq!(find_titles("%%").await, none);
+    assert_eq!(find_titles("%%%").await, none);
+    assert_eq!(find_titles("_").await, ["a_b sync"], "_ is not a wildcard");
+    assert_eq!(find_titles("a_").await, ["a_b sync"]);
+    assert_eq!(find_titles("a_b").await, ["a_b sync"]);
+    assert_eq!(find_titles("a_b sync").await, ["a_b sync"]);
+    assert_eq!(find_titles("\"").await, ["Say \"hi\""]);
+    assert_eq!(find_titles("\"hi\"").await, ["Say \"hi\""]);
+    assert_eq!(find_titles("y \"h").await, ["Say \"hi\""]);
+    assert_eq!(find_titles("\"\"").await, none);
+    assert_eq!(find_titles("\"\"\"").await, none);
+    assert_eq!(
+        find_titles("*").await,
+        ["Star * talk"],
+        "* is not a wildcard"
+    );
+    assert_eq!(find_titles("r *").await, ["Star * talk"]);
+    assert_eq!(find_titles("* t").await, ["Star * talk"]);
+    assert_eq!(find_titles("sta*").await, none);
+    assert_eq!(find_titles("**").await, none);
+    assert_eq!(find_titles("'").await, ["O'Brien 1:1"]);
+    assert_eq!(find_titles("o'b").await, ["O'Brien 1:1"]);
+    assert_eq!(find_titles("'b").await, ["O'Brien 1:1"]);
+    assert_eq!(find_titles("''").await, none);
+    assert_eq!(find_titles("' OR '1'='1").await, none);
+    assert_eq!(
+        find_titles("\\").await,
+        ["C:\\dir"],
+        "backslash is ordinary"
+    );
+    assert_eq!(find_titles("\\d").await, ["C:\\dir"]);
+    assert_eq!(find_titles(":\\d").await, ["C:\\dir"]);
+    assert_eq!(find_titles("1:1").await, ["O'Brien 1:1"]);
+    assert_eq!(find_titles("[abc]").await, ["[abc] range"]);
+    assert_eq!(find_titles("[a").await, ["[abc] range"]);
+    assert_eq!(
+        find_titles("[ab]").await,
+        none,
+        "brackets are no character class"
+    );
+    assert_eq!(find_titles("(draft)").await, ["Review (draft) - AND NOT"]);
+    assert_eq!(find_titles("- and").await, ["Review (draft) - AND NOT"]);
+    assert_eq!(find_titles("and not").await, ["Review (draft) - AND NOT"]);
+    assert_eq!(
+        find_titles("sync OR talk").await,
+        none,
+        "OR is a word, not an operator"
+    );
+    assert_eq!(find_titles("sync AND").await, none);
+    assert_eq!(find_titles("NEAR(a b)").await, none);
+}
+
+pub async fn find_schedules_past_the_last_page_reports_the_total(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let alice = add_user(store, acme.id, "alice", Role::Normal).await;
+    create_schedule(store, &new_schedule(&alice, "Meeting one", "100000001", 0)).await;
+    create_schedule(
+        store,
+        &new_schedule(&alice, "Meeting two", "100000002", HOUR),
+    )
+    .await;
+    create_schedule(store, &new_schedule(&admin, "Other", "100000003", 2 * HOUR)).await;
+    let series = new_series(&admin, "Daily", "100000004", Frequency::Daily, 0, 2 * DAY);
+    create_series(store, &series).await;
+
+    for (scope, filter, page_req, total) in [
+        (MeetingScope::Company, None, page(3, 3), 6),
+        (MeetingScope::Company, None, page(100, 10), 6),
+        (MeetingScope::Company, Some("meeting"), page(2, 2), 2),
+        (MeetingScope::Company, Some("ee"), page(3, 1), 2),
+        (MeetingScope::Company, Some("100"), page(7, 1), 6),
+        (MeetingScope::Company, Some("nothing"), page(2, 1), 0),
+        (MeetingScope::Participant(alice.id), None, page(2, 2), 2),
+        (
+            MeetingScope::Participant(alice.id),
+            Some("two"),
+            page(2, 1),
+            1,
+        ),
+    ] {
+        let found = find(store, acme.id, scope, filter, page_req).await;
+        assert!(found.items.is_empty(), "{scope:?} {filter:?}");
+        assert_eq!(found.total, total, "{scope:?} {filter:?}");
+    }
+    let beyond = occurrences(store, acme.id, series.id, page(2, 3)).await;
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.total, 3);
+
+    for page_req in [page(1, 10), page(2, 10)] {
+        assert_eq!(
+            find(store, globex.id, MeetingScope::Company, None, page_req).await,
+            Page {
+                items: vec![],
+                total: 0
+            }
+        );
+    }
+}
+
+pub async fn find_schedules_never_shows_other_companies(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, globex_admin) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    create_schedule(store, &new_schedule(&admin, "Acme sync", "100000001", 0)).await;
+    create_schedule(store, &new_schedule(&admin, "Acme plan", "100000002", HOUR)).await;
+    create_schedule(
+        store,
+        &new_schedule(&globex_admin, "Globex sync", "200000001", 0),
+    )
+    .await;
+    let series = new_series(
+        &globex_admin,
+        "Globex daily",
+        "200000002",
+        Frequency::Daily,
+        HOUR,
+        HOUR + DAY,
+    );
+    create_series(store, &series).await;
+
+    let acme_all = find(store, acme.id, MeetingScope::Company, None, all()).await;
+    assert_eq!(titles(&acme_all), ["Acme sync", "Acme plan"]);
+    assert_eq!(acme_all.total, 2);
+    assert!(acme_all.items.iter().all(|s| s.company_id == acme.id));
+    for (filter, hits) in [
+        ("sync", 1),
+        ("sy", 1),
+        ("globex", 0),
+        ("gl", 0),
+        ("2000", 0),
+        ("2", 0),
+        ("1000", 2),
+    ] {
+        let found = find(store, acme.id, MeetingScope::Company, Some(filter), all()).await;
+        assert_eq!(found.total, hits, "filter {filter:?}");
+        assert_eq!(found.items.len() as u64, hits, "filter {filter:?}");
+    }
+
+    let globex_all = find(store, globex.id, MeetingScope::Company, None, all()).await;
+    assert_eq!(
+        titles(&globex_all),
+        ["Globex sync", "Globex daily", "Globex daily"]
+    );
+    assert_eq!(globex_all.total, 3);
+    assert_eq!(
+        occurrences(store, acme.id, series.id, all()).await,
+        Page {
+            items: vec![],
+            total: 0
+        },
+        "another company's series has no occurrences here"
+    );
+    assert_eq!(
+        find(
+            store,
+            CompanyId::new(at(0)),
+            MeetingScope::Company,
+            None,
+            all()
+        )
+        .await,
+        Page {
+            items: vec![],
+            total: 0
+        }
+    );
+}
+
+// --- recurring series -------------------------------------------------------------------------
+
+pub async fn series_round_trips_with_its_occurrences(store: &dyn Store) {
+    let (acme, _) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let bob = store
+        .create_user(&with_real_name(
+            new_user(acme.id, "bob", Role::Normal),
+            "Bob Builder",
+        ))
+        .await
+        .expect("create user");
+    let alice = add_user(store, acme.id, "alice", Role::Normal).await;
+    let carol = add_user(store, acme.id, "Carol", Role::Normal).await;
+    let dave = add_user(store, acme.id, "dave", Role::Normal).await;
+
+    // Every other week in Berlin, 90 minutes, five times.
+    let first_start = at(DAY);
+    let rule = RecurrenceRule::new(
+        Frequency::Weekly,
+        2,
+        first_start.as_millisecond(),
+        first_start.as_millisecond() + 90 * 60 * 1000,
+        None,
+        at(DAY + 8 * 7 * DAY).as_millisecond(),
+        TimeZoneName::parse("Europe/Berlin").expect("valid zone"),
+    )
+    .expect("valid rule");
+    let mut series = new_series(&bob, "Sync", "300000001", Frequency::Daily, DAY, DAY);
+    series.rule = rule;
+    series.settings = MeetingSettings {
+        name: "Fortnightly sync".to_owned(),
+        description: "Every other week".to_owned(),
+        password: Some(meeting_password("13579")),
+        call_rate: CallRate::parse("512K").expect("valid rate"),
+        mute_upon_entry: true,
+        guest_dial_in: false,
+        watermark: true,
+        watermark_type: WatermarkType::Multiple,
+        time_to_join_minutes: 0,
+        live: Some(LiveSettings {
+            passcode: "1111".to_owned(),
+            live_id: "live-series".to_owned(),
+        }),
+    };
+    series.invitees = vec![user_ref(&dave), user_ref(&carol), user_ref(&alice)];
+    series.join_code = "jc-series".to_owned();
+    series.created_at = at(3);
+    series.updated_at = at(4);
+    let mut expected = series.clone();
+    expected.invitees = vec![user_ref(&alice), user_ref(&carol), user_ref(&dave)];
+
+    let occurrences_in = occurrences_of(&series);
+    assert_eq!(occurrences_in.len(), 5);
+    assert_eq!(
+        store
+            .create_series(&series, &occurrences_in)
+            .await
+            .expect("create series"),
+        expected
+    );
+    assert_eq!(
+        store.series(acme.id, series.id).await.expect("series"),
+        Some(expected)
+    );
+    assert_eq!(
+        store.series(globex.id, series.id).await.expect("series"),
+        None
+    );
+    assert_eq!(
+        store
+            .series(acme.id, SeriesId::new(at(0)))
+            .await
+            .expect("series"),
+        None
+    );
+
+    let stored = as_stored(&occurrences_in, Frequency::Weekly);
+    let listed = occurrences(store, acme.id, series.id, all()).await;
+    assert_eq!(listed.items, stored);
+    assert_eq!(listed.total, 5);
+    for o in &listed.items {
+        assert_eq!(o.kind, MeetingKind::Recurrence);
+        assert_eq!(o.series_id, Some(series.id));
+        assert_eq!(o.original_start, Some(o.slot.start));
+        assert_eq!(o.recurrence, Some(Frequency::Weekly));
+        assert!(!o.overridden);
+        assert_eq!(read_schedule(store, acme.id, o.id).await, Some(o.clone()));
+    }
+    let second = occurrences(store, acme.id, series.id, page(2, 2)).await;
+    assert_eq!(second.items, stored[2..4]);
+    assert_eq!(second.total, 5);
+
+    // The occurrence filter works as in find_schedules.
+    let filtered = store
+        .series_occurrences(acme.id, series.id, Some("FORTNIGHT"), page(1, 2))
+        .await
+        .expect("series occurrences");
+    assert_eq!(filtered.items, stored[..2]);
+    assert_eq!(filtered.total, 5);
+    let filtered = store
+        .series_occurrences(acme.id, series.id, Some("weekly"), all())
+        .await
+        .expect("series occurrences");
+    assert_eq!(filtered.total, 0);
+
+    let listed = find(store, acme.id, MeetingScope::Company, None, all()).await;
+    assert_eq!(listed.items, stored, "occurrences are scheduled meetings");
+}
+
+pub async fn replace_series_replaces_its_occurrences_and_forgets_exdates(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let alice = add_user(store, acme.id, "alice", Role::Normal).await;
+    let series = new_series(&admin, "Daily", "300000001", Frequency::Daily, 0, 3 * DAY);
+    let old = create_series(store, &series).await;
+    store
+        .delete_schedule(acme.id, old[1].id)
+        .await
+        .expect("delete occurrence");
+    let mut changed = old[2].clone();
+    changed.settings.name = "Changed".to_owned();
+    store
+        .update_schedule(&changed)
+        .await
+        .expect("update occurrence");
+
+    let mut replacement = new_series(
+        &admin,
+        "Weekly",
+        "300000002",
+        Frequency::Weekly,
+        10 * DAY,
+        24 * DAY,
+    );
+    replacement.id = series.id;
+    replacement.invitees = vec![user_ref(&alice)];
+    replacement.created_at = series.created_at;
+    replacement.updated_at = at(20);
+    let new_occurrences = occurrences_of(&replacement);
+    assert_eq!(
+        store
+            .replace_series(&replacement, &new_occurrences)
+            .await
+            .expect("replace series"),
+        replacement
+    );
+    assert_eq!(
+        store.series(acme.id, series.id).await.expect("series"),
+        Some(replacement.clone())
+    );
+    let stored = as_stored(&new_occurrences, Frequency::Weekly);
+    let listed = occurrences(store, acme.id, series.id, all()).await;
+    assert_eq!(listed.items, stored);
+    assert_eq!(listed.total, 3);
+    for o in &old {
+        assert_eq!(read_schedule(store, acme.id, o.id).await, None);
+    }
+    assert!(
+        store
+            .series_exdates(series.id)
+            .await
+            .expect("exdates")
+            .is_empty(),
+        "individual deletions are forgotten"
+    );
+    let of_alice = find(
+        store,
+        acme.id,
+        MeetingScope::Participant(alice.id),
+        None,
+        all(),
+    )
+    .await;
+    assert_eq!(of_alice.total, 3);
+    let whole = find(store, acme.id, MeetingScope::Company, None, all()).await;
+    assert_eq!(whole.items, stored);
+    assert_eq!(whole.total, 3);
+    assert!(!number_is_taken(store, &admin, "300000001").await);
+    assert!(number_is_taken(store, &admin, "300000002").await);
+
+    // A taken number is refused and nothing changes.
+    create_schedule(store, &new_schedule(&admin, "Single", "300000003", 0)).await;
+    let mut clash = new_series(&admin, "Clash", "300000003", Frequency::Daily, 0, DAY);
+    clash.id = series.id;
+    let clash_occurrences = occurrences_of(&clash);
+    assert_number_taken(
+        expect_err(
+            store.replace_series(&clash, &clash_occurrences).await,
+            "a taken number",
+        ),
+        "replace with a taken number",
+    );
+    assert_eq!(
+        store.series(acme.id, series.id).await.expect("series"),
+        Some(replacement.clone())
+    );
+    assert_eq!(
+        occurrences(store, acme.id, series.id, all()).await.items,
+        stored
+    );
+    assert!(number_is_taken(store, &admin, "300000002").await);
+
+    // Only a series of the company can be replaced.
+    let mut foreign = replacement.clone();
+    foreign.company_id = globex.id;
+    assert_not_found(
+        expect_err(
+            store.replace_series(&foreign, &[]).await,
+            "replace from another company",
+        ),
+        "replace from another company",
+    );
+    let unknown = new_series(&admin, "Unknown", "300000009", Frequency::Daily, 0, DAY);
+    assert_not_found(
+        expect_err(
+            store
+                .replace_series(&unknown, &occurrences_of(&unknown))
+                .await,
+            "replace unknown",
+        ),
+        "replace unknown",
+    );
+    assert_eq!(
+        store.series(acme.id, unknown.id).await.expect("series"),
+        None
+    );
+    assert!(!number_is_taken(store, &admin, "300000009").await);
+    assert_eq!(
+        store.series(acme.id, series.id).await.expect("series"),
+        Some(replacement)
+    );
+}
+
+pub async fn create_and_replace_series_are_all_or_nothing(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let existing = create_schedule(store, &new_schedule(&admin, "Existing", "100000001", 0)).await;
+
+    // The last occurrence cannot be written (its id is taken): nothing of the series is.
+    let series = new_series(&admin, "Daily", "300000001", Frequency::Daily, 0, 3 * DAY);
+    let mut broken = occurrences_of(&series);
+    broken[3].id = existing.id;
+    assert!(
+        store.create_series(&series, &broken).await.is_err(),
+        "an occurrence with a taken id"
+    );
+    assert_eq!(
+        store.series(acme.id, series.id).await.expect("series"),
+        None
+    );
+    for o in &broken[..3] {
+        assert_eq!(read_schedule(store, acme.id, o.id).await, None);
+    }
+    assert_eq!(
+        read_schedule(store, acme.id, existing.id).await,
+        Some(existing.clone())
+    );
+    assert!(!number_is_taken(store, &admin, "300000001").await);
+    assert_eq!(
+        find(store, acme.id, MeetingScope::Company, None, all())
+            .await
+            .total,
+        1
+    );
+
+    // The same for a replacement: the series stays as it was, deletions included.
+    let stored = create_series(store, &series).await;
+    store
+        .delete_schedule(acme.id, stored[1].id)
+        .await
+        .expect("delete occurrence");
+    let mut replacement = new_series(
+        &admin,
+        "Weekly",
+        "300000002",
+        Frequency::Weekly,
+        0,
+        14 * DAY,
+    );
+    replacement.id = series.id;
+    let mut broken = occurrences_of(&replacement);
+    broken[2].id = existing.id;
+    assert!(
+        store.replace_series(&replacement, &broken).await.is_err(),
+        "an occurrence with a taken id"
+    );
+    assert_eq!(
+        store.series(acme.id, series.id).await.expect("series"),
+        Some(series.clone())
+    );
+    let left = occurrences(store, acme.id, series.id, all()).await;
+    assert_eq!(
+        left.items,
+        [stored[0].clone(), stored[2].clone(), stored[3].clone()]
+    );
+    assert_eq!(
+        store.series_exdates(series.id).await.expect("exdates"),
+        [at(DAY)]
+    );
+    assert!(number_is_taken(store, &admin, "300000001").await);
+    assert!(!number_is_taken(store, &admin, "300000002").await);
+    assert_eq!(
+        read_schedule(store, acme.id, existing.id).await,
+        Some(existing)
+    );
+    assert_eq!(
+        find(store, acme.id, MeetingScope::Company, None, all())
+            .await
+            .total,
+        4
+    );
+}
+
+pub async fn delete_series_removes_it_with_its_occurrences(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let alice = add_user(store, acme.id, "alice", Role::Normal).await;
+    let mut doomed = new_series(&admin, "Doomed", "300000001", Frequency::Daily, 0, 2 * DAY);
+    doomed.invitees = vec![user_ref(&alice)];
+    let doomed_occurrences = create_series(store, &doomed).await;
+    let kept = new_series(&admin, "Kept", "300000002", Frequency::Weekly, 0, 7 * DAY);
+    let kept_occurrences = create_series(store, &kept).await;
+    let single = create_schedule(store, &new_schedule(&admin, "Single", "300000003", HOUR)).await;
+    store
+        .delete_schedule(acme.id, doomed_occurrences[0].id)
+        .await
+        .expect("delete occurrence");
+
+    assert_not_found(
+        expect_err(
+            store.delete_series(globex.id, doomed.id).await,
+            "delete from another company",
+        ),
+        "delete from another company",
+    );
+    assert_eq!(occurrences(store, acme.id, doomed.id, all()).await.total, 2);
+
+    store
+        .delete_series(acme.id, doomed.id)
+        .await
+        .expect("delete series");
+    assert_eq!(
+        store.series(acme.id, doomed.id).await.expect("series"),
+        None
+    );
+    for o in &doomed_occurrences {
+        assert_eq!(read_schedule(store, acme.id, o.id).await, None);
+    }
+    assert_eq!(
+        occurrences(store, acme.id, doomed.id, all()).await,
+        Page {
+            items: vec![],
+            total: 0
+        }
+    );
+    let mut left = kept_occurrences.clone();
+    left.push(single);
+    left.sort_by_key(|s| (s.slot.start, s.id));
+    let listed = find(store, acme.id, MeetingScope::Company, None, all()).await;
+    assert_eq!(listed.items, left);
+    assert_eq!(listed.total, 3);
+    assert_eq!(
+        find(store, acme.id, MeetingScope::Company, Some("doomed"), all())
+            .await
+            .total,
+        0
+    );
+    assert_eq!(
+        find(
+            store,
+            acme.id,
+            MeetingScope::Participant(alice.id),
+            None,
+            all()
+        )
+        .await
+        .total,
+        0
+    );
+    assert!(!number_is_taken(store, &admin, "300000001").await);
+    assert_eq!(
+        store.series(acme.id, kept.id).await.expect("series"),
+        Some(kept)
+    );
+    assert_not_found(
+        expect_err(
+            store.delete_series(acme.id, doomed.id).await,
+            "delete twice",
+        ),
+        "delete a series twice",
+    );
+}
+
+// --- calendars --------------------------------------------------------------------------------
+
+pub async fn calendar_feed_is_found_by_its_hash(store: &dyn Store) {
+    let (acme, _) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let bob = add_user(store, acme.id, "bob", Role::Normal).await;
+    let carl = add_user(store, globex.id, "carl", Role::Normal).await;
+    let feed_user = |secret: &'static str| async move {
+        store
+            .calendar_feed_user(&TokenHash::of(secret))
+            .await
+            .expect("calendar feed user")
+    };
+    assert_eq!(feed_user("bob-1").await, None);
+
+    store
+        .set_calendar_feed(bob.id, &TokenHash::of("bob-1"))
+        .await
+        .expect("set feed");
+    store
+        .set_calendar_feed(carl.id, &TokenHash::of("carl-1"))
+        .await
+        .expect("set feed");
+    assert_eq!(feed_user("bob-1").await, Some(bob.clone()));
+    assert_eq!(feed_user("carl-1").await, Some(carl.clone()));
+
+    // A new secret replaces the old one.
+    store
+        .set_calendar_feed(bob.id, &TokenHash::of("bob-2"))
+        .await
+        .expect("set feed");
+    assert_eq!(feed_user("bob-1").await, None);
+    assert_eq!(feed_user("bob-2").await, Some(bob));
+    assert_eq!(feed_user("carl-1").await, Some(carl));
+}
+
+pub async fn calendar_of_lists_a_users_single_meetings_and_series(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let alice = add_user(store, acme.id, "alice", Role::Normal).await;
+    let bob = add_user(store, acme.id, "bob", Role::Normal).await;
+    let room = create_room(store, &new_room(&admin, "Room", "7000001")).await;
+
+    // Owned and invited too: listed once.
+    let mut owned = new_schedule(&alice, "Owned", "100000001", 0);
+    owned.invitees = vec![user_ref(&alice)];
+    let owned = create_schedule(store, &owned).await;
+    let mut invited = new_schedule(&bob, "Invited", "100000002", HOUR);
+    invited.invitees = vec![user_ref(&alice)];
+    let invited = create_schedule(store, &invited).await;
+    let bobs = create_schedule(store, &new_schedule(&bob, "Bob's", "100000003", 2 * HOUR)).await;
+    let in_room =
+        create_schedule(store, &schedule_in_room(&alice, "In room", &room, 3 * HOUR)).await;
+
+    let mut alices_series =
+        new_series(&alice, "Alice daily", "200000001", Frequency::Daily, 0, DAY);
+    alices_series.invitees = vec![user_ref(&alice)];
+    let alices_occurrences = create_series(store, &alices_series).await;
+    let mut shared = new_series(&bob, "Shared", "200000002", Frequency::Weekly, 0, 7 * DAY);
+    shared.invitees = vec![user_ref(&bob), user_ref(&alice)];
+    let shared_occurrences = create_series(store, &shared).await;
+    let mut shared_read = shared.clone();
+    shared_read.invitees = sorted(shared.invitees.clone());
+    let bobs_series = new_series(
+        &bob,
+        "Bob monthly",
+        "200000003",
+        Frequency::Monthly,
+        0,
+        40 * DAY,
+    );
+    create_series(store, &bobs_series).await;
+    // An overridden occurrence is still an occurrence.
+    let mut moved = alices_occurrences[1].clone();
+    moved.slot = TimeSlot {
+        start: at(DAY + HOUR),
+        end: at(DAY + 2 * HOUR),
+    };
+    store
+        .update_schedule(&moved)
+        .await
+        .expect("move occurrence");
+    // An invitation to an occurrence alone does not put it in the calendar either.
+    let mut invited_once = shared_occurrences[0].clone();
+    invited_once.invitees = vec![user_ref(&admin)];
+    store
+        .update_schedule(&invited_once)
+        .await
+        .expect("invite to an occurrence");
+
+    let calendar = |user: UserId| async move {
+        let (mut singles, mut series) = store.calendar_of(acme.id, user).await.expect("calendar");
+        singles.sort_by_key(|s| s.id);
+        series.sort_by_key(|s| s.id);
+        (singles, series)
+    };
+    let by_id = |mut schedules: Vec<Schedule>| {
+        schedules.sort_by_key(|s| s.id);
+        schedules
+    };
+    let series_by_id = |mut series: Vec<Series>| {
+        series.sort_by_key(|s| s.id);
+        series
+    };
+
+    let (singles, series) = calendar(alice.id).await;
+    assert_eq!(singles, by_id(vec![owned, invited.clone(), in_room]));
+    assert_eq!(
+        series,
+        series_by_id(vec![alices_series, shared_read.clone()])
+    );
+
+    let (singles, series) = calendar(bob.id).await;
+    assert_eq!(singles, by_id(vec![invited, bobs]));
+    assert_eq!(series, series_by_id(vec![shared_read, bobs_series]));
+
+    let (singles, series) = calendar(admin.id).await;
+    assert!(singles.is_empty(), "{singles:?}");
+    assert!(series.is_empty(), "{series:?}");
+
+    let (singles, series) = store
+        .calendar_of(globex.id, alice.id)
+        .await
+        .expect("calendar");
+    assert!(singles.is_empty() && series.is_empty());
 }
 
 #[cfg(test)]

@@ -1165,3 +1165,53 @@ async fn a_meeting_under_way_can_still_be_extended() {
     assert_frtc_error(&reply, 400, "invalid_field");
     assert_eq!(app.get(&path, Some(&admin)).await.body, after);
 }
+
+#[tokio::test]
+async fn searches_find_meetings_created_after_earlier_searches_for_the_same_text() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let start = in_days(&app, 1);
+    reserve(&app, &admin, "Quarterly kraken review", start, json!({})).await;
+    // The first searches see none of these trigrams; what they learn must not hide later
+    // meetings from the same search.
+    for filter in ["zebra-kraken", "bra-kra", "kraken"] {
+        let reply = app
+            .get(
+                &format!("/api/v1/meeting_schedule?filter={filter}"),
+                Some(&admin),
+            )
+            .await;
+        let expected = u64::from(filter == "kraken");
+        assert_eq!(
+            reply.body["total_size"], expected,
+            "{filter}: {}",
+            reply.body
+        );
+    }
+    reserve(
+        &app,
+        &admin,
+        "Zebra-Kraken sync",
+        start + HOUR_MS,
+        json!({}),
+    )
+    .await;
+    for (filter, expected) in [
+        ("zebra-kraken", 1),
+        ("bra-kra", 1),
+        ("kraken", 2),
+        ("ZEBRA", 1),
+    ] {
+        let reply = app
+            .get(
+                &format!("/api/v1/meeting_schedule?filter={filter}"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(
+            reply.body["total_size"], expected,
+            "{filter}: {}",
+            reply.body
+        );
+    }
+}
