@@ -264,6 +264,11 @@ pub const START_GRACE: SignedDuration = SignedDuration::from_mins(5);
 /// How long an instant meeting is planned for.
 pub const INSTANT_DURATION: SignedDuration = SignedDuration::from_hours(1);
 
+/// Whether a start being set at `now` is acceptable: not earlier than [`START_GRACE`] ago.
+pub fn starts_in_time(start: Timestamp, now: Timestamp) -> bool {
+    start >= now.checked_sub(START_GRACE).unwrap_or(now)
+}
+
 /// When a meeting is planned: start before end, at most [`MAX_MEETING_DURATION`] long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeSlot {
@@ -306,15 +311,23 @@ impl TimeSlot {
                 "a meeting may last at most 24 hours",
             ));
         }
-        if let Some(now) = now
-            && start < now.checked_sub(START_GRACE).unwrap_or(now)
-        {
-            return Err(ValidationError::new(
+        let slot = Self { start, end };
+        if let Some(now) = now {
+            slot.check_not_past(now)?;
+        }
+        Ok(slot)
+    }
+
+    /// Refuses a slot being set that starts in the past (beyond [`START_GRACE`]).
+    pub fn check_not_past(&self, now: Timestamp) -> Result<(), ValidationError> {
+        if starts_in_time(self.start, now) {
+            Ok(())
+        } else {
+            Err(ValidationError::new(
                 Field::ScheduleStartTime,
                 "must not be in the past",
-            ));
+            ))
         }
-        Ok(Self { start, end })
     }
 
     /// An instant meeting's slot: from now, for [`INSTANT_DURATION`].

@@ -204,7 +204,10 @@ impl Plenum {
         let invitees = invitees.unwrap_or_default();
         let slot = match (kind, slot) {
             (MeetingKind::Instant, _) => TimeSlot::instant(now),
-            (MeetingKind::Reservation, Some(slot)) => slot,
+            (MeetingKind::Reservation, Some(slot)) => {
+                slot.check_not_past(now)?;
+                slot
+            }
             (MeetingKind::Reservation, None) => {
                 return Err(ServiceError::InvalidChange(
                     "a reservation needs schedule_start_time and schedule_end_time",
@@ -313,11 +316,7 @@ impl Plenum {
             // A new start must not be in the past; an unchanged one may (a meeting under way
             // is extended by sending it back with a later end).
             if slot.start != schedule.slot.start {
-                TimeSlot::parse(
-                    slot.start.as_millisecond(),
-                    slot.end.as_millisecond(),
-                    Some(self.now()),
-                )?;
+                slot.check_not_past(self.now())?;
             }
             schedule.slot = slot;
         }
@@ -453,11 +452,7 @@ impl Plenum {
         request: SeriesRequest,
     ) -> Result<(Series, Schedule), ServiceError> {
         let now = self.now();
-        if request.rule.first_start()
-            < now
-                .checked_sub(plenum_domain::schedule::START_GRACE)
-                .unwrap_or(now)
-        {
+        if !plenum_domain::schedule::starts_in_time(request.rule.first_start(), now) {
             return Err(plenum_domain::ValidationError::new(
                 plenum_domain::Field::RecurrenceStartTime,
                 "must not be in the past",

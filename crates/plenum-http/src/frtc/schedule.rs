@@ -258,10 +258,11 @@ impl ScheduleRequest {
             .transpose()?)
     }
 
-    /// The slot when both ends are given; one without the other is an error.
-    fn slot(&self, now: Option<plenum_domain::Timestamp>) -> Result<Option<TimeSlot>, FrtcError> {
+    /// The slot when both ends are given; one without the other is an error. Whether it may
+    /// start when it does is the service's question (it knows the clock and the meeting).
+    fn slot(&self) -> Result<Option<TimeSlot>, FrtcError> {
         match (self.schedule_start_time, self.schedule_end_time) {
-            (Some(start), Some(end)) => Ok(Some(TimeSlot::parse(start, end, now)?)),
+            (Some(start), Some(end)) => Ok(Some(TimeSlot::parse(start, end, None)?)),
             (None, None) => Ok(None),
             (Some(_), None) => Err(missing(Field::ScheduleEndTime)),
             (None, Some(_)) => Err(missing(Field::ScheduleStartTime)),
@@ -514,7 +515,7 @@ pub async fn create(
     }
     let slot = match kind {
         MeetingKind::Reservation => Some(
-            req.slot(Some(state.plenum.now()))?
+            req.slot()?
                 .ok_or_else(|| missing(Field::ScheduleStartTime))?,
         ),
         _ => None,
@@ -561,7 +562,7 @@ pub async fn update(
     }
     let request = MeetingRequest {
         // Order and length here; whether a *changed* start is in the past, in the service.
-        slot: req.slot(None)?,
+        slot: req.slot()?,
         meeting_number: req.number()?,
         room: req.room()?,
         invitees: req.invitees()?,
