@@ -43,6 +43,8 @@ pub enum Field {
     RecurrenceEndTime,
     RecurrenceStartDay,
     RecurrenceEndDay,
+    DeviceType,
+    MediaType,
 }
 
 impl Field {
@@ -88,6 +90,8 @@ impl Field {
             Field::LivePasscode => "live_passcode",
             Field::ReservationId => "reservation_id",
             Field::RecurrenceGid => "recurrence_gid",
+            Field::DeviceType => "device_type",
+            Field::MediaType => "media_type",
         }
     }
 }

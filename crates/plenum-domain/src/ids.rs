@@ -65,3 +65,17 @@ uuid_id!(
     /// A persistent meeting room (FRTC `meeting_room_id`).
     RoomId
 );
+uuid_id!(
+    /// One holding of a meeting, from its first join to its end (FRTC live meeting, Rokid
+    /// `meetingId`, Rocket.Chat `_id`, Telnyx `session_id`, Huawei `confUUID`).
+    SessionId
+);
+uuid_id!(
+    /// One participant's stay in a session, join to leave: the FRTC `client_uuid` the server
+    /// assigns at join, Telnyx `participant_id`, one Huawei attendee record.
+    AttendanceId
+);
+uuid_id!(
+    /// A recording of a session (Telnyx room recording).
+    RecordingId
+);

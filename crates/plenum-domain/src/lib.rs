@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod company;
 pub mod credentials;
+pub mod history;
 pub mod ids;
 pub mod paging;
 pub mod recurrence;
