@@ -45,6 +45,13 @@ pub enum Field {
     RecurrenceEndDay,
     DeviceType,
     MediaType,
+    DisplayName,
+    ClientId,
+    EndTime,
+    OverlayContent,
+    OverlayPosition,
+    Layout,
+    MaxViews,
 }
 
 impl Field {
@@ -92,6 +99,13 @@ impl Field {
             Field::RecurrenceGid => "recurrence_gid",
             Field::DeviceType => "device_type",
             Field::MediaType => "media_type",
+            Field::DisplayName => "display_name",
+            Field::ClientId => "client_id",
+            Field::EndTime => "end_time",
+            Field::OverlayContent => "content",
+            Field::OverlayPosition => "position",
+            Field::Layout => "layout",
+            Field::MaxViews => "max_views",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod company;
 pub mod credentials;
 pub mod history;
 pub mod ids;
+pub mod live;
 pub mod paging;
 pub mod recurrence;
 pub mod schedule;
