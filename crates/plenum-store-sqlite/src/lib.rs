@@ -7,6 +7,7 @@
 //!   is cheaper than `SQLITE_BUSY` retries) and several read-only readers.
 //! - Migrations are embedded in the binary and applied at open.
 
+mod live;
 mod meetings;
 mod reads;
 
@@ -32,7 +33,8 @@ use plenum_domain::schedule::{Room, Schedule, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{
-    AuthenticatedToken, MeetingScope, SignInRecord, Store, StoreError, StoreResult,
+    Abandoned, AuthenticatedToken, JoinTarget, LiveRecord, LiveWrite, MeetingScope,
+    SignInRecord, Store, StoreError, StoreResult,
 };
 
 /// The database file inside a data directory.
@@ -56,6 +58,8 @@ pub struct SqliteStore {
     /// The hot reads (meeting lists and details), see `reads.rs`.
     reads: std::sync::Arc<reads::ReadPool>,
     trigrams: std::sync::Arc<reads::TrigramStats>,
+    /// The group-committing writer of running meetings' record, see `live.rs`.
+    journal: std::sync::Arc<live::Journal>,
 }
 
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -109,11 +113,16 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         let reads = std::sync::Arc::new(reads::ReadPool::open(&data_dir.join(DATABASE_FILE), 4)?);
+        let journal = std::sync::Arc::new(live::Journal::open(
+            &data_dir.join(DATABASE_FILE),
+            durability,
+        )?);
         Ok(Self {
             writer,
             reader,
             reads,
             trigrams: std::sync::Arc::default(),
+            journal,
         })
     }
 
@@ -270,6 +279,29 @@ async fn user_in(
         .as_ref()
         .map(user_from_row)
         .transpose()
+}
+
+#[async_trait]
+impl LiveRecord for SqliteStore {
+    async fn join_target(
+        &self,
+        number: &plenum_domain::schedule::MeetingNumber,
+        now: Timestamp,
+    ) -> StoreResult<Option<JoinTarget>> {
+        live::join_target(self, number, now).await
+    }
+
+    async fn last_end_reason(&self, schedule: ScheduleId) -> StoreResult<Option<String>> {
+        live::last_end_reason(self, schedule).await
+    }
+
+    async fn record_live(&self, writes: Vec<LiveWrite>) -> StoreResult<()> {
+        self.journal.record(writes).await
+    }
+
+    async fn close_abandoned(&self, reason: &str) -> StoreResult<Abandoned> {
+        live::close_abandoned(self, reason).await
+    }
 }
 
 #[async_trait]

@@ -22,7 +22,8 @@ use futures::future::{BoxFuture, FutureExt, TryFutureExt, join_all};
 use plenum_domain::Timestamp;
 use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{SecurityLevel, TokenHash};
-use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
+use plenum_domain::history::{Attendance, DeviceType, MediaType, Session};
+use plenum_domain::ids::{AttendanceId, CompanyId, RoomId, ScheduleId, SeriesId, SessionId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, MAX_OCCURRENCES, RecurrenceRule};
 use plenum_domain::schedule::{
@@ -32,7 +33,7 @@ use plenum_domain::schedule::{
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 
-use crate::{MeetingScope, Store, StoreError, StoreResult};
+use crate::{Abandoned, JoinTarget, LiveWrite, MeetingScope, Store, StoreError, StoreResult};
 
 /// Expands to one `#[tokio::test]` per contract check, each running the check against a fresh
 /// store made by `$make`: an async function (or closure returning a future) whose output is a
@@ -112,6 +113,12 @@ macro_rules! contract_tests {
             delete_series_removes_it_with_its_occurrences,
             calendar_feed_is_found_by_its_hash,
             calendar_of_lists_a_users_single_meetings_and_series,
+            live_record_of_a_closed_session_leaves_nothing_open,
+            live_record_after_a_crash_closes_sessions_and_attendance_at_last_seen,
+            live_record_batches_are_all_or_nothing,
+            live_record_takes_concurrent_batches,
+            join_target_finds_rooms_schedules_and_the_current_occurrence,
+            last_end_reason_is_that_of_the_latest_session,
             // contract-list-end
         );
     };
@@ -3890,4 +3897,250 @@ mod tests {
             .collect();
         assert_eq!(listed, defined);
     }
+}
+
+// --- the live record ------------------------------------------------------------------------
+
+fn session_of(owner: &User, number: &str, started: i64) -> Session {
+    Session {
+        id: SessionId::new(at(started)),
+        company: owner.company_id,
+        meeting_number: meeting_number(number),
+        name: "Stand-up".to_owned(),
+        owner: owner.id,
+        room: None,
+        schedule: None,
+        started_at: at(started),
+        ended_at: None,
+        peak_participants: 0,
+        invitees: vec![owner.id],
+    }
+}
+
+fn attendance_of(session: &Session, user: Option<UserId>, name: &str, joined: i64) -> Attendance {
+    Attendance {
+        id: AttendanceId::new(at(joined)),
+        session: session.id,
+        user,
+        display_name: name.to_owned(),
+        call_number: String::new(),
+        device_type: DeviceType::Bot,
+        media_type: MediaType::Video,
+        department: String::new(),
+        joined_at: at(joined),
+        left_at: None,
+    }
+}
+
+pub async fn live_record_of_a_closed_session_leaves_nothing_open(store: &dyn Store) {
+    let (_, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let session = session_of(&admin, "8000001", 0);
+    let ann = attendance_of(&session, Some(admin.id), "Ann", 1);
+    let guest = attendance_of(&session, None, "Guest", 2);
+    store
+        .record_live(vec![
+            LiveWrite::SessionStarted(Box::new(session.clone())),
+            LiveWrite::Joined(Box::new(ann.clone())),
+            LiveWrite::Joined(Box::new(guest.clone())),
+        ])
+        .await
+        .expect("start and join");
+    store
+        .record_live(vec![
+            LiveWrite::Event {
+                session: session.id,
+                seq: 1,
+                at: at(3),
+                kind: "lock_changed",
+                data: r#"{"locked":true}"#.to_owned(),
+            },
+            LiveWrite::Left {
+                attendance: ann.id,
+                at: at(10),
+                reason: "left",
+            },
+            LiveWrite::Left {
+                attendance: guest.id,
+                at: at(11),
+                reason: "left",
+            },
+            LiveWrite::SessionEnded {
+                session: session.id,
+                at: at(11),
+                reason: "empty",
+                peak_participants: 2,
+            },
+        ])
+        .await
+        .expect("leave and end");
+    assert_eq!(
+        store.close_abandoned("crash").await.expect("close"),
+        Abandoned::default()
+    );
+    // A participant leaves once: a second leave of the same stay is refused.
+    assert!(
+        store
+            .record_live(vec![LiveWrite::Left {
+                attendance: ann.id,
+                at: at(12),
+                reason: "left",
+            }])
+            .await
+            .is_err()
+    );
+}
+
+pub async fn live_record_after_a_crash_closes_sessions_and_attendance_at_last_seen(
+    store: &dyn Store,
+) {
+    let (_, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let session = session_of(&admin, "8000002", 0);
+    let early = attendance_of(&session, Some(admin.id), "Early", 1);
+    let late = attendance_of(&session, None, "Late", 50);
+    store
+        .record_live(vec![
+            LiveWrite::SessionStarted(Box::new(session.clone())),
+            LiveWrite::Joined(Box::new(early)),
+            LiveWrite::SessionSeen {
+                session: session.id,
+                at: at(30),
+                peak_participants: 1,
+            },
+            LiveWrite::Joined(Box::new(late)),
+        ])
+        .await
+        .expect("record");
+    // Two open stays, one open session; closing again finds nothing.
+    assert_eq!(
+        store.close_abandoned("server_shutdown").await.expect("close"),
+        Abandoned {
+            sessions: 1,
+            attendance: 2
+        }
+    );
+    assert_eq!(
+        store.close_abandoned("server_shutdown").await.expect("again"),
+        Abandoned::default()
+    );
+}
+
+pub async fn live_record_batches_are_all_or_nothing(store: &dyn Store) {
+    let (_, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let session = session_of(&admin, "8000003", 0);
+    let stranger = session_of(&admin, "8000004", 0);
+    // The second write refers to a session that was never started: nothing of the batch
+    // is kept, so the session is unknown afterwards too.
+    assert!(
+        store
+            .record_live(vec![
+                LiveWrite::SessionStarted(Box::new(session.clone())),
+                LiveWrite::Joined(Box::new(attendance_of(&stranger, None, "X", 1))),
+            ])
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .record_live(vec![LiveWrite::Joined(Box::new(attendance_of(
+                &session, None, "Y", 2
+            )))])
+            .await
+            .is_err()
+    );
+}
+
+pub async fn live_record_takes_concurrent_batches(store: &dyn Store) {
+    let (_, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let sessions: Vec<Session> = (0..20)
+        .map(|i| session_of(&admin, &format!("{}", 8_100_000 + i), i))
+        .collect();
+    let writes = sessions.iter().map(|s| {
+        let joined = attendance_of(s, None, "Guest", 100);
+        store.record_live(vec![
+            LiveWrite::SessionStarted(Box::new(s.clone())),
+            LiveWrite::Joined(Box::new(joined)),
+        ])
+    });
+    for result in join_all(writes).await {
+        result.expect("every batch is written");
+    }
+    assert_eq!(
+        store.close_abandoned("server_shutdown").await.expect("close"),
+        Abandoned {
+            sessions: 20,
+            attendance: 20
+        }
+    );
+}
+
+pub async fn join_target_finds_rooms_schedules_and_the_current_occurrence(store: &dyn Store) {
+    let (_, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    assert_eq!(
+        store
+            .join_target(&meeting_number("8200000"), at(0))
+            .await
+            .expect("unknown"),
+        None
+    );
+
+    let room = create_room(store, &new_room(&admin, "Room", "8200001")).await;
+    let in_room = create_schedule(store, &schedule_in_room(&admin, "Review", &room, 2 * HOUR)).await;
+    let target = |number: &'static str, t: i64| async move {
+        store
+            .join_target(&meeting_number(number), at(t))
+            .await
+            .expect("join target")
+    };
+    // Outside the scheduled meeting's window the number opens the room; inside, the meeting
+    // (default time_to_join opens it early).
+    assert_eq!(target("8200001", 0).await, Some(JoinTarget::Room(room.clone())));
+    let opens = in_room.slot.start.as_second()
+        - i64::from(in_room.settings.time_to_join_minutes) * 60
+        - T0_SECONDS;
+    assert_eq!(target("8200001", opens - 1).await, Some(JoinTarget::Room(room.clone())));
+    assert_eq!(
+        target("8200001", opens).await,
+        Some(JoinTarget::Schedule(Box::new(in_room.clone())))
+    );
+    assert_eq!(target("8200001", 3 * HOUR).await, Some(JoinTarget::Room(room)));
+
+    let single = create_schedule(store, &new_schedule(&admin, "Single", "8200002", HOUR)).await;
+    assert_eq!(
+        target("8200002", 0).await,
+        Some(JoinTarget::Schedule(Box::new(single)))
+    );
+
+    let series = new_series(&admin, "Daily", "8200003", Frequency::Daily, 0, 2 * DAY);
+    let occurrences = create_series(store, &series).await;
+    let at_day = |d: usize| Some(JoinTarget::Schedule(Box::new(occurrences[d].clone())));
+    assert_eq!(target("8200003", 0).await, at_day(0));
+    // Between occurrences: the next one; after the last: the last.
+    assert_eq!(target("8200003", 2 * HOUR).await, at_day(1));
+    assert_eq!(target("8200003", 3 * DAY).await, at_day(2));
+}
+
+pub async fn last_end_reason_is_that_of_the_latest_session(store: &dyn Store) {
+    let (_, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let schedule = create_schedule(store, &new_schedule(&admin, "Single", "8300001", HOUR)).await;
+    assert_eq!(store.last_end_reason(schedule.id).await.expect("none"), None);
+    for (start, reason) in [(HOUR, "empty"), (HOUR + 60, "stopped_no_rejoin")] {
+        let mut session = session_of(&admin, "8300001", start);
+        session.schedule = Some(schedule.id);
+        store
+            .record_live(vec![
+                LiveWrite::SessionStarted(Box::new(session.clone())),
+                LiveWrite::SessionEnded {
+                    session: session.id,
+                    at: at(start + 30),
+                    reason,
+                    peak_participants: 0,
+                },
+            ])
+            .await
+            .expect("record");
+    }
+    assert_eq!(
+        store.last_end_reason(schedule.id).await.expect("latest").as_deref(),
+        Some("stopped_no_rejoin")
+    );
 }

@@ -1,0 +1,388 @@
+//! The live record: where a meeting number leads, and the journal of running meetings.
+//!
+//! Joins, leaves and host changes arrive from every running meeting at once, and each must be
+//! on disk before it is acknowledged. One commit per change would cost one fsync each; the
+//! journal instead runs on its own thread with its own write connection and commits whatever
+//! has queued up while the previous commit synced (group commit). Under load a commit carries
+//! hundreds of changes for one sync; when idle, a change is committed alone at once.
+//!
+//! rusqlite rather than sqlx: a batch is many small statements, and each sqlx statement
+//! crosses to its worker thread and back (see `reads.rs`). The journal's connection and the
+//! sqlx writer are both writers; SQLite serialises them (busy timeout), and the sqlx writer
+//! is only busy with administrative changes.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::{Connection, params};
+use sqlx::Row;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use plenum_domain::Timestamp;
+use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId};
+use plenum_domain::schedule::MeetingNumber;
+use plenum_store::{Abandoned, JoinTarget, LiveWrite, StoreError, StoreResult};
+
+use crate::{Durability, SqliteStore, db_err, internal, meetings, ms};
+
+/// The most writes one commit carries; more wait for the next commit.
+const MAX_WRITES_PER_COMMIT: usize = 4096;
+
+type Batch = (Vec<LiveWrite>, oneshot::Sender<StoreResult<()>>);
+
+/// The handle to the journal thread. Dropping the last one ends the thread after it has
+/// committed what it was given.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    batches: mpsc::Sender<Batch>,
+}
+
+impl Journal {
+    pub(crate) fn open(file: &Path, durability: Durability) -> StoreResult<Self> {
+        let conn = Connection::open(file).map_err(internal)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(internal)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(internal)?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            match durability {
+                Durability::Full => "FULL",
+                Durability::Normal => "NORMAL",
+            },
+        )
+        .map_err(internal)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        let (batches, queue) = mpsc::channel::<Batch>();
+        std::thread::Builder::new()
+            .name("plenum-journal".into())
+            .spawn(move || run(conn, queue))
+            .map_err(internal)?;
+        Ok(Self { batches })
+    }
+
+    pub(crate) async fn record(&self, writes: Vec<LiveWrite>) -> StoreResult<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let (done, committed) = oneshot::channel();
+        self.batches
+            .send((writes, done))
+            .map_err(|_| StoreError::Internal("the journal has stopped".into()))?;
+        committed
+            .await
+            .map_err(|_| StoreError::Internal("the journal has stopped".into()))?
+    }
+}
+
+fn run(mut conn: Connection, queue: mpsc::Receiver<Batch>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        let mut writes = group[0].0.len();
+        while writes < MAX_WRITES_PER_COMMIT {
+            match queue.try_recv() {
+                Ok(batch) => {
+                    writes += batch.0.len();
+                    group.push(batch);
+                }
+                Err(_) => break,
+            }
+        }
+        match commit(&mut conn, group.iter().map(|(w, _)| w.as_slice())) {
+            Ok(()) => {
+                for (_, done) in group {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            // One bad batch must not fail the others that shared its commit: retry alone.
+            Err(_) => {
+                for (batch, done) in group {
+                    let result = commit(&mut conn, std::iter::once(batch.as_slice()));
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, "a live record batch could not be written");
+                    }
+                    let _ = done.send(result);
+                }
+            }
+        }
+    }
+}
+
+fn commit<'a>(
+    conn: &mut Connection,
+    batches: impl Iterator<Item = &'a [LiveWrite]>,
+) -> StoreResult<()> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(internal)?;
+    for batch in batches {
+        for write in batch {
+            apply(&tx, write)?;
+        }
+    }
+    tx.commit().map_err(internal)
+}
+
+/// A write that found nothing to change: the runtime referred to a session or attendance
+/// the store does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("live record: {0} not found")]
+struct Missing(&'static str);
+
+fn expect_one(changed: usize, what: &'static str) -> StoreResult<()> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(internal(Missing(what)))
+    }
+}
+
+fn apply(conn: &Connection, write: &LiveWrite) -> StoreResult<()> {
+    match write {
+        LiveWrite::SessionStarted(s) => {
+            conn.prepare_cached(
+                "INSERT INTO sessions (id, company_id, meeting_number, name, owner_id, room_id, \
+                 schedule_id, started_at, ended_at, last_seen_at, peak_participants) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    s.id.as_uuid(),
+                    s.company.as_uuid(),
+                    s.meeting_number.as_str(),
+                    s.name,
+                    s.owner.as_uuid(),
+                    s.room.map(|r| r.as_uuid()),
+                    s.schedule.map(|r| r.as_uuid()),
+                    ms(s.started_at),
+                    s.ended_at.map(ms),
+                    s.peak_participants,
+                ])
+            })
+            .map_err(internal)?;
+            let mut invite = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO session_invitees (session_seq, user_id) \
+                     SELECT seq, ?2 FROM sessions WHERE id = ?1",
+                )
+                .map_err(internal)?;
+            for user in &s.invitees {
+                invite
+                    .execute(params![s.id.as_uuid(), user.as_uuid()])
+                    .map_err(internal)?;
+            }
+            Ok(())
+        }
+        LiveWrite::Joined(a) => {
+            let changed = conn
+                .prepare_cached(
+                    "INSERT INTO attendance (id, session_seq, company_id, user_id, display_name, \
+                     call_number, device_type, media_type, department, joined_at, left_at) \
+                     SELECT ?1, seq, company_id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
+                     FROM sessions WHERE id = ?2",
+                )
+                .and_then(|mut st| {
+                    st.execute(params![
+                        a.id.as_uuid(),
+                        a.session.as_uuid(),
+                        a.user.map(|u| u.as_uuid()),
+                        a.display_name,
+                        a.call_number,
+                        a.device_type.as_str(),
+                        a.media_type.as_str(),
+                        a.department,
+                        ms(a.joined_at),
+                        a.left_at.map(ms),
+                    ])
+                })
+                .map_err(internal)?;
+            expect_one(changed, "session of a join")
+        }
+        LiveWrite::Left {
+            attendance,
+            at,
+            reason,
+        } => {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE attendance SET left_at = max(joined_at, ?2), leave_reason = ?3 \
+                     WHERE id = ?1 AND left_at IS NULL",
+                )
+                .and_then(|mut st| st.execute(params![attendance.as_uuid(), ms(*at), reason]))
+                .map_err(internal)?;
+            expect_one(changed, "open attendance of a leave")
+        }
+        LiveWrite::Event {
+            session,
+            seq,
+            at,
+            kind,
+            data,
+        } => {
+            let changed = conn
+                .prepare_cached(
+                    "INSERT INTO session_events (session_seq, event_seq, at, kind, data) \
+                     SELECT seq, ?2, ?3, ?4, ?5 FROM sessions WHERE id = ?1",
+                )
+                .and_then(|mut st| {
+                    st.execute(params![
+                        session.as_uuid(),
+                        i64::try_from(*seq).unwrap_or(i64::MAX),
+                        ms(*at),
+                        kind,
+                        data
+                    ])
+                })
+                .map_err(internal)?;
+            expect_one(changed, "session of an event")
+        }
+        LiveWrite::SessionSeen {
+            session,
+            at,
+            peak_participants,
+        } => {
+            conn.prepare_cached(
+                "UPDATE sessions SET last_seen_at = max(last_seen_at, ?2), \
+                 peak_participants = max(peak_participants, ?3) WHERE id = ?1",
+            )
+            .and_then(|mut st| st.execute(params![session.as_uuid(), ms(*at), peak_participants]))
+            .map_err(internal)?;
+            Ok(())
+        }
+        LiveWrite::SessionEnded {
+            session,
+            at,
+            reason,
+            peak_participants,
+        } => {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE sessions SET ended_at = max(started_at, ?2), \
+                     last_seen_at = max(last_seen_at, ?2), end_reason = ?3, \
+                     peak_participants = max(peak_participants, ?4) \
+                     WHERE id = ?1 AND ended_at IS NULL",
+                )
+                .and_then(|mut st| {
+                    st.execute(params![session.as_uuid(), ms(*at), reason, peak_participants])
+                })
+                .map_err(internal)?;
+            expect_one(changed, "running session to end")
+        }
+    }
+}
+
+pub(crate) async fn join_target(
+    store: &SqliteStore,
+    number: &MeetingNumber,
+    now: Timestamp,
+) -> StoreResult<Option<JoinTarget>> {
+    let Some(holder) = sqlx::query(
+        "SELECT company_id, room_id, schedule_id, series_id FROM meeting_numbers WHERE number = ?",
+    )
+    .bind(number.as_str())
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let company = CompanyId::from_uuid(holder.try_get::<Uuid, _>("company_id").map_err(db_err)?);
+    let room: Option<Uuid> = holder.try_get("room_id").map_err(db_err)?;
+    let schedule: Option<Uuid> = holder.try_get("schedule_id").map_err(db_err)?;
+    let series: Option<Uuid> = holder.try_get("series_id").map_err(db_err)?;
+    let now = ms(now);
+    let scheduled = if let Some(room) = room {
+        // A meeting scheduled in the room whose window is open now is what the room holds.
+        let id: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM schedules WHERE room_id = ?1 \
+             AND start_at - time_to_join * 60000 <= ?2 AND end_at > ?2 \
+             ORDER BY start_at LIMIT 1",
+        )
+        .bind(room)
+        .bind(now)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(db_err)?;
+        if id.is_none() {
+            return Ok(meetings::room(store, company, RoomId::from_uuid(room))
+                .await?
+                .map(JoinTarget::Room));
+        }
+        id
+    } else if let Some(series) = series {
+        let series = SeriesId::from_uuid(series).as_uuid();
+        let current_or_next: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM schedules WHERE series_id = ?1 AND end_at > ?2 \
+             ORDER BY start_at LIMIT 1",
+        )
+        .bind(series)
+        .bind(now)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(db_err)?;
+        match current_or_next {
+            Some(id) => Some(id),
+            None => sqlx::query_scalar(
+                "SELECT id FROM schedules WHERE series_id = ?1 ORDER BY start_at DESC LIMIT 1",
+            )
+            .bind(series)
+            .fetch_optional(&store.reader)
+            .await
+            .map_err(db_err)?,
+        }
+    } else {
+        schedule
+    };
+    let Some(id) = scheduled else {
+        return Ok(None);
+    };
+    Ok(meetings::schedule(store, company, ScheduleId::from_uuid(id))
+        .await?
+        .map(|s| JoinTarget::Schedule(Box::new(s))))
+}
+
+pub(crate) async fn last_end_reason(
+    store: &SqliteStore,
+    schedule: ScheduleId,
+) -> StoreResult<Option<String>> {
+    let reason: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT end_reason FROM sessions WHERE schedule_id = ? ORDER BY started_at DESC LIMIT 1",
+    )
+    .bind(schedule.as_uuid())
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(db_err)?;
+    Ok(reason.flatten())
+}
+
+pub(crate) async fn close_abandoned(store: &SqliteStore, reason: &str) -> StoreResult<Abandoned> {
+    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let attendance = sqlx::query(
+        "UPDATE attendance SET \
+           left_at = max(joined_at, (SELECT last_seen_at FROM sessions s \
+                                     WHERE s.seq = attendance.session_seq)), \
+           leave_reason = ?1 \
+         WHERE left_at IS NULL",
+    )
+    .bind(reason)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .rows_affected();
+    let sessions = sqlx::query(
+        "UPDATE sessions SET ended_at = max(started_at, last_seen_at), end_reason = ?1 \
+         WHERE ended_at IS NULL",
+    )
+    .bind(reason)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .rows_affected();
+    tx.commit().await.map_err(db_err)?;
+    Ok(Abandoned {
+        sessions,
+        attendance,
+    })
+}
