@@ -9,6 +9,7 @@
 //! [`router`] lists every route in one place.
 
 pub mod frtc;
+pub mod live;
 mod openapi;
 mod router;
 

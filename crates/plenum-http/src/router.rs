@@ -20,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::live;
 use crate::frtc::{self, ErrorCode, FrtcError};
 use crate::openapi::{ApiDoc, docs_page};
 
@@ -63,6 +64,54 @@ pub fn router(state: AppState) -> Router {
             frtc::room::update,
             frtc::room::delete
         ))
+        // FRTC: Meeting Control
+        .routes(routes!(frtc::meeting::list, frtc::meeting::list_get))
+        .routes(routes!(
+            frtc::meeting::detail,
+            frtc::meeting::detail_or_update
+        ))
+        .routes(routes!(frtc::meeting::mute_all))
+        .routes(routes!(frtc::meeting::unmute_all))
+        .routes(routes!(frtc::meeting::mute))
+        .routes(routes!(frtc::meeting::unmute))
+        .routes(routes!(frtc::meeting::request_unmute))
+        .routes(routes!(frtc::meeting::allow_unmute))
+        .routes(routes!(frtc::meeting::stop))
+        .routes(routes!(
+            frtc::meeting::start_overlay,
+            frtc::meeting::stop_overlay
+        ))
+        .routes(routes!(
+            frtc::meeting::set_lecturer,
+            frtc::meeting::unset_lecturer
+        ))
+        .routes(routes!(
+            frtc::meeting::disconnect,
+            frtc::meeting::disconnect_post
+        ))
+        .routes(routes!(
+            frtc::meeting::disconnect_all,
+            frtc::meeting::disconnect_all_post
+        ))
+        .routes(routes!(frtc::meeting::cascading))
+        .routes(routes!(frtc::meeting::participant_info))
+        .routes(routes!(
+            frtc::meeting::start_recording,
+            frtc::meeting::stop_recording
+        ))
+        .routes(routes!(frtc::meeting::start_live, frtc::meeting::stop_live))
+        .routes(routes!(
+            frtc::meeting::pin_for_participant,
+            frtc::meeting::unpin_for_participant
+        ))
+        .routes(routes!(
+            frtc::meeting::pin_for_meeting,
+            frtc::meeting::unpin_for_meeting
+        ))
+        .routes(routes!(frtc::meeting::layout_change))
+        .routes(routes!(frtc::meeting::lock, frtc::meeting::unlock))
+        // The client protocol (WebSocket)
+        .routes(routes!(live::connect))
         // FRTC: System
         .routes(routes!(frtc::system::capacity))
         .routes(routes!(frtc::system::version))

@@ -53,6 +53,10 @@ pub enum ServiceError {
     TooManyOccurrences { max: usize },
     #[error("{0}")]
     InvalidChange(&'static str),
+    #[error("the meeting is not running")]
+    MeetingNotRunning,
+    #[error("no participant {0} is in the meeting")]
+    ParticipantNotFound(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -6,6 +6,7 @@
 
 mod clock;
 mod error;
+mod live;
 mod meetings;
 mod passwords;
 mod service;
@@ -13,6 +14,10 @@ mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
+pub use live::{
+    Control, Delivery, JoinError, Joined, LiveJoin, LivePolicy, MeetingSnapshot, MeetingSummary,
+    Outbox, ParticipantLink,
+};
 pub use meetings::{RoomRequest, ScheduleRequest, SeriesRequest};
 pub use passwords::PasswordHasher;
 pub use service::{

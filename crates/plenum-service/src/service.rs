@@ -42,6 +42,8 @@ pub struct Policy {
     pub public_url: String,
     /// Most occurrences one recurring series may have.
     pub max_occurrences: usize,
+    /// How running meetings behave (heartbeats, ticks, sizes).
+    pub live: crate::LivePolicy,
 }
 
 impl Default for Policy {
@@ -59,6 +61,7 @@ impl Default for Policy {
             public_user_directory: true,
             public_url: "http://127.0.0.1:7480".to_owned(),
             max_occurrences: plenum_domain::recurrence::MAX_OCCURRENCES,
+            live: crate::LivePolicy::default(),
         }
     }
 }
@@ -170,6 +173,8 @@ pub(crate) struct Inner {
     pub(crate) policy: Policy,
     hasher: PasswordHasher,
     tokens: TokenCache,
+    /// The running meetings.
+    pub(crate) live: crate::live::Registry,
 }
 
 /// Name of the first SystemAdmin of the default company.
@@ -196,6 +201,7 @@ impl Plenum {
                 policy,
                 hasher: PasswordHasher::default(),
                 tokens,
+                live: Default::default(),
             }),
         }
     }
@@ -624,8 +630,8 @@ impl Plenum {
         let policy = &self.inner.policy;
         Ok(Capacity {
             max_calls: policy.max_calls,
-            // Nobody can be in a call until live meetings exist; this is the live count then.
-            current_calls: 0,
+            // Participants in running meetings, across the installation (max_calls is too).
+            current_calls: self.inner.live.current_calls(),
             gateway_max_calls: policy.gateway_max_calls,
             gateway_current_calls: 0,
             max_users: company.max_users,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use jiff::SignedDuration;
 use plenum_domain::sign_in::LockoutPolicy;
-use plenum_service::Policy;
+use plenum_service::{LivePolicy, Policy};
 pub use plenum_store_sqlite::Durability;
 use serde::Deserialize;
 
@@ -36,6 +36,9 @@ pub struct FileConfig {
     pub lockout_free_attempts: Option<u32>,
     pub lockout_base_secs: Option<u64>,
     pub lockout_max_secs: Option<u64>,
+    pub heartbeat_interval_secs: Option<u64>,
+    pub heartbeat_timeout_secs: Option<u64>,
+    pub max_participants_per_meeting: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -200,6 +203,32 @@ impl Settings {
             // Set at start, once the listening address is known (see `Settings::public_url`).
             public_url: defaults.public_url,
             max_occurrences: defaults.max_occurrences,
+            live: {
+                let live = defaults.live;
+                let interval = secs(
+                    file.heartbeat_interval_secs,
+                    SignedDuration::try_from(live.heartbeat_interval)?,
+                    "heartbeat_interval_secs",
+                )?;
+                let timeout = secs(
+                    file.heartbeat_timeout_secs,
+                    live.heartbeat_timeout,
+                    "heartbeat_timeout_secs",
+                )?;
+                if timeout <= interval {
+                    bail!("heartbeat_timeout_secs must be longer than heartbeat_interval_secs");
+                }
+                LivePolicy {
+                    heartbeat_interval: interval.unsigned_abs(),
+                    heartbeat_timeout: timeout,
+                    max_participants_per_meeting: match file.max_participants_per_meeting {
+                        Some(0) => bail!("max_participants_per_meeting must be at least 1"),
+                        Some(n) => n,
+                        None => live.max_participants_per_meeting,
+                    },
+                    ..live
+                }
+            },
         };
         Ok(Self {
             data_dir: common

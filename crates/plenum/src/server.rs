@@ -100,15 +100,29 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         .unwrap_or_else(|| format!("http://{addr}"));
     let (plenum, store) = open(&settings, clock).await?;
     let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
+    // Meetings that were running when the last process died (crash, kill -9) end where it
+    // last vouched for them, before anyone can join again.
+    let abandoned = plenum.recover_live_record().await?;
+    if abandoned.sessions + abandoned.attendance > 0 {
+        tracing::warn!(
+            sessions = abandoned.sessions,
+            attendance = abandoned.attendance,
+            "closed the meetings a previous run left open"
+        );
+    }
     let app = plenum_http::router(AppState {
         plenum: plenum.clone(),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = spawn_token_janitor(plenum.clone());
+    let live = plenum.clone();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
+                // Participants' connections are long-lived: end their meetings (recorded,
+                // and every client told) so the HTTP server can drain.
+                live.end_all_meetings(Duration::from_secs(10)).await;
             })
             .await;
         janitor.abort();

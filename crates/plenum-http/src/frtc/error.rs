@@ -37,6 +37,9 @@ pub enum ErrorCode {
     InstantMeetingImmutable,
     UnknownInvitee,
     TooManyOccurrences,
+    MeetingNotRunning,
+    ParticipantNotFound,
+    NotSupported,
     InternalError,
 }
 
@@ -72,6 +75,9 @@ impl ErrorCode {
             ErrorCode::InstantMeetingImmutable => "instant_meeting_immutable",
             ErrorCode::UnknownInvitee => "unknown_invitee",
             ErrorCode::TooManyOccurrences => "too_many_occurrences",
+            ErrorCode::MeetingNotRunning => "meeting_not_running",
+            ErrorCode::ParticipantNotFound => "participant_not_found",
+            ErrorCode::NotSupported => "not_supported",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -97,7 +103,10 @@ impl ErrorCode {
             | ErrorCode::NotFound
             | ErrorCode::ScheduleNotFound
             | ErrorCode::RecurrenceNotFound
-            | ErrorCode::RoomNotFound => StatusCode::NOT_FOUND,
+            | ErrorCode::RoomNotFound
+            | ErrorCode::MeetingNotRunning
+            | ErrorCode::ParticipantNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::NotSupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::UsernameTaken
             | ErrorCode::CompanyNameTaken
@@ -137,6 +146,14 @@ impl FrtcError {
             message: message.into(),
             retry_after: None,
         }
+    }
+}
+
+impl FrtcError {
+    /// The same error with another sentence.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
     }
 }
 
@@ -180,6 +197,8 @@ impl From<ServiceError> for FrtcError {
             ServiceError::UnknownInvitee(_) => C::UnknownInvitee,
             ServiceError::TooManyOccurrences { .. } => C::TooManyOccurrences,
             ServiceError::InvalidChange(_) => C::InvalidField,
+            ServiceError::MeetingNotRunning => C::MeetingNotRunning,
+            ServiceError::ParticipantNotFound(_) => C::ParticipantNotFound,
             ServiceError::Internal(source) => {
                 // Logged inside the request's span, so the log line carries its request id;
                 // the client learns only that it was our fault.

@@ -11,6 +11,7 @@
 //!   `GET` too.
 
 pub mod company;
+pub mod meeting;
 pub mod room;
 pub mod schedule;
 pub mod system;
@@ -20,7 +21,7 @@ pub(crate) mod body;
 mod error;
 
 pub use body::FrtcJson;
-pub use error::{ErrorCode, FrtcError};
+pub use error::{ErrorBody, ErrorCode, FrtcError};
 
 use std::sync::Arc;
 

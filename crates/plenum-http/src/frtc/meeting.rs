@@ -1,0 +1,843 @@
+//! FRTC "Meeting Control": running meetings and what hosts do to them.
+//!
+//! Every call acts on the running meeting of `{meeting_number}` in the caller's company and
+//! answers `204 No Content`; the change is durable and has been pushed to the participants'
+//! clients (see `docs/client-protocol.md`) when the answer arrives. Who may call: the
+//! meeting's owner, MeetingOperators and SystemAdmins; the list and detail are also open to
+//! the meeting's invitees. A number that is not running in the caller's company is
+//! `meeting_not_running` (404), whatever another company runs under it.
+//!
+//! Participants are named by their `client_uuid` (the id the server gave their client at
+//! join). The document's slips are resolved as `docs/frtc.md` explains: `POST /live` starts
+//! streaming and `DELETE /live` stops it; `POST /api/v1/meeting/{n}` with an `end_time`
+//! updates, without one it is the detail; the list answers `GET` and `POST`; `disconnect`
+//! and `disconnect_all` answer `POST` as well as the documented `DELETE`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use plenum_domain::live::{Layout, LayoutMode, Overlay, parse_display_name};
+use plenum_domain::schedule::parse_live_passcode;
+use plenum_domain::{Field, Timestamp, ValidationError};
+use plenum_service::{Control, MeetingSnapshot, MeetingSummary};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{ErrorBody, missing};
+use super::{ErrorCode, FrtcError, FrtcJson, SignedIn};
+use crate::AppState;
+
+pub const TAG: &str = "Meeting Control";
+
+// --- lenient field types -------------------------------------------------------------------
+
+/// A boolean as FRTC clients send it: `true`, or the string `"true"` (the document's table
+/// types `allow_self_unmute` as a string).
+fn flexible_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Bool(b)) => Ok(Some(b)),
+        Some(Raw::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => Ok(Some(true)),
+            "false" | "0" => Ok(Some(false)),
+            _ => Err(serde::de::Error::custom("expected true or false")),
+        },
+    }
+}
+
+/// A list of client ids; numbers are accepted as their decimal text (the document's table
+/// types `exclusions` as `long`).
+fn client_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(i64),
+    }
+    Ok(Option::<Vec<Raw>>::deserialize(d)?.map(|ids| {
+        ids.into_iter()
+            .map(|id| match id {
+                Raw::Text(t) => t,
+                Raw::Number(n) => n.to_string(),
+            })
+            .collect()
+    }))
+}
+
+/// The `participants` list most calls carry.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ParticipantsBody {
+    /// client_uuids.
+    #[serde(default, deserialize_with = "client_ids")]
+    participants: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "flexible_bool")]
+    #[schema(value_type = Option<bool>)]
+    allow_self_unmute: Option<bool>,
+}
+
+impl ParticipantsBody {
+    fn required(self) -> Result<Vec<String>, FrtcError> {
+        match self.participants {
+            Some(p) if !p.is_empty() => Ok(p),
+            _ => Err(missing(Field::ClientId).with_message(
+                "missing field `participants`: name at least one client_uuid",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct MuteAllBody {
+    /// Whether the muted may unmute themselves (default true).
+    #[serde(default, deserialize_with = "flexible_bool")]
+    #[schema(value_type = Option<bool>)]
+    allow_self_unmute: Option<bool>,
+    /// client_uuids left unmuted.
+    #[serde(default, deserialize_with = "client_ids")]
+    exclusions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct StopBody {
+    /// Whether participants may join the meeting again (default true). `false` closes a
+    /// scheduled meeting for good.
+    #[serde(default, deserialize_with = "flexible_bool")]
+    #[schema(value_type = Option<bool>)]
+    rejoin: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct OverlayBody {
+    content: Option<String>,
+    /// How many times the text runs; 0 (default) until stopped.
+    #[serde(default)]
+    repeat: Option<u32>,
+    /// Vertical position in percent of the picture, 0 (top) to 100 (bottom); default 0.
+    #[serde(default)]
+    position: Option<u32>,
+    #[serde(default, deserialize_with = "flexible_bool")]
+    #[schema(value_type = Option<bool>)]
+    enable_scroll: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct LecturerBody {
+    /// client_uuid of the new lecturer.
+    lecturer: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdateMeetingBody {
+    /// New end of the running meeting, ms since the Unix epoch; the meeting ends then.
+    end_time: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ParticipantInfoBody {
+    client_id: Option<String>,
+    display_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct LiveBody {
+    /// 4 to 16 digits viewers must give; default: the meeting's live passcode, if any.
+    live_password: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct LayoutBody {
+    /// 1 to 19 (default 9).
+    max_views: Option<u32>,
+    /// `auto` (default), `gallery` or `speaker`.
+    layout: Option<String>,
+}
+
+// --- responses -----------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingListItem {
+    meeting_number: String,
+    meeting_name: String,
+    /// ms since the Unix epoch.
+    start_time: i64,
+    /// Always `STARTED`: only running meetings are listed.
+    status: &'static str,
+    owner_id: String,
+    owner_name: String,
+    locked: bool,
+    /// Plenum extension: participants now.
+    participant_count: u32,
+}
+
+impl From<&MeetingSummary> for MeetingListItem {
+    fn from(s: &MeetingSummary) -> Self {
+        Self {
+            meeting_number: s.number.to_string(),
+            meeting_name: s.name.clone(),
+            start_time: s.started_at.as_millisecond(),
+            status: "STARTED",
+            owner_id: s.owner.to_string(),
+            owner_name: s.owner_name.clone(),
+            locked: s.locked,
+            participant_count: s.participants,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingList {
+    meetings: Vec<MeetingListItem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParticipantItem {
+    client_uuid: String,
+    name: String,
+    /// `USER` (signed in to this company), `GUEST`, or `GATEWAY`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    mute_video: bool,
+    mute_audio: bool,
+    lecture: bool,
+    // Plenum extensions:
+    /// Whether the participant may unmute themselves.
+    allow_self_unmute: bool,
+    unmute_requested: bool,
+    device_type: &'static str,
+    media_type: &'static str,
+    /// The client_uuid this participant's view pins, if any.
+    pinned: Option<String>,
+    max_views: u8,
+    layout: &'static str,
+    /// ms since the Unix epoch.
+    join_time: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverlayItem {
+    content: String,
+    repeat: u32,
+    position: u8,
+    enable_scroll: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingDetail {
+    meeting_number: String,
+    meeting_name: String,
+    /// ms since the Unix epoch.
+    start_time: i64,
+    meeting_password: String,
+    status: &'static str,
+    owner_id: String,
+    owner_name: String,
+    guest_dial_in: bool,
+    watermark: bool,
+    locked: bool,
+    participants: Vec<ParticipantItem>,
+    // Plenum extensions:
+    /// The id of this holding of the meeting (history: session).
+    session_id: String,
+    /// When the meeting ends by itself (ms), `null` for a room.
+    end_time: Option<i64>,
+    watermark_type: &'static str,
+    recording: bool,
+    live: bool,
+    live_url: Option<String>,
+    live_passcode: Option<String>,
+    overlay: Option<OverlayItem>,
+    /// client_uuid pinned for everyone.
+    pinned: Option<String>,
+}
+
+impl From<&MeetingSnapshot> for MeetingDetail {
+    fn from(m: &MeetingSnapshot) -> Self {
+        Self {
+            meeting_number: m.number.to_string(),
+            meeting_name: m.name.clone(),
+            start_time: m.started_at.as_millisecond(),
+            meeting_password: m.password.clone().unwrap_or_default(),
+            status: "STARTED",
+            owner_id: m.owner.to_string(),
+            owner_name: m.owner_name.clone(),
+            guest_dial_in: m.guest_dial_in,
+            watermark: m.watermark,
+            locked: m.locked,
+            participants: m
+                .participants
+                .iter()
+                .map(|p| ParticipantItem {
+                    client_uuid: p.id.to_string(),
+                    name: p.display_name.clone(),
+                    kind: if p.device_type == "gateway" {
+                        "GATEWAY"
+                    } else if p.is_guest() {
+                        "GUEST"
+                    } else {
+                        "USER"
+                    },
+                    mute_video: p.mute_video,
+                    mute_audio: p.mute_audio,
+                    lecture: m.lecturer == Some(p.id),
+                    allow_self_unmute: p.may_unmute_self,
+                    unmute_requested: p.unmute_requested,
+                    device_type: p.device_type,
+                    media_type: p.media_type,
+                    pinned: p.pinned.map(|id| id.to_string()),
+                    max_views: p.layout.max_views,
+                    layout: p.layout.mode.as_str(),
+                    join_time: p.joined_at.as_millisecond(),
+                })
+                .collect(),
+            session_id: m.session.to_string(),
+            end_time: m.end_time.map(|t| t.as_millisecond()),
+            watermark_type: m.watermark_type,
+            recording: m.recording,
+            live: m.live.is_some(),
+            live_url: m.live.as_ref().map(|l| l.url.clone()),
+            live_passcode: m.live.as_ref().and_then(|l| l.passcode.clone()),
+            overlay: m.overlay.as_ref().map(|o| OverlayItem {
+                content: o.content.clone(),
+                repeat: o.repeat,
+                position: o.position,
+                enable_scroll: o.enable_scroll,
+            }),
+            pinned: m.pinned.map(|id| id.to_string()),
+        }
+    }
+}
+
+// --- handlers ------------------------------------------------------------------------------
+
+async fn apply(
+    state: &AppState,
+    who: &SignedIn,
+    number: &str,
+    control: Control,
+) -> Result<StatusCode, FrtcError> {
+    state
+        .plenum
+        .control(&who.principal, number, control)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The running meetings of the caller's company that the caller may see, oldest first.
+#[utoipa::path(post, path = "/api/v1/meeting", tag = TAG, security(("token" = [])),
+    responses((status = 200, body = MeetingList), (status = 401, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, who: SignedIn) -> Json<MeetingList> {
+    Json(MeetingList {
+        meetings: state
+            .plenum
+            .live_meetings(&who.principal)
+            .iter()
+            .map(MeetingListItem::from)
+            .collect(),
+    })
+}
+
+/// The running meetings (as `POST`).
+#[utoipa::path(get, path = "/api/v1/meeting", tag = TAG, security(("token" = [])),
+    responses((status = 200, body = MeetingList), (status = 401, body = ErrorBody)))]
+pub async fn list_get(state: State<AppState>, who: SignedIn) -> Json<MeetingList> {
+    list(state, who).await
+}
+
+/// A running meeting with its participants.
+#[utoipa::path(get, path = "/api/v1/meeting/{meeting_number}", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 200, body = MeetingDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "meeting_not_running", body = ErrorBody)))]
+pub async fn detail(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<Json<MeetingDetail>, FrtcError> {
+    let snapshot = state.plenum.live_meeting(&who.principal, &number).await?;
+    Ok(Json(MeetingDetail::from(&snapshot)))
+}
+
+/// Without a body: the detail. With `end_time`: moves the running meeting's end (it really
+/// ends then, everyone is disconnected) and answers 204.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    request_body(content = Option<UpdateMeetingBody>),
+    responses((status = 200, body = MeetingDetail), (status = 204, description = "end_time updated"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn detail_or_update(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<UpdateMeetingBody>,
+) -> Result<Response, FrtcError> {
+    match body.end_time {
+        None => Ok(
+            Json(MeetingDetail::from(
+                &state.plenum.live_meeting(&who.principal, &number).await?,
+            ))
+            .into_response(),
+        ),
+        Some(ms) => {
+            let end = Timestamp::from_millisecond(ms)
+                .map_err(|_| ValidationError::new(Field::EndTime, "must be milliseconds since the Unix epoch"))?;
+            Ok(apply(&state, &who, &number, Control::SetEndTime(end))
+                .await?
+                .into_response())
+        }
+    }
+}
+
+/// Mutes everyone but the exclusions.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/mute_all", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = MuteAllBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn mute_all(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<MuteAllBody>,
+) -> Result<StatusCode, FrtcError> {
+    let control = Control::MuteAll {
+        allow_self_unmute: body.allow_self_unmute.unwrap_or(true),
+        exclusions: body.exclusions.unwrap_or_default(),
+    };
+    apply(&state, &who, &number, control).await
+}
+
+/// Unmutes everyone (and lets them unmute themselves again).
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/unmute_all", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unmute_all(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::UnmuteAll).await
+}
+
+/// Mutes the named participants.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/mute", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = ParticipantsBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "meeting_not_running, participant_not_found", body = ErrorBody)))]
+pub async fn mute(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<ParticipantsBody>,
+) -> Result<StatusCode, FrtcError> {
+    let allow_self_unmute = body.allow_self_unmute.unwrap_or(true);
+    let control = Control::Mute {
+        participants: body.required()?,
+        allow_self_unmute,
+    };
+    apply(&state, &who, &number, control).await
+}
+
+/// Unmutes the named participants.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/unmute", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = ParticipantsBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unmute(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<ParticipantsBody>,
+) -> Result<StatusCode, FrtcError> {
+    let control = Control::Unmute {
+        participants: body.required()?,
+    };
+    apply(&state, &who, &number, control).await
+}
+
+/// A muted participant asks the hosts to be allowed to speak. The caller's participant is the
+/// one whose client_uuid is the request's `client_id` (query), or the caller's only one.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/request_unmute", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path), ("client_id" = Option<String>, Query, description = "The caller's client_uuid in the meeting")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn request_unmute(
+    State(state): State<AppState>,
+    who: SignedIn,
+    client: super::ClientId,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    state
+        .plenum
+        .request_unmute(&who.principal, &number, client.0.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lets the named participants unmute themselves (the answer to a request).
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/allow_unmute", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = ParticipantsBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn allow_unmute(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<ParticipantsBody>,
+) -> Result<StatusCode, FrtcError> {
+    let control = Control::AllowUnmute {
+        participants: body.required()?,
+    };
+    apply(&state, &who, &number, control).await
+}
+
+/// Ends the meeting for everyone. `rejoin: false` also closes a scheduled meeting for good.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/stop", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = StopBody,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn stop(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<StopBody>,
+) -> Result<StatusCode, FrtcError> {
+    let control = Control::Stop {
+        rejoin: body.rejoin.unwrap_or(true),
+    };
+    apply(&state, &who, &number, control).await
+}
+
+/// Shows a text over the meeting's video.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/overlay", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = OverlayBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn start_overlay(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<OverlayBody>,
+) -> Result<StatusCode, FrtcError> {
+    let content = body
+        .content
+        .ok_or_else(|| missing(Field::OverlayContent))?;
+    let overlay = Overlay::new(
+        &content,
+        body.repeat.unwrap_or(0),
+        body.position.unwrap_or(0),
+        body.enable_scroll.unwrap_or(false),
+    )?;
+    apply(&state, &who, &number, Control::StartOverlay(overlay)).await
+}
+
+/// Removes the overlay text.
+#[utoipa::path(delete, path = "/api/v1/meeting/{meeting_number}/overlay", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn stop_overlay(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::StopOverlay).await
+}
+
+/// Makes a participant the lecturer (everyone sees them).
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/lecturer", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = LecturerBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_lecturer(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<LecturerBody>,
+) -> Result<StatusCode, FrtcError> {
+    let lecturer = body
+        .lecturer
+        .filter(|l| !l.trim().is_empty())
+        .ok_or_else(|| missing(Field::ClientId).with_message("missing field `lecturer`"))?;
+    apply(&state, &who, &number, Control::SetLecturer(lecturer)).await
+}
+
+/// Removes the lecturer.
+#[utoipa::path(delete, path = "/api/v1/meeting/{meeting_number}/lecturer", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unset_lecturer(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::UnsetLecturer).await
+}
+
+/// Disconnects the named participants (they may join again).
+#[utoipa::path(delete, path = "/api/v1/meeting/{meeting_number}/disconnect", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = ParticipantsBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn disconnect(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<ParticipantsBody>,
+) -> Result<StatusCode, FrtcError> {
+    let control = Control::Disconnect {
+        participants: body.required()?,
+    };
+    apply(&state, &who, &number, control).await
+}
+
+/// Disconnects the named participants (as `DELETE`).
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/disconnect", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = ParticipantsBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn disconnect_post(
+    state: State<AppState>,
+    who: SignedIn,
+    number: Path<String>,
+    body: FrtcJson<ParticipantsBody>,
+) -> Result<StatusCode, FrtcError> {
+    disconnect(state, who, number, body).await
+}
+
+/// Disconnects everyone; the meeting ends (its participants may start it again).
+#[utoipa::path(delete, path = "/api/v1/meeting/{meeting_number}/disconnect_all", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn disconnect_all(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::DisconnectAll).await
+}
+
+/// Disconnects everyone (as `DELETE`).
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/disconnect_all", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn disconnect_all_post(
+    state: State<AppState>,
+    who: SignedIn,
+    number: Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    disconnect_all(state, who, number).await
+}
+
+/// Cascading to H.323/SIP or another FRTC meeting needs a media gateway, which Plenum does
+/// not have yet: always `not_supported` (501), after the usual checks.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/cascading", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 501, description = "not_supported", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn cascading(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    // Not running or not allowed are answered as for every other call.
+    state.plenum.live_meeting(&who.principal, &number).await?;
+    Err(FrtcError::new(
+        ErrorCode::NotSupported,
+        "cascading needs a SIP/H.323 gateway, which this server does not have",
+    ))
+}
+
+/// Renames a participant.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/participant", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = ParticipantInfoBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn participant_info(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<ParticipantInfoBody>,
+) -> Result<StatusCode, FrtcError> {
+    let participant = body.client_id.ok_or_else(|| missing(Field::ClientId))?;
+    let display_name = parse_display_name(
+        &body
+            .display_name
+            .ok_or_else(|| missing(Field::DisplayName))?,
+    )?;
+    let control = Control::Rename {
+        participant,
+        display_name,
+    };
+    apply(&state, &who, &number, control).await
+}
+
+/// Marks the meeting as recording. Media recording comes with the media server; until then
+/// no recording file or entry is made.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/recording", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn start_recording(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::StartRecording).await
+}
+
+/// Stops recording.
+#[utoipa::path(delete, path = "/api/v1/meeting/{meeting_number}/recording", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn stop_recording(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::StopRecording).await
+}
+
+/// Starts live streaming: the meeting's live URL and passcode appear in its detail.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/live", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = LiveBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn start_live(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<LiveBody>,
+) -> Result<StatusCode, FrtcError> {
+    let passcode = body
+        .live_password
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| parse_live_passcode(&p))
+        .transpose()?;
+    apply(&state, &who, &number, Control::StartLive { passcode }).await
+}
+
+/// Stops live streaming.
+#[utoipa::path(delete, path = "/api/v1/meeting/{meeting_number}/live", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn stop_live(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::StopLive).await
+}
+
+/// What one participant's view pins: `participants` names one other participant (or none,
+/// which unpins).
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/participant/{client_uuid}/pin", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path), ("client_uuid" = String, Path, description = "The viewer")), request_body = ParticipantsBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn pin_for_participant(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path((number, viewer)): Path<(String, String)>,
+    FrtcJson(body): FrtcJson<ParticipantsBody>,
+) -> Result<StatusCode, FrtcError> {
+    let pinned = at_most_one(body.participants)?;
+    let control = Control::PinForParticipant { viewer, pinned };
+    apply(&state, &who, &number, control).await
+}
+
+/// Unpins what one participant's view pins.
+#[utoipa::path(delete, path = "/api/v1/meeting/{meeting_number}/participant/{client_uuid}/pin", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path), ("client_uuid" = String, Path, description = "The viewer")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unpin_for_participant(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path((number, viewer)): Path<(String, String)>,
+) -> Result<StatusCode, FrtcError> {
+    let control = Control::PinForParticipant {
+        viewer,
+        pinned: None,
+    };
+    apply(&state, &who, &number, control).await
+}
+
+/// Pins one participant for everyone (one at a time).
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/pin", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)), request_body = ParticipantsBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn pin_for_meeting(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    FrtcJson(body): FrtcJson<ParticipantsBody>,
+) -> Result<StatusCode, FrtcError> {
+    let pinned = at_most_one(body.participants)?;
+    apply(&state, &who, &number, Control::PinForMeeting(pinned)).await
+}
+
+/// Unpins the meeting's pinned participant.
+#[utoipa::path(delete, path = "/api/v1/meeting/{meeting_number}/pin", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unpin_for_meeting(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::PinForMeeting(None)).await
+}
+
+/// Sets how one participant's screen is laid out.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/participant/{client_uuid}/layout_change", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path), ("client_uuid" = String, Path, description = "The viewer")), request_body = LayoutBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn layout_change(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path((number, viewer)): Path<(String, String)>,
+    FrtcJson(body): FrtcJson<LayoutBody>,
+) -> Result<StatusCode, FrtcError> {
+    let mode = body
+        .layout
+        .as_deref()
+        .map(LayoutMode::parse)
+        .transpose()?
+        .unwrap_or(LayoutMode::Auto);
+    let layout = Layout::new(
+        body.max_views
+            .unwrap_or(u32::from(Layout::DEFAULT.max_views)),
+        mode,
+    )?;
+    apply(&state, &who, &number, Control::ChangeLayout { viewer, layout }).await
+}
+
+/// Locks the meeting: nobody new may join.
+#[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/lock", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn lock(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::Lock).await
+}
+
+/// Unlocks the meeting.
+#[utoipa::path(delete, path = "/api/v1/meeting/{meeting_number}/lock", tag = TAG, security(("token" = [])),
+    params(("meeting_number" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unlock(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<StatusCode, FrtcError> {
+    apply(&state, &who, &number, Control::Unlock).await
+}
+
+/// "Either one other participant or empty", as the document says of pins.
+fn at_most_one(participants: Option<Vec<String>>) -> Result<Option<String>, FrtcError> {
+    let mut participants = participants.unwrap_or_default();
+    participants.retain(|p| !p.trim().is_empty());
+    match participants.len() {
+        0 => Ok(None),
+        1 => Ok(participants.pop()),
+        _ => Err(ValidationError::new(
+            Field::ClientId,
+            "only one participant can be pinned at a time",
+        )
+        .into()),
+    }
+}

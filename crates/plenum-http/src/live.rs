@@ -1,0 +1,524 @@
+//! The client protocol: participants join meetings over a WebSocket at `/api/v1/live`.
+//!
+//! `docs/client-protocol.md` is the reference for client authors; this module is its
+//! translation to and from the live runtime. Every frame is a JSON text frame with a `type`.
+//! A client may send an optional `ref` with any request; the answer to it carries the same
+//! `ref`.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use plenum_domain::history::{DeviceType, MediaType};
+use plenum_domain::live::{EndReason, Event, LeaveReason};
+use plenum_service::{
+    Delivery, JoinError, Joined, LiveJoin, Principal, ServiceError,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+use crate::AppState;
+use crate::frtc::meeting::MeetingDetail;
+use crate::frtc::{FrtcError, MaybeSignedIn};
+
+/// The version of the protocol this server speaks (in `hello`).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest frame a client may send; joins and signalling are far smaller.
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Close codes (4000-4999 are the application's): the reason is also in the last message.
+const CLOSE_LEFT: u16 = 4000;
+const CLOSE_DISCONNECTED: u16 = 4001;
+const CLOSE_MEETING_ENDED: u16 = 4002;
+const CLOSE_TIMEOUT: u16 = 4003;
+const CLOSE_TOO_SLOW: u16 = 4004;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    Join {
+        meeting_number: String,
+        #[serde(default)]
+        password: Option<String>,
+        #[serde(default)]
+        display_name: Option<String>,
+        #[serde(default)]
+        device_type: Option<String>,
+        #[serde(default)]
+        media_type: Option<String>,
+        #[serde(default)]
+        call_number: Option<String>,
+        /// An access token, for clients that cannot set a header on the upgrade.
+        #[serde(default)]
+        token: Option<String>,
+    },
+    Heartbeat,
+    Leave,
+    SetMute {
+        #[serde(default)]
+        audio: Option<bool>,
+        #[serde(default)]
+        video: Option<bool>,
+    },
+    RequestUnmute,
+    /// WebRTC signalling: carried by the protocol, answered once media exists.
+    Offer {},
+    Answer {},
+    IceCandidate {},
+}
+
+/// The `ref` of a request, echoed in its answer.
+#[derive(Debug, Default, Deserialize)]
+struct Ref {
+    #[serde(default, rename = "ref")]
+    reference: Option<Value>,
+}
+
+/// Opens a participant connection. A token may come with the upgrade (`Authorization:
+/// Bearer`, or `?token=`); an invalid one is refused here with FRTC's 401.
+#[utoipa::path(get, path = "/api/v1/live", tag = "Live",
+    security((), ("token" = [])),
+    responses(
+        (status = 101, description = "Switching to the client protocol (docs/client-protocol.md)"),
+        (status = 401, description = "The token given is not valid", body = crate::frtc::ErrorBody),
+    ))]
+pub async fn connect(
+    State(state): State<AppState>,
+    who: MaybeSignedIn,
+    upgrade: WsUpgrade,
+) -> Response {
+    let principal = who.0.map(|s| s.principal);
+    upgrade
+        .0
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| Connection::new(state, socket, principal).run())
+}
+
+/// The upgrade, refused in the FRTC error shape when the request is not a WebSocket one.
+#[derive(Debug)]
+pub struct WsUpgrade(WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(Self)
+            .map_err(|_| {
+                FrtcError::new(
+                    crate::frtc::ErrorCode::InvalidField,
+                    "this endpoint speaks the client protocol over a WebSocket (docs/client-protocol.md)",
+                )
+            })
+    }
+}
+
+struct Connection {
+    state: AppState,
+    socket: WebSocket,
+    principal: Option<Arc<Principal>>,
+    joined: Option<(Joined, mpsc::Receiver<Delivery>)>,
+}
+
+/// How a connection ends.
+enum End {
+    /// The client went away (closed, or the socket failed).
+    Gone,
+    /// The server closes with this code after its last message.
+    Close(u16, &'static str),
+}
+
+impl Connection {
+    fn new(state: AppState, socket: WebSocket, principal: Option<Arc<Principal>>) -> Self {
+        Self {
+            state,
+            socket,
+            principal,
+            joined: None,
+        }
+    }
+
+    async fn run(mut self) {
+        let live = &self.state.plenum.policy().live;
+        let hello = json!({
+            "type": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "heartbeat_interval_ms": live.heartbeat_interval.as_millis() as u64,
+            "heartbeat_timeout_ms": live.heartbeat_timeout.as_millis() as u64,
+        });
+        let end = match self.send(&hello).await {
+            Ok(()) => self.serve().await,
+            Err(()) => End::Gone,
+        };
+        if let End::Close(code, reason) = end {
+            let _ = self
+                .socket
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                })))
+                .await;
+        }
+        // A participant whose connection ended without a leave is out now (if the runtime
+        // has not already taken them out).
+        if let Some((joined, _)) = self.joined.take() {
+            joined.link.leave(LeaveReason::ConnectionClosed).await;
+        }
+    }
+
+    async fn serve(&mut self) -> End {
+        loop {
+            let next = match &mut self.joined {
+                Some((_, deliveries)) => tokio::select! {
+                    frame = self.socket.recv() => Step::Frame(frame),
+                    delivery = deliveries.recv() => Step::Delivery(delivery),
+                },
+                None => Step::Frame(self.socket.recv().await),
+            };
+            let outcome = match next {
+                Step::Frame(Some(Ok(Message::Text(text)))) => self.on_text(text.as_str()).await,
+                Step::Frame(Some(Ok(Message::Binary(_)))) => {
+                    self.error(None, "unsupported_frame", "frames are JSON text").await
+                }
+                Step::Frame(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => Ok(None),
+                Step::Frame(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => return End::Gone,
+                Step::Delivery(Some(delivery)) => self.on_delivery(delivery).await,
+                // The runtime dropped us (the meeting is gone): nothing more will come.
+                Step::Delivery(None) => {
+                    self.joined = None;
+                    Ok(Some(End::Close(CLOSE_MEETING_ENDED, "meeting ended")))
+                }
+            };
+            match outcome {
+                Ok(None) => {}
+                Ok(Some(end)) => return end,
+                Err(()) => return End::Gone,
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<Option<End>, ()> {
+        let reference = serde_json::from_str::<Ref>(text)
+            .ok()
+            .and_then(|r| r.reference);
+        let message = match serde_json::from_str::<ClientMessage>(text) {
+            Ok(m) => m,
+            Err(e) => {
+                let message = format!("not a client message: {e}");
+                return self.error(reference, "invalid_message", &message).await;
+            }
+        };
+        // Every message is a sign of life.
+        if let Some((joined, _)) = &self.joined
+            && !matches!(message, ClientMessage::Leave)
+        {
+            joined.link.heartbeat().await;
+        }
+        match message {
+            ClientMessage::Join {
+                meeting_number,
+                password,
+                display_name,
+                device_type,
+                media_type,
+                call_number,
+                token,
+            } => {
+                if self.joined.is_some() {
+                    return self
+                        .error(reference, "already_joined", "this connection is already in a meeting; leave first")
+                        .await;
+                }
+                let device_type = match device_type.as_deref().map(DeviceType::parse).transpose() {
+                    Ok(d) => d.unwrap_or(DeviceType::Web),
+                    Err(e) => return self.error(reference, "invalid_message", &e.to_string()).await,
+                };
+                let media_type = match media_type.as_deref().map(MediaType::parse).transpose() {
+                    Ok(m) => m.unwrap_or(MediaType::Video),
+                    Err(e) => return self.error(reference, "invalid_message", &e.to_string()).await,
+                };
+                let principal = match (token, &self.principal) {
+                    (Some(token), _) => match self.state.plenum.authenticate(&token).await {
+                        Ok(p) => Some(p),
+                        Err(e) => return self.refuse(reference, "unauthorized", &e.to_string()).await,
+                    },
+                    (None, p) => p.clone(),
+                };
+                let call_number: String = call_number.unwrap_or_default().chars().take(64).collect();
+                let join = LiveJoin {
+                    meeting_number,
+                    password,
+                    display_name,
+                    device_type,
+                    media_type,
+                    call_number,
+                    principal: principal.map(|p| (*p).clone()),
+                };
+                let (outbox, deliveries) =
+                    mpsc::channel(self.state.plenum.policy().live.client_queue);
+                match self.state.plenum.join(join, outbox).await {
+                    Ok(joined) => {
+                        let mut meeting = serde_json::to_value(MeetingDetail::from(&joined.snapshot))
+                            .unwrap_or(Value::Null);
+                        // The password is for the hosts' detail, not for every participant.
+                        if let Some(m) = meeting.as_object_mut() {
+                            m.remove("meeting_password");
+                        }
+                        let message = json!({
+                            "type": "joined",
+                            "ref": reference,
+                            "client_uuid": joined.link.id.to_string(),
+                            "session_id": joined.session.to_string(),
+                            "seq": joined.snapshot.seq,
+                            "meeting": meeting,
+                        });
+                        self.joined = Some((joined, deliveries));
+                        self.send(&message).await.map(|()| None)
+                    }
+                    Err(JoinError::Refused(refusal)) => {
+                        let mut message = json!({
+                            "type": "refused",
+                            "ref": reference,
+                            "reason": refusal.code(),
+                            "message": refusal.to_string(),
+                        });
+                        if let plenum_domain::live::JoinRefusal::NotOpenYet { opens_at } = refusal {
+                            message["opens_at"] = json!(opens_at.as_millisecond());
+                        }
+                        self.send(&message).await.map(|()| None)
+                    }
+                    Err(JoinError::Service(e)) => {
+                        let code = match &e {
+                            ServiceError::Invalid(_) => "invalid_message",
+                            _ => "internal_error",
+                        };
+                        self.error(reference, code, &e.to_string()).await
+                    }
+                }
+            }
+            ClientMessage::Heartbeat => {
+                let ack = json!({
+                    "type": "heartbeat_ack",
+                    "ref": reference,
+                    "server_time": self.state.plenum.now().as_millisecond(),
+                });
+                self.send(&ack).await.map(|()| None)
+            }
+            ClientMessage::Leave => match self.joined.take() {
+                Some((joined, _)) => {
+                    joined.link.leave(LeaveReason::Left).await;
+                    let left = json!({"type": "left", "ref": reference, "reason": "left"});
+                    self.send(&left).await?;
+                    Ok(Some(End::Close(CLOSE_LEFT, "left")))
+                }
+                None => self.error(reference, "not_joined", "join a meeting first").await,
+            },
+            ClientMessage::SetMute { audio, video } => {
+                let result = match &self.joined {
+                    Some((joined, _)) => joined.link.set_own_mute(audio, video).await,
+                    None => return self.error(reference, "not_joined", "join a meeting first").await,
+                };
+                self.answer(reference, result).await
+            }
+            ClientMessage::RequestUnmute => {
+                let result = match &self.joined {
+                    Some((joined, _)) => joined.link.request_unmute().await,
+                    None => return self.error(reference, "not_joined", "join a meeting first").await,
+                };
+                self.answer(reference, result).await
+            }
+            ClientMessage::Offer {} | ClientMessage::Answer {} | ClientMessage::IceCandidate {} => {
+                self.error(
+                    reference,
+                    "media_unavailable",
+                    "this server does not carry audio or video yet; signalling will be answered when it does",
+                )
+                .await
+            }
+        }
+    }
+
+    /// The answer to a participant's own request: `ok`, or an error naming why.
+    async fn answer(
+        &mut self,
+        reference: Option<Value>,
+        result: Result<(), ServiceError>,
+    ) -> Result<Option<End>, ()> {
+        match result {
+            Ok(()) => {
+                self.send(&json!({"type": "ok", "ref": reference}))
+                    .await
+                    .map(|()| None)
+            }
+            Err(ServiceError::InvalidChange(why)) => {
+                let code = if why.contains("not muted") {
+                    "not_muted"
+                } else {
+                    "unmute_not_allowed"
+                };
+                self.error(reference, code, why).await
+            }
+            Err(e) => self.error(reference, "internal_error", &e.to_string()).await,
+        }
+    }
+
+    async fn on_delivery(&mut self, delivery: Delivery) -> Result<Option<End>, ()> {
+        let Delivery::Event { seq, at, event } = delivery;
+        let me = self.joined.as_ref().map(|(j, _)| j.link.id);
+        let message = render(seq, at.as_millisecond(), &event);
+        self.send(&message).await?;
+        let end = match &*event {
+            Event::ParticipantLeft {
+                client_uuid,
+                reason,
+                ..
+            } if Some(*client_uuid) == me => Some(match reason {
+                LeaveReason::Disconnected => End::Close(CLOSE_DISCONNECTED, "disconnected by a host"),
+                LeaveReason::HeartbeatTimeout => End::Close(CLOSE_TIMEOUT, "heartbeat timeout"),
+                LeaveReason::TooSlow => End::Close(CLOSE_TOO_SLOW, "too slow"),
+                LeaveReason::MeetingEnded | LeaveReason::ServerShutdown => {
+                    // The `meeting_ended` event follows; close after it.
+                    return Ok(None);
+                }
+                LeaveReason::Left | LeaveReason::ConnectionClosed => End::Close(CLOSE_LEFT, "left"),
+            }),
+            Event::MeetingEnded { .. } => Some(End::Close(CLOSE_MEETING_ENDED, "meeting ended")),
+            _ => None,
+        };
+        if end.is_some() {
+            // The runtime has taken the participant out already.
+            self.joined = None;
+        }
+        Ok(end)
+    }
+
+    async fn refuse(
+        &mut self,
+        reference: Option<Value>,
+        reason: &str,
+        message: &str,
+    ) -> Result<Option<End>, ()> {
+        let refused = json!({"type": "refused", "ref": reference, "reason": reason, "message": message});
+        self.send(&refused).await.map(|()| None)
+    }
+
+    async fn error(
+        &mut self,
+        reference: Option<Value>,
+        code: &str,
+        message: &str,
+    ) -> Result<Option<End>, ()> {
+        let error = json!({"type": "error", "ref": reference, "code": code, "message": message});
+        self.send(&error).await.map(|()| None)
+    }
+
+    async fn send(&mut self, message: &Value) -> Result<(), ()> {
+        let text = serde_json::to_string(message).map_err(|_| ())?;
+        // A client that cannot take a frame within this long is treated as gone.
+        match tokio::time::timeout(Duration::from_secs(10), self.socket.send(Message::text(text)))
+            .await
+        {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
+    }
+}
+
+enum Step {
+    Frame(Option<Result<Message, axum::Error>>),
+    Delivery(Option<Delivery>),
+}
+
+fn id(id: impl ToString) -> Value {
+    Value::String(id.to_string())
+}
+
+fn optional_id(id: Option<impl ToString>) -> Value {
+    id.map_or(Value::Null, |i| Value::String(i.to_string()))
+}
+
+/// An event as the protocol shows it: its `type`, `seq`, `at` (ms) and its fields.
+fn render(seq: u64, at: i64, event: &Event) -> Value {
+    let mut message = match event {
+        Event::ParticipantJoined { participant: p } => json!({
+            "participant": {
+                "client_uuid": id(p.id),
+                "name": p.display_name,
+                "type": if p.device_type == "gateway" { "GATEWAY" } else if p.is_guest() { "GUEST" } else { "USER" },
+                "device_type": p.device_type,
+                "media_type": p.media_type,
+                "mute_audio": p.mute_audio,
+                "mute_video": p.mute_video,
+                "allow_self_unmute": p.may_unmute_self,
+                "join_time": p.joined_at.as_millisecond(),
+            }
+        }),
+        Event::ParticipantLeft {
+            client_uuid,
+            reason,
+            ..
+        } => json!({"client_uuid": id(client_uuid), "reason": reason.as_str()}),
+        Event::MuteChanged {
+            client_uuid,
+            mute_audio,
+            mute_video,
+            may_unmute_self,
+        } => json!({
+            "client_uuid": id(client_uuid),
+            "mute_audio": mute_audio,
+            "mute_video": mute_video,
+            "allow_self_unmute": may_unmute_self,
+        }),
+        Event::UnmuteRequested { client_uuid } | Event::UnmuteAllowed { client_uuid } => {
+            json!({"client_uuid": id(client_uuid)})
+        }
+        Event::OverlayChanged { overlay } => json!({
+            "overlay": overlay.as_ref().map(|o| json!({
+                "content": o.content,
+                "repeat": o.repeat,
+                "position": o.position,
+                "enable_scroll": o.enable_scroll,
+            }))
+        }),
+        Event::LecturerChanged { client_uuid } | Event::MeetingPinChanged { client_uuid } => {
+            json!({"client_uuid": optional_id(*client_uuid)})
+        }
+        Event::EndTimeChanged { end_time } => {
+            json!({"end_time": end_time.map(|t| t.as_millisecond())})
+        }
+        Event::ParticipantRenamed {
+            client_uuid,
+            display_name,
+        } => json!({"client_uuid": id(client_uuid), "name": display_name}),
+        Event::RecordingChanged { recording } => json!({"recording": recording}),
+        Event::LiveChanged { live } => json!({
+            "live": live.is_some(),
+            "live_url": live.as_ref().map(|l| l.url.clone()),
+            "live_passcode": live.as_ref().and_then(|l| l.passcode.clone()),
+        }),
+        Event::ParticipantPinChanged { viewer, pinned } => {
+            json!({"client_uuid": id(viewer), "pinned": optional_id(*pinned)})
+        }
+        Event::LayoutChanged { viewer, layout } => json!({
+            "client_uuid": id(viewer),
+            "max_views": layout.max_views,
+            "layout": layout.mode.as_str(),
+        }),
+        Event::LockChanged { locked } => json!({"locked": locked}),
+        Event::MeetingEnded { reason } => json!({
+            "reason": reason.as_str(),
+            "rejoin": EndReason::rejoin(*reason),
+        }),
+    };
+    message["type"] = json!(event.kind());
+    message["seq"] = json!(seq);
+    message["at"] = json!(at);
+    message
+}
