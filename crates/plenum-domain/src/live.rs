@@ -392,7 +392,9 @@ pub enum Command {
         reason: LeaveReason,
     },
     /// The participant's client was heard from.
-    Heartbeat { participant: AttendanceId },
+    Heartbeat {
+        participant: AttendanceId,
+    },
     /// A participant changes their own mute state. Unmuting audio needs permission while
     /// the hosts keep the participant muted.
     SetOwnMute {
@@ -401,7 +403,9 @@ pub enum Command {
         video: Option<bool>,
     },
     /// A muted participant asks to speak.
-    RequestUnmute { participant: AttendanceId },
+    RequestUnmute {
+        participant: AttendanceId,
+    },
     MuteAll {
         allow_self_unmute: bool,
         exclusions: Vec<AttendanceId>,
@@ -411,14 +415,22 @@ pub enum Command {
         participants: Vec<AttendanceId>,
         allow_self_unmute: bool,
     },
-    Unmute { participants: Vec<AttendanceId> },
-    AllowUnmute { participants: Vec<AttendanceId> },
-    Stop { rejoin: bool },
+    Unmute {
+        participants: Vec<AttendanceId>,
+    },
+    AllowUnmute {
+        participants: Vec<AttendanceId>,
+    },
+    Stop {
+        rejoin: bool,
+    },
     StartOverlay(Overlay),
     StopOverlay,
     SetLecturer(AttendanceId),
     UnsetLecturer,
-    Disconnect { participants: Vec<AttendanceId> },
+    Disconnect {
+        participants: Vec<AttendanceId>,
+    },
     DisconnectAll,
     SetEndTime(Timestamp),
     Rename {
@@ -427,7 +439,9 @@ pub enum Command {
     },
     StartRecording,
     StopRecording,
-    StartLive { passcode: Option<String> },
+    StartLive {
+        passcode: Option<String>,
+    },
     StopLive,
     /// What `viewer` sees pinned; `None` unpins.
     PinForParticipant {
@@ -454,7 +468,9 @@ pub enum Audience {
     Everyone,
     Only(AttendanceId),
     /// The hosts present (and the participant it is about).
-    Hosts { about: AttendanceId },
+    Hosts {
+        about: AttendanceId,
+    },
 }
 
 /// What happened. Every change of a running meeting is one of these.
@@ -885,17 +901,22 @@ impl LiveMeeting {
             }
             Command::Tick => {
                 let timeout = self.setup.heartbeat_timeout;
+                // Whoever went silent before the end time left by timeout; the others were
+                // still in when the meeting ended.
+                let until = self.end_time.map_or(now, |end| end.min(now));
                 let silent: Vec<_> = self
                     .participants
                     .values()
-                    .filter(|p| now.duration_since(p.last_seen) > timeout)
+                    .filter(|p| until.duration_since(p.last_seen) > timeout)
                     .map(|p| (p.id, p.last_seen))
                     .collect();
                 for (id, last_seen) in silent {
                     self.remove(id, LeaveReason::HeartbeatTimeout, last_seen, &mut events);
                 }
                 match self.end_time {
-                    Some(end) if now >= end => self.end(EndReason::EndTimeReached, end, &mut events),
+                    Some(end) if now >= end => {
+                        self.end(EndReason::EndTimeReached, end, &mut events)
+                    }
                     _ => self.end_if_empty(&mut events),
                 }
             }
@@ -919,7 +940,11 @@ impl LiveMeeting {
             let given = request.password.as_deref().unwrap_or("").trim().as_bytes();
             let wanted = password.as_str().as_bytes();
             let same = given.len() == wanted.len()
-                && given.iter().zip(wanted).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+                && given
+                    .iter()
+                    .zip(wanted)
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0;
             if !same {
                 return Err(JoinRefusal::WrongPassword.into());
             }
@@ -959,7 +984,8 @@ impl LiveMeeting {
             joined_at: now,
             last_seen: now,
         };
-        self.participants.insert(participant.id, participant.clone());
+        self.participants
+            .insert(participant.id, participant.clone());
         self.peak = self.peak.max(self.participants.len() as u32);
         events.push(Event::ParticipantJoined {
             participant: Box::new(participant),
@@ -1034,9 +1060,13 @@ impl LiveMeeting {
     }
 
     fn end(&mut self, reason: EndReason, at: Timestamp, events: &mut Vec<Event>) {
+        let leave = match reason {
+            EndReason::ServerShutdown => LeaveReason::ServerShutdown,
+            _ => LeaveReason::MeetingEnded,
+        };
         let everyone: Vec<_> = self.participants.keys().copied().collect();
         for id in everyone {
-            self.remove(id, LeaveReason::MeetingEnded, at, events);
+            self.remove(id, leave, at, events);
         }
         self.ended = Some(reason);
         events.push(Event::MeetingEnded { reason });

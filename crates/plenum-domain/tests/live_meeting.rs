@@ -96,7 +96,9 @@ fn control_error(outcome: Outcome) -> ControlError {
 fn a_join_with_the_password_adds_a_participant() {
     let mut m = LiveMeeting::new(setup(), t0());
     let events = applied(m.apply(request(id(1), "1234"), at(1)));
-    assert!(matches!(&events[..], [Event::ParticipantJoined { participant }] if participant.id == id(1)));
+    assert!(
+        matches!(&events[..], [Event::ParticipantJoined { participant }] if participant.id == id(1))
+    );
     assert_eq!(m.participants().len(), 1);
     assert_eq!(m.peak_participants(), 1);
 }
@@ -104,11 +106,20 @@ fn a_join_with_the_password_adds_a_participant() {
 #[test]
 fn every_join_refusal_has_its_reason() {
     let mut m = meeting_with(1);
-    assert_eq!(refused(m.apply(request(id(9), "9999"), at(5))), JoinRefusal::WrongPassword);
-    assert_eq!(refused(m.apply(request(id(9), ""), at(5))), JoinRefusal::WrongPassword);
+    assert_eq!(
+        refused(m.apply(request(id(9), "9999"), at(5))),
+        JoinRefusal::WrongPassword
+    );
+    assert_eq!(
+        refused(m.apply(request(id(9), ""), at(5))),
+        JoinRefusal::WrongPassword
+    );
 
     applied(m.apply(Command::Lock, at(5)));
-    assert_eq!(refused(m.apply(request(id(9), "1234"), at(6))), JoinRefusal::Locked);
+    assert_eq!(
+        refused(m.apply(request(id(9), "1234"), at(6))),
+        JoinRefusal::Locked
+    );
     applied(m.apply(Command::Unlock, at(6)));
 
     applied(m.apply(request(id(2), "1234"), at(7)));
@@ -145,13 +156,18 @@ fn every_join_refusal_has_its_reason() {
     applied(no_guests.apply(user, at(1)));
 
     applied(m.apply(Command::Stop { rejoin: true }, at(10)));
-    assert_eq!(refused(m.apply(request(id(9), "1234"), at(11))), JoinRefusal::Ended);
+    assert_eq!(
+        refused(m.apply(request(id(9), "1234"), at(11))),
+        JoinRefusal::Ended
+    );
 }
 
 #[test]
 fn the_join_window_opens_time_to_join_minutes_early_and_closes_at_the_end() {
     let window = JoinWindow::for_schedule(at(3600), at(7200), 10);
-    assert!(matches!(window.check(at(2999)), Err(JoinRefusal::NotOpenYet { opens_at }) if opens_at == at(3000)));
+    assert!(
+        matches!(window.check(at(2999)), Err(JoinRefusal::NotOpenYet { opens_at }) if opens_at == at(3000))
+    );
     assert_eq!(window.check(at(3000)), Ok(()));
     assert_eq!(window.check(at(7199)), Ok(()));
     assert_eq!(window.check(at(7200)), Err(JoinRefusal::Ended));
@@ -193,12 +209,17 @@ fn mute_all_spares_the_exclusions_and_controls_self_unmute() {
         audio: Some(false),
         video: None,
     };
-    assert_eq!(control_error(m.apply(own.clone(), at(11))), ControlError::UnmuteNotAllowed);
+    assert_eq!(
+        control_error(m.apply(own.clone(), at(11))),
+        ControlError::UnmuteNotAllowed
+    );
     assert!(m.participant(id(1)).unwrap().mute_audio);
 
     // They ask, a host allows, then they may.
     let events = applied(m.apply(Command::RequestUnmute { participant: id(1) }, at(12)));
-    assert!(matches!(&events[..], [Event::UnmuteRequested { client_uuid }] if *client_uuid == id(1)));
+    assert!(
+        matches!(&events[..], [Event::UnmuteRequested { client_uuid }] if *client_uuid == id(1))
+    );
     assert_eq!(events[0].audience(), Audience::Hosts { about: id(1) });
     let events = applied(m.apply(
         Command::AllowUnmute {
@@ -206,7 +227,11 @@ fn mute_all_spares_the_exclusions_and_controls_self_unmute() {
         },
         at(13),
     ));
-    assert!(events.iter().any(|e| matches!(e, Event::UnmuteAllowed { client_uuid } if *client_uuid == id(1))));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::UnmuteAllowed { client_uuid } if *client_uuid == id(1)))
+    );
     applied(m.apply(own, at(14)));
     assert!(!m.participant(id(1)).unwrap().mute_audio);
 
@@ -274,7 +299,15 @@ fn stop_ends_the_meeting_for_everyone_and_says_whether_to_rejoin() {
     let events = applied(m.apply(Command::Stop { rejoin: false }, at(10)));
     let left = events
         .iter()
-        .filter(|e| matches!(e, Event::ParticipantLeft { reason: LeaveReason::MeetingEnded, .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                Event::ParticipantLeft {
+                    reason: LeaveReason::MeetingEnded,
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(left, 2);
     assert_eq!(
@@ -285,7 +318,10 @@ fn stop_ends_the_meeting_for_everyone_and_says_whether_to_rejoin() {
     );
     assert_eq!(m.ended(), Some(EndReason::Stopped { rejoin: false }));
     assert!(!EndReason::Stopped { rejoin: false }.rejoin());
-    assert_eq!(control_error(m.apply(Command::Lock, at(11))), ControlError::Ended);
+    assert_eq!(
+        control_error(m.apply(Command::Lock, at(11))),
+        ControlError::Ended
+    );
 }
 
 #[test]
@@ -367,7 +403,9 @@ fn disconnect_removes_the_named_and_disconnect_all_everyone() {
         },
         at(10),
     ));
-    assert!(matches!(&events[..], [Event::ParticipantLeft { client_uuid, reason: LeaveReason::Disconnected, .. }] if *client_uuid == id(1)));
+    assert!(
+        matches!(&events[..], [Event::ParticipantLeft { client_uuid, reason: LeaveReason::Disconnected, .. }] if *client_uuid == id(1))
+    );
     applied(m.apply(Command::DisconnectAll, at(11)));
     assert_eq!(m.participants().len(), 0);
     // An empty meeting is over.
@@ -391,7 +429,11 @@ fn the_meeting_ends_at_its_end_time_and_hosts_can_move_it() {
         })
     );
     // The participant left at the end time, not at the tick.
-    assert!(events.iter().any(|e| matches!(e, Event::ParticipantLeft { left_at, .. } if *left_at == at(120))));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::ParticipantLeft { left_at, .. } if *left_at == at(120)))
+    );
 }
 
 #[test]
@@ -399,7 +441,9 @@ fn a_silent_participant_leaves_at_the_time_last_heard_from() {
     let mut m = meeting_with(2);
     applied(m.apply(Command::Heartbeat { participant: id(2) }, at(40)));
     let events = applied(m.apply(Command::Tick, at(45)));
-    assert!(matches!(&events[..], [Event::ParticipantLeft { client_uuid, reason: LeaveReason::HeartbeatTimeout, left_at }] if *client_uuid == id(1) && *left_at == at(1)));
+    assert!(
+        matches!(&events[..], [Event::ParticipantLeft { client_uuid, reason: LeaveReason::HeartbeatTimeout, left_at }] if *client_uuid == id(1) && *left_at == at(1))
+    );
     assert!(m.participant(id(2)).is_some());
 }
 

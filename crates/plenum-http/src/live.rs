@@ -13,9 +13,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use plenum_domain::history::{DeviceType, MediaType};
 use plenum_domain::live::{EndReason, Event, LeaveReason};
-use plenum_service::{
-    Delivery, JoinError, Joined, LiveJoin, Principal, ServiceError,
-};
+use plenum_service::{Delivery, JoinError, Joined, LiveJoin, Principal, ServiceError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -185,7 +183,8 @@ impl Connection {
             let outcome = match next {
                 Step::Frame(Some(Ok(Message::Text(text)))) => self.on_text(text.as_str()).await,
                 Step::Frame(Some(Ok(Message::Binary(_)))) => {
-                    self.error(None, "unsupported_frame", "frames are JSON text").await
+                    self.error(None, "unsupported_frame", "frames are JSON text")
+                        .await
                 }
                 Step::Frame(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => Ok(None),
                 Step::Frame(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => return End::Gone,
@@ -352,11 +351,10 @@ impl Connection {
         result: Result<(), ServiceError>,
     ) -> Result<Option<End>, ()> {
         match result {
-            Ok(()) => {
-                self.send(&json!({"type": "ok", "ref": reference}))
-                    .await
-                    .map(|()| None)
-            }
+            Ok(()) => self
+                .send(&json!({"type": "ok", "ref": reference}))
+                .await
+                .map(|()| None),
             Err(ServiceError::InvalidChange(why)) => {
                 let code = if why.contains("not muted") {
                     "not_muted"
@@ -365,7 +363,10 @@ impl Connection {
                 };
                 self.error(reference, code, why).await
             }
-            Err(e) => self.error(reference, "internal_error", &e.to_string()).await,
+            Err(e) => {
+                self.error(reference, "internal_error", &e.to_string())
+                    .await
+            }
         }
     }
 
@@ -380,7 +381,9 @@ impl Connection {
                 reason,
                 ..
             } if Some(*client_uuid) == me => Some(match reason {
-                LeaveReason::Disconnected => End::Close(CLOSE_DISCONNECTED, "disconnected by a host"),
+                LeaveReason::Disconnected => {
+                    End::Close(CLOSE_DISCONNECTED, "disconnected by a host")
+                }
                 LeaveReason::HeartbeatTimeout => End::Close(CLOSE_TIMEOUT, "heartbeat timeout"),
                 LeaveReason::TooSlow => End::Close(CLOSE_TOO_SLOW, "too slow"),
                 LeaveReason::MeetingEnded | LeaveReason::ServerShutdown => {
@@ -405,7 +408,8 @@ impl Connection {
         reason: &str,
         message: &str,
     ) -> Result<Option<End>, ()> {
-        let refused = json!({"type": "refused", "ref": reference, "reason": reason, "message": message});
+        let refused =
+            json!({"type": "refused", "ref": reference, "reason": reason, "message": message});
         self.send(&refused).await.map(|()| None)
     }
 
@@ -422,8 +426,11 @@ impl Connection {
     async fn send(&mut self, message: &Value) -> Result<(), ()> {
         let text = serde_json::to_string(message).map_err(|_| ())?;
         // A client that cannot take a frame within this long is treated as gone.
-        match tokio::time::timeout(Duration::from_secs(10), self.socket.send(Message::text(text)))
-            .await
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            self.socket.send(Message::text(text)),
+        )
+        .await
         {
             Ok(Ok(())) => Ok(()),
             _ => Err(()),

@@ -20,8 +20,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::live;
 use crate::frtc::{self, ErrorCode, FrtcError};
+use crate::live;
 use crate::openapi::{ApiDoc, docs_page};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -22,8 +22,7 @@ use plenum_domain::history::{Attendance, DeviceType, MediaType, Session};
 use plenum_domain::ids::{AttendanceId, CompanyId, SessionId, UserId};
 use plenum_domain::live::{
     Audience, Command, ControlError, EndReason, Event, Identity, JoinRefusal, JoinRequest,
-    JoinWindow, LeaveReason, LiveMeeting, LiveStream, MeetingSetup, Outcome, Overlay,
-    Participant,
+    JoinWindow, LeaveReason, LiveMeeting, LiveStream, MeetingSetup, Outcome, Overlay, Participant,
 };
 use plenum_domain::schedule::{MeetingKind, MeetingNumber, may_manage_meeting};
 use plenum_store::{JoinTarget, LiveWrite};
@@ -787,7 +786,7 @@ impl Plenum {
             .live
             .all()
             .into_iter()
-            .filter(|h| !h.mailbox.is_closed() && may_see(actor, h))
+            .filter(|h| h.company == actor.company() && !h.mailbox.is_closed() && may_see(actor, h))
             .map(|h| h.summary())
             .filter(|s| s.participants > 0)
             .collect();
@@ -823,7 +822,11 @@ impl Plenum {
 
     /// The running meeting of this number in the actor's company. Other companies' meetings
     /// are "not running" for the actor: they learn nothing about them.
-    fn running_meeting(&self, actor: &Principal, number: &str) -> Result<MeetingHandle, ServiceError> {
+    fn running_meeting(
+        &self,
+        actor: &Principal,
+        number: &str,
+    ) -> Result<MeetingHandle, ServiceError> {
         let number = MeetingNumber::parse(number).map_err(|_| ServiceError::MeetingNotRunning)?;
         self.inner
             .live
@@ -832,7 +835,11 @@ impl Plenum {
             .ok_or(ServiceError::MeetingNotRunning)
     }
 
-    fn visible_meeting(&self, actor: &Principal, number: &str) -> Result<MeetingHandle, ServiceError> {
+    fn visible_meeting(
+        &self,
+        actor: &Principal,
+        number: &str,
+    ) -> Result<MeetingHandle, ServiceError> {
         let handle = self.running_meeting(actor, number)?;
         if may_see(actor, &handle) {
             Ok(handle)
@@ -843,7 +850,11 @@ impl Plenum {
         }
     }
 
-    fn managed_meeting(&self, actor: &Principal, number: &str) -> Result<MeetingHandle, ServiceError> {
+    fn managed_meeting(
+        &self,
+        actor: &Principal,
+        number: &str,
+    ) -> Result<MeetingHandle, ServiceError> {
         let handle = self.running_meeting(actor, number)?;
         if may_manage_meeting(handle.owner, actor.user.id, actor.user.role) {
             Ok(handle)
@@ -900,7 +911,10 @@ enum After {
         reply: oneshot::Sender<JoinReply>,
     },
     JoinReply(oneshot::Sender<JoinReply>, JoinReply),
-    Applied(Option<oneshot::Sender<Result<(), ServiceError>>>, Result<(), ServiceError>),
+    Applied(
+        Option<oneshot::Sender<Result<(), ServiceError>>>,
+        Result<(), ServiceError>,
+    ),
     Snapshot(oneshot::Sender<MeetingSnapshot>, Box<MeetingSnapshot>),
     Push(u64, Timestamp, Arc<Event>),
 }
@@ -935,7 +949,8 @@ impl Actor {
             for message in batch.drain(..) {
                 self.handle(message, now, &mut writes, &mut after);
             }
-            if now.duration_since(self.last_seen_recorded) >= self.plenum.inner.policy.live.seen_interval
+            if now.duration_since(self.last_seen_recorded)
+                >= self.plenum.inner.policy.live.seen_interval
                 && self.session_recorded
                 && self.meeting.ended().is_none()
             {
@@ -999,7 +1014,9 @@ impl Actor {
                             reply,
                         });
                     }
-                    Outcome::JoinRefused(r) => after.push(After::JoinReply(reply, JoinReply::Refused(r))),
+                    Outcome::JoinRefused(r) => {
+                        after.push(After::JoinReply(reply, JoinReply::Refused(r)))
+                    }
                     Outcome::Refused(e) => {
                         after.push(After::JoinReply(reply, JoinReply::Failed(control_error(e))))
                     }
@@ -1197,9 +1214,18 @@ impl Actor {
                 }
             }
         }
-        if let Event::ParticipantLeft { client_uuid, .. } = &*event {
+        if let Event::ParticipantLeft {
+            client_uuid,
+            reason,
+            ..
+        } = &*event
+            && !matches!(
+                reason,
+                LeaveReason::MeetingEnded | LeaveReason::ServerShutdown
+            )
+        {
             // They heard about their own leave (its reason); nothing more goes to them, and
-            // their call is given back.
+            // their call is given back. (When the meeting ends, they hear that too first.)
             self.outboxes.remove(client_uuid);
             self.hosts.retain(|h| h != client_uuid);
         }

@@ -33,8 +33,8 @@ use plenum_domain::schedule::{Room, Schedule, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{
-    Abandoned, AuthenticatedToken, JoinTarget, LiveRecord, LiveWrite, MeetingScope,
-    SignInRecord, Store, StoreError, StoreResult,
+    Abandoned, AuthenticatedToken, JoinTarget, LiveRecord, LiveWrite, MeetingScope, SignInRecord,
+    Store, StoreError, StoreResult,
 };
 
 /// The database file inside a data directory.

@@ -42,7 +42,8 @@ pub(crate) struct Journal {
 impl Journal {
     pub(crate) fn open(file: &Path, durability: Durability) -> StoreResult<Self> {
         let conn = Connection::open(file).map_err(internal)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(internal)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(internal)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(internal)?;
         conn.pragma_update(
@@ -265,7 +266,12 @@ fn apply(conn: &Connection, write: &LiveWrite) -> StoreResult<()> {
                      WHERE id = ?1 AND ended_at IS NULL",
                 )
                 .and_then(|mut st| {
-                    st.execute(params![session.as_uuid(), ms(*at), reason, peak_participants])
+                    st.execute(params![
+                        session.as_uuid(),
+                        ms(*at),
+                        reason,
+                        peak_participants
+                    ])
                 })
                 .map_err(internal)?;
             expect_one(changed, "running session to end")
@@ -338,9 +344,11 @@ pub(crate) async fn join_target(
     let Some(id) = scheduled else {
         return Ok(None);
     };
-    Ok(meetings::schedule(store, company, ScheduleId::from_uuid(id))
-        .await?
-        .map(|s| JoinTarget::Schedule(Box::new(s))))
+    Ok(
+        meetings::schedule(store, company, ScheduleId::from_uuid(id))
+            .await?
+            .map(|s| JoinTarget::Schedule(Box::new(s))),
+    )
 }
 
 pub(crate) async fn last_end_reason(

@@ -23,7 +23,9 @@ use plenum_domain::Timestamp;
 use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{SecurityLevel, TokenHash};
 use plenum_domain::history::{Attendance, DeviceType, MediaType, Session};
-use plenum_domain::ids::{AttendanceId, CompanyId, RoomId, ScheduleId, SeriesId, SessionId, UserId};
+use plenum_domain::ids::{
+    AttendanceId, CompanyId, RoomId, ScheduleId, SeriesId, SessionId, UserId,
+};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, MAX_OCCURRENCES, RecurrenceRule};
 use plenum_domain::schedule::{
@@ -4012,14 +4014,20 @@ pub async fn live_record_after_a_crash_closes_sessions_and_attendance_at_last_se
         .expect("record");
     // Two open stays, one open session; closing again finds nothing.
     assert_eq!(
-        store.close_abandoned("server_shutdown").await.expect("close"),
+        store
+            .close_abandoned("server_shutdown")
+            .await
+            .expect("close"),
         Abandoned {
             sessions: 1,
             attendance: 2
         }
     );
     assert_eq!(
-        store.close_abandoned("server_shutdown").await.expect("again"),
+        store
+            .close_abandoned("server_shutdown")
+            .await
+            .expect("again"),
         Abandoned::default()
     );
 }
@@ -4065,7 +4073,10 @@ pub async fn live_record_takes_concurrent_batches(store: &dyn Store) {
         result.expect("every batch is written");
     }
     assert_eq!(
-        store.close_abandoned("server_shutdown").await.expect("close"),
+        store
+            .close_abandoned("server_shutdown")
+            .await
+            .expect("close"),
         Abandoned {
             sessions: 20,
             attendance: 20
@@ -4084,7 +4095,8 @@ pub async fn join_target_finds_rooms_schedules_and_the_current_occurrence(store:
     );
 
     let room = create_room(store, &new_room(&admin, "Room", "8200001")).await;
-    let in_room = create_schedule(store, &schedule_in_room(&admin, "Review", &room, 2 * HOUR)).await;
+    let in_room =
+        create_schedule(store, &schedule_in_room(&admin, "Review", &room, 2 * HOUR)).await;
     let target = |number: &'static str, t: i64| async move {
         store
             .join_target(&meeting_number(number), at(t))
@@ -4093,16 +4105,25 @@ pub async fn join_target_finds_rooms_schedules_and_the_current_occurrence(store:
     };
     // Outside the scheduled meeting's window the number opens the room; inside, the meeting
     // (default time_to_join opens it early).
-    assert_eq!(target("8200001", 0).await, Some(JoinTarget::Room(room.clone())));
+    assert_eq!(
+        target("8200001", 0).await,
+        Some(JoinTarget::Room(room.clone()))
+    );
     let opens = in_room.slot.start.as_second()
         - i64::from(in_room.settings.time_to_join_minutes) * 60
         - T0_SECONDS;
-    assert_eq!(target("8200001", opens - 1).await, Some(JoinTarget::Room(room.clone())));
+    assert_eq!(
+        target("8200001", opens - 1).await,
+        Some(JoinTarget::Room(room.clone()))
+    );
     assert_eq!(
         target("8200001", opens).await,
         Some(JoinTarget::Schedule(Box::new(in_room.clone())))
     );
-    assert_eq!(target("8200001", 3 * HOUR).await, Some(JoinTarget::Room(room)));
+    assert_eq!(
+        target("8200001", 3 * HOUR).await,
+        Some(JoinTarget::Room(room))
+    );
 
     let single = create_schedule(store, &new_schedule(&admin, "Single", "8200002", HOUR)).await;
     assert_eq!(
@@ -4122,7 +4143,10 @@ pub async fn join_target_finds_rooms_schedules_and_the_current_occurrence(store:
 pub async fn last_end_reason_is_that_of_the_latest_session(store: &dyn Store) {
     let (_, admin) = company_with_admin(store, "Acme", "admin", 10).await;
     let schedule = create_schedule(store, &new_schedule(&admin, "Single", "8300001", HOUR)).await;
-    assert_eq!(store.last_end_reason(schedule.id).await.expect("none"), None);
+    assert_eq!(
+        store.last_end_reason(schedule.id).await.expect("none"),
+        None
+    );
     for (start, reason) in [(HOUR, "empty"), (HOUR + 60, "stopped_no_rejoin")] {
         let mut session = session_of(&admin, "8300001", start);
         session.schedule = Some(schedule.id);
@@ -4140,7 +4164,11 @@ pub async fn last_end_reason_is_that_of_the_latest_session(store: &dyn Store) {
             .expect("record");
     }
     assert_eq!(
-        store.last_end_reason(schedule.id).await.expect("latest").as_deref(),
+        store
+            .last_end_reason(schedule.id)
+            .await
+            .expect("latest")
+            .as_deref(),
         Some("stopped_no_rejoin")
     );
 }

@@ -5,6 +5,8 @@
 //! client with typed helpers. Tests are therefore parallel-safe and talk real HTTP over
 //! loopback. Set `TEST_LOG=1` to see the server's logs.
 
+pub mod live;
+
 use std::sync::Arc;
 use std::time::Duration;
 

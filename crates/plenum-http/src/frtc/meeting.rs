@@ -86,9 +86,8 @@ impl ParticipantsBody {
     fn required(self) -> Result<Vec<String>, FrtcError> {
         match self.participants {
             Some(p) if !p.is_empty() => Ok(p),
-            _ => Err(missing(Field::ClientId).with_message(
-                "missing field `participants`: name at least one client_uuid",
-            )),
+            _ => Err(missing(Field::ClientId)
+                .with_message("missing field `participants`: name at least one client_uuid")),
         }
     }
 }
@@ -379,15 +378,14 @@ pub async fn detail_or_update(
     FrtcJson(body): FrtcJson<UpdateMeetingBody>,
 ) -> Result<Response, FrtcError> {
     match body.end_time {
-        None => Ok(
-            Json(MeetingDetail::from(
-                &state.plenum.live_meeting(&who.principal, &number).await?,
-            ))
-            .into_response(),
-        ),
+        None => Ok(Json(MeetingDetail::from(
+            &state.plenum.live_meeting(&who.principal, &number).await?,
+        ))
+        .into_response()),
         Some(ms) => {
-            let end = Timestamp::from_millisecond(ms)
-                .map_err(|_| ValidationError::new(Field::EndTime, "must be milliseconds since the Unix epoch"))?;
+            let end = Timestamp::from_millisecond(ms).map_err(|_| {
+                ValidationError::new(Field::EndTime, "must be milliseconds since the Unix epoch")
+            })?;
             Ok(apply(&state, &who, &number, Control::SetEndTime(end))
                 .await?
                 .into_response())
@@ -519,9 +517,7 @@ pub async fn start_overlay(
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<OverlayBody>,
 ) -> Result<StatusCode, FrtcError> {
-    let content = body
-        .content
-        .ok_or_else(|| missing(Field::OverlayContent))?;
+    let content = body.content.ok_or_else(|| missing(Field::OverlayContent))?;
     let overlay = Overlay::new(
         &content,
         body.repeat.unwrap_or(0),
@@ -800,7 +796,13 @@ pub async fn layout_change(
             .unwrap_or(u32::from(Layout::DEFAULT.max_views)),
         mode,
     )?;
-    apply(&state, &who, &number, Control::ChangeLayout { viewer, layout }).await
+    apply(
+        &state,
+        &who,
+        &number,
+        Control::ChangeLayout { viewer, layout },
+    )
+    .await
 }
 
 /// Locks the meeting: nobody new may join.

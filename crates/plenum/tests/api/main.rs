@@ -3,6 +3,7 @@
 mod calendar;
 mod companies;
 mod errors;
+mod live;
 mod openapi;
 mod persistence;
 mod recurrence;

@@ -1,0 +1,950 @@
+//! Live meetings over the client protocol (real WebSocket clients) and FRTC Meeting Control:
+//! every control call has its effect pushed to the clients and visible in the detail.
+
+use std::time::Duration;
+
+use plenum_testkit::TestApp;
+use plenum_testkit::live::{Closed, LiveClient};
+use serde_json::{Value, json};
+
+use crate::{HOUR_MS, MINUTE_MS, assert_frtc_error, company_admin, now_ms, reserve, s, user};
+
+/// A test server whose meetings look at the clock often, so end times and heartbeat
+/// timeouts are seen quickly after the manual clock moves.
+async fn app() -> TestApp {
+    TestApp::spawn_with(|s| s.policy.live.tick_interval = Duration::from_millis(20)).await
+}
+
+/// A room with `number` and password `1234`, owned by the admin.
+async fn room(app: &TestApp, token: &str, number: &str) {
+    let reply = app
+        .post(
+            "/api/v1/meeting_room",
+            Some(token),
+            json!({"meetingroom_name": format!("Room {number}"), "meeting_number": number, "meeting_password": "1234"}),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+}
+
+/// Guests `names` joined to the room `number` (password 1234); each has seen the joins
+/// of those after it.
+async fn joined(app: &TestApp, number: &str, names: &[&str]) -> Vec<LiveClient> {
+    let mut clients: Vec<LiveClient> = Vec::new();
+    for name in names {
+        let mut client = LiveClient::connect(app, None).await;
+        client.join_ok(number, Some("1234"), name).await;
+        for earlier in &mut clients {
+            let seen = earlier.recv_type("participant_joined").await;
+            assert_eq!(seen["participant"]["client_uuid"], client.id());
+        }
+        clients.push(client);
+    }
+    clients
+}
+
+async fn control(app: &TestApp, token: &str, number: &str, call: &str, body: Value) -> u16 {
+    let reply = app
+        .post(
+            &format!("/api/v1/meeting/{number}/{call}"),
+            Some(token),
+            body,
+        )
+        .await;
+    assert!(
+        reply.status.as_u16() == 204 || reply.status.as_u16() >= 400,
+        "{call}: {} {}",
+        reply.status,
+        reply.body
+    );
+    reply.status.as_u16()
+}
+
+async fn delete(app: &TestApp, token: &str, path: &str, body: Value) -> u16 {
+    app.call(reqwest::Method::DELETE, path, Some(token), Some(body))
+        .await
+        .status
+        .as_u16()
+}
+
+async fn detail(app: &TestApp, token: &str, number: &str) -> Value {
+    let reply = app
+        .get(&format!("/api/v1/meeting/{number}"), Some(token))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    reply.body
+}
+
+/// Moves the clock `secs` forward in steps shorter than the heartbeat timeout, the clients
+/// heartbeating at each step, as connected clients do.
+async fn advance_with_heartbeats(app: &TestApp, clients: &mut [LiveClient], secs: u64) {
+    let mut left = secs;
+    while left > 0 {
+        let step = left.min(20);
+        app.clock.advance(Duration::from_secs(step));
+        left -= step;
+        for client in clients.iter_mut() {
+            client.send(json!({"type": "heartbeat"})).await;
+            client.recv_type("heartbeat_ack").await;
+        }
+    }
+}
+
+fn participant<'a>(detail: &'a Value, id: &str) -> &'a Value {
+    detail["participants"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["client_uuid"] == id))
+        .unwrap_or_else(|| panic!("{id} is not in {detail}"))
+}
+
+#[tokio::test]
+async fn guests_join_a_room_see_each_other_and_appear_in_the_detail_and_list() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550001").await;
+
+    let mut ann = LiveClient::connect(&app, None).await;
+    assert_eq!(ann.hello["protocol"], 1);
+    assert!(ann.hello["heartbeat_interval_ms"].as_u64().unwrap() > 0);
+    let joined = ann.join_ok("5550001", Some("1234"), "Ann").await;
+    assert_eq!(joined["meeting"]["meeting_number"], "5550001");
+    assert_eq!(joined["meeting"]["meeting_name"], "Room 5550001");
+    assert!(joined["meeting"].get("meeting_password").is_none());
+    assert_eq!(
+        joined["meeting"]["participants"].as_array().unwrap().len(),
+        1
+    );
+    let session = s(&joined, "session_id");
+
+    let mut bob = LiveClient::connect(&app, None).await;
+    let second = bob.join_ok("5550001", Some("1234"), "Bob").await;
+    assert_eq!(second["session_id"], session.as_str());
+    assert_eq!(
+        second["meeting"]["participants"].as_array().unwrap().len(),
+        2
+    );
+    let seen = ann.recv_type("participant_joined").await;
+    assert_eq!(seen["participant"]["client_uuid"], bob.id());
+    assert_eq!(seen["participant"]["name"], "Bob");
+    assert_eq!(seen["participant"]["type"], "GUEST");
+    assert!(seen["seq"].as_u64().unwrap() > joined["seq"].as_u64().unwrap());
+
+    let d = detail(&app, &admin, "5550001").await;
+    assert_eq!(d["status"], "STARTED");
+    assert_eq!(d["meeting_password"], "1234");
+    assert_eq!(d["locked"], false);
+    assert_eq!(d["session_id"], session.as_str());
+    for field in [
+        "meeting_number",
+        "meeting_name",
+        "start_time",
+        "owner_id",
+        "owner_name",
+        "guest_dial_in",
+        "watermark",
+    ] {
+        assert!(d.get(field).is_some(), "{field} missing from {d}");
+    }
+    let b = participant(&d, bob.id());
+    assert_eq!(b["name"], "Bob");
+    assert_eq!(b["type"], "GUEST");
+    assert_eq!(b["mute_audio"], false);
+    assert_eq!(b["mute_video"], false);
+    assert_eq!(b["lecture"], false);
+
+    // The documented POST detail with an empty body is the same.
+    let posted = app
+        .post("/api/v1/meeting/5550001", Some(&admin), json!({}))
+        .await;
+    assert_eq!(posted.body["participants"].as_array().unwrap().len(), 2);
+
+    for list in [
+        app.post("/api/v1/meeting", Some(&admin), json!({})).await,
+        app.get("/api/v1/meeting", Some(&admin)).await,
+    ] {
+        let meetings = list.body["meetings"].as_array().unwrap().clone();
+        assert_eq!(meetings.len(), 1, "{}", list.body);
+        assert_eq!(meetings[0]["meeting_number"], "5550001");
+        assert_eq!(meetings[0]["status"], "STARTED");
+        assert_eq!(meetings[0]["locked"], false);
+    }
+
+    // Capacity counts them live.
+    let capacity = app
+        .post("/api/v1/system/capacity", Some(&admin), json!({}))
+        .await;
+    assert_eq!(
+        capacity.body["system"]["current_calls"], 2,
+        "{}",
+        capacity.body
+    );
+
+    // Leaving: the other sees it, the leaver gets `left` and the close.
+    bob.send(json!({"type": "leave", "ref": "bye"})).await;
+    let left = bob.recv_type("left").await;
+    assert_eq!(left["ref"], "bye");
+    assert_eq!(bob.closed().await, Closed::Code(4000));
+    let gone = ann.recv_type("participant_left").await;
+    assert_eq!(gone["client_uuid"], bob.id());
+    assert_eq!(gone["reason"], "left");
+    assert_eq!(
+        detail(&app, &admin, "5550001").await["participants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The last one out ends the meeting.
+    ann.drop_connection();
+    for _ in 0..200 {
+        if app.get("/api/v1/meeting", Some(&admin)).await.body["meetings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let list = app.get("/api/v1/meeting", Some(&admin)).await;
+    assert!(
+        list.body["meetings"].as_array().unwrap().is_empty(),
+        "{}",
+        list.body
+    );
+    assert_frtc_error(
+        &app.get("/api/v1/meeting/5550001", Some(&admin)).await,
+        404,
+        "meeting_not_running",
+    );
+    let capacity = app
+        .post("/api/v1/system/capacity", Some(&admin), json!({}))
+        .await;
+    assert_eq!(capacity.body["system"]["current_calls"], 0);
+}
+
+#[tokio::test]
+async fn every_refusal_has_its_reason() {
+    let app = TestApp::spawn_with(|s| {
+        s.policy.live.max_participants_per_meeting = 2;
+        s.policy.max_calls = 3;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550002").await;
+    room(&app, &admin, "5550003").await;
+    let mut c = LiveClient::connect(&app, None).await;
+
+    let refused = |answer: Value, reason: &str| {
+        assert_eq!(answer["type"], "refused", "{answer}");
+        assert_eq!(answer["reason"], reason, "{answer}");
+        assert!(!answer["message"].as_str().unwrap().is_empty());
+    };
+    refused(
+        c.join(json!({"meeting_number": "5559999", "display_name": "X"}))
+            .await,
+        "unknown_meeting",
+    );
+    refused(
+        c.join(json!({"meeting_number": "not-a-number", "display_name": "X"}))
+            .await,
+        "unknown_meeting",
+    );
+    refused(
+        c.join(json!({"meeting_number": "5550002", "password": "9999", "display_name": "X"}))
+            .await,
+        "wrong_password",
+    );
+    refused(
+        c.join(json!({"meeting_number": "5550002", "display_name": "X"}))
+            .await,
+        "wrong_password",
+    );
+    refused(c.join(json!({"meeting_number": "5550002", "password": "1234", "display_name": "X", "token": "nope"})).await, "unauthorized");
+
+    // Full meeting, then full server.
+    let mut first = joined(&app, "5550002", &["A", "B"]).await;
+    refused(
+        c.join(json!({"meeting_number": "5550002", "password": "1234", "display_name": "C"}))
+            .await,
+        "meeting_full",
+    );
+    let mut third = LiveClient::connect(&app, None).await;
+    third.join_ok("5550003", Some("1234"), "D").await;
+    refused(
+        c.join(json!({"meeting_number": "5550003", "password": "1234", "display_name": "E"}))
+            .await,
+        "server_full",
+    );
+
+    // Locked.
+    first.pop();
+    let _ = first;
+    assert_eq!(
+        control(&app, &admin, "5550003", "lock", json!({})).await,
+        204
+    );
+    third.recv_type("lock_changed").await;
+    let mut other = LiveClient::connect(&app, None).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    refused(
+        other
+            .join(json!({"meeting_number": "5550003", "password": "1234", "display_name": "F"}))
+            .await,
+        "meeting_locked",
+    );
+
+    // Bad messages are errors, and the connection stays usable.
+    c.send(json!({"type": "fly"})).await;
+    assert_eq!(c.recv_type("error").await["code"], "invalid_message");
+    c.send(json!({"type": "join", "meeting_number": "5550002", "display_name": "X", "device_type": "toaster"})).await;
+    assert_eq!(c.recv_type("error").await["code"], "invalid_message");
+    c.send_raw(tokio_tungstenite::tungstenite::Message::binary(vec![
+        1, 2, 3,
+    ]))
+    .await;
+    assert_eq!(c.recv_type("error").await["code"], "unsupported_frame");
+    c.send(json!({"type": "set_mute", "audio": true})).await;
+    assert_eq!(c.recv_type("error").await["code"], "not_joined");
+    c.send(json!({"type": "heartbeat", "ref": 7})).await;
+    assert_eq!(c.recv_type("heartbeat_ack").await["ref"], 7);
+}
+
+#[tokio::test]
+async fn scheduled_meetings_open_in_their_window_and_apply_their_settings() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    let start = (now_ms(&app) / MINUTE_MS) * MINUTE_MS + 2 * HOUR_MS;
+    let meeting = reserve(
+        &app,
+        &admin,
+        "Planning",
+        start,
+        json!({"meeting_number": "5551001", "meeting_password": "4321", "guest_dial_in": false,
+               "mute_upon_entry": "ENABLE", "watermark": true, "time_to_join": 30}),
+    )
+    .await;
+    assert_eq!(meeting["meeting_number"], "5551001");
+    let (_, normal) = user(&app, &admin, "nora", "Normal").await;
+
+    let mut c = LiveClient::connect(&app, Some(&normal)).await;
+    let early = c
+        .join(json!({"meeting_number": "5551001", "password": "4321"}))
+        .await;
+    assert_eq!(early["reason"], "not_open_yet", "{early}");
+    assert_eq!(early["opens_at"], start - 30 * MINUTE_MS);
+
+    app.clock
+        .advance(Duration::from_millis((2 * HOUR_MS - 20 * MINUTE_MS) as u64));
+    let mut guest = LiveClient::connect(&app, None).await;
+    let refused = guest
+        .join(json!({"meeting_number": "5551001", "password": "4321", "display_name": "G"}))
+        .await;
+    assert_eq!(refused["reason"], "guests_not_allowed", "{refused}");
+
+    // A signed-in user of the company joins; mute_upon_entry and watermark apply.
+    let joined = c
+        .join(json!({"meeting_number": "5551001", "password": "4321"}))
+        .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    assert_eq!(joined["meeting"]["watermark"], true);
+    let me = participant(&joined["meeting"], c.id());
+    assert_eq!(me["mute_audio"], true);
+    assert_eq!(me["name"], "NORA");
+    assert_eq!(me["type"], "USER");
+    assert_eq!(joined["meeting"]["end_time"], start + HOUR_MS);
+
+    // The meeting ends by itself at its end time.
+    advance_with_heartbeats(&app, std::slice::from_mut(&mut c), (80 * 60 - 10) as u64).await;
+    app.clock.advance(Duration::from_secs(20));
+    let ended = c.recv_type("meeting_ended").await;
+    assert_eq!(ended["reason"], "end_time_reached");
+    assert_eq!(c.closed().await, Closed::Code(4002));
+    let mut late = LiveClient::connect(&app, Some(&normal)).await;
+    let after = late
+        .join(json!({"meeting_number": "5551001", "password": "4321"}))
+        .await;
+    assert_eq!(after["reason"], "meeting_ended", "{after}");
+}
+
+#[tokio::test]
+async fn mute_controls_reach_every_client_and_the_detail() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550010").await;
+    let mut host = LiveClient::connect(&app, Some(&admin)).await;
+    host.join_ok("5550010", Some("1234"), "Host").await;
+    let mut c = joined(&app, "5550010", &["A", "B"]).await;
+    host.recv_type("participant_joined").await;
+    host.recv_type("participant_joined").await;
+    let (a, b) = (c[0].id().to_owned(), c[1].id().to_owned());
+
+    // mute_all with an exclusion, self-unmute forbidden.
+    let body = json!({"allow_self_unmute": false, "exclusions": [host.id()]});
+    assert_eq!(
+        control(&app, &admin, "5550010", "mute_all", body).await,
+        204
+    );
+    for client in &mut c {
+        let mut muted = Vec::new();
+        for _ in 0..2 {
+            let e = client.recv_type("mute_changed").await;
+            assert_eq!(e["mute_audio"], true);
+            assert_eq!(e["allow_self_unmute"], false);
+            muted.push(e["client_uuid"].as_str().unwrap().to_owned());
+        }
+        muted.sort();
+        let mut expected = vec![a.clone(), b.clone()];
+        expected.sort();
+        assert_eq!(muted, expected);
+    }
+    let d = detail(&app, &admin, "5550010").await;
+    assert_eq!(participant(&d, &a)["mute_audio"], true);
+    assert_eq!(participant(&d, host.id())["mute_audio"], false);
+
+    // A muted participant may not unmute themselves; they ask, the host hears, allows.
+    c[0].send(json!({"type": "set_mute", "audio": false, "ref": 1}))
+        .await;
+    let refused = c[0].recv_type("error").await;
+    assert_eq!(refused["code"], "unmute_not_allowed");
+    assert_eq!(refused["ref"], 1);
+    c[0].send(json!({"type": "request_unmute"})).await;
+    c[0].recv_type("ok").await;
+    let asked = host.recv_type("unmute_requested").await;
+    assert_eq!(asked["client_uuid"], a.as_str());
+    assert_eq!(
+        participant(&detail(&app, &admin, "5550010").await, &a)["unmute_requested"],
+        true
+    );
+    assert_eq!(
+        control(
+            &app,
+            &admin,
+            "5550010",
+            "allow_unmute",
+            json!({"participants": [a]})
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        c[0].recv_type("unmute_allowed").await["client_uuid"],
+        a.as_str()
+    );
+    c[0].send(json!({"type": "set_mute", "audio": false})).await;
+    c[0].recv_type("ok").await;
+    // B saw the permission change, then the unmute.
+    let allowed = c[1].recv_type("mute_changed").await;
+    assert_eq!(allowed["allow_self_unmute"], true);
+    assert_eq!(allowed["mute_audio"], true);
+    let unmuted = c[1].recv_type("mute_changed").await;
+    assert_eq!(unmuted["client_uuid"], a.as_str());
+    assert_eq!(unmuted["mute_audio"], false);
+
+    // mute / unmute one; unmute_all.
+    assert_eq!(
+        control(
+            &app,
+            &admin,
+            "5550010",
+            "mute",
+            json!({"participants": [a], "allow_self_unmute": true})
+        )
+        .await,
+        204
+    );
+    assert_eq!(c[1].recv_type("mute_changed").await["mute_audio"], true);
+    assert_eq!(
+        control(
+            &app,
+            &admin,
+            "5550010",
+            "unmute",
+            json!({"participants": [a]})
+        )
+        .await,
+        204
+    );
+    assert_eq!(c[1].recv_type("mute_changed").await["mute_audio"], false);
+    assert_eq!(
+        control(&app, &admin, "5550010", "unmute_all", json!({})).await,
+        204
+    );
+    let d = detail(&app, &admin, "5550010").await;
+    assert!(
+        d["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["mute_audio"] == false)
+    );
+
+    // A stranger changes nobody.
+    let stranger = app
+        .post(
+            "/api/v1/meeting/5550010/mute",
+            Some(&admin),
+            json!({"participants": [a, "0190a0a0-0000-7000-8000-000000000000"]}),
+        )
+        .await;
+    assert_frtc_error(&stranger, 404, "participant_not_found");
+    assert_frtc_error(
+        &app.post(
+            "/api/v1/meeting/5550010/mute",
+            Some(&admin),
+            json!({"participants": []}),
+        )
+        .await,
+        400,
+        "missing_field",
+    );
+    assert_eq!(
+        participant(&detail(&app, &admin, "5550010").await, &a)["mute_audio"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn host_controls_change_the_meeting_for_everyone() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550020").await;
+    let mut c = joined(&app, "5550020", &["A", "B"]).await;
+    let (a, b) = (c[0].id().to_owned(), c[1].id().to_owned());
+    let n = "5550020";
+
+    let body = json!({"content": "Test Overlay Text!", "repeat": 5, "position": 100, "enable_scroll": true});
+    assert_eq!(control(&app, &admin, n, "overlay", body).await, 204);
+    let e = c[1].recv_type("overlay_changed").await;
+    assert_eq!(e["overlay"]["content"], "Test Overlay Text!");
+    assert_eq!(detail(&app, &admin, n).await["overlay"]["repeat"], 5);
+    assert_eq!(
+        delete(
+            &app,
+            &admin,
+            &format!("/api/v1/meeting/{n}/overlay"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert!(c[1].recv_type("overlay_changed").await["overlay"].is_null());
+    assert_frtc_error(
+        &app.post(
+            &format!("/api/v1/meeting/{n}/overlay"),
+            Some(&admin),
+            json!({"content": "x", "position": 101}),
+        )
+        .await,
+        400,
+        "invalid_field",
+    );
+
+    assert_eq!(
+        control(&app, &admin, n, "lecturer", json!({"lecturer": b})).await,
+        204
+    );
+    assert_eq!(
+        c[0].recv_type("lecturer_changed").await["client_uuid"],
+        b.as_str()
+    );
+    assert_eq!(
+        participant(&detail(&app, &admin, n).await, &b)["lecture"],
+        true
+    );
+    assert_eq!(
+        delete(
+            &app,
+            &admin,
+            &format!("/api/v1/meeting/{n}/lecturer"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert!(c[0].recv_type("lecturer_changed").await["client_uuid"].is_null());
+
+    assert_eq!(
+        control(
+            &app,
+            &admin,
+            n,
+            "participant",
+            json!({"client_id": a, "display_name": "Tom Cruise"})
+        )
+        .await,
+        204
+    );
+    let renamed = c[1].recv_type("participant_renamed").await;
+    assert_eq!(renamed["name"], "Tom Cruise");
+    assert_eq!(
+        participant(&detail(&app, &admin, n).await, &a)["name"],
+        "Tom Cruise"
+    );
+
+    assert_eq!(
+        control(&app, &admin, n, "recording", json!({"meeting_number": n})).await,
+        204
+    );
+    assert_eq!(c[0].recv_type("recording_changed").await["recording"], true);
+    assert_eq!(detail(&app, &admin, n).await["recording"], true);
+    assert_eq!(
+        delete(
+            &app,
+            &admin,
+            &format!("/api/v1/meeting/{n}/recording"),
+            json!({"meeting_number": n})
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        c[0].recv_type("recording_changed").await["recording"],
+        false
+    );
+
+    assert_eq!(
+        control(
+            &app,
+            &admin,
+            n,
+            "live",
+            json!({"meeting_number": n, "live_password": "111111"})
+        )
+        .await,
+        204
+    );
+    let live = c[0].recv_type("live_changed").await;
+    assert_eq!(live["live"], true);
+    assert_eq!(live["live_passcode"], "111111");
+    let d = detail(&app, &admin, n).await;
+    assert!(d["live_url"].as_str().unwrap().starts_with(&app.base_url));
+    assert_eq!(
+        delete(
+            &app,
+            &admin,
+            &format!("/api/v1/meeting/{n}/live"),
+            json!({"meeting_number": n})
+        )
+        .await,
+        204
+    );
+    assert_eq!(c[0].recv_type("live_changed").await["live"], false);
+
+    assert_eq!(
+        control(&app, &admin, n, "pin", json!({"participants": [a]})).await,
+        204
+    );
+    assert_eq!(
+        c[1].recv_type("meeting_pin_changed").await["client_uuid"],
+        a.as_str()
+    );
+    assert_eq!(detail(&app, &admin, n).await["pinned"], a.as_str());
+    assert_eq!(
+        delete(
+            &app,
+            &admin,
+            &format!("/api/v1/meeting/{n}/pin"),
+            json!({"participants": [a]})
+        )
+        .await,
+        204
+    );
+    assert!(c[1].recv_type("meeting_pin_changed").await["client_uuid"].is_null());
+
+    // Pin and layout for one participant reach that participant only.
+    assert_eq!(
+        control(
+            &app,
+            &admin,
+            n,
+            &format!("participant/{b}/pin"),
+            json!({"participants": [a]})
+        )
+        .await,
+        204
+    );
+    let pinned = c[1].recv_type("participant_pin_changed").await;
+    assert_eq!(pinned["pinned"], a.as_str());
+    assert_eq!(
+        participant(&detail(&app, &admin, n).await, &b)["pinned"],
+        a.as_str()
+    );
+    assert_eq!(
+        control(
+            &app,
+            &admin,
+            n,
+            &format!("participant/{b}/layout_change"),
+            json!({"max_views": 19, "layout": "gallery"})
+        )
+        .await,
+        204
+    );
+    let layout = c[1].recv_type("layout_changed").await;
+    assert_eq!(layout["max_views"], 19);
+    assert_frtc_error(
+        &app.post(
+            &format!("/api/v1/meeting/{n}/participant/{b}/layout_change"),
+            Some(&admin),
+            json!({"max_views": 20}),
+        )
+        .await,
+        400,
+        "invalid_field",
+    );
+    assert_eq!(
+        delete(
+            &app,
+            &admin,
+            &format!("/api/v1/meeting/{n}/participant/{b}/pin"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert!(c[1].recv_type("participant_pin_changed").await["pinned"].is_null());
+
+    assert_eq!(control(&app, &admin, n, "lock", json!({})).await, 204);
+    assert_eq!(c[0].recv_type("lock_changed").await["locked"], true);
+    assert_eq!(detail(&app, &admin, n).await["locked"], true);
+    assert_eq!(
+        app.get("/api/v1/meeting", Some(&admin)).await.body["meetings"][0]["locked"],
+        true
+    );
+    assert_eq!(
+        delete(
+            &app,
+            &admin,
+            &format!("/api/v1/meeting/{n}/lock"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert_eq!(c[0].recv_type("lock_changed").await["locked"], false);
+
+    assert_frtc_error(
+        &app.post(
+            &format!("/api/v1/meeting/{n}/cascading"),
+            Some(&admin),
+            json!({"frtc_call_params": {"meeting_number": "123456"}}),
+        )
+        .await,
+        501,
+        "not_supported",
+    );
+}
+
+#[tokio::test]
+async fn disconnect_stop_and_end_time_end_participation() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550030").await;
+    let mut c = joined(&app, "5550030", &["A", "B", "C"]).await;
+    let a = c[0].id().to_owned();
+
+    let reply = app
+        .call(
+            reqwest::Method::DELETE,
+            "/api/v1/meeting/5550030/disconnect",
+            Some(&admin),
+            Some(json!({"participants": [a]})),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 204, "{}", reply.body);
+    let own = c[0].recv_type("participant_left").await;
+    assert_eq!(own["reason"], "disconnected");
+    assert_eq!(c[0].closed().await, Closed::Code(4001));
+    assert_eq!(
+        c[1].recv_type("participant_left").await["client_uuid"],
+        a.as_str()
+    );
+
+    // The end time moves; the meeting really ends then.
+    let end = now_ms(&app) + 10 * MINUTE_MS;
+    let moved = app
+        .post(
+            "/api/v1/meeting/5550030",
+            Some(&admin),
+            json!({"end_time": end}),
+        )
+        .await;
+    assert_eq!(moved.status.as_u16(), 204, "{}", moved.body);
+    assert_eq!(c[1].recv_type("end_time_changed").await["end_time"], end);
+    assert_eq!(detail(&app, &admin, "5550030").await["end_time"], end);
+    let past = app
+        .post(
+            "/api/v1/meeting/5550030",
+            Some(&admin),
+            json!({"end_time": now_ms(&app) - 1000}),
+        )
+        .await;
+    assert_frtc_error(&past, 400, "invalid_field");
+    // Heartbeats keep B and C in while the clock runs to the end.
+    advance_with_heartbeats(&app, &mut c[1..], 10 * 60 - 20).await;
+    app.clock.advance(Duration::from_secs(40));
+    for client in &mut c[1..] {
+        let ended = client.recv_type("meeting_ended").await;
+        assert_eq!(ended["reason"], "end_time_reached");
+        assert_eq!(client.closed().await, Closed::Code(4002));
+    }
+
+    // A room started again, then stopped with rejoin: everyone is told, and may come back.
+    let mut c = joined(&app, "5550030", &["D", "E"]).await;
+    assert_eq!(
+        control(&app, &admin, "5550030", "stop", json!({"rejoin": true})).await,
+        204
+    );
+    for client in &mut c {
+        let ended = client.recv_type("meeting_ended").await;
+        assert_eq!(ended["reason"], "stopped");
+        assert_eq!(ended["rejoin"], true);
+    }
+    let mut again = joined(&app, "5550030", &["F", "G"]).await;
+    let reply = app
+        .call(
+            reqwest::Method::DELETE,
+            "/api/v1/meeting/5550030/disconnect_all",
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 204);
+    for client in &mut again {
+        assert_eq!(
+            client.recv_type("participant_left").await["reason"],
+            "disconnected"
+        );
+        assert_eq!(client.closed().await, Closed::Code(4001));
+    }
+}
+
+#[tokio::test]
+async fn a_reservation_stopped_without_rejoin_stays_closed() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    let start = (now_ms(&app) / MINUTE_MS) * MINUTE_MS + 5 * MINUTE_MS;
+    reserve(
+        &app,
+        &admin,
+        "Once",
+        start,
+        json!({"meeting_number": "5552001", "meeting_password": "1234"}),
+    )
+    .await;
+    let mut c = LiveClient::connect(&app, None).await;
+    c.join_ok("5552001", Some("1234"), "A").await;
+    assert_eq!(
+        control(&app, &admin, "5552001", "stop", json!({"rejoin": false})).await,
+        204
+    );
+    let ended = c.recv_type("meeting_ended").await;
+    assert_eq!(ended["reason"], "stopped_no_rejoin");
+    assert_eq!(ended["rejoin"], false);
+    assert_eq!(c.closed().await, Closed::Code(4002));
+    let mut d = LiveClient::connect(&app, None).await;
+    let answer = d
+        .join(json!({"meeting_number": "5552001", "password": "1234", "display_name": "B"}))
+        .await;
+    assert_eq!(answer["reason"], "meeting_ended", "{answer}");
+}
+
+#[tokio::test]
+async fn a_silent_participant_is_dropped_after_the_heartbeat_timeout() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550040").await;
+    let mut c = joined(&app, "5550040", &["Quiet", "Chatty"]).await;
+    let quiet = c[0].id().to_owned();
+    app.clock.advance(Duration::from_secs(20));
+    c[1].send(json!({"type": "heartbeat"})).await;
+    c[1].recv_type("heartbeat_ack").await;
+    app.clock.advance(Duration::from_secs(15));
+    let gone = c[1].recv_type("participant_left").await;
+    assert_eq!(gone["client_uuid"], quiet.as_str());
+    assert_eq!(gone["reason"], "heartbeat_timeout");
+    assert_eq!(c[0].closed().await, Closed::Code(4003));
+    assert_eq!(
+        detail(&app, &admin, "5550040").await["participants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn only_hosts_control_and_nothing_crosses_companies() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550050").await;
+    let _c = joined(&app, "5550050", &["A"]).await;
+    let (_, normal) = user(&app, &admin, "norm", "Normal").await;
+    let (_, operator) = user(&app, &admin, "oper", "MeetingOperator").await;
+    let other = company_admin(&app, &admin, "Other Co", "UTC", "otheradmin").await;
+
+    assert_frtc_error(
+        &app.post("/api/v1/meeting/5550050/lock", Some(&normal), json!({}))
+            .await,
+        403,
+        "permission_denied",
+    );
+    assert_frtc_error(
+        &app.get("/api/v1/meeting/5550050", Some(&normal)).await,
+        403,
+        "permission_denied",
+    );
+    assert!(
+        app.get("/api/v1/meeting", Some(&normal)).await.body["meetings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        control(&app, &operator, "5550050", "lock", json!({})).await,
+        204
+    );
+
+    assert_frtc_error(
+        &app.post("/api/v1/meeting/5550050/unlock", Some(&other), json!({}))
+            .await,
+        404,
+        "not_found",
+    );
+    assert_frtc_error(
+        &app.call(
+            reqwest::Method::DELETE,
+            "/api/v1/meeting/5550050/lock",
+            Some(&other),
+            None,
+        )
+        .await,
+        404,
+        "meeting_not_running",
+    );
+    assert_frtc_error(
+        &app.get("/api/v1/meeting/5550050", Some(&other)).await,
+        404,
+        "meeting_not_running",
+    );
+    assert!(
+        app.get("/api/v1/meeting", Some(&other)).await.body["meetings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_frtc_error(
+        &app.post("/api/v1/meeting/5550050/lock", None, json!({}))
+            .await,
+        401,
+        "token_missing",
+    );
+    assert_frtc_error(
+        &app.post("/api/v1/meeting/123/lock", Some(&admin), json!({}))
+            .await,
+        404,
+        "meeting_not_running",
+    );
+}
