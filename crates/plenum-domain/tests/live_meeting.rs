@@ -13,7 +13,7 @@ use plenum_domain::live::{
 use plenum_domain::schedule::{MeetingNumber, MeetingPassword, WatermarkType};
 
 fn t0() -> Timestamp {
-    "2026-11-22T09:00:00Z".parse().unwrap()
+    "2026-11-22T09:00:00Z".parse().expect("an instant")
 }
 
 fn at(secs: i64) -> Timestamp {
@@ -24,13 +24,13 @@ fn setup() -> MeetingSetup {
     MeetingSetup {
         session: SessionId::new(t0()),
         company: CompanyId::new(t0()),
-        number: MeetingNumber::parse("123456789").unwrap(),
+        number: MeetingNumber::parse("123456789").expect("a number"),
         name: "Weekly".into(),
         owner: UserId::new(t0()),
         owner_name: "Owner".into(),
         room: None,
         schedule: None,
-        password: MeetingPassword::parse_optional(Some("1234")).unwrap(),
+        password: MeetingPassword::parse_optional(Some("1234")).expect("a password"),
         guest_dial_in: true,
         watermark: false,
         watermark_type: WatermarkType::Single,
@@ -566,8 +566,8 @@ proptest! {
                     m.apply(Command::Unmute { participants: vec![slot_id(s)] }, now)
                 }
                 Op::OwnMute(s, mute) => {
-                    if let Some(state) = model.present.get_mut(&s) {
-                        if mute || state.1 { state.0 = mute; }
+                    if let Some(state) = model.present.get_mut(&s) && (mute || state.1) {
+                        state.0 = mute;
                     }
                     m.apply(Command::SetOwnMute { participant: slot_id(s), audio: Some(mute), video: None }, now)
                 }

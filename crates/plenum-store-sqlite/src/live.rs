@@ -314,7 +314,7 @@ pub(crate) async fn join_target(
         if id.is_none() {
             return Ok(meetings::room(store, company, RoomId::from_uuid(room))
                 .await?
-                .map(JoinTarget::Room));
+                .map(|r| JoinTarget::Room(Box::new(r))));
         }
         id
     } else if let Some(series) = series {

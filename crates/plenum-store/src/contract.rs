@@ -3874,33 +3874,6 @@ pub async fn calendar_of_lists_a_users_single_meetings_and_series(store: &dyn St
     assert!(singles.is_empty() && series.is_empty());
 }
 
-#[cfg(test)]
-mod tests {
-    /// Every contract check must be listed in [`contract_tests!`], or backends silently skip it.
-    #[test]
-    fn every_check_is_in_the_macro() {
-        let source = include_str!("contract.rs");
-        let (_, rest) = source
-            .split_once("// contract-list-start")
-            .expect("list start marker");
-        let (list, _) = rest
-            .split_once("// contract-list-end")
-            .expect("list end marker");
-        let listed: Vec<&str> = list
-            .lines()
-            .skip(1)
-            .map(|l| l.trim().trim_end_matches(','))
-            .filter(|l| !l.is_empty())
-            .collect();
-        let defined: Vec<&str> = source
-            .lines()
-            .filter_map(|l| l.strip_prefix("pub async fn "))
-            .filter_map(|l| l.split_once('(').map(|(name, _)| name))
-            .collect();
-        assert_eq!(listed, defined);
-    }
-}
-
 // --- the live record ------------------------------------------------------------------------
 
 fn session_of(owner: &User, number: &str, started: i64) -> Session {
@@ -4107,14 +4080,14 @@ pub async fn join_target_finds_rooms_schedules_and_the_current_occurrence(store:
     // (default time_to_join opens it early).
     assert_eq!(
         target("8200001", 0).await,
-        Some(JoinTarget::Room(room.clone()))
+        Some(JoinTarget::Room(Box::new(room.clone())))
     );
     let opens = in_room.slot.start.as_second()
         - i64::from(in_room.settings.time_to_join_minutes) * 60
         - T0_SECONDS;
     assert_eq!(
         target("8200001", opens - 1).await,
-        Some(JoinTarget::Room(room.clone()))
+        Some(JoinTarget::Room(Box::new(room.clone())))
     );
     assert_eq!(
         target("8200001", opens).await,
@@ -4122,7 +4095,7 @@ pub async fn join_target_finds_rooms_schedules_and_the_current_occurrence(store:
     );
     assert_eq!(
         target("8200001", 3 * HOUR).await,
-        Some(JoinTarget::Room(room))
+        Some(JoinTarget::Room(Box::new(room)))
     );
 
     let single = create_schedule(store, &new_schedule(&admin, "Single", "8200002", HOUR)).await;
@@ -4171,4 +4144,31 @@ pub async fn last_end_reason_is_that_of_the_latest_session(store: &dyn Store) {
             .as_deref(),
         Some("stopped_no_rejoin")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every contract check must be listed in [`contract_tests!`], or backends silently skip it.
+    #[test]
+    fn every_check_is_in_the_macro() {
+        let source = include_str!("contract.rs");
+        let (_, rest) = source
+            .split_once("// contract-list-start")
+            .expect("list start marker");
+        let (list, _) = rest
+            .split_once("// contract-list-end")
+            .expect("list end marker");
+        let listed: Vec<&str> = list
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().trim_end_matches(','))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let defined: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub async fn "))
+            .filter_map(|l| l.split_once('(').map(|(name, _)| name))
+            .collect();
+        assert_eq!(listed, defined);
+    }
 }

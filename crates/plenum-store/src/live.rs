@@ -14,7 +14,7 @@ use crate::StoreResult;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JoinTarget {
     /// A persistent room, with no scheduled meeting of it in its window now.
-    Room(Room),
+    Room(Box<Room>),
     /// A scheduled meeting: a single one, or the occurrence of a series that is current or
     /// next (or, when all are over, the last). For a room number, a meeting scheduled in the
     /// room whose window is open now.

@@ -44,6 +44,50 @@ async fn the_document_lists_every_endpoint_with_its_methods() {
             "/api/v1/meeting_room/{meeting_room_id}",
             &["get", "post", "delete"],
         ),
+        // Meeting Control and the client protocol.
+        ("/api/v1/live", &["get"]),
+        ("/api/v1/meeting", &["get", "post"]),
+        ("/api/v1/meeting/{meeting_number}", &["get", "post"]),
+        ("/api/v1/meeting/{meeting_number}/mute_all", &["post"]),
+        ("/api/v1/meeting/{meeting_number}/unmute_all", &["post"]),
+        ("/api/v1/meeting/{meeting_number}/mute", &["post"]),
+        ("/api/v1/meeting/{meeting_number}/unmute", &["post"]),
+        ("/api/v1/meeting/{meeting_number}/request_unmute", &["post"]),
+        ("/api/v1/meeting/{meeting_number}/allow_unmute", &["post"]),
+        ("/api/v1/meeting/{meeting_number}/stop", &["post"]),
+        (
+            "/api/v1/meeting/{meeting_number}/overlay",
+            &["post", "delete"],
+        ),
+        (
+            "/api/v1/meeting/{meeting_number}/lecturer",
+            &["post", "delete"],
+        ),
+        (
+            "/api/v1/meeting/{meeting_number}/disconnect",
+            &["post", "delete"],
+        ),
+        (
+            "/api/v1/meeting/{meeting_number}/disconnect_all",
+            &["post", "delete"],
+        ),
+        ("/api/v1/meeting/{meeting_number}/cascading", &["post"]),
+        ("/api/v1/meeting/{meeting_number}/participant", &["post"]),
+        (
+            "/api/v1/meeting/{meeting_number}/recording",
+            &["post", "delete"],
+        ),
+        ("/api/v1/meeting/{meeting_number}/live", &["post", "delete"]),
+        (
+            "/api/v1/meeting/{meeting_number}/participant/{client_uuid}/pin",
+            &["post", "delete"],
+        ),
+        ("/api/v1/meeting/{meeting_number}/pin", &["post", "delete"]),
+        (
+            "/api/v1/meeting/{meeting_number}/participant/{client_uuid}/layout_change",
+            &["post"],
+        ),
+        ("/api/v1/meeting/{meeting_number}/lock", &["post", "delete"]),
     ];
     let paths = doc.body["paths"].as_object().cloned().unwrap_or_default();
     for (path, methods) in expected {
