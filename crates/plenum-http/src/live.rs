@@ -29,6 +29,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest frame a client may send; joins and signalling are far smaller.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
 
+/// Read and write buffer of each connection.
+const BUFFER_BYTES: usize = 4 * 1024;
+
 /// Close codes (4000-4999 are the application's): the reason is also in the last message.
 const CLOSE_LEFT: u16 = 4000;
 const CLOSE_DISCONNECTED: u16 = 4001;
@@ -93,6 +96,11 @@ pub async fn connect(
     let principal = who.0.map(|s| s.principal);
     upgrade
         .0
+        // Frames are small JSON; tungstenite's 128 KiB default buffers would cost every idle
+        // participant far more memory than their meeting state does.
+        .read_buffer_size(BUFFER_BYTES)
+        .write_buffer_size(BUFFER_BYTES)
+        .max_write_buffer_size(MAX_FRAME_BYTES * 4)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| Connection::new(state, socket, principal).run())
