@@ -59,7 +59,8 @@ pub struct Attendance {
 
 /// What a participant joined with. The wire names are Plenum's own (lower-case); each dialect
 /// renders them in its vendor's words (Huawei: "Soft client", ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeviceType {
     /// A desktop application.
     Desktop,
@@ -120,7 +121,8 @@ impl fmt::Display for DeviceType {
 }
 
 /// What a participant sends and receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MediaType {
     Audio,
     Video,

@@ -284,8 +284,8 @@ pub struct Participant {
     #[serde(skip)]
     pub identity: Identity,
     pub display_name: String,
-    pub device_type: &'static str,
-    pub media_type: &'static str,
+    pub device_type: DeviceType,
+    pub media_type: MediaType,
     #[serde(skip)]
     pub call_number: String,
     #[serde(skip)]
@@ -305,9 +305,27 @@ pub struct Participant {
     pub last_seen: Timestamp,
 }
 
+/// What kind of participant someone is, as meeting details show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParticipantKind {
+    /// Signed in to the meeting's company.
+    User,
+    Guest,
+    /// A SIP/H.323 gateway or cascaded meeting.
+    Gateway,
+}
+
 impl Participant {
     pub fn is_guest(&self) -> bool {
         matches!(self.identity, Identity::Guest)
+    }
+
+    pub fn kind(&self) -> ParticipantKind {
+        match (&self.identity, self.device_type) {
+            (_, DeviceType::Gateway) => ParticipantKind::Gateway,
+            (Identity::Guest, _) => ParticipantKind::Guest,
+            (Identity::User { .. }, _) => ParticipantKind::User,
+        }
     }
 }
 
@@ -971,8 +989,8 @@ impl LiveMeeting {
             id: request.id,
             identity: request.identity,
             display_name: request.display_name,
-            device_type: request.device_type.as_str(),
-            media_type: request.media_type.as_str(),
+            device_type: request.device_type,
+            media_type: request.media_type,
             call_number: request.call_number,
             department: request.department,
             mute_audio: muted,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::AppState;
-use crate::frtc::meeting::MeetingDetail;
+use crate::frtc::meeting::{MeetingDetail, participant_type};
 use crate::frtc::{FrtcError, MaybeSignedIn};
 
 /// The version of the protocol this server speaks (in `hello`).
@@ -466,9 +466,9 @@ fn render(seq: u64, at: i64, event: &Event) -> Value {
             "participant": {
                 "client_uuid": id(p.id),
                 "name": p.display_name,
-                "type": if p.device_type == "gateway" { "GATEWAY" } else if p.is_guest() { "GUEST" } else { "USER" },
-                "device_type": p.device_type,
-                "media_type": p.media_type,
+                "type": participant_type(p),
+                "device_type": p.device_type.as_str(),
+                "media_type": p.media_type.as_str(),
                 "mute_audio": p.mute_audio,
                 "mute_video": p.mute_video,
                 "allow_self_unmute": p.may_unmute_self,

@@ -1071,10 +1071,8 @@ impl Actor {
                         user: participant.identity.user(),
                         display_name: participant.display_name.clone(),
                         call_number: participant.call_number.clone(),
-                        device_type: DeviceType::parse(participant.device_type)
-                            .unwrap_or(DeviceType::Bot),
-                        media_type: MediaType::parse(participant.media_type)
-                            .unwrap_or(MediaType::Video),
+                        device_type: participant.device_type,
+                        media_type: participant.media_type,
                         department: participant.department.clone(),
                         joined_at: participant.joined_at,
                         left_at: None,

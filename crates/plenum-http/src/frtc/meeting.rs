@@ -17,7 +17,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use plenum_domain::live::{Layout, LayoutMode, Overlay, parse_display_name};
+use plenum_domain::live::{
+    Layout, LayoutMode, Overlay, Participant, ParticipantKind, parse_display_name,
+};
 use plenum_domain::schedule::parse_live_passcode;
 use plenum_domain::{Field, Timestamp, ValidationError};
 use plenum_service::{Control, MeetingSnapshot, MeetingSummary};
@@ -275,20 +277,14 @@ impl From<&MeetingSnapshot> for MeetingDetail {
                 .map(|p| ParticipantItem {
                     client_uuid: p.id.to_string(),
                     name: p.display_name.clone(),
-                    kind: if p.device_type == "gateway" {
-                        "GATEWAY"
-                    } else if p.is_guest() {
-                        "GUEST"
-                    } else {
-                        "USER"
-                    },
+                    kind: participant_type(p),
                     mute_video: p.mute_video,
                     mute_audio: p.mute_audio,
                     lecture: m.lecturer == Some(p.id),
                     allow_self_unmute: p.may_unmute_self,
                     unmute_requested: p.unmute_requested,
-                    device_type: p.device_type,
-                    media_type: p.media_type,
+                    device_type: p.device_type.as_str(),
+                    media_type: p.media_type.as_str(),
                     pinned: p.pinned.map(|id| id.to_string()),
                     max_views: p.layout.max_views,
                     layout: p.layout.mode.as_str(),
@@ -310,6 +306,15 @@ impl From<&MeetingSnapshot> for MeetingDetail {
             }),
             pinned: m.pinned.map(|id| id.to_string()),
         }
+    }
+}
+
+/// FRTC's participant `type`.
+pub(crate) fn participant_type(p: &Participant) -> &'static str {
+    match p.kind() {
+        ParticipantKind::User => "USER",
+        ParticipantKind::Guest => "GUEST",
+        ParticipantKind::Gateway => "GATEWAY",
     }
 }
 
