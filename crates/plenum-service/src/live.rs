@@ -922,27 +922,38 @@ enum After {
 impl Actor {
     async fn run(mut self, mut inbox: mpsc::Receiver<Message>) {
         let period = self.plenum.inner.policy.live.tick_interval;
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_tick = tokio::time::Instant::now() + period;
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut follow_ups: Vec<Command> = Vec::new();
         loop {
             batch.clear();
             if follow_ups.is_empty() {
+                // Messages first: a heartbeat already sent is applied before the tick that
+                // would otherwise count its sender as silent.
                 tokio::select! {
+                    biased;
                     received = inbox.recv_many(&mut batch, MAX_BATCH) => {
                         if received == 0 {
                             // Every handle is gone: nobody can reach the meeting any more.
                             batch.push(Message::Apply { command: Command::Shutdown, reply: None });
                         }
                     }
-                    _ = tick.tick() => batch.push(Message::Apply { command: Command::Tick, reply: None }),
+                    () = tokio::time::sleep_until(next_tick) => {}
                 }
             }
             batch.extend(follow_ups.drain(..).map(|command| Message::Apply {
                 command,
                 reply: None,
             }));
+            // The tick comes after the batch's messages, and is never starved by a busy
+            // mailbox.
+            if tokio::time::Instant::now() >= next_tick {
+                next_tick = tokio::time::Instant::now() + period;
+                batch.push(Message::Apply {
+                    command: Command::Tick,
+                    reply: None,
+                });
+            }
             let now = self.plenum.now();
             let mut writes = Vec::new();
             let mut after = Vec::new();
