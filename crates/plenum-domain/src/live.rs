@@ -9,7 +9,7 @@
 //! Which meeting a number opens, and whether its schedule's window is open, is decided before
 //! a meeting runs: see [`JoinWindow`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -511,6 +511,13 @@ pub enum Event {
         mute_video: bool,
         may_unmute_self: bool,
     },
+    /// Everyone but `except` is muted (audio), with this permission to unmute themselves.
+    AllMuted {
+        may_unmute_self: bool,
+        except: Vec<AttendanceId>,
+    },
+    /// Everyone is unmuted (audio) and may unmute themselves again.
+    AllUnmuted,
     UnmuteRequested {
         client_uuid: AttendanceId,
     },
@@ -561,6 +568,8 @@ impl Event {
             Event::ParticipantJoined { .. } => "participant_joined",
             Event::ParticipantLeft { .. } => "participant_left",
             Event::MuteChanged { .. } => "mute_changed",
+            Event::AllMuted { .. } => "all_muted",
+            Event::AllUnmuted => "all_unmuted",
             Event::UnmuteRequested { .. } => "unmute_requested",
             Event::UnmuteAllowed { .. } => "unmute_allowed",
             Event::OverlayChanged { .. } => "overlay_changed",
@@ -733,7 +742,7 @@ impl LiveMeeting {
                     return Err(ControlError::UnmuteNotAllowed.into());
                 }
                 let (a, v) = (audio.unwrap_or(p.mute_audio), video.unwrap_or(p.mute_video));
-                Self::set_mute(p, a, v, p.may_unmute_self, &mut events);
+                Self::set_mute_of(p, a, v, p.may_unmute_self, &mut events);
             }
             Command::RequestUnmute { participant } => {
                 let p = self.known_mut(participant)?;
@@ -745,19 +754,36 @@ impl LiveMeeting {
                     client_uuid: participant,
                 });
             }
+            // One event for the whole meeting, not one per participant: in a meeting of n,
+            // n events to n clients would be n² messages.
             Command::MuteAll {
                 allow_self_unmute,
                 exclusions,
             } => {
+                let exclusions: BTreeSet<AttendanceId> = exclusions
+                    .into_iter()
+                    .filter(|id| self.participants.contains_key(id))
+                    .collect();
+                let mut changed = false;
                 for p in self.participants.values_mut() {
                     if !exclusions.contains(&p.id) {
-                        Self::set_mute(p, true, p.mute_video, allow_self_unmute, &mut events);
+                        changed |= Self::set_mute(p, true, p.mute_video, allow_self_unmute);
                     }
+                }
+                if changed {
+                    events.push(Event::AllMuted {
+                        may_unmute_self: allow_self_unmute,
+                        except: exclusions.into_iter().collect(),
+                    });
                 }
             }
             Command::UnmuteAll => {
+                let mut changed = false;
                 for p in self.participants.values_mut() {
-                    Self::set_mute(p, false, p.mute_video, true, &mut events);
+                    changed |= Self::set_mute(p, false, p.mute_video, true);
+                }
+                if changed {
+                    events.push(Event::AllUnmuted);
                 }
             }
             Command::Mute {
@@ -767,14 +793,14 @@ impl LiveMeeting {
                 self.all_known(&participants)?;
                 for id in participants {
                     let p = self.known_mut(id)?;
-                    Self::set_mute(p, true, p.mute_video, allow_self_unmute, &mut events);
+                    Self::set_mute_of(p, true, p.mute_video, allow_self_unmute, &mut events);
                 }
             }
             Command::Unmute { participants } => {
                 self.all_known(&participants)?;
                 for id in participants {
                     let p = self.known_mut(id)?;
-                    Self::set_mute(p, false, p.mute_video, true, &mut events);
+                    Self::set_mute_of(p, false, p.mute_video, true, &mut events);
                 }
             }
             Command::AllowUnmute { participants } => {
@@ -782,7 +808,7 @@ impl LiveMeeting {
                 for id in participants {
                     let p = self.known_mut(id)?;
                     let had_permission = p.may_unmute_self;
-                    Self::set_mute(p, p.mute_audio, p.mute_video, true, &mut events);
+                    Self::set_mute_of(p, p.mute_audio, p.mute_video, true, &mut events);
                     if !had_permission || p.unmute_requested {
                         p.unmute_requested = false;
                         events.push(Event::UnmuteAllowed { client_uuid: id });
@@ -1011,20 +1037,28 @@ impl LiveMeeting {
         Ok(())
     }
 
-    fn set_mute(
+    /// Sets a participant's mute state; returns whether anything changed.
+    fn set_mute(p: &mut Participant, audio: bool, video: bool, may_unmute_self: bool) -> bool {
+        if !audio {
+            p.unmute_requested = false;
+        }
+        let changed =
+            (p.mute_audio, p.mute_video, p.may_unmute_self) != (audio, video, may_unmute_self);
+        p.mute_audio = audio;
+        p.mute_video = video;
+        p.may_unmute_self = may_unmute_self;
+        changed
+    }
+
+    /// [`Self::set_mute`] for one participant, told as a `MuteChanged` event.
+    fn set_mute_of(
         p: &mut Participant,
         audio: bool,
         video: bool,
         may_unmute_self: bool,
         events: &mut Vec<Event>,
     ) {
-        if !audio {
-            p.unmute_requested = false;
-        }
-        if (p.mute_audio, p.mute_video, p.may_unmute_self) != (audio, video, may_unmute_self) {
-            p.mute_audio = audio;
-            p.mute_video = video;
-            p.may_unmute_self = may_unmute_self;
+        if Self::set_mute(p, audio, video, may_unmute_self) {
             events.push(Event::MuteChanged {
                 client_uuid: p.id,
                 mute_audio: audio,

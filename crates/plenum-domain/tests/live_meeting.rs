@@ -198,7 +198,14 @@ fn mute_all_spares_the_exclusions_and_controls_self_unmute() {
         },
         at(10),
     ));
-    assert_eq!(events.len(), 2);
+    // One event for the meeting, naming who was spared.
+    assert_eq!(
+        events,
+        vec![Event::AllMuted {
+            may_unmute_self: false,
+            except: vec![id(2)]
+        }]
+    );
     assert!(m.participant(id(1)).unwrap().mute_audio);
     assert!(!m.participant(id(2)).unwrap().mute_audio);
     assert!(m.participant(id(3)).unwrap().mute_audio);
@@ -235,8 +242,13 @@ fn mute_all_spares_the_exclusions_and_controls_self_unmute() {
     applied(m.apply(own, at(14)));
     assert!(!m.participant(id(1)).unwrap().mute_audio);
 
-    applied(m.apply(Command::UnmuteAll, at(15)));
+    assert_eq!(
+        applied(m.apply(Command::UnmuteAll, at(15))),
+        vec![Event::AllUnmuted]
+    );
     assert!(m.participants().all(|p| !p.mute_audio && p.may_unmute_self));
+    // Nothing left to unmute: nothing to tell.
+    assert!(applied(m.apply(Command::UnmuteAll, at(16))).is_empty());
 }
 
 #[test]

@@ -379,11 +379,11 @@ impl Connection {
     }
 
     async fn on_delivery(&mut self, delivery: Delivery) -> Result<Option<End>, ()> {
-        let Delivery::Event { seq, at, event } = delivery;
+        let Delivery::Event(pushed) = delivery;
         let me = self.joined.as_ref().map(|(j, _)| j.link.id);
-        let message = render(seq, at.as_millisecond(), &event);
-        self.send(&message).await?;
-        let end = match &*event {
+        let text = pushed.wire(|p| render(p.seq, p.at.as_millisecond(), &p.event).to_string());
+        self.send_text(text.to_owned()).await?;
+        let end = match &pushed.event {
             Event::ParticipantLeft {
                 client_uuid,
                 reason,
@@ -433,6 +433,10 @@ impl Connection {
 
     async fn send(&mut self, message: &Value) -> Result<(), ()> {
         let text = serde_json::to_string(message).map_err(|_| ())?;
+        self.send_text(text).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), ()> {
         // A client that cannot take a frame within this long is treated as gone.
         match tokio::time::timeout(
             Duration::from_secs(10),
@@ -491,6 +495,14 @@ fn render(seq: u64, at: i64, event: &Event) -> Value {
             "mute_video": mute_video,
             "allow_self_unmute": may_unmute_self,
         }),
+        Event::AllMuted {
+            may_unmute_self,
+            except,
+        } => json!({
+            "allow_self_unmute": may_unmute_self,
+            "except": except.iter().map(id).collect::<Vec<_>>(),
+        }),
+        Event::AllUnmuted => json!({}),
         Event::UnmuteRequested { client_uuid } | Event::UnmuteAllowed { client_uuid } => {
             json!({"client_uuid": id(client_uuid)})
         }

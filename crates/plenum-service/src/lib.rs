@@ -16,7 +16,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
 pub use live::{
     Control, Delivery, JoinError, Joined, LiveJoin, LivePolicy, MeetingSnapshot, MeetingSummary,
-    Outbox, ParticipantLink,
+    Outbox, ParticipantLink, Pushed,
 };
 pub use meetings::{RoomRequest, ScheduleRequest, SeriesRequest};
 pub use passwords::PasswordHasher;

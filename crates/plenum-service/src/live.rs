@@ -65,12 +65,35 @@ impl Default for LivePolicy {
 /// What a client's connection receives after it joined.
 #[derive(Debug, Clone)]
 pub enum Delivery {
-    /// A change of the meeting, numbered in the order of the session.
-    Event {
-        seq: u64,
-        at: Timestamp,
-        event: Arc<Event>,
-    },
+    /// A change of the meeting; the same one goes to every client it concerns.
+    Event(Arc<Pushed>),
+}
+
+/// A change of a meeting as it is pushed: numbered in the order of the session.
+#[derive(Debug)]
+pub struct Pushed {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub event: Event,
+    /// The event in the client protocol, rendered by the first connection that sends it and
+    /// reused by all others (a change in a meeting of n goes to n clients).
+    wire: std::sync::OnceLock<String>,
+}
+
+impl Pushed {
+    fn new(seq: u64, at: Timestamp, event: Event) -> Self {
+        Self {
+            seq,
+            at,
+            event,
+            wire: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The wire form, rendered once by `render`.
+    pub fn wire(&self, render: impl FnOnce(&Pushed) -> String) -> &str {
+        self.wire.get_or_init(|| render(self))
+    }
 }
 
 /// The sending half a connection hands in at join; the runtime pushes to it.
@@ -916,7 +939,7 @@ enum After {
         Result<(), ServiceError>,
     ),
     Snapshot(oneshot::Sender<MeetingSnapshot>, Box<MeetingSnapshot>),
-    Push(u64, Timestamp, Arc<Event>),
+    Push(Arc<Pushed>),
 }
 
 impl Actor {
@@ -1123,7 +1146,7 @@ impl Actor {
                     }
                 }
             }
-            after.push(After::Push(self.seq, now, Arc::new(event)));
+            after.push(After::Push(Arc::new(Pushed::new(self.seq, now, event))));
         }
     }
 
@@ -1176,18 +1199,15 @@ impl Actor {
                 After::Snapshot(reply, snapshot) => {
                     let _ = reply.send(*snapshot);
                 }
-                After::Push(seq, at, event) if durable => self.push(seq, at, event, follow_ups),
+                After::Push(pushed) if durable => self.push(pushed, follow_ups),
                 After::Push(..) => {}
             }
         }
     }
 
-    fn push(&mut self, seq: u64, at: Timestamp, event: Arc<Event>, follow_ups: &mut Vec<Command>) {
-        let delivery = Delivery::Event {
-            seq,
-            at,
-            event: event.clone(),
-        };
+    fn push(&mut self, pushed: Arc<Pushed>, follow_ups: &mut Vec<Command>) {
+        let delivery = Delivery::Event(pushed.clone());
+        let event = &pushed.event;
         let mut send = |id: AttendanceId, outbox: &Outbox| {
             if outbox.try_send(delivery.clone()).is_err() {
                 // Full (too slow) or closed (gone): either way the participant is out.
@@ -1227,7 +1247,7 @@ impl Actor {
             client_uuid,
             reason,
             ..
-        } = &*event
+        } = event
             && !matches!(
                 reason,
                 LeaveReason::MeetingEnded | LeaveReason::ServerShutdown
