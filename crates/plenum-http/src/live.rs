@@ -11,6 +11,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
+use futures::SinkExt;
 use plenum_domain::history::{DeviceType, MediaType};
 use plenum_domain::live::{EndReason, Event, LeaveReason};
 use plenum_service::{Delivery, JoinError, Joined, LiveJoin, Principal, ServiceError};
@@ -28,6 +29,12 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Largest frame a client may send; joins and signalling are far smaller.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// A client that cannot take a write within this long is treated as gone.
+const SEND_LIMIT: Duration = Duration::from_secs(10);
+
+/// Most queued events written to a client at once before flushing.
+const MAX_FRAMES_PER_WRITE: usize = 256;
 
 /// Read and write buffer of each connection.
 const BUFFER_BYTES: usize = 4 * 1024;
@@ -196,7 +203,7 @@ impl Connection {
                 }
                 Step::Frame(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => Ok(None),
                 Step::Frame(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => return End::Gone,
-                Step::Delivery(Some(delivery)) => self.on_delivery(delivery).await,
+                Step::Delivery(Some(delivery)) => self.on_deliveries(delivery).await,
                 // The runtime dropped us (the meeting is gone): nothing more will come.
                 Step::Delivery(None) => {
                     self.joined = None;
@@ -378,28 +385,58 @@ impl Connection {
         }
     }
 
-    async fn on_delivery(&mut self, delivery: Delivery) -> Result<Option<End>, ()> {
+    /// Sends a delivery and whatever else is already queued behind it, flushing once: after a
+    /// burst of changes a client gets one write, not one per event.
+    async fn on_deliveries(&mut self, first: Delivery) -> Result<Option<End>, ()> {
+        let mut texts = Vec::new();
+        let mut end = self.prepare(first, &mut texts);
+        while end.is_none() && texts.len() < MAX_FRAMES_PER_WRITE {
+            let Some((_, deliveries)) = &mut self.joined else {
+                break;
+            };
+            match deliveries.try_recv() {
+                Ok(delivery) => end = self.prepare(delivery, &mut texts),
+                Err(_) => break,
+            }
+        }
+        let socket = &mut self.socket;
+        let write = async move {
+            for text in texts {
+                socket.feed(Message::text(text)).await?;
+            }
+            socket.flush().await
+        };
+        match tokio::time::timeout(SEND_LIMIT, write).await {
+            Ok(Ok(())) => Ok(end),
+            _ => Err(()),
+        }
+    }
+
+    /// The frame of one delivery, and whether the connection ends after it.
+    fn prepare(&mut self, delivery: Delivery, texts: &mut Vec<String>) -> Option<End> {
         let Delivery::Event(pushed) = delivery;
         let me = self.joined.as_ref().map(|(j, _)| j.link.id);
         let text = pushed.wire(|p| render(p.seq, p.at.as_millisecond(), &p.event).to_string());
-        self.send_text(text.to_owned()).await?;
+        texts.push(text.to_owned());
         let end = match &pushed.event {
             Event::ParticipantLeft {
                 client_uuid,
                 reason,
                 ..
-            } if Some(*client_uuid) == me => Some(match reason {
+            } if Some(*client_uuid) == me => match reason {
                 LeaveReason::Disconnected => {
-                    End::Close(CLOSE_DISCONNECTED, "disconnected by a host")
+                    Some(End::Close(CLOSE_DISCONNECTED, "disconnected by a host"))
                 }
-                LeaveReason::HeartbeatTimeout => End::Close(CLOSE_TIMEOUT, "heartbeat timeout"),
-                LeaveReason::TooSlow => End::Close(CLOSE_TOO_SLOW, "too slow"),
-                LeaveReason::MeetingEnded | LeaveReason::ServerShutdown => {
-                    // The `meeting_ended` event follows; close after it.
-                    return Ok(None);
+                LeaveReason::HeartbeatTimeout => {
+                    Some(End::Close(CLOSE_TIMEOUT, "heartbeat timeout"))
                 }
-                LeaveReason::Left | LeaveReason::ConnectionClosed => End::Close(CLOSE_LEFT, "left"),
-            }),
+                LeaveReason::TooSlow => Some(End::Close(CLOSE_TOO_SLOW, "too slow")),
+                // The `meeting_ended` event follows; close after it.
+                LeaveReason::MeetingEnded | LeaveReason::ServerShutdown => None,
+                LeaveReason::Left | LeaveReason::ConnectionClosed => {
+                    Some(End::Close(CLOSE_LEFT, "left"))
+                }
+            },
             Event::MeetingEnded { .. } => Some(End::Close(CLOSE_MEETING_ENDED, "meeting ended")),
             _ => None,
         };
@@ -407,7 +444,7 @@ impl Connection {
             // The runtime has taken the participant out already.
             self.joined = None;
         }
-        Ok(end)
+        end
     }
 
     async fn refuse(

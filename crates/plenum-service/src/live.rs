@@ -254,6 +254,8 @@ pub struct Joined {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     meetings: Mutex<HashMap<MeetingNumber, MeetingHandle>>,
+    /// Meetings being started, so that one join starts each.
+    starting: Mutex<HashMap<MeetingNumber, Arc<tokio::sync::Mutex<()>>>>,
     /// Participants in all meetings: the installation's current calls.
     calls: AtomicU32,
 }
@@ -261,6 +263,32 @@ pub(crate) struct Registry {
 impl Registry {
     fn get(&self, number: &MeetingNumber) -> Option<MeetingHandle> {
         self.lock().get(number).cloned()
+    }
+
+    /// The meeting of this number if it is running and takes messages.
+    fn running(&self, number: &MeetingNumber) -> Option<MeetingHandle> {
+        self.get(number).filter(|h| !h.mailbox.is_closed())
+    }
+
+    fn start_gate(&self, number: &MeetingNumber) -> Arc<tokio::sync::Mutex<()>> {
+        self.starting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(number.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets the gate once nobody else holds it.
+    fn release_start_gate(&self, number: &MeetingNumber, gate: Arc<tokio::sync::Mutex<()>>) {
+        let mut starting = self
+            .starting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Ours and the map's: nobody is waiting.
+        if Arc::strong_count(&gate) <= 2 {
+            starting.remove(number);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<MeetingNumber, MeetingHandle>> {
@@ -550,9 +578,9 @@ impl Plenum {
             let slot = CallSlot::take(self).ok_or(refused(JoinRefusal::ServerFull {
                 max: self.inner.policy.max_calls,
             }))?;
-            let handle = match self.inner.live.get(number) {
-                Some(h) if !h.mailbox.is_closed() => h,
-                _ => self.start_meeting(number).await?,
+            let handle = match self.inner.live.running(number) {
+                Some(h) => h,
+                None => self.running_or_started(number).await?,
             };
             let request = self.join_request(&handle, &join)?;
             let id = request.id;
@@ -629,6 +657,21 @@ impl Plenum {
                 .map(|p| p.user.profile.department.clone())
                 .unwrap_or_default(),
         })
+    }
+
+    /// The running meeting of a number, started by this call if no one else is starting it:
+    /// the first joins of a meeting arrive together, and one of them looks it up.
+    async fn running_or_started(&self, number: &MeetingNumber) -> Result<MeetingHandle, JoinError> {
+        let gate = self.inner.live.start_gate(number);
+        let started = {
+            let _starting = gate.lock().await;
+            match self.inner.live.running(number) {
+                Some(h) => Ok(h),
+                None => self.start_meeting(number).await,
+            }
+        };
+        self.inner.live.release_start_gate(number, gate);
+        started
     }
 
     /// Starts the meeting a number opens now, or refuses.
@@ -853,8 +896,8 @@ impl Plenum {
         let number = MeetingNumber::parse(number).map_err(|_| ServiceError::MeetingNotRunning)?;
         self.inner
             .live
-            .get(&number)
-            .filter(|h| h.company == actor.company() && !h.mailbox.is_closed())
+            .running(&number)
+            .filter(|h| h.company == actor.company())
             .ok_or(ServiceError::MeetingNotRunning)
     }
 
