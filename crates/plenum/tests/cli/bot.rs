@@ -376,7 +376,7 @@ async fn bots_from_one_process_are_numbered_and_named() {
             "--name",
             "Load",
             "--duration",
-            "3",
+            "5",
         ],
     );
     let mut joined = std::collections::BTreeSet::new();
