@@ -270,7 +270,7 @@ pub async fn run(
                     let sent = Instant::now();
                     let (status, body) = client::send_once(target.addr, &request, CALL_TIMEOUT)
                         .await
-                        .with_context(|| format!("{call}"))?;
+                        .context(call)?;
                     if !status.is_success() {
                         bail!("{call} answered {status}: {}", client::snippet(&body));
                     }
