@@ -447,3 +447,38 @@ async fn a_signed_in_bot_joins_as_its_user_and_a_bad_password_exits_1() {
     assert!(lines.is_empty(), "nothing on stdout: {lines:#?}");
     assert!(stderr.contains("sign-in"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_bot_whose_server_dies_exits_5() {
+    let (_sandbox, server, _) = server_with_room("7710008").await;
+    let mut bot = Bot::start(&server, "7710008", &["--meeting-password", ROOM_PASSWORD]);
+    bot.expect_type("joined").await;
+    server.crash().await;
+    let (status, _, stderr) = bot.finish().await;
+    assert_eq!(status.code(), Some(5), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_help_documents_the_exit_statuses_and_their_order() {
+    let sandbox = Sandbox::new();
+    let help = sandbox.run(&["bot", "--help"]).await;
+    help.assert_ok();
+    // clap wraps the text to the terminal width: compare with the lines joined.
+    let text = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "Exit status",
+        "2 the join was refused",
+        "3 a host disconnected",
+        "4 the meeting ended",
+        "5 the connection was lost",
+        "1, 5, 2, 3, 4, 0",
+        "--talk",
+        "--count",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle:?} missing:\n{}",
+            help.stdout
+        );
+    }
+}
