@@ -5,6 +5,7 @@
 //! time and count.
 
 mod client;
+mod live;
 mod load;
 mod report;
 mod scenario;
@@ -38,7 +39,12 @@ const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
 #[command(name = "plenum-bench", version, about, long_about = None)]
 struct Cli {
     /// The server binary to start (a release build; scripts/bench.sh builds it).
-    #[arg(long, value_name = "PATH", default_value = "target/release/plenum")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "PLENUM_BENCH_SERVER",
+        default_value = "target/release/plenum"
+    )]
     server: PathBuf,
 
     /// What to measure against the baseline.
@@ -70,6 +76,28 @@ struct Cli {
     #[arg(long)]
     json: bool,
 
+    /// Live scenarios: participants [default: 5000 for live-join-storm, 10000 for
+    /// live-idle, 500 for live-mute-all].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    participants: Option<u32>,
+
+    /// live-join-storm and live-idle: rooms the participants are spread over [default: 500
+    /// for live-join-storm, 100 for live-idle].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    rooms: Option<u32>,
+
+    /// Live scenarios: participants connecting or joining at once.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    join_concurrency: u32,
+
+    /// live-idle: how long the participants stay idle before the memory is read.
+    #[arg(long, value_name = "TIME", default_value = "15s", value_parser = parse_duration)]
+    settle: Duration,
+
+    /// live-mute-all: measured mute_all calls (each followed by an unmeasured unmute_all).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    mute_rounds: u32,
+
     /// Keep the server's stderr in this file (default: a temporary file, shown on failure).
     #[arg(long, value_name = "PATH")]
     server_log: Option<PathBuf>,
@@ -77,6 +105,9 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.scenario.is_live() {
+        return main_live(&cli);
+    }
     match run_main(&cli) {
         Ok(report) => {
             if cli.json {
@@ -113,6 +144,91 @@ fn run_main(cli: &Cli) -> Result<RunReport> {
             _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
         }
     })
+}
+
+/// The live scenario `cli` asks for, with its sizes.
+fn live_scenario(cli: &Cli) -> Result<live::LiveScenario> {
+    Ok(match cli.scenario {
+        Scenario::LiveJoinStorm => live::LiveScenario::JoinStorm {
+            participants: cli.participants.unwrap_or(5_000),
+            rooms: cli.rooms.unwrap_or(500),
+        },
+        Scenario::LiveIdle => live::LiveScenario::Idle {
+            participants: cli.participants.unwrap_or(10_000),
+            rooms: cli.rooms.unwrap_or(100),
+            settle: cli.settle,
+        },
+        Scenario::LiveMuteAll => live::LiveScenario::MuteAll {
+            participants: cli.participants.unwrap_or(500),
+            rounds: cli.mute_rounds,
+        },
+        other => bail!("{} is not a live scenario", other.name()),
+    })
+}
+
+fn main_live(cli: &Cli) -> ExitCode {
+    let result = (|| {
+        let scenario = live_scenario(cli)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(usize::from(cli.client_threads))
+            .enable_all()
+            .build()
+            .context("starting the tokio runtime")?;
+        runtime.block_on(async {
+            tokio::select! {
+                result = run_live(cli, scenario) => result,
+                _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+            }
+        })
+    })();
+    match result {
+        Ok(report) => {
+            if cli.json {
+                println!("{:#}", report.json());
+            } else {
+                print!("{}", report.markdown());
+            }
+            if report.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("plenum-bench: FAILED: {}", report.problems.join("; "));
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("plenum-bench: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_live(cli: &Cli, scenario: live::LiveScenario) -> Result<live::LiveReport> {
+    progress(&format!("starting {}", cli.server.display()));
+    let mut server = Server::start(&ServerConfig {
+        binary: cli.server.clone(),
+        log_path: cli.server_log.clone(),
+        seed: None,
+        serve_args: scenario.serve_args(),
+    })
+    .await?;
+    progress(&format!("server healthy at {}", server.addr()));
+    let report = live::run(
+        cli.scenario.name(),
+        cli.scenario.description().to_owned(),
+        scenario,
+        &live::Target {
+            addr: server.addr(),
+            admin_password: server.admin_password(),
+            server_pid: server.pid(),
+            server_binary: cli.server.display().to_string(),
+            client_threads: usize::from(cli.client_threads),
+            concurrency: cli.join_concurrency as usize,
+        },
+    )
+    .await?;
+    server.ensure_running()?;
+    progress(&format!("server {}", server.stop()?));
+    Ok(report)
 }
 
 fn validate(cli: &Cli) -> Result<()> {
@@ -174,6 +290,7 @@ async fn run(cli: &Cli) -> Result<RunReport> {
         binary: cli.server.clone(),
         log_path: cli.server_log.clone(),
         seed: scenario.seed(),
+        serve_args: Vec::new(),
     })
     .await?;
     let addr = server.addr();

@@ -39,6 +39,13 @@ pub enum Scenario {
     ScheduleListDeep,
     /// 100,000 scheduled meetings; `GET /api/v1/meeting_schedule/{reservation_id}`.
     ScheduleDetail,
+    /// Live: a join storm of --participants (default 5,000) over --rooms (default 500) rooms;
+    /// joins/s and join latency. No baseline.
+    LiveJoinStorm,
+    /// Live: --participants (default 10,000) connected and idle; the server's VmRSS.
+    LiveIdle,
+    /// Live: `mute_all` in one room of --participants (default 500); latency to every client.
+    LiveMuteAll,
 }
 
 /// Meetings generated for the scheduling scenarios.
@@ -60,6 +67,14 @@ pub struct SetupContext<'a> {
 }
 
 impl Scenario {
+    /// Whether this is a live-meeting scenario (no baseline; see `live.rs`).
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            Self::LiveJoinStorm | Self::LiveIdle | Self::LiveMuteAll
+        )
+    }
+
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -68,13 +83,16 @@ impl Scenario {
             Self::ScheduleListBroad => "schedule-list-broad",
             Self::ScheduleListDeep => "schedule-list-deep",
             Self::ScheduleDetail => "schedule-detail",
+            Self::LiveJoinStorm => "live-join-storm",
+            Self::LiveIdle => "live-idle",
+            Self::LiveMuteAll => "live-mute-all",
         }
     }
 
     /// The offline command that seeds the data directory before the server starts.
     pub fn seed(self) -> Option<Vec<String>> {
         match self {
-            Self::UserInfo => None,
+            Self::UserInfo | Self::LiveJoinStorm | Self::LiveIdle | Self::LiveMuteAll => None,
             Self::ScheduleList
             | Self::ScheduleListBroad
             | Self::ScheduleListDeep
@@ -113,12 +131,21 @@ impl Scenario {
             Self::ScheduleDetail => {
                 "GET /api/v1/meeting_schedule/{reservation_id} over 100,000 meetings (SystemAdmin)"
             }
+            Self::LiveJoinStorm => "participants connect and join rooms over /api/v1/live",
+            Self::LiveIdle => "participants connected, joined and idle (heartbeats only)",
+            Self::LiveMuteAll => "POST /api/v1/meeting/{n}/mute_all in one room",
         }
     }
 
     /// Prepares the target request against a running server. Not measured.
     pub async fn prepare(self, ctx: &SetupContext<'_>) -> Result<Endpoint> {
         match self {
+            Self::LiveJoinStorm | Self::LiveIdle | Self::LiveMuteAll => {
+                bail!(
+                    "{} is a live scenario: it has no endpoint to load",
+                    self.name()
+                )
+            }
             Self::UserInfo => {
                 let token = sign_in(ctx.addr, ADMIN_USERNAME, ctx.admin_password).await?;
                 Endpoint::new(ctx.addr, Method::POST, "/api/v1/user/info")?

@@ -37,6 +37,8 @@ pub struct ServerConfig {
     /// Arguments of an offline `plenum` command that seeds the data directory before the
     /// server starts (e.g. `dev generate --schedules 100000`); not measured.
     pub seed: Option<Vec<String>>,
+    /// Extra arguments of `plenum serve` (e.g. `--max-calls 20000`).
+    pub serve_args: Vec<String>,
 }
 
 /// How long seeding the data directory may take.
@@ -114,6 +116,7 @@ impl Server {
             .arg(addr.to_string())
             .arg("--admin-password")
             .arg(&admin_password)
+            .args(&config.serve_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -135,6 +138,11 @@ impl Server {
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The server's process id (0 once stopped).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// The password the `admin` user was created with.

@@ -46,6 +46,15 @@ pub enum Command {
     /// Tools for development and benchmarks.
     #[command(subcommand)]
     Dev(DevCommand),
+    /// Join a meeting as a participant over the client protocol; print every frame received
+    /// as one JSON line.
+    ///
+    /// Exit status: 0 left normally (--duration elapsed, Ctrl-C/SIGTERM); 2 the join was
+    /// refused; 3 a host disconnected the participant (close 4001); 4 the meeting ended or was
+    /// stopped (close 4002); 5 the connection was lost (heartbeat timeout, closed without a
+    /// reason); 1 any other error. With --count N: the most severe status among the
+    /// participants, from most to least severe 1, 5, 2, 3, 4, 0. See docs/bot.md.
+    Bot(crate::bot::BotArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,7 +161,18 @@ impl PasswordSource {
     }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; `plenum bot` chooses its own exit status, the others exit 0 on success.
+pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    if let Command::Bot(args) = cli.command {
+        crate::bot::init_logging(args.count);
+        return Ok(crate::bot::run(args).await);
+    }
+    run_admin(cli)
+        .await
+        .map(|()| std::process::ExitCode::SUCCESS)
+}
+
+async fn run_admin(cli: Cli) -> anyhow::Result<()> {
     let file = match &cli.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
@@ -201,6 +221,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Bot(_) => unreachable!("`run` handles `plenum bot`"),
     }
 }
 

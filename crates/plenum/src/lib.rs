@@ -2,6 +2,7 @@
 //! `main.rs` only parses the command line; tests and the test kit start servers through
 //! [`server::start`].
 
+pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod generate;

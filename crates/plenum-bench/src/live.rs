@@ -1,0 +1,601 @@
+//! The live-meeting scenarios (issue 4, "Speed"). Unlike the HTTP scenarios they have no
+//! baseline: each reports its own numbers and the machine. The participants are
+//! [`plenum::bot::Participant`]s, the client `plenum bot` runs, connected over loopback to a
+//! release server at its default durability (every join is on disk before it is answered).
+//!
+//! - `live-join-storm`: rooms are created over REST, then participants connect and join
+//!   (bounded concurrency), spread evenly over the rooms; joins/s and join latency.
+//! - `live-idle`: participants join and stay, heartbeating; the server's resident memory
+//!   (VmRSS of /proc/<pid>/status) once they are all in and have been idle for a while.
+//! - `live-mute-all`: participants in one room; per round, `mute_all` is sent over REST and
+//!   every client's own `mute_changed` is timed from the moment before the call was sent.
+//!
+//! Every loop is bounded in count (participants, rounds) and time (timeouts on every wait),
+//! and all traffic goes to the loopback server the harness started.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use hdrhistogram::Histogram;
+use hyper::Method;
+use hyper::header::AUTHORIZATION;
+use plenum::bot::{Behaviour, Frame, Ignore, JoinRequest, Observer, Participant};
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::client::{self, Endpoint};
+use crate::report::Machine;
+use crate::scenario::{ADMIN_USERNAME, sign_in};
+
+/// How long one REST call of the setup or the measurement may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long all participants together may take to join.
+const JOIN_PHASE_LIMIT: Duration = Duration::from_secs(600);
+/// How long a round of `mute_all` may take to reach every client.
+const ROUND_LIMIT: Duration = Duration::from_secs(30);
+/// Rooms created at once during setup.
+const ROOM_CREATION_CONCURRENCY: usize = 16;
+const ROOM_PASSWORD: &str = "4242";
+/// The first room's number; rooms are numbered consecutively from it.
+const FIRST_ROOM: u64 = 880_000_000;
+
+/// What a live scenario does, with its sizes.
+#[derive(Debug, Clone, Copy)]
+pub enum LiveScenario {
+    JoinStorm {
+        participants: u32,
+        rooms: u32,
+    },
+    Idle {
+        participants: u32,
+        rooms: u32,
+        settle: Duration,
+    },
+    MuteAll {
+        participants: u32,
+        rounds: u32,
+    },
+}
+
+impl LiveScenario {
+    /// Arguments the server needs beyond the defaults (capacity for the load).
+    pub fn serve_args(self) -> Vec<String> {
+        let participants = match self {
+            Self::JoinStorm { participants, .. }
+            | Self::Idle { participants, .. }
+            | Self::MuteAll { participants, .. } => participants,
+        };
+        // max_calls defaults to far fewer calls than these scenarios hold.
+        vec![
+            "--max-calls".to_owned(),
+            (u64::from(participants) * 2).to_string(),
+        ]
+    }
+
+    fn rooms(self) -> u32 {
+        match self {
+            Self::JoinStorm { rooms, .. } | Self::Idle { rooms, .. } => rooms,
+            Self::MuteAll { .. } => 1,
+        }
+    }
+
+    fn participants(self) -> u32 {
+        match self {
+            Self::JoinStorm { participants, .. }
+            | Self::Idle { participants, .. }
+            | Self::MuteAll { participants, .. } => participants,
+        }
+    }
+}
+
+/// What a live run found.
+#[derive(Debug)]
+pub struct LiveReport {
+    pub name: &'static str,
+    pub description: String,
+    pub machine: Machine,
+    pub memory_total: String,
+    pub server: String,
+    pub client_threads: usize,
+    pub concurrency: usize,
+    pub joins: JoinFigures,
+    /// `live-idle`: VmRSS and VmHWM of the server (kB), before the joins and after.
+    pub memory: Option<MemoryFigures>,
+    /// `live-mute-all`: latency from sending the call to each client's own `mute_changed`.
+    pub mute: Option<LatencyFigures>,
+    /// Problems found (failed joins, missing events): a run with any fails.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JoinFigures {
+    pub attempted: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub wall: Duration,
+    /// `join` sent to `joined` received.
+    pub join: LatencyFigures,
+    /// TCP connect + upgrade + hello + join + joined.
+    pub connect_and_join: LatencyFigures,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LatencyFigures {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryFigures {
+    pub participants: u64,
+    pub rss_before_kb: u64,
+    pub rss_after_kb: u64,
+    pub hwm_after_kb: u64,
+    pub settle: Duration,
+}
+
+impl LatencyFigures {
+    fn of(h: &Histogram<u64>) -> Self {
+        let ms = |micros: u64| micros as f64 / 1_000.0;
+        Self {
+            count: h.len(),
+            p50_ms: ms(h.value_at_quantile(0.5)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            max_ms: ms(h.max()),
+        }
+    }
+
+    fn json(self) -> Value {
+        json!({"count": self.count, "p50_ms": self.p50_ms, "p99_ms": self.p99_ms, "max_ms": self.max_ms})
+    }
+
+    fn line(self) -> String {
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (n = {})",
+            self.p50_ms, self.p99_ms, self.max_ms, self.count
+        )
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+fn histogram() -> Result<Histogram<u64>> {
+    Histogram::new(3).context("creating a histogram")
+}
+
+/// Where the run happens: the server and its admin.
+#[derive(Debug)]
+pub struct Target<'a> {
+    pub addr: SocketAddr,
+    pub admin_password: &'a str,
+    pub server_pid: u32,
+    pub server_binary: String,
+    pub client_threads: usize,
+    pub concurrency: usize,
+}
+
+/// A participant that is in, and the task that keeps it in (heartbeats) until `stop`.
+struct Member {
+    /// Ends with the participant's ending once it is stopped or thrown out.
+    task: tokio::task::JoinHandle<plenum::bot::Ending>,
+}
+
+/// Sends every own `mute_changed` instant to the controller.
+struct MuteWatch {
+    me: String,
+    seen: mpsc::UnboundedSender<Instant>,
+}
+
+impl Observer for MuteWatch {
+    async fn frame(&mut self, frame: &Frame) {
+        if frame.value["type"] == "mute_changed" && frame.value["client_uuid"] == self.me.as_str() {
+            let _ = self.seen.send(frame.received);
+        }
+    }
+}
+
+/// Runs a live scenario against the server at `target`.
+pub async fn run(
+    name: &'static str,
+    description: String,
+    scenario: LiveScenario,
+    target: &Target<'_>,
+) -> Result<LiveReport> {
+    plenum::bot::raise_open_files_limit(u64::from(scenario.participants()) + 256);
+    let token = sign_in(target.addr, ADMIN_USERNAME, target.admin_password).await?;
+    let rooms = create_rooms(target.addr, &token, scenario.rooms()).await?;
+    progress(&format!("{} room(s) created", rooms.len()));
+    let rss_before = vm_kb(target.server_pid, "VmRSS")?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (mute_tx, mut mute_rx) = mpsc::unbounded_channel();
+    let watch_mutes = matches!(scenario, LiveScenario::MuteAll { .. });
+    let (joins, members, mut problems) = join_all(
+        target,
+        &rooms,
+        scenario.participants(),
+        &stop_rx,
+        watch_mutes.then_some(mute_tx),
+    )
+    .await?;
+    progress(&format!(
+        "{} of {} joined in {:.2} s",
+        joins.succeeded,
+        joins.attempted,
+        joins.wall.as_secs_f64()
+    ));
+
+    let mut memory = None;
+    let mut mute = None;
+    match scenario {
+        LiveScenario::JoinStorm { .. } => {}
+        LiveScenario::Idle { settle, .. } => {
+            progress(&format!("idle for {:.0} s", settle.as_secs_f64()));
+            tokio::time::sleep(settle).await;
+            let still_in = members.iter().filter(|m| !m.task.is_finished()).count();
+            if still_in != members.len() {
+                problems.push(format!(
+                    "{} participant(s) were thrown out while idle",
+                    members.len() - still_in
+                ));
+            }
+            memory = Some(MemoryFigures {
+                participants: still_in as u64,
+                rss_before_kb: rss_before,
+                rss_after_kb: vm_kb(target.server_pid, "VmRSS")?,
+                hwm_after_kb: vm_kb(target.server_pid, "VmHWM")?,
+                settle,
+            });
+        }
+        LiveScenario::MuteAll { rounds, .. } => {
+            // Let the join events drain before measuring.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            while mute_rx.try_recv().is_ok() {}
+            let expected = members.len();
+            let mut h = histogram()?;
+            for round in 0..rounds {
+                for (call, measured) in [("mute_all", true), ("unmute_all", false)] {
+                    let path = format!("/api/v1/meeting/{}/{call}", rooms[0]);
+                    let request = Endpoint::new(target.addr, Method::POST, &path)?
+                        .header(AUTHORIZATION, &format!("Bearer {token}"))?
+                        .json_body(&json!({"allow_self_unmute": true}))?;
+                    let sent = Instant::now();
+                    let (status, body) = client::send_once(target.addr, &request, CALL_TIMEOUT)
+                        .await
+                        .context(call)?;
+                    if !status.is_success() {
+                        bail!("{call} answered {status}: {}", client::snippet(&body));
+                    }
+                    let mut got = 0;
+                    let deadline = tokio::time::Instant::now() + ROUND_LIMIT;
+                    while got < expected {
+                        match tokio::time::timeout_at(deadline, mute_rx.recv()).await {
+                            Ok(Some(at)) => {
+                                got += 1;
+                                if measured {
+                                    h.record(micros(at.saturating_duration_since(sent)))?;
+                                }
+                            }
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
+                    if got < expected {
+                        problems.push(format!(
+                            "round {round}: {call} reached {got} of {expected} clients within {ROUND_LIMIT:?}"
+                        ));
+                    }
+                    // Nothing else is in flight before the next call.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            mute = Some(LatencyFigures::of(&h));
+        }
+    }
+
+    let _ = stop_tx.send(true);
+    // Participants leave (bounded by the bot's leave timeout); their endings are not needed.
+    let leaving = async {
+        for m in members {
+            let _ = m.task.await;
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(120), leaving)
+        .await
+        .is_err()
+    {
+        progress("participants did not all leave within 120 s");
+    }
+    Ok(LiveReport {
+        name,
+        description,
+        machine: Machine::detect(),
+        memory_total: memory_total(),
+        server: target.server_binary.clone(),
+        client_threads: target.client_threads,
+        concurrency: target.concurrency,
+        joins,
+        memory,
+        mute,
+        problems,
+    })
+}
+
+async fn create_rooms(addr: SocketAddr, token: &str, count: u32) -> Result<Vec<String>> {
+    let gate = Arc::new(Semaphore::new(ROOM_CREATION_CONCURRENCY));
+    let mut tasks = JoinSet::new();
+    for i in 0..count {
+        let number = (FIRST_ROOM + u64::from(i)).to_string();
+        let request = Endpoint::new(addr, Method::POST, "/api/v1/meeting_room")?
+            .header(AUTHORIZATION, &format!("Bearer {token}"))?
+            .json_body(&json!({"meetingroom_name": format!("Bench room {i}"),
+                               "meeting_number": number, "meeting_password": ROOM_PASSWORD}))?;
+        let gate = gate.clone();
+        tasks.spawn(async move {
+            let _permit = gate.acquire().await?;
+            let (status, body) = client::send_once(addr, &request, CALL_TIMEOUT).await?;
+            if !status.is_success() {
+                bail!(
+                    "creating room {number}: {status}: {}",
+                    client::snippet(&body)
+                );
+            }
+            Ok(number)
+        });
+    }
+    let mut rooms = Vec::with_capacity(count as usize);
+    while let Some(done) = tasks.join_next().await {
+        rooms.push(done.map_err(|e| anyhow!("a room task failed: {e}"))??);
+    }
+    rooms.sort();
+    Ok(rooms)
+}
+
+/// Joins `count` participants spread over `rooms`, at most `target.concurrency` connecting
+/// or joining at once; each joined participant stays in (heartbeating) until `stop`.
+async fn join_all(
+    target: &Target<'_>,
+    rooms: &[String],
+    count: u32,
+    stop: &watch::Receiver<bool>,
+    mutes: Option<mpsc::UnboundedSender<Instant>>,
+) -> Result<(JoinFigures, Vec<Member>, Vec<String>)> {
+    let url = plenum::bot::live_url(&format!("http://{}", target.addr))?;
+    let gate = Arc::new(Semaphore::new(target.concurrency));
+    let (joined_tx, mut joined_rx) = mpsc::unbounded_channel();
+    let mut members = Vec::with_capacity(count as usize);
+    let started = Instant::now();
+    for i in 0..count {
+        let room = rooms[i as usize % rooms.len()].clone();
+        let (url, gate, joined_tx, mut stop, mutes) = (
+            url.clone(),
+            gate.clone(),
+            joined_tx.clone(),
+            stop.clone(),
+            mutes.clone(),
+        );
+        let task = tokio::spawn(async move {
+            let outcome = async {
+                let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+                let begun = Instant::now();
+                let mut p = Participant::connect(&url, None)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                let request = JoinRequest {
+                    meeting_number: room,
+                    password: Some(ROOM_PASSWORD.to_owned()),
+                    display_name: format!("Bench {i}"),
+                    device_type: "bot".to_owned(),
+                    media_type: "video".to_owned(),
+                };
+                let joined = p
+                    .join(&request, &mut Ignore)
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
+                Ok::<_, String>((p, joined, begun.elapsed()))
+            }
+            .await;
+            let mut p = match outcome {
+                Ok((p, joined, total)) => {
+                    let _ = joined_tx.send(Ok((joined.latency, total, Instant::now())));
+                    p
+                }
+                Err(e) => {
+                    let _ = joined_tx.send(Err(e));
+                    return plenum::bot::Ending::Error;
+                }
+            };
+            drop(joined_tx);
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            let behaviour = Behaviour::default();
+            match mutes {
+                Some(seen) => {
+                    let me = p.client_uuid.clone().unwrap_or_default();
+                    p.run(behaviour, stopped, &mut MuteWatch { me, seen })
+                        .await
+                        .0
+                }
+                None => p.run(behaviour, stopped, &mut Ignore).await.0,
+            }
+        });
+        members.push(Member { task });
+    }
+    drop(joined_tx);
+    let mut join_h = histogram()?;
+    let mut total_h = histogram()?;
+    let mut problems = Vec::new();
+    let mut last = started;
+    let deadline = tokio::time::Instant::now() + JOIN_PHASE_LIMIT;
+    for _ in 0..count {
+        match tokio::time::timeout_at(deadline, joined_rx.recv()).await {
+            Ok(Some(Ok((join, total, at)))) => {
+                join_h.record(micros(join))?;
+                total_h.record(micros(total))?;
+                last = last.max(at);
+            }
+            Ok(Some(Err(e))) => {
+                if problems.len() < 10 {
+                    problems.push(format!("a join failed: {e}"));
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                problems.push(format!("not all joined within {JOIN_PHASE_LIMIT:?}"));
+                break;
+            }
+        }
+    }
+    let succeeded = join_h.len();
+    let figures = JoinFigures {
+        attempted: u64::from(count),
+        succeeded,
+        failed: u64::from(count) - succeeded,
+        wall: last.duration_since(started),
+        join: LatencyFigures::of(&join_h),
+        connect_and_join: LatencyFigures::of(&total_h),
+    };
+    if figures.failed > 0 {
+        problems.push(format!("{} of {count} joins failed", figures.failed));
+    }
+    Ok((figures, members, problems))
+}
+
+/// A `Vm*` line of /proc/<pid>/status, in kB.
+fn vm_kb(pid: u32, field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))
+}
+
+fn memory_total() -> String {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or_else(
+            || "unknown".to_owned(),
+            |kb| format!("{:.1} GiB", kb as f64 / 1_048_576.0),
+        )
+}
+
+fn progress(message: &str) {
+    eprintln!("plenum-bench: {message}");
+}
+
+impl LiveReport {
+    pub fn joins_per_s(&self) -> f64 {
+        let secs = self.joins.wall.as_secs_f64();
+        if secs > 0.0 {
+            self.joins.succeeded as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "scenario": self.name,
+            "description": self.description,
+            "machine": {"nproc": self.machine.nproc, "cpu_model": self.machine.cpu_model,
+                        "memory": self.memory_total},
+            "server": self.server,
+            "client_threads": self.client_threads,
+            "join_concurrency": self.concurrency,
+            "joins": {
+                "attempted": self.joins.attempted,
+                "succeeded": self.joins.succeeded,
+                "failed": self.joins.failed,
+                "wall_s": self.joins.wall.as_secs_f64(),
+                "per_s": self.joins_per_s(),
+                "join_latency": self.joins.join.json(),
+                "connect_and_join_latency": self.joins.connect_and_join.json(),
+            },
+            "memory": self.memory.map(|m| json!({
+                "participants": m.participants,
+                "rss_before_kb": m.rss_before_kb,
+                "rss_after_kb": m.rss_after_kb,
+                "hwm_after_kb": m.hwm_after_kb,
+                "settle_s": m.settle.as_secs_f64(),
+            })),
+            "mute_all_latency": self.mute.map(LatencyFigures::json),
+            "problems": self.problems,
+        })
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = writeln!(out, "## plenum-bench: scenario `{}`\n", self.name);
+        let _ = writeln!(
+            out,
+            "- machine: {} CPUs (nproc), {}, {} memory",
+            self.machine.nproc, self.machine.cpu_model, self.memory_total
+        );
+        let _ = writeln!(
+            out,
+            "- server `{}` at its default durability (full fsync), over loopback; the \
+             participants (plenum::bot::Participant) run in the harness on {} thread(s), at \
+             most {} connecting or joining at once",
+            self.server, self.client_threads, self.concurrency
+        );
+        let _ = writeln!(out, "- what: {}", self.description);
+        let j = &self.joins;
+        let _ = writeln!(
+            out,
+            "- joins: {} of {} succeeded in {:.2} s: **{:.0} joins/s**",
+            j.succeeded,
+            j.attempted,
+            j.wall.as_secs_f64(),
+            self.joins_per_s()
+        );
+        let _ = writeln!(
+            out,
+            "- join latency (`join` sent → `joined`): {}",
+            j.join.line()
+        );
+        let _ = writeln!(
+            out,
+            "- connect + hello + join latency: {}",
+            j.connect_and_join.line()
+        );
+        if let Some(m) = self.memory {
+            let _ = writeln!(
+                out,
+                "- server memory with {} participants connected and idle for {:.0} s: \
+                 **VmRSS {:.1} MB** (before the joins: {:.1} MB; peak VmHWM {:.1} MB)",
+                m.participants,
+                m.settle.as_secs_f64(),
+                m.rss_after_kb as f64 / 1024.0,
+                m.rss_before_kb as f64 / 1024.0,
+                m.hwm_after_kb as f64 / 1024.0
+            );
+        }
+        if let Some(m) = self.mute {
+            let _ = writeln!(
+                out,
+                "- `mute_all` sent → each client's own `mute_changed`: {}",
+                m.line()
+            );
+        }
+        for p in &self.problems {
+            let _ = writeln!(out, "- PROBLEM: {p}");
+        }
+        out
+    }
+}

@@ -1,0 +1,1124 @@
+//! `plenum bot`: a participant that joins a meeting over the client protocol
+//! (`docs/client-protocol.md`), prints every frame it receives as one JSON line, keeps its
+//! heartbeats, obeys mute, and ends with an exit status that says how it ended.
+//!
+//! [`Participant`] is the client; the command line ([`run`]) and the benchmarks
+//! (`crates/plenum-bench`) both drive it, so a load test exercises exactly the code an operator
+//! runs. Every wait in here is bounded in time; `--count` participants are started with a
+//! bounded number of connects and joins in flight ([`BotArgs::connect_concurrency`]).
+
+use std::future::Future;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long the TCP connect, the WebSocket upgrade and the server's `hello` may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the answer to a `join` may take (it waits for the join to be on disk).
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the server may take to answer a `leave` and close.
+pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a sign-in over REST may take.
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most participants one process runs.
+pub const MAX_COUNT: u32 = 100_000;
+/// Lines waiting for standard output before participants wait for it.
+const OUTPUT_BUFFER: usize = 8_192;
+
+/// The `ref` of the bot's own requests, so their answers can be recognised.
+const JOIN_REF: &str = "join";
+const LEAVE_REF: &str = "leave";
+
+/// Join a meeting as a participant over the client protocol and print every frame received
+/// as one JSON line on stdout (logs go to stderr).
+///
+/// Exit status: 0 left normally (--duration elapsed, Ctrl-C/SIGTERM); 2 the join was refused;
+/// 3 a host disconnected the participant (close 4001); 4 the meeting ended or was stopped
+/// (close 4002); 5 the connection was lost (closed without a reason, heartbeat timeout 4003,
+/// too slow 4004, or no frame for heartbeat_timeout_ms); 1 any other error (bad options, no
+/// server, sign-in failed). With --count N the status is the most severe among the
+/// participants, in this order from most to least severe: 1, 5, 2, 3, 4, 0.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BotArgs {
+    /// The server's base URL; the WebSocket URL is derived from it (http -> ws, https -> wss).
+    #[arg(long, default_value = "http://127.0.0.1:7480")]
+    pub server: String,
+    /// Number of the meeting (room, scheduled or instant meeting) to join.
+    #[arg(long)]
+    pub meeting: String,
+    /// The meeting's password.
+    #[arg(long)]
+    pub meeting_password: Option<String>,
+    /// Display name ("<name> 1" .. "<name> N" with --count N).
+    #[arg(long, default_value = "Plenum Bot")]
+    pub name: String,
+    /// desktop, web, mobile, room_system, phone, gateway or bot.
+    #[arg(long, default_value = "bot")]
+    pub device_type: String,
+    /// video or audio.
+    #[arg(long, default_value = "video")]
+    pub media_type: String,
+    /// Join as a guest (the default when no credentials are given).
+    #[arg(long, conflicts_with_all = ["username", "token"])]
+    pub guest: bool,
+    /// Sign in over REST as this user and present the token on the upgrade.
+    #[arg(long, conflicts_with = "token")]
+    pub username: Option<String>,
+    /// The user's password (visible in the process list: prefer --user-password-stdin).
+    #[arg(long, requires = "username", conflicts_with = "user_password_stdin")]
+    pub user_password: Option<String>,
+    /// Read the user's password from the first line of standard input.
+    #[arg(long, requires = "username")]
+    pub user_password_stdin: bool,
+    /// An FRTC access token (user_token) to present on the upgrade.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Participants to run from this process, named "<name> 1" .. "<name> N".
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_COUNT)))]
+    pub count: u32,
+    /// Connects and joins in flight at once with --count.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub connect_concurrency: u32,
+    /// Leave after this many seconds (default: stay until the meeting ends, Ctrl-C or a
+    /// disconnect).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Want to speak: unmute whenever muted and allowed to; when muted without that
+    /// permission, send `request_unmute` once and wait.
+    #[arg(long)]
+    pub talk: bool,
+    /// Print no per-frame lines.
+    #[arg(long)]
+    pub quiet: bool,
+    /// At the end, print one JSON line with join statistics.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// How a participant ended; the process exit status is [`Ending::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Left on purpose: the duration elapsed, or Ctrl-C/SIGTERM.
+    Left,
+    /// The join was refused.
+    Refused,
+    /// A host disconnected the participant (close 4001).
+    Disconnected,
+    /// The meeting ended or was stopped (close 4002).
+    MeetingEnded,
+    /// The connection was lost: closed without a known reason, heartbeat timeout, too slow.
+    ConnectionLost,
+    /// Anything else: no server, a protocol violation, a failed sign-in.
+    Error,
+}
+
+impl Ending {
+    /// The exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Left => 0,
+            Self::Error => 1,
+            Self::Refused => 2,
+            Self::Disconnected => 3,
+            Self::MeetingEnded => 4,
+            Self::ConnectionLost => 5,
+        }
+    }
+
+    /// Larger is more severe: with --count the process exits with the most severe ending.
+    pub fn severity(self) -> u8 {
+        match self {
+            Self::Left => 0,
+            Self::MeetingEnded => 1,
+            Self::Disconnected => 2,
+            Self::Refused => 3,
+            Self::ConnectionLost => 4,
+            Self::Error => 5,
+        }
+    }
+
+    /// What a close code from the server means.
+    pub fn from_close(code: u16) -> Self {
+        match code {
+            4001 => Self::Disconnected,
+            4002 => Self::MeetingEnded,
+            _ => Self::ConnectionLost,
+        }
+    }
+
+    /// The most severe of a set of endings (`Left` for none).
+    pub fn worst(endings: impl IntoIterator<Item = Self>) -> Self {
+        endings
+            .into_iter()
+            .max_by_key(|e| e.severity())
+            .unwrap_or(Self::Left)
+    }
+}
+
+/// One frame received from the server, with the instant it arrived.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub value: Value,
+    pub received: Instant,
+}
+
+/// Sees every frame a participant receives (printing, measuring).
+pub trait Observer: Send {
+    fn frame(&mut self, frame: &Frame) -> impl Future<Output = ()> + Send;
+}
+
+/// An observer that ignores every frame.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Ignore;
+
+impl Observer for Ignore {
+    async fn frame(&mut self, _frame: &Frame) {}
+}
+
+/// What to send in the `join`.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    pub meeting_number: String,
+    pub password: Option<String>,
+    pub display_name: String,
+    pub device_type: String,
+    pub media_type: String,
+}
+
+/// The result of a successful join.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    pub client_uuid: String,
+    pub session_id: String,
+    /// From sending `join` to receiving `joined` (the join is durable by then).
+    pub latency: Duration,
+}
+
+/// Why a join did not succeed.
+#[derive(Debug)]
+pub enum JoinFailure {
+    /// The server refused it (`refused`, or an `error` answer).
+    Refused { reason: String, message: String },
+    /// The connection failed or ended.
+    Ended(Ending, String),
+}
+
+/// Options for the time after the join.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Behaviour {
+    /// Unmute when allowed; ask once when not.
+    pub talk: bool,
+    /// Leave after this long.
+    pub duration: Option<Duration>,
+}
+
+/// The participant's own mute state, as the server last told it.
+#[derive(Debug, Clone, Copy, Default)]
+struct MuteState {
+    muted: bool,
+    may_unmute: bool,
+    /// A `request_unmute` was sent during the current muting.
+    requested: bool,
+    /// A `set_mute` unmute was sent and its `mute_changed` has not come yet.
+    unmuting: bool,
+}
+
+/// What a participant that wants to speak asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Talk {
+    /// `set_mute` with `audio: false`.
+    Unmute,
+    /// `request_unmute`.
+    RequestUnmute,
+}
+
+impl MuteState {
+    /// Updates the state from a frame; only frames about `me` matter.
+    fn note(&mut self, value: &Value, me: &str) {
+        if value["client_uuid"] != me {
+            return;
+        }
+        match value["type"].as_str() {
+            Some("mute_changed") => {
+                let muted = value["mute_audio"].as_bool().unwrap_or(false);
+                if !muted || !self.muted {
+                    // Unmuted, or newly muted: a later muting may need a new request.
+                    self.requested = false;
+                }
+                self.muted = muted;
+                self.may_unmute = value["allow_self_unmute"].as_bool().unwrap_or(true);
+                self.unmuting = false;
+            }
+            Some("unmute_allowed") => {
+                self.may_unmute = true;
+                self.requested = false;
+            }
+            _ => {}
+        }
+    }
+
+    /// What to ask for now: unmute when allowed, else ask once per muting; never unmute
+    /// without permission.
+    fn decide(&mut self) -> Option<Talk> {
+        if !self.muted || self.unmuting {
+            None
+        } else if self.may_unmute {
+            self.unmuting = true;
+            Some(Talk::Unmute)
+        } else if !self.requested {
+            self.requested = true;
+            Some(Talk::RequestUnmute)
+        } else {
+            None
+        }
+    }
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A participant: one WebSocket connection speaking the client protocol.
+#[derive(Debug)]
+pub struct Participant {
+    socket: Socket,
+    /// The server's `hello`.
+    pub hello: Value,
+    heartbeat_interval: Duration,
+    heartbeat_timeout: Duration,
+    /// Set once joined.
+    pub client_uuid: Option<String>,
+    mute: MuteState,
+    last_heard: Instant,
+}
+
+/// Bytes read from the socket at once. tungstenite's default (128 KiB) is zero-filled on every
+/// read: that costs a 128 KiB memset per frame read and 128 KiB of resident memory per
+/// connection, which with `--count 10000` is 1.3 GB and most of the client's CPU. Frames of
+/// this protocol are small; a larger frame is still read whole, over several reads.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
+fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+}
+
+/// The WebSocket URL of the client protocol for a server base URL.
+pub fn live_url(server: &str) -> anyhow::Result<String> {
+    let base = server.trim_end_matches('/');
+    let ws = if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if base.starts_with("ws://") || base.starts_with("wss://") {
+        base.to_owned()
+    } else {
+        bail!("--server must be an http:// or https:// URL, not {server:?}");
+    };
+    Ok(format!("{ws}/api/v1/live"))
+}
+
+fn millis(value: &Value, field: &str) -> anyhow::Result<Duration> {
+    value[field]
+        .as_u64()
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis)
+        .with_context(|| format!("the server's hello has no positive {field}: {value}"))
+}
+
+impl Participant {
+    /// Connects to `url` (from [`live_url`]), presenting `token` on the upgrade if given, and
+    /// reads the server's `hello`.
+    pub async fn connect(url: &str, token: Option<&str>) -> anyhow::Result<Self> {
+        let mut request = url
+            .into_client_request()
+            .with_context(|| format!("bad WebSocket URL {url:?}"))?;
+        if let Some(token) = token {
+            request.headers_mut().insert(
+                "authorization",
+                format!("Bearer {token}")
+                    .parse()
+                    .context("the token cannot be sent in a header")?,
+            );
+        }
+        let open = async {
+            let (mut socket, _) =
+                tokio_tungstenite::connect_async_with_config(request, Some(socket_config()), true)
+                    .await
+                    .with_context(|| format!("connecting to {url}"))?;
+            loop {
+                match socket.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        let hello: Value = serde_json::from_str(text.as_str())
+                            .with_context(|| format!("the first frame is not JSON: {text}"))?;
+                        if hello["type"] != "hello" {
+                            bail!("the first frame is not a hello: {hello}");
+                        }
+                        return Ok((socket, hello));
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(other)) => bail!("unexpected frame before hello: {other:?}"),
+                    Some(Err(e)) => return Err(e).context("reading the hello"),
+                    None => bail!("the server closed before its hello"),
+                }
+            }
+        };
+        let (socket, hello) = tokio::time::timeout(CONNECT_TIMEOUT, open)
+            .await
+            .map_err(|_| anyhow::anyhow!("no hello from {url} within {CONNECT_TIMEOUT:?}"))??;
+        Ok(Self {
+            heartbeat_interval: millis(&hello, "heartbeat_interval_ms")?,
+            heartbeat_timeout: millis(&hello, "heartbeat_timeout_ms")?,
+            socket,
+            hello,
+            client_uuid: None,
+            mute: MuteState::default(),
+            last_heard: Instant::now(),
+        })
+    }
+
+    async fn send(&mut self, message: Value) -> Result<(), JoinFailure> {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .map_err(|e| JoinFailure::Ended(Ending::ConnectionLost, format!("sending: {e}")))
+    }
+
+    /// The next frame, or how the connection ended. Pings and pongs are skipped (tungstenite
+    /// answers pings itself).
+    async fn next_frame(&mut self) -> Result<Frame, (Ending, String)> {
+        loop {
+            match self.socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let received = Instant::now();
+                    self.last_heard = received;
+                    let value = serde_json::from_str(text.as_str()).map_err(|e| {
+                        (
+                            Ending::Error,
+                            format!("the server sent non-JSON ({e}): {text}"),
+                        )
+                    })?;
+                    return Ok(Frame { value, received });
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
+                    self.last_heard = Instant::now();
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    return Err((Ending::Error, "the server sent a binary frame".to_owned()));
+                }
+                Some(Ok(Message::Close(Some(close)))) => {
+                    let code = u16::from(close.code);
+                    return Err((
+                        Ending::from_close(code),
+                        format!("closed by the server: {code} {}", close.reason),
+                    ));
+                }
+                Some(Ok(Message::Close(None))) | None => {
+                    return Err((
+                        Ending::ConnectionLost,
+                        "the connection closed without a reason".to_owned(),
+                    ));
+                }
+                Some(Err(e)) => {
+                    return Err((
+                        Ending::ConnectionLost,
+                        format!("the connection failed: {e}"),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Sends `join` and waits (at most [`JOIN_TIMEOUT`]) for its answer; frames received
+    /// meanwhile go to `observer` too.
+    pub async fn join(
+        &mut self,
+        request: &JoinRequest,
+        observer: &mut impl Observer,
+    ) -> Result<Joined, JoinFailure> {
+        let sent = Instant::now();
+        self.send(json!({
+            "type": "join",
+            "ref": JOIN_REF,
+            "meeting_number": request.meeting_number,
+            "password": request.password,
+            "display_name": request.display_name,
+            "device_type": request.device_type,
+            "media_type": request.media_type,
+        }))
+        .await?;
+        let answer = async {
+            loop {
+                let frame = self
+                    .next_frame()
+                    .await
+                    .map_err(|(ending, why)| JoinFailure::Ended(ending, why))?;
+                observer.frame(&frame).await;
+                let value = &frame.value;
+                if value["ref"] != JOIN_REF {
+                    continue;
+                }
+                let text = |field: &str| value[field].as_str().unwrap_or_default().to_owned();
+                return match value["type"].as_str() {
+                    Some("joined") => Ok((frame.received, value.clone())),
+                    Some("refused") => Err(JoinFailure::Refused {
+                        reason: text("reason"),
+                        message: text("message"),
+                    }),
+                    _ => Err(JoinFailure::Refused {
+                        reason: text("code"),
+                        message: text("message"),
+                    }),
+                };
+            }
+        };
+        let (received, joined) =
+            tokio::time::timeout(JOIN_TIMEOUT, answer)
+                .await
+                .map_err(|_| {
+                    JoinFailure::Ended(
+                        Ending::ConnectionLost,
+                        format!("no answer to the join within {JOIN_TIMEOUT:?}"),
+                    )
+                })??;
+        let client_uuid = joined["client_uuid"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                JoinFailure::Ended(
+                    Ending::Error,
+                    format!("joined without client_uuid: {joined}"),
+                )
+            })?;
+        let me = joined["meeting"]["participants"]
+            .as_array()
+            .and_then(|all| {
+                all.iter()
+                    .find(|p| p["client_uuid"] == client_uuid.as_str())
+            });
+        if let Some(me) = me {
+            self.mute.muted = me["mute_audio"].as_bool().unwrap_or(false);
+            self.mute.may_unmute = me["allow_self_unmute"].as_bool().unwrap_or(true);
+            self.mute.requested = me["unmute_requested"].as_bool().unwrap_or(false);
+        }
+        self.client_uuid = Some(client_uuid.clone());
+        Ok(Joined {
+            client_uuid,
+            session_id: joined["session_id"].as_str().unwrap_or_default().to_owned(),
+            latency: received.duration_since(sent),
+        })
+    }
+
+    /// What a participant that wants to speak sends now, if anything.
+    fn talk_request(&mut self) -> Option<Value> {
+        match self.mute.decide()? {
+            Talk::Unmute => Some(json!({"type": "set_mute", "audio": false, "ref": "talk"})),
+            Talk::RequestUnmute => Some(json!({"type": "request_unmute", "ref": "talk"})),
+        }
+    }
+
+    /// After a successful join: heartbeats, mute handling, until `stop` resolves (then it
+    /// leaves), the duration elapses (then it leaves), or the server ends the connection.
+    pub async fn run(
+        &mut self,
+        behaviour: Behaviour,
+        stop: impl Future<Output = ()>,
+        observer: &mut impl Observer,
+    ) -> (Ending, String) {
+        if behaviour.talk
+            && let Some(request) = self.talk_request()
+            && let Err(JoinFailure::Ended(ending, why)) = self.send(request).await
+        {
+            return (ending, why);
+        }
+        let start = tokio::time::Instant::now();
+        let mut heartbeat =
+            tokio::time::interval_at(start + self.heartbeat_interval, self.heartbeat_interval);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Without a duration, the deadline is never reached in practice (about 30 years).
+        let deadline = start
+            + behaviour
+                .duration
+                .unwrap_or(Duration::from_secs(1_000_000_000));
+        let leave_at = tokio::time::sleep_until(deadline);
+        tokio::pin!(stop, leave_at);
+        let mut meeting_ended = false;
+        let mut disconnected = false;
+        loop {
+            tokio::select! {
+                () = &mut stop => return self.leave("stopped", observer).await,
+                () = &mut leave_at => return self.leave("the duration elapsed", observer).await,
+                _ = heartbeat.tick() => {
+                    if self.last_heard.elapsed() > self.heartbeat_timeout {
+                        return (
+                            Ending::ConnectionLost,
+                            format!("nothing heard from the server for {:?}", self.heartbeat_timeout),
+                        );
+                    }
+                    if let Err(JoinFailure::Ended(ending, why)) =
+                        self.send(json!({"type": "heartbeat"})).await
+                    {
+                        return (ending, why);
+                    }
+                }
+                frame = self.next_frame() => match frame {
+                    Ok(frame) => {
+                        observer.frame(&frame).await;
+                        let value = &frame.value;
+                        match value["type"].as_str() {
+                            Some("meeting_ended") => meeting_ended = true,
+                            Some("participant_left")
+                                if value["client_uuid"] == self.client_uuid.as_deref().unwrap_or_default()
+                                    && value["reason"] == "disconnected" => disconnected = true,
+                            _ => {}
+                        }
+                        if let Some(me) = self.client_uuid.as_deref() {
+                            self.mute.note(value, me);
+                        }
+                        if behaviour.talk
+                            && let Some(request) = self.talk_request()
+                            && let Err(JoinFailure::Ended(ending, why)) = self.send(request).await
+                        {
+                            return (ending, why);
+                        }
+                    }
+                    // A connection that drops right after the reason came still ends for it.
+                    Err((Ending::ConnectionLost, why)) if meeting_ended => {
+                        return (Ending::MeetingEnded, why);
+                    }
+                    Err((Ending::ConnectionLost, why)) if disconnected => {
+                        return (Ending::Disconnected, why);
+                    }
+                    Err(ended) => return ended,
+                },
+            }
+        }
+    }
+
+    /// Sends `leave` and reads until the server closes (at most [`LEAVE_TIMEOUT`]).
+    async fn leave(&mut self, why: &str, observer: &mut impl Observer) -> (Ending, String) {
+        let done = async {
+            if self
+                .send(json!({"type": "leave", "ref": LEAVE_REF}))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            while let Ok(frame) = self.next_frame().await {
+                observer.frame(&frame).await;
+            }
+        };
+        if tokio::time::timeout(LEAVE_TIMEOUT, done).await.is_err() {
+            tracing::warn!("the server did not close within {LEAVE_TIMEOUT:?} after leave");
+        }
+        (Ending::Left, format!("left: {why}"))
+    }
+
+    /// Closes the connection without leaving first (the server counts that as left).
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(LEAVE_TIMEOUT, self.socket.close(None)).await;
+    }
+}
+
+/// What one participant of a run did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Whether it got as far as sending a join (a stop before that does not count).
+    pub attempted: bool,
+    /// The join's latency when it succeeded.
+    pub joined: Option<Duration>,
+    /// When the join's answer came (for the join rate).
+    pub answered: Option<Instant>,
+    pub refused: bool,
+    pub ending: Ending,
+}
+
+/// Where the frames of a run go: one JSON line each on stdout.
+#[derive(Debug, Clone)]
+struct Printer {
+    lines: Option<mpsc::Sender<String>>,
+    /// `Some(index)` with --count > 1.
+    bot: Option<u32>,
+}
+
+impl Observer for Printer {
+    async fn frame(&mut self, frame: &Frame) {
+        let Some(lines) = &self.lines else {
+            return;
+        };
+        let mut value = frame.value.clone();
+        if let (Some(index), Some(object)) = (self.bot, value.as_object_mut()) {
+            object.insert("bot".to_owned(), json!(index));
+        }
+        // Serialised compactly: one line, whatever the frame holds.
+        let _ = lines.send(value.to_string()).await;
+    }
+}
+
+/// Writes lines to stdout on its own thread; flushes whenever no more are waiting.
+fn stdout_writer(mut lines: mpsc::Receiver<String>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        while let Some(line) = lines.blocking_recv() {
+            if writeln!(out, "{line}").is_err() {
+                return;
+            }
+            if lines.is_empty() && out.flush().is_err() {
+                return;
+            }
+        }
+        let _ = out.flush();
+    })
+}
+
+/// Everything a participant of a run needs, shared.
+#[derive(Debug)]
+struct Plan {
+    url: String,
+    token: Option<String>,
+    request: JoinRequest,
+    behaviour: Behaviour,
+    count: u32,
+    gate: Semaphore,
+}
+
+/// One participant of a run, start to end.
+async fn participant(
+    plan: Arc<Plan>,
+    index: u32,
+    mut printer: Printer,
+    mut stop: watch::Receiver<bool>,
+) -> Outcome {
+    let mut outcome = Outcome {
+        attempted: false,
+        joined: None,
+        answered: None,
+        refused: false,
+        ending: Ending::Left,
+    };
+    let stopped = |stop: &mut watch::Receiver<bool>| {
+        let mut stop = stop.clone();
+        async move {
+            // An error means the sender is gone: treat that as a stop too.
+            let _ = stop.wait_for(|s| *s).await;
+        }
+    };
+    let mut request = plan.request.clone();
+    if plan.count > 1 {
+        request.display_name = format!("{} {}", request.display_name, index + 1);
+    }
+    let mut joined = {
+        let permit = tokio::select! {
+            permit = plan.gate.acquire() => permit,
+            () = stopped(&mut stop) => return outcome,
+        };
+        let Ok(_permit) = permit else {
+            return outcome;
+        };
+        outcome.attempted = true;
+        let mut p = match Participant::connect(&plan.url, plan.token.as_deref()).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(bot = index, "{e:#}");
+                outcome.ending = Ending::Error;
+                return outcome;
+            }
+        };
+        // The hello was read by `connect`; it is printed like every other frame.
+        printer
+            .frame(&Frame {
+                value: p.hello.clone(),
+                received: Instant::now(),
+            })
+            .await;
+        match p.join(&request, &mut printer).await {
+            Ok(joined) => {
+                outcome.joined = Some(joined.latency);
+                outcome.answered = Some(Instant::now());
+                tracing::info!(bot = index, client_uuid = %joined.client_uuid, "joined");
+                p
+            }
+            Err(JoinFailure::Refused { reason, message }) => {
+                tracing::warn!(bot = index, reason, "join refused: {message}");
+                outcome.refused = true;
+                outcome.answered = Some(Instant::now());
+                outcome.ending = Ending::Refused;
+                p.close().await;
+                return outcome;
+            }
+            Err(JoinFailure::Ended(ending, why)) => {
+                tracing::error!(bot = index, "join failed: {why}");
+                outcome.ending = ending;
+                return outcome;
+            }
+        }
+    };
+    let (ending, why) = joined
+        .run(plan.behaviour, stopped(&mut stop), &mut printer)
+        .await;
+    match ending {
+        Ending::Left => tracing::info!(bot = index, "{why}"),
+        _ => tracing::warn!(bot = index, "{why}"),
+    }
+    outcome.ending = ending;
+    outcome
+}
+
+/// Join statistics of a run (`--stats`).
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pub attempted: u64,
+    pub succeeded: u64,
+    pub refused: u64,
+    pub failed: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub joins_per_s: f64,
+}
+
+impl Stats {
+    /// Statistics of `outcomes`, for a run whose first connect started at `started`.
+    pub fn of(outcomes: &[Outcome], started: Instant) -> anyhow::Result<Self> {
+        let mut histogram = hdrhistogram::Histogram::<u64>::new(3)?;
+        let mut last = started;
+        for o in outcomes {
+            if let Some(latency) = o.joined {
+                histogram.record(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX))?;
+            }
+            if let Some(at) = o.answered {
+                last = last.max(at);
+            }
+        }
+        let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count() as u64;
+        let succeeded = histogram.len();
+        let ms = |micros: u64| micros as f64 / 1_000.0;
+        let span = last.duration_since(started).as_secs_f64();
+        Ok(Self {
+            attempted: count(|o| o.attempted),
+            succeeded,
+            refused: count(|o| o.refused),
+            failed: count(|o| o.attempted && o.joined.is_none() && !o.refused),
+            p50_ms: ms(histogram.value_at_quantile(0.5)),
+            p99_ms: ms(histogram.value_at_quantile(0.99)),
+            max_ms: ms(histogram.max()),
+            joins_per_s: if span > 0.0 {
+                succeeded as f64 / span
+            } else {
+                0.0
+            },
+        })
+    }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "type": "stats",
+            "joins_attempted": self.attempted,
+            "joins_succeeded": self.succeeded,
+            "joins_refused": self.refused,
+            "joins_failed": self.failed,
+            "join_latency_ms": {"p50": self.p50_ms, "p99": self.p99_ms, "max": self.max_ms},
+            "joins_per_s": self.joins_per_s,
+        })
+    }
+}
+
+/// Raises the soft open-files limit to the hard limit if `needed` descriptors would not fit.
+pub fn raise_open_files_limit(needed: u64) {
+    match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok((soft, hard)) if soft < needed => {
+            if let Err(e) = rlimit::setrlimit(rlimit::Resource::NOFILE, hard, hard) {
+                tracing::warn!("cannot raise the open-files limit from {soft} to {hard}: {e}");
+            } else if hard < needed {
+                tracing::warn!(
+                    "the open-files limit is {hard}; {needed} descriptors may be needed"
+                );
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot read the open-files limit: {e}"),
+    }
+}
+
+/// Signs in over REST and returns the `user_token`.
+pub async fn sign_in(server: &str, username: &str, password: &str) -> anyhow::Result<String> {
+    let url = format!("{}/api/v1/user/sign_in", server.trim_end_matches('/'));
+    let response = reqwest::Client::builder()
+        .timeout(SIGN_IN_TIMEOUT)
+        .build()?
+        .post(&url)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .with_context(|| format!("signing in at {url}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.context("the sign-in answer")?;
+    match body["user_token"].as_str() {
+        Some(token) if status.is_success() && !token.is_empty() => Ok(token.to_owned()),
+        _ => bail!("sign-in as {username:?} failed ({status}): {body}"),
+    }
+}
+
+async fn credentials(args: &BotArgs) -> anyhow::Result<Option<String>> {
+    if let Some(token) = &args.token {
+        return Ok(Some(token.clone()));
+    }
+    let Some(username) = &args.username else {
+        return Ok(None);
+    };
+    let password = if let Some(p) = &args.user_password {
+        p.clone()
+    } else if args.user_password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        bail!("--username needs --user-password or --user-password-stdin");
+    };
+    sign_in(&args.server, username, &password).await.map(Some)
+}
+
+/// Logs to stderr: `PLENUM_LOG` (or `RUST_LOG`) if set, else `info` for one participant and
+/// `warn` for many (a line per join of 10,000 participants helps nobody).
+pub fn init_logging(count: u32) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLENUM_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(if count > 1 { "warn" } else { "info" })
+        });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Resolves when the process gets Ctrl-C (SIGINT) or SIGTERM.
+async fn interrupted() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
+
+/// `plenum bot`: runs the participants and returns the exit status.
+pub async fn run(args: BotArgs) -> ExitCode {
+    match run_inner(args).await {
+        Ok(ending) => ExitCode::from(ending.code()),
+        Err(e) => {
+            eprintln!("plenum bot: {e:#}");
+            ExitCode::from(Ending::Error.code())
+        }
+    }
+}
+
+async fn run_inner(args: BotArgs) -> anyhow::Result<Ending> {
+    let url = live_url(&args.server)?;
+    let duration = args
+        .duration
+        .map(|secs| {
+            Duration::try_from_secs_f64(secs).map_err(|e| anyhow::anyhow!("--duration: {e}"))
+        })
+        .transpose()?;
+    // Each participant holds one socket; leave room for the runtime's own descriptors.
+    raise_open_files_limit(u64::from(args.count) + 64);
+    let token = credentials(&args).await?;
+    let plan = Arc::new(Plan {
+        url,
+        token,
+        request: JoinRequest {
+            meeting_number: args.meeting.clone(),
+            password: args.meeting_password.clone(),
+            display_name: args.name.clone(),
+            device_type: args.device_type.clone(),
+            media_type: args.media_type.clone(),
+        },
+        behaviour: Behaviour {
+            talk: args.talk,
+            duration,
+        },
+        count: args.count,
+        gate: Semaphore::new(args.connect_concurrency as usize),
+    });
+    let (lines, writer) = if args.quiet {
+        (None, None)
+    } else {
+        let (tx, rx) = mpsc::channel(OUTPUT_BUFFER);
+        (Some(tx), Some(stdout_writer(rx)))
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let signals = tokio::spawn(async move {
+        interrupted().await;
+        tracing::info!("interrupted: leaving");
+        let _ = stop_tx.send(true);
+    });
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..args.count {
+        let printer = Printer {
+            lines: lines.clone(),
+            bot: (args.count > 1).then_some(index),
+        };
+        tasks.spawn(participant(plan.clone(), index, printer, stop_rx.clone()));
+    }
+    drop(lines);
+    let mut outcomes = Vec::with_capacity(args.count as usize);
+    while let Some(done) = tasks.join_next().await {
+        outcomes.push(done.unwrap_or_else(|e| {
+            tracing::error!("a participant task failed: {e}");
+            Outcome {
+                attempted: true,
+                joined: None,
+                answered: None,
+                refused: false,
+                ending: Ending::Error,
+            }
+        }));
+    }
+    signals.abort();
+    // Every sender is gone once the tasks are: the writer drains what is left and ends.
+    if let Some(writer) = writer
+        && writer.join().is_err()
+    {
+        bail!("the output thread failed");
+    }
+    if args.stats {
+        let stats = Stats::of(&outcomes, started)?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", stats.json())?;
+        out.flush()?;
+    }
+    Ok(Ending::worst(outcomes.iter().map(|o| o.ending)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_url_is_derived_from_the_server_url() {
+        assert_eq!(
+            live_url("http://127.0.0.1:7480").ok().as_deref(),
+            Some("ws://127.0.0.1:7480/api/v1/live")
+        );
+        assert_eq!(
+            live_url("https://meet.example/").ok().as_deref(),
+            Some("wss://meet.example/api/v1/live")
+        );
+        assert!(live_url("127.0.0.1:7480").is_err());
+    }
+
+    #[test]
+    fn endings_have_distinct_codes_and_an_order() {
+        let all = [
+            Ending::Left,
+            Ending::Error,
+            Ending::Refused,
+            Ending::Disconnected,
+            Ending::MeetingEnded,
+            Ending::ConnectionLost,
+        ];
+        let codes: std::collections::BTreeSet<u8> = all.iter().map(|e| e.code()).collect();
+        assert_eq!(codes.len(), all.len());
+        assert_eq!(
+            Ending::worst([Ending::Left, Ending::MeetingEnded, Ending::Disconnected]),
+            Ending::Disconnected
+        );
+        assert_eq!(
+            Ending::worst([Ending::Refused, Ending::ConnectionLost]),
+            Ending::ConnectionLost
+        );
+        assert_eq!(Ending::worst([Ending::Error, Ending::Left]), Ending::Error);
+        assert_eq!(Ending::worst([]), Ending::Left);
+        assert_eq!(Ending::from_close(4001), Ending::Disconnected);
+        assert_eq!(Ending::from_close(4002), Ending::MeetingEnded);
+        assert_eq!(Ending::from_close(4003), Ending::ConnectionLost);
+    }
+
+    #[test]
+    fn stats_count_refusals_and_latencies() {
+        let t0 = Instant::now();
+        let joined = |ms: u64| Outcome {
+            attempted: true,
+            joined: Some(Duration::from_millis(ms)),
+            answered: Some(t0 + Duration::from_millis(500)),
+            refused: false,
+            ending: Ending::Left,
+        };
+        let refused = Outcome {
+            attempted: true,
+            joined: None,
+            answered: Some(t0 + Duration::from_millis(100)),
+            refused: true,
+            ending: Ending::Refused,
+        };
+        let outcomes = vec![joined(10), joined(20), refused];
+        let stats = Stats::of(&outcomes, t0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (
+                stats.attempted,
+                stats.succeeded,
+                stats.refused,
+                stats.failed
+            ),
+            (3, 2, 1, 0)
+        );
+        assert!((stats.max_ms - 20.0).abs() < 0.1, "{stats:?}");
+        assert!((stats.joins_per_s - 4.0).abs() < 0.01, "{stats:?}");
+    }
+
+    #[test]
+    fn a_talking_participant_unmutes_only_when_allowed_and_asks_once() {
+        let me = "p1";
+        let mut m = MuteState::default();
+        assert_eq!(m.decide(), None, "not muted: nothing to do");
+        let muted = |allow: bool| {
+            json!({"type": "mute_changed", "client_uuid": me, "mute_audio": true,
+                   "mute_video": false, "allow_self_unmute": allow})
+        };
+        // Muted by the hosts without permission: ask once, then wait.
+        m.note(&muted(false), me);
+        assert_eq!(m.decide(), Some(Talk::RequestUnmute));
+        assert_eq!(m.decide(), None);
+        // Someone else's events change nothing.
+        m.note(&json!({"type": "unmute_allowed", "client_uuid": "p2"}), me);
+        assert_eq!(m.decide(), None);
+        // Allowed: unmute, once, until the server confirms.
+        m.note(&json!({"type": "unmute_allowed", "client_uuid": me}), me);
+        assert_eq!(m.decide(), Some(Talk::Unmute));
+        assert_eq!(m.decide(), None);
+        m.note(
+            &json!({"type": "mute_changed", "client_uuid": me, "mute_audio": false,
+                    "mute_video": false, "allow_self_unmute": true}),
+            me,
+        );
+        assert_eq!(m.decide(), None);
+        // Muted again with self-unmute allowed: unmute at once.
+        m.note(&muted(true), me);
+        assert_eq!(m.decide(), Some(Talk::Unmute));
+        // Muted again without permission: a new request.
+        m.note(&muted(false), me);
+        assert_eq!(m.decide(), Some(Talk::RequestUnmute));
+    }
+}
