@@ -8,7 +8,7 @@
 //! - `live-idle`: participants join and stay, heartbeating; the server's resident memory
 //!   (VmRSS of /proc/<pid>/status) once they are all in and have been idle for a while.
 //! - `live-mute-all`: participants in one room; per round, `mute_all` is sent over REST and
-//!   every client's own `mute_changed` is timed from the moment before the call was sent.
+//!   every client's `all_muted` (which mutes it) is timed from the moment before the call was sent.
 //!
 //! Every loop is bounded in count (participants, rounds) and time (timeouts on every wait),
 //! and all traffic goes to the loopback server the harness started.
@@ -105,7 +105,7 @@ pub struct LiveReport {
     pub joins: JoinFigures,
     /// `live-idle`: VmRSS and VmHWM of the server (kB), before the joins and after.
     pub memory: Option<MemoryFigures>,
-    /// `live-mute-all`: latency from sending the call to each client's own `mute_changed`.
+    /// `live-mute-all`: latency from sending the call to each client's `all_muted`.
     pub mute: Option<LatencyFigures>,
     /// Problems found (failed joins, missing events): a run with any fails.
     pub problems: Vec<String>,
@@ -188,7 +188,8 @@ struct Member {
     task: tokio::task::JoinHandle<plenum::bot::Ending>,
 }
 
-/// Sends every own `mute_changed` instant to the controller.
+/// Sends the instant the client learnt it was muted (the meeting-wide `all_muted`) to the
+/// controller.
 struct MuteWatch {
     me: String,
     seen: mpsc::UnboundedSender<Instant>,
@@ -196,7 +197,10 @@ struct MuteWatch {
 
 impl Observer for MuteWatch {
     async fn frame(&mut self, frame: &Frame) {
-        if frame.value["type"] == "mute_changed" && frame.value["client_uuid"] == self.me.as_str() {
+        let spared = frame.value["except"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|id| id == self.me.as_str()));
+        if frame.value["type"] == "all_muted" && !spared {
             let _ = self.seen.send(frame.received);
         }
     }
@@ -589,7 +593,7 @@ impl LiveReport {
         if let Some(m) = self.mute {
             let _ = writeln!(
                 out,
-                "- `mute_all` sent → each client's own `mute_changed`: {}",
+                "- `mute_all` sent → each client's `all_muted`: {}",
                 m.line()
             );
         }

@@ -245,6 +245,31 @@ enum Talk {
 impl MuteState {
     /// Updates the state from a frame; only frames about `me` matter.
     fn note(&mut self, value: &Value, me: &str) {
+        // The meeting-wide mute events name no one (`all_muted` names who was spared).
+        match value["type"].as_str() {
+            Some("all_muted") => {
+                let spared = value["except"]
+                    .as_array()
+                    .is_some_and(|ids| ids.iter().any(|id| id == me));
+                if !spared {
+                    if !self.muted {
+                        self.requested = false;
+                    }
+                    self.muted = true;
+                    self.may_unmute = value["allow_self_unmute"].as_bool().unwrap_or(true);
+                    self.unmuting = false;
+                }
+                return;
+            }
+            Some("all_unmuted") => {
+                self.muted = false;
+                self.may_unmute = true;
+                self.requested = false;
+                self.unmuting = false;
+                return;
+            }
+            _ => {}
+        }
         if value["client_uuid"] != me {
             return;
         }
@@ -1120,5 +1145,20 @@ mod tests {
         // Muted again without permission: a new request.
         m.note(&muted(false), me);
         assert_eq!(m.decide(), Some(Talk::RequestUnmute));
+
+        // The meeting-wide events: unmuted for everyone, then muted for all but the spared.
+        m.note(&json!({"type": "all_unmuted"}), me);
+        assert_eq!(m.decide(), None);
+        m.note(
+            &json!({"type": "all_muted", "allow_self_unmute": false, "except": [me]}),
+            me,
+        );
+        assert_eq!(m.decide(), None, "spared: still unmuted");
+        m.note(
+            &json!({"type": "all_muted", "allow_self_unmute": false, "except": ["p2"]}),
+            me,
+        );
+        assert_eq!(m.decide(), Some(Talk::RequestUnmute));
+        assert_eq!(m.decide(), None);
     }
 }
