@@ -188,8 +188,8 @@ struct Member {
     task: tokio::task::JoinHandle<plenum::bot::Ending>,
 }
 
-/// Sends the instant the client learnt it was muted (the meeting-wide `all_muted`) to the
-/// controller.
+/// Sends the instant the client learnt it was muted or unmuted (the meeting-wide `all_muted`,
+/// `all_unmuted`) to the controller.
 struct MuteWatch {
     me: String,
     seen: mpsc::UnboundedSender<Instant>,
@@ -200,7 +200,8 @@ impl Observer for MuteWatch {
         let spared = frame.value["except"]
             .as_array()
             .is_some_and(|ids| ids.iter().any(|id| id == self.me.as_str()));
-        if frame.value["type"] == "all_muted" && !spared {
+        let kind = &frame.value["type"];
+        if (kind == "all_muted" && !spared) || kind == "all_unmuted" {
             let _ = self.seen.send(frame.received);
         }
     }
