@@ -36,6 +36,10 @@ const SEND_LIMIT: Duration = Duration::from_secs(10);
 /// Most queued events written to a client at once before flushing.
 const MAX_FRAMES_PER_WRITE: usize = 256;
 
+/// Participants per frame of a join's snapshot (see `joined_frames`): a frame of them stays
+/// under the write buffer.
+const PARTICIPANTS_PER_FRAME: usize = 10;
+
 /// Read and write buffer of each connection.
 const BUFFER_BYTES: usize = 4 * 1024;
 
@@ -196,7 +200,12 @@ impl Connection {
                 None => Step::Frame(self.socket.recv().await),
             };
             let outcome = match next {
-                Step::Frame(Some(Ok(Message::Text(text)))) => self.on_text(text.as_str()).await,
+                // Boxed: a join's future is large and needed once, while the connection's
+                // task lives as long as the participant; inline, every idle participant would
+                // keep room for it.
+                Step::Frame(Some(Ok(Message::Text(text)))) => {
+                    Box::pin(self.on_text(text.as_str())).await
+                }
                 Step::Frame(Some(Ok(Message::Binary(_)))) => {
                     self.error(None, "unsupported_frame", "frames are JSON text")
                         .await
@@ -279,22 +288,12 @@ impl Connection {
                     mpsc::channel(self.state.plenum.policy().live.client_queue);
                 match self.state.plenum.join(join, outbox).await {
                     Ok(joined) => {
-                        let mut meeting = serde_json::to_value(MeetingDetail::from(&joined.snapshot))
-                            .unwrap_or(Value::Null);
-                        // The password is for the hosts' detail, not for every participant.
-                        if let Some(m) = meeting.as_object_mut() {
-                            m.remove("meeting_password");
-                        }
-                        let message = json!({
-                            "type": "joined",
-                            "ref": reference,
-                            "client_uuid": joined.link.id.to_string(),
-                            "session_id": joined.session.to_string(),
-                            "seq": joined.snapshot.seq,
-                            "meeting": meeting,
-                        });
+                        let frames = joined_frames(&joined, reference);
                         self.joined = Some((joined, deliveries));
-                        self.send(&message).await.map(|()| None)
+                        for frame in &frames {
+                            self.send(frame).await?;
+                        }
+                        Ok(None)
                     }
                     Err(JoinError::Refused(refusal)) => {
                         let mut message = json!({
@@ -485,6 +484,57 @@ impl Connection {
             _ => Err(()),
         }
     }
+}
+
+/// The answer to a successful join: `joined` with the meeting and the joiner's own state,
+/// then the participants in `participants` frames of [`PARTICIPANTS_PER_FRAME`].
+///
+/// Why in pieces: a connection keeps its write buffer at the size of the largest frame it
+/// ever sent, so one frame listing a meeting of hundreds would stay in memory for as long as
+/// the participant does — for each of them.
+fn joined_frames(joined: &Joined, reference: Option<Value>) -> Vec<Value> {
+    let mut meeting =
+        serde_json::to_value(MeetingDetail::from(&joined.snapshot)).unwrap_or(Value::Null);
+    let mut participants = Vec::new();
+    if let Some(m) = meeting.as_object_mut() {
+        // The password is for the hosts' detail, not for every participant.
+        m.remove("meeting_password");
+        if let Some(Value::Array(all)) = m.remove("participants") {
+            participants = all;
+        }
+    }
+    let me = joined.link.id.to_string();
+    let you = participants
+        .iter()
+        .find(|p| p["client_uuid"] == me.as_str())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let total = participants.len();
+    let mut chunks = participants.chunks(PARTICIPANTS_PER_FRAME);
+    let first = chunks.next().map(<[Value]>::to_vec).unwrap_or_default();
+    let mut sent = first.len();
+    meeting["participants"] = Value::Array(first);
+    let mut frames = vec![json!({
+        "type": "joined",
+        "ref": reference,
+        "client_uuid": me,
+        "session_id": joined.session.to_string(),
+        "seq": joined.snapshot.seq,
+        "you": you,
+        "participant_count": total,
+        "remaining_participants": total - sent,
+        "meeting": meeting,
+    })];
+    for chunk in chunks {
+        sent += chunk.len();
+        frames.push(json!({
+            "type": "participants",
+            "seq": joined.snapshot.seq,
+            "participants": chunk,
+            "remaining_participants": total - sent,
+        }));
+    }
+    frames
 }
 
 enum Step {

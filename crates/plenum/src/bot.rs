@@ -523,12 +523,8 @@ impl Participant {
                     format!("joined without client_uuid: {joined}"),
                 )
             })?;
-        let me = joined["meeting"]["participants"]
-            .as_array()
-            .and_then(|all| {
-                all.iter()
-                    .find(|p| p["client_uuid"] == client_uuid.as_str())
-            });
+        // `you`: the participant's own state (the meeting's list may come in later frames).
+        let me = Some(&joined["you"]).filter(|me| me.is_object());
         if let Some(me) = me {
             self.mute.muted = me["mute_audio"].as_bool().unwrap_or(false);
             self.mute.may_unmute = me["allow_self_unmute"].as_bool().unwrap_or(true);

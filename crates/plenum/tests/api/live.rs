@@ -225,6 +225,45 @@ async fn guests_join_a_room_see_each_other_and_appear_in_the_detail_and_list() {
 }
 
 #[tokio::test]
+async fn a_large_meeting_snapshot_comes_in_pieces_of_ten() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550004").await;
+    let _in = joined(
+        &app,
+        "5550004",
+        &["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K"],
+    )
+    .await;
+    let mut late = LiveClient::connect(&app, None).await;
+    let first = late.join_ok("5550004", Some("1234"), "L").await;
+    assert_eq!(first["participant_count"], 12);
+    assert_eq!(
+        first["meeting"]["participants"].as_array().unwrap().len(),
+        10
+    );
+    assert_eq!(first["remaining_participants"], 2);
+    assert_eq!(first["you"]["client_uuid"], late.id());
+    assert_eq!(first["you"]["name"], "L");
+    let rest = late.recv().await;
+    assert_eq!(rest["type"], "participants", "{rest}");
+    assert_eq!(rest["seq"], first["seq"]);
+    assert_eq!(rest["remaining_participants"], 0);
+    let mut names: Vec<String> = first["meeting"]["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["participants"].as_array().unwrap())
+        .map(|p| s(p, "name"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"]
+    );
+}
+
+#[tokio::test]
 async fn every_refusal_has_its_reason() {
     let app = TestApp::spawn_with(|s| {
         s.policy.live.max_participants_per_meeting = 2;
