@@ -45,6 +45,9 @@ pub enum Field {
     RecurrenceEndDay,
     DeviceType,
     MediaType,
+    Offset,
+    KeyName,
+    KeyKind,
 }
 
 impl Field {
@@ -92,6 +95,9 @@ impl Field {
             Field::RecurrenceGid => "recurrence_gid",
             Field::DeviceType => "device_type",
             Field::MediaType => "media_type",
+            Field::Offset => "offset",
+            Field::KeyName => "name",
+            Field::KeyKind => "kind",
         }
     }
 }

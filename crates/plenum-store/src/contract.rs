@@ -114,6 +114,16 @@ macro_rules! contract_tests {
             calendar_of_lists_a_users_single_meetings_and_series,
             // contract-list-end
         );
+        $crate::history_contract_tests!($make);
+    };
+    (@tests_of $module:ident; $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let fixture = ($make)().await;
+                $crate::$module::$name($crate::contract::Fixture::store(&fixture)).await;
+            }
+        )*
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
         $(

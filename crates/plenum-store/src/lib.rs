@@ -19,6 +19,11 @@ use plenum_domain::user::{NewUser, User, UserChanges, Username};
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;
+#[cfg(feature = "contract-tests")]
+pub mod contract_history;
+mod history;
+
+pub use history::{AppToken, History, HuaweiApp, ImportError};
 
 /// Why a store operation did not happen. Every variant but `Internal` is a domain answer the
 /// caller turns into a precise error for the client.
@@ -60,7 +65,7 @@ pub struct AuthenticatedToken {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: History + Send + Sync + std::fmt::Debug + 'static {
     // --- companies -------------------------------------------------------------------------
 
     /// Creates a company and its first SystemAdmin together: a company never exists without
