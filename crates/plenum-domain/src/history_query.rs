@@ -299,7 +299,10 @@ mod tests {
             },
             user: None,
         };
-        assert_eq!(absent_invitees(&session, std::slice::from_ref(&stay)), vec![carol]);
+        assert_eq!(
+            absent_invitees(&session, std::slice::from_ref(&stay)),
+            vec![carol]
+        );
         assert_eq!(
             PresenceState::of(&stay.attendance),
             PresenceState::InMeeting

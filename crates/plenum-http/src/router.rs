@@ -72,6 +72,10 @@ pub fn router(state: AppState) -> Router {
             frtc::company::list_companies
         ))
         .routes(routes!(frtc::company::own_company))
+        // Plenum extension: integration keys and history import
+        .routes(routes!(frtc::history::create_key, frtc::history::list_keys))
+        .routes(routes!(frtc::history::revoke_key))
+        .routes(routes!(frtc::history::import))
         // Operations
         .routes(routes!(healthz))
         .split_for_parts();

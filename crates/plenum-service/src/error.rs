@@ -53,6 +53,9 @@ pub enum ServiceError {
     TooManyOccurrences { max: usize },
     #[error("{0}")]
     InvalidChange(&'static str),
+    /// The record of meetings, imports and integration keys (see `history.rs`).
+    #[error(transparent)]
+    History(#[from] crate::HistoryError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -6,6 +6,8 @@
 
 mod clock;
 mod error;
+mod history;
+mod import;
 mod meetings;
 mod passwords;
 mod service;
@@ -13,6 +15,10 @@ mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
+pub use history::{
+    APP_TOKEN_LIFETIME, AppAuthRequest, CompanyScope, CreatedKey, HistoryError, IssuedToken,
+    require_record_reader,
+};
 pub use meetings::{RoomRequest, ScheduleRequest, SeriesRequest};
 pub use passwords::PasswordHasher;
 pub use service::{

@@ -43,9 +43,53 @@ pub enum Command {
     /// Manage companies (tenants) offline, on the data directory.
     #[command(subcommand)]
     Company(CompanyCommand),
+    /// Manage a company's integration keys offline: API keys (Rokid, Telnyx) and Huawei app
+    /// id/app key pairs. A key's secret is printed once, when it is created.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Import the history of another system (rooms, sessions, attendance, recordings) from a
+    /// JSON-lines file, offline. All of the file is written or, if a line is wrong, none of
+    /// it; importing the same file again changes nothing. Format: docs/import.md.
+    Import {
+        /// The JSON-lines file.
+        file: PathBuf,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
     /// Tools for development and benchmarks.
     #[command(subcommand)]
     Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key; its secret is printed once.
+    Create {
+        /// What the integration is (shown in lists).
+        #[arg(long)]
+        name: String,
+        /// api_key (Rokid, Telnyx: Authorization: Bearer) or huawei_app (appauth).
+        #[arg(long, default_value = "api_key")]
+        kind: String,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// List a company's keys (never their secrets).
+    List {
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Revoke a key: requests with it stop working at once.
+    Revoke {
+        /// The key's id (as `plenum key list` shows it).
+        id: String,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +223,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Company(cmd) => {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
             run_company(&settings, cmd).await
+        }
+        Command::Key(cmd) => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            run_key(&settings, cmd).await
+        }
+        Command::Import {
+            file: path,
+            company,
+        } => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            run_import(&settings, &path, company).await
         }
         Command::Dev(DevCommand::Generate {
             schedules,
@@ -344,4 +399,123 @@ fn print_generated(generated: Option<String>) {
     if let Some(p) = generated {
         println!("generated password (shown only now): {p}");
     }
+}
+
+/// The company a command names, or the default company.
+async fn resolve_company(
+    store: &plenum_store_sqlite::SqliteStore,
+    name: Option<&str>,
+) -> anyhow::Result<plenum_domain::company::Company> {
+    match name {
+        None => store
+            .default_company()
+            .await?
+            .context("the data directory has no default company"),
+        Some(name) => {
+            let wanted = CompanyName::parse(name)?;
+            store
+                .companies()
+                .await?
+                .into_iter()
+                .find(|c| c.name.as_str().eq_ignore_ascii_case(wanted.as_str()))
+                .with_context(|| format!("no company named {name:?}"))
+        }
+    }
+}
+
+async fn run_key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
+    use plenum_domain::api_keys::{ApiKeyKind, parse_key_name};
+    let (plenum, store) = offline(settings).await?;
+    let result = async {
+        match cmd {
+            KeyCommand::Create {
+                name,
+                kind,
+                company,
+            } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                let created = plenum
+                    .create_api_key_offline(
+                        company.id,
+                        parse_key_name(&name)?,
+                        ApiKeyKind::parse(&kind)?,
+                    )
+                    .await?;
+                let key = &created.key;
+                println!(
+                    "created {} {:?} ({}) for company {:?}",
+                    key.kind,
+                    key.name,
+                    key.id,
+                    company.name.as_str()
+                );
+                match &key.app_id {
+                    Some(app_id) => {
+                        println!("app id: {app_id}");
+                        println!("app key (shown only now): {}", created.secret);
+                    }
+                    None => println!("API key (shown only now): {}", created.secret),
+                }
+            }
+            KeyCommand::List { company } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                for k in plenum.api_keys_offline(company.id).await? {
+                    println!(
+                        "{}\t{}\t{}\t{}…{}{}",
+                        k.id,
+                        k.kind,
+                        k.name,
+                        k.prefix,
+                        k.app_id
+                            .as_deref()
+                            .map(|a| format!("\tapp_id={a}"))
+                            .unwrap_or_default(),
+                        if k.is_revoked() { "\trevoked" } else { "" }
+                    );
+                }
+            }
+            KeyCommand::Revoke { id, company } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                let id = id
+                    .parse()
+                    .with_context(|| format!("{id:?} is not a key id"))?;
+                let key = plenum.revoke_api_key_offline(company.id, id).await?;
+                println!("revoked {} {:?} ({})", key.kind, key.name, key.id);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+async fn run_import(
+    settings: &Settings,
+    path: &std::path::Path,
+    company: Option<String>,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (plenum, store) = offline(settings).await?;
+    let result = async {
+        let company = resolve_company(&store, company.as_deref()).await?;
+        let s = plenum
+            .import_history_offline(company.id, &text)
+            .await
+            .with_context(|| format!("{} was not imported", path.display()))?;
+        println!(
+            "imported into {:?}: {} rooms, {} sessions, {} attendance, {} recordings; {} already present",
+            company.name.as_str(),
+            s.rooms,
+            s.sessions,
+            s.attendance,
+            s.recordings,
+            s.unchanged
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
 }

@@ -194,6 +194,9 @@ impl Settings {
                 .or(file.max_calls)
                 .unwrap_or(defaults.max_calls),
             gateway_max_calls: defaults.gateway_max_calls,
+            // Replaced by the data directory's secret when the store is opened.
+            app_key_secret: defaults.app_key_secret,
+            rocketchat_rate_limit: defaults.rocketchat_rate_limit,
             public_user_directory: file
                 .public_user_directory
                 .unwrap_or(defaults.public_user_directory),

@@ -1,7 +1,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenum_domain::{Field, ValidationError};
-use plenum_service::ServiceError;
+use plenum_service::{HistoryError, ServiceError};
 use serde::Serialize;
 
 /// The stable error codes of the FRTC dialect. Clients may branch on them; they never change
@@ -37,6 +37,10 @@ pub enum ErrorCode {
     InstantMeetingImmutable,
     UnknownInvitee,
     TooManyOccurrences,
+    ApiKeyNotFound,
+    SessionNotFound,
+    RecordingNotFound,
+    ImportRefused,
     InternalError,
 }
 
@@ -72,6 +76,10 @@ impl ErrorCode {
             ErrorCode::InstantMeetingImmutable => "instant_meeting_immutable",
             ErrorCode::UnknownInvitee => "unknown_invitee",
             ErrorCode::TooManyOccurrences => "too_many_occurrences",
+            ErrorCode::ApiKeyNotFound => "api_key_not_found",
+            ErrorCode::SessionNotFound => "session_not_found",
+            ErrorCode::RecordingNotFound => "recording_not_found",
+            ErrorCode::ImportRefused => "import_refused",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -84,7 +92,8 @@ impl ErrorCode {
             | ErrorCode::InvalidField
             | ErrorCode::NothingToChange
             | ErrorCode::UnknownInvitee
-            | ErrorCode::TooManyOccurrences => StatusCode::BAD_REQUEST,
+            | ErrorCode::TooManyOccurrences
+            | ErrorCode::ImportRefused => StatusCode::BAD_REQUEST,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::TokenMissing
             | ErrorCode::TokenInvalid
@@ -97,7 +106,10 @@ impl ErrorCode {
             | ErrorCode::NotFound
             | ErrorCode::ScheduleNotFound
             | ErrorCode::RecurrenceNotFound
-            | ErrorCode::RoomNotFound => StatusCode::NOT_FOUND,
+            | ErrorCode::RoomNotFound
+            | ErrorCode::ApiKeyNotFound
+            | ErrorCode::SessionNotFound
+            | ErrorCode::RecordingNotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::UsernameTaken
             | ErrorCode::CompanyNameTaken
@@ -180,6 +192,13 @@ impl From<ServiceError> for FrtcError {
             ServiceError::UnknownInvitee(_) => C::UnknownInvitee,
             ServiceError::TooManyOccurrences { .. } => C::TooManyOccurrences,
             ServiceError::InvalidChange(_) => C::InvalidField,
+            ServiceError::History(h) => match h {
+                HistoryError::SessionNotFound => C::SessionNotFound,
+                HistoryError::RecordingNotFound => C::RecordingNotFound,
+                HistoryError::ApiKeyNotFound => C::ApiKeyNotFound,
+                HistoryError::ImportRefused(_) => C::ImportRefused,
+                HistoryError::AppAuthFailed(_) => C::InvalidCredentials,
+            },
             ServiceError::Internal(source) => {
                 // Logged inside the request's span, so the log line carries its request id;
                 // the client learns only that it was our fault.
