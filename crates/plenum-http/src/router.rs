@@ -90,6 +90,11 @@ pub fn router(state: AppState) -> Router {
         }),
     )
     .route("/api/docs", get(docs_page))
+    // The history surfaces: four vendors' APIs at their documented paths.
+    .merge(crate::rokid::routes())
+    .merge(crate::rocketchat::routes())
+    .merge(crate::telnyx::routes())
+    .merge(crate::huawei::routes())
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

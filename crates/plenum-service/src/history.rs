@@ -392,6 +392,15 @@ impl Plenum {
         Ok(n)
     }
 
+    /// The users of the company among `ids` (others are left out), as meetings show people.
+    pub async fn user_refs(
+        &self,
+        company: CompanyId,
+        ids: &[plenum_domain::ids::UserId],
+    ) -> Result<Vec<plenum_domain::schedule::UserRef>, ServiceError> {
+        Ok(self.inner.store.user_refs(company, ids).await?)
+    }
+
     // --- import ---------------------------------------------------------------------------
 
     /// Imports a JSON-lines file into the actor's company (SystemAdmins only).

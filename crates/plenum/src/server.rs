@@ -143,9 +143,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         .unwrap_or_else(|| format!("http://{addr}"));
     let (plenum, store) = open(&settings, clock).await?;
     let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
-    let app = plenum_http::router(AppState {
-        plenum: plenum.clone(),
-    });
+    let app = plenum_http::router(AppState::new(plenum.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = spawn_token_janitor(plenum.clone());
     let task = tokio::spawn(async move {
