@@ -3,12 +3,14 @@
 mod calendar;
 mod companies;
 mod errors;
+mod history_fixture;
 mod openapi;
 mod persistence;
 mod recurrence;
 mod rooms;
 mod schedules;
 mod system;
+mod telnyx;
 mod tokens;
 mod users;
 
