@@ -122,7 +122,11 @@ pub struct Recorded {
 
 pub async fn create_key(app: &TestApp, admin: &str, name: &str, kind: &str) -> Value {
     let reply = app
-        .post("/api/v1/api_keys", Some(admin), json!({"name": name, "kind": kind}))
+        .post(
+            "/api/v1/api_keys",
+            Some(admin),
+            json!({"name": name, "kind": kind}),
+        )
         .await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
     reply.body
@@ -148,7 +152,13 @@ pub async fn import(app: &TestApp, admin: &str, text: String) -> plenum_testkit:
     }
 }
 
-async fn company(app: &TestApp, operator: &str, name: &str, zone: &str, admin: &str) -> (String, String) {
+async fn company(
+    app: &TestApp,
+    operator: &str,
+    name: &str,
+    zone: &str,
+    admin: &str,
+) -> (String, String) {
     let reply = app
         .post(
             "/api/v1/companies",
@@ -157,7 +167,10 @@ async fn company(app: &TestApp, operator: &str, name: &str, zone: &str, admin: &
         )
         .await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
-    let id = reply.body["company_id"].as_str().unwrap_or_default().to_owned();
+    let id = reply.body["company_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     (id, app.sign_in(admin, PASSWORD).await)
 }
 

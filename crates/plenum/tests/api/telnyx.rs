@@ -30,27 +30,54 @@ fn ids_of(body: &Value) -> Vec<String> {
 }
 
 #[track_caller]
-fn assert_telnyx_error(reply: &plenum_testkit::Reply, status: u16, code: &str, parameter: Option<&str>) {
+fn assert_telnyx_error(
+    reply: &plenum_testkit::Reply,
+    status: u16,
+    code: &str,
+    parameter: Option<&str>,
+) {
     assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
     assert_eq!(keys(&reply.body), sorted(&["errors"]), "{}", reply.body);
     let error = &reply.body["errors"][0];
     assert_eq!(error["code"], code, "{}", reply.body);
     assert!(!error["title"].as_str().unwrap_or("").is_empty());
     assert!(!error["detail"].as_str().unwrap_or("").is_empty());
-    assert_eq!(error["source"]["parameter"].as_str(), parameter, "{}", reply.body);
+    assert_eq!(
+        error["source"]["parameter"].as_str(),
+        parameter,
+        "{}",
+        reply.body
+    );
 }
 
 #[tokio::test]
 async fn a_recording_has_every_documented_field() {
     let r = recorded().await;
-    let body = list(&r, &format!("?filter[participant_id]={}", ids::ALICE_IN_REVIEW)).await;
+    let body = list(
+        &r,
+        &format!("?filter[participant_id]={}", ids::ALICE_IN_REVIEW),
+    )
+    .await;
     let rec = &body["data"][0];
     assert_eq!(
         keys(rec),
         sorted(&[
-            "id", "room_id", "session_id", "participant_id", "status", "download_url", "type",
-            "duration_secs", "size_mb", "codec", "created_at", "updated_at", "started_at",
-            "ended_at", "completed_at", "record_type",
+            "id",
+            "room_id",
+            "session_id",
+            "participant_id",
+            "status",
+            "download_url",
+            "type",
+            "duration_secs",
+            "size_mb",
+            "codec",
+            "created_at",
+            "updated_at",
+            "started_at",
+            "ended_at",
+            "completed_at",
+            "record_type",
         ])
     );
     assert_eq!(rec["id"], ids::REC_ALICE);
@@ -70,7 +97,10 @@ async fn a_recording_has_every_documented_field() {
     assert_eq!(rec["updated_at"], "2026-06-17T08:21:00.000000Z");
     assert_eq!(rec["record_type"], "room_session");
     let meta = &body["meta"];
-    assert_eq!(keys(meta), sorted(&["page_number", "page_size", "total_pages", "total_results"]));
+    assert_eq!(
+        keys(meta),
+        sorted(&["page_number", "page_size", "total_pages", "total_results"])
+    );
     // A recording still processing has no end yet.
     let sync = list(&r, &format!("?filter[session_id]={}", ids::SYNC)).await;
     assert_eq!(sync["data"][0]["ended_at"], Value::Null);
@@ -84,10 +114,19 @@ async fn every_filter_narrows_the_list() {
     let (review, alice, sync, lab) = (ids::REC_REVIEW, ids::REC_ALICE, ids::REC_SYNC, ids::REC_LAB);
     let cases: Vec<(String, Vec<&str>)> = vec![
         (String::new(), vec![sync, alice, review, lab]),
-        (format!("?filter[room_id]={}", ids::BOARD), vec![sync, alice, review]),
+        (
+            format!("?filter[room_id]={}", ids::BOARD),
+            vec![sync, alice, review],
+        ),
         (format!("?filter[room_id]={}", ids::LAB), vec![lab]),
-        (format!("?filter[session_id]={}", ids::REVIEW), vec![alice, review]),
-        (format!("?filter[participant_id]={}", ids::ALICE_IN_REVIEW), vec![alice]),
+        (
+            format!("?filter[session_id]={}", ids::REVIEW),
+            vec![alice, review],
+        ),
+        (
+            format!("?filter[participant_id]={}", ids::ALICE_IN_REVIEW),
+            vec![alice],
+        ),
         ("?filter[status]=processing".into(), vec![sync]),
         ("?filter[status]=completed".into(), vec![alice, review, lab]),
         ("?filter[type]=audio".into(), vec![alice]),
@@ -96,24 +135,51 @@ async fn every_filter_narrows_the_list() {
         ("?filter[duration_secs][gte]=2700".into(), vec![review, lab]),
         ("?filter[duration_secs][lte]=600".into(), vec![sync, alice]),
         ("?filter[duration_secs]=2700".into(), vec![review, lab]),
-        ("?filter[duration_secs][gte]=100&filter[duration_secs][lte]=3000".into(), vec![alice, review]),
-        ("?filter[date_started_at][eq]=2026-06-17".into(), vec![alice, review]),
-        ("?filter[date_started_at][gte]=2026-06-17".into(), vec![sync, alice, review]),
-        ("?filter[date_started_at][lte]=2026-06-17".into(), vec![alice, review, lab]),
+        (
+            "?filter[duration_secs][gte]=100&filter[duration_secs][lte]=3000".into(),
+            vec![alice, review],
+        ),
+        (
+            "?filter[date_started_at][eq]=2026-06-17".into(),
+            vec![alice, review],
+        ),
+        (
+            "?filter[date_started_at][gte]=2026-06-17".into(),
+            vec![sync, alice, review],
+        ),
+        (
+            "?filter[date_started_at][lte]=2026-06-17".into(),
+            vec![alice, review, lab],
+        ),
         ("?filter[date_ended_at][eq]=2026-06-10".into(), vec![lab]),
-        ("?filter[date_ended_at][gte]=2026-06-11".into(), vec![alice, review]),
-        ("?filter[date_ended_at][lte]=2026-06-17".into(), vec![alice, review, lab]),
+        (
+            "?filter[date_ended_at][gte]=2026-06-11".into(),
+            vec![alice, review],
+        ),
+        (
+            "?filter[date_ended_at][lte]=2026-06-17".into(),
+            vec![alice, review, lab],
+        ),
         ("?filter[date_ended_at][gte]=2026-06-18".into(), vec![]),
         (
-            format!("?filter[room_id]={}&filter[type]=video&filter[status]=completed", ids::BOARD),
+            format!(
+                "?filter[room_id]={}&filter[type]=video&filter[status]=completed",
+                ids::BOARD
+            ),
             vec![review],
         ),
         // Percent-encoded brackets, as HTTP clients send them.
         ("?filter%5Btype%5D=audio".into(), vec![alice]),
         ("?filter%5Bduration_secs%5D%5Blte%5D=60".into(), vec![sync]),
         // Contradictions match nothing rather than failing.
-        ("?filter[duration_secs][gte]=10&filter[duration_secs][lte]=5".into(), vec![]),
-        ("?filter[room_id]=01900000-0000-7000-8000-00000000ffff".into(), vec![]),
+        (
+            "?filter[duration_secs][gte]=10&filter[duration_secs][lte]=5".into(),
+            vec![],
+        ),
+        (
+            "?filter[room_id]=01900000-0000-7000-8000-00000000ffff".into(),
+            vec![],
+        ),
     ];
     for (query, expected) in cases {
         let body = list(&r, &query).await;
@@ -158,12 +224,25 @@ async fn bad_parameters_are_telnyx_errors_naming_the_parameter() {
         ("?filter[type]=text", "filter[type]"),
         ("?filter[duration_secs][eq]=-1", "filter[duration_secs][eq]"),
         ("?filter[duration_secs]=1.5", "filter[duration_secs]"),
-        ("?filter[date_started_at][eq]=17.06.2026", "filter[date_started_at][eq]"),
-        ("?filter[date_ended_at][gte]=2026-13-01", "filter[date_ended_at][gte]"),
+        (
+            "?filter[date_started_at][eq]=17.06.2026",
+            "filter[date_started_at][eq]",
+        ),
+        (
+            "?filter[date_ended_at][gte]=2026-13-01",
+            "filter[date_ended_at][gte]",
+        ),
         ("?filter[colour]=red", "filter[colour]"),
     ] {
         for method in [Method::GET, Method::DELETE] {
-            let reply = send(&r.app, method.clone(), &format!("/v2/room_recordings{query}"), &[("authorization", &auth)], None).await;
+            let reply = send(
+                &r.app,
+                method.clone(),
+                &format!("/v2/room_recordings{query}"),
+                &[("authorization", &auth)],
+                None,
+            )
+            .await;
             assert_telnyx_error(&reply, 400, "10015", Some(parameter));
         }
     }
@@ -185,10 +264,28 @@ async fn authentication_is_by_bearer_api_key() {
     }
     // A revoked key stops working at once.
     let listed = r.app.get("/api/v1/api_keys", Some(&r.alice)).await;
-    let id = listed.body["api_keys"][0]["api_key_id"].as_str().unwrap_or_default().to_owned();
-    let revoked = r.app.call(Method::DELETE, &format!("/api/v1/api_keys/{id}"), Some(&r.alice), None).await;
+    let id = listed.body["api_keys"][0]["api_key_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let revoked = r
+        .app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/api_keys/{id}"),
+            Some(&r.alice),
+            None,
+        )
+        .await;
     assert_eq!(revoked.status.as_u16(), 200, "{}", revoked.body);
-    let reply = send(&r.app, Method::GET, "/v2/room_recordings", &[("authorization", &format!("Bearer {}", r.acme_key))], None).await;
+    let reply = send(
+        &r.app,
+        Method::GET,
+        "/v2/room_recordings",
+        &[("authorization", &format!("Bearer {}", r.acme_key))],
+        None,
+    )
+    .await;
     assert_telnyx_error(&reply, 401, "10009", None);
 }
 
@@ -196,13 +293,31 @@ async fn authentication_is_by_bearer_api_key() {
 async fn retrieve_returns_one_recording_of_the_company() {
     let r = recorded().await;
     let auth = format!("Bearer {}", r.acme_key);
-    let reply = send(&r.app, Method::GET, &format!("/v2/room_recordings/{}", ids::REC_REVIEW), &[("authorization", &auth)], None).await;
+    let reply = send(
+        &r.app,
+        Method::GET,
+        &format!("/v2/room_recordings/{}", ids::REC_REVIEW),
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
     assert_eq!(reply.body["data"]["id"], ids::REC_REVIEW);
     assert_eq!(reply.body["data"]["participant_id"], Value::Null);
     assert_eq!(reply.body["data"]["size_mb"], 5.6);
-    for missing in [ids::GLOBEX_RECORDING, "01900000-0000-7000-8000-00000000ffff", "nope"] {
-        let reply = send(&r.app, Method::GET, &format!("/v2/room_recordings/{missing}"), &[("authorization", &auth)], None).await;
+    for missing in [
+        ids::GLOBEX_RECORDING,
+        "01900000-0000-7000-8000-00000000ffff",
+        "nope",
+    ] {
+        let reply = send(
+            &r.app,
+            Method::GET,
+            &format!("/v2/room_recordings/{missing}"),
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
         assert_telnyx_error(&reply, 404, "10005", None);
     }
 }
@@ -214,18 +329,48 @@ async fn bulk_delete_removes_the_matches_and_counts_them() {
     let reply = send(
         &r.app,
         Method::DELETE,
-        &format!("/v2/room_recordings?filter[session_id]={}&filter[type]=audio", ids::REVIEW),
+        &format!(
+            "/v2/room_recordings?filter[session_id]={}&filter[type]=audio",
+            ids::REVIEW
+        ),
         &[("authorization", &auth)],
         None,
     )
     .await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
-    assert_eq!(reply.body, serde_json::json!({"data": {"room_recordings": 1}}));
-    assert_eq!(ids_of(&list(&r, "").await), vec![ids::REC_SYNC, ids::REC_REVIEW, ids::REC_LAB]);
+    assert_eq!(
+        reply.body,
+        serde_json::json!({"data": {"room_recordings": 1}})
+    );
+    assert_eq!(
+        ids_of(&list(&r, "").await),
+        vec![ids::REC_SYNC, ids::REC_REVIEW, ids::REC_LAB]
+    );
     // Nothing matches: nothing goes.
-    let reply = send(&r.app, Method::DELETE, "/v2/room_recordings?filter[type]=audio", &[("authorization", &auth)], None).await;
+    let reply = send(
+        &r.app,
+        Method::DELETE,
+        "/v2/room_recordings?filter[type]=audio",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
     assert_eq!(reply.body["data"]["room_recordings"], 0);
-    let reply = send(&r.app, Method::DELETE, "/v2/room_recordings", &[("authorization", &format!("Bearer {}", r.globex_key))], None).await;
-    assert_eq!(reply.body["data"]["room_recordings"], 1, "Globex's own only");
-    assert_eq!(list(&r, "").await["meta"]["total_results"], 3, "Acme's are untouched");
+    let reply = send(
+        &r.app,
+        Method::DELETE,
+        "/v2/room_recordings",
+        &[("authorization", &format!("Bearer {}", r.globex_key))],
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.body["data"]["room_recordings"], 1,
+        "Globex's own only"
+    );
+    assert_eq!(
+        list(&r, "").await["meta"]["total_results"],
+        3,
+        "Acme's are untouched"
+    );
 }
