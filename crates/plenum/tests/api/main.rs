@@ -3,6 +3,7 @@
 mod calendar;
 mod companies;
 mod errors;
+mod history_admin;
 mod history_fixture;
 mod history_tenancy;
 mod huawei;

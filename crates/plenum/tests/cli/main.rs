@@ -10,6 +10,7 @@
 mod config;
 mod first_start;
 mod help;
+mod history;
 mod logs;
 mod offline;
 mod signals;
