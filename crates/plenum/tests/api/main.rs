@@ -18,6 +18,7 @@ mod system;
 mod telnyx;
 mod tokens;
 mod users;
+mod vendor_sdks;
 
 use serde_json::Value;
 

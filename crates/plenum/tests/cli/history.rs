@@ -31,7 +31,10 @@ async fn import_is_all_or_nothing_and_idempotent_and_keys_read_it() {
     // A bad third line: refused with its number, nothing written.
     let bad = sandbox.write(
         "bad.jsonl",
-        &format!("{}\n\n{{\"type\":\"attendance\",\"session\":\"{SESSION}\"}}\n", jsonl().lines().next().unwrap_or("")),
+        &format!(
+            "{}\n\n{{\"type\":\"attendance\",\"session\":\"{SESSION}\"}}\n",
+            jsonl().lines().next().unwrap_or("")
+        ),
     );
     let refused = sandbox.run(&["import", bad.to_str().unwrap_or("")]).await;
     refused.assert_failed();
@@ -41,23 +44,48 @@ async fn import_is_all_or_nothing_and_idempotent_and_keys_read_it() {
     let path = file.to_str().unwrap_or("");
     let first = sandbox.run(&["import", path]).await;
     first.assert_ok();
-    assert!(first.stdout.contains("0 rooms, 1 sessions, 1 attendance, 1 recordings; 0 already present"), "{first:?}");
+    assert!(
+        first
+            .stdout
+            .contains("0 rooms, 1 sessions, 1 attendance, 1 recordings; 0 already present"),
+        "{first:?}"
+    );
     let again = sandbox.run(&["import", path]).await;
     again.assert_ok();
-    assert!(again.stdout.contains("0 rooms, 0 sessions, 0 attendance, 0 recordings; 3 already present"), "{again:?}");
+    assert!(
+        again
+            .stdout
+            .contains("0 rooms, 0 sessions, 0 attendance, 0 recordings; 3 already present"),
+        "{again:?}"
+    );
 
     let created = sandbox.run(&["key", "create", "--name", "crm"]).await;
     created.assert_ok();
     let key = printed(&created.stdout, "API key (shown only now):");
-    let app = sandbox.run(&["key", "create", "--name", "welink", "--kind", "huawei_app"]).await;
+    let app = sandbox
+        .run(&["key", "create", "--name", "welink", "--kind", "huawei_app"])
+        .await;
     app.assert_ok();
     let app_key = printed(&app.stdout, "app key (shown only now):");
     assert_eq!(app_key.len(), 64);
     let listed = sandbox.run(&["key", "list"]).await;
     listed.assert_ok();
-    assert!(listed.stdout.contains("crm") && listed.stdout.contains("welink"), "{listed:?}");
-    assert!(!listed.stdout.contains(&key) && !listed.stdout.contains(&app_key), "secrets are shown once");
-    assert!(sandbox.run(&["key", "create", "--name", "x", "--kind", "telepathy"]).await.assert_failed().stderr.contains("kind"));
+    assert!(
+        listed.stdout.contains("crm") && listed.stdout.contains("welink"),
+        "{listed:?}"
+    );
+    assert!(
+        !listed.stdout.contains(&key) && !listed.stdout.contains(&app_key),
+        "secrets are shown once"
+    );
+    assert!(
+        sandbox
+            .run(&["key", "create", "--name", "x", "--kind", "telepathy"])
+            .await
+            .assert_failed()
+            .stderr
+            .contains("kind")
+    );
 
     // The server serves the imported record to the key.
     let server = sandbox.serve(&[], &[]).await;
@@ -84,7 +112,14 @@ async fn import_is_all_or_nothing_and_idempotent_and_keys_read_it() {
         .unwrap_or("")
         .to_owned();
     sandbox.run(&["key", "revoke", &id]).await.assert_ok();
-    assert!(sandbox.run(&["key", "revoke", "not-an-id"]).await.assert_failed().stderr.contains("not a key id"));
+    assert!(
+        sandbox
+            .run(&["key", "revoke", "not-an-id"])
+            .await
+            .assert_failed()
+            .stderr
+            .contains("not a key id")
+    );
     let server = sandbox.serve(&[], &[]).await;
     let status = client
         .get(server.url("/v2/room_recordings"))
@@ -101,6 +136,10 @@ async fn import_is_all_or_nothing_and_idempotent_and_keys_read_it() {
         let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
         let bytes = std::fs::read(&path).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains(&key) && !text.contains(&app_key), "{} holds a key", path.display());
+        assert!(
+            !text.contains(&key) && !text.contains(&app_key),
+            "{} holds a key",
+            path.display()
+        );
     }
 }
