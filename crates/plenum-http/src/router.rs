@@ -81,7 +81,13 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let openapi = Arc::new(openapi);
 
-    let sensitive: Arc<[HeaderName]> = Arc::new([header::AUTHORIZATION, header::COOKIE]);
+    // Rocket.Chat's and Huawei's token headers carry credentials too.
+    let sensitive: Arc<[HeaderName]> = Arc::new([
+        header::AUTHORIZATION,
+        header::COOKIE,
+        HeaderName::from_static("x-auth-token"),
+        HeaderName::from_static("x-access-token"),
+    ]);
     api.route(
         "/api/openapi.json",
         get(move || {
