@@ -62,6 +62,8 @@ pub struct RokidError {
     status: StatusCode,
     message: String,
     path: &'static str,
+    /// When it happened (Spring's `timestamp`), from the service's clock.
+    at: Option<jiff::Timestamp>,
 }
 
 impl RokidError {
@@ -70,7 +72,13 @@ impl RokidError {
             status,
             message: message.into(),
             path,
+            at: None,
         }
+    }
+
+    fn at(mut self, now: jiff::Timestamp) -> Self {
+        self.at = Some(now);
+        self
     }
 
     fn bad_request(message: impl Into<String>, path: &'static str) -> Self {
@@ -105,7 +113,9 @@ impl RokidError {
 impl IntoResponse for RokidError {
     fn into_response(self) -> Response {
         let body = json!({
-            "timestamp": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string(),
+            "timestamp": self
+                .at
+                .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()),
             "status": self.status.as_u16(),
             "error": self.status.canonical_reason().unwrap_or(""),
             "message": self.message,
@@ -136,18 +146,19 @@ impl FromRequestParts<AppState> for RokidAuth {
         } else {
             PARTICIPANTS_PATH
         };
+        let now = state.plenum.now();
         let key = bearer(parts)
-            .ok_or_else(|| RokidError::from_service(ServiceError::TokenMissing, path))?;
+            .ok_or_else(|| RokidError::from_service(ServiceError::TokenMissing, path).at(now))?;
         let scope = state
             .plenum
             .authenticate_api_key(&key)
             .await
-            .map_err(|e| RokidError::from_service(e, path))?;
+            .map_err(|e| RokidError::from_service(e, path).at(now))?;
         let company = state
             .plenum
             .company(scope.company)
             .await
-            .map_err(|e| RokidError::from_service(e, path))?;
+            .map_err(|e| RokidError::from_service(e, path).at(now))?;
         Ok(Self {
             scope,
             zone: company.time_zone.time_zone(),
@@ -228,6 +239,15 @@ fn str_field<'a>(body: &'a Value, name: &str) -> Result<Option<&'a str>, String>
 /// `POST /ar/corporation/openapi/rtc/meeting/info/page`.
 async fn meeting_history(
     State(state): State<AppState>,
+    auth: RokidAuth,
+    body: axum::body::Bytes,
+) -> Result<Json<MeetingPage>, RokidError> {
+    let now = state.plenum.now();
+    history_page(state, auth, body).await.map_err(|e| e.at(now))
+}
+
+async fn history_page(
+    state: AppState,
     auth: RokidAuth,
     body: axum::body::Bytes,
 ) -> Result<Json<MeetingPage>, RokidError> {
@@ -347,6 +367,17 @@ fn presence_word(state: PresenceState) -> &'static str {
 /// `GET /ar/corporation/openapi/rtc/meeting/record/list?id=..`.
 async fn participants(
     State(state): State<AppState>,
+    auth: RokidAuth,
+    uri: Uri,
+) -> Result<Json<Vec<Participant>>, RokidError> {
+    let now = state.plenum.now();
+    participant_rows(state, auth, uri)
+        .await
+        .map_err(|e| e.at(now))
+}
+
+async fn participant_rows(
+    state: AppState,
     auth: RokidAuth,
     uri: Uri,
 ) -> Result<Json<Vec<Participant>>, RokidError> {

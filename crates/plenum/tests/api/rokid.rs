@@ -53,6 +53,8 @@ fn assert_spring_error(reply: &plenum_testkit::Reply, status: u16, path: &str) {
     assert_eq!(reply.body["status"], status);
     assert_eq!(reply.body["path"], path);
     assert!(!reply.body["message"].as_str().unwrap_or("").is_empty());
+    let at = reply.body["timestamp"].as_str().unwrap_or("");
+    assert!(at.len() == 29 && at.ends_with("+00:00"), "{at}");
 }
 
 #[tokio::test]
