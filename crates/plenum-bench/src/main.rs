@@ -5,6 +5,7 @@
 //! time and count.
 
 mod client;
+mod history;
 mod load;
 mod report;
 mod scenario;
@@ -69,6 +70,16 @@ struct Cli {
     /// Print one JSON object instead of the Markdown report.
     #[arg(long)]
     json: bool,
+
+    /// Serve an existing data directory instead of a fresh one (it is neither seeded nor
+    /// deleted): for the history scenarios, whose data set (`plenum dev generate-history`)
+    /// takes minutes to make. Needs --admin-password.
+    #[arg(long, value_name = "PATH", requires = "admin_password")]
+    data_dir: Option<PathBuf>,
+
+    /// Password of `admin` in the --data-dir directory.
+    #[arg(long, env = "PLENUM_BENCH_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
 
     /// Keep the server's stderr in this file (default: a temporary file, shown on failure).
     #[arg(long, value_name = "PATH")]
@@ -170,10 +181,18 @@ async fn run(cli: &Cli) -> Result<RunReport> {
     let scenario = cli.scenario;
 
     progress(&format!("starting {}", cli.server.display()));
+    if scenario.is_history() && cli.data_dir.is_none() {
+        anyhow::bail!(
+            "{} reads the history data set: make it once with `plenum --data-dir DIR dev generate-history` and pass --data-dir DIR --admin-password P",
+            scenario.name()
+        );
+    }
     let mut server = Server::start(&ServerConfig {
         binary: cli.server.clone(),
         log_path: cli.server_log.clone(),
         seed: scenario.seed(),
+        existing: cli.data_dir.clone().zip(cli.admin_password.clone()),
+        extra_args: scenario.server_args(),
     })
     .await?;
     let addr = server.addr();

@@ -939,6 +939,116 @@ impl History for SqliteStore {
         Ok(summary)
     }
 
+    async fn insert_history_batch(
+        &self,
+        sessions: &[Session],
+        attendance: &[Attendance],
+        recordings: &[Recording],
+    ) -> StoreResult<()> {
+        // Multi-row INSERTs of a few hundred rows each: one statement per chunk instead of
+        // one per row (SQLite allows 32,766 parameters per statement).
+        const CHUNK: usize = 400;
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        for chunk in sessions.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO sessions (id, company_id, meeting_number, name, owner_id, room_id, \
+                 schedule_id, started_at, ended_at, last_seen_at, peak_participants) ",
+            );
+            q.push_values(chunk, |mut b, s| {
+                b.push_bind(s.id.as_uuid())
+                    .push_bind(s.company.as_uuid())
+                    .push_bind(s.meeting_number.as_str().to_owned())
+                    .push_bind(s.name.clone())
+                    .push_bind(s.owner.as_uuid())
+                    .push_bind(s.room.map(|r| r.as_uuid()))
+                    .push_bind(s.schedule.map(|r| r.as_uuid()))
+                    .push_bind(ms(s.started_at))
+                    .push_bind(s.ended_at.map(ms))
+                    .push_bind(ms(s.ended_at.unwrap_or(s.started_at)))
+                    .push_bind(i64::from(s.peak_participants));
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        let invitees: Vec<(Uuid, Uuid)> = sessions
+            .iter()
+            .flat_map(|s| {
+                s.invitees
+                    .iter()
+                    .map(move |u| (s.id.as_uuid(), u.as_uuid()))
+            })
+            .collect();
+        for chunk in invitees.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO session_invitees (session_seq, user_id) ",
+            );
+            q.push_values(chunk, |mut b, (session, user)| {
+                b.push("(SELECT seq FROM sessions WHERE id = ")
+                    .push_bind_unseparated(*session)
+                    .push_unseparated(")")
+                    .push_bind(*user);
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        for chunk in attendance.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO attendance (id, session_seq, company_id, user_id, display_name, \
+                 call_number, device_type, media_type, department, joined_at, left_at) ",
+            );
+            q.push_values(chunk, |mut b, a| {
+                b.push_bind(a.id.as_uuid())
+                    .push("(SELECT seq FROM sessions WHERE id = ")
+                    .push_bind_unseparated(a.session.as_uuid())
+                    .push_unseparated(")")
+                    .push("(SELECT company_id FROM sessions WHERE id = ")
+                    .push_bind_unseparated(a.session.as_uuid())
+                    .push_unseparated(")")
+                    .push_bind(a.user.map(|u| u.as_uuid()))
+                    .push_bind(a.display_name.clone())
+                    .push_bind(a.call_number.clone())
+                    .push_bind(a.device_type.as_str())
+                    .push_bind(a.media_type.as_str())
+                    .push_bind(a.department.clone())
+                    .push_bind(ms(a.joined_at))
+                    .push_bind(a.left_at.map(ms));
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        for chunk in recordings.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO recordings (id, company_id, session_seq, attendance_seq, kind, status, \
+                 codec, size_bytes, duration_secs, started_at, ended_at, completed_at, \
+                 download_url, created_at, updated_at) ",
+            );
+            for r in chunk {
+                i64::try_from(r.size_bytes).map_err(|_| corrupt("size_bytes beyond i64"))?;
+            }
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.id.as_uuid())
+                    .push_bind(r.company.as_uuid())
+                    .push("(SELECT seq FROM sessions WHERE id = ")
+                    .push_bind_unseparated(r.session.as_uuid())
+                    .push_unseparated(")")
+                    .push("(SELECT seq FROM attendance WHERE id = ")
+                    .push_bind_unseparated(r.attendance.map(|a| a.as_uuid()))
+                    .push_unseparated(")")
+                    .push_bind(r.kind.as_str())
+                    .push_bind(r.status.as_str())
+                    .push_bind(r.codec.clone())
+                    .push_bind(i64::try_from(r.size_bytes).unwrap_or(i64::MAX))
+                    .push_bind(i64::from(r.duration_secs))
+                    .push_bind(ms(r.started_at))
+                    .push_bind(r.ended_at.map(ms))
+                    .push_bind(r.completed_at.map(ms))
+                    .push_bind(r.download_url.clone())
+                    .push_bind(ms(r.created_at))
+                    .push_bind(ms(r.updated_at));
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
     async fn insert_api_key(&self, new: &NewApiKey) -> StoreResult<()> {
         let key = &new.key;
         sqlx::query(

@@ -10,7 +10,9 @@ use plenum_domain::Timestamp;
 use plenum_domain::api_keys::{ApiKey, ApiKeyKind, NewApiKey};
 use plenum_domain::company::Company;
 use plenum_domain::credentials::TokenHash;
-use plenum_domain::history::{DeviceType, MediaType, RecordingKind, RecordingStatus};
+use plenum_domain::history::{
+    Attendance, DeviceType, MediaType, Recording, RecordingKind, RecordingStatus, Session,
+};
 use plenum_domain::history_import::{
     ImportAttendance, ImportLine, ImportRecord, ImportRecording, ImportRoom, ImportSession,
     ImportSummary,
@@ -46,6 +48,7 @@ macro_rules! history_contract_tests {
             import_refuses_ids_and_references_of_other_companies,
             api_keys_round_trip_and_revoke_within_their_company,
             app_tokens_end_with_their_key_and_expire,
+            insert_history_batch_writes_what_the_queries_read_all_or_nothing,
             // history-contract-list-end
         );
     };
@@ -1141,6 +1144,110 @@ pub async fn app_tokens_end_with_their_key_and_expire(store: &dyn Store) {
         .await
         .expect("revoke");
     assert_eq!(store.app_token(&long.hash).await.expect("read"), None);
+}
+
+pub async fn insert_history_batch_writes_what_the_queries_read_all_or_nothing(store: &dyn Store) {
+    let f = fixture(store).await;
+    let session = Session {
+        id: SessionId::new(at(100)),
+        company: f.acme.id,
+        meeting_number: MeetingNumber::parse("5550001").expect("valid number"),
+        name: "Generated".to_owned(),
+        owner: f.alice.id,
+        room: None,
+        schedule: None,
+        started_at: at(100),
+        ended_at: Some(at(400)),
+        peak_participants: 2,
+        invitees: vec![f.bob.id],
+    };
+    let stay = Attendance {
+        id: AttendanceId::new(at(110)),
+        session: session.id,
+        user: Some(f.bob.id),
+        display_name: "Bob".to_owned(),
+        call_number: "+1".to_owned(),
+        device_type: DeviceType::Mobile,
+        media_type: MediaType::Audio,
+        department: "Ops".to_owned(),
+        joined_at: at(110),
+        left_at: Some(at(200)),
+    };
+    let recording = Recording {
+        id: RecordingId::new(at(120)),
+        company: f.acme.id,
+        session: session.id,
+        attendance: Some(stay.id),
+        kind: RecordingKind::Audio,
+        status: RecordingStatus::Completed,
+        codec: "opus".to_owned(),
+        size_bytes: 42,
+        duration_secs: 80,
+        started_at: at(120),
+        ended_at: Some(at(200)),
+        completed_at: Some(at(210)),
+        download_url: "https://files.example/g.ogg".to_owned(),
+        created_at: at(120),
+        updated_at: at(210),
+    };
+    store
+        .insert_history_batch(
+            std::slice::from_ref(&session),
+            std::slice::from_ref(&stay),
+            std::slice::from_ref(&recording),
+        )
+        .await
+        .expect("insert batch");
+    let got = store
+        .session_attendance(
+            f.acme.id,
+            SessionKey::Id(session.id),
+            &AttendanceQuery::default(),
+            all(),
+        )
+        .await
+        .expect("read")
+        .expect("the session exists");
+    assert_eq!(got.session, session);
+    assert_eq!(got.attendance.items.len(), 1);
+    assert_eq!(got.attendance.items[0].attendance, stay);
+    let view = store
+        .recording(f.acme.id, recording.id)
+        .await
+        .expect("read")
+        .expect("the recording exists");
+    assert_eq!(view.recording, recording);
+    assert_eq!(view.room, None);
+
+    // A stay of a session that exists nowhere fails the whole batch.
+    let other = Session {
+        id: SessionId::new(at(500)),
+        ..session.clone()
+    };
+    let orphan = Attendance {
+        id: AttendanceId::new(at(510)),
+        session: SessionId::new(at(0)),
+        ..stay.clone()
+    };
+    assert!(
+        store
+            .insert_history_batch(std::slice::from_ref(&other), &[orphan], &[])
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .session_attendance(
+                f.acme.id,
+                SessionKey::Id(other.id),
+                &AttendanceQuery::default(),
+                all()
+            )
+            .await
+            .expect("read"),
+        None,
+        "nothing of the failed batch was kept"
+    );
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use plenum_domain::Timestamp;
 use plenum_domain::api_keys::{ApiKey, NewApiKey};
 use plenum_domain::credentials::TokenHash;
+use plenum_domain::history::{Attendance, Recording, Session};
 use plenum_domain::history_import::{ImportLine, ImportRefused, ImportSummary};
 use plenum_domain::history_query::{
     AttendanceQuery, RecordingFilter, RecordingView, SessionAttendance, SessionKey, SessionQuery,
@@ -106,6 +107,17 @@ pub trait History: Send + Sync + std::fmt::Debug + 'static {
         lines: &[ImportLine],
         now: Timestamp,
     ) -> Result<ImportSummary, ImportError>;
+
+    /// Writes sessions (with their invitees), attendance and recordings exactly as given, all
+    /// or nothing, with no per-record checks beyond the schema's: for generators filling a
+    /// data directory with millions of records. Attendance refers to sessions and
+    /// recordings to sessions and attendance of the same batch or already stored.
+    async fn insert_history_batch(
+        &self,
+        sessions: &[Session],
+        attendance: &[Attendance],
+        recordings: &[Recording],
+    ) -> StoreResult<()>;
 
     // --- integration keys -----------------------------------------------------------------
 

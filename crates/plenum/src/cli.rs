@@ -109,6 +109,29 @@ pub enum DevCommand {
         #[arg(long, env = "PLENUM_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: Option<String>,
     },
+    /// Fill the data directory with a record of meetings held (companies, users, rooms,
+    /// sessions, attendance, recordings), for the history benchmarks. The default company is
+    /// the first of the companies. Initialises a new data directory first.
+    GenerateHistory {
+        #[arg(long, default_value_t = 100)]
+        companies: u64,
+        #[arg(long, default_value_t = 20)]
+        users_per_company: u64,
+        #[arg(long, default_value_t = 10_000)]
+        rooms: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        sessions: u64,
+        /// Stays (join to leave) across all sessions.
+        #[arg(long, default_value_t = 10_000_000)]
+        attendance: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        recordings: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Password of `admin` if this initialises the data directory.
+        #[arg(long, env = "PLENUM_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
 }
 
 /// Where a password comes from: a flag, stdin, or generated and printed once.
@@ -234,6 +257,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
             run_import(&settings, &path, company).await
+        }
+        Command::Dev(DevCommand::GenerateHistory {
+            companies,
+            users_per_company,
+            rooms,
+            sessions,
+            attendance,
+            recordings,
+            seed,
+            admin_password,
+        }) => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            let (plenum, store) = server::open(&settings, Arc::new(SystemClock)).await?;
+            let outcome = server::bootstrap(&plenum, admin_password.as_deref()).await?;
+            server::announce(&outcome);
+            let started = std::time::Instant::now();
+            let size = crate::generate_history::HistorySize {
+                companies,
+                users_per_company,
+                rooms,
+                sessions,
+                attendance,
+                recordings,
+                seed,
+            };
+            let result = crate::generate_history::generate(&plenum, plenum.store(), size).await;
+            store.close().await;
+            result?;
+            println!(
+                "generated {companies} companies, {rooms} rooms, {sessions} sessions, {attendance} stays and {recordings} recordings in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Dev(DevCommand::Generate {
             schedules,

@@ -5,5 +5,6 @@
 pub mod cli;
 pub mod config;
 pub mod generate;
+pub mod generate_history;
 pub mod server;
 pub mod telemetry;

@@ -143,3 +143,77 @@ async fn import_is_all_or_nothing_and_idempotent_and_keys_read_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn generate_history_fills_every_company_evenly() {
+    let sandbox = Sandbox::new();
+    let generated = sandbox
+        .run(&[
+            "dev",
+            "generate-history",
+            "--companies",
+            "2",
+            "--users-per-company",
+            "3",
+            "--rooms",
+            "4",
+            "--sessions",
+            "50",
+            "--attendance",
+            "500",
+            "--recordings",
+            "50",
+        ])
+        .await;
+    generated.assert_ok();
+    assert!(
+        generated
+            .stdout
+            .contains("generated 2 companies, 4 rooms, 50 sessions, 500 stays and 50 recordings"),
+        "{generated:?}"
+    );
+    let key = printed(
+        &sandbox
+            .run(&["key", "create", "--name", "bench"])
+            .await
+            .assert_ok()
+            .stdout,
+        "API key (shown only now):",
+    );
+    let server = sandbox.serve(&[], &[]).await;
+    let client = reqwest::Client::new();
+    let recordings: serde_json::Value = client
+        .get(server.url("/v2/room_recordings?page[size]=250"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        recordings["meta"]["total_results"], 25,
+        "half of them: {recordings}"
+    );
+    let session = recordings["data"][0]["session_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let stays: serde_json::Value = client
+        .get(server.url(&format!(
+            "/ar/corporation/openapi/rtc/meeting/record/list?id={session}"
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rows = stays.as_array().map(Vec::len).unwrap_or(0);
+    assert!(
+        rows >= 10,
+        "ten stays on average, plus absent invitees: {stays}"
+    );
+    server.stop().await;
+}
