@@ -55,6 +55,25 @@ pub(crate) fn register_functions(conn: &Connection) -> StoreResult<()> {
     .map_err(internal)
 }
 
+/// `column` contains the (already folded) `needle` bound as `?{param}`, case-insensitively.
+///
+/// SQLite's own `lower` folds ASCII only, and calling `plenum_fold` (Rust) on every row of a
+/// 10,000-row scan costs more than the scan. So: an ASCII text can match an ASCII needle only
+/// through ASCII folding, which `lower` does; only texts with non-ASCII characters (their
+/// character length differs from their byte length) pay for full Unicode folding. A non-ASCII
+/// needle can only be in a non-ASCII text.
+fn contains(column: &str, param: usize, needle: &str) -> String {
+    let unicode = format!(
+        "(length({column}) <> length(CAST({column} AS BLOB)) \
+         AND instr(plenum_fold({column}), ?{param}) > 0)"
+    );
+    if needle.is_ascii() {
+        format!("(instr(lower({column}), ?{param}) > 0 OR {unicode})")
+    } else {
+        unicode
+    }
+}
+
 fn blob(id: Uuid) -> Value {
     Value::Blob(id.as_bytes().to_vec())
 }
@@ -90,7 +109,13 @@ fn push_range(sql: &mut String, params: &mut Vec<Value>, column: &str, range: &I
 
 /// The conditions of a session list on `sessions s`, and their parameters (?1 is the company).
 fn session_conditions(company: CompanyId, query: &SessionQuery) -> (String, Vec<Value>) {
-    let mut sql = String::from("s.company_id = ?1");
+    // A room's sessions are found through `sessions_by_room_start`; the unary `+` keeps the
+    // planner from preferring the company's (much longer) range for them.
+    let mut sql = String::from(if query.room.is_some() {
+        "+s.company_id = ?1"
+    } else {
+        "s.company_id = ?1"
+    });
     let mut params = vec![blob(company.as_uuid())];
     if let Some(room) = query.room {
         params.push(blob(room.as_uuid()));
@@ -98,11 +123,10 @@ fn session_conditions(company: CompanyId, query: &SessionQuery) -> (String, Vec<
     }
     push_range(&mut sql, &mut params, "s.started_at", &query.started);
     if let Some(name) = &query.name {
-        params.push(Value::Text(name.folded()));
-        sql.push_str(&format!(
-            " AND instr(plenum_fold(s.name), ?{}) > 0",
-            params.len()
-        ));
+        let folded = name.folded();
+        params.push(Value::Text(folded.clone()));
+        sql.push_str(" AND ");
+        sql.push_str(&contains("s.name", params.len(), &folded));
     }
     (sql, params)
 }
@@ -164,12 +188,16 @@ fn find_sessions(
     params.push(Value::Integer(limit));
     params.push(Value::Integer(offset));
     let n = params.len();
+    // The page's sessions are picked by number first, inside the index (a deep page skips
+    // index entries, not joined rows), then read whole.
     let sql = format!(
         "SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
              (SELECT r.download_url FROM recordings r WHERE r.session_seq = s.seq \
               AND r.status = 'completed' ORDER BY r.started_at, r.seq LIMIT 1) \
          FROM sessions s JOIN users u ON u.id = s.owner_id \
-         WHERE {conditions} ORDER BY s.started_at DESC, s.seq DESC LIMIT ?{} OFFSET ?{n}",
+         WHERE s.seq IN (SELECT s.seq FROM sessions s WHERE {conditions} \
+             ORDER BY s.started_at DESC, s.seq DESC LIMIT ?{} OFFSET ?{n}) \
+         ORDER BY s.started_at DESC, s.seq DESC",
         n - 1
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
@@ -275,10 +303,13 @@ fn session_attendance(
     let mut conditions = String::from("a.session_seq = ?1");
     let mut params = vec![Value::Integer(seq)];
     if let Some(search) = &query.search {
-        params.push(Value::Text(search.folded()));
-        conditions.push_str(
-            " AND (instr(plenum_fold(a.display_name), ?2) > 0 OR instr(plenum_fold(a.call_number), ?2) > 0)",
-        );
+        let folded = search.folded();
+        params.push(Value::Text(folded.clone()));
+        conditions.push_str(&format!(
+            " AND ({} OR {})",
+            contains("a.display_name", 2, &folded),
+            contains("a.call_number", 2, &folded)
+        ));
     }
     let total: i64 = conn
         .prepare_cached(&format!(
@@ -345,12 +376,41 @@ fn session_attendance(
 
 // --- recordings ------------------------------------------------------------------------------
 
+/// What a recording filter's conditions are for: the plan that is fastest differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Counting or deleting every match: a range filter's own index counts it.
+    All,
+    /// Picking one page in start order: walk the start-ordered covering index and test the
+    /// end and duration ranges on its entries (the `+` keeps the planner off their indexes,
+    /// whose matches would all have to be sorted first).
+    Page,
+}
+
 /// The conditions of a recording filter on `recordings r` (?1 is the company).
-fn recording_conditions(company: CompanyId, filter: &RecordingFilter) -> (String, Vec<Value>) {
-    let mut sql = String::from("r.company_id = ?1");
+fn recording_conditions(
+    company: CompanyId,
+    filter: &RecordingFilter,
+    purpose: Purpose,
+) -> (String, Vec<Value>) {
+    // A session's, a participant's or a room's recordings are found through
+    // `recordings_by_session`/`recordings_by_attendance`: few rows, whatever the company's
+    // size; the `+` keeps the planner from walking the company's range instead.
+    let narrow = filter.session.is_some() || filter.participant.is_some() || filter.room.is_some();
+    let mut sql = String::from(if narrow {
+        "+r.company_id = ?1"
+    } else {
+        "r.company_id = ?1"
+    });
     let mut params = vec![blob(company.as_uuid())];
+    let plus = if purpose == Purpose::Page { "+" } else { "" };
     push_range(&mut sql, &mut params, "r.started_at", &filter.started);
-    push_range(&mut sql, &mut params, "r.ended_at", &filter.ended);
+    push_range(
+        &mut sql,
+        &mut params,
+        &format!("{plus}r.ended_at"),
+        &filter.ended,
+    );
     if let Some(room) = filter.room {
         params.push(blob(room.as_uuid()));
         sql.push_str(&format!(
@@ -382,11 +442,11 @@ fn recording_conditions(company: CompanyId, filter: &RecordingFilter) -> (String
     }
     if let Some(min) = filter.min_duration_secs {
         params.push(Value::Integer(i64::from(min)));
-        sql.push_str(&format!(" AND r.duration_secs >= ?{}", params.len()));
+        sql.push_str(&format!(" AND {plus}r.duration_secs >= ?{}", params.len()));
     }
     if let Some(max) = filter.max_duration_secs {
         params.push(Value::Integer(i64::from(max)));
-        sql.push_str(&format!(" AND r.duration_secs <= ?{}", params.len()));
+        sql.push_str(&format!(" AND {plus}r.duration_secs <= ?{}", params.len()));
     }
     (sql, params)
 }
@@ -444,7 +504,7 @@ fn find_recordings(
             total: 0,
         });
     }
-    let (conditions, mut params) = recording_conditions(company, filter);
+    let (conditions, params) = recording_conditions(company, filter, Purpose::All);
     let total: i64 = conn
         .prepare_cached(&format!(
             "SELECT COUNT(*) FROM recordings r WHERE {conditions}"
@@ -452,13 +512,18 @@ fn find_recordings(
         .map_err(internal)?
         .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
         .map_err(internal)?;
+    let (conditions, mut params) = recording_conditions(company, filter, Purpose::Page);
     let (limit, offset) = page_limits(page);
     params.push(Value::Integer(limit));
     params.push(Value::Integer(offset));
     let n = params.len();
+    // The page's recordings are picked by number inside the index first (a deep page skips
+    // index entries, not joined rows), then read whole.
     let sql = format!(
-        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} WHERE {conditions} \
-         ORDER BY r.started_at DESC, r.seq DESC LIMIT ?{} OFFSET ?{n}",
+        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} \
+         WHERE r.seq IN (SELECT r.seq FROM recordings r WHERE {conditions} \
+             ORDER BY r.started_at DESC, r.seq DESC LIMIT ?{} OFFSET ?{n}) \
+         ORDER BY r.started_at DESC, r.seq DESC",
         n - 1
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
@@ -885,7 +950,7 @@ impl History for SqliteStore {
         if filter.matches_nothing() {
             return Ok(0);
         }
-        let (conditions, params) = recording_conditions(company, filter);
+        let (conditions, params) = recording_conditions(company, filter, Purpose::All);
         let sql = format!("DELETE FROM recordings AS r WHERE {conditions}");
         let done = bind_all(sqlx::query(&sql), &params)
             .execute(&self.writer)
