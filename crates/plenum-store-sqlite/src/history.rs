@@ -164,6 +164,17 @@ fn session_from_row(row: &Row<'_>) -> StoreResult<(i64, Session)> {
     ))
 }
 
+/// A total kept by the triggers of 0005 (`history_counts`): the sum over the rows of the
+/// company matching `what` (a condition on the `what` column built from domain names only).
+fn kept_total(conn: &Connection, company: CompanyId, what: &str) -> StoreResult<i64> {
+    conn.prepare_cached(&format!(
+        "SELECT COALESCE(SUM(n), 0) FROM history_counts WHERE company_id = ?1 AND {what}"
+    ))
+    .map_err(internal)?
+    .query_row([blob(company.as_uuid())], |r| r.get(0))
+    .map_err(internal)
+}
+
 fn find_sessions(
     conn: &Connection,
     company: CompanyId,
@@ -177,32 +188,80 @@ fn find_sessions(
         });
     }
     let (conditions, mut params) = session_conditions(company, query);
-    let total: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM sessions s WHERE {conditions}"
-        ))
-        .map_err(internal)?
-        .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
-        .map_err(internal)?;
     let (limit, offset) = page_limits(page);
-    params.push(Value::Integer(limit));
-    params.push(Value::Integer(offset));
-    let n = params.len();
-    // The page's sessions are picked by number first, inside the index (a deep page skips
-    // index entries, not joined rows), then read whole.
+    // Which sessions the page holds, by number, picked inside the index (a deep page skips
+    // index entries, not joined rows), and the total.
+    let (total, seqs): (i64, Vec<i64>) = if query.name.is_some() {
+        // A name search tests every entry of the range whatever the page: one pass collects
+        // all matches (numbers only), giving the total and the page together.
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT s.seq FROM sessions s WHERE {conditions} \
+                 ORDER BY s.started_at DESC, s.seq DESC"
+            ))
+            .map_err(internal)?;
+        let all = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(internal)?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(internal)?;
+        let page: Vec<i64> = all
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(0))
+            .copied()
+            .collect();
+        (i64::try_from(all.len()).unwrap_or(i64::MAX), page)
+    } else {
+        let unfiltered = query.room.is_none() && query.started.is_open();
+        let total = if unfiltered {
+            kept_total(conn, company, "what = 'sessions'")?
+        } else {
+            conn.prepare_cached(&format!(
+                "SELECT COUNT(*) FROM sessions s WHERE {conditions}"
+            ))
+            .map_err(internal)?
+            .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+            .map_err(internal)?
+        };
+        params.push(Value::Integer(limit));
+        params.push(Value::Integer(offset));
+        let n = params.len();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT s.seq FROM sessions s WHERE {conditions} \
+                 ORDER BY s.started_at DESC, s.seq DESC LIMIT ?{} OFFSET ?{n}",
+                n - 1
+            ))
+            .map_err(internal)?;
+        let page = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(internal)?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(internal)?;
+        (total, page)
+    };
+    if seqs.is_empty() {
+        return Ok(Page {
+            items: Vec::new(),
+            total: count(total),
+        });
+    }
+    let placeholders = vec!["?"; seqs.len()].join(", ");
     let sql = format!(
         "SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
              (SELECT r.download_url FROM recordings r WHERE r.session_seq = s.seq \
               AND r.status = 'completed' ORDER BY r.started_at, r.seq LIMIT 1) \
          FROM sessions s JOIN users u ON u.id = s.owner_id \
-         WHERE s.seq IN (SELECT s.seq FROM sessions s WHERE {conditions} \
-             ORDER BY s.started_at DESC, s.seq DESC LIMIT ?{} OFFSET ?{n}) \
-         ORDER BY s.started_at DESC, s.seq DESC",
-        n - 1
+         WHERE s.seq IN ({placeholders}) ORDER BY s.started_at DESC, s.seq DESC"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
     let mut rows = stmt
-        .query(rusqlite::params_from_iter(params.iter()))
+        .query(rusqlite::params_from_iter(seqs.iter()))
         .map_err(internal)?;
     let mut items = Vec::new();
     while let Some(row) = rows.next().map_err(internal)? {
@@ -504,14 +563,33 @@ fn find_recordings(
             total: 0,
         });
     }
-    let (conditions, params) = recording_conditions(company, filter, Purpose::All);
-    let total: i64 = conn
-        .prepare_cached(&format!(
+    let kept = RecordingFilter {
+        status: None,
+        kind: None,
+        ..filter.clone()
+    } == RecordingFilter::default();
+    let total = if kept {
+        // Only status and type (or nothing): the kept totals answer.
+        let status = filter
+            .status
+            .map_or("%".to_owned(), |s| s.as_str().to_owned());
+        let kind = filter
+            .kind
+            .map_or("%".to_owned(), |k| k.as_str().to_owned());
+        kept_total(
+            conn,
+            company,
+            &format!("what LIKE 'recordings:{status}:{kind}'"),
+        )?
+    } else {
+        let (conditions, params) = recording_conditions(company, filter, Purpose::All);
+        conn.prepare_cached(&format!(
             "SELECT COUNT(*) FROM recordings r WHERE {conditions}"
         ))
         .map_err(internal)?
         .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
-        .map_err(internal)?;
+        .map_err(internal)?
+    };
     let (conditions, mut params) = recording_conditions(company, filter, Purpose::Page);
     let (limit, offset) = page_limits(page);
     params.push(Value::Integer(limit));
