@@ -28,8 +28,9 @@ for s in "${scenarios[@]}"; do
     | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-b, t = d["baseline"], d["target"]
-print(f"| {d[\"scenario\"]} | {t[\"requests_per_s\"]:.0f} | {t[\"p50_ms\"]:.2f} | {t[\"p99_ms\"]:.2f} | "
-      f"{100 * t[\"requests_per_s\"] / b[\"requests_per_s\"]:.1f} | {b[\"requests_per_s\"]:.0f} | {d[\"errors_total\"]} |")
+b, t, name, errors = d["baseline"], d["target"], d["scenario"], d["errors_total"]
+share = 100 * t["requests_per_s"] / b["requests_per_s"]
+print("| %s | %.0f | %.2f | %.2f | %.1f | %.0f | %d |" % (
+    name, t["requests_per_s"], t["p50_ms"], t["p99_ms"], share, b["requests_per_s"], errors))
 ' || echo "| $s | failed | | | | | |"
 done
