@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, from Debian's packages:
 # - chromium: headless browser for the tests of pages (the API docs page);
-# - .venv-test: a Python virtualenv with the independent checkers (icalendar).
+# - .venv-test: a Python virtualenv with the independent checkers (icalendar) and the vendors'
+#   own SDKs that the history surfaces are tested with (telnyx, huaweicloudsdkmeeting,
+#   rocketchat-api).
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +21,25 @@ fi
 
 # Python packages, pinned, in a project-local virtualenv (not the system's Python).
 venv=".venv-test"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import icalendar, recurring_ical_events' 2>/dev/null; then
+# The SDK pins are the versions the compatibility tests were written against; a newer SDK is
+# an explicit upgrade (run the tests, then change the pin).
+packages=(
+  icalendar==7.3.0 recurring-ical-events==3.8.2
+  telnyx==4.189.0 huaweicloudsdkcore==3.1.219 huaweicloudsdkmeeting==3.1.219 rocketchat-api==3.7.1
+)
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c '
+import icalendar, recurring_ical_events, telnyx, huaweicloudsdkmeeting, rocketchat_API
+from importlib.metadata import version
+assert version("telnyx") == "4.189.0" and version("huaweicloudsdkmeeting") == "3.1.219"
+assert version("rocketchat-api") == "3.7.1"
+' 2>/dev/null; then
   echo "installing the Python test packages into $venv" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    icalendar==7.3.0 recurring-ical-events==3.8.2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${packages[@]}"
 fi
+command -v openssl >/dev/null 2>&1 || {
+  # The Huawei SDK test puts a TLS proxy with a throwaway certificate in front of the server.
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends openssl >/dev/null
+}

@@ -5,6 +5,7 @@
 //! time and count.
 
 mod client;
+mod history;
 mod live;
 mod load;
 mod report;
@@ -97,6 +98,15 @@ struct Cli {
     /// live-mute-all: measured mute_all calls (each followed by an unmeasured unmute_all).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     mute_rounds: u32,
+    /// Serve an existing data directory instead of a fresh one (it is neither seeded nor
+    /// deleted): for the history scenarios, whose data set (`plenum dev generate-history`)
+    /// takes minutes to make. Needs --admin-password.
+    #[arg(long, value_name = "PATH", requires = "admin_password")]
+    data_dir: Option<PathBuf>,
+
+    /// Password of `admin` in the --data-dir directory.
+    #[arg(long, env = "PLENUM_BENCH_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
 
     /// Keep the server's stderr in this file (default: a temporary file, shown on failure).
     #[arg(long, value_name = "PATH")]
@@ -208,7 +218,8 @@ async fn run_live(cli: &Cli, scenario: live::LiveScenario) -> Result<live::LiveR
         binary: cli.server.clone(),
         log_path: cli.server_log.clone(),
         seed: None,
-        serve_args: scenario.serve_args(),
+        existing: None,
+        extra_args: scenario.serve_args(),
     })
     .await?;
     progress(&format!("server healthy at {}", server.addr()));
@@ -286,11 +297,18 @@ async fn run(cli: &Cli) -> Result<RunReport> {
     let scenario = cli.scenario;
 
     progress(&format!("starting {}", cli.server.display()));
+    if scenario.is_history() && cli.data_dir.is_none() {
+        anyhow::bail!(
+            "{} reads the history data set: make it once with `plenum --data-dir DIR dev generate-history` and pass --data-dir DIR --admin-password P",
+            scenario.name()
+        );
+    }
     let mut server = Server::start(&ServerConfig {
         binary: cli.server.clone(),
         log_path: cli.server_log.clone(),
         seed: scenario.seed(),
-        serve_args: Vec::new(),
+        existing: cli.data_dir.clone().zip(cli.admin_password.clone()),
+        extra_args: scenario.server_args(),
     })
     .await?;
     let addr = server.addr();

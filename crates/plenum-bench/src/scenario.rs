@@ -46,6 +46,49 @@ pub enum Scenario {
     LiveIdle,
     /// Live: `mute_all` in one room of --participants (default 500); latency to every client.
     LiveMuteAll,
+    // The history surfaces, over a `dev generate-history` directory (`--data-dir`).
+    /// Rokid meeting history, first page of 10.
+    RokidHistory,
+    /// Rokid meeting history, page 400 of 20 (offset 7,980).
+    RokidHistoryDeep,
+    /// Rokid meeting history filtered on a meeting codename (~0.05 %).
+    RokidHistoryName,
+    /// Rokid meeting history in a one-day window.
+    RokidHistoryWindow,
+    /// Rokid meeting history in a window holding every meeting (the largest total).
+    RokidHistoryBroad,
+    /// Rokid participants of one meeting (stays and absent invitees).
+    RokidParticipants,
+    /// Rocket.Chat calls of one room, first 50.
+    RocketchatList,
+    /// Rocket.Chat calls of one room, offset 50.
+    RocketchatListDeep,
+    /// Telnyx recordings, first page of 20.
+    TelnyxList,
+    /// Telnyx recordings, page 400 of 20.
+    TelnyxListDeep,
+    /// Telnyx recordings started on one UTC day.
+    TelnyxDateStarted,
+    /// Telnyx recordings ended on or after one UTC day.
+    TelnyxDateEnded,
+    /// Telnyx recordings of one room.
+    TelnyxRoom,
+    /// Telnyx recordings of one participant.
+    TelnyxParticipant,
+    /// Telnyx recordings of one session.
+    TelnyxSession,
+    /// Telnyx recordings still processing.
+    TelnyxStatus,
+    /// Telnyx audio recordings.
+    TelnyxType,
+    /// Telnyx recordings of at least an hour.
+    TelnyxDuration,
+    /// Telnyx completed recordings (the largest total of any filter).
+    TelnyxBroad,
+    /// Huawei attendee records of one meeting.
+    HuaweiRecords,
+    /// Huawei attendee records of one meeting, searched by name.
+    HuaweiSearch,
 }
 
 /// Meetings generated for the scheduling scenarios.
@@ -86,6 +129,53 @@ impl Scenario {
             Self::LiveJoinStorm => "live-join-storm",
             Self::LiveIdle => "live-idle",
             Self::LiveMuteAll => "live-mute-all",
+            other => other.history_name(),
+        }
+    }
+
+    fn history_name(self) -> &'static str {
+        match self {
+            Self::RokidHistory => "rokid-history",
+            Self::RokidHistoryDeep => "rokid-history-deep",
+            Self::RokidHistoryName => "rokid-history-name",
+            Self::RokidHistoryWindow => "rokid-history-window",
+            Self::RokidHistoryBroad => "rokid-history-broad",
+            Self::RokidParticipants => "rokid-participants",
+            Self::RocketchatList => "rocketchat-list",
+            Self::RocketchatListDeep => "rocketchat-list-deep",
+            Self::TelnyxList => "telnyx-list",
+            Self::TelnyxListDeep => "telnyx-list-deep",
+            Self::TelnyxDateStarted => "telnyx-date-started",
+            Self::TelnyxDateEnded => "telnyx-date-ended",
+            Self::TelnyxRoom => "telnyx-room",
+            Self::TelnyxParticipant => "telnyx-participant",
+            Self::TelnyxSession => "telnyx-session",
+            Self::TelnyxStatus => "telnyx-status",
+            Self::TelnyxType => "telnyx-type",
+            Self::TelnyxDuration => "telnyx-duration",
+            Self::TelnyxBroad => "telnyx-broad",
+            Self::HuaweiRecords => "huawei-records",
+            Self::HuaweiSearch => "huawei-search",
+            _ => "",
+        }
+    }
+
+    /// Whether the scenario reads the history data set (run with `--data-dir`).
+    pub fn is_history(self) -> bool {
+        !self.history_name().is_empty()
+    }
+
+    /// Extra `plenum serve` arguments the scenario needs.
+    pub fn server_args(self) -> Vec<String> {
+        match self {
+            // 32 connections of one user would be over Rocket.Chat's 3 per second at once.
+            Self::RocketchatList | Self::RocketchatListDeep => {
+                vec![
+                    "--rocketchat-rate-limit".to_owned(),
+                    "1000000000".to_owned(),
+                ]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -110,6 +200,9 @@ impl Scenario {
                 .map(str::to_owned)
                 .to_vec(),
             ),
+            // The history data set is too large to make per run: prepared once, see
+            // `--data-dir`.
+            _ => None,
         }
     }
 
@@ -134,11 +227,41 @@ impl Scenario {
             Self::LiveJoinStorm => "participants connect and join rooms over /api/v1/live",
             Self::LiveIdle => "participants connected, joined and idle (heartbeats only)",
             Self::LiveMuteAll => "POST /api/v1/meeting/{n}/mute_all in one room",
+            Self::RokidHistory => "POST rokid meeting/info/page, page 1 of 10",
+            Self::RokidHistoryDeep => "POST rokid meeting/info/page, page 400 of 20",
+            Self::RokidHistoryName => "POST rokid meeting/info/page, meetingName=Orion-0420",
+            Self::RokidHistoryWindow => {
+                "POST rokid meeting/info/page, a one-day startTime/endTime window"
+            }
+            Self::RokidHistoryBroad => {
+                "POST rokid meeting/info/page, a window holding every meeting"
+            }
+            Self::RokidParticipants => "GET rokid meeting/record/list?id=<meetingId>",
+            Self::RocketchatList => "GET /api/v1/video-conference.list?roomId=<room>",
+            Self::RocketchatListDeep => {
+                "GET /api/v1/video-conference.list?roomId=<room>&offset=50&count=50"
+            }
+            Self::TelnyxList => "GET /v2/room_recordings",
+            Self::TelnyxListDeep => "GET /v2/room_recordings?page[size]=20&page[number]=400",
+            Self::TelnyxDateStarted => "GET /v2/room_recordings?filter[date_started_at][eq]=<day>",
+            Self::TelnyxDateEnded => "GET /v2/room_recordings?filter[date_ended_at][gte]=<day>",
+            Self::TelnyxRoom => "GET /v2/room_recordings?filter[room_id]=<room>",
+            Self::TelnyxParticipant => "GET /v2/room_recordings?filter[participant_id]=<stay>",
+            Self::TelnyxSession => "GET /v2/room_recordings?filter[session_id]=<session>",
+            Self::TelnyxStatus => "GET /v2/room_recordings?filter[status]=processing",
+            Self::TelnyxType => "GET /v2/room_recordings?filter[type]=audio",
+            Self::TelnyxDuration => "GET /v2/room_recordings?filter[duration_secs][gte]=3600",
+            Self::TelnyxBroad => "GET /v2/room_recordings?filter[status]=completed",
+            Self::HuaweiRecords => "GET confAttendeeRecord?confUUID=<session>",
+            Self::HuaweiSearch => "GET confAttendeeRecord?confUUID=<session>&searchKey=person",
         }
     }
 
     /// Prepares the target request against a running server. Not measured.
     pub async fn prepare(self, ctx: &SetupContext<'_>) -> Result<Endpoint> {
+        if self.is_history() {
+            return crate::history::prepare(self, ctx).await;
+        }
         match self {
             Self::LiveJoinStorm | Self::LiveIdle | Self::LiveMuteAll => {
                 bail!(
@@ -197,6 +320,7 @@ impl Scenario {
                 )?
                 .header(AUTHORIZATION, &auth)
             }
+            history => bail!("{} is prepared by the history module", history.name()),
         }
     }
 }

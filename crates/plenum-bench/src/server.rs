@@ -37,8 +37,10 @@ pub struct ServerConfig {
     /// Arguments of an offline `plenum` command that seeds the data directory before the
     /// server starts (e.g. `dev generate --schedules 100000`); not measured.
     pub seed: Option<Vec<String>>,
-    /// Extra arguments of `plenum serve` (e.g. `--max-calls 20000`).
-    pub serve_args: Vec<String>,
+    /// An existing data directory and its admin password: served as it is, not deleted.
+    pub existing: Option<(PathBuf, String)>,
+    /// More `plenum serve` arguments.
+    pub extra_args: Vec<String>,
 }
 
 /// How long seeding the data directory may take.
@@ -72,9 +74,14 @@ impl Server {
             .prefix("plenum-bench-")
             .tempdir()
             .context("creating temporary directory")?;
-        let data_dir = temp.path().join("data");
-        std::fs::create_dir(&data_dir)
-            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let data_dir = match &config.existing {
+            Some((dir, _)) => dir.clone(),
+            None => {
+                let dir = temp.path().join("data");
+                std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                dir
+            }
+        };
         let log_path = config
             .log_path
             .clone()
@@ -83,8 +90,11 @@ impl Server {
             .with_context(|| format!("creating server log {}", log_path.display()))?;
 
         let addr = free_loopback_port()?;
-        let admin_password = throwaway_password();
-        if let Some(seed) = &config.seed {
+        let admin_password = match &config.existing {
+            Some((_, password)) => password.clone(),
+            None => throwaway_password(),
+        };
+        if let (Some(seed), None) = (&config.seed, &config.existing) {
             // The seeding command initialises the directory with the same admin password.
             let run = tokio::process::Command::new(&config.binary)
                 .arg("--data-dir")
@@ -116,7 +126,7 @@ impl Server {
             .arg(addr.to_string())
             .arg("--admin-password")
             .arg(&admin_password)
-            .args(&config.serve_args)
+            .args(&config.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))

@@ -52,6 +52,9 @@ pub enum Field {
     OverlayPosition,
     Layout,
     MaxViews,
+    Offset,
+    KeyName,
+    KeyKind,
 }
 
 impl Field {
@@ -106,6 +109,9 @@ impl Field {
             Field::OverlayPosition => "position",
             Field::Layout => "layout",
             Field::MaxViews => "max_views",
+            Field::Offset => "offset",
+            Field::KeyName => "name",
+            Field::KeyKind => "kind",
         }
     }
 }

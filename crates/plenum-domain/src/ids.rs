@@ -79,3 +79,7 @@ uuid_id!(
     /// A recording of a session (Telnyx room recording).
     RecordingId
 );
+uuid_id!(
+    /// A company-scoped API key or Huawei app id/app key pair (history surfaces).
+    ApiKeyId
+);

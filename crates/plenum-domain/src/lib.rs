@@ -5,10 +5,13 @@
 //! style of str0m). Wire formats live in the dialect modules of `plenum-http`; persistence
 //! lives behind the `Store` trait of `plenum-store`.
 
+pub mod api_keys;
 pub mod calendar;
 pub mod company;
 pub mod credentials;
 pub mod history;
+pub mod history_import;
+pub mod history_query;
 pub mod ids;
 pub mod live;
 pub mod paging;

@@ -34,6 +34,27 @@ impl PageRequest {
         })
     }
 
+    /// An offset-style page (Huawei `offset`/`limit`, Rocket.Chat `offset`/`count`): skip
+    /// `offset` items, return at most `limit` (1..=`max_size`).
+    pub fn by_offset(offset: i64, limit: i64, max_size: u32) -> Result<Self, ValidationError> {
+        if !(0..=1_000_000_000_000).contains(&offset) {
+            return Err(ValidationError::new(
+                Field::Offset,
+                "must be a whole number from 0",
+            ));
+        }
+        if !(1..=i64::from(max_size)).contains(&limit) {
+            return Err(ValidationError::new(
+                Field::PageSize,
+                format!("must be between 1 and {max_size}"),
+            ));
+        }
+        Ok(Self {
+            offset: offset as u64,
+            limit: limit as u32,
+        })
+    }
+
     pub fn offset(&self) -> u64 {
         self.offset
     }

@@ -5,13 +5,19 @@
 //! [`Plenum`](plenum_service::Plenum). No business rules and no SQL live here.
 //!
 //! - [`frtc`]: the FRTC server API (`/api/v1/...`), Plenum's own main API.
+//! - [`rokid`], [`rocketchat`], [`telnyx`], [`huawei`]: the history surfaces, four vendors'
+//!   APIs over the same sessions, attendance and recordings (`docs/history.md`).
 //!
 //! [`router`] lists every route in one place.
 
 pub mod frtc;
+pub mod huawei;
 pub mod live;
 mod openapi;
+pub mod rocketchat;
+pub mod rokid;
 mod router;
+pub mod telnyx;
 
 pub use router::router;
 
@@ -21,4 +27,15 @@ use plenum_service::Plenum;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub plenum: Plenum,
+    /// Rocket.Chat's per-user request counts.
+    pub rate_limiter: std::sync::Arc<rocketchat::RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(plenum: Plenum) -> Self {
+        Self {
+            plenum,
+            rate_limiter: std::sync::Arc::default(),
+        }
+    }
 }

@@ -121,12 +121,22 @@ pub fn router(state: AppState) -> Router {
             frtc::company::list_companies
         ))
         .routes(routes!(frtc::company::own_company))
+        // Plenum extension: integration keys and history import
+        .routes(routes!(frtc::history::create_key, frtc::history::list_keys))
+        .routes(routes!(frtc::history::revoke_key))
+        .routes(routes!(frtc::history::import))
         // Operations
         .routes(routes!(healthz))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 
-    let sensitive: Arc<[HeaderName]> = Arc::new([header::AUTHORIZATION, header::COOKIE]);
+    // Rocket.Chat's and Huawei's token headers carry credentials too.
+    let sensitive: Arc<[HeaderName]> = Arc::new([
+        header::AUTHORIZATION,
+        header::COOKIE,
+        HeaderName::from_static("x-auth-token"),
+        HeaderName::from_static("x-access-token"),
+    ]);
     api.route(
         "/api/openapi.json",
         get(move || {
@@ -135,6 +145,11 @@ pub fn router(state: AppState) -> Router {
         }),
     )
     .route("/api/docs", get(docs_page))
+    // The history surfaces: four vendors' APIs at their documented paths.
+    .merge(crate::rokid::routes())
+    .merge(crate::rocketchat::routes())
+    .merge(crate::telnyx::routes())
+    .merge(crate::huawei::routes())
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -57,6 +57,9 @@ pub enum ServiceError {
     MeetingNotRunning,
     #[error("no participant {0} is in the meeting")]
     ParticipantNotFound(String),
+    /// The record of meetings, imports and integration keys (see `history.rs`).
+    #[error(transparent)]
+    History(#[from] crate::HistoryError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -6,6 +6,8 @@
 
 mod clock;
 mod error;
+mod history;
+mod import;
 mod live;
 mod meetings;
 mod passwords;
@@ -14,6 +16,10 @@ mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
+pub use history::{
+    APP_TOKEN_LIFETIME, AppAuthRequest, CompanyScope, CreatedKey, HistoryError, IssuedToken,
+    require_record_reader,
+};
 pub use live::{
     Control, Delivery, JoinError, Joined, LiveJoin, LivePolicy, MeetingSnapshot, MeetingSummary,
     Outbox, ParticipantLink, Pushed,

@@ -44,6 +44,13 @@ pub struct Policy {
     pub max_occurrences: usize,
     /// How running meetings behave (heartbeats, ticks, sizes).
     pub live: crate::LivePolicy,
+    /// What Huawei app keys are derived from (see `plenum_domain::api_keys`). The server loads
+    /// it from the data directory; the default is random, so keys made under it die with the
+    /// process.
+    pub app_key_secret: plenum_domain::api_keys::AppKeySecret,
+    /// Requests one user may make to Rocket.Chat's `video-conference.list` per second
+    /// (Rocket.Chat documents 3 per 1000 ms).
+    pub rocketchat_rate_limit: u32,
 }
 
 impl Default for Policy {
@@ -62,6 +69,8 @@ impl Default for Policy {
             public_url: "http://127.0.0.1:7480".to_owned(),
             max_occurrences: plenum_domain::recurrence::MAX_OCCURRENCES,
             live: crate::LivePolicy::default(),
+            app_key_secret: plenum_domain::api_keys::AppKeySecret(rand::random()),
+            rocketchat_rate_limit: 3,
         }
     }
 }

@@ -45,6 +45,7 @@ impl ReadPool {
                 conn.pragma_update(None, "mmap_size", 268_435_456)
                     .map_err(internal)?;
                 conn.set_prepared_statement_cache_capacity(64);
+                crate::history::register_functions(&conn)?;
                 Ok(Mutex::new(conn))
             })
             .collect::<StoreResult<Vec<_>>>()?;

@@ -123,6 +123,16 @@ macro_rules! contract_tests {
             last_end_reason_is_that_of_the_latest_session,
             // contract-list-end
         );
+        $crate::history_contract_tests!($make);
+    };
+    (@tests_of $module:ident; $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let fixture = ($make)().await;
+                $crate::$module::$name($crate::contract::Fixture::store(&fixture)).await;
+            }
+        )*
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
         $(

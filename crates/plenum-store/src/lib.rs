@@ -22,6 +22,11 @@ pub mod contract;
 mod live;
 
 pub use live::{Abandoned, JoinTarget, LiveRecord, LiveWrite};
+#[cfg(feature = "contract-tests")]
+pub mod contract_history;
+mod history;
+
+pub use history::{AppToken, History, HuaweiApp, ImportError};
 
 /// Why a store operation did not happen. Every variant but `Internal` is a domain answer the
 /// caller turns into a precise error for the client.
@@ -63,7 +68,7 @@ pub struct AuthenticatedToken {
 }
 
 #[async_trait]
-pub trait Store: LiveRecord + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static {
     // --- companies -------------------------------------------------------------------------
 
     /// Creates a company and its first SystemAdmin together: a company never exists without

@@ -43,6 +43,20 @@ pub enum Command {
     /// Manage companies (tenants) offline, on the data directory.
     #[command(subcommand)]
     Company(CompanyCommand),
+    /// Manage a company's integration keys offline: API keys (Rokid, Telnyx) and Huawei app
+    /// id/app key pairs. A key's secret is printed once, when it is created.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Import the history of another system (rooms, sessions, attendance, recordings) from a
+    /// JSON-lines file, offline. All of the file is written or, if a line is wrong, none of
+    /// it; importing the same file again changes nothing. Format: docs/import.md.
+    Import {
+        /// The JSON-lines file.
+        file: PathBuf,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
     /// Tools for development and benchmarks.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -58,6 +72,36 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key; its secret is printed once.
+    Create {
+        /// What the integration is (shown in lists).
+        #[arg(long)]
+        name: String,
+        /// api_key (Rokid, Telnyx: Authorization: Bearer) or huawei_app (appauth).
+        #[arg(long, default_value = "api_key")]
+        kind: String,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// List a company's keys (never their secrets).
+    List {
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Revoke a key: requests with it stop working at once.
+    Revoke {
+        /// The key's id (as `plenum key list` shows it).
+        id: String,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum DevCommand {
     /// Fill the data directory with generated users and scheduled meetings in the default
     /// company (deterministic for a seed). Initialises a new data directory first.
@@ -68,6 +112,29 @@ pub enum DevCommand {
         /// Number of generated users owning and invited to them.
         #[arg(long, default_value_t = 50)]
         users: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Password of `admin` if this initialises the data directory.
+        #[arg(long, env = "PLENUM_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
+    /// Fill the data directory with a record of meetings held (companies, users, rooms,
+    /// sessions, attendance, recordings), for the history benchmarks. The default company is
+    /// the first of the companies. Initialises a new data directory first.
+    GenerateHistory {
+        #[arg(long, default_value_t = 100)]
+        companies: u64,
+        #[arg(long, default_value_t = 20)]
+        users_per_company: u64,
+        #[arg(long, default_value_t = 10_000)]
+        rooms: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        sessions: u64,
+        /// Stays (join to leave) across all sessions.
+        #[arg(long, default_value_t = 10_000_000)]
+        attendance: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        recordings: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Password of `admin` if this initialises the data directory.
@@ -199,6 +266,50 @@ async fn run_admin(cli: Cli) -> anyhow::Result<()> {
         Command::Company(cmd) => {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
             run_company(&settings, cmd).await
+        }
+        Command::Key(cmd) => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            run_key(&settings, cmd).await
+        }
+        Command::Import {
+            file: path,
+            company,
+        } => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            run_import(&settings, &path, company).await
+        }
+        Command::Dev(DevCommand::GenerateHistory {
+            companies,
+            users_per_company,
+            rooms,
+            sessions,
+            attendance,
+            recordings,
+            seed,
+            admin_password,
+        }) => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            let (plenum, store) = server::open(&settings, Arc::new(SystemClock)).await?;
+            let outcome = server::bootstrap(&plenum, admin_password.as_deref()).await?;
+            server::announce(&outcome);
+            let started = std::time::Instant::now();
+            let size = crate::generate_history::HistorySize {
+                companies,
+                users_per_company,
+                rooms,
+                sessions,
+                attendance,
+                recordings,
+                seed,
+            };
+            let result = crate::generate_history::generate(&plenum, plenum.store(), size).await;
+            store.close().await;
+            result?;
+            println!(
+                "generated {companies} companies, {rooms} rooms, {sessions} sessions, {attendance} stays and {recordings} recordings in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Dev(DevCommand::Generate {
             schedules,
@@ -365,4 +476,123 @@ fn print_generated(generated: Option<String>) {
     if let Some(p) = generated {
         println!("generated password (shown only now): {p}");
     }
+}
+
+/// The company a command names, or the default company.
+async fn resolve_company(
+    store: &plenum_store_sqlite::SqliteStore,
+    name: Option<&str>,
+) -> anyhow::Result<plenum_domain::company::Company> {
+    match name {
+        None => store
+            .default_company()
+            .await?
+            .context("the data directory has no default company"),
+        Some(name) => {
+            let wanted = CompanyName::parse(name)?;
+            store
+                .companies()
+                .await?
+                .into_iter()
+                .find(|c| c.name.as_str().eq_ignore_ascii_case(wanted.as_str()))
+                .with_context(|| format!("no company named {name:?}"))
+        }
+    }
+}
+
+async fn run_key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
+    use plenum_domain::api_keys::{ApiKeyKind, parse_key_name};
+    let (plenum, store) = offline(settings).await?;
+    let result = async {
+        match cmd {
+            KeyCommand::Create {
+                name,
+                kind,
+                company,
+            } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                let created = plenum
+                    .create_api_key_offline(
+                        company.id,
+                        parse_key_name(&name)?,
+                        ApiKeyKind::parse(&kind)?,
+                    )
+                    .await?;
+                let key = &created.key;
+                println!(
+                    "created {} {:?} ({}) for company {:?}",
+                    key.kind,
+                    key.name,
+                    key.id,
+                    company.name.as_str()
+                );
+                match &key.app_id {
+                    Some(app_id) => {
+                        println!("app id: {app_id}");
+                        println!("app key (shown only now): {}", created.secret);
+                    }
+                    None => println!("API key (shown only now): {}", created.secret),
+                }
+            }
+            KeyCommand::List { company } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                for k in plenum.api_keys_offline(company.id).await? {
+                    println!(
+                        "{}\t{}\t{}\t{}…{}{}",
+                        k.id,
+                        k.kind,
+                        k.name,
+                        k.prefix,
+                        k.app_id
+                            .as_deref()
+                            .map(|a| format!("\tapp_id={a}"))
+                            .unwrap_or_default(),
+                        if k.is_revoked() { "\trevoked" } else { "" }
+                    );
+                }
+            }
+            KeyCommand::Revoke { id, company } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                let id = id
+                    .parse()
+                    .with_context(|| format!("{id:?} is not a key id"))?;
+                let key = plenum.revoke_api_key_offline(company.id, id).await?;
+                println!("revoked {} {:?} ({})", key.kind, key.name, key.id);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+async fn run_import(
+    settings: &Settings,
+    path: &std::path::Path,
+    company: Option<String>,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (plenum, store) = offline(settings).await?;
+    let result = async {
+        let company = resolve_company(&store, company.as_deref()).await?;
+        let s = plenum
+            .import_history_offline(company.id, &text)
+            .await
+            .with_context(|| format!("{} was not imported", path.display()))?;
+        println!(
+            "imported into {:?}: {} rooms, {} sessions, {} attendance, {} recordings; {} already present",
+            company.name.as_str(),
+            s.rooms,
+            s.sessions,
+            s.attendance,
+            s.recordings,
+            s.unchanged
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
 }

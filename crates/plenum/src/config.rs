@@ -114,6 +114,10 @@ pub struct ServeOverrides {
     /// max_users given to companies created without one. [default: 1000]
     #[arg(long, env = "PLENUM_DEFAULT_MAX_USERS")]
     pub default_max_users: Option<u32>,
+    /// Requests per second one user may make to Rocket.Chat's video-conference.list (Rocket.Chat
+    /// documents 3; raise it only for load tests). [default: 3]
+    #[arg(long, env = "PLENUM_ROCKETCHAT_RATE_LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rocketchat_rate_limit: Option<u32>,
 }
 
 /// The resolved settings the server runs with.
@@ -197,6 +201,11 @@ impl Settings {
                 .or(file.max_calls)
                 .unwrap_or(defaults.max_calls),
             gateway_max_calls: defaults.gateway_max_calls,
+            // Replaced by the data directory's secret when the store is opened.
+            app_key_secret: defaults.app_key_secret,
+            rocketchat_rate_limit: serve
+                .rocketchat_rate_limit
+                .unwrap_or(defaults.rocketchat_rate_limit),
             public_user_directory: file
                 .public_user_directory
                 .unwrap_or(defaults.public_user_directory),

@@ -56,10 +56,10 @@ const CODENAMES: [&str; 20] = [
 ];
 
 /// A small, fast, deterministic generator (SplitMix64): reproducible data for a seed.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -67,9 +67,20 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
+}
+
+/// A meeting name: "<team> <topic> <kind> <codename>".
+pub(crate) fn meeting_name(rng: &mut SplitMix) -> String {
+    format!(
+        "{} {} {} {}",
+        TEAMS[rng.below(8) as usize],
+        TOPICS[rng.below(25) as usize],
+        KINDS[rng.below(8) as usize],
+        codename(rng.below(2000)),
+    )
 }
 
 /// The codename of meeting-name family `i` (0..2000), e.g. `Orion-0421`.
@@ -141,13 +152,7 @@ pub async fn generate(
             now.as_millisecond() + 3_600_000 + (rng.below(365 * 24 * 4) as i64) * 900_000;
         let length_ms = (30 + rng.below(4) as i64 * 30) * 60_000;
         let slot = TimeSlot::parse(start_ms, start_ms + length_ms, None)?;
-        let name = format!(
-            "{} {} {} {}",
-            TEAMS[rng.below(8) as usize],
-            TOPICS[rng.below(25) as usize],
-            KINDS[rng.below(8) as usize],
-            codename(rng.below(2000)),
-        );
+        let name = meeting_name(&mut rng);
         let owner = pool[rng.below(pool.len() as u64) as usize].clone();
         let invitees: Vec<UserRef> = (0..rng.below(4))
             .map(|_| pool[rng.below(pool.len() as u64) as usize].clone())

@@ -6,5 +6,6 @@ pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod generate;
+pub mod generate_history;
 pub mod server;
 pub mod telemetry;

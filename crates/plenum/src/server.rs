@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use plenum_domain::api_keys::AppKeySecret;
 use plenum_domain::credentials::Password;
 use plenum_http::AppState;
 use plenum_service::{BootstrapOutcome, Clock, Plenum};
@@ -28,8 +29,50 @@ pub async fn open(
                 settings.data_dir.display()
             )
         })?;
-    let plenum = Plenum::new(Arc::new(store.clone()), clock, settings.policy.clone());
+    let mut policy = settings.policy.clone();
+    policy.app_key_secret = load_app_key_secret(&settings.data_dir)?;
+    let plenum = Plenum::new(Arc::new(store.clone()), clock, policy);
     Ok((plenum, store))
+}
+
+/// The file in the data directory holding the secret Huawei app keys are derived from.
+pub const APP_KEY_SECRET_FILE: &str = "app-key.secret";
+
+/// Reads the installation's app-key secret, creating it (32 random bytes, owner-only) on first
+/// use. It lives beside the database, not in it: a copy of the database alone reveals no app
+/// key. Losing it voids every Huawei app key (create new apps).
+fn load_app_key_secret(data_dir: &std::path::Path) -> anyhow::Result<AppKeySecret> {
+    use std::io::Write as _;
+    let path = data_dir.join(APP_KEY_SECRET_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let secret: [u8; 32] = bytes.try_into().map_err(|_| {
+                anyhow::anyhow!("{} is not 32 bytes long; restore it or remove it (which voids every Huawei app key)", path.display())
+            })?;
+            Ok(AppKeySecret(secret))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret: [u8; 32] = rand::random();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(&path) {
+                Ok(mut file) => {
+                    file.write_all(&secret)
+                        .and_then(|()| file.sync_all())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    Ok(AppKeySecret(secret))
+                }
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load_app_key_secret(data_dir)
+                }
+                Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+            }
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 /// Creates the default company and `admin` on first start.
@@ -110,9 +153,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
             "closed the meetings a previous run left open"
         );
     }
-    let app = plenum_http::router(AppState {
-        plenum: plenum.clone(),
-    });
+    let app = plenum_http::router(AppState::new(plenum.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = spawn_token_janitor(plenum.clone());
     let live = plenum.clone();
@@ -149,6 +190,11 @@ fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "expired tokens removed"),
                 Err(e) => tracing::warn!(error = %e, "could not remove expired tokens"),
+            }
+            match plenum.purge_expired_app_tokens().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired app tokens removed"),
+                Err(e) => tracing::warn!(error = %e, "could not remove expired app tokens"),
             }
         }
     })

@@ -1,7 +1,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenum_domain::{Field, ValidationError};
-use plenum_service::ServiceError;
+use plenum_service::{HistoryError, ServiceError};
 use serde::Serialize;
 
 /// The stable error codes of the FRTC dialect. Clients may branch on them; they never change
@@ -40,6 +40,10 @@ pub enum ErrorCode {
     MeetingNotRunning,
     ParticipantNotFound,
     NotSupported,
+    ApiKeyNotFound,
+    SessionNotFound,
+    RecordingNotFound,
+    ImportRefused,
     InternalError,
 }
 
@@ -78,6 +82,10 @@ impl ErrorCode {
             ErrorCode::MeetingNotRunning => "meeting_not_running",
             ErrorCode::ParticipantNotFound => "participant_not_found",
             ErrorCode::NotSupported => "not_supported",
+            ErrorCode::ApiKeyNotFound => "api_key_not_found",
+            ErrorCode::SessionNotFound => "session_not_found",
+            ErrorCode::RecordingNotFound => "recording_not_found",
+            ErrorCode::ImportRefused => "import_refused",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -90,7 +98,8 @@ impl ErrorCode {
             | ErrorCode::InvalidField
             | ErrorCode::NothingToChange
             | ErrorCode::UnknownInvitee
-            | ErrorCode::TooManyOccurrences => StatusCode::BAD_REQUEST,
+            | ErrorCode::TooManyOccurrences
+            | ErrorCode::ImportRefused => StatusCode::BAD_REQUEST,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::TokenMissing
             | ErrorCode::TokenInvalid
@@ -105,7 +114,10 @@ impl ErrorCode {
             | ErrorCode::RecurrenceNotFound
             | ErrorCode::RoomNotFound
             | ErrorCode::MeetingNotRunning
-            | ErrorCode::ParticipantNotFound => StatusCode::NOT_FOUND,
+            | ErrorCode::ParticipantNotFound
+            | ErrorCode::ApiKeyNotFound
+            | ErrorCode::SessionNotFound
+            | ErrorCode::RecordingNotFound => StatusCode::NOT_FOUND,
             ErrorCode::NotSupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::UsernameTaken
@@ -199,6 +211,13 @@ impl From<ServiceError> for FrtcError {
             ServiceError::InvalidChange(_) => C::InvalidField,
             ServiceError::MeetingNotRunning => C::MeetingNotRunning,
             ServiceError::ParticipantNotFound(_) => C::ParticipantNotFound,
+            ServiceError::History(h) => match h {
+                HistoryError::SessionNotFound => C::SessionNotFound,
+                HistoryError::RecordingNotFound => C::RecordingNotFound,
+                HistoryError::ApiKeyNotFound => C::ApiKeyNotFound,
+                HistoryError::ImportRefused(_) => C::ImportRefused,
+                HistoryError::AppAuthFailed(_) => C::InvalidCredentials,
+            },
             ServiceError::Internal(source) => {
                 // Logged inside the request's span, so the log line carries its request id;
                 // the client learns only that it was our fault.

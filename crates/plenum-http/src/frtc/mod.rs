@@ -11,6 +11,7 @@
 //!   `GET` too.
 
 pub mod company;
+pub mod history;
 pub mod meeting;
 pub mod room;
 pub mod schedule;

@@ -3,15 +3,23 @@
 mod calendar;
 mod companies;
 mod errors;
+mod history_admin;
+mod history_fixture;
+mod history_tenancy;
+mod huawei;
 mod live;
 mod openapi;
 mod persistence;
 mod recurrence;
+mod rocketchat;
+mod rokid;
 mod rooms;
 mod schedules;
 mod system;
+mod telnyx;
 mod tokens;
 mod users;
+mod vendor_sdks;
 
 use serde_json::Value;
 

@@ -11,6 +11,7 @@ mod bot;
 mod config;
 mod first_start;
 mod help;
+mod history;
 mod live;
 mod logs;
 mod offline;

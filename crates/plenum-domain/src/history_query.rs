@@ -1,0 +1,329 @@
+//! The questions the history surfaces ask of the record of meetings, in domain terms.
+//!
+//! Four vendor dialects (Rokid, Rocket.Chat, Telnyx, Huawei) read the same sessions,
+//! attendance and recordings. Each parses its wire format into one of these queries; the store
+//! answers each with one indexed query, so when two dialects ask the same question (Rokid's
+//! meeting history and Rocket.Chat's calls of a room are both "sessions, newest first"), one
+//! query answers both.
+
+use jiff::Timestamp;
+
+use crate::history::{Attendance, Recording, RecordingKind, RecordingStatus, Session};
+use crate::ids::{AttendanceId, RoomId, SessionId, UserId};
+use crate::paging::Page;
+use crate::schedule::UserRef;
+use crate::{Field, ValidationError};
+
+/// Longest search text a history query accepts (Rokid `meetingName`, Huawei `searchKey`).
+pub const MAX_SEARCH_CHARS: usize = 128;
+
+/// A search text: trimmed, non-empty, bounded, no control characters. Matching is a
+/// case-insensitive substring test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    /// `None` for an absent or blank text.
+    pub fn parse(raw: Option<&str>, field: Field) -> Result<Option<Self>, ValidationError> {
+        let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if text.chars().count() > MAX_SEARCH_CHARS {
+            return Err(ValidationError::new(
+                field,
+                format!("must be at most {MAX_SEARCH_CHARS} characters"),
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Some(Self(text.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The lower-cased text, as the store compares it.
+    pub fn folded(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A half-open window of instants: `from` inclusive, `until` exclusive; either side open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstantRange {
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+impl InstantRange {
+    /// Narrows the window to also lie within `[from, until)`.
+    pub fn narrow(&mut self, from: Option<Timestamp>, until: Option<Timestamp>) {
+        if let Some(f) = from {
+            self.from = Some(self.from.map_or(f, |old| old.max(f)));
+        }
+        if let Some(u) = until {
+            self.until = Some(self.until.map_or(u, |old| old.min(u)));
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.from.is_none() && self.until.is_none()
+    }
+
+    /// True when no instant can be in the window.
+    pub fn is_empty(&self) -> bool {
+        matches!((self.from, self.until), (Some(f), Some(u)) if f >= u)
+    }
+}
+
+/// Which sessions of a company a history list shows, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionQuery {
+    /// Only the sessions held in this room (Rocket.Chat `roomId`).
+    pub room: Option<RoomId>,
+    /// Only those whose name contains this (Rokid `meetingName`, a fuzzy match).
+    pub name: Option<SearchText>,
+    /// Only those that started in this window (Rokid `startTime`/`endTime`).
+    pub started: InstantRange,
+}
+
+/// A participant of a session who is a user of the company, with their first join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionParticipant {
+    pub user: UserRef,
+    pub first_joined_at: Timestamp,
+}
+
+/// One session as the history lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The store's compact, stable, increasing number of the session (Rokid `id`).
+    pub seq: i64,
+    /// The session (its `invitees` are left empty in lists).
+    pub session: Session,
+    pub owner: UserRef,
+    /// The company's users who attended, in order of first join.
+    pub participants: Vec<SessionParticipant>,
+    /// How many stays were by guests (no user).
+    pub guest_stays: u32,
+    /// The download link of the session's first completed recording, if any.
+    pub recording_url: Option<String>,
+}
+
+/// One stay in a session, with the user it was (if a user of the company).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttendanceEntry {
+    pub attendance: Attendance,
+    pub user: Option<UserRef>,
+}
+
+/// A session and one page of its attendance, in order of joining.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionAttendance {
+    pub seq: i64,
+    pub session: Session,
+    pub attendance: Page<AttendanceEntry>,
+}
+
+/// Where a session is identified: by its UUID (every surface) or by the store's number
+/// (Rokid shows `id` as a long and integrations may send it back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKey {
+    Id(SessionId),
+    Seq(i64),
+}
+
+/// Which of a session's stays an attendance query returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttendanceQuery {
+    /// Only stays whose display name or call number contains this (Huawei `searchKey`).
+    pub search: Option<SearchText>,
+}
+
+/// Where a person stands in a session's attendance picture (Rokid's participant status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresenceState {
+    /// Joined and not yet left.
+    InMeeting,
+    /// Joined and left.
+    Left,
+    /// Invited, never joined.
+    NeverJoined,
+}
+
+impl PresenceState {
+    pub fn of(attendance: &Attendance) -> Self {
+        if attendance.left_at.is_some() {
+            PresenceState::Left
+        } else {
+            PresenceState::InMeeting
+        }
+    }
+}
+
+/// The invitees of `session` who never joined it: invitees with no stay among `stays`, in
+/// the session's invitee order.
+pub fn absent_invitees(session: &Session, stays: &[AttendanceEntry]) -> Vec<UserId> {
+    session
+        .invitees
+        .iter()
+        .copied()
+        .filter(|invitee| {
+            !stays
+                .iter()
+                .any(|s| s.attendance.user.as_ref() == Some(invitee))
+        })
+        .collect()
+}
+
+/// Which recordings of a company a Telnyx list (or bulk delete) is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordingFilter {
+    pub started: InstantRange,
+    pub ended: InstantRange,
+    pub room: Option<RoomId>,
+    pub participant: Option<AttendanceId>,
+    pub session: Option<SessionId>,
+    pub status: Option<RecordingStatus>,
+    pub kind: Option<RecordingKind>,
+    /// Inclusive bounds on `duration_secs`.
+    pub min_duration_secs: Option<u32>,
+    pub max_duration_secs: Option<u32>,
+}
+
+impl RecordingFilter {
+    /// True when the filter provably matches nothing (empty windows, min above max).
+    pub fn matches_nothing(&self) -> bool {
+        self.started.is_empty()
+            || self.ended.is_empty()
+            || matches!((self.min_duration_secs, self.max_duration_secs), (Some(a), Some(b)) if a > b)
+    }
+}
+
+/// A recording together with the room its session was held in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingView {
+    pub recording: Recording,
+    pub room: Option<RoomId>,
+}
+
+/// The start of a UTC calendar date and the start of the next: the window of that date.
+pub fn utc_date_window(date: jiff::civil::Date) -> Option<(Timestamp, Timestamp)> {
+    let start = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    let next = date
+        .tomorrow()
+        .ok()?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()?
+        .timestamp();
+    Some((start, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{DeviceType, MediaType};
+    use crate::ids::CompanyId;
+    use crate::schedule::MeetingNumber;
+
+    fn ts(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    #[test]
+    fn ranges_narrow_to_their_intersection() {
+        let mut r = InstantRange::default();
+        assert!(r.is_open());
+        r.narrow(Some(ts(10)), Some(ts(100)));
+        r.narrow(Some(ts(5)), Some(ts(50)));
+        assert_eq!(
+            r,
+            InstantRange {
+                from: Some(ts(10)),
+                until: Some(ts(50))
+            }
+        );
+        assert!(!r.is_empty());
+        r.narrow(Some(ts(60)), None);
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn search_text_is_bounded_and_trimmed() {
+        assert_eq!(SearchText::parse(Some("  "), Field::Filter).unwrap(), None);
+        assert_eq!(
+            SearchText::parse(Some(" Ab "), Field::Filter)
+                .unwrap()
+                .unwrap()
+                .folded(),
+            "ab"
+        );
+        assert!(SearchText::parse(Some(&"x".repeat(129)), Field::Filter).is_err());
+        assert!(SearchText::parse(Some("a\u{0}b"), Field::Filter).is_err());
+    }
+
+    #[test]
+    fn invitees_without_a_stay_are_absent() {
+        let now = ts(0);
+        let (alice, bob, carol) = (UserId::new(now), UserId::new(now), UserId::new(now));
+        let session = Session {
+            id: SessionId::new(now),
+            company: CompanyId::new(now),
+            meeting_number: MeetingNumber::parse("123456").unwrap(),
+            name: "n".into(),
+            owner: alice,
+            room: None,
+            schedule: None,
+            started_at: now,
+            ended_at: None,
+            peak_participants: 0,
+            invitees: vec![bob, carol],
+        };
+        let stay = AttendanceEntry {
+            attendance: Attendance {
+                id: AttendanceId::new(now),
+                session: session.id,
+                user: Some(bob),
+                display_name: "Bob".into(),
+                call_number: String::new(),
+                device_type: DeviceType::Web,
+                media_type: MediaType::Video,
+                department: String::new(),
+                joined_at: now,
+                left_at: None,
+            },
+            user: None,
+        };
+        assert_eq!(
+            absent_invitees(&session, std::slice::from_ref(&stay)),
+            vec![carol]
+        );
+        assert_eq!(
+            PresenceState::of(&stay.attendance),
+            PresenceState::InMeeting
+        );
+    }
+
+    #[test]
+    fn a_utc_date_is_one_day_long() {
+        let (a, b) = utc_date_window(jiff::civil::date(2021, 4, 16)).unwrap();
+        assert_eq!(a.to_string(), "2021-04-16T00:00:00Z");
+        assert_eq!(b.as_second() - a.as_second(), 86_400);
+    }
+
+    #[test]
+    fn contradictory_filters_match_nothing() {
+        let f = RecordingFilter {
+            min_duration_secs: Some(10),
+            max_duration_secs: Some(5),
+            ..RecordingFilter::default()
+        };
+        assert!(f.matches_nothing());
+        assert!(!RecordingFilter::default().matches_nothing());
+    }
+}

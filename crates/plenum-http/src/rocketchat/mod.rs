@@ -1,0 +1,346 @@
+//! Rocket.Chat: the video calls of a room (seed `001_3e2763ed69564615.txt`), and the login
+//! that Rocket.Chat clients (such as the `rocketchat_API` Python client) make first.
+//!
+//! Wire conventions of this dialect, in one place (decisions in `docs/history.md`):
+//! - `POST /api/v1/login` with `{"username"|"user", "password"}` answers
+//!   `{"status": "success", "data": {"authToken", "userId", "me"}}`; `authToken` is a Plenum
+//!   access token of that user, `userId` the user's id.
+//! - Other calls carry `X-User-Id` and `X-Auth-Token`; both must belong together. Without
+//!   them: 401 `{"status": "error", "message": "You must be logged in to do this."}`.
+//! - `roomId`/`rid` is a persistent room (FRTC `meeting_room_id`) of the user's company; a
+//!   call (`_id`) is one session held in it. A room that does not exist or is another
+//!   company's is 400 `{"success": false, "error": "invalid-params"}`, as Rocket.Chat answers
+//!   a room the user cannot access.
+//! - `status` is Rocket.Chat's `VideoConferenceStatus`: 1 (`STARTED`) while the session runs,
+//!   3 (`ENDED`) once it ended (Plenum has no ringing, expired or declined calls: 0, 2, 4).
+//! - `offset` (default 0) and `count` (default 50, at most 100 — Rocket.Chat's default and
+//!   upper count limit; larger counts are cut to 100, 0 means the default); newest first; the
+//!   answer's `count` is the number of items returned, `total` the number of calls.
+//! - Rate limit: 3 requests per 1000 ms per user (`Policy::rocketchat_rate_limit`), beyond
+//!   that 429 `{"success": false, "error": "Error, too many requests. Please slow down. You
+//!   must wait N seconds before trying this endpoint again. [error-too-many-requests]"}`, as
+//!   Rocket.Chat's API layer answers, with its `X-RateLimit-*` headers.
+//! - Instants: ISO 8601 UTC with milliseconds.
+
+mod rate_limit;
+
+pub use rate_limit::RateLimiter;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use plenum_domain::credentials::Password;
+use plenum_domain::history_query::SessionSummary;
+use plenum_domain::ids::{RoomId, UserId};
+use plenum_domain::paging::PageRequest;
+use plenum_domain::user::Username;
+use plenum_service::{CompanyScope, Credential, ServiceError};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::telnyx::query_pairs;
+
+/// Rocket.Chat's `API_Default_Count` and `API_Upper_Count_Limit` defaults.
+pub const DEFAULT_COUNT: i64 = 50;
+pub const MAX_COUNT: i64 = 100;
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/video-conference.list", get(list))
+}
+
+// --- errors ----------------------------------------------------------------------------------
+
+#[derive(Debug)]
+pub enum RocketError {
+    /// 401 of any authenticated endpoint.
+    NotLoggedIn,
+    /// 401 of `login`.
+    LoginFailed,
+    /// 400 `{"success": false, "error": .., "errorType"?: ..}`.
+    Failure {
+        error: String,
+        error_type: Option<&'static str>,
+    },
+    TooManyRequests {
+        wait_secs: i64,
+        limit: u32,
+        reset_ms: i64,
+    },
+    Internal,
+}
+
+impl RocketError {
+    fn invalid_params(message: &str) -> Self {
+        RocketError::Failure {
+            error: format!("{message} [invalid-params]"),
+            error_type: Some("invalid-params"),
+        }
+    }
+}
+
+impl IntoResponse for RocketError {
+    fn into_response(self) -> Response {
+        match self {
+            RocketError::NotLoggedIn => (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"status": "error", "message": "You must be logged in to do this."})),
+            )
+                .into_response(),
+            RocketError::LoginFailed => (
+                StatusCode::UNAUTHORIZED,
+                Json(
+                    json!({"status": "error", "error": "Unauthorized", "message": "Unauthorized"}),
+                ),
+            )
+                .into_response(),
+            RocketError::Failure { error, error_type } => {
+                let mut body = json!({"success": false, "error": error});
+                if let Some(t) = error_type {
+                    body["errorType"] = json!(t);
+                }
+                (StatusCode::BAD_REQUEST, Json(body)).into_response()
+            }
+            RocketError::TooManyRequests {
+                wait_secs,
+                limit,
+                reset_ms,
+            } => {
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({
+                        "success": false,
+                        "error": format!("Error, too many requests. Please slow down. You must wait {wait_secs} seconds before trying this endpoint again. [error-too-many-requests]"),
+                    })),
+                )
+                    .into_response();
+                let headers = response.headers_mut();
+                for (name, value) in [
+                    ("x-ratelimit-limit", limit.to_string()),
+                    ("x-ratelimit-remaining", "0".to_owned()),
+                    ("x-ratelimit-reset", reset_ms.to_string()),
+                ] {
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        headers.insert(name, v);
+                    }
+                }
+                response
+            }
+            RocketError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"success": false, "error": "Internal server error"})),
+            )
+                .into_response(),
+        }
+    }
+}
+
+fn internal(e: ServiceError) -> RocketError {
+    tracing::error!(error = %e, "internal error");
+    RocketError::Internal
+}
+
+// --- login -----------------------------------------------------------------------------------
+
+/// `POST /api/v1/login`.
+async fn login(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, RocketError> {
+    let body: Value = serde_json::from_slice(&body).map_err(|_| RocketError::LoginFailed)?;
+    let name = body["username"]
+        .as_str()
+        .or_else(|| body["user"].as_str())
+        .ok_or(RocketError::LoginFailed)?;
+    let password = body["password"].as_str().ok_or(RocketError::LoginFailed)?;
+    let username = Username::parse(name).map_err(|_| RocketError::LoginFailed)?;
+    let password = Password::parse_for_sign_in(password).map_err(|_| RocketError::LoginFailed)?;
+    let signed = state
+        .plenum
+        .sign_in(
+            &username,
+            Credential::Password(password),
+            Some("rocketchat".to_owned()),
+        )
+        .await
+        .map_err(|e| match e {
+            ServiceError::InvalidCredentials | ServiceError::AccountLocked { .. } => {
+                RocketError::LoginFailed
+            }
+            other => internal(other),
+        })?;
+    let user = &signed.user;
+    Ok(Json(json!({
+        "status": "success",
+        "data": {
+            "authToken": signed.token,
+            "userId": user.id.to_string(),
+            "me": {
+                "_id": user.id.to_string(),
+                "username": user.username.as_str(),
+                "name": display_name(&user.profile.real_name, user.username.as_str()),
+            },
+        },
+    })))
+}
+
+fn display_name(real_name: &str, username: &str) -> String {
+    if real_name.is_empty() {
+        username.to_owned()
+    } else {
+        real_name.to_owned()
+    }
+}
+
+// --- video-conference.list -----------------------------------------------------------------
+
+/// The user `X-User-Id`/`X-Auth-Token` belong to, and their company.
+async fn logged_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(UserId, CompanyScope), RocketError> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let (Some(user_id), Some(token)) = (header("x-user-id"), header("x-auth-token")) else {
+        return Err(RocketError::NotLoggedIn);
+    };
+    let principal = state
+        .plenum
+        .authenticate(token)
+        .await
+        .map_err(|e| match e {
+            ServiceError::TokenMissing
+            | ServiceError::TokenInvalid
+            | ServiceError::TokenExpired => RocketError::NotLoggedIn,
+            other => internal(other),
+        })?;
+    if principal.user.id.to_string() != user_id {
+        return Err(RocketError::NotLoggedIn);
+    }
+    Ok((
+        principal.user.id,
+        CompanyScope {
+            company: principal.company(),
+        },
+    ))
+}
+
+fn iso(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn call(state: &AppState, room: RoomId, s: &SessionSummary) -> Value {
+    let session = &s.session;
+    let mut call = json!({
+        "_id": session.id.to_string(),
+        "type": "videoconference",
+        "users": s.participants.iter().map(|p| json!({
+            "_id": p.user.id.to_string(),
+            "username": p.user.username,
+            "name": display_name(&p.user.real_name, &p.user.username),
+            "ts": iso(p.first_joined_at),
+        })).collect::<Vec<_>>(),
+        "messages": {},
+        // Rocket.Chat's VideoConferenceStatus: STARTED = 1, ENDED = 3.
+        "status": if session.is_running() { 1 } else { 3 },
+        "anonymousUsers": s.guest_stays,
+        "createdAt": iso(session.started_at),
+        "providerName": "plenum",
+        "title": session.name,
+        "rid": room.to_string(),
+        "createdBy": {
+            "_id": s.owner.id.to_string(),
+            "name": display_name(&s.owner.real_name, &s.owner.username),
+            "username": s.owner.username,
+        },
+        "_updatedAt": iso(session.ended_at.unwrap_or(session.started_at)),
+        "url": state.plenum.meeting_url(session.meeting_number.as_str()),
+    });
+    if let Some(ended) = session.ended_at {
+        call["endedAt"] = json!(iso(ended));
+    }
+    call
+}
+
+/// `GET /api/v1/video-conference.list?roomId=..&offset=..&count=..`.
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, RocketError> {
+    let (user, scope) = logged_in(&state, &headers).await?;
+    let limit = state.plenum.policy().rocketchat_rate_limit;
+    let now_ms = state.plenum.now().as_millisecond();
+    let remaining = state
+        .rate_limiter
+        .check(user, now_ms, limit, 1000)
+        .map_err(|reset_ms| RocketError::TooManyRequests {
+            wait_secs: (reset_ms - now_ms + 999).div_euclid(1000).max(1),
+            limit,
+            reset_ms,
+        })?;
+
+    let pairs = query_pairs(&uri).map_err(|e| RocketError::invalid_params(&e))?;
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+    };
+    let room = get("roomId")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| RocketError::invalid_params("must have required property 'roomId'"))?;
+    let number = |name: &str, default: i64| -> Result<i64, RocketError> {
+        match get(name) {
+            None | Some("") => Ok(default),
+            Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                RocketError::invalid_params(&format!("'{name}' must be a non-negative integer"))
+            }),
+        }
+    };
+    let offset = number("offset", 0)?;
+    let count = match number("count", DEFAULT_COUNT)? {
+        0 => DEFAULT_COUNT,
+        n => n.min(MAX_COUNT),
+    };
+    let not_accessible = || RocketError::Failure {
+        error: "invalid-params".to_owned(),
+        error_type: None,
+    };
+    let room: RoomId = room.parse().map_err(|_| not_accessible())?;
+    let page = PageRequest::by_offset(offset, count, MAX_COUNT as u32)
+        .map_err(|e| RocketError::invalid_params(&e.to_string()))?;
+    let calls = state
+        .plenum
+        .room_sessions(scope, room, page)
+        .await
+        .map_err(|e| match e {
+            ServiceError::RoomNotFound => not_accessible(),
+            other => internal(other),
+        })?;
+    let data: Vec<Value> = calls.items.iter().map(|s| call(&state, room, s)).collect();
+    let mut response = Json(json!({
+        "data": data,
+        "offset": offset,
+        "count": data.len(),
+        "total": calls.total,
+        "success": true,
+    }))
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&remaining.to_string()) {
+        response.headers_mut().insert("x-ratelimit-remaining", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&limit.to_string()) {
+        response.headers_mut().insert("x-ratelimit-limit", v);
+    }
+    Ok(response)
+}

@@ -1,0 +1,484 @@
+//! Rokid remote collaboration: paged meeting history and the participants of one meeting
+//! (seed `000_afaf5dd098488e58.txt`).
+//!
+//! Wire conventions of this dialect, in one place (decisions in `docs/history.md`):
+//! - Auth: `Authorization: Bearer <API key>`; the key names the company. `companyId` (the
+//!   company's id, as `GET /api/v1/company` shows it) is required and must be the key's
+//!   company, else 403.
+//! - `id` is the session's stable number, `meetingId` its UUID; `record/list?id=` takes the
+//!   `meetingId` (the number is accepted too).
+//! - Times are `yyyy-MM-dd HH:mm:ss` in the company's configured time zone, both in requests
+//!   (`startTime`/`endTime`: meetings that started in that window, both ends inclusive) and
+//!   in answers. Durations are total minutes and seconds, `45m00s`; a running meeting or a
+//!   participant still in it has `""` for its end and duration.
+//! - `meetingStatus` is 进行中 (running) or 已结束 (ended); a participant is 会议中 (in the
+//!   meeting), 已退出 (left) or 未进入 (invited, never joined). Each stay is one row; invitees
+//!   who never joined follow, with empty times.
+//! - `egressRecordUrl` is the download link of the meeting's first completed recording, `""`
+//!   when there is none.
+//! - Errors are Spring Boot's default body, as Rokid's Java service answers:
+//!   `{"timestamp", "status", "error", "message", "path"}`.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use plenum_domain::Field;
+use plenum_domain::history_query::{
+    AttendanceQuery, InstantRange, PresenceState, SearchText, SessionKey, SessionQuery,
+    absent_invitees,
+};
+use plenum_domain::ids::CompanyId;
+use plenum_domain::paging::PageRequest;
+use plenum_service::{CompanyScope, HistoryError, ServiceError};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::telnyx::{bearer, query_pairs};
+
+pub const DEFAULT_PAGE_SIZE: i64 = 10;
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// Most participant rows of one meeting (stays and absent invitees).
+pub const MAX_PARTICIPANT_ROWS: i64 = 10_000;
+
+const HISTORY_PATH: &str = "/ar/corporation/openapi/rtc/meeting/info/page";
+const PARTICIPANTS_PATH: &str = "/ar/corporation/openapi/rtc/meeting/record/list";
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(HISTORY_PATH, post(meeting_history))
+        .route(PARTICIPANTS_PATH, get(participants))
+}
+
+// --- errors ----------------------------------------------------------------------------------
+
+#[derive(Debug)]
+pub struct RokidError {
+    status: StatusCode,
+    message: String,
+    path: &'static str,
+    /// When it happened (Spring's `timestamp`), from the service's clock.
+    at: Option<jiff::Timestamp>,
+}
+
+impl RokidError {
+    fn new(status: StatusCode, message: impl Into<String>, path: &'static str) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            path,
+            at: None,
+        }
+    }
+
+    fn at(mut self, now: jiff::Timestamp) -> Self {
+        self.at = Some(now);
+        self
+    }
+
+    fn bad_request(message: impl Into<String>, path: &'static str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message, path)
+    }
+
+    fn from_service(e: ServiceError, path: &'static str) -> Self {
+        match e {
+            ServiceError::TokenMissing => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "missing API key: send Authorization: Bearer <API key>",
+                path,
+            ),
+            ServiceError::TokenInvalid | ServiceError::TokenExpired => {
+                Self::new(StatusCode::UNAUTHORIZED, "invalid or revoked API key", path)
+            }
+            ServiceError::History(HistoryError::SessionNotFound) => {
+                Self::new(StatusCode::NOT_FOUND, "no such meeting", path)
+            }
+            other => {
+                tracing::error!(error = %other, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; the server log has the details under this request's x-request-id",
+                    path,
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for RokidError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "timestamp": self
+                .at
+                .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()),
+            "status": self.status.as_u16(),
+            "error": self.status.canonical_reason().unwrap_or(""),
+            "message": self.message,
+            "path": self.path,
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+// --- auth ------------------------------------------------------------------------------------
+
+/// A request with a valid API key: its company and the company's time zone.
+#[derive(Debug, Clone)]
+pub struct RokidAuth {
+    scope: CompanyScope,
+    zone: TimeZone,
+}
+
+impl FromRequestParts<AppState> for RokidAuth {
+    type Rejection = RokidError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let path = if parts.uri.path() == HISTORY_PATH {
+            HISTORY_PATH
+        } else {
+            PARTICIPANTS_PATH
+        };
+        let now = state.plenum.now();
+        let key = bearer(parts)
+            .ok_or_else(|| RokidError::from_service(ServiceError::TokenMissing, path).at(now))?;
+        let scope = state
+            .plenum
+            .authenticate_api_key(&key)
+            .await
+            .map_err(|e| RokidError::from_service(e, path).at(now))?;
+        let company = state
+            .plenum
+            .company(scope.company)
+            .await
+            .map_err(|e| RokidError::from_service(e, path).at(now))?;
+        Ok(Self {
+            scope,
+            zone: company.time_zone.time_zone(),
+        })
+    }
+}
+
+// --- rendering -------------------------------------------------------------------------------
+
+const LOCAL_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+fn local(t: jiff::Timestamp, zone: &TimeZone) -> String {
+    t.to_zoned(zone.clone()).strftime(LOCAL_FORMAT).to_string()
+}
+
+/// `45m00s`: whole minutes (however many) and seconds.
+fn duration(from: jiff::Timestamp, to: jiff::Timestamp) -> String {
+    let secs = (to.as_second() - from.as_second()).max(0);
+    format!("{}m{:02}s", secs / 60, secs % 60)
+}
+
+fn parse_local(raw: &str, zone: &TimeZone, field: &str) -> Result<jiff::Timestamp, String> {
+    let dt = DateTime::strptime(LOCAL_FORMAT, raw.trim())
+        .map_err(|_| format!("{field} must be formatted yyyy-MM-dd HH:mm:ss"))?;
+    dt.to_zoned(zone.clone())
+        .map(|z| z.timestamp())
+        .map_err(|_| format!("{field} is not a time in the company's time zone"))
+}
+
+// --- meeting history ---------------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MeetingRecord {
+    id: i64,
+    meeting_id: String,
+    meeting_name: String,
+    gmt_created: String,
+    gmt_modified: String,
+    meeting_duration: String,
+    egress_record_url: String,
+    meeting_status: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MeetingPage {
+    page_num: i64,
+    page_size: i64,
+    total: u64,
+    list: Vec<MeetingRecord>,
+}
+
+/// A whole number given as a JSON number or a numeric string.
+fn int_field(body: &Value, name: &str, default: i64) -> Result<i64, String> {
+    match &body[name] {
+        Value::Null => Ok(default),
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| format!("{name} must be a whole number")),
+        Value::String(s) if s.trim().is_empty() => Ok(default),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name} must be a whole number")),
+        _ => Err(format!("{name} must be a whole number")),
+    }
+}
+
+fn str_field<'a>(body: &'a Value, name: &str) -> Result<Option<&'a str>, String> {
+    match &body[name] {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.as_str()).filter(|s| !s.trim().is_empty())),
+        _ => Err(format!("{name} must be a string")),
+    }
+}
+
+/// `POST /ar/corporation/openapi/rtc/meeting/info/page`.
+async fn meeting_history(
+    State(state): State<AppState>,
+    auth: RokidAuth,
+    body: axum::body::Bytes,
+) -> Result<Json<MeetingPage>, RokidError> {
+    let now = state.plenum.now();
+    history_page(state, auth, body).await.map_err(|e| e.at(now))
+}
+
+async fn history_page(
+    state: AppState,
+    auth: RokidAuth,
+    body: axum::body::Bytes,
+) -> Result<Json<MeetingPage>, RokidError> {
+    let bad = |m: String| RokidError::bad_request(m, HISTORY_PATH);
+    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|_| bad("the body must be a JSON object".to_owned()))?
+    };
+    if !body.is_object() {
+        return Err(bad("the body must be a JSON object".to_owned()));
+    }
+    let company = str_field(&body, "companyId")
+        .map_err(bad)?
+        .ok_or_else(|| bad("companyId is required".to_owned()))?;
+    if company.trim().parse::<CompanyId>().ok() != Some(auth.scope.company) {
+        return Err(RokidError::new(
+            StatusCode::FORBIDDEN,
+            "companyId is not the company of this API key",
+            HISTORY_PATH,
+        ));
+    }
+    let page_num = int_field(&body, "pageNum", 1).map_err(bad)?;
+    let page_size = int_field(&body, "pageSize", DEFAULT_PAGE_SIZE).map_err(bad)?;
+    let page = PageRequest::by_number(page_num, page_size, MAX_PAGE_SIZE).map_err(|e| {
+        bad(match e.field {
+            Field::PageNum => "pageNum must be a whole number from 1".to_owned(),
+            _ => format!("pageSize must be between 1 and {MAX_PAGE_SIZE}"),
+        })
+    })?;
+    let name = SearchText::parse(
+        str_field(&body, "meetingName").map_err(bad)?,
+        Field::MeetingName,
+    )
+    .map_err(|e| bad(format!("meetingName {}", e.reason)))?;
+    let mut started = InstantRange::default();
+    if let Some(s) = str_field(&body, "startTime").map_err(bad)? {
+        started.narrow(
+            Some(parse_local(s, &auth.zone, "startTime").map_err(bad)?),
+            None,
+        );
+    }
+    if let Some(e) = str_field(&body, "endTime").map_err(bad)? {
+        let end = parse_local(e, &auth.zone, "endTime").map_err(bad)?;
+        // Inclusive to the second: `23:59:59` takes in that whole second.
+        started.narrow(
+            None,
+            end.checked_add(jiff::SignedDuration::from_secs(1)).ok(),
+        );
+    }
+    let query = SessionQuery {
+        room: None,
+        name,
+        started,
+    };
+    let found = state
+        .plenum
+        .find_sessions(auth.scope, &query, page)
+        .await
+        .map_err(|e| RokidError::from_service(e, HISTORY_PATH))?;
+    Ok(Json(MeetingPage {
+        page_num,
+        page_size,
+        total: found.total,
+        list: found
+            .items
+            .iter()
+            .map(|s| {
+                let session = &s.session;
+                MeetingRecord {
+                    id: s.seq,
+                    meeting_id: session.id.to_string(),
+                    meeting_name: session.name.clone(),
+                    gmt_created: local(session.started_at, &auth.zone),
+                    gmt_modified: session
+                        .ended_at
+                        .map(|t| local(t, &auth.zone))
+                        .unwrap_or_default(),
+                    meeting_duration: session
+                        .ended_at
+                        .map(|end| duration(session.started_at, end))
+                        .unwrap_or_default(),
+                    egress_record_url: s.recording_url.clone().unwrap_or_default(),
+                    meeting_status: if session.is_running() {
+                        "进行中"
+                    } else {
+                        "已结束"
+                    },
+                }
+            })
+            .collect(),
+    }))
+}
+
+// --- participants ----------------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Participant {
+    participant_user_full_name: String,
+    participant_user_name: String,
+    start_time: String,
+    end_time: String,
+    meeting_duration: String,
+    status: &'static str,
+}
+
+fn presence_word(state: PresenceState) -> &'static str {
+    match state {
+        PresenceState::InMeeting => "会议中",
+        PresenceState::Left => "已退出",
+        PresenceState::NeverJoined => "未进入",
+    }
+}
+
+/// `GET /ar/corporation/openapi/rtc/meeting/record/list?id=..`.
+async fn participants(
+    State(state): State<AppState>,
+    auth: RokidAuth,
+    uri: Uri,
+) -> Result<Json<Vec<Participant>>, RokidError> {
+    let now = state.plenum.now();
+    participant_rows(state, auth, uri)
+        .await
+        .map_err(|e| e.at(now))
+}
+
+async fn participant_rows(
+    state: AppState,
+    auth: RokidAuth,
+    uri: Uri,
+) -> Result<Json<Vec<Participant>>, RokidError> {
+    let bad = |m: &str| RokidError::bad_request(m, PARTICIPANTS_PATH);
+    let pairs = query_pairs(&uri).map_err(|_| bad("the query string is malformed"))?;
+    let id = pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "id")
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| bad("id is required"))?;
+    let key = match (id.parse(), id.parse::<i64>()) {
+        (Ok(uuid), _) => SessionKey::Id(uuid),
+        (_, Ok(seq)) => SessionKey::Seq(seq),
+        // Neither kind of meeting id: no such meeting.
+        _ => {
+            return Err(RokidError::from_service(
+                HistoryError::SessionNotFound.into(),
+                PARTICIPANTS_PATH,
+            ));
+        }
+    };
+    let all = PageRequest::by_offset(0, MAX_PARTICIPANT_ROWS, MAX_PARTICIPANT_ROWS as u32)
+        .map_err(|_| bad("internal page"))?;
+    let found = state
+        .plenum
+        .session_attendance(auth.scope, key, &AttendanceQuery::default(), all)
+        .await
+        .map_err(|e| RokidError::from_service(e, PARTICIPANTS_PATH))?;
+    let stays = &found.attendance.items;
+    let mut rows: Vec<Participant> = stays
+        .iter()
+        .map(|e| {
+            let a = &e.attendance;
+            Participant {
+                participant_user_full_name: e
+                    .user
+                    .as_ref()
+                    .map(|u| u.real_name.clone())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| a.display_name.clone()),
+                participant_user_name: e
+                    .user
+                    .as_ref()
+                    .map(|u| u.username.clone())
+                    .unwrap_or_default(),
+                start_time: local(a.joined_at, &auth.zone),
+                end_time: a.left_at.map(|t| local(t, &auth.zone)).unwrap_or_default(),
+                meeting_duration: a
+                    .left_at
+                    .map(|t| duration(a.joined_at, t))
+                    .unwrap_or_default(),
+                status: presence_word(PresenceState::of(a)),
+            }
+        })
+        .collect();
+    let absent = absent_invitees(&found.session, stays);
+    if !absent.is_empty() {
+        let mut people = state
+            .plenum
+            .user_refs(auth.scope.company, &absent)
+            .await
+            .map_err(|e| RokidError::from_service(e, PARTICIPANTS_PATH))?;
+        // In the session's invitee order.
+        people.sort_by_key(|p| absent.iter().position(|id| *id == p.id));
+        rows.extend(people.into_iter().map(|p| Participant {
+            participant_user_full_name: if p.real_name.is_empty() {
+                p.username.clone()
+            } else {
+                p.real_name.clone()
+            },
+            participant_user_name: p.username,
+            start_time: String::new(),
+            end_time: String::new(),
+            meeting_duration: String::new(),
+            status: presence_word(PresenceState::NeverJoined),
+        }));
+    }
+    Ok(Json(rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_count_whole_minutes_and_seconds() {
+        let t = |s| jiff::Timestamp::from_second(s).unwrap_or_else(|_| unreachable!());
+        assert_eq!(duration(t(0), t(2700)), "45m00s");
+        assert_eq!(duration(t(0), t(2688)), "44m48s");
+        assert_eq!(duration(t(0), t(7325)), "122m05s");
+    }
+
+    #[test]
+    fn local_times_are_read_and_written_in_the_company_zone() {
+        let berlin = TimeZone::get("Europe/Berlin").unwrap_or_else(|_| unreachable!());
+        let t = parse_local("2026-06-17 10:00:00", &berlin, "startTime")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.to_string(), "2026-06-17T08:00:00Z");
+        assert_eq!(local(t, &berlin), "2026-06-17 10:00:00");
+        assert!(parse_local("2026-06-17T10:00:00", &berlin, "startTime").is_err());
+    }
+}

@@ -1,0 +1,448 @@
+//! Use cases of the record of meetings: what the history surfaces read, import, and the
+//! company-scoped keys integrations authenticate with.
+//!
+//! Every read takes the company it is about; the dialect gets it from the caller's credential
+//! (an API key, an app token, a user token), never from the request body, so no surface can
+//! read another company's record.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::SignedDuration;
+use subtle::ConstantTimeEq;
+
+use plenum_domain::Timestamp;
+use plenum_domain::api_keys::{ApiKey, ApiKeyKind, AppKeySecret, NewApiKey, appauth_signatures};
+use plenum_domain::credentials::TokenHash;
+use plenum_domain::history_import::{ImportRefused, ImportSummary};
+use plenum_domain::history_query::{
+    AttendanceQuery, RecordingFilter, RecordingView, SessionAttendance, SessionKey, SessionQuery,
+    SessionSummary,
+};
+use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId, RoomId};
+use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::user::Role;
+use plenum_store::{AppToken, ImportError, StoreError};
+
+use crate::{Plenum, Principal, ServiceError};
+
+/// Errors of the history use cases, wrapped in [`ServiceError::History`].
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("no such meeting session")]
+    SessionNotFound,
+    #[error("no such recording")]
+    RecordingNotFound,
+    #[error("no such API key")]
+    ApiKeyNotFound,
+    #[error("the import was refused, nothing was written: {0}")]
+    ImportRefused(ImportRefused),
+    #[error("app authentication failed: {0}")]
+    AppAuthFailed(&'static str),
+}
+
+/// How long an appauth token lives (Huawei's own tokens live 12 hours, and the official SDK
+/// asks for a new one after 12 hours).
+pub const APP_TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
+
+/// Longest `expireTime` ahead of now an appauth request may carry (the SDK signs for 10
+/// minutes; a day leaves room for clock skew without letting a signature live for ever).
+const MAX_SIGNATURE_LIFETIME_SECS: i64 = 24 * 3600;
+
+/// Who an integration request speaks for: a company, through one of its keys or a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompanyScope {
+    pub company: CompanyId,
+}
+
+/// A key just created: its record and the secret, shown this once.
+#[derive(Debug, Clone)]
+pub struct CreatedKey {
+    pub key: ApiKey,
+    /// The bearer key, or the Huawei app key.
+    pub secret: String,
+}
+
+/// A Huawei appauth request as the official SDK sends it.
+#[derive(Debug, Clone)]
+pub struct AppAuthRequest {
+    pub app_id: String,
+    /// The `signature=` of the `Authorization: HMAC-SHA256 ...` header (upper-case hex).
+    pub signature: String,
+    pub user_id: String,
+    pub corp_id: Option<String>,
+    /// Unix seconds after which the signature is void.
+    pub expire_time: i64,
+    pub nonce: String,
+}
+
+/// A token issued to an integration.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub company: CompanyId,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+fn random_secret() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+fn not_found_as(e: StoreError, mapped: HistoryError) -> ServiceError {
+    match e {
+        StoreError::NotFound => mapped.into(),
+        other => other.into(),
+    }
+}
+
+impl Plenum {
+    fn app_key_secret(&self) -> &AppKeySecret {
+        &self.inner.policy.app_key_secret
+    }
+
+    // --- keys -----------------------------------------------------------------------------
+
+    /// Creates an API key or a Huawei app for the actor's company (SystemAdmins only).
+    pub async fn create_api_key(
+        &self,
+        actor: &Principal,
+        name: String,
+        kind: ApiKeyKind,
+    ) -> Result<CreatedKey, ServiceError> {
+        actor.require_user_admin()?;
+        self.create_api_key_offline(actor.company(), name, kind)
+            .await
+    }
+
+    /// Creates a key in a company without a signed-in actor (the CLI).
+    pub async fn create_api_key_offline(
+        &self,
+        company: CompanyId,
+        name: String,
+        kind: ApiKeyKind,
+    ) -> Result<CreatedKey, ServiceError> {
+        let now = self.now();
+        let id = ApiKeyId::new(now);
+        let (secret, seed, app_id) = match kind {
+            ApiKeyKind::Bearer => (format!("plk_{}", random_secret()), None, None),
+            ApiKeyKind::HuaweiApp => {
+                let seed = rand::random::<[u8; 32]>();
+                // The app id is public: the key's id without dashes (32 hex digits, the shape
+                // of Huawei's own app ids).
+                let app_id = id.as_uuid().simple().to_string();
+                (
+                    self.app_key_secret().app_key(&seed),
+                    Some(seed),
+                    Some(app_id),
+                )
+            }
+        };
+        let key = ApiKey {
+            id,
+            company,
+            name,
+            kind,
+            prefix: secret.chars().take(8).collect(),
+            app_id,
+            created_at: now,
+            revoked_at: None,
+        };
+        self.inner
+            .store
+            .insert_api_key(&NewApiKey {
+                key: key.clone(),
+                secret_hash: TokenHash::of(&secret),
+                seed,
+            })
+            .await?;
+        tracing::info!(key_id = %key.id, company_id = %company, kind = %kind, "API key created");
+        Ok(CreatedKey { key, secret })
+    }
+
+    pub async fn api_keys(&self, actor: &Principal) -> Result<Vec<ApiKey>, ServiceError> {
+        actor.require_user_admin()?;
+        Ok(self.inner.store.api_keys(actor.company()).await?)
+    }
+
+    pub async fn api_keys_offline(&self, company: CompanyId) -> Result<Vec<ApiKey>, ServiceError> {
+        Ok(self.inner.store.api_keys(company).await?)
+    }
+
+    pub async fn revoke_api_key(
+        &self,
+        actor: &Principal,
+        id: ApiKeyId,
+    ) -> Result<ApiKey, ServiceError> {
+        actor.require_user_admin()?;
+        self.revoke_api_key_offline(actor.company(), id).await
+    }
+
+    pub async fn revoke_api_key_offline(
+        &self,
+        company: CompanyId,
+        id: ApiKeyId,
+    ) -> Result<ApiKey, ServiceError> {
+        let key = self
+            .inner
+            .store
+            .revoke_api_key(company, id, self.now())
+            .await
+            .map_err(|e| not_found_as(e, HistoryError::ApiKeyNotFound))?;
+        tracing::info!(key_id = %id, company_id = %company, "API key revoked");
+        Ok(key)
+    }
+
+    /// The company a bearer API key speaks for.
+    pub async fn authenticate_api_key(&self, raw: &str) -> Result<CompanyScope, ServiceError> {
+        if raw.is_empty() {
+            return Err(ServiceError::TokenMissing);
+        }
+        match self
+            .inner
+            .store
+            .api_key_by_hash(&TokenHash::of(raw))
+            .await?
+        {
+            Some(key) if key.kind == ApiKeyKind::Bearer && !key.is_revoked() => Ok(CompanyScope {
+                company: key.company,
+            }),
+            _ => Err(ServiceError::TokenInvalid),
+        }
+    }
+
+    /// Huawei appauth: checks the HMAC-SHA256 signature the official SDK computes with the app
+    /// key and issues a company-scoped access token.
+    pub async fn app_auth(&self, request: &AppAuthRequest) -> Result<IssuedToken, ServiceError> {
+        let refused = |why| ServiceError::from(HistoryError::AppAuthFailed(why));
+        let app = self
+            .inner
+            .store
+            .huawei_app(&request.app_id)
+            .await?
+            .filter(|app| !app.key.is_revoked())
+            .ok_or_else(|| refused("unknown or revoked app id"))?;
+        let now = self.now();
+        let now_secs = now.as_second();
+        if request.expire_time <= now_secs {
+            return Err(refused("the signature has expired (expireTime is past)"));
+        }
+        if request.expire_time > now_secs + MAX_SIGNATURE_LIFETIME_SECS {
+            return Err(refused("expireTime is too far in the future"));
+        }
+        let app_key = self.app_key_secret().app_key(&app.seed);
+        if TokenHash::of(&app_key) != app.secret_hash {
+            // The installation secret changed since the app was created: its key is void.
+            return Err(refused("the app key is no longer valid; create a new app"));
+        }
+        let given = request.signature.to_ascii_uppercase();
+        let valid = appauth_signatures(
+            &app_key,
+            &request.app_id,
+            request.corp_id.as_deref(),
+            &request.user_id,
+            request.expire_time,
+            &request.nonce,
+        )
+        .iter()
+        .any(|expected| bool::from(expected.as_bytes().ct_eq(given.as_bytes())));
+        if !valid {
+            return Err(refused("the signature does not match"));
+        }
+        let token = random_secret();
+        let expires_at = now
+            .checked_add(APP_TOKEN_LIFETIME)
+            .unwrap_or(Timestamp::MAX);
+        self.inner
+            .store
+            .insert_app_token(&AppToken {
+                hash: TokenHash::of(&token),
+                company: app.key.company,
+                key: app.key.id,
+                issued_at: now,
+                expires_at,
+            })
+            .await?;
+        tracing::info!(key_id = %app.key.id, "app token issued");
+        Ok(IssuedToken {
+            token,
+            company: app.key.company,
+            issued_at: now,
+            expires_at,
+        })
+    }
+
+    /// The company an `X-Access-Token` speaks for: an appauth token, or the access token of a
+    /// user who may see the company's meeting records (a MeetingOperator or SystemAdmin;
+    /// others are refused with `PermissionDenied`).
+    pub async fn authenticate_management_token(
+        &self,
+        raw: &str,
+    ) -> Result<CompanyScope, ServiceError> {
+        if raw.is_empty() {
+            return Err(ServiceError::TokenMissing);
+        }
+        if let Some(token) = self.inner.store.app_token(&TokenHash::of(raw)).await? {
+            if token.expires_at <= self.now() {
+                return Err(ServiceError::TokenExpired);
+            }
+            return Ok(CompanyScope {
+                company: token.company,
+            });
+        }
+        let principal: Arc<Principal> = self.authenticate(raw).await?;
+        require_record_reader(&principal)?;
+        Ok(CompanyScope {
+            company: principal.company(),
+        })
+    }
+
+    pub async fn purge_expired_app_tokens(&self) -> Result<u64, ServiceError> {
+        Ok(self
+            .inner
+            .store
+            .delete_expired_app_tokens(self.now())
+            .await?)
+    }
+
+    // --- the record of meetings ------------------------------------------------------------
+
+    pub async fn find_sessions(
+        &self,
+        scope: CompanyScope,
+        query: &SessionQuery,
+        page: PageRequest,
+    ) -> Result<Page<SessionSummary>, ServiceError> {
+        Ok(self
+            .inner
+            .store
+            .find_sessions(scope.company, query, page)
+            .await?)
+    }
+
+    /// The sessions held in a room of the caller's company; an unknown room (or one of
+    /// another company) is `RoomNotFound`.
+    pub async fn room_sessions(
+        &self,
+        scope: CompanyScope,
+        room: RoomId,
+        page: PageRequest,
+    ) -> Result<Page<SessionSummary>, ServiceError> {
+        if self.inner.store.room(scope.company, room).await?.is_none() {
+            return Err(ServiceError::RoomNotFound);
+        }
+        let query = SessionQuery {
+            room: Some(room),
+            ..SessionQuery::default()
+        };
+        self.find_sessions(scope, &query, page).await
+    }
+
+    pub async fn session_attendance(
+        &self,
+        scope: CompanyScope,
+        session: SessionKey,
+        query: &AttendanceQuery,
+        page: PageRequest,
+    ) -> Result<SessionAttendance, ServiceError> {
+        self.inner
+            .store
+            .session_attendance(scope.company, session, query, page)
+            .await?
+            .ok_or_else(|| HistoryError::SessionNotFound.into())
+    }
+
+    pub async fn find_recordings(
+        &self,
+        scope: CompanyScope,
+        filter: &RecordingFilter,
+        page: PageRequest,
+    ) -> Result<Page<RecordingView>, ServiceError> {
+        Ok(self
+            .inner
+            .store
+            .find_recordings(scope.company, filter, page)
+            .await?)
+    }
+
+    pub async fn recording(
+        &self,
+        scope: CompanyScope,
+        id: RecordingId,
+    ) -> Result<RecordingView, ServiceError> {
+        self.inner
+            .store
+            .recording(scope.company, id)
+            .await?
+            .ok_or_else(|| HistoryError::RecordingNotFound.into())
+    }
+
+    pub async fn delete_recordings(
+        &self,
+        scope: CompanyScope,
+        filter: &RecordingFilter,
+    ) -> Result<u64, ServiceError> {
+        let n = self
+            .inner
+            .store
+            .delete_recordings(scope.company, filter)
+            .await?;
+        tracing::info!(company_id = %scope.company, deleted = n, "recordings deleted");
+        Ok(n)
+    }
+
+    /// The users of the company among `ids` (others are left out), as meetings show people.
+    pub async fn user_refs(
+        &self,
+        company: CompanyId,
+        ids: &[plenum_domain::ids::UserId],
+    ) -> Result<Vec<plenum_domain::schedule::UserRef>, ServiceError> {
+        Ok(self.inner.store.user_refs(company, ids).await?)
+    }
+
+    // --- import ---------------------------------------------------------------------------
+
+    /// Imports a JSON-lines file into the actor's company (SystemAdmins only).
+    pub async fn import_history(
+        &self,
+        actor: &Principal,
+        text: &str,
+    ) -> Result<ImportSummary, ServiceError> {
+        actor.require_user_admin()?;
+        self.import_history_offline(actor.company(), text).await
+    }
+
+    /// Imports a JSON-lines file into a company: all of it or, on the first bad line, nothing.
+    pub async fn import_history_offline(
+        &self,
+        company: CompanyId,
+        text: &str,
+    ) -> Result<ImportSummary, ServiceError> {
+        let lines = crate::import::parse(company, text).map_err(HistoryError::ImportRefused)?;
+        match self
+            .inner
+            .store
+            .import_history(company, &lines, self.now())
+            .await
+        {
+            Ok(summary) => {
+                tracing::info!(company_id = %company, ?summary, "history imported");
+                Ok(summary)
+            }
+            Err(ImportError::Refused(e)) => Err(HistoryError::ImportRefused(e).into()),
+            Err(ImportError::Store(StoreError::NotFound)) => Err(ServiceError::CompanyNotFound),
+            Err(ImportError::Store(e)) => Err(e.into()),
+        }
+    }
+}
+
+/// Who may read the whole company's meeting record with their own token.
+pub fn require_record_reader(principal: &Principal) -> Result<(), ServiceError> {
+    match principal.user.role {
+        Role::SystemAdmin | Role::MeetingOperator => Ok(()),
+        Role::Normal => Err(ServiceError::PermissionDenied(
+            "only a MeetingOperator or SystemAdmin may read the company's meeting records",
+        )),
+    }
+}

@@ -1,0 +1,1341 @@
+//! [`History`] over SQLite: the record of meetings as the history surfaces read it, import,
+//! and integration keys.
+//!
+//! Reads run on the rusqlite read pool (`reads.rs`): every list is one company's index range
+//! (`sessions_by_company_start`, `sessions_by_room_start`, `attendance_by_session`, the
+//! recordings indexes of 0003 and 0004), bounded by the page, with its total counted over the
+//! same range. Writes (import, keys, bulk delete) run on the sqlx writer, one transaction each.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row};
+use sqlx::{Sqlite, Transaction};
+use uuid::Uuid;
+
+use plenum_domain::Timestamp;
+use plenum_domain::api_keys::{ApiKey, ApiKeyKind, NewApiKey};
+use plenum_domain::credentials::TokenHash;
+use plenum_domain::history::{
+    Attendance, DeviceType, MediaType, Recording, RecordingKind, RecordingStatus, Session,
+};
+use plenum_domain::history_import::{
+    ImportAttendance, ImportLine, ImportRecord, ImportRecording, ImportRefused, ImportRoom,
+    ImportSession, ImportSummary,
+};
+use plenum_domain::history_query::{
+    AttendanceEntry, AttendanceQuery, InstantRange, RecordingFilter, RecordingView,
+    SessionAttendance, SessionKey, SessionParticipant, SessionQuery, SessionSummary,
+};
+use plenum_domain::ids::{
+    ApiKeyId, AttendanceId, CompanyId, RecordingId, RoomId, ScheduleId, SessionId, UserId,
+};
+use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::schedule::{MeetingNumber, UserRef};
+use plenum_domain::user::Username;
+use plenum_store::{AppToken, History, HuaweiApp, ImportError, StoreError, StoreResult};
+
+use crate::{SqliteStore, corrupt, db_err, instant, internal, ms};
+
+/// Registers the SQL functions the history reads use on a read connection:
+/// `plenum_fold(text)`, Unicode lower-casing (SQLite's `lower` folds ASCII only), so that a
+/// search for "ärger" finds "Ärger".
+pub(crate) fn register_functions(conn: &Connection) -> StoreResult<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "plenum_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            Ok(text.map(|t| t.to_lowercase()))
+        },
+    )
+    .map_err(internal)
+}
+
+/// `column` contains the (already folded) `needle` bound as `?{param}`, case-insensitively.
+///
+/// SQLite's own `lower` folds ASCII only, and calling `plenum_fold` (Rust) on every row of a
+/// 10,000-row scan costs more than the scan. So: an ASCII text can match an ASCII needle only
+/// through ASCII folding, which `lower` does; only texts with non-ASCII characters (their
+/// character length differs from their byte length) pay for full Unicode folding. A non-ASCII
+/// needle can only be in a non-ASCII text.
+fn contains(column: &str, param: usize, needle: &str) -> String {
+    let unicode = format!(
+        "(length({column}) <> length(CAST({column} AS BLOB)) \
+         AND instr(plenum_fold({column}), ?{param}) > 0)"
+    );
+    if needle.is_ascii() {
+        format!("(instr(lower({column}), ?{param}) > 0 OR {unicode})")
+    } else {
+        unicode
+    }
+}
+
+fn blob(id: Uuid) -> Value {
+    Value::Blob(id.as_bytes().to_vec())
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn opt_instant(v: Option<i64>) -> StoreResult<Option<Timestamp>> {
+    v.map(instant).transpose()
+}
+
+fn page_limits(page: PageRequest) -> (i64, i64) {
+    (
+        i64::from(page.limit()),
+        i64::try_from(page.offset()).unwrap_or(i64::MAX),
+    )
+}
+
+/// `AND column >= ? AND column < ?` for the closed sides of a window.
+fn push_range(sql: &mut String, params: &mut Vec<Value>, column: &str, range: &InstantRange) {
+    if let Some(from) = range.from {
+        params.push(Value::Integer(ms(from)));
+        sql.push_str(&format!(" AND {column} >= ?{}", params.len()));
+    }
+    if let Some(until) = range.until {
+        params.push(Value::Integer(ms(until)));
+        sql.push_str(&format!(" AND {column} < ?{}", params.len()));
+    }
+}
+
+// --- sessions -------------------------------------------------------------------------------
+
+/// The conditions of a session list on `sessions s`, and their parameters (?1 is the company).
+fn session_conditions(company: CompanyId, query: &SessionQuery) -> (String, Vec<Value>) {
+    // A room's sessions are found through `sessions_by_room_start`; the unary `+` keeps the
+    // planner from preferring the company's (much longer) range for them.
+    let mut sql = String::from(if query.room.is_some() {
+        "+s.company_id = ?1"
+    } else {
+        "s.company_id = ?1"
+    });
+    let mut params = vec![blob(company.as_uuid())];
+    if let Some(room) = query.room {
+        params.push(blob(room.as_uuid()));
+        sql.push_str(&format!(" AND s.room_id = ?{}", params.len()));
+    }
+    push_range(&mut sql, &mut params, "s.started_at", &query.started);
+    if let Some(name) = &query.name {
+        let folded = name.folded();
+        params.push(Value::Text(folded.clone()));
+        sql.push_str(" AND ");
+        sql.push_str(&contains("s.name", params.len(), &folded));
+    }
+    (sql, params)
+}
+
+const SESSION_COLUMNS: &str = "s.seq, s.id, s.company_id, s.meeting_number, s.name, s.owner_id, \
+     s.room_id, s.schedule_id, s.started_at, s.ended_at, s.peak_participants";
+
+/// A session from the first 11 columns of a row ([`SESSION_COLUMNS`]); invitees empty.
+fn session_from_row(row: &Row<'_>) -> StoreResult<(i64, Session)> {
+    let get = |e: rusqlite::Error| internal(e);
+    let number: String = row.get(3).map_err(get)?;
+    let peak: i64 = row.get(10).map_err(get)?;
+    Ok((
+        row.get(0).map_err(get)?,
+        Session {
+            id: SessionId::from_uuid(row.get(1).map_err(get)?),
+            company: CompanyId::from_uuid(row.get(2).map_err(get)?),
+            meeting_number: MeetingNumber::parse(&number)
+                .map_err(|_| corrupt("sessions.meeting_number"))?,
+            name: row.get(4).map_err(get)?,
+            owner: UserId::from_uuid(row.get(5).map_err(get)?),
+            room: row
+                .get::<_, Option<Uuid>>(6)
+                .map_err(get)?
+                .map(RoomId::from_uuid),
+            schedule: row
+                .get::<_, Option<Uuid>>(7)
+                .map_err(get)?
+                .map(ScheduleId::from_uuid),
+            started_at: instant(row.get(8).map_err(get)?)?,
+            ended_at: opt_instant(row.get(9).map_err(get)?)?,
+            peak_participants: u32::try_from(peak).unwrap_or(0),
+            invitees: Vec::new(),
+        },
+    ))
+}
+
+/// A total kept by the triggers of 0005 (`history_counts`): the sum over the rows of the
+/// company matching `what` (a condition on the `what` column built from domain names only).
+fn kept_total(conn: &Connection, company: CompanyId, what: &str) -> StoreResult<i64> {
+    conn.prepare_cached(&format!(
+        "SELECT COALESCE(SUM(n), 0) FROM history_counts WHERE company_id = ?1 AND {what}"
+    ))
+    .map_err(internal)?
+    .query_row([blob(company.as_uuid())], |r| r.get(0))
+    .map_err(internal)
+}
+
+fn find_sessions(
+    conn: &Connection,
+    company: CompanyId,
+    query: &SessionQuery,
+    page: PageRequest,
+) -> StoreResult<Page<SessionSummary>> {
+    if query.started.is_empty() {
+        return Ok(Page {
+            items: Vec::new(),
+            total: 0,
+        });
+    }
+    let (conditions, mut params) = session_conditions(company, query);
+    let (limit, offset) = page_limits(page);
+    // Which sessions the page holds, by number, picked inside the index (a deep page skips
+    // index entries, not joined rows), and the total.
+    let (total, seqs): (i64, Vec<i64>) = if query.name.is_some() {
+        // A name search tests every entry of the range whatever the page: one pass collects
+        // all matches (numbers only), giving the total and the page together.
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT s.seq FROM sessions s WHERE {conditions} \
+                 ORDER BY s.started_at DESC, s.seq DESC"
+            ))
+            .map_err(internal)?;
+        let all = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(internal)?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(internal)?;
+        let page: Vec<i64> = all
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(0))
+            .copied()
+            .collect();
+        (i64::try_from(all.len()).unwrap_or(i64::MAX), page)
+    } else {
+        let unfiltered = query.room.is_none() && query.started.is_open();
+        let total = if unfiltered {
+            kept_total(conn, company, "what = 'sessions'")?
+        } else {
+            conn.prepare_cached(&format!(
+                "SELECT COUNT(*) FROM sessions s WHERE {conditions}"
+            ))
+            .map_err(internal)?
+            .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+            .map_err(internal)?
+        };
+        params.push(Value::Integer(limit));
+        params.push(Value::Integer(offset));
+        let n = params.len();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT s.seq FROM sessions s WHERE {conditions} \
+                 ORDER BY s.started_at DESC, s.seq DESC LIMIT ?{} OFFSET ?{n}",
+                n - 1
+            ))
+            .map_err(internal)?;
+        let page = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(internal)?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(internal)?;
+        (total, page)
+    };
+    if seqs.is_empty() {
+        return Ok(Page {
+            items: Vec::new(),
+            total: count(total),
+        });
+    }
+    let placeholders = vec!["?"; seqs.len()].join(", ");
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
+             (SELECT r.download_url FROM recordings r WHERE r.session_seq = s.seq \
+              AND r.status = 'completed' ORDER BY r.started_at, r.seq LIMIT 1) \
+         FROM sessions s JOIN users u ON u.id = s.owner_id \
+         WHERE s.seq IN ({placeholders}) ORDER BY s.started_at DESC, s.seq DESC"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(seqs.iter()))
+        .map_err(internal)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(internal)? {
+        let (seq, session) = session_from_row(row)?;
+        items.push(SessionSummary {
+            seq,
+            owner: UserRef {
+                id: session.owner,
+                username: row.get(11).map_err(internal)?,
+                real_name: row.get(12).map_err(internal)?,
+            },
+            session,
+            participants: Vec::new(),
+            guest_stays: 0,
+            recording_url: row.get(13).map_err(internal)?,
+        });
+    }
+    drop(rows);
+    drop(stmt);
+    attach_participants(conn, &mut items)?;
+    Ok(Page {
+        items,
+        total: count(total),
+    })
+}
+
+/// Fills in who attended each session of a page: one grouped query over the page's sessions.
+fn attach_participants(conn: &Connection, items: &mut [SessionSummary]) -> StoreResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let by_seq: HashMap<i64, usize> = items.iter().enumerate().map(|(i, s)| (s.seq, i)).collect();
+    let placeholders = vec!["?"; items.len()].join(", ");
+    let sql = format!(
+        "SELECT a.session_seq, a.user_id, u.username, u.real_name, MIN(a.joined_at), COUNT(*) \
+         FROM attendance a LEFT JOIN users u ON u.id = a.user_id \
+         WHERE a.session_seq IN ({placeholders}) \
+         GROUP BY a.session_seq, a.user_id ORDER BY a.session_seq, MIN(a.joined_at), a.user_id"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(internal)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(items.iter().map(|s| s.seq)))
+        .map_err(internal)?;
+    while let Some(row) = rows.next().map_err(internal)? {
+        let seq: i64 = row.get(0).map_err(internal)?;
+        let Some(&i) = by_seq.get(&seq) else { continue };
+        let user: Option<Uuid> = row.get(1).map_err(internal)?;
+        let stays: i64 = row.get(5).map_err(internal)?;
+        match user {
+            None => items[i].guest_stays = u32::try_from(stays).unwrap_or(u32::MAX),
+            Some(id) => items[i].participants.push(SessionParticipant {
+                user: UserRef {
+                    id: UserId::from_uuid(id),
+                    username: row.get(2).map_err(internal)?,
+                    real_name: row.get(3).map_err(internal)?,
+                },
+                first_joined_at: instant(row.get(4).map_err(internal)?)?,
+            }),
+        }
+    }
+    Ok(())
+}
+
+fn session_attendance(
+    conn: &Connection,
+    company: CompanyId,
+    key: SessionKey,
+    query: &AttendanceQuery,
+    page: PageRequest,
+) -> StoreResult<Option<SessionAttendance>> {
+    let (column, value) = match key {
+        SessionKey::Id(id) => ("id", blob(id.as_uuid())),
+        SessionKey::Seq(seq) => ("seq", Value::Integer(seq)),
+    };
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.{column} = ?1 AND s.company_id = ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+    let mut rows = stmt
+        .query(rusqlite::params![value, blob(company.as_uuid())])
+        .map_err(internal)?;
+    let Some(row) = rows.next().map_err(internal)? else {
+        return Ok(None);
+    };
+    let (seq, mut session) = session_from_row(row)?;
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = conn
+        .prepare_cached("SELECT user_id FROM session_invitees WHERE session_seq = ?1")
+        .map_err(internal)?;
+    session.invitees = stmt
+        .query_map([seq], |r| r.get::<_, Uuid>(0))
+        .map_err(internal)?
+        .map(|r| r.map(UserId::from_uuid).map_err(internal))
+        .collect::<StoreResult<_>>()?;
+
+    let mut conditions = String::from("a.session_seq = ?1");
+    let mut params = vec![Value::Integer(seq)];
+    if let Some(search) = &query.search {
+        let folded = search.folded();
+        params.push(Value::Text(folded.clone()));
+        conditions.push_str(&format!(
+            " AND ({} OR {})",
+            contains("a.display_name", 2, &folded),
+            contains("a.call_number", 2, &folded)
+        ));
+    }
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM attendance a WHERE {conditions}"
+        ))
+        .map_err(internal)?
+        .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+        .map_err(internal)?;
+    let (limit, offset) = page_limits(page);
+    params.push(Value::Integer(limit));
+    params.push(Value::Integer(offset));
+    let n = params.len();
+    let sql = format!(
+        "SELECT a.id, a.user_id, a.display_name, a.call_number, a.device_type, a.media_type, \
+             a.department, a.joined_at, a.left_at, u.username, u.real_name \
+         FROM attendance a LEFT JOIN users u ON u.id = a.user_id \
+         WHERE {conditions} ORDER BY a.joined_at, a.seq LIMIT ?{} OFFSET ?{n}",
+        n - 1
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params.iter()))
+        .map_err(internal)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(internal)? {
+        let user: Option<Uuid> = row.get(1).map_err(internal)?;
+        let device: String = row.get(4).map_err(internal)?;
+        let media: String = row.get(5).map_err(internal)?;
+        let attendance = Attendance {
+            id: AttendanceId::from_uuid(row.get(0).map_err(internal)?),
+            session: session.id,
+            user: user.map(UserId::from_uuid),
+            display_name: row.get(2).map_err(internal)?,
+            call_number: row.get(3).map_err(internal)?,
+            device_type: DeviceType::parse(&device)
+                .map_err(|_| corrupt("attendance.device_type"))?,
+            media_type: MediaType::parse(&media).map_err(|_| corrupt("attendance.media_type"))?,
+            department: row.get(6).map_err(internal)?,
+            joined_at: instant(row.get(7).map_err(internal)?)?,
+            left_at: opt_instant(row.get(8).map_err(internal)?)?,
+        };
+        let user = match (
+            attendance.user,
+            row.get::<_, Option<String>>(9).map_err(internal)?,
+        ) {
+            (Some(id), Some(username)) => Some(UserRef {
+                id,
+                username,
+                real_name: row.get(10).map_err(internal)?,
+            }),
+            _ => None,
+        };
+        items.push(AttendanceEntry { attendance, user });
+    }
+    Ok(Some(SessionAttendance {
+        seq,
+        session,
+        attendance: Page {
+            items,
+            total: count(total),
+        },
+    }))
+}
+
+// --- recordings ------------------------------------------------------------------------------
+
+/// What a recording filter's conditions are for: the plan that is fastest differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Counting or deleting every match: a range filter's own index counts it.
+    All,
+    /// Picking one page in start order: walk the start-ordered covering index and test the
+    /// end and duration ranges on its entries (the `+` keeps the planner off their indexes,
+    /// whose matches would all have to be sorted first).
+    Page,
+}
+
+/// The conditions of a recording filter on `recordings r` (?1 is the company).
+fn recording_conditions(
+    company: CompanyId,
+    filter: &RecordingFilter,
+    purpose: Purpose,
+) -> (String, Vec<Value>) {
+    // A session's, a participant's or a room's recordings are found through
+    // `recordings_by_session`/`recordings_by_attendance`: few rows, whatever the company's
+    // size; the `+` keeps the planner from walking the company's range instead.
+    let narrow = filter.session.is_some() || filter.participant.is_some() || filter.room.is_some();
+    let mut sql = String::from(if narrow {
+        "+r.company_id = ?1"
+    } else {
+        "r.company_id = ?1"
+    });
+    let mut params = vec![blob(company.as_uuid())];
+    let plus = if purpose == Purpose::Page { "+" } else { "" };
+    push_range(&mut sql, &mut params, "r.started_at", &filter.started);
+    push_range(
+        &mut sql,
+        &mut params,
+        &format!("{plus}r.ended_at"),
+        &filter.ended,
+    );
+    if let Some(room) = filter.room {
+        params.push(blob(room.as_uuid()));
+        sql.push_str(&format!(
+            " AND r.session_seq IN (SELECT seq FROM sessions WHERE room_id = ?{} AND company_id = ?1)",
+            params.len()
+        ));
+    }
+    if let Some(session) = filter.session {
+        params.push(blob(session.as_uuid()));
+        sql.push_str(&format!(
+            " AND r.session_seq = (SELECT seq FROM sessions WHERE id = ?{} AND company_id = ?1)",
+            params.len()
+        ));
+    }
+    if let Some(participant) = filter.participant {
+        params.push(blob(participant.as_uuid()));
+        sql.push_str(&format!(
+            " AND r.attendance_seq = (SELECT seq FROM attendance WHERE id = ?{} AND company_id = ?1)",
+            params.len()
+        ));
+    }
+    if let Some(status) = filter.status {
+        params.push(Value::Text(status.as_str().to_owned()));
+        sql.push_str(&format!(" AND r.status = ?{}", params.len()));
+    }
+    if let Some(kind) = filter.kind {
+        params.push(Value::Text(kind.as_str().to_owned()));
+        sql.push_str(&format!(" AND r.kind = ?{}", params.len()));
+    }
+    if let Some(min) = filter.min_duration_secs {
+        params.push(Value::Integer(i64::from(min)));
+        sql.push_str(&format!(" AND {plus}r.duration_secs >= ?{}", params.len()));
+    }
+    if let Some(max) = filter.max_duration_secs {
+        params.push(Value::Integer(i64::from(max)));
+        sql.push_str(&format!(" AND {plus}r.duration_secs <= ?{}", params.len()));
+    }
+    (sql, params)
+}
+
+const RECORDING_COLUMNS: &str = "r.id, r.company_id, s.id, a.id, r.kind, r.status, r.codec, \
+     r.size_bytes, r.duration_secs, r.started_at, r.ended_at, r.completed_at, r.download_url, \
+     r.created_at, r.updated_at, s.room_id";
+
+const RECORDING_FROM: &str = "recordings r JOIN sessions s ON s.seq = r.session_seq \
+     LEFT JOIN attendance a ON a.seq = r.attendance_seq";
+
+fn recording_from_row(row: &Row<'_>) -> StoreResult<RecordingView> {
+    let kind: String = row.get(4).map_err(internal)?;
+    let status: String = row.get(5).map_err(internal)?;
+    let size: i64 = row.get(7).map_err(internal)?;
+    let duration: i64 = row.get(8).map_err(internal)?;
+    Ok(RecordingView {
+        recording: Recording {
+            id: RecordingId::from_uuid(row.get(0).map_err(internal)?),
+            company: CompanyId::from_uuid(row.get(1).map_err(internal)?),
+            session: SessionId::from_uuid(row.get(2).map_err(internal)?),
+            attendance: row
+                .get::<_, Option<Uuid>>(3)
+                .map_err(internal)?
+                .map(AttendanceId::from_uuid),
+            kind: RecordingKind::parse(&kind).ok_or_else(|| corrupt("recordings.kind"))?,
+            status: RecordingStatus::parse(&status).ok_or_else(|| corrupt("recordings.status"))?,
+            codec: row.get(6).map_err(internal)?,
+            size_bytes: u64::try_from(size).map_err(|_| corrupt("recordings.size_bytes"))?,
+            duration_secs: u32::try_from(duration)
+                .map_err(|_| corrupt("recordings.duration_secs"))?,
+            started_at: instant(row.get(9).map_err(internal)?)?,
+            ended_at: opt_instant(row.get(10).map_err(internal)?)?,
+            completed_at: opt_instant(row.get(11).map_err(internal)?)?,
+            download_url: row.get(12).map_err(internal)?,
+            created_at: instant(row.get(13).map_err(internal)?)?,
+            updated_at: instant(row.get(14).map_err(internal)?)?,
+        },
+        room: row
+            .get::<_, Option<Uuid>>(15)
+            .map_err(internal)?
+            .map(RoomId::from_uuid),
+    })
+}
+
+fn find_recordings(
+    conn: &Connection,
+    company: CompanyId,
+    filter: &RecordingFilter,
+    page: PageRequest,
+) -> StoreResult<Page<RecordingView>> {
+    if filter.matches_nothing() {
+        return Ok(Page {
+            items: Vec::new(),
+            total: 0,
+        });
+    }
+    let kept = RecordingFilter {
+        status: None,
+        kind: None,
+        ..filter.clone()
+    } == RecordingFilter::default();
+    let total = if kept {
+        // Only status and type (or nothing): the kept totals answer.
+        let status = filter
+            .status
+            .map_or("%".to_owned(), |s| s.as_str().to_owned());
+        let kind = filter
+            .kind
+            .map_or("%".to_owned(), |k| k.as_str().to_owned());
+        kept_total(
+            conn,
+            company,
+            &format!("what LIKE 'recordings:{status}:{kind}'"),
+        )?
+    } else {
+        let (conditions, params) = recording_conditions(company, filter, Purpose::All);
+        conn.prepare_cached(&format!(
+            "SELECT COUNT(*) FROM recordings r WHERE {conditions}"
+        ))
+        .map_err(internal)?
+        .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+        .map_err(internal)?
+    };
+    let (conditions, mut params) = recording_conditions(company, filter, Purpose::Page);
+    let (limit, offset) = page_limits(page);
+    params.push(Value::Integer(limit));
+    params.push(Value::Integer(offset));
+    let n = params.len();
+    // The page's recordings are picked by number inside the index first (a deep page skips
+    // index entries, not joined rows), then read whole.
+    let sql = format!(
+        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} \
+         WHERE r.seq IN (SELECT r.seq FROM recordings r WHERE {conditions} \
+             ORDER BY r.started_at DESC, r.seq DESC LIMIT ?{} OFFSET ?{n}) \
+         ORDER BY r.started_at DESC, r.seq DESC",
+        n - 1
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params.iter()))
+        .map_err(internal)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(internal)? {
+        items.push(recording_from_row(row)?);
+    }
+    Ok(Page {
+        items,
+        total: count(total),
+    })
+}
+
+fn recording(
+    conn: &Connection,
+    company: CompanyId,
+    id: RecordingId,
+) -> StoreResult<Option<RecordingView>> {
+    let sql = format!(
+        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} WHERE r.id = ?1 AND r.company_id = ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+    let mut rows = stmt
+        .query(rusqlite::params![
+            blob(id.as_uuid()),
+            blob(company.as_uuid())
+        ])
+        .map_err(internal)?;
+    match rows.next().map_err(internal)? {
+        Some(row) => recording_from_row(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Binds rusqlite values to an sqlx query (the writer runs the same conditions as the reads).
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    params: &'q [Value],
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    for p in params {
+        query = match p {
+            Value::Null => query.bind(None::<i64>),
+            Value::Integer(i) => query.bind(*i),
+            Value::Real(f) => query.bind(*f),
+            Value::Text(t) => query.bind(t.as_str()),
+            Value::Blob(b) => query.bind(b.as_slice()),
+        };
+    }
+    query
+}
+
+// --- import ----------------------------------------------------------------------------------
+
+type Tx<'a> = Transaction<'a, Sqlite>;
+
+/// Who owns an id in a table: `None` when nobody, else the owning company.
+async fn id_owner(tx: &mut Tx<'_>, table: &str, id: Uuid) -> StoreResult<Option<Uuid>> {
+    sqlx::query_scalar(&format!("SELECT company_id FROM {table} WHERE id = ?1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)
+}
+
+/// Whether a record with this id is already imported (`true`), new (`false`), or taken by
+/// another company (refused, without saying which).
+async fn already_there(
+    tx: &mut Tx<'_>,
+    table: &str,
+    id: Uuid,
+    company: CompanyId,
+    line: usize,
+) -> Result<bool, ImportError> {
+    match id_owner(tx, table, id).await? {
+        None => Ok(false),
+        Some(owner) if owner == company.as_uuid() => Ok(true),
+        Some(_) => Err(ImportRefused::new(line, format!("the id {id} is already in use")).into()),
+    }
+}
+
+async fn user_id(
+    tx: &mut Tx<'_>,
+    company: CompanyId,
+    username: &Username,
+    line: usize,
+    field: &str,
+) -> Result<Uuid, ImportError> {
+    let id: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM users WHERE username_key = ?1 AND company_id = ?2")
+            .bind(username.canonical())
+            .bind(company.as_uuid())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    id.ok_or_else(|| {
+        ImportRefused::new(
+            line,
+            format!("{field}: the company has no user {username:?}"),
+        )
+        .into()
+    })
+}
+
+async fn seq_of(
+    tx: &mut Tx<'_>,
+    table: &str,
+    id: Uuid,
+    company: CompanyId,
+) -> StoreResult<Option<i64>> {
+    sqlx::query_scalar(&format!(
+        "SELECT seq FROM {table} WHERE id = ?1 AND company_id = ?2"
+    ))
+    .bind(id)
+    .bind(company.as_uuid())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_err)
+}
+
+async fn import_room(
+    tx: &mut Tx<'_>,
+    company: CompanyId,
+    line: usize,
+    room: &ImportRoom,
+    now: Timestamp,
+) -> Result<bool, ImportError> {
+    let id = room.id.as_uuid();
+    if already_there(tx, "rooms", id, company, line).await? {
+        return Ok(false);
+    }
+    let owner = user_id(tx, company, &room.owner, line, "owner").await?;
+    let reserved = sqlx::query(
+        "INSERT INTO meeting_numbers (number, company_id, room_id) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (number) DO NOTHING",
+    )
+    .bind(room.meeting_number.as_str())
+    .bind(company.as_uuid())
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    if reserved.rows_affected() == 0 {
+        return Err(ImportRefused::new(
+            line,
+            format!(
+                "meeting_number {} is already in use",
+                room.meeting_number.as_str()
+            ),
+        )
+        .into());
+    }
+    sqlx::query(
+        "INSERT INTO rooms (id, company_id, name, meeting_number, password, owner_id, creator_id, created_at) \
+         VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, ?6)",
+    )
+    .bind(id)
+    .bind(company.as_uuid())
+    .bind(&room.name)
+    .bind(room.meeting_number.as_str())
+    .bind(owner)
+    .bind(ms(now))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(true)
+}
+
+async fn import_session(
+    tx: &mut Tx<'_>,
+    company: CompanyId,
+    line: usize,
+    session: &ImportSession,
+) -> Result<bool, ImportError> {
+    let id = session.id.as_uuid();
+    if already_there(tx, "sessions", id, company, line).await? {
+        return Ok(false);
+    }
+    let owner = user_id(tx, company, &session.owner, line, "owner").await?;
+    if let Some(room) = session.room {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM rooms WHERE id = ?1 AND company_id = ?2")
+                .bind(room.as_uuid())
+                .bind(company.as_uuid())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        if exists.is_none() {
+            return Err(
+                ImportRefused::new(line, format!("room: the company has no room {room}")).into(),
+            );
+        }
+    }
+    let mut invitees = Vec::with_capacity(session.invitees.len());
+    for invitee in &session.invitees {
+        invitees.push(user_id(tx, company, invitee, line, "invitees").await?);
+    }
+    invitees.sort();
+    invitees.dedup();
+    let last_seen = session.ended_at.unwrap_or(session.started_at);
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO sessions (id, company_id, meeting_number, name, owner_id, room_id, \
+             schedule_id, started_at, ended_at, last_seen_at, peak_participants, end_reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, 0, ?10) RETURNING seq",
+    )
+    .bind(id)
+    .bind(company.as_uuid())
+    .bind(session.meeting_number.as_str())
+    .bind(&session.name)
+    .bind(owner)
+    .bind(session.room.map(|r| r.as_uuid()))
+    .bind(ms(session.started_at))
+    .bind(session.ended_at.map(ms))
+    .bind(ms(last_seen))
+    .bind(session.ended_at.map(|_| "imported"))
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    for invitee in invitees {
+        sqlx::query("INSERT INTO session_invitees (session_seq, user_id) VALUES (?1, ?2)")
+            .bind(seq)
+            .bind(invitee)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(true)
+}
+
+async fn import_attendance(
+    tx: &mut Tx<'_>,
+    company: CompanyId,
+    line: usize,
+    stay: &ImportAttendance,
+) -> Result<bool, ImportError> {
+    let id = stay.id.as_uuid();
+    if already_there(tx, "attendance", id, company, line).await? {
+        return Ok(false);
+    }
+    let Some(session_seq) = seq_of(tx, "sessions", stay.session.as_uuid(), company).await? else {
+        return Err(ImportRefused::new(
+            line,
+            format!("session: the company has no session {}", stay.session),
+        )
+        .into());
+    };
+    let user = match &stay.user {
+        Some(name) => Some(user_id(tx, company, name, line, "user").await?),
+        None => None,
+    };
+    sqlx::query(
+        "INSERT INTO attendance (id, session_seq, company_id, user_id, display_name, call_number, \
+             device_type, media_type, department, joined_at, left_at, leave_reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL)",
+    )
+    .bind(id)
+    .bind(session_seq)
+    .bind(company.as_uuid())
+    .bind(user)
+    .bind(&stay.display_name)
+    .bind(&stay.call_number)
+    .bind(stay.device_type.as_str())
+    .bind(stay.media_type.as_str())
+    .bind(&stay.department)
+    .bind(ms(stay.joined_at))
+    .bind(stay.left_at.map(ms))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(true)
+}
+
+async fn import_recording(
+    tx: &mut Tx<'_>,
+    company: CompanyId,
+    line: usize,
+    rec: &ImportRecording,
+) -> Result<bool, ImportError> {
+    let id = rec.id.as_uuid();
+    if already_there(tx, "recordings", id, company, line).await? {
+        return Ok(false);
+    }
+    let Some(session_seq) = seq_of(tx, "sessions", rec.session.as_uuid(), company).await? else {
+        return Err(ImportRefused::new(
+            line,
+            format!("session: the company has no session {}", rec.session),
+        )
+        .into());
+    };
+    let attendance_seq = match rec.attendance {
+        None => None,
+        Some(a) => {
+            let seq: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM attendance WHERE id = ?1 AND company_id = ?2 AND session_seq = ?3",
+            )
+            .bind(a.as_uuid())
+            .bind(company.as_uuid())
+            .bind(session_seq)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            Some(seq.ok_or_else(|| {
+                ImportRefused::new(
+                    line,
+                    format!("attendance: the session has no attendance {a}"),
+                )
+            })?)
+        }
+    };
+    let size = i64::try_from(rec.size_bytes)
+        .map_err(|_| ImportRefused::new(line, "size_bytes is too large"))?;
+    let updated = rec.completed_at.or(rec.ended_at).unwrap_or(rec.started_at);
+    sqlx::query(
+        "INSERT INTO recordings (id, company_id, session_seq, attendance_seq, kind, status, codec, \
+             size_bytes, duration_secs, started_at, ended_at, completed_at, download_url, \
+             created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?10, ?14)",
+    )
+    .bind(id)
+    .bind(company.as_uuid())
+    .bind(session_seq)
+    .bind(attendance_seq)
+    .bind(rec.kind.as_str())
+    .bind(rec.status.as_str())
+    .bind(&rec.codec)
+    .bind(size)
+    .bind(i64::from(rec.duration_secs))
+    .bind(ms(rec.started_at))
+    .bind(rec.ended_at.map(ms))
+    .bind(rec.completed_at.map(ms))
+    .bind(&rec.download_url)
+    .bind(ms(updated))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(true)
+}
+
+// --- keys ------------------------------------------------------------------------------------
+
+const KEY_COLUMNS: &str =
+    "id, company_id, name, kind, prefix, app_id, created_at, revoked_at, seed, secret_hash";
+
+fn key_from_row(row: &Row<'_>) -> StoreResult<ApiKey> {
+    let kind: String = row.get(3).map_err(internal)?;
+    Ok(ApiKey {
+        id: ApiKeyId::from_uuid(row.get(0).map_err(internal)?),
+        company: CompanyId::from_uuid(row.get(1).map_err(internal)?),
+        name: row.get(2).map_err(internal)?,
+        kind: ApiKeyKind::parse(&kind).map_err(|_| corrupt("api_keys.kind"))?,
+        prefix: row.get(4).map_err(internal)?,
+        app_id: row.get(5).map_err(internal)?,
+        created_at: instant(row.get(6).map_err(internal)?)?,
+        revoked_at: opt_instant(row.get(7).map_err(internal)?)?,
+    })
+}
+
+fn hash_from(bytes: Vec<u8>) -> StoreResult<TokenHash> {
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt("a stored hash is not 32 bytes"))?;
+    Ok(TokenHash(arr))
+}
+
+fn keys_where(conn: &Connection, condition: &str, value: Value) -> StoreResult<Vec<ApiKey>> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE {condition}");
+    let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+    let mut rows = stmt.query([value]).map_err(internal)?;
+    let mut keys = Vec::new();
+    while let Some(row) = rows.next().map_err(internal)? {
+        keys.push(key_from_row(row)?);
+    }
+    Ok(keys)
+}
+
+#[async_trait]
+impl History for SqliteStore {
+    async fn find_sessions(
+        &self,
+        company: CompanyId,
+        query: &SessionQuery,
+        page: PageRequest,
+    ) -> StoreResult<Page<SessionSummary>> {
+        self.reads
+            .read(|conn| find_sessions(conn, company, query, page))
+    }
+
+    async fn session_attendance(
+        &self,
+        company: CompanyId,
+        session: SessionKey,
+        query: &AttendanceQuery,
+        page: PageRequest,
+    ) -> StoreResult<Option<SessionAttendance>> {
+        self.reads
+            .read(|conn| session_attendance(conn, company, session, query, page))
+    }
+
+    async fn find_recordings(
+        &self,
+        company: CompanyId,
+        filter: &RecordingFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<RecordingView>> {
+        self.reads
+            .read(|conn| find_recordings(conn, company, filter, page))
+    }
+
+    async fn recording(
+        &self,
+        company: CompanyId,
+        id: RecordingId,
+    ) -> StoreResult<Option<RecordingView>> {
+        self.reads.read(|conn| recording(conn, company, id))
+    }
+
+    async fn delete_recordings(
+        &self,
+        company: CompanyId,
+        filter: &RecordingFilter,
+    ) -> StoreResult<u64> {
+        if filter.matches_nothing() {
+            return Ok(0);
+        }
+        let (conditions, params) = recording_conditions(company, filter, Purpose::All);
+        let sql = format!("DELETE FROM recordings AS r WHERE {conditions}");
+        let done = bind_all(sqlx::query(&sql), &params)
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn import_history(
+        &self,
+        company: CompanyId,
+        lines: &[ImportLine],
+        now: Timestamp,
+    ) -> Result<ImportSummary, ImportError> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM companies WHERE id = ?1")
+            .bind(company.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if known.is_none() {
+            return Err(StoreError::NotFound.into());
+        }
+        let mut summary = ImportSummary::default();
+        for ImportLine { line, record } in lines {
+            let (written, counter) = match record {
+                ImportRecord::Room(r) => (
+                    import_room(&mut tx, company, *line, r, now).await?,
+                    &mut summary.rooms,
+                ),
+                ImportRecord::Session(s) => (
+                    import_session(&mut tx, company, *line, s).await?,
+                    &mut summary.sessions,
+                ),
+                ImportRecord::Attendance(a) => (
+                    import_attendance(&mut tx, company, *line, a).await?,
+                    &mut summary.attendance,
+                ),
+                ImportRecord::Recording(r) => (
+                    import_recording(&mut tx, company, *line, r).await?,
+                    &mut summary.recordings,
+                ),
+            };
+            if written {
+                *counter += 1;
+            } else {
+                summary.unchanged += 1;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(summary)
+    }
+
+    async fn insert_history_batch(
+        &self,
+        sessions: &[Session],
+        attendance: &[Attendance],
+        recordings: &[Recording],
+    ) -> StoreResult<()> {
+        // Multi-row INSERTs of a few hundred rows each: one statement per chunk instead of
+        // one per row (SQLite allows 32,766 parameters per statement).
+        const CHUNK: usize = 400;
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        for chunk in sessions.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO sessions (id, company_id, meeting_number, name, owner_id, room_id, \
+                 schedule_id, started_at, ended_at, last_seen_at, peak_participants) ",
+            );
+            q.push_values(chunk, |mut b, s| {
+                b.push_bind(s.id.as_uuid())
+                    .push_bind(s.company.as_uuid())
+                    .push_bind(s.meeting_number.as_str().to_owned())
+                    .push_bind(s.name.clone())
+                    .push_bind(s.owner.as_uuid())
+                    .push_bind(s.room.map(|r| r.as_uuid()))
+                    .push_bind(s.schedule.map(|r| r.as_uuid()))
+                    .push_bind(ms(s.started_at))
+                    .push_bind(s.ended_at.map(ms))
+                    .push_bind(ms(s.ended_at.unwrap_or(s.started_at)))
+                    .push_bind(i64::from(s.peak_participants));
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        let invitees: Vec<(Uuid, Uuid)> = sessions
+            .iter()
+            .flat_map(|s| {
+                s.invitees
+                    .iter()
+                    .map(move |u| (s.id.as_uuid(), u.as_uuid()))
+            })
+            .collect();
+        for chunk in invitees.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO session_invitees (session_seq, user_id) ",
+            );
+            q.push_values(chunk, |mut b, (session, user)| {
+                b.push("(SELECT seq FROM sessions WHERE id = ")
+                    .push_bind_unseparated(*session)
+                    .push_unseparated(")")
+                    .push_bind(*user);
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        for chunk in attendance.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO attendance (id, session_seq, company_id, user_id, display_name, \
+                 call_number, device_type, media_type, department, joined_at, left_at) ",
+            );
+            q.push_values(chunk, |mut b, a| {
+                b.push_bind(a.id.as_uuid())
+                    .push("(SELECT seq FROM sessions WHERE id = ")
+                    .push_bind_unseparated(a.session.as_uuid())
+                    .push_unseparated(")")
+                    .push("(SELECT company_id FROM sessions WHERE id = ")
+                    .push_bind_unseparated(a.session.as_uuid())
+                    .push_unseparated(")")
+                    .push_bind(a.user.map(|u| u.as_uuid()))
+                    .push_bind(a.display_name.clone())
+                    .push_bind(a.call_number.clone())
+                    .push_bind(a.device_type.as_str())
+                    .push_bind(a.media_type.as_str())
+                    .push_bind(a.department.clone())
+                    .push_bind(ms(a.joined_at))
+                    .push_bind(a.left_at.map(ms));
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        for chunk in recordings.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO recordings (id, company_id, session_seq, attendance_seq, kind, status, \
+                 codec, size_bytes, duration_secs, started_at, ended_at, completed_at, \
+                 download_url, created_at, updated_at) ",
+            );
+            for r in chunk {
+                i64::try_from(r.size_bytes).map_err(|_| corrupt("size_bytes beyond i64"))?;
+            }
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.id.as_uuid())
+                    .push_bind(r.company.as_uuid())
+                    .push("(SELECT seq FROM sessions WHERE id = ")
+                    .push_bind_unseparated(r.session.as_uuid())
+                    .push_unseparated(")")
+                    .push("(SELECT seq FROM attendance WHERE id = ")
+                    .push_bind_unseparated(r.attendance.map(|a| a.as_uuid()))
+                    .push_unseparated(")")
+                    .push_bind(r.kind.as_str())
+                    .push_bind(r.status.as_str())
+                    .push_bind(r.codec.clone())
+                    .push_bind(i64::try_from(r.size_bytes).unwrap_or(i64::MAX))
+                    .push_bind(i64::from(r.duration_secs))
+                    .push_bind(ms(r.started_at))
+                    .push_bind(r.ended_at.map(ms))
+                    .push_bind(r.completed_at.map(ms))
+                    .push_bind(r.download_url.clone())
+                    .push_bind(ms(r.created_at))
+                    .push_bind(ms(r.updated_at));
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, new: &NewApiKey) -> StoreResult<()> {
+        let key = &new.key;
+        sqlx::query(
+            "INSERT INTO api_keys (id, company_id, name, kind, prefix, secret_hash, app_id, seed, \
+                 created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .bind(key.id.as_uuid())
+        .bind(key.company.as_uuid())
+        .bind(&key.name)
+        .bind(key.kind.as_str())
+        .bind(&key.prefix)
+        .bind(&new.secret_hash.0[..])
+        .bind(key.app_id.as_deref())
+        .bind(new.seed.as_ref().map(|s| &s[..]))
+        .bind(ms(key.created_at))
+        .bind(key.revoked_at.map(ms))
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn api_keys(&self, company: CompanyId) -> StoreResult<Vec<ApiKey>> {
+        self.reads.read(|conn| {
+            keys_where(
+                conn,
+                "company_id = ?1 ORDER BY created_at, rowid",
+                blob(company.as_uuid()),
+            )
+        })
+    }
+
+    async fn revoke_api_key(
+        &self,
+        company: CompanyId,
+        id: ApiKeyId,
+        now: Timestamp,
+    ) -> StoreResult<ApiKey> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3) \
+             WHERE id = ?1 AND company_id = ?2",
+        )
+        .bind(id.as_uuid())
+        .bind(company.as_uuid())
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM app_tokens WHERE api_key_id = ?1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        self.reads
+            .read(|conn| keys_where(conn, "id = ?1", blob(id.as_uuid())))?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn api_key_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<ApiKey>> {
+        self.reads.read(|conn| {
+            Ok(keys_where(conn, "secret_hash = ?1", Value::Blob(hash.0.to_vec()))?.pop())
+        })
+    }
+
+    async fn huawei_app(&self, app_id: &str) -> StoreResult<Option<HuaweiApp>> {
+        self.reads.read(|conn| {
+            let sql = format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys WHERE app_id = ?1 AND kind = 'huawei_app'"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+            let mut rows = stmt.query([app_id]).map_err(internal)?;
+            let Some(row) = rows.next().map_err(internal)? else {
+                return Ok(None);
+            };
+            let seed: Vec<u8> = row.get(8).map_err(internal)?;
+            Ok(Some(HuaweiApp {
+                key: key_from_row(row)?,
+                seed: seed
+                    .try_into()
+                    .map_err(|_| corrupt("api_keys.seed is not 32 bytes"))?,
+                secret_hash: hash_from(row.get(9).map_err(internal)?)?,
+            }))
+        })
+    }
+
+    async fn insert_app_token(&self, token: &AppToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO app_tokens (token_hash, company_id, api_key_id, issued_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(&token.hash.0[..])
+        .bind(token.company.as_uuid())
+        .bind(token.key.as_uuid())
+        .bind(ms(token.issued_at))
+        .bind(ms(token.expires_at))
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn app_token(&self, hash: &TokenHash) -> StoreResult<Option<AppToken>> {
+        self.reads.read(|conn| {
+            conn.prepare_cached(
+                "SELECT t.company_id, t.api_key_id, t.issued_at, t.expires_at \
+                 FROM app_tokens t JOIN api_keys k ON k.id = t.api_key_id \
+                 WHERE t.token_hash = ?1 AND k.revoked_at IS NULL",
+            )
+            .map_err(internal)?
+            .query_row([&hash.0[..]], |row| {
+                Ok((
+                    row.get::<_, Uuid>(0)?,
+                    row.get::<_, Uuid>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            })
+            .optional()
+            .map_err(internal)?
+            .map(|(company, key, issued, expires)| {
+                Ok(AppToken {
+                    hash: *hash,
+                    company: CompanyId::from_uuid(company),
+                    key: ApiKeyId::from_uuid(key),
+                    issued_at: instant(issued)?,
+                    expires_at: instant(expires)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    async fn delete_expired_app_tokens(&self, now: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM app_tokens WHERE expires_at <= ?1")
+            .bind(ms(now))
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}

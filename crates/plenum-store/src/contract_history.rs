@@ -1,0 +1,1278 @@
+//! The contract of [`History`](crate::History): the record of meetings as the history surfaces
+//! read it, import, and integration keys. Run by [`contract_tests!`](crate::contract_tests)
+//! together with the rest of the suite; its checks are listed in
+//! [`history_contract_tests!`](crate::history_contract_tests).
+//!
+//! Sessions, attendance and recordings are written here through `import_history`, the write
+//! path this trait owns; the live runtime writes the same tables through its own trait.
+
+use plenum_domain::Timestamp;
+use plenum_domain::api_keys::{ApiKey, ApiKeyKind, NewApiKey};
+use plenum_domain::company::Company;
+use plenum_domain::credentials::TokenHash;
+use plenum_domain::history::{
+    Attendance, DeviceType, MediaType, Recording, RecordingKind, RecordingStatus, Session,
+};
+use plenum_domain::history_import::{
+    ImportAttendance, ImportLine, ImportRecord, ImportRecording, ImportRoom, ImportSession,
+    ImportSummary,
+};
+use plenum_domain::history_query::{
+    AttendanceQuery, InstantRange, RecordingFilter, SearchText, SessionKey, SessionQuery,
+};
+use plenum_domain::ids::{ApiKeyId, AttendanceId, CompanyId, RecordingId, RoomId, SessionId};
+use plenum_domain::paging::PageRequest;
+use plenum_domain::schedule::MeetingNumber;
+use plenum_domain::user::{Role, User, Username};
+
+use crate::contract::{at, new_company, new_user};
+use crate::{AppToken, ImportError, Store, StoreError};
+
+/// Expands to one `#[tokio::test]` per history check; `contract_tests!` invokes it.
+#[macro_export]
+macro_rules! history_contract_tests {
+    ($make:expr) => {
+        $crate::contract_tests!(@tests_of contract_history; $make;
+            // history-contract-list-start (every `pub async fn` check of this file, in order)
+            sessions_are_listed_newest_first_with_owner_participants_and_recording,
+            session_lists_filter_on_room_name_and_start_window,
+            session_lists_never_show_other_companies,
+            session_attendance_pages_and_searches_a_sessions_stays,
+            session_attendance_finds_sessions_by_id_or_number_only_in_their_company,
+            recordings_filter_on_every_field,
+            recordings_page_newest_first_with_totals,
+            recordings_are_scoped_to_their_company,
+            delete_recordings_deletes_only_matches_of_the_company,
+            import_is_idempotent,
+            import_is_all_or_nothing_and_names_the_line,
+            import_refuses_ids_and_references_of_other_companies,
+            api_keys_round_trip_and_revoke_within_their_company,
+            app_tokens_end_with_their_key_and_expire,
+            insert_history_batch_writes_what_the_queries_read_all_or_nothing,
+            // history-contract-list-end
+        );
+    };
+}
+
+struct Fixture {
+    acme: Company,
+    alice: User,
+    bob: User,
+    globex: Company,
+}
+
+async fn fixture(store: &dyn Store) -> Fixture {
+    let mut acme = new_company("Acme");
+    acme.max_users = 10;
+    let alice = new_user(acme.id, "alice", Role::SystemAdmin);
+    let acme = store
+        .create_company(&acme, &alice)
+        .await
+        .expect("create Acme");
+    let mut bob = new_user(acme.id, "bob", Role::Normal);
+    bob.profile.real_name = "Bob Builder".to_owned();
+    let bob = store.create_user(&bob).await.expect("create bob");
+    let alice = store
+        .user(acme.id, alice.id)
+        .await
+        .expect("read alice")
+        .expect("alice exists");
+    let globex = new_company("Globex");
+    let globex = store
+        .create_company(&globex, &new_user(globex.id, "gadmin", Role::SystemAdmin))
+        .await
+        .expect("create Globex");
+    Fixture {
+        acme,
+        alice,
+        bob,
+        globex,
+    }
+}
+
+fn uname(raw: &str) -> Username {
+    Username::parse(raw).expect("test usernames are valid")
+}
+
+fn line(n: usize, record: ImportRecord) -> ImportLine {
+    ImportLine { line: n, record }
+}
+
+fn room(name: &str, number: &str, owner: &str) -> ImportRoom {
+    ImportRoom {
+        id: RoomId::new(at(0)),
+        name: name.to_owned(),
+        meeting_number: MeetingNumber::parse(number).expect("valid number"),
+        owner: uname(owner),
+    }
+}
+
+fn session(name: &str, start: i64, end: Option<i64>, room: Option<RoomId>) -> ImportSession {
+    ImportSession {
+        id: SessionId::new(at(start)),
+        room,
+        meeting_number: MeetingNumber::parse("5550001").expect("valid number"),
+        name: name.to_owned(),
+        owner: uname("alice"),
+        invitees: Vec::new(),
+        started_at: at(start),
+        ended_at: end.map(at),
+    }
+}
+
+fn stay(
+    session: &ImportSession,
+    who: Option<&str>,
+    name: &str,
+    join: i64,
+    left: Option<i64>,
+) -> ImportAttendance {
+    ImportAttendance {
+        id: AttendanceId::new(at(join)),
+        session: session.id,
+        user: who.map(uname),
+        display_name: name.to_owned(),
+        call_number: String::new(),
+        device_type: DeviceType::Desktop,
+        media_type: MediaType::Video,
+        department: String::new(),
+        joined_at: at(join),
+        left_at: left.map(at),
+    }
+}
+
+fn recording(session: &ImportSession, start: i64, duration: u32) -> ImportRecording {
+    ImportRecording {
+        id: RecordingId::new(at(start)),
+        session: session.id,
+        attendance: None,
+        kind: RecordingKind::Video,
+        status: RecordingStatus::Completed,
+        codec: "vp8".to_owned(),
+        size_bytes: 1_000_000,
+        duration_secs: duration,
+        started_at: at(start),
+        ended_at: Some(at(start + i64::from(duration))),
+        completed_at: Some(at(start + i64::from(duration) + 60)),
+        download_url: format!("https://files.example/{start}.webm"),
+    }
+}
+
+async fn import(
+    store: &dyn Store,
+    company: CompanyId,
+    records: Vec<ImportRecord>,
+) -> ImportSummary {
+    let lines: Vec<ImportLine> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| line(i + 1, r))
+        .collect();
+    store
+        .import_history(company, &lines, at(0))
+        .await
+        .expect("import")
+}
+
+fn all() -> PageRequest {
+    PageRequest::by_number(1, 500, 500).expect("valid page")
+}
+
+fn page(num: i64, size: i64) -> PageRequest {
+    PageRequest::by_number(num, size, 500).expect("valid page")
+}
+
+fn search(text: &str) -> Option<SearchText> {
+    SearchText::parse(Some(text), plenum_domain::Field::Filter).expect("valid search")
+}
+
+pub async fn sessions_are_listed_newest_first_with_owner_participants_and_recording(
+    store: &dyn Store,
+) {
+    let f = fixture(store).await;
+    let old = session("Old", 100, Some(200), None);
+    let new = session("New", 1000, None, None);
+    let mut rec = recording(&old, 110, 30);
+    rec.download_url = "https://files.example/old.webm".to_owned();
+    let mut processing = recording(&old, 105, 10);
+    processing.status = RecordingStatus::Processing;
+    import(
+        store,
+        f.acme.id,
+        vec![
+            ImportRecord::Session(old.clone()),
+            ImportRecord::Session(new.clone()),
+            ImportRecord::Attendance(stay(&old, Some("bob"), "Bob", 120, Some(150))),
+            ImportRecord::Attendance(stay(&old, Some("alice"), "Alice", 101, Some(190))),
+            ImportRecord::Attendance(stay(&old, Some("bob"), "Bob again", 160, Some(170))),
+            ImportRecord::Attendance(stay(&old, None, "Guest", 130, None)),
+            ImportRecord::Recording(processing),
+            ImportRecord::Recording(rec),
+        ],
+    )
+    .await;
+
+    let listed = store
+        .find_sessions(f.acme.id, &SessionQuery::default(), all())
+        .await
+        .expect("list");
+    assert_eq!(listed.total, 2);
+    let ids: Vec<SessionId> = listed.items.iter().map(|s| s.session.id).collect();
+    assert_eq!(ids, vec![new.id, old.id]);
+    assert!(
+        listed.items[0].seq > listed.items[1].seq,
+        "seq grows with insertion"
+    );
+    let first = &listed.items[1];
+    assert_eq!(first.session.name, "Old");
+    assert_eq!(first.session.ended_at, Some(at(200)));
+    assert_eq!(first.owner.username, "alice");
+    let who: Vec<(&str, Timestamp)> = first
+        .participants
+        .iter()
+        .map(|p| (p.user.username.as_str(), p.first_joined_at))
+        .collect();
+    assert_eq!(who, vec![("alice", at(101)), ("bob", at(120))]);
+    assert_eq!(first.participants[1].user.real_name, "Bob Builder");
+    assert_eq!(first.guest_stays, 1);
+    assert_eq!(
+        first.recording_url.as_deref(),
+        Some("https://files.example/old.webm"),
+        "the first completed recording, not the processing one"
+    );
+    assert_eq!(listed.items[0].recording_url, None);
+    assert!(listed.items[0].participants.is_empty());
+    assert!(listed.items[0].session.is_running());
+    let _ = f.alice;
+}
+
+pub async fn session_lists_filter_on_room_name_and_start_window(store: &dyn Store) {
+    let f = fixture(store).await;
+    let board = room("Board", "7000001", "alice");
+    let a = session("Ärger Review", 100, Some(200), Some(board.id));
+    let b = session("Weekly sync", 300, Some(400), Some(board.id));
+    let c = session("Weekly review", 500, Some(600), None);
+    import(
+        store,
+        f.acme.id,
+        vec![
+            ImportRecord::Room(board.clone()),
+            ImportRecord::Session(a.clone()),
+            ImportRecord::Session(b.clone()),
+            ImportRecord::Session(c.clone()),
+        ],
+    )
+    .await;
+    let ids = |q: SessionQuery| async move {
+        let p = store
+            .find_sessions(f.acme.id, &q, all())
+            .await
+            .expect("list");
+        assert_eq!(p.total as usize, p.items.len());
+        p.items.iter().map(|s| s.session.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(SessionQuery {
+            room: Some(board.id),
+            ..SessionQuery::default()
+        })
+        .await,
+        vec![b.id, a.id]
+    );
+    assert_eq!(
+        ids(SessionQuery {
+            name: search("REVIEW"),
+            ..SessionQuery::default()
+        })
+        .await,
+        vec![c.id, a.id]
+    );
+    assert_eq!(
+        ids(SessionQuery {
+            name: search("ärger"),
+            ..SessionQuery::default()
+        })
+        .await,
+        vec![a.id],
+        "case folding beyond ASCII"
+    );
+    assert_eq!(
+        ids(SessionQuery {
+            name: search("%"),
+            ..SessionQuery::default()
+        })
+        .await,
+        Vec::<SessionId>::new(),
+        "wildcards are literal"
+    );
+    assert_eq!(
+        ids(SessionQuery {
+            started: InstantRange {
+                from: Some(at(300)),
+                until: Some(at(500))
+            },
+            ..SessionQuery::default()
+        })
+        .await,
+        vec![b.id],
+        "from inclusive, until exclusive"
+    );
+    assert_eq!(
+        ids(SessionQuery {
+            started: InstantRange {
+                from: Some(at(500)),
+                until: Some(at(300))
+            },
+            ..SessionQuery::default()
+        })
+        .await,
+        Vec::<SessionId>::new()
+    );
+    assert_eq!(
+        ids(SessionQuery {
+            room: Some(RoomId::new(at(0))),
+            ..SessionQuery::default()
+        })
+        .await,
+        Vec::<SessionId>::new()
+    );
+    // Paging: totals stay, pages cut.
+    let p = store
+        .find_sessions(f.acme.id, &SessionQuery::default(), page(2, 2))
+        .await
+        .expect("page 2");
+    assert_eq!(p.total, 3);
+    assert_eq!(
+        p.items.iter().map(|s| s.session.id).collect::<Vec<_>>(),
+        vec![a.id]
+    );
+    let past = store
+        .find_sessions(f.acme.id, &SessionQuery::default(), page(9, 2))
+        .await
+        .expect("past the end");
+    assert_eq!((past.total, past.items.len()), (3, 0));
+}
+
+pub async fn session_lists_never_show_other_companies(store: &dyn Store) {
+    let f = fixture(store).await;
+    let board = room("Board", "7000001", "alice");
+    let s = session("Secret", 100, Some(200), Some(board.id));
+    import(
+        store,
+        f.acme.id,
+        vec![ImportRecord::Room(board.clone()), ImportRecord::Session(s)],
+    )
+    .await;
+    for q in [
+        SessionQuery::default(),
+        SessionQuery {
+            room: Some(board.id),
+            ..SessionQuery::default()
+        },
+        SessionQuery {
+            name: search("Secret"),
+            ..SessionQuery::default()
+        },
+    ] {
+        let p = store
+            .find_sessions(f.globex.id, &q, all())
+            .await
+            .expect("list");
+        assert_eq!((p.total, p.items.len()), (0, 0), "{q:?}");
+    }
+}
+
+pub async fn session_attendance_pages_and_searches_a_sessions_stays(store: &dyn Store) {
+    let f = fixture(store).await;
+    let mut s = session("Review", 100, Some(500), None);
+    s.invitees = vec![uname("bob"), uname("alice")];
+    let mut phone = stay(&s, None, "+49 30 1234", 150, Some(160));
+    phone.call_number = "+49301234".to_owned();
+    phone.device_type = DeviceType::Phone;
+    phone.media_type = MediaType::Audio;
+    phone.department = "Sales".to_owned();
+    let alice = stay(&s, Some("alice"), "Alice Ärger", 110, Some(400));
+    let guest = stay(&s, None, "Visitor", 200, None);
+    import(
+        store,
+        f.acme.id,
+        vec![
+            ImportRecord::Session(s.clone()),
+            ImportRecord::Attendance(phone.clone()),
+            ImportRecord::Attendance(alice.clone()),
+            ImportRecord::Attendance(guest.clone()),
+        ],
+    )
+    .await;
+    let got = store
+        .session_attendance(
+            f.acme.id,
+            SessionKey::Id(s.id),
+            &AttendanceQuery::default(),
+            all(),
+        )
+        .await
+        .expect("attendance")
+        .expect("the session exists");
+    assert_eq!(got.session.id, s.id);
+    let mut invitees = got.session.invitees.clone();
+    invitees.sort();
+    let mut expected = vec![f.alice.id, f.bob.id];
+    expected.sort();
+    assert_eq!(invitees, expected);
+    let ids: Vec<AttendanceId> = got
+        .attendance
+        .items
+        .iter()
+        .map(|e| e.attendance.id)
+        .collect();
+    assert_eq!(
+        ids,
+        vec![alice.id, phone.id, guest.id],
+        "in order of joining"
+    );
+    assert_eq!(got.attendance.total, 3);
+    let first = &got.attendance.items[0];
+    assert_eq!(
+        first.user.as_ref().map(|u| u.username.as_str()),
+        Some("alice")
+    );
+    assert_eq!(first.attendance.user, Some(f.alice.id));
+    let second = &got.attendance.items[1];
+    assert_eq!(second.user, None);
+    assert_eq!(second.attendance.call_number, "+49301234");
+    assert_eq!(second.attendance.device_type, DeviceType::Phone);
+    assert_eq!(second.attendance.media_type, MediaType::Audio);
+    assert_eq!(second.attendance.department, "Sales");
+    assert_eq!(second.attendance.left_at, Some(at(160)));
+    assert_eq!(got.attendance.items[2].attendance.left_at, None);
+
+    let searched = |text: &'static str, p: PageRequest| {
+        let s_id = s.id;
+        async move {
+            store
+                .session_attendance(
+                    f.acme.id,
+                    SessionKey::Id(s_id),
+                    &AttendanceQuery {
+                        search: search(text),
+                    },
+                    p,
+                )
+                .await
+                .expect("search")
+                .expect("session")
+                .attendance
+        }
+    };
+    let by_number = searched("301234", all()).await;
+    assert_eq!(
+        (by_number.total, by_number.items[0].attendance.id),
+        (1, phone.id)
+    );
+    let by_name = searched("ärger", all()).await;
+    assert_eq!(
+        (by_name.total, by_name.items[0].attendance.id),
+        (1, alice.id)
+    );
+    let paged = store
+        .session_attendance(
+            f.acme.id,
+            SessionKey::Id(s.id),
+            &AttendanceQuery::default(),
+            PageRequest::by_offset(1, 1, 500).expect("offset page"),
+        )
+        .await
+        .expect("page")
+        .expect("session");
+    assert_eq!(paged.attendance.total, 3);
+    assert_eq!(
+        paged
+            .attendance
+            .items
+            .iter()
+            .map(|e| e.attendance.id)
+            .collect::<Vec<_>>(),
+        vec![phone.id]
+    );
+}
+
+pub async fn session_attendance_finds_sessions_by_id_or_number_only_in_their_company(
+    store: &dyn Store,
+) {
+    let f = fixture(store).await;
+    let s = session("Review", 100, Some(500), None);
+    import(store, f.acme.id, vec![ImportRecord::Session(s.clone())]).await;
+    let seq = store
+        .find_sessions(f.acme.id, &SessionQuery::default(), all())
+        .await
+        .expect("list")
+        .items[0]
+        .seq;
+    let get = |company: CompanyId, key: SessionKey| async move {
+        store
+            .session_attendance(company, key, &AttendanceQuery::default(), all())
+            .await
+            .expect("attendance")
+            .map(|a| (a.seq, a.session.id))
+    };
+    assert_eq!(
+        get(f.acme.id, SessionKey::Id(s.id)).await,
+        Some((seq, s.id))
+    );
+    assert_eq!(
+        get(f.acme.id, SessionKey::Seq(seq)).await,
+        Some((seq, s.id))
+    );
+    assert_eq!(get(f.globex.id, SessionKey::Id(s.id)).await, None);
+    assert_eq!(get(f.globex.id, SessionKey::Seq(seq)).await, None);
+    assert_eq!(
+        get(f.acme.id, SessionKey::Id(SessionId::new(at(0)))).await,
+        None
+    );
+}
+
+/// Acme: a room session with two recordings (one of a participant), an ad-hoc session with
+/// one audio recording still processing.
+struct Recorded {
+    f: Fixture,
+    board: ImportRoom,
+    in_room: ImportSession,
+    adhoc: ImportSession,
+    bob: ImportAttendance,
+    long_video: ImportRecording,
+    bobs_video: ImportRecording,
+    audio: ImportRecording,
+}
+
+async fn recorded(store: &dyn Store) -> Recorded {
+    let f = fixture(store).await;
+    let day = 86_400;
+    let board = room("Board", "7000001", "alice");
+    let in_room = session("Board meeting", 0, Some(2 * day), Some(board.id));
+    let adhoc = session("Ad hoc", 3 * day, None, None);
+    let bob = stay(&in_room, Some("bob"), "Bob", 10, Some(day));
+    let long_video = recording(&in_room, 100, 3600);
+    let mut bobs_video = recording(&in_room, day - 100, 60);
+    bobs_video.attendance = Some(bob.id);
+    bobs_video.ended_at = Some(at(day + 500));
+    let mut audio = recording(&adhoc, 3 * day + 10, 600);
+    audio.kind = RecordingKind::Audio;
+    audio.status = RecordingStatus::Processing;
+    audio.ended_at = None;
+    audio.completed_at = None;
+    import(
+        store,
+        f.acme.id,
+        vec![
+            ImportRecord::Room(board.clone()),
+            ImportRecord::Session(in_room.clone()),
+            ImportRecord::Session(adhoc.clone()),
+            ImportRecord::Attendance(bob.clone()),
+            ImportRecord::Recording(long_video.clone()),
+            ImportRecord::Recording(bobs_video.clone()),
+            ImportRecord::Recording(audio.clone()),
+        ],
+    )
+    .await;
+    Recorded {
+        f,
+        board,
+        in_room,
+        adhoc,
+        bob,
+        long_video,
+        bobs_video,
+        audio,
+    }
+}
+
+pub async fn recordings_filter_on_every_field(store: &dyn Store) {
+    let r = recorded(store).await;
+    let day = 86_400;
+    let ids = |filter: RecordingFilter| async move {
+        let p = store
+            .find_recordings(r.f.acme.id, &filter, all())
+            .await
+            .expect("list");
+        assert_eq!(p.total as usize, p.items.len(), "{filter:?}");
+        p.items.iter().map(|v| v.recording.id).collect::<Vec<_>>()
+    };
+    let (long, bobs, audio) = (r.long_video.id, r.bobs_video.id, r.audio.id);
+    let none = RecordingFilter::default;
+    assert_eq!(ids(none()).await, vec![audio, bobs, long]);
+    assert_eq!(
+        ids(RecordingFilter {
+            room: Some(r.board.id),
+            ..none()
+        })
+        .await,
+        vec![bobs, long]
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            session: Some(r.adhoc.id),
+            ..none()
+        })
+        .await,
+        vec![audio]
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            participant: Some(r.bob.id),
+            ..none()
+        })
+        .await,
+        vec![bobs]
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            status: Some(RecordingStatus::Completed),
+            ..none()
+        })
+        .await,
+        vec![bobs, long]
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            kind: Some(RecordingKind::Audio),
+            ..none()
+        })
+        .await,
+        vec![audio]
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            min_duration_secs: Some(600),
+            ..none()
+        })
+        .await,
+        vec![audio, long]
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            max_duration_secs: Some(600),
+            ..none()
+        })
+        .await,
+        vec![audio, bobs]
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            min_duration_secs: Some(600),
+            max_duration_secs: Some(600),
+            ..none()
+        })
+        .await,
+        vec![audio]
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            started: InstantRange {
+                from: Some(at(0)),
+                until: Some(at(day))
+            },
+            ..none()
+        })
+        .await,
+        vec![bobs, long]
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            ended: InstantRange {
+                from: Some(at(day)),
+                until: None
+            },
+            ..none()
+        })
+        .await,
+        vec![bobs],
+        "a recording without an end never matches an end window"
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            room: Some(r.board.id),
+            kind: Some(RecordingKind::Video),
+            max_duration_secs: Some(100),
+            ..none()
+        })
+        .await,
+        vec![bobs],
+        "filters combine"
+    );
+    assert_eq!(
+        ids(RecordingFilter {
+            min_duration_secs: Some(10),
+            max_duration_secs: Some(5),
+            ..none()
+        })
+        .await,
+        Vec::<RecordingId>::new()
+    );
+
+    let view = store
+        .recording(r.f.acme.id, bobs)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(view.room, Some(r.board.id));
+    assert_eq!(view.recording.session, r.in_room.id);
+    assert_eq!(view.recording.attendance, Some(r.bob.id));
+    assert_eq!(view.recording.codec, "vp8");
+    assert_eq!(view.recording.size_bytes, 1_000_000);
+    assert_eq!(view.recording.created_at, r.bobs_video.started_at);
+    assert_eq!(
+        view.recording.updated_at,
+        r.bobs_video.completed_at.expect("completed")
+    );
+    let audio_view = store
+        .recording(r.f.acme.id, audio)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(audio_view.room, None);
+    assert_eq!(audio_view.recording.ended_at, None);
+}
+
+pub async fn recordings_page_newest_first_with_totals(store: &dyn Store) {
+    let r = recorded(store).await;
+    let p = store
+        .find_recordings(r.f.acme.id, &RecordingFilter::default(), page(2, 2))
+        .await
+        .expect("page 2");
+    assert_eq!(p.total, 3);
+    assert_eq!(
+        p.items.iter().map(|v| v.recording.id).collect::<Vec<_>>(),
+        vec![r.long_video.id]
+    );
+    let past = store
+        .find_recordings(r.f.acme.id, &RecordingFilter::default(), page(3, 2))
+        .await
+        .expect("page 3");
+    assert_eq!((past.total, past.items.len()), (3, 0));
+}
+
+pub async fn recordings_are_scoped_to_their_company(store: &dyn Store) {
+    let r = recorded(store).await;
+    let g = r.f.globex.id;
+    for filter in [
+        RecordingFilter::default(),
+        RecordingFilter {
+            room: Some(r.board.id),
+            ..RecordingFilter::default()
+        },
+        RecordingFilter {
+            session: Some(r.in_room.id),
+            ..RecordingFilter::default()
+        },
+        RecordingFilter {
+            participant: Some(r.bob.id),
+            ..RecordingFilter::default()
+        },
+    ] {
+        let p = store
+            .find_recordings(g, &filter, all())
+            .await
+            .expect("list");
+        assert_eq!((p.total, p.items.len()), (0, 0), "{filter:?}");
+        assert_eq!(
+            store.delete_recordings(g, &filter).await.expect("delete"),
+            0
+        );
+    }
+    assert_eq!(
+        store.recording(g, r.long_video.id).await.expect("read"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_recordings(r.f.acme.id, &RecordingFilter::default(), all())
+            .await
+            .expect("list")
+            .total,
+        3,
+        "nothing of Acme went"
+    );
+}
+
+pub async fn delete_recordings_deletes_only_matches_of_the_company(store: &dyn Store) {
+    let r = recorded(store).await;
+    let acme = r.f.acme.id;
+    let deleted = store
+        .delete_recordings(
+            acme,
+            &RecordingFilter {
+                room: Some(r.board.id),
+                max_duration_secs: Some(100),
+                ..RecordingFilter::default()
+            },
+        )
+        .await
+        .expect("delete");
+    assert_eq!(deleted, 1);
+    assert_eq!(
+        store.recording(acme, r.bobs_video.id).await.expect("read"),
+        None
+    );
+    let left = store
+        .find_recordings(acme, &RecordingFilter::default(), all())
+        .await
+        .expect("list");
+    assert_eq!(
+        left.items
+            .iter()
+            .map(|v| v.recording.id)
+            .collect::<Vec<_>>(),
+        vec![r.audio.id, r.long_video.id]
+    );
+    assert_eq!(
+        store
+            .delete_recordings(acme, &RecordingFilter::default())
+            .await
+            .expect("delete all"),
+        2
+    );
+    assert_eq!(
+        store
+            .find_recordings(acme, &RecordingFilter::default(), all())
+            .await
+            .expect("list")
+            .total,
+        0
+    );
+}
+
+pub async fn import_is_idempotent(store: &dyn Store) {
+    let f = fixture(store).await;
+    let board = room("Board", "7000001", "alice");
+    let s = session("Review", 100, Some(200), Some(board.id));
+    let a = stay(&s, Some("bob"), "Bob", 110, Some(150));
+    let rec = recording(&s, 120, 20);
+    let records = vec![
+        ImportRecord::Room(board.clone()),
+        ImportRecord::Session(s.clone()),
+        ImportRecord::Attendance(a),
+        ImportRecord::Recording(rec),
+    ];
+    let first = import(store, f.acme.id, records.clone()).await;
+    assert_eq!(
+        first,
+        ImportSummary {
+            rooms: 1,
+            sessions: 1,
+            attendance: 1,
+            recordings: 1,
+            unchanged: 0
+        }
+    );
+    let before = store
+        .find_sessions(f.acme.id, &SessionQuery::default(), all())
+        .await
+        .expect("list");
+    let second = import(store, f.acme.id, records).await;
+    assert_eq!(
+        second,
+        ImportSummary {
+            unchanged: 4,
+            ..ImportSummary::default()
+        }
+    );
+    let after = store
+        .find_sessions(f.acme.id, &SessionQuery::default(), all())
+        .await
+        .expect("list");
+    assert_eq!(before, after);
+    assert!(
+        store
+            .room(f.acme.id, board.id)
+            .await
+            .expect("room")
+            .is_some()
+    );
+}
+
+pub async fn import_is_all_or_nothing_and_names_the_line(store: &dyn Store) {
+    let f = fixture(store).await;
+    let s = session("Review", 100, Some(200), None);
+    let mut orphan = stay(&s, Some("bob"), "Bob", 110, None);
+    orphan.session = SessionId::new(at(1));
+    let lines = vec![
+        line(1, ImportRecord::Room(room("Board", "7000001", "alice"))),
+        line(2, ImportRecord::Session(s.clone())),
+        line(7, ImportRecord::Attendance(orphan)),
+    ];
+    match store.import_history(f.acme.id, &lines, at(0)).await {
+        Err(ImportError::Refused(e)) => {
+            assert_eq!(e.line, 7);
+            assert!(e.reason.contains("session"), "{e}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        store
+            .find_sessions(f.acme.id, &SessionQuery::default(), all())
+            .await
+            .expect("list")
+            .total,
+        0,
+        "the session of line 2 was not kept"
+    );
+    assert_eq!(store.rooms(f.acme.id, all()).await.expect("rooms").total, 0);
+
+    // Unknown usernames, taken numbers and bad participants are refused the same way.
+    let mut unknown_owner = session("X", 1, None, None);
+    unknown_owner.owner = uname("nobody");
+    let refused = |lines: Vec<ImportLine>| async move {
+        match store.import_history(f.acme.id, &lines, at(0)).await {
+            Err(ImportError::Refused(e)) => e,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        refused(vec![line(3, ImportRecord::Session(unknown_owner))])
+            .await
+            .line,
+        3
+    );
+    let e = refused(vec![
+        line(1, ImportRecord::Room(room("A", "7000001", "alice"))),
+        line(2, ImportRecord::Room(room("B", "7000001", "alice"))),
+    ])
+    .await;
+    assert_eq!(e.line, 2);
+    assert!(e.reason.contains("meeting_number"), "{e}");
+    let other = session("Other", 1, None, None);
+    let mut rec = recording(&s, 120, 5);
+    rec.attendance = Some(AttendanceId::new(at(0)));
+    let e = refused(vec![
+        line(1, ImportRecord::Session(s)),
+        line(2, ImportRecord::Session(other)),
+        line(4, ImportRecord::Recording(rec)),
+    ])
+    .await;
+    assert_eq!(e.line, 4);
+}
+
+pub async fn import_refuses_ids_and_references_of_other_companies(store: &dyn Store) {
+    let f = fixture(store).await;
+    let s = session("Acme's", 100, Some(200), None);
+    import(store, f.acme.id, vec![ImportRecord::Session(s.clone())]).await;
+    // Globex may neither take Acme's id nor attach to Acme's session.
+    let mut clash = s.clone();
+    clash.owner = uname("gadmin");
+    let err = store
+        .import_history(f.globex.id, &[line(1, ImportRecord::Session(clash))], at(0))
+        .await;
+    assert!(
+        matches!(err, Err(ImportError::Refused(ref e)) if e.line == 1),
+        "{err:?}"
+    );
+    let mut intruder = stay(&s, None, "Spy", 150, None);
+    intruder.user = None;
+    let err = store
+        .import_history(
+            f.globex.id,
+            &[line(5, ImportRecord::Attendance(intruder))],
+            at(0),
+        )
+        .await;
+    assert!(
+        matches!(err, Err(ImportError::Refused(ref e)) if e.line == 5),
+        "{err:?}"
+    );
+    let mut borrowed = session("Borrowed", 100, None, None);
+    borrowed.owner = uname("alice");
+    let err = store
+        .import_history(
+            f.globex.id,
+            &[line(2, ImportRecord::Session(borrowed))],
+            at(0),
+        )
+        .await;
+    assert!(
+        matches!(err, Err(ImportError::Refused(ref e)) if e.line == 2 && e.reason.contains("alice")),
+        "users of another company are unknown: {err:?}"
+    );
+    let unknown = store
+        .import_history(CompanyId::new(at(0)), &[], at(0))
+        .await;
+    assert!(
+        matches!(unknown, Err(ImportError::Store(StoreError::NotFound))),
+        "{unknown:?}"
+    );
+}
+
+fn new_key(
+    company: CompanyId,
+    name: &str,
+    kind: ApiKeyKind,
+    secret: &str,
+    created: i64,
+) -> NewApiKey {
+    NewApiKey {
+        key: ApiKey {
+            id: ApiKeyId::new(at(created)),
+            company,
+            name: name.to_owned(),
+            kind,
+            prefix: secret.chars().take(6).collect(),
+            app_id: (kind == ApiKeyKind::HuaweiApp).then(|| format!("app-{name}")),
+            created_at: at(created),
+            revoked_at: None,
+        },
+        secret_hash: TokenHash::of(secret),
+        seed: (kind == ApiKeyKind::HuaweiApp).then_some([9; 32]),
+    }
+}
+
+pub async fn api_keys_round_trip_and_revoke_within_their_company(store: &dyn Store) {
+    let f = fixture(store).await;
+    let crm = new_key(f.acme.id, "crm", ApiKeyKind::Bearer, "secret-crm", 1);
+    let app = new_key(
+        f.acme.id,
+        "welink",
+        ApiKeyKind::HuaweiApp,
+        "derived-app-key",
+        2,
+    );
+    let theirs = new_key(
+        f.globex.id,
+        "theirs",
+        ApiKeyKind::Bearer,
+        "secret-globex",
+        3,
+    );
+    for k in [&crm, &app, &theirs] {
+        store.insert_api_key(k).await.expect("insert key");
+    }
+    assert_eq!(
+        store.api_keys(f.acme.id).await.expect("list"),
+        vec![crm.key.clone(), app.key.clone()]
+    );
+    assert_eq!(
+        store
+            .api_key_by_hash(&TokenHash::of("secret-crm"))
+            .await
+            .expect("lookup"),
+        Some(crm.key.clone())
+    );
+    assert_eq!(
+        store
+            .api_key_by_hash(&TokenHash::of("nope"))
+            .await
+            .expect("lookup"),
+        None
+    );
+    let found = store
+        .huawei_app("app-welink")
+        .await
+        .expect("app")
+        .expect("exists");
+    assert_eq!(found.key, app.key);
+    assert_eq!(found.seed, [9; 32]);
+    assert_eq!(found.secret_hash, TokenHash::of("derived-app-key"));
+    assert!(store.huawei_app("app-crm").await.expect("app").is_none());
+
+    // Another company cannot revoke it.
+    assert!(matches!(
+        store.revoke_api_key(f.globex.id, crm.key.id, at(10)).await,
+        Err(StoreError::NotFound)
+    ));
+    let revoked = store
+        .revoke_api_key(f.acme.id, crm.key.id, at(10))
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.revoked_at, Some(at(10)));
+    let again = store
+        .revoke_api_key(f.acme.id, crm.key.id, at(20))
+        .await
+        .expect("revoke again");
+    assert_eq!(
+        again.revoked_at,
+        Some(at(10)),
+        "the first revocation counts"
+    );
+    assert_eq!(
+        store
+            .api_key_by_hash(&TokenHash::of("secret-crm"))
+            .await
+            .expect("lookup")
+            .and_then(|k| k.revoked_at),
+        Some(at(10))
+    );
+    assert!(matches!(
+        store
+            .revoke_api_key(f.acme.id, ApiKeyId::new(at(0)), at(10))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn app_tokens_end_with_their_key_and_expire(store: &dyn Store) {
+    let f = fixture(store).await;
+    let app = new_key(f.acme.id, "welink", ApiKeyKind::HuaweiApp, "k", 1);
+    store.insert_api_key(&app).await.expect("insert key");
+    let token = |name: &str, expires: i64| AppToken {
+        hash: TokenHash::of(name),
+        company: f.acme.id,
+        key: app.key.id,
+        issued_at: at(0),
+        expires_at: at(expires),
+    };
+    let short = token("short", 10);
+    let long = token("long", 1000);
+    store.insert_app_token(&short).await.expect("insert");
+    store.insert_app_token(&long).await.expect("insert");
+    assert_eq!(
+        store.app_token(&short.hash).await.expect("read"),
+        Some(short.clone())
+    );
+    assert_eq!(
+        store
+            .delete_expired_app_tokens(at(10))
+            .await
+            .expect("purge"),
+        1
+    );
+    assert_eq!(store.app_token(&short.hash).await.expect("read"), None);
+    assert_eq!(
+        store.app_token(&long.hash).await.expect("read"),
+        Some(long.clone())
+    );
+    store
+        .revoke_api_key(f.acme.id, app.key.id, at(20))
+        .await
+        .expect("revoke");
+    assert_eq!(store.app_token(&long.hash).await.expect("read"), None);
+}
+
+pub async fn insert_history_batch_writes_what_the_queries_read_all_or_nothing(store: &dyn Store) {
+    let f = fixture(store).await;
+    let session = Session {
+        id: SessionId::new(at(100)),
+        company: f.acme.id,
+        meeting_number: MeetingNumber::parse("5550001").expect("valid number"),
+        name: "Generated".to_owned(),
+        owner: f.alice.id,
+        room: None,
+        schedule: None,
+        started_at: at(100),
+        ended_at: Some(at(400)),
+        peak_participants: 2,
+        invitees: vec![f.bob.id],
+    };
+    let stay = Attendance {
+        id: AttendanceId::new(at(110)),
+        session: session.id,
+        user: Some(f.bob.id),
+        display_name: "Bob".to_owned(),
+        call_number: "+1".to_owned(),
+        device_type: DeviceType::Mobile,
+        media_type: MediaType::Audio,
+        department: "Ops".to_owned(),
+        joined_at: at(110),
+        left_at: Some(at(200)),
+    };
+    let recording = Recording {
+        id: RecordingId::new(at(120)),
+        company: f.acme.id,
+        session: session.id,
+        attendance: Some(stay.id),
+        kind: RecordingKind::Audio,
+        status: RecordingStatus::Completed,
+        codec: "opus".to_owned(),
+        size_bytes: 42,
+        duration_secs: 80,
+        started_at: at(120),
+        ended_at: Some(at(200)),
+        completed_at: Some(at(210)),
+        download_url: "https://files.example/g.ogg".to_owned(),
+        created_at: at(120),
+        updated_at: at(210),
+    };
+    store
+        .insert_history_batch(
+            std::slice::from_ref(&session),
+            std::slice::from_ref(&stay),
+            std::slice::from_ref(&recording),
+        )
+        .await
+        .expect("insert batch");
+    let got = store
+        .session_attendance(
+            f.acme.id,
+            SessionKey::Id(session.id),
+            &AttendanceQuery::default(),
+            all(),
+        )
+        .await
+        .expect("read")
+        .expect("the session exists");
+    assert_eq!(got.session, session);
+    assert_eq!(got.attendance.items.len(), 1);
+    assert_eq!(got.attendance.items[0].attendance, stay);
+    let view = store
+        .recording(f.acme.id, recording.id)
+        .await
+        .expect("read")
+        .expect("the recording exists");
+    assert_eq!(view.recording, recording);
+    assert_eq!(view.room, None);
+
+    // A stay of a session that exists nowhere fails the whole batch.
+    let other = Session {
+        id: SessionId::new(at(500)),
+        ..session.clone()
+    };
+    let orphan = Attendance {
+        id: AttendanceId::new(at(510)),
+        session: SessionId::new(at(0)),
+        ..stay.clone()
+    };
+    assert!(
+        store
+            .insert_history_batch(std::slice::from_ref(&other), &[orphan], &[])
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .session_attendance(
+                f.acme.id,
+                SessionKey::Id(other.id),
+                &AttendanceQuery::default(),
+                all()
+            )
+            .await
+            .expect("read"),
+        None,
+        "nothing of the failed batch was kept"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every check must be listed in [`history_contract_tests!`], or backends silently skip it.
+    #[test]
+    fn every_check_is_in_the_macro() {
+        let source = include_str!("contract_history.rs");
+        let (_, rest) = source
+            .split_once("// history-contract-list-start")
+            .expect("list start marker");
+        let (list, _) = rest
+            .split_once("// history-contract-list-end")
+            .expect("list end marker");
+        let listed: Vec<&str> = list
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().trim_end_matches(','))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let defined: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub async fn "))
+            .filter_map(|l| l.split_once('(').map(|(name, _)| name))
+            .collect();
+        assert_eq!(listed, defined);
+    }
+}

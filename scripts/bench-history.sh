@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every history-surface scenario of plenum-bench against one prepared data directory and
+# prints one Markdown table (BENCHMARKS.md, "History surfaces").
+#
+#   target/release/plenum --data-dir DIR dev generate-history --admin-password P   # once
+#   scripts/bench-history.sh DIR P [plenum-bench flags, e.g. --duration 10s]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+dir=${1:?usage: scripts/bench-history.sh DATA_DIR ADMIN_PASSWORD [plenum-bench flags]}
+password=${2:?usage: scripts/bench-history.sh DATA_DIR ADMIN_PASSWORD [plenum-bench flags]}
+shift 2
+target=${CARGO_TARGET_DIR:-target}
+cargo build --release -p plenum -p plenum-bench >&2
+# Apply any pending migration before the first timed start (an offline command does it).
+"$target/release/plenum" --data-dir "$dir" key list >/dev/null
+scenarios=(
+  rokid-history rokid-history-deep rokid-history-name rokid-history-window rokid-history-broad
+  rokid-participants rocketchat-list rocketchat-list-deep
+  telnyx-list telnyx-list-deep telnyx-date-started telnyx-date-ended telnyx-room
+  telnyx-participant telnyx-session telnyx-status telnyx-type telnyx-duration telnyx-broad
+  huawei-records huawei-search
+)
+echo "| scenario | requests/s | p50 ms | p99 ms | % of baseline | baseline requests/s | errors |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for s in "${scenarios[@]}"; do
+  "$target/release/plenum-bench" --server "$target/release/plenum" --scenario "$s" \
+      --data-dir "$dir" --admin-password "$password" --json "$@" 2>/dev/null \
+    | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+b, t, name, errors = d["baseline"], d["target"], d["scenario"], d["errors_total"]
+share = 100 * t["requests_per_s"] / b["requests_per_s"]
+print("| %s | %.0f | %.2f | %.2f | %.1f | %.0f | %d |" % (
+    name, t["requests_per_s"], t["p50_ms"], t["p99_ms"], share, b["requests_per_s"], errors))
+' || echo "| $s | failed | | | | | |"
+done
