@@ -7,6 +7,7 @@ use plenum_testkit::TestApp;
 use plenum_testkit::live::{Closed, LiveClient};
 use serde_json::{Value, json};
 
+use crate::history_fixture::{create_key, send};
 use crate::{HOUR_MS, MINUTE_MS, assert_frtc_error, company_admin, now_ms, reserve, s, user};
 
 /// A test server whose meetings look at the clock often, so end times and heartbeat
@@ -980,4 +981,89 @@ async fn only_hosts_control_and_nothing_crosses_companies() {
         404,
         "meeting_not_running",
     );
+}
+
+/// Rokid's participants of a session, through the company's API key.
+async fn rokid_stays(app: &TestApp, key: &str, session: &str) -> Vec<Value> {
+    let reply = send(
+        app,
+        reqwest::Method::GET,
+        &format!("/ar/corporation/openapi/rtc/meeting/record/list?id={session}"),
+        &[("authorization", &format!("Bearer {key}"))],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    reply.body.as_array().cloned().unwrap_or_default()
+}
+
+fn status_of<'a>(stays: &'a [Value], name: &str) -> &'a str {
+    stays
+        .iter()
+        .find(|s| s["participantUserFullName"] == name)
+        .and_then(|s| s["status"].as_str())
+        .unwrap_or_else(|| panic!("{name} is not in {stays:?}"))
+}
+
+#[tokio::test]
+async fn what_happens_live_is_in_the_history_as_it_happens() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    let (ivy, _) = user(&app, &admin, "ivy", "Normal").await;
+    let start = (now_ms(&app) / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+    reserve(
+        &app,
+        &admin,
+        "Inspection",
+        start,
+        json!({"meeting_number": "5553001", "meeting_password": "1234", "invited_users": [ivy]}),
+    )
+    .await;
+    let key = create_key(&app, &admin, "history reader", "api_key").await["api_key"]
+        .as_str()
+        .expect("an API key")
+        .to_owned();
+    let company = app.get("/api/v1/company", Some(&admin)).await.body["company_id"]
+        .as_str()
+        .expect("the company id")
+        .to_owned();
+
+    let mut c = joined(&app, "5553001", &["Ann", "Bob"]).await;
+    let session = detail(&app, &admin, "5553001").await["session_id"]
+        .as_str()
+        .expect("a session")
+        .to_owned();
+    c[1].send(json!({"type": "leave"})).await;
+    c[1].recv_type("left").await;
+    c[0].recv_type("participant_left").await;
+
+    // Running: the meeting is 进行中; Ann is in, Bob has left, the invitee never came.
+    let page = send(
+        &app,
+        reqwest::Method::POST,
+        "/ar/corporation/openapi/rtc/meeting/info/page",
+        &[("authorization", &format!("Bearer {key}"))],
+        Some(json!({"companyId": company})),
+    )
+    .await;
+    let listed = page.body["list"].as_array().cloned().unwrap_or_default();
+    let row = listed
+        .iter()
+        .find(|m| m["meetingName"] == "Inspection")
+        .unwrap_or_else(|| panic!("not in the history: {}", page.body));
+    assert_eq!(row["meetingStatus"], "进行中", "{row}");
+    let stays = rokid_stays(&app, &key, &session).await;
+    assert_eq!(status_of(&stays, "Ann"), "会议中");
+    assert_eq!(status_of(&stays, "Bob"), "已退出");
+    assert_eq!(status_of(&stays, "IVY"), "未进入");
+
+    // Stopped: over, and everyone who was in has left.
+    assert_eq!(
+        control(&app, &admin, "5553001", "stop", json!({"rejoin": true})).await,
+        204
+    );
+    c[0].recv_type("meeting_ended").await;
+    let stays = rokid_stays(&app, &key, &session).await;
+    assert_eq!(status_of(&stays, "Ann"), "已退出");
+    assert_eq!(status_of(&stays, "IVY"), "未进入");
 }

@@ -96,8 +96,48 @@ async fn joins_and_leaves_acknowledged_before_a_kill_9_are_all_recorded() {
     assert!(log.contains("sessions=1"), "{log}");
     assert!(log.contains("attendance=2"), "{log}");
 
-    // Nothing runs any more; the room starts a new session on the next join.
+    // The record, as an integration reads it (Rokid's participants of the meeting): all
+    // three stays are closed, none before its join; C's leave is where C left.
     let admin = server.sign_in("admin", ADMIN_PASSWORD).await;
+    let key = server
+        .post(
+            "/api/v1/api_keys",
+            Some(&admin),
+            Some(json!({"name": "ops", "kind": "api_key"})),
+        )
+        .await;
+    let key = key.body["api_key"].as_str().expect("an API key").to_owned();
+    let stays: Value = reqwest::Client::new()
+        .get(server.url(&format!(
+            "/ar/corporation/openapi/rtc/meeting/record/list?id={session}"
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("the participants")
+        .json()
+        .await
+        .expect("JSON");
+    let stays = stays.as_array().expect("a list").clone();
+    let mut names: Vec<&str> = stays
+        .iter()
+        .map(|s| s["participantUserFullName"].as_str().unwrap_or_default())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Leaves C", "Stays A", "Stays B"], "{stays:?}");
+    for stay in &stays {
+        assert_eq!(stay["status"], "已退出", "{stay}");
+        assert!(
+            !stay["endTime"].as_str().unwrap_or_default().is_empty(),
+            "{stay}"
+        );
+        assert!(
+            stay["endTime"].as_str() >= stay["startTime"].as_str(),
+            "{stay}"
+        );
+    }
+
+    // Nothing runs any more; the room starts a new session on the next join.
     server
         .post("/api/v1/meeting/7100001", Some(&admin), None)
         .await
