@@ -480,6 +480,23 @@ pub enum Command {
     Shutdown,
 }
 
+impl Command {
+    /// Whether this is something hosts do to a meeting (FRTC Meeting Control), as opposed to
+    /// what participants do for themselves and what the runtime does.
+    pub fn is_host_control(&self) -> bool {
+        !matches!(
+            self,
+            Command::Join(_)
+                | Command::Leave { .. }
+                | Command::Heartbeat { .. }
+                | Command::SetOwnMute { .. }
+                | Command::RequestUnmute { .. }
+                | Command::Tick
+                | Command::Shutdown
+        )
+    }
+}
+
 /// Who an event concerns: every client of the meeting, or one participant's client only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {

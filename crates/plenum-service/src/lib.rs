@@ -21,8 +21,8 @@ pub use history::{
     require_record_reader,
 };
 pub use live::{
-    Control, Delivery, JoinError, Joined, LiveJoin, LivePolicy, MeetingSnapshot, MeetingSummary,
-    Outbox, ParticipantLink, Pushed,
+    Delivery, JoinError, Joined, LiveJoin, LivePolicy, MeetingSnapshot, MeetingSummary, Outbox,
+    ParticipantLink, Pushed,
 };
 pub use meetings::{RoomRequest, ScheduleRequest, SeriesRequest};
 pub use passwords::PasswordHasher;

@@ -422,136 +422,6 @@ enum JoinReply {
     Failed(ServiceError),
 }
 
-/// Host control calls, as the dialects ask for them.
-#[derive(Debug, Clone)]
-pub enum Control {
-    MuteAll {
-        allow_self_unmute: bool,
-        exclusions: Vec<String>,
-    },
-    UnmuteAll,
-    Mute {
-        participants: Vec<String>,
-        allow_self_unmute: bool,
-    },
-    Unmute {
-        participants: Vec<String>,
-    },
-    AllowUnmute {
-        participants: Vec<String>,
-    },
-    Stop {
-        rejoin: bool,
-    },
-    StartOverlay(Overlay),
-    StopOverlay,
-    SetLecturer(String),
-    UnsetLecturer,
-    Disconnect {
-        participants: Vec<String>,
-    },
-    DisconnectAll,
-    SetEndTime(Timestamp),
-    Rename {
-        participant: String,
-        display_name: String,
-    },
-    StartRecording,
-    StopRecording,
-    StartLive {
-        passcode: Option<String>,
-    },
-    StopLive,
-    PinForParticipant {
-        viewer: String,
-        pinned: Option<String>,
-    },
-    PinForMeeting(Option<String>),
-    ChangeLayout {
-        viewer: String,
-        layout: plenum_domain::live::Layout,
-    },
-    Lock,
-    Unlock,
-}
-
-/// A client id as the meeting knows it; anything that is not one is simply not in it.
-fn participant_id(raw: &str) -> Result<AttendanceId, ServiceError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| ServiceError::ParticipantNotFound(raw.trim().to_owned()))
-}
-
-fn participant_ids(raw: &[String]) -> Result<Vec<AttendanceId>, ServiceError> {
-    raw.iter().map(|r| participant_id(r)).collect()
-}
-
-impl Control {
-    fn into_command(self) -> Result<Command, ServiceError> {
-        Ok(match self {
-            Control::MuteAll {
-                allow_self_unmute,
-                exclusions,
-            } => Command::MuteAll {
-                allow_self_unmute,
-                // An exclusion that is no participant excludes nobody.
-                exclusions: exclusions
-                    .iter()
-                    .filter_map(|e| e.trim().parse().ok())
-                    .collect(),
-            },
-            Control::UnmuteAll => Command::UnmuteAll,
-            Control::Mute {
-                participants,
-                allow_self_unmute,
-            } => Command::Mute {
-                participants: participant_ids(&participants)?,
-                allow_self_unmute,
-            },
-            Control::Unmute { participants } => Command::Unmute {
-                participants: participant_ids(&participants)?,
-            },
-            Control::AllowUnmute { participants } => Command::AllowUnmute {
-                participants: participant_ids(&participants)?,
-            },
-            Control::Stop { rejoin } => Command::Stop { rejoin },
-            Control::StartOverlay(o) => Command::StartOverlay(o),
-            Control::StopOverlay => Command::StopOverlay,
-            Control::SetLecturer(p) => Command::SetLecturer(participant_id(&p)?),
-            Control::UnsetLecturer => Command::UnsetLecturer,
-            Control::Disconnect { participants } => Command::Disconnect {
-                participants: participant_ids(&participants)?,
-            },
-            Control::DisconnectAll => Command::DisconnectAll,
-            Control::SetEndTime(t) => Command::SetEndTime(t),
-            Control::Rename {
-                participant,
-                display_name,
-            } => Command::Rename {
-                participant: participant_id(&participant)?,
-                display_name,
-            },
-            Control::StartRecording => Command::StartRecording,
-            Control::StopRecording => Command::StopRecording,
-            Control::StartLive { passcode } => Command::StartLive { passcode },
-            Control::StopLive => Command::StopLive,
-            Control::PinForParticipant { viewer, pinned } => Command::PinForParticipant {
-                viewer: participant_id(&viewer)?,
-                pinned: pinned.as_deref().map(participant_id).transpose()?,
-            },
-            Control::PinForMeeting(p) => {
-                Command::PinForMeeting(p.as_deref().map(participant_id).transpose()?)
-            }
-            Control::ChangeLayout { viewer, layout } => Command::ChangeLayout {
-                viewer: participant_id(&viewer)?,
-                layout,
-            },
-            Control::Lock => Command::Lock,
-            Control::Unlock => Command::Unlock,
-        })
-    }
-}
-
 fn control_error(e: ControlError) -> ServiceError {
     match e {
         ControlError::UnknownParticipant(id) => ServiceError::ParticipantNotFound(id.to_string()),
@@ -799,10 +669,15 @@ impl Plenum {
         &self,
         actor: &Principal,
         number: &str,
-        control: Control,
+        command: Command,
     ) -> Result<(), ServiceError> {
+        if !command.is_host_control() {
+            return Err(ServiceError::InvalidChange(
+                "that is a participant's own action, not a host's control",
+            ));
+        }
         let handle = self.managed_meeting(actor, number)?;
-        handle.apply(control.into_command()?).await
+        handle.apply(command).await
     }
 
     /// The participant a signed-in client is in a meeting: the one with the client id the

@@ -17,12 +17,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use plenum_domain::ids::AttendanceId;
 use plenum_domain::live::{
-    Layout, LayoutMode, Overlay, Participant, ParticipantKind, parse_display_name,
+    Command, Layout, LayoutMode, Overlay, Participant, ParticipantKind, parse_display_name,
 };
 use plenum_domain::schedule::parse_live_passcode;
 use plenum_domain::{Field, Timestamp, ValidationError};
-use plenum_service::{Control, MeetingSnapshot, MeetingSummary};
+use plenum_service::{MeetingSnapshot, MeetingSummary, ServiceError};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
@@ -85,9 +86,9 @@ pub struct ParticipantsBody {
 }
 
 impl ParticipantsBody {
-    fn required(self) -> Result<Vec<String>, FrtcError> {
+    fn required(self) -> Result<Vec<AttendanceId>, FrtcError> {
         match self.participants {
-            Some(p) if !p.is_empty() => Ok(p),
+            Some(p) if !p.is_empty() => p.iter().map(|id| client_uuid(id)).collect(),
             _ => Err(missing(Field::ClientId)
                 .with_message("missing field `participants`: name at least one client_uuid")),
         }
@@ -320,11 +321,19 @@ pub(crate) fn participant_type(p: &Participant) -> &'static str {
 
 // --- handlers ------------------------------------------------------------------------------
 
+/// A participant named by its client_uuid; anything that is not one is simply not in the
+/// meeting.
+fn client_uuid(raw: &str) -> Result<AttendanceId, FrtcError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| ServiceError::ParticipantNotFound(raw.trim().to_owned()).into())
+}
+
 async fn apply(
     state: &AppState,
     who: &SignedIn,
     number: &str,
-    control: Control,
+    control: Command,
 ) -> Result<StatusCode, FrtcError> {
     state
         .plenum
@@ -391,7 +400,7 @@ pub async fn detail_or_update(
             let end = Timestamp::from_millisecond(ms).map_err(|_| {
                 ValidationError::new(Field::EndTime, "must be milliseconds since the Unix epoch")
             })?;
-            Ok(apply(&state, &who, &number, Control::SetEndTime(end))
+            Ok(apply(&state, &who, &number, Command::SetEndTime(end))
                 .await?
                 .into_response())
         }
@@ -408,9 +417,15 @@ pub async fn mute_all(
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<MuteAllBody>,
 ) -> Result<StatusCode, FrtcError> {
-    let control = Control::MuteAll {
+    let control = Command::MuteAll {
         allow_self_unmute: body.allow_self_unmute.unwrap_or(true),
-        exclusions: body.exclusions.unwrap_or_default(),
+        // An exclusion that is no participant excludes nobody.
+        exclusions: body
+            .exclusions
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| client_uuid(e).ok())
+            .collect(),
     };
     apply(&state, &who, &number, control).await
 }
@@ -424,7 +439,7 @@ pub async fn unmute_all(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::UnmuteAll).await
+    apply(&state, &who, &number, Command::UnmuteAll).await
 }
 
 /// Mutes the named participants.
@@ -439,7 +454,7 @@ pub async fn mute(
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
     let allow_self_unmute = body.allow_self_unmute.unwrap_or(true);
-    let control = Control::Mute {
+    let control = Command::Mute {
         participants: body.required()?,
         allow_self_unmute,
     };
@@ -456,7 +471,7 @@ pub async fn unmute(
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
-    let control = Control::Unmute {
+    let control = Command::Unmute {
         participants: body.required()?,
     };
     apply(&state, &who, &number, control).await
@@ -490,7 +505,7 @@ pub async fn allow_unmute(
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
-    let control = Control::AllowUnmute {
+    let control = Command::AllowUnmute {
         participants: body.required()?,
     };
     apply(&state, &who, &number, control).await
@@ -506,7 +521,7 @@ pub async fn stop(
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<StopBody>,
 ) -> Result<StatusCode, FrtcError> {
-    let control = Control::Stop {
+    let control = Command::Stop {
         rejoin: body.rejoin.unwrap_or(true),
     };
     apply(&state, &who, &number, control).await
@@ -529,7 +544,7 @@ pub async fn start_overlay(
         body.position.unwrap_or(0),
         body.enable_scroll.unwrap_or(false),
     )?;
-    apply(&state, &who, &number, Control::StartOverlay(overlay)).await
+    apply(&state, &who, &number, Command::StartOverlay(overlay)).await
 }
 
 /// Removes the overlay text.
@@ -541,7 +556,7 @@ pub async fn stop_overlay(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::StopOverlay).await
+    apply(&state, &who, &number, Command::StopOverlay).await
 }
 
 /// Makes a participant the lecturer (everyone sees them).
@@ -558,7 +573,8 @@ pub async fn set_lecturer(
         .lecturer
         .filter(|l| !l.trim().is_empty())
         .ok_or_else(|| missing(Field::ClientId).with_message("missing field `lecturer`"))?;
-    apply(&state, &who, &number, Control::SetLecturer(lecturer)).await
+    let lecturer = client_uuid(&lecturer)?;
+    apply(&state, &who, &number, Command::SetLecturer(lecturer)).await
 }
 
 /// Removes the lecturer.
@@ -570,7 +586,7 @@ pub async fn unset_lecturer(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::UnsetLecturer).await
+    apply(&state, &who, &number, Command::UnsetLecturer).await
 }
 
 /// Disconnects the named participants (they may join again).
@@ -583,7 +599,7 @@ pub async fn disconnect(
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
-    let control = Control::Disconnect {
+    let control = Command::Disconnect {
         participants: body.required()?,
     };
     apply(&state, &who, &number, control).await
@@ -611,7 +627,7 @@ pub async fn disconnect_all(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::DisconnectAll).await
+    apply(&state, &who, &number, Command::DisconnectAll).await
 }
 
 /// Disconnects everyone (as `DELETE`).
@@ -654,13 +670,13 @@ pub async fn participant_info(
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantInfoBody>,
 ) -> Result<StatusCode, FrtcError> {
-    let participant = body.client_id.ok_or_else(|| missing(Field::ClientId))?;
+    let participant = client_uuid(&body.client_id.ok_or_else(|| missing(Field::ClientId))?)?;
     let display_name = parse_display_name(
         &body
             .display_name
             .ok_or_else(|| missing(Field::DisplayName))?,
     )?;
-    let control = Control::Rename {
+    let control = Command::Rename {
         participant,
         display_name,
     };
@@ -677,7 +693,7 @@ pub async fn start_recording(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::StartRecording).await
+    apply(&state, &who, &number, Command::StartRecording).await
 }
 
 /// Stops recording.
@@ -689,7 +705,7 @@ pub async fn stop_recording(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::StopRecording).await
+    apply(&state, &who, &number, Command::StopRecording).await
 }
 
 /// Starts live streaming: the meeting's live URL and passcode appear in its detail.
@@ -707,7 +723,7 @@ pub async fn start_live(
         .filter(|p| !p.trim().is_empty())
         .map(|p| parse_live_passcode(&p))
         .transpose()?;
-    apply(&state, &who, &number, Control::StartLive { passcode }).await
+    apply(&state, &who, &number, Command::StartLive { passcode }).await
 }
 
 /// Stops live streaming.
@@ -719,7 +735,7 @@ pub async fn stop_live(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::StopLive).await
+    apply(&state, &who, &number, Command::StopLive).await
 }
 
 /// What one participant's view pins: `participants` names one other participant (or none,
@@ -734,7 +750,8 @@ pub async fn pin_for_participant(
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
     let pinned = at_most_one(body.participants)?;
-    let control = Control::PinForParticipant { viewer, pinned };
+    let viewer = client_uuid(&viewer)?;
+    let control = Command::PinForParticipant { viewer, pinned };
     apply(&state, &who, &number, control).await
 }
 
@@ -747,8 +764,8 @@ pub async fn unpin_for_participant(
     who: SignedIn,
     Path((number, viewer)): Path<(String, String)>,
 ) -> Result<StatusCode, FrtcError> {
-    let control = Control::PinForParticipant {
-        viewer,
+    let control = Command::PinForParticipant {
+        viewer: client_uuid(&viewer)?,
         pinned: None,
     };
     apply(&state, &who, &number, control).await
@@ -765,7 +782,7 @@ pub async fn pin_for_meeting(
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
     let pinned = at_most_one(body.participants)?;
-    apply(&state, &who, &number, Control::PinForMeeting(pinned)).await
+    apply(&state, &who, &number, Command::PinForMeeting(pinned)).await
 }
 
 /// Unpins the meeting's pinned participant.
@@ -777,7 +794,7 @@ pub async fn unpin_for_meeting(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::PinForMeeting(None)).await
+    apply(&state, &who, &number, Command::PinForMeeting(None)).await
 }
 
 /// Sets how one participant's screen is laid out.
@@ -805,7 +822,10 @@ pub async fn layout_change(
         &state,
         &who,
         &number,
-        Control::ChangeLayout { viewer, layout },
+        Command::ChangeLayout {
+            viewer: client_uuid(&viewer)?,
+            layout,
+        },
     )
     .await
 }
@@ -819,7 +839,7 @@ pub async fn lock(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::Lock).await
+    apply(&state, &who, &number, Command::Lock).await
 }
 
 /// Unlocks the meeting.
@@ -831,16 +851,16 @@ pub async fn unlock(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    apply(&state, &who, &number, Control::Unlock).await
+    apply(&state, &who, &number, Command::Unlock).await
 }
 
 /// "Either one other participant or empty", as the document says of pins.
-fn at_most_one(participants: Option<Vec<String>>) -> Result<Option<String>, FrtcError> {
+fn at_most_one(participants: Option<Vec<String>>) -> Result<Option<AttendanceId>, FrtcError> {
     let mut participants = participants.unwrap_or_default();
     participants.retain(|p| !p.trim().is_empty());
     match participants.len() {
         0 => Ok(None),
-        1 => Ok(participants.pop()),
+        1 => participants.pop().map(|p| client_uuid(&p)).transpose(),
         _ => Err(ValidationError::new(
             Field::ClientId,
             "only one participant can be pinned at a time",
