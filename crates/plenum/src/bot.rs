@@ -8,7 +8,7 @@
 //! bounded number of connects and joins in flight ([`BotArgs::connect_concurrency`]).
 
 use std::future::Future;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -900,12 +900,7 @@ async fn credentials(args: &BotArgs) -> anyhow::Result<Option<String>> {
     let password = if let Some(p) = &args.user_password {
         p.clone()
     } else if args.user_password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password from stdin")?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
+        crate::cli::password_from_stdin()?
     } else {
         bail!("--username needs --user-password or --user-password-stdin");
     };
