@@ -175,6 +175,35 @@ fn kept_total(conn: &Connection, company: CompanyId, what: &str) -> StoreResult<
     .map_err(internal)
 }
 
+/// The kept total of the company's sessions when `window` holds every one of them (its
+/// earliest start is at or after `from`, its latest before `until`), else `None`.
+///
+/// A window as wide as the company's history (Rokid's "everything from 2000 to 2100") would
+/// otherwise count ~10,000 index entries per request; this reads the two ends of the
+/// company's start-ordered index and one kept total instead. All three are read by one
+/// statement, so from one snapshot: the answer is the count `COUNT(*)` would give.
+fn window_covering_total(
+    conn: &Connection,
+    company: CompanyId,
+    window: &InstantRange,
+) -> StoreResult<Option<i64>> {
+    let from = window.from.map_or(i64::MIN, ms);
+    let until = window.until.map(ms);
+    conn.prepare_cached(
+        "SELECT CASE \
+             WHEN (SELECT MIN(started_at) FROM sessions WHERE company_id = ?1) >= ?2 \
+              AND (?3 IS NULL OR (SELECT MAX(started_at) FROM sessions WHERE company_id = ?1) < ?3) \
+             THEN (SELECT n FROM history_counts WHERE company_id = ?1 AND what = 'sessions') \
+         END",
+    )
+    .map_err(internal)?
+    .query_row(
+        rusqlite::params![blob(company.as_uuid()), from, until],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .map_err(internal)
+}
+
 fn find_sessions(
     conn: &Connection,
     company: CompanyId,
@@ -216,15 +245,22 @@ fn find_sessions(
         (i64::try_from(all.len()).unwrap_or(i64::MAX), page)
     } else {
         let unfiltered = query.room.is_none() && query.started.is_open();
-        let total = if unfiltered {
-            kept_total(conn, company, "what = 'sessions'")?
+        let covering = if unfiltered {
+            Some(kept_total(conn, company, "what = 'sessions'")?)
+        } else if query.room.is_none() {
+            window_covering_total(conn, company, &query.started)?
         } else {
-            conn.prepare_cached(&format!(
-                "SELECT COUNT(*) FROM sessions s WHERE {conditions}"
-            ))
-            .map_err(internal)?
-            .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
-            .map_err(internal)?
+            None
+        };
+        let total = match covering {
+            Some(total) => total,
+            None => conn
+                .prepare_cached(&format!(
+                    "SELECT COUNT(*) FROM sessions s WHERE {conditions}"
+                ))
+                .map_err(internal)?
+                .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+                .map_err(internal)?,
         };
         params.push(Value::Integer(limit));
         params.push(Value::Integer(offset));
@@ -288,7 +324,17 @@ fn find_sessions(
     })
 }
 
-/// Fills in who attended each session of a page: one grouped query over the page's sessions.
+/// Fills in who attended each session of a page: the page's stays read in one pass of
+/// `attendance_by_session`, grouped here, and the (few) users among them read once each.
+///
+/// Grouping in SQL (`GROUP BY session_seq, user_id` with `MIN(joined_at)`, joined with
+/// `users` per group) pushed every stay through a temporary B-tree and looked a user up once
+/// per (session, user): ~2 ms for Rocket.Chat's 50 calls (~500 stays, ~350 groups) on the
+/// 1,000,000-session set. Reading the stays is ~0.15 ms (a session's stays are written
+/// together, so they share table pages); grouping them in a map costs less than the sorter.
+/// The result is the same: per session, each user with their first join, ordered by first
+/// join and then user id (byte order, as SQLite orders the BLOBs), and the guests' stays
+/// counted.
 fn attach_participants(conn: &Connection, items: &mut [SessionSummary]) -> StoreResult<()> {
     if items.is_empty() {
         return Ok(());
@@ -296,31 +342,68 @@ fn attach_participants(conn: &Connection, items: &mut [SessionSummary]) -> Store
     let by_seq: HashMap<i64, usize> = items.iter().enumerate().map(|(i, s)| (s.seq, i)).collect();
     let placeholders = vec!["?"; items.len()].join(", ");
     let sql = format!(
-        "SELECT a.session_seq, a.user_id, u.username, u.real_name, MIN(a.joined_at), COUNT(*) \
-         FROM attendance a LEFT JOIN users u ON u.id = a.user_id \
-         WHERE a.session_seq IN ({placeholders}) \
-         GROUP BY a.session_seq, a.user_id ORDER BY a.session_seq, MIN(a.joined_at), a.user_id"
+        "SELECT a.session_seq, a.user_id, a.joined_at FROM attendance a \
+         WHERE a.session_seq IN ({placeholders})"
     );
-    let mut stmt = conn.prepare(&sql).map_err(internal)?;
-    let mut rows = stmt
-        .query(rusqlite::params_from_iter(items.iter().map(|s| s.seq)))
-        .map_err(internal)?;
-    while let Some(row) = rows.next().map_err(internal)? {
-        let seq: i64 = row.get(0).map_err(internal)?;
-        let Some(&i) = by_seq.get(&seq) else { continue };
-        let user: Option<Uuid> = row.get(1).map_err(internal)?;
-        let stays: i64 = row.get(5).map_err(internal)?;
-        match user {
-            None => items[i].guest_stays = u32::try_from(stays).unwrap_or(u32::MAX),
-            Some(id) => items[i].participants.push(SessionParticipant {
-                user: UserRef {
-                    id: UserId::from_uuid(id),
-                    username: row.get(2).map_err(internal)?,
-                    real_name: row.get(3).map_err(internal)?,
-                },
-                first_joined_at: instant(row.get(4).map_err(internal)?)?,
-            }),
+    // (session index, user) -> (first join, position in the session's list)
+    let mut first: HashMap<(usize, Uuid), i64> = HashMap::new();
+    let mut guests: Vec<i64> = vec![0; items.len()];
+    {
+        let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(items.iter().map(|s| s.seq)))
+            .map_err(internal)?;
+        while let Some(row) = rows.next().map_err(internal)? {
+            let seq: i64 = row.get(0).map_err(internal)?;
+            let Some(&i) = by_seq.get(&seq) else { continue };
+            let user: Option<Uuid> = row.get(1).map_err(internal)?;
+            let joined: i64 = row.get(2).map_err(internal)?;
+            match user {
+                None => guests[i] += 1,
+                Some(id) => {
+                    first
+                        .entry((i, id))
+                        .and_modify(|t| *t = (*t).min(joined))
+                        .or_insert(joined);
+                }
+            }
         }
+    }
+    let mut users: HashMap<Uuid, (String, String)> = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare_cached("SELECT username, real_name FROM users WHERE id = ?1")
+            .map_err(internal)?;
+        for (_, id) in first.keys() {
+            if users.contains_key(id) {
+                continue;
+            }
+            let found = stmt
+                .query_row([blob(*id)], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(internal)?
+                .ok_or_else(|| corrupt("attendance.user_id names no user"))?;
+            users.insert(*id, found);
+        }
+    }
+    let mut groups: Vec<((usize, Uuid), i64)> = first.into_iter().collect();
+    groups.sort_by(|((ia, ua), ta), ((ib, ub), tb)| (ia, ta, ua).cmp(&(ib, tb, ub)));
+    for ((i, id), joined) in groups {
+        let (username, real_name) = users
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| corrupt("attendance.user_id names no user"))?;
+        items[i].participants.push(SessionParticipant {
+            user: UserRef {
+                id: UserId::from_uuid(id),
+                username,
+                real_name,
+            },
+            first_joined_at: instant(joined)?,
+        });
+    }
+    for (item, n) in items.iter_mut().zip(guests) {
+        item.guest_stays = u32::try_from(n).unwrap_or(u32::MAX);
     }
     Ok(())
 }

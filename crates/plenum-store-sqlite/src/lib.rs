@@ -355,15 +355,28 @@ impl Store for SqliteStore {
     }
 
     async fn company(&self, id: CompanyId) -> StoreResult<Option<Company>> {
-        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE id = ?1");
-        sqlx::query(&sql)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_err)?
-            .as_ref()
-            .map(company_from_row)
-            .transpose()
+        // On the rusqlite read pool (`reads.rs`): every Rokid request reads its company's time
+        // zone, and a primary-key read there costs ~8 µs instead of ~110 µs through sqlx.
+        self.reads.read(|conn| {
+            let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE id = ?1");
+            let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+            let mut rows = stmt.query([id.as_uuid()]).map_err(internal)?;
+            let Some(row) = rows.next().map_err(internal)? else {
+                return Ok(None);
+            };
+            let get = |e: rusqlite::Error| internal(e);
+            let name: String = row.get(1).map_err(get)?;
+            let tz: String = row.get(2).map_err(get)?;
+            let max_users: i64 = row.get(3).map_err(get)?;
+            Ok(Some(Company {
+                id: CompanyId::from_uuid(row.get(0).map_err(get)?),
+                name: CompanyName::parse(&name).map_err(|_| corrupt("companies.name"))?,
+                time_zone: TimeZoneName::parse(&tz).map_err(|_| corrupt("companies.time_zone"))?,
+                max_users: u32::try_from(max_users).map_err(|_| corrupt("companies.max_users"))?,
+                is_default: row.get::<_, i64>(4).map_err(get)? == 1,
+                created_at: instant(row.get(5).map_err(get)?)?,
+            }))
+        })
     }
 
     async fn companies(&self) -> StoreResult<Vec<Company>> {

@@ -36,6 +36,7 @@ macro_rules! history_contract_tests {
             // history-contract-list-start (every `pub async fn` check of this file, in order)
             sessions_are_listed_newest_first_with_owner_participants_and_recording,
             session_lists_filter_on_room_name_and_start_window,
+            session_window_totals_are_exact_at_the_edges_of_the_history,
             session_lists_never_show_other_companies,
             session_attendance_pages_and_searches_a_sessions_stays,
             session_attendance_finds_sessions_by_id_or_number_only_in_their_company,
@@ -351,6 +352,99 @@ pub async fn session_lists_filter_on_room_name_and_start_window(store: &dyn Stor
         .await
         .expect("past the end");
     assert_eq!((past.total, past.items.len()), (3, 0));
+}
+
+/// A start window's total and page are exact whether the window holds all of the company's
+/// sessions, all but the earliest or the latest, or none; other companies' sessions (before
+/// and after the company's) never count; sessions starting at the same instant page newest
+/// first; a session written later is counted at once.
+pub async fn session_window_totals_are_exact_at_the_edges_of_the_history(store: &dyn Store) {
+    let f = fixture(store).await;
+    let first = session("First", 100, Some(150), None);
+    let tie_a = session("Tie A", 300, Some(350), None);
+    let tie_b = session("Tie B", 300, Some(360), None);
+    let last = session("Last", 500, Some(550), None);
+    import(
+        store,
+        f.acme.id,
+        vec![
+            ImportRecord::Session(first.clone()),
+            ImportRecord::Session(tie_a.clone()),
+            ImportRecord::Session(tie_b.clone()),
+            ImportRecord::Session(last.clone()),
+        ],
+    )
+    .await;
+    let mut before = session("Globex early", 10, Some(20), None);
+    before.owner = uname("gadmin");
+    let mut after = session("Globex late", 900, Some(950), None);
+    after.owner = uname("gadmin");
+    import(
+        store,
+        f.globex.id,
+        vec![ImportRecord::Session(before), ImportRecord::Session(after)],
+    )
+    .await;
+    let window = |from: Option<i64>, until: Option<i64>, p: PageRequest| async move {
+        let found = store
+            .find_sessions(
+                f.acme.id,
+                &SessionQuery {
+                    started: InstantRange {
+                        from: from.map(at),
+                        until: until.map(at),
+                    },
+                    ..SessionQuery::default()
+                },
+                p,
+            )
+            .await
+            .expect("list");
+        (
+            found.total,
+            found.items.iter().map(|s| s.session.id).collect::<Vec<_>>(),
+        )
+    };
+    let everything = vec![last.id, tie_b.id, tie_a.id, first.id];
+    assert_eq!(
+        window(Some(0), Some(10_000), all()).await,
+        (4, everything.clone())
+    );
+    assert_eq!(
+        window(Some(100), Some(501), all()).await,
+        (4, everything.clone())
+    );
+    assert_eq!(
+        window(None, Some(501), all()).await,
+        (4, everything.clone())
+    );
+    assert_eq!(window(Some(100), None, all()).await, (4, everything));
+    assert_eq!(
+        window(Some(101), Some(10_000), all()).await,
+        (3, vec![last.id, tie_b.id, tie_a.id]),
+        "the earliest start is outside"
+    );
+    assert_eq!(
+        window(Some(0), Some(500), all()).await,
+        (3, vec![tie_b.id, tie_a.id, first.id]),
+        "the latest start is outside (until is exclusive)"
+    );
+    assert_eq!(window(Some(600), Some(10_000), all()).await, (0, vec![]));
+    assert_eq!(
+        window(Some(0), Some(10_000), page(2, 2)).await,
+        (4, vec![tie_a.id, first.id]),
+        "a deep page of a tie keeps the newest session first"
+    );
+    let later = session("Later", 700, None, None);
+    import(store, f.acme.id, vec![ImportRecord::Session(later.clone())]).await;
+    assert_eq!(
+        window(Some(0), Some(10_000), page(1, 1)).await,
+        (5, vec![later.id])
+    );
+    assert_eq!(
+        window(Some(0), Some(600), page(1, 1)).await,
+        (4, vec![last.id])
+    );
 }
 
 pub async fn session_lists_never_show_other_companies(store: &dyn Store) {
