@@ -29,7 +29,6 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_company_start ON sessions (company_id, started_at);
 CREATE INDEX sessions_by_room_start ON sessions (room_id, started_at) WHERE room_id IS NOT NULL;
 CREATE INDEX sessions_by_number ON sessions (meeting_number, started_at);
-CREATE INDEX sessions_by_schedule ON sessions (schedule_id, started_at) WHERE schedule_id IS NOT NULL;
 CREATE INDEX sessions_open ON sessions (ended_at) WHERE ended_at IS NULL;
 
 -- Who was invited to the session (copied from its schedule when it starts): invitees who
