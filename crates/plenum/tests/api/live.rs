@@ -396,7 +396,8 @@ async fn scheduled_meetings_open_in_their_window_and_apply_their_settings() {
     assert_eq!(joined["meeting"]["end_time"], start + HOUR_MS);
 
     // The meeting ends by itself at its end time.
-    advance_with_heartbeats(&app, std::slice::from_mut(&mut c), (80 * 60 - 10) as u64).await;
+    let to_end_secs = ((start + HOUR_MS - now_ms(&app)) / 1000) as u64;
+    advance_with_heartbeats(&app, std::slice::from_mut(&mut c), to_end_secs - 10).await;
     app.clock.advance(Duration::from_secs(20));
     let ended = c.recv_type("meeting_ended").await;
     assert_eq!(ended["reason"], "end_time_reached");
