@@ -261,13 +261,12 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    fn get(&self, number: &MeetingNumber) -> Option<MeetingHandle> {
-        self.lock().get(number).cloned()
-    }
-
     /// The meeting of this number if it is running and takes messages.
     fn running(&self, number: &MeetingNumber) -> Option<MeetingHandle> {
-        self.get(number).filter(|h| !h.mailbox.is_closed())
+        self.lock()
+            .get(number)
+            .filter(|h| !h.mailbox.is_closed())
+            .cloned()
     }
 
     fn start_gate(&self, number: &MeetingNumber) -> Arc<tokio::sync::Mutex<()>> {
@@ -919,11 +918,8 @@ impl Actor {
             }
             self.deliver(after, durable.is_ok(), &mut follow_ups);
             self.update_summary();
-            if durable.is_err() {
-                self.fail_remaining(&mut inbox);
-                break;
-            }
-            if self.meeting.ended().is_some() {
+            // A record that could not be written ends the meeting, as its end does.
+            if durable.is_err() || self.meeting.ended().is_some() {
                 self.finish(&mut inbox);
                 break;
             }
@@ -1207,10 +1203,6 @@ impl Actor {
         }
         // Anyone still registered (their leave was not durable) no longer holds a call.
         self.outboxes.clear();
-    }
-
-    fn fail_remaining(&mut self, inbox: &mut mpsc::Receiver<Message>) {
-        self.finish(inbox);
     }
 }
 

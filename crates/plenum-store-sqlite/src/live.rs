@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use plenum_domain::Timestamp;
-use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId};
+use plenum_domain::ids::{CompanyId, RoomId, ScheduleId};
 use plenum_domain::schedule::MeetingNumber;
 use plenum_store::{Abandoned, JoinTarget, LiveWrite, StoreError, StoreResult};
 
@@ -318,7 +318,6 @@ pub(crate) async fn join_target(
         }
         id
     } else if let Some(series) = series {
-        let series = SeriesId::from_uuid(series).as_uuid();
         let current_or_next: Option<Uuid> = sqlx::query_scalar(
             "SELECT id FROM schedules WHERE series_id = ?1 AND end_at > ?2 \
              ORDER BY start_at LIMIT 1",

@@ -4156,29 +4156,35 @@ pub async fn last_end_reason_is_that_of_the_latest_session(store: &dyn Store) {
     );
 }
 
+/// The check behind every contract file's test that its macro lists all its checks, in order:
+/// the `pub async fn` names of `source` against the names between the two markers.
+#[cfg(test)]
+pub(crate) fn assert_every_check_is_listed(source: &str, start: &str, end: &str) {
+    let (_, rest) = source.split_once(start).expect("list start marker");
+    let (list, _) = rest.split_once(end).expect("list end marker");
+    let listed: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().trim_end_matches(','))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let defined: Vec<&str> = source
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub async fn "))
+        .filter_map(|l| l.split_once('(').map(|(name, _)| name))
+        .collect();
+    assert_eq!(listed, defined);
+}
+
 #[cfg(test)]
 mod tests {
     /// Every contract check must be listed in [`contract_tests!`], or backends silently skip it.
     #[test]
     fn every_check_is_in_the_macro() {
-        let source = include_str!("contract.rs");
-        let (_, rest) = source
-            .split_once("// contract-list-start")
-            .expect("list start marker");
-        let (list, _) = rest
-            .split_once("// contract-list-end")
-            .expect("list end marker");
-        let listed: Vec<&str> = list
-            .lines()
-            .skip(1)
-            .map(|l| l.trim().trim_end_matches(','))
-            .filter(|l| !l.is_empty())
-            .collect();
-        let defined: Vec<&str> = source
-            .lines()
-            .filter_map(|l| l.strip_prefix("pub async fn "))
-            .filter_map(|l| l.split_once('(').map(|(name, _)| name))
-            .collect();
-        assert_eq!(listed, defined);
+        super::assert_every_check_is_listed(
+            include_str!("contract.rs"),
+            "// contract-list-start",
+            "// contract-list-end",
+        );
     }
 }

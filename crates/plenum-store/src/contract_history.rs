@@ -1349,24 +1349,10 @@ mod tests {
     /// Every check must be listed in [`history_contract_tests!`], or backends silently skip it.
     #[test]
     fn every_check_is_in_the_macro() {
-        let source = include_str!("contract_history.rs");
-        let (_, rest) = source
-            .split_once("// history-contract-list-start")
-            .expect("list start marker");
-        let (list, _) = rest
-            .split_once("// history-contract-list-end")
-            .expect("list end marker");
-        let listed: Vec<&str> = list
-            .lines()
-            .skip(1)
-            .map(|l| l.trim().trim_end_matches(','))
-            .filter(|l| !l.is_empty())
-            .collect();
-        let defined: Vec<&str> = source
-            .lines()
-            .filter_map(|l| l.strip_prefix("pub async fn "))
-            .filter_map(|l| l.split_once('(').map(|(name, _)| name))
-            .collect();
-        assert_eq!(listed, defined);
+        crate::contract::assert_every_check_is_listed(
+            include_str!("contract_history.rs"),
+            "// history-contract-list-start",
+            "// history-contract-list-end",
+        );
     }
 }
