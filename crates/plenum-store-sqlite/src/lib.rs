@@ -7,6 +7,7 @@
 //!   is cheaper than `SQLITE_BUSY` retries) and several read-only readers.
 //! - Migrations are embedded in the binary and applied at open.
 
+mod generations;
 mod history;
 mod live;
 mod meetings;
