@@ -12,6 +12,7 @@ mod history;
 mod live;
 mod meetings;
 mod reads;
+mod schedule_index;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -60,6 +61,9 @@ pub struct SqliteStore {
     /// The hot reads (meeting lists and details), see `reads.rs`.
     reads: std::sync::Arc<reads::ReadPool>,
     trigrams: std::sync::Arc<reads::TrigramStats>,
+    /// Each company's meetings in list order, for the company-wide list (`schedule_index.rs`).
+    schedule_index:
+        std::sync::Arc<generations::GenerationCache<schedule_index::ScheduleIndex>>,
     /// The group-committing writer of running meetings' record, see `live.rs`.
     journal: std::sync::Arc<live::Journal>,
 }
@@ -124,6 +128,9 @@ impl SqliteStore {
             reader,
             reads,
             trigrams: std::sync::Arc::default(),
+            schedule_index: std::sync::Arc::new(generations::GenerationCache::new(
+                generations::Subject::Schedules,
+            )),
             journal,
         })
     }
