@@ -32,7 +32,7 @@ use plenum_domain::credentials::{SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::ids::{RoomId, ScheduleId, SeriesId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::schedule::{Room, Schedule, Series, UserRef};
+use plenum_domain::schedule::{Room, Schedule, ScheduleSummary, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{
@@ -713,7 +713,7 @@ impl Store for SqliteStore {
         scope: MeetingScope,
         filter: Option<&str>,
         page: PageRequest,
-    ) -> StoreResult<Page<Schedule>> {
+    ) -> StoreResult<Page<ScheduleSummary>> {
         meetings::find_schedules(self, company, scope, filter, page).await
     }
 

@@ -13,7 +13,7 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
     CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room,
-    Schedule, Series, TimeSlot, UserRef, WatermarkType,
+    Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
 };
 use plenum_store::{MeetingScope, StoreError, StoreResult};
 
@@ -89,11 +89,11 @@ fn user_ref<R: Columns>(row: &R, prefix: &str) -> StoreResult<UserRef> {
     })
 }
 
-fn password(raw: Option<String>, what: &str) -> StoreResult<Option<MeetingPassword>> {
+pub(crate) fn password(raw: Option<String>, what: &str) -> StoreResult<Option<MeetingPassword>> {
     MeetingPassword::parse_optional(raw.as_deref()).map_err(|_| corrupt(what))
 }
 
-fn number(raw: &str, what: &str) -> StoreResult<MeetingNumber> {
+pub(crate) fn number(raw: &str, what: &str) -> StoreResult<MeetingNumber> {
     MeetingNumber::parse(raw).map_err(|_| corrupt(what))
 }
 
@@ -907,50 +907,23 @@ async fn page_of_schedules(
     })
 }
 
-/// A page of a whole company's meetings: picked in the company's in-memory index
-/// (`schedule_index.rs`), then only the page's rows read, all in one snapshot.
+/// A page of a whole company's meetings, answered by the company's in-memory index
+/// (`schedule_index.rs`) as of one snapshot of the database.
 fn page_of_company(
     store: &SqliteStore,
     company: CompanyId,
     filter: Option<&str>,
     page: PageRequest,
-) -> StoreResult<Page<Schedule>> {
-    store.reads.read(|conn| {
+) -> StoreResult<Page<ScheduleSummary>> {
+    let index = store.reads.read(|conn| {
         generations::snapshot(conn, |conn| {
-            let index = store
+            store
                 .schedule_index
-                .get(conn, company, |conn| ScheduleIndex::build(conn, company))?;
-            let (rowids, total) = index.page(filter, page.offset(), page.limit());
-            let items = if rowids.is_empty() {
-                Vec::new()
-            } else {
-                schedules_by_rowid(conn, &rowids)?
-            };
-            Ok(Page { items, total })
+                .get(conn, company, |conn| ScheduleIndex::build(conn, company))
         })
-    })
-}
-
-/// The meetings of these row ids, in list order.
-fn schedules_by_rowid(conn: &rusqlite::Connection, rowids: &[i64]) -> StoreResult<Vec<Schedule>> {
-    // One statement for any number of rows: the ids travel as one JSON array.
-    let ids = serde_json::to_string(rowids).map_err(crate::internal)?;
-    let mut statement = conn
-        .prepare_cached(concat!(
-            "SELECT ",
-            schedule_columns!(),
-            " ",
-            schedule_from!(),
-            " WHERE s.rowid IN (SELECT value FROM json_each(?1)) ORDER BY s.start_at, s.id"
-        ))
-        .map_err(crate::internal)?;
-    let columns = column_positions(&statement);
-    let mut rows = statement.query([ids]).map_err(crate::internal)?;
-    let mut items = Vec::with_capacity(rowids.len());
-    while let Some(row) = rows.next().map_err(crate::internal)? {
-        items.push(schedule_from_row(&IndexedRow { row, columns: &columns })?);
-    }
-    Ok(items)
+    })?;
+    let (items, total) = index.page(filter, page.offset(), page.limit());
+    Ok(Page { items, total })
 }
 
 pub(crate) async fn find_schedules(
@@ -959,7 +932,7 @@ pub(crate) async fn find_schedules(
     scope: MeetingScope,
     filter: Option<&str>,
     page: PageRequest,
-) -> StoreResult<Page<Schedule>> {
+) -> StoreResult<Page<ScheduleSummary>> {
     match scope {
         MeetingScope::Company => page_of_company(store, company, filter, page),
         MeetingScope::Participant(user) => {
@@ -974,7 +947,9 @@ pub(crate) async fn find_schedules(
                     Arg::Id(user.as_uuid()),
                 ],
             };
-            page_of_schedules(store, scope, filter, page).await
+            Ok(page_of_schedules(store, scope, filter, page)
+                .await?
+                .map(|s| ScheduleSummary::from(&s)))
         }
     }
 }
@@ -1300,7 +1275,7 @@ mod tests {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
-    use plenum_domain::user::Role;
+    use plenum_domain::user::{Role, UserChanges};
     use plenum_store::Store;
     use plenum_store::contract::{at, new_company, new_schedule, new_user};
 
@@ -1313,7 +1288,7 @@ mod tests {
         company: CompanyId,
         filter: Option<&str>,
         page: PageRequest,
-    ) -> (Vec<ScheduleId>, u64) {
+    ) -> (Vec<ScheduleSummary>, u64) {
         let scope = Condition {
             sql: "s.company_id = ?".to_owned(),
             args: vec![Arg::Id(company.as_uuid())],
@@ -1321,7 +1296,7 @@ mod tests {
         let page = page_of_schedules(store, scope, filter, page)
             .await
             .expect("sql page");
-        (page.items.iter().map(|s| s.id).collect(), page.total)
+        (page.items.iter().map(ScheduleSummary::from).collect(), page.total)
     }
 
     fn through_index(
@@ -1329,9 +1304,9 @@ mod tests {
         company: CompanyId,
         filter: Option<&str>,
         page: PageRequest,
-    ) -> (Vec<ScheduleId>, u64) {
+    ) -> (Vec<ScheduleSummary>, u64) {
         let page = page_of_company(store, company, filter, page).expect("index page");
-        (page.items.iter().map(|s| s.id).collect(), page.total)
+        (page.items, page.total)
     }
 
     /// Names from a small alphabet (so filters match often), with case and non-ASCII letters
@@ -1424,6 +1399,19 @@ mod tests {
                     let added = new_schedule(&admin, &new_name, &format!("9{company_no:04}999"), 3600);
                     store.create_schedule(&added).await.expect("create");
                     compare("after a create").await;
+                    store
+                        .update_user(
+                            company.id,
+                            admin.id,
+                            &UserChanges {
+                                real_name: Some(format!("{new_name} the owner")),
+                                ..UserChanges::default()
+                            },
+                            at(10),
+                        )
+                        .await
+                        .expect("rename the owner");
+                    compare("after the owner's rename").await;
                 });
                 Ok(())
             })

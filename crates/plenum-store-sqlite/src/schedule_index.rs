@@ -1,25 +1,34 @@
-//! A company's scheduled meetings in list order, in memory: the list over a whole company
-//! (what MeetingOperators and SystemAdmins see) picks its page here and reads only the page's
-//! rows from the database.
+//! A company's scheduled meetings as its list shows them, in list order, in memory: the list
+//! over a whole company (what MeetingOperators and SystemAdmins see) is answered from here
+//! without reading a row.
 //!
 //! Why: with 100,000 meetings in a company, SQLite answered a filtered page by checking every
 //! trigram candidate row twice (text, then scope) and a deep page by walking every skipped
 //! entry of the start index; the best plan measured 8.5 % of the static baseline's
 //! requests/s (BENCHMARKS.md). Here a page is a slice of positions, a search an intersection
-//! of two in-memory posting lists. The index is trusted while the company's 'schedules'
-//! generation holds (see `generations.rs`), so it is never stale.
+//! of two in-memory posting lists, and its rows are summaries kept here. The index is trusted
+//! while the company's 'schedules' generation holds (see `generations.rs`; every change a
+//! summary shows bumps it), so it is never stale.
+//!
+//! Memory: a summary, its name key, number and trigram postings, ~0.5 KB per meeting
+//! (measured in BENCHMARKS.md).
 //!
 //! The filter means what the SQL path (`meetings::filter_condition`) means: the lower-cased
 //! name contains the lower-cased, trimmed filter, or — for a filter of digits — the meeting
 //! number starts with it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use plenum_domain::ids::CompanyId;
+use plenum_domain::ids::{CompanyId, ScheduleId, SeriesId, UserId};
+use plenum_domain::recurrence::Frequency;
+use plenum_domain::schedule::{MeetingKind, ScheduleSummary, TimeSlot, UserRef};
 use plenum_store::StoreResult;
 use rusqlite::Connection;
+use uuid::Uuid;
 
-use crate::internal;
+use crate::meetings::{number, password};
+use crate::{corrupt, instant, internal};
 
 /// Three consecutive characters of a name key, packed (21 bits each).
 type Trigram = u64;
@@ -34,8 +43,8 @@ fn trigrams(text: &str) -> impl Iterator<Item = Trigram> + '_ {
 
 #[derive(Debug)]
 pub(crate) struct ScheduleIndex {
-    /// Row ids in list order (start, then id): position `p` is the list's `p`-th meeting.
-    rowids: Vec<i64>,
+    /// The meetings in list order (start, then id): position `p` is the list's `p`-th.
+    rows: Vec<ScheduleSummary>,
     /// Name keys of all positions, concatenated; position `p`'s ends at `name_ends[p]`.
     names: String,
     name_ends: Vec<u32>,
@@ -56,22 +65,63 @@ impl ScheduleIndex {
     pub(crate) fn build(conn: &Connection, company: CompanyId) -> StoreResult<Self> {
         let mut statement = conn
             .prepare_cached(
-                "SELECT rowid, name_key, meeting_number FROM schedules \
-                 WHERE company_id = ?1 ORDER BY start_at, id",
+                "SELECT s.id, s.kind, s.series_id, sr.frequency, s.meeting_number, s.name, \
+                 s.name_key, s.password, s.start_at, s.end_at, s.join_code, \
+                 o.id, o.username, o.real_name \
+                 FROM schedules s JOIN users o ON o.id = s.owner_id \
+                 LEFT JOIN series sr ON sr.id = s.series_id \
+                 WHERE s.company_id = ?1 ORDER BY s.start_at, s.id",
             )
             .map_err(internal)?;
         let mut rows = statement.query([company.as_uuid()]).map_err(internal)?;
         let mut index = ScheduleIndex {
-            rowids: Vec::new(),
+            rows: Vec::new(),
             names: String::new(),
             name_ends: Vec::new(),
             numbers: Vec::new(),
             postings: HashMap::new(),
         };
+        let mut owners: HashMap<Uuid, Arc<UserRef>> = HashMap::new();
         while let Some(row) = rows.next().map_err(internal)? {
-            let position = u32::try_from(index.rowids.len()).map_err(internal)?;
-            index.rowids.push(row.get(0).map_err(internal)?);
-            let name = row.get_ref(1).map_err(internal)?.as_str().map_err(internal)?;
+            let position = u32::try_from(index.rows.len()).map_err(internal)?;
+            let text = |i: usize| -> StoreResult<String> { row.get(i).map_err(internal) };
+            let owner_id: Uuid = row.get(11).map_err(internal)?;
+            let owner = match owners.get(&owner_id) {
+                Some(owner) => Arc::clone(owner),
+                None => {
+                    let owner = Arc::new(UserRef {
+                        id: UserId::from_uuid(owner_id),
+                        username: text(12)?,
+                        real_name: text(13)?,
+                    });
+                    owners.insert(owner_id, Arc::clone(&owner));
+                    owner
+                }
+            };
+            let summary = ScheduleSummary {
+                id: ScheduleId::from_uuid(row.get(0).map_err(internal)?),
+                company_id: company,
+                kind: MeetingKind::parse(&text(1)?).map_err(|_| corrupt("schedules.kind"))?,
+                series_id: row
+                    .get::<_, Option<Uuid>>(2)
+                    .map_err(internal)?
+                    .map(SeriesId::from_uuid),
+                recurrence: row
+                    .get::<_, Option<String>>(3)
+                    .map_err(internal)?
+                    .map(|f| Frequency::parse(&f).map_err(|_| corrupt("series.frequency")))
+                    .transpose()?,
+                meeting_number: number(&text(4)?, "schedules.meeting_number")?,
+                name: text(5)?,
+                password: password(row.get(7).map_err(internal)?, "schedules")?,
+                slot: TimeSlot {
+                    start: instant(row.get(8).map_err(internal)?)?,
+                    end: instant(row.get(9).map_err(internal)?)?,
+                },
+                owner,
+                join_code: text(10)?,
+            };
+            let name = row.get_ref(6).map_err(internal)?.as_str().map_err(internal)?;
             for trigram in trigrams(name) {
                 let list = index.postings.entry(trigram).or_default();
                 // A trigram twice in one name is listed once.
@@ -83,8 +133,11 @@ impl ScheduleIndex {
             index
                 .name_ends
                 .push(u32::try_from(index.names.len()).map_err(internal)?);
-            let number: String = row.get(2).map_err(internal)?;
-            index.numbers.push((number.into_boxed_str(), position));
+            index.numbers.push((
+                summary.meeting_number.as_str().into(),
+                position,
+            ));
+            index.rows.push(summary);
         }
         index.numbers.sort_unstable();
         index.postings.shrink_to_fit();
@@ -151,27 +204,32 @@ impl ScheduleIndex {
 
     fn len(&self) -> u32 {
         // Positions are u32 by construction (`build` refuses more).
-        self.rowids.len() as u32
+        self.rows.len() as u32
     }
 
-    /// The row ids of the page (in list order) and how many meetings match in all.
-    pub(crate) fn page(&self, filter: Option<&str>, offset: u64, limit: u32) -> (Vec<i64>, u64) {
+    /// The page's meetings (in list order) and how many meetings match in all.
+    pub(crate) fn page(
+        &self,
+        filter: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> (Vec<ScheduleSummary>, u64) {
         let window = |total: usize| {
             let start = usize::try_from(offset).unwrap_or(usize::MAX).min(total);
             start..(start + limit as usize).min(total)
         };
         match self.select(filter) {
             Selection::All => {
-                let total = self.rowids.len();
-                (self.rowids[window(total)].to_vec(), total as u64)
+                let total = self.rows.len();
+                (self.rows[window(total)].to_vec(), total as u64)
             }
             Selection::Some(positions) => {
                 let total = positions.len();
-                let rowids = positions[window(total)]
+                let rows = positions[window(total)]
                     .iter()
-                    .map(|&p| self.rowids[p as usize])
+                    .map(|&p| self.rows[p as usize].clone())
                     .collect();
-                (rowids, total as u64)
+                (rows, total as u64)
             }
         }
     }
