@@ -9,22 +9,25 @@
 //! subject in `change_generations` on every change an index depends on (migration 0008), so a
 //! change made by anyone — this server, `plenum import`, a restored file — is seen. A query
 //! reads the counter (one indexed read) and uses the index if it was built at that
-//! generation. When the counter moved, the first query to notice rebuilds the index inside
-//! one read transaction that also re-reads the counter, so the index is tagged with exactly
-//! the generation of the rows it was built from; others of the same company wait for that
-//! build instead of repeating it. A query that reads more rows beside the index and needs
-//! them consistent with it runs inside [`snapshot`].
+//! generation. When the counter moved, the index is rebuilt inside one read transaction that
+//! also re-reads the counter, so it is tagged with exactly the generation of the rows it was
+//! built from. No query waits for that: [`GenerationCache::fresh`] lets it answer from the
+//! database while one background thread rebuilds (a large company's index takes a good part of
+//! a second). A query that reads more rows beside the index and needs them consistent with it
+//! runs inside [`snapshot`].
 //!
 //! Memory: one index per company and subject, proportional to that company's rows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use plenum_domain::ids::CompanyId;
 use plenum_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 
 use crate::internal;
+use crate::reads::ReadPool;
 
 /// What an index covers, as named in `change_generations.subject`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +78,33 @@ pub(crate) fn current(conn: &Connection, company: CompanyId, subject: Subject) -
 #[derive(Debug)]
 pub(crate) struct GenerationCache<V> {
     subject: Subject,
-    companies: Mutex<HashMap<CompanyId, Arc<Slot<V>>>>,
+    companies: Mutex<HashMap<CompanyId, Arc<Mutex<Slot<V>>>>>,
 }
 
-/// A company's index; its lock is held while it is (re)built, so one query builds it.
-type Slot<V> = Mutex<Option<(i64, Arc<V>)>>;
+/// A company's index, and whether it is being rebuilt.
+#[derive(Debug)]
+struct Slot<V> {
+    built: Option<(i64, Arc<V>)>,
+    /// A background rebuild is running.
+    rebuilding: bool,
+    /// No background rebuild starts before this (see [`GenerationCache::fresh`]).
+    quiet_until: Option<Instant>,
+}
+
+impl<V> Default for Slot<V> {
+    fn default() -> Self {
+        Self {
+            built: None,
+            rebuilding: false,
+            quiet_until: None,
+        }
+    }
+}
+
+/// After a background rebuild that took `t`, the next one waits `REBUILD_PAUSE × t`: under a
+/// stream of changes, rebuilding takes at most a fifth of a core and the database answers in
+/// between.
+const REBUILD_PAUSE: u32 = 4;
 
 impl<V> GenerationCache<V> {
     pub(crate) fn new(subject: Subject) -> Self {
@@ -89,38 +114,77 @@ impl<V> GenerationCache<V> {
         }
     }
 
-    /// The company's index as of now (or as of the caller's [`snapshot`]): the cached one if
-    /// its generation is current, else one built by `build` and cached.
-    pub(crate) fn get(
+    fn slot(&self, company: CompanyId) -> StoreResult<Arc<Mutex<Slot<V>>>> {
+        let mut companies = self.companies.lock().map_err(|_| poisoned())?;
+        Ok(Arc::clone(companies.entry(company).or_default()))
+    }
+
+    /// The company's index if it is current, else `None` — the caller answers from the
+    /// database — while one background thread rebuilds it on a connection of `reads`.
+    pub(crate) fn fresh(
         &self,
         conn: &Connection,
+        reads: &Arc<ReadPool>,
         company: CompanyId,
-        build: impl FnOnce(&Connection) -> StoreResult<V>,
-    ) -> StoreResult<Arc<V>> {
+        build: impl FnOnce(&Connection) -> StoreResult<V> + Send + 'static,
+    ) -> StoreResult<Option<Arc<V>>>
+    where
+        V: Send + Sync + 'static,
+    {
         let generation = current(conn, company, self.subject)?;
-        let slot = {
-            let mut companies = self.companies.lock().map_err(|_| poisoned())?;
-            Arc::clone(companies.entry(company).or_default())
-        };
-        let mut slot = slot.lock().map_err(|_| poisoned())?;
-        match slot.as_ref() {
-            Some((built, index)) if *built == generation => return Ok(Arc::clone(index)),
-            // An older snapshot than the cached index (a caller's transaction that began
-            // before a change): build for it alone, leaving the newer index in place.
-            Some((built, _)) if *built > generation => {
-                drop(slot);
-                return snapshot(conn, build).map(Arc::new);
+        let slot = self.slot(company)?;
+        let mut guard = slot.lock().map_err(|_| poisoned())?;
+        if let Some((built, index)) = guard.built.as_ref() {
+            if *built == generation {
+                return Ok(Some(Arc::clone(index)));
             }
-            _ => {}
         }
-        let (generation, index) = snapshot(conn, |conn| {
-            Ok((
-                current(conn, company, self.subject)?,
-                Arc::new(build(conn)?),
-            ))
-        })?;
-        *slot = Some((generation, Arc::clone(&index)));
-        Ok(index)
+        let now = Instant::now();
+        if guard.rebuilding || guard.quiet_until.is_some_and(|until| now < until) {
+            return Ok(None);
+        }
+        guard.rebuilding = true;
+        drop(guard);
+        let (reads, subject) = (Arc::clone(reads), self.subject);
+        let background = Arc::clone(&slot);
+        let spawned = std::thread::Builder::new()
+            .name("plenum-index".into())
+            .spawn(move || {
+                let result = reads.read(|conn| {
+                    snapshot(conn, |conn| {
+                        Ok((current(conn, company, subject)?, build(conn)?))
+                    })
+                });
+                let Ok(mut slot) = background.lock() else {
+                    return;
+                };
+                slot.rebuilding = false;
+                slot.quiet_until = Some(Instant::now() + now.elapsed() * REBUILD_PAUSE);
+                match result {
+                    Ok((generation, index)) => {
+                        tracing::debug!(
+                            subject = subject.as_str(), %company, generation,
+                            took_ms = now.elapsed().as_millis(), "in-memory index rebuilt"
+                        );
+                        if slot
+                            .built
+                            .as_ref()
+                            .is_none_or(|(built, _)| *built <= generation)
+                        {
+                            slot.built = Some((generation, Arc::new(index)));
+                        }
+                    }
+                    Err(error) => tracing::warn!(
+                        %error, subject = subject.as_str(),
+                        "rebuilding an in-memory index failed; lists are answered by the database"
+                    ),
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start a thread to rebuild an in-memory index");
+            slot.lock().map_err(|_| poisoned())?.rebuilding = false;
+        }
+        Ok(None)
     }
 }
 

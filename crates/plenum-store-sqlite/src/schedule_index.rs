@@ -33,6 +33,30 @@ use crate::{corrupt, instant, internal};
 /// Three consecutive characters of a name key, packed (21 bits each).
 type Trigram = u64;
 
+/// Hashes a trigram with one multiplication (Fibonacci hashing): building a company's index
+/// inserts millions of them, and SipHash's resistance to chosen keys buys nothing for keys
+/// that are meeting names' own letters.
+#[derive(Debug, Default, Clone, Copy)]
+struct TrigramHasher(u64);
+
+impl std::hash::Hasher for TrigramHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
+type Postings = HashMap<Trigram, Vec<Occurrence>, std::hash::BuildHasherDefault<TrigramHasher>>;
+
 fn trigrams(text: &str) -> impl Iterator<Item = Trigram> + '_ {
     let mut window = [0u64; 3];
     text.chars().enumerate().filter_map(move |(i, c)| {
@@ -52,7 +76,7 @@ pub(crate) struct ScheduleIndex {
     numbers: Vec<(Box<str>, u32)>,
     /// For each trigram of any name key, where it occurs: (position, character offset in
     /// that position's key), ascending.
-    postings: HashMap<Trigram, Vec<Occurrence>>,
+    postings: Postings,
 }
 
 /// A trigram's occurrence: the meeting's position and the trigram's character offset.
@@ -83,7 +107,7 @@ impl ScheduleIndex {
             names: String::new(),
             name_ends: Vec::new(),
             numbers: Vec::new(),
-            postings: HashMap::new(),
+            postings: Postings::default(),
         };
         let mut owners: HashMap<Uuid, Arc<UserRef>> = HashMap::new();
         while let Some(row) = rows.next().map_err(internal)? {
