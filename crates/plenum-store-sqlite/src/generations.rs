@@ -134,10 +134,10 @@ impl<V> GenerationCache<V> {
         let generation = current(conn, company, self.subject)?;
         let slot = self.slot(company)?;
         let mut guard = slot.lock().map_err(|_| poisoned())?;
-        if let Some((built, index)) = guard.built.as_ref() {
-            if *built == generation {
-                return Ok(Some(Arc::clone(index)));
-            }
+        if let Some((built, index)) = guard.built.as_ref()
+            && *built == generation
+        {
+            return Ok(Some(Arc::clone(index)));
         }
         let now = Instant::now();
         if guard.rebuilding || guard.quiet_until.is_some_and(|until| now < until) {
