@@ -158,7 +158,11 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let janitor = spawn_token_janitor(plenum.clone());
     let live = plenum.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+        // `into_make_service`: each connection shares the router. Served as a plain `Router`,
+        // axum deep-clones every route (with its layers) per connection and drops them when it
+        // closes; a participant's WebSocket is a connection of one request, so that was most
+        // of the HTTP cost of a join.
+        let served = axum::serve(listener, app.into_make_service())
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
                 // Participants' connections are long-lived: end their meetings (recorded,
