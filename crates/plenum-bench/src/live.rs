@@ -206,10 +206,13 @@ struct MuteWatch {
 
 impl Observer for MuteWatch {
     async fn frame(&mut self, frame: &Frame) {
-        let spared = frame.value["except"]
-            .as_array()
+        let Ok(fields) = frame.fields() else {
+            return;
+        };
+        let spared = fields
+            .except
             .is_some_and(|ids| ids.iter().any(|id| id == self.me.as_str()));
-        let kind = &frame.value["type"];
+        let kind = &*fields.kind;
         if (kind == "all_muted" && !spared) || kind == "all_unmuted" {
             let _ = self.seen.send(frame.received);
         }
