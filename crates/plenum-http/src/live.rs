@@ -290,7 +290,12 @@ impl Connection {
                     Ok(joined) => {
                         let frames = joined_frames(&joined, reference);
                         self.joined = Some((joined, deliveries));
-                        self.write(frames?).await.map(|()| None)
+                        // Each flushed alone: written together, they would grow the
+                        // connection's write buffer past one frame for good.
+                        for frame in frames? {
+                            self.send_text(frame).await?;
+                        }
+                        Ok(None)
                     }
                     Err(JoinError::Refused(refusal)) => {
                         let mut message = json!({
@@ -471,6 +476,10 @@ impl Connection {
 
     async fn send(&mut self, message: &impl Serialize) -> Result<(), ()> {
         let text = serde_json::to_string(message).map_err(|_| ())?;
+        self.send_text(text).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), ()> {
         // A client that cannot take a frame within this long is treated as gone.
         match tokio::time::timeout(SEND_LIMIT, self.socket.send(Message::text(text))).await {
             Ok(Ok(())) => Ok(()),
