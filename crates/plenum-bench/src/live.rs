@@ -119,6 +119,9 @@ pub struct JoinFigures {
     pub wall: Duration,
     /// `join` sent to `joined` received.
     pub join: LatencyFigures,
+    /// CPU time (user + system) the server and this harness used from the first connect to
+    /// the last `joined`: unlike the rate, it hardly depends on what else the machine runs.
+    pub cpu: Option<CpuFigures>,
     /// TCP connect + upgrade + hello + join + joined.
     pub connect_and_join: LatencyFigures,
 }
@@ -129,6 +132,12 @@ pub struct LatencyFigures {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CpuFigures {
+    pub server: Duration,
+    pub harness: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -197,10 +206,13 @@ struct MuteWatch {
 
 impl Observer for MuteWatch {
     async fn frame(&mut self, frame: &Frame) {
-        let spared = frame.value["except"]
-            .as_array()
+        let Ok(fields) = frame.fields() else {
+            return;
+        };
+        let spared = fields
+            .except
             .is_some_and(|ids| ids.iter().any(|id| id == self.me.as_str()));
-        let kind = &frame.value["type"];
+        let kind = &*fields.kind;
         if (kind == "all_muted" && !spared) || kind == "all_unmuted" {
             let _ = self.seen.send(frame.received);
         }
@@ -376,6 +388,7 @@ async fn join_all(
     let gate = Arc::new(Semaphore::new(target.concurrency));
     let (joined_tx, mut joined_rx) = mpsc::unbounded_channel();
     let mut members = Vec::with_capacity(count as usize);
+    let cpu_before = (cpu_time(target.server_pid), cpu_time(std::process::id()));
     let started = Instant::now();
     for i in 0..count {
         let room = rooms[i as usize % rooms.len()].clone();
@@ -459,6 +472,14 @@ async fn join_all(
             }
         }
     }
+    let cpu_after = (cpu_time(target.server_pid), cpu_time(std::process::id()));
+    let cpu = match (cpu_before, cpu_after) {
+        ((Ok(s0), Ok(h0)), (Ok(s1), Ok(h1))) => Some(CpuFigures {
+            server: s1.saturating_sub(s0),
+            harness: h1.saturating_sub(h0),
+        }),
+        _ => None,
+    };
     let succeeded = join_h.len();
     let figures = JoinFigures {
         attempted: u64::from(count),
@@ -466,6 +487,7 @@ async fn join_all(
         failed: u64::from(count) - succeeded,
         wall: last.duration_since(started),
         join: LatencyFigures::of(&join_h),
+        cpu,
         connect_and_join: LatencyFigures::of(&total_h),
     };
     if figures.failed > 0 {
@@ -483,6 +505,26 @@ fn vm_kb(pid: u32, field: &str) -> Result<u64> {
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .with_context(|| format!("no {field} in /proc/{pid}/status"))
+}
+
+/// User + system CPU time of a process so far (/proc/<pid>/stat; its clock ticks are
+/// USER_HZ, 100 per second on Linux).
+fn cpu_time(pid: u32) -> Result<Duration> {
+    const TICKS_PER_SECOND: u64 = 100;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15; `fields` starts at field 3.
+    let ticks = |i: usize| -> Result<u64> {
+        let field = fields.get(i).context("/proc/<pid>/stat is short")?;
+        Ok(field.parse()?)
+    };
+    let ticks = ticks(14 - 3)? + ticks(15 - 3)?;
+    Ok(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
 }
 
 fn memory_total() -> String {
@@ -513,6 +555,11 @@ impl LiveReport {
         }
     }
 
+    /// CPU time per successful join, in µs.
+    fn per_join_us(&self, cpu: Duration) -> f64 {
+        cpu.as_secs_f64() * 1e6 / self.joins.succeeded.max(1) as f64
+    }
+
     pub fn json(&self) -> Value {
         json!({
             "scenario": self.name,
@@ -529,6 +576,10 @@ impl LiveReport {
                 "wall_s": self.joins.wall.as_secs_f64(),
                 "per_s": self.joins_per_s(),
                 "join_latency": self.joins.join.json(),
+                "cpu_per_join_us": self.joins.cpu.map(|c| json!({
+                    "server": self.per_join_us(c.server),
+                    "harness": self.per_join_us(c.harness),
+                })),
                 "connect_and_join_latency": self.joins.connect_and_join.json(),
             },
             "memory": self.memory.map(|m| json!({
@@ -579,6 +630,17 @@ impl LiveReport {
             "- connect + hello + join latency: {}",
             j.connect_and_join.line()
         );
+        if let Some(c) = j.cpu {
+            let _ = writeln!(
+                out,
+                "- CPU during the joins: server {:.2} s (**{:.0} µs per join**), harness {:.2} s \
+                 ({:.0} µs per join)",
+                c.server.as_secs_f64(),
+                self.per_join_us(c.server),
+                c.harness.as_secs_f64(),
+                self.per_join_us(c.harness)
+            );
+        }
         if let Some(m) = self.memory {
             let _ = writeln!(
                 out,

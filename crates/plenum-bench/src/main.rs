@@ -179,11 +179,19 @@ fn live_scenario(cli: &Cli) -> Result<live::LiveScenario> {
 fn main_live(cli: &Cli) -> ExitCode {
     let result = (|| {
         let scenario = live_scenario(cli)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(usize::from(cli.client_threads))
-            .enable_all()
-            .build()
-            .context("starting the tokio runtime")?;
+        // One thread: everything on it, so the participants' tasks and the collector of
+        // their results do not wake each other across threads.
+        let runtime = match cli.client_threads {
+            1 => tokio::runtime::Builder::new_current_thread(),
+            n => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(usize::from(n));
+                builder
+            }
+        }
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
         runtime.block_on(async {
             tokio::select! {
                 result = run_live(cli, scenario) => result,

@@ -15,13 +15,13 @@ use futures::SinkExt;
 use plenum_domain::history::{DeviceType, MediaType};
 use plenum_domain::live::{EndReason, Event, LeaveReason};
 use plenum_service::{Delivery, JoinError, Joined, LiveJoin, Principal, ServiceError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::AppState;
-use crate::frtc::meeting::{MeetingDetail, participant_type};
+use crate::frtc::meeting::{MeetingDetail, ParticipantItem, participant_type};
 use crate::frtc::{FrtcError, MaybeSignedIn};
 
 /// The version of the protocol this server speaks (in `hello`).
@@ -164,12 +164,12 @@ impl Connection {
 
     async fn run(mut self) {
         let live = &self.state.plenum.policy().live;
-        let hello = json!({
-            "type": "hello",
-            "protocol": PROTOCOL_VERSION,
-            "heartbeat_interval_ms": live.heartbeat_interval.as_millis() as u64,
-            "heartbeat_timeout_ms": live.heartbeat_timeout.as_millis() as u64,
-        });
+        let hello = Hello {
+            kind: "hello",
+            protocol: PROTOCOL_VERSION,
+            heartbeat_interval_ms: live.heartbeat_interval.as_millis() as u64,
+            heartbeat_timeout_ms: live.heartbeat_timeout.as_millis() as u64,
+        };
         let end = match self.send(&hello).await {
             Ok(()) => self.serve().await,
             Err(()) => End::Gone,
@@ -290,8 +290,10 @@ impl Connection {
                     Ok(joined) => {
                         let frames = joined_frames(&joined, reference);
                         self.joined = Some((joined, deliveries));
-                        for frame in &frames {
-                            self.send(frame).await?;
+                        // Each flushed alone: written together, they would grow the
+                        // connection's write buffer past one frame for good.
+                        for frame in frames? {
+                            self.send_text(frame).await?;
                         }
                         Ok(None)
                     }
@@ -398,6 +400,11 @@ impl Connection {
                 Err(_) => break,
             }
         }
+        self.write(texts).await.map(|()| end)
+    }
+
+    /// Writes frames with one flush (one write to the socket when they fit its buffer).
+    async fn write(&mut self, texts: Vec<String>) -> Result<(), ()> {
         let socket = &mut self.socket;
         let write = async move {
             for text in texts {
@@ -406,7 +413,7 @@ impl Connection {
             socket.flush().await
         };
         match tokio::time::timeout(SEND_LIMIT, write).await {
-            Ok(Ok(())) => Ok(end),
+            Ok(Ok(())) => Ok(()),
             _ => Err(()),
         }
     }
@@ -467,19 +474,14 @@ impl Connection {
         self.send(&error).await.map(|()| None)
     }
 
-    async fn send(&mut self, message: &Value) -> Result<(), ()> {
+    async fn send(&mut self, message: &impl Serialize) -> Result<(), ()> {
         let text = serde_json::to_string(message).map_err(|_| ())?;
         self.send_text(text).await
     }
 
     async fn send_text(&mut self, text: String) -> Result<(), ()> {
         // A client that cannot take a frame within this long is treated as gone.
-        match tokio::time::timeout(
-            Duration::from_secs(10),
-            self.socket.send(Message::text(text)),
-        )
-        .await
-        {
+        match tokio::time::timeout(SEND_LIMIT, self.socket.send(Message::text(text))).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(()),
         }
@@ -487,54 +489,82 @@ impl Connection {
 }
 
 /// The answer to a successful join: `joined` with the meeting and the joiner's own state,
-/// then the participants in `participants` frames of [`PARTICIPANTS_PER_FRAME`].
+/// then the participants in `participants` frames of [`PARTICIPANTS_PER_FRAME`], rendered.
 ///
 /// Why in pieces: a connection keeps its write buffer at the size of the largest frame it
 /// ever sent, so one frame listing a meeting of hundreds would stay in memory for as long as
 /// the participant does — for each of them.
-fn joined_frames(joined: &Joined, reference: Option<Value>) -> Vec<Value> {
-    let mut meeting =
-        serde_json::to_value(MeetingDetail::from(&joined.snapshot)).unwrap_or(Value::Null);
-    let mut participants = Vec::new();
-    if let Some(m) = meeting.as_object_mut() {
-        // The password is for the hosts' detail, not for every participant.
-        m.remove("meeting_password");
-        if let Some(Value::Array(all)) = m.remove("participants") {
-            participants = all;
-        }
-    }
+fn joined_frames(joined: &Joined, reference: Option<Value>) -> Result<Vec<String>, ()> {
+    let (meeting, later) =
+        MeetingDetail::for_participants(&joined.snapshot, PARTICIPANTS_PER_FRAME);
     let me = joined.link.id.to_string();
-    let you = participants
+    let you = meeting
+        .participants()
         .iter()
-        .find(|p| p["client_uuid"] == me.as_str())
-        .cloned()
-        .unwrap_or(Value::Null);
-    let total = participants.len();
-    let mut chunks = participants.chunks(PARTICIPANTS_PER_FRAME);
-    let first = chunks.next().map(<[Value]>::to_vec).unwrap_or_default();
-    let mut sent = first.len();
-    meeting["participants"] = Value::Array(first);
-    let mut frames = vec![json!({
-        "type": "joined",
-        "ref": reference,
-        "client_uuid": me,
-        "session_id": joined.session.to_string(),
-        "seq": joined.snapshot.seq,
-        "you": you,
-        "participant_count": total,
-        "remaining_participants": total - sent,
-        "meeting": meeting,
-    })];
-    for chunk in chunks {
+        .chain(&later)
+        .find(|p| p.client_uuid() == me);
+    let total = meeting.participants().len() + later.len();
+    let mut sent = meeting.participants().len();
+    let session_id = joined.session.to_string();
+    let first = JoinedFrame {
+        kind: "joined",
+        reference: &reference,
+        client_uuid: &me,
+        session_id: &session_id,
+        seq: joined.snapshot.seq,
+        you,
+        participant_count: total,
+        remaining_participants: total - sent,
+        meeting: &meeting,
+    };
+    let mut frames = vec![serde_json::to_string(&first).map_err(|_| ())?];
+    for chunk in later.chunks(PARTICIPANTS_PER_FRAME) {
         sent += chunk.len();
-        frames.push(json!({
-            "type": "participants",
-            "seq": joined.snapshot.seq,
-            "participants": chunk,
-            "remaining_participants": total - sent,
-        }));
+        let frame = ParticipantsFrame {
+            kind: "participants",
+            seq: joined.snapshot.seq,
+            participants: chunk,
+            remaining_participants: total - sent,
+        };
+        frames.push(serde_json::to_string(&frame).map_err(|_| ())?);
     }
-    frames
+    Ok(frames)
+}
+
+/// The server's first frame.
+#[derive(Serialize)]
+struct Hello {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    protocol: u32,
+    heartbeat_interval_ms: u64,
+    heartbeat_timeout_ms: u64,
+}
+
+/// `joined` (docs/client-protocol.md).
+#[derive(Serialize)]
+struct JoinedFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "ref")]
+    reference: &'a Option<Value>,
+    client_uuid: &'a str,
+    session_id: &'a str,
+    seq: u64,
+    you: Option<&'a ParticipantItem>,
+    participant_count: usize,
+    remaining_participants: usize,
+    meeting: &'a MeetingDetail,
+}
+
+/// The rest of a join's snapshot, after `joined`.
+#[derive(Serialize)]
+struct ParticipantsFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    seq: u64,
+    participants: &'a [ParticipantItem],
+    remaining_participants: usize,
 }
 
 enum Step {

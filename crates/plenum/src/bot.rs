@@ -7,6 +7,7 @@
 //! runs. Every wait in here is bounded in time; `--count` participants are started with a
 //! bounded number of connects and joins in flight ([`BotArgs::connect_concurrency`]).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::io::Write;
 use std::process::ExitCode;
@@ -15,11 +16,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use futures::{SinkExt as _, StreamExt as _};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, watch};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// How long the TCP connect, the WebSocket upgrade and the server's `hello` may take.
@@ -165,11 +167,90 @@ impl Ending {
     }
 }
 
-/// One frame received from the server, with the instant it arrived.
+/// One frame received from the server, with the instant it arrived. It is kept as text:
+/// the bot reads only the [`Fields`] it acts on, and an observer that wants the whole frame
+/// parses it ([`Frame::value`]). (Parsing every frame into a `Value` was most of a load
+/// generator's work per join.)
 #[derive(Debug, Clone)]
 pub struct Frame {
-    pub value: Value,
+    text: Utf8Bytes,
     pub received: Instant,
+}
+
+impl Frame {
+    /// The frame as the server sent it (one JSON object).
+    pub fn text(&self) -> &str {
+        self.text.as_str()
+    }
+
+    /// The whole frame.
+    pub fn value(&self) -> serde_json::Result<Value> {
+        serde_json::from_str(self.text())
+    }
+
+    /// The fields a participant acts on; the others are skipped unread.
+    pub fn fields(&self) -> serde_json::Result<Fields<'_>> {
+        serde_json::from_str(self.text())
+    }
+}
+
+/// The fields of a server frame that a participant acts on (docs/client-protocol.md), each
+/// `None` when the frame has none. Strings borrow from the frame where they can.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Fields<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    /// The `ref` of the request answered.
+    #[serde(rename = "ref")]
+    pub reference: Option<Value>,
+    #[serde(borrow)]
+    pub client_uuid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub session_id: Option<Cow<'a, str>>,
+    /// `refused` and `participant_left`.
+    #[serde(borrow)]
+    pub reason: Option<Cow<'a, str>>,
+    /// `error`.
+    #[serde(borrow)]
+    pub code: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub message: Option<Cow<'a, str>>,
+    pub mute_audio: Option<bool>,
+    pub allow_self_unmute: Option<bool>,
+    /// `all_muted`: who was spared.
+    #[serde(borrow)]
+    pub except: Option<Vec<Cow<'a, str>>>,
+    /// `joined`: the participant's own entry.
+    pub you: Option<You>,
+    /// `hello`.
+    pub heartbeat_interval_ms: Option<u64>,
+    pub heartbeat_timeout_ms: Option<u64>,
+}
+
+impl Fields<'_> {
+    /// Whether this is the answer to the request with this `ref`.
+    fn answers(&self, reference: &str) -> bool {
+        self.reference.as_ref().and_then(Value::as_str) == Some(reference)
+    }
+
+    fn is_about(&self, me: &str) -> bool {
+        self.client_uuid.as_deref() == Some(me)
+    }
+}
+
+/// The participant's own state in `joined`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct You {
+    pub mute_audio: bool,
+    #[serde(default = "yes")]
+    pub allow_self_unmute: bool,
+    pub unmute_requested: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Sees every frame a participant receives (printing, measuring).
@@ -244,24 +325,25 @@ enum Talk {
 
 impl MuteState {
     /// Updates the state from a frame; only frames about `me` matter.
-    fn note(&mut self, value: &Value, me: &str) {
+    fn note(&mut self, frame: &Fields<'_>, me: &str) {
         // The meeting-wide mute events name no one (`all_muted` names who was spared).
-        match value["type"].as_str() {
-            Some("all_muted") => {
-                let spared = value["except"]
-                    .as_array()
+        match &*frame.kind {
+            "all_muted" => {
+                let spared = frame
+                    .except
+                    .as_ref()
                     .is_some_and(|ids| ids.iter().any(|id| id == me));
                 if !spared {
                     if !self.muted {
                         self.requested = false;
                     }
                     self.muted = true;
-                    self.may_unmute = value["allow_self_unmute"].as_bool().unwrap_or(true);
+                    self.may_unmute = frame.allow_self_unmute.unwrap_or(true);
                     self.unmuting = false;
                 }
                 return;
             }
-            Some("all_unmuted") => {
+            "all_unmuted" => {
                 self.muted = false;
                 self.may_unmute = true;
                 self.requested = false;
@@ -270,21 +352,21 @@ impl MuteState {
             }
             _ => {}
         }
-        if value["client_uuid"] != me {
+        if !frame.is_about(me) {
             return;
         }
-        match value["type"].as_str() {
-            Some("mute_changed") => {
-                let muted = value["mute_audio"].as_bool().unwrap_or(false);
+        match &*frame.kind {
+            "mute_changed" => {
+                let muted = frame.mute_audio.unwrap_or(false);
                 if !muted || !self.muted {
                     // Unmuted, or newly muted: a later muting may need a new request.
                     self.requested = false;
                 }
                 self.muted = muted;
-                self.may_unmute = value["allow_self_unmute"].as_bool().unwrap_or(true);
+                self.may_unmute = frame.allow_self_unmute.unwrap_or(true);
                 self.unmuting = false;
             }
-            Some("unmute_allowed") => {
+            "unmute_allowed" => {
                 self.may_unmute = true;
                 self.requested = false;
             }
@@ -316,7 +398,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct Participant {
     socket: Socket,
     /// The server's `hello`.
-    pub hello: Value,
+    pub hello: Frame,
     heartbeat_interval: Duration,
     heartbeat_timeout: Duration,
     /// Set once joined.
@@ -351,12 +433,34 @@ pub fn live_url(server: &str) -> anyhow::Result<String> {
     Ok(format!("{ws}/api/v1/live"))
 }
 
-fn millis(value: &Value, field: &str) -> anyhow::Result<Duration> {
-    value[field]
-        .as_u64()
-        .filter(|&ms| ms > 0)
+fn millis(hello: &Frame, field: &str, ms: Option<u64>) -> anyhow::Result<Duration> {
+    ms.filter(|&ms| ms > 0)
         .map(Duration::from_millis)
-        .with_context(|| format!("the server's hello has no positive {field}: {value}"))
+        .with_context(|| {
+            format!(
+                "the server's hello has no positive {field}: {}",
+                hello.text()
+            )
+        })
+}
+
+/// `join` (docs/client-protocol.md).
+#[derive(Serialize)]
+struct JoinMessage<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "ref")]
+    reference: &'static str,
+    meeting_number: &'a str,
+    password: Option<&'a str>,
+    display_name: &'a str,
+    device_type: &'a str,
+    media_type: &'a str,
+}
+
+/// Why a frame the bot cannot read ends it.
+fn non_json(frame: &Frame, e: &serde_json::Error) -> String {
+    format!("the server sent non-JSON ({e}): {}", frame.text())
 }
 
 impl Participant {
@@ -382,12 +486,24 @@ impl Participant {
             loop {
                 match socket.next().await {
                     Some(Ok(Message::Text(text))) => {
-                        let hello: Value = serde_json::from_str(text.as_str())
-                            .with_context(|| format!("the first frame is not JSON: {text}"))?;
-                        if hello["type"] != "hello" {
-                            bail!("the first frame is not a hello: {hello}");
+                        let hello = Frame {
+                            text,
+                            received: Instant::now(),
+                        };
+                        let fields = hello.fields().with_context(|| {
+                            format!("the first frame is not JSON: {}", hello.text())
+                        })?;
+                        if fields.kind != "hello" {
+                            bail!("the first frame is not a hello: {}", hello.text());
                         }
-                        return Ok((socket, hello));
+                        let interval = millis(
+                            &hello,
+                            "heartbeat_interval_ms",
+                            fields.heartbeat_interval_ms,
+                        )?;
+                        let timeout =
+                            millis(&hello, "heartbeat_timeout_ms", fields.heartbeat_timeout_ms)?;
+                        return Ok((socket, hello, interval, timeout));
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(other)) => bail!("unexpected frame before hello: {other:?}"),
@@ -396,12 +512,13 @@ impl Participant {
                 }
             }
         };
-        let (socket, hello) = tokio::time::timeout(CONNECT_TIMEOUT, open)
-            .await
-            .map_err(|_| anyhow::anyhow!("no hello from {url} within {CONNECT_TIMEOUT:?}"))??;
+        let (socket, hello, heartbeat_interval, heartbeat_timeout) =
+            tokio::time::timeout(CONNECT_TIMEOUT, open)
+                .await
+                .map_err(|_| anyhow::anyhow!("no hello from {url} within {CONNECT_TIMEOUT:?}"))??;
         Ok(Self {
-            heartbeat_interval: millis(&hello, "heartbeat_interval_ms")?,
-            heartbeat_timeout: millis(&hello, "heartbeat_timeout_ms")?,
+            heartbeat_interval,
+            heartbeat_timeout,
             socket,
             hello,
             client_uuid: None,
@@ -410,9 +527,12 @@ impl Participant {
         })
     }
 
-    async fn send(&mut self, message: Value) -> Result<(), JoinFailure> {
+    async fn send(&mut self, message: &impl Serialize) -> Result<(), JoinFailure> {
+        let text = serde_json::to_string(message).map_err(|e| {
+            JoinFailure::Ended(Ending::Error, format!("cannot write a message: {e}"))
+        })?;
         self.socket
-            .send(Message::text(message.to_string()))
+            .send(Message::text(text))
             .await
             .map_err(|e| JoinFailure::Ended(Ending::ConnectionLost, format!("sending: {e}")))
     }
@@ -425,13 +545,7 @@ impl Participant {
                 Some(Ok(Message::Text(text))) => {
                     let received = Instant::now();
                     self.last_heard = received;
-                    let value = serde_json::from_str(text.as_str()).map_err(|e| {
-                        (
-                            Ending::Error,
-                            format!("the server sent non-JSON ({e}): {text}"),
-                        )
-                    })?;
-                    return Ok(Frame { value, received });
+                    return Ok(Frame { text, received });
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
                     self.last_heard = Instant::now();
@@ -470,15 +584,15 @@ impl Participant {
         observer: &mut impl Observer,
     ) -> Result<Joined, JoinFailure> {
         let sent = Instant::now();
-        self.send(json!({
-            "type": "join",
-            "ref": JOIN_REF,
-            "meeting_number": request.meeting_number,
-            "password": request.password,
-            "display_name": request.display_name,
-            "device_type": request.device_type,
-            "media_type": request.media_type,
-        }))
+        self.send(&JoinMessage {
+            kind: "join",
+            reference: JOIN_REF,
+            meeting_number: &request.meeting_number,
+            password: request.password.as_deref(),
+            display_name: &request.display_name,
+            device_type: &request.device_type,
+            media_type: &request.media_type,
+        })
         .await?;
         let answer = async {
             loop {
@@ -487,55 +601,56 @@ impl Participant {
                     .await
                     .map_err(|(ending, why)| JoinFailure::Ended(ending, why))?;
                 observer.frame(&frame).await;
-                let value = &frame.value;
-                if value["ref"] != JOIN_REF {
+                let fields = frame
+                    .fields()
+                    .map_err(|e| JoinFailure::Ended(Ending::Error, non_json(&frame, &e)))?;
+                if !fields.answers(JOIN_REF) {
                     continue;
                 }
-                let text = |field: &str| value[field].as_str().unwrap_or_default().to_owned();
-                return match value["type"].as_str() {
-                    Some("joined") => Ok((frame.received, value.clone())),
-                    Some("refused") => Err(JoinFailure::Refused {
-                        reason: text("reason"),
-                        message: text("message"),
+                let text = |field: Option<Cow<'_, str>>| field.unwrap_or_default().into_owned();
+                return match &*fields.kind {
+                    "joined" => {
+                        let client_uuid =
+                            fields.client_uuid.map(Cow::into_owned).ok_or_else(|| {
+                                JoinFailure::Ended(
+                                    Ending::Error,
+                                    format!("joined without client_uuid: {}", frame.text()),
+                                )
+                            })?;
+                        // `you`: the participant's own state (the meeting's list may come in
+                        // later frames).
+                        if let Some(me) = fields.you {
+                            self.mute.muted = me.mute_audio;
+                            self.mute.may_unmute = me.allow_self_unmute;
+                            self.mute.requested = me.unmute_requested;
+                        }
+                        Ok(Joined {
+                            client_uuid,
+                            session_id: text(fields.session_id),
+                            latency: frame.received.duration_since(sent),
+                        })
+                    }
+                    "refused" => Err(JoinFailure::Refused {
+                        reason: text(fields.reason),
+                        message: text(fields.message),
                     }),
                     _ => Err(JoinFailure::Refused {
-                        reason: text("code"),
-                        message: text("message"),
+                        reason: text(fields.code),
+                        message: text(fields.message),
                     }),
                 };
             }
         };
-        let (received, joined) =
-            tokio::time::timeout(JOIN_TIMEOUT, answer)
-                .await
-                .map_err(|_| {
-                    JoinFailure::Ended(
-                        Ending::ConnectionLost,
-                        format!("no answer to the join within {JOIN_TIMEOUT:?}"),
-                    )
-                })??;
-        let client_uuid = joined["client_uuid"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| {
+        let joined = tokio::time::timeout(JOIN_TIMEOUT, answer)
+            .await
+            .map_err(|_| {
                 JoinFailure::Ended(
-                    Ending::Error,
-                    format!("joined without client_uuid: {joined}"),
+                    Ending::ConnectionLost,
+                    format!("no answer to the join within {JOIN_TIMEOUT:?}"),
                 )
-            })?;
-        // `you`: the participant's own state (the meeting's list may come in later frames).
-        let me = Some(&joined["you"]).filter(|me| me.is_object());
-        if let Some(me) = me {
-            self.mute.muted = me["mute_audio"].as_bool().unwrap_or(false);
-            self.mute.may_unmute = me["allow_self_unmute"].as_bool().unwrap_or(true);
-            self.mute.requested = me["unmute_requested"].as_bool().unwrap_or(false);
-        }
-        self.client_uuid = Some(client_uuid.clone());
-        Ok(Joined {
-            client_uuid,
-            session_id: joined["session_id"].as_str().unwrap_or_default().to_owned(),
-            latency: received.duration_since(sent),
-        })
+            })??;
+        self.client_uuid = Some(joined.client_uuid.clone());
+        Ok(joined)
     }
 
     /// What a participant that wants to speak sends now, if anything.
@@ -556,7 +671,7 @@ impl Participant {
     ) -> (Ending, String) {
         if behaviour.talk
             && let Some(request) = self.talk_request()
-            && let Err(JoinFailure::Ended(ending, why)) = self.send(request).await
+            && let Err(JoinFailure::Ended(ending, why)) = self.send(&request).await
         {
             return (ending, why);
         }
@@ -585,7 +700,7 @@ impl Participant {
                         );
                     }
                     if let Err(JoinFailure::Ended(ending, why)) =
-                        self.send(json!({"type": "heartbeat"})).await
+                        self.send(&json!({"type": "heartbeat"})).await
                     {
                         return (ending, why);
                     }
@@ -593,20 +708,24 @@ impl Participant {
                 frame = self.next_frame() => match frame {
                     Ok(frame) => {
                         observer.frame(&frame).await;
-                        let value = &frame.value;
-                        match value["type"].as_str() {
-                            Some("meeting_ended") => meeting_ended = true,
-                            Some("participant_left")
-                                if value["client_uuid"] == self.client_uuid.as_deref().unwrap_or_default()
-                                    && value["reason"] == "disconnected" => disconnected = true,
+                        let fields = match frame.fields() {
+                            Ok(fields) => fields,
+                            Err(e) => return (Ending::Error, non_json(&frame, &e)),
+                        };
+                        let me = self.client_uuid.as_deref().unwrap_or_default();
+                        match &*fields.kind {
+                            "meeting_ended" => meeting_ended = true,
+                            "participant_left"
+                                if fields.is_about(me)
+                                    && fields.reason.as_deref() == Some("disconnected") => disconnected = true,
                             _ => {}
                         }
                         if let Some(me) = self.client_uuid.as_deref() {
-                            self.mute.note(value, me);
+                            self.mute.note(&fields, me);
                         }
                         if behaviour.talk
                             && let Some(request) = self.talk_request()
-                            && let Err(JoinFailure::Ended(ending, why)) = self.send(request).await
+                            && let Err(JoinFailure::Ended(ending, why)) = self.send(&request).await
                         {
                             return (ending, why);
                         }
@@ -628,7 +747,7 @@ impl Participant {
     async fn leave(&mut self, why: &str, observer: &mut impl Observer) -> (Ending, String) {
         let done = async {
             if self
-                .send(json!({"type": "leave", "ref": LEAVE_REF}))
+                .send(&json!({"type": "leave", "ref": LEAVE_REF}))
                 .await
                 .is_err()
             {
@@ -676,7 +795,11 @@ impl Observer for Printer {
         let Some(lines) = &self.lines else {
             return;
         };
-        let mut value = frame.value.clone();
+        let Ok(mut value) = frame.value() else {
+            // The participant stops at a frame that is not JSON; print it as it came.
+            let _ = lines.send(frame.text().to_owned()).await;
+            return;
+        };
         if let (Some(index), Some(object)) = (self.bot, value.as_object_mut()) {
             object.insert("bot".to_owned(), json!(index));
         }
@@ -756,12 +879,7 @@ async fn participant(
             }
         };
         // The hello was read by `connect`; it is printed like every other frame.
-        printer
-            .frame(&Frame {
-                value: p.hello.clone(),
-                received: Instant::now(),
-            })
-            .await;
+        printer.frame(&p.hello.clone()).await;
         match p.join(&request, &mut printer).await {
             Ok(joined) => {
                 outcome.joined = Some(joined.latency);
@@ -1104,6 +1222,13 @@ mod tests {
         assert!((stats.joins_per_s - 4.0).abs() < 0.01, "{stats:?}");
     }
 
+    /// Notes a frame as the participant reads it off the wire.
+    fn note(m: &mut MuteState, frame: &Value, me: &str) {
+        let text = frame.to_string();
+        let fields: Fields<'_> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        m.note(&fields, me);
+    }
+
     #[test]
     fn a_talking_participant_unmutes_only_when_allowed_and_asks_once() {
         let me = "p1";
@@ -1114,38 +1239,49 @@ mod tests {
                    "mute_video": false, "allow_self_unmute": allow})
         };
         // Muted by the hosts without permission: ask once, then wait.
-        m.note(&muted(false), me);
+        note(&mut m, &muted(false), me);
         assert_eq!(m.decide(), Some(Talk::RequestUnmute));
         assert_eq!(m.decide(), None);
         // Someone else's events change nothing.
-        m.note(&json!({"type": "unmute_allowed", "client_uuid": "p2"}), me);
+        note(
+            &mut m,
+            &json!({"type": "unmute_allowed", "client_uuid": "p2"}),
+            me,
+        );
         assert_eq!(m.decide(), None);
         // Allowed: unmute, once, until the server confirms.
-        m.note(&json!({"type": "unmute_allowed", "client_uuid": me}), me);
+        note(
+            &mut m,
+            &json!({"type": "unmute_allowed", "client_uuid": me}),
+            me,
+        );
         assert_eq!(m.decide(), Some(Talk::Unmute));
         assert_eq!(m.decide(), None);
-        m.note(
+        note(
+            &mut m,
             &json!({"type": "mute_changed", "client_uuid": me, "mute_audio": false,
                     "mute_video": false, "allow_self_unmute": true}),
             me,
         );
         assert_eq!(m.decide(), None);
         // Muted again with self-unmute allowed: unmute at once.
-        m.note(&muted(true), me);
+        note(&mut m, &muted(true), me);
         assert_eq!(m.decide(), Some(Talk::Unmute));
         // Muted again without permission: a new request.
-        m.note(&muted(false), me);
+        note(&mut m, &muted(false), me);
         assert_eq!(m.decide(), Some(Talk::RequestUnmute));
 
         // The meeting-wide events: unmuted for everyone, then muted for all but the spared.
-        m.note(&json!({"type": "all_unmuted"}), me);
+        note(&mut m, &json!({"type": "all_unmuted"}), me);
         assert_eq!(m.decide(), None);
-        m.note(
+        note(
+            &mut m,
             &json!({"type": "all_muted", "allow_self_unmute": false, "except": [me]}),
             me,
         );
         assert_eq!(m.decide(), None, "spared: still unmuted");
-        m.note(
+        note(
+            &mut m,
             &json!({"type": "all_muted", "allow_self_unmute": false, "except": ["p2"]}),
             me,
         );

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt as _;
 use plenum_domain::api_keys::AppKeySecret;
 use plenum_domain::credentials::Password;
 use plenum_http::AppState;
 use plenum_service::{BootstrapOutcome, Clock, Plenum};
 use plenum_store_sqlite::SqliteStore;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -132,9 +133,8 @@ impl RunningServer {
 
 /// Opens the store, bootstraps, binds `settings.listen` and serves until `stop`.
 pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let listener =
+        listen(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
     let mut settings = settings.clone();
     settings.policy.public_url = settings
@@ -158,7 +158,18 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let janitor = spawn_token_janitor(plenum.clone());
     let live = plenum.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+        // `into_make_service`: each connection shares the router. Served as a plain `Router`,
+        // axum deep-clones every route (with its layers) per connection and drops them when it
+        // closes; a participant's WebSocket is a connection of one request, so that was most
+        // of the HTTP cost of a join.
+        // Small frames (a participant's `hello` right after the upgrade's answer, events) go
+        // out at once instead of waiting for the previous segment's ACK (Nagle).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, app.into_make_service())
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
                 // Participants' connections are long-lived: end their meetings (recorded,
@@ -178,6 +189,24 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         task,
         store,
     })
+}
+
+/// Connections that may wait to be accepted (the kernel caps it at `net.core.somaxconn`).
+/// Participants arrive in bursts (everyone joins at the meeting's start); with the 128 that
+/// `TcpListener::bind` asks for, a burst of a few hundred overflowed the queue while the
+/// server was busy, and each dropped handshake cost its client a 1 s SYN retransmit.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server can bind again at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Removes expired tokens hourly, so the table does not grow without bound.

@@ -236,7 +236,11 @@ pub struct MeetingDetail {
     meeting_name: String,
     /// ms since the Unix epoch.
     start_time: i64,
-    meeting_password: String,
+    // Always present here; left out only where participants see the meeting (the client
+    // protocol's `joined`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = true)]
+    meeting_password: Option<String>,
     status: &'static str,
     owner_id: String,
     owner_name: String,
@@ -265,7 +269,7 @@ impl From<&MeetingSnapshot> for MeetingDetail {
             meeting_number: m.number.to_string(),
             meeting_name: m.name.clone(),
             start_time: m.started_at.as_millisecond(),
-            meeting_password: m.password.clone().unwrap_or_default(),
+            meeting_password: Some(m.password.clone().unwrap_or_default()),
             status: "STARTED",
             owner_id: m.owner.to_string(),
             owner_name: m.owner_name.clone(),
@@ -307,6 +311,33 @@ impl From<&MeetingSnapshot> for MeetingDetail {
             }),
             pinned: m.pinned.map(|id| id.to_string()),
         }
+    }
+}
+
+impl MeetingDetail {
+    /// The detail as the meeting's participants get it (the client protocol's `joined`):
+    /// without the password, listing only the first `listed` participants; the others are
+    /// returned, in order.
+    pub(crate) fn for_participants(
+        m: &MeetingSnapshot,
+        listed: usize,
+    ) -> (Self, Vec<ParticipantItem>) {
+        let mut detail = Self::from(m);
+        detail.meeting_password = None;
+        let rest = detail
+            .participants
+            .split_off(listed.min(detail.participants.len()));
+        (detail, rest)
+    }
+
+    pub(crate) fn participants(&self) -> &[ParticipantItem] {
+        &self.participants
+    }
+}
+
+impl ParticipantItem {
+    pub(crate) fn client_uuid(&self) -> &str {
+        &self.client_uuid
     }
 }
 
