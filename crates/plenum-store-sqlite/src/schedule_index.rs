@@ -299,13 +299,18 @@ fn phrase(lists: &mut [(usize, &[Occurrence])]) -> Vec<u32> {
     found
 }
 
-/// The first index from `from` whose occurrence is not below `wanted`: steps doubling from
-/// `from`, then a binary search in the last step. Successive wanted occurrences are close
-/// together in a long list, so this reads a few entries where a binary search over the rest
-/// would read a dozen scattered ones.
+/// The first index from `from` whose occurrence is not below `wanted`. Successive wanted
+/// occurrences are usually a step or two ahead in the list (lists of similar length), so a
+/// few entries are tried in turn before galloping: steps doubling, then a binary search in
+/// the last step — a few reads where a binary search over the rest would read a dozen
+/// scattered ones.
 fn gallop(list: &[Occurrence], from: usize, wanted: Occurrence) -> usize {
+    let near = (from + 8).min(list.len());
+    if let Some(i) = list[from..near].iter().position(|&o| o >= wanted) {
+        return from + i;
+    }
     let mut step = 1;
-    let mut low = from;
+    let mut low = near;
     while low + step <= list.len() && list[low + step - 1] < wanted {
         low += step;
         step *= 2;
