@@ -321,8 +321,8 @@ impl Plenum {
             .await?)
     }
 
-    /// The sessions held in a room of the caller's company; an unknown room (or one of
-    /// another company) is `RoomNotFound`.
+    /// The sessions held in a room of the caller's company, with their participants; an
+    /// unknown room (or one of another company) is `RoomNotFound`.
     pub async fn room_sessions(
         &self,
         scope: CompanyScope,
@@ -334,6 +334,7 @@ impl Plenum {
         }
         let query = SessionQuery {
             room: Some(room),
+            with_participants: true,
             ..SessionQuery::default()
         };
         self.find_sessions(scope, &query, page).await

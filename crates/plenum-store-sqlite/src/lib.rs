@@ -9,6 +9,7 @@
 
 mod generations;
 mod history;
+mod history_index;
 mod live;
 mod meetings;
 mod reads;
@@ -62,6 +63,9 @@ pub struct SqliteStore {
     trigrams: std::sync::Arc<reads::TrigramStats>,
     /// The group-committing writer of running meetings' record, see `live.rs`.
     journal: std::sync::Arc<live::Journal>,
+    /// The history lists' in-memory indexes, see `history_index.rs`.
+    session_index: std::sync::Arc<generations::GenerationCache<history_index::SessionIndex>>,
+    recording_index: std::sync::Arc<generations::GenerationCache<history_index::RecordingIndex>>,
 }
 
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -125,6 +129,12 @@ impl SqliteStore {
             reads,
             trigrams: std::sync::Arc::default(),
             journal,
+            session_index: std::sync::Arc::new(generations::GenerationCache::new(
+                generations::Subject::Sessions,
+            )),
+            recording_index: std::sync::Arc::new(generations::GenerationCache::new(
+                generations::Subject::Recordings,
+            )),
         })
     }
 

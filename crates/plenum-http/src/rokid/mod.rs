@@ -303,6 +303,7 @@ async fn history_page(
         room: None,
         name,
         started,
+        with_participants: false,
     };
     let found = state
         .plenum
