@@ -76,6 +76,14 @@ impl<T> Page<T> {
     pub fn total_pages(&self, page_size: u32) -> u64 {
         self.total.div_ceil(u64::from(page_size.max(1)))
     }
+
+    /// The same page with each item turned into another (a row into what a list shows).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -383,6 +383,42 @@ pub struct Schedule {
     pub updated_at: Timestamp,
 }
 
+/// A scheduled meeting as a list shows it (FRTC's `scheduled_meetings` rows): small enough
+/// that a whole company's list can be kept in memory by a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSummary {
+    pub id: ScheduleId,
+    pub company_id: CompanyId,
+    pub kind: MeetingKind,
+    pub series_id: Option<SeriesId>,
+    pub recurrence: Option<crate::recurrence::Frequency>,
+    pub meeting_number: MeetingNumber,
+    pub name: String,
+    pub password: Option<MeetingPassword>,
+    pub slot: TimeSlot,
+    /// Shared: a company's thousands of meetings have a few dozen owners.
+    pub owner: std::sync::Arc<UserRef>,
+    pub join_code: String,
+}
+
+impl From<&Schedule> for ScheduleSummary {
+    fn from(s: &Schedule) -> Self {
+        Self {
+            id: s.id,
+            company_id: s.company_id,
+            kind: s.kind,
+            series_id: s.series_id,
+            recurrence: s.recurrence,
+            meeting_number: s.meeting_number.clone(),
+            name: s.settings.name.clone(),
+            password: s.settings.password.clone(),
+            slot: s.slot,
+            owner: std::sync::Arc::new(s.owner.clone()),
+            join_code: s.join_code.clone(),
+        }
+    }
+}
+
 /// A recurring series: its rule and the settings its occurrences start from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Series {

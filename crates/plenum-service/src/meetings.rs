@@ -10,7 +10,7 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::RecurrenceRule;
 use plenum_domain::schedule::{
     LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room, Schedule,
-    Series, SettingsChanges, TimeSlot, UserRef, may_manage_meeting, may_see_meeting,
+    ScheduleSummary, Series, SettingsChanges, TimeSlot, UserRef, may_manage_meeting, may_see_meeting,
 };
 use plenum_domain::user::User;
 use plenum_store::{MeetingScope, StoreError};
@@ -397,7 +397,7 @@ impl Plenum {
         actor: &Principal,
         filter: Option<&str>,
         page: PageRequest,
-    ) -> Result<Page<Schedule>, ServiceError> {
+    ) -> Result<Page<ScheduleSummary>, ServiceError> {
         let scope = if actor.user.role.manages_all_meetings() {
             MeetingScope::Company
         } else {

@@ -9,8 +9,9 @@ CREATE TABLE change_generations (
     PRIMARY KEY (company_id, subject)
 ) STRICT, WITHOUT ROWID;
 
--- The schedule list index holds each meeting's place in list order (start, id), its name key
--- and its number; other columns are read from the table for the page itself.
+-- 'schedules': the company-wide list index (`schedule_index.rs`) holds each meeting's summary
+-- in list order, so any change of a meeting, of its owner's names or of its series' frequency
+-- moves the generation.
 CREATE TRIGGER schedules_generation_insert AFTER INSERT ON schedules BEGIN
     INSERT INTO change_generations (company_id, subject, generation)
         VALUES (new.company_id, 'schedules', 1)
@@ -21,11 +22,22 @@ CREATE TRIGGER schedules_generation_delete AFTER DELETE ON schedules BEGIN
         VALUES (old.company_id, 'schedules', 1)
         ON CONFLICT (company_id, subject) DO UPDATE SET generation = generation + 1;
 END;
-CREATE TRIGGER schedules_generation_update
-    AFTER UPDATE OF company_id, start_at, id, name_key, meeting_number ON schedules BEGIN
+CREATE TRIGGER schedules_generation_update AFTER UPDATE ON schedules BEGIN
     INSERT INTO change_generations (company_id, subject, generation)
         VALUES (old.company_id, 'schedules', 1)
         ON CONFLICT (company_id, subject) DO UPDATE SET generation = generation + 1;
+    INSERT INTO change_generations (company_id, subject, generation)
+        VALUES (new.company_id, 'schedules', 1)
+        ON CONFLICT (company_id, subject) DO UPDATE SET generation = generation + 1;
+END;
+CREATE TRIGGER schedules_generation_owner AFTER UPDATE OF username, real_name ON users
+    WHEN old.username IS NOT new.username OR old.real_name IS NOT new.real_name BEGIN
+    INSERT INTO change_generations (company_id, subject, generation)
+        VALUES (new.company_id, 'schedules', 1)
+        ON CONFLICT (company_id, subject) DO UPDATE SET generation = generation + 1;
+END;
+CREATE TRIGGER schedules_generation_series AFTER UPDATE OF frequency ON series
+    WHEN old.frequency IS NOT new.frequency BEGIN
     INSERT INTO change_generations (company_id, subject, generation)
         VALUES (new.company_id, 'schedules', 1)
         ON CONFLICT (company_id, subject) DO UPDATE SET generation = generation + 1;

@@ -13,6 +13,7 @@ mod history_index;
 mod live;
 mod meetings;
 mod reads;
+mod schedule_index;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -32,7 +33,7 @@ use plenum_domain::credentials::{SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::ids::{RoomId, ScheduleId, SeriesId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::schedule::{Room, Schedule, Series, UserRef};
+use plenum_domain::schedule::{Room, Schedule, ScheduleSummary, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{
@@ -61,6 +62,9 @@ pub struct SqliteStore {
     /// The hot reads (meeting lists and details), see `reads.rs`.
     reads: std::sync::Arc<reads::ReadPool>,
     trigrams: std::sync::Arc<reads::TrigramStats>,
+    /// Each company's meetings in list order, for the company-wide list (`schedule_index.rs`).
+    schedule_index:
+        std::sync::Arc<generations::GenerationCache<schedule_index::ScheduleIndex>>,
     /// The group-committing writer of running meetings' record, see `live.rs`.
     journal: std::sync::Arc<live::Journal>,
     /// The history lists' in-memory indexes, see `history_index.rs`.
@@ -128,6 +132,9 @@ impl SqliteStore {
             reader,
             reads,
             trigrams: std::sync::Arc::default(),
+            schedule_index: std::sync::Arc::new(generations::GenerationCache::new(
+                generations::Subject::Schedules,
+            )),
             journal,
             session_index: std::sync::Arc::new(generations::GenerationCache::new(
                 generations::Subject::Sessions,
@@ -716,7 +723,7 @@ impl Store for SqliteStore {
         scope: MeetingScope,
         filter: Option<&str>,
         page: PageRequest,
-    ) -> StoreResult<Page<Schedule>> {
+    ) -> StoreResult<Page<ScheduleSummary>> {
         meetings::find_schedules(self, company, scope, filter, page).await
     }
 

@@ -13,10 +13,12 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
     CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room,
-    Schedule, Series, TimeSlot, UserRef, WatermarkType,
+    Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
 };
 use plenum_store::{MeetingScope, StoreError, StoreResult};
 
+use crate::generations;
+use crate::schedule_index::ScheduleIndex;
 use crate::{SqliteStore, corrupt, db_err, instant, ms, unique_violation};
 
 /// A result row of either driver (sqlx for writes and their read-backs, rusqlite for the hot
@@ -87,11 +89,11 @@ fn user_ref<R: Columns>(row: &R, prefix: &str) -> StoreResult<UserRef> {
     })
 }
 
-fn password(raw: Option<String>, what: &str) -> StoreResult<Option<MeetingPassword>> {
+pub(crate) fn password(raw: Option<String>, what: &str) -> StoreResult<Option<MeetingPassword>> {
     MeetingPassword::parse_optional(raw.as_deref()).map_err(|_| corrupt(what))
 }
 
-fn number(raw: &str, what: &str) -> StoreResult<MeetingNumber> {
+pub(crate) fn number(raw: &str, what: &str) -> StoreResult<MeetingNumber> {
     MeetingNumber::parse(raw).map_err(|_| corrupt(what))
 }
 
@@ -780,12 +782,12 @@ impl Condition {
     }
 }
 
-/// The filter as a condition: the name contains it, or the number starts with it. With
-/// three characters or more the name is searched in the trigram index and the condition is a
-/// small set of rowids (`selective`), which the query should be driven by; shorter filters
+/// The filter as a condition: the name contains it, or the number starts with it (the same
+/// meaning `schedule_index.rs` gives it in memory). With three characters or more the name is
+/// searched in the trigram index and the condition is a small set of rowids; shorter filters
 /// cannot use the trigram index and scan the scope. `rarest` are the trigrams to look up
 /// (see `reads::TrigramStats`); the `instr` beside them checks the whole text.
-fn filter_condition(filter: Option<&str>, rarest: &[String]) -> Option<(Condition, bool)> {
+fn filter_condition(filter: Option<&str>, rarest: &[String]) -> Option<Condition> {
     let f = filter.map(str::trim).filter(|f| !f.is_empty())?;
     let key = f.to_lowercase();
     let number_range = f.bytes().all(|b| b.is_ascii_digit()).then(|| {
@@ -817,7 +819,7 @@ fn filter_condition(filter: Option<&str>, rarest: &[String]) -> Option<(Conditio
             args.push(Arg::Text(to));
         }
         sql.push(')');
-        Some((Condition { sql, args }, true))
+        Some(Condition { sql, args })
     } else {
         let mut args = vec![contains];
         let mut sql = "(instr(s.name_key, ?) > 0".to_owned();
@@ -827,18 +829,17 @@ fn filter_condition(filter: Option<&str>, rarest: &[String]) -> Option<(Conditio
             args.push(Arg::Text(to));
         }
         sql.push(')');
-        Some((Condition { sql, args }, false))
+        Some(Condition { sql, args })
     }
 }
 
 type ScopedQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// `counted`: the scope is a whole company, whose unfiltered total is kept in
-/// `schedule_counts`.
+/// A page of the meetings in `scope` (a user's own and invited meetings, a series'
+/// occurrences) through SQL: the trigram index drives a search, the scope's index the rest.
 async fn page_of_schedules(
     store: &SqliteStore,
-    scope: impl Fn(bool) -> Condition,
-    counted: Option<CompanyId>,
+    scope: Condition,
     filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<Schedule>> {
@@ -848,45 +849,24 @@ async fn page_of_schedules(
             Some(key) if key.chars().count() >= 3 => store.trigrams.rarest(conn, &key)?,
             _ => Vec::new(),
         };
-        let filter = filter_condition(filter, &rarest);
-        let filtered = filter.is_some();
-        let condition = match filter {
-            Some((f, selective)) => scope(selective).and(f),
-            None => scope(false),
+        let condition = match filter_condition(filter, &rarest) {
+            Some(f) => scope.clone().and(f),
+            None => scope.clone(),
         };
         // One statement answers both the page and the total, so they are one snapshot and the
         // matching set (a trigram search, say) is computed once: `m` holds the matches' rowids
         // and sort keys; the page picks 20 of them and only those rows are read in full.
-        let (sql, args) = match counted {
-            Some(company) if !filtered => (
-                // The whole company, unfiltered: the total is the trigger-kept count.
-                format!(
-                    "SELECT {cols}, (SELECT n FROM schedule_counts WHERE company_id = ?) AS total {from} \
-                     WHERE s.rowid IN (SELECT s.rowid FROM schedules s WHERE {cond} \
-                     ORDER BY s.start_at, s.id LIMIT ? OFFSET ?) ORDER BY s.start_at, s.id",
-                    cols = schedule_columns!(),
-                    from = schedule_from!(),
-                    cond = condition.sql,
-                ),
-                std::iter::once(Arg::Id(company.as_uuid()))
-                    .chain(condition.args.iter().cloned())
-                    .collect::<Vec<_>>(),
-            ),
-            _ => (
-                format!(
-                    "WITH m AS MATERIALIZED (SELECT s.rowid AS r, s.start_at AS t, s.id AS i \
-                     FROM schedules s WHERE {cond}) \
-                     SELECT {cols}, (SELECT COUNT(*) FROM m) AS total {from} \
-                     WHERE s.rowid IN (SELECT r FROM m ORDER BY t, i LIMIT ? OFFSET ?) \
-                     ORDER BY s.start_at, s.id",
-                    cols = schedule_columns!(),
-                    from = schedule_from!(),
-                    cond = condition.sql,
-                ),
-                condition.args.clone(),
-            ),
-        };
-        let mut args = args;
+        let sql = format!(
+            "WITH m AS MATERIALIZED (SELECT s.rowid AS r, s.start_at AS t, s.id AS i \
+             FROM schedules s WHERE {cond}) \
+             SELECT {cols}, (SELECT COUNT(*) FROM m) AS total {from} \
+             WHERE s.rowid IN (SELECT r FROM m ORDER BY t, i LIMIT ? OFFSET ?) \
+             ORDER BY s.start_at, s.id",
+            cols = schedule_columns!(),
+            from = schedule_from!(),
+            cond = condition.sql,
+        );
+        let mut args = condition.args.clone();
         args.push(Arg::Int(i64::from(page.limit())));
         args.push(Arg::Int(i64::try_from(page.offset()).unwrap_or(i64::MAX)));
 
@@ -927,40 +907,51 @@ async fn page_of_schedules(
     })
 }
 
+/// A page of a whole company's meetings, answered by the company's in-memory index
+/// (`schedule_index.rs`) as of one snapshot of the database.
+fn page_of_company(
+    store: &SqliteStore,
+    company: CompanyId,
+    filter: Option<&str>,
+    page: PageRequest,
+) -> StoreResult<Page<ScheduleSummary>> {
+    let index = store.reads.read(|conn| {
+        generations::snapshot(conn, |conn| {
+            store
+                .schedule_index
+                .get(conn, company, |conn| ScheduleIndex::build(conn, company))
+        })
+    })?;
+    let (items, total) = index.page(filter, page.offset(), page.limit());
+    Ok(Page { items, total })
+}
+
 pub(crate) async fn find_schedules(
     store: &SqliteStore,
     company: CompanyId,
     scope: MeetingScope,
     filter: Option<&str>,
     page: PageRequest,
-) -> StoreResult<Page<Schedule>> {
-    let counted = (scope == MeetingScope::Company).then_some(company);
-    let scope = move |selective: bool| {
-        match scope {
-        // `+` keeps SQLite from walking the company index when a selective filter should
-        // drive the query instead.
-        MeetingScope::Company if selective => Condition {
-            sql: "+s.company_id = ?".to_owned(),
-            args: vec![Arg::Id(company.as_uuid())],
-        },
-        MeetingScope::Company => Condition {
-            sql: "s.company_id = ?".to_owned(),
-            args: vec![Arg::Id(company.as_uuid())],
-        },
-        MeetingScope::Participant(user) => Condition {
-            sql: "s.company_id = ? AND s.rowid IN (SELECT rowid FROM schedules WHERE owner_id = ? \
-                  UNION SELECT x.rowid FROM schedule_invitees i JOIN schedules x ON x.id = i.schedule_id \
-                  WHERE i.user_id = ?)"
-                .to_owned(),
-            args: vec![
-                Arg::Id(company.as_uuid()),
-                Arg::Id(user.as_uuid()),
-                Arg::Id(user.as_uuid()),
-            ],
-        },
+) -> StoreResult<Page<ScheduleSummary>> {
+    match scope {
+        MeetingScope::Company => page_of_company(store, company, filter, page),
+        MeetingScope::Participant(user) => {
+            let scope = Condition {
+                sql: "s.company_id = ? AND s.rowid IN (SELECT rowid FROM schedules WHERE owner_id = ? \
+                      UNION SELECT x.rowid FROM schedule_invitees i JOIN schedules x ON x.id = i.schedule_id \
+                      WHERE i.user_id = ?)"
+                    .to_owned(),
+                args: vec![
+                    Arg::Id(company.as_uuid()),
+                    Arg::Id(user.as_uuid()),
+                    Arg::Id(user.as_uuid()),
+                ],
+            };
+            Ok(page_of_schedules(store, scope, filter, page)
+                .await?
+                .map(|s| ScheduleSummary::from(&s)))
+        }
     }
-    };
-    page_of_schedules(store, scope, counted, filter, page).await
 }
 
 // --- series ----------------------------------------------------------------------------------
@@ -1210,11 +1201,11 @@ pub(crate) async fn series_occurrences(
     filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<Schedule>> {
-    let scope = move |_| Condition {
+    let scope = Condition {
         sql: "s.company_id = ? AND s.series_id = ?".to_owned(),
         args: vec![Arg::Id(company.as_uuid()), Arg::Id(id.as_uuid())],
     };
-    page_of_schedules(store, scope, None, filter, page).await
+    page_of_schedules(store, scope, filter, page).await
 }
 
 pub(crate) async fn series_exdates(
@@ -1273,4 +1264,157 @@ pub(crate) async fn calendar_of(
     }
     tx.commit().await.map_err(db_err)?;
     Ok((singles, all_series))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The company list answers from the in-memory index (`schedule_index.rs`), the other
+    //! scopes through SQL: both must mean the same by a filter and a page, and the index must
+    //! follow every change.
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use plenum_domain::user::{Role, UserChanges};
+    use plenum_store::Store;
+    use plenum_store::contract::{at, new_company, new_schedule, new_user};
+
+    use super::*;
+    use crate::Durability;
+
+    /// The same list through SQL, scoped to the company as the index is.
+    async fn through_sql(
+        store: &SqliteStore,
+        company: CompanyId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> (Vec<ScheduleSummary>, u64) {
+        let scope = Condition {
+            sql: "s.company_id = ?".to_owned(),
+            args: vec![Arg::Id(company.as_uuid())],
+        };
+        let page = page_of_schedules(store, scope, filter, page)
+            .await
+            .expect("sql page");
+        (page.items.iter().map(ScheduleSummary::from).collect(), page.total)
+    }
+
+    fn through_index(
+        store: &SqliteStore,
+        company: CompanyId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> (Vec<ScheduleSummary>, u64) {
+        let page = page_of_company(store, company, filter, page).expect("index page");
+        (page.items, page.total)
+    }
+
+    /// Names from a small alphabet (so filters match often), with case and non-ASCII letters
+    /// whose lower case differs in length.
+    fn name() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop::sample::select(vec!["a", "B", "ab", " ", "Ä", "ß", "İ", "7", "-", "Orion"]),
+            1..8,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    fn filter() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            Just(None),
+            name().prop_map(Some),
+            "[0-9]{1,4}".prop_map(Some),
+            "[ aBÄ]{1,3}".prop_map(Some),
+        ]
+    }
+
+    #[test]
+    fn company_index_answers_as_the_sql_path_does_and_follows_changes() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let dir = tempfile::TempDir::new().expect("temporary directory");
+        let store = runtime
+            .block_on(SqliteStore::open(dir.path(), Durability::Normal))
+            .expect("open store");
+        let mut runner = TestRunner::new(Config {
+            cases: 40,
+            ..Config::default()
+        });
+        let case = (
+            proptest::collection::vec((name(), 0i64..6), 0..40),
+            proptest::collection::vec(filter(), 1..6),
+            name(),
+        );
+        let companies = std::sync::atomic::AtomicU32::new(0);
+        runner
+            .run(&case, |(meetings, filters, new_name)| {
+                let company_no = companies.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                runtime.block_on(async {
+                    let company = new_company(&format!("Company {company_no}"));
+                    let admin = new_user(company.id, &format!("admin{company_no}"), Role::SystemAdmin);
+                    let company = store.create_company(&company, &admin).await.expect("company");
+                    let admin = store.user(company.id, admin.id).await.expect("admin").expect("admin");
+                    // Starts repeat (ties are ordered by id); numbers share prefixes.
+                    let mut schedules: Vec<Schedule> = meetings
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (name, start))| {
+                            let number = format!("{}{company_no:04}{i:03}", 1 + i % 3);
+                            new_schedule(&admin, name, &number, 3600 * start)
+                        })
+                        .collect();
+                    store.create_schedules(&schedules).await.expect("schedules");
+
+                    let compare = |label: &'static str| {
+                        let filters = filters.clone();
+                        let store = &store;
+                        async move {
+                            for filter in &filters {
+                                for (offset, limit) in [(0, 3), (2, 5), (0, 100), (50, 10)] {
+                                    let page = PageRequest::by_offset(offset, limit, 100).expect("page");
+                                    let filter = filter.as_deref();
+                                    assert_eq!(
+                                        through_index(store, company.id, filter, page),
+                                        through_sql(store, company.id, filter, page).await,
+                                        "{label}: filter {filter:?}, offset {offset}, limit {limit}"
+                                    );
+                                }
+                            }
+                        }
+                    };
+                    compare("as created").await;
+                    if let Some(first) = schedules.first_mut() {
+                        first.settings.name = new_name.clone();
+                        first.slot.start = at(3600 * meetings[0].1 + 7200);
+                        first.slot.end = at(3600 * meetings[0].1 + 9000);
+                        store.update_schedule(first).await.expect("update");
+                        compare("after an update").await;
+                    }
+                    if let Some(last) = schedules.last() {
+                        store.delete_schedule(company.id, last.id).await.expect("delete");
+                        compare("after a delete").await;
+                    }
+                    let added = new_schedule(&admin, &new_name, &format!("9{company_no:04}999"), 3600);
+                    store.create_schedule(&added).await.expect("create");
+                    compare("after a create").await;
+                    store
+                        .update_user(
+                            company.id,
+                            admin.id,
+                            &UserChanges {
+                                real_name: Some(format!("{new_name} the owner")),
+                                ..UserChanges::default()
+                            },
+                            at(10),
+                        )
+                        .await
+                        .expect("rename the owner");
+                    compare("after the owner's rename").await;
+                });
+                Ok(())
+            })
+            .expect("the index and SQL agree");
+    }
 }

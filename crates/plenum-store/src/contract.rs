@@ -30,7 +30,7 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, MAX_OCCURRENCES, RecurrenceRule};
 use plenum_domain::schedule::{
     CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room,
-    Schedule, Series, TimeSlot, UserRef, WatermarkType,
+    Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
 };
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
@@ -1885,11 +1885,16 @@ async fn find(
     scope: MeetingScope,
     filter: Option<&str>,
     page_req: PageRequest,
-) -> Page<Schedule> {
+) -> Page<ScheduleSummary> {
     store
         .find_schedules(company, scope, filter, page_req)
         .await
         .expect("find schedules")
+}
+
+/// What a list shows of these meetings.
+fn summaries(schedules: &[Schedule]) -> Vec<ScheduleSummary> {
+    schedules.iter().map(ScheduleSummary::from).collect()
 }
 
 async fn occurrences(
@@ -1908,15 +1913,36 @@ async fn read_schedule(store: &dyn Store, company: CompanyId, id: ScheduleId) ->
     store.schedule(company, id).await.expect("read schedule")
 }
 
-fn titles(page: &Page<Schedule>) -> Vec<&str> {
-    page.items
-        .iter()
-        .map(|s| s.settings.name.as_str())
-        .collect()
+/// A meeting as found in a list: a whole one (a series' occurrences) or a summary.
+trait Listed {
+    fn id(&self) -> ScheduleId;
+    fn title(&self) -> &str;
 }
 
-fn schedule_ids(schedules: &[Schedule]) -> Vec<ScheduleId> {
-    schedules.iter().map(|s| s.id).collect()
+impl Listed for Schedule {
+    fn id(&self) -> ScheduleId {
+        self.id
+    }
+    fn title(&self) -> &str {
+        &self.settings.name
+    }
+}
+
+impl Listed for ScheduleSummary {
+    fn id(&self) -> ScheduleId {
+        self.id
+    }
+    fn title(&self) -> &str {
+        &self.name
+    }
+}
+
+fn titles<T: Listed>(page: &Page<T>) -> Vec<&str> {
+    page.items.iter().map(Listed::title).collect()
+}
+
+fn schedule_ids<T: Listed>(schedules: &[T]) -> Vec<ScheduleId> {
+    schedules.iter().map(Listed::id).collect()
 }
 
 /// Whether something holds `number`: tries to create a room of `owner` with it (and deletes
@@ -2668,7 +2694,7 @@ pub async fn schedule_round_trips_every_field(store: &dyn Store) {
     );
 
     let listed = find(store, acme.id, MeetingScope::Company, None, all()).await;
-    assert_eq!(listed.items, [instant, expected]);
+    assert_eq!(listed.items, summaries(&[instant, expected]));
     assert_eq!(listed.total, 2);
 }
 
@@ -2883,7 +2909,7 @@ pub async fn update_schedule_marks_an_occurrence_overridden(store: &dyn Store) {
     let listed = find(store, acme.id, MeetingScope::Company, None, all()).await;
     assert_eq!(
         listed.items,
-        [stored[0].clone(), stored[2].clone(), expected]
+        summaries(&[stored[0].clone(), stored[2].clone(), expected])
     );
     assert_eq!(
         store.series(acme.id, series.id).await.expect("series"),
@@ -2983,7 +3009,7 @@ pub async fn find_schedules_pages_by_start_then_id(store: &dyn Store) {
     expected.sort_by_key(|s| (s.slot.start, s.id));
 
     let whole = find(store, acme.id, MeetingScope::Company, None, all()).await;
-    assert_eq!(whole.items, expected);
+    assert_eq!(whole.items, summaries(&expected));
     assert_eq!(whole.total, 7);
     assert_eq!(
         titles(&whole),
@@ -3057,7 +3083,7 @@ pub async fn find_schedules_for_a_participant_shows_owned_and_invited(store: &dy
     let of_alice = find(store, acme.id, participant(&alice), None, all()).await;
     let mut expected = vec![owned.clone(), invited.clone(), both.clone()];
     expected.extend(series_occurrences.iter().cloned());
-    assert_eq!(of_alice.items, expected, "owned and invited, each once");
+    assert_eq!(of_alice.items, summaries(&expected), "owned and invited, each once");
     assert_eq!(of_alice.total, 5);
 
     let second = find(store, acme.id, participant(&alice), None, page(2, 2)).await;
@@ -3471,7 +3497,7 @@ pub async fn series_round_trips_with_its_occurrences(store: &dyn Store) {
     assert_eq!(filtered.total, 0);
 
     let listed = find(store, acme.id, MeetingScope::Company, None, all()).await;
-    assert_eq!(listed.items, stored, "occurrences are scheduled meetings");
+    assert_eq!(listed.items, summaries(&stored), "occurrences are scheduled meetings");
 }
 
 pub async fn replace_series_replaces_its_occurrences_and_forgets_exdates(store: &dyn Store) {
@@ -3540,7 +3566,7 @@ pub async fn replace_series_replaces_its_occurrences_and_forgets_exdates(store: 
     .await;
     assert_eq!(of_alice.total, 3);
     let whole = find(store, acme.id, MeetingScope::Company, None, all()).await;
-    assert_eq!(whole.items, stored);
+    assert_eq!(whole.items, summaries(&stored));
     assert_eq!(whole.total, 3);
     assert!(!number_is_taken(store, &admin, "300000001").await);
     assert!(number_is_taken(store, &admin, "300000002").await);
@@ -3723,7 +3749,7 @@ pub async fn delete_series_removes_it_with_its_occurrences(store: &dyn Store) {
     left.push(single);
     left.sort_by_key(|s| (s.slot.start, s.id));
     let listed = find(store, acme.id, MeetingScope::Company, None, all()).await;
-    assert_eq!(listed.items, left);
+    assert_eq!(listed.items, summaries(&left));
     assert_eq!(listed.total, 3);
     assert_eq!(
         find(store, acme.id, MeetingScope::Company, Some("doomed"), all())

@@ -13,7 +13,7 @@ use plenum_domain::company::{Company, NewCompany};
 use plenum_domain::credentials::TokenHash;
 use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::schedule::{Room, Schedule, Series, UserRef};
+use plenum_domain::schedule::{Room, Schedule, ScheduleSummary, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, User, UserChanges, Username};
 
@@ -191,14 +191,15 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
 
     /// A page of the company's scheduled meetings (occurrences included), by start time.
     /// `scope` narrows to one user's (owned or invited); `filter` matches the name
-    /// (substring, case-insensitive) or the number (prefix).
+    /// (substring, case-insensitive) or the number (prefix). A list shows summaries; the
+    /// whole meeting is [`Store::schedule`].
     async fn find_schedules(
         &self,
         company: CompanyId,
         scope: MeetingScope,
         filter: Option<&str>,
         page: PageRequest,
-    ) -> StoreResult<Page<Schedule>>;
+    ) -> StoreResult<Page<ScheduleSummary>>;
 
     // --- recurring series ------------------------------------------------------------------
 

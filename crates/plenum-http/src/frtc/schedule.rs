@@ -15,8 +15,8 @@ use plenum_domain::company::TimeZoneName;
 use plenum_domain::ids::{RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
-    self as sched, CallRate, MeetingKind, MeetingNumber, MeetingPassword, Schedule, Series,
-    SettingsChanges, TimeSlot, WatermarkType,
+    self as sched, CallRate, MeetingKind, MeetingNumber, MeetingPassword, Schedule, ScheduleSummary,
+    Series, SettingsChanges, TimeSlot, WatermarkType,
 };
 use plenum_domain::{Field, ValidationError};
 use plenum_service::{ScheduleRequest as MeetingRequest, SeriesRequest, ServiceError};
@@ -455,7 +455,7 @@ pub struct ScheduleList {
 
 fn schedule_list(
     state: &AppState,
-    page: plenum_domain::paging::Page<Schedule>,
+    page: plenum_domain::paging::Page<ScheduleSummary>,
     size: u32,
 ) -> ScheduleList {
     ScheduleList {
@@ -466,10 +466,9 @@ fn schedule_list(
             .iter()
             .map(|s| ScheduleRow {
                 meeting_number: s.meeting_number.to_string(),
-                meeting_name: s.settings.name.clone(),
+                meeting_name: s.name.clone(),
                 meeting_type: s.kind.as_str().to_owned(),
                 meeting_password: s
-                    .settings
                     .password
                     .as_ref()
                     .map(|p| p.as_str().to_owned())
@@ -478,7 +477,7 @@ fn schedule_list(
                 recurrence_gid: s.series_id.map(|g| g.to_string()).unwrap_or_default(),
                 schedule_start_time: s.slot.start.as_millisecond(),
                 schedule_end_time: s.slot.end.as_millisecond(),
-                recurrence_type: recurrence_type(s),
+                recurrence_type: s.recurrence.map_or("NONE", Frequency::as_str).to_owned(),
                 owner_id: s.owner.id.to_string(),
                 owner_name: s.owner.display_name().to_owned(),
                 meeting_url: state.plenum.meeting_url(&s.join_code),
@@ -776,7 +775,8 @@ pub async fn list_recurrence(
     let found = state
         .plenum
         .series_occurrences(&who.principal, id, query.filter()?, page)
-        .await?;
+        .await?
+        .map(|o| ScheduleSummary::from(&o));
     Ok(Json(schedule_list(&state, found, page.limit())))
 }
 
