@@ -184,7 +184,7 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<SessionSu
              (SELECT r.download_url FROM recordings r WHERE r.session_seq = s.seq \
               AND r.status = 'completed' ORDER BY r.started_at, r.seq LIMIT 1) \
          FROM sessions s JOIN users u ON u.id = s.owner_id \
-         WHERE s.seq IN ({placeholders}) ORDER BY s.started_at DESC, s.seq DESC"
+         WHERE s.seq IN ({placeholders})"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
     let mut rows = stmt
@@ -206,7 +206,16 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<SessionSu
             recording_url: row.get(13).map_err(internal)?,
         });
     }
-    Ok(items)
+    Ok(in_order_of(seqs, items, |s| s.seq))
+}
+
+/// `rows` (read by number, in any order) in the order of `seqs`, the page's list order:
+/// cheaper than a sorter in SQLite for the few rows of a page.
+fn in_order_of<T>(seqs: &[i64], rows: Vec<T>, seq: impl Fn(&T) -> i64) -> Vec<T> {
+    let position: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let mut rows = rows;
+    rows.sort_by_key(|r| position.get(&seq(r)).copied().unwrap_or(usize::MAX));
+    rows
 }
 
 /// Fills in who attended each session of a page: the page's stays read in one pass of
@@ -420,9 +429,9 @@ fn recording_conditions(
     filter: &RecordingFilter,
     purpose: Purpose,
 ) -> (String, Vec<Value>) {
-    // A session's, a participant's or a room's recordings are found through
-    // `recordings_by_session`/`recordings_by_attendance`: few rows, whatever the company's
-    // size; the `+` keeps the planner from walking the company's range instead.
+    // A session's, a participant's or a room's recordings are found through the recordings'
+    // session and attendance indexes: few rows, whatever the company's size; the `+` keeps
+    // the planner from walking the company's range instead.
     let narrow = filter.session.is_some() || filter.participant.is_some() || filter.room.is_some();
     let mut sql = String::from(if narrow {
         "+r.company_id = ?1"
@@ -554,8 +563,7 @@ fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<Recordi
     }
     let placeholders = vec!["?"; seqs.len()].join(", ");
     let sql = format!(
-        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} WHERE r.seq IN ({placeholders}) \
-         ORDER BY r.started_at DESC, r.seq DESC"
+        "SELECT {RECORDING_COLUMNS}, r.seq FROM {RECORDING_FROM} WHERE r.seq IN ({placeholders})"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
     let mut rows = stmt
@@ -563,9 +571,13 @@ fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<Recordi
         .map_err(internal)?;
     let mut items = Vec::with_capacity(seqs.len());
     while let Some(row) = rows.next().map_err(internal)? {
-        items.push(recording_from_row(row)?);
+        let seq: i64 = row.get(16).map_err(internal)?;
+        items.push((seq, recording_from_row(row)?));
     }
-    Ok(items)
+    Ok(in_order_of(seqs, items, |(seq, _)| *seq)
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
 }
 
 /// A session's or a participant's recordings: a few rows through their own indexes, the

@@ -198,9 +198,11 @@ impl SessionIndex {
                 .for_each(|p| pager.push(self.seqs[p])),
             Some(needle) => {
                 // One scan of the window's names; after a hit, on to the next name.
+                let finder = memchr::memmem::Finder::new(needle.as_bytes());
+                let names = self.names.as_bytes();
                 let end = self.name_ends[hi - 1];
                 let mut at = self.name_start(lo);
-                while let Some(found) = self.names[at..end].find(needle) {
+                while let Some(found) = finder.find(&names[at..end]) {
                     let hit = at + found;
                     let p = self.name_ends.partition_point(|&e| e <= hit);
                     if in_room(p) {
@@ -251,15 +253,28 @@ impl RecordingIndex {
     }
 
     /// Reads the company's recordings (call inside `generations::snapshot`). A recording's
-    /// room is its session's, if the session is the company's.
+    /// room is its session's, if the session is the company's (as the SQL filter had it).
     pub(crate) fn build(conn: &Connection, company: CompanyId) -> StoreResult<Self> {
         let began = Instant::now();
         let mut index = Self::default();
+        // Rooms by session first: one range of the sessions index, not a row per recording.
+        let mut rooms: HashMap<i64, u32> = HashMap::new();
+        let mut stmt = conn
+            .prepare_cached("SELECT seq, room_id FROM sessions WHERE company_id = ?1")
+            .map_err(internal)?;
+        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
+        while let Some(row) = rows.next().map_err(internal)? {
+            let room = index
+                .room_numbers
+                .number(row.get::<_, Option<Uuid>>(1).map_err(internal)?);
+            rooms.insert(row.get(0).map_err(internal)?, room);
+        }
+        drop(rows);
+        drop(stmt);
         let mut stmt = conn
             .prepare_cached(
                 "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
-                     (SELECT s.room_id FROM sessions s \
-                      WHERE s.seq = r.session_seq AND s.company_id = ?1) \
+                     r.session_seq \
                  FROM recordings r WHERE r.company_id = ?1 \
                  ORDER BY r.started_at DESC, r.seq DESC",
             )
@@ -278,9 +293,9 @@ impl RecordingIndex {
                 .map_err(internal)?;
             let duration: i64 = row.get(3).map_err(internal)?;
             index.starts.push(row.get(1).map_err(internal)?);
-            let room = index
-                .room_numbers
-                .number(row.get::<_, Option<Uuid>>(6).map_err(internal)?);
+            let session: i64 = row.get(6).map_err(internal)?;
+            // A session of another company (which import never writes) is in no room here.
+            let room = rooms.get(&session).copied().unwrap_or(NO_ROOM);
             index.seqs.push(row.get(0).map_err(internal)?);
             index.entries.push(RecordingEntry {
                 ended: row.get(2).map_err(internal)?,

@@ -63,8 +63,7 @@ pub struct SqliteStore {
     reads: std::sync::Arc<reads::ReadPool>,
     trigrams: std::sync::Arc<reads::TrigramStats>,
     /// Each company's meetings in list order, for the company-wide list (`schedule_index.rs`).
-    schedule_index:
-        std::sync::Arc<generations::GenerationCache<schedule_index::ScheduleIndex>>,
+    schedule_index: std::sync::Arc<generations::GenerationCache<schedule_index::ScheduleIndex>>,
     /// The group-committing writer of running meetings' record, see `live.rs`.
     journal: std::sync::Arc<live::Journal>,
     /// The history lists' in-memory indexes, see `history_index.rs`.

@@ -878,7 +878,10 @@ async fn page_of_schedules(
         let mut items = Vec::with_capacity(page.limit() as usize);
         let mut total: Option<i64> = None;
         while let Some(row) = rows.next().map_err(crate::internal)? {
-            let row = IndexedRow { row, columns: &columns };
+            let row = IndexedRow {
+                row,
+                columns: &columns,
+            };
             if total.is_none() {
                 total = row.col::<Option<i64>>("total")?;
             }
@@ -1296,7 +1299,10 @@ mod tests {
         let page = page_of_schedules(store, scope, filter, page)
             .await
             .expect("sql page");
-        (page.items.iter().map(ScheduleSummary::from).collect(), page.total)
+        (
+            page.items.iter().map(ScheduleSummary::from).collect(),
+            page.total,
+        )
     }
 
     fn through_index(
@@ -1353,9 +1359,17 @@ mod tests {
                 let company_no = companies.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 runtime.block_on(async {
                     let company = new_company(&format!("Company {company_no}"));
-                    let admin = new_user(company.id, &format!("admin{company_no}"), Role::SystemAdmin);
-                    let company = store.create_company(&company, &admin).await.expect("company");
-                    let admin = store.user(company.id, admin.id).await.expect("admin").expect("admin");
+                    let admin =
+                        new_user(company.id, &format!("admin{company_no}"), Role::SystemAdmin);
+                    let company = store
+                        .create_company(&company, &admin)
+                        .await
+                        .expect("company");
+                    let admin = store
+                        .user(company.id, admin.id)
+                        .await
+                        .expect("admin")
+                        .expect("admin");
                     // Starts repeat (ties are ordered by id); numbers share prefixes.
                     let mut schedules: Vec<Schedule> = meetings
                         .iter()
@@ -1373,7 +1387,8 @@ mod tests {
                         async move {
                             for filter in &filters {
                                 for (offset, limit) in [(0, 3), (2, 5), (0, 100), (50, 10)] {
-                                    let page = PageRequest::by_offset(offset, limit, 100).expect("page");
+                                    let page =
+                                        PageRequest::by_offset(offset, limit, 100).expect("page");
                                     let filter = filter.as_deref();
                                     assert_eq!(
                                         through_index(store, company.id, filter, page),
@@ -1393,10 +1408,14 @@ mod tests {
                         compare("after an update").await;
                     }
                     if let Some(last) = schedules.last() {
-                        store.delete_schedule(company.id, last.id).await.expect("delete");
+                        store
+                            .delete_schedule(company.id, last.id)
+                            .await
+                            .expect("delete");
                         compare("after a delete").await;
                     }
-                    let added = new_schedule(&admin, &new_name, &format!("9{company_no:04}999"), 3600);
+                    let added =
+                        new_schedule(&admin, &new_name, &format!("9{company_no:04}999"), 3600);
                     store.create_schedule(&added).await.expect("create");
                     compare("after a create").await;
                     store

@@ -121,7 +121,11 @@ impl ScheduleIndex {
                 owner,
                 join_code: text(10)?,
             };
-            let name = row.get_ref(6).map_err(internal)?.as_str().map_err(internal)?;
+            let name = row
+                .get_ref(6)
+                .map_err(internal)?
+                .as_str()
+                .map_err(internal)?;
             for trigram in trigrams(name) {
                 let list = index.postings.entry(trigram).or_default();
                 // A trigram twice in one name is listed once.
@@ -133,10 +137,9 @@ impl ScheduleIndex {
             index
                 .name_ends
                 .push(u32::try_from(index.names.len()).map_err(internal)?);
-            index.numbers.push((
-                summary.meeting_number.as_str().into(),
-                position,
-            ));
+            index
+                .numbers
+                .push((summary.meeting_number.as_str().into(), position));
             index.rows.push(summary);
         }
         index.numbers.sort_unstable();
@@ -146,7 +149,11 @@ impl ScheduleIndex {
 
     fn name(&self, position: u32) -> &str {
         let p = position as usize;
-        let start = if p == 0 { 0 } else { self.name_ends[p - 1] as usize };
+        let start = if p == 0 {
+            0
+        } else {
+            self.name_ends[p - 1] as usize
+        };
         &self.names[start..self.name_ends[p] as usize]
     }
 
