@@ -10,7 +10,8 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::RecurrenceRule;
 use plenum_domain::schedule::{
     LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room, Schedule,
-    ScheduleSummary, Series, SettingsChanges, TimeSlot, UserRef, may_manage_meeting, may_see_meeting,
+    ScheduleSummary, Series, SettingsChanges, TimeSlot, UserRef, may_manage_meeting,
+    may_see_meeting,
 };
 use plenum_domain::user::User;
 use plenum_store::{MeetingScope, StoreError};

@@ -84,6 +84,14 @@ pub struct Principal {
     pub platform_operator: bool,
 }
 
+/// A company ends only by a change in the store (none exists yet: companies are never
+/// updated or deleted), which revalidation picks up.
+impl Expiring for Company {
+    fn is_expired(&self, _now: Timestamp) -> bool {
+        false
+    }
+}
+
 impl Expiring for Principal {
     fn is_expired(&self, now: Timestamp) -> bool {
         self.token.is_expired(now)
@@ -192,6 +200,8 @@ pub(crate) struct Inner {
     pub(crate) api_keys: TokenCache<plenum_domain::api_keys::ApiKey>,
     /// Huawei app tokens found valid, by hash.
     pub(crate) app_tokens: TokenCache<plenum_store::AppToken>,
+    /// Companies as read (no path changes one; re-read after `token_revalidate_after`).
+    companies: TokenCache<Company, CompanyId>,
     /// The running meetings.
     pub(crate) live: crate::live::Registry,
 }
@@ -216,6 +226,7 @@ impl Plenum {
         let tokens = TokenCache::new(revalidate, entries);
         let api_keys = TokenCache::new(revalidate, entries);
         let app_tokens = TokenCache::new(revalidate, entries);
+        let companies = TokenCache::new(revalidate, entries);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -225,6 +236,7 @@ impl Plenum {
                 tokens,
                 api_keys,
                 app_tokens,
+                companies,
                 live: Default::default(),
             }),
         }
@@ -648,11 +660,18 @@ impl Plenum {
     }
 
     pub async fn company(&self, id: CompanyId) -> Result<Company, ServiceError> {
-        self.inner
+        let now = self.now();
+        if let Some(company) = self.inner.companies.get(&id, now) {
+            return Ok(Company::clone(&company));
+        }
+        let company = self
+            .inner
             .store
             .company(id)
             .await?
-            .ok_or(ServiceError::CompanyNotFound)
+            .ok_or(ServiceError::CompanyNotFound)?;
+        self.inner.companies.put(id, Arc::new(company.clone()), now);
+        Ok(company)
     }
 
     // --- system --------------------------------------------------------------------------

@@ -12,8 +12,11 @@
 //!   exists) within that bound.
 //!
 //! Only credentials that were found valid are cached; an unknown one is looked up every time.
+//! The companies that credentials speak for are remembered the same way (by id): Rokid reads
+//! its company's time zone on every request.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, RwLock};
 
 use jiff::SignedDuration;
@@ -31,14 +34,15 @@ struct Cached<V> {
     checked_at: Timestamp,
 }
 
+/// Remembered values by key: credentials by the hash of their secret, companies by id.
 #[derive(Debug)]
-pub(crate) struct TokenCache<V> {
-    entries: RwLock<HashMap<TokenHash, Cached<V>>>,
+pub(crate) struct TokenCache<V, K = TokenHash> {
+    entries: RwLock<HashMap<K, Cached<V>>>,
     revalidate_after: SignedDuration,
     max_entries: usize,
 }
 
-impl<V: Expiring> TokenCache<V> {
+impl<V: Expiring, K: Hash + Eq> TokenCache<V, K> {
     pub(crate) fn new(revalidate_after: SignedDuration, max_entries: usize) -> Self {
         Self {
             entries: RwLock::new(HashMap::new()),
@@ -48,9 +52,9 @@ impl<V: Expiring> TokenCache<V> {
     }
 
     /// The cached credential, if it was checked recently enough and has not expired.
-    pub(crate) fn get(&self, hash: &TokenHash, now: Timestamp) -> Option<Arc<V>> {
+    pub(crate) fn get(&self, key: &K, now: Timestamp) -> Option<Arc<V>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        let cached = entries.get(hash)?;
+        let cached = entries.get(key)?;
         let fresh = cached
             .checked_at
             .checked_add(self.revalidate_after)
@@ -58,7 +62,7 @@ impl<V: Expiring> TokenCache<V> {
         (fresh && !cached.value.is_expired(now)).then(|| cached.value.clone())
     }
 
-    pub(crate) fn put(&self, hash: TokenHash, value: Arc<V>, now: Timestamp) {
+    pub(crate) fn put(&self, key: K, value: Arc<V>, now: Timestamp) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= self.max_entries {
             // Bounded memory: drop what has expired; if that is not enough, start over. Both
@@ -69,7 +73,7 @@ impl<V: Expiring> TokenCache<V> {
             }
         }
         entries.insert(
-            hash,
+            key,
             Cached {
                 value,
                 checked_at: now,
@@ -77,11 +81,11 @@ impl<V: Expiring> TokenCache<V> {
         );
     }
 
-    pub(crate) fn remove(&self, hash: &TokenHash) {
+    pub(crate) fn remove(&self, key: &K) {
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(hash);
+            .remove(key);
     }
 
     /// Evicts every entry `ended` says no longer holds (its user or key changed).
@@ -112,7 +116,7 @@ mod tests {
 
     #[test]
     fn entries_are_revalidated_expire_and_can_be_evicted() {
-        let cache = TokenCache::new(SignedDuration::from_secs(10), 2);
+        let cache: TokenCache<Until> = TokenCache::new(SignedDuration::from_secs(10), 2);
         let (a, b) = (TokenHash::of("a"), TokenHash::of("b"));
         cache.put(a, Arc::new(Until(100, 1)), t(0));
         cache.put(b, Arc::new(Until(5, 2)), t(0));
