@@ -15,8 +15,8 @@ use plenum_domain::company::TimeZoneName;
 use plenum_domain::ids::{RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
-    self as sched, CallRate, MeetingKind, MeetingNumber, MeetingPassword, Schedule, ScheduleSummary,
-    Series, SettingsChanges, TimeSlot, WatermarkType,
+    self as sched, CallRate, MeetingKind, MeetingNumber, MeetingPassword, Schedule,
+    ScheduleSummary, Series, SettingsChanges, TimeSlot, WatermarkType,
 };
 use plenum_domain::{Field, ValidationError};
 use plenum_service::{ScheduleRequest as MeetingRequest, SeriesRequest, ServiceError};
