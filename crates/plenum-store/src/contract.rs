@@ -3083,7 +3083,11 @@ pub async fn find_schedules_for_a_participant_shows_owned_and_invited(store: &dy
     let of_alice = find(store, acme.id, participant(&alice), None, all()).await;
     let mut expected = vec![owned.clone(), invited.clone(), both.clone()];
     expected.extend(series_occurrences.iter().cloned());
-    assert_eq!(of_alice.items, summaries(&expected), "owned and invited, each once");
+    assert_eq!(
+        of_alice.items,
+        summaries(&expected),
+        "owned and invited, each once"
+    );
     assert_eq!(of_alice.total, 5);
 
     let second = find(store, acme.id, participant(&alice), None, page(2, 2)).await;
@@ -3497,7 +3501,11 @@ pub async fn series_round_trips_with_its_occurrences(store: &dyn Store) {
     assert_eq!(filtered.total, 0);
 
     let listed = find(store, acme.id, MeetingScope::Company, None, all()).await;
-    assert_eq!(listed.items, summaries(&stored), "occurrences are scheduled meetings");
+    assert_eq!(
+        listed.items,
+        summaries(&stored),
+        "occurrences are scheduled meetings"
+    );
 }
 
 pub async fn replace_series_replaces_its_occurrences_and_forgets_exdates(store: &dyn Store) {
