@@ -8,10 +8,12 @@
 //! Staleness is decided by the database itself: triggers bump a counter per company and
 //! subject in `change_generations` on every change an index depends on (migration 0008), so a
 //! change made by anyone — this server, `plenum import`, a restored file — is seen. A query
-//! reads the counter and its page rows in one read transaction (see [`snapshot`]), so the
-//! index it uses describes exactly the rows it reads. When the counter moved, the index is
-//! rebuilt from that same snapshot by the first query to need it; others of the same company
-//! wait for that build instead of repeating it.
+//! reads the counter (one indexed read) and uses the index if it was built at that
+//! generation. When the counter moved, the first query to notice rebuilds the index inside
+//! one read transaction that also re-reads the counter, so the index is tagged with exactly
+//! the generation of the rows it was built from; others of the same company wait for that
+//! build instead of repeating it. A query that reads more rows beside the index and needs
+//! them consistent with it runs inside [`snapshot`].
 //!
 //! Memory: one index per company and subject, proportional to that company's rows.
 
@@ -45,14 +47,15 @@ impl Subject {
 }
 
 /// Runs `read` inside one read transaction: every statement in it sees the same snapshot.
+/// A savepoint, so it nests (a rebuild inside a caller's snapshot joins that snapshot).
 pub(crate) fn snapshot<T>(
     conn: &Connection,
     read: impl FnOnce(&Connection) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    conn.execute_batch("BEGIN").map_err(internal)?;
+    conn.execute_batch("SAVEPOINT snapshot").map_err(internal)?;
     let result = read(conn);
-    // A read transaction has nothing to keep: ending it either way releases the snapshot.
-    let end = conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
+    // A read has nothing to keep: releasing the savepoint ends the snapshot either way.
+    let end = conn.execute_batch("RELEASE snapshot");
     let value = result?;
     end.map_err(internal)?;
     Ok(value)
@@ -92,9 +95,8 @@ impl<V> GenerationCache<V> {
         }
     }
 
-    /// The company's index as of the snapshot `conn` is in (call inside [`snapshot`]):
-    /// the cached one if its generation is the snapshot's, else one built by `build` from
-    /// that snapshot.
+    /// The company's index as of now (or as of the caller's [`snapshot`]): the cached one if
+    /// its generation is current, else one built by `build` and cached.
     pub(crate) fn get(
         &self,
         conn: &Connection,
@@ -108,19 +110,23 @@ impl<V> GenerationCache<V> {
         };
         let mut slot = slot.lock().map_err(|_| poisoned())?;
         match slot.as_ref() {
-            Some((built, index)) if *built == generation => Ok(Arc::clone(index)),
-            // This snapshot is older than the cached index (a transaction that began before
-            // a change): build for it alone, leaving the newer index in place.
+            Some((built, index)) if *built == generation => return Ok(Arc::clone(index)),
+            // An older snapshot than the cached index (a caller's transaction that began
+            // before a change): build for it alone, leaving the newer index in place.
             Some((built, _)) if *built > generation => {
                 drop(slot);
-                Ok(Arc::new(build(conn)?))
+                return snapshot(conn, build).map(Arc::new);
             }
-            _ => {
-                let index = Arc::new(build(conn)?);
-                *slot = Some((generation, Arc::clone(&index)));
-                Ok(index)
-            }
+            _ => {}
         }
+        let (generation, index) = snapshot(conn, |conn| {
+            Ok((
+                current(conn, company, self.subject)?,
+                Arc::new(build(conn)?),
+            ))
+        })?;
+        *slot = Some((generation, Arc::clone(&index)));
+        Ok(index)
     }
 }
 

@@ -17,7 +17,6 @@ use plenum_domain::schedule::{
 };
 use plenum_store::{MeetingScope, StoreError, StoreResult};
 
-use crate::generations;
 use crate::schedule_index::ScheduleIndex;
 use crate::{SqliteStore, corrupt, db_err, instant, ms, unique_violation};
 
@@ -911,7 +910,7 @@ async fn page_of_schedules(
 }
 
 /// A page of a whole company's meetings, answered by the company's in-memory index
-/// (`schedule_index.rs`) as of one snapshot of the database.
+/// (`schedule_index.rs`).
 fn page_of_company(
     store: &SqliteStore,
     company: CompanyId,
@@ -919,11 +918,9 @@ fn page_of_company(
     page: PageRequest,
 ) -> StoreResult<Page<ScheduleSummary>> {
     let index = store.reads.read(|conn| {
-        generations::snapshot(conn, |conn| {
-            store
-                .schedule_index
-                .get(conn, company, |conn| ScheduleIndex::build(conn, company))
-        })
+        store
+            .schedule_index
+            .get(conn, company, |conn| ScheduleIndex::build(conn, company))
     })?;
     let (items, total) = index.page(filter, page.offset(), page.limit());
     Ok(Page { items, total })

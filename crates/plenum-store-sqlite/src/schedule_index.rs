@@ -50,9 +50,13 @@ pub(crate) struct ScheduleIndex {
     name_ends: Vec<u32>,
     /// Meeting numbers in text order with their positions, for the digit-prefix filter.
     numbers: Vec<(Box<str>, u32)>,
-    /// For each trigram of any name key, the ascending positions whose key has it.
-    postings: HashMap<Trigram, Vec<u32>>,
+    /// For each trigram of any name key, where it occurs: (position, character offset in
+    /// that position's key), ascending.
+    postings: HashMap<Trigram, Vec<Occurrence>>,
 }
+
+/// A trigram's occurrence: the meeting's position and the trigram's character offset.
+type Occurrence = (u32, u32);
 
 /// The positions a filter selects, ascending (list order).
 enum Selection {
@@ -126,12 +130,13 @@ impl ScheduleIndex {
                 .map_err(internal)?
                 .as_str()
                 .map_err(internal)?;
-            for trigram in trigrams(name) {
-                let list = index.postings.entry(trigram).or_default();
-                // A trigram twice in one name is listed once.
-                if list.last() != Some(&position) {
-                    list.push(position);
-                }
+            for (offset, trigram) in trigrams(name).enumerate() {
+                let offset = u32::try_from(offset).map_err(internal)?;
+                index
+                    .postings
+                    .entry(trigram)
+                    .or_default()
+                    .push((position, offset));
             }
             index.names.push_str(name);
             index
@@ -163,28 +168,20 @@ impl ScheduleIndex {
         };
         let key = filter.to_lowercase();
         let mut names: Vec<u32> = if key.chars().count() >= 3 {
-            // Candidates have the two rarest trigrams of the key; the whole key is then
-            // checked on each, as the trigram index alone cannot tell order and adjacency.
+            let key_trigrams: Vec<Trigram> = trigrams(&key).collect();
             let mut lists = Vec::new();
-            for trigram in trigrams(&key) {
-                match self.postings.get(&trigram) {
-                    Some(list) => lists.push(list.as_slice()),
+            for i in covering(key_trigrams.len()) {
+                match self.postings.get(&key_trigrams[i]) {
+                    Some(list) => lists.push((i, list.as_slice())),
                     None => return self.with_numbers(filter, Vec::new()),
                 }
             }
-            lists.sort_by_key(|list| list.len());
-            let candidates = match lists.as_slice() {
-                [only] => only.to_vec(),
-                [rarest, second, ..] => intersect(rarest, second),
-                [] => Vec::new(),
-            };
-            candidates
-                .into_iter()
-                .filter(|&p| self.name(p).contains(&key))
-                .collect()
+            phrase(&mut lists)
         } else {
+            // Too short for a trigram: every key is searched.
+            let finder = memchr::memmem::Finder::new(key.as_bytes());
             (0..self.len())
-                .filter(|&p| self.name(p).contains(&key))
+                .filter(|&p| finder.find(self.name(p).as_bytes()).is_some())
                 .collect()
         };
         names.shrink_to_fit();
@@ -242,22 +239,55 @@ impl ScheduleIndex {
     }
 }
 
-/// The elements of both ascending lists, ascending.
-fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::with_capacity(a.len().min(b.len()));
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
+/// Which of a key's `n` trigrams (by index) cover every character of it: the 0th, every third
+/// after it and the last. Finding those at consistent offsets is finding the key itself, so a
+/// search needs no check of the text.
+fn covering(n: usize) -> impl Iterator<Item = usize> {
+    (0..n).step_by(3).chain((n % 3 != 1).then(|| n - 1))
+}
+
+/// The positions (ascending, once each) where the key occurs: where the trigram of index `i`
+/// of each list is found at offset `start + i` for one `start`. The rarest list drives; the
+/// others are walked forward with it, as both are ordered by (position, offset).
+fn phrase(lists: &mut [(usize, &[Occurrence])]) -> Vec<u32> {
+    lists.sort_by_key(|(_, list)| list.len());
+    let Some((&(driver_index, driver), others)) = lists.split_first() else {
+        return Vec::new();
+    };
+    let mut cursors = vec![0usize; others.len()];
+    let mut found = Vec::new();
+    'occurrence: for &(position, offset) in driver {
+        let Some(start) = offset.checked_sub(driver_index as u32) else {
+            continue;
+        };
+        if found.last() == Some(&position) {
+            continue;
+        }
+        for ((index, list), cursor) in others.iter().zip(cursors.iter_mut()) {
+            let wanted = (position, start + *index as u32);
+            *cursor = gallop(list, *cursor, wanted);
+            if list.get(*cursor) != Some(&wanted) {
+                continue 'occurrence;
             }
         }
+        found.push(position);
     }
-    out
+    found
+}
+
+/// The first index from `from` whose occurrence is not below `wanted`: steps doubling from
+/// `from`, then a binary search in the last step. Successive wanted occurrences are close
+/// together in a long list, so this reads a few entries where a binary search over the rest
+/// would read a dozen scattered ones.
+fn gallop(list: &[Occurrence], from: usize, wanted: Occurrence) -> usize {
+    let mut step = 1;
+    let mut low = from;
+    while low + step <= list.len() && list[low + step - 1] < wanted {
+        low += step;
+        step *= 2;
+    }
+    let high = (low + step).min(list.len());
+    low + list[low..high].partition_point(|&o| o < wanted)
 }
 
 #[cfg(test)]
@@ -275,8 +305,45 @@ mod tests {
     }
 
     #[test]
-    fn intersection_of_ascending_lists() {
-        assert_eq!(intersect(&[1, 3, 5, 7], &[2, 3, 7, 9]), vec![3, 7]);
-        assert_eq!(intersect(&[], &[1]), Vec::<u32>::new());
+    fn covering_trigrams_reach_every_character() {
+        for n in 1..40 {
+            let cover: Vec<usize> = covering(n).collect();
+            // Trigram i covers characters i..i+3 of a key of n + 2 characters.
+            for c in 0..n + 2 {
+                assert!(
+                    cover.iter().any(|&i| (i..i + 3).contains(&c)),
+                    "n {n}, char {c}"
+                );
+            }
+            assert!(cover.iter().all(|&i| i < n));
+        }
+    }
+
+    #[test]
+    fn galloping_finds_the_first_occurrence_not_below() {
+        let list: Vec<Occurrence> = (0..100).map(|p| (p * 2, 0)).collect();
+        for from in [0, 1, 10, 99, 100] {
+            for wanted in [
+                (0, 0),
+                (1, 0),
+                (2, 0),
+                (57, 3),
+                (198, 0),
+                (199, 0),
+                (500, 0),
+            ] {
+                let expected = from + list[from..].partition_point(|&o| o < wanted);
+                assert_eq!(gallop(&list, from, wanted), expected, "{from} {wanted:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_phrase_needs_its_trigrams_at_consistent_offsets() {
+        // "abcdef" in position 1 at offset 2; position 0 has both trigrams, apart.
+        let abc: &[Occurrence] = &[(0, 0), (1, 2)];
+        let def: &[Occurrence] = &[(0, 1), (1, 5), (2, 3)];
+        assert_eq!(phrase(&mut [(0, abc), (3, def)]), vec![1]);
+        assert_eq!(phrase(&mut [(0, abc)]), vec![0, 1]);
     }
 }
