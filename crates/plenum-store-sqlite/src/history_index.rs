@@ -221,14 +221,85 @@ impl SessionIndex {
 
 // --- recordings ------------------------------------------------------------------------------
 
-/// What a recording filter can test of a recording without reading it.
+/// What a recording filter can test of a recording without reading it, compactly.
 #[derive(Debug, Clone, Copy)]
 struct RecordingEntry {
-    ended: Option<i64>,
+    /// The end (ms), `NO_END` while recording.
+    ended: i64,
     duration: u32,
     room: u32,
-    status: RecordingStatus,
-    kind: RecordingKind,
+    /// `COMPLETED` and `VIDEO` bits.
+    code: u8,
+}
+
+const NO_END: i64 = i64::MIN;
+const COMPLETED: u8 = 1;
+const VIDEO: u8 = 2;
+
+fn status_bit(status: RecordingStatus) -> u8 {
+    match status {
+        RecordingStatus::Completed => COMPLETED,
+        RecordingStatus::Processing => 0,
+    }
+}
+
+fn kind_bit(kind: RecordingKind) -> u8 {
+    match kind {
+        RecordingKind::Video => VIDEO,
+        RecordingKind::Audio => 0,
+    }
+}
+
+/// A recording filter (all but its start window and its session or participant) as one
+/// branch-free test of an entry: counting the matches of 10,000 entries is one tight loop.
+#[derive(Debug)]
+struct EntryTest {
+    any_room: bool,
+    room: u32,
+    code_mask: u8,
+    code: u8,
+    min_duration: u32,
+    max_duration: u32,
+    any_end: bool,
+    ended_from: i64,
+    ended_until: i64,
+}
+
+impl EntryTest {
+    fn new(filter: &RecordingFilter, room: Option<u32>) -> Self {
+        let (mut code_mask, mut code) = (0, 0);
+        if let Some(status) = filter.status {
+            code_mask |= COMPLETED;
+            code |= status_bit(status);
+        }
+        if let Some(kind) = filter.kind {
+            code_mask |= VIDEO;
+            code |= kind_bit(kind);
+        }
+        Self {
+            any_room: room.is_none(),
+            room: room.unwrap_or(NO_ROOM),
+            code_mask,
+            code,
+            min_duration: filter.min_duration_secs.unwrap_or(0),
+            max_duration: filter.max_duration_secs.unwrap_or(u32::MAX),
+            // A recording without an end matches no end filter.
+            any_end: filter.ended.is_open(),
+            ended_from: filter.ended.from.map_or(i64::MIN, ms),
+            ended_until: filter.ended.until.map_or(i64::MAX, ms),
+        }
+    }
+
+    fn matches(&self, e: &RecordingEntry) -> bool {
+        (self.any_room | (e.room == self.room))
+            & ((e.code & self.code_mask) == self.code)
+            & (e.duration >= self.min_duration)
+            & (e.duration <= self.max_duration)
+            & (self.any_end
+                | ((e.ended != NO_END)
+                    & (e.ended >= self.ended_from)
+                    & (e.ended < self.ended_until)))
+    }
 }
 
 /// A company's recordings in list order.
@@ -239,10 +310,6 @@ pub(crate) struct RecordingIndex {
     starts: Vec<i64>,
     entries: Vec<RecordingEntry>,
     room_numbers: Rooms,
-}
-
-fn within(value: i64, range: &InstantRange) -> bool {
-    range.from.is_none_or(|f| value >= ms(f)) && range.until.is_none_or(|u| value < ms(u))
 }
 
 impl RecordingIndex {
@@ -297,14 +364,16 @@ impl RecordingIndex {
             // A session of another company (which import never writes) is in no room here.
             let room = rooms.get(&session).copied().unwrap_or(NO_ROOM);
             index.seqs.push(row.get(0).map_err(internal)?);
+            let status =
+                RecordingStatus::parse(status).ok_or_else(|| corrupt("recordings.status"))?;
+            let kind = RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?;
+            let ended: Option<i64> = row.get(2).map_err(internal)?;
             index.entries.push(RecordingEntry {
-                ended: row.get(2).map_err(internal)?,
+                ended: ended.unwrap_or(NO_END),
                 duration: u32::try_from(duration)
                     .map_err(|_| corrupt("recordings.duration_secs"))?,
                 room,
-                status: RecordingStatus::parse(status)
-                    .ok_or_else(|| corrupt("recordings.status"))?,
-                kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
+                code: status_bit(status) | kind_bit(kind),
             });
         }
         built("recordings", company, index.entries.len(), began);
@@ -333,21 +402,30 @@ impl RecordingIndex {
             pager.extend(&self.seqs[lo..hi]);
             return pager.selection;
         }
-        let ended_open = filter.ended.is_open();
-        let matches = |e: &RecordingEntry| {
-            room.is_none_or(|r| e.room == r)
-                && filter.status.is_none_or(|s| e.status == s)
-                && filter.kind.is_none_or(|k| e.kind == k)
-                && filter.min_duration_secs.is_none_or(|m| e.duration >= m)
-                && filter.max_duration_secs.is_none_or(|m| e.duration <= m)
-                && (ended_open || e.ended.is_some_and(|t| within(t, &filter.ended)))
+        let test = EntryTest::new(filter, room);
+        let entries = &self.entries[lo..hi];
+        // The total in one pass; then the page, from the window's start until it is full.
+        let total = entries.iter().filter(|e| test.matches(e)).count() as u64;
+        let mut selection = Selection {
+            total,
+            seqs: Vec::new(),
         };
-        for (entry, &seq) in self.entries[lo..hi].iter().zip(&self.seqs[lo..hi]) {
-            if matches(entry) {
-                pager.push(seq);
+        let (skip, limit) = (page.offset(), page.limit() as usize);
+        if skip < total {
+            let mut seen = 0;
+            for (entry, &seq) in entries.iter().zip(&self.seqs[lo..hi]) {
+                if test.matches(entry) {
+                    if seen >= skip {
+                        selection.seqs.push(seq);
+                        if selection.seqs.len() == limit {
+                            break;
+                        }
+                    }
+                    seen += 1;
+                }
             }
         }
-        pager.selection
+        selection
     }
 }
 
