@@ -1,10 +1,13 @@
 //! [`History`] over SQLite: the record of meetings as the history surfaces read it, import,
 //! and integration keys.
 //!
-//! Reads run on the rusqlite read pool (`reads.rs`): every list is one company's index range
-//! (`sessions_by_company_start`, `sessions_by_room_start`, `attendance_by_session`, the
-//! recordings indexes of 0003 and 0004), bounded by the page, with its total counted over the
-//! same range. Writes (import, keys, bulk delete) run on the sqlx writer, one transaction each.
+//! Reads run on the rusqlite read pool (`reads.rs`). The session and recording lists pick
+//! their page and total in the company's in-memory index (`history_index.rs`) and read only
+//! the page's rows, in the same snapshot; a session's or a participant's recordings and a
+//! session's attendance are ranges of their own indexes (`recordings_by_session_status_start`,
+//! `recordings_by_attendance`, `attendance_by_session`), bounded by the page, with the total
+//! counted over the same range. Writes (import, keys, bulk delete) run on the sqlx writer, one
+//! transaction each.
 
 use std::collections::HashMap;
 
