@@ -90,6 +90,9 @@ pub struct SessionQuery {
     pub name: Option<SearchText>,
     /// Only those that started in this window (Rokid `startTime`/`endTime`).
     pub started: InstantRange,
+    /// Whether each session's participants are wanted too (Rocket.Chat shows who attended a
+    /// call; Rokid's history does not, and reading them is most of a page's cost).
+    pub with_participants: bool,
 }
 
 /// A participant of a session who is a user of the company, with their first join.
@@ -107,9 +110,10 @@ pub struct SessionSummary {
     /// The session (its `invitees` are left empty in lists).
     pub session: Session,
     pub owner: UserRef,
-    /// The company's users who attended, in order of first join.
+    /// The company's users who attended, in order of first join (empty unless the query
+    /// asked `with_participants`).
     pub participants: Vec<SessionParticipant>,
-    /// How many stays were by guests (no user).
+    /// How many stays were by guests (no user); 0 unless the query asked `with_participants`.
     pub guest_stays: u32,
     /// The download link of the session's first completed recording, if any.
     pub recording_url: Option<String>,

@@ -18,6 +18,7 @@ pub mod rocketchat;
 pub mod rokid;
 mod router;
 pub mod telnyx;
+mod wire_time;
 
 pub use router::router;
 

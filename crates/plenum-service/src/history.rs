@@ -25,6 +25,7 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::user::Role;
 use plenum_store::{AppToken, ImportError, StoreError};
 
+use crate::tokens::Expiring;
 use crate::{Plenum, Principal, ServiceError};
 
 /// Errors of the history use cases, wrapped in [`ServiceError::History`].
@@ -84,6 +85,19 @@ pub struct IssuedToken {
     pub company: CompanyId,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
+}
+
+/// A key ends only by being revoked (which evicts it, see `tokens.rs`).
+impl Expiring for ApiKey {
+    fn is_expired(&self, _now: Timestamp) -> bool {
+        false
+    }
+}
+
+impl Expiring for AppToken {
+    fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at <= now
+    }
 }
 
 fn random_secret() -> String {
@@ -190,6 +204,9 @@ impl Plenum {
             .revoke_api_key(company, id, self.now())
             .await
             .map_err(|e| not_found_as(e, HistoryError::ApiKeyNotFound))?;
+        // The key and every token issued through it end at once.
+        self.inner.api_keys.remove_where(|k| k.id == id);
+        self.inner.app_tokens.remove_where(|t| t.key == id);
         tracing::info!(key_id = %id, company_id = %company, "API key revoked");
         Ok(key)
     }
@@ -199,16 +216,25 @@ impl Plenum {
         if raw.is_empty() {
             return Err(ServiceError::TokenMissing);
         }
-        match self
-            .inner
-            .store
-            .api_key_by_hash(&TokenHash::of(raw))
-            .await?
-        {
-            Some(key) if key.kind == ApiKeyKind::Bearer && !key.is_revoked() => Ok(CompanyScope {
+        let hash = TokenHash::of(raw);
+        let now = self.now();
+        if let Some(key) = self.inner.api_keys.get(&hash, now) {
+            return Ok(CompanyScope {
                 company: key.company,
-            }),
-            _ => Err(ServiceError::TokenInvalid),
+            });
+        }
+        match self.inner.store.api_key_by_hash(&hash).await? {
+            Some(key) if key.kind == ApiKeyKind::Bearer && !key.is_revoked() => {
+                let scope = CompanyScope {
+                    company: key.company,
+                };
+                self.inner.api_keys.put(hash, Arc::new(key), now);
+                Ok(scope)
+            }
+            _ => {
+                self.inner.api_keys.remove(&hash);
+                Err(ServiceError::TokenInvalid)
+            }
         }
     }
 
@@ -283,14 +309,32 @@ impl Plenum {
         if raw.is_empty() {
             return Err(ServiceError::TokenMissing);
         }
-        if let Some(token) = self.inner.store.app_token(&TokenHash::of(raw)).await? {
-            if token.expires_at <= self.now() {
-                return Err(ServiceError::TokenExpired);
-            }
+        let hash = TokenHash::of(raw);
+        let now = self.now();
+        if let Some(token) = self.inner.app_tokens.get(&hash, now) {
             return Ok(CompanyScope {
                 company: token.company,
             });
         }
+        if let Some(principal) = self.cached_principal(&hash, now) {
+            // A user's token (app and user tokens are distinct random secrets).
+            require_record_reader(&principal)?;
+            return Ok(CompanyScope {
+                company: principal.company(),
+            });
+        }
+        if let Some(token) = self.inner.store.app_token(&hash).await? {
+            if token.expires_at <= now {
+                self.inner.app_tokens.remove(&hash);
+                return Err(ServiceError::TokenExpired);
+            }
+            let scope = CompanyScope {
+                company: token.company,
+            };
+            self.inner.app_tokens.put(hash, Arc::new(token), now);
+            return Ok(scope);
+        }
+        self.inner.app_tokens.remove(&hash);
         let principal: Arc<Principal> = self.authenticate(raw).await?;
         require_record_reader(&principal)?;
         Ok(CompanyScope {
@@ -321,8 +365,8 @@ impl Plenum {
             .await?)
     }
 
-    /// The sessions held in a room of the caller's company; an unknown room (or one of
-    /// another company) is `RoomNotFound`.
+    /// The sessions held in a room of the caller's company, with their participants; an
+    /// unknown room (or one of another company) is `RoomNotFound`.
     pub async fn room_sessions(
         &self,
         scope: CompanyScope,
@@ -334,6 +378,7 @@ impl Plenum {
         }
         let query = SessionQuery {
             room: Some(room),
+            with_participants: true,
             ..SessionQuery::default()
         };
         self.find_sessions(scope, &query, page).await

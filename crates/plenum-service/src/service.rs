@@ -13,7 +13,7 @@ use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{Store, StoreError};
 
-use crate::tokens::TokenCache;
+use crate::tokens::{Expiring, TokenCache};
 use crate::{Clock, PasswordHasher, ServiceError};
 
 /// The installation's rules that come from configuration.
@@ -82,6 +82,20 @@ pub struct Principal {
     pub token: AccessTokenRecord,
     /// A SystemAdmin of the default company: may create and list companies.
     pub platform_operator: bool,
+}
+
+/// A company ends only by a change in the store (none exists yet: companies are never
+/// updated or deleted), which revalidation picks up.
+impl Expiring for Company {
+    fn is_expired(&self, _now: Timestamp) -> bool {
+        false
+    }
+}
+
+impl Expiring for Principal {
+    fn is_expired(&self, now: Timestamp) -> bool {
+        self.token.is_expired(now)
+    }
 }
 
 impl Principal {
@@ -181,7 +195,13 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) policy: Policy,
     hasher: PasswordHasher,
-    tokens: TokenCache,
+    tokens: TokenCache<Principal>,
+    /// Bearer API keys found valid, by hash (Rokid, Telnyx), see `tokens.rs`.
+    pub(crate) api_keys: TokenCache<plenum_domain::api_keys::ApiKey>,
+    /// Huawei app tokens found valid, by hash.
+    pub(crate) app_tokens: TokenCache<plenum_store::AppToken>,
+    /// Companies as read (no path changes one; re-read after `token_revalidate_after`).
+    companies: TokenCache<Company, CompanyId>,
     /// The running meetings.
     pub(crate) live: crate::live::Registry,
 }
@@ -202,7 +222,11 @@ pub fn generate_password() -> String {
 
 impl Plenum {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policy: Policy) -> Self {
-        let tokens = TokenCache::new(policy.token_revalidate_after, policy.token_cache_entries);
+        let (revalidate, entries) = (policy.token_revalidate_after, policy.token_cache_entries);
+        let tokens = TokenCache::new(revalidate, entries);
+        let api_keys = TokenCache::new(revalidate, entries);
+        let app_tokens = TokenCache::new(revalidate, entries);
+        let companies = TokenCache::new(revalidate, entries);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -210,6 +234,9 @@ impl Plenum {
                 policy,
                 hasher: PasswordHasher::default(),
                 tokens,
+                api_keys,
+                app_tokens,
+                companies,
                 live: Default::default(),
             }),
         }
@@ -399,6 +426,15 @@ impl Plenum {
         )
     }
 
+    /// Who holds the token with this hash, if it was checked recently (no store read).
+    pub(crate) fn cached_principal(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> Option<Arc<Principal>> {
+        self.inner.tokens.get(hash, now)
+    }
+
     /// Who holds this token. Answered from memory when the token was checked recently.
     pub async fn authenticate(&self, token: &str) -> Result<Arc<Principal>, ServiceError> {
         if token.is_empty() {
@@ -406,7 +442,7 @@ impl Plenum {
         }
         let hash = TokenHash::of(token);
         let now = self.now();
-        if let Some(principal) = self.inner.tokens.get(&hash, now) {
+        if let Some(principal) = self.cached_principal(&hash, now) {
             return Ok(principal);
         }
         let Some(found) = self.inner.store.token(&hash).await? else {
@@ -424,7 +460,9 @@ impl Plenum {
             token: found.token,
             platform_operator,
         });
-        self.inner.tokens.put(principal.clone(), now);
+        self.inner
+            .tokens
+            .put(principal.token.hash, principal.clone(), now);
         Ok(principal)
     }
 
@@ -476,7 +514,7 @@ impl Plenum {
             .store
             .delete_user_tokens(user, Some(&principal.token.hash))
             .await?;
-        self.inner.tokens.remove_user(user);
+        self.inner.tokens.remove_where(|p| p.user.id == user);
         tracing::info!(user_id = %user, "credential changed");
         Ok(())
     }
@@ -524,7 +562,7 @@ impl Plenum {
             // A credential set by someone else ends every session of the user.
             self.inner.store.delete_user_tokens(id, None).await?;
         }
-        self.inner.tokens.remove_user(id);
+        self.inner.tokens.remove_where(|p| p.user.id == id);
         tracing::info!(user_id = %id, "user updated");
         Ok(updated)
     }
@@ -622,11 +660,18 @@ impl Plenum {
     }
 
     pub async fn company(&self, id: CompanyId) -> Result<Company, ServiceError> {
-        self.inner
+        let now = self.now();
+        if let Some(company) = self.inner.companies.get(&id, now) {
+            return Ok(Company::clone(&company));
+        }
+        let company = self
+            .inner
             .store
             .company(id)
             .await?
-            .ok_or(ServiceError::CompanyNotFound)
+            .ok_or(ServiceError::CompanyNotFound)?;
+        self.inner.companies.put(id, Arc::new(company.clone()), now);
+        Ok(company)
     }
 
     // --- system --------------------------------------------------------------------------

@@ -33,12 +33,18 @@ use crate::reads::ReadPool;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Subject {
     Schedules,
+    /// A company's sessions as the history lists order and filter them (0009).
+    Sessions,
+    /// A company's recordings as Telnyx's list filters them (0009).
+    Recordings,
 }
 
 impl Subject {
     fn as_str(self) -> &'static str {
         match self {
             Subject::Schedules => "schedules",
+            Subject::Sessions => "sessions",
+            Subject::Recordings => "recordings",
         }
     }
 }

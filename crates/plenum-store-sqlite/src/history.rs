@@ -1,10 +1,13 @@
 //! [`History`] over SQLite: the record of meetings as the history surfaces read it, import,
 //! and integration keys.
 //!
-//! Reads run on the rusqlite read pool (`reads.rs`): every list is one company's index range
-//! (`sessions_by_company_start`, `sessions_by_room_start`, `attendance_by_session`, the
-//! recordings indexes of 0003 and 0004), bounded by the page, with its total counted over the
-//! same range. Writes (import, keys, bulk delete) run on the sqlx writer, one transaction each.
+//! Reads run on the rusqlite read pool (`reads.rs`). The session and recording lists pick
+//! their page and total in the company's in-memory index (`history_index.rs`) and read only
+//! the page's rows, in the same snapshot; a session's or a participant's recordings and a
+//! session's attendance are ranges of their own indexes (`recordings_by_session_status_start`,
+//! `recordings_by_attendance`, `attendance_by_session`), bounded by the page, with the total
+//! counted over the same range. Writes (import, keys, bulk delete) run on the sqlx writer, one
+//! transaction each.
 
 use std::collections::HashMap;
 
@@ -25,7 +28,7 @@ use plenum_domain::history_import::{
     ImportSession, ImportSummary,
 };
 use plenum_domain::history_query::{
-    AttendanceEntry, AttendanceQuery, InstantRange, RecordingFilter, RecordingView,
+    AttendanceEntry, AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SearchText,
     SessionAttendance, SessionKey, SessionParticipant, SessionQuery, SessionSummary,
 };
 use plenum_domain::ids::{
@@ -36,6 +39,8 @@ use plenum_domain::schedule::{MeetingNumber, UserRef};
 use plenum_domain::user::Username;
 use plenum_store::{AppToken, History, HuaweiApp, ImportError, StoreError, StoreResult};
 
+use crate::generations::{self, GenerationCache};
+use crate::history_index::{RecordingIndex, SessionIndex};
 use crate::{SqliteStore, corrupt, db_err, instant, internal, ms};
 
 /// Registers the SQL functions the history reads use on a read connection:
@@ -107,30 +112,6 @@ fn push_range(sql: &mut String, params: &mut Vec<Value>, column: &str, range: &I
 
 // --- sessions -------------------------------------------------------------------------------
 
-/// The conditions of a session list on `sessions s`, and their parameters (?1 is the company).
-fn session_conditions(company: CompanyId, query: &SessionQuery) -> (String, Vec<Value>) {
-    // A room's sessions are found through `sessions_by_room_start`; the unary `+` keeps the
-    // planner from preferring the company's (much longer) range for them.
-    let mut sql = String::from(if query.room.is_some() {
-        "+s.company_id = ?1"
-    } else {
-        "s.company_id = ?1"
-    });
-    let mut params = vec![blob(company.as_uuid())];
-    if let Some(room) = query.room {
-        params.push(blob(room.as_uuid()));
-        sql.push_str(&format!(" AND s.room_id = ?{}", params.len()));
-    }
-    push_range(&mut sql, &mut params, "s.started_at", &query.started);
-    if let Some(name) = &query.name {
-        let folded = name.folded();
-        params.push(Value::Text(folded.clone()));
-        sql.push_str(" AND ");
-        sql.push_str(&contains("s.name", params.len(), &folded));
-    }
-    (sql, params)
-}
-
 const SESSION_COLUMNS: &str = "s.seq, s.id, s.company_id, s.meeting_number, s.name, s.owner_id, \
      s.room_id, s.schedule_id, s.started_at, s.ended_at, s.peak_participants";
 
@@ -164,51 +145,12 @@ fn session_from_row(row: &Row<'_>) -> StoreResult<(i64, Session)> {
     ))
 }
 
-/// A total kept by the triggers of 0005 (`history_counts`): the sum over the rows of the
-/// company matching `what` (a condition on the `what` column built from domain names only).
-fn kept_total(conn: &Connection, company: CompanyId, what: &str) -> StoreResult<i64> {
-    conn.prepare_cached(&format!(
-        "SELECT COALESCE(SUM(n), 0) FROM history_counts WHERE company_id = ?1 AND {what}"
-    ))
-    .map_err(internal)?
-    .query_row([blob(company.as_uuid())], |r| r.get(0))
-    .map_err(internal)
-}
-
-/// The kept total of the company's sessions when `window` holds every one of them (its
-/// earliest start is at or after `from`, its latest before `until`), else `None`.
-///
-/// A window as wide as the company's history (Rokid's "everything from 2000 to 2100") would
-/// otherwise count ~10,000 index entries per request; this reads the two ends of the
-/// company's start-ordered index and one kept total instead. All three are read by one
-/// statement, so from one snapshot: the answer is the count `COUNT(*)` would give.
-fn window_covering_total(
-    conn: &Connection,
-    company: CompanyId,
-    window: &InstantRange,
-) -> StoreResult<Option<i64>> {
-    let from = window.from.map_or(i64::MIN, ms);
-    let until = window.until.map(ms);
-    conn.prepare_cached(
-        "SELECT CASE \
-             WHEN (SELECT MIN(started_at) FROM sessions WHERE company_id = ?1) >= ?2 \
-              AND (?3 IS NULL OR (SELECT MAX(started_at) FROM sessions WHERE company_id = ?1) < ?3) \
-             THEN (SELECT n FROM history_counts WHERE company_id = ?1 AND what = 'sessions') \
-         END",
-    )
-    .map_err(internal)?
-    .query_row(
-        rusqlite::params![blob(company.as_uuid()), from, until],
-        |r| r.get::<_, Option<i64>>(0),
-    )
-    .map_err(internal)
-}
-
 fn find_sessions(
     conn: &Connection,
     company: CompanyId,
     query: &SessionQuery,
     page: PageRequest,
+    index: &GenerationCache<SessionIndex>,
 ) -> StoreResult<Page<SessionSummary>> {
     if query.started.is_empty() {
         return Ok(Page {
@@ -216,76 +158,28 @@ fn find_sessions(
             total: 0,
         });
     }
-    let (conditions, mut params) = session_conditions(company, query);
-    let (limit, offset) = page_limits(page);
-    // Which sessions the page holds, by number, picked inside the index (a deep page skips
-    // index entries, not joined rows), and the total.
-    let (total, seqs): (i64, Vec<i64>) = if query.name.is_some() {
-        // A name search tests every entry of the range whatever the page: one pass collects
-        // all matches (numbers only), giving the total and the page together.
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT s.seq FROM sessions s WHERE {conditions} \
-                 ORDER BY s.started_at DESC, s.seq DESC"
-            ))
-            .map_err(internal)?;
-        let all = stmt
-            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                r.get::<_, i64>(0)
-            })
-            .map_err(internal)?
-            .collect::<Result<Vec<i64>, _>>()
-            .map_err(internal)?;
-        let page: Vec<i64> = all
-            .iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(0))
-            .copied()
-            .collect();
-        (i64::try_from(all.len()).unwrap_or(i64::MAX), page)
-    } else {
-        let unfiltered = query.room.is_none() && query.started.is_open();
-        let covering = if unfiltered {
-            Some(kept_total(conn, company, "what = 'sessions'")?)
-        } else if query.room.is_none() {
-            window_covering_total(conn, company, &query.started)?
-        } else {
-            None
-        };
-        let total = match covering {
-            Some(total) => total,
-            None => conn
-                .prepare_cached(&format!(
-                    "SELECT COUNT(*) FROM sessions s WHERE {conditions}"
-                ))
-                .map_err(internal)?
-                .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
-                .map_err(internal)?,
-        };
-        params.push(Value::Integer(limit));
-        params.push(Value::Integer(offset));
-        let n = params.len();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT s.seq FROM sessions s WHERE {conditions} \
-                 ORDER BY s.started_at DESC, s.seq DESC LIMIT ?{} OFFSET ?{n}",
-                n - 1
-            ))
-            .map_err(internal)?;
-        let page = stmt
-            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                r.get::<_, i64>(0)
-            })
-            .map_err(internal)?
-            .collect::<Result<Vec<i64>, _>>()
-            .map_err(internal)?;
-        (total, page)
-    };
+    let name = query.name.as_ref().map(SearchText::folded);
+    generations::snapshot(conn, |conn| {
+        // Which sessions the page holds, and how many match, from the company's index; then
+        // the page's rows, read in the same snapshot.
+        let index = index.get(conn, company, |conn| SessionIndex::build(conn, company))?;
+        let selection = index.select(query, name.as_deref(), page);
+        let mut items = sessions_by_seq(conn, &selection.seqs)?;
+        if query.with_participants {
+            attach_participants(conn, &mut items)?;
+        }
+        Ok(Page {
+            items,
+            total: selection.total,
+        })
+    })
+}
+
+/// The sessions numbered `seqs` with their owners and first completed recordings, in list
+/// order; participants left empty.
+fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<SessionSummary>> {
     if seqs.is_empty() {
-        return Ok(Page {
-            items: Vec::new(),
-            total: count(total),
-        });
+        return Ok(Vec::new());
     }
     let placeholders = vec!["?"; seqs.len()].join(", ");
     let sql = format!(
@@ -293,13 +187,13 @@ fn find_sessions(
              (SELECT r.download_url FROM recordings r WHERE r.session_seq = s.seq \
               AND r.status = 'completed' ORDER BY r.started_at, r.seq LIMIT 1) \
          FROM sessions s JOIN users u ON u.id = s.owner_id \
-         WHERE s.seq IN ({placeholders}) ORDER BY s.started_at DESC, s.seq DESC"
+         WHERE s.seq IN ({placeholders})"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
     let mut rows = stmt
         .query(rusqlite::params_from_iter(seqs.iter()))
         .map_err(internal)?;
-    let mut items = Vec::new();
+    let mut items = Vec::with_capacity(seqs.len());
     while let Some(row) = rows.next().map_err(internal)? {
         let (seq, session) = session_from_row(row)?;
         items.push(SessionSummary {
@@ -315,13 +209,16 @@ fn find_sessions(
             recording_url: row.get(13).map_err(internal)?,
         });
     }
-    drop(rows);
-    drop(stmt);
-    attach_participants(conn, &mut items)?;
-    Ok(Page {
-        items,
-        total: count(total),
-    })
+    Ok(in_order_of(seqs, items, |s| s.seq))
+}
+
+/// `rows` (read by number, in any order) in the order of `seqs`, the page's list order:
+/// cheaper than a sorter in SQLite for the few rows of a page.
+fn in_order_of<T>(seqs: &[i64], rows: Vec<T>, seq: impl Fn(&T) -> i64) -> Vec<T> {
+    let position: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let mut rows = rows;
+    rows.sort_by_key(|r| position.get(&seq(r)).copied().unwrap_or(usize::MAX));
+    rows
 }
 
 /// Fills in who attended each session of a page: the page's stays read in one pass of
@@ -535,9 +432,9 @@ fn recording_conditions(
     filter: &RecordingFilter,
     purpose: Purpose,
 ) -> (String, Vec<Value>) {
-    // A session's, a participant's or a room's recordings are found through
-    // `recordings_by_session`/`recordings_by_attendance`: few rows, whatever the company's
-    // size; the `+` keeps the planner from walking the company's range instead.
+    // A session's, a participant's or a room's recordings are found through the recordings'
+    // session and attendance indexes: few rows, whatever the company's size; the `+` keeps
+    // the planner from walking the company's range instead.
     let narrow = filter.session.is_some() || filter.participant.is_some() || filter.room.is_some();
     let mut sql = String::from(if narrow {
         "+r.company_id = ?1"
@@ -639,6 +536,7 @@ fn find_recordings(
     company: CompanyId,
     filter: &RecordingFilter,
     page: PageRequest,
+    index: &GenerationCache<RecordingIndex>,
 ) -> StoreResult<Page<RecordingView>> {
     if filter.matches_nothing() {
         return Ok(Page {
@@ -646,58 +544,87 @@ fn find_recordings(
             total: 0,
         });
     }
-    let kept = RecordingFilter {
-        status: None,
-        kind: None,
-        ..filter.clone()
-    } == RecordingFilter::default();
-    let total = if kept {
-        // Only status and type (or nothing): the kept totals answer.
-        let status = filter
-            .status
-            .map_or("%".to_owned(), |s| s.as_str().to_owned());
-        let kind = filter
-            .kind
-            .map_or("%".to_owned(), |k| k.as_str().to_owned());
-        kept_total(
-            conn,
-            company,
-            &format!("what LIKE 'recordings:{status}:{kind}'"),
-        )?
-    } else {
-        let (conditions, params) = recording_conditions(company, filter, Purpose::All);
-        conn.prepare_cached(&format!(
-            "SELECT COUNT(*) FROM recordings r WHERE {conditions}"
-        ))
-        .map_err(internal)?
-        .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
-        .map_err(internal)?
-    };
-    let (conditions, mut params) = recording_conditions(company, filter, Purpose::Page);
-    let (limit, offset) = page_limits(page);
-    params.push(Value::Integer(limit));
-    params.push(Value::Integer(offset));
-    let n = params.len();
-    // The page's recordings are picked by number inside the index first (a deep page skips
-    // index entries, not joined rows), then read whole.
+    if !RecordingIndex::answers(filter) {
+        return find_recordings_in_sql(conn, company, filter, page);
+    }
+    generations::snapshot(conn, |conn| {
+        // The page and the total from the company's index; the page's rows from the same
+        // snapshot.
+        let index = index.get(conn, company, |conn| RecordingIndex::build(conn, company))?;
+        let selection = index.select(filter, page);
+        Ok(Page {
+            items: recordings_by_seq(conn, &selection.seqs)?,
+            total: selection.total,
+        })
+    })
+}
+
+/// The recordings numbered `seqs`, in list order.
+fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<RecordingView>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; seqs.len()].join(", ");
     let sql = format!(
-        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} \
-         WHERE r.seq IN (SELECT r.seq FROM recordings r WHERE {conditions} \
-             ORDER BY r.started_at DESC, r.seq DESC LIMIT ?{} OFFSET ?{n}) \
-         ORDER BY r.started_at DESC, r.seq DESC",
-        n - 1
+        "SELECT {RECORDING_COLUMNS}, r.seq FROM {RECORDING_FROM} WHERE r.seq IN ({placeholders})"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
     let mut rows = stmt
-        .query(rusqlite::params_from_iter(params.iter()))
+        .query(rusqlite::params_from_iter(seqs.iter()))
         .map_err(internal)?;
-    let mut items = Vec::new();
+    let mut items = Vec::with_capacity(seqs.len());
     while let Some(row) = rows.next().map_err(internal)? {
-        items.push(recording_from_row(row)?);
+        let seq: i64 = row.get(16).map_err(internal)?;
+        items.push((seq, recording_from_row(row)?));
     }
-    Ok(Page {
-        items,
-        total: count(total),
+    Ok(in_order_of(seqs, items, |(seq, _)| *seq)
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+}
+
+/// A session's or a participant's recordings: a few rows through their own indexes, the
+/// total counted over them and the page picked in one statement each.
+fn find_recordings_in_sql(
+    conn: &Connection,
+    company: CompanyId,
+    filter: &RecordingFilter,
+    page: PageRequest,
+) -> StoreResult<Page<RecordingView>> {
+    generations::snapshot(conn, |conn| {
+        let (conditions, params) = recording_conditions(company, filter, Purpose::All);
+        let total: i64 = conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM recordings r WHERE {conditions}"
+            ))
+            .map_err(internal)?
+            .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+            .map_err(internal)?;
+        let (conditions, mut params) = recording_conditions(company, filter, Purpose::Page);
+        let (limit, offset) = page_limits(page);
+        params.push(Value::Integer(limit));
+        params.push(Value::Integer(offset));
+        let n = params.len();
+        // The page's recordings are picked by number inside the index first, then read whole.
+        let sql = format!(
+            "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} \
+             WHERE r.seq IN (SELECT r.seq FROM recordings r WHERE {conditions} \
+                 ORDER BY r.started_at DESC, r.seq DESC LIMIT ?{} OFFSET ?{n}) \
+             ORDER BY r.started_at DESC, r.seq DESC",
+            n - 1
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(internal)?;
+        let mut items = Vec::new();
+        while let Some(row) = rows.next().map_err(internal)? {
+            items.push(recording_from_row(row)?);
+        }
+        Ok(Page {
+            items,
+            total: count(total),
+        })
     })
 }
 
@@ -1071,7 +998,7 @@ impl History for SqliteStore {
         page: PageRequest,
     ) -> StoreResult<Page<SessionSummary>> {
         self.reads
-            .read(|conn| find_sessions(conn, company, query, page))
+            .read(|conn| find_sessions(conn, company, query, page, &self.session_index))
     }
 
     async fn session_attendance(
@@ -1092,7 +1019,7 @@ impl History for SqliteStore {
         page: PageRequest,
     ) -> StoreResult<Page<RecordingView>> {
         self.reads
-            .read(|conn| find_recordings(conn, company, filter, page))
+            .read(|conn| find_recordings(conn, company, filter, page, &self.recording_index))
     }
 
     async fn recording(

@@ -9,6 +9,7 @@
 
 mod generations;
 mod history;
+mod history_index;
 mod live;
 mod meetings;
 mod reads;
@@ -65,6 +66,9 @@ pub struct SqliteStore {
     schedule_index: std::sync::Arc<generations::GenerationCache<schedule_index::ScheduleIndex>>,
     /// The group-committing writer of running meetings' record, see `live.rs`.
     journal: std::sync::Arc<live::Journal>,
+    /// The history lists' in-memory indexes, see `history_index.rs`.
+    session_index: std::sync::Arc<generations::GenerationCache<history_index::SessionIndex>>,
+    recording_index: std::sync::Arc<generations::GenerationCache<history_index::RecordingIndex>>,
 }
 
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -131,6 +135,12 @@ impl SqliteStore {
                 generations::Subject::Schedules,
             )),
             journal,
+            session_index: std::sync::Arc::new(generations::GenerationCache::new(
+                generations::Subject::Sessions,
+            )),
+            recording_index: std::sync::Arc::new(generations::GenerationCache::new(
+                generations::Subject::Recordings,
+            )),
         })
     }
 

@@ -213,8 +213,12 @@ pub async fn sessions_are_listed_newest_first_with_owner_participants_and_record
     )
     .await;
 
+    let with_participants = SessionQuery {
+        with_participants: true,
+        ..SessionQuery::default()
+    };
     let listed = store
-        .find_sessions(f.acme.id, &SessionQuery::default(), all())
+        .find_sessions(f.acme.id, &with_participants, all())
         .await
         .expect("list");
     assert_eq!(listed.total, 2);
@@ -244,6 +248,22 @@ pub async fn sessions_are_listed_newest_first_with_owner_participants_and_record
     assert_eq!(listed.items[0].recording_url, None);
     assert!(listed.items[0].participants.is_empty());
     assert!(listed.items[0].session.is_running());
+
+    // Without participants: the same sessions, owners and recordings, nobody read.
+    let plain = store
+        .find_sessions(f.acme.id, &SessionQuery::default(), all())
+        .await
+        .expect("list");
+    assert_eq!(plain.total, 2);
+    for (bare, full) in plain.items.iter().zip(&listed.items) {
+        assert_eq!(
+            (bare.seq, &bare.session, &bare.owner),
+            (full.seq, &full.session, &full.owner)
+        );
+        assert_eq!(bare.recording_url, full.recording_url);
+        assert!(bare.participants.is_empty());
+        assert_eq!(bare.guest_stays, 0);
+    }
     let _ = f.alice;
 }
 

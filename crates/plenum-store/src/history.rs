@@ -59,7 +59,8 @@ pub trait History: Send + Sync + std::fmt::Debug + 'static {
     // --- the record of meetings ------------------------------------------------------------
 
     /// A page of the company's sessions matching `query`, newest start first (ties: newest
-    /// session first), with the total count of matches.
+    /// session first), with the total count of matches; their participants only if the query
+    /// asks for them.
     async fn find_sessions(
         &self,
         company: CompanyId,

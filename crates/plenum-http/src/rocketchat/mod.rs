@@ -37,6 +37,7 @@ use plenum_domain::ids::{RoomId, UserId};
 use plenum_domain::paging::PageRequest;
 use plenum_domain::user::Username;
 use plenum_service::{CompanyScope, Credential, ServiceError};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -233,41 +234,102 @@ async fn logged_in(
     ))
 }
 
+/// `2021-04-16T09:46:20.954Z`.
 fn iso(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    crate::wire_time::utc(t, 3)
 }
 
-fn call(state: &AppState, room: RoomId, s: &SessionSummary) -> Value {
+/// A call as `video-conference.list` shows it. Fields in byte order of their names, as a
+/// JSON object map writes them (the answer was first built as `serde_json::Value`).
+#[derive(Debug, Serialize)]
+struct Call {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(rename = "_updatedAt")]
+    updated_at: String,
+    #[serde(rename = "anonymousUsers")]
+    anonymous_users: u32,
+    #[serde(rename = "createdAt")]
+    created_at: String,
+    #[serde(rename = "createdBy")]
+    created_by: Person,
+    #[serde(rename = "endedAt", skip_serializing_if = "Option::is_none")]
+    ended_at: Option<String>,
+    /// Plenum posts no chat messages: `{}`.
+    messages: NoMessages,
+    #[serde(rename = "providerName")]
+    provider_name: &'static str,
+    rid: String,
+    status: u8,
+    title: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
+    users: Vec<Attendee>,
+}
+
+#[derive(Debug, Serialize)]
+struct NoMessages {}
+
+#[derive(Debug, Serialize)]
+struct Person {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    username: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Attendee {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    ts: String,
+    username: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CallList {
+    count: usize,
+    data: Vec<Call>,
+    offset: i64,
+    success: bool,
+    total: u64,
+}
+
+/// `url` is the meeting's join link.
+fn call(room: RoomId, s: &SessionSummary, url: String) -> Call {
     let session = &s.session;
-    let mut call = json!({
-        "_id": session.id.to_string(),
-        "type": "videoconference",
-        "users": s.participants.iter().map(|p| json!({
-            "_id": p.user.id.to_string(),
-            "username": p.user.username,
-            "name": display_name(&p.user.real_name, &p.user.username),
-            "ts": iso(p.first_joined_at),
-        })).collect::<Vec<_>>(),
-        "messages": {},
-        // Rocket.Chat's VideoConferenceStatus: STARTED = 1, ENDED = 3.
-        "status": if session.is_running() { 1 } else { 3 },
-        "anonymousUsers": s.guest_stays,
-        "createdAt": iso(session.started_at),
-        "providerName": "plenum",
-        "title": session.name,
-        "rid": room.to_string(),
-        "createdBy": {
-            "_id": s.owner.id.to_string(),
-            "name": display_name(&s.owner.real_name, &s.owner.username),
-            "username": s.owner.username,
+    Call {
+        id: session.id.to_string(),
+        updated_at: iso(session.ended_at.unwrap_or(session.started_at)),
+        anonymous_users: s.guest_stays,
+        created_at: iso(session.started_at),
+        created_by: Person {
+            id: s.owner.id.to_string(),
+            name: display_name(&s.owner.real_name, &s.owner.username),
+            username: s.owner.username.clone(),
         },
-        "_updatedAt": iso(session.ended_at.unwrap_or(session.started_at)),
-        "url": state.plenum.meeting_url(session.meeting_number.as_str()),
-    });
-    if let Some(ended) = session.ended_at {
-        call["endedAt"] = json!(iso(ended));
+        ended_at: session.ended_at.map(iso),
+        messages: NoMessages {},
+        provider_name: "plenum",
+        rid: room.to_string(),
+        // Rocket.Chat's VideoConferenceStatus: STARTED = 1, ENDED = 3.
+        status: if session.is_running() { 1 } else { 3 },
+        title: session.name.clone(),
+        kind: "videoconference",
+        url,
+        users: s
+            .participants
+            .iter()
+            .map(|p| Attendee {
+                id: p.user.id.to_string(),
+                name: display_name(&p.user.real_name, &p.user.username),
+                ts: iso(p.first_joined_at),
+                username: p.user.username.clone(),
+            })
+            .collect(),
     }
-    call
 }
 
 /// `GET /api/v1/video-conference.list?roomId=..&offset=..&count=..`.
@@ -327,14 +389,21 @@ async fn list(
             ServiceError::RoomNotFound => not_accessible(),
             other => internal(other),
         })?;
-    let data: Vec<Value> = calls.items.iter().map(|s| call(&state, room, s)).collect();
-    let mut response = Json(json!({
-        "data": data,
-        "offset": offset,
-        "count": data.len(),
-        "total": calls.total,
-        "success": true,
-    }))
+    let data: Vec<Call> = calls
+        .items
+        .iter()
+        .map(|s| {
+            let url = state.plenum.meeting_url(s.session.meeting_number.as_str());
+            call(room, s, url)
+        })
+        .collect();
+    let mut response = Json(CallList {
+        count: data.len(),
+        data,
+        offset,
+        success: true,
+        total: calls.total,
+    })
     .into_response();
     if let Ok(v) = HeaderValue::from_str(&remaining.to_string()) {
         response.headers_mut().insert("x-ratelimit-remaining", v);
@@ -343,4 +412,100 @@ async fn list(
         response.headers_mut().insert("x-ratelimit-limit", v);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plenum_domain::history::Session;
+    use plenum_domain::history_query::SessionParticipant;
+    use plenum_domain::ids::{CompanyId, SessionId};
+    use plenum_domain::schedule::{MeetingNumber, UserRef};
+
+    /// The answer as it was first written, with `json!` (whose maps order keys by bytes).
+    fn as_value(room: RoomId, s: &SessionSummary, url: &str) -> Value {
+        let session = &s.session;
+        let mut call = json!({
+            "_id": session.id.to_string(),
+            "type": "videoconference",
+            "users": s.participants.iter().map(|p| json!({
+                "_id": p.user.id.to_string(),
+                "username": p.user.username,
+                "name": display_name(&p.user.real_name, &p.user.username),
+                "ts": iso(p.first_joined_at),
+            })).collect::<Vec<_>>(),
+            "messages": {},
+            "status": if session.is_running() { 1 } else { 3 },
+            "anonymousUsers": s.guest_stays,
+            "createdAt": iso(session.started_at),
+            "providerName": "plenum",
+            "title": session.name,
+            "rid": room.to_string(),
+            "createdBy": {
+                "_id": s.owner.id.to_string(),
+                "name": display_name(&s.owner.real_name, &s.owner.username),
+                "username": s.owner.username,
+            },
+            "_updatedAt": iso(session.ended_at.unwrap_or(session.started_at)),
+            "url": url,
+        });
+        if let Some(ended) = session.ended_at {
+            call["endedAt"] = json!(iso(ended));
+        }
+        call
+    }
+
+    #[test]
+    fn calls_are_written_byte_for_byte_as_before() {
+        let t = |s| jiff::Timestamp::from_second(s).unwrap_or_else(|e| panic!("{e}"));
+        let owner = UserRef {
+            id: UserId::new(t(0)),
+            username: "alice".to_owned(),
+            real_name: "Alice \"A\" Ä".to_owned(),
+        };
+        let guest_free = UserRef {
+            id: UserId::new(t(0)),
+            username: "bob".to_owned(),
+            real_name: String::new(),
+        };
+        let room = RoomId::new(t(0));
+        for ended in [None, Some(t(5000))] {
+            let summary = SessionSummary {
+                seq: 7,
+                session: Session {
+                    id: SessionId::new(t(0)),
+                    company: CompanyId::new(t(0)),
+                    meeting_number: MeetingNumber::parse("5550001")
+                        .unwrap_or_else(|e| panic!("{e}")),
+                    name: "Design review".to_owned(),
+                    owner: owner.id,
+                    room: Some(room),
+                    schedule: None,
+                    started_at: t(1000),
+                    ended_at: ended,
+                    peak_participants: 2,
+                    invitees: Vec::new(),
+                },
+                owner: owner.clone(),
+                participants: vec![
+                    SessionParticipant {
+                        user: owner.clone(),
+                        first_joined_at: t(1001),
+                    },
+                    SessionParticipant {
+                        user: guest_free.clone(),
+                        first_joined_at: t(1002),
+                    },
+                ],
+                guest_stays: 3,
+                recording_url: None,
+            };
+            let url = "https://meet.example/j/5550001";
+            let typed = serde_json::to_string(&call(room, &summary, url.to_owned()))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let before = serde_json::to_string(&as_value(room, &summary, url))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(typed, before);
+        }
+    }
 }

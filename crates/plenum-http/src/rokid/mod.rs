@@ -170,8 +170,9 @@ impl FromRequestParts<AppState> for RokidAuth {
 
 const LOCAL_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
+/// `LOCAL_FORMAT` in the company's zone.
 fn local(t: jiff::Timestamp, zone: &TimeZone) -> String {
-    t.to_zoned(zone.clone()).strftime(LOCAL_FORMAT).to_string()
+    crate::wire_time::local(t, zone)
 }
 
 /// `45m00s`: whole minutes (however many) and seconds.
@@ -303,6 +304,7 @@ async fn history_page(
         room: None,
         name,
         started,
+        with_participants: false,
     };
     let found = state
         .plenum

@@ -293,8 +293,9 @@ struct RoomRecording {
     record_type: &'static str,
 }
 
+/// `2021-04-16T09:46:20.954000Z`.
 fn instant(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    crate::wire_time::utc(t, 6)
 }
 
 impl From<&RecordingView> for RoomRecording {

@@ -262,7 +262,16 @@ async fn authentication_is_by_bearer_api_key() {
         let reply = send(&r.app, Method::GET, "/v2/room_recordings", &h, None).await;
         assert_telnyx_error(&reply, 401, "10009", None);
     }
-    // A revoked key stops working at once.
+    // A revoked key stops working at once, though it was just used (and so remembered).
+    let used = send(
+        &r.app,
+        Method::GET,
+        "/v2/room_recordings",
+        &[("authorization", &format!("Bearer {}", r.acme_key))],
+        None,
+    )
+    .await;
+    assert_eq!(used.status.as_u16(), 200, "{}", used.body);
     let listed = r.app.get("/api/v1/api_keys", Some(&r.alice)).await;
     let id = listed.body["api_keys"][0]["api_key_id"]
         .as_str()

@@ -1,0 +1,135 @@
+//! Instants as the history dialects write them, digit by digit.
+//!
+//! A history answer carries up to a few hundred instants (Telnyx: five per recording), and
+//! `strftime` parses its format string and builds a broken-down time for each: measurably more
+//! than writing the digits. These write exactly what the dialects' `strftime` formats wrote
+//! (the tests compare them); years outside 0..=9999 still go through `strftime`.
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::{Offset, TimeZone};
+
+/// `2021-04-16T09:46:20.954000Z`: UTC, with `fraction` digits of the second (truncated), as
+/// `%Y-%m-%dT%H:%M:%S%.{fraction}fZ` writes it.
+pub(crate) fn utc(t: Timestamp, fraction: u32) -> String {
+    let dt = Offset::UTC.to_datetime(t);
+    let mut out = String::with_capacity(32);
+    if !push_datetime(&mut out, dt, 'T') {
+        let fraction = if fraction > 0 {
+            format!("%.{fraction}f")
+        } else {
+            String::new()
+        };
+        return t
+            .strftime(&format!("%Y-%m-%dT%H:%M:%S{fraction}Z"))
+            .to_string();
+    }
+    if fraction > 0 {
+        out.push('.');
+        let fraction = fraction.min(9);
+        let digits = dt.subsec_nanosecond().unsigned_abs() / 10u32.pow(9 - fraction);
+        push_digits(&mut out, digits, fraction);
+    }
+    out.push('Z');
+    out
+}
+
+/// `2026-06-17 10:00:00` in `zone`, as `%Y-%m-%d %H:%M:%S` writes it.
+pub(crate) fn local(t: Timestamp, zone: &TimeZone) -> String {
+    let dt = zone.to_datetime(t);
+    let mut out = String::with_capacity(19);
+    if !push_datetime(&mut out, dt, ' ') {
+        return t
+            .to_zoned(zone.clone())
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string();
+    }
+    out
+}
+
+/// Writes `YYYY-MM-DD{sep}HH:MM:SS`; false (nothing written) for a year beyond four digits.
+fn push_datetime(out: &mut String, dt: DateTime, sep: char) -> bool {
+    let Ok(year) = u32::try_from(dt.year()) else {
+        return false;
+    };
+    if year > 9999 {
+        return false;
+    }
+    push_digits(out, year, 4);
+    out.push('-');
+    push_digits(out, dt.month().unsigned_abs().into(), 2);
+    out.push('-');
+    push_digits(out, dt.day().unsigned_abs().into(), 2);
+    out.push(sep);
+    push_digits(out, dt.hour().unsigned_abs().into(), 2);
+    out.push(':');
+    push_digits(out, dt.minute().unsigned_abs().into(), 2);
+    out.push(':');
+    push_digits(out, dt.second().unsigned_abs().into(), 2);
+    true
+}
+
+/// The last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (n / 10u32.pow(place)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<Timestamp> {
+        let mut state: u64 = 42;
+        let mut next = |below: i64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            i64::try_from(state >> 33).unwrap_or(0) % below
+        };
+        let mut out: Vec<Timestamp> = [0, 1, 999_999_999, 1_000_000, 123_456_789]
+            .iter()
+            .map(|ns| Timestamp::new(1_718_611_200, *ns).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        for _ in 0..2000 {
+            // From 1960 to 2200, any nanosecond.
+            let secs = next(7_600_000_000) - 315_000_000;
+            let nanos = i32::try_from(next(1_000_000_000)).unwrap_or(0);
+            out.push(Timestamp::new(secs, nanos).unwrap_or_else(|e| panic!("{e}")));
+        }
+        out.push(Timestamp::MIN);
+        out.push(Timestamp::MAX);
+        out.push(Timestamp::new(-62_135_596_800 - 1, 0).unwrap_or_else(|e| panic!("{e}")));
+        out
+    }
+
+    #[test]
+    fn utc_instants_are_written_as_strftime_writes_them() {
+        for t in samples() {
+            for fraction in [0, 3, 6] {
+                let format = if fraction == 0 {
+                    "%Y-%m-%dT%H:%M:%SZ".to_owned()
+                } else {
+                    format!("%Y-%m-%dT%H:%M:%S%.{fraction}fZ")
+                };
+                assert_eq!(utc(t, fraction), t.strftime(&format).to_string(), "{t:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn local_times_are_written_as_strftime_writes_them() {
+        for name in ["Europe/Berlin", "Asia/Kolkata", "America/St_Johns", "UTC"] {
+            let zone = TimeZone::get(name).unwrap_or_else(|e| panic!("{e}"));
+            for t in samples() {
+                let expected = t
+                    .to_zoned(zone.clone())
+                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .to_string();
+                assert_eq!(local(t, &zone), expected, "{t:?} in {name}");
+            }
+        }
+    }
+}

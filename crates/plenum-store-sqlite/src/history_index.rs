@@ -1,0 +1,477 @@
+//! In-memory list indexes of the history surfaces: a company's sessions and recordings in
+//! list order, trusted while their change generation holds (`generations.rs`, migration 0009).
+//!
+//! Rokid's meeting history, Rocket.Chat's calls of a room and Telnyx's recordings page by
+//! number over one company's ~10,000 rows, and every answer carries its exact total. In
+//! SQLite a deep page walks every skipped index entry, a name search lower-cases and tests
+//! every name, a filtered total counts every match: milliseconds per request at 1,000,000
+//! sessions. Here the company's rows are held newest start first (ties: newest number), with
+//! only what the filters test: a start window is two binary searches, a page is a slice, a
+//! name search is one substring scan over the folded names, and the other filters test
+//! compact entries. Only the rows of the page are read from the database, in the same read
+//! transaction as the generation the index was checked against, so page and total describe
+//! the same snapshot.
+//!
+//! What is not indexed does not move the generation: a running meeting's end, last-seen
+//! instant and peak, and every join and leave, so live meetings never force a rebuild.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rusqlite::Connection;
+use uuid::Uuid;
+
+use plenum_domain::history::{RecordingKind, RecordingStatus};
+use plenum_domain::history_query::{InstantRange, RecordingFilter, SessionQuery};
+use plenum_domain::ids::{CompanyId, RoomId};
+use plenum_domain::paging::PageRequest;
+use plenum_store::StoreResult;
+
+use crate::{corrupt, internal, ms};
+
+/// The rows one page shows (their numbers, in list order) and how many match in all.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Selection {
+    pub total: u64,
+    pub seqs: Vec<i64>,
+}
+
+/// Collects the page's part of a stream of matches, counting all of them.
+struct Pager {
+    skip: u64,
+    limit: usize,
+    selection: Selection,
+}
+
+impl Pager {
+    fn new(page: PageRequest) -> Self {
+        Self {
+            skip: page.offset(),
+            limit: page.limit() as usize,
+            selection: Selection::default(),
+        }
+    }
+
+    fn push(&mut self, seq: i64) {
+        if self.selection.total >= self.skip && self.selection.seqs.len() < self.limit {
+            self.selection.seqs.push(seq);
+        }
+        self.selection.total += 1;
+    }
+
+    /// Adds a run of `seqs` that all match, without visiting those outside the page.
+    fn extend(&mut self, seqs: &[i64]) {
+        let n = seqs.len() as u64;
+        let from = self.skip.saturating_sub(self.selection.total).min(n) as usize;
+        let room = self.limit - self.selection.seqs.len();
+        let to = seqs.len().min(from.saturating_add(room));
+        self.selection.seqs.extend_from_slice(&seqs[from..to]);
+        self.selection.total += n;
+    }
+}
+
+/// Logs a (re)build: its cost is paid by the first request after a change.
+fn built(what: &str, company: CompanyId, rows: usize, began: Instant) {
+    tracing::debug!(
+        company_id = %company,
+        rows,
+        elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
+        "history index of {what} built"
+    );
+}
+
+/// Rooms as small numbers (an index holds one per row).
+#[derive(Debug, Default)]
+struct Rooms(HashMap<Uuid, u32>);
+
+/// A row held in no room.
+const NO_ROOM: u32 = u32::MAX;
+
+impl Rooms {
+    fn number(&mut self, room: Option<Uuid>) -> u32 {
+        match room {
+            None => NO_ROOM,
+            Some(id) => {
+                let next = u32::try_from(self.0.len()).unwrap_or(NO_ROOM - 1);
+                *self.0.entry(id).or_insert(next)
+            }
+        }
+    }
+
+    /// The number of `room`; `None` if no row is in it.
+    fn find(&self, room: RoomId) -> Option<u32> {
+        self.0.get(&room.as_uuid()).copied()
+    }
+}
+
+/// The positions `[lo, hi)` of a non-increasing list of starts that lie in `window`.
+fn window_positions(starts: &[i64], window: &InstantRange) -> (usize, usize) {
+    let lo = window
+        .until
+        .map_or(0, |until| starts.partition_point(|&s| s >= ms(until)));
+    let hi = window.from.map_or(starts.len(), |from| {
+        starts.partition_point(|&s| s >= ms(from))
+    });
+    (lo, hi.max(lo))
+}
+
+// --- sessions --------------------------------------------------------------------------------
+
+/// A company's sessions in list order, with their rooms and folded names.
+#[derive(Debug, Default)]
+pub(crate) struct SessionIndex {
+    seqs: Vec<i64>,
+    /// Start instants (ms), non-increasing.
+    starts: Vec<i64>,
+    rooms: Vec<u32>,
+    room_numbers: Rooms,
+    /// Every name lower-cased as `SearchText::folded` folds, in list order, each followed by
+    /// a NUL: a search text has no control characters, so no match spans two names.
+    names: String,
+    /// Where each name ends in `names` (the offset of its NUL).
+    name_ends: Vec<usize>,
+}
+
+impl SessionIndex {
+    /// Reads the company's sessions (call inside `generations::snapshot`).
+    pub(crate) fn build(conn: &Connection, company: CompanyId) -> StoreResult<Self> {
+        let began = Instant::now();
+        let mut index = Self::default();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = ?1 \
+                 ORDER BY started_at DESC, seq DESC",
+            )
+            .map_err(internal)?;
+        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
+        while let Some(row) = rows.next().map_err(internal)? {
+            index.seqs.push(row.get(0).map_err(internal)?);
+            index.starts.push(row.get(1).map_err(internal)?);
+            let room = index
+                .room_numbers
+                .number(row.get::<_, Option<Uuid>>(2).map_err(internal)?);
+            index.rooms.push(room);
+            let name = row
+                .get_ref(3)
+                .map_err(internal)?
+                .as_str()
+                .map_err(internal)?;
+            index.names.push_str(&name.to_lowercase());
+            index.name_ends.push(index.names.len());
+            index.names.push('\0');
+        }
+        built("sessions", company, index.seqs.len(), began);
+        Ok(index)
+    }
+
+    fn name_start(&self, position: usize) -> usize {
+        match position {
+            0 => 0,
+            p => self.name_ends[p - 1] + 1,
+        }
+    }
+
+    /// The sessions matching `query` (a name as folded by `SearchText::folded`), paged.
+    pub(crate) fn select(
+        &self,
+        query: &SessionQuery,
+        name: Option<&str>,
+        page: PageRequest,
+    ) -> Selection {
+        let mut pager = Pager::new(page);
+        let room = match query.room {
+            None => None,
+            Some(room) => match self.room_numbers.find(room) {
+                Some(n) => Some(n),
+                None => return pager.selection,
+            },
+        };
+        let (lo, hi) = window_positions(&self.starts, &query.started);
+        if lo == hi {
+            return pager.selection;
+        }
+        let in_room = |p: usize| room.is_none_or(|r| self.rooms[p] == r);
+        match name {
+            None if room.is_none() => pager.extend(&self.seqs[lo..hi]),
+            None => (lo..hi)
+                .filter(|&p| in_room(p))
+                .for_each(|p| pager.push(self.seqs[p])),
+            Some(needle) => {
+                // One scan of the window's names; after a hit, on to the next name.
+                let finder = memchr::memmem::Finder::new(needle.as_bytes());
+                let names = self.names.as_bytes();
+                let end = self.name_ends[hi - 1];
+                let mut at = self.name_start(lo);
+                while let Some(found) = finder.find(&names[at..end]) {
+                    let hit = at + found;
+                    let p = self.name_ends.partition_point(|&e| e <= hit);
+                    if in_room(p) {
+                        pager.push(self.seqs[p]);
+                    }
+                    at = self.name_ends[p] + 1;
+                    if at >= end {
+                        break;
+                    }
+                }
+            }
+        }
+        pager.selection
+    }
+}
+
+// --- recordings ------------------------------------------------------------------------------
+
+/// What a recording filter can test of a recording without reading it, compactly.
+#[derive(Debug, Clone, Copy)]
+struct RecordingEntry {
+    /// The end (ms), `NO_END` while recording.
+    ended: i64,
+    duration: u32,
+    room: u32,
+    /// `COMPLETED` and `VIDEO` bits.
+    code: u8,
+}
+
+const NO_END: i64 = i64::MIN;
+const COMPLETED: u8 = 1;
+const VIDEO: u8 = 2;
+
+fn status_bit(status: RecordingStatus) -> u8 {
+    match status {
+        RecordingStatus::Completed => COMPLETED,
+        RecordingStatus::Processing => 0,
+    }
+}
+
+fn kind_bit(kind: RecordingKind) -> u8 {
+    match kind {
+        RecordingKind::Video => VIDEO,
+        RecordingKind::Audio => 0,
+    }
+}
+
+/// A recording filter (all but its start window and its session or participant) as one
+/// branch-free test of an entry: counting the matches of 10,000 entries is one tight loop.
+#[derive(Debug)]
+struct EntryTest {
+    any_room: bool,
+    room: u32,
+    code_mask: u8,
+    code: u8,
+    min_duration: u32,
+    max_duration: u32,
+    any_end: bool,
+    ended_from: i64,
+    ended_until: i64,
+}
+
+impl EntryTest {
+    fn new(filter: &RecordingFilter, room: Option<u32>) -> Self {
+        let (mut code_mask, mut code) = (0, 0);
+        if let Some(status) = filter.status {
+            code_mask |= COMPLETED;
+            code |= status_bit(status);
+        }
+        if let Some(kind) = filter.kind {
+            code_mask |= VIDEO;
+            code |= kind_bit(kind);
+        }
+        Self {
+            any_room: room.is_none(),
+            room: room.unwrap_or(NO_ROOM),
+            code_mask,
+            code,
+            min_duration: filter.min_duration_secs.unwrap_or(0),
+            max_duration: filter.max_duration_secs.unwrap_or(u32::MAX),
+            // A recording without an end matches no end filter.
+            any_end: filter.ended.is_open(),
+            ended_from: filter.ended.from.map_or(i64::MIN, ms),
+            ended_until: filter.ended.until.map_or(i64::MAX, ms),
+        }
+    }
+
+    fn matches(&self, e: &RecordingEntry) -> bool {
+        (self.any_room | (e.room == self.room))
+            & ((e.code & self.code_mask) == self.code)
+            & (e.duration >= self.min_duration)
+            & (e.duration <= self.max_duration)
+            & (self.any_end
+                | ((e.ended != NO_END)
+                    & (e.ended >= self.ended_from)
+                    & (e.ended < self.ended_until)))
+    }
+}
+
+/// A company's recordings in list order.
+#[derive(Debug, Default)]
+pub(crate) struct RecordingIndex {
+    seqs: Vec<i64>,
+    /// Start instants (ms), non-increasing.
+    starts: Vec<i64>,
+    entries: Vec<RecordingEntry>,
+    room_numbers: Rooms,
+}
+
+impl RecordingIndex {
+    /// Whether the index answers `filter`: every filter but a session's or a participant's
+    /// (those are a few rows found through their own indexes).
+    pub(crate) fn answers(filter: &RecordingFilter) -> bool {
+        filter.session.is_none() && filter.participant.is_none()
+    }
+
+    /// Reads the company's recordings (call inside `generations::snapshot`). A recording's
+    /// room is its session's, if the session is the company's (as the SQL filter had it).
+    pub(crate) fn build(conn: &Connection, company: CompanyId) -> StoreResult<Self> {
+        let began = Instant::now();
+        let mut index = Self::default();
+        // Rooms by session first: one range of the sessions index, not a row per recording.
+        let mut rooms: HashMap<i64, u32> = HashMap::new();
+        let mut stmt = conn
+            .prepare_cached("SELECT seq, room_id FROM sessions WHERE company_id = ?1")
+            .map_err(internal)?;
+        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
+        while let Some(row) = rows.next().map_err(internal)? {
+            let room = index
+                .room_numbers
+                .number(row.get::<_, Option<Uuid>>(1).map_err(internal)?);
+            rooms.insert(row.get(0).map_err(internal)?, room);
+        }
+        drop(rows);
+        drop(stmt);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
+                     r.session_seq \
+                 FROM recordings r WHERE r.company_id = ?1 \
+                 ORDER BY r.started_at DESC, r.seq DESC",
+            )
+            .map_err(internal)?;
+        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
+        while let Some(row) = rows.next().map_err(internal)? {
+            let status = row
+                .get_ref(4)
+                .map_err(internal)?
+                .as_str()
+                .map_err(internal)?;
+            let kind = row
+                .get_ref(5)
+                .map_err(internal)?
+                .as_str()
+                .map_err(internal)?;
+            let duration: i64 = row.get(3).map_err(internal)?;
+            index.starts.push(row.get(1).map_err(internal)?);
+            let session: i64 = row.get(6).map_err(internal)?;
+            // A session of another company (which import never writes) is in no room here.
+            let room = rooms.get(&session).copied().unwrap_or(NO_ROOM);
+            index.seqs.push(row.get(0).map_err(internal)?);
+            let status =
+                RecordingStatus::parse(status).ok_or_else(|| corrupt("recordings.status"))?;
+            let kind = RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?;
+            let ended: Option<i64> = row.get(2).map_err(internal)?;
+            index.entries.push(RecordingEntry {
+                ended: ended.unwrap_or(NO_END),
+                duration: u32::try_from(duration)
+                    .map_err(|_| corrupt("recordings.duration_secs"))?,
+                room,
+                code: status_bit(status) | kind_bit(kind),
+            });
+        }
+        built("recordings", company, index.entries.len(), began);
+        Ok(index)
+    }
+
+    /// The recordings matching `filter` (one [`answers`](Self::answers)), paged.
+    pub(crate) fn select(&self, filter: &RecordingFilter, page: PageRequest) -> Selection {
+        let mut pager = Pager::new(page);
+        if filter.matches_nothing() {
+            return pager.selection;
+        }
+        let room = match filter.room {
+            None => None,
+            Some(room) => match self.room_numbers.find(room) {
+                Some(n) => Some(n),
+                None => return pager.selection,
+            },
+        };
+        let (lo, hi) = window_positions(&self.starts, &filter.started);
+        let only_started = RecordingFilter {
+            started: InstantRange::default(),
+            ..filter.clone()
+        } == RecordingFilter::default();
+        if only_started {
+            pager.extend(&self.seqs[lo..hi]);
+            return pager.selection;
+        }
+        let test = EntryTest::new(filter, room);
+        let entries = &self.entries[lo..hi];
+        // The total in one pass; then the page, from the window's start until it is full.
+        let total = entries.iter().filter(|e| test.matches(e)).count() as u64;
+        let mut selection = Selection {
+            total,
+            seqs: Vec::new(),
+        };
+        let (skip, limit) = (page.offset(), page.limit() as usize);
+        if skip < total {
+            let mut seen = 0;
+            for (entry, &seq) in entries.iter().zip(&self.seqs[lo..hi]) {
+                if test.matches(entry) {
+                    if seen >= skip {
+                        selection.seqs.push(seq);
+                        if selection.seqs.len() == limit {
+                            break;
+                        }
+                    }
+                    seen += 1;
+                }
+            }
+        }
+        selection
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(offset: i64, limit: i64) -> PageRequest {
+        PageRequest::by_offset(offset, limit, 1000).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_pager_counts_every_match_and_keeps_the_page() {
+        let mut pager = Pager::new(page(3, 4));
+        pager.extend(&[1, 2]);
+        pager.push(3);
+        pager.extend(&[4, 5, 6, 7, 8, 9]);
+        pager.push(10);
+        assert_eq!(pager.selection.total, 10);
+        assert_eq!(pager.selection.seqs, vec![4, 5, 6, 7]);
+
+        let mut beyond = Pager::new(page(20, 5));
+        beyond.extend(&[1, 2, 3]);
+        assert_eq!(
+            beyond.selection,
+            Selection {
+                total: 3,
+                seqs: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn windows_are_half_open_over_descending_starts() {
+        let t = |ms: i64| {
+            plenum_domain::Timestamp::from_millisecond(ms).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let starts = [50, 40, 40, 30, 20];
+        let w = |from: Option<i64>, until: Option<i64>| InstantRange {
+            from: from.map(t),
+            until: until.map(t),
+        };
+        assert_eq!(window_positions(&starts, &w(None, None)), (0, 5));
+        assert_eq!(window_positions(&starts, &w(Some(30), Some(50))), (1, 4));
+        assert_eq!(window_positions(&starts, &w(Some(40), Some(41))), (1, 3));
+        assert_eq!(window_positions(&starts, &w(Some(60), None)), (0, 0));
+        assert_eq!(window_positions(&starts, &w(None, Some(20))), (5, 5));
+    }
+}
