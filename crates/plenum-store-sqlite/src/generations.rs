@@ -128,7 +128,6 @@ impl<V> GenerationCache<V> {
     /// The company's index as of now (or as of the caller's [`snapshot`]): the cached one if
     /// its generation is current, else one built by `build` in this query (others of the
     /// company wait for that one build) — for indexes cheap enough to build in a request.
-    #[allow(dead_code, reason = "for the history indexes, which are merged next")]
     pub(crate) fn get(
         &self,
         conn: &Connection,
