@@ -11,10 +11,12 @@
 //! reads the counter (one indexed read) and uses the index if it was built at that
 //! generation. When the counter moved, the index is rebuilt inside one read transaction that
 //! also re-reads the counter, so it is tagged with exactly the generation of the rows it was
-//! built from. No query waits for that: [`GenerationCache::fresh`] lets it answer from the
-//! database while one background thread rebuilds (a large company's index takes a good part of
-//! a second). A query that reads more rows beside the index and needs them consistent with it
-//! runs inside [`snapshot`].
+//! built from. Two ways to wait for that: [`GenerationCache::get`] builds in the query (others
+//! of the company wait for that one build), for indexes that take milliseconds (a company's
+//! history); [`GenerationCache::fresh`] lets the query answer from the database while one
+//! background thread rebuilds, for indexes that take a good part of a second (a company's
+//! 100,000 scheduled meetings). A query that reads more rows beside the index and needs them
+//! consistent with it runs inside [`snapshot`].
 //!
 //! Memory: one index per company and subject, proportional to that company's rows.
 
