@@ -57,10 +57,15 @@ pub(crate) fn snapshot<T>(
     conn: &Connection,
     read: impl FnOnce(&Connection) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    conn.execute_batch("SAVEPOINT snapshot").map_err(internal)?;
+    // Cached statements: `execute_batch` would parse and prepare them on every request.
+    conn.prepare_cached("SAVEPOINT snapshot")
+        .and_then(|mut begin| begin.execute([]))
+        .map_err(internal)?;
     let result = read(conn);
     // A read has nothing to keep: releasing the savepoint ends the snapshot either way.
-    let end = conn.execute_batch("RELEASE snapshot");
+    let end = conn
+        .prepare_cached("RELEASE snapshot")
+        .and_then(|mut release| release.execute([]));
     let value = result?;
     end.map_err(internal)?;
     Ok(value)
