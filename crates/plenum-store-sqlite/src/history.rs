@@ -718,20 +718,28 @@ async fn user_id(
     })
 }
 
-async fn seq_of(
+/// The row number of the company's session that an import line refers to, or the line's
+/// refusal.
+async fn session_of_line(
     tx: &mut Tx<'_>,
-    table: &str,
-    id: Uuid,
     company: CompanyId,
-) -> StoreResult<Option<i64>> {
-    sqlx::query_scalar(&format!(
-        "SELECT seq FROM {table} WHERE id = ?1 AND company_id = ?2"
-    ))
-    .bind(id)
-    .bind(company.as_uuid())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db_err)
+    session: SessionId,
+    line: usize,
+) -> Result<i64, ImportError> {
+    let seq: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM sessions WHERE id = ?1 AND company_id = ?2")
+            .bind(session.as_uuid())
+            .bind(company.as_uuid())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    seq.ok_or_else(|| {
+        ImportRefused::new(
+            line,
+            format!("session: the company has no session {session}"),
+        )
+        .into()
+    })
 }
 
 async fn import_room(
@@ -853,13 +861,7 @@ async fn import_attendance(
     if already_there(tx, "attendance", id, company, line).await? {
         return Ok(false);
     }
-    let Some(session_seq) = seq_of(tx, "sessions", stay.session.as_uuid(), company).await? else {
-        return Err(ImportRefused::new(
-            line,
-            format!("session: the company has no session {}", stay.session),
-        )
-        .into());
-    };
+    let session_seq = session_of_line(tx, company, stay.session, line).await?;
     let user = match &stay.user {
         Some(name) => Some(user_id(tx, company, name, line, "user").await?),
         None => None,
@@ -896,13 +898,7 @@ async fn import_recording(
     if already_there(tx, "recordings", id, company, line).await? {
         return Ok(false);
     }
-    let Some(session_seq) = seq_of(tx, "sessions", rec.session.as_uuid(), company).await? else {
-        return Err(ImportRefused::new(
-            line,
-            format!("session: the company has no session {}", rec.session),
-        )
-        .into());
-    };
+    let session_seq = session_of_line(tx, company, rec.session, line).await?;
     let attendance_seq = match rec.attendance {
         None => None,
         Some(a) => {

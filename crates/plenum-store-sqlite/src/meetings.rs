@@ -855,8 +855,8 @@ async fn page_of_schedules(
             _ => Vec::new(),
         };
         let condition = match filter_condition(filter, &rarest) {
-            Some(f) => scope.clone().and(f),
-            None => scope.clone(),
+            Some(f) => scope.and(f),
+            None => scope,
         };
         // One statement answers both the page and the total, so they are one snapshot and the
         // matching set (a trigram search, say) is computed once: `m` holds the matches' rowids

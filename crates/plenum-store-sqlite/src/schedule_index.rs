@@ -191,7 +191,7 @@ impl ScheduleIndex {
             return Selection::All;
         };
         let key = filter.to_lowercase();
-        let mut names: Vec<u32> = if key.chars().count() >= 3 {
+        let names: Vec<u32> = if key.chars().count() >= 3 {
             let key_trigrams: Vec<Trigram> = trigrams(&key).collect();
             let mut lists = Vec::new();
             for i in covering(key_trigrams.len()) {
@@ -208,7 +208,6 @@ impl ScheduleIndex {
                 .filter(|&p| finder.find(self.name(p).as_bytes()).is_some())
                 .collect()
         };
-        names.shrink_to_fit();
         self.with_numbers(filter, names)
     }
 
