@@ -39,7 +39,7 @@ use plenum_domain::schedule::{MeetingNumber, UserRef};
 use plenum_domain::user::Username;
 use plenum_store::{AppToken, History, HuaweiApp, ImportError, StoreError, StoreResult};
 
-use crate::generations::{self, GenerationCache};
+use crate::generations::{self, GenerationCache, RowCache, Subject};
 use crate::history_index::{RecordingIndex, SessionIndex};
 use crate::{SqliteStore, corrupt, db_err, instant, internal, ms};
 
@@ -145,12 +145,36 @@ fn session_from_row(row: &Row<'_>) -> StoreResult<(i64, Session)> {
     ))
 }
 
+/// The history lists' memory: each company's list indexes (`history_index.rs`) and the rows
+/// its pages showed (`RowCache`).
+#[derive(Debug)]
+pub(crate) struct HistoryMemory {
+    sessions: GenerationCache<SessionIndex>,
+    recordings: GenerationCache<RecordingIndex>,
+    session_rows: RowCache<SessionSummary>,
+    /// Who attended an ended session (a running one's are always read).
+    attendees: RowCache<Attendees>,
+    recording_rows: RowCache<RecordingView>,
+}
+
+impl Default for HistoryMemory {
+    fn default() -> Self {
+        Self {
+            sessions: GenerationCache::new(Subject::Sessions),
+            recordings: GenerationCache::new(Subject::Recordings),
+            session_rows: RowCache::new(Subject::SessionRows),
+            attendees: RowCache::new(Subject::SessionRows),
+            recording_rows: RowCache::new(Subject::RecordingRows),
+        }
+    }
+}
+
 fn find_sessions(
     conn: &Connection,
     company: CompanyId,
     query: &SessionQuery,
     page: PageRequest,
-    index: &GenerationCache<SessionIndex>,
+    memory: &HistoryMemory,
 ) -> StoreResult<Page<SessionSummary>> {
     if query.started.is_empty() {
         return Ok(Page {
@@ -161,12 +185,39 @@ fn find_sessions(
     let name = query.name.as_ref().map(SearchText::folded);
     generations::snapshot(conn, |conn| {
         // Which sessions the page holds, and how many match, from the company's index; then
-        // the page's rows, read in the same snapshot.
-        let index = index.get(conn, company, |conn| SessionIndex::build(conn, company))?;
+        // the page's rows, remembered or read in the same snapshot.
+        let index = memory
+            .sessions
+            .get(conn, company, |conn| SessionIndex::build(conn, company))?;
         let selection = index.select(query, name.as_deref(), page);
-        let mut items = sessions_by_seq(conn, &selection.seqs)?;
+        let rows = memory.session_rows.rows(
+            conn,
+            company,
+            &selection.seqs,
+            |_, _| true,
+            sessions_by_seq,
+        )?;
+        let mut items: Vec<SessionSummary> = in_order_of(&selection.seqs, rows);
         if query.with_participants {
-            attach_participants(conn, &mut items)?;
+            let ended: Vec<i64> = items
+                .iter()
+                .filter(|s| s.session.ended_at.is_some())
+                .map(|s| s.seq)
+                .collect();
+            let attendees = memory.attendees.rows(
+                conn,
+                company,
+                &selection.seqs,
+                |seq, _| ended.contains(&seq),
+                attendees_of,
+            )?;
+            let mut attendees: HashMap<i64, Attendees> = attendees.into_iter().collect();
+            for item in &mut items {
+                if let Some(a) = attendees.remove(&item.seq) {
+                    item.participants = a.participants;
+                    item.guest_stays = a.guest_stays;
+                }
+            }
         }
         Ok(Page {
             items,
@@ -175,9 +226,9 @@ fn find_sessions(
     })
 }
 
-/// The sessions numbered `seqs` with their owners and first completed recordings, in list
+/// The sessions numbered `seqs` with their owners and first completed recordings, in any
 /// order; participants left empty.
-fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<SessionSummary>> {
+fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
     if seqs.is_empty() {
         return Ok(Vec::new());
     }
@@ -196,32 +247,42 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<SessionSu
     let mut items = Vec::with_capacity(seqs.len());
     while let Some(row) = rows.next().map_err(internal)? {
         let (seq, session) = session_from_row(row)?;
-        items.push(SessionSummary {
+        items.push((
             seq,
-            owner: UserRef {
-                id: session.owner,
-                username: row.get(11).map_err(internal)?,
-                real_name: row.get(12).map_err(internal)?,
+            SessionSummary {
+                seq,
+                owner: UserRef {
+                    id: session.owner,
+                    username: row.get(11).map_err(internal)?,
+                    real_name: row.get(12).map_err(internal)?,
+                },
+                session,
+                participants: Vec::new(),
+                guest_stays: 0,
+                recording_url: row.get(13).map_err(internal)?,
             },
-            session,
-            participants: Vec::new(),
-            guest_stays: 0,
-            recording_url: row.get(13).map_err(internal)?,
-        });
+        ));
     }
-    Ok(in_order_of(seqs, items, |s| s.seq))
+    Ok(items)
 }
 
 /// `rows` (read by number, in any order) in the order of `seqs`, the page's list order:
 /// cheaper than a sorter in SQLite for the few rows of a page.
-fn in_order_of<T>(seqs: &[i64], rows: Vec<T>, seq: impl Fn(&T) -> i64) -> Vec<T> {
+fn in_order_of<T>(seqs: &[i64], rows: Vec<(i64, T)>) -> Vec<T> {
     let position: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
     let mut rows = rows;
-    rows.sort_by_key(|r| position.get(&seq(r)).copied().unwrap_or(usize::MAX));
-    rows
+    rows.sort_by_key(|(seq, _)| position.get(seq).copied().unwrap_or(usize::MAX));
+    rows.into_iter().map(|(_, row)| row).collect()
 }
 
-/// Fills in who attended each session of a page: the page's stays read in one pass of
+/// Who attended a session: its users in order of first join, and how many stays were guests'.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Attendees {
+    participants: Vec<SessionParticipant>,
+    guest_stays: u32,
+}
+
+/// Who attended each of the sessions numbered `seqs`: their stays read in one pass of
 /// `attendance_by_session`, grouped here, and the (few) users among them read once each.
 ///
 /// Grouping in SQL (`GROUP BY session_seq, user_id` with `MIN(joined_at)`, joined with
@@ -232,23 +293,26 @@ fn in_order_of<T>(seqs: &[i64], rows: Vec<T>, seq: impl Fn(&T) -> i64) -> Vec<T>
 /// The result is the same: per session, each user with their first join, ordered by first
 /// join and then user id (byte order, as SQLite orders the BLOBs), and the guests' stays
 /// counted.
-fn attach_participants(conn: &Connection, items: &mut [SessionSummary]) -> StoreResult<()> {
-    if items.is_empty() {
-        return Ok(());
+fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attendees)>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
     }
-    let by_seq: HashMap<i64, usize> = items.iter().enumerate().map(|(i, s)| (s.seq, i)).collect();
-    let placeholders = vec!["?"; items.len()].join(", ");
+    let by_seq: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let placeholders = vec!["?"; seqs.len()].join(", ");
     let sql = format!(
         "SELECT a.session_seq, a.user_id, a.joined_at FROM attendance a \
          WHERE a.session_seq IN ({placeholders})"
     );
-    // (session index, user) -> (first join, position in the session's list)
+    // (session's position in `seqs`, user) -> first join
     let mut first: HashMap<(usize, Uuid), i64> = HashMap::new();
-    let mut guests: Vec<i64> = vec![0; items.len()];
+    let mut found: Vec<(i64, Attendees)> = seqs
+        .iter()
+        .map(|&seq| (seq, Attendees::default()))
+        .collect();
     {
         let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
         let mut rows = stmt
-            .query(rusqlite::params_from_iter(items.iter().map(|s| s.seq)))
+            .query(rusqlite::params_from_iter(seqs.iter()))
             .map_err(internal)?;
         while let Some(row) = rows.next().map_err(internal)? {
             let seq: i64 = row.get(0).map_err(internal)?;
@@ -256,7 +320,7 @@ fn attach_participants(conn: &Connection, items: &mut [SessionSummary]) -> Store
             let user: Option<Uuid> = row.get(1).map_err(internal)?;
             let joined: i64 = row.get(2).map_err(internal)?;
             match user {
-                None => guests[i] += 1,
+                None => found[i].1.guest_stays = found[i].1.guest_stays.saturating_add(1),
                 Some(id) => {
                     first
                         .entry((i, id))
@@ -275,12 +339,12 @@ fn attach_participants(conn: &Connection, items: &mut [SessionSummary]) -> Store
             if users.contains_key(id) {
                 continue;
             }
-            let found = stmt
+            let user = stmt
                 .query_row([blob(*id)], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(internal)?
                 .ok_or_else(|| corrupt("attendance.user_id names no user"))?;
-            users.insert(*id, found);
+            users.insert(*id, user);
         }
     }
     let mut groups: Vec<((usize, Uuid), i64)> = first.into_iter().collect();
@@ -290,7 +354,7 @@ fn attach_participants(conn: &Connection, items: &mut [SessionSummary]) -> Store
             .get(&id)
             .cloned()
             .ok_or_else(|| corrupt("attendance.user_id names no user"))?;
-        items[i].participants.push(SessionParticipant {
+        found[i].1.participants.push(SessionParticipant {
             user: UserRef {
                 id: UserId::from_uuid(id),
                 username,
@@ -299,10 +363,7 @@ fn attach_participants(conn: &Connection, items: &mut [SessionSummary]) -> Store
             first_joined_at: instant(joined)?,
         });
     }
-    for (item, n) in items.iter_mut().zip(guests) {
-        item.guest_stays = u32::try_from(n).unwrap_or(u32::MAX);
-    }
-    Ok(())
+    Ok(found)
 }
 
 fn session_attendance(
@@ -536,7 +597,7 @@ fn find_recordings(
     company: CompanyId,
     filter: &RecordingFilter,
     page: PageRequest,
-    index: &GenerationCache<RecordingIndex>,
+    memory: &HistoryMemory,
 ) -> StoreResult<Page<RecordingView>> {
     if filter.matches_nothing() {
         return Ok(Page {
@@ -550,17 +611,26 @@ fn find_recordings(
     generations::snapshot(conn, |conn| {
         // The page and the total from the company's index; the page's rows from the same
         // snapshot.
-        let index = index.get(conn, company, |conn| RecordingIndex::build(conn, company))?;
+        let index = memory
+            .recordings
+            .get(conn, company, |conn| RecordingIndex::build(conn, company))?;
         let selection = index.select(filter, page);
+        let rows = memory.recording_rows.rows(
+            conn,
+            company,
+            &selection.seqs,
+            |_, _| true,
+            recordings_by_seq,
+        )?;
         Ok(Page {
-            items: recordings_by_seq(conn, &selection.seqs)?,
+            items: in_order_of(&selection.seqs, rows),
             total: selection.total,
         })
     })
 }
 
-/// The recordings numbered `seqs`, in list order.
-fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<RecordingView>> {
+/// The recordings numbered `seqs`, in any order.
+fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, RecordingView)>> {
     if seqs.is_empty() {
         return Ok(Vec::new());
     }
@@ -577,10 +647,7 @@ fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<Recordi
         let seq: i64 = row.get(16).map_err(internal)?;
         items.push((seq, recording_from_row(row)?));
     }
-    Ok(in_order_of(seqs, items, |(seq, _)| *seq)
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect())
+    Ok(items)
 }
 
 /// A session's or a participant's recordings: a few rows through their own indexes, the
@@ -994,7 +1061,7 @@ impl History for SqliteStore {
         page: PageRequest,
     ) -> StoreResult<Page<SessionSummary>> {
         self.reads
-            .read(|conn| find_sessions(conn, company, query, page, &self.session_index))
+            .read(|conn| find_sessions(conn, company, query, page, &self.history))
     }
 
     async fn session_attendance(
@@ -1015,7 +1082,7 @@ impl History for SqliteStore {
         page: PageRequest,
     ) -> StoreResult<Page<RecordingView>> {
         self.reads
-            .read(|conn| find_recordings(conn, company, filter, page, &self.recording_index))
+            .read(|conn| find_recordings(conn, company, filter, page, &self.history))
     }
 
     async fn recording(

@@ -66,9 +66,8 @@ pub struct SqliteStore {
     schedule_index: std::sync::Arc<generations::GenerationCache<schedule_index::ScheduleIndex>>,
     /// The group-committing writer of running meetings' record, see `live.rs`.
     journal: std::sync::Arc<live::Journal>,
-    /// The history lists' in-memory indexes, see `history_index.rs`.
-    session_index: std::sync::Arc<generations::GenerationCache<history_index::SessionIndex>>,
-    recording_index: std::sync::Arc<generations::GenerationCache<history_index::RecordingIndex>>,
+    /// The history lists' in-memory indexes and remembered rows, see `history.rs`.
+    history: std::sync::Arc<history::HistoryMemory>,
 }
 
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -135,12 +134,7 @@ impl SqliteStore {
                 generations::Subject::Schedules,
             )),
             journal,
-            session_index: std::sync::Arc::new(generations::GenerationCache::new(
-                generations::Subject::Sessions,
-            )),
-            recording_index: std::sync::Arc::new(generations::GenerationCache::new(
-                generations::Subject::Recordings,
-            )),
+            history: std::sync::Arc::default(),
         })
     }
 

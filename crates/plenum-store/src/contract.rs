@@ -3920,7 +3920,7 @@ pub async fn calendar_of_lists_a_users_single_meetings_and_series(store: &dyn St
 
 // --- the live record ------------------------------------------------------------------------
 
-fn session_of(owner: &User, number: &str, started: i64) -> Session {
+pub(crate) fn session_of(owner: &User, number: &str, started: i64) -> Session {
     Session {
         id: SessionId::new(at(started)),
         company: owner.company_id,
@@ -3936,7 +3936,12 @@ fn session_of(owner: &User, number: &str, started: i64) -> Session {
     }
 }
 
-fn attendance_of(session: &Session, user: Option<UserId>, name: &str, joined: i64) -> Attendance {
+pub(crate) fn attendance_of(
+    session: &Session,
+    user: Option<UserId>,
+    name: &str,
+    joined: i64,
+) -> Attendance {
     Attendance {
         id: AttendanceId::new(at(joined)),
         session: session.id,

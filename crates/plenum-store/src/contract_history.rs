@@ -23,9 +23,10 @@ use plenum_domain::history_query::{
 use plenum_domain::ids::{ApiKeyId, AttendanceId, CompanyId, RecordingId, RoomId, SessionId};
 use plenum_domain::paging::PageRequest;
 use plenum_domain::schedule::MeetingNumber;
-use plenum_domain::user::{Role, User, Username};
+use plenum_domain::user::{Role, User, UserChanges, Username};
 
-use crate::contract::{at, new_company, new_user};
+use crate::LiveWrite;
+use crate::contract::{at, attendance_of, new_company, new_user, session_of};
 use crate::{AppToken, ImportError, Store, StoreError};
 
 /// Expands to one `#[tokio::test]` per history check; `contract_tests!` invokes it.
@@ -50,6 +51,7 @@ macro_rules! history_contract_tests {
             api_keys_round_trip_and_revoke_within_their_company,
             app_tokens_end_with_their_key_and_expire,
             insert_history_batch_writes_what_the_queries_read_all_or_nothing,
+            listed_rows_follow_every_change_of_what_they_show,
             // history-contract-list-end
         );
     };
@@ -1375,4 +1377,152 @@ mod tests {
             "// history-contract-list-end",
         );
     }
+}
+
+/// A listed session or recording shows what the record holds now, however often the same page
+/// was listed before: a store that remembers rows must notice every change they show.
+pub async fn listed_rows_follow_every_change_of_what_they_show(store: &dyn Store) {
+    let f = fixture(store).await;
+    let old = session("Old", 100, Some(200), None);
+    let mut rec = recording(&old, 110, 30);
+    rec.download_url = "https://files.example/first.webm".to_owned();
+    let mut later = recording(&old, 150, 30);
+    later.download_url = "https://files.example/later.webm".to_owned();
+    import(
+        store,
+        f.acme.id,
+        vec![
+            ImportRecord::Session(old.clone()),
+            ImportRecord::Attendance(stay(&old, Some("bob"), "Bob", 120, Some(150))),
+            ImportRecord::Recording(rec.clone()),
+            ImportRecord::Recording(later.clone()),
+        ],
+    )
+    .await;
+    let running = session_of(&f.alice, "5550002", 1000);
+    store
+        .record_live(vec![LiveWrite::SessionStarted(Box::new(running.clone()))])
+        .await
+        .expect("start");
+    let query = SessionQuery {
+        with_participants: true,
+        ..SessionQuery::default()
+    };
+    let list = || async {
+        let sessions = store
+            .find_sessions(f.acme.id, &query, all())
+            .await
+            .expect("list sessions");
+        let recordings = store
+            .find_recordings(f.acme.id, &RecordingFilter::default(), all())
+            .await
+            .expect("list recordings");
+        (sessions, recordings)
+    };
+    let (sessions, recordings) = list().await;
+    assert_eq!(sessions.total, 2);
+    assert_eq!(recordings.total, 2);
+    assert_eq!(sessions.items[1].owner.real_name, f.alice.profile.real_name);
+
+    // The owner's name.
+    store
+        .update_user(
+            f.acme.id,
+            f.alice.id,
+            &UserChanges {
+                real_name: Some("Alice Renamed".to_owned()),
+                ..UserChanges::default()
+            },
+            at(300),
+        )
+        .await
+        .expect("rename");
+    let (sessions, _) = list().await;
+    assert!(
+        sessions
+            .items
+            .iter()
+            .all(|s| s.owner.real_name == "Alice Renamed")
+    );
+
+    // Who attended an ended session: a stay added later (as an import adds it).
+    import(
+        store,
+        f.acme.id,
+        vec![ImportRecord::Attendance(stay(
+            &old,
+            None,
+            "Guest",
+            130,
+            Some(140),
+        ))],
+    )
+    .await;
+    let (sessions, _) = list().await;
+    assert_eq!(sessions.items[1].guest_stays, 1);
+    assert_eq!(sessions.items[1].participants.len(), 1);
+
+    // A running meeting: who joins it, and its end.
+    store
+        .record_live(vec![LiveWrite::Joined(Box::new(attendance_of(
+            &running,
+            Some(f.bob.id),
+            "Bob",
+            1001,
+        )))])
+        .await
+        .expect("join");
+    let (sessions, _) = list().await;
+    assert_eq!(sessions.items[0].session.id, running.id);
+    assert_eq!(sessions.items[0].session.ended_at, None);
+    let who: Vec<&str> = sessions.items[0]
+        .participants
+        .iter()
+        .map(|p| p.user.username.as_str())
+        .collect();
+    assert_eq!(who, vec!["bob"]);
+    store
+        .record_live(vec![
+            LiveWrite::SessionSeen {
+                session: running.id,
+                at: at(1002),
+                peak_participants: 1,
+            },
+            LiveWrite::SessionEnded {
+                session: running.id,
+                at: at(1003),
+                reason: "ended",
+                peak_participants: 1,
+            },
+        ])
+        .await
+        .expect("end");
+    let (sessions, _) = list().await;
+    assert_eq!(sessions.items[0].session.ended_at, Some(at(1003)));
+    assert_eq!(sessions.items[0].session.peak_participants, 1);
+    assert_eq!(sessions.items[0].participants.len(), 1);
+
+    // A session's first completed recording, and the recordings themselves.
+    let first_only = RecordingFilter {
+        started: InstantRange {
+            from: Some(at(110)),
+            until: Some(at(111)),
+        },
+        ..RecordingFilter::default()
+    };
+    assert_eq!(
+        store
+            .delete_recordings(f.acme.id, &first_only)
+            .await
+            .expect("delete"),
+        1
+    );
+    let (sessions, recordings) = list().await;
+    assert_eq!(
+        sessions.items[1].recording_url.as_deref(),
+        Some("https://files.example/later.webm")
+    );
+    let ids: Vec<RecordingId> = recordings.items.iter().map(|r| r.recording.id).collect();
+    assert_eq!(ids, vec![later.id]);
+    let _ = f.globex;
 }
