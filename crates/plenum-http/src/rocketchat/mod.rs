@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use plenum_domain::credentials::Password;
 use plenum_domain::history_query::SessionSummary;
-use plenum_domain::ids::{RoomId, UserId};
+use plenum_domain::ids::{RoomId, SessionId, UserId};
 use plenum_domain::paging::PageRequest;
 use plenum_domain::user::Username;
 use plenum_service::{CompanyScope, Credential, ServiceError};
@@ -42,6 +42,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::telnyx::query_pairs;
+use crate::wire_time::Utc;
 
 /// Rocket.Chat's `API_Default_Count` and `API_Upper_Count_Limit` defaults.
 pub const DEFAULT_COUNT: i64 = 50;
@@ -188,11 +189,11 @@ async fn login(
     })))
 }
 
-fn display_name(real_name: &str, username: &str) -> String {
+fn display_name<'a>(real_name: &'a str, username: &'a str) -> &'a str {
     if real_name.is_empty() {
-        username.to_owned()
+        username
     } else {
-        real_name.to_owned()
+        real_name
     }
 }
 
@@ -235,98 +236,99 @@ async fn logged_in(
 }
 
 /// `2021-04-16T09:46:20.954Z`.
-fn iso(t: jiff::Timestamp) -> String {
-    crate::wire_time::utc(t, 3)
+fn iso(t: jiff::Timestamp) -> Utc {
+    Utc::new(t, 3)
 }
 
-/// A call as `video-conference.list` shows it. Fields in byte order of their names, as a
-/// JSON object map writes them (the answer was first built as `serde_json::Value`).
+/// A call as `video-conference.list` shows it, borrowed from the record. Fields in byte order
+/// of their names, as a JSON object map writes them (the answer was first built as
+/// `serde_json::Value`).
 #[derive(Debug, Serialize)]
-struct Call {
+struct Call<'a> {
     #[serde(rename = "_id")]
-    id: String,
+    id: SessionId,
     #[serde(rename = "_updatedAt")]
-    updated_at: String,
+    updated_at: Utc,
     #[serde(rename = "anonymousUsers")]
     anonymous_users: u32,
     #[serde(rename = "createdAt")]
-    created_at: String,
+    created_at: Utc,
     #[serde(rename = "createdBy")]
-    created_by: Person,
+    created_by: Person<'a>,
     #[serde(rename = "endedAt", skip_serializing_if = "Option::is_none")]
-    ended_at: Option<String>,
+    ended_at: Option<Utc>,
     /// Plenum posts no chat messages: `{}`.
     messages: NoMessages,
     #[serde(rename = "providerName")]
     provider_name: &'static str,
-    rid: String,
+    rid: RoomId,
     status: u8,
-    title: String,
+    title: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
     url: String,
-    users: Vec<Attendee>,
+    users: Vec<Attendee<'a>>,
 }
 
 #[derive(Debug, Serialize)]
 struct NoMessages {}
 
 #[derive(Debug, Serialize)]
-struct Person {
+struct Person<'a> {
     #[serde(rename = "_id")]
-    id: String,
-    name: String,
-    username: String,
+    id: UserId,
+    name: &'a str,
+    username: &'a str,
 }
 
 #[derive(Debug, Serialize)]
-struct Attendee {
+struct Attendee<'a> {
     #[serde(rename = "_id")]
-    id: String,
-    name: String,
-    ts: String,
-    username: String,
+    id: UserId,
+    name: &'a str,
+    ts: Utc,
+    username: &'a str,
 }
 
 #[derive(Debug, Serialize)]
-struct CallList {
+struct CallList<'a> {
     count: usize,
-    data: Vec<Call>,
+    data: Vec<Call<'a>>,
     offset: i64,
     success: bool,
     total: u64,
 }
 
 /// `url` is the meeting's join link.
-fn call(room: RoomId, s: &SessionSummary, url: String) -> Call {
+fn call(room: RoomId, s: &SessionSummary, url: String) -> Call<'_> {
     let session = &s.session;
     Call {
-        id: session.id.to_string(),
+        id: session.id,
         updated_at: iso(session.ended_at.unwrap_or(session.started_at)),
         anonymous_users: s.guest_stays,
         created_at: iso(session.started_at),
         created_by: Person {
-            id: s.owner.id.to_string(),
+            id: s.owner.id,
             name: display_name(&s.owner.real_name, &s.owner.username),
-            username: s.owner.username.clone(),
+            username: &s.owner.username,
         },
         ended_at: session.ended_at.map(iso),
         messages: NoMessages {},
         provider_name: "plenum",
-        rid: room.to_string(),
+        rid: room,
         // Rocket.Chat's VideoConferenceStatus: STARTED = 1, ENDED = 3.
         status: if session.is_running() { 1 } else { 3 },
-        title: session.name.clone(),
+        title: &session.name,
         kind: "videoconference",
         url,
         users: s
             .participants
             .iter()
             .map(|p| Attendee {
-                id: p.user.id.to_string(),
+                id: p.user.id,
                 name: display_name(&p.user.real_name, &p.user.username),
                 ts: iso(p.first_joined_at),
-                username: p.user.username.clone(),
+                username: &p.user.username,
             })
             .collect(),
     }

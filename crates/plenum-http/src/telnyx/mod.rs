@@ -27,13 +27,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use plenum_domain::history::{RecordingKind, RecordingStatus};
 use plenum_domain::history_query::{RecordingFilter, RecordingView, utc_date_window};
-use plenum_domain::ids::RecordingId;
+use plenum_domain::ids::{AttendanceId, RecordingId, RoomId, SessionId};
 use plenum_domain::paging::PageRequest;
 use plenum_service::{CompanyScope, HistoryError, ServiceError};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::AppState;
+use crate::wire_time::Utc;
 
 pub const MAX_PAGE_SIZE: u32 = 250;
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
@@ -272,47 +273,48 @@ fn duration(parameter: &str, raw: &str) -> Result<u32, TelnyxError> {
 
 // --- answers ---------------------------------------------------------------------------------
 
+/// A recording as Telnyx shows it, borrowed from the record and written straight out.
 #[derive(Debug, Serialize)]
-struct RoomRecording {
-    id: String,
-    room_id: Option<String>,
-    session_id: String,
-    participant_id: Option<String>,
+struct RoomRecording<'a> {
+    id: RecordingId,
+    room_id: Option<RoomId>,
+    session_id: SessionId,
+    participant_id: Option<AttendanceId>,
     status: &'static str,
-    download_url: String,
+    download_url: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
     duration_secs: u32,
     size_mb: f64,
-    codec: String,
-    created_at: String,
-    updated_at: String,
-    started_at: String,
-    ended_at: Option<String>,
-    completed_at: Option<String>,
+    codec: &'a str,
+    created_at: Utc,
+    updated_at: Utc,
+    started_at: Utc,
+    ended_at: Option<Utc>,
+    completed_at: Option<Utc>,
     record_type: &'static str,
 }
 
 /// `2021-04-16T09:46:20.954000Z`.
-fn instant(t: jiff::Timestamp) -> String {
-    crate::wire_time::utc(t, 6)
+fn instant(t: jiff::Timestamp) -> Utc {
+    Utc::new(t, 6)
 }
 
-impl From<&RecordingView> for RoomRecording {
-    fn from(v: &RecordingView) -> Self {
+impl<'a> From<&'a RecordingView> for RoomRecording<'a> {
+    fn from(v: &'a RecordingView) -> Self {
         let r = &v.recording;
         Self {
-            id: r.id.to_string(),
-            room_id: v.room.map(|id| id.to_string()),
-            session_id: r.session.to_string(),
-            participant_id: r.attendance.map(|id| id.to_string()),
+            id: r.id,
+            room_id: v.room,
+            session_id: r.session,
+            participant_id: r.attendance,
             status: r.status.as_str(),
-            download_url: r.download_url.clone(),
+            download_url: &r.download_url,
             kind: r.kind.as_str(),
             duration_secs: r.duration_secs,
             // Megabytes of 10^6 bytes, to two decimals.
             size_mb: (r.size_bytes as f64 / 10_000.0).round() / 100.0,
-            codec: r.codec.clone(),
+            codec: &r.codec,
             created_at: instant(r.created_at),
             updated_at: instant(r.updated_at),
             started_at: instant(r.started_at),
@@ -333,8 +335,8 @@ struct Meta {
 }
 
 #[derive(Debug, Serialize)]
-struct ListResponse {
-    data: Vec<RoomRecording>,
+struct ListResponse<'a> {
+    data: Vec<RoomRecording<'a>>,
     meta: Meta,
 }
 
@@ -343,7 +345,7 @@ async fn list(
     State(state): State<AppState>,
     ApiKeyAuth(scope): ApiKeyAuth,
     uri: Uri,
-) -> Result<Json<ListResponse>, TelnyxError> {
+) -> Result<Response, TelnyxError> {
     let q = parse_query(&uri)?;
     let page = PageRequest::by_number(q.page_number, q.page_size, MAX_PAGE_SIZE)
         .map_err(|e| TelnyxError::bad_request("page", e.to_string()))?;
@@ -356,7 +358,8 @@ async fn list(
             total_results: found.total,
         },
         data: found.items.iter().map(RoomRecording::from).collect(),
-    }))
+    })
+    .into_response())
 }
 
 /// `GET /v2/room_recordings/{room_recording_id}`.
