@@ -190,19 +190,19 @@ const ROOM_SELECT: &str = "SELECT r.id, r.company_id, r.name, r.meeting_number, 
      c.id AS c_id, c.username AS c_username, c.real_name AS c_real_name \
      FROM rooms r JOIN users o ON o.id = r.owner_id JOIN users c ON c.id = r.creator_id";
 
-fn room_from_row(row: &SqliteRow) -> StoreResult<Room> {
+fn room_from_row<R: Columns>(row: &R) -> StoreResult<Room> {
     Ok(Room {
-        id: RoomId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db_err)?),
-        company_id: CompanyId::from_uuid(row.try_get::<Uuid, _>("company_id").map_err(db_err)?),
-        name: row.try_get("name").map_err(db_err)?,
+        id: RoomId::from_uuid(row.col("id")?),
+        company_id: CompanyId::from_uuid(row.col("company_id")?),
+        name: row.col("name")?,
         meeting_number: number(
-            &row.try_get::<String, _>("meeting_number").map_err(db_err)?,
+            &row.col::<String>("meeting_number")?,
             "rooms.meeting_number",
         )?,
-        password: password(row.try_get("password").map_err(db_err)?, "rooms.password")?,
+        password: password(row.col("password")?, "rooms.password")?,
         owner: user_ref(row, "o")?,
         creator: user_ref(row, "c")?,
-        created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
+        created_at: instant(row.col("created_at")?)?,
     })
 }
 
@@ -259,7 +259,27 @@ pub(crate) async fn room(
     company: CompanyId,
     id: RoomId,
 ) -> StoreResult<Option<Room>> {
-    room_in(&store.reader, company, id).await
+    // A hot read (Rocket.Chat checks the room before every list): the rusqlite pool, not a
+    // round trip through sqlx's worker thread.
+    store.reads.read(|conn| {
+        let mut statement = conn
+            .prepare_cached(&format!(
+                "{ROOM_SELECT} WHERE r.id = ?1 AND r.company_id = ?2"
+            ))
+            .map_err(crate::internal)?;
+        let columns = column_positions(&statement);
+        let mut rows = statement
+            .query(rusqlite::params![id.as_uuid(), company.as_uuid()])
+            .map_err(crate::internal)?;
+        match rows.next().map_err(crate::internal)? {
+            Some(row) => room_from_row(&IndexedRow {
+                row,
+                columns: &columns,
+            })
+            .map(Some),
+            None => Ok(None),
+        }
+    })
 }
 
 pub(crate) async fn rooms(
