@@ -30,6 +30,9 @@ pub const ADMIN_USERNAME: &str = "admin";
 pub enum Scenario {
     /// `POST /api/v1/user/info` with the admin's bearer token: token check plus one user read.
     UserInfo,
+    /// `GET /api/openapi.json`: a document of ~80 KB rendered once at start. What sending a
+    /// large answer costs with no work to build it: the bound for the large history answers.
+    ApiDocument,
     /// 100,000 scheduled meetings; `GET /api/v1/meeting_schedule` filtered on one meeting
     /// codename (~50 matches), first page of 20, as a SystemAdmin (the whole company).
     ScheduleList,
@@ -122,6 +125,7 @@ impl Scenario {
     pub fn name(self) -> &'static str {
         match self {
             Self::UserInfo => "user-info",
+            Self::ApiDocument => "api-document",
             Self::ScheduleList => "schedule-list",
             Self::ScheduleListBroad => "schedule-list-broad",
             Self::ScheduleListDeep => "schedule-list-deep",
@@ -182,7 +186,11 @@ impl Scenario {
     /// The offline command that seeds the data directory before the server starts.
     pub fn seed(self) -> Option<Vec<String>> {
         match self {
-            Self::UserInfo | Self::LiveJoinStorm | Self::LiveIdle | Self::LiveMuteAll => None,
+            Self::UserInfo
+            | Self::ApiDocument
+            | Self::LiveJoinStorm
+            | Self::LiveIdle
+            | Self::LiveMuteAll => None,
             Self::ScheduleList
             | Self::ScheduleListBroad
             | Self::ScheduleListDeep
@@ -224,6 +232,7 @@ impl Scenario {
             Self::ScheduleDetail => {
                 "GET /api/v1/meeting_schedule/{reservation_id} over 100,000 meetings (SystemAdmin)"
             }
+            Self::ApiDocument => "GET /api/openapi.json (~80 KB, rendered once at start)",
             Self::LiveJoinStorm => "participants connect and join rooms over /api/v1/live",
             Self::LiveIdle => "participants connected, joined and idle (heartbeats only)",
             Self::LiveMuteAll => "POST /api/v1/meeting/{n}/mute_all in one room",
@@ -269,6 +278,7 @@ impl Scenario {
                     self.name()
                 )
             }
+            Self::ApiDocument => Endpoint::new(ctx.addr, Method::GET, "/api/openapi.json"),
             Self::UserInfo => {
                 let token = sign_in(ctx.addr, ADMIN_USERNAME, ctx.admin_password).await?;
                 Endpoint::new(ctx.addr, Method::POST, "/api/v1/user/info")?

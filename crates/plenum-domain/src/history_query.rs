@@ -111,8 +111,8 @@ pub struct SessionSummary {
     pub session: Session,
     pub owner: UserRef,
     /// The company's users who attended, in order of first join (empty unless the query
-    /// asked `with_participants`).
-    pub participants: Vec<SessionParticipant>,
+    /// asked `with_participants`). Shared: an ended session's list is read once and kept.
+    pub participants: std::sync::Arc<[SessionParticipant]>,
     /// How many stays were by guests (no user); 0 unless the query asked `with_participants`.
     pub guest_stays: u32,
     /// The download link of the session's first completed recording, if any.

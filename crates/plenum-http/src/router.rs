@@ -3,11 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -128,7 +129,8 @@ pub fn router(state: AppState) -> Router {
         // Operations
         .routes(routes!(healthz))
         .split_for_parts();
-    let openapi = Arc::new(openapi);
+    // The document is the same for the server's lifetime: rendered once, sent as it is.
+    let openapi = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
 
     // Rocket.Chat's and Huawei's token headers carry credentials too.
     let sensitive: Arc<[HeaderName]> = Arc::new([
@@ -141,7 +143,7 @@ pub fn router(state: AppState) -> Router {
         "/api/openapi.json",
         get(move || {
             let openapi = openapi.clone();
-            async move { Json(openapi.as_ref().clone()) }
+            async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }
         }),
     )
     .route("/api/docs", get(docs_page))

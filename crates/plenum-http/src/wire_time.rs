@@ -137,11 +137,18 @@ fn push_datetime(out: &mut Text, dt: DateTime, sep: u8) -> bool {
     true
 }
 
-/// The last `width` decimal digits of `n`, zero-padded.
-fn push_digits(out: &mut Text, n: u32, width: u32) {
-    for place in (0..width).rev() {
-        let digit = (n / 10u32.pow(place)) % 10;
-        out.push(b'0' + digit as u8);
+/// The last `width` (at most 9) decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut Text, mut n: u32, width: u32) {
+    // From the last digit back: divisions by the constant 10 (a multiplication), where
+    // `n / 10^place` divided by a power computed at run time.
+    let mut digits = [b'0'; 9];
+    let width = (width as usize).min(digits.len());
+    for slot in digits[..width].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    for &digit in &digits[..width] {
+        out.push(digit);
     }
 }
 

@@ -10,6 +10,7 @@
 //! transaction each.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::types::Value;
@@ -257,7 +258,7 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Ses
                     real_name: row.get(12).map_err(internal)?,
                 },
                 session,
-                participants: Vec::new(),
+                participants: Arc::default(),
                 guest_stays: 0,
                 recording_url: row.get(13).map_err(internal)?,
             },
@@ -278,7 +279,7 @@ fn in_order_of<T>(seqs: &[i64], rows: Vec<(i64, T)>) -> Vec<T> {
 /// Who attended a session: its users in order of first join, and how many stays were guests'.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Attendees {
-    participants: Vec<SessionParticipant>,
+    participants: Arc<[SessionParticipant]>,
     guest_stays: u32,
 }
 
@@ -349,12 +350,13 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
     }
     let mut groups: Vec<((usize, Uuid), i64)> = first.into_iter().collect();
     groups.sort_by(|((ia, ua), ta), ((ib, ub), tb)| (ia, ta, ua).cmp(&(ib, tb, ub)));
+    let mut participants: Vec<Vec<SessionParticipant>> = vec![Vec::new(); seqs.len()];
     for ((i, id), joined) in groups {
         let (username, real_name) = users
             .get(&id)
             .cloned()
             .ok_or_else(|| corrupt("attendance.user_id names no user"))?;
-        found[i].1.participants.push(SessionParticipant {
+        participants[i].push(SessionParticipant {
             user: UserRef {
                 id: UserId::from_uuid(id),
                 username,
@@ -362,6 +364,9 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
             },
             first_joined_at: instant(joined)?,
         });
+    }
+    for ((_, attendees), participants) in found.iter_mut().zip(participants) {
+        attendees.participants = participants.into();
     }
     Ok(found)
 }

@@ -1366,19 +1366,6 @@ pub async fn insert_history_batch_writes_what_the_queries_read_all_or_nothing(st
     );
 }
 
-#[cfg(test)]
-mod tests {
-    /// Every check must be listed in [`history_contract_tests!`], or backends silently skip it.
-    #[test]
-    fn every_check_is_in_the_macro() {
-        crate::contract::assert_every_check_is_listed(
-            include_str!("contract_history.rs"),
-            "// history-contract-list-start",
-            "// history-contract-list-end",
-        );
-    }
-}
-
 /// A listed session or recording shows what the record holds now, however often the same page
 /// was listed before: a store that remembers rows must notice every change they show.
 pub async fn listed_rows_follow_every_change_of_what_they_show(store: &dyn Store) {
@@ -1525,4 +1512,17 @@ pub async fn listed_rows_follow_every_change_of_what_they_show(store: &dyn Store
     let ids: Vec<RecordingId> = recordings.items.iter().map(|r| r.recording.id).collect();
     assert_eq!(ids, vec![later.id]);
     let _ = f.globex;
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every check must be listed in [`history_contract_tests!`], or backends silently skip it.
+    #[test]
+    fn every_check_is_in_the_macro() {
+        crate::contract::assert_every_check_is_listed(
+            include_str!("contract_history.rs"),
+            "// history-contract-list-start",
+            "// history-contract-list-end",
+        );
+    }
 }

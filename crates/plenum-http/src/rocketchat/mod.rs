@@ -498,7 +498,8 @@ mod tests {
                         user: guest_free.clone(),
                         first_joined_at: t(1002),
                     },
-                ],
+                ]
+                .into(),
                 guest_stays: 3,
                 recording_url: None,
             };
