@@ -18,7 +18,11 @@
 //! 100,000 scheduled meetings). A query that reads more rows beside the index and needs them
 //! consistent with it runs inside [`snapshot`].
 //!
-//! Memory: one index per company and subject, proportional to that company's rows.
+//! The rows a page then reads are remembered the same way ([`RowCache`], migration 0011), under
+//! subjects whose generations move when anything a row shows changes.
+//!
+//! Memory: one index per company and subject, proportional to that company's rows; at most
+//! [`RowCache::PER_COMPANY`] remembered rows per company and kind.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

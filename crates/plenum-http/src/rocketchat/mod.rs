@@ -41,6 +41,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::large_json::large_json;
 use crate::telnyx::query_pairs;
 use crate::wire_time::Utc;
 
@@ -399,14 +400,18 @@ async fn list(
             call(room, s, url)
         })
         .collect();
-    let mut response = Json(CallList {
-        count: data.len(),
-        data,
-        offset,
-        success: true,
-        total: calls.total,
-    })
-    .into_response();
+    // ~1.3 KB a call with its users.
+    let capacity = 256 + data.len() * 1536;
+    let mut response = large_json(
+        &CallList {
+            count: data.len(),
+            data,
+            offset,
+            success: true,
+            total: calls.total,
+        },
+        capacity,
+    );
     if let Ok(v) = HeaderValue::from_str(&remaining.to_string()) {
         response.headers_mut().insert("x-ratelimit-remaining", v);
     }

@@ -34,6 +34,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::AppState;
+use crate::large_json::large_json;
 use crate::wire_time::Utc;
 
 pub const MAX_PAGE_SIZE: u32 = 250;
@@ -350,16 +351,20 @@ async fn list(
     let page = PageRequest::by_number(q.page_number, q.page_size, MAX_PAGE_SIZE)
         .map_err(|e| TelnyxError::bad_request("page", e.to_string()))?;
     let found = state.plenum.find_recordings(scope, &q.filter, page).await?;
-    Ok(Json(ListResponse {
-        meta: Meta {
-            page_number: q.page_number,
-            page_size: q.page_size,
-            total_pages: found.total_pages(page.limit()),
-            total_results: found.total,
+    // ~600 bytes a recording.
+    let capacity = 256 + found.items.len() * 768;
+    Ok(large_json(
+        &ListResponse {
+            meta: Meta {
+                page_number: q.page_number,
+                page_size: q.page_size,
+                total_pages: found.total_pages(page.limit()),
+                total_results: found.total,
+            },
+            data: found.items.iter().map(RoomRecording::from).collect(),
         },
-        data: found.items.iter().map(RoomRecording::from).collect(),
-    })
-    .into_response())
+        capacity,
+    ))
 }
 
 /// `GET /v2/room_recordings/{room_recording_id}`.
