@@ -262,24 +262,37 @@ pub(crate) async fn room(
     // A hot read (Rocket.Chat checks the room before every list): the rusqlite pool, not a
     // round trip through sqlx's worker thread.
     store.reads.read(|conn| {
-        let mut statement = conn
-            .prepare_cached(&format!(
-                "{ROOM_SELECT} WHERE r.id = ?1 AND r.company_id = ?2"
-            ))
-            .map_err(crate::internal)?;
-        let columns = column_positions(&statement);
-        let mut rows = statement
-            .query(rusqlite::params![id.as_uuid(), company.as_uuid()])
-            .map_err(crate::internal)?;
-        match rows.next().map_err(crate::internal)? {
-            Some(row) => room_from_row(&IndexedRow {
-                row,
-                columns: &columns,
-            })
-            .map(Some),
-            None => Ok(None),
-        }
+        row_of_company(
+            conn,
+            &format!("{ROOM_SELECT} WHERE r.id = ?1 AND r.company_id = ?2"),
+            id.as_uuid(),
+            company,
+            |row| room_from_row(row),
+        )
     })
+}
+
+/// The row `sql` finds by id (`?1`) in the company (`?2`), mapped, if there is one.
+fn row_of_company<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    id: Uuid,
+    company: CompanyId,
+    map: impl Fn(&IndexedRow<'_, '_>) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut statement = conn.prepare_cached(sql).map_err(crate::internal)?;
+    let columns = column_positions(&statement);
+    let mut rows = statement
+        .query(rusqlite::params![id, company.as_uuid()])
+        .map_err(crate::internal)?;
+    match rows.next().map_err(crate::internal)? {
+        Some(row) => map(&IndexedRow {
+            row,
+            columns: &columns,
+        })
+        .map(Some),
+        None => Ok(None),
+    }
 }
 
 pub(crate) async fn rooms(
@@ -654,27 +667,19 @@ pub(crate) async fn schedule(
 ) -> StoreResult<Option<Schedule>> {
     // One statement, so one snapshot: the row and its invitees (aggregated in the row).
     store.reads.read(|conn| {
-        let mut statement = conn
-            .prepare_cached(concat!(
+        row_of_company(
+            conn,
+            concat!(
                 "SELECT ",
                 schedule_columns!(),
                 " ",
                 schedule_from!(),
                 " WHERE s.id = ?1 AND s.company_id = ?2"
-            ))
-            .map_err(crate::internal)?;
-        let columns = column_positions(&statement);
-        let mut rows = statement
-            .query(rusqlite::params![id.as_uuid(), company.as_uuid()])
-            .map_err(crate::internal)?;
-        match rows.next().map_err(crate::internal)? {
-            Some(row) => schedule_from_row(&IndexedRow {
-                row,
-                columns: &columns,
-            })
-            .map(Some),
-            None => Ok(None),
-        }
+            ),
+            id.as_uuid(),
+            company,
+            |row| schedule_from_row(row),
+        )
     })
 }
 
