@@ -110,8 +110,6 @@ pub fn router(state: AppState) -> Router {
         ))
         .routes(routes!(frtc::meeting::layout_change))
         .routes(routes!(frtc::meeting::lock, frtc::meeting::unlock))
-        // The client protocol (WebSocket)
-        .routes(routes!(live::connect))
         // FRTC: System
         .routes(routes!(frtc::system::capacity))
         .routes(routes!(frtc::system::version))
@@ -128,10 +126,16 @@ pub fn router(state: AppState) -> Router {
         // Operations
         .routes(routes!(healthz))
         .split_for_parts();
+    // The client protocol (WebSocket): served outside the general stack, see `live_routes`.
+    let (live, live_openapi) = OpenApiRouter::new()
+        .routes(routes!(live::connect))
+        .split_for_parts();
+    let mut openapi = openapi;
+    openapi.merge(live_openapi);
     let openapi = Arc::new(openapi);
 
     // Rocket.Chat's and Huawei's token headers carry credentials too.
-    let sensitive: Arc<[HeaderName]> = Arc::new([
+    let sensitive: Arc<[HeaderName]> = Arc::from([
         header::AUTHORIZATION,
         header::COOKIE,
         HeaderName::from_static("x-auth-token"),
@@ -155,7 +159,9 @@ pub fn router(state: AppState) -> Router {
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(
         ServiceBuilder::new()
-            .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+            .layer(SetSensitiveRequestHeadersLayer::from_shared(
+                sensitive.clone(),
+            ))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http()
@@ -169,7 +175,40 @@ pub fn router(state: AppState) -> Router {
                 Duration::from_secs(30),
             )),
     )
+    .merge(live_routes(live, sensitive))
     .with_state(state)
+}
+
+/// `/api/v1/live` with a lighter stack than the other routes. A participant's connection is
+/// one request (the upgrade) that then lives as long as the participant; what the general
+/// stack does per request — a random UUID as request id, an INFO span and an INFO line for
+/// the answer — was ~5 % of the server's CPU per join in a join storm (BENCHMARKS.md, "Join
+/// storm, third pass"), and says nothing about the connection after it. Here the answer is
+/// logged at DEBUG (`PLENUM_LOG=plenum_http=debug`, with its span), and the connection's
+/// life by `live` itself. Panics are still caught, credentials still marked sensitive, and a
+/// hanging upgrade (the token's lookup) still times out.
+fn live_routes(live: Router<AppState>, sensitive: Arc<[HeaderName]>) -> Router<AppState> {
+    live.method_not_allowed_fallback(method_not_allowed).layer(
+        ServiceBuilder::new()
+            .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(live_span)
+                    .on_request(())
+                    .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+            )
+            .layer(CatchPanicLayer::custom(panicked))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(30),
+            )),
+    )
+}
+
+/// The span of a live upgrade (DEBUG: disabled, it costs nothing). Path only, never the query
+/// string, which may carry a `token`.
+fn live_span(req: &Request) -> tracing::Span {
+    tracing::debug_span!("live", method = %req.method(), path = %req.uri().path())
 }
 
 /// The span of one request. It records the path but never the query string, which may carry
