@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -106,10 +105,8 @@ pub async fn connect(
     upgrade: WsUpgrade,
 ) -> Response {
     let principal = who.0.map(|s| s.principal);
-    let WsUpgrade(upgrade, socket) = upgrade;
-    // Held back from here: the answer to the upgrade leaves with `hello` (see `LiveSocket`).
-    let cork = socket.and_then(LiveSocket::cork);
     upgrade
+        .0
         // Frames are small JSON; tungstenite's 128 KiB default buffers would cost every idle
         // participant far more memory than their meeting state does.
         .read_buffer_size(BUFFER_BYTES)
@@ -117,122 +114,26 @@ pub async fn connect(
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| Connection::new(state, socket, principal).run(cork))
+        .on_upgrade(move |socket| Connection::new(state, socket, principal).run())
 }
 
-/// The upgrade, refused in the FRTC error shape when the request is not a WebSocket one;
-/// with the connection's socket when the server provides it.
+/// The upgrade, refused in the FRTC error shape when the request is not a WebSocket one.
 #[derive(Debug)]
-pub struct WsUpgrade(WebSocketUpgrade, Option<LiveSocket>);
+pub struct WsUpgrade(WebSocketUpgrade);
 
 impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
     type Rejection = FrtcError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let socket = parts
-            .extensions
-            .get::<ConnectInfo<LiveSocket>>()
-            .map(|info| info.0.clone());
         WebSocketUpgrade::from_request_parts(parts, state)
             .await
-            .map(|upgrade| Self(upgrade, socket))
+            .map(Self)
             .map_err(|_| {
                 FrtcError::new(
                     crate::frtc::ErrorCode::InvalidField,
                     "this endpoint speaks the client protocol over a WebSocket (docs/client-protocol.md)",
                 )
             })
-    }
-}
-
-/// A connection's TCP socket (a duplicate of its descriptor), given to requests as connect
-/// info (`axum::serve(listener, router.into_make_service_with_connect_info::<LiveSocket>())`).
-///
-/// Why: a participant's connection starts with two small writes, the upgrade's `101` (by
-/// hyper) and the server's `hello`. With `TCP_NODELAY` each went out as its own segment, and
-/// the client woke and read twice. Corked from the moment the upgrade is accepted until
-/// `hello` is written, the two leave together: one segment and one read less per join on
-/// loopback (BENCHMARKS.md, "Join storm, third pass"). The kernel sends corked data after
-/// 200 ms at the latest, so a connection that never gets to its `hello` is delayed, not stuck.
-/// The wire bytes are the same either way. A server without this connect info (or another
-/// OS) writes the two separately.
-#[derive(Debug, Clone)]
-pub struct LiveSocket(Option<Arc<socket2::Socket>>);
-
-impl LiveSocket {
-    /// Corks the socket; the returned guard uncorks it (when `hello` is out).
-    fn cork(self) -> Option<Cork> {
-        let socket = self.0?;
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            socket.set_tcp_cork(true).ok()?;
-            Some(Cork(socket))
-        }
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        {
-            let _ = socket;
-            None
-        }
-    }
-}
-
-impl LiveSocket {
-    fn of(stream: &tokio::net::TcpStream) -> Self {
-        // Only where corking exists: elsewhere the duplicate would be an unused descriptor.
-        if cfg!(any(target_os = "linux", target_os = "android")) {
-            Self(socket2::SockRef::from(stream).try_clone().ok().map(Arc::new))
-        } else {
-            Self(None)
-        }
-    }
-}
-
-impl Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for LiveSocket {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
-        Self::of(stream.io())
-    }
-}
-
-impl Connected<axum::serve::IncomingStream<'_, NoDelayListener>> for LiveSocket {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, NoDelayListener>) -> Self {
-        Self::of(stream.io())
-    }
-}
-
-/// The server's listener: a TCP listener whose accepted sockets have `TCP_NODELAY`, so small
-/// frames (events, answers) go out at once instead of waiting for the previous segment's ACK
-/// (Nagle). A type of its own, not `ListenerExt::tap_io`, so that [`LiveSocket`] can be its
-/// connect info.
-#[derive(Debug)]
-pub struct NoDelayListener(pub tokio::net::TcpListener);
-
-impl axum::serve::Listener for NoDelayListener {
-    type Io = tokio::net::TcpStream;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (tcp, addr) = axum::serve::Listener::accept(&mut self.0).await;
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-        (tcp, addr)
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
-/// A corked socket, uncorked when dropped.
-#[derive(Debug)]
-struct Cork(Arc<socket2::Socket>);
-
-impl Drop for Cork {
-    fn drop(&mut self) {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if let Err(e) = self.0.set_tcp_cork(false) {
-            tracing::debug!(error = %e, "could not uncork a live connection");
-        }
     }
 }
 
@@ -261,7 +162,7 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, cork: Option<Cork>) {
+    async fn run(mut self) {
         let live = &self.state.plenum.policy().live;
         let hello = Hello {
             kind: "hello",
@@ -269,10 +170,7 @@ impl Connection {
             heartbeat_interval_ms: live.heartbeat_interval.as_millis() as u64,
             heartbeat_timeout_ms: live.heartbeat_timeout.as_millis() as u64,
         };
-        let sent = self.send(&hello).await;
-        // The upgrade's answer and `hello` leave now, together.
-        drop(cork);
-        let end = match sent {
+        let end = match self.send(&hello).await {
             Ok(()) => self.serve().await,
             Err(()) => End::Gone,
         };

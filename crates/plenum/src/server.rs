@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt as _;
 use plenum_domain::api_keys::AppKeySecret;
 use plenum_domain::credentials::Password;
 use plenum_http::AppState;
@@ -157,18 +158,18 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let janitor = spawn_token_janitor(plenum.clone());
     let live = plenum.clone();
     let task = tokio::spawn(async move {
-        // `into_make_service_with_connect_info`: each connection shares the router. Served as a plain `Router`,
+        // `into_make_service`: each connection shares the router. Served as a plain `Router`,
         // axum deep-clones every route (with its layers) per connection and drops them when it
         // closes; a participant's WebSocket is a connection of one request, so that was most
         // of the HTTP cost of a join.
-        // TCP_NODELAY on accepted sockets: small frames go out at once (see NoDelayListener).
-        let listener = plenum_http::live::NoDelayListener(listener);
-        // With each connection's socket as connect info: a participant's connection holds
-        // the upgrade's answer back until `hello` can go with it (plenum_http::live::LiveSocket).
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<plenum_http::live::LiveSocket>(),
-        )
+        // Small frames (a participant's `hello` right after the upgrade's answer, events) go
+        // out at once instead of waiting for the previous segment's ACK (Nagle).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, app.into_make_service())
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
                 // Participants' connections are long-lived: end their meetings (recorded,
