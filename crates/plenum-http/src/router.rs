@@ -10,7 +10,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -162,7 +164,7 @@ pub fn router(state: AppState) -> Router {
             .layer(SetSensitiveRequestHeadersLayer::from_shared(
                 sensitive.clone(),
             ))
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
@@ -179,24 +181,23 @@ pub fn router(state: AppState) -> Router {
     .with_state(state)
 }
 
-/// `/api/v1/live` with a lighter stack than the other routes. A participant's connection is
-/// one request (the upgrade) that then lives as long as the participant; what the general
-/// stack does per request — a random UUID as request id, an INFO span and an INFO line for
-/// the answer — was ~5 % of the server's CPU per join in a join storm (BENCHMARKS.md, "Join
-/// storm, third pass"), and says nothing about the connection after it. Here the answer is
-/// logged at DEBUG (`PLENUM_LOG=plenum_http=debug`, with its span), and the connection's
-/// life by `live` itself. Panics are still caught, credentials still marked sensitive, and a
-/// hanging upgrade (the token's lookup) still times out.
+/// `/api/v1/live` with the same layers as the other routes but one: its answer (the `101`,
+/// or a refusal) is logged at DEBUG, not INFO. A participant's connection is one request that
+/// then lives as long as the participant, and in a join storm that INFO line per participant
+/// (a write to stderr each) was a visible share of the server's CPU per join (BENCHMARKS.md,
+/// "Join storm, third pass"). Request ids, spans (what is logged inside carries the id),
+/// panics, sensitive headers and the timeout are as everywhere.
 fn live_routes(live: Router<AppState>, sensitive: Arc<[HeaderName]>) -> Router<AppState> {
     live.method_not_allowed_fallback(method_not_allowed).layer(
         ServiceBuilder::new()
             .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
             .layer(
                 TraceLayer::new_for_http()
-                    .make_span_with(live_span)
-                    .on_request(())
+                    .make_span_with(request_span)
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
             )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(CatchPanicLayer::custom(panicked))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -205,10 +206,21 @@ fn live_routes(live: Router<AppState>, sensitive: Arc<[HeaderName]>) -> Router<A
     )
 }
 
-/// The span of a live upgrade (DEBUG: disabled, it costs nothing). Path only, never the query
-/// string, which may carry a `token`.
-fn live_span(req: &Request) -> tracing::Span {
-    tracing::debug_span!("live", method = %req.method(), path = %req.uri().path())
+/// Request ids: random (version 4) UUIDs from the thread's generator. tower-http's
+/// `MakeRequestUuid` asks the kernel for every id (`getrandom`, a system call per request);
+/// the id only has to be unique enough to find a request's lines in the log.
+#[derive(Debug, Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = id.hyphenated().encode_lower(&mut text);
+        axum::http::HeaderValue::from_str(text)
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// The span of one request. It records the path but never the query string, which may carry
