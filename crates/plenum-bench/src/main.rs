@@ -25,6 +25,12 @@ use crate::report::{EndpointReport, Machine, PhaseRecord, Role, RunReport, Setti
 use crate::scenario::{Scenario, SetupContext};
 use crate::server::{Server, ServerConfig};
 
+/// mimalloc, as the server: the participants of a join storm allocate per connection, and
+/// glibc's malloc was ~29 % of the harness's CPU inclusive (BENCHMARKS.md, "Join storm,
+/// second pass"; the gain measured in the third pass is small: 0–10 µs per join).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Longest measured time accepted for `--duration`.
 const MAX_DURATION: Duration = Duration::from_secs(3_600);
 /// Longest warm-up accepted for `--warmup`.

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -111,8 +113,6 @@ pub fn router(state: AppState) -> Router {
         ))
         .routes(routes!(frtc::meeting::layout_change))
         .routes(routes!(frtc::meeting::lock, frtc::meeting::unlock))
-        // The client protocol (WebSocket)
-        .routes(routes!(live::connect))
         // FRTC: System
         .routes(routes!(frtc::system::capacity))
         .routes(routes!(frtc::system::version))
@@ -129,11 +129,17 @@ pub fn router(state: AppState) -> Router {
         // Operations
         .routes(routes!(healthz))
         .split_for_parts();
+    // The client protocol (WebSocket): served outside the general stack, see `live_routes`.
+    let (live, live_openapi) = OpenApiRouter::new()
+        .routes(routes!(live::connect))
+        .split_for_parts();
+    let mut openapi = openapi;
+    openapi.merge(live_openapi);
     // The document is the same for the server's lifetime: rendered once, sent as it is.
     let openapi = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
 
     // Rocket.Chat's and Huawei's token headers carry credentials too.
-    let sensitive: Arc<[HeaderName]> = Arc::new([
+    let sensitive: Arc<[HeaderName]> = Arc::from([
         header::AUTHORIZATION,
         header::COOKIE,
         HeaderName::from_static("x-auth-token"),
@@ -157,8 +163,10 @@ pub fn router(state: AppState) -> Router {
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(
         ServiceBuilder::new()
-            .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(SetSensitiveRequestHeadersLayer::from_shared(
+                sensitive.clone(),
+            ))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
@@ -171,7 +179,50 @@ pub fn router(state: AppState) -> Router {
                 Duration::from_secs(30),
             )),
     )
+    .merge(live_routes(live, sensitive))
     .with_state(state)
+}
+
+/// `/api/v1/live` with the same layers as the other routes but one: its answer (the `101`,
+/// or a refusal) is logged at DEBUG, not INFO. A participant's connection is one request that
+/// then lives as long as the participant, and in a join storm that INFO line per participant
+/// (a write to stderr each) was a visible share of the server's CPU per join (BENCHMARKS.md,
+/// "Join storm, third pass"). Request ids, spans (what is logged inside carries the id),
+/// panics, sensitive headers and the timeout are as everywhere.
+fn live_routes(live: Router<AppState>, sensitive: Arc<[HeaderName]>) -> Router<AppState> {
+    live.method_not_allowed_fallback(method_not_allowed).layer(
+        ServiceBuilder::new()
+            .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(CatchPanicLayer::custom(panicked))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(30),
+            )),
+    )
+}
+
+/// Request ids: random (version 4) UUIDs from the thread's generator. tower-http's
+/// `MakeRequestUuid` asks the kernel for every id (`getrandom`, a system call per request);
+/// the id only has to be unique enough to find a request's lines in the log.
+#[derive(Debug, Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = id.hyphenated().encode_lower(&mut text);
+        axum::http::HeaderValue::from_str(text)
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// The span of one request. It records the path but never the query string, which may carry

@@ -84,6 +84,31 @@ async fn every_response_carries_a_request_id() {
     }
 }
 
+/// The client protocol's route has its own layers (its answer is logged at debug); its
+/// responses still carry a request id: the upgrade's 101 and a refusal alike.
+#[tokio::test]
+async fn the_client_protocol_upgrade_carries_a_request_id_too() {
+    let app = TestApp::spawn().await;
+    let refused = app.get("/api/v1/live", None).await;
+    assert!(refused.status.is_client_error(), "{:?}", refused.status);
+    let url = app.url("/api/v1/live").replacen("http://", "ws://", 1);
+    let (_socket, upgraded) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect the client protocol: {e}"));
+    assert_eq!(upgraded.status().as_u16(), 101);
+    let ids: Vec<String> = [
+        refused.headers.get("x-request-id"),
+        upgraded.headers().get("x-request-id"),
+    ]
+    .into_iter()
+    .map(|v| v.and_then(|v| v.to_str().ok()).unwrap_or("").to_owned())
+    .collect();
+    for id in &ids {
+        assert_eq!(id.len(), 36, "{id:?}");
+    }
+    assert_ne!(ids[0], ids[1]);
+}
+
 #[tokio::test]
 async fn list_filters_refuse_control_characters_and_overlong_text() {
     let app = TestApp::spawn().await;
