@@ -31,6 +31,8 @@ pub struct AppState {
     pub plenum: Plenum,
     /// Rocket.Chat's per-user request counts.
     pub rate_limiter: std::sync::Arc<rocketchat::RateLimiter>,
+    /// Rocket.Chat's ended calls as JSON, with what they were written from.
+    pub rendered_calls: std::sync::Arc<rocketchat::RenderedCalls>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
         Self {
             plenum,
             rate_limiter: std::sync::Arc::default(),
+            rendered_calls: std::sync::Arc::default(),
         }
     }
 }

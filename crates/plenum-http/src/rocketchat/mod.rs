@@ -23,8 +23,10 @@
 //! - Instants: ISO 8601 UTC with milliseconds.
 
 mod rate_limit;
+mod rendered;
 
 pub use rate_limit::RateLimiter;
+pub use rendered::RenderedCalls;
 
 use axum::Json;
 use axum::extract::State;
@@ -41,7 +43,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::large_json::large_json;
 use crate::telnyx::query_pairs;
 use crate::wire_time::Utc;
 
@@ -267,7 +268,7 @@ struct Call<'a> {
     title: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
-    url: String,
+    url: &'a str,
     users: Vec<Attendee<'a>>,
 }
 
@@ -291,17 +292,8 @@ struct Attendee<'a> {
     username: &'a str,
 }
 
-#[derive(Debug, Serialize)]
-struct CallList<'a> {
-    count: usize,
-    data: Vec<Call<'a>>,
-    offset: i64,
-    success: bool,
-    total: u64,
-}
-
 /// `url` is the meeting's join link.
-fn call(room: RoomId, s: &SessionSummary, url: String) -> Call<'_> {
+fn call<'a>(room: RoomId, s: &'a SessionSummary, url: &'a str) -> Call<'a> {
     let session = &s.session;
     Call {
         id: session.id,
@@ -333,6 +325,27 @@ fn call(room: RoomId, s: &SessionSummary, url: String) -> Call<'_> {
             })
             .collect(),
     }
+}
+
+/// The answer of `video-conference.list`, as serde writes `{count, data, offset, success,
+/// total}` (tested), each call's JSON remembered or written afresh.
+fn call_list_json(
+    rendered: &RenderedCalls,
+    listed: &[(&SessionSummary, RoomId, String)],
+    offset: i64,
+    total: u64,
+) -> Vec<u8> {
+    // ~1.3 KB a call with its users.
+    let mut body = Vec::with_capacity(256 + listed.len() * 1536);
+    body.extend_from_slice(format!("{{\"count\":{},\"data\":[", listed.len()).as_bytes());
+    rendered.write_all(&mut body, listed, |out, s, room, url| {
+        // A `Call` of plain strings and numbers always serialises.
+        let _ = serde_json::to_writer(out, &call(room, s, url));
+    });
+    body.extend_from_slice(
+        format!("],\"offset\":{offset},\"success\":true,\"total\":{total}}}").as_bytes(),
+    );
+    body
 }
 
 /// `GET /api/v1/video-conference.list?roomId=..&offset=..&count=..`.
@@ -392,26 +405,23 @@ async fn list(
             ServiceError::RoomNotFound => not_accessible(),
             other => internal(other),
         })?;
-    let data: Vec<Call> = calls
+    let listed: Vec<(&SessionSummary, RoomId, String)> = calls
         .items
         .iter()
         .map(|s| {
             let url = state.plenum.meeting_url(s.session.meeting_number.as_str());
-            call(room, s, url)
+            (s, room, url)
         })
         .collect();
-    // ~1.3 KB a call with its users.
-    let capacity = 256 + data.len() * 1536;
-    let mut response = large_json(
-        &CallList {
-            count: data.len(),
-            data,
-            offset,
-            success: true,
-            total: calls.total,
-        },
-        capacity,
-    );
+    let body = call_list_json(&state.rendered_calls, &listed, offset, calls.total);
+    let mut response = (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&remaining.to_string()) {
         response.headers_mut().insert("x-ratelimit-remaining", v);
     }
@@ -509,11 +519,98 @@ mod tests {
                 recording_url: None,
             };
             let url = "https://meet.example/j/5550001";
-            let typed = serde_json::to_string(&call(room, &summary, url.to_owned()))
-                .unwrap_or_else(|e| panic!("{e}"));
+            let typed =
+                serde_json::to_string(&call(room, &summary, url)).unwrap_or_else(|e| panic!("{e}"));
             let before = serde_json::to_string(&as_value(room, &summary, url))
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(typed, before);
         }
+    }
+
+    #[derive(Debug, Serialize)]
+    struct CallList<'a> {
+        count: usize,
+        data: Vec<Call<'a>>,
+        offset: i64,
+        success: bool,
+        total: u64,
+    }
+
+    fn summary(name: &str, ended: Option<i64>) -> SessionSummary {
+        let t = |s| jiff::Timestamp::from_second(s).unwrap_or_else(|e| panic!("{e}"));
+        let owner = UserRef {
+            id: UserId::new(t(0)),
+            username: "alice".to_owned(),
+            real_name: "Alice".to_owned(),
+        };
+        SessionSummary {
+            seq: 1,
+            session: Session {
+                id: SessionId::new(t(0)),
+                company: CompanyId::new(t(0)),
+                meeting_number: MeetingNumber::parse("5550001").unwrap_or_else(|e| panic!("{e}")),
+                name: name.to_owned(),
+                owner: owner.id,
+                room: None,
+                schedule: None,
+                started_at: t(1000),
+                ended_at: ended.map(t),
+                peak_participants: 1,
+                invitees: Vec::new(),
+            },
+            owner: owner.clone(),
+            participants: vec![SessionParticipant {
+                user: owner,
+                first_joined_at: t(1001),
+            }]
+            .into(),
+            guest_stays: 0,
+            recording_url: None,
+        }
+    }
+
+    /// What serde writes for the same list, afresh.
+    fn afresh(listed: &[(&SessionSummary, RoomId, String)], offset: i64, total: u64) -> String {
+        serde_json::to_string(&CallList {
+            count: listed.len(),
+            data: listed
+                .iter()
+                .map(|(s, room, url)| call(*room, s, url))
+                .collect(),
+            offset,
+            success: true,
+            total,
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn remembered_calls_answer_what_writing_them_afresh_would() {
+        let t = |s| jiff::Timestamp::from_second(s).unwrap_or_else(|e| panic!("{e}"));
+        let rendered = RenderedCalls::default();
+        let room = RoomId::new(t(0));
+        let url = "https://meet.example/j/5550001".to_owned();
+        let ended = summary("Design review", Some(5000));
+        let running = summary("Stand-up", None);
+        let list = |calls: &[(&SessionSummary, RoomId, String)]| {
+            String::from_utf8(call_list_json(&rendered, calls, 0, 9))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let calls = [(&ended, room, url.clone()), (&running, room, url.clone())];
+        // Written, then remembered: the same bytes as serde writes, both times.
+        assert_eq!(list(&calls), afresh(&calls, 0, 9));
+        assert_eq!(list(&calls), afresh(&calls, 0, 9));
+        assert_eq!(list(&[]), afresh(&[], 0, 9));
+        // Whatever changed in a remembered call's inputs shows.
+        let renamed = summary("Design review, renamed", Some(5000));
+        let calls = [(&renamed, room, url.clone())];
+        assert_eq!(list(&calls), afresh(&calls, 0, 9));
+        let mut more = summary("Design review, renamed", Some(5000));
+        more.guest_stays = 2;
+        let calls = [(&more, room, url.clone())];
+        assert_eq!(list(&calls), afresh(&calls, 0, 9));
+        let moved = RoomId::new(t(1));
+        let calls = [(&more, moved, "https://other.example/j/5550001".to_owned())];
+        assert_eq!(list(&calls), afresh(&calls, 0, 9));
     }
 }
