@@ -373,15 +373,21 @@ impl Plenum {
         room: RoomId,
         page: PageRequest,
     ) -> Result<Page<SessionSummary>, ServiceError> {
-        if self.inner.store.room(scope.company, room).await?.is_none() {
-            return Err(ServiceError::RoomNotFound);
-        }
         let query = SessionQuery {
             room: Some(room),
             with_participants: true,
             ..SessionQuery::default()
         };
-        self.find_sessions(scope, &query, page).await
+        // The store checks the room in the same snapshot as the list (one lookup, not a read
+        // of the whole room before the list).
+        self.inner
+            .store
+            .find_sessions(scope.company, &query, page)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ServiceError::RoomNotFound,
+                other => other.into(),
+            })
     }
 
     pub async fn session_attendance(

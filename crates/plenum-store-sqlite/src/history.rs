@@ -185,6 +185,15 @@ fn find_sessions(
     }
     let name = query.name.as_ref().map(SearchText::folded);
     generations::snapshot(conn, |conn| {
+        if let Some(room) = query.room {
+            let known = conn
+                .prepare_cached("SELECT 1 FROM rooms WHERE id = ?1 AND company_id = ?2")
+                .and_then(|mut st| st.exists(rusqlite::params![room.as_uuid(), company.as_uuid()]))
+                .map_err(internal)?;
+            if !known {
+                return Err(StoreError::NotFound);
+            }
+        }
         // Which sessions the page holds, and how many match, from the company's index; then
         // the page's rows, remembered or read in the same snapshot.
         let index = memory

@@ -11,8 +11,8 @@ use plenum_domain::ids::{AttendanceId, CompanyId, RecordingId, RoomId, SessionId
 use plenum_domain::paging::PageRequest;
 use plenum_domain::schedule::MeetingNumber;
 use plenum_domain::user::Role;
-use plenum_store::contract::{at, new_company, new_user};
-use plenum_store::{History, LiveRecord, LiveWrite, Store};
+use plenum_store::contract::{at, new_company, new_room, new_user};
+use plenum_store::{History, LiveRecord, LiveWrite, Store, StoreError};
 use plenum_store_sqlite::{DATABASE_FILE, Durability, SqliteStore};
 use tempfile::TempDir;
 
@@ -142,6 +142,15 @@ async fn history_indexes_answer_as_a_plain_filter_of_the_rows() {
     let (acme, alice) = company(&store, "Acme").await;
     let (globex, gina) = company(&store, "Globex").await;
     let rooms: Vec<RoomId> = (0..4).map(|_| RoomId::new(at(0))).collect();
+    // Sessions name rooms by id only; a room's list needs the room to be the company's.
+    let owner = store
+        .user(acme, alice)
+        .await
+        .expect("read alice")
+        .expect("alice exists");
+    let mut board = new_room(&owner, "Board", "7100001");
+    board.id = rooms[1];
+    store.create_room(&board).await.expect("create the room");
     let mut rng = Lcg(7);
     let mut sessions = Vec::new();
     let mut recordings = Vec::new();
@@ -236,6 +245,16 @@ async fn history_indexes_answer_as_a_plain_filter_of_the_rows() {
                         })
                         .map(|s| s.id)
                         .collect();
+                    if room.is_some_and(|r| company != acme || r != board.id) {
+                        assert!(
+                            matches!(
+                                store.find_sessions(company, &query, page(0, 10)).await,
+                                Err(StoreError::NotFound)
+                            ),
+                            "{query:?}: not a room of the company"
+                        );
+                        continue;
+                    }
                     for p in pages {
                         let got = store
                             .find_sessions(company, &query, p)

@@ -52,6 +52,7 @@ macro_rules! history_contract_tests {
             app_tokens_end_with_their_key_and_expire,
             insert_history_batch_writes_what_the_queries_read_all_or_nothing,
             listed_rows_follow_every_change_of_what_they_show,
+            a_rooms_sessions_are_listed_only_for_a_room_of_the_company,
             // history-contract-list-end
         );
     };
@@ -351,14 +352,7 @@ pub async fn session_lists_filter_on_room_name_and_start_window(store: &dyn Stor
         .await,
         Vec::<SessionId>::new()
     );
-    assert_eq!(
-        ids(SessionQuery {
-            room: Some(RoomId::new(at(0))),
-            ..SessionQuery::default()
-        })
-        .await,
-        Vec::<SessionId>::new()
-    );
+    // An unknown room: see `a_rooms_sessions_are_listed_only_for_a_room_of_the_company`.
     // Paging: totals stay, pages cut.
     let p = store
         .find_sessions(f.acme.id, &SessionQuery::default(), page(2, 2))
@@ -479,12 +473,17 @@ pub async fn session_lists_never_show_other_companies(store: &dyn Store) {
         vec![ImportRecord::Room(board.clone()), ImportRecord::Session(s)],
     )
     .await;
+    // Another company's room is no room of this one.
+    let of_board = SessionQuery {
+        room: Some(board.id),
+        ..SessionQuery::default()
+    };
+    assert!(matches!(
+        store.find_sessions(f.globex.id, &of_board, all()).await,
+        Err(StoreError::NotFound)
+    ));
     for q in [
         SessionQuery::default(),
-        SessionQuery {
-            room: Some(board.id),
-            ..SessionQuery::default()
-        },
         SessionQuery {
             name: search("Secret"),
             ..SessionQuery::default()
@@ -1512,6 +1511,50 @@ pub async fn listed_rows_follow_every_change_of_what_they_show(store: &dyn Store
     let ids: Vec<RecordingId> = recordings.items.iter().map(|r| r.recording.id).collect();
     assert_eq!(ids, vec![later.id]);
     let _ = f.globex;
+}
+
+/// Listing a room's sessions names a room of the company: an unknown room, or another
+/// company's, is `NotFound`; a room of the company without sessions has an empty list.
+pub async fn a_rooms_sessions_are_listed_only_for_a_room_of_the_company(store: &dyn Store) {
+    let f = fixture(store).await;
+    let busy = room("Busy", "7770001", "alice");
+    let quiet = room("Quiet", "7770002", "alice");
+    let held = session("Held", 100, Some(200), Some(busy.id));
+    import(
+        store,
+        f.acme.id,
+        vec![
+            ImportRecord::Room(busy.clone()),
+            ImportRecord::Room(quiet.clone()),
+            ImportRecord::Session(held.clone()),
+        ],
+    )
+    .await;
+    let of_room = |room: RoomId| SessionQuery {
+        room: Some(room),
+        with_participants: true,
+        ..SessionQuery::default()
+    };
+    let listed = store
+        .find_sessions(f.acme.id, &of_room(busy.id), all())
+        .await
+        .expect("the busy room's sessions");
+    assert_eq!(listed.total, 1);
+    assert_eq!(listed.items[0].session.id, held.id);
+    let empty = store
+        .find_sessions(f.acme.id, &of_room(quiet.id), all())
+        .await
+        .expect("the quiet room's sessions");
+    assert_eq!((empty.total, empty.items.len()), (0, 0));
+    for (company, room) in [(f.acme.id, RoomId::new(at(9))), (f.globex.id, busy.id)] {
+        assert!(
+            matches!(
+                store.find_sessions(company, &of_room(room), all()).await,
+                Err(StoreError::NotFound)
+            ),
+            "a room the company does not have"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -60,7 +60,8 @@ pub trait History: Send + Sync + std::fmt::Debug + 'static {
 
     /// A page of the company's sessions matching `query`, newest start first (ties: newest
     /// session first), with the total count of matches; their participants only if the query
-    /// asks for them.
+    /// asks for them. A query of a room is of a room of the company: `NotFound` if the company
+    /// has no room by that id (not even a deleted one's sessions are listed then).
     async fn find_sessions(
         &self,
         company: CompanyId,
