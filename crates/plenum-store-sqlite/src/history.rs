@@ -425,14 +425,8 @@ fn session_attendance(
             contains("a.call_number", 2, &folded)
         ));
     }
-    let total: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM attendance a WHERE {conditions}"
-        ))
-        .map_err(internal)?
-        .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
-        .map_err(internal)?;
     let (limit, offset) = page_limits(page);
+    let count_params = params.clone();
     params.push(Value::Integer(limit));
     params.push(Value::Integer(offset));
     let n = params.len();
@@ -478,6 +472,22 @@ fn session_attendance(
         };
         items.push(AttendanceEntry { attendance, user });
     }
+    drop(rows);
+    drop(stmt);
+    // A page that is not full, and not past the end, ends the list: its total is known. Only
+    // a full page, or one past the end, needs the stays counted.
+    let total = if (items.len() as i64) < limit && (!items.is_empty() || offset == 0) {
+        offset + items.len() as i64
+    } else {
+        conn.prepare_cached(&format!(
+            "SELECT COUNT(*) FROM attendance a WHERE {conditions}"
+        ))
+        .map_err(internal)?
+        .query_row(rusqlite::params_from_iter(count_params.iter()), |r| {
+            r.get(0)
+        })
+        .map_err(internal)?
+    };
     Ok(Some(SessionAttendance {
         seq,
         session,

@@ -610,6 +610,24 @@ pub async fn session_attendance_pages_and_searches_a_sessions_stays(store: &dyn 
             .collect::<Vec<_>>(),
         vec![phone.id]
     );
+    // The total is the same on the last, partial page and past the end.
+    for (offset, shown) in [(2, 1), (3, 0), (9, 0)] {
+        let page = store
+            .session_attendance(
+                f.acme.id,
+                SessionKey::Id(s.id),
+                &AttendanceQuery::default(),
+                PageRequest::by_offset(offset, 2, 500).expect("offset page"),
+            )
+            .await
+            .expect("page")
+            .expect("session");
+        assert_eq!(
+            (page.attendance.total, page.attendance.items.len()),
+            (3, shown),
+            "offset {offset}"
+        );
+    }
 }
 
 pub async fn session_attendance_finds_sessions_by_id_or_number_only_in_their_company(
