@@ -6,7 +6,8 @@
 //! ~40 % of the list's CPU. Here each ended call's JSON is kept with a copy of its inputs and
 //! used again only if the inputs of the new request are equal to them, so an answer is always
 //! exactly what writing it afresh would give (tested), whatever changed in between and
-//! whoever changed it. A running call is always written afresh.
+//! whoever changed it. A running call is always written afresh. The inputs include the
+//! session's company, so a call remembered for one company is never another's answer.
 //!
 //! Memory: at most [`RenderedCalls::CAPACITY`] calls (~2.5 KB each with their inputs); past
 //! that, everything is forgotten and remembering starts over.
