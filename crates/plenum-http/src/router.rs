@@ -24,6 +24,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::frtc::{self, ErrorCode, FrtcError};
+use crate::large_json::json_answer;
 use crate::live;
 use crate::openapi::{ApiDoc, docs_page};
 
@@ -149,7 +150,7 @@ pub fn router(state: AppState) -> Router {
         "/api/openapi.json",
         get(move || {
             let openapi = openapi.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }
+            async move { json_answer(openapi) }
         }),
     )
     .route("/api/docs", get(docs_page))

@@ -288,13 +288,21 @@ impl<R: Clone> RowCache<R> {
         }
     }
 
-    /// The rows numbered `seqs` of the company's `subject` (call inside [`snapshot`]): the
-    /// remembered ones and, for the others, those `read` returns, which are then remembered
-    /// if `keep` says so. In the order `read` and memory give them (callers order them).
+    /// The company's current generation of this cache's subject (call inside [`snapshot`]),
+    /// for [`rows`](Self::rows). Caches of one subject can share one reading.
+    pub(crate) fn generation(&self, conn: &Connection, company: CompanyId) -> StoreResult<i64> {
+        current(conn, company, self.subject)
+    }
+
+    /// The rows numbered `seqs` of the company at `generation` (read by
+    /// [`generation`](Self::generation) in the same snapshot): the remembered ones and, for
+    /// the others, those `read` returns, which are then remembered if `keep` says so of their
+    /// number and row. In the order `read` and memory give them (callers order them).
     pub(crate) fn rows(
         &self,
         conn: &Connection,
         company: CompanyId,
+        generation: i64,
         seqs: &[i64],
         keep: impl Fn(i64, &R) -> bool,
         read: impl FnOnce(&Connection, &[i64]) -> StoreResult<Vec<(i64, R)>>,
@@ -302,7 +310,6 @@ impl<R: Clone> RowCache<R> {
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
-        let generation = current(conn, company, self.subject)?;
         let remembered = {
             let mut companies = self.companies.lock().map_err(|_| poisoned())?;
             Arc::clone(companies.entry(company).or_default())

@@ -153,7 +153,8 @@ pub(crate) struct HistoryMemory {
     sessions: GenerationCache<SessionIndex>,
     recordings: GenerationCache<RecordingIndex>,
     session_rows: RowCache<SessionSummary>,
-    /// Who attended an ended session (a running one's are always read).
+    /// Who attended an ended session (a running one's are always read); the same subject as
+    /// `session_rows`, whose generation reading it shares.
     attendees: RowCache<Attendees>,
     recording_rows: RowCache<RecordingView>,
 }
@@ -200,9 +201,12 @@ fn find_sessions(
             .sessions
             .get(conn, company, |conn| SessionIndex::build(conn, company))?;
         let selection = index.select(query, name.as_deref(), page);
+        // One reading for both caches of the subject `session_rows`.
+        let rows_generation = memory.session_rows.generation(conn, company)?;
         let rows = memory.session_rows.rows(
             conn,
             company,
+            rows_generation,
             &selection.seqs,
             |_, _| true,
             sessions_by_seq,
@@ -217,6 +221,7 @@ fn find_sessions(
             let attendees = memory.attendees.rows(
                 conn,
                 company,
+                rows_generation,
                 &selection.seqs,
                 |seq, _| ended.contains(&seq),
                 attendees_of,
@@ -642,6 +647,7 @@ fn find_recordings(
         let rows = memory.recording_rows.rows(
             conn,
             company,
+            memory.recording_rows.generation(conn, company)?,
             &selection.seqs,
             |_, _| true,
             recordings_by_seq,
@@ -786,6 +792,30 @@ async fn already_there(
     }
 }
 
+/// What `sql` (`?1` the key, `?2` the company) finds of the company, or the line's refusal
+/// saying `missing`.
+async fn of_company<'q, T, K>(
+    tx: &mut Tx<'_>,
+    sql: &'q str,
+    key: K,
+    company: CompanyId,
+    line: usize,
+    missing: impl FnOnce() -> String,
+) -> Result<T, ImportError>
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+    K: 'q + Send + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
+{
+    let found: Option<T> = sqlx::query_scalar(sql)
+        .bind(key)
+        .bind(company.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    found.ok_or_else(|| ImportRefused::new(line, missing()).into())
+}
+
+/// The id of the company's user an import line names in `field`, or the line's refusal.
 async fn user_id(
     tx: &mut Tx<'_>,
     company: CompanyId,
@@ -793,20 +823,15 @@ async fn user_id(
     line: usize,
     field: &str,
 ) -> Result<Uuid, ImportError> {
-    let id: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM users WHERE username_key = ?1 AND company_id = ?2")
-            .bind(username.canonical())
-            .bind(company.as_uuid())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?;
-    id.ok_or_else(|| {
-        ImportRefused::new(
-            line,
-            format!("{field}: the company has no user {username:?}"),
-        )
-        .into()
-    })
+    of_company(
+        tx,
+        "SELECT id FROM users WHERE username_key = ?1 AND company_id = ?2",
+        username.canonical(),
+        company,
+        line,
+        || format!("{field}: the company has no user {username:?}"),
+    )
+    .await
 }
 
 /// The row number of the company's session that an import line refers to, or the line's
@@ -817,20 +842,15 @@ async fn session_of_line(
     session: SessionId,
     line: usize,
 ) -> Result<i64, ImportError> {
-    let seq: Option<i64> =
-        sqlx::query_scalar("SELECT seq FROM sessions WHERE id = ?1 AND company_id = ?2")
-            .bind(session.as_uuid())
-            .bind(company.as_uuid())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?;
-    seq.ok_or_else(|| {
-        ImportRefused::new(
-            line,
-            format!("session: the company has no session {session}"),
-        )
-        .into()
-    })
+    of_company(
+        tx,
+        "SELECT seq FROM sessions WHERE id = ?1 AND company_id = ?2",
+        session.as_uuid(),
+        company,
+        line,
+        || format!("session: the company has no session {session}"),
+    )
+    .await
 }
 
 async fn import_room(

@@ -43,6 +43,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::large_json::json_answer;
 use crate::telnyx::query_pairs;
 use crate::wire_time::Utc;
 
@@ -414,14 +415,7 @@ async fn list(
         })
         .collect();
     let body = call_list_json(&state.rendered_calls, &listed, offset, calls.total);
-    let mut response = (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response();
+    let mut response = json_answer(body);
     if let Ok(v) = HeaderValue::from_str(&remaining.to_string()) {
         response.headers_mut().insert("x-ratelimit-remaining", v);
     }

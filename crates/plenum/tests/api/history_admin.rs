@@ -4,19 +4,13 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::history_fixture::{PASSWORD, acme_jsonl, create_key, ids, import, recorded, send};
+use crate::history_fixture::{
+    PASSWORD, acme_jsonl, acme_recordings, create_key, ids, import, recorded,
+};
 use crate::{assert_frtc_error, keys, sorted};
 
 async fn recording_total(r: &crate::history_fixture::Recorded) -> serde_json::Value {
-    let reply = send(
-        &r.app,
-        Method::GET,
-        "/v2/room_recordings",
-        &[("authorization", &format!("Bearer {}", r.acme_key))],
-        None,
-    )
-    .await;
-    reply.body["meta"]["total_results"].clone()
+    acme_recordings(r, "").await.body["meta"]["total_results"].clone()
 }
 
 #[tokio::test]

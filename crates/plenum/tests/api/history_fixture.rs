@@ -209,6 +209,18 @@ pub async fn recorded_with(configure: impl FnOnce(&mut plenum::config::Settings)
     }
 }
 
+/// Acme's Telnyx recordings (`query` is the query string, with its `?`), with Acme's API key.
+pub async fn acme_recordings(r: &Recorded, query: &str) -> plenum_testkit::Reply {
+    send(
+        &r.app,
+        reqwest::Method::GET,
+        &format!("/v2/room_recordings{query}"),
+        &[("authorization", &format!("Bearer {}", r.acme_key))],
+        None,
+    )
+    .await
+}
+
 /// Sends a request with extra headers and an optional JSON body; status, body, headers.
 pub async fn send(
     app: &TestApp,

@@ -4,18 +4,11 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::history_fixture::{Recorded, ids, recorded, send};
+use crate::history_fixture::{Recorded, acme_recordings, ids, recorded, send};
 use crate::{keys, sorted};
 
 async fn list(r: &Recorded, query: &str) -> Value {
-    let reply = send(
-        &r.app,
-        Method::GET,
-        &format!("/v2/room_recordings{query}"),
-        &[("authorization", &format!("Bearer {}", r.acme_key))],
-        None,
-    )
-    .await;
+    let reply = acme_recordings(r, query).await;
     assert_eq!(reply.status.as_u16(), 200, "{query}: {}", reply.body);
     reply.body
 }
@@ -263,14 +256,7 @@ async fn authentication_is_by_bearer_api_key() {
         assert_telnyx_error(&reply, 401, "10009", None);
     }
     // A revoked key stops working at once, though it was just used (and so remembered).
-    let used = send(
-        &r.app,
-        Method::GET,
-        "/v2/room_recordings",
-        &[("authorization", &format!("Bearer {}", r.acme_key))],
-        None,
-    )
-    .await;
+    let used = acme_recordings(&r, "").await;
     assert_eq!(used.status.as_u16(), 200, "{}", used.body);
     let listed = r.app.get("/api/v1/api_keys", Some(&r.alice)).await;
     let id = listed.body["api_keys"][0]["api_key_id"]
@@ -287,14 +273,7 @@ async fn authentication_is_by_bearer_api_key() {
         )
         .await;
     assert_eq!(revoked.status.as_u16(), 200, "{}", revoked.body);
-    let reply = send(
-        &r.app,
-        Method::GET,
-        "/v2/room_recordings",
-        &[("authorization", &format!("Bearer {}", r.acme_key))],
-        None,
-    )
-    .await;
+    let reply = acme_recordings(&r, "").await;
     assert_telnyx_error(&reply, 401, "10009", None);
 }
 
