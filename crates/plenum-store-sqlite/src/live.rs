@@ -15,8 +15,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rusqlite::{Connection, params};
-use sqlx::Row;
+use rusqlite::{Connection, OptionalExtension as _, params};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -279,63 +278,78 @@ fn apply(conn: &Connection, write: &LiveWrite) -> StoreResult<()> {
     }
 }
 
+/// Where a meeting number leads now. A join's first look-up when its meeting is not running:
+/// the read pool (no round trip through sqlx's worker thread), in one read transaction so the
+/// number, the room and the meeting are one snapshot.
 pub(crate) async fn join_target(
     store: &SqliteStore,
     number: &MeetingNumber,
     now: Timestamp,
 ) -> StoreResult<Option<JoinTarget>> {
-    let Some(holder) = sqlx::query(
-        "SELECT company_id, room_id, schedule_id, series_id FROM meeting_numbers WHERE number = ?",
-    )
-    .bind(number.as_str())
-    .fetch_optional(&store.reader)
-    .await
-    .map_err(db_err)?
-    else {
+    store.reads.read(|conn| {
+        let snapshot = conn.unchecked_transaction().map_err(internal)?;
+        let target = join_target_in(&snapshot, number, ms(now));
+        drop(snapshot);
+        target
+    })
+}
+
+fn join_target_in(
+    conn: &Connection,
+    number: &MeetingNumber,
+    now: i64,
+) -> StoreResult<Option<JoinTarget>> {
+    let holder = conn
+        .prepare_cached(
+            "SELECT company_id, room_id, schedule_id, series_id FROM meeting_numbers \
+             WHERE number = ?1",
+        )
+        .and_then(|mut st| {
+            st.query_row([number.as_str()], |row| {
+                Ok((
+                    row.get::<_, Uuid>(0)?,
+                    row.get::<_, Option<Uuid>>(1)?,
+                    row.get::<_, Option<Uuid>>(2)?,
+                    row.get::<_, Option<Uuid>>(3)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(internal)?;
+    let Some((company, room, schedule, series)) = holder else {
         return Ok(None);
     };
-    let company = CompanyId::from_uuid(holder.try_get::<Uuid, _>("company_id").map_err(db_err)?);
-    let room: Option<Uuid> = holder.try_get("room_id").map_err(db_err)?;
-    let schedule: Option<Uuid> = holder.try_get("schedule_id").map_err(db_err)?;
-    let series: Option<Uuid> = holder.try_get("series_id").map_err(db_err)?;
-    let now = ms(now);
+    let company = CompanyId::from_uuid(company);
+    let first_id = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> StoreResult<Option<Uuid>> {
+        conn.prepare_cached(sql)
+            .and_then(|mut st| st.query_row(params, |row| row.get(0)).optional())
+            .map_err(internal)
+    };
     let scheduled = if let Some(room) = room {
         // A meeting scheduled in the room whose window is open now is what the room holds.
-        let id: Option<Uuid> = sqlx::query_scalar(
+        let open = first_id(
             "SELECT id FROM schedules WHERE room_id = ?1 \
              AND start_at - time_to_join * 60000 <= ?2 AND end_at > ?2 \
              ORDER BY start_at LIMIT 1",
-        )
-        .bind(room)
-        .bind(now)
-        .fetch_optional(&store.reader)
-        .await
-        .map_err(db_err)?;
-        if id.is_none() {
-            return Ok(meetings::room(store, company, RoomId::from_uuid(room))
-                .await?
+            params![room, now],
+        )?;
+        if open.is_none() {
+            return Ok(meetings::read_room(conn, company, RoomId::from_uuid(room))?
                 .map(|r| JoinTarget::Room(Box::new(r))));
         }
-        id
+        open
     } else if let Some(series) = series {
-        let current_or_next: Option<Uuid> = sqlx::query_scalar(
+        // The current or next occurrence; after the last one has ended, the last one.
+        match first_id(
             "SELECT id FROM schedules WHERE series_id = ?1 AND end_at > ?2 \
              ORDER BY start_at LIMIT 1",
-        )
-        .bind(series)
-        .bind(now)
-        .fetch_optional(&store.reader)
-        .await
-        .map_err(db_err)?;
-        match current_or_next {
+            params![series, now],
+        )? {
             Some(id) => Some(id),
-            None => sqlx::query_scalar(
+            None => first_id(
                 "SELECT id FROM schedules WHERE series_id = ?1 ORDER BY start_at DESC LIMIT 1",
-            )
-            .bind(series)
-            .fetch_optional(&store.reader)
-            .await
-            .map_err(db_err)?,
+                params![series],
+            )?,
         }
     } else {
         schedule
@@ -344,8 +358,7 @@ pub(crate) async fn join_target(
         return Ok(None);
     };
     Ok(
-        meetings::schedule(store, company, ScheduleId::from_uuid(id))
-            .await?
+        meetings::read_schedule(conn, company, ScheduleId::from_uuid(id))?
             .map(|s| JoinTarget::Schedule(Box::new(s))),
     )
 }
@@ -354,14 +367,18 @@ pub(crate) async fn last_end_reason(
     store: &SqliteStore,
     schedule: ScheduleId,
 ) -> StoreResult<Option<String>> {
-    let reason: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT end_reason FROM sessions WHERE schedule_id = ? ORDER BY started_at DESC LIMIT 1",
-    )
-    .bind(schedule.as_uuid())
-    .fetch_optional(&store.reader)
-    .await
-    .map_err(db_err)?;
-    Ok(reason.flatten())
+    store.reads.read(|conn| {
+        conn.prepare_cached(
+            "SELECT end_reason FROM sessions WHERE schedule_id = ?1 \
+             ORDER BY started_at DESC LIMIT 1",
+        )
+        .and_then(|mut st| {
+            st.query_row([schedule.as_uuid()], |row| row.get::<_, Option<String>>(0))
+                .optional()
+        })
+        .map(Option::flatten)
+        .map_err(internal)
+    })
 }
 
 pub(crate) async fn close_abandoned(store: &SqliteStore, reason: &str) -> StoreResult<Abandoned> {

@@ -261,15 +261,22 @@ pub(crate) async fn room(
 ) -> StoreResult<Option<Room>> {
     // A hot read (Rocket.Chat checks the room before every list): the rusqlite pool, not a
     // round trip through sqlx's worker thread.
-    store.reads.read(|conn| {
-        row_of_company(
-            conn,
-            &format!("{ROOM_SELECT} WHERE r.id = ?1 AND r.company_id = ?2"),
-            id.as_uuid(),
-            company,
-            |row| room_from_row(row),
-        )
-    })
+    store.reads.read(|conn| read_room(conn, company, id))
+}
+
+/// A room of the company, read on a connection of the read pool.
+pub(crate) fn read_room(
+    conn: &rusqlite::Connection,
+    company: CompanyId,
+    id: RoomId,
+) -> StoreResult<Option<Room>> {
+    row_of_company(
+        conn,
+        &format!("{ROOM_SELECT} WHERE r.id = ?1 AND r.company_id = ?2"),
+        id.as_uuid(),
+        company,
+        |row| room_from_row(row),
+    )
 }
 
 /// The row `sql` finds by id (`?1`) in the company (`?2`), mapped, if there is one.
@@ -665,22 +672,29 @@ pub(crate) async fn schedule(
     company: CompanyId,
     id: ScheduleId,
 ) -> StoreResult<Option<Schedule>> {
+    store.reads.read(|conn| read_schedule(conn, company, id))
+}
+
+/// A scheduled meeting of the company, read on a connection of the read pool.
+pub(crate) fn read_schedule(
+    conn: &rusqlite::Connection,
+    company: CompanyId,
+    id: ScheduleId,
+) -> StoreResult<Option<Schedule>> {
     // One statement, so one snapshot: the row and its invitees (aggregated in the row).
-    store.reads.read(|conn| {
-        row_of_company(
-            conn,
-            concat!(
-                "SELECT ",
-                schedule_columns!(),
-                " ",
-                schedule_from!(),
-                " WHERE s.id = ?1 AND s.company_id = ?2"
-            ),
-            id.as_uuid(),
-            company,
-            |row| schedule_from_row(row),
-        )
-    })
+    row_of_company(
+        conn,
+        concat!(
+            "SELECT ",
+            schedule_columns!(),
+            " ",
+            schedule_from!(),
+            " WHERE s.id = ?1 AND s.company_id = ?2"
+        ),
+        id.as_uuid(),
+        company,
+        |row| schedule_from_row(row),
+    )
 }
 
 pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
