@@ -16,8 +16,9 @@ macro_rules! uuid_id {
             /// A new id whose leading bits are the given instant, so ids sort by creation.
             pub fn new(now: jiff::Timestamp) -> Self {
                 let ms = u64::try_from(now.as_millisecond()).unwrap_or(0);
-                let ts = uuid::Timestamp::from_unix_time(ms / 1000, ((ms % 1000) * 1_000_000) as u32, 0, 0);
-                Self(Uuid::new_v7(ts))
+                // The random bits come from the thread's CSPRNG: `Uuid::new_v7` asks the
+                // kernel (`getrandom`) for each id, a system call on every join.
+                Self(uuid::Builder::from_unix_timestamp_millis(ms, &rand::random()).into_uuid())
             }
 
             pub fn from_uuid(id: Uuid) -> Self {
