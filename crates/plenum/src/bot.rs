@@ -407,11 +407,13 @@ pub struct Participant {
     last_heard: Instant,
 }
 
-/// Bytes read from the socket at once. tungstenite's default (128 KiB) is zero-filled on every
-/// read: that costs a 128 KiB memset per frame read and 128 KiB of resident memory per
-/// connection, which with `--count 10000` is 1.3 GB and most of the client's CPU. Frames of
-/// this protocol are small; a larger frame is still read whole, over several reads.
-const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// Bytes read from the socket at once. tungstenite zero-fills this much on every read, the
+/// reads that find nothing included: its default (128 KiB) cost a 128 KiB memset per read and
+/// 128 KiB of resident memory per connection, 1.3 GB with `--count 10000`. The server's
+/// frames are small (events of a few hundred bytes; it splits long participant lists into
+/// frames of a few KiB), so most fit one read; a larger frame is still read whole, over
+/// several reads. 8 KiB still made memset 4 % of a join storm's client CPU.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
