@@ -121,6 +121,10 @@ pub struct JoinRequest {
     pub media_type: MediaType,
     pub call_number: String,
     pub department: String,
+    /// `Some(max_calls)` when the server has no call free for this join. The meeting's own
+    /// refusals (guests, password, lock, its size) come first: a join the meeting would
+    /// refuse anyway is told why, not that the server is full.
+    pub server_full: Option<u32>,
 }
 
 /// Why a join was refused. Each has its own code on the wire.
@@ -1018,6 +1022,9 @@ impl LiveMeeting {
                 max: self.setup.max_participants,
             }
             .into());
+        }
+        if let Some(max) = request.server_full {
+            return Err(JoinRefusal::ServerFull { max }.into());
         }
         if self.participants.contains_key(&request.id) {
             // Ids are fresh UUIDs; a repeat is a runtime bug, refused rather than merged.

@@ -59,6 +59,7 @@ fn request(id: AttendanceId, password: &str) -> Command {
         media_type: MediaType::Video,
         call_number: String::new(),
         department: String::new(),
+        server_full: None,
     }))
 }
 
@@ -101,6 +102,36 @@ fn a_join_with_the_password_adds_a_participant() {
     );
     assert_eq!(m.participants().len(), 1);
     assert_eq!(m.peak_participants(), 1);
+}
+
+/// The join `request` makes, arriving when the server has no call free.
+fn request_on_a_full_server(id: AttendanceId, password: &str) -> Command {
+    match request(id, password) {
+        Command::Join(mut join) => {
+            join.server_full = Some(500);
+            Command::Join(join)
+        }
+        _ => unreachable!("request makes a join"),
+    }
+}
+
+#[test]
+fn a_full_server_is_the_reason_only_when_the_meeting_would_admit() {
+    let mut m = meeting_with(2);
+    assert_eq!(
+        refused(m.apply(request_on_a_full_server(id(9), "1234"), at(5))),
+        JoinRefusal::ServerFull { max: 500 }
+    );
+    assert_eq!(
+        refused(m.apply(request_on_a_full_server(id(9), "9999"), at(5))),
+        JoinRefusal::WrongPassword
+    );
+    applied(m.apply(request(id(3), "1234"), at(6)));
+    assert_eq!(
+        refused(m.apply(request_on_a_full_server(id(9), "1234"), at(7))),
+        JoinRefusal::MeetingFull { max: 3 }
+    );
+    assert_eq!(m.participants().len(), 3);
 }
 
 #[test]
@@ -152,6 +183,7 @@ fn every_join_refusal_has_its_reason() {
         media_type: MediaType::Audio,
         call_number: String::new(),
         department: "Sales".into(),
+        server_full: None,
     }));
     applied(no_guests.apply(user, at(1)));
 

@@ -29,6 +29,14 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Largest frame a client may send; joins and signalling are far smaller.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// What the WebSocket layer reads at most. Frames between this and [`MAX_FRAME_BYTES`] are
+/// read so the client can be told (`frame_too_large`, close 1009); a larger one drops the
+/// connection unread.
+const WIRE_LIMIT_BYTES: usize = 1024 * 1024;
+/// RFC 6455's "message too big".
+const CLOSE_TOO_BIG: u16 = 1009;
+/// The longest `call_number` a join may give (docs/client-protocol.md).
+const MAX_CALL_NUMBER_CHARS: usize = 64;
 
 /// A client that cannot take a write within this long is treated as gone.
 const SEND_LIMIT: Duration = Duration::from_secs(10);
@@ -112,8 +120,8 @@ pub async fn connect(
         .read_buffer_size(BUFFER_BYTES)
         .write_buffer_size(BUFFER_BYTES)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(WIRE_LIMIT_BYTES)
+        .max_frame_size(WIRE_LIMIT_BYTES)
         .on_upgrade(move |socket| Connection::new(state, socket, principal).run())
 }
 
@@ -203,6 +211,13 @@ impl Connection {
                 // Boxed: a join's future is large and needed once, while the connection's
                 // task lives as long as the participant; inline, every idle participant would
                 // keep room for it.
+                Step::Frame(Some(Ok(Message::Text(text)))) if text.len() > MAX_FRAME_BYTES => {
+                    let message = format!("frames are at most {MAX_FRAME_BYTES} bytes");
+                    match self.error(None, "frame_too_large", &message).await {
+                        Ok(_) => return End::Close(CLOSE_TOO_BIG, "frame too large"),
+                        Err(()) => return End::Gone,
+                    }
+                }
                 Step::Frame(Some(Ok(Message::Text(text)))) => {
                     Box::pin(self.on_text(text.as_str())).await
                 }
@@ -274,7 +289,13 @@ impl Connection {
                     },
                     (None, p) => p.clone(),
                 };
-                let call_number: String = call_number.unwrap_or_default().chars().take(64).collect();
+                let call_number = call_number.unwrap_or_default();
+                if call_number.chars().count() > MAX_CALL_NUMBER_CHARS {
+                    let message = format!(
+                        "call_number: at most {MAX_CALL_NUMBER_CHARS} characters"
+                    );
+                    return self.error(reference, "invalid_message", &message).await;
+                }
                 let join = LiveJoin {
                     meeting_number,
                     password,

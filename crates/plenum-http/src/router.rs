@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -171,7 +172,8 @@ pub fn router(state: AppState) -> Router {
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                    .on_response(DefaultOnResponse::new().level(Level::INFO))
+                    .on_failure(log_failure),
             )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(CatchPanicLayer::custom(panicked))
@@ -198,7 +200,8 @@ fn live_routes(live: Router<AppState>, sensitive: Arc<[HeaderName]>) -> Router<A
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
-                    .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+                    .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+                    .on_failure(log_failure),
             )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(CatchPanicLayer::custom(panicked))
@@ -207,6 +210,22 @@ fn live_routes(live: Router<AppState>, sensitive: Arc<[HeaderName]>) -> Router<A
                 Duration::from_secs(30),
             )),
     )
+}
+
+/// A server error is logged at ERROR, except `501 Not Implemented`: that is the documented
+/// answer to a call Plenum does not support (FRTC `cascading`), not something gone wrong.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::NOT_IMPLEMENTED) => {
+            tracing::debug!(?latency, "answered 501: not supported");
+        }
+        ServerErrorsFailureClass::StatusCode(status) => {
+            tracing::error!(%status, ?latency, "response failed");
+        }
+        ServerErrorsFailureClass::Error(error) => {
+            tracing::error!(%error, ?latency, "response failed");
+        }
+    }
 }
 
 /// Request ids: random (version 4) UUIDs from the thread's generator. tower-http's

@@ -401,7 +401,6 @@ enum Message {
     Join {
         request: Box<JoinRequest>,
         outbox: Outbox,
-        slot: CallSlot,
         reply: oneshot::Sender<JoinReply>,
     },
     Apply {
@@ -444,9 +443,6 @@ impl Plenum {
             .map_err(|_| refused(JoinRefusal::UnknownMeeting))?;
         let number = &number;
         for _ in 0..JOIN_ATTEMPTS {
-            let slot = CallSlot::take(self).ok_or(refused(JoinRefusal::ServerFull {
-                max: self.inner.policy.max_calls,
-            }))?;
             let handle = match self.inner.live.running(number) {
                 Some(h) => h,
                 None => self.running_or_started(number).await?,
@@ -458,7 +454,6 @@ impl Plenum {
                 .send(Message::Join {
                     request: Box::new(request),
                     outbox: outbox.clone(),
-                    slot,
                     reply,
                 })
                 .await;
@@ -525,6 +520,7 @@ impl Plenum {
             department: member
                 .map(|p| p.user.profile.department.clone())
                 .unwrap_or_default(),
+            server_full: None,
         })
     }
 
@@ -596,7 +592,17 @@ impl Plenum {
                     .last_end_reason(s.id)
                     .await
                     .map_err(ServiceError::from)?;
-                if last.as_deref() == Some(EndReason::Stopped { rejoin: false }.as_str()) {
+                // Over for good: stopped without rejoin, or ended at its end time — which a
+                // host may have moved earlier than the schedule's (the meeting really ends
+                // then), so the window alone does not say it.
+                let closed = [
+                    EndReason::Stopped { rejoin: false }.as_str(),
+                    EndReason::EndTimeReached.as_str(),
+                ];
+                if last
+                    .as_deref()
+                    .is_some_and(|reason| closed.contains(&reason))
+                {
                     return Err(JoinError::Refused(JoinRefusal::Ended));
                 }
                 MeetingSetup {
@@ -679,29 +685,47 @@ impl Plenum {
         handle.apply(command).await
     }
 
-    /// The participant a signed-in client is in a meeting: the one with the client id the
-    /// request names, or the caller's only participant there.
+    /// Whether the actor may control the running meeting of `number` (its owner, a
+    /// MeetingOperator or a SystemAdmin of its company). A number not running in the actor's
+    /// company is `MeetingNotRunning`.
+    pub fn may_control(&self, actor: &Principal, number: &str) -> Result<(), ServiceError> {
+        self.managed_meeting(actor, number).map(drop)
+    }
+
+    /// A participant asks the hosts to let them speak. The participant is the caller's: the
+    /// one whose client_uuid the request's `client_id` is, or the caller's only one there (FRTC
+    /// sends its app's `client_id` on every request, which need not be a client_uuid). Being
+    /// in the meeting is what entitles the caller, not seeing it (a room has no invitees).
     pub async fn request_unmute(
         &self,
         actor: &Principal,
         number: &str,
         client_id: Option<&str>,
     ) -> Result<(), ServiceError> {
-        let handle = self.visible_meeting(actor, number)?;
+        let handle = self.running_meeting(actor, number)?;
         let snapshot = self.snapshot_of(&handle).await?;
         let mine: Vec<_> = snapshot
             .participants
             .iter()
             .filter(|p| p.identity.user() == Some(actor.user.id))
             .collect();
-        let chosen = match client_id.and_then(|c| c.trim().parse::<AttendanceId>().ok()) {
+        if mine.is_empty() && !may_see(actor, &handle) {
+            return Err(ServiceError::PermissionDenied(
+                "only the meeting's participants may ask to speak in it",
+            ));
+        }
+        let named = client_id.and_then(|c| c.trim().parse::<AttendanceId>().ok());
+        let chosen = match named {
             Some(id) => mine.iter().find(|p| p.id == id),
             None if mine.len() == 1 => mine.first(),
             None => None,
         }
-        .ok_or(ServiceError::InvalidChange(
-            "the caller has no participant in this meeting (give its client_uuid as client_id)",
-        ))?;
+        .ok_or_else(|| {
+            ServiceError::ParticipantNotFound(match named {
+                Some(id) => id.to_string(),
+                None => "the caller's participant (give its client_uuid as client_id)".into(),
+            })
+        })?;
         handle
             .apply(Command::RequestUnmute {
                 participant: chosen.id,
@@ -939,9 +963,8 @@ impl Actor {
                 Box::new(MeetingSnapshot::of(&self.meeting, self.seq)),
             )),
             Message::Join {
-                request,
+                mut request,
                 outbox,
-                slot,
                 reply,
             } => {
                 if self.meeting.ended().is_some() {
@@ -950,8 +973,14 @@ impl Actor {
                 }
                 let id = request.id;
                 let host = request.identity.is_host();
-                match self.meeting.apply(Command::Join(request), now) {
-                    Outcome::Applied(events) => {
+                // The call is taken here, where the meeting decides: its own refusals come
+                // before the server's `max_calls` (the meeting's state machine orders them).
+                let slot = CallSlot::take(&self.plenum);
+                if slot.is_none() {
+                    request.server_full = Some(self.plenum.inner.policy.max_calls);
+                }
+                match (self.meeting.apply(Command::Join(request), now), slot) {
+                    (Outcome::Applied(events), Some(slot)) => {
                         self.record(events, now, writes, after);
                         after.push(After::Joined {
                             id,
@@ -962,10 +991,28 @@ impl Actor {
                             reply,
                         });
                     }
-                    Outcome::JoinRefused(r) => {
+                    (Outcome::Applied(events), None) => {
+                        // The state machine refuses a join marked `server_full`; should it
+                        // ever admit one, the participant is taken out again at once.
+                        self.record(events, now, writes, after);
+                        after.push(After::JoinReply(
+                            reply,
+                            JoinReply::Refused(JoinRefusal::ServerFull {
+                                max: self.plenum.inner.policy.max_calls,
+                            }),
+                        ));
+                        let leave = Command::Leave {
+                            participant: id,
+                            reason: LeaveReason::ConnectionClosed,
+                        };
+                        if let Outcome::Applied(events) = self.meeting.apply(leave, now) {
+                            self.record(events, now, writes, after);
+                        }
+                    }
+                    (Outcome::JoinRefused(r), _) => {
                         after.push(After::JoinReply(reply, JoinReply::Refused(r)))
                     }
-                    Outcome::Refused(e) => {
+                    (Outcome::Refused(e), _) => {
                         after.push(After::JoinReply(reply, JoinReply::Failed(control_error(e))))
                     }
                 }

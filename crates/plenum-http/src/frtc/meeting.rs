@@ -14,8 +14,9 @@
 //! and `disconnect_all` answer `POST` as well as the documented `DELETE`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, RawPathParams, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use plenum_domain::ids::AttendanceId;
 use plenum_domain::live::{
@@ -24,7 +25,9 @@ use plenum_domain::live::{
 use plenum_domain::schedule::parse_live_passcode;
 use plenum_domain::{Field, Timestamp, ValidationError};
 use plenum_service::{MeetingSnapshot, MeetingSummary, ServiceError};
+use serde::de::{self, Unexpected};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ErrorBody, missing};
@@ -38,40 +41,48 @@ pub const TAG: &str = "Meeting Control";
 /// A boolean as FRTC clients send it: `true`, or the string `"true"` (the document's table
 /// types `allow_self_unmute` as a string).
 fn flexible_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Bool(bool),
-        Text(String),
-    }
-    match Option::<Raw>::deserialize(d)? {
-        None => Ok(None),
-        Some(Raw::Bool(b)) => Ok(Some(b)),
-        Some(Raw::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+    const EXPECTED: &str = "true or false";
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(b)),
+        Some(Value::String(t)) => match t.trim().to_ascii_lowercase().as_str() {
             "true" | "1" => Ok(Some(true)),
             "false" | "0" => Ok(Some(false)),
-            _ => Err(serde::de::Error::custom("expected true or false")),
+            _ => Err(de::Error::invalid_value(Unexpected::Str(&t), &EXPECTED)),
         },
+        Some(other) => Err(de::Error::invalid_type(unexpected(&other), &EXPECTED)),
     }
 }
 
 /// A list of client ids; numbers are accepted as their decimal text (the document's table
 /// types `exclusions` as `long`).
 fn client_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Text(String),
-        Number(i64),
+    const EXPECTED: &str = "a client_uuid";
+    let Some(ids) = Option::<Vec<Value>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    ids.into_iter()
+        .map(|id| match id {
+            Value::String(t) => Ok(t),
+            Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+            other => Err(de::Error::invalid_type(unexpected(&other), &EXPECTED)),
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+/// What serde's messages call a JSON value of the wrong kind ("invalid type: null, expected …").
+fn unexpected(value: &Value) -> Unexpected<'_> {
+    match value {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(n) => n
+            .as_f64()
+            .map_or(Unexpected::Other("number"), Unexpected::Float),
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
     }
-    Ok(Option::<Vec<Raw>>::deserialize(d)?.map(|ids| {
-        ids.into_iter()
-            .map(|id| match id {
-                Raw::Text(t) => t,
-                Raw::Number(n) => n.to_string(),
-            })
-            .collect()
-    }))
 }
 
 /// The `participants` list most calls carry.
@@ -89,7 +100,12 @@ impl ParticipantsBody {
     fn required(self) -> Result<Vec<AttendanceId>, FrtcError> {
         match self.participants {
             Some(p) if !p.is_empty() => p.iter().map(|id| client_uuid(id)).collect(),
-            _ => Err(missing(Field::ClientId)
+            Some(_) => Err(ValidationError::new(
+                Field::Participants,
+                "is empty: name at least one client_uuid",
+            )
+            .into()),
+            None => Err(missing(Field::Participants)
                 .with_message("missing field `participants`: name at least one client_uuid")),
         }
     }
@@ -360,6 +376,33 @@ fn client_uuid(raw: &str) -> Result<AttendanceId, FrtcError> {
         .map_err(|_| ServiceError::ParticipantNotFound(raw.trim().to_owned()).into())
 }
 
+/// The caller, allowed to control the running meeting of the path's `meeting_number`.
+/// Checked before the body is read (docs/errors.md: authentication, then permission, then
+/// the body): someone without the right, or a number not running, learns nothing from how
+/// their body would have been judged.
+#[derive(Debug)]
+pub struct Controller(SignedIn);
+
+impl FromRequestParts<AppState> for Controller {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ServiceError::MeetingNotRunning)?;
+        let number = params
+            .iter()
+            .find_map(|(name, value)| (name == "meeting_number").then_some(value))
+            .unwrap_or_default();
+        state.plenum.may_control(&who.principal, number)?;
+        Ok(Self(who))
+    }
+}
+
 async fn apply(
     state: &AppState,
     who: &SignedIn,
@@ -444,7 +487,7 @@ pub async fn detail_or_update(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn mute_all(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<MuteAllBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -467,7 +510,7 @@ pub async fn mute_all(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unmute_all(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::UnmuteAll).await
@@ -480,7 +523,7 @@ pub async fn unmute_all(
         (status = 404, description = "meeting_not_running, participant_not_found", body = ErrorBody)))]
 pub async fn mute(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -498,7 +541,7 @@ pub async fn mute(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unmute(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -532,7 +575,7 @@ pub async fn request_unmute(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn allow_unmute(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -548,7 +591,7 @@ pub async fn allow_unmute(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn stop(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<StopBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -564,7 +607,7 @@ pub async fn stop(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn start_overlay(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<OverlayBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -584,7 +627,7 @@ pub async fn start_overlay(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn stop_overlay(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::StopOverlay).await
@@ -596,7 +639,7 @@ pub async fn stop_overlay(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_lecturer(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<LecturerBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -614,7 +657,7 @@ pub async fn set_lecturer(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unset_lecturer(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::UnsetLecturer).await
@@ -626,7 +669,7 @@ pub async fn unset_lecturer(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn disconnect(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -642,11 +685,11 @@ pub async fn disconnect(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn disconnect_post(
     state: State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     number: Path<String>,
     body: FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
-    disconnect(state, who, number, body).await
+    disconnect(state, Controller(who), number, body).await
 }
 
 /// Disconnects everyone; the meeting ends (its participants may start it again).
@@ -655,7 +698,7 @@ pub async fn disconnect_post(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn disconnect_all(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::DisconnectAll).await
@@ -667,10 +710,10 @@ pub async fn disconnect_all(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn disconnect_all_post(
     state: State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     number: Path<String>,
 ) -> Result<StatusCode, FrtcError> {
-    disconnect_all(state, who, number).await
+    disconnect_all(state, Controller(who), number).await
 }
 
 /// Cascading to H.323/SIP or another FRTC meeting needs a media gateway, which Plenum does
@@ -678,13 +721,8 @@ pub async fn disconnect_all_post(
 #[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/cascading", tag = TAG, security(("token" = [])),
     params(("meeting_number" = String, Path)),
     responses((status = 501, description = "not_supported", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn cascading(
-    State(state): State<AppState>,
-    who: SignedIn,
-    Path(number): Path<String>,
-) -> Result<StatusCode, FrtcError> {
-    // Not running or not allowed are answered as for every other call.
-    state.plenum.live_meeting(&who.principal, &number).await?;
+pub async fn cascading(_may: Controller) -> Result<StatusCode, FrtcError> {
+    // Not running or not allowed are answered as for every other call (`Controller`).
     Err(FrtcError::new(
         ErrorCode::NotSupported,
         "cascading needs a SIP/H.323 gateway, which this server does not have",
@@ -697,7 +735,7 @@ pub async fn cascading(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn participant_info(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantInfoBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -721,7 +759,7 @@ pub async fn participant_info(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn start_recording(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::StartRecording).await
@@ -733,7 +771,7 @@ pub async fn start_recording(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn stop_recording(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::StopRecording).await
@@ -745,14 +783,17 @@ pub async fn stop_recording(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn start_live(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<LiveBody>,
 ) -> Result<StatusCode, FrtcError> {
     let passcode = body
         .live_password
         .filter(|p| !p.trim().is_empty())
-        .map(|p| parse_live_passcode(&p))
+        .map(|p| {
+            // The same rule as a schedule's `live_passcode`, named as this request names it.
+            parse_live_passcode(&p).map_err(|e| ValidationError::new(Field::LivePassword, e.reason))
+        })
         .transpose()?;
     apply(&state, &who, &number, Command::StartLive { passcode }).await
 }
@@ -763,7 +804,7 @@ pub async fn start_live(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn stop_live(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::StopLive).await
@@ -776,12 +817,19 @@ pub async fn stop_live(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn pin_for_participant(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path((number, viewer)): Path<(String, String)>,
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
     let pinned = at_most_one(body.participants)?;
     let viewer = client_uuid(&viewer)?;
+    if pinned == Some(viewer) {
+        return Err(ValidationError::new(
+            Field::Participants,
+            "names the viewer: a participant's view pins one other participant",
+        )
+        .into());
+    }
     let control = Command::PinForParticipant { viewer, pinned };
     apply(&state, &who, &number, control).await
 }
@@ -792,7 +840,7 @@ pub async fn pin_for_participant(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unpin_for_participant(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path((number, viewer)): Path<(String, String)>,
 ) -> Result<StatusCode, FrtcError> {
     let control = Command::PinForParticipant {
@@ -808,7 +856,7 @@ pub async fn unpin_for_participant(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn pin_for_meeting(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
     FrtcJson(body): FrtcJson<ParticipantsBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -822,7 +870,7 @@ pub async fn pin_for_meeting(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unpin_for_meeting(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::PinForMeeting(None)).await
@@ -834,7 +882,7 @@ pub async fn unpin_for_meeting(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn layout_change(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path((number, viewer)): Path<(String, String)>,
     FrtcJson(body): FrtcJson<LayoutBody>,
 ) -> Result<StatusCode, FrtcError> {
@@ -867,7 +915,7 @@ pub async fn layout_change(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn lock(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::Lock).await
@@ -879,7 +927,7 @@ pub async fn lock(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unlock(
     State(state): State<AppState>,
-    who: SignedIn,
+    Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     apply(&state, &who, &number, Command::Unlock).await
@@ -893,7 +941,7 @@ fn at_most_one(participants: Option<Vec<String>>) -> Result<Option<AttendanceId>
         0 => Ok(None),
         1 => participants.pop().map(|p| client_uuid(&p)).transpose(),
         _ => Err(ValidationError::new(
-            Field::ClientId,
+            Field::Participants,
             "only one participant can be pinned at a time",
         )
         .into()),

@@ -532,7 +532,7 @@ async fn mute_controls_reach_every_client_and_the_detail() {
         )
         .await,
         400,
-        "missing_field",
+        "invalid_field",
     );
     assert_eq!(
         participant(&detail(&app, &admin, "5550010").await, &a)["mute_audio"],
@@ -1067,4 +1067,279 @@ async fn what_happens_live_is_in_the_history_as_it_happens() {
     let stays = rokid_stays(&app, &key, &session).await;
     assert_eq!(status_of(&stays, "Ann"), "已退出");
     assert_eq!(status_of(&stays, "IVY"), "未进入");
+}
+
+#[tokio::test]
+async fn a_full_server_is_the_reason_only_when_the_meeting_would_admit() {
+    let app = TestApp::spawn_with(|s| {
+        s.policy.live.max_participants_per_meeting = 2;
+        s.policy.max_calls = 3;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550004").await;
+    room(&app, &admin, "5550005").await;
+
+    // Five join one meeting of two at once: two are in, the others hear the meeting is
+    // full (the server, with three calls, never was).
+    let attempts = (0..5).map(|i| {
+        let app = &app;
+        async move {
+            let mut c = LiveClient::connect(app, None).await;
+            let answer = c
+                .join(json!({"meeting_number": "5550004", "password": "1234",
+                             "display_name": format!("P{i}")}))
+                .await;
+            (c, answer)
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let kinds = |wanted: &str| {
+        answers
+            .iter()
+            .filter(|(_, a)| a["type"] == wanted || a["reason"] == wanted)
+            .count()
+    };
+    assert_eq!(
+        kinds("joined"),
+        2,
+        "{:?}",
+        answers.iter().map(|(_, a)| a).collect::<Vec<_>>()
+    );
+    assert_eq!(kinds("meeting_full"), 3);
+
+    // The third call of the server; now the server is full, and says so only to a join
+    // the meeting itself would admit.
+    let mut third = LiveClient::connect(&app, None).await;
+    third.join_ok("5550005", Some("1234"), "T").await;
+    let mut c = LiveClient::connect(&app, None).await;
+    let answer = c
+        .join(json!({"meeting_number": "5550004", "password": "1234", "display_name": "X"}))
+        .await;
+    assert_eq!(answer["reason"], "meeting_full", "{answer}");
+    let answer = c
+        .join(json!({"meeting_number": "5550005", "password": "9999", "display_name": "X"}))
+        .await;
+    assert_eq!(answer["reason"], "wrong_password", "{answer}");
+    let answer = c
+        .join(json!({"meeting_number": "5550005", "password": "1234", "display_name": "X"}))
+        .await;
+    assert_eq!(answer["reason"], "server_full", "{answer}");
+}
+
+#[tokio::test]
+async fn a_reservation_ended_early_at_its_moved_end_time_stays_closed() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    let start = (now_ms(&app) / MINUTE_MS) * MINUTE_MS + 5 * MINUTE_MS;
+    reserve(
+        &app,
+        &admin,
+        "Short",
+        start,
+        json!({"meeting_number": "5552002", "meeting_password": "1234"}),
+    )
+    .await;
+    let mut c = LiveClient::connect(&app, None).await;
+    c.join_ok("5552002", Some("1234"), "A").await;
+    let end = now_ms(&app) + 2 * MINUTE_MS;
+    let moved = app
+        .post(
+            "/api/v1/meeting/5552002",
+            Some(&admin),
+            json!({"end_time": end}),
+        )
+        .await;
+    assert_eq!(moved.status.as_u16(), 204, "{}", moved.body);
+    advance_with_heartbeats(&app, std::slice::from_mut(&mut c), 100).await;
+    app.clock.advance(Duration::from_secs(40));
+    assert_eq!(
+        c.recv_type("meeting_ended").await["reason"],
+        "end_time_reached"
+    );
+    assert_eq!(c.closed().await, Closed::Code(4002));
+
+    // Its scheduled end is an hour away, but the meeting is over.
+    let mut late = LiveClient::connect(&app, None).await;
+    let answer = late
+        .join(json!({"meeting_number": "5552002", "password": "1234", "display_name": "B"}))
+        .await;
+    assert_eq!(answer["reason"], "meeting_ended", "{answer}");
+}
+
+#[tokio::test]
+async fn control_calls_check_permission_before_reading_the_body() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550060").await;
+    let _c = joined(&app, "5550060", &["A"]).await;
+    let (_, normal) = user(&app, &admin, "nosy", "Normal").await;
+
+    for (call, body) in [
+        ("mute", "{\"participants\":"),
+        ("mute", "{}"),
+        ("participant/0194/layout_change", "{\"max_views\": 20}"),
+        ("cascading", "{}"),
+    ] {
+        let path = format!("/api/v1/meeting/5550060/{call}");
+        let reply = app
+            .call_raw(reqwest::Method::POST, &path, Some(&normal), body)
+            .await;
+        assert_frtc_error(&reply, 403, "permission_denied");
+        // A number not running is not running, whatever the body.
+        let path = format!("/api/v1/meeting/5559998/{call}");
+        let reply = app
+            .call_raw(reqwest::Method::POST, &path, Some(&admin), body)
+            .await;
+        assert_frtc_error(&reply, 404, "meeting_not_running");
+    }
+    // The body is judged once the caller may make the call.
+    let reply = app
+        .call_raw(
+            reqwest::Method::POST,
+            "/api/v1/meeting/5550060/mute",
+            Some(&admin),
+            "{\"participants\":",
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "malformed_json");
+}
+
+#[tokio::test]
+async fn control_bodies_are_judged_field_by_field_in_plain_words() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550080").await;
+    let c = joined(&app, "5550080", &["A", "B"]).await;
+    let a = c[0].id().to_owned();
+    let post = |call: &'static str, body: Value| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            app.post(
+                &format!("/api/v1/meeting/5550080/{call}"),
+                Some(admin),
+                body,
+            )
+            .await
+        }
+    };
+
+    for body in [
+        json!({"participants": [a], "allow_self_unmute": 1}),
+        json!({"participants": [null]}),
+        json!({"participants": [{"a": 1}]}),
+    ] {
+        let reply = post("mute", body).await;
+        assert_frtc_error(&reply, 400, "invalid_field_type");
+        let message = reply.body["error"].as_str().unwrap();
+        assert!(!message.contains("untagged"), "{message}");
+    }
+    let reply = post("mute", json!({})).await;
+    assert_frtc_error(&reply, 400, "missing_field");
+    assert!(
+        reply.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("participants")
+    );
+
+    let reply = post("live", json!({"live_password": "12"})).await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert!(
+        reply.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("live_password")
+    );
+
+    // A participant's view pins one *other* participant.
+    let reply = app
+        .post(
+            &format!("/api/v1/meeting/5550080/participant/{a}/pin"),
+            Some(&admin),
+            json!({"participants": [a]}),
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    let two = json!({"participants": [a, c[1].id()]});
+    let reply = post("pin", two).await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert!(
+        reply.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("participants")
+    );
+}
+
+#[tokio::test]
+async fn a_participant_asks_to_speak_over_rest() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550090").await;
+    let mut host = LiveClient::connect(&app, Some(&admin)).await;
+    host.join_ok("5550090", Some("1234"), "Host").await;
+    let (_, ria) = user(&app, &admin, "ria", "Normal").await;
+    let (_, other) = user(&app, &admin, "otto", "Normal").await;
+    let mut me = LiveClient::connect(&app, Some(&ria)).await;
+    me.join_ok("5550090", Some("1234"), "Ria").await;
+    host.recv_type("participant_joined").await;
+    let mine = me.id().to_owned();
+    let body = json!({"participants": [mine], "allow_self_unmute": false});
+    assert_eq!(control(&app, &admin, "5550090", "mute", body).await, 204);
+    me.recv_type("mute_changed").await;
+
+    // Someone of the company who is not in the meeting may not.
+    assert_frtc_error(
+        &app.post(
+            "/api/v1/meeting/5550090/request_unmute",
+            Some(&other),
+            json!({}),
+        )
+        .await,
+        403,
+        "permission_denied",
+    );
+    // A client_uuid that is not the caller's names nobody of theirs.
+    let path = format!(
+        "/api/v1/meeting/5550090/request_unmute?client_id={}",
+        host.id()
+    );
+    assert_frtc_error(
+        &app.post(&path, Some(&ria), json!({})).await,
+        404,
+        "participant_not_found",
+    );
+    // The participant (no invitee of a room) asks; the host hears.
+    let path = format!("/api/v1/meeting/5550090/request_unmute?client_id={mine}");
+    let reply = app.post(&path, Some(&ria), json!({})).await;
+    assert_eq!(reply.status.as_u16(), 204, "{}", reply.body);
+    assert_eq!(
+        host.recv_type("unmute_requested").await["client_uuid"],
+        mine.as_str()
+    );
+}
+
+#[tokio::test]
+async fn oversized_input_is_refused_not_cut() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5550095").await;
+    let mut c = LiveClient::connect(&app, None).await;
+    let long = "1".repeat(65);
+    c.send(
+        json!({"type": "join", "meeting_number": "5550095", "password": "1234",
+                  "display_name": "A", "call_number": long}),
+    )
+    .await;
+    let error = c.recv_type("error").await;
+    assert_eq!(error["code"], "invalid_message", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("call_number"));
+
+    // A frame over 64 KiB is answered, then the connection closes with 1009.
+    let big = json!({"type": "heartbeat", "pad": "x".repeat(70 * 1024)});
+    c.send(big).await;
+    assert_eq!(c.recv_type("error").await["code"], "frame_too_large");
+    assert_eq!(c.closed().await, Closed::Code(1009));
 }
