@@ -153,7 +153,10 @@ pub struct LecturerBody {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UpdateMeetingBody {
-    /// New end of the running meeting, ms since the Unix epoch; the meeting ends then.
+    /// New end of the running meeting, ms since the Unix epoch (a number or a string of
+    /// digits, as FRTC's other times); the meeting ends then.
+    #[serde(default, deserialize_with = "super::schedule::millis")]
+    #[schema(value_type = Option<i64>)]
     end_time: Option<i64>,
 }
 

@@ -34,7 +34,7 @@ pub const TAG: &str = "Meeting Schedule";
 
 /// Milliseconds as FRTC clients send them: a number, or (as the detail example shows) a
 /// string of digits. `null` or an empty string is "not given".
-fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(super) fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     struct Millis;
 
     impl<'de> serde::de::Visitor<'de> for Millis {
