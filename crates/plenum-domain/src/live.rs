@@ -255,11 +255,18 @@ impl Layout {
     };
 
     pub fn new(max_views: u32, mode: LayoutMode) -> Result<Self, ValidationError> {
-        let max_views = u8::try_from(max_views)
+        Ok(Self {
+            max_views: Self::parse_max_views(max_views)?,
+            mode,
+        })
+    }
+
+    /// How many participants a view shows at most: 1 to 19.
+    pub fn parse_max_views(max_views: u32) -> Result<u8, ValidationError> {
+        u8::try_from(max_views)
             .ok()
             .filter(|v| (1..=MAX_VIEWS).contains(v))
-            .ok_or_else(|| ValidationError::new(Field::MaxViews, "must be 1 to 19"))?;
-        Ok(Self { max_views, mode })
+            .ok_or_else(|| ValidationError::new(Field::MaxViews, "must be 1 to 19"))
     }
 }
 
@@ -472,9 +479,11 @@ pub enum Command {
     },
     /// The participant everyone sees pinned; `None` unpins.
     PinForMeeting(Option<AttendanceId>),
+    /// What `viewer` sees laid out; a part left out (`None`) stays as it is.
     ChangeLayout {
         viewer: AttendanceId,
-        layout: Layout,
+        max_views: Option<u8>,
+        mode: Option<LayoutMode>,
     },
     Lock,
     Unlock,
@@ -950,8 +959,16 @@ impl LiveMeeting {
                     });
                 }
             }
-            Command::ChangeLayout { viewer, layout } => {
+            Command::ChangeLayout {
+                viewer,
+                max_views,
+                mode,
+            } => {
                 let p = self.known_mut(viewer)?;
+                let layout = Layout {
+                    max_views: max_views.unwrap_or(p.layout.max_views),
+                    mode: mode.unwrap_or(p.layout.mode),
+                };
                 if p.layout != layout {
                     p.layout = layout;
                     events.push(Event::LayoutChanged { viewer, layout });

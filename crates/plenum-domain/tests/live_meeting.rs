@@ -508,12 +508,36 @@ fn rename_and_layout_change_one_participant() {
     let events = applied(m.apply(
         Command::ChangeLayout {
             viewer: id(2),
-            layout,
+            max_views: Some(layout.max_views),
+            mode: Some(layout.mode),
         },
         at(11),
     ));
     assert_eq!(events[0].audience(), Audience::Only(id(2)));
     assert_eq!(m.participant(id(2)).unwrap().layout, layout);
+
+    // A part left out stays as it is.
+    applied(m.apply(
+        Command::ChangeLayout {
+            viewer: id(2),
+            max_views: Some(4),
+            mode: None,
+        },
+        at(12),
+    ));
+    assert_eq!(
+        m.participant(id(2)).unwrap().layout,
+        Layout::new(4, LayoutMode::Gallery).unwrap()
+    );
+    let unchanged = applied(m.apply(
+        Command::ChangeLayout {
+            viewer: id(2),
+            max_views: None,
+            mode: None,
+        },
+        at(13),
+    ));
+    assert!(unchanged.is_empty());
 }
 
 // --- random command sequences ------------------------------------------------------------

@@ -889,27 +889,13 @@ pub async fn layout_change(
     Path((number, viewer)): Path<(String, String)>,
     FrtcJson(body): FrtcJson<LayoutBody>,
 ) -> Result<StatusCode, FrtcError> {
-    let mode = body
-        .layout
-        .as_deref()
-        .map(LayoutMode::parse)
-        .transpose()?
-        .unwrap_or(LayoutMode::Auto);
-    let layout = Layout::new(
-        body.max_views
-            .unwrap_or(u32::from(Layout::DEFAULT.max_views)),
-        mode,
-    )?;
-    apply(
-        &state,
-        &who,
-        &number,
-        Command::ChangeLayout {
-            viewer: client_uuid(&viewer)?,
-            layout,
-        },
-    )
-    .await
+    // What the body leaves out stays as the viewer has it.
+    let control = Command::ChangeLayout {
+        viewer: client_uuid(&viewer)?,
+        max_views: body.max_views.map(Layout::parse_max_views).transpose()?,
+        mode: body.layout.as_deref().map(LayoutMode::parse).transpose()?,
+    };
+    apply(&state, &who, &number, control).await
 }
 
 /// Locks the meeting: nobody new may join.

@@ -719,6 +719,21 @@ async fn host_controls_change_the_meeting_for_everyone() {
     );
     let layout = c[1].recv_type("layout_changed").await;
     assert_eq!(layout["max_views"], 19);
+    // What a change leaves out stays as it was.
+    assert_eq!(
+        control(
+            &app,
+            &admin,
+            n,
+            &format!("participant/{b}/layout_change"),
+            json!({"max_views": 4})
+        )
+        .await,
+        204
+    );
+    let layout = c[1].recv_type("layout_changed").await;
+    assert_eq!(layout["max_views"], 4);
+    assert_eq!(layout["layout"], "gallery", "{layout}");
     assert_frtc_error(
         &app.post(
             &format!("/api/v1/meeting/{n}/participant/{b}/layout_change"),
