@@ -871,21 +871,37 @@ async fn disconnect_stop_and_end_time_end_participation() {
     }
 }
 
-#[tokio::test]
-async fn a_reservation_stopped_without_rejoin_stays_closed() {
+/// A test server with a reservation `number` (password 1234) starting in five minutes, and
+/// guest "A" joined to it.
+async fn reservation_joined(number: &str) -> (TestApp, String, LiveClient) {
     let app = app().await;
     let admin = app.admin_token().await;
     let start = (now_ms(&app) / MINUTE_MS) * MINUTE_MS + 5 * MINUTE_MS;
     reserve(
         &app,
         &admin,
-        "Once",
+        "Planned",
         start,
-        json!({"meeting_number": "5552001", "meeting_password": "1234"}),
+        json!({"meeting_number": number, "meeting_password": "1234"}),
     )
     .await;
     let mut c = LiveClient::connect(&app, None).await;
-    c.join_ok("5552001", Some("1234"), "A").await;
+    c.join_ok(number, Some("1234"), "A").await;
+    (app, admin, c)
+}
+
+/// A join of `number` is refused: the meeting is over.
+async fn assert_over(app: &TestApp, number: &str) {
+    let mut late = LiveClient::connect(app, None).await;
+    let answer = late
+        .join(json!({"meeting_number": number, "password": "1234", "display_name": "B"}))
+        .await;
+    assert_eq!(answer["reason"], "meeting_ended", "{answer}");
+}
+
+#[tokio::test]
+async fn a_reservation_stopped_without_rejoin_stays_closed() {
+    let (app, admin, mut c) = reservation_joined("5552001").await;
     assert_eq!(
         control(&app, &admin, "5552001", "stop", json!({"rejoin": false})).await,
         204
@@ -894,11 +910,7 @@ async fn a_reservation_stopped_without_rejoin_stays_closed() {
     assert_eq!(ended["reason"], "stopped_no_rejoin");
     assert_eq!(ended["rejoin"], false);
     assert_eq!(c.closed().await, Closed::Code(4002));
-    let mut d = LiveClient::connect(&app, None).await;
-    let answer = d
-        .join(json!({"meeting_number": "5552001", "password": "1234", "display_name": "B"}))
-        .await;
-    assert_eq!(answer["reason"], "meeting_ended", "{answer}");
+    assert_over(&app, "5552001").await;
 }
 
 #[tokio::test]
@@ -1144,19 +1156,7 @@ async fn a_full_server_is_the_reason_only_when_the_meeting_would_admit() {
 
 #[tokio::test]
 async fn a_reservation_ended_early_at_its_moved_end_time_stays_closed() {
-    let app = app().await;
-    let admin = app.admin_token().await;
-    let start = (now_ms(&app) / MINUTE_MS) * MINUTE_MS + 5 * MINUTE_MS;
-    reserve(
-        &app,
-        &admin,
-        "Short",
-        start,
-        json!({"meeting_number": "5552002", "meeting_password": "1234"}),
-    )
-    .await;
-    let mut c = LiveClient::connect(&app, None).await;
-    c.join_ok("5552002", Some("1234"), "A").await;
+    let (app, admin, mut c) = reservation_joined("5552002").await;
     let end = now_ms(&app) + 2 * MINUTE_MS;
     let moved = app
         .post(
@@ -1176,11 +1176,7 @@ async fn a_reservation_ended_early_at_its_moved_end_time_stays_closed() {
     assert_eq!(c.closed().await, Closed::Code(4002));
 
     // Its scheduled end is an hour away, but the meeting is over.
-    let mut late = LiveClient::connect(&app, None).await;
-    let answer = late
-        .join(json!({"meeting_number": "5552002", "password": "1234", "display_name": "B"}))
-        .await;
-    assert_eq!(answer["reason"], "meeting_ended", "{answer}");
+    assert_over(&app, "5552002").await;
 }
 
 #[tokio::test]
