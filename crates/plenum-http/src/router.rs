@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
@@ -270,15 +270,61 @@ fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     .into_response()
 }
 
-async fn not_found() -> FrtcError {
-    FrtcError::new(ErrorCode::NotFound, "no such endpoint")
+async fn not_found(
+    state: State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    unrouted(StatusCode::NOT_FOUND, &state, &method, &uri, &headers)
 }
 
-async fn method_not_allowed() -> FrtcError {
-    FrtcError::new(
-        ErrorCode::MethodNotAllowed,
-        "this endpoint does not accept that method",
+async fn method_not_allowed(
+    state: State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    unrouted(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &state,
+        &method,
+        &uri,
+        &headers,
     )
+}
+
+/// What the router answers itself — no such endpoint (404), a method the endpoint does not
+/// take (405) — in the error shape of the API whose paths the request is under: a Telnyx
+/// client gets Telnyx's `errors`, a Rokid one Spring's body, and so on; FRTC's elsewhere.
+fn unrouted(
+    status: StatusCode,
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Response {
+    let path = uri.path();
+    if path.starts_with(crate::telnyx::PATH_PREFIX) {
+        crate::telnyx::unrouted(status, method)
+    } else if path.starts_with(crate::rokid::PATH_PREFIX) {
+        crate::rokid::unrouted(status, method, path, state.plenum.now())
+    } else if crate::huawei::PATH_PREFIXES
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
+        crate::huawei::unrouted(status, headers)
+    } else if crate::rocketchat::owns(path) {
+        crate::rocketchat::unrouted(status)
+    } else if status == StatusCode::METHOD_NOT_ALLOWED {
+        FrtcError::new(
+            ErrorCode::MethodNotAllowed,
+            "this endpoint does not accept that method",
+        )
+        .into_response()
+    } else {
+        FrtcError::new(ErrorCode::NotFound, "no such endpoint").into_response()
+    }
 }
 
 /// Liveness: answers as long as the process serves HTTP. Also the static baseline of the

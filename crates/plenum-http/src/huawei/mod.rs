@@ -19,6 +19,7 @@
 //!   milliseconds, `leftTime` is `null` while the participant is still in the meeting.
 
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION};
 use axum::http::request::Parts;
@@ -97,6 +98,10 @@ pub enum Problem {
     AppAuthFailed,
     /// The token's user may not read the company's records.
     Forbidden,
+    /// No API at this path and method (the API gateway's answer).
+    NoSuchApi(StatusCode),
+    /// The request body is larger than the server reads.
+    BodyTooLarge,
     Internal,
 }
 
@@ -166,6 +171,19 @@ impl HuaweiError {
                 "MMC.111070001",
                 pick("权限不足", "Insufficient permissions."),
             ),
+            Problem::NoSuchApi(status) => (
+                *status,
+                "APIGW.0101",
+                pick(
+                    "API不存在或未发布到环境",
+                    "The API does not exist or has not been published in the environment.",
+                ),
+            ),
+            Problem::BodyTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "APIGW.0201",
+                pick("请求体过大", "Request entity too large."),
+            ),
             Problem::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "MMC.111000000",
@@ -195,6 +213,15 @@ impl HuaweiError {
         };
         Self::new(problem, lang)
     }
+}
+
+/// Where this dialect's paths begin: the router answers what it cannot route under them
+/// (no such endpoint, a method the endpoint does not take) with [`unrouted`].
+pub(crate) const PATH_PREFIXES: [&str; 3] = ["/v1/usg/", "/v2/usg/", "/v1/mmc/"];
+
+/// The router's own answer under [`PATH_PREFIXES`], as Huawei's API gateway gives it.
+pub(crate) fn unrouted(status: StatusCode, headers: &HeaderMap) -> Response {
+    HuaweiError::new(Problem::NoSuchApi(status), Lang::of(headers)).into_response()
 }
 
 impl IntoResponse for HuaweiError {
@@ -325,9 +352,13 @@ async fn app_auth(
     State(state): State<AppState>,
     lang: Lang,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Json<TokenResponse>, HuaweiError> {
     let invalid = |what: &str| HuaweiError::new(Problem::InvalidParam(what.to_owned()), lang);
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => HuaweiError::new(Problem::BodyTooLarge, lang),
+        _ => invalid("body"),
+    })?;
     let (signature, access) = hmac_header(&headers).ok_or_else(|| invalid("Authorization"))?;
     let body: Value = serde_json::from_slice(&body).map_err(|_| invalid("body"))?;
     let text = |key: &str| -> Option<String> {

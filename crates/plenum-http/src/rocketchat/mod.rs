@@ -30,6 +30,7 @@ pub use rendered::RenderedCalls;
 
 use axum::Json;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -75,7 +76,25 @@ pub enum RocketError {
         limit: u32,
         reset_ms: i64,
     },
+    /// The request body is larger than the server reads.
+    TooLarge,
     Internal,
+}
+
+/// Where this dialect's paths are (under FRTC's `/api/v1`): the router answers what it
+/// cannot route there (no such endpoint, a method the endpoint does not take) with
+/// [`unrouted`].
+pub(crate) fn owns(path: &str) -> bool {
+    path == "/api/v1/login" || path.starts_with("/api/v1/video-conference")
+}
+
+/// The router's own answer for a path [`owns`] names, as Rocket.Chat's REST layer gives it.
+pub(crate) fn unrouted(status: StatusCode) -> Response {
+    (
+        status,
+        Json(json!({"status": "error", "message": "API endpoint does not exist"})),
+    )
+        .into_response()
 }
 
 impl RocketError {
@@ -134,6 +153,11 @@ impl IntoResponse for RocketError {
                 }
                 response
             }
+            RocketError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Json(json!({"success": false, "error": "The request body is too large."})),
+            )
+                .into_response(),
             RocketError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Json(json!({"success": false, "error": "Internal server error"})),
@@ -153,8 +177,12 @@ fn internal(e: ServiceError) -> RocketError {
 /// `POST /api/v1/login`.
 async fn login(
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Json<Value>, RocketError> {
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => RocketError::TooLarge,
+        _ => RocketError::LoginFailed,
+    })?;
     let body: Value = serde_json::from_slice(&body).map_err(|_| RocketError::LoginFailed)?;
     let name = body["username"]
         .as_str()

@@ -19,10 +19,13 @@
 //! - Errors are Spring Boot's default body, as Rokid's Java service answers:
 //!   `{"timestamp", "status", "error", "message", "path"}`.
 
+use std::borrow::Cow;
+
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::civil::DateTime;
@@ -61,19 +64,28 @@ pub fn routes() -> axum::Router<AppState> {
 pub struct RokidError {
     status: StatusCode,
     message: String,
-    path: &'static str,
+    path: Cow<'static, str>,
     /// When it happened (Spring's `timestamp`), from the service's clock.
     at: Option<jiff::Timestamp>,
 }
 
 impl RokidError {
-    fn new(status: StatusCode, message: impl Into<String>, path: &'static str) -> Self {
+    fn new(
+        status: StatusCode,
+        message: impl Into<String>,
+        path: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             status,
             message: message.into(),
-            path,
+            path: path.into(),
             at: None,
         }
+    }
+
+    /// A body that could not be read: too large (413) or not readable, as Spring answers.
+    fn body_rejected(rejection: &BytesRejection, path: &'static str) -> Self {
+        Self::new(rejection.status(), rejection.body_text(), path)
     }
 
     fn at(mut self, now: jiff::Timestamp) -> Self {
@@ -108,6 +120,27 @@ impl RokidError {
             }
         }
     }
+}
+
+/// Where this dialect's paths begin: the router answers what it cannot route under it (no
+/// such endpoint, a method the endpoint does not take) with [`unrouted`].
+pub(crate) const PATH_PREFIX: &str = "/ar/corporation/openapi/";
+
+/// The router's own answer under [`PATH_PREFIX`], in Spring's error shape.
+pub(crate) fn unrouted(
+    status: StatusCode,
+    method: &Method,
+    path: &str,
+    now: jiff::Timestamp,
+) -> Response {
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        format!("Request method '{method}' is not supported")
+    } else {
+        "No endpoint here".to_owned()
+    };
+    RokidError::new(status, message, path.to_owned())
+        .at(now)
+        .into_response()
 }
 
 impl IntoResponse for RokidError {
@@ -241,9 +274,10 @@ fn str_field<'a>(body: &'a Value, name: &str) -> Result<Option<&'a str>, String>
 async fn meeting_history(
     State(state): State<AppState>,
     auth: RokidAuth,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Json<MeetingPage>, RokidError> {
     let now = state.plenum.now();
+    let body = body.map_err(|r| RokidError::body_rejected(&r, HISTORY_PATH).at(now))?;
     history_page(state, auth, body).await.map_err(|e| e.at(now))
 }
 

@@ -19,10 +19,11 @@
 //!   carries `page_number`, `page_size`, `total_pages`, `total_results`. Newest start first.
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use plenum_domain::history::{RecordingKind, RecordingStatus};
@@ -79,6 +80,27 @@ impl TelnyxError {
             parameter: None,
         }
     }
+}
+
+/// Where this dialect's paths begin: the router answers what it cannot route under it (no
+/// such endpoint, a method the endpoint does not take) with [`unrouted`].
+pub(crate) const PATH_PREFIX: &str = "/v2/room_recordings";
+
+/// The router's own answer under [`PATH_PREFIX`], in Telnyx's shape: 404 is 10005 as for an
+/// unknown recording; the other statuses (405) are 10015, the request not being well-formed.
+pub(crate) fn unrouted(status: StatusCode, method: &Method) -> Response {
+    let error = if status == StatusCode::NOT_FOUND {
+        TelnyxError::not_found("The requested resource or URL could not be found.")
+    } else {
+        TelnyxError {
+            status,
+            code: "10015",
+            title: "Bad Request",
+            detail: format!("The endpoint does not accept {method}."),
+            parameter: None,
+        }
+    };
+    error.into_response()
 }
 
 impl From<ServiceError> for TelnyxError {
@@ -371,11 +393,13 @@ async fn list(
 async fn retrieve(
     State(state): State<AppState>,
     ApiKeyAuth(scope): ApiKeyAuth,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<serde_json::Value>, TelnyxError> {
+    // An id that is not even text (`%FF`) names no recording either.
     let id: RecordingId = id
-        .parse()
-        .map_err(|_| TelnyxError::not_found("The requested room recording does not exist."))?;
+        .ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(|| TelnyxError::not_found("The requested room recording does not exist."))?;
     let view = state.plenum.recording(scope, id).await?;
     Ok(Json(json!({ "data": RoomRecording::from(&view) })))
 }

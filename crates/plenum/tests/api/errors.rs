@@ -4,7 +4,8 @@ use plenum_testkit::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::assert_frtc_error;
+use crate::history_fixture::{create_key, send};
+use crate::{assert_frtc_error, keys, sorted};
 
 #[tokio::test]
 async fn unknown_paths_and_methods_get_the_frtc_error_shape() {
@@ -158,4 +159,90 @@ async fn times_that_are_not_whole_milliseconds_are_refused_by_name() {
             "{message}"
         );
     }
+}
+
+#[tokio::test]
+async fn vendor_paths_answer_what_cannot_be_routed_in_their_own_shape() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let key = create_key(&app, &admin, "shapes", "api_key").await["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {key}");
+    let headers = [("authorization", bearer.as_str())];
+    let call = |method: Method, path: &'static str| send(&app, method, path, &headers, None);
+
+    // Rokid: Spring's body, with the request's path.
+    for (method, path, status) in [
+        (
+            Method::GET,
+            "/ar/corporation/openapi/rtc/meeting/info/page",
+            405,
+        ),
+        (
+            Method::POST,
+            "/ar/corporation/openapi/rtc/meeting/record/list",
+            405,
+        ),
+        (Method::GET, "/ar/corporation/openapi/rtc/nothing", 404),
+    ] {
+        let reply = call(method, path).await;
+        assert_eq!(reply.status.as_u16(), status, "{path}: {}", reply.body);
+        assert_eq!(
+            keys(&reply.body),
+            sorted(&["error", "message", "path", "status", "timestamp"])
+        );
+        assert_eq!(reply.body["status"], status);
+        assert_eq!(reply.body["path"], path);
+    }
+
+    // Telnyx: `errors`; an id that is not even text is an unknown recording.
+    for (method, path, status, code) in [
+        (Method::POST, "/v2/room_recordings", 405, "10015"),
+        (Method::GET, "/v2/room_recordings/a/b", 404, "10005"),
+        (Method::GET, "/v2/room_recordings/%FF", 404, "10005"),
+    ] {
+        let reply = call(method, path).await;
+        assert_eq!(reply.status.as_u16(), status, "{path}: {}", reply.body);
+        assert_eq!(keys(&reply.body), sorted(&["errors"]), "{}", reply.body);
+        assert_eq!(reply.body["errors"][0]["code"], code);
+    }
+
+    // Huawei: the API gateway's `error_code` / `error_msg`.
+    for (method, path, status) in [
+        (Method::GET, "/v2/usg/acs/auth/appauth", 405),
+        (Method::GET, "/v1/mmc/management/conferences/nothing", 404),
+    ] {
+        let reply = call(method, path).await;
+        assert_eq!(reply.status.as_u16(), status, "{path}: {}", reply.body);
+        assert_eq!(keys(&reply.body), sorted(&["error_code", "error_msg"]));
+        assert_eq!(reply.body["error_code"], "APIGW.0101");
+    }
+
+    // Rocket.Chat, under FRTC's /api/v1.
+    for (method, path, status) in [
+        (Method::GET, "/api/v1/login", 405),
+        (Method::GET, "/api/v1/video-conference.nothing", 404),
+    ] {
+        let reply = call(method, path).await;
+        assert_eq!(reply.status.as_u16(), status, "{path}: {}", reply.body);
+        assert_eq!(reply.body["status"], "error", "{}", reply.body);
+        assert!(reply.body["message"].is_string());
+    }
+
+    // Bodies over the limit.
+    let huge = json!({"pad": "x".repeat(100 * 1024)});
+    let rokid = "/ar/corporation/openapi/rtc/meeting/info/page";
+    let reply = send(&app, Method::POST, rokid, &headers, Some(huge.clone())).await;
+    assert_eq!(reply.status.as_u16(), 413, "{}", reply.body);
+    assert_eq!(reply.body["status"], 413);
+    let login = "/api/v1/login";
+    let reply = send(&app, Method::POST, login, &[], Some(huge.clone())).await;
+    assert_eq!(reply.status.as_u16(), 413, "{}", reply.body);
+    assert_eq!(reply.body["success"], false);
+    let appauth = "/v2/usg/acs/auth/appauth";
+    let reply = send(&app, Method::POST, appauth, &[], Some(huge)).await;
+    assert_eq!(reply.status.as_u16(), 413, "{}", reply.body);
+    assert_eq!(reply.body["error_code"], "APIGW.0201");
 }
