@@ -13,8 +13,9 @@
 //! - Instants: ISO 8601 UTC with microseconds (`2021-04-16T09:46:20.954000Z`).
 //! - Filters arrive as bracketed keys, percent-encoded or not (`filter%5Broom_id%5D`).
 //!   Date filters take a UTC calendar date (`2021-04-16`): `eq` is that day, `gte` from its
-//!   start, `lte` to its end. `filter[duration_secs]` without an operator (what the official
-//!   SDK sends) means "at least", as the SDK documents it.
+//!   start, `lte` to its end; a date-time stands for its UTC day. `filter[duration_secs]`
+//!   without an operator (what the official SDK sends) means "at least", as the SDK
+//!   documents it.
 //! - Paging: `page[size]` 1..=250 (default 20), `page[number]` from 1 (default 1); `meta`
 //!   carries `page_number`, `page_size`, `total_pages`, `total_results`. Newest start first.
 
@@ -181,8 +182,14 @@ pub(crate) fn query_pairs(uri: &Uri) -> Result<Vec<(String, String)>, String> {
         .map_err(|e| e.body_text())
 }
 
+/// A date filter's day: a date (`2021-04-16`), or the UTC day of a date-time (what the SDK
+/// sends for a `datetime`): with an offset, converted to UTC; without one, read as UTC.
 fn date(parameter: &str, raw: &str) -> Result<jiff::civil::Date, TelnyxError> {
-    raw.trim().parse::<jiff::civil::Date>().map_err(|_| {
+    let raw = raw.trim();
+    if let Ok(instant) = raw.parse::<jiff::Timestamp>() {
+        return Ok(instant.to_zoned(jiff::tz::TimeZone::UTC).date());
+    }
+    raw.parse::<jiff::civil::Date>().map_err(|_| {
         TelnyxError::bad_request(
             parameter,
             format!("{parameter} must be an ISO 8601 date such as 2021-04-16"),

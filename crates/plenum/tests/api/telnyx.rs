@@ -144,6 +144,16 @@ async fn every_filter_narrows_the_list() {
             "?filter[date_started_at][lte]=2026-06-17".into(),
             vec![alice, review, lab],
         ),
+        // A date-time (what the SDK sends for a `datetime`) is the day it falls on in UTC;
+        // without an offset it is read as UTC.
+        (
+            "?filter[date_started_at][eq]=2026-06-16T23:30:00-05:00".into(),
+            vec![alice, review],
+        ),
+        (
+            "?filter[date_started_at][eq]=2026-06-17T08:00:00".into(),
+            vec![alice, review],
+        ),
         ("?filter[date_ended_at][eq]=2026-06-10".into(), vec![lab]),
         (
             "?filter[date_ended_at][gte]=2026-06-11".into(),
