@@ -262,6 +262,17 @@ impl Plenum {
             // The installation secret changed since the app was created: its key is void.
             return Err(refused("the app key is no longer valid; create a new app"));
         }
+        // The multi-tenant form names the company (`corpId`, as account tokens' `user.corpId`
+        // shows it): it must be the app's own.
+        if let Some(corp) = request.corp_id.as_deref().filter(|c| !c.trim().is_empty()) {
+            let same = corp
+                .trim()
+                .parse::<CompanyId>()
+                .is_ok_and(|c| c == app.key.company);
+            if !same {
+                return Err(refused("corpId is not the app's company"));
+            }
+        }
         let given = request.signature.to_ascii_uppercase();
         let valid = appauth_signatures(
             &app_key,

@@ -285,8 +285,13 @@ async fn account_auth(
     State(state): State<AppState>,
     lang: Lang,
     headers: HeaderMap,
+    body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Json<TokenResponse>, HuaweiError> {
     let invalid = |what: &str| HuaweiError::new(Problem::InvalidParam(what.to_owned()), lang);
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => HuaweiError::new(Problem::BodyTooLarge, lang),
+        _ => invalid("body"),
+    })?;
     let basic = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -304,6 +309,15 @@ async fn account_auth(
     let wrong = || HuaweiError::new(Problem::WrongCredentials, lang);
     let username = Username::parse(account).map_err(|_| wrong())?;
     let password = Password::parse_for_sign_in(password).map_err(|_| wrong())?;
+    // The body's `account` (the SDK sends it) must be the one the credentials are for.
+    if !body.is_empty() {
+        let body: Value = serde_json::from_slice(&body).map_err(|_| invalid("body"))?;
+        match &body["account"] {
+            Value::Null => {}
+            Value::String(named) if Username::parse(named).is_ok_and(|n| n == username) => {}
+            _ => return Err(invalid("account")),
+        }
+    }
     let signed = state
         .plenum
         .sign_in(

@@ -267,6 +267,17 @@ async fn account_auth_answers_a_token_or_401() {
         401,
         "USG.201040001",
     );
+    // The body names the account the credentials are for, or nobody.
+    let basic = format!("Basic {}", STANDARD.encode(format!("alice:{PASSWORD}")));
+    let other = send(
+        &r.app,
+        Method::POST,
+        "/v1/usg/acs/auth/account",
+        &[("authorization", &basic)],
+        Some(json!({"account": "gina", "clientType": 72})),
+    )
+    .await;
+    assert_huawei_error(&other, 400, "MMC.111000001");
     for header in ["Basic !!!", "Bearer x", "Basic YWxpY2U="] {
         let reply = send(
             &r.app,
@@ -332,17 +343,19 @@ async fn appauth_checks_the_hmac_signature_and_issues_a_company_token() {
         .to_owned();
     let listed = records(&r, &token, &format!("?confUUID={}", ids::REVIEW), None).await;
     assert_eq!(listed.body["count"], 3, "{}", listed.body);
-    // The multi-tenant form of the signature (with corpId) is accepted too.
-    let mut multi = body.clone();
-    multi["corpId"] = json!("acme");
-    let signature = sign(&app_key, &format!("{app_id}:acme::{expire}:{nonce}"));
-    assert_eq!(
-        appauth(&r, &app_id, &signature, multi)
-            .await
-            .status
-            .as_u16(),
-        200
-    );
+    // The multi-tenant form of the signature (with corpId) is accepted too, when corpId is
+    // the app's company.
+    for (corp, status) in [
+        (r.acme_id.as_str(), 200),
+        (r.globex_id.as_str(), 401),
+        ("acme", 401),
+    ] {
+        let mut multi = body.clone();
+        multi["corpId"] = json!(corp);
+        let signature = sign(&app_key, &format!("{app_id}:{corp}::{expire}:{nonce}"));
+        let reply = appauth(&r, &app_id, &signature, multi).await;
+        assert_eq!(reply.status.as_u16(), status, "{corp}: {}", reply.body);
+    }
 
     // Wrong key, wrong app, mismatched access, expired, too far ahead: 401.
     let bad_sig = sign("not-the-key", &format!("{app_id}::{expire}:{nonce}"));
