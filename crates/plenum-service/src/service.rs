@@ -362,6 +362,34 @@ impl Plenum {
 
     // --- sign-in and tokens --------------------------------------------------------------
 
+    /// Signs in with a login that is a username or, as Rocket.Chat's login allows, the e-mail
+    /// address of exactly one user. A login that names nobody costs a decoy verification,
+    /// as an unknown username does.
+    pub async fn sign_in_by_login(
+        &self,
+        login: &str,
+        credential: Credential,
+        client_id: Option<String>,
+    ) -> Result<SignedIn, ServiceError> {
+        // An address first: usernames may contain '@' too, and then name themselves.
+        let by_email = if login.contains('@') {
+            self.inner.store.username_by_email(login).await?
+        } else {
+            None
+        };
+        let username = by_email.or_else(|| Username::parse(login).ok());
+        match username {
+            Some(username) => self.sign_in(&username, credential, client_id).await,
+            None => {
+                self.inner
+                    .hasher
+                    .verify_decoy(self.secret_of(&credential))
+                    .await?;
+                Err(ServiceError::InvalidCredentials)
+            }
+        }
+    }
+
     pub async fn sign_in(
         &self,
         username: &Username,

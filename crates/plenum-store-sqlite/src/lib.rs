@@ -435,6 +435,27 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn username_by_email(&self, email: &str) -> StoreResult<Option<Username>> {
+        let email = email.trim();
+        if email.is_empty() {
+            return Ok(None);
+        }
+        // Two rows are enough to know the address is shared.
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT username FROM users WHERE email = ?1 COLLATE NOCASE LIMIT 2",
+        )
+        .bind(email)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        match found.as_slice() {
+            [one] => Username::parse(one)
+                .map(Some)
+                .map_err(|e| corrupt(e.to_string())),
+            _ => Ok(None),
+        }
+    }
+
     async fn secret_hash(&self, user: UserId) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT secret_hash FROM users WHERE id = ?1")
             .bind(user.as_uuid())

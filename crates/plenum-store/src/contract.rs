@@ -62,6 +62,7 @@ macro_rules! contract_tests {
             concurrent_creations_do_not_exceed_the_user_limit,
             user_is_scoped_to_its_company,
             sign_in_record_finds_usernames_case_insensitively,
+            an_email_address_names_its_one_user,
             secret_hash_is_the_stored_hash,
             update_user_applies_changes,
             update_user_changes_the_secret,
@@ -757,6 +758,36 @@ pub async fn sign_in_record_finds_usernames_case_insensitively(store: &dyn Store
             .is_none(),
         "no wildcard matching"
     );
+}
+
+pub async fn an_email_address_names_its_one_user(store: &dyn Store) {
+    let (acme, _) = company_with_admin(store, "Acme", "acme-admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let with_email = |company, name: &str, email: &str| {
+        let mut user = new_user(company, name, Role::Normal);
+        user.profile.email = email.to_owned();
+        user
+    };
+    for user in [
+        with_email(acme.id, "ann", "Ann@Acme.example"),
+        with_email(acme.id, "bob", "shared@example.com"),
+        with_email(globex.id, "bea", "shared@example.com"),
+    ] {
+        store.create_user(&user).await.expect("create user");
+    }
+    let named = |email: &'static str| async move {
+        store
+            .username_by_email(email)
+            .await
+            .expect("look up an address")
+            .map(|u| u.as_str().to_owned())
+    };
+    assert_eq!(named("ann@acme.example").await.as_deref(), Some("ann"));
+    assert_eq!(named(" ANN@ACME.EXAMPLE ").await.as_deref(), Some("ann"));
+    assert_eq!(named("shared@example.com").await, None, "shared by two");
+    assert_eq!(named("nobody@example.com").await, None);
+    assert_eq!(named("").await, None, "users without an address");
+    assert_eq!(named("%@%").await, None, "no wildcard matching");
 }
 
 pub async fn secret_hash_is_the_stored_hash(store: &dyn Store) {

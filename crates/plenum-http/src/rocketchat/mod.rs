@@ -38,7 +38,6 @@ use plenum_domain::credentials::Password;
 use plenum_domain::history_query::SessionSummary;
 use plenum_domain::ids::{RoomId, SessionId, UserId};
 use plenum_domain::paging::PageRequest;
-use plenum_domain::user::Username;
 use plenum_service::{CompanyScope, Credential, ServiceError};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -189,12 +188,12 @@ async fn login(
         .or_else(|| body["user"].as_str())
         .ok_or(RocketError::LoginFailed)?;
     let password = body["password"].as_str().ok_or(RocketError::LoginFailed)?;
-    let username = Username::parse(name).map_err(|_| RocketError::LoginFailed)?;
     let password = Password::parse_for_sign_in(password).map_err(|_| RocketError::LoginFailed)?;
+    // `user` is a username or an e-mail address (rocketchat_API sends either there).
     let signed = state
         .plenum
-        .sign_in(
-            &username,
+        .sign_in_by_login(
+            name,
             Credential::Password(password),
             Some("rocketchat".to_owned()),
         )

@@ -83,6 +83,37 @@ async fn login_answers_the_token_and_user_id() {
 }
 
 #[tokio::test]
+async fn login_takes_an_email_address_as_the_user() {
+    let r = recorded().await;
+    for (name, email) in [
+        ("dora", "Dora@Acme.example"),
+        ("ed", "team@acme.example"),
+        ("flo", "team@acme.example"),
+    ] {
+        let reply = r
+            .app
+            .post(
+                "/api/v1/user/users",
+                Some(&r.alice),
+                json!({"username": name, "email": email, "role": "Normal", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    }
+    let login = |user: &'static str| {
+        let body = json!({"user": user, "password": PASSWORD});
+        send(&r.app, Method::POST, "/api/v1/login", &[], Some(body))
+    };
+    let reply = login("dora@acme.example").await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    assert_eq!(reply.body["data"]["me"]["username"], "dora");
+    // An address two accounts share names neither; an unknown one nobody.
+    for user in ["team@acme.example", "nobody@acme.example"] {
+        assert_eq!(login(user).await.status.as_u16(), 401, "{user}");
+    }
+}
+
+#[tokio::test]
 async fn the_calls_of_a_room_newest_first_with_every_field() {
     let r = recorded().await;
     let bob = login(&r, "bob").await;
