@@ -3,6 +3,11 @@
 
 use crate::{Field, ValidationError};
 
+/// The largest page number asked for; beyond it no list has anything.
+pub const MAX_PAGE_NUM: i64 = 1_000_000_000;
+/// The largest offset asked for, likewise.
+pub const MAX_OFFSET: i64 = 1_000_000_000_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
     offset: u64,
@@ -16,10 +21,10 @@ impl PageRequest {
         page_size: i64,
         max_size: u32,
     ) -> Result<Self, ValidationError> {
-        if !(1..=1_000_000_000).contains(&page_num) {
+        if !(1..=MAX_PAGE_NUM).contains(&page_num) {
             return Err(ValidationError::new(
                 Field::PageNum,
-                "must be a whole number from 1",
+                format!("must be a whole number from 1 to {MAX_PAGE_NUM}"),
             ));
         }
         if !(1..=i64::from(max_size)).contains(&page_size) {
@@ -37,10 +42,10 @@ impl PageRequest {
     /// An offset-style page (Huawei `offset`/`limit`, Rocket.Chat `offset`/`count`): skip
     /// `offset` items, return at most `limit` (1..=`max_size`).
     pub fn by_offset(offset: i64, limit: i64, max_size: u32) -> Result<Self, ValidationError> {
-        if !(0..=1_000_000_000_000).contains(&offset) {
+        if !(0..=MAX_OFFSET).contains(&offset) {
             return Err(ValidationError::new(
                 Field::Offset,
-                "must be a whole number from 0",
+                format!("must be a whole number from 0 to {MAX_OFFSET}"),
             ));
         }
         if !(1..=i64::from(max_size)).contains(&limit) {

@@ -309,9 +309,10 @@ async fn history_page(
     let page_num = int_field(&body, "pageNum", 1).map_err(bad)?;
     let page_size = int_field(&body, "pageSize", DEFAULT_PAGE_SIZE).map_err(bad)?;
     let page = PageRequest::by_number(page_num, page_size, MAX_PAGE_SIZE).map_err(|e| {
+        // The rule's own words, under the names this request uses.
         bad(match e.field {
-            Field::PageNum => "pageNum must be a whole number from 1".to_owned(),
-            _ => format!("pageSize must be between 1 and {MAX_PAGE_SIZE}"),
+            Field::PageNum => format!("pageNum {}", e.reason),
+            _ => format!("pageSize {}", e.reason),
         })
     })?;
     let name = SearchText::parse(
@@ -319,21 +320,25 @@ async fn history_page(
         Field::MeetingName,
     )
     .map_err(|e| bad(format!("meetingName {}", e.reason)))?;
+    let from = str_field(&body, "startTime")
+        .map_err(bad)?
+        .map(|s| parse_local(s, &auth.zone, "startTime").map_err(bad))
+        .transpose()?;
+    let to = str_field(&body, "endTime")
+        .map_err(bad)?
+        .map(|e| parse_local(e, &auth.zone, "endTime").map_err(bad))
+        .transpose()?;
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Err(bad("endTime is before startTime".to_owned()));
+    }
     let mut started = InstantRange::default();
-    if let Some(s) = str_field(&body, "startTime").map_err(bad)? {
-        started.narrow(
-            Some(parse_local(s, &auth.zone, "startTime").map_err(bad)?),
-            None,
-        );
-    }
-    if let Some(e) = str_field(&body, "endTime").map_err(bad)? {
-        let end = parse_local(e, &auth.zone, "endTime").map_err(bad)?;
-        // Inclusive to the second: `23:59:59` takes in that whole second.
-        started.narrow(
-            None,
-            end.checked_add(jiff::SignedDuration::from_secs(1)).ok(),
-        );
-    }
+    // Inclusive to the second: `23:59:59` takes in that whole second.
+    started.narrow(
+        from,
+        to.and_then(|end| end.checked_add(jiff::SignedDuration::from_secs(1)).ok()),
+    );
     let query = SessionQuery {
         room: None,
         name,

@@ -213,10 +213,20 @@ async fn meeting_history_errors() {
         json!({"companyId": r.acme_id, "endTime": "17.06.2026 10:00:00"}),
         json!({"companyId": r.acme_id, "meetingName": 5}),
         json!({"companyId": r.acme_id, "meetingName": "x".repeat(129)}),
+        json!({"companyId": r.acme_id, "startTime": "2026-06-10 00:00:00", "endTime": "2026-06-01 00:00:00"}),
         json!([1, 2]),
     ] {
         assert_spring_error(&page(&r, body).await, 400, PAGE);
     }
+    // A bound is told as it is.
+    let far = page(
+        &r,
+        json!({"companyId": r.acme_id, "pageNum": 2_000_000_000_i64}),
+    )
+    .await;
+    assert_spring_error(&far, 400, PAGE);
+    let message = far.body["message"].as_str().unwrap();
+    assert!(message.contains("1000000000"), "{message}");
     let malformed = send(
         &r.app,
         Method::POST,
