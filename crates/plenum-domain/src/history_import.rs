@@ -6,7 +6,7 @@
 //! to each other by these ids, and to people by username; the store resolves both within the
 //! importing company, in one transaction.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::history::{DeviceType, MediaType, RecordingKind, RecordingStatus};
 use crate::ids::{AttendanceId, RecordingId, RoomId, SessionId};
@@ -126,6 +126,101 @@ pub fn check_interval(
     }
 }
 
+/// How far ahead of this server's clock an imported session may start: the other system's
+/// clock may run a little fast. The same allowance for clock skew that scheduling gives a
+/// start in the past ([`START_GRACE`](crate::schedule::START_GRACE)).
+pub const CLOCK_SKEW: SignedDuration = crate::schedule::START_GRACE;
+
+/// Imports are history: an instant of the record is not later than `now` (give or take
+/// [`CLOCK_SKEW`]). Otherwise a session of the future would be listed as running, and nothing
+/// would ever end it.
+pub fn check_not_future(
+    line: usize,
+    name: &str,
+    instant: Timestamp,
+    now: Timestamp,
+) -> Result<(), ImportRefused> {
+    if instant > now.checked_add(CLOCK_SKEW).unwrap_or(now) {
+        return Err(ImportRefused::new(
+            line,
+            format!("{name} is in the future (this server's time is {now})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The rule of a stay and its session: the participant joined while the session was held
+/// (not before its start, not after its end) and, once the session has ended, left by its
+/// end. A stay without `left_at` is "still in the meeting", which an ended session cannot
+/// have. The session's times are those the company has for it (of this file or stored).
+pub fn check_stay_in_session(
+    line: usize,
+    stay: &ImportAttendance,
+    session_started: Timestamp,
+    session_ended: Option<Timestamp>,
+) -> Result<(), ImportRefused> {
+    let refuse = |reason: String| Err(ImportRefused::new(line, reason));
+    if stay.joined_at < session_started {
+        return refuse(format!(
+            "joined_at is before the session's start ({session_started})"
+        ));
+    }
+    let Some(ended) = session_ended else {
+        return Ok(());
+    };
+    if stay.joined_at > ended {
+        return refuse(format!("joined_at is after the session's end ({ended})"));
+    }
+    match stay.left_at {
+        None => refuse(format!(
+            "left_at is missing, but the session ended at {ended}"
+        )),
+        Some(left) if left > ended => {
+            refuse(format!("left_at is after the session's end ({ended})"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Whether `url` may be a recording's `download_url`, which integrations are handed as a link
+/// (Telnyx `download_url`, Rokid `egressRecordUrl`): an absolute `http` or `https` URL with a
+/// host, in the characters RFC 3986 allows (anything else percent-encoded). Not a full URL
+/// parser: enough that no `javascript:`, `data:` or relative link, and no stray quote or
+/// space, is served as a recording.
+pub fn is_download_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return false;
+    }
+    // RFC 3986's unreserved and reserved characters, and `%` of a percent-encoding.
+    const MARKS: &str = "-._~:/?#[]@!$&'()*+,;=%";
+    let allowed = |c: char| c.is_ascii_alphanumeric() || MARKS.contains(c);
+    if !rest.chars().all(allowed) {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.strip_prefix('[') {
+        // An IPv6 literal: `[::1]` or `[::1]:8080`.
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, "")) => (addr, None),
+            Some((addr, after)) => match after.strip_prefix(':') {
+                Some(port) => (addr, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None if host_port.contains(['[', ']']) => return false,
+        None => match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    !host.is_empty() && port.is_none_or(|p| p.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// A deterministic id for a record the file gives no id: a UUID (version 8) made of the
 /// SHA-256 of the company and the line's text, so the same line imports to the same record.
 pub fn derived_id(company: crate::ids::CompanyId, line_text: &str) -> uuid::Uuid {
@@ -151,6 +246,98 @@ mod tests {
         assert_ne!(derived_id(c, "{\"a\":1}"), derived_id(c, "{\"a\":2}"));
         assert_ne!(derived_id(c, "{\"a\":1}"), derived_id(d, "{\"a\":1}"));
         assert_eq!(derived_id(c, "x").get_version_num(), 8);
+    }
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn stay(joined: i64, left: Option<i64>) -> ImportAttendance {
+        ImportAttendance {
+            id: AttendanceId::from_uuid(uuid::Uuid::nil()),
+            session: SessionId::from_uuid(uuid::Uuid::nil()),
+            user: None,
+            display_name: "Guest".to_owned(),
+            call_number: String::new(),
+            device_type: DeviceType::Web,
+            media_type: MediaType::Audio,
+            department: String::new(),
+            joined_at: t(joined),
+            left_at: left.map(t),
+        }
+    }
+
+    #[test]
+    fn starts_in_the_future_are_refused_beyond_clock_skew() {
+        let now = t(1_000_000);
+        let skew = CLOCK_SKEW.as_secs();
+        assert!(check_not_future(2, "started_at", t(1), now).is_ok());
+        assert!(check_not_future(2, "started_at", now, now).is_ok());
+        assert!(check_not_future(2, "started_at", t(1_000_000 + skew), now).is_ok());
+        let e = check_not_future(2, "started_at", t(1_000_001 + skew), now).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.reason.starts_with("started_at is in the future"), "{e}");
+    }
+
+    #[test]
+    fn stays_lie_within_their_session() {
+        let check = |joined, left, end| check_stay_in_session(4, &stay(joined, left), t(100), end);
+        // Ended 100..200: from the start to the end, left by the end.
+        for (joined, left) in [(100, Some(200)), (150, Some(160)), (200, Some(200))] {
+            assert!(
+                check(joined, left, Some(t(200))).is_ok(),
+                "{joined} {left:?}"
+            );
+        }
+        for (joined, left, why) in [
+            (99, Some(150), "joined_at is before the session's start"),
+            (201, Some(210), "joined_at is after the session's end"),
+            (150, None, "left_at is missing, but the session ended"),
+            (150, Some(201), "left_at is after the session's end"),
+        ] {
+            let e = check(joined, left, Some(t(200))).unwrap_err();
+            assert_eq!(e.line, 4);
+            assert!(e.reason.starts_with(why), "{why}: {e}");
+        }
+        // Running since 100: joined after its start, still there or not.
+        assert!(check(150, None, None).is_ok());
+        assert!(check(150, Some(10_000), None).is_ok());
+        assert!(check(99, None, None).is_err());
+    }
+
+    #[test]
+    fn download_urls_are_absolute_http_or_https() {
+        for good in [
+            "https://files.example/review.webm",
+            "http://files.example",
+            "HTTPS://files.example:8443/a%20b.mp4?sig=x&exp=1#t=10",
+            "https://user@files.example/r.webm",
+            "http://[::1]:8080/r.webm",
+            "http://192.0.2.1/r",
+        ] {
+            assert!(is_download_url(good), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "javascript://files.example/%0aalert(1)",
+            "data:text/html,<script>",
+            "/relative/r.webm",
+            "files.example/r.webm",
+            "ftp://files.example/r.webm",
+            "https://",
+            "https:///r.webm",
+            "https://:80/r.webm",
+            "https://files.example:80x/",
+            "https://files.example/a b",
+            "https://files.example/\"onmouseover=",
+            "https://files.example/<script>",
+            "https://fïles.example/",
+            "http://[::1/",
+            "http://[::1]x/",
+            "http://a]b/",
+        ] {
+            assert!(!is_download_url(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -481,13 +481,10 @@ impl Plenum {
         company: CompanyId,
         text: &str,
     ) -> Result<ImportSummary, ServiceError> {
-        let lines = crate::import::parse(company, text).map_err(HistoryError::ImportRefused)?;
-        match self
-            .inner
-            .store
-            .import_history(company, &lines, self.now())
-            .await
-        {
+        let now = self.now();
+        let lines =
+            crate::import::parse(company, text, now).map_err(HistoryError::ImportRefused)?;
+        match self.inner.store.import_history(company, &lines, now).await {
             Ok(summary) => {
                 tracing::info!(company_id = %company, ?summary, "history imported");
                 Ok(summary)

@@ -8,7 +8,7 @@ use plenum_domain::Timestamp;
 use plenum_domain::history::{DeviceType, MediaType, RecordingKind, RecordingStatus};
 use plenum_domain::history_import::{
     ImportAttendance, ImportLine, ImportRecord, ImportRecording, ImportRefused, ImportRoom,
-    ImportSession, check_interval, derived_id,
+    ImportSession, check_interval, check_not_future, derived_id, is_download_url,
 };
 use plenum_domain::ids::{AttendanceId, CompanyId, RecordingId, RoomId, SessionId};
 use plenum_domain::schedule::{MeetingNumber, parse_meeting_name, parse_room_name};
@@ -87,8 +87,13 @@ struct RawRecording {
     download_url: String,
 }
 
-/// Parses a whole file. Blank lines are skipped; every other line is one record.
-pub(crate) fn parse(company: CompanyId, text: &str) -> Result<Vec<ImportLine>, ImportRefused> {
+/// Parses a whole file, checking each line on its own (`now` is the server's time: imports
+/// are history). Blank lines are skipped; every other line is one record.
+pub(crate) fn parse(
+    company: CompanyId,
+    text: &str,
+    now: Timestamp,
+) -> Result<Vec<ImportLine>, ImportRefused> {
     let mut lines = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
@@ -113,7 +118,7 @@ pub(crate) fn parse(company: CompanyId, text: &str) -> Result<Vec<ImportLine>, I
         let derived = derived_id(company, raw);
         lines.push(ImportLine {
             line: n,
-            record: convert(n, record, derived)?,
+            record: convert(n, record, derived, now)?,
         });
     }
     Ok(lines)
@@ -176,7 +181,12 @@ impl Line {
     }
 }
 
-fn convert(n: usize, raw: Raw, derived: uuid::Uuid) -> Result<ImportRecord, ImportRefused> {
+fn convert(
+    n: usize,
+    raw: Raw,
+    derived: uuid::Uuid,
+    now: Timestamp,
+) -> Result<ImportRecord, ImportRefused> {
     let l = Line { n };
     Ok(match raw {
         Raw::Room(r) => ImportRecord::Room(ImportRoom {
@@ -189,6 +199,7 @@ fn convert(n: usize, raw: Raw, derived: uuid::Uuid) -> Result<ImportRecord, Impo
             let started_at = l.instant("started_at", &s.started_at)?;
             let ended_at = l.opt_instant("ended_at", &s.ended_at)?;
             check_interval(n, "started_at", started_at, "ended_at", ended_at)?;
+            check_not_future(n, "started_at", started_at, now)?;
             ImportRecord::Session(ImportSession {
                 id: SessionId::from_uuid(l.id(&s.id, derived)?),
                 room: s
@@ -238,6 +249,10 @@ fn convert(n: usize, raw: Raw, derived: uuid::Uuid) -> Result<ImportRecord, Impo
             let completed_at = l.opt_instant("completed_at", &r.completed_at)?;
             check_interval(n, "started_at", started_at, "ended_at", ended_at)?;
             check_interval(n, "started_at", started_at, "completed_at", completed_at)?;
+            let download_url = l.text("download_url", r.download_url, false)?;
+            if !download_url.is_empty() && !is_download_url(&download_url) {
+                return Err(l.refuse("download_url: must be an absolute http or https URL"));
+            }
             ImportRecord::Recording(ImportRecording {
                 id: RecordingId::from_uuid(l.id(&r.id, derived)?),
                 session: SessionId::from_uuid(l.uuid("session", &r.session)?),
@@ -256,7 +271,7 @@ fn convert(n: usize, raw: Raw, derived: uuid::Uuid) -> Result<ImportRecord, Impo
                 started_at,
                 ended_at,
                 completed_at,
-                download_url: l.text("download_url", r.download_url, false)?,
+                download_url,
             })
         }
     })
@@ -270,16 +285,20 @@ mod tests {
         CompanyId::from_uuid(uuid::Uuid::nil())
     }
 
+    fn now() -> Timestamp {
+        "2026-11-01T00:00:00Z".parse().unwrap()
+    }
+
     #[test]
     fn a_file_of_each_record_parses() {
         let text = r#"
 {"type":"room","id":"0190a8f0-0000-7000-8000-000000000001","name":"Board","meeting_number":"7000001","owner":"alice"}
 {"type":"session","id":"0190a8f0-0000-7000-8000-000000000002","room":"0190a8f0-0000-7000-8000-000000000001","meeting_number":"7000001","name":"Review","owner":"alice","invitees":["bob"],"started_at":"2026-06-17T10:00:00+02:00","ended_at":"2026-06-17T08:45:00Z"}
 
-{"type":"attendance","session":"0190a8f0-0000-7000-8000-000000000002","user":"bob","display_name":"Bob","device_type":"web","media_type":"video","joined_at":"2026-06-17T08:01:00Z"}
+{"type":"attendance","session":"0190a8f0-0000-7000-8000-000000000002","user":"bob","display_name":"Bob","device_type":"web","media_type":"video","joined_at":"2026-06-17T08:01:00Z","left_at":"2026-06-17T08:40:00Z"}
 {"type":"recording","session":"0190a8f0-0000-7000-8000-000000000002","kind":"audio","status":"completed","codec":"opus","size_bytes":10,"duration_secs":60,"started_at":"2026-06-17T08:00:00Z"}
 "#;
-        let lines = parse(company(), text).unwrap();
+        let lines = parse(company(), text, now()).unwrap();
         assert_eq!(
             lines.iter().map(|l| l.line).collect::<Vec<_>>(),
             vec![2, 3, 5, 6]
@@ -292,13 +311,13 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // The same line always gets the same derived id.
-        let again = parse(company(), text).unwrap();
+        let again = parse(company(), text, now()).unwrap();
         assert_eq!(lines, again);
     }
 
     #[test]
     fn bad_lines_are_refused_with_their_number() {
-        let refused = |text: &str| parse(company(), text).unwrap_err();
+        let refused = |text: &str| parse(company(), text, now()).unwrap_err();
         let e = refused(
             "\n\n{\"type\":\"room\",\"name\":\"B\",\"meeting_number\":\"12\",\"owner\":\"a\"}",
         );
@@ -324,5 +343,25 @@ mod tests {
         assert!(refused(r#"{"type":"session","meeting_number":"123456","name":"n","owner":"a","started_at":"yesterday"}"#).reason.contains("RFC 3339"));
         assert!(refused(r#"{"type":"attendance","session":"x","display_name":"x","device_type":"web","media_type":"video","joined_at":"2026-06-17T08:01:00Z"}"#).reason.contains("UUID"));
         assert!(refused(r#"{"type":"attendance","session":"0190a8f0-0000-7000-8000-000000000002","display_name":"x","device_type":"toaster","media_type":"video","joined_at":"2026-06-17T08:01:00Z"}"#).reason.contains("device_type"));
+        let e = refused(
+            r#"{"type":"session","meeting_number":"123456","name":"n","owner":"a","started_at":"2099-01-01T00:00:00Z"}"#,
+        );
+        assert!(e.reason.starts_with("started_at is in the future"), "{e}");
+        // A few seconds ahead of the server is clock skew, not the future.
+        assert!(parse(company(), r#"{"type":"session","meeting_number":"123456","name":"n","owner":"a","started_at":"2026-11-01T00:00:30Z"}"#, now()).is_ok());
+        for url in [
+            "javascript:alert(1)",
+            "/r.webm",
+            "https://",
+            "ftp://files.example/r",
+        ] {
+            let e = refused(&format!(
+                r#"{{"type":"recording","session":"0190a8f0-0000-7000-8000-000000000002","kind":"audio","status":"completed","codec":"opus","size_bytes":10,"duration_secs":60,"started_at":"2026-06-17T08:00:00Z","download_url":"{url}"}}"#
+            ));
+            assert_eq!(
+                e.reason, "download_url: must be an absolute http or https URL",
+                "{url}"
+            );
+        }
     }
 }

@@ -26,7 +26,7 @@ use plenum_domain::history::{
 };
 use plenum_domain::history_import::{
     ImportAttendance, ImportLine, ImportRecord, ImportRecording, ImportRefused, ImportRoom,
-    ImportSession, ImportSummary,
+    ImportSession, ImportSummary, check_stay_in_session,
 };
 use plenum_domain::history_query::{
     AttendanceEntry, AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SearchText,
@@ -829,28 +829,34 @@ async fn user_id(
         username.canonical(),
         company,
         line,
-        || format!("{field}: the company has no user {username:?}"),
+        || format!("{field}: the company has no user \"{username}\""),
     )
     .await
 }
 
-/// The row number of the company's session that an import line refers to, or the line's
-/// refusal.
-async fn session_of_line(
+/// The company's session an import line refers to — its row number, start and end (as
+/// stored: of an earlier line of this file or of an earlier import) — or the line's refusal.
+async fn session_held(
     tx: &mut Tx<'_>,
     company: CompanyId,
     session: SessionId,
     line: usize,
-) -> Result<i64, ImportError> {
-    of_company(
-        tx,
-        "SELECT seq FROM sessions WHERE id = ?1 AND company_id = ?2",
-        session.as_uuid(),
-        company,
-        line,
-        || format!("session: the company has no session {session}"),
+) -> Result<(i64, Timestamp, Option<Timestamp>), ImportError> {
+    let found: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT seq, started_at, ended_at FROM sessions WHERE id = ?1 AND company_id = ?2",
     )
+    .bind(session.as_uuid())
+    .bind(company.as_uuid())
+    .fetch_optional(&mut **tx)
     .await
+    .map_err(db_err)?;
+    let (seq, started, ended) = found.ok_or_else(|| {
+        ImportRefused::new(
+            line,
+            format!("session: the company has no session {session}"),
+        )
+    })?;
+    Ok((seq, instant(started)?, opt_instant(ended)?))
 }
 
 async fn import_room(
@@ -972,7 +978,8 @@ async fn import_attendance(
     if already_there(tx, "attendance", id, company, line).await? {
         return Ok(false);
     }
-    let session_seq = session_of_line(tx, company, stay.session, line).await?;
+    let (session_seq, started, ended) = session_held(tx, company, stay.session, line).await?;
+    check_stay_in_session(line, stay, started, ended)?;
     let user = match &stay.user {
         Some(name) => Some(user_id(tx, company, name, line, "user").await?),
         None => None,
@@ -1009,7 +1016,7 @@ async fn import_recording(
     if already_there(tx, "recordings", id, company, line).await? {
         return Ok(false);
     }
-    let session_seq = session_of_line(tx, company, rec.session, line).await?;
+    let (session_seq, _, _) = session_held(tx, company, rec.session, line).await?;
     let attendance_seq = match rec.attendance {
         None => None,
         Some(a) => {

@@ -47,6 +47,7 @@ macro_rules! history_contract_tests {
             delete_recordings_deletes_only_matches_of_the_company,
             import_is_idempotent,
             import_is_all_or_nothing_and_names_the_line,
+            import_refuses_stays_outside_their_session,
             import_refuses_ids_and_references_of_other_companies,
             api_keys_round_trip_and_revoke_within_their_company,
             app_tokens_end_with_their_key_and_expire,
@@ -209,7 +210,7 @@ pub async fn sessions_are_listed_newest_first_with_owner_participants_and_record
             ImportRecord::Attendance(stay(&old, Some("bob"), "Bob", 120, Some(150))),
             ImportRecord::Attendance(stay(&old, Some("alice"), "Alice", 101, Some(190))),
             ImportRecord::Attendance(stay(&old, Some("bob"), "Bob again", 160, Some(170))),
-            ImportRecord::Attendance(stay(&old, None, "Guest", 130, None)),
+            ImportRecord::Attendance(stay(&old, None, "Guest", 130, Some(140))),
             ImportRecord::Recording(processing),
             ImportRecord::Recording(rec),
         ],
@@ -499,7 +500,8 @@ pub async fn session_lists_never_show_other_companies(store: &dyn Store) {
 
 pub async fn session_attendance_pages_and_searches_a_sessions_stays(store: &dyn Store) {
     let f = fixture(store).await;
-    let mut s = session("Review", 100, Some(500), None);
+    // Running: the visitor is still in it.
+    let mut s = session("Review", 100, None, None);
     s.invitees = vec![uname("bob"), uname("alice")];
     let mut phone = stay(&s, None, "+49 30 1234", 150, Some(160));
     phone.call_number = "+49301234".to_owned();
@@ -1084,6 +1086,97 @@ pub async fn import_is_all_or_nothing_and_names_the_line(store: &dyn Store) {
     ])
     .await;
     assert_eq!(e.line, 4);
+}
+
+pub async fn import_refuses_stays_outside_their_session(store: &dyn Store) {
+    let f = fixture(store).await;
+    // Held 100..200, imported earlier; a stay of a later import is checked against it.
+    let held = session("Held", 100, Some(200), None);
+    let running = session("Running", 300, None, None);
+    import(
+        store,
+        f.acme.id,
+        vec![
+            ImportRecord::Session(held.clone()),
+            ImportRecord::Session(running.clone()),
+        ],
+    )
+    .await;
+    let stays_of = |s: SessionId| async move {
+        store
+            .session_attendance(
+                f.acme.id,
+                SessionKey::Id(s),
+                &AttendanceQuery::default(),
+                all(),
+            )
+            .await
+            .expect("attendance")
+            .expect("the session exists")
+            .attendance
+            .total
+    };
+    let fresh = session("Fresh", 1000, Some(2000), None);
+    for (bad, why) in [
+        (
+            stay(&held, None, "Early", 99, Some(150)),
+            "before the session's start",
+        ),
+        (
+            stay(&held, None, "Late", 201, Some(210)),
+            "after the session's end",
+        ),
+        (
+            stay(&held, None, "Forever", 150, None),
+            "left_at is missing",
+        ),
+        (
+            stay(&held, None, "Lingering", 150, Some(201)),
+            "left_at is after",
+        ),
+        (
+            stay(&running, None, "Early", 299, None),
+            "before the session's start",
+        ),
+        // Against a session of the same file, as it is being written.
+        (
+            stay(&fresh, None, "Forever", 1500, None),
+            "left_at is missing",
+        ),
+    ] {
+        let lines = vec![
+            line(1, ImportRecord::Session(fresh.clone())),
+            line(
+                2,
+                ImportRecord::Attendance(stay(&held, None, "Fine", 100, Some(200))),
+            ),
+            line(
+                3,
+                ImportRecord::Attendance(stay(&running, None, "Here", 300, None)),
+            ),
+            line(6, ImportRecord::Attendance(bad)),
+        ];
+        match store.import_history(f.acme.id, &lines, at(0)).await {
+            Err(ImportError::Refused(e)) => {
+                assert_eq!(e.line, 6, "{why}: {e}");
+                assert!(e.reason.contains(why), "{why}: {e}");
+            }
+            other => panic!("{why}: expected a refusal, got {other:?}"),
+        }
+        assert_eq!(
+            (stays_of(held.id).await, stays_of(running.id).await),
+            (0, 0)
+        );
+        assert_eq!(
+            store
+                .find_sessions(f.acme.id, &SessionQuery::default(), all())
+                .await
+                .expect("list")
+                .total,
+            2,
+            "{why}: the session of line 1 was not kept"
+        );
+    }
 }
 
 pub async fn import_refuses_ids_and_references_of_other_companies(store: &dyn Store) {

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::history_fixture::{
-    PASSWORD, acme_jsonl, acme_recordings, create_key, ids, import, recorded,
+    PASSWORD, Recorded, acme_jsonl, acme_recordings, create_key, ids, import, recorded, send,
 };
 use crate::{assert_frtc_error, keys, sorted};
 
@@ -284,4 +284,274 @@ async fn import_needs_a_system_admin() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(anonymous.status().as_u16(), 401);
+}
+
+// --- a record that contradicts itself ------------------------------------------------------
+
+/// A session of the refused files: new, ended, in the past.
+const NEW_SESSION: &str = "01900000-0000-7000-8000-000000000778";
+
+/// What the history surfaces show of Acme: its sessions (Rokid, newest first), the rows of
+/// the sessions the refused files add stays to, and its recordings (Telnyx). Equal before and
+/// after a refused file: nothing of it was written.
+async fn acme_record(r: &Recorded) -> serde_json::Value {
+    let auth = format!("Bearer {}", r.acme_key);
+    let headers = [("authorization", auth.as_str())];
+    let meetings = send(
+        &r.app,
+        Method::POST,
+        "/ar/corporation/openapi/rtc/meeting/info/page",
+        &headers,
+        Some(json!({"companyId": r.acme_id, "pageSize": 500})),
+    )
+    .await;
+    assert_eq!(meetings.status.as_u16(), 200, "{}", meetings.body);
+    let mut rows = Vec::new();
+    for session in [ids::REVIEW, ids::SYNC] {
+        let path = format!("/ar/corporation/openapi/rtc/meeting/record/list?id={session}");
+        let reply = send(&r.app, Method::GET, &path, &headers, None).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        rows.push(reply.body);
+    }
+    json!({"meetings": meetings.body, "rows": rows, "recordings": recording_total(r).await})
+}
+
+/// Imports a file of good lines, a blank line and `bad` (line 5); asserts that it is refused
+/// as `import_refused` naming line 5 with `reason`, and that nothing of it was written. The
+/// message.
+async fn assert_line_5_refused(r: &Recorded, bad: serde_json::Value, reason: &str) -> String {
+    let good = [
+        json!({"type": "session", "id": NEW_SESSION, "meeting_number": "7000009", "name": "Would be new",
+               "owner": "alice", "started_at": "2026-07-01T08:00:00Z", "ended_at": "2026-07-01T09:00:00Z"}),
+        json!({"type": "attendance", "session": ids::REVIEW, "display_name": "Would be new too",
+               "device_type": "web", "media_type": "audio", "joined_at": "2026-06-17T08:10:00Z",
+               "left_at": "2026-06-17T08:20:00Z"}),
+        json!({"type": "recording", "session": NEW_SESSION, "kind": "video", "status": "completed",
+               "codec": "vp8", "size_bytes": 1, "duration_secs": 1, "started_at": "2026-07-01T08:00:00Z",
+               "download_url": "https://files.example/new.webm"}),
+    ];
+    let text = format!("{}\n{}\n{}\n\n{bad}\n", good[0], good[1], good[2]);
+    let before = acme_record(r).await;
+    let reply = import(&r.app, &r.alice, text).await;
+    assert_frtc_error(&reply, 400, "import_refused");
+    let message = reply.body["error"].as_str().unwrap_or("").to_owned();
+    assert!(
+        message.starts_with("the import was refused, nothing was written: line 5: "),
+        "{bad}: {message}"
+    );
+    assert!(message.contains(reason), "{reason}: {message}");
+    assert_eq!(
+        acme_record(r).await,
+        before,
+        "nothing of the file was written ({message})"
+    );
+    message
+}
+
+fn stay_in(session: &str, joined_at: &str, left_at: Option<&str>) -> serde_json::Value {
+    let mut stay = json!({"type": "attendance", "session": session, "display_name": "Guest",
+                          "device_type": "web", "media_type": "video", "joined_at": joined_at});
+    if let Some(left_at) = left_at {
+        stay["left_at"] = json!(left_at);
+    }
+    stay
+}
+
+#[tokio::test]
+async fn a_stay_still_in_an_ended_session_is_refused() {
+    let r = recorded().await;
+    // REVIEW (imported by an earlier request) ended at 08:45; a stay without left_at would
+    // be "still in the meeting" (Rokid 会议中, Huawei leftTime null).
+    assert_line_5_refused(
+        &r,
+        stay_in(ids::REVIEW, "2026-06-17T08:10:00Z", None),
+        "left_at is missing, but the session ended at 2026-06-17T08:45:00Z",
+    )
+    .await;
+    // The same against a session of the same file.
+    assert_line_5_refused(
+        &r,
+        stay_in(NEW_SESSION, "2026-07-01T08:10:00Z", None),
+        "left_at is missing, but the session ended at 2026-07-01T09:00:00Z",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_stay_joined_before_its_session_started_is_refused() {
+    let r = recorded().await;
+    for (session, joined_at, left_at, start) in [
+        (
+            ids::REVIEW,
+            "2026-06-17T07:59:59Z",
+            Some("2026-06-17T08:30:00Z"),
+            "2026-06-17T08:00:00Z",
+        ),
+        // SYNC is still running: a stay without left_at is right, but not before its start.
+        (
+            ids::SYNC,
+            "2026-06-18T07:00:00Z",
+            None,
+            "2026-06-18T08:00:00Z",
+        ),
+        (
+            NEW_SESSION,
+            "2026-07-01T07:00:00Z",
+            Some("2026-07-01T08:30:00Z"),
+            "2026-07-01T08:00:00Z",
+        ),
+    ] {
+        assert_line_5_refused(
+            &r,
+            stay_in(session, joined_at, left_at),
+            &format!("joined_at is before the session's start ({start})"),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_stay_joined_or_left_after_its_session_ended_is_refused() {
+    let r = recorded().await;
+    for (joined_at, left_at, reason) in [
+        (
+            "2026-06-17T08:45:01Z",
+            "2026-06-17T08:50:00Z",
+            "joined_at is after the session's end (2026-06-17T08:45:00Z)",
+        ),
+        (
+            "2026-06-17T08:30:00Z",
+            "2026-06-17T08:45:01Z",
+            "left_at is after the session's end (2026-06-17T08:45:00Z)",
+        ),
+    ] {
+        assert_line_5_refused(&r, stay_in(ids::REVIEW, joined_at, Some(left_at)), reason).await;
+    }
+    assert_line_5_refused(
+        &r,
+        stay_in(
+            NEW_SESSION,
+            "2026-07-01T08:30:00Z",
+            Some("2026-07-02T08:00:00Z"),
+        ),
+        "left_at is after the session's end (2026-07-01T09:00:00Z)",
+    )
+    .await;
+    // A stay from the start to the end of its session is right.
+    let whole = import(
+        &r.app,
+        &r.alice,
+        format!(
+            "{}\n",
+            stay_in(
+                ids::REVIEW,
+                "2026-06-17T08:00:00Z",
+                Some("2026-06-17T08:45:00Z")
+            )
+        ),
+    )
+    .await;
+    assert_eq!(whole.status.as_u16(), 200, "{}", whole.body);
+    assert_eq!(whole.body["attendance"], 1);
+}
+
+#[tokio::test]
+async fn a_session_starting_in_the_future_is_refused() {
+    let r = recorded().await;
+    let in_an_hour = plenum_domain::Timestamp::from_millisecond(crate::now_ms(&r.app) + 3_600_000)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string();
+    for (started_at, ended_at) in [
+        ("2099-01-01T00:00:00Z", None),
+        ("2099-01-01T00:00:00Z", Some("2099-01-01T01:00:00Z")),
+        (in_an_hour.as_str(), None),
+    ] {
+        let mut session = json!({"type": "session", "meeting_number": "7000010", "name": "Tomorrow",
+                                 "owner": "alice", "started_at": started_at});
+        if let Some(ended_at) = ended_at {
+            session["ended_at"] = json!(ended_at);
+        }
+        assert_line_5_refused(&r, session, "started_at is in the future").await;
+    }
+    // One that started a minute ago and is still running is history.
+    let a_minute_ago = plenum_domain::Timestamp::from_millisecond(crate::now_ms(&r.app) - 60_000)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string();
+    let running = import(
+        &r.app,
+        &r.alice,
+        format!(
+            "{}\n",
+            json!({"type": "session", "meeting_number": "7000010", "name": "Just started",
+                   "owner": "alice", "started_at": a_minute_ago})
+        ),
+    )
+    .await;
+    assert_eq!(running.status.as_u16(), 200, "{}", running.body);
+    assert_eq!(running.body["sessions"], 1);
+}
+
+#[tokio::test]
+async fn a_download_url_that_is_not_an_http_url_is_refused() {
+    let r = recorded().await;
+    for url in [
+        "javascript:alert(1)",
+        "JavaScript://files.example/%0aalert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "/recordings/review.webm",
+        "files.example/review.webm",
+        "ftp://files.example/review.webm",
+        "https://",
+        "https://files.example/a b.webm",
+        "https://files.example/\"onmouseover=\"alert(1)",
+    ] {
+        let recording = json!({"type": "recording", "session": ids::REVIEW, "kind": "video",
+                               "status": "completed", "codec": "vp8", "size_bytes": 1, "duration_secs": 1,
+                               "started_at": "2026-06-17T08:00:00Z", "ended_at": "2026-06-17T08:01:00Z",
+                               "download_url": url});
+        assert_line_5_refused(
+            &r,
+            recording,
+            "download_url: must be an absolute http or https URL",
+        )
+        .await;
+    }
+    let long = format!("https://files.example/{}", "a".repeat(2048));
+    assert_line_5_refused(
+        &r,
+        json!({"type": "recording", "session": ids::REVIEW, "kind": "video", "status": "completed",
+               "codec": "vp8", "size_bytes": 1, "duration_secs": 1,
+               "started_at": "2026-06-17T08:00:00Z", "download_url": long}),
+        "download_url: must be at most 2048 characters",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_username_is_named_as_written() {
+    let r = recorded().await;
+    for (bad, field) in [
+        (
+            json!({"type": "session", "meeting_number": "7000010", "name": "x", "owner": "alice",
+                   "invitees": ["bob", "bobb"], "started_at": "2026-07-01T08:00:00Z"}),
+            "invitees",
+        ),
+        (
+            json!({"type": "session", "meeting_number": "7000010", "name": "x", "owner": "bobb",
+                   "started_at": "2026-07-01T08:00:00Z"}),
+            "owner",
+        ),
+        (
+            json!({"type": "attendance", "session": ids::REVIEW, "user": "bobb", "display_name": "B",
+                   "device_type": "web", "media_type": "video", "joined_at": "2026-06-17T08:10:00Z",
+                   "left_at": "2026-06-17T08:20:00Z"}),
+            "user",
+        ),
+    ] {
+        let expected = format!("{field}: the company has no user \"bobb\"");
+        assert_eq!(
+            assert_line_5_refused(&r, bad, &expected).await,
+            format!("the import was refused, nothing was written: line 5: {expected}")
+        );
+    }
 }
