@@ -114,14 +114,15 @@ impl Principal {
         }
     }
 
-    /// Refuses unless the principal may create and change users. Handlers call it before
-    /// validating a body, so that someone without the right learns nothing from the answer.
+    /// Refuses unless the principal may administer their company: create and change its
+    /// users, its integration keys, import its history. Handlers call it before validating a
+    /// body, so that someone without the right learns nothing from the answer.
     pub fn require_user_admin(&self) -> Result<(), ServiceError> {
         if self.user.role.can_manage_users() {
             Ok(())
         } else {
             Err(ServiceError::PermissionDenied(
-                "only a SystemAdmin may manage users",
+                "only a SystemAdmin may do this: manage the company's users, integration keys and history",
             ))
         }
     }

@@ -88,7 +88,7 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// A request by a SystemAdmin (who may manage users). Checked before the body is read, so
+/// A request by a SystemAdmin (who administers the company: users, integration keys, history). Checked before the body is read, so
 /// someone without the right learns nothing from how their request would have failed.
 #[derive(Debug, Clone)]
 pub struct UserAdmin(pub SignedIn);
