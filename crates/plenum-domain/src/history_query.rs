@@ -105,8 +105,12 @@ pub struct SessionParticipant {
 /// One session as the history lists show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSummary {
-    /// The store's compact, stable, increasing number of the session (Rokid `id`).
+    /// The store's compact, stable, increasing key of the session, installation-wide: for the
+    /// store's own bookkeeping, never shown (it would let companies count each other's).
     pub seq: i64,
+    /// The session's number within its company (Rokid `id`): 1, 2, 3 … in the order the
+    /// company's sessions were recorded.
+    pub number: i64,
     /// The session (its `invitees` are left empty in lists).
     pub session: Session,
     pub owner: UserRef,
@@ -134,12 +138,12 @@ pub struct SessionAttendance {
     pub attendance: Page<AttendanceEntry>,
 }
 
-/// Where a session is identified: by its UUID (every surface) or by the store's number
-/// (Rokid shows `id` as a long and integrations may send it back).
+/// Where a session is identified: by its UUID (every surface) or by its number within the
+/// company (Rokid shows `id` as a long and integrations may send it back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKey {
     Id(SessionId),
-    Seq(i64),
+    Number(i64),
 }
 
 /// Which of a session's stays an attendance query returns.

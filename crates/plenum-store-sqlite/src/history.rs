@@ -114,16 +114,26 @@ fn push_range(sql: &mut String, params: &mut Vec<Value>, column: &str, range: &I
 // --- sessions -------------------------------------------------------------------------------
 
 const SESSION_COLUMNS: &str = "s.seq, s.id, s.company_id, s.meeting_number, s.name, s.owner_id, \
-     s.room_id, s.schedule_id, s.started_at, s.ended_at, s.peak_participants";
+     s.room_id, s.schedule_id, s.started_at, s.ended_at, s.peak_participants, s.company_seq";
+/// How many columns [`SESSION_COLUMNS`] has: a query's own columns follow.
+const SESSION_COLUMN_COUNT: usize = 12;
 
-/// A session from the first 11 columns of a row ([`SESSION_COLUMNS`]); invitees empty.
-fn session_from_row(row: &Row<'_>) -> StoreResult<(i64, Session)> {
+/// A session row: the store's key, the session's number in its company, the session.
+struct SessionRow {
+    seq: i64,
+    number: i64,
+    session: Session,
+}
+
+/// A session from the first columns of a row ([`SESSION_COLUMNS`]); invitees empty.
+fn session_from_row(row: &Row<'_>) -> StoreResult<SessionRow> {
     let get = |e: rusqlite::Error| internal(e);
     let number: String = row.get(3).map_err(get)?;
     let peak: i64 = row.get(10).map_err(get)?;
-    Ok((
-        row.get(0).map_err(get)?,
-        Session {
+    Ok(SessionRow {
+        seq: row.get(0).map_err(get)?,
+        number: row.get(11).map_err(get)?,
+        session: Session {
             id: SessionId::from_uuid(row.get(1).map_err(get)?),
             company: CompanyId::from_uuid(row.get(2).map_err(get)?),
             meeting_number: MeetingNumber::parse(&number)
@@ -143,7 +153,7 @@ fn session_from_row(row: &Row<'_>) -> StoreResult<(i64, Session)> {
             peak_participants: u32::try_from(peak).unwrap_or(0),
             invitees: Vec::new(),
         },
-    ))
+    })
 }
 
 /// The history lists' memory: each company's list indexes (`history_index.rs`) and the rows
@@ -261,20 +271,25 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Ses
         .map_err(internal)?;
     let mut items = Vec::with_capacity(seqs.len());
     while let Some(row) = rows.next().map_err(internal)? {
-        let (seq, session) = session_from_row(row)?;
+        let SessionRow {
+            seq,
+            number,
+            session,
+        } = session_from_row(row)?;
         items.push((
             seq,
             SessionSummary {
                 seq,
+                number,
                 owner: UserRef {
                     id: session.owner,
-                    username: row.get(11).map_err(internal)?,
-                    real_name: row.get(12).map_err(internal)?,
+                    username: row.get(SESSION_COLUMN_COUNT).map_err(internal)?,
+                    real_name: row.get(SESSION_COLUMN_COUNT + 1).map_err(internal)?,
                 },
                 session,
                 participants: Arc::default(),
                 guest_stays: 0,
-                recording_url: row.get(13).map_err(internal)?,
+                recording_url: row.get(SESSION_COLUMN_COUNT + 2).map_err(internal)?,
             },
         ));
     }
@@ -394,7 +409,7 @@ fn session_attendance(
 ) -> StoreResult<Option<SessionAttendance>> {
     let (column, value) = match key {
         SessionKey::Id(id) => ("id", blob(id.as_uuid())),
-        SessionKey::Seq(seq) => ("seq", Value::Integer(seq)),
+        SessionKey::Number(number) => ("company_seq", Value::Integer(number)),
     };
     let sql = format!(
         "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.{column} = ?1 AND s.company_id = ?2"
@@ -406,7 +421,9 @@ fn session_attendance(
     let Some(row) = rows.next().map_err(internal)? else {
         return Ok(None);
     };
-    let (seq, mut session) = session_from_row(row)?;
+    let SessionRow {
+        seq, mut session, ..
+    } = session_from_row(row)?;
     drop(rows);
     drop(stmt);
 

@@ -636,31 +636,53 @@ pub async fn session_attendance_finds_sessions_by_id_or_number_only_in_their_com
     store: &dyn Store,
 ) {
     let f = fixture(store).await;
-    let s = session("Review", 100, Some(500), None);
-    import(store, f.acme.id, vec![ImportRecord::Session(s.clone())]).await;
-    let seq = store
+    // Globex records first: Acme's numbers do not show it.
+    let g = ImportSession {
+        owner: uname("gadmin"),
+        ..session("Board", 50, Some(60), None)
+    };
+    import(store, f.globex.id, vec![ImportRecord::Session(g.clone())]).await;
+    let first = session("Review", 100, Some(500), None);
+    let second = session("Retro", 600, Some(700), None);
+    for s in [&first, &second] {
+        import(store, f.acme.id, vec![ImportRecord::Session(s.clone())]).await;
+    }
+    let listed = store
         .find_sessions(f.acme.id, &SessionQuery::default(), all())
         .await
         .expect("list")
-        .items[0]
-        .seq;
+        .items;
+    let number_of = |id: SessionId| {
+        listed
+            .iter()
+            .find(|s| s.session.id == id)
+            .expect("listed")
+            .number
+    };
+    assert_eq!((number_of(first.id), number_of(second.id)), (1, 2));
+    let globex_listed = store
+        .find_sessions(f.globex.id, &SessionQuery::default(), all())
+        .await
+        .expect("list")
+        .items;
+    assert_eq!(globex_listed[0].number, 1);
+
     let get = |company: CompanyId, key: SessionKey| async move {
         store
             .session_attendance(company, key, &AttendanceQuery::default(), all())
             .await
             .expect("attendance")
-            .map(|a| (a.seq, a.session.id))
+            .map(|a| a.session.id)
     };
     assert_eq!(
-        get(f.acme.id, SessionKey::Id(s.id)).await,
-        Some((seq, s.id))
+        get(f.acme.id, SessionKey::Id(first.id)).await,
+        Some(first.id)
     );
-    assert_eq!(
-        get(f.acme.id, SessionKey::Seq(seq)).await,
-        Some((seq, s.id))
-    );
-    assert_eq!(get(f.globex.id, SessionKey::Id(s.id)).await, None);
-    assert_eq!(get(f.globex.id, SessionKey::Seq(seq)).await, None);
+    assert_eq!(get(f.acme.id, SessionKey::Number(1)).await, Some(first.id));
+    assert_eq!(get(f.acme.id, SessionKey::Number(2)).await, Some(second.id));
+    assert_eq!(get(f.globex.id, SessionKey::Id(first.id)).await, None);
+    assert_eq!(get(f.globex.id, SessionKey::Number(1)).await, Some(g.id));
+    assert_eq!(get(f.globex.id, SessionKey::Number(2)).await, None);
     assert_eq!(
         get(f.acme.id, SessionKey::Id(SessionId::new(at(0)))).await,
         None

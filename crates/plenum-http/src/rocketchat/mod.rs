@@ -510,6 +510,7 @@ mod tests {
         for ended in [None, Some(t(5000))] {
             let summary = SessionSummary {
                 seq: 7,
+                number: 3,
                 session: Session {
                     id: SessionId::new(t(0)),
                     company: CompanyId::new(t(0)),
@@ -566,6 +567,7 @@ mod tests {
         };
         SessionSummary {
             seq: 1,
+            number: 1,
             session: Session {
                 id: SessionId::new(t(0)),
                 company: CompanyId::new(t(0)),

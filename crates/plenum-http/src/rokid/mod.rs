@@ -360,7 +360,7 @@ async fn history_page(
             .map(|s| {
                 let session = &s.session;
                 MeetingRecord {
-                    id: s.seq,
+                    id: s.number,
                     meeting_id: session.id.to_string(),
                     meeting_name: session.name.clone(),
                     gmt_created: local(session.started_at, &auth.zone),
@@ -433,7 +433,7 @@ async fn participant_rows(
         .ok_or_else(|| bad("id is required"))?;
     let key = match (id.parse(), id.parse::<i64>()) {
         (Ok(uuid), _) => SessionKey::Id(uuid),
-        (_, Ok(seq)) => SessionKey::Seq(seq),
+        (_, Ok(number)) => SessionKey::Number(number),
         // Neither kind of meeting id: no such meeting.
         _ => {
             return Err(RokidError::from_service(

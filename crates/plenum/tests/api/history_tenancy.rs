@@ -235,3 +235,30 @@ async fn no_surface_returns_another_companys_record() {
     }
     let _ = &r.gina;
 }
+
+#[tokio::test]
+async fn rokid_ids_count_only_the_companys_own_meetings() {
+    let r = recorded().await;
+    // Acme's sessions were recorded before Globex's: Globex's still start at 1, so neither
+    // can count the other's meetings from its own ids.
+    for (key, company) in [(&r.acme_key, &r.acme_id), (&r.globex_key, &r.globex_id)] {
+        let reply = send(
+            &r.app,
+            Method::POST,
+            "/ar/corporation/openapi/rtc/meeting/info/page",
+            &[("authorization", &format!("Bearer {key}"))],
+            Some(json!({"companyId": company, "pageSize": 500})),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        let mut ids: Vec<i64> = reply.body["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_i64().unwrap())
+            .collect();
+        ids.sort_unstable();
+        let expected: Vec<i64> = (1..=ids.len() as i64).collect();
+        assert_eq!(ids, expected, "{company}");
+    }
+}
