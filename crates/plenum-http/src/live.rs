@@ -48,8 +48,11 @@ const MAX_FRAMES_PER_WRITE: usize = 256;
 /// under the write buffer.
 const PARTICIPANTS_PER_FRAME: usize = 10;
 
-/// Read and write buffer of each connection.
+/// Write buffer of each connection.
 const BUFFER_BYTES: usize = 4 * 1024;
+/// Read buffer of each connection: what clients send is small (a join, heartbeats, a few
+/// hundred bytes); a larger frame is still read whole, over several reads.
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// Close codes (4000-4999 are the application's): the reason is also in the last message.
 const CLOSE_LEFT: u16 = 4000;
@@ -117,7 +120,7 @@ pub async fn connect(
         .0
         // Frames are small JSON; tungstenite's 128 KiB default buffers would cost every idle
         // participant far more memory than their meeting state does.
-        .read_buffer_size(BUFFER_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(BUFFER_BYTES)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
         .max_message_size(WIRE_LIMIT_BYTES)
