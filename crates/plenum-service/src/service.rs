@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -9,7 +10,7 @@ use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{Password, Secret, SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy};
+use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{Store, StoreError};
 
@@ -205,6 +206,46 @@ pub(crate) struct Inner {
     companies: TokenCache<Company, CompanyId>,
     /// The running meetings.
     pub(crate) live: crate::live::Registry,
+    /// Failed sign-ins of usernames that have no account, throttled as an account's are.
+    unknown_sign_ins: UnknownSignIns,
+}
+
+/// Sign-in failures of usernames that name nobody, kept in memory by canonical username.
+///
+/// An account locks after repeated failures (`429 account_locked`); if a name without an
+/// account never did, the lock would tell which usernames exist (docs/security.md). So the
+/// same policy counts failures of unknown names here. Bounded: when full, names no longer
+/// locked are forgotten first, then all. A restart forgets them (accounts' counts are in
+/// the store), which says nothing about any one name.
+#[derive(Debug, Default)]
+struct UnknownSignIns(std::sync::Mutex<HashMap<String, SignInThrottle>>);
+
+impl UnknownSignIns {
+    const MAX_NAMES: usize = 10_000;
+
+    fn throttle(&self, name: &str) -> SignInThrottle {
+        self.lock().get(name).cloned().unwrap_or_default()
+    }
+
+    fn record_failure(&self, name: &str, policy: &LockoutPolicy, now: Timestamp) {
+        let mut names = self.lock();
+        if names.len() >= Self::MAX_NAMES && !names.contains_key(name) {
+            names.retain(|_, t| t.check(now).is_err());
+            if names.len() >= Self::MAX_NAMES {
+                names.clear();
+            }
+        }
+        let after = names
+            .get(name)
+            .cloned()
+            .unwrap_or_default()
+            .after_failure(policy, now);
+        names.insert(name.to_owned(), after);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SignInThrottle>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// Name of the first SystemAdmin of the default company.
@@ -239,6 +280,7 @@ impl Plenum {
                 app_tokens,
                 companies,
                 live: Default::default(),
+                unknown_sign_ins: UnknownSignIns::default(),
             }),
         }
     }
@@ -398,17 +440,27 @@ impl Plenum {
         client_id: Option<String>,
     ) -> Result<SignedIn, ServiceError> {
         let secret = self.secret_of(&credential);
+        let locked = |until: Timestamp, now: Timestamp| ServiceError::AccountLocked {
+            retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
+        };
         let Some(record) = self.inner.store.sign_in_record(username).await? else {
+            // Answered as an account's would be, lock included (see `UnknownSignIns`).
+            let name = username.canonical();
+            let now = self.now();
+            let unknown = &self.inner.unknown_sign_ins;
+            unknown
+                .throttle(&name)
+                .check(now)
+                .map_err(|until| locked(until, now))?;
             self.inner.hasher.verify_decoy(secret).await?;
+            unknown.record_failure(&name, &self.inner.policy.lockout, self.now());
             return Err(ServiceError::InvalidCredentials);
         };
         let now = self.now();
         record
             .throttle
             .check(now)
-            .map_err(|until| ServiceError::AccountLocked {
-                retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
-            })?;
+            .map_err(|until| locked(until, now))?;
         if !self.inner.hasher.verify(secret, record.secret_hash).await? {
             self.inner
                 .store

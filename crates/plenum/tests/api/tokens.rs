@@ -150,6 +150,33 @@ async fn repeated_failures_lock_the_account_for_a_while() {
 }
 
 #[tokio::test]
+async fn a_username_without_an_account_locks_alike() {
+    let app = TestApp::spawn().await;
+    // The same guesses at an account and at a name nobody has are answered alike, lock
+    // included: the answers do not tell which usernames exist.
+    for name in ["admin", "ghost-user"] {
+        let bad = json!({"username": name, "password": "wrong-password"});
+        let mut answers = Vec::new();
+        for _ in 0..7 {
+            let reply = app.post("/api/v1/user/sign_in", None, bad.clone()).await;
+            answers.push((reply.status.as_u16(), reply.error_code().to_owned()));
+        }
+        let mut expected = vec![(401, "invalid_credentials".to_owned()); 6];
+        expected.push((429, "account_locked".to_owned()));
+        assert_eq!(answers, expected, "{name}");
+    }
+    app.clock.advance(Duration::from_secs(31));
+    let reply = app
+        .post(
+            "/api/v1/user/sign_in",
+            None,
+            json!({"username": "ghost-user", "password": "wrong-password"}),
+        )
+        .await;
+    assert_frtc_error(&reply, 401, "invalid_credentials");
+}
+
+#[tokio::test]
 async fn concurrent_guesses_cannot_escape_the_lockout() {
     let app = TestApp::spawn().await;
     let bad = json!({"username": "admin", "password": "wrong-password"});
