@@ -86,16 +86,6 @@ fn not_found(e: StoreError, instead: ServiceError) -> ServiceError {
     }
 }
 
-fn require_meeting_manager(actor: &Principal) -> Result<(), ServiceError> {
-    if actor.user.role.manages_all_meetings() {
-        Ok(())
-    } else {
-        Err(ServiceError::PermissionDenied(
-            "only a MeetingOperator or SystemAdmin may manage meeting rooms",
-        ))
-    }
-}
-
 /// A meeting someone may not see does not exist for them: `not_found`, not "permission
 /// denied", because whether someone else's meeting exists is not the caller's business.
 fn ensure_visible(
@@ -656,7 +646,7 @@ impl Plenum {
         actor: &Principal,
         request: RoomRequest,
     ) -> Result<Room, ServiceError> {
-        require_meeting_manager(actor)?;
+        actor.require_room_manager()?;
         let name = request.name.ok_or(ServiceError::InvalidChange(
             "a room needs a meetingroom_name",
         ))?;
@@ -710,7 +700,7 @@ impl Plenum {
         id: RoomId,
         request: RoomRequest,
     ) -> Result<Room, ServiceError> {
-        require_meeting_manager(actor)?;
+        actor.require_room_manager()?;
         let mut room = self.room_of(actor, id).await?;
         if let Some(name) = request.name {
             room.name = name;
@@ -739,7 +729,7 @@ impl Plenum {
     }
 
     pub async fn delete_room(&self, actor: &Principal, id: RoomId) -> Result<(), ServiceError> {
-        require_meeting_manager(actor)?;
+        actor.require_room_manager()?;
         self.inner
             .store
             .delete_room(actor.company(), id)

@@ -115,6 +115,18 @@ impl Principal {
         }
     }
 
+    /// Refuses unless the principal may create, change and delete the company's meeting
+    /// rooms (a MeetingOperator or SystemAdmin). Handlers call it before validating a body.
+    pub fn require_room_manager(&self) -> Result<(), ServiceError> {
+        if self.user.role.manages_all_meetings() {
+            Ok(())
+        } else {
+            Err(ServiceError::PermissionDenied(
+                "only a MeetingOperator or SystemAdmin may manage meeting rooms",
+            ))
+        }
+    }
+
     /// Refuses unless the principal may administer their company: create and change its
     /// users, its integration keys, import its history. Handlers call it before validating a
     /// body, so that someone without the right learns nothing from the answer.
@@ -244,7 +256,9 @@ impl UnknownSignIns {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SignInThrottle>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -106,6 +106,24 @@ impl FromRequestParts<AppState> for UserAdmin {
     }
 }
 
+/// A request by a MeetingOperator or SystemAdmin (who manage meeting rooms). Checked before
+/// the body is read, as [`UserAdmin`].
+#[derive(Debug, Clone)]
+pub struct RoomManager(pub SignedIn);
+
+impl FromRequestParts<AppState> for RoomManager {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        who.principal.require_room_manager()?;
+        Ok(Self(who))
+    }
+}
+
 /// A request by a platform operator (a SystemAdmin of the default company).
 #[derive(Debug, Clone)]
 pub struct PlatformOperator(pub SignedIn);

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 
 use super::body::parse;
 use super::error::ErrorBody;
-use super::{FrtcError, FrtcJson, PagingQuery, SignedIn, parse_id};
+use super::{FrtcError, FrtcJson, PagingQuery, RoomManager, SignedIn, parse_id};
 use crate::AppState;
 
 pub const TAG: &str = "Meeting Room";
@@ -152,10 +152,20 @@ pub async fn list_or_create(
     query: PagingQuery,
     body: Bytes,
 ) -> Result<Response, FrtcError> {
-    let req: RoomRequestBody = parse(&body)?;
+    // Permission before the body (docs/errors.md): only a room manager may create, so for
+    // anyone else a body that is not a plain list request is refused unread.
+    let may_create = who.principal.require_room_manager();
+    let req: RoomRequestBody = match parse(&body) {
+        Ok(req) => req,
+        Err(e) => {
+            may_create?;
+            return Err(e);
+        }
+    };
     if req.meetingroom_name.is_none() {
         return Ok(list(&state, &who, query).await?.into_response());
     }
+    may_create?;
     let room = state
         .plenum
         .create_room(&who.principal, req.request()?)
@@ -202,7 +212,7 @@ pub async fn detail(
     responses((status = 200, body = RoomDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    who: SignedIn,
+    RoomManager(who): RoomManager,
     Path(id): Path<String>,
     FrtcJson(req): FrtcJson<RoomRequestBody>,
 ) -> Result<Json<RoomDetail>, FrtcError> {

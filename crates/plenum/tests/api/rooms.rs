@@ -214,13 +214,29 @@ async fn a_room_is_read_updated_and_deleted_by_its_id() {
     assert_eq!(reply.body["meeting_password"], "");
     assert_eq!(reply.body["meetingroom_name"], "Boardroom 2");
 
-    // A Normal user (even the owner) may neither change nor delete it.
+    // A Normal user (even the owner) may neither change nor delete it, whatever the body
+    // holds: permission comes before the body.
     assert_frtc_error(
         &app.post(&path, Some(&nora), json!({"meetingroom_name": "Mine"}))
             .await,
         403,
         "permission_denied",
     );
+    for body in [
+        "{bad",
+        "{\"meetingroom_name\": 5}",
+        "{\"meetingroom_name\": \"\"}",
+    ] {
+        for target in [path.as_str(), "/api/v1/meeting_room"] {
+            let reply = app.call_raw(Method::POST, target, Some(&nora), body).await;
+            assert_frtc_error(&reply, 403, "permission_denied");
+        }
+    }
+    // Listing by POST stays open to everyone.
+    let listed = app
+        .post("/api/v1/meeting_room", Some(&nora), json!({}))
+        .await;
+    assert_eq!(listed.status.as_u16(), 200, "{}", listed.body);
     assert_frtc_error(
         &app.call(Method::DELETE, &path, Some(&nora), None).await,
         403,
