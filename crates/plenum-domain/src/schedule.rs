@@ -223,6 +223,16 @@ pub fn parse_meeting_description(raw: &str) -> Result<String, ValidationError> {
             "must be at most 2000 characters",
         ));
     }
+    // Lines and tabs are text; other control characters (NUL, escape …) are not.
+    if raw
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ValidationError::new(
+            Field::MeetingDescription,
+            "must not contain control characters other than line breaks and tabs",
+        ));
+    }
     Ok(raw.to_owned())
 }
 
@@ -472,6 +482,16 @@ pub fn may_see_meeting(owner: UserId, invitees: &[UserRef], actor: UserId, role:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptions_keep_lines_and_tabs_but_no_other_control_characters() {
+        assert!(parse_meeting_description("Agenda:\r\n\t1. Budget").is_ok());
+        for bad in ["x\u{0}y", "bell\u{7}", "esc\u{1b}[31m"] {
+            let e = parse_meeting_description(bad).unwrap_err();
+            assert_eq!(e.field, Field::MeetingDescription, "{bad:?}");
+        }
+        assert!(parse_meeting_description(&"x".repeat(2001)).is_err());
+    }
 
     #[test]
     fn meeting_numbers() {

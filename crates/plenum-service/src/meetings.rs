@@ -685,9 +685,14 @@ impl Plenum {
     pub async fn rooms(
         &self,
         actor: &Principal,
+        filter: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<Room>, ServiceError> {
-        Ok(self.inner.store.rooms(actor.company(), page).await?)
+        Ok(self
+            .inner
+            .store
+            .rooms(actor.company(), filter, page)
+            .await?)
     }
 
     pub async fn room(&self, actor: &Principal, id: RoomId) -> Result<Room, ServiceError> {

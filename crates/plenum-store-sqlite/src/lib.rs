@@ -215,7 +215,7 @@ fn throttle_from_row(row: &SqliteRow) -> StoreResult<SignInThrottle> {
 }
 
 /// Escapes `%`, `_` and the escape character itself for a `LIKE .. ESCAPE '\\'` pattern.
-fn like_contains(needle: &str) -> String {
+pub(crate) fn like_contains(needle: &str) -> String {
     let mut pattern = String::with_capacity(needle.len() + 2);
     pattern.push('%');
     for c in needle.chars() {
@@ -699,8 +699,13 @@ impl Store for SqliteStore {
         meetings::room(self, company, id).await
     }
 
-    async fn rooms(&self, company: CompanyId, page: PageRequest) -> StoreResult<Page<Room>> {
-        meetings::rooms(self, company, page).await
+    async fn rooms(
+        &self,
+        company: CompanyId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Room>> {
+        meetings::rooms(self, company, filter, page).await
     }
 
     async fn update_room(&self, room: &Room) -> StoreResult<Room> {

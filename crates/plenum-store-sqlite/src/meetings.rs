@@ -305,18 +305,28 @@ fn row_of_company<T>(
 pub(crate) async fn rooms(
     store: &SqliteStore,
     company: CompanyId,
+    filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<Room>> {
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE company_id = ?1")
+    // A substring search scans one company's rooms (a few hundred at most), as the user list
+    // scans its users.
+    let pattern = filter
+        .filter(|f| !f.is_empty())
+        .map(|f| crate::like_contains(&f.to_lowercase()));
+    let condition = "r.company_id = ?1 AND (?2 IS NULL \
+         OR lower(r.name) LIKE ?2 ESCAPE '\\' OR r.meeting_number LIKE ?2 ESCAPE '\\')";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM rooms r WHERE {condition}"))
         .bind(company.as_uuid())
+        .bind(pattern.as_deref())
         .fetch_one(&store.reader)
         .await
         .map_err(db_err)?;
     let sql = format!(
-        "{ROOM_SELECT} WHERE r.company_id = ?1 ORDER BY r.created_at, r.rowid LIMIT ?2 OFFSET ?3"
+        "{ROOM_SELECT} WHERE {condition} ORDER BY r.created_at, r.rowid LIMIT ?3 OFFSET ?4"
     );
     let items = sqlx::query(&sql)
         .bind(company.as_uuid())
+        .bind(pattern.as_deref())
         .bind(i64::from(page.limit()))
         .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
         .fetch_all(&store.reader)

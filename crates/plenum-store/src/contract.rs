@@ -2123,7 +2123,7 @@ pub async fn room_round_trips_and_is_scoped_to_its_company(store: &dyn Store) {
         Some(room.clone())
     );
     assert_eq!(
-        store.rooms(globex.id, all()).await.expect("rooms"),
+        store.rooms(globex.id, None, all()).await.expect("rooms"),
         Page {
             items: vec![],
             total: 0
@@ -2147,25 +2147,41 @@ pub async fn rooms_are_listed_oldest_first(store: &dyn Store) {
     let room_names =
         |page: &Page<Room>| -> Vec<String> { page.items.iter().map(|r| r.name.clone()).collect() };
 
-    let whole = store.rooms(acme.id, all()).await.expect("rooms");
+    let whole = store.rooms(acme.id, None, all()).await.expect("rooms");
     assert_eq!(room_names(&whole), ["Alpha", "Beta", "Gamma"]);
     assert_eq!(whole.total, 3);
     assert_eq!(whole.items[0].created_at, at(10));
 
-    let second = store.rooms(acme.id, page(2, 2)).await.expect("rooms");
+    let second = store.rooms(acme.id, None, page(2, 2)).await.expect("rooms");
     assert_eq!(room_names(&second), ["Gamma"]);
     assert_eq!(second.total, 3);
 
-    let beyond = store.rooms(acme.id, page(3, 2)).await.expect("rooms");
+    let beyond = store.rooms(acme.id, None, page(3, 2)).await.expect("rooms");
     assert!(beyond.items.is_empty());
     assert_eq!(
         beyond.total, 3,
         "the total is known even past the last page"
     );
 
-    let other = store.rooms(globex.id, all()).await.expect("rooms");
+    let other = store.rooms(globex.id, None, all()).await.expect("rooms");
     assert_eq!(room_names(&other), ["Elsewhere"]);
     assert_eq!(other.total, 1);
+
+    // Filtered: by name in any case, or by number; literally, and only in the company.
+    for (filter, names) in [
+        ("ALPH", vec!["Alpha"]),
+        ("7000002", vec!["Beta"]),
+        ("a", vec!["Alpha", "Beta", "Gamma"]),
+        ("%", vec![]),
+        ("Elsewhere", vec![]),
+    ] {
+        let found = store
+            .rooms(acme.id, Some(filter), all())
+            .await
+            .expect("rooms");
+        assert_eq!(room_names(&found), names, "{filter}");
+        assert_eq!(found.total, names.len() as u64, "{filter}");
+    }
 }
 
 pub async fn update_room_replaces_its_fields_and_re_reserves_its_number(store: &dyn Store) {
@@ -2355,8 +2371,22 @@ pub async fn meeting_numbers_are_unique_across_rooms_schedules_and_series(store:
     }
 
     // Nothing of the refused meetings was written.
-    assert_eq!(store.rooms(acme.id, all()).await.expect("rooms").total, 1);
-    assert_eq!(store.rooms(globex.id, all()).await.expect("rooms").total, 0);
+    assert_eq!(
+        store
+            .rooms(acme.id, None, all())
+            .await
+            .expect("rooms")
+            .total,
+        1
+    );
+    assert_eq!(
+        store
+            .rooms(globex.id, None, all())
+            .await
+            .expect("rooms")
+            .total,
+        0
+    );
     assert_eq!(
         find(store, acme.id, MeetingScope::Company, None, all())
             .await

@@ -1074,7 +1074,14 @@ pub async fn import_is_all_or_nothing_and_names_the_line(store: &dyn Store) {
         0,
         "the session of line 2 was not kept"
     );
-    assert_eq!(store.rooms(f.acme.id, all()).await.expect("rooms").total, 0);
+    assert_eq!(
+        store
+            .rooms(f.acme.id, None, all())
+            .await
+            .expect("rooms")
+            .total,
+        0
+    );
 
     // Unknown usernames, taken numbers and bad participants are refused the same way.
     let mut unknown_owner = session("X", 1, None, None);

@@ -166,8 +166,14 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
 
     async fn room(&self, company: CompanyId, id: RoomId) -> StoreResult<Option<Room>>;
 
-    /// A page of a company's rooms, oldest first.
-    async fn rooms(&self, company: CompanyId, page: PageRequest) -> StoreResult<Page<Room>>;
+    /// A page of a company's rooms, oldest first; with `filter`, those whose name (any case)
+    /// or number contains it, taken literally.
+    async fn rooms(
+        &self,
+        company: CompanyId,
+        filter: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Room>>;
 
     /// Replaces a room's name, number, password and owner (re-reserving a changed number).
     async fn update_room(&self, room: &Room) -> StoreResult<Room>;

@@ -125,7 +125,10 @@ async fn list(
     query: PagingQuery,
 ) -> Result<Json<RoomList>, FrtcError> {
     let page = query.page()?;
-    let found = state.plenum.rooms(&who.principal, page).await?;
+    let found = state
+        .plenum
+        .rooms(&who.principal, query.filter()?, page)
+        .await?;
     Ok(Json(RoomList {
         total_page_num: found.total_pages(page.limit()),
         total_size: found.total,

@@ -710,3 +710,40 @@ async fn a_series_taken_out_of_its_room_gets_a_number_of_its_own_and_frees_the_r
         .await;
     assert_eq!(reply.status.as_u16(), 204, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn the_room_list_takes_a_filter() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for (name, number) in [("Board Room", "7100001"), ("Lab", "7100002")] {
+        let reply = app
+            .post(
+                "/api/v1/meeting_room",
+                Some(&admin),
+                json!({"meetingroom_name": name, "meeting_number": number}),
+            )
+            .await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    }
+    for (filter, names) in [
+        ("board", vec!["Board Room"]),
+        ("7100002", vec!["Lab"]),
+        ("nothing", vec![]),
+    ] {
+        let reply = app
+            .get(
+                &format!("/api/v1/meeting_room?filter={filter}"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        let listed: Vec<&str> = reply.body["meeting_rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["meetingroom_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, names, "{filter}");
+        assert_eq!(reply.body["total_size"], names.len());
+    }
+}
