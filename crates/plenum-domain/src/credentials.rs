@@ -152,8 +152,9 @@ impl SecurityLevel {
     }
 }
 
-/// FRTC's `password_expired_time`: whole days left before the credential set at `changed_at`
-/// reaches `lifetime_days`; 0 once it has (the client should then ask for a new password).
+/// FRTC's `password_expired_time`: the days left (a started day counts) before the credential
+/// set at `changed_at` reaches `lifetime_days`; 0 once it has (the client should then ask for
+/// a new password).
 pub fn days_until_password_expiry(
     changed_at: Timestamp,
     lifetime_days: u32,
@@ -161,7 +162,10 @@ pub fn days_until_password_expiry(
 ) -> i64 {
     const DAY_MS: i64 = 86_400_000;
     let expires = changed_at.as_millisecond() + i64::from(lifetime_days) * DAY_MS;
-    ((expires - now.as_millisecond()) / DAY_MS).max(0)
+    // Started days count: a password set a moment ago has the whole lifetime left, and one
+    // with an hour left has a day, not none.
+    let left = (expires - now.as_millisecond()).max(0);
+    (left + DAY_MS - 1) / DAY_MS
 }
 
 #[cfg(test)]
@@ -217,6 +221,10 @@ mod tests {
         assert_eq!(days_until_password_expiry(t0, 90, day(30)), 60);
         assert_eq!(days_until_password_expiry(t0, 90, day(90)), 0);
         assert_eq!(days_until_password_expiry(t0, 90, day(400)), 0);
+        let just_after = t0 + jiff::SignedDuration::from_secs(1);
+        assert_eq!(days_until_password_expiry(t0, 90, just_after), 90);
+        let last_hour = day(90) - jiff::SignedDuration::from_hours(1);
+        assert_eq!(days_until_password_expiry(t0, 90, last_hour), 1);
     }
 }
 

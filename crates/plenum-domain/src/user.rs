@@ -82,7 +82,7 @@ impl Username {
         if !raw.chars().all(allowed) {
             return Err(ValidationError::new(
                 Field::Username,
-                "may contain only letters, digits and . _ - @",
+                "may contain only ASCII letters, digits and . _ - @",
             ));
         }
         if !raw.starts_with(|c: char| c.is_ascii_alphanumeric()) {
