@@ -121,6 +121,22 @@ fn ensure_manageable(actor: &Principal, owner: &UserRef) -> Result<(), ServiceEr
     }
 }
 
+/// A series' first start, when set, may lie at most the grace period in the past.
+fn ensure_series_starts_in_time(
+    rule: &RecurrenceRule,
+    now: jiff::Timestamp,
+) -> Result<(), ServiceError> {
+    if plenum_domain::schedule::starts_in_time(rule.first_start(), now) {
+        Ok(())
+    } else {
+        Err(plenum_domain::ValidationError::new(
+            plenum_domain::Field::RecurrenceStartTime,
+            "must not be in the past",
+        )
+        .into())
+    }
+}
+
 fn user_ref(user: &User) -> UserRef {
     UserRef {
         id: user.id,
@@ -453,13 +469,7 @@ impl Plenum {
         request: SeriesRequest,
     ) -> Result<(Series, Schedule), ServiceError> {
         let now = self.now();
-        if !plenum_domain::schedule::starts_in_time(request.rule.first_start(), now) {
-            return Err(plenum_domain::ValidationError::new(
-                plenum_domain::Field::RecurrenceStartTime,
-                "must not be in the past",
-            )
-            .into());
-        }
+        ensure_series_starts_in_time(&request.rule, now)?;
         let invitees = self
             .resolve_invitees(actor, request.invitees.as_deref().unwrap_or(&[]))
             .await?;
@@ -559,6 +569,11 @@ impl Plenum {
         request: SeriesRequest,
     ) -> Result<Series, ServiceError> {
         let mut series = self.managed_series(actor, id).await?;
+        // As for a single meeting: a moved first start must not be in the past; an unchanged
+        // one may (a series that has begun can still be renamed).
+        if request.rule.first_start() != series.rule.first_start() {
+            ensure_series_starts_in_time(&request.rule, self.now())?;
+        }
         series.rule = request.rule;
         let mut fresh_number = false;
         if let Some(ids) = &request.invitees {

@@ -1218,3 +1218,68 @@ async fn a_group_update_may_change_the_series_number() {
         .await;
     assert_frtc_error(&bad, 400, "invalid_field");
 }
+
+#[tokio::test]
+async fn a_group_update_may_not_move_the_series_into_the_past() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let start = in_days(&app, 1);
+    let created = create_series(
+        &app,
+        &admin,
+        series_body("DAILY", 1, start, start + 3 * DAY_MS, json!({})),
+    )
+    .await;
+    let gid = s(&created, "recurrence_gid");
+    let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
+    let before = occurrences(&app, &admin, &gid).await;
+
+    // As on create: a first start more than 5 minutes ago is refused, nothing changes.
+    let past = now_ms(&app) - 5 * DAY_MS;
+    for body in [
+        json!({"recurrenceStartTime": past, "recurrenceEndTime": past + HOUR_MS}),
+        json!({"schedule_start_time": past, "schedule_end_time": past + HOUR_MS}),
+    ] {
+        let reply = app.post(&path, Some(&admin), body).await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains("recurrenceStartTime"),
+            "{}",
+            reply.body
+        );
+        assert_eq!(occurrences(&app, &admin, &gid).await, before);
+    }
+    // Within the grace period it is taken.
+    let recent = now_ms(&app) - 4 * 60_000;
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"recurrenceStartTime": recent, "recurrenceEndTime": recent + HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"recurrenceStartTime": start, "recurrenceEndTime": start + HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+
+    // A series that has begun keeps its start: renaming it (or sending it back) still works.
+    app.clock
+        .advance(std::time::Duration::from_millis((2 * DAY_MS) as u64));
+    let admin = app.admin_token().await;
+    let reply = app
+        .post(&path, Some(&admin), json!({"meeting_name": "Renamed"}))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let reply = app.post(&path, Some(&admin), created.clone()).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(
+        starts(&occurrences(&app, &admin, &gid).await),
+        starts(&before)
+    );
+}
