@@ -10,8 +10,8 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::RecurrenceRule;
 use plenum_domain::schedule::{
     LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room, Schedule,
-    ScheduleSummary, Series, SettingsChanges, TimeSlot, UserRef, may_manage_meeting,
-    may_see_meeting,
+    ScheduleSummary, Series, SettingsChanges, TimeSlot, UserRef, carry_over_occurrences,
+    may_manage_meeting, may_see_meeting,
 };
 use plenum_domain::user::User;
 use plenum_store::{MeetingScope, StoreError};
@@ -561,7 +561,8 @@ impl Plenum {
         Ok(found)
     }
 
-    /// Replaces the whole series: its rule, settings and every occurrence.
+    /// Sets the whole series again: its rule, settings and every occurrence (which keep their
+    /// ids and deletions by original start, see [`carry_over_occurrences`]).
     pub async fn update_series(
         &self,
         actor: &Principal,
@@ -609,8 +610,22 @@ impl Plenum {
         }
         request.settings.apply(&mut series.settings, new_live);
         series.updated_at = self.now();
-        let occurrences = self.occurrences_of(&series)?;
+        // An occurrence is its series and original start: one the new rule still has keeps
+        // its reservation_id, and stays deleted if it was deleted.
         let store = &self.inner.store;
+        let max = self.inner.policy.max_occurrences;
+        let previous = store
+            .series_occurrences(
+                actor.company(),
+                id,
+                None,
+                PageRequest::by_number(1, max as i64, max as u32)?,
+            )
+            .await?
+            .items;
+        let deleted = store.series_exdates(id).await?;
+        let (occurrences, exdates) =
+            carry_over_occurrences(self.occurrences_of(&series)?, &previous, &deleted);
         let replaced = if fresh_number || given.is_some() {
             let template = series;
             self.with_number(given, |number| {
@@ -624,13 +639,14 @@ impl Plenum {
                         o
                     })
                     .collect();
-                async move { store.replace_series(&series, &occurrences).await }
+                let exdates = &exdates;
+                async move { store.replace_series(&series, &occurrences, exdates).await }
             })
             .await
             .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         } else {
             store
-                .replace_series(&series, &occurrences)
+                .replace_series(&series, &occurrences, &exdates)
                 .await
                 .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         };

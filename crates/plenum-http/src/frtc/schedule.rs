@@ -759,7 +759,8 @@ pub async fn create_recurrence(
 }
 
 /// Update the whole series: its rule and settings apply to every occurrence again
-/// (individual changes and deletions are replaced). Fields left out stay as they are.
+/// (individual changes are replaced; occurrences keep their ids and deletions while the rule
+/// keeps their original start). Fields left out stay as they are.
 #[utoipa::path(post, path = "/api/v1/meeting_schedule/recurrence/{recurrence_gid}", tag = TAG,
     security(("token" = [])),
     params(("recurrence_gid" = String, Path)),
