@@ -301,7 +301,9 @@ impl Plenum {
         Ok(found)
     }
 
-    async fn managed_schedule(
+    /// A scheduled meeting the actor may change: `schedule_not_found` if they may not see it,
+    /// `permission_denied` if they may only see it.
+    pub async fn managed_schedule(
         &self,
         actor: &Principal,
         id: ScheduleId,
@@ -551,7 +553,9 @@ impl Plenum {
         Ok(found)
     }
 
-    async fn managed_series(
+    /// A series the actor may change: `recurrence_not_found` if they may not see it,
+    /// `permission_denied` if they may only see it.
+    pub async fn managed_series(
         &self,
         actor: &Principal,
         id: SeriesId,

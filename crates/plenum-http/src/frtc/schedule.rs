@@ -8,7 +8,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenum_domain::company::TimeZoneName;
@@ -556,6 +557,73 @@ pub async fn create(
     Ok(Json(ScheduleDetail::new(&state, &created)))
 }
 
+// --- Permission before the body -------------------------------------------------------------
+
+/// The path parameter `name` as the request's route names it ("" when absent).
+async fn path_param(
+    parts: &mut Parts,
+    state: &AppState,
+    name: &str,
+    not_found: ServiceError,
+) -> Result<String, FrtcError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| FrtcError::from(not_found))?;
+    Ok(params
+        .iter()
+        .find_map(|(key, value)| (key == name).then(|| value.to_owned()))
+        .unwrap_or_default())
+}
+
+/// The caller with the scheduled meeting of the path's `reservation_id`, which they may
+/// change. Checked before the body is read (docs/errors.md: authentication, then permission,
+/// then the body): someone who may not see it gets `schedule_not_found`, an invitee
+/// `permission_denied`, whatever the body holds.
+#[derive(Debug)]
+pub struct ScheduleManager(SignedIn, ScheduleId);
+
+impl FromRequestParts<AppState> for ScheduleManager {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let raw = path_param(
+            parts,
+            state,
+            "reservation_id",
+            ServiceError::ScheduleNotFound,
+        )
+        .await?;
+        let id: ScheduleId = parse_id(&raw, ServiceError::ScheduleNotFound)?;
+        state.plenum.managed_schedule(&who.principal, id).await?;
+        Ok(Self(who, id))
+    }
+}
+
+/// The caller with the series of the path's `recurrence_gid`, which they may change; as
+/// [`ScheduleManager`], checked before the body is read. The series as it is now is kept for
+/// the fields the body leaves out.
+#[derive(Debug)]
+pub struct SeriesManager(SignedIn, Series);
+
+impl FromRequestParts<AppState> for SeriesManager {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let raw = path_param(parts, state, "recurrence_gid", ServiceError::SeriesNotFound).await?;
+        let id: SeriesId = parse_id(&raw, ServiceError::SeriesNotFound)?;
+        let series = state.plenum.managed_series(&who.principal, id).await?;
+        Ok(Self(who, series))
+    }
+}
+
 // --- Update Non-recurrence Meeting --------------------------------------------------------
 
 /// Update a reservation, or one occurrence of a series (the others stay). Fields left out
@@ -574,11 +642,9 @@ pub async fn create(
     ))]
 pub async fn update(
     State(state): State<AppState>,
-    who: SignedIn,
-    Path(id): Path<String>,
+    ScheduleManager(who, id): ScheduleManager,
     FrtcJson(req): FrtcJson<ScheduleRequest>,
 ) -> Result<StatusCode, FrtcError> {
-    let id: ScheduleId = parse_id(&id, ServiceError::ScheduleNotFound)?;
     if let Some(t) = &req.meeting_type {
         MeetingKind::parse(t)?;
     }
@@ -768,17 +834,14 @@ pub async fn create_recurrence(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_recurrence(
     State(state): State<AppState>,
-    who: SignedIn,
-    Path(id): Path<String>,
+    SeriesManager(who, current): SeriesManager,
     FrtcJson(req): FrtcJson<ScheduleRequest>,
 ) -> Result<StatusCode, FrtcError> {
-    let id: SeriesId = parse_id(&id, ServiceError::SeriesNotFound)?;
-    let current = state.plenum.series(&who.principal, id).await?;
     let zone = current.rule.time_zone().clone();
     let rule = req.rule(Some(&current.rule), zone)?;
     state
         .plenum
-        .update_series(&who.principal, id, series_request(&req, rule)?)
+        .update_series(&who.principal, current.id, series_request(&req, rule)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

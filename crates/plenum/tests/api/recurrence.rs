@@ -1434,3 +1434,59 @@ async fn occurrences_keep_their_reservation_id_across_group_updates() {
         assert!(!extended.iter().any(|e| &e.0 == id), "{id} was kept");
     }
 }
+
+#[tokio::test]
+async fn group_updates_check_permission_before_reading_the_body() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, alice) = user(&app, &admin, "alice", "Normal").await;
+    let (bob_id, bob) = user(&app, &admin, "bob", "Normal").await;
+    let (_, carol) = user(&app, &admin, "carol", "Normal").await;
+    let start = in_days(&app, 1);
+    let created = create_series(
+        &app,
+        &alice,
+        series_body(
+            "DAILY",
+            1,
+            start,
+            start + 2 * DAY_MS,
+            json!({"invited_users": [bob_id]}),
+        ),
+    )
+    .await;
+    let gid = s(&created, "recurrence_gid");
+    let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
+    let unknown = "/api/v1/meeting_schedule/recurrence/0194b3a2-0000-7000-8000-000000000000";
+    let before = occurrences(&app, &alice, &gid).await;
+
+    for body in [
+        "{bad",
+        "{\"recurrenceInterval\": 0}",
+        "{\"recurrence_type\": \"HOURLY\"}",
+        "{\"meeting_password\": \"x\"}",
+    ] {
+        let reply = app.call_raw(Method::POST, &path, Some(&bob), body).await;
+        assert_frtc_error(&reply, 403, "permission_denied");
+        let reply = app.call_raw(Method::POST, &path, Some(&carol), body).await;
+        assert_frtc_error(&reply, 404, "recurrence_not_found");
+        let reply = app
+            .call_raw(Method::POST, unknown, Some(&alice), body)
+            .await;
+        assert_frtc_error(&reply, 404, "recurrence_not_found");
+    }
+    let reply = app
+        .call_raw(Method::POST, &path, Some(&alice), "{bad")
+        .await;
+    assert_frtc_error(&reply, 400, "malformed_json");
+    let reply = app
+        .call_raw(
+            Method::POST,
+            &path,
+            Some(&admin),
+            "{\"recurrenceInterval\": 0}",
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_eq!(occurrences(&app, &alice, &gid).await, before);
+}

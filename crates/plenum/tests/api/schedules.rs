@@ -1215,3 +1215,68 @@ async fn searches_find_meetings_created_after_earlier_searches_for_the_same_text
         );
     }
 }
+
+#[tokio::test]
+async fn updates_check_permission_before_reading_the_body() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, alice) = user(&app, &admin, "alice", "Normal").await;
+    let (bob_id, bob) = user(&app, &admin, "bob", "Normal").await;
+    let (_, carol) = user(&app, &admin, "carol", "Normal").await;
+    let start = in_days(&app, 1);
+    let meeting = reserve(
+        &app,
+        &alice,
+        "Planning",
+        start,
+        json!({"invited_users": [bob_id]}),
+    )
+    .await;
+    let path = format!("/api/v1/meeting_schedule/{}", s(&meeting, "reservation_id"));
+    let unknown = format!(
+        "/api/v1/meeting_schedule/{}",
+        "0194b3a2-0000-7000-8000-000000000000"
+    );
+
+    for body in [
+        "{bad",
+        "[]",
+        "{\"schedule_start_time\": 1, \"schedule_end_time\": 0}",
+        "{\"meeting_password\": \"x\"}",
+    ] {
+        // An invitee may see the meeting but not change it, whatever the body.
+        let reply = app.call_raw(Method::POST, &path, Some(&bob), body).await;
+        assert_frtc_error(&reply, 403, "permission_denied");
+        // Someone who may not see it learns nothing, not even that the body is wrong.
+        let reply = app.call_raw(Method::POST, &path, Some(&carol), body).await;
+        assert_frtc_error(&reply, 404, "schedule_not_found");
+        let reply = app
+            .call_raw(Method::POST, &unknown, Some(&alice), body)
+            .await;
+        assert_frtc_error(&reply, 404, "schedule_not_found");
+        let reply = app
+            .call_raw(
+                Method::POST,
+                "/api/v1/meeting_schedule/not-an-id",
+                Some(&alice),
+                body,
+            )
+            .await;
+        assert_frtc_error(&reply, 404, "schedule_not_found");
+    }
+    // The body is judged once the caller may change the meeting.
+    let reply = app
+        .call_raw(Method::POST, &path, Some(&alice), "{bad")
+        .await;
+    assert_frtc_error(&reply, 400, "malformed_json");
+    let reply = app
+        .call_raw(
+            Method::POST,
+            &path,
+            Some(&admin),
+            "{\"meeting_password\": \"x\"}",
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_eq!(app.get(&path, Some(&alice)).await.body, meeting);
+}
