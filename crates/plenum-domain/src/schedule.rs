@@ -339,6 +339,31 @@ impl TimeSlot {
     }
 }
 
+/// The times a request gives for a meeting, as milliseconds. An update may give one end only:
+/// the other stays as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlotChange {
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+}
+
+impl SlotChange {
+    /// The slot after the change (`None`: the change gives no time), each end left out taken
+    /// from `current`; checked for order and length. Whether a moved start lies in the past
+    /// is the caller's question ([`TimeSlot::check_not_past`]): it knows the clock.
+    pub fn applied_to(self, current: TimeSlot) -> Result<Option<TimeSlot>, ValidationError> {
+        if self.start_ms.is_none() && self.end_ms.is_none() {
+            return Ok(None);
+        }
+        TimeSlot::parse(
+            self.start_ms.unwrap_or(current.start.as_millisecond()),
+            self.end_ms.unwrap_or(current.end.as_millisecond()),
+            None,
+        )
+        .map(Some)
+    }
+}
+
 /// A user as schedules show them: id and names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRef {

@@ -10,8 +10,8 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::RecurrenceRule;
 use plenum_domain::schedule::{
     LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room, Schedule,
-    ScheduleSummary, Series, SettingsChanges, TimeSlot, UserRef, carry_over_occurrences,
-    may_manage_meeting, may_see_meeting,
+    ScheduleSummary, Series, SettingsChanges, SlotChange, TimeSlot, UserRef,
+    carry_over_occurrences, may_manage_meeting, may_see_meeting,
 };
 use plenum_domain::user::User;
 use plenum_store::{MeetingScope, StoreError};
@@ -25,7 +25,8 @@ const NUMBER_ATTEMPTS: usize = 20;
 /// (update) or at its default (create).
 #[derive(Debug, Clone, Default)]
 pub struct ScheduleRequest {
-    pub slot: Option<TimeSlot>,
+    /// A reservation is created with both ends; an update may move one.
+    pub slot: SlotChange,
     pub meeting_number: Option<MeetingNumber>,
     /// `Some(None)`: not in a room.
     pub room: Option<Option<RoomId>>,
@@ -221,11 +222,14 @@ impl Plenum {
         let invitees = invitees.unwrap_or_default();
         let slot = match (kind, slot) {
             (MeetingKind::Instant, _) => TimeSlot::instant(now),
-            (MeetingKind::Reservation, Some(slot)) => {
-                slot.check_not_past(now)?;
-                slot
-            }
-            (MeetingKind::Reservation, None) => {
+            (
+                MeetingKind::Reservation,
+                SlotChange {
+                    start_ms: Some(start),
+                    end_ms: Some(end),
+                },
+            ) => TimeSlot::parse(start, end, Some(now))?,
+            (MeetingKind::Reservation, _) => {
                 return Err(ServiceError::InvalidChange(
                     "a reservation needs schedule_start_time and schedule_end_time",
                 ));
@@ -331,9 +335,10 @@ impl Plenum {
         if schedule.kind == MeetingKind::Instant {
             return Err(ServiceError::InstantMeetingImmutable);
         }
-        if let Some(slot) = slot {
+        // An end left out stays as it is; the slot is checked whole.
+        if let Some(slot) = slot.applied_to(schedule.slot)? {
             // A new start must not be in the past; an unchanged one may (a meeting under way
-            // is extended by sending it back with a later end).
+            // is extended by sending it back, or only its end, with a later end).
             if slot.start != schedule.slot.start {
                 slot.check_not_past(self.now())?;
             }

@@ -17,7 +17,7 @@ use plenum_domain::ids::{RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
     self as sched, CallRate, MeetingKind, MeetingNumber, MeetingPassword, Schedule,
-    ScheduleSummary, Series, SettingsChanges, TimeSlot, WatermarkType,
+    ScheduleSummary, Series, SettingsChanges, SlotChange, WatermarkType,
 };
 use plenum_domain::{Field, ValidationError};
 use plenum_service::{ScheduleRequest as MeetingRequest, SeriesRequest, ServiceError};
@@ -259,14 +259,12 @@ impl ScheduleRequest {
             .transpose()?)
     }
 
-    /// The slot when both ends are given; one without the other is an error. Whether it may
-    /// start when it does is the service's question (it knows the clock and the meeting).
-    fn slot(&self) -> Result<Option<TimeSlot>, FrtcError> {
-        match (self.schedule_start_time, self.schedule_end_time) {
-            (Some(start), Some(end)) => Ok(Some(TimeSlot::parse(start, end, None)?)),
-            (None, None) => Ok(None),
-            (Some(_), None) => Err(missing(Field::ScheduleEndTime)),
-            (None, Some(_)) => Err(missing(Field::ScheduleStartTime)),
+    /// The times given. Whether they make a slot (an update takes a left-out end from the
+    /// meeting) and whether it may start when it does is the service's question.
+    fn slot(&self) -> SlotChange {
+        SlotChange {
+            start_ms: self.schedule_start_time,
+            end_ms: self.schedule_end_time,
         }
     }
 
@@ -537,11 +535,17 @@ pub async fn create(
         return Err(missing(Field::MeetingName));
     }
     let slot = match kind {
-        MeetingKind::Reservation => Some(
-            req.slot()?
-                .ok_or_else(|| missing(Field::ScheduleStartTime))?,
-        ),
-        _ => None,
+        MeetingKind::Reservation => {
+            let slot = req.slot();
+            if slot.start_ms.is_none() {
+                return Err(missing(Field::ScheduleStartTime));
+            }
+            if slot.end_ms.is_none() {
+                return Err(missing(Field::ScheduleEndTime));
+            }
+            slot
+        }
+        _ => SlotChange::default(),
     };
     let request = MeetingRequest {
         slot,
@@ -649,8 +653,7 @@ pub async fn update(
         MeetingKind::parse(t)?;
     }
     let request = MeetingRequest {
-        // Order and length here; whether a *changed* start is in the past, in the service.
-        slot: req.slot()?,
+        slot: req.slot(),
         meeting_number: req.number()?,
         room: req.room()?,
         invitees: req.invitees()?,

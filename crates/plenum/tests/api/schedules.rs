@@ -367,7 +367,12 @@ async fn updates_are_validated_like_creation() {
             400,
             "invalid_field",
         ),
-        (json!({"schedule_start_time": start}), 400, "missing_field"),
+        // One end alone is checked with the other as stored: here after the stored end.
+        (
+            json!({"schedule_start_time": start + DAY_MS}),
+            400,
+            "invalid_field",
+        ),
         (json!({"meeting_name": ""}), 400, "invalid_field"),
         (json!({"meeting_type": "webinar"}), 400, "invalid_field"),
         (json!({"call_rate_type": "3000K"}), 400, "invalid_field"),
@@ -1279,4 +1284,115 @@ async fn updates_check_permission_before_reading_the_body() {
         .await;
     assert_frtc_error(&reply, 400, "invalid_field");
     assert_eq!(app.get(&path, Some(&alice)).await.body, meeting);
+}
+
+#[tokio::test]
+async fn an_update_may_move_one_end_and_the_other_stays() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let start = in_days(&app, 1);
+    let meeting = reserve(&app, &admin, "Review", start, json!({})).await;
+    let path = format!("/api/v1/meeting_schedule/{}", s(&meeting, "reservation_id"));
+    let end = meeting["schedule_end_time"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no end in {meeting}"));
+
+    // Only the end: the start stays.
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"schedule_end_time": end + HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(slot_of(&app, &admin, &path).await, (start, end + HOUR_MS));
+    // Only the start (as a string of digits): the end stays.
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"schedule_start_time": (start - HOUR_MS).to_string()}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(
+        slot_of(&app, &admin, &path).await,
+        (start - HOUR_MS, end + HOUR_MS)
+    );
+
+    // The slot made with the stored end is checked whole: order, length, past.
+    for (body, field) in [
+        (
+            json!({"schedule_end_time": start - 2 * HOUR_MS}),
+            "schedule_end_time",
+        ),
+        (
+            json!({"schedule_start_time": end + 2 * HOUR_MS}),
+            "schedule_end_time",
+        ),
+        (
+            json!({"schedule_end_time": start + 30 * HOUR_MS}),
+            "schedule_end_time",
+        ),
+        (json!({"schedule_end_time": -5}), "schedule_end_time"),
+    ] {
+        let reply = app.post(&path, Some(&admin), body.clone()).await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains(field),
+            "{body}: {}",
+            reply.body
+        );
+        assert_eq!(
+            slot_of(&app, &admin, &path).await,
+            (start - HOUR_MS, end + HOUR_MS),
+            "{body} changed the meeting"
+        );
+    }
+
+    // A start moved alone into the past is refused like any moved start.
+    let soon = in_days(&app, 0) + HOUR_MS;
+    let other = reserve(&app, &admin, "Soon", soon, json!({})).await;
+    let other = format!("/api/v1/meeting_schedule/{}", s(&other, "reservation_id"));
+    let reply = app
+        .post(
+            &other,
+            Some(&admin),
+            json!({"schedule_start_time": now_ms(&app) - 10 * 60_000}),
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert!(
+        s(&reply.body, "error").contains("schedule_start_time"),
+        "{}",
+        reply.body
+    );
+
+    // A meeting under way is extended by its end alone.
+    app.clock.advance(std::time::Duration::from_millis(
+        (DAY_MS - HOUR_MS / 2) as u64,
+    ));
+    let admin = app.admin_token().await;
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"schedule_end_time": end + 2 * HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(
+        slot_of(&app, &admin, &path).await,
+        (start - HOUR_MS, end + 2 * HOUR_MS)
+    );
+}
+
+/// A meeting's `(schedule_start_time, schedule_end_time)`.
+async fn slot_of(app: &TestApp, token: &str, path: &str) -> (i64, i64) {
+    let detail = app.get(path, Some(token)).await.body;
+    (
+        detail["schedule_start_time"].as_i64().unwrap_or(-1),
+        detail["schedule_end_time"].as_i64().unwrap_or(-1),
+    )
 }
