@@ -27,6 +27,8 @@ const NUMBER_ATTEMPTS: usize = 20;
 pub struct ScheduleRequest {
     /// A reservation is created with both ends; an update may move one.
     pub slot: SlotChange,
+    /// On an update: the kind the client says the meeting is; it cannot change.
+    pub kind: Option<MeetingKind>,
     pub meeting_number: Option<MeetingNumber>,
     /// `Some(None)`: not in a room.
     pub room: Option<Option<RoomId>>,
@@ -138,6 +140,24 @@ fn ensure_series_starts_in_time(
     }
 }
 
+/// A meeting or series created in a room uses the room's number: another one given with it
+/// is refused, as an update refuses it.
+fn ensure_room_number(
+    room: Option<&Room>,
+    given: Option<&MeetingNumber>,
+) -> Result<(), ServiceError> {
+    match (room, given) {
+        (Some(room), Some(number)) if *number != room.meeting_number => {
+            Err(plenum_domain::ValidationError::new(
+                plenum_domain::Field::MeetingNumber,
+                "a meeting in a room uses the room's number",
+            )
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn user_ref(user: &User) -> UserRef {
     UserRef {
         id: user.id,
@@ -213,6 +233,7 @@ impl Plenum {
         let now = self.now();
         let ScheduleRequest {
             slot,
+            kind: _,
             meeting_number,
             room,
             invitees,
@@ -245,6 +266,7 @@ impl Plenum {
             Some(id) => Some(self.room_of(actor, id).await?),
             None => None,
         };
+        ensure_room_number(room.as_ref(), meeting_number.as_ref())?;
         let mut settings = MeetingSettings::defaults(String::new());
         if let Some(room) = &room {
             settings.password = room.password.clone();
@@ -326,6 +348,7 @@ impl Plenum {
     ) -> Result<Schedule, ServiceError> {
         let ScheduleRequest {
             slot,
+            kind,
             meeting_number,
             room,
             invitees,
@@ -334,6 +357,15 @@ impl Plenum {
         let mut schedule = self.managed_schedule(actor, id).await?;
         if schedule.kind == MeetingKind::Instant {
             return Err(ServiceError::InstantMeetingImmutable);
+        }
+        if let Some(kind) = kind
+            && kind != schedule.kind
+        {
+            return Err(plenum_domain::ValidationError::new(
+                plenum_domain::Field::MeetingType,
+                "cannot change: the meeting stays the kind it was created as",
+            )
+            .into());
         }
         // An end left out stays as it is; the slot is checked whole.
         if let Some(slot) = slot.applied_to(schedule.slot)? {
@@ -484,6 +516,7 @@ impl Plenum {
             Some(id) => Some(self.room_of(actor, id).await?),
             None => None,
         };
+        ensure_room_number(room.as_ref(), request.meeting_number.as_ref())?;
         let mut settings = MeetingSettings::defaults(String::new());
         if let Some(room) = &room {
             settings.password = room.password.clone();

@@ -225,6 +225,18 @@ impl ScheduleRequest {
     }
 
     fn invitees(&self) -> Result<Option<Vec<UserId>>, FrtcError> {
+        if let (Some(ids), Some(detail)) = (&self.invited_users, &self.invited_users_detail) {
+            // The same list twice (as an echoed detail sends it) is fine; two lists are not.
+            if id_set(ids.iter().map(String::as_str))
+                != id_set(detail.iter().map(|u| u.user_id.as_str()))
+            {
+                return Err(ValidationError::new(
+                    Field::InvitedUsers,
+                    "differs from invited_users_detail: give one list, or both the same",
+                )
+                .into());
+            }
+        }
         let ids: Option<Vec<&str>> = match (&self.invited_users, &self.invited_users_detail) {
             (Some(ids), _) => Some(ids.iter().map(String::as_str).collect()),
             (None, Some(detail)) => Some(detail.iter().map(|u| u.user_id.as_str()).collect()),
@@ -314,6 +326,14 @@ impl ScheduleRequest {
             zone,
         )?)
     }
+}
+
+/// Ids as a set, to compare two lists of them.
+fn id_set<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = ids.map(str::trim).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -534,6 +554,16 @@ pub async fn create(
     if req.meeting_name.is_none() {
         return Err(missing(Field::MeetingName));
     }
+    // A single meeting does not repeat; series are created at .../recurrence.
+    if let Some(t) = &req.recurrence_type
+        && !(t.trim().is_empty() || t.trim().eq_ignore_ascii_case("NONE"))
+    {
+        return Err(ValidationError::new(
+            Field::RecurrenceType,
+            "must be NONE for a single meeting; create a series at /api/v1/meeting_schedule/recurrence",
+        )
+        .into());
+    }
     let slot = match kind {
         MeetingKind::Reservation => {
             let slot = req.slot();
@@ -549,6 +579,7 @@ pub async fn create(
     };
     let request = MeetingRequest {
         slot,
+        kind: None,
         meeting_number: req.number()?,
         room: req.room()?,
         invitees: req.invitees()?,
@@ -649,11 +680,13 @@ pub async fn update(
     ScheduleManager(who, id): ScheduleManager,
     FrtcJson(req): FrtcJson<ScheduleRequest>,
 ) -> Result<StatusCode, FrtcError> {
-    if let Some(t) = &req.meeting_type {
-        MeetingKind::parse(t)?;
-    }
     let request = MeetingRequest {
         slot: req.slot(),
+        kind: req
+            .meeting_type
+            .as_deref()
+            .map(MeetingKind::parse)
+            .transpose()?,
         meeting_number: req.number()?,
         room: req.room()?,
         invitees: req.invitees()?,
@@ -840,6 +873,15 @@ pub async fn update_recurrence(
     SeriesManager(who, current): SeriesManager,
     FrtcJson(req): FrtcJson<ScheduleRequest>,
 ) -> Result<StatusCode, FrtcError> {
+    if let Some(t) = &req.meeting_type
+        && MeetingKind::parse(t)? != MeetingKind::Recurrence
+    {
+        return Err(ValidationError::new(
+            Field::MeetingType,
+            "cannot change: a series stays recurrence",
+        )
+        .into());
+    }
     let zone = current.rule.time_zone().clone();
     let rule = req.rule(Some(&current.rule), zone)?;
     state

@@ -1490,3 +1490,64 @@ async fn group_updates_check_permission_before_reading_the_body() {
     assert_frtc_error(&reply, 400, "invalid_field");
     assert_eq!(occurrences(&app, &alice, &gid).await, before);
 }
+
+#[tokio::test]
+async fn a_series_stays_a_series_and_keeps_its_rooms_number() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let start = in_days(&app, 1);
+    let room = app
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            json!({"meetingroom_name": "Green", "meeting_number": "4450001"}),
+        )
+        .await;
+    assert_eq!(room.status, StatusCode::OK, "{}", room.body);
+    let room_id = s(&room.body, "meeting_room_id");
+    let reply = app
+        .post(
+            "/api/v1/meeting_schedule/recurrence",
+            Some(&admin),
+            series_body(
+                "DAILY",
+                1,
+                start,
+                start + DAY_MS,
+                json!({"meeting_room_id": room_id, "meeting_number": "4450002"}),
+            ),
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert!(
+        s(&reply.body, "error").contains("meeting_number"),
+        "{}",
+        reply.body
+    );
+
+    let created = create_series(
+        &app,
+        &admin,
+        series_body("DAILY", 1, start, start + DAY_MS, json!({})),
+    )
+    .await;
+    let gid = s(&created, "recurrence_gid");
+    let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
+    let before = occurrences(&app, &admin, &gid).await;
+    for kind in ["reservation", "instant", "junk"] {
+        let reply = app
+            .post(&path, Some(&admin), json!({"meeting_type": kind}))
+            .await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains("meeting_type"),
+            "{}",
+            reply.body
+        );
+    }
+    assert_eq!(occurrences(&app, &admin, &gid).await, before);
+    let reply = app
+        .post(&path, Some(&admin), json!({"meeting_type": "recurrence"}))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+}

@@ -1396,3 +1396,109 @@ async fn slot_of(app: &TestApp, token: &str, path: &str) -> (i64, i64) {
         detail["schedule_end_time"].as_i64().unwrap_or(-1),
     )
 }
+
+#[tokio::test]
+async fn what_a_meeting_cannot_be_is_refused_by_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (alice_id, _) = user(&app, &admin, "alice", "Normal").await;
+    let (bob_id, _) = user(&app, &admin, "bob", "Normal").await;
+    let start = in_days(&app, 1);
+    let room = app
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            json!({"meetingroom_name": "Blue", "meeting_number": "4440001"}),
+        )
+        .await;
+    assert_eq!(room.status, StatusCode::OK, "{}", room.body);
+    let room_id = s(&room.body, "meeting_room_id");
+    let reservation = |extra: Value| {
+        let mut body = json!({"meeting_type": "reservation", "meeting_name": "Single",
+            "schedule_start_time": start, "schedule_end_time": start + HOUR_MS});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    };
+
+    // On create: a single meeting does not repeat; a room's meeting has the room's number;
+    // the two invitee lists must agree.
+    for (body, field) in [
+        (
+            reservation(json!({"recurrence_type": "DAILY"})),
+            "recurrence_type",
+        ),
+        (
+            reservation(json!({"recurrence_type": "junk"})),
+            "recurrence_type",
+        ),
+        (
+            json!({"meeting_type": "instant", "meeting_name": "Now", "recurrence_type": "WEEKLY"}),
+            "recurrence_type",
+        ),
+        (
+            reservation(json!({"meeting_room_id": room_id, "meeting_number": "4440002"})),
+            "meeting_number",
+        ),
+        (
+            reservation(json!({"invited_users": [alice_id],
+                "invited_users_detail": [{"user_id": bob_id}]})),
+            "invited_users",
+        ),
+    ] {
+        let reply = app
+            .post("/api/v1/meeting_schedule", Some(&admin), body.clone())
+            .await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains(field),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        app.get("/api/v1/meeting_schedule", Some(&admin)).await.body["total_size"],
+        0,
+        "nothing was created"
+    );
+    // What agrees is taken: NONE, the room's own number, the same invitees twice.
+    let created = schedule(
+        &app,
+        &admin,
+        reservation(
+            json!({"recurrence_type": "NONE", "meeting_room_id": room_id,
+            "meeting_number": "4440001", "invited_users": [alice_id, bob_id],
+            "invited_users_detail": [{"user_id": bob_id}, {"user_id": alice_id}]}),
+        ),
+    )
+    .await;
+    assert_eq!(created["meeting_number"], "4440001");
+    assert_eq!(
+        created["invited_users_detail"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    // On update: the kind cannot change, the invitee lists must agree.
+    let path = format!("/api/v1/meeting_schedule/{}", s(&created, "reservation_id"));
+    for (body, field) in [
+        (json!({"meeting_type": "instant"}), "meeting_type"),
+        (json!({"meeting_type": "recurrence"}), "meeting_type"),
+        (
+            json!({"invited_users": [alice_id], "invited_users_detail": []}),
+            "invited_users",
+        ),
+    ] {
+        let reply = app.post(&path, Some(&admin), body.clone()).await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains(field),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(app.get(&path, Some(&admin)).await.body, created);
+    // The detail sent back as it is changes nothing and is taken.
+    let reply = app.post(&path, Some(&admin), created.clone()).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+}
