@@ -349,6 +349,31 @@ impl TimeSlot {
     }
 }
 
+/// The times a request gives for a meeting, as milliseconds. An update may give one end only:
+/// the other stays as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlotChange {
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+}
+
+impl SlotChange {
+    /// The slot after the change (`None`: the change gives no time), each end left out taken
+    /// from `current`; checked for order and length. Whether a moved start lies in the past
+    /// is the caller's question ([`TimeSlot::check_not_past`]): it knows the clock.
+    pub fn applied_to(self, current: TimeSlot) -> Result<Option<TimeSlot>, ValidationError> {
+        if self.start_ms.is_none() && self.end_ms.is_none() {
+            return Ok(None);
+        }
+        TimeSlot::parse(
+            self.start_ms.unwrap_or(current.start.as_millisecond()),
+            self.end_ms.unwrap_or(current.end.as_millisecond()),
+            None,
+        )
+        .map(Some)
+    }
+}
+
 /// A user as schedules show them: id and names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRef {
@@ -391,6 +416,38 @@ pub struct Schedule {
     pub join_code: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// An occurrence of a series is identified by its series and its original start (the start
+/// the rule gave it). When a series is set again, `rebuilt` (its occurrences expanded from the
+/// new rule) takes over from `previous` (the occurrences it has now) and `deleted` (original
+/// starts of occurrences deleted one by one): an occurrence whose original start the series
+/// still has keeps its id and creation time, one deleted stays deleted; the others are new.
+/// Returns the occurrences to store and the deletions still to remember (those of starts the
+/// series still has; the others no longer mean anything).
+pub fn carry_over_occurrences(
+    rebuilt: Vec<Schedule>,
+    previous: &[Schedule],
+    deleted: &[Timestamp],
+) -> (Vec<Schedule>, Vec<Timestamp>) {
+    let original = |s: &Schedule| s.original_start.unwrap_or(s.slot.start);
+    let still_deleted: Vec<Timestamp> = deleted
+        .iter()
+        .copied()
+        .filter(|d| rebuilt.iter().any(|o| original(o) == *d))
+        .collect();
+    let kept = rebuilt
+        .into_iter()
+        .filter(|o| !still_deleted.contains(&original(o)))
+        .map(|mut o| {
+            if let Some(before) = previous.iter().find(|p| original(p) == original(&o)) {
+                o.id = before.id;
+                o.created_at = before.created_at;
+            }
+            o
+        })
+        .collect();
+    (kept, still_deleted)
 }
 
 /// A scheduled meeting as a list shows it (FRTC's `scheduled_meetings` rows): small enough
@@ -540,6 +597,70 @@ mod tests {
         assert_eq!(e.field, Field::ScheduleEndTime);
         assert!(TimeSlot::parse(-1, 5, None).is_err());
         assert!(TimeSlot::parse(ms, ms + 1000, Some(now)).is_ok());
+    }
+
+    fn occurrence(start_ms: i64) -> Schedule {
+        let start = Timestamp::from_millisecond(start_ms).unwrap();
+        let now = Timestamp::UNIX_EPOCH;
+        Schedule {
+            id: ScheduleId::new(now),
+            company_id: CompanyId::new(now),
+            kind: MeetingKind::Recurrence,
+            series_id: None,
+            original_start: Some(start),
+            overridden: false,
+            recurrence: None,
+            meeting_number: MeetingNumber::from_random(0),
+            room_id: None,
+            owner: UserRef {
+                id: UserId::new(now),
+                username: "owner".to_owned(),
+                real_name: String::new(),
+            },
+            slot: TimeSlot {
+                start,
+                end: start.checked_add(SignedDuration::from_hours(1)).unwrap(),
+            },
+            settings: MeetingSettings::defaults("Standup".to_owned()),
+            invitees: Vec::new(),
+            join_code: String::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn occurrences_keep_their_identity_by_original_start() {
+        const DAY: i64 = 86_400_000;
+        let previous: Vec<Schedule> = (0..4).map(|k| occurrence(k * DAY)).collect();
+        // The third was deleted; the second was moved on its own (its original start stays).
+        let deleted = [Timestamp::from_millisecond(2 * DAY).unwrap()];
+        let mut moved = previous.clone();
+        moved[1].slot.start = Timestamp::from_millisecond(DAY + 3_600_000).unwrap();
+        moved.remove(2);
+
+        // The same rule: same ids, the deletion stays.
+        let rebuilt: Vec<Schedule> = (0..4).map(|k| occurrence(k * DAY)).collect();
+        let (kept, still) = carry_over_occurrences(rebuilt, &moved, &deleted);
+        let ids: Vec<ScheduleId> = kept.iter().map(|o| o.id).collect();
+        assert_eq!(ids, vec![moved[0].id, moved[1].id, moved[2].id]);
+        assert_eq!(kept[1].slot.start.as_millisecond(), DAY, "back on the rule");
+        assert_eq!(still, deleted);
+
+        // Every other day, one more day: 0 and 2 (deleted) remain, 4 and 6 are new.
+        let rebuilt: Vec<Schedule> = (0..4).map(|k| occurrence(2 * k * DAY)).collect();
+        let fresh: Vec<ScheduleId> = rebuilt.iter().map(|o| o.id).collect();
+        let (kept, still) = carry_over_occurrences(rebuilt, &moved, &deleted);
+        let ids: Vec<ScheduleId> = kept.iter().map(|o| o.id).collect();
+        assert_eq!(ids, vec![moved[0].id, fresh[2], fresh[3]]);
+        assert_eq!(still, deleted);
+
+        // Another time of day: nothing carries over, the deletion is forgotten.
+        let rebuilt: Vec<Schedule> = (0..4).map(|k| occurrence(k * DAY + 60_000)).collect();
+        let fresh: Vec<ScheduleId> = rebuilt.iter().map(|o| o.id).collect();
+        let (kept, still) = carry_over_occurrences(rebuilt, &moved, &deleted);
+        assert_eq!(kept.iter().map(|o| o.id).collect::<Vec<_>>(), fresh);
+        assert!(still.is_empty());
     }
 
     #[test]

@@ -10,8 +10,8 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::RecurrenceRule;
 use plenum_domain::schedule::{
     LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room, Schedule,
-    ScheduleSummary, Series, SettingsChanges, TimeSlot, UserRef, may_manage_meeting,
-    may_see_meeting,
+    ScheduleSummary, Series, SettingsChanges, SlotChange, TimeSlot, UserRef,
+    carry_over_occurrences, may_manage_meeting, may_see_meeting,
 };
 use plenum_domain::user::User;
 use plenum_store::{MeetingScope, StoreError};
@@ -25,7 +25,10 @@ const NUMBER_ATTEMPTS: usize = 20;
 /// (update) or at its default (create).
 #[derive(Debug, Clone, Default)]
 pub struct ScheduleRequest {
-    pub slot: Option<TimeSlot>,
+    /// A reservation is created with both ends; an update may move one.
+    pub slot: SlotChange,
+    /// On an update: the kind the client says the meeting is; it cannot change.
+    pub kind: Option<MeetingKind>,
     pub meeting_number: Option<MeetingNumber>,
     /// `Some(None)`: not in a room.
     pub room: Option<Option<RoomId>>,
@@ -111,6 +114,40 @@ fn ensure_manageable(actor: &Principal, owner: &UserRef) -> Result<(), ServiceEr
     }
 }
 
+/// A series' first start, when set, may lie at most the grace period in the past.
+fn ensure_series_starts_in_time(
+    rule: &RecurrenceRule,
+    now: jiff::Timestamp,
+) -> Result<(), ServiceError> {
+    if plenum_domain::schedule::starts_in_time(rule.first_start(), now) {
+        Ok(())
+    } else {
+        Err(plenum_domain::ValidationError::new(
+            plenum_domain::Field::RecurrenceStartTime,
+            "must not be in the past",
+        )
+        .into())
+    }
+}
+
+/// A meeting or series created in a room uses the room's number: another one given with it
+/// is refused, as an update refuses it.
+fn ensure_room_number(
+    room: Option<&Room>,
+    given: Option<&MeetingNumber>,
+) -> Result<(), ServiceError> {
+    match (room, given) {
+        (Some(room), Some(number)) if *number != room.meeting_number => {
+            Err(plenum_domain::ValidationError::new(
+                plenum_domain::Field::MeetingNumber,
+                "a meeting in a room uses the room's number",
+            )
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn user_ref(user: &User) -> UserRef {
     UserRef {
         id: user.id,
@@ -186,6 +223,7 @@ impl Plenum {
         let now = self.now();
         let ScheduleRequest {
             slot,
+            kind: _,
             meeting_number,
             room,
             invitees,
@@ -195,11 +233,14 @@ impl Plenum {
         let invitees = invitees.unwrap_or_default();
         let slot = match (kind, slot) {
             (MeetingKind::Instant, _) => TimeSlot::instant(now),
-            (MeetingKind::Reservation, Some(slot)) => {
-                slot.check_not_past(now)?;
-                slot
-            }
-            (MeetingKind::Reservation, None) => {
+            (
+                MeetingKind::Reservation,
+                SlotChange {
+                    start_ms: Some(start),
+                    end_ms: Some(end),
+                },
+            ) => TimeSlot::parse(start, end, Some(now))?,
+            (MeetingKind::Reservation, _) => {
                 return Err(ServiceError::InvalidChange(
                     "a reservation needs schedule_start_time and schedule_end_time",
                 ));
@@ -215,6 +256,7 @@ impl Plenum {
             Some(id) => Some(self.room_of(actor, id).await?),
             None => None,
         };
+        ensure_room_number(room.as_ref(), meeting_number.as_ref())?;
         let mut settings = MeetingSettings::defaults(String::new());
         if let Some(room) = &room {
             settings.password = room.password.clone();
@@ -275,7 +317,9 @@ impl Plenum {
         Ok(found)
     }
 
-    async fn managed_schedule(
+    /// A scheduled meeting the actor may change: `schedule_not_found` if they may not see it,
+    /// `permission_denied` if they may only see it.
+    pub async fn managed_schedule(
         &self,
         actor: &Principal,
         id: ScheduleId,
@@ -294,6 +338,7 @@ impl Plenum {
     ) -> Result<Schedule, ServiceError> {
         let ScheduleRequest {
             slot,
+            kind,
             meeting_number,
             room,
             invitees,
@@ -303,9 +348,19 @@ impl Plenum {
         if schedule.kind == MeetingKind::Instant {
             return Err(ServiceError::InstantMeetingImmutable);
         }
-        if let Some(slot) = slot {
+        if let Some(kind) = kind
+            && kind != schedule.kind
+        {
+            return Err(plenum_domain::ValidationError::new(
+                plenum_domain::Field::MeetingType,
+                "cannot change: the meeting stays the kind it was created as",
+            )
+            .into());
+        }
+        // An end left out stays as it is; the slot is checked whole.
+        if let Some(slot) = slot.applied_to(schedule.slot)? {
             // A new start must not be in the past; an unchanged one may (a meeting under way
-            // is extended by sending it back with a later end).
+            // is extended by sending it back, or only its end, with a later end).
             if slot.start != schedule.slot.start {
                 slot.check_not_past(self.now())?;
             }
@@ -443,13 +498,7 @@ impl Plenum {
         request: SeriesRequest,
     ) -> Result<(Series, Schedule), ServiceError> {
         let now = self.now();
-        if !plenum_domain::schedule::starts_in_time(request.rule.first_start(), now) {
-            return Err(plenum_domain::ValidationError::new(
-                plenum_domain::Field::RecurrenceStartTime,
-                "must not be in the past",
-            )
-            .into());
-        }
+        ensure_series_starts_in_time(&request.rule, now)?;
         let invitees = self
             .resolve_invitees(actor, request.invitees.as_deref().unwrap_or(&[]))
             .await?;
@@ -457,6 +506,7 @@ impl Plenum {
             Some(id) => Some(self.room_of(actor, id).await?),
             None => None,
         };
+        ensure_room_number(room.as_ref(), request.meeting_number.as_ref())?;
         let mut settings = MeetingSettings::defaults(String::new());
         if let Some(room) = &room {
             settings.password = room.password.clone();
@@ -531,7 +581,9 @@ impl Plenum {
         Ok(found)
     }
 
-    async fn managed_series(
+    /// A series the actor may change: `recurrence_not_found` if they may not see it,
+    /// `permission_denied` if they may only see it.
+    pub async fn managed_series(
         &self,
         actor: &Principal,
         id: SeriesId,
@@ -541,7 +593,8 @@ impl Plenum {
         Ok(found)
     }
 
-    /// Replaces the whole series: its rule, settings and every occurrence.
+    /// Sets the whole series again: its rule, settings and every occurrence (which keep their
+    /// ids and deletions by original start, see [`carry_over_occurrences`]).
     pub async fn update_series(
         &self,
         actor: &Principal,
@@ -549,6 +602,11 @@ impl Plenum {
         request: SeriesRequest,
     ) -> Result<Series, ServiceError> {
         let mut series = self.managed_series(actor, id).await?;
+        // As for a single meeting: a moved first start must not be in the past; an unchanged
+        // one may (a series that has begun can still be renamed).
+        if request.rule.first_start() != series.rule.first_start() {
+            ensure_series_starts_in_time(&request.rule, self.now())?;
+        }
         series.rule = request.rule;
         let mut fresh_number = false;
         if let Some(ids) = &request.invitees {
@@ -584,8 +642,22 @@ impl Plenum {
         }
         request.settings.apply(&mut series.settings, new_live);
         series.updated_at = self.now();
-        let occurrences = self.occurrences_of(&series)?;
+        // An occurrence is its series and original start: one the new rule still has keeps
+        // its reservation_id, and stays deleted if it was deleted.
         let store = &self.inner.store;
+        let max = self.inner.policy.max_occurrences;
+        let previous = store
+            .series_occurrences(
+                actor.company(),
+                id,
+                None,
+                PageRequest::by_number(1, max as i64, max as u32)?,
+            )
+            .await?
+            .items;
+        let deleted = store.series_exdates(id).await?;
+        let (occurrences, exdates) =
+            carry_over_occurrences(self.occurrences_of(&series)?, &previous, &deleted);
         let replaced = if fresh_number || given.is_some() {
             let template = series;
             self.with_number(given, |number| {
@@ -599,13 +671,14 @@ impl Plenum {
                         o
                     })
                     .collect();
-                async move { store.replace_series(&series, &occurrences).await }
+                let exdates = &exdates;
+                async move { store.replace_series(&series, &occurrences, exdates).await }
             })
             .await
             .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         } else {
             store
-                .replace_series(&series, &occurrences)
+                .replace_series(&series, &occurrences, &exdates)
                 .await
                 .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         };

@@ -762,8 +762,9 @@ impl Store for SqliteStore {
         &self,
         series: &Series,
         occurrences: &[Schedule],
+        exdates: &[Timestamp],
     ) -> StoreResult<Series> {
-        meetings::replace_series(self, series, occurrences).await
+        meetings::replace_series(self, series, occurrences, exdates).await
     }
 
     async fn delete_series(&self, company: CompanyId, id: SeriesId) -> StoreResult<()> {

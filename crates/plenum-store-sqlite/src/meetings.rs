@@ -1212,6 +1212,7 @@ pub(crate) async fn replace_series(
     store: &SqliteStore,
     s: &Series,
     occurrences: &[Schedule],
+    exdates: &[Timestamp],
 ) -> StoreResult<Series> {
     let mut tx = store.writer.begin().await.map_err(db_err)?;
     series_in(&mut tx, s.company_id, s.id)
@@ -1239,6 +1240,16 @@ pub(crate) async fn replace_series(
             .map_err(db_err)?;
     }
     insert_occurrences(&mut tx, occurrences).await?;
+    for exdate in exdates {
+        sqlx::query(
+            "INSERT OR IGNORE INTO series_exdates (series_id, original_start) VALUES (?1, ?2)",
+        )
+        .bind(s.id.as_uuid())
+        .bind(ms(*exdate))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
     let replaced = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;

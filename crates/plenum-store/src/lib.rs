@@ -221,12 +221,13 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
 
     async fn series(&self, company: CompanyId, id: SeriesId) -> StoreResult<Option<Series>>;
 
-    /// Replaces a series and all its occurrences (individual changes and deletions are
-    /// forgotten: the new rule defines the group).
+    /// Replaces a series and all its occurrences with the ones given (which may carry the
+    /// ids of occurrences they continue), and its remembered deletions with `exdates`.
     async fn replace_series(
         &self,
         series: &Series,
         occurrences: &[Schedule],
+        exdates: &[Timestamp],
     ) -> StoreResult<Series>;
 
     /// Deletes a series with all its occurrences and frees its number.

@@ -8,7 +8,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenum_domain::company::TimeZoneName;
@@ -16,7 +17,7 @@ use plenum_domain::ids::{RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
     self as sched, CallRate, MeetingKind, MeetingNumber, MeetingPassword, Schedule,
-    ScheduleSummary, Series, SettingsChanges, TimeSlot, WatermarkType,
+    ScheduleSummary, Series, SettingsChanges, SlotChange, WatermarkType,
 };
 use plenum_domain::{Field, ValidationError};
 use plenum_service::{ScheduleRequest as MeetingRequest, SeriesRequest, ServiceError};
@@ -224,6 +225,18 @@ impl ScheduleRequest {
     }
 
     fn invitees(&self) -> Result<Option<Vec<UserId>>, FrtcError> {
+        if let (Some(ids), Some(detail)) = (&self.invited_users, &self.invited_users_detail) {
+            // The same list twice (as an echoed detail sends it) is fine; two lists are not.
+            if id_set(ids.iter().map(String::as_str))
+                != id_set(detail.iter().map(|u| u.user_id.as_str()))
+            {
+                return Err(ValidationError::new(
+                    Field::InvitedUsers,
+                    "differs from invited_users_detail: give one list, or both the same",
+                )
+                .into());
+            }
+        }
         let ids: Option<Vec<&str>> = match (&self.invited_users, &self.invited_users_detail) {
             (Some(ids), _) => Some(ids.iter().map(String::as_str).collect()),
             (None, Some(detail)) => Some(detail.iter().map(|u| u.user_id.as_str()).collect()),
@@ -258,14 +271,12 @@ impl ScheduleRequest {
             .transpose()?)
     }
 
-    /// The slot when both ends are given; one without the other is an error. Whether it may
-    /// start when it does is the service's question (it knows the clock and the meeting).
-    fn slot(&self) -> Result<Option<TimeSlot>, FrtcError> {
-        match (self.schedule_start_time, self.schedule_end_time) {
-            (Some(start), Some(end)) => Ok(Some(TimeSlot::parse(start, end, None)?)),
-            (None, None) => Ok(None),
-            (Some(_), None) => Err(missing(Field::ScheduleEndTime)),
-            (None, Some(_)) => Err(missing(Field::ScheduleStartTime)),
+    /// The times given. Whether they make a slot (an update takes a left-out end from the
+    /// meeting) and whether it may start when it does is the service's question.
+    fn slot(&self) -> SlotChange {
+        SlotChange {
+            start_ms: self.schedule_start_time,
+            end_ms: self.schedule_end_time,
         }
     }
 
@@ -315,6 +326,14 @@ impl ScheduleRequest {
             zone,
         )?)
     }
+}
+
+/// Ids as a set, to compare two lists of them.
+fn id_set<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = ids.map(str::trim).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -535,15 +554,32 @@ pub async fn create(
     if req.meeting_name.is_none() {
         return Err(missing(Field::MeetingName));
     }
+    // A single meeting does not repeat; series are created at .../recurrence.
+    if let Some(t) = &req.recurrence_type
+        && !(t.trim().is_empty() || t.trim().eq_ignore_ascii_case("NONE"))
+    {
+        return Err(ValidationError::new(
+            Field::RecurrenceType,
+            "must be NONE for a single meeting; create a series at /api/v1/meeting_schedule/recurrence",
+        )
+        .into());
+    }
     let slot = match kind {
-        MeetingKind::Reservation => Some(
-            req.slot()?
-                .ok_or_else(|| missing(Field::ScheduleStartTime))?,
-        ),
-        _ => None,
+        MeetingKind::Reservation => {
+            let slot = req.slot();
+            if slot.start_ms.is_none() {
+                return Err(missing(Field::ScheduleStartTime));
+            }
+            if slot.end_ms.is_none() {
+                return Err(missing(Field::ScheduleEndTime));
+            }
+            slot
+        }
+        _ => SlotChange::default(),
     };
     let request = MeetingRequest {
         slot,
+        kind: None,
         meeting_number: req.number()?,
         room: req.room()?,
         invitees: req.invitees()?,
@@ -554,6 +590,73 @@ pub async fn create(
         .create_schedule(&who.principal, kind, request)
         .await?;
     Ok(Json(ScheduleDetail::new(&state, &created)))
+}
+
+// --- Permission before the body -------------------------------------------------------------
+
+/// The path parameter `name` as the request's route names it ("" when absent).
+async fn path_param(
+    parts: &mut Parts,
+    state: &AppState,
+    name: &str,
+    not_found: ServiceError,
+) -> Result<String, FrtcError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| FrtcError::from(not_found))?;
+    Ok(params
+        .iter()
+        .find_map(|(key, value)| (key == name).then(|| value.to_owned()))
+        .unwrap_or_default())
+}
+
+/// The caller with the scheduled meeting of the path's `reservation_id`, which they may
+/// change. Checked before the body is read (docs/errors.md: authentication, then permission,
+/// then the body): someone who may not see it gets `schedule_not_found`, an invitee
+/// `permission_denied`, whatever the body holds.
+#[derive(Debug)]
+pub struct ScheduleManager(SignedIn, ScheduleId);
+
+impl FromRequestParts<AppState> for ScheduleManager {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let raw = path_param(
+            parts,
+            state,
+            "reservation_id",
+            ServiceError::ScheduleNotFound,
+        )
+        .await?;
+        let id: ScheduleId = parse_id(&raw, ServiceError::ScheduleNotFound)?;
+        state.plenum.managed_schedule(&who.principal, id).await?;
+        Ok(Self(who, id))
+    }
+}
+
+/// The caller with the series of the path's `recurrence_gid`, which they may change; as
+/// [`ScheduleManager`], checked before the body is read. The series as it is now is kept for
+/// the fields the body leaves out.
+#[derive(Debug)]
+pub struct SeriesManager(SignedIn, Series);
+
+impl FromRequestParts<AppState> for SeriesManager {
+    type Rejection = FrtcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let raw = path_param(parts, state, "recurrence_gid", ServiceError::SeriesNotFound).await?;
+        let id: SeriesId = parse_id(&raw, ServiceError::SeriesNotFound)?;
+        let series = state.plenum.managed_series(&who.principal, id).await?;
+        Ok(Self(who, series))
+    }
 }
 
 // --- Update Non-recurrence Meeting --------------------------------------------------------
@@ -574,17 +677,16 @@ pub async fn create(
     ))]
 pub async fn update(
     State(state): State<AppState>,
-    who: SignedIn,
-    Path(id): Path<String>,
+    ScheduleManager(who, id): ScheduleManager,
     FrtcJson(req): FrtcJson<ScheduleRequest>,
 ) -> Result<StatusCode, FrtcError> {
-    let id: ScheduleId = parse_id(&id, ServiceError::ScheduleNotFound)?;
-    if let Some(t) = &req.meeting_type {
-        MeetingKind::parse(t)?;
-    }
     let request = MeetingRequest {
-        // Order and length here; whether a *changed* start is in the past, in the service.
-        slot: req.slot()?,
+        slot: req.slot(),
+        kind: req
+            .meeting_type
+            .as_deref()
+            .map(MeetingKind::parse)
+            .transpose()?,
         meeting_number: req.number()?,
         room: req.room()?,
         invitees: req.invitees()?,
@@ -759,7 +861,8 @@ pub async fn create_recurrence(
 }
 
 /// Update the whole series: its rule and settings apply to every occurrence again
-/// (individual changes and deletions are replaced). Fields left out stay as they are.
+/// (individual changes are replaced; occurrences keep their ids and deletions while the rule
+/// keeps their original start). Fields left out stay as they are.
 #[utoipa::path(post, path = "/api/v1/meeting_schedule/recurrence/{recurrence_gid}", tag = TAG,
     security(("token" = [])),
     params(("recurrence_gid" = String, Path)),
@@ -767,17 +870,23 @@ pub async fn create_recurrence(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_recurrence(
     State(state): State<AppState>,
-    who: SignedIn,
-    Path(id): Path<String>,
+    SeriesManager(who, current): SeriesManager,
     FrtcJson(req): FrtcJson<ScheduleRequest>,
 ) -> Result<StatusCode, FrtcError> {
-    let id: SeriesId = parse_id(&id, ServiceError::SeriesNotFound)?;
-    let current = state.plenum.series(&who.principal, id).await?;
+    if let Some(t) = &req.meeting_type
+        && MeetingKind::parse(t)? != MeetingKind::Recurrence
+    {
+        return Err(ValidationError::new(
+            Field::MeetingType,
+            "cannot change: a series stays recurrence",
+        )
+        .into());
+    }
     let zone = current.rule.time_zone().clone();
     let rule = req.rule(Some(&current.rule), zone)?;
     state
         .plenum
-        .update_series(&who.principal, id, series_request(&req, rule)?)
+        .update_series(&who.principal, current.id, series_request(&req, rule)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -893,7 +893,8 @@ async fn one_occurrence_changes_alone_and_a_group_update_resets_them_all() {
         .await;
     assert_frtc_error(&reply, 409, "meeting_number_taken");
 
-    // Update the group: every occurrence is renamed and back on the rule.
+    // Update the group: every occurrence is renamed and back on the rule; the deleted one
+    // stays deleted (the rule still has its start).
     let reply = app
         .post(
             &format!("/api/v1/meeting_schedule/recurrence/{gid}"),
@@ -903,7 +904,7 @@ async fn one_occurrence_changes_alone_and_a_group_update_resets_them_all() {
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
     let after = occurrences(&app, &admin, &gid).await;
-    let expected: Vec<i64> = (0..5).map(|k| start + k * DAY_MS).collect();
+    let expected: Vec<i64> = [0, 1, 2, 4].iter().map(|k| start + k * DAY_MS).collect();
     assert_eq!(starts(&after), expected);
     for o in &after {
         assert_eq!(o["meeting_name"], "Renamed series");
@@ -1217,4 +1218,336 @@ async fn a_group_update_may_change_the_series_number() {
         .post(&path, Some(&admin), json!({"meeting_number": "12"}))
         .await;
     assert_frtc_error(&bad, 400, "invalid_field");
+}
+
+#[tokio::test]
+async fn a_group_update_may_not_move_the_series_into_the_past() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let start = in_days(&app, 1);
+    let created = create_series(
+        &app,
+        &admin,
+        series_body("DAILY", 1, start, start + 3 * DAY_MS, json!({})),
+    )
+    .await;
+    let gid = s(&created, "recurrence_gid");
+    let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
+    let before = occurrences(&app, &admin, &gid).await;
+
+    // As on create: a first start more than 5 minutes ago is refused, nothing changes.
+    let past = now_ms(&app) - 5 * DAY_MS;
+    for body in [
+        json!({"recurrenceStartTime": past, "recurrenceEndTime": past + HOUR_MS}),
+        json!({"schedule_start_time": past, "schedule_end_time": past + HOUR_MS}),
+    ] {
+        let reply = app.post(&path, Some(&admin), body).await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains("recurrenceStartTime"),
+            "{}",
+            reply.body
+        );
+        assert_eq!(occurrences(&app, &admin, &gid).await, before);
+    }
+    // Within the grace period it is taken.
+    let recent = now_ms(&app) - 4 * 60_000;
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"recurrenceStartTime": recent, "recurrenceEndTime": recent + HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"recurrenceStartTime": start, "recurrenceEndTime": start + HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+
+    // A series that has begun keeps its start: renaming it (or sending it back) still works.
+    app.clock
+        .advance(std::time::Duration::from_millis((2 * DAY_MS) as u64));
+    let admin = app.admin_token().await;
+    let reply = app
+        .post(&path, Some(&admin), json!({"meeting_name": "Renamed"}))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let reply = app.post(&path, Some(&admin), created.clone()).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(
+        starts(&occurrences(&app, &admin, &gid).await),
+        starts(&before)
+    );
+}
+
+/// `(reservation_id, start)` of each occurrence, in the order listed.
+fn ids_and_starts(list: &[Value]) -> Vec<(String, i64)> {
+    list.iter()
+        .map(|o| {
+            (
+                s(o, "reservation_id"),
+                o["schedule_start_time"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn occurrences_keep_their_reservation_id_across_group_updates() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let start = in_days(&app, 1);
+    let created = create_series(
+        &app,
+        &admin,
+        series_body(
+            "DAILY",
+            1,
+            start,
+            start + 4 * DAY_MS,
+            json!({"time_zone": "UTC"}),
+        ),
+    )
+    .await;
+    let gid = s(&created, "recurrence_gid");
+    let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
+    let before = ids_and_starts(&occurrences(&app, &admin, &gid).await);
+    assert_eq!(before.len(), 5);
+    assert_eq!(s(&created, "reservation_id"), before[0].0);
+
+    // The second occurrence is deleted, the third moved on its own.
+    let second = format!("/api/v1/meeting_schedule/{}", before[1].0);
+    let reply = app.call(Method::DELETE, &second, Some(&admin), None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let third = format!("/api/v1/meeting_schedule/{}", before[2].0);
+    let moved = before[2].1 + HOUR_MS;
+    let reply = app
+        .post(
+            &third,
+            Some(&admin),
+            json!({"schedule_start_time": moved, "schedule_end_time": moved + HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let mut remaining = before.clone();
+    remaining.remove(1);
+
+    // A rename, an empty update, the detail sent back: the same ids, the deleted one stays
+    // deleted, the moved one is back on the rule.
+    for body in [
+        json!({"meeting_name": "Renamed"}),
+        json!({}),
+        created.clone(),
+    ] {
+        let reply = app.post(&path, Some(&admin), body.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NO_CONTENT,
+            "{body}: {}",
+            reply.body
+        );
+        assert_eq!(
+            ids_and_starts(&occurrences(&app, &admin, &gid).await),
+            remaining,
+            "after {body}"
+        );
+        assert_frtc_error(
+            &app.get(&second, Some(&admin)).await,
+            404,
+            "schedule_not_found",
+        );
+        let detail = app.get(&third, Some(&admin)).await;
+        assert_eq!(detail.status, StatusCode::OK, "{}", detail.body);
+    }
+
+    // A changed rule: every other day, for longer. Occurrences whose start the rule still has
+    // keep their ids; the deleted one's start is gone; the new ones get new ids.
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"recurrenceInterval": 2, "recurrenceEndDay": start + 8 * DAY_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let after = ids_and_starts(&occurrences(&app, &admin, &gid).await);
+    let expected_starts: Vec<i64> = (0..5).map(|k| start + 2 * k * DAY_MS).collect();
+    assert_eq!(
+        after.iter().map(|a| a.1).collect::<Vec<_>>(),
+        expected_starts
+    );
+    assert_eq!(after[0].0, before[0].0, "day 0 is still there");
+    assert_eq!(after[1].0, before[2].0, "day 2 is still there");
+    assert_eq!(after[2].0, before[4].0, "day 4 is still there");
+    let old: Vec<&String> = before.iter().map(|b| &b.0).collect();
+    assert!(
+        !old.contains(&&after[3].0) && !old.contains(&&after[4].0),
+        "days 6 and 8 are new"
+    );
+    assert_ne!(after[3].0, after[4].0);
+    for gone in [&before[1].0, &before[3].0] {
+        assert_frtc_error(
+            &app.get(&format!("/api/v1/meeting_schedule/{gone}"), Some(&admin))
+                .await,
+            404,
+            "schedule_not_found",
+        );
+    }
+
+    // A deletion is remembered while the rule keeps its start, even across a rule change.
+    let sixth = format!("/api/v1/meeting_schedule/{}", after[3].0);
+    let reply = app.call(Method::DELETE, &sixth, Some(&admin), None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"recurrenceEndDay": start + 10 * DAY_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let extended = ids_and_starts(&occurrences(&app, &admin, &gid).await);
+    assert_eq!(
+        extended.iter().map(|a| a.1).collect::<Vec<_>>(),
+        [0, 2, 4, 8, 10].map(|k| start + k * DAY_MS)
+    );
+    assert_eq!(extended[..4], [&after[..3], &after[4..]].concat()[..]);
+
+    // Another time of day: no occurrence keeps its start, so all are new.
+    let later = start + HOUR_MS;
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"recurrenceStartTime": later, "recurrenceEndTime": later + HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let shifted = ids_and_starts(&occurrences(&app, &admin, &gid).await);
+    assert_eq!(shifted.len(), 5);
+    for (id, _) in &shifted {
+        assert!(!extended.iter().any(|e| &e.0 == id), "{id} was kept");
+    }
+}
+
+#[tokio::test]
+async fn group_updates_check_permission_before_reading_the_body() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, alice) = user(&app, &admin, "alice", "Normal").await;
+    let (bob_id, bob) = user(&app, &admin, "bob", "Normal").await;
+    let (_, carol) = user(&app, &admin, "carol", "Normal").await;
+    let start = in_days(&app, 1);
+    let created = create_series(
+        &app,
+        &alice,
+        series_body(
+            "DAILY",
+            1,
+            start,
+            start + 2 * DAY_MS,
+            json!({"invited_users": [bob_id]}),
+        ),
+    )
+    .await;
+    let gid = s(&created, "recurrence_gid");
+    let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
+    let unknown = "/api/v1/meeting_schedule/recurrence/0194b3a2-0000-7000-8000-000000000000";
+    let before = occurrences(&app, &alice, &gid).await;
+
+    for body in [
+        "{bad",
+        "{\"recurrenceInterval\": 0}",
+        "{\"recurrence_type\": \"HOURLY\"}",
+        "{\"meeting_password\": \"x\"}",
+    ] {
+        let reply = app.call_raw(Method::POST, &path, Some(&bob), body).await;
+        assert_frtc_error(&reply, 403, "permission_denied");
+        let reply = app.call_raw(Method::POST, &path, Some(&carol), body).await;
+        assert_frtc_error(&reply, 404, "recurrence_not_found");
+        let reply = app
+            .call_raw(Method::POST, unknown, Some(&alice), body)
+            .await;
+        assert_frtc_error(&reply, 404, "recurrence_not_found");
+    }
+    let reply = app
+        .call_raw(Method::POST, &path, Some(&alice), "{bad")
+        .await;
+    assert_frtc_error(&reply, 400, "malformed_json");
+    let reply = app
+        .call_raw(
+            Method::POST,
+            &path,
+            Some(&admin),
+            "{\"recurrenceInterval\": 0}",
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_eq!(occurrences(&app, &alice, &gid).await, before);
+}
+
+#[tokio::test]
+async fn a_series_stays_a_series_and_keeps_its_rooms_number() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let start = in_days(&app, 1);
+    let room = app
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            json!({"meetingroom_name": "Green", "meeting_number": "4450001"}),
+        )
+        .await;
+    assert_eq!(room.status, StatusCode::OK, "{}", room.body);
+    let room_id = s(&room.body, "meeting_room_id");
+    let reply = app
+        .post(
+            "/api/v1/meeting_schedule/recurrence",
+            Some(&admin),
+            series_body(
+                "DAILY",
+                1,
+                start,
+                start + DAY_MS,
+                json!({"meeting_room_id": room_id, "meeting_number": "4450002"}),
+            ),
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert!(
+        s(&reply.body, "error").contains("meeting_number"),
+        "{}",
+        reply.body
+    );
+
+    let created = create_series(
+        &app,
+        &admin,
+        series_body("DAILY", 1, start, start + DAY_MS, json!({})),
+    )
+    .await;
+    let gid = s(&created, "recurrence_gid");
+    let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
+    let before = occurrences(&app, &admin, &gid).await;
+    for kind in ["reservation", "instant", "junk"] {
+        let reply = app
+            .post(&path, Some(&admin), json!({"meeting_type": kind}))
+            .await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains("meeting_type"),
+            "{}",
+            reply.body
+        );
+    }
+    assert_eq!(occurrences(&app, &admin, &gid).await, before);
+    let reply = app
+        .post(&path, Some(&admin), json!({"meeting_type": "recurrence"}))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
 }

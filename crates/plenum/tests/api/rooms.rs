@@ -331,20 +331,34 @@ async fn meetings_in_a_room_use_its_number_and_password_and_keep_it_in_use() {
     assert_eq!(first["meeting_room_id"], json!(room_id));
     assert_eq!(first["meeting_number"], "24680135");
     assert_eq!(first["meeting_password"], "4321");
-    // A password given wins; two meetings share the room's number.
+    // Another number with the room is refused (as an update refuses it).
+    let reply = app
+        .post(
+            "/api/v1/meeting_schedule",
+            Some(&admin),
+            json!({"meeting_type": "reservation", "meeting_name": "Elsewhere",
+                   "schedule_start_time": start + DAY_MS,
+                   "schedule_end_time": start + DAY_MS + HOUR_MS,
+                   "meeting_room_id": room_id, "meeting_number": "11223344"}),
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert!(
+        s(&reply.body, "error").contains("meeting_number"),
+        "{}",
+        reply.body
+    );
+    // A password given wins; two meetings share the room's number (given or not).
     let second = reserve(
         &app,
         &admin,
         "Also in the board room",
         start + DAY_MS,
         json!({"meeting_room_id": room_id, "meeting_password": "9876",
-               "meeting_number": "11223344"}),
+               "meeting_number": "24680135"}),
     )
     .await;
-    assert_eq!(
-        second["meeting_number"], "24680135",
-        "the room's number wins"
-    );
+    assert_eq!(second["meeting_number"], "24680135");
     assert_eq!(second["meeting_password"], "9876");
     let instant = schedule(
         &app,

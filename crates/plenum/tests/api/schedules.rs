@@ -367,7 +367,12 @@ async fn updates_are_validated_like_creation() {
             400,
             "invalid_field",
         ),
-        (json!({"schedule_start_time": start}), 400, "missing_field"),
+        // One end alone is checked with the other as stored: here after the stored end.
+        (
+            json!({"schedule_start_time": start + DAY_MS}),
+            400,
+            "invalid_field",
+        ),
         (json!({"meeting_name": ""}), 400, "invalid_field"),
         (json!({"meeting_type": "webinar"}), 400, "invalid_field"),
         (json!({"call_rate_type": "3000K"}), 400, "invalid_field"),
@@ -1214,4 +1219,286 @@ async fn searches_find_meetings_created_after_earlier_searches_for_the_same_text
             reply.body
         );
     }
+}
+
+#[tokio::test]
+async fn updates_check_permission_before_reading_the_body() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, alice) = user(&app, &admin, "alice", "Normal").await;
+    let (bob_id, bob) = user(&app, &admin, "bob", "Normal").await;
+    let (_, carol) = user(&app, &admin, "carol", "Normal").await;
+    let start = in_days(&app, 1);
+    let meeting = reserve(
+        &app,
+        &alice,
+        "Planning",
+        start,
+        json!({"invited_users": [bob_id]}),
+    )
+    .await;
+    let path = format!("/api/v1/meeting_schedule/{}", s(&meeting, "reservation_id"));
+    let unknown = format!(
+        "/api/v1/meeting_schedule/{}",
+        "0194b3a2-0000-7000-8000-000000000000"
+    );
+
+    for body in [
+        "{bad",
+        "[]",
+        "{\"schedule_start_time\": 1, \"schedule_end_time\": 0}",
+        "{\"meeting_password\": \"x\"}",
+    ] {
+        // An invitee may see the meeting but not change it, whatever the body.
+        let reply = app.call_raw(Method::POST, &path, Some(&bob), body).await;
+        assert_frtc_error(&reply, 403, "permission_denied");
+        // Someone who may not see it learns nothing, not even that the body is wrong.
+        let reply = app.call_raw(Method::POST, &path, Some(&carol), body).await;
+        assert_frtc_error(&reply, 404, "schedule_not_found");
+        let reply = app
+            .call_raw(Method::POST, &unknown, Some(&alice), body)
+            .await;
+        assert_frtc_error(&reply, 404, "schedule_not_found");
+        let reply = app
+            .call_raw(
+                Method::POST,
+                "/api/v1/meeting_schedule/not-an-id",
+                Some(&alice),
+                body,
+            )
+            .await;
+        assert_frtc_error(&reply, 404, "schedule_not_found");
+    }
+    // The body is judged once the caller may change the meeting.
+    let reply = app
+        .call_raw(Method::POST, &path, Some(&alice), "{bad")
+        .await;
+    assert_frtc_error(&reply, 400, "malformed_json");
+    let reply = app
+        .call_raw(
+            Method::POST,
+            &path,
+            Some(&admin),
+            "{\"meeting_password\": \"x\"}",
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_eq!(app.get(&path, Some(&alice)).await.body, meeting);
+}
+
+#[tokio::test]
+async fn an_update_may_move_one_end_and_the_other_stays() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let start = in_days(&app, 1);
+    let meeting = reserve(&app, &admin, "Review", start, json!({})).await;
+    let path = format!("/api/v1/meeting_schedule/{}", s(&meeting, "reservation_id"));
+    let end = meeting["schedule_end_time"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no end in {meeting}"));
+
+    // Only the end: the start stays.
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"schedule_end_time": end + HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(slot_of(&app, &admin, &path).await, (start, end + HOUR_MS));
+    // Only the start (as a string of digits): the end stays.
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"schedule_start_time": (start - HOUR_MS).to_string()}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(
+        slot_of(&app, &admin, &path).await,
+        (start - HOUR_MS, end + HOUR_MS)
+    );
+
+    // The slot made with the stored end is checked whole: order, length, past.
+    for (body, field) in [
+        (
+            json!({"schedule_end_time": start - 2 * HOUR_MS}),
+            "schedule_end_time",
+        ),
+        (
+            json!({"schedule_start_time": end + 2 * HOUR_MS}),
+            "schedule_end_time",
+        ),
+        (
+            json!({"schedule_end_time": start + 30 * HOUR_MS}),
+            "schedule_end_time",
+        ),
+        (json!({"schedule_end_time": -5}), "schedule_end_time"),
+    ] {
+        let reply = app.post(&path, Some(&admin), body.clone()).await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains(field),
+            "{body}: {}",
+            reply.body
+        );
+        assert_eq!(
+            slot_of(&app, &admin, &path).await,
+            (start - HOUR_MS, end + HOUR_MS),
+            "{body} changed the meeting"
+        );
+    }
+
+    // A start moved alone into the past is refused like any moved start.
+    let soon = in_days(&app, 0) + HOUR_MS;
+    let other = reserve(&app, &admin, "Soon", soon, json!({})).await;
+    let other = format!("/api/v1/meeting_schedule/{}", s(&other, "reservation_id"));
+    let reply = app
+        .post(
+            &other,
+            Some(&admin),
+            json!({"schedule_start_time": now_ms(&app) - 10 * 60_000}),
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+    assert!(
+        s(&reply.body, "error").contains("schedule_start_time"),
+        "{}",
+        reply.body
+    );
+
+    // A meeting under way is extended by its end alone.
+    app.clock.advance(std::time::Duration::from_millis(
+        (DAY_MS - HOUR_MS / 2) as u64,
+    ));
+    let admin = app.admin_token().await;
+    let reply = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"schedule_end_time": end + 2 * HOUR_MS}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(
+        slot_of(&app, &admin, &path).await,
+        (start - HOUR_MS, end + 2 * HOUR_MS)
+    );
+}
+
+/// A meeting's `(schedule_start_time, schedule_end_time)`.
+async fn slot_of(app: &TestApp, token: &str, path: &str) -> (i64, i64) {
+    let detail = app.get(path, Some(token)).await.body;
+    (
+        detail["schedule_start_time"].as_i64().unwrap_or(-1),
+        detail["schedule_end_time"].as_i64().unwrap_or(-1),
+    )
+}
+
+#[tokio::test]
+async fn what_a_meeting_cannot_be_is_refused_by_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (alice_id, _) = user(&app, &admin, "alice", "Normal").await;
+    let (bob_id, _) = user(&app, &admin, "bob", "Normal").await;
+    let start = in_days(&app, 1);
+    let room = app
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            json!({"meetingroom_name": "Blue", "meeting_number": "4440001"}),
+        )
+        .await;
+    assert_eq!(room.status, StatusCode::OK, "{}", room.body);
+    let room_id = s(&room.body, "meeting_room_id");
+    let reservation = |extra: Value| {
+        let mut body = json!({"meeting_type": "reservation", "meeting_name": "Single",
+            "schedule_start_time": start, "schedule_end_time": start + HOUR_MS});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    };
+
+    // On create: a single meeting does not repeat; a room's meeting has the room's number;
+    // the two invitee lists must agree.
+    for (body, field) in [
+        (
+            reservation(json!({"recurrence_type": "DAILY"})),
+            "recurrence_type",
+        ),
+        (
+            reservation(json!({"recurrence_type": "junk"})),
+            "recurrence_type",
+        ),
+        (
+            json!({"meeting_type": "instant", "meeting_name": "Now", "recurrence_type": "WEEKLY"}),
+            "recurrence_type",
+        ),
+        (
+            reservation(json!({"meeting_room_id": room_id, "meeting_number": "4440002"})),
+            "meeting_number",
+        ),
+        (
+            reservation(json!({"invited_users": [alice_id],
+                "invited_users_detail": [{"user_id": bob_id}]})),
+            "invited_users",
+        ),
+    ] {
+        let reply = app
+            .post("/api/v1/meeting_schedule", Some(&admin), body.clone())
+            .await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains(field),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        app.get("/api/v1/meeting_schedule", Some(&admin)).await.body["total_size"],
+        0,
+        "nothing was created"
+    );
+    // What agrees is taken: NONE, the room's own number, the same invitees twice.
+    let created = schedule(
+        &app,
+        &admin,
+        reservation(
+            json!({"recurrence_type": "NONE", "meeting_room_id": room_id,
+            "meeting_number": "4440001", "invited_users": [alice_id, bob_id],
+            "invited_users_detail": [{"user_id": bob_id}, {"user_id": alice_id}]}),
+        ),
+    )
+    .await;
+    assert_eq!(created["meeting_number"], "4440001");
+    assert_eq!(
+        created["invited_users_detail"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    // On update: the kind cannot change, the invitee lists must agree.
+    let path = format!("/api/v1/meeting_schedule/{}", s(&created, "reservation_id"));
+    for (body, field) in [
+        (json!({"meeting_type": "instant"}), "meeting_type"),
+        (json!({"meeting_type": "recurrence"}), "meeting_type"),
+        (
+            json!({"invited_users": [alice_id], "invited_users_detail": []}),
+            "invited_users",
+        ),
+    ] {
+        let reply = app.post(&path, Some(&admin), body.clone()).await;
+        assert_frtc_error(&reply, 400, "invalid_field");
+        assert!(
+            s(&reply.body, "error").contains(field),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(app.get(&path, Some(&admin)).await.body, created);
+    // The detail sent back as it is changes nothing and is taken.
+    let reply = app.post(&path, Some(&admin), created.clone()).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
 }
