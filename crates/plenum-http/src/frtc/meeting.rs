@@ -14,7 +14,7 @@
 //! and `disconnect_all` answer `POST` as well as the documented `DELETE`.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -31,7 +31,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ErrorBody, missing};
-use super::{ErrorCode, FrtcError, FrtcJson, SignedIn};
+use super::{ErrorCode, FrtcError, FrtcJson, SignedIn, path_param};
 use crate::AppState;
 
 pub const TAG: &str = "Meeting Control";
@@ -394,14 +394,14 @@ impl FromRequestParts<AppState> for Controller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let who = SignedIn::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ServiceError::MeetingNotRunning)?;
-        let number = params
-            .iter()
-            .find_map(|(name, value)| (name == "meeting_number").then_some(value))
-            .unwrap_or_default();
-        state.plenum.may_control(&who.principal, number)?;
+        let number = path_param(
+            parts,
+            state,
+            "meeting_number",
+            ServiceError::MeetingNotRunning,
+        )
+        .await?;
+        state.plenum.may_control(&who.principal, &number)?;
         Ok(Self(who))
     }
 }

@@ -26,7 +26,7 @@ pub use error::{ErrorBody, ErrorCode, FrtcError};
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequestParts, Query, RawPathParams};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use plenum_service::{Principal, ServiceError};
@@ -104,6 +104,23 @@ impl FromRequestParts<AppState> for UserAdmin {
         who.principal.require_user_admin()?;
         Ok(Self(who))
     }
+}
+
+/// The path parameter `name` as the request's route names it ("" when absent), for the
+/// extractors that check a right on a path's object before the body is read.
+pub(crate) async fn path_param(
+    parts: &mut Parts,
+    state: &AppState,
+    name: &str,
+    not_found: ServiceError,
+) -> Result<String, FrtcError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| FrtcError::from(not_found))?;
+    Ok(params
+        .iter()
+        .find_map(|(key, value)| (key == name).then(|| value.to_owned()))
+        .unwrap_or_default())
 }
 
 /// A request by a MeetingOperator or SystemAdmin (who manage meeting rooms). Checked before

@@ -8,7 +8,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -26,7 +26,7 @@ use utoipa::ToSchema;
 
 use super::body::parse;
 use super::error::{ErrorBody, missing};
-use super::{FrtcError, FrtcJson, PagingQuery, SignedIn, parse_id};
+use super::{FrtcError, FrtcJson, PagingQuery, SignedIn, parse_id, path_param};
 use crate::AppState;
 
 pub const TAG: &str = "Meeting Schedule";
@@ -593,22 +593,6 @@ pub async fn create(
 }
 
 // --- Permission before the body -------------------------------------------------------------
-
-/// The path parameter `name` as the request's route names it ("" when absent).
-async fn path_param(
-    parts: &mut Parts,
-    state: &AppState,
-    name: &str,
-    not_found: ServiceError,
-) -> Result<String, FrtcError> {
-    let params = RawPathParams::from_request_parts(parts, state)
-        .await
-        .map_err(|_| FrtcError::from(not_found))?;
-    Ok(params
-        .iter()
-        .find_map(|(key, value)| (key == name).then(|| value.to_owned()))
-        .unwrap_or_default())
-}
 
 /// The caller with the scheduled meeting of the path's `reservation_id`, which they may
 /// change. Checked before the body is read (docs/errors.md: authentication, then permission,

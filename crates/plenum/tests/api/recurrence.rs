@@ -1041,14 +1041,27 @@ async fn deleting_the_group_removes_every_occurrence_and_frees_its_number() {
     assert_eq!(again["meeting_number"], "31415926");
 }
 
-#[tokio::test]
-async fn invitees_see_a_series_owners_and_operators_change_it() {
+/// Alice's daily series of three (from tomorrow) with Bob invited; Carol, of the same
+/// company, is not.
+struct InvitedSeries {
+    app: TestApp,
+    admin: String,
+    alice: String,
+    bob: String,
+    carol: String,
+    /// The first occurrence's start.
+    start: i64,
+    gid: String,
+    /// The series' path.
+    path: String,
+}
+
+async fn invited_series() -> InvitedSeries {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let (_, alice) = user(&app, &admin, "alice", "Normal").await;
     let (bob_id, bob) = user(&app, &admin, "bob", "Normal").await;
     let (_, carol) = user(&app, &admin, "carol", "Normal").await;
-    let (_, olga) = user(&app, &admin, "olga", "MeetingOperator").await;
     let start = in_days(&app, 1);
     let created = create_series(
         &app,
@@ -1064,6 +1077,31 @@ async fn invitees_see_a_series_owners_and_operators_change_it() {
     .await;
     let gid = s(&created, "recurrence_gid");
     let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
+    InvitedSeries {
+        app,
+        admin,
+        alice,
+        bob,
+        carol,
+        start,
+        gid,
+        path,
+    }
+}
+
+#[tokio::test]
+async fn invitees_see_a_series_owners_and_operators_change_it() {
+    let InvitedSeries {
+        app,
+        admin,
+        alice,
+        bob,
+        carol,
+        start,
+        gid,
+        path,
+    } = invited_series().await;
+    let (_, olga) = user(&app, &admin, "olga", "MeetingOperator").await;
 
     // The invitee sees the series and its occurrences but changes nothing.
     let seen = occurrences(&app, &bob, &gid).await;
@@ -1437,26 +1475,16 @@ async fn occurrences_keep_their_reservation_id_across_group_updates() {
 
 #[tokio::test]
 async fn group_updates_check_permission_before_reading_the_body() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let (_, alice) = user(&app, &admin, "alice", "Normal").await;
-    let (bob_id, bob) = user(&app, &admin, "bob", "Normal").await;
-    let (_, carol) = user(&app, &admin, "carol", "Normal").await;
-    let start = in_days(&app, 1);
-    let created = create_series(
-        &app,
-        &alice,
-        series_body(
-            "DAILY",
-            1,
-            start,
-            start + 2 * DAY_MS,
-            json!({"invited_users": [bob_id]}),
-        ),
-    )
-    .await;
-    let gid = s(&created, "recurrence_gid");
-    let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
+    let InvitedSeries {
+        app,
+        admin,
+        alice,
+        bob,
+        carol,
+        gid,
+        path,
+        ..
+    } = invited_series().await;
     let unknown = "/api/v1/meeting_schedule/recurrence/0194b3a2-0000-7000-8000-000000000000";
     let before = occurrences(&app, &alice, &gid).await;
 
