@@ -7,7 +7,7 @@ use plenum_domain::calendar::{self, CalendarEvent, EventRecurrence, OccurrenceOv
 use plenum_domain::credentials::TokenHash;
 use plenum_domain::ids::{RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::recurrence::RecurrenceRule;
+use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
     LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room, Schedule,
     ScheduleSummary, Series, SettingsChanges, SlotChange, TimeSlot, UserRef,
@@ -29,6 +29,9 @@ pub struct ScheduleRequest {
     pub slot: SlotChange,
     /// On an update: the kind the client says the meeting is; it cannot change.
     pub kind: Option<MeetingKind>,
+    /// On an update: how the client says the meeting repeats (`Some(None)`: it does not; an
+    /// occurrence repeats as its series); it cannot change either.
+    pub recurrence: Option<Option<Frequency>>,
     pub meeting_number: Option<MeetingNumber>,
     /// `Some(None)`: not in a room.
     pub room: Option<Option<RoomId>>,
@@ -224,6 +227,7 @@ impl Plenum {
         let ScheduleRequest {
             slot,
             kind: _,
+            recurrence: _,
             meeting_number,
             room,
             invitees,
@@ -339,6 +343,7 @@ impl Plenum {
         let ScheduleRequest {
             slot,
             kind,
+            recurrence,
             meeting_number,
             room,
             invitees,
@@ -354,6 +359,16 @@ impl Plenum {
             return Err(plenum_domain::ValidationError::new(
                 plenum_domain::Field::MeetingType,
                 "cannot change: the meeting stays the kind it was created as",
+            )
+            .into());
+        }
+        if let Some(recurrence) = recurrence
+            && recurrence != schedule.recurrence
+        {
+            return Err(plenum_domain::ValidationError::new(
+                plenum_domain::Field::RecurrenceType,
+                "cannot change: a single meeting does not repeat and an occurrence repeats as \
+                 its series (change the series at /api/v1/meeting_schedule/recurrence)",
             )
             .into());
         }

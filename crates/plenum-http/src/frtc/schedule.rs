@@ -175,6 +175,17 @@ pub struct ScheduleRequest {
 }
 
 impl ScheduleRequest {
+    /// `recurrence_type` as an update gives it: `NONE` (or empty) is "does not repeat".
+    fn recurrence(&self) -> Result<Option<Option<Frequency>>, FrtcError> {
+        let Some(raw) = self.recurrence_type.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        if raw.is_empty() || raw.eq_ignore_ascii_case("NONE") {
+            return Ok(Some(None));
+        }
+        Ok(Some(Some(Frequency::parse(&raw.to_ascii_uppercase())?)))
+    }
+
     fn settings(&self) -> Result<SettingsChanges, FrtcError> {
         Ok(SettingsChanges {
             name: self
@@ -580,6 +591,7 @@ pub async fn create(
     let request = MeetingRequest {
         slot,
         kind: None,
+        recurrence: None,
         meeting_number: req.number()?,
         room: req.room()?,
         invitees: req.invitees()?,
@@ -671,6 +683,7 @@ pub async fn update(
             .as_deref()
             .map(MeetingKind::parse)
             .transpose()?,
+        recurrence: req.recurrence()?,
         meeting_number: req.number()?,
         room: req.room()?,
         invitees: req.invitees()?,

@@ -808,6 +808,21 @@ async fn one_occurrence_changes_alone_and_a_group_update_resets_them_all() {
     let before = occurrences(&app, &admin, &gid).await;
     assert_eq!(before.len(), 5);
 
+    // An occurrence's detail sent back as it is (it repeats as its series) is taken; it may
+    // not claim another recurrence.
+    let first = format!(
+        "/api/v1/meeting_schedule/{}",
+        s(&before[0], "reservation_id")
+    );
+    let detail = app.get(&first, Some(&admin)).await.body;
+    assert_eq!(detail["recurrence_type"], "DAILY", "{detail}");
+    let reply = app.post(&first, Some(&admin), detail).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let reply = app
+        .post(&first, Some(&admin), json!({"recurrence_type": "WEEKLY"}))
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_field");
+
     // Update one occurrence: new name and time; the others stay.
     let moved = start + DAY_MS + 2 * HOUR_MS;
     let second = s(&before[1], "reservation_id");

@@ -1484,6 +1484,8 @@ async fn what_a_meeting_cannot_be_is_refused_by_field() {
     for (body, field) in [
         (json!({"meeting_type": "instant"}), "meeting_type"),
         (json!({"meeting_type": "recurrence"}), "meeting_type"),
+        (json!({"recurrence_type": "DAILY"}), "recurrence_type"),
+        (json!({"recurrence_type": "junk"}), "recurrence_type"),
         (
             json!({"invited_users": [alice_id], "invited_users_detail": []}),
             "invited_users",
@@ -1498,6 +1500,10 @@ async fn what_a_meeting_cannot_be_is_refused_by_field() {
         );
     }
     assert_eq!(app.get(&path, Some(&admin)).await.body, created);
+    // Its own kind and recurrence, as the detail shows them, may be sent back.
+    let same = json!({"meeting_type": "reservation", "recurrence_type": "NONE"});
+    let reply = app.post(&path, Some(&admin), same).await;
+    assert_eq!(reply.status.as_u16(), 204, "{}", reply.body);
     // The detail sent back as it is changes nothing and is taken.
     let reply = app.post(&path, Some(&admin), created.clone()).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
