@@ -418,6 +418,25 @@ pub struct Schedule {
     pub updated_at: Timestamp,
 }
 
+/// What a series' occurrence stored now is, for [`carry_over_occurrences`]: its original
+/// start (the start the rule gave it), its id and when it was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviousOccurrence {
+    pub original_start: Timestamp,
+    pub id: ScheduleId,
+    pub created_at: Timestamp,
+}
+
+impl From<&Schedule> for PreviousOccurrence {
+    fn from(s: &Schedule) -> Self {
+        Self {
+            original_start: s.original_start.unwrap_or(s.slot.start),
+            id: s.id,
+            created_at: s.created_at,
+        }
+    }
+}
+
 /// An occurrence of a series is identified by its series and its original start (the start
 /// the rule gave it). When a series is set again, `rebuilt` (its occurrences expanded from the
 /// new rule) takes over from `previous` (the occurrences it has now) and `deleted` (original
@@ -427,7 +446,7 @@ pub struct Schedule {
 /// series still has; the others no longer mean anything).
 pub fn carry_over_occurrences(
     rebuilt: Vec<Schedule>,
-    previous: &[Schedule],
+    previous: &[PreviousOccurrence],
     deleted: &[Timestamp],
 ) -> (Vec<Schedule>, Vec<Timestamp>) {
     let original = |s: &Schedule| s.original_start.unwrap_or(s.slot.start);
@@ -440,7 +459,7 @@ pub fn carry_over_occurrences(
         .into_iter()
         .filter(|o| !still_deleted.contains(&original(o)))
         .map(|mut o| {
-            if let Some(before) = previous.iter().find(|p| original(p) == original(&o)) {
+            if let Some(before) = previous.iter().find(|p| p.original_start == original(&o)) {
                 o.id = before.id;
                 o.created_at = before.created_at;
             }
@@ -629,6 +648,10 @@ mod tests {
         }
     }
 
+    fn previous_of(stored: &[Schedule]) -> Vec<PreviousOccurrence> {
+        stored.iter().map(PreviousOccurrence::from).collect()
+    }
+
     #[test]
     fn occurrences_keep_their_identity_by_original_start() {
         const DAY: i64 = 86_400_000;
@@ -641,7 +664,7 @@ mod tests {
 
         // The same rule: same ids, the deletion stays.
         let rebuilt: Vec<Schedule> = (0..4).map(|k| occurrence(k * DAY)).collect();
-        let (kept, still) = carry_over_occurrences(rebuilt, &moved, &deleted);
+        let (kept, still) = carry_over_occurrences(rebuilt, &previous_of(&moved), &deleted);
         let ids: Vec<ScheduleId> = kept.iter().map(|o| o.id).collect();
         assert_eq!(ids, vec![moved[0].id, moved[1].id, moved[2].id]);
         assert_eq!(kept[1].slot.start.as_millisecond(), DAY, "back on the rule");
@@ -650,7 +673,7 @@ mod tests {
         // Every other day, one more day: 0 and 2 (deleted) remain, 4 and 6 are new.
         let rebuilt: Vec<Schedule> = (0..4).map(|k| occurrence(2 * k * DAY)).collect();
         let fresh: Vec<ScheduleId> = rebuilt.iter().map(|o| o.id).collect();
-        let (kept, still) = carry_over_occurrences(rebuilt, &moved, &deleted);
+        let (kept, still) = carry_over_occurrences(rebuilt, &previous_of(&moved), &deleted);
         let ids: Vec<ScheduleId> = kept.iter().map(|o| o.id).collect();
         assert_eq!(ids, vec![moved[0].id, fresh[2], fresh[3]]);
         assert_eq!(still, deleted);
@@ -658,7 +681,7 @@ mod tests {
         // Another time of day: nothing carries over, the deletion is forgotten.
         let rebuilt: Vec<Schedule> = (0..4).map(|k| occurrence(k * DAY + 60_000)).collect();
         let fresh: Vec<ScheduleId> = rebuilt.iter().map(|o| o.id).collect();
-        let (kept, still) = carry_over_occurrences(rebuilt, &moved, &deleted);
+        let (kept, still) = carry_over_occurrences(rebuilt, &previous_of(&moved), &deleted);
         assert_eq!(kept.iter().map(|o| o.id).collect::<Vec<_>>(), fresh);
         assert!(still.is_empty());
     }

@@ -10,8 +10,8 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
     LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room, Schedule,
-    ScheduleSummary, Series, SettingsChanges, SlotChange, TimeSlot, UserRef,
-    carry_over_occurrences, may_manage_meeting, may_see_meeting,
+    ScheduleSummary, Series, SettingsChanges, SlotChange, TimeSlot, UserRef, may_manage_meeting,
+    may_see_meeting,
 };
 use plenum_domain::user::User;
 use plenum_store::{MeetingScope, StoreError};
@@ -609,7 +609,8 @@ impl Plenum {
     }
 
     /// Sets the whole series again: its rule, settings and every occurrence (which keep their
-    /// ids and deletions by original start, see [`carry_over_occurrences`]).
+    /// ids and deletions by original start, see
+    /// [`plenum_domain::schedule::carry_over_occurrences`]).
     pub async fn update_series(
         &self,
         actor: &Principal,
@@ -658,21 +659,10 @@ impl Plenum {
         request.settings.apply(&mut series.settings, new_live);
         series.updated_at = self.now();
         // An occurrence is its series and original start: one the new rule still has keeps
-        // its reservation_id, and stays deleted if it was deleted.
+        // its reservation_id, and stays deleted if it was deleted (the store carries them
+        // over in its transaction, see `carry_over_occurrences`).
         let store = &self.inner.store;
-        let max = self.inner.policy.max_occurrences;
-        let previous = store
-            .series_occurrences(
-                actor.company(),
-                id,
-                None,
-                PageRequest::by_number(1, max as i64, max as u32)?,
-            )
-            .await?
-            .items;
-        let deleted = store.series_exdates(id).await?;
-        let (occurrences, exdates) =
-            carry_over_occurrences(self.occurrences_of(&series)?, &previous, &deleted);
+        let occurrences = self.occurrences_of(&series)?;
         let replaced = if fresh_number || given.is_some() {
             let template = series;
             self.with_number(given, |number| {
@@ -686,14 +676,13 @@ impl Plenum {
                         o
                     })
                     .collect();
-                let exdates = &exdates;
-                async move { store.replace_series(&series, &occurrences, exdates).await }
+                async move { store.replace_series(&series, &occurrences).await }
             })
             .await
             .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         } else {
             store
-                .replace_series(&series, &occurrences, &exdates)
+                .replace_series(&series, &occurrences)
                 .await
                 .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         };

@@ -758,13 +758,8 @@ impl Store for SqliteStore {
         meetings::series(self, company, id).await
     }
 
-    async fn replace_series(
-        &self,
-        series: &Series,
-        occurrences: &[Schedule],
-        exdates: &[Timestamp],
-    ) -> StoreResult<Series> {
-        meetings::replace_series(self, series, occurrences, exdates).await
+    async fn replace_series(&self, series: &Series, rebuilt: &[Schedule]) -> StoreResult<Series> {
+        meetings::replace_series(self, series, rebuilt).await
     }
 
     async fn delete_series(&self, company: CompanyId, id: SeriesId) -> StoreResult<()> {

@@ -12,8 +12,9 @@ use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
-    CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room,
-    Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
+    CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings,
+    PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
+    carry_over_occurrences,
 };
 use plenum_store::{MeetingScope, StoreError, StoreResult};
 
@@ -1211,13 +1212,42 @@ pub(crate) async fn series(
 pub(crate) async fn replace_series(
     store: &SqliteStore,
     s: &Series,
-    occurrences: &[Schedule],
-    exdates: &[Timestamp],
+    rebuilt: &[Schedule],
 ) -> StoreResult<Series> {
     let mut tx = store.writer.begin().await.map_err(db_err)?;
     series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    // What carries over is read in this transaction: a deletion made meanwhile is seen.
+    let previous = sqlx::query(
+        "SELECT id, COALESCE(original_start, start_at) AS original, created_at \
+         FROM schedules WHERE series_id = ?1",
+    )
+    .bind(s.id.as_uuid())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|row| {
+        Ok(PreviousOccurrence {
+            id: ScheduleId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db_err)?),
+            original_start: instant(row.try_get("original").map_err(db_err)?)?,
+            created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
+        })
+    })
+    .collect::<StoreResult<Vec<_>>>()?;
+    let deleted = sqlx::query_scalar::<_, i64>(
+        "SELECT original_start FROM series_exdates WHERE series_id = ?1",
+    )
+    .bind(s.id.as_uuid())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .into_iter()
+    .map(instant)
+    .collect::<StoreResult<Vec<_>>>()?;
+    let (occurrences, exdates) = carry_over_occurrences(rebuilt.to_vec(), &previous, &deleted);
+    let (occurrences, exdates) = (occurrences.as_slice(), exdates.as_slice());
     release_numbers(&mut tx, Holder::Series(s.id)).await?;
     if s.room_id.is_none() {
         reserve_number(

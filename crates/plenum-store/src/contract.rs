@@ -2600,14 +2600,14 @@ pub async fn a_series_in_a_room_uses_the_rooms_number(store: &dyn Store) {
     out.room_id = None;
     out.meeting_number = meeting_number("7000002");
     store
-        .replace_series(&out, &occurrences_of(&out), &[])
+        .replace_series(&out, &occurrences_of(&out))
         .await
         .expect("leave room");
     assert!(number_is_taken(store, &admin, "7000002").await);
     assert!(number_is_taken(store, &admin, "7000001").await);
     // ...and back in, gives it back.
     store
-        .replace_series(&series, &occurrences_of(&series), &[])
+        .replace_series(&series, &occurrences_of(&series))
         .await
         .expect("enter room");
     assert!(!number_is_taken(store, &admin, "7000002").await);
@@ -3599,11 +3599,9 @@ pub async fn replace_series_replaces_its_occurrences_and_exdates(store: &dyn Sto
     replacement.created_at = series.created_at;
     replacement.updated_at = at(20);
     let new_occurrences = occurrences_of(&replacement);
-    // The exdates are the caller's: the ones given are what is remembered afterwards.
-    let remembered = [new_occurrences[0].slot.start];
     assert_eq!(
         store
-            .replace_series(&replacement, &new_occurrences[1..], &remembered)
+            .replace_series(&replacement, &new_occurrences)
             .await
             .expect("replace series"),
         replacement
@@ -3612,17 +3610,21 @@ pub async fn replace_series_replaces_its_occurrences_and_exdates(store: &dyn Sto
         store.series(acme.id, series.id).await.expect("series"),
         Some(replacement.clone())
     );
-    let stored = as_stored(&new_occurrences[1..], Frequency::Weekly);
+    // No start in common with the old rule: nothing carries over, and the old deletion no
+    // longer means anything.
+    let stored = as_stored(&new_occurrences, Frequency::Weekly);
     let listed = occurrences(store, acme.id, series.id, all()).await;
     assert_eq!(listed.items, stored);
-    assert_eq!(listed.total, 2);
+    assert_eq!(listed.total, 3);
     for o in &old {
         assert_eq!(read_schedule(store, acme.id, o.id).await, None);
     }
-    assert_eq!(
-        store.series_exdates(series.id).await.expect("exdates"),
-        remembered,
-        "the earlier individual deletions are replaced by the ones given"
+    assert!(
+        store
+            .series_exdates(series.id)
+            .await
+            .expect("exdates")
+            .is_empty()
     );
     let of_alice = find(
         store,
@@ -3632,10 +3634,32 @@ pub async fn replace_series_replaces_its_occurrences_and_exdates(store: &dyn Sto
         all(),
     )
     .await;
-    assert_eq!(of_alice.total, 2);
+    assert_eq!(of_alice.total, 3);
     let whole = find(store, acme.id, MeetingScope::Company, None, all()).await;
     assert_eq!(whole.items, summaries(&stored));
-    assert_eq!(whole.total, 2);
+    assert_eq!(whole.total, 3);
+
+    // The same rule again, expanded afresh (new ids): the stored occurrences keep their ids,
+    // and one deleted meanwhile stays deleted.
+    store
+        .delete_schedule(acme.id, stored[1].id)
+        .await
+        .expect("delete occurrence");
+    let again = occurrences_of(&replacement);
+    assert!(again.iter().zip(&stored).all(|(a, s)| a.id != s.id));
+    store
+        .replace_series(&replacement, &again)
+        .await
+        .expect("replace series again");
+    let stored = vec![stored[0].clone(), stored[2].clone()];
+    assert_eq!(
+        occurrences(store, acme.id, series.id, all()).await.items,
+        stored
+    );
+    assert_eq!(
+        store.series_exdates(series.id).await.expect("exdates"),
+        [new_occurrences[1].slot.start]
+    );
     assert!(!number_is_taken(store, &admin, "300000001").await);
     assert!(number_is_taken(store, &admin, "300000002").await);
 
@@ -3646,7 +3670,7 @@ pub async fn replace_series_replaces_its_occurrences_and_exdates(store: &dyn Sto
     let clash_occurrences = occurrences_of(&clash);
     assert_number_taken(
         expect_err(
-            store.replace_series(&clash, &clash_occurrences, &[]).await,
+            store.replace_series(&clash, &clash_occurrences).await,
             "a taken number",
         ),
         "replace with a taken number",
@@ -3666,7 +3690,7 @@ pub async fn replace_series_replaces_its_occurrences_and_exdates(store: &dyn Sto
     foreign.company_id = globex.id;
     assert_not_found(
         expect_err(
-            store.replace_series(&foreign, &[], &[]).await,
+            store.replace_series(&foreign, &[]).await,
             "replace from another company",
         ),
         "replace from another company",
@@ -3675,7 +3699,7 @@ pub async fn replace_series_replaces_its_occurrences_and_exdates(store: &dyn Sto
     assert_not_found(
         expect_err(
             store
-                .replace_series(&unknown, &occurrences_of(&unknown), &[])
+                .replace_series(&unknown, &occurrences_of(&unknown))
                 .await,
             "replace unknown",
         ),
@@ -3741,10 +3765,7 @@ pub async fn create_and_replace_series_are_all_or_nothing(store: &dyn Store) {
     let mut broken = occurrences_of(&replacement);
     broken[2].id = existing.id;
     assert!(
-        store
-            .replace_series(&replacement, &broken, &[])
-            .await
-            .is_err(),
+        store.replace_series(&replacement, &broken).await.is_err(),
         "an occurrence with a taken id"
     );
     assert_eq!(

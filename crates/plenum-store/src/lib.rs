@@ -221,14 +221,11 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
 
     async fn series(&self, company: CompanyId, id: SeriesId) -> StoreResult<Option<Series>>;
 
-    /// Replaces a series and all its occurrences with the ones given (which may carry the
-    /// ids of occurrences they continue), and its remembered deletions with `exdates`.
-    async fn replace_series(
-        &self,
-        series: &Series,
-        occurrences: &[Schedule],
-        exdates: &[Timestamp],
-    ) -> StoreResult<Series>;
+    /// Replaces a series and its occurrences with `rebuilt` (expanded from its new rule),
+    /// in one transaction with what it carries over from the occurrences and deletions it
+    /// has at that moment: an occurrence of the same original start keeps its id and creation
+    /// time, one deleted stays deleted (`carry_over_occurrences` of the domain decides).
+    async fn replace_series(&self, series: &Series, rebuilt: &[Schedule]) -> StoreResult<Series>;
 
     /// Deletes a series with all its occurrences and frees its number.
     async fn delete_series(&self, company: CompanyId, id: SeriesId) -> StoreResult<()>;
