@@ -149,37 +149,17 @@ pub fn check_not_future(
     Ok(())
 }
 
-/// The rule of a stay and its session: the participant joined while the session was held
-/// (not before its start, not after its end) and, once the session has ended, left by its
-/// end. A stay without `left_at` is "still in the meeting", which an ended session cannot
-/// have. The session's times are those the company has for it (of this file or stored).
-pub fn check_stay_in_session(
-    line: usize,
+/// When a stay of an imported session ends. A stay gives its `left_at`; one that gives none
+/// in a session that has ended was there until the end, and is closed then (at its join, if
+/// it joined later): otherwise it would show as still in a meeting that is over (Rokid
+/// 会议中, Huawei `leftTime: null`). In a running session it is still there. Times outside
+/// the session's are kept as the source system recorded them (clocks of two systems differ).
+pub fn stay_left_at(
     stay: &ImportAttendance,
-    session_started: Timestamp,
     session_ended: Option<Timestamp>,
-) -> Result<(), ImportRefused> {
-    let refuse = |reason: String| Err(ImportRefused::new(line, reason));
-    if stay.joined_at < session_started {
-        return refuse(format!(
-            "joined_at is before the session's start ({session_started})"
-        ));
-    }
-    let Some(ended) = session_ended else {
-        return Ok(());
-    };
-    if stay.joined_at > ended {
-        return refuse(format!("joined_at is after the session's end ({ended})"));
-    }
-    match stay.left_at {
-        None => refuse(format!(
-            "left_at is missing, but the session ended at {ended}"
-        )),
-        Some(left) if left > ended => {
-            refuse(format!("left_at is after the session's end ({ended})"))
-        }
-        Some(_) => Ok(()),
-    }
+) -> Option<Timestamp> {
+    stay.left_at
+        .or_else(|| session_ended.map(|ended| ended.max(stay.joined_at)))
 }
 
 /// Whether `url` may be a recording's `download_url`, which integrations are handed as a link
@@ -280,29 +260,16 @@ mod tests {
     }
 
     #[test]
-    fn stays_lie_within_their_session() {
-        let check = |joined, left, end| check_stay_in_session(4, &stay(joined, left), t(100), end);
-        // Ended 100..200: from the start to the end, left by the end.
-        for (joined, left) in [(100, Some(200)), (150, Some(160)), (200, Some(200))] {
-            assert!(
-                check(joined, left, Some(t(200))).is_ok(),
-                "{joined} {left:?}"
-            );
-        }
-        for (joined, left, why) in [
-            (99, Some(150), "joined_at is before the session's start"),
-            (201, Some(210), "joined_at is after the session's end"),
-            (150, None, "left_at is missing, but the session ended"),
-            (150, Some(201), "left_at is after the session's end"),
-        ] {
-            let e = check(joined, left, Some(t(200))).unwrap_err();
-            assert_eq!(e.line, 4);
-            assert!(e.reason.starts_with(why), "{why}: {e}");
-        }
-        // Running since 100: joined after its start, still there or not.
-        assert!(check(150, None, None).is_ok());
-        assert!(check(150, Some(10_000), None).is_ok());
-        assert!(check(99, None, None).is_err());
+    fn a_stay_without_left_at_in_an_ended_session_left_at_its_end() {
+        // Ended at 200: closed then (or at its join, if later); as given otherwise.
+        assert_eq!(stay_left_at(&stay(150, None), Some(t(200))), Some(t(200)));
+        assert_eq!(stay_left_at(&stay(250, None), Some(t(200))), Some(t(250)));
+        assert_eq!(
+            stay_left_at(&stay(150, Some(160)), Some(t(200))),
+            Some(t(160))
+        );
+        // Running: still there.
+        assert_eq!(stay_left_at(&stay(150, None), None), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use plenum_domain::history::{
 };
 use plenum_domain::history_import::{
     ImportAttendance, ImportLine, ImportRecord, ImportRecording, ImportRefused, ImportRoom,
-    ImportSession, ImportSummary, check_stay_in_session,
+    ImportSession, ImportSummary, stay_left_at,
 };
 use plenum_domain::history_query::{
     AttendanceEntry, AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SearchText,
@@ -995,8 +995,8 @@ async fn import_attendance(
     if already_there(tx, "attendance", id, company, line).await? {
         return Ok(false);
     }
-    let (session_seq, started, ended) = session_held(tx, company, stay.session, line).await?;
-    check_stay_in_session(line, stay, started, ended)?;
+    let (session_seq, _, ended) = session_held(tx, company, stay.session, line).await?;
+    let left_at = stay_left_at(stay, ended);
     let user = match &stay.user {
         Some(name) => Some(user_id(tx, company, name, line, "user").await?),
         None => None,
@@ -1016,7 +1016,7 @@ async fn import_attendance(
     .bind(stay.media_type.as_str())
     .bind(&stay.department)
     .bind(ms(stay.joined_at))
-    .bind(stay.left_at.map(ms))
+    .bind(left_at.map(ms))
     .execute(&mut **tx)
     .await
     .map_err(db_err)?;
