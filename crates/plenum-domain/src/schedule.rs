@@ -418,6 +418,14 @@ pub struct Schedule {
     pub updated_at: Timestamp,
 }
 
+impl Schedule {
+    /// The start the series' rule gave an occurrence, however it was moved since (a single
+    /// meeting's own start): what identifies an occurrence in its series.
+    pub fn rule_start(&self) -> Timestamp {
+        self.original_start.unwrap_or(self.slot.start)
+    }
+}
+
 /// What a series' occurrence stored now is, for [`carry_over_occurrences`]: its original
 /// start (the start the rule gave it), its id and when it was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -430,7 +438,7 @@ pub struct PreviousOccurrence {
 impl From<&Schedule> for PreviousOccurrence {
     fn from(s: &Schedule) -> Self {
         Self {
-            original_start: s.original_start.unwrap_or(s.slot.start),
+            original_start: s.rule_start(),
             id: s.id,
             created_at: s.created_at,
         }
@@ -449,17 +457,16 @@ pub fn carry_over_occurrences(
     previous: &[PreviousOccurrence],
     deleted: &[Timestamp],
 ) -> (Vec<Schedule>, Vec<Timestamp>) {
-    let original = |s: &Schedule| s.original_start.unwrap_or(s.slot.start);
     let still_deleted: Vec<Timestamp> = deleted
         .iter()
         .copied()
-        .filter(|d| rebuilt.iter().any(|o| original(o) == *d))
+        .filter(|d| rebuilt.iter().any(|o| o.rule_start() == *d))
         .collect();
     let kept = rebuilt
         .into_iter()
-        .filter(|o| !still_deleted.contains(&original(o)))
+        .filter(|o| !still_deleted.contains(&o.rule_start()))
         .map(|mut o| {
-            if let Some(before) = previous.iter().find(|p| p.original_start == original(&o)) {
+            if let Some(before) = previous.iter().find(|p| p.original_start == o.rule_start()) {
                 o.id = before.id;
                 o.created_at = before.created_at;
             }

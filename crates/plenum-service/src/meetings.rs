@@ -869,7 +869,7 @@ impl Plenum {
             .iter()
             .filter(|o| o.overridden)
             .map(|o| OccurrenceOverride {
-                recurrence_id: o.original_start.unwrap_or(o.slot.start),
+                recurrence_id: o.rule_start(),
                 start: o.slot.start,
                 end: o.slot.end,
                 summary: o.settings.name.clone(),

@@ -851,29 +851,28 @@ async fn user_id(
     .await
 }
 
-/// The company's session an import line refers to — its row number, start and end (as
-/// stored: of an earlier line of this file or of an earlier import) — or the line's refusal.
+/// The company's session an import line refers to — its row number and end (as stored: of
+/// an earlier line of this file or of an earlier import) — or the line's refusal.
 async fn session_held(
     tx: &mut Tx<'_>,
     company: CompanyId,
     session: SessionId,
     line: usize,
-) -> Result<(i64, Timestamp, Option<Timestamp>), ImportError> {
-    let found: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT seq, started_at, ended_at FROM sessions WHERE id = ?1 AND company_id = ?2",
-    )
-    .bind(session.as_uuid())
-    .bind(company.as_uuid())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    let (seq, started, ended) = found.ok_or_else(|| {
+) -> Result<(i64, Option<Timestamp>), ImportError> {
+    let found: Option<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT seq, ended_at FROM sessions WHERE id = ?1 AND company_id = ?2")
+            .bind(session.as_uuid())
+            .bind(company.as_uuid())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    let (seq, ended) = found.ok_or_else(|| {
         ImportRefused::new(
             line,
             format!("session: the company has no session {session}"),
         )
     })?;
-    Ok((seq, instant(started)?, opt_instant(ended)?))
+    Ok((seq, opt_instant(ended)?))
 }
 
 async fn import_room(
@@ -995,7 +994,7 @@ async fn import_attendance(
     if already_there(tx, "attendance", id, company, line).await? {
         return Ok(false);
     }
-    let (session_seq, _, ended) = session_held(tx, company, stay.session, line).await?;
+    let (session_seq, ended) = session_held(tx, company, stay.session, line).await?;
     let left_at = stay_left_at(stay, ended);
     let user = match &stay.user {
         Some(name) => Some(user_id(tx, company, name, line, "user").await?),
@@ -1033,7 +1032,7 @@ async fn import_recording(
     if already_there(tx, "recordings", id, company, line).await? {
         return Ok(false);
     }
-    let (session_seq, _, _) = session_held(tx, company, rec.session, line).await?;
+    let (session_seq, _) = session_held(tx, company, rec.session, line).await?;
     let attendance_seq = match rec.attendance {
         None => None,
         Some(a) => {

@@ -778,14 +778,7 @@ pub(crate) async fn delete_schedule(
     let series: Option<Uuid> = row.try_get("series_id").map_err(db_err)?;
     if let Some(series) = series {
         let original: i64 = row.try_get("original").map_err(db_err)?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO series_exdates (series_id, original_start) VALUES (?1, ?2)",
-        )
-        .bind(series)
-        .bind(original)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        remember_exdate(&mut *tx, series, original).await?;
     } else {
         release_numbers(&mut tx, Holder::Schedule(id)).await?;
     }
@@ -1169,7 +1162,7 @@ async fn insert_occurrences(
     occurrences: &[Schedule],
 ) -> StoreResult<()> {
     for o in occurrences {
-        insert_schedule_row(tx, o, Some(o.original_start.unwrap_or(o.slot.start))).await?;
+        insert_schedule_row(tx, o, Some(o.rule_start())).await?;
     }
     Ok(())
 }
@@ -1236,18 +1229,8 @@ pub(crate) async fn replace_series(
         })
     })
     .collect::<StoreResult<Vec<_>>>()?;
-    let deleted = sqlx::query_scalar::<_, i64>(
-        "SELECT original_start FROM series_exdates WHERE series_id = ?1",
-    )
-    .bind(s.id.as_uuid())
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db_err)?
-    .into_iter()
-    .map(instant)
-    .collect::<StoreResult<Vec<_>>>()?;
+    let deleted = exdates_in(&mut *tx, s.id).await?;
     let (occurrences, exdates) = carry_over_occurrences(rebuilt.to_vec(), &previous, &deleted);
-    let (occurrences, exdates) = (occurrences.as_slice(), exdates.as_slice());
     release_numbers(&mut tx, Holder::Series(s.id)).await?;
     if s.room_id.is_none() {
         reserve_number(
@@ -1269,16 +1252,9 @@ pub(crate) async fn replace_series(
             .await
             .map_err(db_err)?;
     }
-    insert_occurrences(&mut tx, occurrences).await?;
+    insert_occurrences(&mut tx, &occurrences).await?;
     for exdate in exdates {
-        sqlx::query(
-            "INSERT OR IGNORE INTO series_exdates (series_id, original_start) VALUES (?1, ?2)",
-        )
-        .bind(s.id.as_uuid())
-        .bind(ms(*exdate))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        remember_exdate(&mut *tx, s.id.as_uuid(), ms(exdate)).await?;
     }
     let replaced = series_in(&mut tx, s.company_id, s.id)
         .await?
@@ -1325,14 +1301,34 @@ pub(crate) async fn series_exdates(
     store: &SqliteStore,
     id: SeriesId,
 ) -> StoreResult<Vec<Timestamp>> {
+    exdates_in(&store.reader, id).await
+}
+
+/// The original starts of a series' occurrences deleted one by one, in order.
+async fn exdates_in(db: impl SqliteExecutor<'_>, id: SeriesId) -> StoreResult<Vec<Timestamp>> {
     let rows: Vec<i64> = sqlx::query_scalar(
         "SELECT original_start FROM series_exdates WHERE series_id = ?1 ORDER BY original_start",
     )
     .bind(id.as_uuid())
-    .fetch_all(&store.reader)
+    .fetch_all(db)
     .await
     .map_err(db_err)?;
     rows.into_iter().map(instant).collect()
+}
+
+/// Remembers that the occurrence of `series` at `original_start` (ms) was deleted.
+async fn remember_exdate(
+    db: impl SqliteExecutor<'_>,
+    series: Uuid,
+    original_start: i64,
+) -> StoreResult<()> {
+    sqlx::query("INSERT OR IGNORE INTO series_exdates (series_id, original_start) VALUES (?1, ?2)")
+        .bind(series)
+        .bind(original_start)
+        .execute(db)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 // --- calendars -------------------------------------------------------------------------------

@@ -175,7 +175,8 @@ pub struct ScheduleRequest {
 }
 
 impl ScheduleRequest {
-    /// `recurrence_type` as an update gives it: `NONE` (or empty) is "does not repeat".
+    /// `recurrence_type` as a single meeting's request gives it: `NONE` (or empty) is "does
+    /// not repeat".
     fn recurrence(&self) -> Result<Option<Option<Frequency>>, FrtcError> {
         let Some(raw) = self.recurrence_type.as_deref().map(str::trim) else {
             return Ok(None);
@@ -566,9 +567,7 @@ pub async fn create(
         return Err(missing(Field::MeetingName));
     }
     // A single meeting does not repeat; series are created at .../recurrence.
-    if let Some(t) = &req.recurrence_type
-        && !(t.trim().is_empty() || t.trim().eq_ignore_ascii_case("NONE"))
-    {
+    if let Some(Some(_)) = req.recurrence()? {
         return Err(ValidationError::new(
             Field::RecurrenceType,
             "must be NONE for a single meeting; create a series at /api/v1/meeting_schedule/recurrence",

@@ -192,6 +192,15 @@ impl HuaweiError {
         }
     }
 
+    /// A body that could not be read: too large, or not readable.
+    fn body_rejected(rejection: &BytesRejection, lang: Lang) -> Self {
+        let problem = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Problem::BodyTooLarge,
+            _ => Problem::InvalidParam("body".to_owned()),
+        };
+        Self::new(problem, lang)
+    }
+
     fn from_service(e: ServiceError, lang: Lang) -> Self {
         let problem = match e {
             ServiceError::InvalidCredentials => Problem::WrongCredentials,
@@ -288,10 +297,7 @@ async fn account_auth(
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Json<TokenResponse>, HuaweiError> {
     let invalid = |what: &str| HuaweiError::new(Problem::InvalidParam(what.to_owned()), lang);
-    let body = body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => HuaweiError::new(Problem::BodyTooLarge, lang),
-        _ => invalid("body"),
-    })?;
+    let body = body.map_err(|r| HuaweiError::body_rejected(&r, lang))?;
     let basic = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -369,10 +375,7 @@ async fn app_auth(
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Json<TokenResponse>, HuaweiError> {
     let invalid = |what: &str| HuaweiError::new(Problem::InvalidParam(what.to_owned()), lang);
-    let body = body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => HuaweiError::new(Problem::BodyTooLarge, lang),
-        _ => invalid("body"),
-    })?;
+    let body = body.map_err(|r| HuaweiError::body_rejected(&r, lang))?;
     let (signature, access) = hmac_header(&headers).ok_or_else(|| invalid("Authorization"))?;
     let body: Value = serde_json::from_slice(&body).map_err(|_| invalid("body"))?;
     let text = |key: &str| -> Option<String> {
