@@ -15,6 +15,7 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -124,6 +125,43 @@ pub struct JoinFigures {
     pub cpu: Option<CpuFigures>,
     /// TCP connect + upgrade + hello + join + joined.
     pub connect_and_join: LatencyFigures,
+    /// The server's slow commits while the participants joined: a join waits for its commit,
+    /// so a disk that stalls a sync stalls every join behind it.
+    pub slow_commits: Option<SlowCommits>,
+}
+
+/// The journal's warnings of slow commits (`commit_ms=`) in a stretch of the server's log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SlowCommits {
+    pub count: u64,
+    pub slowest_ms: u64,
+    pub total_ms: u64,
+}
+
+impl SlowCommits {
+    /// Reads the log from `from` (a byte offset) to its current end.
+    fn in_log(log: &Path, from: u64) -> Result<Self> {
+        let text = std::fs::read(log).with_context(|| format!("reading {}", log.display()))?;
+        let start = usize::try_from(from).unwrap_or(usize::MAX).min(text.len());
+        let mut found = Self::default();
+        for line in String::from_utf8_lossy(&text[start..]).lines() {
+            // The text log writes `commit_ms=123`, the JSON log `"commit_ms":123`.
+            let Some((_, rest)) = line.split_once("commit_ms") else {
+                continue;
+            };
+            let digits: String = rest
+                .trim_start_matches(['=', '"', ':'])
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(ms) = digits.parse::<u64>() {
+                found.count += 1;
+                found.slowest_ms = found.slowest_ms.max(ms);
+                found.total_ms += ms;
+            }
+        }
+        Ok(found)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -187,6 +225,8 @@ pub struct Target<'a> {
     pub admin_password: &'a str,
     pub server_pid: u32,
     pub server_binary: String,
+    /// The server's stderr: slow commits of its live record are read from it.
+    pub server_log: &'a Path,
     pub client_threads: usize,
     pub concurrency: usize,
 }
@@ -389,6 +429,7 @@ async fn join_all(
     let (joined_tx, mut joined_rx) = mpsc::unbounded_channel();
     let mut members = Vec::with_capacity(count as usize);
     let cpu_before = (cpu_time(target.server_pid), cpu_time(std::process::id()));
+    let log_before = std::fs::metadata(target.server_log).map(|m| m.len());
     let started = Instant::now();
     for i in 0..count {
         let room = rooms[i as usize % rooms.len()].clone();
@@ -473,6 +514,10 @@ async fn join_all(
         }
     }
     let cpu_after = (cpu_time(target.server_pid), cpu_time(std::process::id()));
+    let slow_commits = match log_before {
+        Ok(offset) => Some(SlowCommits::in_log(target.server_log, offset)?),
+        Err(_) => None,
+    };
     let cpu = match (cpu_before, cpu_after) {
         ((Ok(s0), Ok(h0)), (Ok(s1), Ok(h1))) => Some(CpuFigures {
             server: s1.saturating_sub(s0),
@@ -489,6 +534,7 @@ async fn join_all(
         join: LatencyFigures::of(&join_h),
         cpu,
         connect_and_join: LatencyFigures::of(&total_h),
+        slow_commits,
     };
     if figures.failed > 0 {
         problems.push(format!("{} of {count} joins failed", figures.failed));
@@ -581,6 +627,9 @@ impl LiveReport {
                     "harness": self.per_join_us(c.harness),
                 })),
                 "connect_and_join_latency": self.joins.connect_and_join.json(),
+                "slow_commits": self.joins.slow_commits.map(|c| json!({
+                    "count": c.count, "slowest_ms": c.slowest_ms, "total_ms": c.total_ms,
+                })),
             },
             "memory": self.memory.map(|m| json!({
                 "participants": m.participants,
@@ -641,6 +690,18 @@ impl LiveReport {
                 self.per_join_us(c.harness)
             );
         }
+        if let Some(c) = j.slow_commits {
+            let _ = writeln!(
+                out,
+                "- server commits slower than 50 ms during the joins (its log): {}{}",
+                c.count,
+                if c.count > 0 {
+                    format!(", slowest {} ms, {} ms in all", c.slowest_ms, c.total_ms)
+                } else {
+                    String::new()
+                }
+            );
+        }
         if let Some(m) = self.memory {
             let _ = writeln!(
                 out,
@@ -664,5 +725,32 @@ impl LiveReport {
             let _ = writeln!(out, "- PROBLEM: {p}");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_commits_are_read_from_the_stretch_of_the_log_after_the_offset() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("server.log");
+        let before = "2026-11-23T09:00:00Z  WARN plenum_store_sqlite::live: slow commit commit_ms=900 changes=3\n";
+        let during = concat!(
+            "2026-11-23T09:00:01Z  INFO plenum: listening\n",
+            "2026-11-23T09:00:02Z  WARN plenum_store_sqlite::live: slow commit commit_ms=54 changes=12\n",
+            "{\"level\":\"WARN\",\"commit_ms\":210,\"changes\":40,\"message\":\"slow commit\"}\n",
+        );
+        std::fs::write(&log, format!("{before}{during}"))?;
+
+        let found = SlowCommits::in_log(&log, before.len() as u64)?;
+        assert_eq!(
+            (found.count, found.slowest_ms, found.total_ms),
+            (2, 210, 264)
+        );
+        let none = SlowCommits::in_log(&log, (before.len() + during.len()) as u64)?;
+        assert_eq!(none.count, 0);
+        Ok(())
     }
 }

@@ -246,6 +246,7 @@ async fn run_live(cli: &Cli, scenario: live::LiveScenario) -> Result<live::LiveR
             admin_password: server.admin_password(),
             server_pid: server.pid(),
             server_binary: cli.server.display().to_string(),
+            server_log: server.log_path(),
             client_threads: usize::from(cli.client_threads),
             concurrency: cli.join_concurrency as usize,
         },

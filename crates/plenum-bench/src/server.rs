@@ -161,6 +161,11 @@ impl Server {
     }
 
     /// The server's data directory (for scenarios that seed data).
+    /// Where the server's stderr goes.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }

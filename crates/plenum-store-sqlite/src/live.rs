@@ -13,7 +13,7 @@
 
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension as _, params};
 use tokio::sync::oneshot;
@@ -28,6 +28,11 @@ use crate::{Durability, SqliteStore, db_err, internal, meetings, ms};
 
 /// The most writes one commit carries; more wait for the next commit.
 const MAX_WRITES_PER_COMMIT: usize = 4096;
+
+/// A commit slower than this is logged: every join and leave of every meeting waited for it,
+/// and on a healthy disk a commit takes well under a millisecond. What makes one slow is
+/// nearly always the disk's sync (a shared or failing disk), which the operator should know.
+const SLOW_COMMIT: Duration = Duration::from_millis(50);
 
 type Batch = (Vec<LiveWrite>, oneshot::Sender<StoreResult<()>>);
 
@@ -90,7 +95,17 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Batch>) {
                 Err(_) => break,
             }
         }
-        match commit(&mut conn, group.iter().map(|(w, _)| w.as_slice())) {
+        let started = Instant::now();
+        let committed = commit(&mut conn, group.iter().map(|(w, _)| w.as_slice()));
+        let took = started.elapsed();
+        if took >= SLOW_COMMIT {
+            tracing::warn!(
+                commit_ms = took.as_millis() as u64,
+                changes = writes,
+                "slow commit of the live record (usually the disk's sync): joins and leaves waited"
+            );
+        }
+        match committed {
             Ok(()) => {
                 for (_, done) in group {
                     let _ = done.send(Ok(()));
