@@ -285,7 +285,36 @@ pub fn parse_display_name(raw: &str) -> Result<String, ValidationError> {
             "must not contain control characters",
         ));
     }
+    // Others read this name in their participant list: it may not reorder how the text
+    // around it is shown, nor be nothing but invisible characters.
+    if name.chars().any(is_bidi_control) {
+        return Err(ValidationError::new(
+            Field::DisplayName,
+            "must not contain bidirectional formatting characters",
+        ));
+    }
+    if name.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+        return Err(ValidationError::new(
+            Field::DisplayName,
+            "must have a visible character",
+        ));
+    }
     Ok(name.to_owned())
+}
+
+/// Unicode's explicit bidirectional formatting characters (embeddings, overrides, isolates,
+/// marks).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that take no space: zero-width space and joiners, word joiner, byte-order
+/// mark, soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
 }
 
 /// One person (or device) in the meeting.
@@ -406,9 +435,36 @@ impl EndReason {
         }
     }
 
-    /// Whether clients may join the same meeting number again right away.
-    pub fn rejoin(self) -> bool {
-        !matches!(self, EndReason::Stopped { rejoin: false })
+    /// Every reason, for reading one back from the record.
+    const ALL: [EndReason; 5] = [
+        EndReason::Stopped { rejoin: true },
+        EndReason::Stopped { rejoin: false },
+        EndReason::EndTimeReached,
+        EndReason::Empty,
+        EndReason::ServerShutdown,
+    ];
+
+    /// The reason an `as_str` names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.as_str() == name)
+    }
+
+    /// Whether a scheduled meeting that ended so is over for good: stopped without rejoin,
+    /// or at its end time (which a host may have moved earlier than the schedule's).
+    pub fn closes_schedule(self) -> bool {
+        matches!(
+            self,
+            EndReason::Stopped { rejoin: false } | EndReason::EndTimeReached
+        )
+    }
+
+    /// Whether clients may join the same meeting number again right away. A room reopens
+    /// at its end time (it has none of its own); a host's "no rejoin" holds for both.
+    pub fn rejoin(self, scheduled: bool) -> bool {
+        match self {
+            EndReason::Stopped { rejoin } => rejoin,
+            _ => !(scheduled && self.closes_schedule()),
+        }
     }
 }
 
@@ -589,6 +645,8 @@ pub enum Event {
     },
     MeetingEnded {
         reason: EndReason,
+        /// Whether the meeting's number may be joined again right away.
+        rejoin: bool,
     },
 }
 
@@ -1013,23 +1071,17 @@ impl LiveMeeting {
         now: Timestamp,
         events: &mut Vec<Event>,
     ) -> Result<(), Refusal> {
+        // The password first: without it, a number tells nothing more about its meeting.
+        if !self
+            .setup
+            .password
+            .as_ref()
+            .is_none_or(|p| p.admits(request.password.as_deref()))
+        {
+            return Err(JoinRefusal::WrongPassword.into());
+        }
         if matches!(request.identity, Identity::Guest) && !self.setup.guest_dial_in {
             return Err(JoinRefusal::GuestsNotAllowed.into());
-        }
-        if let Some(password) = &self.setup.password {
-            // Length first, then every byte: the comparison does not stop at the first
-            // difference (passwords are short, but there is no reason to leak a prefix).
-            let given = request.password.as_deref().unwrap_or("").trim().as_bytes();
-            let wanted = password.as_str().as_bytes();
-            let same = given.len() == wanted.len()
-                && given
-                    .iter()
-                    .zip(wanted)
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0;
-            if !same {
-                return Err(JoinRefusal::WrongPassword.into());
-            }
         }
         if self.locked {
             return Err(JoinRefusal::Locked.into());
@@ -1146,9 +1198,7 @@ impl LiveMeeting {
     fn end_if_empty(&mut self, events: &mut Vec<Event>) {
         if self.participants.is_empty() {
             self.ended = Some(EndReason::Empty);
-            events.push(Event::MeetingEnded {
-                reason: EndReason::Empty,
-            });
+            events.push(self.ended_event(EndReason::Empty));
         }
     }
 
@@ -1162,7 +1212,14 @@ impl LiveMeeting {
             self.remove(id, leave, at, events);
         }
         self.ended = Some(reason);
-        events.push(Event::MeetingEnded { reason });
+        events.push(self.ended_event(reason));
+    }
+
+    fn ended_event(&self, reason: EndReason) -> Event {
+        Event::MeetingEnded {
+            reason,
+            rejoin: reason.rejoin(self.setup.schedule.is_some()),
+        }
     }
 
     fn known(&self, id: AttendanceId) -> Result<&Participant, Refusal> {

@@ -9,6 +9,7 @@
 use std::fmt;
 
 use jiff::SignedDuration;
+use subtle::ConstantTimeEq as _;
 
 use crate::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use crate::recurrence::RecurrenceRule;
@@ -69,6 +70,13 @@ impl MeetingPassword {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether a joiner's password (surrounding spaces ignored) is this one. The comparison
+    /// takes the same time wherever the first difference is.
+    pub fn admits(&self, given: Option<&str>) -> bool {
+        let given = given.unwrap_or("").trim().as_bytes();
+        bool::from(given.ct_eq(self.0.as_bytes()))
     }
 }
 

@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
 use plenum_domain::history::{DeviceType, MediaType};
-use plenum_domain::ids::{AttendanceId, CompanyId, SessionId, UserId};
+use plenum_domain::ids::{AttendanceId, CompanyId, RoomId, ScheduleId, SessionId, UserId};
 use plenum_domain::live::{
     Audience, Command, ControlError, EndReason, Event, Identity, JoinRefusal, JoinRequest,
     JoinWindow, Layout, LayoutMode, LeaveReason, LiveMeeting, MeetingSetup, Outcome, Overlay,
@@ -170,6 +170,11 @@ fn every_join_refusal_has_its_reason() {
     assert_eq!(
         refused(no_guests.apply(request(id(1), "1234"), at(1))),
         JoinRefusal::GuestsNotAllowed
+    );
+    // Without the password, the meeting's guest policy is not given away.
+    assert_eq!(
+        refused(no_guests.apply(request(id(1), "9999"), at(1))),
+        JoinRefusal::WrongPassword
     );
     let user = Command::Join(Box::new(JoinRequest {
         id: id(1),
@@ -357,11 +362,11 @@ fn stop_ends_the_meeting_for_everyone_and_says_whether_to_rejoin() {
     assert_eq!(
         events.last(),
         Some(&Event::MeetingEnded {
-            reason: EndReason::Stopped { rejoin: false }
+            reason: EndReason::Stopped { rejoin: false },
+            rejoin: false,
         })
     );
     assert_eq!(m.ended(), Some(EndReason::Stopped { rejoin: false }));
-    assert!(!EndReason::Stopped { rejoin: false }.rejoin());
     assert_eq!(
         control_error(m.apply(Command::Lock, at(11))),
         ControlError::Ended
@@ -458,7 +463,12 @@ fn disconnect_removes_the_named_and_disconnect_all_everyone() {
 
 #[test]
 fn the_meeting_ends_at_its_end_time_and_hosts_can_move_it() {
-    let mut m = meeting_with(1);
+    let scheduled = MeetingSetup {
+        schedule: Some(ScheduleId::new(t0())),
+        ..setup()
+    };
+    let mut m = LiveMeeting::new(scheduled, t0());
+    applied(m.apply(request(id(1), "1234"), at(1)));
     assert!(control_error(m.apply(Command::SetEndTime(at(5)), at(10))) != ControlError::Ended);
     applied(m.apply(Command::SetEndTime(at(120)), at(10)));
     assert_eq!(m.end_time(), Some(at(120)));
@@ -469,7 +479,9 @@ fn the_meeting_ends_at_its_end_time_and_hosts_can_move_it() {
     assert_eq!(
         events.last(),
         Some(&Event::MeetingEnded {
-            reason: EndReason::EndTimeReached
+            reason: EndReason::EndTimeReached,
+            // A scheduled meeting is over for good at its end time.
+            rejoin: false,
         })
     );
     // The participant left at the end time, not at the tick.
@@ -672,5 +684,75 @@ proptest! {
             prop_assert!(m.peak_participants() as usize >= m.participants().len());
             let _ = outcome;
         }
+    }
+}
+
+#[test]
+fn a_room_given_an_end_time_may_be_rejoined_after_it_a_scheduled_meeting_may_not() {
+    let room = MeetingSetup {
+        room: Some(RoomId::new(t0())),
+        end_time: None,
+        ..setup()
+    };
+    let mut m = LiveMeeting::new(room, t0());
+    applied(m.apply(request(id(1), "1234"), at(1)));
+    applied(m.apply(Command::SetEndTime(at(60)), at(10)));
+    applied(m.apply(Command::Heartbeat { participant: id(1) }, at(50)));
+    let events = applied(m.apply(Command::Tick, at(61)));
+    assert_eq!(
+        events.last(),
+        Some(&Event::MeetingEnded {
+            reason: EndReason::EndTimeReached,
+            rejoin: true,
+        })
+    );
+
+    assert!(EndReason::EndTimeReached.closes_schedule());
+    assert!(EndReason::Stopped { rejoin: false }.closes_schedule());
+    assert!(!EndReason::Stopped { rejoin: false }.rejoin(false));
+    assert!(EndReason::Stopped { rejoin: true }.rejoin(true));
+    assert!(EndReason::ServerShutdown.rejoin(true));
+    assert!(EndReason::Empty.rejoin(true));
+    for reason in [
+        "stopped",
+        "stopped_no_rejoin",
+        "end_time_reached",
+        "empty",
+        "server_shutdown",
+    ] {
+        assert_eq!(
+            EndReason::parse(reason).map(EndReason::as_str),
+            Some(reason)
+        );
+    }
+    assert_eq!(EndReason::parse("over"), None);
+}
+
+#[test]
+fn display_names_are_trimmed_and_must_read_as_what_they_are() {
+    use plenum_domain::live::parse_display_name;
+    assert_eq!(parse_display_name("  Ann ").as_deref(), Ok("Ann"));
+    assert_eq!(
+        parse_display_name("José Núñez 李").as_deref(),
+        Ok("José Núñez 李")
+    );
+    // A joiner may be an emoji made with zero-width joiners.
+    assert!(parse_display_name("👩\u{200D}💻 Dev").is_ok());
+    for refused in [
+        "",
+        "   ",
+        "\u{200B}",
+        "\u{200B} \u{FEFF}",
+        "a\nb",
+        "a\u{0}b",
+        "\u{202E}evil",
+        "admin\u{2066}",
+        "x\u{200F}",
+        &"n".repeat(65),
+    ] {
+        assert!(
+            parse_display_name(refused).is_err(),
+            "{refused:?} was taken"
+        );
     }
 }

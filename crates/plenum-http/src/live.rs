@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use futures::SinkExt;
 use plenum_domain::history::{DeviceType, MediaType};
-use plenum_domain::live::{EndReason, Event, LeaveReason};
+use plenum_domain::live::{Event, LeaveReason};
 use plenum_service::{Delivery, JoinError, Joined, LiveJoin, Principal, ServiceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -274,7 +274,7 @@ impl Connection {
             } => {
                 if self.joined.is_some() {
                     return self
-                        .error(reference, "already_joined", "this connection is already in a meeting; leave first")
+                        .error(reference, "already_joined", "this connection is already in a meeting (one per connection)")
                         .await;
                 }
                 let device_type = match device_type.as_deref().map(DeviceType::parse).transpose() {
@@ -680,9 +680,9 @@ fn render(seq: u64, at: i64, event: &Event) -> Value {
             "layout": layout.mode.as_str(),
         }),
         Event::LockChanged { locked } => json!({"locked": locked}),
-        Event::MeetingEnded { reason } => json!({
+        Event::MeetingEnded { reason, rejoin } => json!({
             "reason": reason.as_str(),
-            "rejoin": EndReason::rejoin(*reason),
+            "rejoin": rejoin,
         }),
     };
     message["type"] = json!(event.kind());

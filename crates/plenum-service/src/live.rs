@@ -445,7 +445,10 @@ impl Plenum {
         for _ in 0..JOIN_ATTEMPTS {
             let handle = match self.inner.live.running(number) {
                 Some(h) => h,
-                None => self.running_or_started(number).await?,
+                None => {
+                    self.running_or_started(number, join.password.as_deref())
+                        .await?
+                }
             };
             let request = self.join_request(&handle, &join)?;
             let id = request.id;
@@ -526,21 +529,32 @@ impl Plenum {
 
     /// The running meeting of a number, started by this call if no one else is starting it:
     /// the first joins of a meeting arrive together, and one of them looks it up.
-    async fn running_or_started(&self, number: &MeetingNumber) -> Result<MeetingHandle, JoinError> {
+    async fn running_or_started(
+        &self,
+        number: &MeetingNumber,
+        password: Option<&str>,
+    ) -> Result<MeetingHandle, JoinError> {
         let gate = self.inner.live.start_gate(number);
         let started = {
             let _starting = gate.lock().await;
             match self.inner.live.running(number) {
                 Some(h) => Ok(h),
-                None => self.start_meeting(number).await,
+                None => self.start_meeting(number, password).await,
             }
         };
         self.inner.live.release_start_gate(number, gate);
         started
     }
 
-    /// Starts the meeting a number opens now, or refuses.
-    async fn start_meeting(&self, number: &MeetingNumber) -> Result<MeetingHandle, JoinError> {
+    /// Starts the meeting a number opens now, or refuses. A scheduled meeting's password is
+    /// checked before its window and its end, as the running meeting checks it before
+    /// anything else: without it, a number does not tell when its meeting opens or that it
+    /// is over.
+    async fn start_meeting(
+        &self,
+        number: &MeetingNumber,
+        password: Option<&str>,
+    ) -> Result<MeetingHandle, JoinError> {
         let now = self.now();
         let store = &self.inner.store;
         let target = store
@@ -574,6 +588,14 @@ impl Plenum {
                 invitees: Vec::new(),
             },
             JoinTarget::Schedule(s) => {
+                if !s
+                    .settings
+                    .password
+                    .as_ref()
+                    .is_none_or(|p| p.admits(password))
+                {
+                    return Err(JoinError::Refused(JoinRefusal::WrongPassword));
+                }
                 // Instant meetings are open from their creation; the others from
                 // `time_to_join` minutes before their start.
                 let window = match s.kind {
@@ -592,16 +614,12 @@ impl Plenum {
                     .last_end_reason(s.id)
                     .await
                     .map_err(ServiceError::from)?;
-                // Over for good: stopped without rejoin, or ended at its end time — which a
-                // host may have moved earlier than the schedule's (the meeting really ends
-                // then), so the window alone does not say it.
-                let closed = [
-                    EndReason::Stopped { rejoin: false }.as_str(),
-                    EndReason::EndTimeReached.as_str(),
-                ];
+                // Over for good: the window alone does not say it, since a host may have
+                // moved the end earlier than the schedule's (the meeting really ends then).
                 if last
                     .as_deref()
-                    .is_some_and(|reason| closed.contains(&reason))
+                    .and_then(EndReason::parse)
+                    .is_some_and(EndReason::closes_schedule)
                 {
                     return Err(JoinError::Refused(JoinRefusal::Ended));
                 }
@@ -1082,7 +1100,7 @@ impl Actor {
                     at: *left_at,
                     reason: reason.as_str(),
                 }),
-                Event::MeetingEnded { reason } => {
+                Event::MeetingEnded { reason, .. } => {
                     if self.session_recorded {
                         writes.push(LiveWrite::SessionEnded {
                             session: setup.session,

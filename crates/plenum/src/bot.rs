@@ -288,7 +288,7 @@ pub struct Joined {
 /// Why a join did not succeed.
 #[derive(Debug)]
 pub enum JoinFailure {
-    /// The server refused it (`refused`, or an `error` answer).
+    /// The server refused it (`refused`).
     Refused { reason: String, message: String },
     /// The connection failed or ended.
     Ended(Ending, String),
@@ -636,10 +636,16 @@ impl Participant {
                         reason: text(fields.reason),
                         message: text(fields.message),
                     }),
-                    _ => Err(JoinFailure::Refused {
-                        reason: text(fields.code),
-                        message: text(fields.message),
-                    }),
+                    // An `error` is not a refusal: the server could not take the join as
+                    // sent (a bad field), which is the caller's mistake, status 1.
+                    _ => Err(JoinFailure::Ended(
+                        Ending::Error,
+                        format!(
+                            "the server did not take the join: {} ({})",
+                            text(fields.code),
+                            text(fields.message)
+                        ),
+                    )),
                 };
             }
         };

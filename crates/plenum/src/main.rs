@@ -8,7 +8,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = plenum::cli::Cli::parse();
+    let cli = match plenum::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are answers; a usage error fails with status 1 like every
+            // other failure of plenum (clap's own 2 is "the join was refused" for `plenum bot`).
+            let _ = e.print();
+            return if e.use_stderr() {
+                std::process::ExitCode::FAILURE
+            } else {
+                std::process::ExitCode::SUCCESS
+            };
+        }
+    };
     match plenum::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {

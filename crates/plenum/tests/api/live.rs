@@ -369,6 +369,12 @@ async fn scheduled_meetings_open_in_their_window_and_apply_their_settings() {
     let (_, normal) = user(&app, &admin, "nora", "Normal").await;
 
     let mut c = LiveClient::connect(&app, Some(&normal)).await;
+    // Without the password, a number does not tell when its meeting opens.
+    let guessing = c
+        .join(json!({"meeting_number": "5551001", "password": "1111"}))
+        .await;
+    assert_eq!(guessing["reason"], "wrong_password", "{guessing}");
+    assert!(guessing.get("opens_at").is_none(), "{guessing}");
     let early = c
         .join(json!({"meeting_number": "5551001", "password": "4321"}))
         .await;
@@ -401,6 +407,8 @@ async fn scheduled_meetings_open_in_their_window_and_apply_their_settings() {
     app.clock.advance(Duration::from_secs(20));
     let ended = c.recv_type("meeting_ended").await;
     assert_eq!(ended["reason"], "end_time_reached");
+    // Over for good: a client that trusted `rejoin` would be refused.
+    assert_eq!(ended["rejoin"], false, "{ended}");
     assert_eq!(c.closed().await, Closed::Code(4002));
     let mut late = LiveClient::connect(&app, Some(&normal)).await;
     let after = late
@@ -838,6 +846,8 @@ async fn disconnect_stop_and_end_time_end_participation() {
     for client in &mut c[1..] {
         let ended = client.recv_type("meeting_ended").await;
         assert_eq!(ended["reason"], "end_time_reached");
+        // A room reopens on its next join.
+        assert_eq!(ended["rejoin"], true, "{ended}");
         assert_eq!(client.closed().await, Closed::Code(4002));
     }
 

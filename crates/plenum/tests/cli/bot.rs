@@ -456,6 +456,42 @@ async fn a_bot_whose_server_dies_exits_5() {
 }
 
 #[tokio::test]
+async fn bad_options_and_a_join_the_server_cannot_take_exit_1_not_2() {
+    let sandbox = Sandbox::new();
+    for args in [
+        &["bot", "--server", "http://127.0.0.1:9"][..],
+        &["bot", "--meeting", "7710009", "--count", "0"],
+        &["bot", "--meeting", "7710009", "--duration", "abc"],
+        &["bot", "--meeting", "7710009", "--bogus"],
+    ] {
+        let run = sandbox.run(args).await;
+        assert_eq!(run.status.code(), Some(1), "{args:?}: {}", run.stderr);
+    }
+    // Help is an answer, not a failure.
+    sandbox.run(&["bot", "--help"]).await.assert_ok();
+
+    // The server answers `error` (not `refused`) to a join it cannot take as sent.
+    let (_sandbox, server, _) = server_with_room("7710009").await;
+    let bot = Bot::start(
+        &server,
+        "7710009",
+        &[
+            "--meeting-password",
+            ROOM_PASSWORD,
+            "--device-type",
+            "toaster",
+        ],
+    );
+    let (status, lines, stderr) = bot.finish().await;
+    assert_eq!(status.code(), Some(1), "{stderr}\n{lines:#?}");
+    let error = lines
+        .iter()
+        .find(|l| l["type"] == "error")
+        .expect("the server's error");
+    assert_eq!(error["code"], "invalid_message", "{error}");
+}
+
+#[tokio::test]
 async fn the_help_documents_the_exit_statuses_and_their_order() {
     let sandbox = Sandbox::new();
     let help = sandbox.run(&["bot", "--help"]).await;
