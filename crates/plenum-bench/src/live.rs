@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -36,6 +37,11 @@ use crate::scenario::{ADMIN_USERNAME, sign_in};
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long all participants together may take to join.
 const JOIN_PHASE_LIMIT: Duration = Duration::from_secs(600);
+/// The longest a participant of the join storm leaves its events unread: less than the
+/// server's heartbeat interval (10 s), since it sends no heartbeat until it reads.
+const READING_DEFERRED_AT_MOST: Duration = Duration::from_secs(5);
+/// How long the participants may take to read the events of the join phase.
+const EVENTS_LIMIT: Duration = Duration::from_secs(60);
 /// How long a round of `mute_all` may take to reach every client.
 const ROUND_LIMIT: Duration = Duration::from_secs(30);
 /// Rooms created at once during setup.
@@ -108,6 +114,9 @@ pub struct LiveReport {
     pub memory: Option<MemoryFigures>,
     /// `live-mute-all`: latency from sending the call to each client's `all_muted`.
     pub mute: Option<LatencyFigures>,
+    /// `live-join-storm`: `participant_joined` events the participants read after the joins,
+    /// and how many the joins should have produced.
+    pub joined_events: Option<(u64, u64)>,
     /// Problems found (failed joins, missing events): a run with any fails.
     pub problems: Vec<String>,
 }
@@ -237,6 +246,36 @@ struct Member {
     task: tokio::task::JoinHandle<plenum::bot::Ending>,
 }
 
+/// What the participants do with the events pushed to them once they have joined.
+#[derive(Debug, Clone)]
+enum Events {
+    /// Read and drop them (`live-idle`).
+    Ignore,
+    /// Read them; report each `all_muted` / `all_unmuted` ([`MuteWatch`], `live-mute-all`).
+    Mutes(mpsc::UnboundedSender<Instant>),
+    /// Read them only once every participant has joined, and count `participant_joined`
+    /// (`live-join-storm`). The harness shares the machine's CPUs with the server it
+    /// measures; reading ~4.5 events per join while the joins run was a quarter of its CPU
+    /// per join, work that real participants do on their own devices. The events wait in
+    /// the kernel's socket buffers (a few hundred bytes each, at most nine per participant),
+    /// so the server's work is the same; the count checks afterwards that every one arrived.
+    CountJoinsAfterwards(Arc<AtomicU64>),
+}
+
+/// Counts `participant_joined` events.
+struct JoinCount(Arc<AtomicU64>);
+
+impl Observer for JoinCount {
+    async fn frame(&mut self, frame: &Frame) {
+        if frame
+            .fields()
+            .is_ok_and(|fields| fields.kind == "participant_joined")
+        {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Sends the instant the client learnt it was muted or unmuted (the meeting-wide `all_muted`,
 /// `all_unmuted`) to the controller.
 struct MuteWatch {
@@ -274,15 +313,14 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (mute_tx, mut mute_rx) = mpsc::unbounded_channel();
-    let watch_mutes = matches!(scenario, LiveScenario::MuteAll { .. });
-    let (joins, members, mut problems) = join_all(
-        target,
-        &rooms,
-        scenario.participants(),
-        &stop_rx,
-        watch_mutes.then_some(mute_tx),
-    )
-    .await?;
+    let joins_seen = Arc::new(AtomicU64::new(0));
+    let events = match scenario {
+        LiveScenario::JoinStorm { .. } => Events::CountJoinsAfterwards(joins_seen.clone()),
+        LiveScenario::Idle { .. } => Events::Ignore,
+        LiveScenario::MuteAll { .. } => Events::Mutes(mute_tx),
+    };
+    let (joins, members, mut problems) =
+        join_all(target, &rooms, scenario.participants(), &stop_rx, events).await?;
     progress(&format!(
         "{} of {} joined in {:.2} s",
         joins.succeeded,
@@ -292,8 +330,37 @@ pub async fn run(
 
     let mut memory = None;
     let mut mute = None;
+    let mut joined_events = None;
     match scenario {
-        LiveScenario::JoinStorm { .. } => {}
+        LiveScenario::JoinStorm {
+            participants,
+            rooms,
+        } => {
+            if joins.failed == 0 {
+                // Each participant hears of everyone who joined its room after it: n(n-1)/2
+                // events in a room of n.
+                let expected: u64 = (0..rooms)
+                    .map(|room| {
+                        let n = u64::from(participants / rooms)
+                            + u64::from(room < participants % rooms);
+                        n * n.saturating_sub(1) / 2
+                    })
+                    .sum();
+                let deadline = tokio::time::Instant::now() + EVENTS_LIMIT;
+                while joins_seen.load(Ordering::Relaxed) < expected
+                    && tokio::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                let seen = joins_seen.load(Ordering::Relaxed);
+                joined_events = Some((seen, expected));
+                if seen != expected {
+                    problems.push(format!(
+                        "participants read {seen} participant_joined events, {expected} expected"
+                    ));
+                }
+            }
+        }
         LiveScenario::Idle { settle, .. } => {
             progress(&format!("idle for {:.0} s", settle.as_secs_f64()));
             tokio::time::sleep(settle).await;
@@ -381,6 +448,7 @@ pub async fn run(
         joins,
         memory,
         mute,
+        joined_events,
         problems,
     })
 }
@@ -422,23 +490,25 @@ async fn join_all(
     rooms: &[String],
     count: u32,
     stop: &watch::Receiver<bool>,
-    mutes: Option<mpsc::UnboundedSender<Instant>>,
+    events: Events,
 ) -> Result<(JoinFigures, Vec<Member>, Vec<String>)> {
     let url = plenum::bot::live_url(&format!("http://{}", target.addr))?;
     let gate = Arc::new(Semaphore::new(target.concurrency));
     let (joined_tx, mut joined_rx) = mpsc::unbounded_channel();
+    let (joins_done, joins_over) = watch::channel(false);
     let mut members = Vec::with_capacity(count as usize);
     let cpu_before = (cpu_time(target.server_pid), cpu_time(std::process::id()));
     let log_before = std::fs::metadata(target.server_log).map(|m| m.len());
     let started = Instant::now();
     for i in 0..count {
         let room = rooms[i as usize % rooms.len()].clone();
-        let (url, gate, joined_tx, mut stop, mutes) = (
+        let (url, gate, joined_tx, mut stop, events, mut joins_over) = (
             url.clone(),
             gate.clone(),
             joined_tx.clone(),
             stop.clone(),
-            mutes.clone(),
+            events.clone(),
+            joins_over.clone(),
         );
         let task = tokio::spawn(async move {
             let outcome = async {
@@ -476,14 +546,23 @@ async fn join_all(
                 let _ = stop.wait_for(|s| *s).await;
             };
             let behaviour = Behaviour::default();
-            match mutes {
-                Some(seen) => {
+            match events {
+                Events::Mutes(seen) => {
                     let me = p.client_uuid.clone().unwrap_or_default();
                     p.run(behaviour, stopped, &mut MuteWatch { me, seen })
                         .await
                         .0
                 }
-                None => p.run(behaviour, stopped, &mut Ignore).await.0,
+                Events::Ignore => p.run(behaviour, stopped, &mut Ignore).await.0,
+                Events::CountJoinsAfterwards(count) => {
+                    // Bounded: a participant that waited longer would miss its heartbeat.
+                    let _ = tokio::time::timeout(
+                        READING_DEFERRED_AT_MOST,
+                        joins_over.wait_for(|over| *over),
+                    )
+                    .await;
+                    p.run(behaviour, stopped, &mut JoinCount(count)).await.0
+                }
             }
         });
         members.push(Member { task });
@@ -514,6 +593,7 @@ async fn join_all(
         }
     }
     let cpu_after = (cpu_time(target.server_pid), cpu_time(std::process::id()));
+    let _ = joins_done.send(true);
     let slow_commits = match log_before {
         Ok(offset) => Some(SlowCommits::in_log(target.server_log, offset)?),
         Err(_) => None,
@@ -639,6 +719,9 @@ impl LiveReport {
                 "settle_s": m.settle.as_secs_f64(),
             })),
             "mute_all_latency": self.mute.map(LatencyFigures::json),
+            "participant_joined_events": self.joined_events.map(|(read, expected)| json!({
+                "read": read, "expected": expected,
+            })),
             "problems": self.problems,
         })
     }
@@ -700,6 +783,13 @@ impl LiveReport {
                 } else {
                     String::new()
                 }
+            );
+        }
+        if let Some((read, expected)) = self.joined_events {
+            let _ = writeln!(
+                out,
+                "- `participant_joined` events the participants read once all had joined: \
+                 {read} of {expected}"
             );
         }
         if let Some(m) = self.memory {
