@@ -395,13 +395,16 @@ impl Connection {
                 .send(&json!({"type": "ok", "ref": reference}))
                 .await
                 .map(|()| None),
-            Err(ServiceError::InvalidChange(why)) => {
-                let code = if why.contains("not muted") {
-                    "not_muted"
-                } else {
-                    "unmute_not_allowed"
-                };
-                self.error(reference, code, why).await
+            Err(e @ ServiceError::NotMuted) => {
+                self.error(reference, "not_muted", &e.to_string()).await
+            }
+            Err(e @ ServiceError::UnmuteNotAllowed) => {
+                self.error(reference, "unmute_not_allowed", &e.to_string())
+                    .await
+            }
+            Err(e @ ServiceError::Invalid(_)) => {
+                self.error(reference, "invalid_message", &e.to_string())
+                    .await
             }
             Err(e) => {
                 self.error(reference, "internal_error", &e.to_string())

@@ -53,6 +53,12 @@ pub enum ServiceError {
     TooManyOccurrences { max: usize },
     #[error("{0}")]
     InvalidChange(&'static str),
+    /// A participant tried to unmute themselves while the hosts keep them muted.
+    #[error("the hosts keep this participant muted; request unmute first")]
+    UnmuteNotAllowed,
+    /// An unmute was requested for a participant who is not muted.
+    #[error("the participant is not muted")]
+    NotMuted,
     #[error("the meeting is not running")]
     MeetingNotRunning,
     #[error("no participant {0} is in the meeting")]

@@ -424,10 +424,8 @@ fn control_error(e: ControlError) -> ServiceError {
     match e {
         ControlError::UnknownParticipant(id) => ServiceError::ParticipantNotFound(id.to_string()),
         ControlError::Ended => ServiceError::MeetingNotRunning,
-        ControlError::UnmuteNotAllowed => ServiceError::InvalidChange(
-            "the hosts keep this participant muted; request unmute first",
-        ),
-        ControlError::NotMuted => ServiceError::InvalidChange("the participant is not muted"),
+        ControlError::UnmuteNotAllowed => ServiceError::UnmuteNotAllowed,
+        ControlError::NotMuted => ServiceError::NotMuted,
         ControlError::Invalid(v) => ServiceError::Invalid(v),
     }
 }

@@ -208,7 +208,9 @@ impl From<ServiceError> for FrtcError {
             ServiceError::InstantMeetingImmutable => C::InstantMeetingImmutable,
             ServiceError::UnknownInvitee(_) => C::UnknownInvitee,
             ServiceError::TooManyOccurrences { .. } => C::TooManyOccurrences,
-            ServiceError::InvalidChange(_) => C::InvalidField,
+            ServiceError::InvalidChange(_)
+            | ServiceError::UnmuteNotAllowed
+            | ServiceError::NotMuted => C::InvalidField,
             ServiceError::MeetingNotRunning => C::MeetingNotRunning,
             ServiceError::ParticipantNotFound(_) => C::ParticipantNotFound,
             ServiceError::History(h) => match h {
