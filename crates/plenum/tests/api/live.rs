@@ -446,6 +446,12 @@ async fn mute_controls_reach_every_client_and_the_detail() {
     assert_eq!(participant(&d, &a)["mute_audio"], true);
     assert_eq!(participant(&d, host.id())["mute_audio"], false);
 
+    // The spared host has nothing to ask for.
+    host.send(json!({"type": "request_unmute", "ref": "h"})).await;
+    let not_muted = host.recv_type("error").await;
+    assert_eq!(not_muted["code"], "not_muted", "{not_muted}");
+    assert_eq!(not_muted["ref"], "h");
+
     // A muted participant may not unmute themselves; they ask, the host hears, allows.
     c[0].send(json!({"type": "set_mute", "audio": false, "ref": 1}))
         .await;
