@@ -18,6 +18,7 @@ pub mod paging;
 pub mod recurrence;
 pub mod schedule;
 pub mod sign_in;
+pub mod text;
 pub mod user;
 
 mod error;

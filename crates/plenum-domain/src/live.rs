@@ -18,6 +18,7 @@ use crate::error::{Field, ValidationError};
 use crate::history::{DeviceType, MediaType};
 use crate::ids::{AttendanceId, CompanyId, RoomId, ScheduleId, SessionId, UserId};
 use crate::schedule::{MeetingNumber, MeetingPassword, WatermarkType};
+use crate::text;
 
 /// The largest number of video tiles a layout may show (FRTC `max_views`).
 pub const MAX_VIEWS: u8 = 19;
@@ -287,34 +288,22 @@ pub fn parse_display_name(raw: &str) -> Result<String, ValidationError> {
     }
     // Others read this name in their participant list: it may not reorder how the text
     // around it is shown, nor be nothing but invisible characters.
-    if name.chars().any(is_bidi_control) {
+    if name.chars().any(text::is_bidi_control) {
         return Err(ValidationError::new(
             Field::DisplayName,
             "must not contain bidirectional formatting characters",
         ));
     }
-    if name.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+    if name
+        .chars()
+        .all(|c| c.is_whitespace() || text::is_invisible(c))
+    {
         return Err(ValidationError::new(
             Field::DisplayName,
             "must have a visible character",
         ));
     }
     Ok(name.to_owned())
-}
-
-/// Unicode's explicit bidirectional formatting characters (embeddings, overrides, isolates,
-/// marks).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Characters that take no space: zero-width space and joiners, word joiner, byte-order
-/// mark, soft hyphen.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
-    )
 }
 
 /// One person (or device) in the meeting.

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use crate::credentials::SecurityLevel;
 use crate::ids::{CompanyId, UserId};
+use crate::text;
 use crate::{Field, Timestamp, ValidationError};
 
 /// The three roles of the FRTC API.
@@ -123,6 +124,13 @@ fn profile_text(field: Field, raw: &str, max: usize) -> Result<String, Validatio
         return Err(ValidationError::new(
             field,
             "must not contain control characters",
+        ));
+    }
+    // Shown to others (directory, participant lists): it may not reorder the text around it.
+    if value.chars().any(text::is_bidi_control) {
+        return Err(ValidationError::new(
+            field,
+            "must not contain bidirectional formatting characters",
         ));
     }
     Ok(value.to_owned())
@@ -312,6 +320,14 @@ mod tests {
             assert!(Username::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Username::parse("Alice").unwrap().canonical(), "alice");
+    }
+
+    #[test]
+    fn real_names_may_not_reorder_what_others_read() {
+        assert_eq!(Profile::parse_real_name("  Zoë 李 ").unwrap(), "Zoë 李");
+        assert!(Profile::parse_real_name("\u{202E}nimda").is_err());
+        assert!(Profile::parse_real_name("a\u{2066}b").is_err());
+        assert!(Profile::parse_real_name("a\tb").is_err());
     }
 
     #[test]

@@ -503,10 +503,10 @@ impl Plenum {
         let display_name = match (&join.display_name, member) {
             (Some(name), _) => plenum_domain::live::parse_display_name(name)
                 .map_err(|e| JoinError::Service(e.into()))?,
-            (None, Some(p)) if !p.user.profile.real_name.trim().is_empty() => {
-                p.user.profile.real_name.trim().to_owned()
-            }
-            (None, Some(p)) => p.user.username.as_str().to_owned(),
+            // A member who gives no name joins under their real name, or their username when
+            // that is empty or cannot be a display name (longer than one, say).
+            (None, Some(p)) => plenum_domain::live::parse_display_name(&p.user.profile.real_name)
+                .unwrap_or_else(|_| p.user.username.as_str().to_owned()),
             (None, None) => plenum_domain::live::parse_display_name("")
                 .map_err(|e| JoinError::Service(e.into()))?,
         };

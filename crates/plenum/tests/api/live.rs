@@ -447,7 +447,8 @@ async fn mute_controls_reach_every_client_and_the_detail() {
     assert_eq!(participant(&d, host.id())["mute_audio"], false);
 
     // The spared host has nothing to ask for.
-    host.send(json!({"type": "request_unmute", "ref": "h"})).await;
+    host.send(json!({"type": "request_unmute", "ref": "h"}))
+        .await;
     let not_muted = host.recv_type("error").await;
     assert_eq!(not_muted["code"], "not_muted", "{not_muted}");
     assert_eq!(not_muted["ref"], "h");
@@ -1370,4 +1371,39 @@ async fn oversized_input_is_refused_not_cut() {
     c.send(big).await;
     assert_eq!(c.recv_type("error").await["code"], "frame_too_large");
     assert_eq!(c.closed().await, Closed::Code(1009));
+}
+
+#[tokio::test]
+async fn a_member_without_a_display_name_joins_under_a_name_that_can_be_one() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5559001").await;
+    let (id, token) = user(&app, &admin, "quinn", "Normal").await;
+
+    // A real name that would reorder what others read is refused where it is set.
+    let bidi = app
+        .post(
+            &format!("/api/v1/user/users/{id}"),
+            Some(&admin),
+            json!({"real_name": "\u{202E}nimda"}),
+        )
+        .await;
+    assert_frtc_error(&bidi, 400, "invalid_field");
+
+    // A real name too long for a display name: the member joins under their username.
+    let long = "Q".repeat(100);
+    let set = app
+        .post(
+            &format!("/api/v1/user/users/{id}"),
+            Some(&admin),
+            json!({"real_name": long}),
+        )
+        .await;
+    assert_eq!(set.status.as_u16(), 200, "{}", set.body);
+    let mut c = LiveClient::connect(&app, Some(&token)).await;
+    let joined = c
+        .join(json!({"meeting_number": "5559001", "password": "1234"}))
+        .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    assert_eq!(participant(&joined["meeting"], c.id())["name"], "quinn");
 }

@@ -1,0 +1,19 @@
+//! Characters that names shown to other people may not contain.
+
+/// Unicode's explicit bidirectional formatting characters (embeddings, overrides, isolates,
+/// marks): they reorder how the text around them is shown, so a name could read as another.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Characters that take no space: zero-width space and joiners, word joiner, byte-order
+/// mark, soft hyphen. Allowed inside a name (emoji sequences use the joiner), not as all of it.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
+}
