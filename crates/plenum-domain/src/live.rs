@@ -147,6 +147,9 @@ pub enum JoinRefusal {
     ServerFull { max: u32 },
     #[error("guests may not join this meeting")]
     GuestsNotAllowed,
+    /// Too many wrong passwords for this meeting from the joiner's address.
+    #[error("too many wrong passwords; try again later")]
+    TooManyAttempts { retry_at: Timestamp },
 }
 
 impl JoinRefusal {
@@ -161,6 +164,7 @@ impl JoinRefusal {
             JoinRefusal::MeetingFull { .. } => "meeting_full",
             JoinRefusal::ServerFull { .. } => "server_full",
             JoinRefusal::GuestsNotAllowed => "guests_not_allowed",
+            JoinRefusal::TooManyAttempts { .. } => "too_many_attempts",
         }
     }
 }

@@ -8,15 +8,16 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use futures::SinkExt;
 use plenum_domain::history::{DeviceType, MediaType};
-use plenum_domain::live::{Event, LeaveReason};
+use plenum_domain::live::{Event, JoinRefusal, LeaveReason};
 use plenum_service::{Delivery, JoinError, Joined, LiveJoin, Principal, ServiceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -113,6 +114,7 @@ struct Ref {
 pub async fn connect(
     State(state): State<AppState>,
     who: MaybeSignedIn,
+    PeerAddress(from): PeerAddress,
     upgrade: WsUpgrade,
 ) -> Response {
     let principal = who.0.map(|s| s.principal);
@@ -125,7 +127,25 @@ pub async fn connect(
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
         .max_message_size(WIRE_LIMIT_BYTES)
         .max_frame_size(WIRE_LIMIT_BYTES)
-        .on_upgrade(move |socket| Connection::new(state, socket, principal).run())
+        .on_upgrade(move |socket| Connection::new(state, socket, principal, from).run())
+}
+
+/// The client's IP address, where the server put it on the connection (`ConnectInfo`).
+/// Behind a reverse proxy it is the proxy's.
+#[derive(Debug)]
+pub struct PeerAddress(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
 }
 
 /// The upgrade, refused in the FRTC error shape when the request is not a WebSocket one.
@@ -152,6 +172,7 @@ struct Connection {
     state: AppState,
     socket: WebSocket,
     principal: Option<Arc<Principal>>,
+    from: Option<IpAddr>,
     joined: Option<(Joined, mpsc::Receiver<Delivery>)>,
 }
 
@@ -164,11 +185,17 @@ enum End {
 }
 
 impl Connection {
-    fn new(state: AppState, socket: WebSocket, principal: Option<Arc<Principal>>) -> Self {
+    fn new(
+        state: AppState,
+        socket: WebSocket,
+        principal: Option<Arc<Principal>>,
+        from: Option<IpAddr>,
+    ) -> Self {
         Self {
             state,
             socket,
             principal,
+            from,
             joined: None,
         }
     }
@@ -307,6 +334,7 @@ impl Connection {
                     media_type,
                     call_number,
                     principal: principal.map(|p| (*p).clone()),
+                    from: self.from,
                 };
                 let (outbox, deliveries) =
                     mpsc::channel(self.state.plenum.policy().live.client_queue);
@@ -328,8 +356,14 @@ impl Connection {
                             "reason": refusal.code(),
                             "message": refusal.to_string(),
                         });
-                        if let plenum_domain::live::JoinRefusal::NotOpenYet { opens_at } = refusal {
-                            message["opens_at"] = json!(opens_at.as_millisecond());
+                        match refusal {
+                            JoinRefusal::NotOpenYet { opens_at } => {
+                                message["opens_at"] = json!(opens_at.as_millisecond());
+                            }
+                            JoinRefusal::TooManyAttempts { retry_at } => {
+                                message["retry_at"] = json!(retry_at.as_millisecond());
+                            }
+                            _ => {}
                         }
                         self.send(&message).await.map(|()| None)
                     }

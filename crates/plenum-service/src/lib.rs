@@ -6,6 +6,7 @@
 
 mod clock;
 mod error;
+mod failures;
 mod history;
 mod import;
 mod live;

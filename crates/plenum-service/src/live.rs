@@ -11,6 +11,7 @@
 //! join of the number starts a new session.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -110,6 +111,8 @@ pub struct LiveJoin {
     pub media_type: MediaType,
     pub call_number: String,
     pub principal: Option<Principal>,
+    /// The joiner's network address, which wrong passwords are counted by.
+    pub from: Option<IpAddr>,
 }
 
 /// Why a join did not happen.
@@ -435,11 +438,39 @@ const JOIN_ATTEMPTS: usize = 3;
 impl Plenum {
     /// Joins a meeting by number, starting it if it is not running. Returns once the join
     /// is durable.
+    ///
+    /// Wrong passwords are counted by the joiner's address and the meeting, under the
+    /// sign-in lockout policy: after its free attempts the address is refused
+    /// `too_many_attempts` for that meeting, right password or not, for a lock that doubles
+    /// with each further failure. A join that gets in starts the count over.
     pub async fn join(&self, join: LiveJoin, outbox: Outbox) -> Result<Joined, JoinError> {
-        let refused = JoinError::Refused;
         let number = MeetingNumber::parse(&join.meeting_number)
-            .map_err(|_| refused(JoinRefusal::UnknownMeeting))?;
-        let number = &number;
+            .map_err(|_| JoinError::Refused(JoinRefusal::UnknownMeeting))?;
+        let guesser = (
+            join.from.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            number,
+        );
+        let guesses = &self.inner.join_guesses;
+        guesses
+            .check(&guesser, self.now())
+            .map_err(|retry_at| JoinError::Refused(JoinRefusal::TooManyAttempts { retry_at }))?;
+        let joined = self.join_meeting(&guesser.1, &join, outbox).await;
+        match &joined {
+            Ok(_) => guesses.forget(&guesser),
+            Err(JoinError::Refused(JoinRefusal::WrongPassword)) => {
+                guesses.record_failure(guesser, &self.inner.policy.lockout, self.now());
+            }
+            Err(_) => {}
+        }
+        joined
+    }
+
+    async fn join_meeting(
+        &self,
+        number: &MeetingNumber,
+        join: &LiveJoin,
+        outbox: Outbox,
+    ) -> Result<Joined, JoinError> {
         for _ in 0..JOIN_ATTEMPTS {
             let handle = match self.inner.live.running(number) {
                 Some(h) => h,
@@ -448,7 +479,7 @@ impl Plenum {
                         .await?
                 }
             };
-            let request = self.join_request(&handle, &join)?;
+            let request = self.join_request(&handle, join)?;
             let id = request.id;
             let (reply, answer) = oneshot::channel();
             let sent = handle

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -10,10 +10,12 @@ use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{Password, Secret, SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
+use plenum_domain::schedule::MeetingNumber;
+use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{Store, StoreError};
 
+use crate::failures::Failures;
 use crate::tokens::{Expiring, TokenCache};
 use crate::{Clock, PasswordHasher, ServiceError};
 
@@ -218,48 +220,14 @@ pub(crate) struct Inner {
     companies: TokenCache<Company, CompanyId>,
     /// The running meetings.
     pub(crate) live: crate::live::Registry,
-    /// Failed sign-ins of usernames that have no account, throttled as an account's are.
-    unknown_sign_ins: UnknownSignIns,
-}
-
-/// Sign-in failures of usernames that name nobody, kept in memory by canonical username.
-///
-/// An account locks after repeated failures (`429 account_locked`); if a name without an
-/// account never did, the lock would tell which usernames exist (docs/security.md). So the
-/// same policy counts failures of unknown names here. Bounded: when full, names no longer
-/// locked are forgotten first, then all. A restart forgets them (accounts' counts are in
-/// the store), which says nothing about any one name.
-#[derive(Debug, Default)]
-struct UnknownSignIns(std::sync::Mutex<HashMap<String, SignInThrottle>>);
-
-impl UnknownSignIns {
-    const MAX_NAMES: usize = 10_000;
-
-    fn throttle(&self, name: &str) -> SignInThrottle {
-        self.lock().get(name).cloned().unwrap_or_default()
-    }
-
-    fn record_failure(&self, name: &str, policy: &LockoutPolicy, now: Timestamp) {
-        let mut names = self.lock();
-        if names.len() >= Self::MAX_NAMES && !names.contains_key(name) {
-            names.retain(|_, t| t.check(now).is_err());
-            if names.len() >= Self::MAX_NAMES {
-                names.clear();
-            }
-        }
-        let after = names
-            .get(name)
-            .cloned()
-            .unwrap_or_default()
-            .after_failure(policy, now);
-        names.insert(name.to_owned(), after);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SignInThrottle>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+    /// Failed sign-ins of usernames that have no account, by canonical name, throttled as
+    /// an account's are: if a name without an account never locked, the lock would tell
+    /// which usernames exist (docs/security.md).
+    unknown_sign_ins: Failures<String>,
+    /// Wrong meeting passwords, by the joiner's address and the meeting's number: a join
+    /// is answered at once and a connection may try again, so without this a password of
+    /// a few digits falls to a loop in seconds.
+    pub(crate) join_guesses: Failures<(IpAddr, MeetingNumber)>,
 }
 
 /// Name of the first SystemAdmin of the default company.
@@ -294,7 +262,8 @@ impl Plenum {
                 app_tokens,
                 companies,
                 live: Default::default(),
-                unknown_sign_ins: UnknownSignIns::default(),
+                unknown_sign_ins: Failures::default(),
+                join_guesses: Failures::default(),
             }),
         }
     }
@@ -463,11 +432,10 @@ impl Plenum {
             let now = self.now();
             let unknown = &self.inner.unknown_sign_ins;
             unknown
-                .throttle(&name)
-                .check(now)
+                .check(&name, now)
                 .map_err(|until| locked(until, now))?;
             self.inner.hasher.verify_decoy(secret).await?;
-            unknown.record_failure(&name, &self.inner.policy.lockout, self.now());
+            unknown.record_failure(name, &self.inner.policy.lockout, self.now());
             return Err(ServiceError::InvalidCredentials);
         };
         let now = self.now();

@@ -169,14 +169,19 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        let served = axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-                // Participants' connections are long-lived: end their meetings (recorded,
-                // and every client told) so the HTTP server can drain.
-                live.end_all_meetings(Duration::from_secs(10)).await;
-            })
-            .await;
+        // With the client's address on each connection (`ConnectInfo`): wrong meeting
+        // passwords are counted by it.
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+            // Participants' connections are long-lived: end their meetings (recorded,
+            // and every client told) so the HTTP server can drain.
+            live.end_all_meetings(Duration::from_secs(10)).await;
+        })
+        .await;
         janitor.abort();
         served.context("HTTP server")
     });

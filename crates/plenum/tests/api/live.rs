@@ -1407,3 +1407,36 @@ async fn a_member_without_a_display_name_joins_under_a_name_that_can_be_one() {
     assert_eq!(joined["type"], "joined", "{joined}");
     assert_eq!(participant(&joined["meeting"], c.id())["name"], "quinn");
 }
+
+#[tokio::test]
+async fn wrong_passwords_from_one_address_lock_that_meeting_for_it_for_a_while() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "5559101").await;
+    room(&app, &admin, "5559102").await;
+    let mut c = LiveClient::connect(&app, None).await;
+    let guess = |password: &str| json!({"meeting_number": "5559101", "password": password, "display_name": "G"});
+    // The sign-in policy's free attempts (5), then one more failure locks for 30 s.
+    for wrong in ["0000", "0001", "0002", "0003", "0004", "0005"] {
+        let refused = c.join(guess(wrong)).await;
+        assert_eq!(refused["reason"], "wrong_password", "{refused}");
+    }
+    // Locked: even the right password is refused, and told when to come back.
+    let locked = c.join(guess("1234")).await;
+    assert_eq!(locked["reason"], "too_many_attempts", "{locked}");
+    assert_eq!(locked["retry_at"], now_ms(&app) + 30_000, "{locked}");
+    // Another meeting from the same address is not affected.
+    let other = c
+        .join(json!({"meeting_number": "5559102", "password": "1234", "display_name": "G"}))
+        .await;
+    assert_eq!(other["type"], "joined", "{other}");
+
+    // After the lock, the right password gets in, and the count starts over.
+    app.clock.advance(Duration::from_secs(31));
+    let mut again = LiveClient::connect(&app, None).await;
+    let joined = again.join(guess("1234")).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    let mut third = LiveClient::connect(&app, None).await;
+    let refused = third.join(guess("9999")).await;
+    assert_eq!(refused["reason"], "wrong_password", "{refused}");
+}
