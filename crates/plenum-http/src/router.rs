@@ -256,9 +256,23 @@ fn request_span(req: &Request) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %req.method(),
-        path = %req.uri().path(),
+        path = %loggable_path(req.uri().path()),
         request_id = %request_id,
     )
+}
+
+/// Paths whose rest is a credential: a calendar feed's URL is its own secret (frtc.md).
+const CREDENTIAL_PATHS: &[&str] = &["/api/v1/calendar/"];
+
+/// The path as logged: a credential in it is replaced by `<secret>`.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match CREDENTIAL_PATHS
+        .iter()
+        .find(|prefix| path.len() > prefix.len() && path.starts_with(**prefix))
+    {
+        Some(prefix) => format!("{prefix}<secret>").into(),
+        None => path.into(),
+    }
 }
 
 fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -39,9 +39,29 @@ async fn secrets_never_reach_stdout_or_the_json_debug_log_and_requests_carry_the
     assert_eq!(by_header.status.as_u16(), 200, "{by_header:?}");
     let wrong = server.try_sign_in("admin", WRONG_PASSWORD).await;
     wrong.assert_error(401, "invalid_credentials");
+    // A calendar feed's URL is its credential.
+    let feed = server
+        .post("/api/v1/user/calendar_feed", Some(&token), None)
+        .await;
+    assert_eq!(feed.status.as_u16(), 200, "{feed:?}");
+    let feed_url = feed.body["calendar_url"].as_str().expect("a feed URL");
+    let feed_secret = feed_url
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.strip_suffix(".ics"))
+        .expect("a feed secret")
+        .to_owned();
+    let path = &feed_url[feed_url.find("/api/").expect("a path")..];
+    let ics = reqwest::get(server.url(path)).await.expect("GET the feed");
+    assert_eq!(ics.status().as_u16(), 200);
     let stopped = server.stop().await;
 
-    for secret in [SECRET_ADMIN_PASSWORD, WRONG_PASSWORD, token.as_str()] {
+    for secret in [
+        SECRET_ADMIN_PASSWORD,
+        WRONG_PASSWORD,
+        token.as_str(),
+        feed_secret.as_str(),
+    ] {
         assert!(!stopped.stdout.contains(secret), "{secret} on stdout");
         assert!(!stopped.stderr.contains(secret), "{secret} in the log");
     }
