@@ -13,7 +13,7 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::MeetingNumber;
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
-use plenum_store::{Store, StoreError};
+use plenum_store::{SignInRecord, Store, StoreError};
 
 use crate::failures::Failures;
 use crate::tokens::{Expiring, TokenCache};
@@ -230,6 +230,10 @@ pub(crate) struct Inner {
     pub(crate) join_guesses: Failures<(IpAddr, MeetingNumber)>,
 }
 
+/// The most holders of one e-mail address a sign-in by that address tries (each costs an
+/// Argon2 verification).
+const MAX_ADDRESS_HOLDERS: u32 = 4;
+
 /// Name of the first SystemAdmin of the default company.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
 const DEFAULT_COMPANY_NAME: &str = "Default";
@@ -388,9 +392,9 @@ impl Plenum {
 
     // --- sign-in and tokens --------------------------------------------------------------
 
-    /// Signs in with a login that is a username or, as Rocket.Chat's login allows, the e-mail
-    /// address of exactly one user. A login that names nobody costs a decoy verification,
-    /// as an unknown username does.
+    /// Signs in with a login that is a username or, as Rocket.Chat's login allows, an e-mail
+    /// address. A login that names nobody costs a decoy verification, as an unknown username
+    /// does.
     pub async fn sign_in_by_login(
         &self,
         login: &str,
@@ -398,13 +402,19 @@ impl Plenum {
         client_id: Option<String>,
     ) -> Result<SignedIn, ServiceError> {
         // An address first: usernames may contain '@' too, and then name themselves.
-        let by_email = if login.contains('@') {
-            self.inner.store.username_by_email(login).await?
-        } else {
-            None
-        };
-        let username = by_email.or_else(|| Username::parse(login).ok());
-        match username {
+        if login.contains('@') {
+            let holders = self
+                .inner
+                .store
+                .usernames_by_email(login, MAX_ADDRESS_HOLDERS)
+                .await?;
+            match holders.as_slice() {
+                [] => {}
+                [one] => return self.sign_in(one, credential, client_id).await,
+                several => return self.sign_in_one_of(several, credential, client_id).await,
+            }
+        }
+        match Username::parse(login).ok() {
             Some(username) => self.sign_in(&username, credential, client_id).await,
             None => {
                 self.inner
@@ -413,6 +423,61 @@ impl Plenum {
                     .await?;
                 Err(ServiceError::InvalidCredentials)
             }
+        }
+    }
+
+    /// Signs in the one holder of a shared e-mail address whose credential it is. Addresses
+    /// are not unique (companies do not see each other's users), so an address naming
+    /// nobody when shared would let anyone who can create a user with someone's address
+    /// stop that person's e-mail login, and learn from it that the address exists. Locked
+    /// accounts are not tried; a wrong credential counts as a failure for each holder tried,
+    /// as it would for one; a credential that fits two holders signs in neither.
+    async fn sign_in_one_of(
+        &self,
+        holders: &[Username],
+        credential: Credential,
+        client_id: Option<String>,
+    ) -> Result<SignedIn, ServiceError> {
+        let secret = self.secret_of(&credential);
+        let now = self.now();
+        let mut fitting = Vec::new();
+        let mut wrong = Vec::new();
+        let mut locked_until = None::<Timestamp>;
+        for name in holders {
+            let Some(record) = self.inner.store.sign_in_record(name).await? else {
+                continue;
+            };
+            if let Err(until) = record.throttle.check(now) {
+                locked_until = Some(locked_until.map_or(until, |u| u.min(until)));
+                continue;
+            }
+            if self
+                .inner
+                .hasher
+                .verify(secret.clone(), record.secret_hash.clone())
+                .await?
+            {
+                fitting.push(record);
+            } else {
+                wrong.push(record.user.id);
+            }
+        }
+        if fitting.len() == 1
+            && let Some(record) = fitting.pop()
+        {
+            return self.signed_in(record, client_id).await;
+        }
+        for user in wrong {
+            self.inner
+                .store
+                .record_sign_in_failure(user, &self.inner.policy.lockout, self.now())
+                .await?;
+        }
+        match (fitting.is_empty(), locked_until) {
+            (true, Some(until)) => Err(ServiceError::AccountLocked {
+                retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
+            }),
+            _ => Err(ServiceError::InvalidCredentials),
         }
     }
 
@@ -443,7 +508,12 @@ impl Plenum {
             .throttle
             .check(now)
             .map_err(|until| locked(until, now))?;
-        if !self.inner.hasher.verify(secret, record.secret_hash).await? {
+        if !self
+            .inner
+            .hasher
+            .verify(secret, record.secret_hash.clone())
+            .await?
+        {
             self.inner
                 .store
                 .record_sign_in_failure(record.user.id, &self.inner.policy.lockout, self.now())
@@ -451,6 +521,15 @@ impl Plenum {
             tracing::info!(user_id = %record.user.id, "sign-in refused: wrong credential");
             return Err(ServiceError::InvalidCredentials);
         }
+        self.signed_in(record, client_id).await
+    }
+
+    /// The end of a sign-in whose credential was right: failures cleared, a token issued.
+    async fn signed_in(
+        &self,
+        record: SignInRecord,
+        client_id: Option<String>,
+    ) -> Result<SignedIn, ServiceError> {
         if record.throttle.consecutive_failures > 0 {
             self.inner
                 .store

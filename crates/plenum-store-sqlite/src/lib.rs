@@ -435,25 +435,24 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn username_by_email(&self, email: &str) -> StoreResult<Option<Username>> {
+    async fn usernames_by_email(&self, email: &str, limit: u32) -> StoreResult<Vec<Username>> {
         let email = email.trim();
         if email.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        // Two rows are enough to know the address is shared.
         let found: Vec<String> = sqlx::query_scalar(
-            "SELECT username FROM users WHERE email = ?1 COLLATE NOCASE LIMIT 2",
+            "SELECT username FROM users WHERE email = ?1 COLLATE NOCASE \
+             ORDER BY username COLLATE NOCASE LIMIT ?2",
         )
         .bind(email)
+        .bind(limit)
         .fetch_all(&self.reader)
         .await
         .map_err(db_err)?;
-        match found.as_slice() {
-            [one] => Username::parse(one)
-                .map(Some)
-                .map_err(|e| corrupt(e.to_string())),
-            _ => Ok(None),
-        }
+        found
+            .iter()
+            .map(|name| Username::parse(name).map_err(|e| corrupt(e.to_string())))
+            .collect()
     }
 
     async fn secret_hash(&self, user: UserId) -> StoreResult<Option<String>> {

@@ -62,7 +62,7 @@ macro_rules! contract_tests {
             concurrent_creations_do_not_exceed_the_user_limit,
             user_is_scoped_to_its_company,
             sign_in_record_finds_usernames_case_insensitively,
-            an_email_address_names_its_one_user,
+            an_email_address_names_the_users_who_have_it,
             secret_hash_is_the_stored_hash,
             update_user_applies_changes,
             update_user_changes_the_secret,
@@ -760,7 +760,7 @@ pub async fn sign_in_record_finds_usernames_case_insensitively(store: &dyn Store
     );
 }
 
-pub async fn an_email_address_names_its_one_user(store: &dyn Store) {
+pub async fn an_email_address_names_the_users_who_have_it(store: &dyn Store) {
     let (acme, _) = company_with_admin(store, "Acme", "acme-admin", 10).await;
     let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
     let with_email = |company, name: &str, email: &str| {
@@ -775,19 +775,30 @@ pub async fn an_email_address_names_its_one_user(store: &dyn Store) {
     ] {
         store.create_user(&user).await.expect("create user");
     }
-    let named = |email: &'static str| async move {
+    let named = |email: &'static str, limit: u32| async move {
         store
-            .username_by_email(email)
+            .usernames_by_email(email, limit)
             .await
             .expect("look up an address")
+            .iter()
             .map(|u| u.as_str().to_owned())
+            .collect::<Vec<_>>()
     };
-    assert_eq!(named("ann@acme.example").await.as_deref(), Some("ann"));
-    assert_eq!(named(" ANN@ACME.EXAMPLE ").await.as_deref(), Some("ann"));
-    assert_eq!(named("shared@example.com").await, None, "shared by two");
-    assert_eq!(named("nobody@example.com").await, None);
-    assert_eq!(named("").await, None, "users without an address");
-    assert_eq!(named("%@%").await, None, "no wildcard matching");
+    assert_eq!(named("ann@acme.example", 5).await, ["ann"]);
+    assert_eq!(named(" ANN@ACME.EXAMPLE ", 5).await, ["ann"]);
+    assert_eq!(
+        named("shared@example.com", 5).await,
+        ["bea", "bob"],
+        "across companies"
+    );
+    assert_eq!(
+        named("shared@example.com", 1).await,
+        ["bea"],
+        "at most the limit"
+    );
+    assert!(named("nobody@example.com", 5).await.is_empty());
+    assert!(named("", 5).await.is_empty(), "users without an address");
+    assert!(named("%@%", 5).await.is_empty(), "no wildcard matching");
 }
 
 pub async fn secret_hash_is_the_stored_hash(store: &dyn Store) {

@@ -98,10 +98,10 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
     /// The account behind a username, across all companies (usernames are global).
     async fn sign_in_record(&self, username: &Username) -> StoreResult<Option<SignInRecord>>;
 
-    /// The username of the one user whose e-mail address is `email` (compared without regard
-    /// to ASCII case), across companies. `None` when no user or more than one has it: an
-    /// address shared by several accounts names none of them.
-    async fn username_by_email(&self, email: &str) -> StoreResult<Option<Username>>;
+    /// The usernames of the users whose e-mail address is `email` (compared without regard to
+    /// ASCII case), across companies, at most `limit` of them. Addresses are not unique: two
+    /// companies do not see each other's users, and may both have an account for one person.
+    async fn usernames_by_email(&self, email: &str, limit: u32) -> StoreResult<Vec<Username>>;
 
     /// The current credential hash of a user, for checks such as "old secret matches".
     async fn secret_hash(&self, user: UserId) -> StoreResult<Option<String>>;

@@ -85,31 +85,45 @@ async fn login_answers_the_token_and_user_id() {
 #[tokio::test]
 async fn login_takes_an_email_address_as_the_user() {
     let r = recorded().await;
-    for (name, email) in [
-        ("dora", "Dora@Acme.example"),
-        ("ed", "team@acme.example"),
-        ("flo", "team@acme.example"),
+    const FLO_PASSWORD: &str = "Flo-Passw0rd-456";
+    for (name, email, password) in [
+        ("dora", "Dora@Acme.example", PASSWORD),
+        ("ed", "team@acme.example", PASSWORD),
+        ("flo", "team@acme.example", FLO_PASSWORD),
+        ("gus", "twin@acme.example", PASSWORD),
+        ("hal", "twin@acme.example", PASSWORD),
     ] {
         let reply = r
             .app
             .post(
                 "/api/v1/user/users",
                 Some(&r.alice),
-                json!({"username": name, "email": email, "role": "Normal", "password": PASSWORD}),
+                json!({"username": name, "email": email, "role": "Normal", "password": password}),
             )
             .await;
         assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
     }
-    let login = |user: &'static str| {
-        let body = json!({"user": user, "password": PASSWORD});
+    let login = |user: &'static str, password: &'static str| {
+        let body = json!({"user": user, "password": password});
         send(&r.app, Method::POST, "/api/v1/login", &[], Some(body))
     };
-    let reply = login("dora@acme.example").await;
+    let reply = login("dora@acme.example", PASSWORD).await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
     assert_eq!(reply.body["data"]["me"]["username"], "dora");
-    // An address two accounts share names neither; an unknown one nobody.
-    for user in ["team@acme.example", "nobody@acme.example"] {
-        assert_eq!(login(user).await.status.as_u16(), 401, "{user}");
+    // An address two accounts share signs in the one whose password it is: someone who can
+    // create a user with another's address can neither stop their login nor learn of it.
+    for (password, who) in [(PASSWORD, "ed"), (FLO_PASSWORD, "flo")] {
+        let reply = login("team@acme.example", password).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        assert_eq!(reply.body["data"]["me"]["username"], who);
+    }
+    // A wrong password, an unknown address, and a password that fits two holders: nobody.
+    for (user, password) in [
+        ("team@acme.example", "Wrong-Passw0rd-1"),
+        ("nobody@acme.example", PASSWORD),
+        ("twin@acme.example", PASSWORD),
+    ] {
+        assert_eq!(login(user, password).await.status.as_u16(), 401, "{user}");
     }
 }
 
