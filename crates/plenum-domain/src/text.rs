@@ -1,12 +1,10 @@
 //! Characters that names shown to other people may not contain.
 
-/// Unicode's explicit bidirectional formatting characters (embeddings, overrides, isolates,
-/// marks): they reorder how the text around them is shown, so a name could read as another.
+/// Unicode's explicit bidirectional embeddings, overrides and isolates: they reorder how the
+/// text after them is shown, so a name could read as another. (The marks U+200E, U+200F and
+/// U+061C only steer neutral characters and belong in right-to-left names; they are allowed.)
 pub fn is_bidi_control(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-    )
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Characters that take no space: zero-width space and joiners, word joiner, byte-order
