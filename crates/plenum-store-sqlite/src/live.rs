@@ -411,7 +411,13 @@ pub(crate) async fn close_abandoned(store: &SqliteStore, reason: &str) -> StoreR
     .map_err(db_err)?
     .rows_affected();
     let sessions = sqlx::query(
-        "UPDATE sessions SET ended_at = max(started_at, last_seen_at), end_reason = ?1 \
+        // At its last sign of life, but never before anything durable in it: a join or a
+        // host's change acknowledged after the last periodic `last_seen_at` (the stays were
+        // closed just above).
+        "UPDATE sessions SET ended_at = max(started_at, last_seen_at, \
+           coalesce((SELECT max(left_at) FROM attendance a WHERE a.session_seq = sessions.seq), 0), \
+           coalesce((SELECT max(at) FROM session_events e WHERE e.session_seq = sessions.seq), 0)), \
+           end_reason = ?1 \
          WHERE ended_at IS NULL",
     )
     .bind(reason)

@@ -4130,16 +4130,33 @@ pub async fn live_record_after_a_crash_closes_sessions_and_attendance_at_last_se
         .await
         .expect("record");
     // Two open stays, one open session; closing again finds nothing.
+    let closed = store
+        .close_abandoned("server_shutdown")
+        .await
+        .expect("close");
     assert_eq!(
-        store
-            .close_abandoned("server_shutdown")
-            .await
-            .expect("close"),
+        closed,
         Abandoned {
             sessions: 1,
             attendance: 2
         }
     );
+    // The session ends at its last sign of life (30), or at the last join acknowledged
+    // after it (50): never before a stay it holds.
+    let listed = store
+        .find_sessions(
+            admin.company_id,
+            &plenum_domain::history_query::SessionQuery::default(),
+            all(),
+        )
+        .await
+        .expect("list");
+    let held = listed
+        .items
+        .iter()
+        .find(|s| s.session.id == session.id)
+        .expect("the session");
+    assert_eq!(held.session.ended_at, Some(at(50)));
     assert_eq!(
         store
             .close_abandoned("server_shutdown")
