@@ -88,6 +88,7 @@ impl From<StoreError> for ServiceError {
             StoreError::LastSystemAdmin => ServiceError::LastSystemAdmin,
             StoreError::MeetingNumberTaken => ServiceError::MeetingNumberTaken,
             StoreError::RoomInUse => ServiceError::RoomInUse,
+            StoreError::RoomNotFound => ServiceError::RoomNotFound,
             StoreError::Internal(e) => ServiceError::Internal(e),
         }
     }

@@ -96,6 +96,7 @@ macro_rules! contract_tests {
             concurrent_reservations_of_one_number_yield_one_holder,
             deleting_a_meeting_or_room_frees_its_number,
             a_schedule_in_a_room_uses_the_rooms_number,
+            a_meeting_for_a_room_deleted_meanwhile_is_refused,
             a_series_in_a_room_uses_the_rooms_number,
             create_schedules_is_all_or_nothing,
             schedule_round_trips_every_field,
@@ -2541,6 +2542,40 @@ pub async fn deleting_a_meeting_or_room_frees_its_number(store: &dyn Store) {
         DAY,
     );
     create_series(store, &reuse).await;
+}
+
+/// The service looks a room up before scheduling into it; a delete may come in between.
+pub async fn a_meeting_for_a_room_deleted_meanwhile_is_refused(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let room = create_room(store, &new_room(&admin, "Room", "7000101")).await;
+    let elsewhere = create_schedule(store, &new_schedule(&admin, "Elsewhere", "7000102", 0)).await;
+    store
+        .delete_room(acme.id, room.id)
+        .await
+        .expect("delete room");
+
+    let created = store
+        .create_schedule(&schedule_in_room(&admin, "Into", &room, 0))
+        .await;
+    assert!(
+        matches!(created, Err(StoreError::RoomNotFound)),
+        "{created:?}"
+    );
+    let mut moved = elsewhere.clone();
+    moved.room_id = Some(room.id);
+    moved.meeting_number = room.meeting_number.clone();
+    let updated = store.update_schedule(&moved).await;
+    assert!(
+        matches!(updated, Err(StoreError::RoomNotFound)),
+        "{updated:?}"
+    );
+    // Nothing was written: the meeting keeps its own number and place.
+    let kept = store
+        .schedule(acme.id, elsewhere.id)
+        .await
+        .expect("read")
+        .expect("still there");
+    assert_eq!(kept, elsewhere);
 }
 
 pub async fn a_schedule_in_a_room_uses_the_rooms_number(store: &dyn Store) {

@@ -46,6 +46,9 @@ pub enum StoreError {
     MeetingNumberTaken,
     #[error("the room still has scheduled meetings")]
     RoomInUse,
+    /// A meeting was to be held in a room the company no longer has (deleted meanwhile).
+    #[error("no such meeting room")]
+    RoomNotFound,
     #[error("storage failure: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
