@@ -72,11 +72,14 @@ impl MeetingPassword {
         &self.0
     }
 
-    /// Whether a joiner's password (surrounding spaces ignored) is this one. The comparison
-    /// takes the same time wherever the first difference is.
-    pub fn admits(&self, given: Option<&str>) -> bool {
-        let given = given.unwrap_or("").trim().as_bytes();
-        bool::from(given.ct_eq(self.0.as_bytes()))
+    /// Whether a joiner's password (surrounding spaces ignored) opens a meeting with this
+    /// password, or with none. The comparison takes the same time wherever the first
+    /// difference is.
+    pub fn admits(password: Option<&Self>, given: Option<&str>) -> bool {
+        password.is_none_or(|wanted| {
+            let given = given.unwrap_or("").trim().as_bytes();
+            bool::from(given.ct_eq(wanted.0.as_bytes()))
+        })
     }
 }
 

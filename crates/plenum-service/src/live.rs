@@ -25,7 +25,7 @@ use plenum_domain::live::{
     Audience, Command, ControlError, EndReason, Event, Identity, JoinRefusal, JoinRequest,
     JoinWindow, LeaveReason, LiveMeeting, LiveStream, MeetingSetup, Outcome, Overlay, Participant,
 };
-use plenum_domain::schedule::{MeetingKind, MeetingNumber, may_manage_meeting};
+use plenum_domain::schedule::{MeetingKind, MeetingNumber, MeetingPassword, may_manage_meeting};
 use plenum_store::{JoinTarget, LiveWrite};
 
 use crate::{Plenum, Principal, ServiceError};
@@ -617,12 +617,7 @@ impl Plenum {
                 invitees: Vec::new(),
             },
             JoinTarget::Schedule(s) => {
-                if !s
-                    .settings
-                    .password
-                    .as_ref()
-                    .is_none_or(|p| p.admits(password))
-                {
+                if !MeetingPassword::admits(s.settings.password.as_ref(), password) {
                     return Err(JoinError::Refused(JoinRefusal::WrongPassword));
                 }
                 // Instant meetings are open from their creation; the others from

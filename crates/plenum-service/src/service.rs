@@ -230,6 +230,13 @@ pub(crate) struct Inner {
     pub(crate) join_guesses: Failures<(IpAddr, MeetingNumber)>,
 }
 
+/// An account locked until `until`, as answered at `now`.
+fn account_locked(until: Timestamp, now: Timestamp) -> ServiceError {
+    ServiceError::AccountLocked {
+        retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
+    }
+}
+
 /// The most holders of one e-mail address a sign-in by that address tries (each costs an
 /// Argon2 verification).
 const MAX_ADDRESS_HOLDERS: u32 = 4;
@@ -474,9 +481,7 @@ impl Plenum {
                 .await?;
         }
         match (fitting.is_empty(), locked_until) {
-            (true, Some(until)) => Err(ServiceError::AccountLocked {
-                retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
-            }),
+            (true, Some(until)) => Err(account_locked(until, now)),
             _ => Err(ServiceError::InvalidCredentials),
         }
     }
@@ -488,9 +493,6 @@ impl Plenum {
         client_id: Option<String>,
     ) -> Result<SignedIn, ServiceError> {
         let secret = self.secret_of(&credential);
-        let locked = |until: Timestamp, now: Timestamp| ServiceError::AccountLocked {
-            retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
-        };
         let Some(record) = self.inner.store.sign_in_record(username).await? else {
             // Answered as an account's would be, lock included (see `UnknownSignIns`).
             let name = username.canonical();
@@ -498,7 +500,7 @@ impl Plenum {
             let unknown = &self.inner.unknown_sign_ins;
             unknown
                 .check(&name, now)
-                .map_err(|until| locked(until, now))?;
+                .map_err(|until| account_locked(until, now))?;
             self.inner.hasher.verify_decoy(secret).await?;
             unknown.record_failure(name, &self.inner.policy.lockout, self.now());
             return Err(ServiceError::InvalidCredentials);
@@ -507,7 +509,7 @@ impl Plenum {
         record
             .throttle
             .check(now)
-            .map_err(|until| locked(until, now))?;
+            .map_err(|until| account_locked(until, now))?;
         if !self
             .inner
             .hasher

@@ -640,7 +640,7 @@ async fn insert_invitees(
 
 pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
     let mut tx = store.writer.begin().await.map_err(db_err)?;
-    room_still_there(&mut tx, s).await?;
+    room_still_there(&mut tx, s.company_id, s.room_id).await?;
     if s.room_id.is_none() {
         reserve_number(
             &mut tx,
@@ -660,14 +660,18 @@ pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
 
 /// The room a meeting is to be held in is still the company's, checked in the write
 /// transaction: the service looked it up before, and a delete may have come in between.
-async fn room_still_there(tx: &mut Transaction<'_, Sqlite>, s: &Schedule) -> StoreResult<()> {
-    let Some(room) = s.room_id else {
+async fn room_still_there(
+    tx: &mut Transaction<'_, Sqlite>,
+    company: CompanyId,
+    room: Option<RoomId>,
+) -> StoreResult<()> {
+    let Some(room) = room else {
         return Ok(());
     };
     let found: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM rooms WHERE id = ?1 AND company_id = ?2")
             .bind(room.as_uuid())
-            .bind(s.company_id.as_uuid())
+            .bind(company.as_uuid())
             .fetch_optional(&mut **tx)
             .await
             .map_err(db_err)?;
@@ -680,7 +684,7 @@ pub(crate) async fn create_schedules(
 ) -> StoreResult<()> {
     let mut tx = store.writer.begin().await.map_err(db_err)?;
     for s in schedules {
-        room_still_there(&mut tx, s).await?;
+        room_still_there(&mut tx, s.company_id, s.room_id).await?;
         if s.room_id.is_none() && s.series_id.is_none() {
             reserve_number(
                 &mut tx,
@@ -731,7 +735,7 @@ pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
     let before = schedule_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    room_still_there(&mut tx, s).await?;
+    room_still_there(&mut tx, s.company_id, s.room_id).await?;
     if before.series_id.is_none() {
         // A single meeting holds its own number unless it is in a room.
         release_numbers(&mut tx, Holder::Schedule(s.id)).await?;
@@ -1192,10 +1196,7 @@ pub(crate) async fn create_series(
     occurrences: &[Schedule],
 ) -> StoreResult<Series> {
     let mut tx = store.writer.begin().await.map_err(db_err)?;
-    // The occurrences are held where the series is.
-    if let Some(first) = occurrences.first() {
-        room_still_there(&mut tx, first).await?;
-    }
+    room_still_there(&mut tx, s.company_id, s.room_id).await?;
     if s.room_id.is_none() {
         reserve_number(
             &mut tx,
@@ -1234,9 +1235,7 @@ pub(crate) async fn replace_series(
     series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    if let Some(first) = rebuilt.first() {
-        room_still_there(&mut tx, first).await?;
-    }
+    room_still_there(&mut tx, s.company_id, s.room_id).await?;
     // What carries over is read in this transaction: a deletion made meanwhile is seen.
     let previous = sqlx::query(
         "SELECT id, COALESCE(original_start, start_at) AS original, created_at \
