@@ -779,6 +779,32 @@ impl LiveMeeting {
         self.participants.get(&id)
     }
 
+    /// Whose video `viewer` is shown, in the order to show it: the viewer's own pin, the
+    /// meeting's pin, the lecturer, then everyone else in the order they joined; never the
+    /// viewer, nobody who joined for audio only, at most the viewer's `max_views`. The SFU
+    /// sends the viewer video of these participants only, so bandwidth follows the layout.
+    pub fn shown_to(&self, viewer: AttendanceId) -> Vec<AttendanceId> {
+        let Some(v) = self.participants.get(&viewer) else {
+            return Vec::new();
+        };
+        let max = usize::from(v.layout.max_views);
+        let first = [v.pinned, self.pinned, self.lecturer].into_iter().flatten();
+        let mut shown = Vec::with_capacity(max.min(self.participants.len()));
+        for id in first.chain(self.participants.keys().copied()) {
+            if shown.len() >= max {
+                break;
+            }
+            let has_video = self
+                .participants
+                .get(&id)
+                .is_some_and(|p| p.media_type != MediaType::Audio);
+            if id != viewer && has_video && !shown.contains(&id) {
+                shown.push(id);
+            }
+        }
+        shown
+    }
+
     /// Applies one command at `now`.
     pub fn apply(&mut self, command: Command, now: Timestamp) -> Outcome {
         if self.ended.is_some() {

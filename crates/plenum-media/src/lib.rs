@@ -8,6 +8,9 @@
 //! THE API BELOW IS THE CONTRACT WITH plenum-service; bodies are being written.
 #![allow(unused_variables, dead_code, clippy::todo)] // skeleton: removed when implemented
 
+pub mod route_key;
+pub use route_key::stun_ufrag;
+
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::net::SocketAddr;

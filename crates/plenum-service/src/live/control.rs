@@ -11,6 +11,27 @@ use plenum_domain::schedule::{MeetingNumber, may_manage_meeting};
 use super::*;
 use crate::{Plenum, Principal, ServiceError};
 impl Plenum {
+    /// Starts the media server (binds `settings.listen`); returns the address it is bound to.
+    /// Without it, meetings carry no audio or video and signalling is answered
+    /// `media_unavailable`.
+    pub async fn start_media(
+        &self,
+        settings: &MediaSettings,
+    ) -> std::io::Result<std::net::SocketAddr> {
+        let service = MediaService::start(settings).await?;
+        let local = service.local_addr();
+        self.inner
+            .media
+            .set(service)
+            .map_err(|_| std::io::Error::other("the media server is already started"))?;
+        Ok(local)
+    }
+
+    /// What clients are told about media in `joined`, when the server carries it.
+    pub fn media_offer(&self) -> Option<&MediaOffer> {
+        self.inner.media.get().map(MediaService::offer)
+    }
+
     /// Applies a host's control call to a running meeting.
     pub async fn control(
         &self,

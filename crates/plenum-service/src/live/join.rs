@@ -275,6 +275,12 @@ impl Plenum {
             invitees: setup.invitees.clone().into(),
             mailbox,
             summary: summary.clone(),
+            // A start that loses the race drops this handle, which ends its media task.
+            media: self
+                .inner
+                .media
+                .get()
+                .map(|m| m.open_room(self.inner.clock.clone(), setup.number.to_string())),
         };
         let registered = self.inner.live.insert_or_existing(handle.clone());
         if registered.session == session {
@@ -287,6 +293,8 @@ impl Plenum {
                 session_recorded: false,
                 last_seen_recorded: now,
                 summary,
+                media: registered.media.clone(),
+                media_seen: HashMap::new(),
             };
             tokio::spawn(actor.run(inbox));
         }

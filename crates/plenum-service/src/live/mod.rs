@@ -12,6 +12,7 @@
 
 mod control;
 mod join;
+mod media;
 
 mod registry;
 mod task;
@@ -19,6 +20,9 @@ mod task;
 pub(crate) use registry::Registry;
 use registry::{CallSlot, MeetingHandle};
 use task::{Actor, JoinReply, Message};
+
+pub use media::{IceServer, MediaOffer, MediaPush, MediaService, MediaSettings};
+use media::{MediaControl, MediaHandle};
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -74,6 +78,8 @@ impl Default for LivePolicy {
 pub enum Delivery {
     /// A change of the meeting; the same one goes to every client it concerns.
     Event(Arc<Pushed>),
+    /// Media signalling for this participant (it waits for no disk).
+    Media(Arc<MediaPush>),
 }
 
 /// A change of a meeting as it is pushed: numbered in the order of the session.
@@ -247,6 +253,55 @@ impl ParticipantLink {
                 participant: self.id,
             })
             .await
+    }
+
+    /// The client's offer for its publish connection; returns the server's answer.
+    pub async fn publish(&self, offer: String) -> Result<String, ServiceError> {
+        let participant = self.id;
+        self.media()?
+            .ask(|reply| MediaControl::Publish {
+                participant,
+                offer,
+                reply,
+            })
+            .await
+    }
+
+    /// The client's answer to the subscribe offer of `version`.
+    pub async fn subscribe_answer(&self, version: u64, answer: String) -> Result<(), ServiceError> {
+        let participant = self.id;
+        self.media()?
+            .ask(|reply| MediaControl::SubscribeAnswer {
+                participant,
+                version,
+                answer,
+                reply,
+            })
+            .await
+    }
+
+    /// A candidate the client trickles (optional: ICE-lite learns them from its checks).
+    pub async fn ice_candidate(
+        &self,
+        connection: plenum_media::Connection,
+        candidate: String,
+    ) -> Result<(), ServiceError> {
+        let participant = self.id;
+        self.media()?
+            .ask(|reply| MediaControl::Candidate {
+                participant,
+                connection,
+                candidate,
+                reply,
+            })
+            .await
+    }
+
+    fn media(&self) -> Result<&MediaHandle, ServiceError> {
+        self.meeting
+            .media
+            .as_ref()
+            .ok_or(ServiceError::MediaUnavailable)
     }
 }
 

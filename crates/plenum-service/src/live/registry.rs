@@ -114,6 +114,8 @@ pub(super) struct MeetingHandle {
     pub(super) invitees: Arc<[UserId]>,
     pub(super) mailbox: mpsc::Sender<Message>,
     pub(super) summary: Arc<Mutex<MeetingSummary>>,
+    /// The meeting's media task, when the server carries media.
+    pub(super) media: Option<MediaHandle>,
 }
 
 impl MeetingHandle {

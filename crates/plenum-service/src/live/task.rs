@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot};
 
-use plenum_domain::history::{Attendance, Session};
+use plenum_domain::history::{Attendance, MediaType, Session};
 use plenum_domain::ids::AttendanceId;
 use plenum_domain::live::{
     Audience, Command, ControlError, EndReason, Event, JoinRefusal, JoinRequest, LeaveReason,
@@ -67,6 +67,18 @@ pub(super) struct Actor {
     pub(super) session_recorded: bool,
     pub(super) last_seen_recorded: Timestamp,
     pub(super) summary: Arc<Mutex<MeetingSummary>>,
+    /// The meeting's media task, when the server carries media.
+    pub(super) media: Option<MediaHandle>,
+    /// What the media task was last told of each admitted participant.
+    pub(super) media_seen: HashMap<AttendanceId, MediaSeen>,
+}
+
+/// What the media task knows of one participant: sent again only when it changes.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct MediaSeen {
+    forwarding: (bool, bool),
+    /// `None` until the first view is sent.
+    shown: Option<Vec<AttendanceId>>,
 }
 
 /// What to do, after the batch is durable, for one message of it.
@@ -146,6 +158,7 @@ impl Actor {
                 tracing::error!(error = %e, meeting = %self.meeting.setup().number, "live record not written; ending the meeting");
             }
             self.deliver(after, durable.is_ok(), &mut follow_ups);
+            self.sync_media();
             self.update_summary();
             // A record that could not be written ends the meeting, as its end does.
             if durable.is_err() || self.meeting.ended().is_some() {
@@ -431,6 +444,63 @@ impl Actor {
         }
     }
 
+    /// Tells the media task what changed: who is in (their join durable) or out, whose
+    /// audio and video may be forwarded, and whose video each viewer is sent — and tells
+    /// each viewer the last.
+    pub(super) fn sync_media(&mut self) {
+        let Some(media) = &self.media else {
+            return;
+        };
+        let outboxes = &self.outboxes;
+        self.media_seen.retain(|id, _| {
+            let stays = outboxes.contains_key(id);
+            if !stays {
+                media.send(MediaControl::Depart(*id));
+            }
+            stays
+        });
+        for (id, (outbox, _)) in outboxes {
+            let Some(p) = self.meeting.participant(*id) else {
+                continue;
+            };
+            let video = p.media_type != MediaType::Audio;
+            let seen = self.media_seen.entry(*id).or_insert_with(|| {
+                media.send(MediaControl::Admit {
+                    participant: *id,
+                    receive_video: video,
+                    outbox: outbox.clone(),
+                });
+                MediaSeen {
+                    forwarding: (true, true),
+                    shown: None,
+                }
+            });
+            let forwarding = (!p.mute_audio, video && !p.mute_video);
+            if seen.forwarding != forwarding {
+                seen.forwarding = forwarding;
+                media.send(MediaControl::Forwarding {
+                    participant: *id,
+                    audio: forwarding.0,
+                    video: forwarding.1,
+                });
+            }
+            let shown = self.meeting.shown_to(*id);
+            if seen.shown.as_ref() != Some(&shown) {
+                media.send(MediaControl::View {
+                    viewer: *id,
+                    shown: shown.clone(),
+                });
+                let _ = outbox.try_send(Delivery::Media(Arc::new(MediaPush::View {
+                    shown: shown.clone(),
+                    max_views: p.layout.max_views,
+                    lecturer: self.meeting.lecturer(),
+                    pinned: p.pinned.or(self.meeting.pinned()),
+                })));
+                seen.shown = Some(shown);
+            }
+        }
+    }
+
     pub(super) fn update_summary(&self) {
         let mut summary = self
             .summary
@@ -444,6 +514,9 @@ impl Actor {
     pub(super) fn finish(&mut self, inbox: &mut mpsc::Receiver<Message>) {
         let setup = self.meeting.setup();
         self.plenum.inner.live.remove(&setup.number, setup.session);
+        if let Some(media) = &self.media {
+            media.send(MediaControl::Close);
+        }
         inbox.close();
         while let Ok(message) = inbox.try_recv() {
             match message {
