@@ -8,9 +8,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use plenum_domain::ids::{AttendanceId, SessionId};
 use plenum_domain::live::{
-    EndReason, Identity, JoinRefusal, JoinRequest, JoinWindow, LiveMeeting, MeetingSetup,
+    EndReason, Identity, JoinRefusal, JoinRequest, LiveMeeting, MeetingSetup,
 };
-use plenum_domain::schedule::{MeetingKind, MeetingNumber, MeetingPassword, may_manage_meeting};
+use plenum_domain::schedule::{MeetingNumber, may_manage_meeting};
 use plenum_store::JoinTarget;
 
 use super::*;
@@ -199,36 +199,17 @@ impl Plenum {
                 invitees: Vec::new(),
             },
             JoinTarget::Schedule(s) => {
-                if !MeetingPassword::admits(s.settings.password.as_ref(), password) {
-                    return Err(JoinError::Refused(JoinRefusal::WrongPassword));
-                }
-                // Instant meetings are open from their creation; the others from
-                // `time_to_join` minutes before their start.
-                let window = match s.kind {
-                    MeetingKind::Instant => JoinWindow {
-                        opens_at: s.created_at.min(s.slot.start),
-                        closes_at: s.slot.end,
-                    },
-                    _ => JoinWindow::for_schedule(
-                        s.slot.start,
-                        s.slot.end,
-                        s.settings.time_to_join_minutes,
-                    ),
-                };
-                window.check(now).map_err(JoinError::Refused)?;
                 let last = store
                     .last_end_reason(s.id)
                     .await
                     .map_err(ServiceError::from)?;
-                // Over for good: the window alone does not say it, since a host may have
-                // moved the end earlier than the schedule's (the meeting really ends then).
-                if last
-                    .as_deref()
-                    .and_then(EndReason::parse)
-                    .is_some_and(EndReason::closes_schedule)
-                {
-                    return Err(JoinError::Refused(JoinRefusal::Ended));
-                }
+                plenum_domain::live::schedule_admits(
+                    &s,
+                    password,
+                    last.as_deref().and_then(EndReason::parse),
+                    now,
+                )
+                .map_err(JoinError::Refused)?;
                 MeetingSetup {
                     session,
                     company: s.company_id,
