@@ -149,6 +149,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         .as_ref()
         .map(crate::tls::server_config)
         .transpose()?;
+    let (tls, certificate) = tls.unzip();
     let tls_on = tls.is_some();
     let scheme = if tls_on { "https" } else { "http" };
     let listener =
@@ -172,8 +173,15 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         );
     }
     let app = plenum_http::router(AppState::new(plenum.clone()));
+    let listener = match tls {
+        None => Listening::Plain(listener),
+        Some(config) => {
+            Listening::Tls(crate::tls::TlsListener::new(listener, config).context("TLS listener")?)
+        }
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = spawn_token_janitor(plenum.clone());
+    let reloader = certificate.map(spawn_certificate_reloader);
     let live = plenum.clone();
     let shutdown = async move {
         let _ = rx.await;
@@ -188,12 +196,6 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     // With the client's address on each connection (`ConnectInfo`): wrong meeting
     // passwords are counted by it.
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    let listener = match tls {
-        None => Listening::Plain(listener),
-        Some(config) => {
-            Listening::Tls(crate::tls::TlsListener::new(listener, config).context("TLS listener")?)
-        }
-    };
     let task = tokio::spawn(async move {
         let served = match listener {
             Listening::Plain(listener) => {
@@ -220,6 +222,9 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
             }
         };
         janitor.abort();
+        if let Some(reloader) = reloader {
+            reloader.abort();
+        }
         served.context("HTTP server")
     });
     tracing::info!(%addr, tls = tls_on, "listening");
@@ -276,6 +281,37 @@ fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Re-reads the TLS certificate and key on every SIGHUP (`systemctl reload`), so that a
+/// renewed certificate needs no restart. A file that cannot be used is logged and the
+/// certificate served stays as it was. The handler is in place when this returns.
+#[cfg(unix)]
+fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(e) => {
+            tracing::warn!(error = %e, "no SIGHUP handler: the TLS certificate is read at start only");
+            return tokio::spawn(async {});
+        }
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match certificate.reload() {
+                Ok(()) => tracing::info!("SIGHUP: TLS certificate and key reloaded"),
+                Err(e) => tracing::error!(
+                    error = format!("{e:#}"),
+                    "SIGHUP: TLS certificate not reloaded; still serving the previous one"
+                ),
+            }
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn spawn_certificate_reloader(_: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+    tokio::spawn(async {})
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -6,11 +6,14 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::{self, PemObject as _};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
@@ -29,8 +32,57 @@ pub const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 const READY_QUEUE: usize = 256;
 
 /// Reads the certificate chain and key named by `tls` and builds the server's TLS
-/// configuration; every error names the file (and the key) at fault.
-pub fn server_config(tls: &TlsSettings) -> anyhow::Result<Arc<ServerConfig>> {
+/// configuration; every error names the file (and the key) at fault. The returned
+/// [`Certificate`] is the one the configuration serves: [`Certificate::reload`] replaces it.
+pub fn server_config(tls: &TlsSettings) -> anyhow::Result<(Arc<ServerConfig>, Arc<Certificate>)> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let certificate = Arc::new(Certificate {
+        current: RwLock::new(load(tls, &provider)?),
+        files: tls.clone(),
+        provider: provider.clone(),
+    });
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("TLS protocol versions: {e}"))?
+        .with_no_client_auth()
+        .with_cert_resolver(certificate.clone());
+    // The server speaks HTTP/1.1 only (axum without `http2`); WebSocket upgrades need it.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((Arc::new(config), certificate))
+}
+
+/// The certificate and key the server presents, re-read from their files on
+/// [`Certificate::reload`] (SIGHUP): a renewed certificate without a restart, which would end
+/// every running meeting.
+#[derive(Debug)]
+pub struct Certificate {
+    current: RwLock<Arc<CertifiedKey>>,
+    files: TlsSettings,
+    provider: Arc<CryptoProvider>,
+}
+
+impl Certificate {
+    /// Reads the files again and serves them to the handshakes that follow; connections
+    /// already open keep theirs. On any error the certificate served stays as it was.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let fresh = load(&self.files, &self.provider)?;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for Certificate {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
+}
+
+fn load(tls: &TlsSettings, provider: &CryptoProvider) -> anyhow::Result<Arc<CertifiedKey>> {
     let (cert_file, key_file) = (tls.cert_file.display(), tls.key_file.display());
     let cert_pem = std::fs::read(&tls.cert_file).map_err(|e| {
         anyhow!("cannot read the TLS certificate file {cert_file} (tls.cert_file): {e}")
@@ -53,20 +105,12 @@ pub fn server_config(tls: &TlsSettings) -> anyhow::Result<Arc<ServerConfig>> {
         ),
         e => anyhow!("the TLS key file {key_file} (tls.key_file) is not valid PEM: {e}"),
     })?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| anyhow!("TLS protocol versions: {e}"))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| {
-            anyhow!(
-                "the TLS certificate file {cert_file} and key file {key_file} cannot be used together: {e}"
-            )
-        })?;
-    // The server speaks HTTP/1.1 only (axum without `http2`); WebSocket upgrades need it.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    let certified = CertifiedKey::from_der(certs, key, provider).map_err(|e| {
+        anyhow!(
+            "the TLS certificate file {cert_file} and key file {key_file} cannot be used together: {e}"
+        )
+    })?;
+    Ok(Arc::new(certified))
 }
 
 /// A TLS listener for `axum::serve`: a task accepts TCP connections and runs each handshake

@@ -490,3 +490,56 @@ async fn a_bad_media_setting_stops_the_start_with_the_key_named() {
     )
     .await;
 }
+
+/// Polls `check` (bounded in count and time) until it holds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for _ in 0..MAX_POLLS {
+        if check().await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within 10 s");
+        tokio::time::sleep(POLL).await;
+    }
+    panic!("{what}: not within {MAX_POLLS} polls");
+}
+
+#[tokio::test]
+async fn sighup_reloads_a_renewed_certificate_and_keeps_the_old_one_if_the_new_is_unusable() {
+    let sandbox = Sandbox::new();
+    let first = certificate(&sandbox, "server");
+    let server = serve_https(&sandbox, &first)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = server.addr;
+
+    // Renewal: new files in place of the old; served from the next SIGHUP on.
+    let renewed = certificate(&sandbox, "renewed");
+    std::fs::copy(&renewed.cert_file, &first.cert_file).expect("copying the certificate");
+    std::fs::copy(&renewed.key_file, &first.key_file).expect("copying the key");
+    assert!(healthy_https(&first, addr).await);
+    assert!(!healthy_https(&renewed, addr).await);
+    server.signal("HUP").await;
+    eventually("the renewed certificate served", || {
+        healthy_https(&renewed, addr)
+    })
+    .await;
+    assert!(!healthy_https(&first, addr).await);
+
+    // A broken key on the next SIGHUP: logged, and the renewed certificate stays.
+    std::fs::write(&first.key_file, "not a key\n").expect("breaking the key");
+    server.signal("HUP").await;
+    let key_file = path(&first.key_file).to_owned();
+    eventually("the failed reload logged", || {
+        let logged = server.stderr();
+        let found = logged.contains("not reloaded") && logged.contains(&key_file);
+        async move { found }
+    })
+    .await;
+    assert!(healthy_https(&renewed, addr).await);
+    server.stop().await;
+}
