@@ -16,6 +16,7 @@ mod live;
 mod logs;
 mod offline;
 mod signals;
+mod tls;
 
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
