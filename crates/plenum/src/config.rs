@@ -12,7 +12,7 @@ use jiff::SignedDuration;
 use plenum_domain::sign_in::LockoutPolicy;
 use plenum_service::{LivePolicy, Policy};
 pub use plenum_store_sqlite::Durability;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub const DEFAULT_DATA_DIR: &str = "./plenum-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7480";
@@ -205,62 +205,35 @@ pub struct TlsSettings {
     pub key_file: PathBuf,
 }
 
-/// One entry of `media.ice_servers`: a WebRTC `RTCIceServer`, handed to clients as it is
-/// (serialised with the same field names).
-#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct IceServer {
-    /// `stun:`, `turn:` or `turns:` URLs.
-    pub urls: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-}
+pub use plenum_service::IceServer;
 
-/// The credential stays out of logs and panics.
-impl std::fmt::Debug for IceServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IceServer")
-            .field("urls", &self.urls)
-            .field("username", &self.username)
-            .field(
-                "credential",
-                &self.credential.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
+/// Checks the entry at `index` of `media.ice_servers`.
+fn validate_ice_server(server: &IceServer, index: usize) -> anyhow::Result<()> {
+    let at = format!("media.ice_servers[{index}]");
+    if server.urls.is_empty() {
+        bail!("{at}: urls is empty; give at least one stun:, turn: or turns: URL");
     }
-}
-
-impl IceServer {
-    /// Checks the entry at `index` of `media.ice_servers`.
-    fn validate(&self, index: usize) -> anyhow::Result<()> {
-        let at = format!("media.ice_servers[{index}]");
-        if self.urls.is_empty() {
-            bail!("{at}: urls is empty; give at least one stun:, turn: or turns: URL");
+    for url in &server.urls {
+        let (scheme, rest) = url.split_once(':').unwrap_or(("", ""));
+        let scheme = scheme.to_ascii_lowercase();
+        if !matches!(scheme.as_str(), "stun" | "turn" | "turns") {
+            bail!(
+                "{at}: {url:?} is not a stun:, turn: or turns: URL (such as turn:turn.example.com:3478?transport=udp)"
+            );
         }
-        for url in &self.urls {
-            let (scheme, rest) = url.split_once(':').unwrap_or(("", ""));
-            let scheme = scheme.to_ascii_lowercase();
-            if !matches!(scheme.as_str(), "stun" | "turn" | "turns") {
-                bail!(
-                    "{at}: {url:?} is not a stun:, turn: or turns: URL (such as turn:turn.example.com:3478?transport=udp)"
-                );
-            }
-            if rest.is_empty() || rest.starts_with("//") || rest.contains(char::is_whitespace) {
-                bail!(
-                    "{at}: {url:?} is not a {scheme}: URL: write {scheme}:HOST[:PORT] (no //, no spaces)"
-                );
-            }
-            let blank = |v: &Option<String>| v.as_deref().is_none_or(str::is_empty);
-            if scheme != "stun" && (blank(&self.username) || blank(&self.credential)) {
-                bail!(
-                    "{at}: {url:?} is a TURN server; browsers refuse one without username and credential"
-                );
-            }
+        if rest.is_empty() || rest.starts_with("//") || rest.contains(char::is_whitespace) {
+            bail!(
+                "{at}: {url:?} is not a {scheme}: URL: write {scheme}:HOST[:PORT] (no //, no spaces)"
+            );
         }
-        Ok(())
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(str::is_empty);
+        if scheme != "stun" && (blank(&server.username) || blank(&server.credential)) {
+            bail!(
+                "{at}: {url:?} is a TURN server; browsers refuse one without username and credential"
+            );
+        }
     }
+    Ok(())
 }
 
 /// An address clients are given as the SFU's ICE candidate.
@@ -375,7 +348,7 @@ impl MediaSettings {
             None => file.ice_servers.unwrap_or_default(),
         };
         for (i, server) in ice_servers.iter().enumerate() {
-            server.validate(i)?;
+            validate_ice_server(server, i)?;
         }
         let max_peers_per_meeting = match serve
             .media_max_peers_per_meeting

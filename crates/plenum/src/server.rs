@@ -109,6 +109,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// Whether it serves HTTPS (`tls.*`) rather than plain HTTP.
     pub tls: bool,
+    /// The media (UDP) address, when the server carries media.
+    pub media: Option<SocketAddr>,
     pub plenum: Plenum,
     pub bootstrap: BootstrapOutcome,
     shutdown: Option<oneshot::Sender<()>>,
@@ -172,6 +174,25 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
             "closed the meetings a previous run left open"
         );
     }
+    let media = if settings.media.enabled {
+        let media = &settings.media;
+        let bound = plenum
+            .start_media(&plenum_service::MediaSettings {
+                listen: media.listen,
+                // Port 0 in an advertised address: the port the socket is bound to.
+                advertise: media.candidates(0),
+                ice_servers: media.ice_servers.clone(),
+                max_peers_per_meeting: media.max_peers_per_meeting as usize,
+                max_video_bitrate: media.max_video_bitrate,
+                max_audio_bitrate: media.max_audio_bitrate,
+            })
+            .await
+            .with_context(|| format!("cannot bind the media port {}", media.listen))?;
+        tracing::info!(media = %bound, "media (UDP) listening");
+        Some(bound)
+    } else {
+        None
+    };
     let app = plenum_http::router(AppState::new(plenum.clone()));
     let listener = match tls {
         None => Listening::Plain(listener),
@@ -231,6 +252,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     Ok(RunningServer {
         addr,
         tls: tls_on,
+        media,
         plenum,
         bootstrap,
         shutdown: Some(tx),

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use plenum_domain::ids::AttendanceId;
 use plenum_media::{Connection, MediaConfig, Output, Room, Route, Signal, SignalError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
@@ -51,14 +51,31 @@ impl Default for MediaSettings {
     }
 }
 
-/// A STUN or TURN server, as a browser's `RTCIceServer`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One entry of `media.ice_servers`: a STUN or TURN server, handed to clients as a
+/// browser's `RTCIceServer` (the same field names).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IceServer {
+    /// `stun:`, `turn:` or `turns:` URLs.
     pub urls: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+}
+
+/// The credential stays out of logs and panics.
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field(
+                "credential",
+                &self.credential.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// What a participant's client is told about media in `joined`.

@@ -56,6 +56,8 @@ pub fn plenum() -> std::process::Command {
             cmd.env_remove(&key);
         }
     }
+    // Every test's server binds its own media port: the default 7481 would be shared.
+    cmd.env("PLENUM_MEDIA_LISTEN", "127.0.0.1:0");
     cmd.stdin(Stdio::null());
     cmd
 }
