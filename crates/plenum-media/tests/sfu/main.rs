@@ -4,6 +4,8 @@
 mod net;
 
 mod forwarding;
+mod robustness;
+mod signalling;
 
 use std::time::Duration;
 

@@ -40,7 +40,6 @@ pub struct Rx {
 
 #[derive(Debug)]
 pub struct Client {
-    pub id: u32,
     publish: Option<Rtc>,
     subscribe: Option<Rtc>,
     pub publish_addr: SocketAddr,
@@ -93,7 +92,6 @@ struct Packet {
 
 pub struct Net {
     pub room: Room<u32>,
-    pub start: Instant,
     pub now: Instant,
     pub clients: BTreeMap<u32, Client>,
     in_flight: VecDeque<Packet>,
@@ -105,6 +103,8 @@ pub struct Net {
     pub ufrags: HashSet<String>,
     pub addresses: HashSet<SocketAddr>,
     pub speakers: Vec<(Instant, Option<u32>)>,
+    /// Every `media_closed` the room signalled, also to clients gone.
+    pub closed: Vec<(u32, Signal<u32>)>,
     /// Wall-clock time spent inside the room's calls.
     pub room_cpu: Duration,
 }
@@ -118,7 +118,6 @@ impl Net {
         let start = Instant::now();
         Net {
             room: Room::new(config),
-            start,
             now: start,
             clients: BTreeMap::new(),
             in_flight: VecDeque::new(),
@@ -129,17 +128,22 @@ impl Net {
             ufrags: HashSet::new(),
             addresses: HashSet::new(),
             speakers: Vec::new(),
+            closed: Vec::new(),
             room_cpu: Duration::ZERO,
         }
     }
 
     /// A participant joins the room (no connection yet).
     pub fn join(&mut self, id: u32, receive_video: bool) {
+        self.join_with(id, receive_video, true);
+    }
+
+    /// A participant joins; `auto_answer: false` holds its subscribe offers.
+    pub fn join_with(&mut self, id: u32, receive_video: bool, auto_answer: bool) {
         let ip = Ipv4Addr::new(1, 1, 1, id as u8);
         self.clients.insert(
             id,
             Client {
-                id,
                 publish: None,
                 subscribe: None,
                 publish_addr: SocketAddr::new(ip.into(), 1000),
@@ -161,7 +165,7 @@ impl Net {
                 keyframe_requests: 0,
                 offers: Vec::new(),
                 answered_at: None,
-                auto_answer: true,
+                auto_answer,
                 held: VecDeque::new(),
                 closed: Vec::new(),
             },
@@ -339,6 +343,9 @@ impl Net {
             }
         }
         for (p, signal) in signals {
+            if matches!(signal, Signal::MediaClosed { .. }) {
+                self.closed.push((p, signal.clone()));
+            }
             let Some(client) = self.clients.get_mut(&p) else {
                 continue;
             };
@@ -428,6 +435,14 @@ impl Net {
         next
     }
 
+    /// Delivers a datagram to the room now, as if from `source`.
+    pub fn inject(&mut self, source: SocketAddr, contents: &[u8]) -> bool {
+        let now = self.now;
+        let taken = self.timed(|room| room.handle_datagram(now, source, SERVER, contents));
+        self.drain_room();
+        taken
+    }
+
     /// Runs the network for `duration` of simulated time.
     pub fn run(&mut self, duration: Duration) {
         let end = self.now + duration;
@@ -484,11 +499,6 @@ impl Net {
                 break;
             }
         }
-    }
-
-    /// Simulated time since the start.
-    pub fn elapsed(&self) -> Duration {
-        self.now - self.start
     }
 }
 
