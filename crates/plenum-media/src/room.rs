@@ -949,3 +949,90 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+    use str0m::Rtc;
+
+    fn config() -> MediaConfig {
+        let server = SocketAddr::new(Ipv4Addr::new(9, 9, 9, 9).into(), 5000);
+        MediaConfig {
+            local: server,
+            advertise: vec![server],
+            max_peers: 4,
+            max_video_bitrate: 0,
+            max_audio_bitrate: 0,
+            keyframe_throttle: Duration::from_millis(500),
+        }
+    }
+
+    fn drain(room: &mut Room<u32>) -> Vec<Output<u32>> {
+        let mut out = Vec::new();
+        loop {
+            match room.poll_output() {
+                Output::Timeout(_) => return out,
+                o => out.push(o),
+            }
+        }
+    }
+
+    #[test]
+    fn a_panic_in_str0m_ends_that_connection_only() {
+        let now = Instant::now();
+        let mut room = Room::new(config());
+        let mut offers = Vec::new();
+        for id in 1..=2 {
+            room.add_participant(id, true, now);
+            let mut rtc = Rtc::new(now);
+            let mut change = rtc.sdp_api();
+            change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+            let (offer, _) = change.apply().expect("offer");
+            room.publish(id, &offer.to_sdp_string(), now)
+                .expect("answer");
+            offers.push(rtc);
+        }
+        drain(&mut room);
+        let key = ConnKey {
+            participant: 1,
+            connection: Connection::Publish,
+        };
+        let local = room.config.local;
+        let peer = room.peers.get_mut(&key).expect("publish connection");
+        let ufrag = peer.ufrag.clone();
+        let r: Option<()> = peer.call(key, local, &mut room.outbox, |_| panic!("a bug in str0m"));
+        assert!(r.is_none());
+        room.pump(now);
+        let out = drain(&mut room);
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Signal(
+                1,
+                Signal::MediaClosed {
+                    connection: Connection::Publish,
+                    reason: CloseReason::Failed
+                }
+            )
+        )));
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Output::Route(Route::RemoveUfrag(u)) if *u == ufrag))
+        );
+        // 2's publish connection lives on, and so does the room.
+        assert!(!room.peers.contains_key(&key));
+        assert!(room.peers.contains_key(&ConnKey {
+            participant: 2,
+            connection: Connection::Publish
+        }));
+        room.handle_timeout(now + Duration::from_millis(10));
+        drain(&mut room);
+        // Publishing again brings a new connection.
+        let mut rtc = Rtc::new(now);
+        let mut change = rtc.sdp_api();
+        change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let (offer, _) = change.apply().expect("offer");
+        assert!(room.publish(1, &offer.to_sdp_string(), now).is_ok());
+        assert!(room.peers.contains_key(&key));
+    }
+}

@@ -106,6 +106,28 @@ fn a_late_joiner_sees_video_within_a_second_of_its_answer() {
 }
 
 #[test]
+fn a_new_subscriber_s_video_starts_at_a_keyframe() {
+    let mut net = Net::new();
+    net.join(1, true);
+    net.publish(1, true, true).expect("publish");
+    // Keyframes once a second whatever is asked: the joiner arrives mid-GOP.
+    net.clients
+        .get_mut(&1)
+        .expect("client")
+        .honour_keyframe_requests = false;
+    net.run(secs(2.5));
+    net.join(2, true);
+    net.run(secs(1.5));
+    let video = net.clients[&2].rx(1, Kind::Video);
+    assert!(video.frames > 5, "{video:?}");
+    assert_eq!(
+        video.first_packet_was_keyframe,
+        Some(true),
+        "deltas before the first keyframe are dropped"
+    );
+}
+
+#[test]
 fn a_leaver_s_tracks_are_renegotiated_away_and_stop() {
     let mut net = mesh(3, 2.0);
     let before = net.clients[&1].rx(3, Kind::Video).frames;

@@ -10,6 +10,7 @@ use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::RawPacket;
 use str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc};
 
 pub const SERVER: SocketAddr =
@@ -36,6 +37,9 @@ pub struct Rx {
     /// Whether the first video frame received was a keyframe.
     pub first_was_keyframe: Option<bool>,
     pub last_audio_level: Option<i8>,
+    /// Whether the first video RTP packet that arrived started a keyframe (seen below
+    /// str0m's depacketizer, which itself holds frames back until a keyframe).
+    pub first_packet_was_keyframe: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -49,6 +53,8 @@ pub struct Client {
     /// dBov put in each audio frame's level extension.
     pub level: i8,
     pub keyframe_interval: Duration,
+    /// Answer keyframe requests with a keyframe (else only every `keyframe_interval`).
+    pub honour_keyframe_requests: bool,
     next_audio: Option<Instant>,
     next_video: Option<Instant>,
     last_keyframe: Option<Instant>,
@@ -152,6 +158,7 @@ impl Net {
                 video_mid: None,
                 level: -127,
                 keyframe_interval: Duration::from_secs(1),
+                honour_keyframe_requests: true,
                 next_audio: None,
                 next_video: None,
                 last_keyframe: None,
@@ -202,6 +209,29 @@ impl Net {
         client.video_mid = video_mid;
         client.next_audio = audio.then_some(now);
         client.next_video = video.then_some(now);
+        self.drain_clients();
+        self.drain_room();
+        Ok(())
+    }
+
+    /// The client renegotiates its publish connection to add a video track.
+    pub fn add_video(&mut self, id: u32) -> Result<(), SignalError> {
+        let now = self.now;
+        let client = self.clients.get_mut(&id).expect("client");
+        let rtc = client.publish.as_mut().expect("publish connection");
+        let mut change = rtc.sdp_api();
+        let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let (offer, pending) = change.apply().expect("an offer");
+        let sdp = offer.to_sdp_string();
+        let answer = self.timed(|room| room.publish(id, &sdp, now))?;
+        let answer = SdpAnswer::from_sdp_string(&answer).expect("the room's answer parses");
+        let client = self.clients.get_mut(&id).expect("client");
+        let rtc = client.publish.as_mut().expect("publish connection");
+        rtc.sdp_api()
+            .accept_answer(pending, answer)
+            .expect("answer accepted");
+        client.video_mid = Some(mid);
+        client.next_video = Some(now);
         self.drain_clients();
         self.drain_room();
         Ok(())
@@ -262,6 +292,7 @@ impl Net {
                 .clear_codecs()
                 .enable_opus(true, false)
                 .enable_vp8(true)
+                .enable_raw_packets(true)
                 .build(now);
             rtc.add_local_candidate(Candidate::host(address, "udp").expect("candidate"));
             rtc
@@ -378,6 +409,12 @@ impl Net {
                 publish, subscribe, ..
             } = client;
             let mut events = Vec::new();
+            let vp8_pt = subscribe.as_ref().and_then(|rtc| {
+                rtc.codec_config()
+                    .find(|p| p.spec().codec == Codec::Vp8)
+                    .map(|p| p.pt())
+            });
+            let vp8_pt = vp8_pt.unwrap_or_else(|| 0.into());
             for rtc in [publish.as_mut(), subscribe.as_mut()].into_iter().flatten() {
                 if rtc.is_alive() {
                     rtc.handle_input(Input::Timeout(now))
@@ -413,7 +450,29 @@ impl Net {
                     }
                     Event::KeyframeRequest(_) => {
                         client.keyframe_requests += 1;
-                        client.force_keyframe = true;
+                        client.force_keyframe = client.honour_keyframe_requests;
+                    }
+                    Event::RawPacket(raw) => {
+                        let RawPacket::RtpRx(header, payload) = *raw else {
+                            continue;
+                        };
+                        let Some(info) = header
+                            .ext_vals
+                            .mid
+                            .and_then(|m| client.tracks.get(&m.to_string()))
+                        else {
+                            continue;
+                        };
+                        // Only VP8 media packets (not RTX or padding) tell where video starts.
+                        if info.kind != Kind::Video
+                            || payload.is_empty()
+                            || header.payload_type != vp8_pt
+                        {
+                            continue;
+                        }
+                        let keyframe = vp8_starts_keyframe(&payload);
+                        let rx = client.counts(info.participant, Kind::Video);
+                        rx.first_packet_was_keyframe.get_or_insert(keyframe);
                     }
                     _ => {}
                 }
@@ -500,6 +559,30 @@ impl Net {
             }
         }
     }
+}
+
+/// Whether a VP8 RTP payload (RFC 7741 descriptor, then the VP8 header) starts a keyframe.
+fn vp8_starts_keyframe(p: &[u8]) -> bool {
+    let start = p[0] & 0x10 != 0 && p[0] & 0x07 == 0;
+    let mut i = 1;
+    if p[0] & 0x80 != 0 {
+        let ext = p.get(1).copied().unwrap_or(0);
+        i = 2;
+        if ext & 0x80 != 0 {
+            i += if p.get(i).is_some_and(|b| b & 0x80 != 0) {
+                2
+            } else {
+                1
+            };
+        }
+        if ext & 0x40 != 0 {
+            i += 1;
+        }
+        if ext & 0x30 != 0 {
+            i += 1;
+        }
+    }
+    start && p.get(i).is_some_and(|b| b & 0x01 == 0)
 }
 
 const VP8_KEYFRAME: [u8; 10] = [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];

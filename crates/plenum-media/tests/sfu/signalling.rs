@@ -202,3 +202,27 @@ fn a_silent_connection_times_out_after_30_seconds() {
     // The one still there keeps its connections.
     assert!(net.closed.iter().all(|(p, _)| *p != 1));
 }
+
+#[test]
+fn a_later_publish_renegotiates_the_same_connection() {
+    let mut net = Net::new();
+    net.join(1, true);
+    net.publish(1, true, false).expect("audio first");
+    net.join(2, true);
+    net.run(secs(1.0));
+    assert!(net.clients[&2].rx(1, Kind::Audio).frames > 20);
+    let offers = net.clients[&2].offers.len();
+    net.add_video(1).expect("then video");
+    net.run(secs(1.5));
+    let subscriber = &net.clients[&2];
+    assert_eq!(
+        subscriber.offers.len(),
+        offers + 1,
+        "one more offer, for the video"
+    );
+    assert!(subscriber.rx(1, Kind::Video).frames >= 15);
+    assert!(
+        subscriber.rx(1, Kind::Audio).frames > 70,
+        "audio went on through the renegotiation"
+    );
+}
