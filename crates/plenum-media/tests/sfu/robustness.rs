@@ -143,3 +143,28 @@ fn the_loudest_forwarded_participant_is_the_active_speaker() {
     net.run(secs(2.0));
     assert_eq!(net.speakers.last().map(|s| s.1), Some(None));
 }
+
+#[test]
+fn a_track_above_its_cap_is_cut_to_it() {
+    // The clients' audio is 60 bytes every 20 ms: 24 kbit/s of frames, capped at 12.
+    let mut net = Net::with_config(plenum_media::MediaConfig {
+        max_audio_bitrate: 12_000,
+        ..crate::net::config()
+    });
+    for id in 1..=2 {
+        net.join(id, true);
+        net.publish(id, true, false).expect("publish");
+    }
+    net.run(secs(1.0));
+    let (received, sent) = (
+        net.clients[&2].rx(1, Kind::Audio).frames,
+        net.clients[&1].audio_sent,
+    );
+    net.run(secs(3.0));
+    let received = net.clients[&2].rx(1, Kind::Audio).frames - received;
+    let sent = net.clients[&1].audio_sent - sent;
+    assert!(
+        received * 100 >= sent * 40 && received * 100 <= sent * 55,
+        "{received} of {sent}"
+    );
+}
