@@ -27,6 +27,24 @@
 //!   whose video it is sent.
 //! - **One bug ends one connection** (`peer.rs`): every call into str0m runs under
 //!   `catch_unwind`; a panic or a fatal error closes that connection only.
+//! - **Keyframes**: a subscriber's video starts at a keyframe (deltas before it are dropped
+//!   for that subscriber) and the publisher is asked for one as soon as the subscriber can
+//!   receive; subscribers' PLI/FIR go to the publisher; all requests to one track are
+//!   throttled to one per `keyframe_throttle`.
+//! - **Active speaker** (`speaker.rs`): the RFC 6464 audio level of forwarded audio, smoothed
+//!   over about a second, re-evaluated every 250 ms.
+//!
+//! # Choices worth knowing
+//!
+//! - A layout change (`set_view`) does not renegotiate: every track keeps its m-line and
+//!   the video of those not shown is simply not sent; shown again, it restarts at a keyframe.
+//! - A participant's m-lines are offered only once it has published; a participant with
+//!   nothing to receive has no subscribe connection.
+//! - Past `max_peers`, a participant added has no media at all (its `publish` is
+//!   `RoomFull`); it is not promoted when someone with media leaves.
+//! - A connection closed for `Timeout` is not reopened by the room until the tracks the
+//!   participant receives change; one closed for `Failed` (subscribe) gets a fresh offer at
+//!   once.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
