@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use plenum_media::{Kind, Route, SignalError};
+use plenum_media::{Connection, Kind, Route, SignalError};
 use str0m::Rtc;
 use str0m::media::{Direction, MediaKind};
 
@@ -225,4 +225,33 @@ fn a_later_publish_renegotiates_the_same_connection() {
         subscriber.rx(1, Kind::Audio).frames > 70,
         "audio went on through the renegotiation"
     );
+}
+
+#[test]
+fn trickled_candidates_are_taken_or_refused() {
+    let mut net = Net::new();
+    net.join(1, true);
+    net.publish(1, true, false).expect("publish");
+    let now = net.now;
+    let room = &mut net.room;
+    let candidate = "candidate:1 1 udp 2113929471 1.1.1.1 1000 typ host";
+    assert_eq!(
+        room.add_candidate(1, Connection::Publish, candidate, now),
+        Ok(())
+    );
+    assert_eq!(
+        room.add_candidate(1, Connection::Publish, &format!("a={candidate}"), now),
+        Ok(())
+    );
+    assert_eq!(room.add_candidate(1, Connection::Publish, "", now), Ok(()));
+    assert!(matches!(
+        room.add_candidate(1, Connection::Publish, "candidate:garbage", now),
+        Err(SignalError::InvalidSdp(_))
+    ));
+    assert_eq!(
+        room.add_candidate(2, Connection::Publish, candidate, now),
+        Err(SignalError::UnknownParticipant)
+    );
+    net.run(secs(1.0));
+    assert!(net.closed.is_empty());
 }
