@@ -200,12 +200,15 @@ struct Datagram {
 }
 
 impl Router {
+    /// STUN checks go by the ufrag they name (a client may use one address for
+    /// connections in two meetings, one after the other); everything else by its address.
+    /// RFC 7983: a datagram whose first byte is below 4 is STUN.
     fn route(&self, source: SocketAddr, contents: &[u8]) -> Option<RoomQueue> {
-        if let Some(queue) = lock(&self.by_address).get(&source) {
-            return Some(queue.clone());
+        if contents.first().is_some_and(|b| *b < 4) {
+            let ufrag = plenum_media::stun_ufrag(contents)?;
+            return lock(&self.by_ufrag).get(ufrag).cloned();
         }
-        let ufrag = plenum_media::stun_ufrag(contents)?;
-        lock(&self.by_ufrag).get(ufrag).cloned()
+        lock(&self.by_address).get(&source).cloned()
     }
 
     fn apply(&self, route: Route, queue: &RoomQueue) {
