@@ -1,6 +1,6 @@
 //! The live-meeting scenarios (issue 4, "Speed"). Unlike the HTTP scenarios they have no
 //! baseline: each reports its own numbers and the machine. The participants are
-//! [`plenum::bot::Participant`]s, the client `plenum bot` runs, connected over loopback to a
+//! [`plenum_client::Participant`]s, the client `plenum bot` runs, connected over loopback to a
 //! release server at its default durability (every join is on disk before it is answered).
 //!
 //! - `live-join-storm`: rooms are created over REST, then participants connect and join
@@ -24,7 +24,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use hdrhistogram::Histogram;
 use hyper::Method;
 use hyper::header::AUTHORIZATION;
-use plenum::bot::{Behaviour, Frame, Ignore, JoinRequest, Observer, Participant};
+use plenum_client::{Behaviour, Frame, Ignore, JoinRequest, Observer, Participant};
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
@@ -243,7 +243,7 @@ pub struct Target<'a> {
 /// A participant that is in, and the task that keeps it in (heartbeats) until `stop`.
 struct Member {
     /// Ends with the participant's ending once it is stopped or thrown out.
-    task: tokio::task::JoinHandle<plenum::bot::Ending>,
+    task: tokio::task::JoinHandle<plenum_client::Ending>,
 }
 
 /// What the participants do with the events pushed to them once they have joined.
@@ -492,7 +492,7 @@ async fn join_all(
     stop: &watch::Receiver<bool>,
     events: Events,
 ) -> Result<(JoinFigures, Vec<Member>, Vec<String>)> {
-    let url = plenum::bot::live_url(&format!("http://{}", target.addr))?;
+    let url = plenum_client::live_url(&format!("http://{}", target.addr))?;
     let gate = Arc::new(Semaphore::new(target.concurrency));
     let (joined_tx, mut joined_rx) = mpsc::unbounded_channel();
     let (joins_done, joins_over) = watch::channel(false);
@@ -538,7 +538,7 @@ async fn join_all(
                 }
                 Err(e) => {
                     let _ = joined_tx.send(Err(e));
-                    return plenum::bot::Ending::Error;
+                    return plenum_client::Ending::Error;
                 }
             };
             drop(joined_tx);
@@ -738,7 +738,7 @@ impl LiveReport {
         let _ = writeln!(
             out,
             "- server `{}` at its default durability (full fsync), over loopback; the \
-             participants (plenum::bot::Participant) run in the harness on {} thread(s), at \
+             participants (plenum_client::Participant) run in the harness on {} thread(s), at \
              most {} connecting or joining at once",
             self.server, self.client_threads, self.concurrency
         );

@@ -61,7 +61,8 @@ pub enum Command {
     #[command(subcommand)]
     Dev(DevCommand),
     /// Join a meeting as a participant over the client protocol; print every frame received
-    /// as one JSON line.
+    /// as one JSON line. With --media, also publish audio and video and print what was
+    /// received from each other participant once a second.
     ///
     /// Exit status: 0 left normally (--duration elapsed, Ctrl-C/SIGTERM); 2 the join was
     /// refused; 3 a host disconnected the participant (close 4001); 4 the meeting ended or was
@@ -232,6 +233,54 @@ impl PasswordSource {
         };
         Ok((Password::parse_new(&raw).context("the password")?, None))
     }
+}
+
+/// `plenum bot` on its own: a network client, so its help lists only its own options, not the
+/// server's (`--config`, `--data-dir`, `--secret-salt`, `--durability`, which `plenum` takes
+/// before every other command).
+#[derive(Debug, Parser)]
+#[command(name = "plenum bot", version)]
+struct BotCli {
+    #[command(flatten)]
+    args: crate::bot::BotArgs,
+}
+
+/// Parses the command line (`std::env::args_os`).
+pub fn parse() -> Result<Cli, clap::Error> {
+    parse_from(std::env::args_os())
+}
+
+/// Parses a command line. `plenum bot ...` is parsed by the bot's own parser (see
+/// [`BotCli`]), whose help and usage name `plenum bot`; the same text is the `bot` command's
+/// description in `plenum --help`.
+pub fn parse_from(
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString>>,
+) -> Result<Cli, clap::Error> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).is_some_and(|a| a == "bot") {
+        let about = <Cli as clap::CommandFactory>::command()
+            .find_subcommand("bot")
+            .map(|c| (c.get_about().cloned(), c.get_long_about().cloned()));
+        let mut command = <BotCli as clap::CommandFactory>::command();
+        if let Some((about, long_about)) = about {
+            if let Some(about) = about {
+                command = command.about(about);
+            }
+            if let Some(long_about) = long_about {
+                command = command.long_about(long_about);
+            }
+        }
+        let matches = command.try_get_matches_from(
+            std::iter::once(std::ffi::OsString::from("plenum bot")).chain(args.into_iter().skip(2)),
+        )?;
+        let bot = <BotCli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+        return Ok(Cli {
+            config: None,
+            common: Overrides::default(),
+            command: Command::Bot(bot.args),
+        });
+    }
+    Cli::try_parse_from(args)
 }
 
 /// Runs the command; `plenum bot` chooses its own exit status, the others exit 0 on success.

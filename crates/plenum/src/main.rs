@@ -1,5 +1,3 @@
-use clap::Parser;
-
 /// mimalloc rather than glibc's malloc: a join storm allocates per connection on both
 /// runtime threads, and glibc's arenas paid for it in page faults and `mprotect` (see the
 /// workspace Cargo.toml and BENCHMARKS.md, "Join storm, third pass").
@@ -8,7 +6,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = match plenum::cli::Cli::try_parse() {
+    let cli = match plenum::cli::parse() {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version are answers; a usage error fails with status 1 like every

@@ -515,3 +515,39 @@ async fn the_help_documents_the_exit_statuses_and_their_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_help_lists_only_what_a_network_client_uses() {
+    let mut cmd = plenum();
+    cmd.args(["bot", "--help"]);
+    let help = crate::run(cmd, None).await;
+    help.assert_ok();
+    assert!(help.stdout.contains("Usage: plenum bot"), "{}", help.stdout);
+    for needle in ["--server", "--meeting", "--media", "--media-ip", "--count"] {
+        assert!(
+            help.stdout.contains(needle),
+            "{needle} missing:\n{}",
+            help.stdout
+        );
+    }
+    // The server's options (`plenum --data-dir ... serve`) are not the bot's.
+    for server_side in [
+        "--data-dir",
+        "--config",
+        "--secret-salt",
+        "--durability",
+        "PLENUM_",
+    ] {
+        assert!(
+            !help.stdout.contains(server_side),
+            "{server_side} listed:\n{}",
+            help.stdout
+        );
+    }
+    // And not taken either.
+    let mut cmd = plenum();
+    cmd.args(["bot", "--meeting", "1", "--data-dir", "x"]);
+    let run = crate::run(cmd, None).await;
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(run.stderr.contains("--data-dir"), "{run:?}");
+}
