@@ -277,3 +277,15 @@ fn an_audio_only_participant_gets_no_video_and_sends_none() {
             .all(|(_, t)| t.iter().all(|t| t.kind == Kind::Audio))
     );
 }
+
+#[test]
+fn h264_is_forwarded_like_vp8() {
+    let mut net = Net::new();
+    net.join(1, true);
+    net.publish_codec(1, true, Some(str0m::format::Codec::H264))
+        .expect("H.264");
+    net.join(2, true);
+    net.publish(2, true, true).expect("VP8");
+    net.run(secs(3.0));
+    assert_receives_everyone(&net, 2);
+}
