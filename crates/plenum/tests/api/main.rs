@@ -10,6 +10,7 @@ mod history_tenancy;
 mod huawei;
 mod join_page;
 mod live;
+mod media;
 mod openapi;
 mod persistence;
 mod recurrence;
