@@ -1098,6 +1098,7 @@ function snapshot() {
     active_speaker: state.activeSpeaker,
     shown: shownOrder(),
     media: !!state.media,
+    devices: { audio: !!track('audio'), video: !!track('video') },
     publishing: !!(state.publish && state.publish.connectionState === 'connected'),
     participants: state.order.map((id) => {
       const p = state.participants.get(id) || {};

@@ -322,6 +322,66 @@ impl Page {
         }
     }
 
+    /// Saves a PNG of the page as `name`.png in `PLENUM_SCREENSHOTS` (a directory), when that
+    /// is set: to look at what a test saw.
+    pub async fn screenshot(&mut self, name: &str) {
+        let Some(dir) = std::env::var_os("PLENUM_SCREENSHOTS") else {
+            return;
+        };
+        // A tab in the background is not painted: its capture would wait forever.
+        self.call("Page.bringToFront", json!({})).await;
+        let shot = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .await;
+        use base64::Engine as _;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        let path = std::path::Path::new(&dir).join(format!("{name}.png"));
+        std::fs::write(&path, png)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+
+    /// Sets the window's size (CSS pixels), as a phone or a desktop would have it.
+    pub async fn resize(&mut self, width: u32, height: u32) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}),
+        )
+        .await;
+    }
+
+    /// Presses a key (`Tab`, `Enter`, ` `) as a keyboard would, on what has the focus.
+    pub async fn press(&mut self, key: &str) {
+        let (code, key_code, text) = match key {
+            "Tab" => ("Tab", 9, ""),
+            "Enter" => ("Enter", 13, "\r"),
+            " " => ("Space", 32, " "),
+            other => panic!("no key {other} in this helper"),
+        };
+        for kind in ["keyDown", "keyUp"] {
+            let mut params = json!({"type": kind, "key": key, "code": code,
+                                    "windowsVirtualKeyCode": key_code});
+            if kind == "keyDown" && !text.is_empty() {
+                params["text"] = json!(text);
+            }
+            self.call("Input.dispatchKeyEvent", params).await;
+        }
+    }
+
+    /// The ids (or tag names) of what Tab reaches, in order, over `presses` presses.
+    pub async fn tab_order(&mut self, presses: usize) -> Vec<String> {
+        let mut order = Vec::new();
+        for _ in 0..presses {
+            self.press("Tab").await;
+            let focused = self
+                .eval("document.activeElement ? (document.activeElement.id || document.activeElement.tagName.toLowerCase()) : ''")
+                .await;
+            order.push(focused.as_str().unwrap_or_default().to_owned());
+        }
+        order
+    }
+
     /// `window.plenum.state()`, the page's read-only state.
     pub async fn state(&mut self) -> Value {
         self.eval("window.plenum.state()").await

@@ -284,15 +284,42 @@ async fn the_form_is_prefilled_refusals_are_in_words_and_the_right_password_join
         0
     );
     assert_eq!(page.state().await["joined"], false);
+    // The fake camera and microphone are open.
+    page.wait_for("window.plenum.state().devices.audio && window.plenum.state().devices.video")
+        .await;
+    // A keyboard reaches every control of the form.
+    page.eval("document.activeElement && document.activeElement.blur()")
+        .await;
+    let order = page.tab_order(14).await;
+    for id in [
+        "preview-mic",
+        "preview-cam",
+        "display-name",
+        "meeting-password",
+        "microphone",
+        "camera",
+        "join-button",
+        "summary",
+    ] {
+        assert!(
+            order.iter().any(|o| o == id),
+            "Tab never reaches {id}: {order:?}"
+        );
+    }
 
+    page.screenshot("lobby").await;
     click(&mut page, "join-button").await;
     wait_for_text(&mut page, "The meeting password is wrong").await;
+    page.screenshot("wrong-password").await;
     assert_eq!(page.state().await["refusal"], "wrong_password");
     assert_eq!(page.state().await["joined"], false);
 
     page.eval("document.getElementById('meeting-password').value = '1234'")
         .await;
-    click(&mut page, "join-button").await;
+    // Joined from the keyboard: Enter on the focused button.
+    page.eval("document.getElementById('join-button').focus()")
+        .await;
+    page.press("Enter").await;
     page.wait_for("window.plenum.state().joined").await;
     page.wait_for(&tile_shows("Ann Lee (you)", false)).await;
     let state = page.state().await;
@@ -401,6 +428,7 @@ async fn autojoined_pages_see_each_other_and_what_the_hosts_do() {
     ann.wait_for(&tile_shows("Bob", false)).await;
     bob.wait_for(&tile_shows("Ann", false)).await;
     bob.wait_for(&tile_shows("Bob (you)", false)).await;
+    ann.screenshot("two-pages-ann").await;
     let bob_id = s(&bob.state().await, "client_uuid");
     let ann_id = s(&ann.state().await, "client_uuid");
 
@@ -417,6 +445,7 @@ async fn autojoined_pages_see_each_other_and_what_the_hosts_do() {
     ann.wait_for(&tile_shows("Bob", true)).await;
     bob.wait_for(&tile_shows("Bob (you)", true)).await;
     wait_for_text(&mut bob, "Muted by the host").await;
+    bob.screenshot("bob-muted-by-host").await;
     bob.wait_for("!document.getElementById('ask-to-speak').hidden && document.getElementById('ask-to-speak').offsetParent !== null")
         .await;
     // Unmuting himself is refused; he asks to speak instead, and a host allows it.
@@ -459,6 +488,7 @@ async fn autojoined_pages_see_each_other_and_what_the_hosts_do() {
     .await;
     bob.wait_for("!document.getElementById('overlay').hidden && document.getElementById('overlay-text').textContent === 'Break at ten'")
         .await;
+    bob.screenshot("bob-lecturer-overlay").await;
 
     // Bob leaves by the button: Ann's page loses his tile.
     click(&mut bob, "leave-button").await;
@@ -469,6 +499,7 @@ async fn autojoined_pages_see_each_other_and_what_the_hosts_do() {
     // A host stops the meeting: Ann's page says it has ended.
     control(&app, &admin, "7004001", "stop", json!({"rejoin": true})).await;
     wait_for_text(&mut ann, "The meeting has ended").await;
+    ann.screenshot("ann-ended").await;
     assert_eq!(ann.state().await["joined"], false);
 }
 
@@ -486,6 +517,27 @@ async fn a_disconnected_participant_is_told_so() {
     .await;
     ann.wait_for("window.plenum.state().joined").await;
     let id = s(&ann.state().await, "client_uuid");
+
+    // On a phone-size window nothing overflows sideways, the meeting's controls are on the
+    // screen, and a keyboard reaches them.
+    ann.resize(375, 740).await;
+    ann.wait_for("document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    ann.wait_for(
+        "['mic-toggle', 'cam-toggle', 'leave-button'].every(id => { \
+           const r = document.getElementById(id).getBoundingClientRect(); \
+           return r.width >= 40 && r.height >= 40 && r.left >= 0 && r.right <= window.innerWidth; })",
+    )
+    .await;
+    ann.screenshot("phone-meeting").await;
+    let order = ann.tab_order(8).await;
+    for control in ["mic-toggle", "cam-toggle", "leave-button"] {
+        assert!(
+            order.iter().any(|o| o == control),
+            "Tab never reaches {control}: {order:?}"
+        );
+    }
+
     control(
         &app,
         &admin,
