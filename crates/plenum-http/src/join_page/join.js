@@ -519,8 +519,6 @@ function onMessage(m) {
     case 'view':
       state.shown = Array.isArray(m.shown) ? m.shown : null;
       if (typeof m.max_views === 'number') state.maxViews = m.max_views;
-      if ('lecturer' in m) state.lecturer = m.lecturer || null;
-      if ('pinned' in m) state.ownPin = m.pinned || state.ownPin;
       render();
       break;
     case 'subscribe':
@@ -590,6 +588,7 @@ async function toggleMic() {
   if (on) {
     state.wantAudio = false;
     applyWants();
+    render();
     const answer = await request({ type: 'set_mute', audio: true });
     if (answer.type === 'error') status(answer.message || 'Muting did not work.');
     return;

@@ -130,6 +130,12 @@ impl Browser {
 
     /// A new tab at `url` (its load is not awaited: wait for what it shows).
     pub async fn open(&self, url: &str) -> Page {
+        self.open_with(url, None).await
+    }
+
+    /// A new tab at `url` that runs `script` before any of the page's own (DevTools-injected
+    /// script is not subject to the page's Content-Security-Policy).
+    pub async fn open_with(&self, url: &str, script: Option<&str>) -> Page {
         let (mut browser, _) = tokio_tungstenite::connect_async(self.browser_url.as_str())
             .await
             .unwrap_or_else(|e| panic!("cannot reach chromium's DevTools: {e}"));
@@ -156,6 +162,13 @@ impl Browser {
         };
         page.call("Runtime.enable", json!({})).await;
         page.call("Page.enable", json!({})).await;
+        if let Some(source) = script {
+            page.call(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({"source": source}),
+            )
+            .await;
+        }
         page.navigate(url).await;
         page
     }

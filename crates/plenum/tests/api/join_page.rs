@@ -660,3 +660,193 @@ fn grew(before: &Value, after: &Value, id: &str, kind: &str, field: &str) -> boo
     };
     of(after) > of(before)
 }
+
+/// A stand-in for the media server, inside the page: a WebSocket that speaks the client
+/// protocol's "Media" section (docs/client-protocol.md) with real RTCPeerConnections — it
+/// answers `publish` and offers `subscribe` with every candidate in its SDP (as the ICE-lite
+/// server does) and a `tracks` map. It lets the page's WebRTC handling be tested before the
+/// server carries media; `pages_exchange_audio_and_video_and_a_host_mute_silences_one` is the
+/// real thing.
+const FAKE_MEDIA_SERVER: &str = r#"(() => {
+  const server = { published: [], messages: [], pcPub: null, pcSub: null, version: 0, socket: null, tracks: [] };
+  window.__fakeServer = server;
+  const gathered = (pc) => new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+  });
+  const emit = (m) => setTimeout(() => {
+    if (server.socket && server.socket.onmessage) server.socket.onmessage({ data: JSON.stringify(m) });
+  }, 0);
+  const participant = (id, name) => ({ client_uuid: id, name, type: 'GUEST', mute_audio: false, mute_video: false,
+    lecture: false, allow_self_unmute: true, unmute_requested: false, device_type: 'web', media_type: 'video',
+    pinned: null, max_views: 9, layout: 'auto', join_time: Date.now() });
+  server.offer = async () => {
+    const pc = server.pcSub;
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    server.version += 1;
+    emit({ type: 'subscribe', version: server.version, sdp: pc.localDescription.sdp,
+      tracks: server.tracks.map(([t, id]) => ({ mid: t.mid, client_uuid: id, kind: t.sender.track.kind })) });
+  };
+  server.addRemote = async (id, name, announce) => {
+    if (announce) emit({ type: 'participant_joined', seq: 2, at: Date.now(), participant: participant(id, name) });
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    if (!server.pcSub) server.pcSub = new RTCPeerConnection();
+    for (const track of stream.getTracks()) {
+      server.tracks.push([server.pcSub.addTransceiver(track, { direction: 'sendonly' }), id]);
+    }
+    await server.offer();
+    emit({ type: 'view', shown: [...new Set(server.tracks.map(([, i]) => i))], max_views: 9, lecturer: null, pinned: null });
+  };
+  server.receive = async (m) => {
+    server.messages.push(m);
+    const reply = (r) => emit({ ...r, ref: m.ref });
+    switch (m.type) {
+      case 'join':
+        reply({ type: 'joined', client_uuid: 'me', session_id: 's', seq: 1, you: participant('me', m.display_name),
+          participant_count: 2, remaining_participants: 0,
+          meeting: { meeting_number: m.meeting_number, meeting_name: 'Fake meeting', locked: false,
+            participants: [participant('remote-1', 'Remote One'), participant('me', m.display_name)] },
+          media: { ice_servers: [], max_video_bitrate: 2500000, max_audio_bitrate: 128000 } });
+        setTimeout(() => server.addRemote('remote-1', 'Remote One', false), 50);
+        break;
+      case 'publish': {
+        const pc = new RTCPeerConnection();
+        server.pcPub = pc;
+        pc.ontrack = (e) => server.published.push(e.track.kind);
+        await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+        await pc.setLocalDescription(await pc.createAnswer());
+        await gathered(pc);
+        reply({ type: 'answer', sdp: pc.localDescription.sdp });
+        break;
+      }
+      case 'subscribe_answer':
+        if (m.version !== server.version) {
+          reply({ type: 'error', code: 'stale_answer', message: 'an answer to an older offer' });
+          break;
+        }
+        await server.pcSub.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        reply({ type: 'ok' });
+        break;
+      case 'heartbeat':
+        reply({ type: 'heartbeat_ack', server_time: Date.now() });
+        break;
+      default:
+        reply({ type: 'ok' });
+    }
+  };
+  server.inbound = async () => {
+    const out = [];
+    if (server.pcPub) (await server.pcPub.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp') out.push({ kind: s.kind, packetsReceived: s.packetsReceived || 0 });
+    });
+    return out;
+  };
+  class FakeSocket {
+    constructor(url) {
+      this.url = url; this.readyState = 0; this.onmessage = null; this.onclose = null; this.onerror = null;
+      server.socket = this;
+      setTimeout(() => { this.readyState = 1; emit({ type: 'hello', protocol: 1, heartbeat_interval_ms: 10000, heartbeat_timeout_ms: 30000 }); }, 0);
+    }
+    send(text) { server.receive(JSON.parse(text)); }
+    close(code) {
+      if (this.readyState === 3) return;
+      this.readyState = 3;
+      const f = this.onclose;
+      if (f) setTimeout(() => f({ code: code || 1000 }), 0);
+    }
+  }
+  FakeSocket.CONNECTING = 0; FakeSocket.OPEN = 1; FakeSocket.CLOSING = 2; FakeSocket.CLOSED = 3;
+  window.WebSocket = FakeSocket;
+})();"#;
+
+/// Whether `plenum.stats()` shows `field` of `kind` from `id` growing over a second.
+const GROWING: &str = "(async (id, kind, field) => { \
+    const of = (s) => s.filter(x => x.client_uuid === id && x.kind === kind).reduce((a, x) => a + x[field], 0); \
+    const a = of(await window.plenum.stats()); \
+    await new Promise(r => setTimeout(r, 1000)); \
+    const b = of(await window.plenum.stats()); \
+    return a > 0 && b > a; })";
+
+#[tokio::test]
+async fn the_page_publishes_and_subscribes_as_the_protocol_says() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::launch().await;
+    let mut page = browser
+        .open_with(
+            &app.url("/join/7007001?name=Ann&password=1234&autojoin=1"),
+            Some(FAKE_MEDIA_SERVER),
+        )
+        .await;
+    page.wait_for("typeof window.plenum === 'object' && window.plenum.state().joined")
+        .await;
+    assert_eq!(page.state().await["media"], true);
+
+    // Publish: one sendonly audio and one video m-line, answered; the server receives both.
+    page.wait_for("window.__fakeServer.published.length === 2")
+        .await;
+    let offer = page
+        .eval("window.__fakeServer.messages.find(m => m.type === 'publish').sdp")
+        .await;
+    let offer = offer.as_str().unwrap_or_default();
+    assert_eq!(offer.matches("m=audio").count(), 1, "{offer}");
+    assert_eq!(offer.matches("m=video").count(), 1, "{offer}");
+    assert_eq!(offer.matches("a=sendonly").count(), 2, "{offer}");
+    page.wait_for_within(
+        "window.__fakeServer.inbound().then(s => s.filter(x => x.packetsReceived > 0).length === 2)",
+        Duration::from_secs(20),
+    )
+    .await;
+
+    // Subscribe: the offer is answered with its version; the tracks land on Remote One's tile.
+    page.wait_for(
+        "window.__fakeServer.messages.some(m => m.type === 'subscribe_answer' && m.version === 1)",
+    )
+    .await;
+    for (kind, field) in [("video", "framesDecoded"), ("audio", "totalAudioEnergy")] {
+        page.wait_for_within(
+            &format!("{GROWING}('remote-1', '{kind}', '{field}')"),
+            Duration::from_secs(20),
+        )
+        .await;
+    }
+    page.wait_for(
+        "document.querySelector('li[data-id=\"remote-1\"]').classList.contains('has-video')",
+    )
+    .await;
+    page.wait_for("document.querySelector('li[data-id=\"remote-1\"] audio').srcObject.getAudioTracks().length === 1")
+        .await;
+
+    // A renegotiation adds a second participant's tracks on the same connection.
+    page.eval("window.__fakeServer.addRemote('remote-2', 'Remote Two', true)")
+        .await;
+    page.wait_for(
+        "window.__fakeServer.messages.some(m => m.type === 'subscribe_answer' && m.version === 2)",
+    )
+    .await;
+    page.wait_for_within(
+        &format!("{GROWING}('remote-2', 'video', 'framesDecoded')"),
+        Duration::from_secs(20),
+    )
+    .await;
+    page.wait_for(&tile_shows("Remote Two", false)).await;
+    page.wait_for(
+        "document.querySelector('li[data-id=\"remote-2\"]').classList.contains('has-video')",
+    )
+    .await;
+    // Remote One still plays on the renegotiated connection.
+    page.wait_for_within(
+        &format!("{GROWING}('remote-1', 'video', 'framesDecoded')"),
+        Duration::from_secs(20),
+    )
+    .await;
+    page.screenshot("fake-media").await;
+
+    // The microphone toggle says so to the server and silences the track.
+    click(&mut page, "mic-toggle").await;
+    page.wait_for(
+        "window.__fakeServer.messages.some(m => m.type === 'set_mute' && m.audio === true)",
+    )
+    .await;
+    page.wait_for(&tile_shows("Ann (you)", true)).await;
+}
