@@ -1039,27 +1039,63 @@ function stopMedia() {
   state.speakerTimer = null;
 }
 
-/// The active speaker from the received audio levels, when the server names none.
+/// The active speaker from the received audio levels, when the server names none: the
+/// receivers' synchronization sources (RTP audio-level extension) where they show someone
+/// speaking, else the decoded levels in the inbound statistics.
 function startSpeakerDetection() {
   if (state.speakerTimer) clearInterval(state.speakerTimer);
-  state.speakerTimer = setInterval(() => {
-    if (state.serverSpeaker || !state.subscribe) return;
-    let best = null;
-    let bestLevel = 0.02;
-    for (const receiver of state.subscribe.getReceivers()) {
-      if (!receiver.track || receiver.track.kind !== 'audio' || !receiver.getSynchronizationSources) continue;
-      const t = state.subscribe.getTransceivers().find((x) => x.receiver === receiver);
-      const info = t && t.mid !== null ? state.tracks.get(String(t.mid)) : null;
-      if (!info) continue;
-      for (const source of receiver.getSynchronizationSources()) {
-        if (typeof source.audioLevel === 'number' && source.audioLevel > bestLevel) {
-          best = info.client_uuid;
-          bestLevel = source.audioLevel;
+  let busy = false;
+  state.speakerTimer = setInterval(async () => {
+    if (busy || state.serverSpeaker || !state.subscribe) return;
+    busy = true;
+    try {
+      let levels = levelsFromSources(state.subscribe);
+      if (!levels || Math.max(0, ...levels.values()) <= 0.02) levels = await levelsFromStats(state.subscribe);
+      let best = null;
+      let bestLevel = 0.02;
+      for (const [id, level] of levels) {
+        if (level > bestLevel) {
+          best = id;
+          bestLevel = level;
         }
       }
+      if (best) setSpeaker(best);
+    } catch {
+      // No levels this time.
+    } finally {
+      busy = false;
     }
-    if (best) setSpeaker(best);
-  }, 300);
+  }, 400);
+}
+
+/// client_uuid -> audio level from `getSynchronizationSources()`, or null if no source has one.
+function levelsFromSources(pc) {
+  const levels = new Map();
+  let any = false;
+  for (const t of pc.getTransceivers()) {
+    const receiver = t.receiver;
+    if (!receiver.track || receiver.track.kind !== 'audio' || !receiver.getSynchronizationSources) continue;
+    const info = t.mid !== null ? state.tracks.get(String(t.mid)) : null;
+    if (!info) continue;
+    for (const source of receiver.getSynchronizationSources()) {
+      if (typeof source.audioLevel !== 'number') continue;
+      any = true;
+      levels.set(info.client_uuid, Math.max(levels.get(info.client_uuid) || 0, source.audioLevel));
+    }
+  }
+  return any ? levels : null;
+}
+
+/// client_uuid -> audio level from the inbound-rtp statistics.
+async function levelsFromStats(pc) {
+  const levels = new Map();
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type !== 'inbound-rtp' || s.kind !== 'audio' || s.mid === undefined) return;
+    const info = state.tracks.get(String(s.mid));
+    if (info && typeof s.audioLevel === 'number') levels.set(info.client_uuid, s.audioLevel);
+  });
+  return levels;
 }
 
 /// Inbound media statistics, per participant: what tests and diagnostics read.
@@ -1079,6 +1115,7 @@ async function inboundStats() {
       packetsReceived: s.packetsReceived || 0,
       framesDecoded: s.framesDecoded || 0,
       totalAudioEnergy: s.totalAudioEnergy || 0,
+      audioLevel: s.audioLevel || 0,
       bytesReceived: s.bytesReceived || 0,
     });
   });

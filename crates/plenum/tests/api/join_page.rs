@@ -478,6 +478,20 @@ async fn autojoined_pages_see_each_other_and_what_the_hosts_do() {
     ))
     .await;
     wait_for_text(&mut bob, "Lecturer").await;
+    // A pin for everyone comes before the lecturer.
+    control(
+        &app,
+        &admin,
+        "7004001",
+        "pin",
+        json!({"participants": [bob_id]}),
+    )
+    .await;
+    ann.wait_for(&format!(
+        "document.querySelector('#tiles li.featured') && document.querySelector('#tiles li.featured').dataset.id === '{bob_id}'"
+    ))
+    .await;
+    wait_for_text(&mut ann, "Pinned").await;
     control(
         &app,
         &admin,
@@ -670,6 +684,7 @@ fn grew(before: &Value, after: &Value, id: &str, kind: &str, field: &str) -> boo
 const FAKE_MEDIA_SERVER: &str = r#"(() => {
   const server = { published: [], messages: [], pcPub: null, pcSub: null, version: 0, socket: null, tracks: [] };
   window.__fakeServer = server;
+  server.emit = (m) => emit(m);
   const gathered = (pc) => new Promise((resolve) => {
     if (pc.iceGatheringState === 'complete') return resolve();
     pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
@@ -842,6 +857,30 @@ async fn the_page_publishes_and_subscribes_as_the_protocol_says() {
     .await;
     page.screenshot("fake-media").await;
 
+    // The active speaker: the page finds one from the audio levels it receives (the fake
+    // microphone beeps), and follows the server when it names one.
+    page.wait_for_within(
+        "['remote-1', 'remote-2'].includes(window.plenum.state().active_speaker) \
+         && document.querySelector('li.tile.speaking') !== null",
+        Duration::from_secs(20),
+    )
+    .await;
+    page.eval("window.__fakeServer.emit({type: 'active_speaker', client_uuid: 'me'})")
+        .await;
+    page.wait_for("document.querySelector('li.tile.speaking').dataset.id === 'me'")
+        .await;
+
+    // Pins: the meeting's pin is shown large; the viewer's own pin comes before it.
+    page.eval("window.__fakeServer.emit({type: 'meeting_pin_changed', seq: 3, at: 0, client_uuid: 'remote-2'})")
+        .await;
+    page.wait_for("document.querySelector('#tiles li.featured').dataset.id === 'remote-2'")
+        .await;
+    page.eval("window.__fakeServer.emit({type: 'participant_pin_changed', seq: 4, at: 0, client_uuid: 'me', pinned: 'remote-1'})")
+        .await;
+    page.wait_for("document.querySelector('#tiles li.featured').dataset.id === 'remote-1'")
+        .await;
+    wait_for_text(&mut page, "Pinned for you").await;
+
     // The microphone toggle says so to the server and silences the track.
     click(&mut page, "mic-toggle").await;
     page.wait_for(
@@ -849,4 +888,9 @@ async fn the_page_publishes_and_subscribes_as_the_protocol_says() {
     )
     .await;
     page.wait_for(&tile_shows("Ann (you)", true)).await;
+
+    // A connection lost without a close code of the protocol: the page says so.
+    page.eval("window.__fakeServer.socket.close(1006)").await;
+    wait_for_text(&mut page, "You were disconnected").await;
+    assert_eq!(page.state().await["joined"], false);
 }
