@@ -1086,13 +1086,24 @@ function levelsFromSources(pc) {
   return any ? levels : null;
 }
 
+/// The mid of an inbound-rtp statistic: its own `mid` (Chromium), else found through its
+/// track (`trackIdentifier`, for browsers whose statistics carry no mid).
+function midOf(pc, s) {
+  if (s.mid !== undefined && s.mid !== null) return String(s.mid);
+  for (const t of pc.getTransceivers()) {
+    if (t.mid !== null && t.receiver.track && t.receiver.track.id === s.trackIdentifier) return String(t.mid);
+  }
+  return null;
+}
+
 /// client_uuid -> audio level from the inbound-rtp statistics.
 async function levelsFromStats(pc) {
   const levels = new Map();
   const report = await pc.getStats();
   report.forEach((s) => {
-    if (s.type !== 'inbound-rtp' || s.kind !== 'audio' || s.mid === undefined) return;
-    const info = state.tracks.get(String(s.mid));
+    if (s.type !== 'inbound-rtp' || s.kind !== 'audio') return;
+    const mid = midOf(pc, s);
+    const info = mid !== null ? state.tracks.get(mid) : null;
     if (info && typeof s.audioLevel === 'number') levels.set(info.client_uuid, s.audioLevel);
   });
   return levels;
@@ -1101,16 +1112,16 @@ async function levelsFromStats(pc) {
 /// Inbound media statistics, per participant: what tests and diagnostics read.
 async function inboundStats() {
   if (!state.subscribe) return [];
-  const report = await state.subscribe.getStats();
-  const mids = new Map();
-  for (const t of state.subscribe.getTransceivers()) if (t.mid !== null) mids.set(String(t.mid), t);
+  const pc = state.subscribe;
+  const report = await pc.getStats();
   const out = [];
   report.forEach((s) => {
     if (s.type !== 'inbound-rtp') return;
-    const info = s.mid !== undefined ? state.tracks.get(String(s.mid)) : null;
+    const mid = midOf(pc, s);
+    const info = mid !== null ? state.tracks.get(mid) : null;
     out.push({
       kind: s.kind,
-      mid: s.mid === undefined ? null : String(s.mid),
+      mid,
       client_uuid: info ? info.client_uuid : null,
       packetsReceived: s.packetsReceived || 0,
       framesDecoded: s.framesDecoded || 0,

@@ -403,6 +403,87 @@ async fn refusals_before_the_window_and_to_guests_are_in_words_and_members_sign_
 }
 
 #[tokio::test]
+async fn locked_full_and_ended_meetings_are_refused_in_words() {
+    let app = TestApp::spawn_with(|s| {
+        s.policy.live.tick_interval = Duration::from_millis(20);
+        s.policy.live.max_participants_per_meeting = 1;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "7008001").await;
+    room(&app, &admin, "7008002").await;
+    let soon = (now_ms(&app) / MINUTE_MS) * MINUTE_MS + 5 * MINUTE_MS;
+    reserve(
+        &app,
+        &admin,
+        "Once",
+        soon,
+        json!({"meeting_number": "7008003", "meeting_password": "1234"}),
+    )
+    .await;
+    let browser = Browser::launch().await;
+
+    // Locked: someone is in, a host locks it.
+    let mut inside = open(
+        &browser,
+        &app,
+        "/join/7008001?name=In&password=1234&autojoin=1",
+    )
+    .await;
+    inside.wait_for("window.plenum.state().joined").await;
+    control(&app, &admin, "7008001", "lock", json!({})).await;
+    wait_for_text(&mut inside, "Locked").await;
+    let mut late = open(
+        &browser,
+        &app,
+        "/join/7008001?name=Late&password=1234&autojoin=1",
+    )
+    .await;
+    wait_for_text(&mut late, "The meeting is locked").await;
+
+    // Full: one participant is all it may have.
+    let mut first = open(
+        &browser,
+        &app,
+        "/join/7008002?name=First&password=1234&autojoin=1",
+    )
+    .await;
+    first.wait_for("window.plenum.state().joined").await;
+    let mut second = open(
+        &browser,
+        &app,
+        "/join/7008002?name=Second&password=1234&autojoin=1",
+    )
+    .await;
+    wait_for_text(&mut second, "The meeting is full").await;
+
+    // Ended: a host stopped the scheduled meeting for good.
+    let mut once = open(
+        &browser,
+        &app,
+        "/join/7008003?name=Once&password=1234&autojoin=1",
+    )
+    .await;
+    once.wait_for("window.plenum.state().joined").await;
+    control(&app, &admin, "7008003", "stop", json!({"rejoin": false})).await;
+    wait_for_text(&mut once, "The meeting has ended").await;
+    click(&mut once, "rejoin-button").await;
+    click(&mut once, "join-button").await;
+    wait_for_text(&mut once, "The meeting has ended.").await;
+    once.wait_for("window.plenum.state().refusal === 'meeting_ended'")
+        .await;
+
+    // Unknown: nothing has the number.
+    let mut unknown = open(
+        &browser,
+        &app,
+        "/join/7008999?name=X&password=1234&autojoin=1",
+    )
+    .await;
+    wait_for_text(&mut unknown, "There is no meeting with the number 7008999").await;
+}
+
+#[tokio::test]
 async fn autojoined_pages_see_each_other_and_what_the_hosts_do() {
     let app = app().await;
     let admin = app.admin_token().await;
@@ -531,6 +612,22 @@ async fn a_disconnected_participant_is_told_so() {
     .await;
     ann.wait_for("window.plenum.state().joined").await;
     let id = s(&ann.state().await, "client_uuid");
+
+    // The camera toggle turns the camera off for the meeting too.
+    click(&mut ann, "cam-toggle").await;
+    ann.wait_for("document.getElementById('cam-toggle').getAttribute('aria-pressed') === 'false'")
+        .await;
+    ann.wait_for("window.plenum.state().participants[0].mute_video")
+        .await;
+    let detail = app.get("/api/v1/meeting/7005001", Some(&admin)).await;
+    assert_eq!(
+        detail.body["participants"][0]["mute_video"], true,
+        "{}",
+        detail.body
+    );
+    click(&mut ann, "cam-toggle").await;
+    ann.wait_for("!window.plenum.state().participants[0].mute_video")
+        .await;
 
     // On a phone-size window nothing overflows sideways, the meeting's controls are on the
     // screen, and a keyboard reaches them.
