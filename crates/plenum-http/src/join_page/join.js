@@ -213,8 +213,10 @@ function renderToggles() {
   $('preview-off').hidden = !!(track('video') && state.wantVideo);
 }
 
+/// A toggle's label says what pressing it does ("Mute microphone" / "Unmute microphone"), so
+/// it carries no aria-pressed (a changing label and a pressed state would contradict).
 function setToggle(button, on, onText, offText) {
-  button.setAttribute('aria-pressed', on ? 'true' : 'false');
+  button.dataset.on = on ? 'true' : 'false';
   button.textContent = on ? onText : offText;
   button.classList.toggle('off', !on);
 }

@@ -9,8 +9,8 @@
 //!
 //! It is not put in a network namespace of its own (`unshare -n`): the server under test runs
 //! inside the test process, in this process's namespace, and Chromium must reach it. To fence
-//! the whole run in, run the test binary itself in one:
-//! `unshare -n sh -c 'ip link set lo up && cargo test -p plenum --test api join_page'`.
+//! the whole run in, run the test binary itself in one (checked: the join page tests pass so):
+//! `unshare -n sh -c 'ip link set lo up && cargo test --offline -p plenum --test api join_page'`.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -615,7 +615,7 @@ async fn a_disconnected_participant_is_told_so() {
 
     // The camera toggle turns the camera off for the meeting too.
     click(&mut ann, "cam-toggle").await;
-    ann.wait_for("document.getElementById('cam-toggle').getAttribute('aria-pressed') === 'false'")
+    ann.wait_for("document.getElementById('cam-toggle').dataset.on === 'false'")
         .await;
     ann.wait_for("window.plenum.state().participants[0].mute_video")
         .await;
