@@ -202,8 +202,8 @@ function renderToggles() {
   const me = state.participants.get(state.clientUuid);
   const micOn = state.wantAudio && !(me && me.mute_audio) && !!track('audio');
   const camOn = state.wantVideo && !(me && me.mute_video) && !!track('video');
-  setToggle($('preview-mic'), state.wantAudio && !!track('audio'), 'Microphone on', 'Microphone off');
-  setToggle($('preview-cam'), state.wantVideo && !!track('video'), 'Camera on', 'Camera off');
+  setToggle($('preview-mic'), state.wantAudio && !!track('audio'), 'Mute microphone', 'Unmute microphone');
+  setToggle($('preview-cam'), state.wantVideo && !!track('video'), 'Turn camera off', 'Turn camera on');
   setToggle($('mic-toggle'), micOn, 'Mute microphone', 'Unmute microphone');
   setToggle($('cam-toggle'), camOn, 'Turn camera off', 'Turn camera on');
   $('mic-toggle').disabled = !track('audio');
@@ -365,6 +365,15 @@ function onJoined(joined) {
   alertText('');
   status(`You joined ${state.meeting.meeting_name || 'the meeting'}.`);
   startHeartbeats();
+  // What was turned off before joining is off in the meeting too.
+  if (me && !state.wantAudio && !me.mute_audio) {
+    me.mute_audio = true;
+    send({ type: 'set_mute', audio: true, ref: state.nextRef++ });
+  }
+  if (me && !state.wantVideo && !me.mute_video) {
+    me.mute_video = true;
+    send({ type: 'set_mute', video: true, ref: state.nextRef++ });
+  }
   applyWants();
   render();
   renderOverlay();

@@ -38,6 +38,22 @@ async fn control(app: &TestApp, token: &str, number: &str, call: &str, body: Val
     assert_eq!(reply.status.as_u16(), 204, "{call}: {}", reply.body);
 }
 
+/// Waits until the meeting's detail (FRTC `GET /api/v1/meeting/{number}`) satisfies `test`.
+async fn eventually(app: &TestApp, token: &str, number: &str, test: impl Fn(&Value) -> bool) {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = app
+            .get(&format!("/api/v1/meeting/{number}"), Some(token))
+            .await
+            .body;
+        if test(&last) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the meeting's detail never became as expected: {last}");
+}
+
 /// A client that does not follow redirects.
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
@@ -316,12 +332,18 @@ async fn the_form_is_prefilled_refusals_are_in_words_and_the_right_password_join
 
     page.eval("document.getElementById('meeting-password').value = '1234'")
         .await;
+    // The microphone turned off in the preview stays off in the meeting.
+    click(&mut page, "preview-mic").await;
+    assert_eq!(
+        page.eval("document.getElementById('preview-mic').textContent")
+            .await,
+        "Unmute microphone"
+    );
     // Joined from the keyboard: Enter on the focused button.
     page.eval("document.getElementById('join-button').focus()")
         .await;
     page.press("Enter").await;
     page.wait_for("window.plenum.state().joined").await;
-    page.wait_for(&tile_shows("Ann Lee (you)", false)).await;
     let state = page.state().await;
     let detail = app.get("/api/v1/meeting/7002001", Some(&admin)).await;
     assert_eq!(
@@ -330,6 +352,11 @@ async fn the_form_is_prefilled_refusals_are_in_words_and_the_right_password_join
     );
     assert_eq!(detail.body["participants"][0]["name"], "Ann Lee");
     assert_eq!(detail.body["participants"][0]["device_type"], "web");
+    page.wait_for(&tile_shows("Ann Lee (you)", true)).await;
+    eventually(&app, &admin, "7002001", |d| {
+        d["participants"][0]["mute_audio"] == true
+    })
+    .await;
 
     // Leaving says so, and the server knows.
     click(&mut page, "leave-button").await;
@@ -619,12 +646,10 @@ async fn a_disconnected_participant_is_told_so() {
         .await;
     ann.wait_for("window.plenum.state().participants[0].mute_video")
         .await;
-    let detail = app.get("/api/v1/meeting/7005001", Some(&admin)).await;
-    assert_eq!(
-        detail.body["participants"][0]["mute_video"], true,
-        "{}",
-        detail.body
-    );
+    eventually(&app, &admin, "7005001", |d| {
+        d["participants"][0]["mute_video"] == true
+    })
+    .await;
     click(&mut ann, "cam-toggle").await;
     ann.wait_for("!window.plenum.state().participants[0].mute_video")
         .await;
