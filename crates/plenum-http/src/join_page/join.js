@@ -67,7 +67,7 @@ const state = {
   locked: false,
   recording: false,
   activeSpeaker: null,
-  serverSpeaker: null,
+  serverSpeaks: false, // whether the server has sent `active_speaker`
   wantAudio: true,
   wantVideo: true,
   stream: null,
@@ -344,6 +344,8 @@ function onJoined(joined) {
   state.participants.clear();
   state.order = [];
   state.shown = null;
+  state.serverSpeaks = false;
+  state.activeSpeaker = null;
   for (const p of state.meeting.participants || []) addParticipant(p);
   if (joined.you) addParticipant(joined.you);
   state.locked = !!state.meeting.locked;
@@ -524,8 +526,9 @@ function onMessage(m) {
       ended(ENDED[m.reason] || 'The meeting has ended.', 'The meeting has ended');
       break;
     case 'active_speaker':
-      state.serverSpeaker = m.client_uuid || null;
-      setSpeaker(state.serverSpeaker);
+      // Once the server names speakers, it alone does (null: nobody speaks).
+      state.serverSpeaks = true;
+      setSpeaker(m.client_uuid || null);
       break;
     case 'view':
       state.shown = Array.isArray(m.shown) ? m.shown : null;
@@ -1057,7 +1060,7 @@ function startSpeakerDetection() {
   if (state.speakerTimer) clearInterval(state.speakerTimer);
   let busy = false;
   state.speakerTimer = setInterval(async () => {
-    if (busy || state.serverSpeaker || !state.subscribe) return;
+    if (busy || state.serverSpeaks || !state.subscribe) return;
     busy = true;
     try {
       let levels = levelsFromSources(state.subscribe);

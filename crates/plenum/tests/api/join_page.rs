@@ -726,6 +726,20 @@ async fn pages_exchange_audio_and_video_and_a_host_mute_silences_one() {
         )
         .await;
     }
+    // The others' tiles show their video, and someone speaks (the fake microphones beep).
+    for (i, page) in pages.iter_mut().enumerate() {
+        for (j, id) in ids.iter().enumerate() {
+            if i != j {
+                page.wait_for(&format!(
+                    "document.querySelector('li[data-id=\"{id}\"]').classList.contains('has-video')"
+                ))
+                .await;
+            }
+        }
+        page.wait_for("document.querySelector('li.tile.speaking') !== null")
+            .await;
+    }
+    pages[0].screenshot("media-ann").await;
     let first: Vec<Value> = {
         let mut v = Vec::new();
         for page in &mut pages {
