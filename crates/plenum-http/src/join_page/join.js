@@ -919,6 +919,11 @@ async function startPublishing() {
   try {
     const pc = new RTCPeerConnection(rtcConfig());
     state.publish = pc;
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' && state.publish === pc) {
+        status('Your camera and microphone cannot reach the media server (its UDP port may be blocked on this network).');
+      }
+    };
     for (const kind of ['audio', 'video']) {
       const t = track(kind);
       if (t) pc.addTransceiver(t, { direction: 'sendonly', streams: [state.stream] });
@@ -958,6 +963,11 @@ async function answerSubscribe(m) {
     const pc = new RTCPeerConnection(rtcConfig());
     state.subscribe = pc;
     pc.ontrack = () => attachAll();
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' && state.subscribe === pc) {
+        status('The others\u2019 audio and video cannot reach this page (the media server\u2019s UDP port may be blocked on this network).');
+      }
+    };
   }
   const pc = state.subscribe;
   state.tracks = new Map((m.tracks || []).map((t) => [String(t.mid), t]));
