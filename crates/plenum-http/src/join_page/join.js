@@ -264,6 +264,7 @@ function send(message) {
 /// Sends a request with a `ref`; resolves with the server's answer to it.
 function request(message) {
   const ref = state.nextRef++;
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return Promise.resolve({ type: 'closed' });
   return new Promise((resolve) => {
     state.pendingRefs.set(ref, resolve);
     send({ ...message, ref });
@@ -326,6 +327,7 @@ async function join() {
     alertText(words ? words(answer) : answer.message || 'The meeting refused the join.');
     status('');
     if (answer.reason === 'wrong_password') $('meeting-password').focus();
+    if (answer.reason === 'unauthorized') forgetMember();
     if (answer.reason === 'guests_not_allowed' || answer.reason === 'unauthorized') $('member').open = true;
   } else if (answer.type === 'closed') {
     // The connection closed while joining; onClose said why.
@@ -765,11 +767,16 @@ async function signIn() {
   }
 }
 
-function signOut() {
+/// Forgets the member's token (signed out, or no longer valid).
+function forgetMember() {
   state.token = null;
   state.member = null;
   $('member-line').hidden = true;
   $('member').hidden = false;
+}
+
+function signOut() {
+  forgetMember();
   status('Signed out. You join as a guest.');
   $('display-name').focus();
 }
