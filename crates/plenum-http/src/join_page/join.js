@@ -82,6 +82,7 @@ const state = {
   remoteStreams: new Map(), // client_uuid -> MediaStream
   speakerTimer: null,
   soundBlocked: false,
+  devicesTried: false, // whether the camera and microphone were asked for yet
   leaving: false,
 };
 
@@ -211,6 +212,8 @@ function renderToggles() {
   $('preview-mic').disabled = !track('audio');
   $('preview-cam').disabled = !track('video');
   $('preview-off').hidden = !!(track('video') && state.wantVideo);
+  $('preview-off').textContent = !state.devicesTried ? 'Starting the camera…'
+    : track('video') ? 'Camera off' : 'No camera';
 }
 
 /// A toggle's label says what pressing it does ("Mute microphone" / "Unmute microphone"), so
@@ -1238,7 +1241,9 @@ async function start() {
   wire();
   const autojoin = query.get('autojoin') === '1';
   const devices = openDevices().then(async (stream) => {
+    state.devicesTried = true;
     if (stream) await useStream(stream);
+    else renderToggles();
   });
   if (autojoin) {
     // Kiosks and room systems: join at once, with whatever devices there are.

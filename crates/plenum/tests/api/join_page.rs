@@ -390,6 +390,15 @@ async fn refusals_before_the_window_and_to_guests_are_in_words_and_members_sign_
     let browser = Browser::launch().await;
 
     let mut early = open(&browser, &app, "/join/7003001?name=Ann&password=1234").await;
+    // The form fits a phone-size window: nothing sideways, the join button on the first screens.
+    early.resize(375, 740).await;
+    early
+        .wait_for("document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    early
+        .wait_for("document.getElementById('join-button').getBoundingClientRect().right <= window.innerWidth")
+        .await;
+    early.screenshot("phone-lobby").await;
     click(&mut early, "join-button").await;
     wait_for_text(&mut early, "The meeting is not open yet. It opens at").await;
     assert_eq!(early.state().await["refusal"], "not_open_yet");
