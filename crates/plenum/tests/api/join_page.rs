@@ -697,7 +697,6 @@ async fn a_disconnected_participant_is_told_so() {
 /// Media end to end: each page receives the others' video and audio, and a host's `mute`
 /// stops one page's audio at the others while its video goes on.
 #[tokio::test]
-#[ignore = "needs the media server (merging)"]
 async fn pages_exchange_audio_and_video_and_a_host_mute_silences_one() {
     let app = TestApp::spawn_with(|s| {
         s.policy.live.tick_interval = Duration::from_millis(20);
