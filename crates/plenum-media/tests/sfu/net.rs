@@ -124,7 +124,7 @@ impl Net {
     pub fn with_config(config: MediaConfig) -> Net {
         let start = Instant::now();
         Net {
-            room: Room::new(config),
+            room: Room::new(config, start),
             now: start,
             clients: BTreeMap::new(),
             in_flight: VecDeque::new(),

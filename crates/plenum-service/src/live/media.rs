@@ -169,8 +169,9 @@ impl MediaService {
     pub(super) fn open_room(&self, clock: Arc<dyn Clock>, meeting: String) -> MediaHandle {
         let (control, controls) = mpsc::unbounded_channel();
         let (datagrams, inbox) = mpsc::channel(ROOM_QUEUE);
+        let now = clock.instant();
         let task = RoomTask {
-            room: Room::new(self.config.clone()),
+            room: Room::new(self.config.clone(), now),
             socket: self.socket.clone(),
             router: self.router.clone(),
             datagrams,
