@@ -7,24 +7,11 @@ use plenum_testkit::TestApp;
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Page};
-use crate::{HOUR_MS, MINUTE_MS, now_ms, reserve, s, user};
+use crate::{HOUR_MS, MINUTE_MS, now_ms, reserve, room, s, user};
 
 /// A test server whose meetings look at the clock often.
 async fn app() -> TestApp {
     TestApp::spawn_with(|s| s.policy.live.tick_interval = Duration::from_millis(20)).await
-}
-
-/// A room with `number` and password `1234`.
-async fn room(app: &TestApp, token: &str, number: &str) {
-    let reply = app
-        .post(
-            "/api/v1/meeting_room",
-            Some(token),
-            json!({"meetingroom_name": format!("Room {number}"), "meeting_number": number,
-                   "meeting_password": "1234"}),
-        )
-        .await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
 }
 
 async fn control(app: &TestApp, token: &str, number: &str, call: &str, body: Value) {

@@ -16,20 +16,9 @@ use plenum_testkit::live::LiveClient;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::s;
+use crate::{room, s};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-async fn room(app: &TestApp, token: &str, number: &str) {
-    let reply = app
-        .post(
-            "/api/v1/meeting_room",
-            Some(token),
-            json!({"meetingroom_name": format!("Room {number}"), "meeting_number": number, "meeting_password": "1234"}),
-        )
-        .await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
-}
 
 /// The latest receiving statistics of one media participant.
 #[derive(Clone, Default)]
