@@ -272,7 +272,21 @@ async fn a_layout_of_one_view_forwards_one_video() {
         carl.received_from(&ann).video_frames > 5 && carl.received_from(&bob).video_frames > 5
     })
     .await;
-    // Carl's layout shows one: the earliest joiner other than himself (Ann).
+    // Carl's layout shows one: the first of the others in the meeting's order (join order:
+    // ids are time-ordered, but this server's clock stands still, so read the order).
+    let detail = app.get("/api/v1/meeting/7100004", Some(&token)).await.body;
+    let order: Vec<String> = detail["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .map(|p| s(p, "client_uuid"))
+        .filter(|id| *id != carl.client_uuid)
+        .collect();
+    let (shown, hidden) = if order[0] == ann.client_uuid {
+        (&ann, &bob)
+    } else {
+        (&bob, &ann)
+    };
     let reply = app
         .post(
             &format!(
@@ -285,12 +299,21 @@ async fn a_layout_of_one_view_forwards_one_video() {
         .await;
     assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (a1, b1) = (carl.received_from(&ann), carl.received_from(&bob));
+    let (a1, b1) = (carl.received_from(shown), carl.received_from(hidden));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (a2, b2) = (carl.received_from(&ann), carl.received_from(&bob));
-    assert!(a2.video_frames > a1.video_frames + 5, "Ann's video goes on");
-    assert_eq!(b2.video_frames, b1.video_frames, "Bob's video is not sent");
-    assert!(b2.audio_frames > b1.audio_frames + 20, "Bob is still heard");
+    let (a2, b2) = (carl.received_from(shown), carl.received_from(hidden));
+    assert!(
+        a2.video_frames > a1.video_frames + 5,
+        "the one shown: video goes on"
+    );
+    assert_eq!(
+        b2.video_frames, b1.video_frames,
+        "the other's video is not sent"
+    );
+    assert!(
+        b2.audio_frames > b1.audio_frames + 20,
+        "the other is still heard"
+    );
     // Bob, with the default layout, still sees both.
     assert!(bob.received_from(&carl).video_frames > 0);
     for bot in [ann, bob, carl] {
@@ -435,4 +458,46 @@ async fn strangers_datagrams_are_dropped_and_media_goes_on() {
     for bot in [ann, bob, carl] {
         bot.leave().await;
     }
+}
+
+/// A server without media (`media.enabled = false`) says so: no `media` in `joined`, and
+/// signalling is answered `media_unavailable`.
+#[tokio::test]
+async fn a_server_without_media_answers_media_unavailable() {
+    let app = TestApp::spawn_with(|s| s.media.enabled = false).await;
+    assert!(app.media_addr().is_none());
+    let token = app.admin_token().await;
+    room(&app, &token, "7100008").await;
+    let mut client = LiveClient::connect(&app, None).await;
+    let joined = client.join_ok("7100008", Some("1234"), "Eve").await;
+    assert!(joined.get("media").is_none(), "{joined}");
+    client
+        .send(json!({"type": "publish", "ref": 1, "sdp": "v=0"}))
+        .await;
+    let answer = client.recv().await;
+    assert_eq!(answer["code"], "media_unavailable", "{answer}");
+}
+
+/// `joined` tells a client the ICE servers and limits it needs for its peer connections.
+#[tokio::test]
+async fn joined_carries_the_ice_servers_and_limits() {
+    let app = TestApp::spawn_with(|s| {
+        s.media.ice_servers = vec![plenum_service::IceServer {
+            urls: vec!["stun:stun.example.org:3478".into()],
+            username: None,
+            credential: None,
+        }];
+    })
+    .await;
+    let token = app.admin_token().await;
+    room(&app, &token, "7100009").await;
+    let mut client = LiveClient::connect(&app, None).await;
+    let joined = client.join_ok("7100009", Some("1234"), "Eve").await;
+    assert_eq!(
+        joined["media"]["ice_servers"],
+        json!([{"urls": ["stun:stun.example.org:3478"]}]),
+        "{joined}"
+    );
+    assert_eq!(joined["media"]["max_video_bitrate"], 2_500_000);
+    assert_eq!(joined["media"]["max_audio_bitrate"], 128_000);
 }
