@@ -276,6 +276,9 @@ pub(super) enum MediaControl {
     Admit {
         participant: AttendanceId,
         receive_video: bool,
+        /// Whether its audio and video may be forwarded from the start.
+        audio: bool,
+        video: bool,
         outbox: Outbox,
     },
     Depart(AttendanceId),
@@ -396,10 +399,13 @@ impl RoomTask {
             MediaControl::Admit {
                 participant,
                 receive_video,
+                audio,
+                video,
                 outbox,
             } => {
                 self.outboxes.insert(participant, outbox);
                 self.room.add_participant(participant, receive_video, now);
+                self.room.set_forwarding(participant, audio, video, now);
             }
             MediaControl::Depart(participant) => {
                 self.outboxes.remove(&participant);

@@ -354,6 +354,9 @@ impl Actor {
                         )));
                         continue;
                     }
+                    // Into the media task before the joiner hears `joined`: its `publish` may
+                    // follow at once, and must find it there.
+                    self.admit_to_media(id, &outbox);
                     if reply.send(JoinReply::Joined(snapshot)).is_ok() {
                         self.outboxes.insert(id, (outbox, slot));
                         if host {
@@ -461,23 +464,13 @@ impl Actor {
             }
             stays
         });
-        for (id, (outbox, _)) in outboxes {
-            let Some(p) = self.meeting.participant(*id) else {
+        for id in outboxes.keys() {
+            let (Some(p), Some(seen)) =
+                (self.meeting.participant(*id), self.media_seen.get_mut(id))
+            else {
                 continue;
             };
-            let video = p.media_type != MediaType::Audio;
-            let seen = self.media_seen.entry(*id).or_insert_with(|| {
-                media.send(MediaControl::Admit {
-                    participant: *id,
-                    receive_video: video,
-                    outbox: outbox.clone(),
-                });
-                MediaSeen {
-                    forwarding: (true, true),
-                    shown: None,
-                }
-            });
-            let forwarding = (!p.mute_audio, video && !p.mute_video);
+            let forwarding = media_forwarding(p);
             if seen.forwarding != forwarding {
                 seen.forwarding = forwarding;
                 media.send(MediaControl::Forwarding {
@@ -501,6 +494,29 @@ impl Actor {
                 seen.shown = Some(shown);
             }
         }
+    }
+
+    /// Admits a participant whose join is durable to the media task, with what it may
+    /// forward from the start (a participant muted upon entry is never heard).
+    fn admit_to_media(&mut self, id: AttendanceId, outbox: &Outbox) {
+        let (Some(media), Some(p)) = (&self.media, self.meeting.participant(id)) else {
+            return;
+        };
+        let forwarding = media_forwarding(p);
+        media.send(MediaControl::Admit {
+            participant: id,
+            receive_video: p.media_type != MediaType::Audio,
+            audio: forwarding.0,
+            video: forwarding.1,
+            outbox: outbox.clone(),
+        });
+        self.media_seen.insert(
+            id,
+            MediaSeen {
+                forwarding,
+                shown: None,
+            },
+        );
     }
 
     pub(super) fn update_summary(&self) {
@@ -536,6 +552,15 @@ impl Actor {
         // Anyone still registered (their leave was not durable) no longer holds a call.
         self.outboxes.clear();
     }
+}
+
+/// Whether a participant's audio and video may be forwarded: not what they or a host muted,
+/// and no video from one who joined for audio only.
+fn media_forwarding(p: &plenum_domain::live::Participant) -> (bool, bool) {
+    (
+        !p.mute_audio,
+        p.media_type != MediaType::Audio && !p.mute_video,
+    )
 }
 
 /// When a meeting that ran into its end time ended: the end time itself.
