@@ -747,7 +747,7 @@ impl Participant {
                             self.mute.note(&fields, me);
                         }
                         if let Some(m) = media.as_deref_mut() {
-                            m.handle_frame(&fields, &frame);
+                            m.handle_frame(&fields);
                             if let Err(ended) = self.send_signalling(m).await {
                                 return ended;
                             }

@@ -11,7 +11,7 @@ use plenum_client::TrackInfo;
 use plenum_client::media::{Connection, Fixtures, MediaClient, MediaConfig, Signal};
 use serde_json::Value;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
@@ -97,6 +97,8 @@ fn signal_of(frame: &str) -> Value {
 
 struct Sim {
     now: Instant,
+    /// The video m-line of the client's publish offer.
+    publish_video: Option<Mid>,
     client: MediaClient,
     server: Server,
     wire: VecDeque<Datagram>,
@@ -134,6 +136,12 @@ impl Sim {
             pending: None,
             forwarded: 0,
         };
+        // The m-line after `m=video` names the video's mid.
+        let publish_video = offer_sdp
+            .split("m=")
+            .find(|m| m.starts_with("video"))
+            .and_then(|m| m.lines().find_map(|l| l.strip_prefix("a=mid:")))
+            .map(|mid| Mid::from(mid.trim()));
         let offer = SdpOffer::from_sdp_string(offer_sdp).unwrap_or_else(|e| panic!("{e}"));
         let answer = server
             .publish
@@ -192,6 +200,7 @@ impl Sim {
         server.subscribe.drain(&mut wire);
         Self {
             now,
+            publish_video,
             client,
             server,
             wire,
@@ -348,6 +357,32 @@ fn the_client_publishes_and_counts_what_it_receives_per_participant() {
     let json = stats.from_json();
     assert_eq!(json["peer-a"]["video_frames"], from.video_frames);
     assert!(json["peer-a"].get("first_video_frame").is_none());
+}
+
+#[test]
+fn a_keyframe_request_is_answered_with_the_next_keyframe_at_once() {
+    let mut sim = Sim::start(true, "peer-c");
+    sim.run(Duration::from_millis(1_300));
+    let before = sim.client.stats().from["peer-c"].keyframes;
+    // The stand-in server asks the publisher for a keyframe (as the SFU does for a new viewer).
+    let video = sim
+        .publish_video
+        .expect("the publish connection's video m-line");
+    sim.server
+        .publish
+        .rtc
+        .writer(video)
+        .expect("a writer")
+        .request_keyframe(None, KeyframeRequestKind::Pli)
+        .unwrap_or_else(|e| panic!("{e}"));
+    sim.server.publish.drain(&mut sim.wire);
+    sim.deliver();
+    // Well before the file's next keyframe (a second apart).
+    sim.run(Duration::from_millis(150));
+    let stats = sim.client.stats();
+    assert_eq!(stats.keyframe_requests, 1, "{stats:?}");
+    assert_eq!(stats.from["peer-c"].keyframes, before + 1, "{stats:?}");
+    assert_eq!(stats.from["peer-c"].lost, 0, "skipping frames is not loss");
 }
 
 #[test]

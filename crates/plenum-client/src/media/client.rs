@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
@@ -133,6 +133,9 @@ pub struct MediaConfig {
 /// 0 the loudest): a voice at a normal level, so the server sees a speaker.
 const AUDIO_LEVEL: i8 = -30;
 
+/// Keyframe requests answered at most this often (each skips the file to its next keyframe).
+const KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
+
 /// One peer connection.
 struct Peer {
     rtc: Rtc,
@@ -211,6 +214,7 @@ pub struct MediaClient {
     stats: MediaStats,
     signalling: VecDeque<String>,
     transmits: VecDeque<Transmit>,
+    last_keyframe_request: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -236,6 +240,7 @@ impl MediaClient {
             stats: MediaStats::default(),
             signalling: VecDeque::new(),
             transmits: VecDeque::new(),
+            last_keyframe_request: None,
         }
     }
 
@@ -571,6 +576,23 @@ impl MediaClient {
                 tracing::debug!("the {} connection is disconnected", connection.name());
                 if let Some(peer) = self.peer(connection) {
                     peer.connected = false;
+                }
+            }
+            Event::KeyframeRequest(request) if connection == Connection::Publish => {
+                // Someone needs a keyframe (a new viewer, a loss): the file's next keyframe
+                // goes out now rather than at its turn, at most every KEYFRAME_INTERVAL.
+                let Some(sending) = self.sending.as_mut() else {
+                    return;
+                };
+                if let Some((mid, player)) = sending.video.as_mut()
+                    && *mid == request.mid
+                    && self
+                        .last_keyframe_request
+                        .is_none_or(|at| now.saturating_duration_since(at) >= KEYFRAME_INTERVAL)
+                {
+                    self.last_keyframe_request = Some(now);
+                    self.stats.keyframe_requests += 1;
+                    player.skip_to_keyframe(now);
                 }
             }
             Event::MediaData(data) if connection == Connection::Subscribe => {

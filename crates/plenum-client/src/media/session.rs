@@ -12,7 +12,7 @@ use tokio::net::UdpSocket;
 use super::client::{Connection, MediaClient, MediaConfig, Signal};
 use super::source::Fixtures;
 use super::stats::MediaStats;
-use crate::protocol::{Fields, Frame};
+use crate::protocol::Fields;
 
 /// Largest datagram read (str0m's MTU is below 1500; DTLS handshakes fit too).
 const DATAGRAM_BYTES: usize = 2_048;
@@ -74,11 +74,16 @@ impl MediaSession {
     }
 
     /// A frame from the server: acts on it if it is media signalling.
-    pub fn handle_frame(&mut self, fields: &Fields<'_>, _frame: &Frame) {
+    pub fn handle_frame(&mut self, fields: &Fields<'_>) {
         if let Some(signal) = Signal::from_fields(fields) {
-            self.client.handle_signal(signal, Instant::now());
-            self.flush();
+            self.handle_signal(signal);
         }
+    }
+
+    /// Acts on media signalling.
+    pub fn handle_signal(&mut self, signal: Signal) {
+        self.client.handle_signal(signal, Instant::now());
+        self.flush();
     }
 
     /// The next frame to send on the WebSocket.
