@@ -669,10 +669,14 @@ impl Participant {
                 return ended;
             }
         }
-        let mut report = tokio::time::interval(Duration::from_secs(1));
-        report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The first tick is immediate: the first report is a second after the start.
-        report.tick().await;
+        // Media statistics once a second (no timer at all without media: the join storm's
+        // participants stay as cheap as they were).
+        let mut report = media.is_some().then(|| {
+            let second = Duration::from_secs(1);
+            let mut r = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
+            r.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            r
+        });
         if behaviour.talk
             && let Some(request) = self.talk_request()
             && let Err(JoinFailure::Ended(ending, why)) = self.send(&request).await
@@ -709,7 +713,12 @@ impl Participant {
                         return ended;
                     }
                 }
-                _ = report.tick(), if media.is_some() => {
+                _ = async {
+                    match report.as_mut() {
+                        Some(r) => r.tick().await,
+                        None => std::future::pending().await,
+                    }
+                }, if report.is_some() => {
                     if let Some(m) = media.as_deref_mut() {
                         observer.media_stats(m.stats()).await;
                     }
