@@ -427,3 +427,65 @@ fn media_signalling_is_read_from_server_frames() {
         serde_json::from_str(frame).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(Signal::from_fields(&fields), None);
 }
+
+#[test]
+fn a_closed_publish_connection_is_offered_again_and_a_refused_one_is_not() {
+    let mut sim = Sim::start(true, "peer-d");
+    sim.run(Duration::from_millis(1_500));
+    let now = sim.now;
+    sim.client.handle_signal(
+        Signal::Closed {
+            connection: "publish".to_owned(),
+            reason: "failed".to_owned(),
+        },
+        now,
+    );
+    let again = signal_of(&sim.client.poll_signalling().expect("a new publish"));
+    assert_eq!(again["type"], "publish");
+    assert_eq!(again["ref"], "publish-2");
+    assert!(!sim.client.is_connected(Connection::Publish));
+    // The subscribe connection is untouched.
+    assert!(sim.client.is_connected(Connection::Subscribe));
+
+    // Closed again at once: offered once more; a third time in a row within a second: given
+    // up (no loop of offers against a server that fails them).
+    sim.client.handle_signal(
+        Signal::Closed {
+            connection: "publish".to_owned(),
+            reason: "failed".to_owned(),
+        },
+        now,
+    );
+    let third = signal_of(&sim.client.poll_signalling().expect("one more publish"));
+    assert_eq!(third["ref"], "publish-3");
+    sim.client.handle_signal(
+        Signal::Closed {
+            connection: "publish".to_owned(),
+            reason: "failed".to_owned(),
+        },
+        now,
+    );
+    assert!(sim.client.poll_signalling().is_none(), "given up");
+    let again = third;
+    sim.client.handle_signal(
+        Signal::Error {
+            reference: Some(again["ref"].clone()),
+            code: "media_unavailable".to_owned(),
+            message: "no media here".to_owned(),
+        },
+        now,
+    );
+    assert!(sim.client.poll_signalling().is_none(), "no third offer");
+    let closed = &sim.client.stats().closed;
+    assert_eq!(closed.len(), 4, "{closed:?}");
+    assert!(closed[3].contains("media_unavailable"), "{closed:?}");
+    // An answer that comes late for the refused offer is ignored.
+    sim.client.handle_signal(
+        Signal::Answer {
+            reference: Some(again["ref"].clone()),
+            sdp: "v=0\r\n".to_owned(),
+        },
+        now,
+    );
+    assert!(sim.client.poll_signalling().is_none());
+}

@@ -133,6 +133,9 @@ pub struct MediaConfig {
 /// 0 the loudest): a voice at a normal level, so the server sees a speaker.
 const AUDIO_LEVEL: i8 = -30;
 
+/// A publish connection closed sooner than this after its offer, twice in a row, is given up.
+const REOFFER_AFTER: Duration = Duration::from_secs(1);
+
 /// Keyframe requests answered at most this often (each skips the file to its next keyframe).
 const KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
 
@@ -215,6 +218,10 @@ pub struct MediaClient {
     signalling: VecDeque<String>,
     transmits: VecDeque<Transmit>,
     last_keyframe_request: Option<Instant>,
+    /// When the publish connection was last offered, and how many times in a row it was
+    /// closed within [`REOFFER_AFTER`] of its offer.
+    last_offer_at: Option<Instant>,
+    closed_in_a_row: u32,
 }
 
 #[derive(Debug)]
@@ -241,6 +248,8 @@ impl MediaClient {
             signalling: VecDeque::new(),
             transmits: VecDeque::new(),
             last_keyframe_request: None,
+            last_offer_at: None,
+            closed_in_a_row: 0,
         }
     }
 
@@ -252,6 +261,7 @@ impl MediaClient {
     }
 
     fn offer_publish(&mut self, now: Instant) -> anyhow::Result<()> {
+        self.last_offer_at = Some(now);
         let mut peer = Peer::new(self.config.publish_addr, now)?;
         let mut change = peer.rtc.sdp_api();
         let audio = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
@@ -300,9 +310,22 @@ impl MediaClient {
                     "publish" => {
                         self.publish = None;
                         self.sending = None;
-                        // The server's "failed" and "timeout" invite publishing again.
-                        self.publish_state = Publish::Idle;
-                        self.start(now);
+                        // The server's "failed" and "timeout" invite publishing again; a
+                        // connection closed within a second of its offer is not offered a
+                        // third time in a row (no loop of offers with a server that fails it).
+                        let recent = self
+                            .last_offer_at
+                            .is_some_and(|at| now.saturating_duration_since(at) < REOFFER_AFTER);
+                        if recent && self.closed_in_a_row > 0 {
+                            self.publish_state = Publish::Failed;
+                            tracing::warn!(
+                                "the publish connection keeps failing: not offered again"
+                            );
+                        } else {
+                            self.closed_in_a_row = if recent { 1 } else { 0 };
+                            self.publish_state = Publish::Idle;
+                            self.start(now);
+                        }
                     }
                     "subscribe" => {
                         self.subscribe = None;
