@@ -698,7 +698,7 @@ impl Participant {
         let mut disconnected = false;
         loop {
             tokio::select! {
-                () = &mut stop => return self.leave("stopped", observer).await,
+                () = &mut stop => return self.leave_because("stopped", observer).await,
                 // Cancel-safe: it only awaits the sockets' reads and the media's timer.
                 signalled = async {
                     match media.as_deref_mut() {
@@ -723,7 +723,7 @@ impl Participant {
                         observer.media_stats(m.stats()).await;
                     }
                 }
-                () = &mut leave_at => return self.leave("the duration elapsed", observer).await,
+                () = &mut leave_at => return self.leave_because("the duration elapsed", observer).await,
                 _ = heartbeat.tick() => {
                     if self.last_heard.elapsed() > self.heartbeat_timeout {
                         return (
@@ -782,7 +782,13 @@ impl Participant {
     }
 
     /// Sends `leave` and reads until the server closes (at most [`LEAVE_TIMEOUT`]).
-    async fn leave(&mut self, why: &str, observer: &mut impl Observer) -> (Ending, String) {
+    /// Leaves now: sends `leave` and reads (handing the frames to `observer`, `left` among
+    /// them) until the server closes, at most [`LEAVE_TIMEOUT`].
+    pub async fn leave(&mut self, observer: &mut impl Observer) -> (Ending, String) {
+        self.leave_because("asked to", observer).await
+    }
+
+    async fn leave_because(&mut self, why: &str, observer: &mut impl Observer) -> (Ending, String) {
         let done = async {
             if self
                 .send(&json!({"type": "leave", "ref": LEAVE_REF}))
