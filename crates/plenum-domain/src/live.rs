@@ -88,6 +88,41 @@ impl JoinWindow {
     }
 }
 
+/// Whether a join at `now` may start a scheduled meeting (the running meeting's own rules
+/// then decide the join itself). In this order, so that a join without the password learns
+/// nothing more than `wrong_password`: not when the meeting opens, nor that it is over.
+/// - the password;
+/// - the window: an instant meeting is open from its creation until its end; the others from
+///   `time_to_join` minutes before their start until their end;
+/// - how its last session ended: a host may have ended it for good before its end time
+///   (`last_end`, if it was held before).
+pub fn schedule_admits(
+    schedule: &crate::schedule::Schedule,
+    password: Option<&str>,
+    last_end: Option<EndReason>,
+    now: Timestamp,
+) -> Result<(), JoinRefusal> {
+    if !MeetingPassword::admits(schedule.settings.password.as_ref(), password) {
+        return Err(JoinRefusal::WrongPassword);
+    }
+    let window = match schedule.kind {
+        crate::schedule::MeetingKind::Instant => JoinWindow {
+            opens_at: schedule.created_at.min(schedule.slot.start),
+            closes_at: schedule.slot.end,
+        },
+        _ => JoinWindow::for_schedule(
+            schedule.slot.start,
+            schedule.slot.end,
+            schedule.settings.time_to_join_minutes,
+        ),
+    };
+    window.check(now)?;
+    if last_end.is_some_and(EndReason::closes_schedule) {
+        return Err(JoinRefusal::Ended);
+    }
+    Ok(())
+}
+
 /// Who is joining, as the server established it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -777,6 +812,32 @@ impl LiveMeeting {
     }
     pub fn participant(&self, id: AttendanceId) -> Option<&Participant> {
         self.participants.get(&id)
+    }
+
+    /// Whose video `viewer` is shown, in the order to show it: the viewer's own pin, the
+    /// meeting's pin, the lecturer, then everyone else in the order they joined; never the
+    /// viewer, nobody who joined for audio only, at most the viewer's `max_views`. The SFU
+    /// sends the viewer video of these participants only, so bandwidth follows the layout.
+    pub fn shown_to(&self, viewer: AttendanceId) -> Vec<AttendanceId> {
+        let Some(v) = self.participants.get(&viewer) else {
+            return Vec::new();
+        };
+        let max = usize::from(v.layout.max_views);
+        let first = [v.pinned, self.pinned, self.lecturer].into_iter().flatten();
+        let mut shown = Vec::with_capacity(max.min(self.participants.len()));
+        for id in first.chain(self.participants.keys().copied()) {
+            if shown.len() >= max {
+                break;
+            }
+            let has_video = self
+                .participants
+                .get(&id)
+                .is_some_and(|p| p.media_type != MediaType::Audio);
+            if id != viewer && has_video && !shown.contains(&id) {
+                shown.push(id);
+            }
+        }
+        shown
     }
 
     /// Applies one command at `now`.

@@ -12,6 +12,7 @@
 
 pub mod frtc;
 pub mod huawei;
+mod join_page;
 mod large_json;
 pub mod live;
 mod openapi;

@@ -14,7 +14,10 @@ use axum::response::Response;
 use futures::SinkExt;
 use plenum_domain::history::{DeviceType, MediaType};
 use plenum_domain::live::{Event, JoinRefusal, LeaveReason};
-use plenum_service::{Delivery, JoinError, Joined, LiveJoin, Principal, ServiceError};
+use plenum_media::{CloseReason, Kind, Signal, SignalError};
+use plenum_service::{
+    Delivery, JoinError, Joined, LiveJoin, MediaOffer, MediaPush, Principal, ServiceError,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
@@ -90,10 +93,44 @@ enum ClientMessage {
         video: Option<bool>,
     },
     RequestUnmute,
-    /// WebRTC signalling: carried by the protocol, answered once media exists.
-    Offer {},
-    Answer {},
-    IceCandidate {},
+    /// The client's offer for its publish connection (docs/client-protocol.md, "Media").
+    Publish {
+        sdp: String,
+    },
+    /// The client's answer to the server's `subscribe` offer of `version`.
+    SubscribeAnswer {
+        version: u64,
+        sdp: String,
+    },
+    /// A trickled candidate of one of the client's connections (optional).
+    IceCandidate {
+        connection: MediaConnection,
+        #[serde(default)]
+        candidate: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum MediaConnection {
+    Publish,
+    Subscribe,
+}
+
+impl From<MediaConnection> for plenum_media::Connection {
+    fn from(c: MediaConnection) -> Self {
+        match c {
+            MediaConnection::Publish => Self::Publish,
+            MediaConnection::Subscribe => Self::Subscribe,
+        }
+    }
+}
+
+fn connection_name(c: plenum_media::Connection) -> &'static str {
+    match c {
+        plenum_media::Connection::Publish => "publish",
+        plenum_media::Connection::Subscribe => "subscribe",
+    }
 }
 
 /// The `ref` of a request, echoed in its answer.
@@ -301,29 +338,42 @@ impl Connection {
             } => {
                 if self.joined.is_some() {
                     return self
-                        .error(reference, "already_joined", "this connection is already in a meeting (one per connection)")
+                        .error(
+                            reference,
+                            "already_joined",
+                            "this connection is already in a meeting (one per connection)",
+                        )
                         .await;
                 }
                 let device_type = match device_type.as_deref().map(DeviceType::parse).transpose() {
                     Ok(d) => d.unwrap_or(DeviceType::Web),
-                    Err(e) => return self.error(reference, "invalid_message", &e.to_string()).await,
+                    Err(e) => {
+                        return self
+                            .error(reference, "invalid_message", &e.to_string())
+                            .await;
+                    }
                 };
                 let media_type = match media_type.as_deref().map(MediaType::parse).transpose() {
                     Ok(m) => m.unwrap_or(MediaType::Video),
-                    Err(e) => return self.error(reference, "invalid_message", &e.to_string()).await,
+                    Err(e) => {
+                        return self
+                            .error(reference, "invalid_message", &e.to_string())
+                            .await;
+                    }
                 };
                 let principal = match (token, &self.principal) {
                     (Some(token), _) => match self.state.plenum.authenticate(&token).await {
                         Ok(p) => Some(p),
-                        Err(e) => return self.refuse(reference, "unauthorized", &e.to_string()).await,
+                        Err(e) => {
+                            return self.refuse(reference, "unauthorized", &e.to_string()).await;
+                        }
                     },
                     (None, p) => p.clone(),
                 };
                 let call_number = call_number.unwrap_or_default();
                 if call_number.chars().count() > MAX_CALL_NUMBER_CHARS {
-                    let message = format!(
-                        "call_number: at most {MAX_CALL_NUMBER_CHARS} characters"
-                    );
+                    let message =
+                        format!("call_number: at most {MAX_CALL_NUMBER_CHARS} characters");
                     return self.error(reference, "invalid_message", &message).await;
                 }
                 let join = LiveJoin {
@@ -340,7 +390,8 @@ impl Connection {
                     mpsc::channel(self.state.plenum.policy().live.client_queue);
                 match self.state.plenum.join(join, outbox).await {
                     Ok(joined) => {
-                        let frames = joined_frames(&joined, reference);
+                        let frames =
+                            joined_frames(&joined, reference, self.state.plenum.media_offer());
                         self.joined = Some((joined, deliveries));
                         // Each flushed alone: written together, they would grow the
                         // connection's write buffer past one frame for good.
@@ -391,29 +442,79 @@ impl Connection {
                     self.send(&left).await?;
                     Ok(Some(End::Close(CLOSE_LEFT, "left")))
                 }
-                None => self.error(reference, "not_joined", "join a meeting first").await,
+                None => {
+                    self.error(reference, "not_joined", "join a meeting first")
+                        .await
+                }
             },
             ClientMessage::SetMute { audio, video } => {
                 let result = match &self.joined {
                     Some((joined, _)) => joined.link.set_own_mute(audio, video).await,
-                    None => return self.error(reference, "not_joined", "join a meeting first").await,
+                    None => {
+                        return self
+                            .error(reference, "not_joined", "join a meeting first")
+                            .await;
+                    }
                 };
                 self.answer(reference, result).await
             }
             ClientMessage::RequestUnmute => {
                 let result = match &self.joined {
                     Some((joined, _)) => joined.link.request_unmute().await,
-                    None => return self.error(reference, "not_joined", "join a meeting first").await,
+                    None => {
+                        return self
+                            .error(reference, "not_joined", "join a meeting first")
+                            .await;
+                    }
                 };
                 self.answer(reference, result).await
             }
-            ClientMessage::Offer {} | ClientMessage::Answer {} | ClientMessage::IceCandidate {} => {
-                self.error(
-                    reference,
-                    "media_unavailable",
-                    "this server does not carry audio or video yet; signalling will be answered when it does",
-                )
-                .await
+            ClientMessage::Publish { sdp } => {
+                let answer = match &self.joined {
+                    Some((joined, _)) => joined.link.publish(sdp).await,
+                    None => {
+                        return self
+                            .error(reference, "not_joined", "join a meeting first")
+                            .await;
+                    }
+                };
+                match answer {
+                    Ok(sdp) => self
+                        .send(&json!({"type": "answer", "ref": reference, "sdp": sdp}))
+                        .await
+                        .map(|()| None),
+                    Err(e) => self.answer(reference, Err(e)).await,
+                }
+            }
+            ClientMessage::SubscribeAnswer { version, sdp } => {
+                let result = match &self.joined {
+                    Some((joined, _)) => joined.link.subscribe_answer(version, sdp).await,
+                    None => {
+                        return self
+                            .error(reference, "not_joined", "join a meeting first")
+                            .await;
+                    }
+                };
+                self.answer(reference, result).await
+            }
+            ClientMessage::IceCandidate {
+                connection,
+                candidate,
+            } => {
+                let result = match &self.joined {
+                    Some((joined, _)) => {
+                        joined
+                            .link
+                            .ice_candidate(connection.into(), candidate)
+                            .await
+                    }
+                    None => {
+                        return self
+                            .error(reference, "not_joined", "join a meeting first")
+                            .await;
+                    }
+                };
+                self.answer(reference, result).await
             }
         }
     }
@@ -435,6 +536,20 @@ impl Connection {
             Err(e @ ServiceError::UnmuteNotAllowed) => {
                 self.error(reference, "unmute_not_allowed", &e.to_string())
                     .await
+            }
+            Err(e @ ServiceError::MediaUnavailable) => {
+                self.error(reference, "media_unavailable", &e.to_string())
+                    .await
+            }
+            Err(ServiceError::Media(e)) => {
+                let code = match e {
+                    SignalError::InvalidSdp(_) => "invalid_sdp",
+                    SignalError::TooManyTracks => "too_many_tracks",
+                    SignalError::RoomFull => "media_full",
+                    SignalError::UnknownParticipant => "not_joined",
+                    SignalError::StaleAnswer | SignalError::NoOfferPending => "stale_answer",
+                };
+                self.error(reference, code, &e.to_string()).await
             }
             Err(e @ ServiceError::Invalid(_)) => {
                 self.error(reference, "invalid_message", &e.to_string())
@@ -481,7 +596,13 @@ impl Connection {
 
     /// The frame of one delivery, and whether the connection ends after it.
     fn prepare(&mut self, delivery: Delivery, texts: &mut Vec<String>) -> Option<End> {
-        let Delivery::Event(pushed) = delivery;
+        let pushed = match delivery {
+            Delivery::Event(pushed) => pushed,
+            Delivery::Media(media) => {
+                texts.push(render_media(&media).to_string());
+                return None;
+            }
+        };
         let me = self.joined.as_ref().map(|(j, _)| j.link.id);
         let text = pushed.wire(|p| render(p.seq, p.at.as_millisecond(), &p.event).to_string());
         texts.push(text.to_owned());
@@ -555,7 +676,11 @@ impl Connection {
 /// Why in pieces: a connection keeps its write buffer at the size of the largest frame it
 /// ever sent, so one frame listing a meeting of hundreds would stay in memory for as long as
 /// the participant does — for each of them.
-fn joined_frames(joined: &Joined, reference: Option<Value>) -> Result<Vec<String>, ()> {
+fn joined_frames(
+    joined: &Joined,
+    reference: Option<Value>,
+    media: Option<&MediaOffer>,
+) -> Result<Vec<String>, ()> {
     let (meeting, later) =
         MeetingDetail::for_participants(&joined.snapshot, PARTICIPANTS_PER_FRAME);
     let me = joined.link.id.to_string();
@@ -577,6 +702,7 @@ fn joined_frames(joined: &Joined, reference: Option<Value>) -> Result<Vec<String
         participant_count: total,
         remaining_participants: total - sent,
         meeting: &meeting,
+        media,
     };
     let mut frames = vec![serde_json::to_string(&first).map_err(|_| ())?];
     for chunk in later.chunks(PARTICIPANTS_PER_FRAME) {
@@ -616,6 +742,50 @@ struct JoinedFrame<'a> {
     participant_count: usize,
     remaining_participants: usize,
     meeting: &'a MeetingDetail,
+    /// ICE servers and limits, when the server carries media.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media: Option<&'a MediaOffer>,
+}
+
+/// A media push in the client protocol (docs/client-protocol.md, "Media").
+fn render_media(push: &MediaPush) -> Value {
+    match push {
+        MediaPush::Signal(Signal::Subscribe {
+            version,
+            sdp,
+            tracks,
+        }) => json!({
+            "type": "subscribe",
+            "version": version,
+            "sdp": sdp,
+            "tracks": tracks.iter().map(|t| json!({
+                "mid": t.mid,
+                "client_uuid": id(t.participant),
+                "kind": match t.kind { Kind::Audio => "audio", Kind::Video => "video" },
+            })).collect::<Vec<_>>(),
+        }),
+        MediaPush::Signal(Signal::MediaClosed { connection, reason }) => json!({
+            "type": "media_closed",
+            "connection": connection_name(*connection),
+            "reason": match reason { CloseReason::Failed => "failed", CloseReason::Timeout => "timeout" },
+        }),
+        MediaPush::View {
+            shown,
+            max_views,
+            lecturer,
+            pinned,
+        } => json!({
+            "type": "view",
+            "shown": shown.iter().map(id).collect::<Vec<_>>(),
+            "max_views": max_views,
+            "lecturer": optional_id(*lecturer),
+            "pinned": optional_id(*pinned),
+        }),
+        MediaPush::ActiveSpeaker(speaker) => json!({
+            "type": "active_speaker",
+            "client_uuid": optional_id(*speaker),
+        }),
+    }
 }
 
 /// The rest of a join's snapshot, after `joined`.

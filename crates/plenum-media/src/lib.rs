@@ -5,13 +5,61 @@
 //! arguments, and everything it wants done comes out of [`Room::poll_output`] (datagrams to
 //! send, signalling for a participant, routes for the I/O layer, the next timeout).
 //!
-//! THE API BELOW IS THE CONTRACT WITH plenum-service; bodies are being written.
-#![allow(unused_variables, dead_code, clippy::todo)] // skeleton: removed when implemented
+//! THE API BELOW IS THE CONTRACT WITH plenum-service.
+//!
+//! # Design
+//!
+//! - **Two connections per participant**, each its own ICE-lite `Rtc` with its own ICE
+//!   credentials: *publish* (the client offers at most one audio and one video track) and
+//!   *subscribe* (the server offers one `sendonly` m-line per track of the others). Only one
+//!   subscribe offer is outstanding at a time; changes made meanwhile are offered after the
+//!   answer (`room.rs`).
+//! - **Forwarding at frame level**: a publish `Rtc`'s `MediaData` is written to each
+//!   subscriber's `Rtc`, which packetizes it again with its own sequence numbers, NACK/RTX
+//!   and pacing. Each published track keeps the list of its sinks (subscriber, mid), so a
+//!   frame costs one map lookup per sink, never a scan of the room (`forward.rs`).
+//! - **Routing by maps** (`routing.rs`): datagrams from an address that completed ICE go to
+//!   that connection; STUN from an unknown address goes by the ufrag in its USERNAME.
+//!   Anything else is dropped. An address counts as having completed ICE once str0m answers
+//!   it, which it does only for checks with valid credentials.
+//! - **Host controls are enforced here**: a participant's audio or video that is not to be
+//!   forwarded is dropped at the SFU, whatever its client sends; a viewer's layout decides
+//!   whose video it is sent.
+//! - **One bug ends one connection** (`peer.rs`): every call into str0m runs under
+//!   `catch_unwind`; a panic or a fatal error closes that connection only.
+//! - **Keyframes**: a subscriber's video starts at a keyframe (deltas before it are dropped
+//!   for that subscriber) and the publisher is asked for one as soon as the subscriber can
+//!   receive; subscribers' PLI/FIR go to the publisher; all requests to one track are
+//!   throttled to one per `keyframe_throttle`.
+//! - **Active speaker** (`speaker.rs`): the RFC 6464 audio level of forwarded audio, smoothed
+//!   over about a second, re-evaluated every 250 ms.
+//!
+//! # Choices worth knowing
+//!
+//! - A layout change (`set_view`) does not renegotiate: every track keeps its m-line and
+//!   the video of those not shown is simply not sent; shown again, it restarts at a keyframe.
+//! - A participant's m-lines are offered only once it has published; a participant with
+//!   nothing to receive has no subscribe connection.
+//! - Past `max_peers`, a participant added has no media at all (its `publish` is
+//!   `RoomFull`); it is not promoted when someone with media leaves.
+//! - A connection closed for `Timeout` is not reopened by the room until the tracks the
+//!   participant receives change; one closed for `Failed` (subscribe) gets a fresh offer at
+//!   once.
 
-use std::fmt::Debug;
-use std::hash::Hash;
+pub mod route_key;
+pub use route_key::stun_ufrag;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+mod forward;
+mod peer;
+mod room;
+mod routing;
+mod sdp;
+mod speaker;
+
+pub use room::Room;
 
 /// How the SFU behaves; one per server, copied into each room.
 #[derive(Debug, Clone)]
@@ -128,88 +176,4 @@ pub struct RoomStats {
     pub frames_forwarded: u64,
     pub bytes_forwarded: u64,
     pub keyframe_requests: u64,
-}
-
-/// One meeting's SFU. `P` is the participant's id (the meeting's attendance id).
-#[derive(Debug)]
-pub struct Room<P> {
-    config: MediaConfig,
-    _p: std::marker::PhantomData<P>,
-}
-
-impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
-    pub fn new(config: MediaConfig) -> Self {
-        todo!()
-    }
-    /// A participant joined: it may publish and will be offered the others' tracks
-    /// (`receive_video: false` for `media_type: audio`: audio only, both ways).
-    pub fn add_participant(&mut self, participant: P, receive_video: bool, now: Instant) {
-        todo!()
-    }
-    /// The participant left: its connections close and its tracks go from everyone's
-    /// subscribe connection (a renegotiation each).
-    pub fn remove_participant(&mut self, participant: P, now: Instant) {
-        todo!()
-    }
-    /// The client's offer for its publish connection; returns the answer.
-    pub fn publish(
-        &mut self,
-        participant: P,
-        offer: &str,
-        now: Instant,
-    ) -> Result<String, SignalError> {
-        todo!()
-    }
-    /// The client's answer to the subscribe offer of `version`.
-    pub fn subscribe_answer(
-        &mut self,
-        participant: P,
-        version: u64,
-        answer: &str,
-        now: Instant,
-    ) -> Result<(), SignalError> {
-        todo!()
-    }
-    /// A trickled remote candidate (optional for clients); `""` ends them.
-    pub fn add_candidate(
-        &mut self,
-        participant: P,
-        connection: Connection,
-        candidate: &str,
-        now: Instant,
-    ) -> Result<(), SignalError> {
-        todo!()
-    }
-    /// Whether the participant's audio and video are forwarded (host and self mutes).
-    pub fn set_forwarding(&mut self, participant: P, audio: bool, video: bool, now: Instant) {
-        todo!()
-    }
-    /// Whose video `viewer` is sent, in order; `None`: everyone's (the default).
-    pub fn set_view(&mut self, viewer: P, shown: Option<Vec<P>>, now: Instant) {
-        todo!()
-    }
-    /// A datagram the I/O layer routed here. Returns false when no peer took it.
-    pub fn handle_datagram(
-        &mut self,
-        now: Instant,
-        source: SocketAddr,
-        destination: SocketAddr,
-        contents: &[u8],
-    ) -> bool {
-        todo!()
-    }
-    pub fn handle_timeout(&mut self, now: Instant) {
-        todo!()
-    }
-    /// The next thing to do; call until it returns [`Output::Timeout`].
-    pub fn poll_output(&mut self) -> Output<P> {
-        todo!()
-    }
-    /// Every route this room holds (for the I/O layer to drop when the room closes).
-    pub fn routes(&self) -> Vec<Route> {
-        todo!()
-    }
-    pub fn stats(&self) -> RoomStats {
-        todo!()
-    }
 }

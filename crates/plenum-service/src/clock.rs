@@ -4,8 +4,17 @@ use plenum_domain::Timestamp;
 
 /// Where the service gets "now". The domain never reads a clock; the service reads this one,
 /// so tests can move time forward instead of sleeping.
+///
+/// It gives both kinds of time the system runs on: the wall clock the domain and the record
+/// use (`now`), and the monotonic instants of the media engine's timers (`instant`), which
+/// str0m takes as an argument just as the domain takes `now`.
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now(&self) -> Timestamp;
+    /// A monotonic instant for timers (media). A manual clock keeps real instants: media
+    /// timers follow the network, which tests cannot pause.
+    fn instant(&self) -> std::time::Instant {
+        std::time::Instant::now()
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -63,6 +63,12 @@ pub enum ServiceError {
     MeetingNotRunning,
     #[error("no participant {0} is in the meeting")]
     ParticipantNotFound(String),
+    /// This server carries no audio or video (`media.enabled = false`).
+    #[error("this server does not carry audio or video")]
+    MediaUnavailable,
+    /// Signalling the SFU refused.
+    #[error(transparent)]
+    Media(#[from] plenum_media::SignalError),
     /// The record of meetings, imports and integration keys (see `history.rs`).
     #[error(transparent)]
     History(#[from] crate::HistoryError),

@@ -22,8 +22,8 @@ pub use history::{
     require_record_reader,
 };
 pub use live::{
-    Delivery, JoinError, Joined, LiveJoin, LivePolicy, MeetingSnapshot, MeetingSummary, Outbox,
-    ParticipantLink, Pushed,
+    Delivery, IceServer, JoinError, Joined, LiveJoin, LivePolicy, MediaOffer, MediaPush,
+    MediaService, MediaSettings, MeetingSnapshot, MeetingSummary, Outbox, ParticipantLink, Pushed,
 };
 pub use meetings::{RoomRequest, ScheduleRequest, SeriesRequest};
 pub use passwords::PasswordHasher;

@@ -59,6 +59,9 @@ pub struct RoomRequest {
     pub owner: Option<UserId>,
 }
 
+/// The longest code a meeting link is looked up with.
+const MAX_LINK_CODE_BYTES: usize = 64;
+
 fn random_code() -> String {
     // 72 random bits: unguessable enough for a join link that still needs the password.
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 9]>())
@@ -162,6 +165,21 @@ fn user_ref(user: &User) -> UserRef {
 impl Plenum {
     pub fn meeting_url(&self, join_code: &str) -> String {
         format!("{}/j/{join_code}", self.inner.policy.public_url)
+    }
+
+    /// The meeting number a meeting link (`meeting_url`, `/j/{code}`) opens: a scheduled
+    /// meeting's join code, or a number a room or meeting holds. `None` for anything else; no
+    /// sign-in needed (the link is given to guests; joining still needs the password).
+    pub async fn meeting_number_of_link(
+        &self,
+        code: &str,
+    ) -> Result<Option<MeetingNumber>, ServiceError> {
+        // Join codes are 12 characters and numbers at most 12 digits: anything much longer is
+        // no link of ours, and is not worth a query.
+        if code.is_empty() || code.len() > MAX_LINK_CODE_BYTES {
+            return Ok(None);
+        }
+        Ok(self.inner.store.meeting_number_of_link(code).await?)
     }
 
     pub fn live_url(&self, live: &LiveSettings) -> String {

@@ -220,6 +220,8 @@ pub(crate) struct Inner {
     companies: TokenCache<Company, CompanyId>,
     /// The running meetings.
     pub(crate) live: crate::live::Registry,
+    /// The media server, once started (`Plenum::start_media`).
+    pub(crate) media: std::sync::OnceLock<crate::live::MediaService>,
     /// Failed sign-ins of usernames that have no account, by canonical name, throttled as
     /// an account's are: if a name without an account never locked, the lock would tell
     /// which usernames exist (docs/security.md).
@@ -273,6 +275,7 @@ impl Plenum {
                 app_tokens,
                 companies,
                 live: Default::default(),
+                media: Default::default(),
                 unknown_sign_ins: Failures::default(),
                 join_guesses: Failures::default(),
             }),

@@ -33,7 +33,7 @@ use plenum_domain::credentials::{SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::ids::{RoomId, ScheduleId, SeriesId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::schedule::{Room, Schedule, ScheduleSummary, Series, UserRef};
+use plenum_domain::schedule::{MeetingNumber, Room, Schedule, ScheduleSummary, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{
@@ -773,6 +773,10 @@ impl Store for SqliteStore {
         page: PageRequest,
     ) -> StoreResult<Page<Schedule>> {
         meetings::series_occurrences(self, company, id, filter, page).await
+    }
+
+    async fn meeting_number_of_link(&self, code: &str) -> StoreResult<Option<MeetingNumber>> {
+        meetings::meeting_number_of_link(self, code)
     }
 
     async fn series_exdates(&self, id: SeriesId) -> StoreResult<Vec<Timestamp>> {

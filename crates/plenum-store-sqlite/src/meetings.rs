@@ -1322,6 +1322,30 @@ pub(crate) async fn series_occurrences(
     page_of_schedules(store, scope, filter, page).await
 }
 
+/// The number a meeting link opens: a schedule's join code (`schedules_by_join_code`), else
+/// the code itself when the registry of numbers holds it (its primary key). One snapshot.
+pub(crate) fn meeting_number_of_link(
+    store: &SqliteStore,
+    code: &str,
+) -> StoreResult<Option<MeetingNumber>> {
+    store.reads.read(|conn| {
+        let found: Option<String> = conn
+            .prepare_cached(
+                "SELECT number FROM ( \
+                   SELECT meeting_number AS number, 0 AS rank FROM schedules WHERE join_code = ?1 \
+                   UNION ALL \
+                   SELECT number, 1 AS rank FROM meeting_numbers WHERE number = ?1 \
+                 ) ORDER BY rank LIMIT 1",
+            )
+            .and_then(|mut st| {
+                use rusqlite::OptionalExtension as _;
+                st.query_row([code], |row| row.get(0)).optional()
+            })
+            .map_err(crate::internal)?;
+        found.map(|n| number(&n, "meeting link number")).transpose()
+    })
+}
+
 pub(crate) async fn series_exdates(
     store: &SqliteStore,
     id: SeriesId,

@@ -98,6 +98,7 @@ macro_rules! contract_tests {
             a_meeting_for_a_room_deleted_meanwhile_is_refused,
             a_schedule_in_a_room_uses_the_rooms_number,
             a_series_in_a_room_uses_the_rooms_number,
+            a_meeting_link_opens_its_meeting_number,
             create_schedules_is_all_or_nothing,
             schedule_round_trips_every_field,
             schedule_is_scoped_to_its_company,
@@ -2669,6 +2670,56 @@ pub async fn a_series_in_a_room_uses_the_rooms_number(store: &dyn Store) {
         store.room(acme.id, room.id).await.expect("room"),
         Some(room)
     );
+}
+
+pub async fn a_meeting_link_opens_its_meeting_number(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let meeting = create_schedule(store, &new_schedule(&admin, "Review", "123456789", 0)).await;
+    let series = new_series(&admin, "Daily", "234567890", Frequency::Daily, 0, DAY);
+    create_series(store, &series).await;
+    let room = create_room(store, &new_room(&admin, "Room", "7000001")).await;
+    let in_room = create_schedule(store, &schedule_in_room(&admin, "In room", &room, 0)).await;
+    let link = |code: String| async move {
+        store
+            .meeting_number_of_link(&code)
+            .await
+            .expect("meeting number of a link")
+    };
+
+    // A join code: a single meeting's, a series' (its occurrences carry it), one in a room.
+    assert_eq!(
+        link(meeting.join_code.clone()).await,
+        Some(meeting.meeting_number.clone())
+    );
+    assert_eq!(
+        link(series.join_code.clone()).await,
+        Some(series.meeting_number.clone())
+    );
+    assert_eq!(
+        link(in_room.join_code.clone()).await,
+        Some(room.meeting_number.clone())
+    );
+    // A number something holds: a room's, a meeting's.
+    assert_eq!(
+        link("7000001".to_owned()).await,
+        Some(room.meeting_number.clone())
+    );
+    assert_eq!(
+        link("123456789".to_owned()).await,
+        Some(meeting.meeting_number.clone())
+    );
+    // Nothing else.
+    assert_eq!(link("555555555".to_owned()).await, None);
+    assert_eq!(link("no-such-code".to_owned()).await, None);
+    assert_eq!(link(String::new()).await, None);
+
+    // A deleted meeting's link opens nothing any more.
+    store
+        .delete_schedule(acme.id, meeting.id)
+        .await
+        .expect("delete schedule");
+    assert_eq!(link(meeting.join_code.clone()).await, None);
+    assert_eq!(link("123456789".to_owned()).await, None);
 }
 
 pub async fn create_schedules_is_all_or_nothing(store: &dyn Store) {

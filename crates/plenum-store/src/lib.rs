@@ -13,7 +13,7 @@ use plenum_domain::company::{Company, NewCompany};
 use plenum_domain::credentials::TokenHash;
 use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::schedule::{Room, Schedule, ScheduleSummary, Series, UserRef};
+use plenum_domain::schedule::{MeetingNumber, Room, Schedule, ScheduleSummary, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, User, UserChanges, Username};
 
@@ -214,6 +214,12 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
         filter: Option<&str>,
         page: PageRequest,
     ) -> StoreResult<Page<ScheduleSummary>>;
+
+    /// The meeting number a meeting link (`/j/{code}`) opens: that of the scheduled meeting
+    /// (or occurrence of a series) whose join code `code` is, or else `code` itself when it is
+    /// a number that a room, scheduled meeting or series holds (rooms' links and Rocket.Chat's
+    /// calls name the number). `None` for anything else.
+    async fn meeting_number_of_link(&self, code: &str) -> StoreResult<Option<MeetingNumber>>;
 
     // --- recurring series ------------------------------------------------------------------
 

@@ -305,7 +305,7 @@ async fn run_admin(cli: Cli) -> anyhow::Result<()> {
             crate::telemetry::init(settings.log_format);
             let mut running = server::start(&settings, Arc::new(SystemClock)).await?;
             server::announce(&running.bootstrap);
-            println!("Plenum is listening on http://{}", running.addr);
+            println!("Plenum is listening on {}", running.url());
             tokio::select! {
                 () = server::shutdown_signal() => {
                     tracing::info!("shutting down");

@@ -4,10 +4,10 @@
 //! clap resolves flag-over-environment for each option (`#[arg(env = ...)]`); this module
 //! layers the result over the file and the defaults.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use jiff::SignedDuration;
 use plenum_domain::sign_in::LockoutPolicy;
 use plenum_service::{LivePolicy, Policy};
@@ -16,6 +16,16 @@ use serde::Deserialize;
 
 pub const DEFAULT_DATA_DIR: &str = "./plenum-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7480";
+/// The UDP address of the SFU: one port for every peer connection of every meeting.
+pub const DEFAULT_MEDIA_LISTEN: &str = "127.0.0.1:7481";
+pub const DEFAULT_MAX_PEERS_PER_MEETING: u32 = 100;
+pub const DEFAULT_MAX_VIDEO_BITRATE: u64 = 2_500_000;
+pub const DEFAULT_MAX_AUDIO_BITRATE: u64 = 128_000;
+/// The lowest `media.max_audio_bitrate`: Opus's lowest rate. Below it every packet would be
+/// dropped, which is a unit mistake (kbit/s for bit/s) rather than a wish.
+pub const MIN_AUDIO_BITRATE: u64 = 6_000;
+/// The lowest `media.max_video_bitrate`, for the same reason.
+pub const MIN_VIDEO_BITRATE: u64 = 100_000;
 
 /// The TOML file. Every key is optional; see `docs/configuration.md`.
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +49,31 @@ pub struct FileConfig {
     pub heartbeat_interval_secs: Option<u64>,
     pub heartbeat_timeout_secs: Option<u64>,
     pub max_participants_per_meeting: Option<u32>,
+    /// `[tls]`: HTTPS.
+    pub tls: Option<TlsFileConfig>,
+    /// `[media]`: the SFU.
+    pub media: Option<MediaFileConfig>,
+}
+
+/// The `[tls]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFileConfig {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+/// The `[media]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaFileConfig {
+    pub enabled: Option<bool>,
+    pub listen: Option<String>,
+    pub advertise: Option<Vec<String>>,
+    pub ice_servers: Option<Vec<IceServer>>,
+    pub max_peers_per_meeting: Option<u32>,
+    pub max_video_bitrate: Option<u64>,
+    pub max_audio_bitrate: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -118,6 +153,238 @@ pub struct ServeOverrides {
     /// documents 3; raise it only for load tests). [default: 3]
     #[arg(long, env = "PLENUM_ROCKETCHAT_RATE_LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
     pub rocketchat_rate_limit: Option<u32>,
+    /// Certificate chain (PEM) to serve HTTPS with, with --tls-key-file. [default: none, plain
+    /// HTTP]
+    #[arg(long, env = "PLENUM_TLS_CERT_FILE", value_name = "FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert-file.
+    #[arg(long, env = "PLENUM_TLS_KEY_FILE", value_name = "FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// Whether meetings carry audio and video (the SFU). [default: true]
+    #[arg(long, env = "PLENUM_MEDIA_ENABLED", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub media_enabled: Option<bool>,
+    /// UDP address of the SFU, one port for all meetings. [default: 127.0.0.1:7481]
+    #[arg(long, env = "PLENUM_MEDIA_LISTEN", value_name = "ADDR")]
+    pub media_listen: Option<String>,
+    /// Addresses (IP or IP:port, comma-separated) clients are given as the SFU's candidates,
+    /// e.g. the public IP behind NAT. [default: the media listen address]
+    #[arg(
+        long,
+        env = "PLENUM_MEDIA_ADVERTISE",
+        value_name = "ADDRS",
+        value_delimiter = ','
+    )]
+    pub media_advertise: Option<Vec<String>>,
+    /// STUN/TURN servers clients use (RTCConfiguration.iceServers), as JSON:
+    /// [{"urls": ["turn:turn.example.com:3478"], "username": "u", "credential": "c"}].
+    /// [default: none]
+    #[arg(
+        long,
+        env = "PLENUM_MEDIA_ICE_SERVERS",
+        value_name = "JSON",
+        hide_env_values = true
+    )]
+    pub media_ice_servers: Option<String>,
+    /// Peers (participants with media) in one meeting. [default: 100]
+    #[arg(long, env = "PLENUM_MEDIA_MAX_PEERS_PER_MEETING", value_name = "N")]
+    pub media_max_peers_per_meeting: Option<u32>,
+    /// Bits per second above which a participant's video is dropped. [default: 2500000]
+    #[arg(long, env = "PLENUM_MEDIA_MAX_VIDEO_BITRATE", value_name = "BPS")]
+    pub media_max_video_bitrate: Option<u64>,
+    /// Bits per second above which a participant's audio is dropped. [default: 128000]
+    #[arg(long, env = "PLENUM_MEDIA_MAX_AUDIO_BITRATE", value_name = "BPS")]
+    pub media_max_audio_bitrate: Option<u64>,
+}
+
+/// HTTPS: the files the server's certificate and key are read from at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// The certificate chain, PEM, the server's own certificate first.
+    pub cert_file: PathBuf,
+    /// Its private key, PEM.
+    pub key_file: PathBuf,
+}
+
+pub use plenum_service::IceServer;
+
+/// Checks the entry at `index` of `media.ice_servers`.
+fn validate_ice_server(server: &IceServer, index: usize) -> anyhow::Result<()> {
+    let at = format!("media.ice_servers[{index}]");
+    if server.urls.is_empty() {
+        bail!("{at}: urls is empty; give at least one stun:, turn: or turns: URL");
+    }
+    for url in &server.urls {
+        let (scheme, rest) = url.split_once(':').unwrap_or(("", ""));
+        let scheme = scheme.to_ascii_lowercase();
+        if !matches!(scheme.as_str(), "stun" | "turn" | "turns") {
+            bail!(
+                "{at}: {url:?} is not a stun:, turn: or turns: URL (such as turn:turn.example.com:3478?transport=udp)"
+            );
+        }
+        if rest.is_empty() || rest.starts_with("//") || rest.contains(char::is_whitespace) {
+            bail!(
+                "{at}: {url:?} is not a {scheme}: URL: write {scheme}:HOST[:PORT] (no //, no spaces)"
+            );
+        }
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(str::is_empty);
+        if scheme != "stun" && (blank(&server.username) || blank(&server.credential)) {
+            bail!(
+                "{at}: {url:?} is a TURN server; browsers refuse one without username and credential"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An address clients are given as the SFU's ICE candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdvertisedAddr {
+    pub ip: IpAddr,
+    /// `None`: the port the SFU is bound to (`media.listen`'s, or the one the system chose for
+    /// port 0).
+    pub port: Option<u16>,
+}
+
+impl AdvertisedAddr {
+    /// The candidate's address, given the port the SFU's socket is bound to.
+    pub fn with_bound_port(self, bound_port: u16) -> SocketAddr {
+        SocketAddr::new(self.ip, self.port.unwrap_or(bound_port))
+    }
+
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        let text = text.trim();
+        let parsed = match text.parse::<SocketAddr>() {
+            Ok(addr) => Self {
+                ip: addr.ip(),
+                port: Some(addr.port()),
+            },
+            Err(_) => match text.parse::<IpAddr>() {
+                Ok(ip) => Self { ip, port: None },
+                Err(_) => bail!(
+                    "media.advertise: {text:?} is not an IP address or IP:port (host names are not resolved)"
+                ),
+            },
+        };
+        if parsed.ip.is_unspecified() || parsed.ip.is_multicast() {
+            bail!(
+                "media.advertise: {text:?} is not an address a client can send to; give the server's own IP"
+            );
+        }
+        if parsed.port == Some(0) {
+            bail!("media.advertise: {text:?} has port 0");
+        }
+        Ok(parsed)
+    }
+}
+
+/// The SFU's settings (`media.*`), checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSettings {
+    /// Whether meetings carry audio and video; without, signalling is answered
+    /// `media_unavailable`.
+    pub enabled: bool,
+    /// The UDP address of the SFU, one port for every meeting. Port 0: the system chooses.
+    pub listen: SocketAddr,
+    /// What clients are given as the SFU's candidates, in order; never empty. By default
+    /// `media.listen`'s IP with the bound port.
+    pub advertise: Vec<AdvertisedAddr>,
+    /// Given to clients as `RTCConfiguration.iceServers`; empty by default.
+    pub ice_servers: Vec<IceServer>,
+    pub max_peers_per_meeting: u32,
+    /// Bits per second.
+    pub max_video_bitrate: u64,
+    /// Bits per second.
+    pub max_audio_bitrate: u64,
+}
+
+impl MediaSettings {
+    /// The candidates to advertise once the SFU's socket is bound to `bound_port`.
+    pub fn candidates(&self, bound_port: u16) -> Vec<SocketAddr> {
+        self.advertise
+            .iter()
+            .map(|a| a.with_bound_port(bound_port))
+            .collect()
+    }
+
+    fn resolve(file: MediaFileConfig, serve: &ServeOverrides) -> anyhow::Result<Self> {
+        let enabled = serve.media_enabled.or(file.enabled).unwrap_or(true);
+        let listen_text = serve
+            .media_listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_MEDIA_LISTEN.to_owned());
+        let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+            anyhow!(
+                "media.listen: {listen_text:?} is not an IP:port address (such as 0.0.0.0:7481)"
+            )
+        })?;
+        let advertise = serve
+            .media_advertise
+            .clone()
+            .or(file.advertise)
+            .unwrap_or_default()
+            .iter()
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| AdvertisedAddr::parse(a))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let advertise = if !advertise.is_empty() {
+            advertise
+        } else if listen.ip().is_unspecified() && enabled {
+            bail!(
+                "media.listen {listen} listens on every interface, so which address clients should send media to is unknown: set media.advertise to the server's address as clients reach it (its public IP behind NAT)"
+            );
+        } else {
+            vec![AdvertisedAddr {
+                ip: listen.ip(),
+                port: None,
+            }]
+        };
+        let ice_servers = match &serve.media_ice_servers {
+            Some(json) => serde_json::from_str::<Vec<IceServer>>(json).map_err(|e| {
+                anyhow!(
+                    "media.ice_servers (--media-ice-servers / PLENUM_MEDIA_ICE_SERVERS) is not a JSON list of {{\"urls\": [...], \"username\": ..., \"credential\": ...}}: {e}"
+                )
+            })?,
+            None => file.ice_servers.unwrap_or_default(),
+        };
+        for (i, server) in ice_servers.iter().enumerate() {
+            validate_ice_server(server, i)?;
+        }
+        let max_peers_per_meeting = match serve
+            .media_max_peers_per_meeting
+            .or(file.max_peers_per_meeting)
+        {
+            Some(0) => bail!("media.max_peers_per_meeting must be at least 1"),
+            Some(n) => n,
+            None => DEFAULT_MAX_PEERS_PER_MEETING,
+        };
+        let bitrate = |v: Option<u64>, default: u64, min: u64, key: &str| match v {
+            Some(b) if b < min => Err(anyhow!(
+                "{key} is in bits per second and must be at least {min} (not {b})"
+            )),
+            Some(b) => Ok(b),
+            None => Ok(default),
+        };
+        Ok(Self {
+            enabled,
+            listen,
+            advertise,
+            ice_servers,
+            max_peers_per_meeting,
+            max_video_bitrate: bitrate(
+                serve.media_max_video_bitrate.or(file.max_video_bitrate),
+                DEFAULT_MAX_VIDEO_BITRATE,
+                MIN_VIDEO_BITRATE,
+                "media.max_video_bitrate",
+            )?,
+            max_audio_bitrate: bitrate(
+                serve.media_max_audio_bitrate.or(file.max_audio_bitrate),
+                DEFAULT_MAX_AUDIO_BITRATE,
+                MIN_AUDIO_BITRATE,
+                "media.max_audio_bitrate",
+            )?,
+        })
+    }
 }
 
 /// The resolved settings the server runs with.
@@ -131,6 +398,9 @@ pub struct Settings {
     pub durability: Durability,
     pub admin_password: Option<String>,
     pub policy: Policy,
+    /// HTTPS when set; plain HTTP otherwise.
+    pub tls: Option<TlsSettings>,
+    pub media: MediaSettings,
 }
 
 impl Settings {
@@ -156,6 +426,24 @@ impl Settings {
                 )),
             }
         };
+        let tls_file = file.tls.unwrap_or_default();
+        let tls = match (
+            serve.tls_cert_file.clone().or(tls_file.cert_file),
+            serve.tls_key_file.clone().or(tls_file.key_file),
+        ) {
+            (Some(cert_file), Some(key_file)) => Some(TlsSettings {
+                cert_file,
+                key_file,
+            }),
+            (None, None) => None,
+            (Some(_), None) => bail!(
+                "tls.cert_file is set but tls.key_file is not: HTTPS needs both (or neither, for plain HTTP)"
+            ),
+            (None, Some(_)) => bail!(
+                "tls.key_file is set but tls.cert_file is not: HTTPS needs both (or neither, for plain HTTP)"
+            ),
+        };
+        let media = MediaSettings::resolve(file.media.unwrap_or_default(), serve)?;
         let lockout_defaults = LockoutPolicy::default();
         let policy = Policy {
             secret_salt: common
@@ -258,11 +546,14 @@ impl Settings {
             },
             admin_password: serve.admin_password.clone(),
             policy,
+            tls,
+            media,
         })
     }
 
     /// Defaults for everything, with the data directory and listen address given: what tests
-    /// and embedders start from.
+    /// and embedders start from. The SFU listens on 127.0.0.1 on a port the system chooses, so
+    /// that servers side by side do not collide.
     pub fn for_data_dir(data_dir: &Path, listen: SocketAddr) -> Self {
         let mut settings = Self::resolve(
             FileConfig::default(),
@@ -272,6 +563,7 @@ impl Settings {
         .unwrap_or_else(|_| unreachable!("the built-in defaults are valid"));
         settings.data_dir = data_dir.to_owned();
         settings.listen = listen;
+        settings.media.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         settings
     }
 }
@@ -304,6 +596,240 @@ mod tests {
         let zero: FileConfig = toml::from_str("token_lifetime_secs = 0").unwrap_or_default();
         assert!(
             Settings::resolve(zero, &Overrides::default(), &ServeOverrides::default()).is_err()
+        );
+    }
+
+    fn resolve(toml: &str, serve: &ServeOverrides) -> anyhow::Result<Settings> {
+        let file: FileConfig = toml::from_str(toml)?;
+        Settings::resolve(file, &Overrides::default(), serve)
+    }
+
+    #[track_caller]
+    fn refused(toml: &str, serve: &ServeOverrides, needles: &[&str]) {
+        match resolve(toml, serve) {
+            Ok(s) => panic!("accepted: {s:?}"),
+            Err(e) => {
+                let message = format!("{e:#}");
+                for needle in needles {
+                    assert!(message.contains(needle), "{needle:?} not in: {message}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tls_needs_both_files_or_neither() {
+        let none = ServeOverrides::default();
+        let s = resolve("", &none).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.tls, None);
+        let s = resolve(
+            "[tls]\ncert_file = \"/etc/plenum/cert.pem\"\nkey_file = \"/etc/plenum/key.pem\"\n",
+            &none,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.tls,
+            Some(TlsSettings {
+                cert_file: "/etc/plenum/cert.pem".into(),
+                key_file: "/etc/plenum/key.pem".into(),
+            })
+        );
+        refused(
+            "[tls]\ncert_file = \"c.pem\"\n",
+            &none,
+            &["tls.key_file", "both"],
+        );
+        // The key from the environment or a flag completes the file's certificate.
+        let key = ServeOverrides {
+            tls_key_file: Some("k.pem".into()),
+            ..ServeOverrides::default()
+        };
+        refused("", &key, &["tls.cert_file", "both"]);
+        let s = resolve("[tls]\ncert_file = \"c.pem\"\n", &key).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.tls.map(|t| t.key_file), Some(PathBuf::from("k.pem")));
+        assert!(toml::from_str::<FileConfig>("[tls]\ncert = \"c.pem\"\n").is_err());
+    }
+
+    #[test]
+    fn media_defaults() {
+        let s = resolve("", &ServeOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let m = s.media;
+        assert!(m.enabled);
+        assert_eq!(m.listen, SocketAddr::from(([127, 0, 0, 1], 7481)));
+        assert_eq!(
+            m.candidates(7481),
+            vec![SocketAddr::from(([127, 0, 0, 1], 7481))]
+        );
+        assert!(m.ice_servers.is_empty());
+        assert_eq!(m.max_peers_per_meeting, 100);
+        assert_eq!(m.max_video_bitrate, 2_500_000);
+        assert_eq!(m.max_audio_bitrate, 128_000);
+        // Tests' servers: a port the system chooses, advertised as bound.
+        let t = Settings::for_data_dir(Path::new("d"), SocketAddr::from(([127, 0, 0, 1], 0)));
+        assert_eq!(t.media.listen, SocketAddr::from(([127, 0, 0, 1], 0)));
+        assert_eq!(
+            t.media.candidates(40000),
+            vec![SocketAddr::from(([127, 0, 0, 1], 40000))]
+        );
+    }
+
+    #[test]
+    fn media_from_the_file_and_overrides() {
+        let file = r#"
+[media]
+enabled = true
+listen = "0.0.0.0:7481"
+advertise = ["203.0.113.7", "198.51.100.2:40000", "[2001:db8::1]:7481"]
+max_peers_per_meeting = 12
+max_video_bitrate = 1000000
+max_audio_bitrate = 64000
+
+[[media.ice_servers]]
+urls = ["stun:stun.example.com:3478"]
+
+[[media.ice_servers]]
+urls = ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:443?transport=tcp"]
+username = "plenum"
+credential = "s3cret"
+"#;
+        let s = resolve(file, &ServeOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let m = &s.media;
+        assert_eq!(m.listen, SocketAddr::from(([0, 0, 0, 0], 7481)));
+        assert_eq!(
+            m.candidates(7481)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            [
+                "203.0.113.7:7481",
+                "198.51.100.2:40000",
+                "[2001:db8::1]:7481"
+            ]
+        );
+        assert_eq!(m.max_peers_per_meeting, 12);
+        assert_eq!(m.max_video_bitrate, 1_000_000);
+        assert_eq!(m.max_audio_bitrate, 64_000);
+        assert_eq!(m.ice_servers.len(), 2);
+        // Clients get RTCIceServer objects; logs never get the credential.
+        assert_eq!(
+            serde_json::to_value(&m.ice_servers).unwrap_or_default(),
+            serde_json::json!([
+                {"urls": ["stun:stun.example.com:3478"]},
+                {"urls": ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:443?transport=tcp"],
+                 "username": "plenum", "credential": "s3cret"}
+            ])
+        );
+        assert!(!format!("{s:?}").contains("s3cret"));
+
+        // The environment and flags override the file, key by key.
+        let serve = ServeOverrides {
+            media_enabled: Some(false),
+            media_listen: Some("127.0.0.1:0".into()),
+            media_advertise: Some(vec!["192.0.2.1".into()]),
+            media_ice_servers: Some(r#"[{"urls": ["stun:127.0.0.1:3478"]}]"#.into()),
+            media_max_audio_bitrate: Some(32_000),
+            ..ServeOverrides::default()
+        };
+        let m = resolve(file, &serve)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .media;
+        assert!(!m.enabled);
+        assert_eq!(m.listen, SocketAddr::from(([127, 0, 0, 1], 0)));
+        assert_eq!(
+            m.candidates(5000),
+            vec![SocketAddr::from(([192, 0, 2, 1], 5000))]
+        );
+        assert_eq!(m.ice_servers[0].urls, ["stun:127.0.0.1:3478"]);
+        assert_eq!(m.max_audio_bitrate, 32_000);
+        assert_eq!(m.max_video_bitrate, 1_000_000);
+    }
+
+    #[test]
+    fn bad_media_settings_are_refused_with_the_key_named() {
+        let none = ServeOverrides::default();
+        refused(
+            "[media]\nlisten = \"0.0.0.0:7481\"\n",
+            &none,
+            &["media.advertise", "0.0.0.0:7481"],
+        );
+        refused(
+            "[media]\nlisten = \"[::]:7481\"\n",
+            &none,
+            &["media.advertise"],
+        );
+        // Without media, where it would listen does not matter.
+        assert!(
+            resolve(
+                "[media]\nenabled = false\nlisten = \"0.0.0.0:7481\"\n",
+                &none
+            )
+            .is_ok()
+        );
+        refused(
+            "[media]\nlisten = \"localhost:7481\"\n",
+            &none,
+            &["media.listen", "localhost:7481"],
+        );
+        refused(
+            "[media]\nlisten = \"127.0.0.1\"\n",
+            &none,
+            &["media.listen"],
+        );
+        for bad in ["meet.example.com", "0.0.0.0", "203.0.113.7:0", "224.0.0.1"] {
+            refused(
+                &format!("[media]\nadvertise = [\"{bad}\"]\n"),
+                &none,
+                &["media.advertise", bad],
+            );
+        }
+        refused(
+            "[[media.ice_servers]]\nurls = []\n",
+            &none,
+            &["media.ice_servers[0]", "urls is empty"],
+        );
+        for bad in [
+            "http://stun.example.com",
+            "stun.example.com:3478",
+            "stun:",
+            "stun://stun.example.com",
+        ] {
+            refused(
+                &format!("[[media.ice_servers]]\nurls = [\"{bad}\"]\n"),
+                &none,
+                &["media.ice_servers[0]", bad],
+            );
+        }
+        refused(
+            "[[media.ice_servers]]\nurls = [\"stun:a.example\"]\n[[media.ice_servers]]\nurls = [\"turn:t.example:3478\"]\n",
+            &none,
+            &["media.ice_servers[1]", "username and credential"],
+        );
+        refused(
+            "[media]\nmax_video_bitrate = 2500\n",
+            &none,
+            &["media.max_video_bitrate", "bits per second"],
+        );
+        refused(
+            "[media]\nmax_audio_bitrate = 0\n",
+            &none,
+            &["media.max_audio_bitrate"],
+        );
+        refused(
+            "[media]\nmax_peers_per_meeting = 0\n",
+            &none,
+            &["media.max_peers_per_meeting"],
+        );
+        let json = ServeOverrides {
+            media_ice_servers: Some("stun:x".into()),
+            ..ServeOverrides::default()
+        };
+        refused("", &json, &["PLENUM_MEDIA_ICE_SERVERS", "JSON"]);
+        assert!(toml::from_str::<FileConfig>("[media]\nlisen = \"x\"\n").is_err());
+        assert!(
+            toml::from_str::<FileConfig>(
+                "[[media.ice_servers]]\nurls = [\"stun:a\"]\npassword = \"x\"\n"
+            )
+            .is_err()
         );
     }
 }

@@ -9,3 +9,4 @@ pub mod generate;
 pub mod generate_history;
 pub mod server;
 pub mod telemetry;
+pub mod tls;

@@ -107,6 +107,10 @@ pub fn announce(outcome: &BootstrapOutcome) {
 #[derive(Debug)]
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Whether it serves HTTPS (`tls.*`) rather than plain HTTP.
+    pub tls: bool,
+    /// The media (UDP) address, when the server carries media.
+    pub media: Option<SocketAddr>,
     pub plenum: Plenum,
     pub bootstrap: BootstrapOutcome,
     shutdown: Option<oneshot::Sender<()>>,
@@ -125,14 +129,31 @@ impl RunningServer {
         result
     }
 
+    /// `https://<addr>` or `http://<addr>`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
     /// Resolves when the server has stopped on its own (it never should).
     pub async fn wait(&mut self) -> anyhow::Result<()> {
         (&mut self.task).await.context("server task")?
     }
 }
 
-/// Opens the store, bootstraps, binds `settings.listen` and serves until `stop`.
+/// Opens the store, bootstraps, binds `settings.listen` and serves (HTTPS with `settings.tls`)
+/// until `stop`.
 pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
+    // First, so that a missing or wrong certificate or key stops the start before anything
+    // is bound or written.
+    let tls = settings
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()?;
+    let (tls, certificate) = tls.unzip();
+    let tls_on = tls.is_some();
+    let scheme = if tls_on { "https" } else { "http" };
     let listener =
         listen(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
@@ -140,7 +161,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     settings.policy.public_url = settings
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
     let (plenum, store) = open(&settings, clock).await?;
     let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
     // Meetings that were running when the last process died (crash, kill -9) end where it
@@ -153,47 +174,97 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
             "closed the meetings a previous run left open"
         );
     }
+    let media = if settings.media.enabled {
+        let media = &settings.media;
+        let bound = plenum
+            .start_media(&plenum_service::MediaSettings {
+                listen: media.listen,
+                // Port 0 in an advertised address: the port the socket is bound to.
+                advertise: media.candidates(0),
+                ice_servers: media.ice_servers.clone(),
+                max_peers_per_meeting: media.max_peers_per_meeting as usize,
+                max_video_bitrate: media.max_video_bitrate,
+                max_audio_bitrate: media.max_audio_bitrate,
+            })
+            .await
+            .with_context(|| format!("cannot bind the media port {}", media.listen))?;
+        tracing::info!(media = %bound, "media (UDP) listening");
+        Some(bound)
+    } else {
+        None
+    };
     let app = plenum_http::router(AppState::new(plenum.clone()));
+    let listener = match tls {
+        None => Listening::Plain(listener),
+        Some(config) => {
+            Listening::Tls(crate::tls::TlsListener::new(listener, config).context("TLS listener")?)
+        }
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = spawn_token_janitor(plenum.clone());
+    let reloader = certificate.map(spawn_certificate_reloader);
     let live = plenum.clone();
+    let shutdown = async move {
+        let _ = rx.await;
+        // Participants' connections are long-lived: end their meetings (recorded,
+        // and every client told) so the HTTP server can drain.
+        live.end_all_meetings(Duration::from_secs(10)).await;
+    };
+    // `into_make_service`: each connection shares the router. Served as a plain `Router`,
+    // axum deep-clones every route (with its layers) per connection and drops them when it
+    // closes; a participant's WebSocket is a connection of one request, so that was most
+    // of the HTTP cost of a join.
+    // With the client's address on each connection (`ConnectInfo`): wrong meeting
+    // passwords are counted by it.
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
-        // `into_make_service`: each connection shares the router. Served as a plain `Router`,
-        // axum deep-clones every route (with its layers) per connection and drops them when it
-        // closes; a participant's WebSocket is a connection of one request, so that was most
-        // of the HTTP cost of a join.
-        // Small frames (a participant's `hello` right after the upgrade's answer, events) go
-        // out at once instead of waiting for the previous segment's ACK (Nagle).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        let served = match listener {
+            Listening::Plain(listener) => {
+                // Small frames (a participant's `hello` right after the upgrade's answer,
+                // events) go out at once instead of waiting for the previous segment's ACK
+                // (Nagle).
+                let listener = listener.tap_io(|tcp| {
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                    }
+                });
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
             }
-        });
-        // With the client's address on each connection (`ConnectInfo`): wrong meeting
-        // passwords are counted by it.
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.await;
-            // Participants' connections are long-lived: end their meetings (recorded,
-            // and every client told) so the HTTP server can drain.
-            live.end_all_meetings(Duration::from_secs(10)).await;
-        })
-        .await;
+            Listening::Tls(listener) => {
+                // The same app and shutdown over TLS. The TLS listener sets TCP_NODELAY
+                // itself, before the handshake; the empty `tap_io` is how axum gives a
+                // listener of ours `ConnectInfo<SocketAddr>`.
+                let listener = listener.tap_io(|_| {});
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        };
         janitor.abort();
+        if let Some(reloader) = reloader {
+            reloader.abort();
+        }
         served.context("HTTP server")
     });
-    tracing::info!(%addr, "listening");
+    tracing::info!(%addr, tls = tls_on, "listening");
     Ok(RunningServer {
         addr,
+        tls: tls_on,
+        media,
         plenum,
         bootstrap,
         shutdown: Some(tx),
         task,
         store,
     })
+}
+
+/// What the server accepts connections with.
+enum Listening {
+    Plain(TcpListener),
+    Tls(crate::tls::TlsListener),
 }
 
 /// Connections that may wait to be accepted (the kernel caps it at `net.core.somaxconn`).
@@ -232,6 +303,37 @@ fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Re-reads the TLS certificate and key on every SIGHUP (`systemctl reload`), so that a
+/// renewed certificate needs no restart. A file that cannot be used is logged and the
+/// certificate served stays as it was. The handler is in place when this returns.
+#[cfg(unix)]
+fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(e) => {
+            tracing::warn!(error = %e, "no SIGHUP handler: the TLS certificate is read at start only");
+            return tokio::spawn(async {});
+        }
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match certificate.reload() {
+                Ok(()) => tracing::info!("SIGHUP: TLS certificate and key reloaded"),
+                Err(e) => tracing::error!(
+                    error = format!("{e:#}"),
+                    "SIGHUP: TLS certificate not reloaded; still serving the previous one"
+                ),
+            }
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn spawn_certificate_reloader(_: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+    tokio::spawn(async {})
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

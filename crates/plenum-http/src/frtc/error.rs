@@ -210,7 +210,9 @@ impl From<ServiceError> for FrtcError {
             ServiceError::TooManyOccurrences { .. } => C::TooManyOccurrences,
             ServiceError::InvalidChange(_)
             | ServiceError::UnmuteNotAllowed
-            | ServiceError::NotMuted => C::InvalidField,
+            | ServiceError::NotMuted
+            | ServiceError::MediaUnavailable
+            | ServiceError::Media(_) => C::InvalidField,
             ServiceError::MeetingNotRunning => C::MeetingNotRunning,
             ServiceError::ParticipantNotFound(_) => C::ParticipantNotFound,
             ServiceError::History(h) => match h {

@@ -1,5 +1,6 @@
 //! Integration tests of the HTTP API: a real server per test, real HTTP over loopback.
 
+mod browser;
 mod calendar;
 mod companies;
 mod errors;
@@ -7,6 +8,7 @@ mod history_admin;
 mod history_fixture;
 mod history_tenancy;
 mod huawei;
+mod join_page;
 mod live;
 mod openapi;
 mod persistence;

@@ -17,6 +17,7 @@ mod logs;
 mod media;
 mod offline;
 mod signals;
+mod tls;
 
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
@@ -56,6 +57,8 @@ pub fn plenum() -> std::process::Command {
             cmd.env_remove(&key);
         }
     }
+    // Every test's server binds its own media port: the default 7481 would be shared.
+    cmd.env("PLENUM_MEDIA_LISTEN", "127.0.0.1:0");
     cmd.stdin(Stdio::null());
     cmd
 }

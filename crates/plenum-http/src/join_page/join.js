@@ -1,0 +1,1174 @@
+// Plenum's browser join page: joins a meeting over the client protocol
+// (docs/client-protocol.md) and, when the server carries media, sends the camera and
+// microphone on a "publish" RTCPeerConnection and receives the others on a "subscribe" one.
+// Plain modern JavaScript, standard Web APIs only (Chromium and Firefox), no dependencies.
+
+const $ = (id) => document.getElementById(id);
+
+// --- what the page knows ---------------------------------------------------------------------
+
+const meetingNumber = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() || '');
+const query = new URLSearchParams(location.search);
+
+const REFUSALS = {
+  unknown_meeting: () => `There is no meeting with the number ${meetingNumber}.`,
+  wrong_password: () => 'The meeting password is wrong. Check it and try again.',
+  meeting_locked: () => 'The meeting is locked: a host has closed it to new participants.',
+  not_open_yet: (m) => m.opens_at
+    ? `The meeting is not open yet. It opens at ${formatTime(m.opens_at)}.`
+    : 'The meeting is not open yet.',
+  meeting_ended: () => 'The meeting has ended.',
+  meeting_full: () => 'The meeting is full: it has as many participants as it may have.',
+  server_full: () => 'The server is full right now. Try again in a few minutes.',
+  guests_not_allowed: () => 'This meeting does not allow guests. Members: sign in below to join.',
+  unauthorized: () => 'Your sign-in is no longer valid. Sign in again.',
+  too_many_attempts: (m) => m.retry_at
+    ? `Too many wrong passwords. You can try again at ${formatTime(m.retry_at)}.`
+    : 'Too many wrong passwords. Try again later.',
+};
+
+const CLOSES = {
+  4000: 'You left the meeting.',
+  4001: 'You were disconnected by a host.',
+  4002: 'The meeting has ended.',
+  4003: 'You were disconnected: the server did not hear from this page in time.',
+  4004: 'You were disconnected: this connection could not keep up with the meeting.',
+};
+
+const ENDED = {
+  stopped: 'The meeting has ended: a host stopped it.',
+  stopped_no_rejoin: 'The meeting has ended: a host stopped it.',
+  end_time_reached: 'The meeting has ended: its time is over.',
+  empty: 'The meeting has ended.',
+  server_shutdown: 'The meeting has ended: the server is shutting down.',
+};
+
+const state = {
+  ws: null,
+  hello: null,
+  joining: false,
+  joined: false,
+  ended: false,
+  refusal: null,
+  endedText: '',
+  clientUuid: null,
+  token: null, // a member's access token: in memory only, never stored
+  member: null,
+  meeting: null,
+  participants: new Map(), // client_uuid -> participant
+  order: [], // client_uuids in join order
+  shown: null, // the server's `view.shown`, when it sends one
+  maxViews: 9,
+  layout: 'auto',
+  lecturer: null,
+  meetingPin: null,
+  ownPin: null,
+  overlay: null,
+  locked: false,
+  recording: false,
+  activeSpeaker: null,
+  serverSpeaker: null,
+  wantAudio: true,
+  wantVideo: true,
+  stream: null,
+  pendingRefs: new Map(),
+  nextRef: 1,
+  heartbeat: null,
+  media: null,
+  publish: null,
+  subscribe: null,
+  subscribeChain: Promise.resolve(),
+  tracks: new Map(), // mid -> {client_uuid, kind}
+  remoteStreams: new Map(), // client_uuid -> MediaStream
+  speakerTimer: null,
+  soundBlocked: false,
+  leaving: false,
+};
+
+function formatTime(ms) {
+  const when = new Date(ms);
+  const today = new Date();
+  const sameDay = when.toDateString() === today.toDateString();
+  const options = sameDay
+    ? { hour: '2-digit', minute: '2-digit' }
+    : { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' };
+  return when.toLocaleString(undefined, options);
+}
+
+// --- status and alerts -------------------------------------------------------------------------
+
+function status(text) {
+  $('status').textContent = text;
+}
+
+function alertText(text) {
+  const el = $('alert');
+  el.textContent = text || '';
+  el.hidden = !text;
+}
+
+// --- the camera and microphone ---------------------------------------------------------------
+
+async function openDevices() {
+  const micId = $('microphone').value;
+  const camId = $('camera').value;
+  const audio = micId ? { deviceId: { exact: micId } } : true;
+  const video = camId ? { deviceId: { exact: camId } } : { width: { ideal: 1280 }, height: { ideal: 720 } };
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    status('This browser gives the page no camera or microphone (it needs https or localhost). You can still join to watch and listen.');
+    return null;
+  }
+  let stream = null;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+  } catch (e) {
+    // Try each alone: a machine without a camera still has a microphone.
+    const parts = await Promise.allSettled([
+      navigator.mediaDevices.getUserMedia({ audio }),
+      navigator.mediaDevices.getUserMedia({ video }),
+    ]);
+    const tracks = parts.filter((p) => p.status === 'fulfilled').flatMap((p) => p.value.getTracks());
+    if (tracks.length) {
+      stream = new MediaStream(tracks);
+    } else {
+      status(e && e.name === 'NotAllowedError'
+        ? 'The browser did not allow the camera and microphone. You can still join to watch and listen.'
+        : 'No camera or microphone was found. You can still join to watch and listen.');
+      return null;
+    }
+  }
+  return stream;
+}
+
+async function useStream(stream) {
+  const old = state.stream;
+  state.stream = stream;
+  applyWants();
+  const preview = $('preview');
+  preview.srcObject = stream;
+  preview.play().catch(() => {});
+  if (state.publish) {
+    // Swap the tracks on the publish connection: no renegotiation needed.
+    for (const t of state.publish.getTransceivers()) {
+      const kind = t.sender.track ? t.sender.track.kind : t.receiver.track.kind;
+      const track = stream ? stream.getTracks().find((x) => x.kind === kind) : null;
+      if (track) await t.sender.replaceTrack(track).catch(() => {});
+    }
+  }
+  if (old && old !== stream) old.getTracks().forEach((t) => t.stop());
+  renderSelf();
+  await listDevices();
+}
+
+async function listDevices() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
+  const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  const current = (kind) => {
+    const t = state.stream && state.stream.getTracks().find((x) => x.kind === kind);
+    return t && t.getSettings ? t.getSettings().deviceId : '';
+  };
+  fill($('microphone'), devices.filter((d) => d.kind === 'audioinput'), current('audio'), 'Microphone');
+  fill($('camera'), devices.filter((d) => d.kind === 'videoinput'), current('video'), 'Camera');
+}
+
+function fill(select, devices, selected, word) {
+  if (!devices.length) return;
+  const keep = select.value || selected;
+  select.replaceChildren();
+  devices.forEach((d, i) => {
+    const option = document.createElement('option');
+    option.value = d.deviceId;
+    option.textContent = d.label || `${word} ${i + 1}`;
+    select.append(option);
+  });
+  if (keep && devices.some((d) => d.deviceId === keep)) select.value = keep;
+}
+
+function track(kind) {
+  return state.stream ? state.stream.getTracks().find((t) => t.kind === kind) : null;
+}
+
+/// The tracks follow what the participant wants and what the hosts allow.
+function applyWants() {
+  const me = state.participants.get(state.clientUuid);
+  const audio = track('audio');
+  const video = track('video');
+  if (audio) audio.enabled = state.wantAudio && !(me && me.mute_audio);
+  if (video) video.enabled = state.wantVideo && !(me && me.mute_video);
+  renderToggles();
+}
+
+function renderToggles() {
+  const me = state.participants.get(state.clientUuid);
+  const micOn = state.wantAudio && !(me && me.mute_audio) && !!track('audio');
+  const camOn = state.wantVideo && !(me && me.mute_video) && !!track('video');
+  setToggle($('preview-mic'), state.wantAudio && !!track('audio'), 'Microphone on', 'Microphone off');
+  setToggle($('preview-cam'), state.wantVideo && !!track('video'), 'Camera on', 'Camera off');
+  setToggle($('mic-toggle'), micOn, 'Mute microphone', 'Unmute microphone');
+  setToggle($('cam-toggle'), camOn, 'Turn camera off', 'Turn camera on');
+  $('mic-toggle').disabled = !track('audio');
+  $('cam-toggle').disabled = !track('video');
+  $('preview-mic').disabled = !track('audio');
+  $('preview-cam').disabled = !track('video');
+  $('preview-off').hidden = !!(track('video') && state.wantVideo);
+}
+
+function setToggle(button, on, onText, offText) {
+  button.setAttribute('aria-pressed', on ? 'true' : 'false');
+  button.textContent = on ? onText : offText;
+  button.classList.toggle('off', !on);
+}
+
+// --- the WebSocket -----------------------------------------------------------------------------
+
+function connect() {
+  return new Promise((resolve, reject) => {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN && state.hello) {
+      resolve(state.ws);
+      return;
+    }
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${scheme}//${location.host}/api/v1/live`);
+    state.ws = ws;
+    state.hello = null;
+    let opened = false;
+    ws.onmessage = (e) => {
+      let message;
+      try {
+        message = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      if (message.type === 'hello') {
+        opened = true;
+        state.hello = message;
+        resolve(ws);
+        return;
+      }
+      onMessage(message);
+    };
+    ws.onclose = (e) => {
+      if (!opened) reject(new Error('The server could not be reached.'));
+      if (state.ws === ws) onClose(e.code);
+    };
+    ws.onerror = () => {};
+  });
+}
+
+function send(message) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
+}
+
+/// Sends a request with a `ref`; resolves with the server's answer to it.
+function request(message) {
+  const ref = state.nextRef++;
+  return new Promise((resolve) => {
+    state.pendingRefs.set(ref, resolve);
+    send({ ...message, ref });
+  });
+}
+
+function startHeartbeats() {
+  stopHeartbeats();
+  const every = (state.hello && state.hello.heartbeat_interval_ms) || 10000;
+  state.heartbeat = setInterval(() => send({ type: 'heartbeat' }), every);
+}
+
+function stopHeartbeats() {
+  if (state.heartbeat) clearInterval(state.heartbeat);
+  state.heartbeat = null;
+}
+
+// --- joining -----------------------------------------------------------------------------------
+
+async function join() {
+  if (state.joining || state.joined) return;
+  const name = $('display-name').value.trim();
+  if (!name && !state.token) {
+    alertText('Enter your name to join.');
+    $('display-name').focus();
+    return;
+  }
+  state.joining = true;
+  state.refusal = null;
+  $('join-button').disabled = true;
+  alertText('');
+  status('Joining…');
+  try {
+    await connect();
+  } catch (e) {
+    state.joining = false;
+    $('join-button').disabled = false;
+    alertText(e.message);
+    status('');
+    return;
+  }
+  const message = {
+    type: 'join',
+    meeting_number: meetingNumber,
+    display_name: name || undefined,
+    device_type: 'web',
+    media_type: track('video') ? 'video' : 'audio',
+  };
+  const password = $('meeting-password').value.trim();
+  if (password) message.password = password;
+  if (state.token) message.token = state.token;
+  const answer = await request(message);
+  state.joining = false;
+  $('join-button').disabled = false;
+  if (answer.type === 'joined') {
+    onJoined(answer);
+  } else if (answer.type === 'refused') {
+    const words = REFUSALS[answer.reason];
+    state.refusal = answer.reason;
+    alertText(words ? words(answer) : answer.message || 'The meeting refused the join.');
+    status('');
+    if (answer.reason === 'wrong_password') $('meeting-password').focus();
+    if (answer.reason === 'guests_not_allowed' || answer.reason === 'unauthorized') $('member').open = true;
+  } else if (answer.type === 'closed') {
+    // The connection closed while joining; onClose said why.
+  } else {
+    alertText(answer.message || 'The join did not work.');
+    status('');
+  }
+}
+
+function onJoined(joined) {
+  state.joined = true;
+  state.ended = false;
+  state.clientUuid = joined.client_uuid;
+  state.meeting = joined.meeting || {};
+  state.media = joined.media || null;
+  state.participants.clear();
+  state.order = [];
+  state.shown = null;
+  for (const p of state.meeting.participants || []) addParticipant(p);
+  if (joined.you) addParticipant(joined.you);
+  state.locked = !!state.meeting.locked;
+  state.recording = !!state.meeting.recording;
+  state.overlay = state.meeting.overlay || null;
+  state.meetingPin = state.meeting.pinned || null;
+  const lecturer = (state.meeting.participants || []).find((p) => p.lecture);
+  state.lecturer = lecturer ? lecturer.client_uuid : null;
+  const me = state.participants.get(state.clientUuid);
+  if (me) {
+    state.ownPin = me.pinned || null;
+    state.maxViews = me.max_views || 9;
+    state.layout = me.layout || 'auto';
+  }
+  $('title').textContent = state.meeting.meeting_name || `Meeting ${meetingNumber}`;
+  $('lobby').hidden = true;
+  $('ended').hidden = true;
+  $('meeting').hidden = false;
+  alertText('');
+  status(`You joined ${state.meeting.meeting_name || 'the meeting'}.`);
+  startHeartbeats();
+  applyWants();
+  render();
+  renderOverlay();
+  renderIndicators();
+  renderSpeak();
+  $('mic-toggle').focus();
+  if (state.media) startPublishing();
+  startSpeakerDetection();
+}
+
+function addParticipant(p) {
+  const known = state.participants.get(p.client_uuid);
+  state.participants.set(p.client_uuid, { ...(known || {}), ...p });
+  if (!state.order.includes(p.client_uuid)) state.order.push(p.client_uuid);
+}
+
+function removeParticipant(id) {
+  state.participants.delete(id);
+  state.order = state.order.filter((x) => x !== id);
+  state.remoteStreams.delete(id);
+  const tile = document.querySelector(`li[data-id="${CSS.escape(id)}"]`);
+  if (tile) tile.remove();
+}
+
+// --- what the server says ------------------------------------------------------------------------
+
+function onMessage(m) {
+  if (m.ref !== undefined && m.ref !== null && state.pendingRefs.has(m.ref)) {
+    const resolve = state.pendingRefs.get(m.ref);
+    state.pendingRefs.delete(m.ref);
+    resolve(m);
+    return;
+  }
+  const me = state.clientUuid;
+  switch (m.type) {
+    case 'participants':
+      for (const p of m.participants || []) addParticipant(p);
+      render();
+      break;
+    case 'participant_joined':
+      addParticipant(m.participant);
+      status(`${m.participant.name} joined.`);
+      render();
+      break;
+    case 'participant_left': {
+      const p = state.participants.get(m.client_uuid);
+      if (m.client_uuid === me) break; // the close code says the rest
+      removeParticipant(m.client_uuid);
+      if (p) status(`${p.name} left.`);
+      render();
+      break;
+    }
+    case 'participant_renamed':
+      update(m.client_uuid, { name: m.name });
+      break;
+    case 'mute_changed': {
+      const before = state.participants.get(m.client_uuid);
+      const wasMuted = before ? before.mute_audio : false;
+      update(m.client_uuid, {
+        mute_audio: m.mute_audio,
+        mute_video: m.mute_video,
+        allow_self_unmute: m.allow_self_unmute,
+      });
+      if (m.client_uuid === me) onOwnMute(wasMuted);
+      break;
+    }
+    case 'all_muted': {
+      const except = new Set(m.except || []);
+      const wasMuted = state.participants.get(me) ? state.participants.get(me).mute_audio : false;
+      for (const [id, p] of state.participants) {
+        if (!except.has(id)) {
+          p.mute_audio = true;
+          p.allow_self_unmute = !!m.allow_self_unmute;
+        }
+      }
+      render();
+      if (!except.has(me)) onOwnMute(wasMuted);
+      break;
+    }
+    case 'all_unmuted': {
+      for (const p of state.participants.values()) {
+        p.mute_audio = false;
+        p.allow_self_unmute = true;
+        p.unmute_requested = false;
+      }
+      state.wantAudio = true;
+      applyWants();
+      render();
+      renderSpeak();
+      status('The hosts unmuted everyone.');
+      break;
+    }
+    case 'unmute_requested':
+      update(m.client_uuid, { unmute_requested: true });
+      if (m.client_uuid === me) {
+        status('You asked to speak. A host will decide.');
+        renderSpeak();
+      }
+      break;
+    case 'unmute_allowed':
+      update(m.client_uuid, { unmute_requested: false, allow_self_unmute: true });
+      if (m.client_uuid === me) {
+        status('A host allowed you to speak: unmute your microphone when you are ready.');
+        renderSpeak();
+      }
+      break;
+    case 'overlay_changed':
+      state.overlay = m.overlay || null;
+      renderOverlay();
+      break;
+    case 'lecturer_changed':
+      state.lecturer = m.client_uuid || null;
+      status(state.lecturer ? `${nameOf(state.lecturer)} is the lecturer.` : 'The lecturer layout ended.');
+      render();
+      break;
+    case 'meeting_pin_changed':
+      state.meetingPin = m.client_uuid || null;
+      status(state.meetingPin ? `${nameOf(state.meetingPin)} is pinned for everyone.` : 'Nobody is pinned any more.');
+      render();
+      break;
+    case 'participant_pin_changed':
+      if (m.client_uuid === me) {
+        state.ownPin = m.pinned || null;
+        render();
+      }
+      break;
+    case 'layout_changed':
+      if (m.client_uuid === me) {
+        state.maxViews = m.max_views || state.maxViews;
+        state.layout = m.layout || state.layout;
+        render();
+      }
+      break;
+    case 'lock_changed':
+      state.locked = !!m.locked;
+      status(state.locked ? 'A host locked the meeting: nobody new can join.' : 'The meeting is open to new participants again.');
+      renderIndicators();
+      break;
+    case 'recording_changed':
+      state.recording = !!m.recording;
+      renderIndicators();
+      break;
+    case 'end_time_changed':
+      if (state.meeting) state.meeting.end_time = m.end_time;
+      renderIndicators();
+      break;
+    case 'meeting_ended':
+      ended(ENDED[m.reason] || 'The meeting has ended.', 'The meeting has ended');
+      break;
+    case 'active_speaker':
+      state.serverSpeaker = m.client_uuid || null;
+      setSpeaker(state.serverSpeaker);
+      break;
+    case 'view':
+      state.shown = Array.isArray(m.shown) ? m.shown : null;
+      if (typeof m.max_views === 'number') state.maxViews = m.max_views;
+      if ('lecturer' in m) state.lecturer = m.lecturer || null;
+      if ('pinned' in m) state.ownPin = m.pinned || state.ownPin;
+      render();
+      break;
+    case 'subscribe':
+      onSubscribe(m);
+      break;
+    case 'media_closed':
+      onMediaClosed(m);
+      break;
+    case 'error':
+      if (m.code === 'unmute_not_allowed') {
+        state.wantAudio = false;
+        applyWants();
+        renderSpeak(true);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+function update(id, fields) {
+  const p = state.participants.get(id);
+  if (!p) return;
+  Object.assign(p, fields);
+  if (id === state.clientUuid) {
+    applyWants();
+    renderSpeak();
+  }
+  render();
+}
+
+function nameOf(id) {
+  const p = state.participants.get(id);
+  return p ? p.name : 'Someone';
+}
+
+/// The hosts changed this participant's own mute state.
+function onOwnMute(wasMuted) {
+  const me = state.participants.get(state.clientUuid);
+  if (!me) return;
+  if (me.mute_audio && !wasMuted && state.wantAudio) {
+    status(me.allow_self_unmute
+      ? 'A host muted your microphone. You may unmute yourself.'
+      : 'You were muted by the host.');
+  }
+  if (!me.mute_audio && wasMuted) state.wantAudio = true;
+  applyWants();
+  renderSpeak();
+}
+
+/// "Muted by the host" and the "Ask to speak" button, when the hosts hold the microphone.
+function renderSpeak(force) {
+  const me = state.participants.get(state.clientUuid);
+  const held = !!me && me.mute_audio && !me.allow_self_unmute;
+  const box = $('speak');
+  box.hidden = !(held || force);
+  if (box.hidden) return;
+  $('speak-text').textContent = me && me.unmute_requested
+    ? 'Muted by the host. You asked to speak; a host will decide.'
+    : 'Muted by the host.';
+  $('ask-to-speak').disabled = !!(me && me.unmute_requested);
+}
+
+async function toggleMic() {
+  const me = state.participants.get(state.clientUuid);
+  const on = state.wantAudio && !(me && me.mute_audio);
+  if (on) {
+    state.wantAudio = false;
+    applyWants();
+    const answer = await request({ type: 'set_mute', audio: true });
+    if (answer.type === 'error') status(answer.message || 'Muting did not work.');
+    return;
+  }
+  if (me && me.mute_audio && !me.allow_self_unmute) {
+    renderSpeak(true);
+    status('You were muted by the host. Ask to speak, and a host can let you.');
+    $('ask-to-speak').focus();
+    return;
+  }
+  const answer = await request({ type: 'set_mute', audio: false });
+  if (answer.type === 'ok') {
+    state.wantAudio = true;
+    if (me) me.mute_audio = false;
+    applyWants();
+    render();
+  } else if (answer.code === 'unmute_not_allowed') {
+    renderSpeak(true);
+    status('You were muted by the host. Ask to speak, and a host can let you.');
+  } else {
+    status(answer.message || 'Unmuting did not work.');
+  }
+}
+
+async function toggleCam() {
+  const me = state.participants.get(state.clientUuid);
+  const on = state.wantVideo && !(me && me.mute_video);
+  state.wantVideo = !on;
+  applyWants();
+  const answer = await request({ type: 'set_mute', video: on });
+  if (answer.type === 'ok') {
+    if (me) me.mute_video = on;
+    applyWants();
+    render();
+  } else {
+    state.wantVideo = on;
+    applyWants();
+    status(answer.message || 'The camera could not be changed.');
+  }
+}
+
+async function askToSpeak() {
+  const answer = await request({ type: 'request_unmute' });
+  if (answer.type === 'ok') {
+    update(state.clientUuid, { unmute_requested: true });
+    status('You asked to speak. A host will decide.');
+  } else if (answer.code === 'not_muted') {
+    renderSpeak();
+    status('You are not muted.');
+  } else {
+    status(answer.message || 'The request did not work.');
+  }
+}
+
+async function leave() {
+  state.leaving = true;
+  const answer = state.joined ? await Promise.race([
+    request({ type: 'leave' }),
+    new Promise((r) => setTimeout(() => r({ type: 'timeout' }), 3000)),
+  ]) : null;
+  if (!answer || answer.type !== 'left') ended('You left the meeting.', 'You left the meeting');
+}
+
+function onClose(code) {
+  stopHeartbeats();
+  for (const resolve of state.pendingRefs.values()) resolve({ type: 'closed', code });
+  state.pendingRefs.clear();
+  state.hello = null;
+  if (!state.joined) {
+    if (state.joining) {
+      alertText('The connection to the server was lost. Try again.');
+      status('');
+    }
+    return;
+  }
+  if (code === 4000) {
+    ended('You left the meeting.', 'You left the meeting');
+  } else if (code === 4002) {
+    ended(state.endedText || 'The meeting has ended.', 'The meeting has ended');
+  } else if (CLOSES[code]) {
+    ended(CLOSES[code], 'You were disconnected');
+  } else {
+    ended('You were disconnected: the connection to the server was lost.', 'You were disconnected');
+  }
+}
+
+function ended(text, heading) {
+  if (state.ended && heading === 'The meeting has ended') return;
+  state.ended = true;
+  state.endedText = text;
+  state.joined = false;
+  stopHeartbeats();
+  stopMedia();
+  $('meeting').hidden = true;
+  $('lobby').hidden = true;
+  $('ended').hidden = false;
+  $('ended-heading').textContent = heading;
+  $('ended-text').textContent = text;
+  status(text);
+  $('rejoin-button').focus();
+}
+
+function rejoin() {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.close(1000);
+  state.ws = null;
+  state.ended = false;
+  state.leaving = false;
+  state.participants.clear();
+  state.order = [];
+  $('tiles').replaceChildren();
+  $('ended').hidden = true;
+  $('meeting').hidden = true;
+  $('lobby').hidden = false;
+  $('title').textContent = `Join meeting ${meetingNumber}`;
+  status('');
+  $('join-button').focus();
+}
+
+// --- members ---------------------------------------------------------------------------------------
+
+async function signIn() {
+  const username = $('username').value.trim();
+  const password = $('user-password').value;
+  if (!username || !password) {
+    alertText('Enter your username and password to sign in.');
+    return;
+  }
+  $('sign-in-button').disabled = true;
+  status('Signing in…');
+  try {
+    const response = await fetch('/api/v1/user/sign_in', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok && body.user_token) {
+      state.token = body.user_token;
+      state.member = body.real_name || body.username || username;
+      $('user-password').value = '';
+      $('member-name').textContent = state.member;
+      $('member-line').hidden = false;
+      $('member').open = false;
+      $('member').hidden = true;
+      alertText('');
+      status(`Signed in as ${state.member}. Join when you are ready.`);
+      if (!$('display-name').value.trim()) $('display-name').value = state.member;
+      $('join-button').focus();
+    } else {
+      alertText(body.error ? `Sign-in failed: ${body.error}` : 'Sign-in failed: the username or password is wrong.');
+      status('');
+    }
+  } catch {
+    alertText('Sign-in failed: the server could not be reached.');
+    status('');
+  } finally {
+    $('sign-in-button').disabled = false;
+  }
+}
+
+function signOut() {
+  state.token = null;
+  state.member = null;
+  $('member-line').hidden = true;
+  $('member').hidden = false;
+  status('Signed out. You join as a guest.');
+  $('display-name').focus();
+}
+
+// --- tiles and layout --------------------------------------------------------------------------------
+
+/// Who is shown, in order: the server's view when it sends one; otherwise the same rule
+/// computed here (own pin, meeting pin, lecturer, then join order).
+function shownOrder() {
+  if (state.shown) return state.shown.filter((id) => state.participants.has(id));
+  const first = [state.ownPin, state.meetingPin, state.lecturer].filter((id) => id && state.participants.has(id));
+  const rest = state.order.filter((id) => !first.includes(id));
+  return [...new Set([...first, ...rest])];
+}
+
+function render() {
+  if (!state.joined) return;
+  const tiles = $('tiles');
+  const shown = shownOrder();
+  const featured = state.ownPin || state.meetingPin || state.lecturer
+    || (state.layout === 'speaker' ? (state.activeSpeaker || shown[0]) : null);
+  const spotlight = !!featured && state.participants.has(featured);
+  tiles.classList.toggle('spotlight', spotlight);
+  tiles.dataset.count = String(Math.min(state.participants.size, state.maxViews));
+  const ids = [...shown, ...state.order.filter((id) => !shown.includes(id))];
+  if (spotlight) ids.sort((a, b) => (b === featured) - (a === featured));
+  ids.forEach((id, index) => {
+    const p = state.participants.get(id);
+    if (!p) return;
+    const tile = tileFor(id);
+    tile.style.order = String(index);
+    tile.classList.toggle('featured', spotlight && id === featured);
+    tile.classList.toggle('hidden-video', state.shown ? !state.shown.includes(id) && id !== state.clientUuid : index >= state.maxViews);
+    tile.querySelector('.name').textContent = p.name + (id === state.clientUuid ? ' (you)' : '');
+    const muted = !!p.mute_audio || (id === state.clientUuid && !state.wantAudio);
+    const mark = tile.querySelector('.muted-mark');
+    mark.hidden = !muted;
+    mark.textContent = muted ? (p.mute_audio && !p.allow_self_unmute ? 'Muted by the host' : 'Muted') : '';
+    tile.dataset.muted = muted ? 'true' : 'false';
+    const roles = [];
+    if (id === state.lecturer) roles.push('Lecturer');
+    if (id === state.meetingPin) roles.push('Pinned');
+    if (id === state.ownPin) roles.push('Pinned for you');
+    if (p.unmute_requested) roles.push('Asks to speak');
+    tile.querySelector('.roles').textContent = roles.join(' · ');
+    const cameraOff = !!p.mute_video || (id === state.clientUuid && (!state.wantVideo || !track('video')));
+    tile.classList.toggle('camera-off', cameraOff);
+    tile.setAttribute('aria-label', `${p.name}${id === state.clientUuid ? ' (you)' : ''}${muted ? ', microphone muted' : ''}${id === state.activeSpeaker ? ', speaking' : ''}`);
+  });
+  renderSelf();
+}
+
+function tileFor(id) {
+  let tile = document.querySelector(`li[data-id="${CSS.escape(id)}"]`);
+  if (tile) return tile;
+  tile = document.createElement('li');
+  tile.className = 'tile';
+  tile.dataset.id = id;
+  const video = document.createElement('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  video.muted = true; // sound plays from the participant's <audio>
+  const initials = document.createElement('span');
+  initials.className = 'initials';
+  initials.setAttribute('aria-hidden', 'true');
+  const p = state.participants.get(id);
+  initials.textContent = p ? initialsOf(p.name) : '?';
+  const label = document.createElement('div');
+  label.className = 'label';
+  const mark = document.createElement('span');
+  mark.className = 'muted-mark';
+  mark.hidden = true;
+  const name = document.createElement('span');
+  name.className = 'name';
+  const roles = document.createElement('span');
+  roles.className = 'roles';
+  label.append(mark, name, roles);
+  tile.append(video, initials, label);
+  if (id !== state.clientUuid) {
+    const audio = document.createElement('audio');
+    audio.autoplay = true;
+    tile.append(audio);
+  }
+  $('tiles').append(tile);
+  attachRemote(id);
+  return tile;
+}
+
+function initialsOf(name) {
+  return (name || '?').trim().split(/\s+/).slice(0, 2).map((w) => [...w][0] || '').join('').toUpperCase() || '?';
+}
+
+function renderSelf() {
+  if (!state.clientUuid) return;
+  const tile = document.querySelector(`li[data-id="${CSS.escape(state.clientUuid)}"]`);
+  if (!tile) return;
+  tile.classList.add('self');
+  const video = tile.querySelector('video');
+  const stream = state.stream && track('video') ? new MediaStream([track('video')]) : null;
+  const current = video.srcObject && video.srcObject.getVideoTracks()[0];
+  if ((current || null) !== (track('video') || null)) {
+    video.srcObject = stream;
+    if (stream) video.play().catch(() => {});
+  }
+}
+
+function setSpeaker(id) {
+  if (state.activeSpeaker === id) return;
+  state.activeSpeaker = id;
+  for (const tile of document.querySelectorAll('li.tile')) {
+    tile.classList.toggle('speaking', tile.dataset.id === id);
+  }
+  if (state.layout === 'speaker') render();
+}
+
+function renderOverlay() {
+  const box = $('overlay');
+  const text = $('overlay-text');
+  const o = state.overlay;
+  box.hidden = !o;
+  if (!o) return;
+  text.textContent = o.content;
+  const position = Math.max(0, Math.min(100, Number(o.position) || 0));
+  box.style.top = `${position}%`;
+  box.style.transform = `translateY(-${position}%)`;
+  text.classList.toggle('scroll', !!o.enable_scroll);
+  text.style.animationIterationCount = o.enable_scroll && o.repeat > 0 ? String(o.repeat) : 'infinite';
+}
+
+function renderIndicators() {
+  const parts = [];
+  if (state.locked) parts.push('Locked');
+  if (state.recording) parts.push('Recording');
+  if (state.meeting && state.meeting.end_time) parts.push(`Ends at ${formatTime(state.meeting.end_time)}`);
+  $('indicators').textContent = parts.join(' · ');
+}
+
+// --- media: publish and subscribe connections ---------------------------------------------------
+
+function rtcConfig() {
+  const servers = (state.media && Array.isArray(state.media.ice_servers)) ? state.media.ice_servers : [];
+  return { iceServers: servers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+}
+
+async function startPublishing() {
+  if (!state.stream || !state.stream.getTracks().length || typeof RTCPeerConnection === 'undefined') return;
+  try {
+    const pc = new RTCPeerConnection(rtcConfig());
+    state.publish = pc;
+    for (const kind of ['audio', 'video']) {
+      const t = track(kind);
+      if (t) pc.addTransceiver(t, { direction: 'sendonly', streams: [state.stream] });
+    }
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const answer = await request({ type: 'publish', sdp: pc.localDescription.sdp });
+    if (answer.type === 'answer' && state.publish === pc) {
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    } else if (answer.type === 'error') {
+      status(answer.code === 'media_unavailable'
+        ? 'This server carries no audio or video: you see who is here, and the hosts\u2019 controls.'
+        : `Your camera and microphone could not be sent: ${answer.message || answer.code}.`);
+      closePublish();
+    }
+  } catch (e) {
+    status(`Your camera and microphone could not be sent: ${e.message}.`);
+    closePublish();
+  }
+}
+
+function closePublish() {
+  if (state.publish) state.publish.close();
+  state.publish = null;
+}
+
+function onSubscribe(m) {
+  // One offer at a time, in order: the server sends the next only after this one's answer.
+  state.subscribeChain = state.subscribeChain.then(() => answerSubscribe(m)).catch((e) => {
+    status(`Receiving the others' audio and video failed: ${e.message}.`);
+  });
+}
+
+async function answerSubscribe(m) {
+  if (!state.joined) return;
+  if (!state.subscribe) {
+    const pc = new RTCPeerConnection(rtcConfig());
+    state.subscribe = pc;
+    pc.ontrack = () => attachAll();
+  }
+  const pc = state.subscribe;
+  state.tracks = new Map((m.tracks || []).map((t) => [String(t.mid), t]));
+  await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+  const answer = await pc.createAnswer();
+  await pc.setLocalDescription(answer);
+  send({ type: 'subscribe_answer', ref: state.nextRef++, version: m.version, sdp: pc.localDescription.sdp });
+  attachAll();
+}
+
+/// Puts each received track into its participant's stream, by the `tracks` map (mid ->
+/// client_uuid, kind) of the latest offer.
+function attachAll() {
+  const pc = state.subscribe;
+  if (!pc) return;
+  const byParticipant = new Map();
+  for (const t of pc.getTransceivers()) {
+    const info = t.mid !== null ? state.tracks.get(String(t.mid)) : null;
+    if (!info || !t.receiver.track) continue;
+    if (!byParticipant.has(info.client_uuid)) byParticipant.set(info.client_uuid, []);
+    byParticipant.get(info.client_uuid).push(t.receiver.track);
+  }
+  for (const [id, tracks] of byParticipant) {
+    let stream = state.remoteStreams.get(id);
+    if (!stream) {
+      stream = new MediaStream();
+      state.remoteStreams.set(id, stream);
+    }
+    for (const old of stream.getTracks()) if (!tracks.includes(old)) stream.removeTrack(old);
+    for (const t of tracks) if (!stream.getTracks().includes(t)) stream.addTrack(t);
+  }
+  for (const [id, stream] of state.remoteStreams) {
+    if (!byParticipant.has(id)) for (const old of stream.getTracks()) stream.removeTrack(old);
+    attachRemote(id);
+  }
+}
+
+function attachRemote(id) {
+  const stream = state.remoteStreams.get(id);
+  const tile = document.querySelector(`li[data-id="${CSS.escape(id)}"]`);
+  if (!stream || !tile || id === state.clientUuid) return;
+  const video = tile.querySelector('video');
+  const audio = tile.querySelector('audio');
+  const videoTrack = stream.getVideoTracks()[0] || null;
+  const audioTrack = stream.getAudioTracks()[0] || null;
+  const currentVideo = video.srcObject ? video.srcObject.getVideoTracks()[0] || null : null;
+  if (currentVideo !== videoTrack) {
+    video.srcObject = videoTrack ? new MediaStream([videoTrack]) : null;
+    if (videoTrack) video.play().catch(() => {});
+  }
+  tile.classList.toggle('has-video', !!videoTrack);
+  if (audio) {
+    const currentAudio = audio.srcObject ? audio.srcObject.getAudioTracks()[0] || null : null;
+    if (currentAudio !== audioTrack) {
+      audio.srcObject = audioTrack ? new MediaStream([audioTrack]) : null;
+      if (audioTrack) {
+        audio.play().catch(() => {
+          // Autoplay with sound needs a gesture (autojoin on a kiosk): ask for one.
+          state.soundBlocked = true;
+          $('sound-button').hidden = false;
+        });
+      }
+    }
+  }
+}
+
+function enableSound() {
+  for (const audio of document.querySelectorAll('li.tile audio')) audio.play().catch(() => {});
+  state.soundBlocked = false;
+  $('sound-button').hidden = true;
+}
+
+function onMediaClosed(m) {
+  if (m.connection === 'publish') {
+    closePublish();
+    status('Sending your camera and microphone stopped; trying again.');
+    if (state.joined && state.media) setTimeout(startPublishing, 1000);
+  } else if (m.connection === 'subscribe') {
+    if (state.subscribe) state.subscribe.close();
+    state.subscribe = null;
+    status('Receiving the others stopped.');
+  }
+}
+
+function stopMedia() {
+  closePublish();
+  if (state.subscribe) state.subscribe.close();
+  state.subscribe = null;
+  state.subscribeChain = Promise.resolve();
+  state.tracks = new Map();
+  state.remoteStreams.clear();
+  if (state.speakerTimer) clearInterval(state.speakerTimer);
+  state.speakerTimer = null;
+}
+
+/// The active speaker from the received audio levels, when the server names none.
+function startSpeakerDetection() {
+  if (state.speakerTimer) clearInterval(state.speakerTimer);
+  state.speakerTimer = setInterval(() => {
+    if (state.serverSpeaker || !state.subscribe) return;
+    let best = null;
+    let bestLevel = 0.02;
+    for (const receiver of state.subscribe.getReceivers()) {
+      if (!receiver.track || receiver.track.kind !== 'audio' || !receiver.getSynchronizationSources) continue;
+      const t = state.subscribe.getTransceivers().find((x) => x.receiver === receiver);
+      const info = t && t.mid !== null ? state.tracks.get(String(t.mid)) : null;
+      if (!info) continue;
+      for (const source of receiver.getSynchronizationSources()) {
+        if (typeof source.audioLevel === 'number' && source.audioLevel > bestLevel) {
+          best = info.client_uuid;
+          bestLevel = source.audioLevel;
+        }
+      }
+    }
+    if (best) setSpeaker(best);
+  }, 300);
+}
+
+/// Inbound media statistics, per participant: what tests and diagnostics read.
+async function inboundStats() {
+  if (!state.subscribe) return [];
+  const report = await state.subscribe.getStats();
+  const mids = new Map();
+  for (const t of state.subscribe.getTransceivers()) if (t.mid !== null) mids.set(String(t.mid), t);
+  const out = [];
+  report.forEach((s) => {
+    if (s.type !== 'inbound-rtp') return;
+    const info = s.mid !== undefined ? state.tracks.get(String(s.mid)) : null;
+    out.push({
+      kind: s.kind,
+      mid: s.mid === undefined ? null : String(s.mid),
+      client_uuid: info ? info.client_uuid : null,
+      packetsReceived: s.packetsReceived || 0,
+      framesDecoded: s.framesDecoded || 0,
+      totalAudioEnergy: s.totalAudioEnergy || 0,
+      bytesReceived: s.bytesReceived || 0,
+    });
+  });
+  return out;
+}
+
+// --- read-only hooks for tests ----------------------------------------------------------------------
+
+function snapshot() {
+  return JSON.parse(JSON.stringify({
+    joined: state.joined,
+    ended: state.ended,
+    client_uuid: state.clientUuid,
+    refusal: state.refusal,
+    signed_in: !!state.token,
+    active_speaker: state.activeSpeaker,
+    shown: shownOrder(),
+    media: !!state.media,
+    publishing: !!(state.publish && state.publish.connectionState === 'connected'),
+    participants: state.order.map((id) => {
+      const p = state.participants.get(id) || {};
+      return { client_uuid: id, name: p.name, mute_audio: !!p.mute_audio, mute_video: !!p.mute_video };
+    }),
+  }));
+}
+
+Object.defineProperty(window, 'plenum', {
+  value: Object.freeze({ state: snapshot, stats: inboundStats }),
+  writable: false,
+  configurable: false,
+});
+
+// --- start -----------------------------------------------------------------------------------------
+
+function wire() {
+  $('title-number').textContent = meetingNumber;
+  document.title = `Join meeting ${meetingNumber} · Plenum`;
+  if (query.has('name')) $('display-name').value = query.get('name');
+  if (query.has('password')) $('meeting-password').value = query.get('password');
+  $('join-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    join();
+  });
+  $('sign-in-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    signIn();
+  });
+  $('sign-out').addEventListener('click', signOut);
+  $('preview-mic').addEventListener('click', () => {
+    state.wantAudio = !state.wantAudio;
+    applyWants();
+  });
+  $('preview-cam').addEventListener('click', () => {
+    state.wantVideo = !state.wantVideo;
+    applyWants();
+    renderSelf();
+  });
+  $('mic-toggle').addEventListener('click', toggleMic);
+  $('cam-toggle').addEventListener('click', toggleCam);
+  $('ask-to-speak').addEventListener('click', askToSpeak);
+  $('leave-button').addEventListener('click', leave);
+  $('rejoin-button').addEventListener('click', rejoin);
+  $('sound-button').addEventListener('click', enableSound);
+  const change = async () => {
+    const stream = await openDevices();
+    if (stream) await useStream(stream);
+  };
+  $('microphone').addEventListener('change', change);
+  $('camera').addEventListener('change', change);
+  window.addEventListener('pagehide', () => {
+    if (state.joined) send({ type: 'leave' });
+  });
+  renderToggles();
+}
+
+async function start() {
+  wire();
+  const autojoin = query.get('autojoin') === '1';
+  const devices = openDevices().then(async (stream) => {
+    if (stream) await useStream(stream);
+  });
+  if (autojoin) {
+    // Kiosks and room systems: join at once, with whatever devices there are.
+    await devices.catch(() => {});
+    join();
+  } else {
+    $('display-name').value ? $('join-button').focus() : $('display-name').focus();
+    await devices.catch(() => {});
+  }
+}
+
+start();

@@ -1,0 +1,79 @@
+//! Checks of the client's SDP before str0m sees it: str0m answers whatever m-lines it is
+//! offered, so the limits of the protocol (at most one sending audio and one sending video
+//! m-line) are enforced on the text.
+
+use str0m::change::{SdpAnswer, SdpOffer};
+
+use crate::SignalError;
+
+/// A publish offer that parses and sends at most one audio and one video track.
+pub(crate) fn publish_offer(sdp: &str) -> Result<SdpOffer, SignalError> {
+    let offer =
+        SdpOffer::from_sdp_string(sdp).map_err(|e| SignalError::InvalidSdp(e.to_string()))?;
+    let lines = media_lines(sdp);
+    if !lines.iter().any(|m| m.port != 0 && m.kind != "application") {
+        return Err(SignalError::InvalidSdp(
+            "no usable audio or video m-line".into(),
+        ));
+    }
+    let sending = |kind: &str| lines.iter().filter(|m| m.kind == kind && m.sends()).count();
+    if sending("audio") > 1 || sending("video") > 1 {
+        return Err(SignalError::TooManyTracks);
+    }
+    Ok(offer)
+}
+
+/// A subscribe answer that parses.
+pub(crate) fn subscribe_answer(sdp: &str) -> Result<SdpAnswer, SignalError> {
+    SdpAnswer::from_sdp_string(sdp).map_err(|e| SignalError::InvalidSdp(e.to_string()))
+}
+
+#[derive(Debug)]
+struct MediaLine<'a> {
+    kind: &'a str,
+    port: u16,
+    direction: &'a str,
+}
+
+impl MediaLine<'_> {
+    /// Whether the offerer sends on it (no direction attribute means sendrecv, RFC 3264).
+    fn sends(&self) -> bool {
+        self.port != 0 && matches!(self.direction, "sendonly" | "sendrecv")
+    }
+}
+
+fn media_lines(sdp: &str) -> Vec<MediaLine<'_>> {
+    let mut lines: Vec<MediaLine<'_>> = Vec::new();
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(m) = line.strip_prefix("m=") {
+            let mut fields = m.split_whitespace();
+            let kind = fields.next().unwrap_or("");
+            let port = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            lines.push(MediaLine {
+                kind,
+                port,
+                direction: "sendrecv",
+            });
+        } else if let (Some(a), Some(current)) = (line.strip_prefix("a="), lines.last_mut())
+            && matches!(a, "sendonly" | "sendrecv" | "recvonly" | "inactive")
+        {
+            current.direction = a;
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_only_sending_lines() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=inactive\r\n\
+                   m=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
+        let lines = media_lines(sdp);
+        assert_eq!(lines.iter().filter(|m| m.sends()).count(), 2);
+    }
+}

@@ -1,0 +1,211 @@
+//! What hosts and the REST API do to running meetings: controls, snapshots, lists.
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use plenum_domain::ids::AttendanceId;
+use plenum_domain::live::{Command, EndReason};
+use plenum_domain::schedule::{MeetingNumber, may_manage_meeting};
+
+use super::*;
+use crate::{Plenum, Principal, ServiceError};
+impl Plenum {
+    /// Starts the media server (binds `settings.listen`); returns the address it is bound to.
+    /// Without it, meetings carry no audio or video and signalling is answered
+    /// `media_unavailable`.
+    pub async fn start_media(
+        &self,
+        settings: &MediaSettings,
+    ) -> std::io::Result<std::net::SocketAddr> {
+        let service = MediaService::start(settings).await?;
+        let local = service.local_addr();
+        self.inner
+            .media
+            .set(service)
+            .map_err(|_| std::io::Error::other("the media server is already started"))?;
+        Ok(local)
+    }
+
+    /// What clients are told about media in `joined`, when the server carries it.
+    pub fn media_offer(&self) -> Option<&MediaOffer> {
+        self.inner.media.get().map(MediaService::offer)
+    }
+
+    /// Applies a host's control call to a running meeting.
+    pub async fn control(
+        &self,
+        actor: &Principal,
+        number: &str,
+        command: Command,
+    ) -> Result<(), ServiceError> {
+        if !command.is_host_control() {
+            return Err(ServiceError::InvalidChange(
+                "that is a participant's own action, not a host's control",
+            ));
+        }
+        let handle = self.managed_meeting(actor, number)?;
+        handle.apply(command).await
+    }
+
+    /// Whether the actor may control the running meeting of `number` (its owner, a
+    /// MeetingOperator or a SystemAdmin of its company). A number not running in the actor's
+    /// company is `MeetingNotRunning`.
+    pub fn may_control(&self, actor: &Principal, number: &str) -> Result<(), ServiceError> {
+        self.managed_meeting(actor, number).map(drop)
+    }
+
+    /// A participant asks the hosts to let them speak. The participant is the caller's: the
+    /// one whose client_uuid the request's `client_id` is, or the caller's only one there (FRTC
+    /// sends its app's `client_id` on every request, which need not be a client_uuid). Being
+    /// in the meeting is what entitles the caller, not seeing it (a room has no invitees).
+    pub async fn request_unmute(
+        &self,
+        actor: &Principal,
+        number: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        let handle = self.running_meeting(actor, number)?;
+        let snapshot = self.snapshot_of(&handle).await?;
+        let mine: Vec<_> = snapshot
+            .participants
+            .iter()
+            .filter(|p| p.identity.user() == Some(actor.user.id))
+            .collect();
+        if mine.is_empty() && !may_see(actor, &handle) {
+            return Err(ServiceError::PermissionDenied(
+                "only the meeting's participants may ask to speak in it",
+            ));
+        }
+        let named = client_id.and_then(|c| c.trim().parse::<AttendanceId>().ok());
+        let chosen = match named {
+            Some(id) => mine.iter().find(|p| p.id == id),
+            None if mine.len() == 1 => mine.first(),
+            None => None,
+        }
+        .ok_or_else(|| {
+            ServiceError::ParticipantNotFound(match named {
+                Some(id) => id.to_string(),
+                None => "the caller's participant (give its client_uuid as client_id)".into(),
+            })
+        })?;
+        handle
+            .apply(Command::RequestUnmute {
+                participant: chosen.id,
+            })
+            .await
+    }
+
+    /// A running meeting with its participants.
+    pub async fn live_meeting(
+        &self,
+        actor: &Principal,
+        number: &str,
+    ) -> Result<MeetingSnapshot, ServiceError> {
+        let handle = self.visible_meeting(actor, number)?;
+        self.snapshot_of(&handle).await
+    }
+
+    /// The running meetings the actor may see, oldest first.
+    pub fn live_meetings(&self, actor: &Principal) -> Vec<MeetingSummary> {
+        let mut meetings: Vec<_> = self
+            .inner
+            .live
+            .all()
+            .into_iter()
+            .filter(|h| h.company == actor.company() && !h.mailbox.is_closed() && may_see(actor, h))
+            .map(|h| h.summary())
+            .filter(|s| s.participants > 0)
+            .collect();
+        meetings.sort_by(|a, b| (a.started_at, &a.number).cmp(&(b.started_at, &b.number)));
+        meetings
+    }
+
+    /// Ends every running meeting (server shutdown) and waits, up to `grace`, until their
+    /// record is written.
+    pub async fn end_all_meetings(&self, grace: Duration) {
+        let handles = self.inner.live.all();
+        let ends = handles.iter().map(|h| async move {
+            let (reply, answer) = oneshot::channel();
+            if h.send(Message::Apply {
+                command: Command::Shutdown,
+                reply: Some(reply),
+            })
+            .await
+            {
+                let _ = answer.await;
+            }
+        });
+        let _ = tokio::time::timeout(grace, futures::future::join_all(ends)).await;
+    }
+
+    pub(super) async fn snapshot_of(
+        &self,
+        handle: &MeetingHandle,
+    ) -> Result<MeetingSnapshot, ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        if !handle.send(Message::Snapshot { reply }).await {
+            return Err(ServiceError::MeetingNotRunning);
+        }
+        answer.await.map_err(|_| ServiceError::MeetingNotRunning)
+    }
+
+    /// The running meeting of this number in the actor's company. Other companies' meetings
+    /// are "not running" for the actor: they learn nothing about them.
+    pub(super) fn running_meeting(
+        &self,
+        actor: &Principal,
+        number: &str,
+    ) -> Result<MeetingHandle, ServiceError> {
+        let number = MeetingNumber::parse(number).map_err(|_| ServiceError::MeetingNotRunning)?;
+        self.inner
+            .live
+            .running(&number)
+            .filter(|h| h.company == actor.company())
+            .ok_or(ServiceError::MeetingNotRunning)
+    }
+
+    pub(super) fn visible_meeting(
+        &self,
+        actor: &Principal,
+        number: &str,
+    ) -> Result<MeetingHandle, ServiceError> {
+        let handle = self.running_meeting(actor, number)?;
+        if may_see(actor, &handle) {
+            Ok(handle)
+        } else {
+            Err(ServiceError::PermissionDenied(
+                "only the meeting's owner, its invitees, MeetingOperators and SystemAdmins may see it",
+            ))
+        }
+    }
+
+    pub(super) fn managed_meeting(
+        &self,
+        actor: &Principal,
+        number: &str,
+    ) -> Result<MeetingHandle, ServiceError> {
+        let handle = self.running_meeting(actor, number)?;
+        if may_manage_meeting(handle.owner, actor.user.id, actor.user.role) {
+            Ok(handle)
+        } else {
+            Err(ServiceError::PermissionDenied(
+                "only the meeting's owner, MeetingOperators and SystemAdmins may control it",
+            ))
+        }
+    }
+
+    /// Closes what a crashed or killed server left open. Called at start, before serving.
+    pub async fn recover_live_record(&self) -> Result<plenum_store::Abandoned, ServiceError> {
+        Ok(self
+            .inner
+            .store
+            .close_abandoned(EndReason::ServerShutdown.as_str())
+            .await?)
+    }
+}
+
+pub(super) fn may_see(actor: &Principal, handle: &MeetingHandle) -> bool {
+    may_manage_meeting(handle.owner, actor.user.id, actor.user.role)
+        || handle.invitees.contains(&actor.user.id)
+}

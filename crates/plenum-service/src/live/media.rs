@@ -1,0 +1,477 @@
+//! Media: the I/O edge of the SFU.
+//!
+//! One UDP socket serves every meeting (`media.listen`). Each running meeting has a media
+//! task that owns its [`Room`] (the sans-IO SFU of `plenum-media`). The socket's receive
+//! loop hands each datagram to the task that owns its peer: by the sender's address once it
+//! completed ICE there, else — a STUN check from an address not seen yet — by the ICE
+//! username fragment it names. Nothing scans peers per packet.
+//!
+//! The media task never waits for the disk: signalling (`publish`, `subscribe_answer`) goes
+//! from the participant's connection straight to it, and the meeting task tells it who is
+//! in, who may be heard and seen, and who sees whom, as the meeting changes.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use plenum_domain::ids::AttendanceId;
+use plenum_media::{Connection, MediaConfig, Output, Room, Route, Signal, SignalError};
+use serde::{Deserialize, Serialize};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Delivery, Outbox};
+use crate::{Clock, ServiceError};
+
+/// The media server's settings (`media.*` in the configuration, docs/media.md).
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    /// The UDP address every meeting's media uses.
+    pub listen: SocketAddr,
+    /// The addresses clients are given as the server's candidates; empty: the bound address.
+    pub advertise: Vec<SocketAddr>,
+    /// STUN/TURN servers for clients (`RTCConfiguration.iceServers`).
+    pub ice_servers: Vec<IceServer>,
+    pub max_peers_per_meeting: usize,
+    pub max_video_bitrate: u64,
+    pub max_audio_bitrate: u64,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7481)),
+            advertise: Vec::new(),
+            ice_servers: Vec::new(),
+            max_peers_per_meeting: 100,
+            max_video_bitrate: 2_500_000,
+            max_audio_bitrate: 128_000,
+        }
+    }
+}
+
+/// One entry of `media.ice_servers`: a STUN or TURN server, handed to clients as a
+/// browser's `RTCIceServer` (the same field names).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    /// `stun:`, `turn:` or `turns:` URLs.
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// The credential stays out of logs and panics.
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field(
+                "credential",
+                &self.credential.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// What a participant's client is told about media in `joined`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaOffer {
+    pub ice_servers: Vec<IceServer>,
+    pub max_video_bitrate: u64,
+    pub max_audio_bitrate: u64,
+}
+
+/// Media signalling pushed to one participant's connection.
+#[derive(Debug, Clone)]
+pub enum MediaPush {
+    Signal(Signal<AttendanceId>),
+    /// Whose video this viewer is sent (docs/client-protocol.md, `view`).
+    View {
+        shown: Vec<AttendanceId>,
+        max_views: u8,
+        lecturer: Option<AttendanceId>,
+        pinned: Option<AttendanceId>,
+    },
+    ActiveSpeaker(Option<AttendanceId>),
+}
+
+/// Datagrams one meeting may have waiting before more are dropped (UDP may drop; a slow
+/// meeting must not hold the socket's loop).
+const ROOM_QUEUE: usize = 4096;
+/// Largest datagram read: above any MTU WebRTC uses.
+const MAX_DATAGRAM: usize = 2048;
+/// Datagrams a media task takes from its queue before looking at its controls again.
+const DATAGRAM_BATCH: usize = 64;
+
+/// The installation's media server: the socket and the routes to the meetings' tasks.
+#[derive(Debug)]
+pub struct MediaService {
+    socket: Arc<UdpSocket>,
+    config: MediaConfig,
+    offer: MediaOffer,
+    router: Arc<Router>,
+}
+
+impl MediaService {
+    /// Binds `settings.listen` and starts the receive loop.
+    pub async fn start(settings: &MediaSettings) -> std::io::Result<Self> {
+        let socket = Arc::new(UdpSocket::bind(settings.listen).await?);
+        let local = socket.local_addr()?;
+        let advertise = if settings.advertise.is_empty() {
+            vec![local]
+        } else {
+            // An advertised address without its own port is reached at the bound one.
+            settings
+                .advertise
+                .iter()
+                .map(|a| match a.port() {
+                    0 => SocketAddr::new(a.ip(), local.port()),
+                    _ => *a,
+                })
+                .collect()
+        };
+        let config = MediaConfig {
+            local,
+            advertise,
+            max_peers: settings.max_peers_per_meeting,
+            max_video_bitrate: settings.max_video_bitrate,
+            max_audio_bitrate: settings.max_audio_bitrate,
+            keyframe_throttle: Duration::from_secs(1),
+        };
+        let router = Arc::new(Router::default());
+        tokio::spawn(receive(socket.clone(), router.clone()));
+        Ok(Self {
+            socket,
+            config,
+            offer: MediaOffer {
+                ice_servers: settings.ice_servers.clone(),
+                max_video_bitrate: settings.max_video_bitrate,
+                max_audio_bitrate: settings.max_audio_bitrate,
+            },
+            router,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.config.local
+    }
+
+    pub fn offer(&self) -> &MediaOffer {
+        &self.offer
+    }
+
+    /// Starts the media task of a meeting that just started.
+    pub(super) fn open_room(&self, clock: Arc<dyn Clock>, meeting: String) -> MediaHandle {
+        let (control, controls) = mpsc::unbounded_channel();
+        let (datagrams, inbox) = mpsc::channel(ROOM_QUEUE);
+        let task = RoomTask {
+            room: Room::new(self.config.clone()),
+            socket: self.socket.clone(),
+            router: self.router.clone(),
+            datagrams,
+            clock,
+            local: self.config.local,
+            outboxes: HashMap::new(),
+            meeting,
+        };
+        tokio::spawn(task.run(controls, inbox));
+        MediaHandle { control }
+    }
+}
+
+/// Where datagrams go: the meetings' queues by remote address and by our ICE ufrag.
+#[derive(Debug, Default)]
+struct Router {
+    by_address: Mutex<HashMap<SocketAddr, RoomQueue>>,
+    by_ufrag: Mutex<HashMap<String, RoomQueue>>,
+}
+
+type RoomQueue = mpsc::Sender<Datagram>;
+
+#[derive(Debug)]
+struct Datagram {
+    source: SocketAddr,
+    contents: Vec<u8>,
+}
+
+impl Router {
+    /// STUN checks go by the ufrag they name (a client may use one address for
+    /// connections in two meetings, one after the other); everything else by its address.
+    /// RFC 7983: a datagram whose first byte is below 4 is STUN.
+    fn route(&self, source: SocketAddr, contents: &[u8]) -> Option<RoomQueue> {
+        if contents.first().is_some_and(|b| *b < 4) {
+            let ufrag = plenum_media::stun_ufrag(contents)?;
+            return lock(&self.by_ufrag).get(ufrag).cloned();
+        }
+        lock(&self.by_address).get(&source).cloned()
+    }
+
+    fn apply(&self, route: Route, queue: &RoomQueue) {
+        match route {
+            Route::AddUfrag(u) => {
+                lock(&self.by_ufrag).insert(u, queue.clone());
+            }
+            Route::RemoveUfrag(u) => {
+                lock(&self.by_ufrag).remove(&u);
+            }
+            Route::AddAddress(a) => {
+                lock(&self.by_address).insert(a, queue.clone());
+            }
+            Route::RemoveAddress(a) => {
+                let mut by_address = lock(&self.by_address);
+                // Only our own: the address may since have completed ICE in another meeting.
+                if by_address.get(&a).is_some_and(|q| q.same_channel(queue)) {
+                    by_address.remove(&a);
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The socket's receive loop: every datagram to the meeting that owns its peer, or dropped.
+async fn receive(socket: Arc<UdpSocket>, router: Arc<Router>) {
+    let mut buffer = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let (n, source) = match socket.recv_from(&mut buffer).await {
+            Ok(received) => received,
+            // ICMP errors of earlier sends surface here on some systems: not fatal.
+            Err(e) => {
+                tracing::debug!(error = %e, "media socket receive");
+                continue;
+            }
+        };
+        let contents = &buffer[..n];
+        if let Some(queue) = router.route(source, contents) {
+            let _ = queue.try_send(Datagram {
+                source,
+                contents: contents.to_vec(),
+            });
+        }
+    }
+}
+
+/// A meeting's line to its media task.
+#[derive(Debug, Clone)]
+pub(super) struct MediaHandle {
+    control: mpsc::UnboundedSender<MediaControl>,
+}
+
+#[derive(Debug)]
+pub(super) enum MediaControl {
+    /// The meeting ended: every connection closes.
+    Close,
+    /// A participant is in (its join is durable): it may publish and is offered the others.
+    Admit {
+        participant: AttendanceId,
+        receive_video: bool,
+        outbox: Outbox,
+    },
+    Depart(AttendanceId),
+    Forwarding {
+        participant: AttendanceId,
+        audio: bool,
+        video: bool,
+    },
+    View {
+        viewer: AttendanceId,
+        shown: Vec<AttendanceId>,
+    },
+    Publish {
+        participant: AttendanceId,
+        offer: String,
+        reply: oneshot::Sender<Result<String, SignalError>>,
+    },
+    SubscribeAnswer {
+        participant: AttendanceId,
+        version: u64,
+        answer: String,
+        reply: oneshot::Sender<Result<(), SignalError>>,
+    },
+    Candidate {
+        participant: AttendanceId,
+        connection: Connection,
+        candidate: String,
+        reply: oneshot::Sender<Result<(), SignalError>>,
+    },
+}
+
+impl MediaHandle {
+    pub(super) fn send(&self, control: MediaControl) {
+        // The task is gone only once the meeting ended: nothing left to tell it.
+        let _ = self.control.send(control);
+    }
+
+    /// Sends a request to the media task and waits for its answer.
+    pub(super) async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, SignalError>>) -> MediaControl,
+    ) -> Result<T, ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        if self.control.send(make(reply)).is_err() {
+            return Err(ServiceError::MeetingNotRunning);
+        }
+        match answer.await {
+            Ok(result) => result.map_err(ServiceError::Media),
+            Err(_) => Err(ServiceError::MeetingNotRunning),
+        }
+    }
+}
+
+struct RoomTask {
+    room: Room<AttendanceId>,
+    socket: Arc<UdpSocket>,
+    router: Arc<Router>,
+    /// This room's own queue, which the router hands datagrams to.
+    datagrams: RoomQueue,
+    clock: Arc<dyn Clock>,
+    /// The socket's address: every datagram's destination.
+    local: SocketAddr,
+    outboxes: HashMap<AttendanceId, Outbox>,
+    meeting: String,
+}
+
+impl RoomTask {
+    async fn run(
+        mut self,
+        mut controls: mpsc::UnboundedReceiver<MediaControl>,
+        mut inbox: mpsc::Receiver<Datagram>,
+    ) {
+        let mut batch = Vec::with_capacity(DATAGRAM_BATCH);
+        let mut wake = self.drain();
+        loop {
+            tokio::select! {
+                biased;
+                control = controls.recv() => match control {
+                    Some(MediaControl::Close) | None => break,
+                    Some(control) => self.control(control),
+                },
+                n = inbox.recv_many(&mut batch, DATAGRAM_BATCH) => {
+                    if n == 0 {
+                        break;
+                    }
+                    let now = self.clock.instant();
+                    let local = self.local;
+                    for d in batch.drain(..) {
+                        self.room.handle_datagram(now, d.source, local, &d.contents);
+                    }
+                }
+                () = tokio::time::sleep_until(wake.into()) => {
+                    self.room.handle_timeout(self.clock.instant());
+                }
+            }
+            wake = self.drain();
+        }
+        for route in self.room.routes() {
+            let removal = match route {
+                Route::AddUfrag(u) => Route::RemoveUfrag(u),
+                Route::AddAddress(a) => Route::RemoveAddress(a),
+                other => other,
+            };
+            self.router.apply(removal, &self.datagrams);
+        }
+        tracing::debug!(meeting = %self.meeting, stats = ?self.room.stats(), "media closed");
+    }
+
+    fn control(&mut self, control: MediaControl) {
+        let now = self.clock.instant();
+        match control {
+            MediaControl::Close => {}
+            MediaControl::Admit {
+                participant,
+                receive_video,
+                outbox,
+            } => {
+                self.outboxes.insert(participant, outbox);
+                self.room.add_participant(participant, receive_video, now);
+            }
+            MediaControl::Depart(participant) => {
+                self.outboxes.remove(&participant);
+                self.room.remove_participant(participant, now);
+            }
+            MediaControl::Forwarding {
+                participant,
+                audio,
+                video,
+            } => self.room.set_forwarding(participant, audio, video, now),
+            MediaControl::View { viewer, shown } => self.room.set_view(viewer, Some(shown), now),
+            MediaControl::Publish {
+                participant,
+                offer,
+                reply,
+            } => {
+                let answer = if self.outboxes.contains_key(&participant) {
+                    self.room.publish(participant, &offer, now)
+                } else {
+                    Err(SignalError::UnknownParticipant)
+                };
+                let _ = reply.send(answer);
+            }
+            MediaControl::SubscribeAnswer {
+                participant,
+                version,
+                answer,
+                reply,
+            } => {
+                let _ = reply.send(
+                    self.room
+                        .subscribe_answer(participant, version, &answer, now),
+                );
+            }
+            MediaControl::Candidate {
+                participant,
+                connection,
+                candidate,
+                reply,
+            } => {
+                let _ =
+                    reply.send(
+                        self.room
+                            .add_candidate(participant, connection, &candidate, now),
+                    );
+            }
+        }
+    }
+
+    /// Does what the room asks until it only waits; returns when to wake it.
+    fn drain(&mut self) -> Instant {
+        loop {
+            match self.room.poll_output() {
+                Output::Transmit {
+                    destination,
+                    contents,
+                    ..
+                } => {
+                    // A full socket buffer drops the datagram, as the network would.
+                    let _ = self.socket.try_send_to(&contents, destination);
+                }
+                Output::Signal(participant, signal) => {
+                    self.push(participant, MediaPush::Signal(signal));
+                }
+                Output::Route(route) => self.router.apply(route, &self.datagrams),
+                Output::ActiveSpeaker(speaker) => {
+                    let push = Arc::new(MediaPush::ActiveSpeaker(speaker));
+                    for outbox in self.outboxes.values() {
+                        let _ = outbox.try_send(Delivery::Media(push.clone()));
+                    }
+                }
+                Output::Timeout(at) => return at,
+            }
+        }
+    }
+
+    fn push(&self, participant: AttendanceId, push: MediaPush) {
+        if let Some(outbox) = self.outboxes.get(&participant) {
+            // A full outbox is a client too slow for its events; the meeting task drops it.
+            let _ = outbox.try_send(Delivery::Media(Arc::new(push)));
+        }
+    }
+}
