@@ -489,3 +489,52 @@ fn a_closed_publish_connection_is_offered_again_and_a_refused_one_is_not() {
     );
     assert!(sim.client.poll_signalling().is_none());
 }
+
+#[test]
+fn a_publish_refused_as_not_joined_yet_is_offered_again_a_little_later() {
+    // A server that answers the first publish before it has taken in the join.
+    let now = Instant::now();
+    let fixtures = Fixtures::embedded().unwrap_or_else(|e| panic!("{e:#}"));
+    let mut client = MediaClient::new(
+        MediaConfig {
+            video: true,
+            publish_addr: addr(CLIENT_PUBLISH),
+            subscribe_addr: addr(CLIENT_SUBSCRIBE),
+        },
+        fixtures,
+    );
+    client.start(now);
+    let mut offered = vec![signal_of(&client.poll_signalling().expect("a publish"))];
+    for attempt in 1..=4 {
+        let last = &offered[offered.len() - 1];
+        client.handle_signal(
+            Signal::Error {
+                reference: Some(last["ref"].clone()),
+                code: "not_joined".to_owned(),
+                message: "not in the meeting".to_owned(),
+            },
+            now,
+        );
+        assert!(client.poll_signalling().is_none(), "not at once");
+        // Each retry waits longer: 250 ms, 500 ms, 750 ms; after three, no more.
+        let due = client.poll_timeout();
+        if attempt == 4 {
+            assert!(due.is_none(), "given up after three retries");
+            break;
+        }
+        let due = due.expect("a retry is due");
+        assert_eq!(due - now, Duration::from_millis(250) * attempt);
+        client.handle_timeout(due);
+        let again = signal_of(&client.poll_signalling().expect("publish again"));
+        assert_eq!(again["type"], "publish");
+        assert_eq!(again["ref"], format!("publish-{}", attempt + 1));
+        offered.push(again);
+    }
+    assert_eq!(offered.len(), 4);
+    assert_eq!(
+        client.stats().closed.len(),
+        4,
+        "{:?}",
+        client.stats().closed
+    );
+}

@@ -136,6 +136,11 @@ const AUDIO_LEVEL: i8 = -30;
 /// A publish connection closed sooner than this after its offer, twice in a row, is given up.
 const REOFFER_AFTER: Duration = Duration::from_secs(1);
 
+/// A publish refused with a code that may pass is offered again this much later (times the
+/// attempt), at most [`PUBLISH_RETRIES`] times.
+const PUBLISH_RETRY_AFTER: Duration = Duration::from_millis(250);
+const PUBLISH_RETRIES: u32 = 3;
+
 /// Keyframe requests answered at most this often (each skips the file to its next keyframe).
 const KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
 
@@ -222,6 +227,9 @@ pub struct MediaClient {
     /// closed within [`REOFFER_AFTER`] of its offer.
     last_offer_at: Option<Instant>,
     closed_in_a_row: u32,
+    /// A refused publish is offered again at this instant.
+    retry_publish_at: Option<Instant>,
+    publish_retries: u32,
 }
 
 #[derive(Debug)]
@@ -250,6 +258,8 @@ impl MediaClient {
             last_keyframe_request: None,
             last_offer_at: None,
             closed_in_a_row: 0,
+            retry_publish_at: None,
+            publish_retries: 0,
         }
     }
 
@@ -345,10 +355,22 @@ impl MediaClient {
                     .unwrap_or_default()
                     .to_owned();
                 tracing::warn!("media request {reference} refused: {code} ({message})");
-                if reference.starts_with(PUBLISH_REF) {
+                let ours = matches!(&self.publish_state,
+                    Publish::Offered { reference: r, .. } if *r == reference);
+                if ours {
                     self.publish = None;
                     self.sending = None;
                     self.publish_state = Publish::Failed;
+                    // A refusal that may pass (the server has not taken in the join yet, or
+                    // stumbled) is tried again a little later, a few times; the others
+                    // (no media, a bad offer, a full room) are final.
+                    let transient = matches!(code.as_str(), "not_joined" | "internal_error");
+                    if transient && self.publish_retries < PUBLISH_RETRIES {
+                        self.publish_retries += 1;
+                        let wait = PUBLISH_RETRY_AFTER * self.publish_retries;
+                        self.retry_publish_at = Some(now + wait);
+                        tracing::info!("publishing again in {wait:?}");
+                    }
                 }
                 self.stats
                     .closed
@@ -386,8 +408,9 @@ impl MediaClient {
                     .map_err(|e| anyhow::anyhow!("the answer was not accepted: {e}"))
             });
         self.drain(Connection::Publish, now);
-        if let Err(e) = accepted {
-            self.fail(Connection::Publish, &format!("{e:#}"));
+        match accepted {
+            Ok(()) => self.publish_retries = 0,
+            Err(e) => self.fail(Connection::Publish, &format!("{e:#}")),
         }
     }
 
@@ -464,6 +487,10 @@ impl MediaClient {
 
     /// Time passes: timeouts of both connections, and the frames now due are sent.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.retry_publish_at.is_some_and(|at| at <= now) {
+            self.retry_publish_at = None;
+            self.start(now);
+        }
         for connection in [Connection::Publish, Connection::Subscribe] {
             let Some(peer) = self.peer(connection) else {
                 continue;
@@ -705,7 +732,7 @@ impl MediaClient {
                 .flatten()
                 .map(|(_, p)| p.next_due())
         });
-        rtcs.chain(players).min()
+        rtcs.chain(players).chain(self.retry_publish_at).min()
     }
 
     pub fn stats(&self) -> &MediaStats {

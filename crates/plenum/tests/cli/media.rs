@@ -264,6 +264,10 @@ async fn a_late_joiner_gets_everyones_video_within_a_second() {
         );
     }
     // And the others get C.
+    c.wait_until("C's publish connection", FLOW_WAIT, |s| {
+        s.publish_connected.is_some()
+    })
+    .await;
     a.wait_for_media_from(&[&c.client_uuid]).await;
     b.wait_for_media_from(&[&c.client_uuid]).await;
     for bot in [a, b, c] {
