@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # The project's test command: installs the test dependencies, then runs every test of the
-# workspace (unit, store contract, HTTP integration, binary, browser).
+# workspace (unit, store contract, HTTP integration, media over loopback UDP, binary, browser).
+#
+# The tests run in a network namespace that has only `lo` where the machine allows one
+# (`unshare -n`, as root): servers, media bots and Chromium then cannot reach anything but
+# loopback, whatever they are told. The build runs outside it first (it may fetch crates).
+# Elsewhere everything binds 127.0.0.1 anyway. PLENUM_TEST_NETNS=0 turns the namespace off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
-cargo test --workspace --all-features --locked "$@"
+cargo test --workspace --all-features --locked --no-run "$@"
+if [ "${PLENUM_TEST_NETNS:-1}" != 0 ] && command -v ip >/dev/null 2>&1 \
+  && unshare -n sh -c 'ip link set lo up' 2>/dev/null; then
+  echo "running the tests in a network namespace with only loopback" >&2
+  exec unshare -n sh -c 'ip link set lo up && exec "$@"' sh \
+    cargo test --workspace --all-features --locked --offline "$@"
+fi
+exec cargo test --workspace --all-features --locked "$@"

@@ -36,7 +36,8 @@ pub struct Room<P> {
     speakers: Speakers<P>,
     stats: RoomStats,
     /// The latest `now` given to the room.
-    now: Option<Instant>,
+    /// The latest instant given to the room (it has no clock of its own).
+    now: Instant,
 }
 
 #[derive(Debug)]
@@ -101,7 +102,8 @@ fn kind_of(kind: MediaKind) -> Kind {
 }
 
 impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
-    pub fn new(config: MediaConfig) -> Self {
+    /// A room at `now` (the room never reads a clock: every instant is given to it).
+    pub fn new(config: MediaConfig, now: Instant) -> Self {
         Room {
             config,
             participants: HashMap::new(),
@@ -111,7 +113,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             outbox: Outbox::new(),
             speakers: Speakers::new(),
             stats: RoomStats::default(),
-            now: None,
+            now,
         }
     }
 
@@ -121,7 +123,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
     /// Past `max_peers` participants with media, it has none: its `publish` is refused
     /// with [`SignalError::RoomFull`] and it is offered nothing.
     pub fn add_participant(&mut self, participant: P, receive_video: bool, now: Instant) {
-        self.now = Some(now);
+        self.now = now;
         if self.participants.contains_key(&participant) {
             return;
         }
@@ -150,7 +152,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
     /// The participant left: its connections close and its tracks go from everyone's
     /// subscribe connection (a renegotiation each).
     pub fn remove_participant(&mut self, participant: P, now: Instant) {
-        self.now = Some(now);
+        self.now = now;
         if !self.participants.contains_key(&participant) {
             return;
         }
@@ -188,7 +190,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         offer: &str,
         now: Instant,
     ) -> Result<String, SignalError> {
-        self.now = Some(now);
+        self.now = now;
         let part = self
             .participants
             .get(&participant)
@@ -236,7 +238,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         answer: &str,
         now: Instant,
     ) -> Result<(), SignalError> {
-        self.now = Some(now);
+        self.now = now;
         let part = self
             .participants
             .get_mut(&participant)
@@ -311,7 +313,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         candidate: &str,
         now: Instant,
     ) -> Result<(), SignalError> {
-        self.now = Some(now);
+        self.now = now;
         if !self.participants.contains_key(&participant) {
             return Err(SignalError::UnknownParticipant);
         }
@@ -340,7 +342,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
 
     /// Whether the participant's audio and video are forwarded (host and self mutes).
     pub fn set_forwarding(&mut self, participant: P, audio: bool, video: bool, now: Instant) {
-        self.now = Some(now);
+        self.now = now;
         let Some(part) = self.participants.get_mut(&participant) else {
             return;
         };
@@ -362,7 +364,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
 
     /// Whose video `viewer` is sent, in order; `None`: everyone's (the default).
     pub fn set_view(&mut self, viewer: P, shown: Option<Vec<P>>, now: Instant) {
-        self.now = Some(now);
+        self.now = now;
         let Some(part) = self.participants.get_mut(&viewer) else {
             return;
         };
@@ -402,7 +404,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         destination: SocketAddr,
         contents: &[u8],
     ) -> bool {
-        self.now = Some(now);
+        self.now = now;
         self.stats.datagrams_in += 1;
         let Some(key) = self.router.lookup(source, contents) else {
             self.stats.datagrams_dropped += 1;
@@ -438,7 +440,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.now = Some(now);
+        self.now = now;
         let local = self.config.local;
         let due: Vec<ConnKey<P>> = self
             .peers
@@ -501,13 +503,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             .values()
             .map(|p| p.next_timeout.min(p.last_heard + CONNECTIVITY_TIMEOUT));
         let earliest = peers.chain(self.speakers.next_evaluation()).min();
-        match (earliest, self.now) {
-            (Some(at), _) => at,
-            (None, Some(now)) => now + Duration::from_secs(3600),
-            // Nothing was ever given to the room, so it has no time of its own: the only
-            // place it reads the clock, to say "nothing to do for an hour".
-            (None, None) => Instant::now() + Duration::from_secs(3600),
-        }
+        earliest.unwrap_or(self.now + Duration::from_secs(3600))
     }
 
     /// str0m matches a datagram's destination against its candidates: behind NAT the
@@ -981,7 +977,7 @@ mod tests {
     #[test]
     fn a_panic_in_str0m_ends_that_connection_only() {
         let now = Instant::now();
-        let mut room = Room::new(config());
+        let mut room = Room::new(config(), now);
         let mut offers = Vec::new();
         for id in 1..=2 {
             room.add_participant(id, true, now);

@@ -58,6 +58,11 @@ fn settings_for(dir: &TempDir) -> Settings {
 }
 
 impl TestApp {
+    /// The media (UDP) address of the server, when it carries media.
+    pub fn media_addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.as_ref().and_then(|s| s.media)
+    }
+
     /// A server with default settings.
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await

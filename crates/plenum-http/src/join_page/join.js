@@ -67,7 +67,7 @@ const state = {
   locked: false,
   recording: false,
   activeSpeaker: null,
-  serverSpeaker: null,
+  serverSpeaks: false, // whether the server has sent `active_speaker`
   wantAudio: true,
   wantVideo: true,
   stream: null,
@@ -82,6 +82,7 @@ const state = {
   remoteStreams: new Map(), // client_uuid -> MediaStream
   speakerTimer: null,
   soundBlocked: false,
+  devicesTried: false, // whether the camera and microphone were asked for yet
   leaving: false,
 };
 
@@ -202,8 +203,8 @@ function renderToggles() {
   const me = state.participants.get(state.clientUuid);
   const micOn = state.wantAudio && !(me && me.mute_audio) && !!track('audio');
   const camOn = state.wantVideo && !(me && me.mute_video) && !!track('video');
-  setToggle($('preview-mic'), state.wantAudio && !!track('audio'), 'Microphone on', 'Microphone off');
-  setToggle($('preview-cam'), state.wantVideo && !!track('video'), 'Camera on', 'Camera off');
+  setToggle($('preview-mic'), state.wantAudio && !!track('audio'), 'Mute microphone', 'Unmute microphone');
+  setToggle($('preview-cam'), state.wantVideo && !!track('video'), 'Turn camera off', 'Turn camera on');
   setToggle($('mic-toggle'), micOn, 'Mute microphone', 'Unmute microphone');
   setToggle($('cam-toggle'), camOn, 'Turn camera off', 'Turn camera on');
   $('mic-toggle').disabled = !track('audio');
@@ -211,10 +212,14 @@ function renderToggles() {
   $('preview-mic').disabled = !track('audio');
   $('preview-cam').disabled = !track('video');
   $('preview-off').hidden = !!(track('video') && state.wantVideo);
+  $('preview-off').textContent = !state.devicesTried ? 'Starting the camera…'
+    : track('video') ? 'Camera off' : 'No camera';
 }
 
+/// A toggle's label says what pressing it does ("Mute microphone" / "Unmute microphone"), so
+/// it carries no aria-pressed (a changing label and a pressed state would contradict).
 function setToggle(button, on, onText, offText) {
-  button.setAttribute('aria-pressed', on ? 'true' : 'false');
+  button.dataset.on = on ? 'true' : 'false';
   button.textContent = on ? onText : offText;
   button.classList.toggle('off', !on);
 }
@@ -262,6 +267,7 @@ function send(message) {
 /// Sends a request with a `ref`; resolves with the server's answer to it.
 function request(message) {
   const ref = state.nextRef++;
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return Promise.resolve({ type: 'closed' });
   return new Promise((resolve) => {
     state.pendingRefs.set(ref, resolve);
     send({ ...message, ref });
@@ -324,6 +330,7 @@ async function join() {
     alertText(words ? words(answer) : answer.message || 'The meeting refused the join.');
     status('');
     if (answer.reason === 'wrong_password') $('meeting-password').focus();
+    if (answer.reason === 'unauthorized') forgetMember();
     if (answer.reason === 'guests_not_allowed' || answer.reason === 'unauthorized') $('member').open = true;
   } else if (answer.type === 'closed') {
     // The connection closed while joining; onClose said why.
@@ -342,6 +349,8 @@ function onJoined(joined) {
   state.participants.clear();
   state.order = [];
   state.shown = null;
+  state.serverSpeaks = false;
+  state.activeSpeaker = null;
   for (const p of state.meeting.participants || []) addParticipant(p);
   if (joined.you) addParticipant(joined.you);
   state.locked = !!state.meeting.locked;
@@ -363,6 +372,15 @@ function onJoined(joined) {
   alertText('');
   status(`You joined ${state.meeting.meeting_name || 'the meeting'}.`);
   startHeartbeats();
+  // What was turned off before joining is off in the meeting too.
+  if (me && !state.wantAudio && !me.mute_audio) {
+    me.mute_audio = true;
+    send({ type: 'set_mute', audio: true, ref: state.nextRef++ });
+  }
+  if (me && !state.wantVideo && !me.mute_video) {
+    me.mute_video = true;
+    send({ type: 'set_mute', video: true, ref: state.nextRef++ });
+  }
   applyWants();
   render();
   renderOverlay();
@@ -513,14 +531,13 @@ function onMessage(m) {
       ended(ENDED[m.reason] || 'The meeting has ended.', 'The meeting has ended');
       break;
     case 'active_speaker':
-      state.serverSpeaker = m.client_uuid || null;
-      setSpeaker(state.serverSpeaker);
+      // Once the server names speakers, it alone does (null: nobody speaks).
+      state.serverSpeaks = true;
+      setSpeaker(m.client_uuid || null);
       break;
     case 'view':
       state.shown = Array.isArray(m.shown) ? m.shown : null;
       if (typeof m.max_views === 'number') state.maxViews = m.max_views;
-      if ('lecturer' in m) state.lecturer = m.lecturer || null;
-      if ('pinned' in m) state.ownPin = m.pinned || state.ownPin;
       render();
       break;
     case 'subscribe':
@@ -590,6 +607,7 @@ async function toggleMic() {
   if (on) {
     state.wantAudio = false;
     applyWants();
+    render();
     const answer = await request({ type: 'set_mute', audio: true });
     if (answer.type === 'error') status(answer.message || 'Muting did not work.');
     return;
@@ -752,11 +770,16 @@ async function signIn() {
   }
 }
 
-function signOut() {
+/// Forgets the member's token (signed out, or no longer valid).
+function forgetMember() {
   state.token = null;
   state.member = null;
   $('member-line').hidden = true;
   $('member').hidden = false;
+}
+
+function signOut() {
+  forgetMember();
   status('Signed out. You join as a guest.');
   $('display-name').focus();
 }
@@ -906,6 +929,11 @@ async function startPublishing() {
   try {
     const pc = new RTCPeerConnection(rtcConfig());
     state.publish = pc;
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' && state.publish === pc) {
+        status('Your camera and microphone cannot reach the media server (its UDP port may be blocked on this network).');
+      }
+    };
     for (const kind of ['audio', 'video']) {
       const t = track(kind);
       if (t) pc.addTransceiver(t, { direction: 'sendonly', streams: [state.stream] });
@@ -945,6 +973,11 @@ async function answerSubscribe(m) {
     const pc = new RTCPeerConnection(rtcConfig());
     state.subscribe = pc;
     pc.ontrack = () => attachAll();
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' && state.subscribe === pc) {
+        status('The others\u2019 audio and video cannot reach this page (the media server\u2019s UDP port may be blocked on this network).');
+      }
+    };
   }
   const pc = state.subscribe;
   state.tracks = new Map((m.tracks || []).map((t) => [String(t.mid), t]));
@@ -1040,46 +1073,94 @@ function stopMedia() {
   state.speakerTimer = null;
 }
 
-/// The active speaker from the received audio levels, when the server names none.
+/// The active speaker from the received audio levels, when the server names none: the
+/// receivers' synchronization sources (RTP audio-level extension) where they show someone
+/// speaking, else the decoded levels in the inbound statistics.
 function startSpeakerDetection() {
   if (state.speakerTimer) clearInterval(state.speakerTimer);
-  state.speakerTimer = setInterval(() => {
-    if (state.serverSpeaker || !state.subscribe) return;
-    let best = null;
-    let bestLevel = 0.02;
-    for (const receiver of state.subscribe.getReceivers()) {
-      if (!receiver.track || receiver.track.kind !== 'audio' || !receiver.getSynchronizationSources) continue;
-      const t = state.subscribe.getTransceivers().find((x) => x.receiver === receiver);
-      const info = t && t.mid !== null ? state.tracks.get(String(t.mid)) : null;
-      if (!info) continue;
-      for (const source of receiver.getSynchronizationSources()) {
-        if (typeof source.audioLevel === 'number' && source.audioLevel > bestLevel) {
-          best = info.client_uuid;
-          bestLevel = source.audioLevel;
+  let busy = false;
+  state.speakerTimer = setInterval(async () => {
+    if (busy || state.serverSpeaks || !state.subscribe) return;
+    busy = true;
+    try {
+      let levels = levelsFromSources(state.subscribe);
+      if (!levels || Math.max(0, ...levels.values()) <= 0.02) levels = await levelsFromStats(state.subscribe);
+      let best = null;
+      let bestLevel = 0.02;
+      for (const [id, level] of levels) {
+        if (level > bestLevel) {
+          best = id;
+          bestLevel = level;
         }
       }
+      if (best) setSpeaker(best);
+    } catch {
+      // No levels this time.
+    } finally {
+      busy = false;
     }
-    if (best) setSpeaker(best);
-  }, 300);
+  }, 400);
+}
+
+/// client_uuid -> audio level from `getSynchronizationSources()`, or null if no source has one.
+function levelsFromSources(pc) {
+  const levels = new Map();
+  let any = false;
+  for (const t of pc.getTransceivers()) {
+    const receiver = t.receiver;
+    if (!receiver.track || receiver.track.kind !== 'audio' || !receiver.getSynchronizationSources) continue;
+    const info = t.mid !== null ? state.tracks.get(String(t.mid)) : null;
+    if (!info) continue;
+    for (const source of receiver.getSynchronizationSources()) {
+      if (typeof source.audioLevel !== 'number') continue;
+      any = true;
+      levels.set(info.client_uuid, Math.max(levels.get(info.client_uuid) || 0, source.audioLevel));
+    }
+  }
+  return any ? levels : null;
+}
+
+/// The mid of an inbound-rtp statistic: its own `mid` (Chromium), else found through its
+/// track (`trackIdentifier`, for browsers whose statistics carry no mid).
+function midOf(pc, s) {
+  if (s.mid !== undefined && s.mid !== null) return String(s.mid);
+  for (const t of pc.getTransceivers()) {
+    if (t.mid !== null && t.receiver.track && t.receiver.track.id === s.trackIdentifier) return String(t.mid);
+  }
+  return null;
+}
+
+/// client_uuid -> audio level from the inbound-rtp statistics.
+async function levelsFromStats(pc) {
+  const levels = new Map();
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type !== 'inbound-rtp' || s.kind !== 'audio') return;
+    const mid = midOf(pc, s);
+    const info = mid !== null ? state.tracks.get(mid) : null;
+    if (info && typeof s.audioLevel === 'number') levels.set(info.client_uuid, s.audioLevel);
+  });
+  return levels;
 }
 
 /// Inbound media statistics, per participant: what tests and diagnostics read.
 async function inboundStats() {
   if (!state.subscribe) return [];
-  const report = await state.subscribe.getStats();
-  const mids = new Map();
-  for (const t of state.subscribe.getTransceivers()) if (t.mid !== null) mids.set(String(t.mid), t);
+  const pc = state.subscribe;
+  const report = await pc.getStats();
   const out = [];
   report.forEach((s) => {
     if (s.type !== 'inbound-rtp') return;
-    const info = s.mid !== undefined ? state.tracks.get(String(s.mid)) : null;
+    const mid = midOf(pc, s);
+    const info = mid !== null ? state.tracks.get(mid) : null;
     out.push({
       kind: s.kind,
-      mid: s.mid === undefined ? null : String(s.mid),
+      mid,
       client_uuid: info ? info.client_uuid : null,
       packetsReceived: s.packetsReceived || 0,
       framesDecoded: s.framesDecoded || 0,
       totalAudioEnergy: s.totalAudioEnergy || 0,
+      audioLevel: s.audioLevel || 0,
       bytesReceived: s.bytesReceived || 0,
     });
   });
@@ -1098,6 +1179,7 @@ function snapshot() {
     active_speaker: state.activeSpeaker,
     shown: shownOrder(),
     media: !!state.media,
+    devices: { audio: !!track('audio'), video: !!track('video') },
     publishing: !!(state.publish && state.publish.connectionState === 'connected'),
     participants: state.order.map((id) => {
       const p = state.participants.get(id) || {};
@@ -1159,7 +1241,9 @@ async function start() {
   wire();
   const autojoin = query.get('autojoin') === '1';
   const devices = openDevices().then(async (stream) => {
+    state.devicesTried = true;
     if (stream) await useStream(stream);
+    else renderToggles();
   });
   if (autojoin) {
     // Kiosks and room systems: join at once, with whatever devices there are.

@@ -53,6 +53,7 @@ pub struct Client {
     /// dBov put in each audio frame's level extension.
     pub level: i8,
     pub keyframe_interval: Duration,
+    pub video_codec: Codec,
     /// Answer keyframe requests with a keyframe (else only every `keyframe_interval`).
     pub honour_keyframe_requests: bool,
     next_audio: Option<Instant>,
@@ -123,7 +124,7 @@ impl Net {
     pub fn with_config(config: MediaConfig) -> Net {
         let start = Instant::now();
         Net {
-            room: Room::new(config),
+            room: Room::new(config, start),
             now: start,
             clients: BTreeMap::new(),
             in_flight: VecDeque::new(),
@@ -158,6 +159,7 @@ impl Net {
                 video_mid: None,
                 level: -127,
                 keyframe_interval: Duration::from_secs(1),
+                video_codec: Codec::Vp8,
                 honour_keyframe_requests: true,
                 next_audio: None,
                 next_video: None,
@@ -184,12 +186,25 @@ impl Net {
 
     /// The participant's client offers its publish connection (audio and/or video).
     pub fn publish(&mut self, id: u32, audio: bool, video: bool) -> Result<(), SignalError> {
+        self.publish_codec(id, audio, video.then_some(Codec::Vp8))
+    }
+
+    /// Publishes with video in `codec` (VP8 or H.264) when given.
+    pub fn publish_codec(
+        &mut self,
+        id: u32,
+        audio: bool,
+        codec: Option<Codec>,
+    ) -> Result<(), SignalError> {
+        let video = codec.is_some();
         let now = self.now;
         let client = self.clients.get_mut(&id).expect("client");
+        client.video_codec = codec.unwrap_or(Codec::Vp8);
         let mut rtc = Rtc::builder()
             .clear_codecs()
             .enable_opus(true, false)
-            .enable_vp8(true)
+            .enable_vp8(codec != Some(Codec::H264))
+            .enable_h264(codec == Some(Codec::H264))
             .build(now);
         rtc.add_local_candidate(Candidate::host(client.publish_addr, "udp").expect("candidate"));
         let mut change = rtc.sdp_api();
@@ -292,6 +307,7 @@ impl Net {
                 .clear_codecs()
                 .enable_opus(true, false)
                 .enable_vp8(true)
+                .enable_h264(true)
                 .enable_raw_packets(true)
                 .build(now);
             rtc.add_local_candidate(Candidate::host(address, "udp").expect("candidate"));
@@ -585,6 +601,18 @@ fn vp8_starts_keyframe(p: &[u8]) -> bool {
     start && p.get(i).is_some_and(|b| b & 0x01 == 0)
 }
 
+/// SPS, PPS and the start of an IDR slice, in Annex B.
+const H264_KEYFRAME: [u8; 24] = [
+    0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0x8c, 0x8d, 0x40, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80, 0, 0,
+    0, 1, 0x65,
+];
+
+fn padded(start: &[u8], len: usize) -> Vec<u8> {
+    let mut f = start.to_vec();
+    f.resize(len, 0x55);
+    f
+}
+
 const VP8_KEYFRAME: [u8; 10] = [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
 
 /// Writes the client's due audio (20 ms Opus-like frames) and video (20 fps VP8-like).
@@ -622,23 +650,22 @@ fn send_frames(client: &mut Client, now: Instant) {
         if let Some(writer) = rtc.writer(mid) {
             let pt = writer
                 .payload_params()
-                .find(|p| p.spec().codec == Codec::Vp8)
+                .find(|p| p.spec().codec == client.video_codec)
                 .map(|p| p.pt());
             if let Some(pt) = pt {
                 let keyframe = client.force_keyframe
                     || client
                         .last_keyframe
                         .is_none_or(|k| now - k >= client.keyframe_interval);
-                let frame = if keyframe {
+                if keyframe {
                     client.last_keyframe = Some(now);
                     client.force_keyframe = false;
-                    let mut f = VP8_KEYFRAME.to_vec();
-                    f.resize(2500, 0x55);
-                    f
-                } else {
-                    let mut f = vec![0x11, 0x00, 0x00];
-                    f.resize(400, 0x33);
-                    f
+                }
+                let frame = match (client.video_codec, keyframe) {
+                    (Codec::H264, true) => padded(&H264_KEYFRAME, 2500),
+                    (Codec::H264, false) => padded(&[0, 0, 0, 1, 0x41, 0x9a], 400),
+                    (_, true) => padded(&VP8_KEYFRAME, 2500),
+                    (_, false) => padded(&[0x11, 0x00, 0x00], 400),
                 };
                 let time = MediaTime::new(client.video_ticks, Frequency::NINETY_KHZ);
                 writer.write(pt, now, time, frame).expect("video write");

@@ -169,14 +169,17 @@ impl MediaService {
     pub(super) fn open_room(&self, clock: Arc<dyn Clock>, meeting: String) -> MediaHandle {
         let (control, controls) = mpsc::unbounded_channel();
         let (datagrams, inbox) = mpsc::channel(ROOM_QUEUE);
+        let now = clock.instant();
         let task = RoomTask {
-            room: Room::new(self.config.clone()),
+            room: Room::new(self.config.clone(), now),
             socket: self.socket.clone(),
             router: self.router.clone(),
             datagrams,
             clock,
             local: self.config.local,
             outboxes: HashMap::new(),
+            views: HashMap::new(),
+            publishing: Default::default(),
             meeting,
         };
         tokio::spawn(task.run(controls, inbox));
@@ -281,9 +284,10 @@ pub(super) enum MediaControl {
         audio: bool,
         video: bool,
     },
+    /// Whose video the viewer is sent (the `view` push: [`MediaPush::View`]).
     View {
         viewer: AttendanceId,
-        shown: Vec<AttendanceId>,
+        view: Arc<MediaPush>,
     },
     Publish {
         participant: AttendanceId,
@@ -336,6 +340,10 @@ struct RoomTask {
     /// The socket's address: every datagram's destination.
     local: SocketAddr,
     outboxes: HashMap<AttendanceId, Outbox>,
+    /// Each participant's current view, pushed when it changes to those in `publishing`.
+    views: HashMap<AttendanceId, Arc<MediaPush>>,
+    /// Participants who published (they use media and are told their view).
+    publishing: std::collections::HashSet<AttendanceId>,
     meeting: String,
 }
 
@@ -395,6 +403,8 @@ impl RoomTask {
             }
             MediaControl::Depart(participant) => {
                 self.outboxes.remove(&participant);
+                self.views.remove(&participant);
+                self.publishing.remove(&participant);
                 self.room.remove_participant(participant, now);
             }
             MediaControl::Forwarding {
@@ -402,7 +412,19 @@ impl RoomTask {
                 audio,
                 video,
             } => self.room.set_forwarding(participant, audio, video, now),
-            MediaControl::View { viewer, shown } => self.room.set_view(viewer, Some(shown), now),
+            MediaControl::View { viewer, view } => {
+                if let MediaPush::View { shown, .. } = &*view {
+                    self.room.set_view(viewer, Some(shown.clone()), now);
+                }
+                // Told only to a participant who uses media: a client without (a phone
+                // gateway, a bot of the join storm) would get a frame per join for nothing.
+                if self.publishing.contains(&viewer)
+                    && let Some(outbox) = self.outboxes.get(&viewer)
+                {
+                    let _ = outbox.try_send(Delivery::Media(view.clone()));
+                }
+                self.views.insert(viewer, view);
+            }
             MediaControl::Publish {
                 participant,
                 offer,
@@ -413,7 +435,17 @@ impl RoomTask {
                 } else {
                     Err(SignalError::UnknownParticipant)
                 };
+                let first = answer.is_ok() && self.publishing.insert(participant);
                 let _ = reply.send(answer);
+                // The view so far, now that the participant uses media (after the answer).
+                if first
+                    && let (Some(view), Some(outbox)) = (
+                        self.views.get(&participant),
+                        self.outboxes.get(&participant),
+                    )
+                {
+                    let _ = outbox.try_send(Delivery::Media(view.clone()));
+                }
             }
             MediaControl::SubscribeAnswer {
                 participant,

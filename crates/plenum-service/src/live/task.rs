@@ -73,7 +73,9 @@ pub(super) struct Actor {
     pub(super) media_seen: HashMap<AttendanceId, MediaSeen>,
 }
 
-/// What the media task knows of one participant: sent again only when it changes.
+/// What the media task knows of one participant: sent again only when it changes. (A view
+/// also changes when the lecturer or a pin moves without changing who is shown; it is sent
+/// again only when who is shown changes.)
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct MediaSeen {
     forwarding: (bool, bool),
@@ -486,16 +488,16 @@ impl Actor {
             }
             let shown = self.meeting.shown_to(*id);
             if seen.shown.as_ref() != Some(&shown) {
-                media.send(MediaControl::View {
-                    viewer: *id,
-                    shown: shown.clone(),
-                });
-                let _ = outbox.try_send(Delivery::Media(Arc::new(MediaPush::View {
+                let view = MediaPush::View {
                     shown: shown.clone(),
                     max_views: p.layout.max_views,
                     lecturer: self.meeting.lecturer(),
                     pinned: p.pinned.or(self.meeting.pinned()),
-                })));
+                };
+                media.send(MediaControl::View {
+                    viewer: *id,
+                    view: Arc::new(view),
+                });
                 seen.shown = Some(shown);
             }
         }

@@ -9,8 +9,8 @@
 //!
 //! It is not put in a network namespace of its own (`unshare -n`): the server under test runs
 //! inside the test process, in this process's namespace, and Chromium must reach it. To fence
-//! the whole run in, run the test binary itself in one:
-//! `unshare -n sh -c 'ip link set lo up && cargo test -p plenum --test api join_page'`.
+//! the whole run in, run the test binary itself in one (checked: the join page tests pass so):
+//! `unshare -n sh -c 'ip link set lo up && cargo test --offline -p plenum --test api join_page'`.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -130,6 +130,12 @@ impl Browser {
 
     /// A new tab at `url` (its load is not awaited: wait for what it shows).
     pub async fn open(&self, url: &str) -> Page {
+        self.open_with(url, None).await
+    }
+
+    /// A new tab at `url` that runs `script` before any of the page's own (DevTools-injected
+    /// script is not subject to the page's Content-Security-Policy).
+    pub async fn open_with(&self, url: &str, script: Option<&str>) -> Page {
         let (mut browser, _) = tokio_tungstenite::connect_async(self.browser_url.as_str())
             .await
             .unwrap_or_else(|e| panic!("cannot reach chromium's DevTools: {e}"));
@@ -156,6 +162,13 @@ impl Browser {
         };
         page.call("Runtime.enable", json!({})).await;
         page.call("Page.enable", json!({})).await;
+        if let Some(source) = script {
+            page.call(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({"source": source}),
+            )
+            .await;
+        }
         page.navigate(url).await;
         page
     }
@@ -320,6 +333,66 @@ impl Page {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Saves a PNG of the page as `name`.png in `PLENUM_SCREENSHOTS` (a directory), when that
+    /// is set: to look at what a test saw.
+    pub async fn screenshot(&mut self, name: &str) {
+        let Some(dir) = std::env::var_os("PLENUM_SCREENSHOTS") else {
+            return;
+        };
+        // A tab in the background is not painted: its capture would wait forever.
+        self.call("Page.bringToFront", json!({})).await;
+        let shot = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .await;
+        use base64::Engine as _;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        let path = std::path::Path::new(&dir).join(format!("{name}.png"));
+        std::fs::write(&path, png)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+
+    /// Sets the window's size (CSS pixels), as a phone or a desktop would have it.
+    pub async fn resize(&mut self, width: u32, height: u32) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}),
+        )
+        .await;
+    }
+
+    /// Presses a key (`Tab`, `Enter`, ` `) as a keyboard would, on what has the focus.
+    pub async fn press(&mut self, key: &str) {
+        let (code, key_code, text) = match key {
+            "Tab" => ("Tab", 9, ""),
+            "Enter" => ("Enter", 13, "\r"),
+            " " => ("Space", 32, " "),
+            other => panic!("no key {other} in this helper"),
+        };
+        for kind in ["keyDown", "keyUp"] {
+            let mut params = json!({"type": kind, "key": key, "code": code,
+                                    "windowsVirtualKeyCode": key_code});
+            if kind == "keyDown" && !text.is_empty() {
+                params["text"] = json!(text);
+            }
+            self.call("Input.dispatchKeyEvent", params).await;
+        }
+    }
+
+    /// The ids (or tag names) of what Tab reaches, in order, over `presses` presses.
+    pub async fn tab_order(&mut self, presses: usize) -> Vec<String> {
+        let mut order = Vec::new();
+        for _ in 0..presses {
+            self.press("Tab").await;
+            let focused = self
+                .eval("document.activeElement ? (document.activeElement.id || document.activeElement.tagName.toLowerCase()) : ''")
+                .await;
+            order.push(focused.as_str().unwrap_or_default().to_owned());
+        }
+        order
     }
 
     /// `window.plenum.state()`, the page's read-only state.

@@ -8,24 +8,12 @@ use plenum_testkit::live::{Closed, LiveClient};
 use serde_json::{Value, json};
 
 use crate::history_fixture::{create_key, send};
-use crate::{HOUR_MS, MINUTE_MS, assert_frtc_error, company_admin, now_ms, reserve, s, user};
+use crate::{HOUR_MS, MINUTE_MS, assert_frtc_error, company_admin, now_ms, reserve, room, s, user};
 
 /// A test server whose meetings look at the clock often, so end times and heartbeat
 /// timeouts are seen quickly after the manual clock moves.
 async fn app() -> TestApp {
     TestApp::spawn_with(|s| s.policy.live.tick_interval = Duration::from_millis(20)).await
-}
-
-/// A room with `number` and password `1234`, owned by the admin.
-async fn room(app: &TestApp, token: &str, number: &str) {
-    let reply = app
-        .post(
-            "/api/v1/meeting_room",
-            Some(token),
-            json!({"meetingroom_name": format!("Room {number}"), "meeting_number": number, "meeting_password": "1234"}),
-        )
-        .await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
 }
 
 /// Guests `names` joined to the room `number` (password 1234); each has seen the joins

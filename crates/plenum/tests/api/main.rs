@@ -10,6 +10,7 @@ mod history_tenancy;
 mod huawei;
 mod join_page;
 mod live;
+mod media;
 mod openapi;
 mod persistence;
 mod recurrence;
@@ -172,4 +173,17 @@ pub async fn text(
         .await
         .unwrap_or_else(|e| panic!("reading {path} failed: {e}"));
     (status, content_type, body)
+}
+
+/// A room with `number` and password `1234`, owned by the caller.
+pub async fn room(app: &plenum_testkit::TestApp, token: &str, number: &str) {
+    let reply = app
+        .post(
+            "/api/v1/meeting_room",
+            Some(token),
+            serde_json::json!({"meetingroom_name": format!("Room {number}"), "meeting_number": number,
+                   "meeting_password": "1234"}),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
 }
