@@ -253,10 +253,6 @@ pub struct Behaviour {
     pub talk: bool,
     /// Leave after this long.
     pub duration: Option<Duration>,
-    /// With media: how often the observer gets the statistics ([`Observer::media_stats`]);
-    /// `None`: once a second (what `plenum bot --media` prints). Tests that time media use
-    /// less.
-    pub media_report_every: Option<Duration>,
 }
 
 /// The participant's own mute state, as the server last told it.
@@ -676,10 +672,9 @@ impl Participant {
         // Media statistics once a second (no timer at all without media: the join storm's
         // participants stay as cheap as they were).
         let mut report = media.is_some().then(|| {
-            let every = behaviour
-                .media_report_every
-                .filter(|d| !d.is_zero())
-                .unwrap_or(Duration::from_secs(1));
+            let every = media
+                .as_deref()
+                .map_or(Duration::from_secs(1), MediaSession::report_every);
             let mut r = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             r.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             r

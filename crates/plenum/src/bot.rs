@@ -492,7 +492,6 @@ async fn run_inner(args: BotArgs) -> anyhow::Result<Ending> {
         behaviour: Behaviour {
             talk: args.talk,
             duration,
-            media_report_every: None,
         },
         count: args.count,
         gate: Semaphore::new(args.connect_concurrency as usize),

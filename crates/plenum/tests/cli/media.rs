@@ -125,10 +125,8 @@ impl MediaBot {
         let signalling = Arc::new(Mutex::new(Vec::new()));
         let record = signalling.clone();
         // Statistics ten times a second: the tests compare readings over spans of seconds.
-        let behaviour = Behaviour {
-            media_report_every: Some(REPORT_EVERY),
-            ..Behaviour::default()
-        };
+        media.set_report_every(REPORT_EVERY);
+        let behaviour = Behaviour::default();
         let task = tokio::spawn(async move {
             let mut tap = Tap {
                 stats: stats_tx,
