@@ -4,8 +4,10 @@
 # content). Run once; the files are committed and embedded in the binary (include_bytes!), so
 # builds and tests do not need ffmpeg. Re-running makes equivalent (not byte-identical) files.
 #
-# - video.ivf: VP8, testsrc2 320x240 at 15 fps, 5 s, a keyframe every 15 frames (1 s) at most,
-#   about 150 kbit/s, one frame per IVF frame (no alt-ref frames: every frame is shown).
+# - video.ivf: VP8, testsrc2 320x240 at 15 fps, 5 s, a keyframe every 7 frames (0.47 s), about
+#   150 kbit/s, one frame per IVF frame (no alt-ref frames: every frame is shown). The short
+#   GOP bounds how long a new viewer waits when the server cannot ask for a keyframe at once
+#   (it throttles keyframe requests to one per second per track).
 # - audio.ogg: Opus, a 440 Hz sine, 48 kHz mono, 20 ms frames, 5 s, 32 kbit/s.
 set -euo pipefail
 
@@ -21,7 +23,7 @@ fi
 seconds=5
 ffmpeg -hide_banner -loglevel error -y \
     -f lavfi -i "testsrc2=size=320x240:rate=15:duration=${seconds}" \
-    -c:v libvpx -b:v 150k -minrate 150k -maxrate 150k -g 15 -keyint_min 15 \
+    -c:v libvpx -b:v 150k -minrate 150k -maxrate 150k -g 7 -keyint_min 7 \
     -auto-alt-ref 0 -lag-in-frames 0 -deadline realtime -cpu-used 8 -error-resilient 1 \
     -pix_fmt yuv420p -f ivf "$out/video.ivf"
 

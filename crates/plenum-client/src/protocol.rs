@@ -669,10 +669,16 @@ impl Participant {
                 return ended;
             }
         }
-        let mut report = tokio::time::interval(Duration::from_secs(1));
-        report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The first tick is immediate: the first report is a second after the start.
-        report.tick().await;
+        // Media statistics once a second (no timer at all without media: the join storm's
+        // participants stay as cheap as they were).
+        let mut report = media.is_some().then(|| {
+            let every = media
+                .as_deref()
+                .map_or(Duration::from_secs(1), MediaSession::report_every);
+            let mut r = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            r.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            r
+        });
         if behaviour.talk
             && let Some(request) = self.talk_request()
             && let Err(JoinFailure::Ended(ending, why)) = self.send(&request).await
@@ -694,7 +700,7 @@ impl Participant {
         let mut disconnected = false;
         loop {
             tokio::select! {
-                () = &mut stop => return self.leave("stopped", observer).await,
+                () = &mut stop => return self.leave_because("stopped", observer).await,
                 // Cancel-safe: it only awaits the sockets' reads and the media's timer.
                 signalled = async {
                     match media.as_deref_mut() {
@@ -709,12 +715,17 @@ impl Participant {
                         return ended;
                     }
                 }
-                _ = report.tick(), if media.is_some() => {
+                _ = async {
+                    match report.as_mut() {
+                        Some(r) => r.tick().await,
+                        None => std::future::pending().await,
+                    }
+                }, if report.is_some() => {
                     if let Some(m) = media.as_deref_mut() {
                         observer.media_stats(m.stats()).await;
                     }
                 }
-                () = &mut leave_at => return self.leave("the duration elapsed", observer).await,
+                () = &mut leave_at => return self.leave_because("the duration elapsed", observer).await,
                 _ = heartbeat.tick() => {
                     if self.last_heard.elapsed() > self.heartbeat_timeout {
                         return (
@@ -747,7 +758,7 @@ impl Participant {
                             self.mute.note(&fields, me);
                         }
                         if let Some(m) = media.as_deref_mut() {
-                            m.handle_frame(&fields, &frame);
+                            m.handle_frame(&fields);
                             if let Err(ended) = self.send_signalling(m).await {
                                 return ended;
                             }
@@ -773,7 +784,13 @@ impl Participant {
     }
 
     /// Sends `leave` and reads until the server closes (at most [`LEAVE_TIMEOUT`]).
-    async fn leave(&mut self, why: &str, observer: &mut impl Observer) -> (Ending, String) {
+    /// Leaves now: sends `leave` and reads (handing the frames to `observer`, `left` among
+    /// them) until the server closes, at most [`LEAVE_TIMEOUT`].
+    pub async fn leave(&mut self, observer: &mut impl Observer) -> (Ending, String) {
+        self.leave_because("asked to", observer).await
+    }
+
+    async fn leave_because(&mut self, why: &str, observer: &mut impl Observer) -> (Ending, String) {
         let done = async {
             if self
                 .send(&json!({"type": "leave", "ref": LEAVE_REF}))

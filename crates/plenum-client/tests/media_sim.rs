@@ -11,7 +11,7 @@ use plenum_client::TrackInfo;
 use plenum_client::media::{Connection, Fixtures, MediaClient, MediaConfig, Signal};
 use serde_json::Value;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
@@ -97,6 +97,8 @@ fn signal_of(frame: &str) -> Value {
 
 struct Sim {
     now: Instant,
+    /// The video m-line of the client's publish offer.
+    publish_video: Option<Mid>,
     client: MediaClient,
     server: Server,
     wire: VecDeque<Datagram>,
@@ -134,6 +136,12 @@ impl Sim {
             pending: None,
             forwarded: 0,
         };
+        // The m-line after `m=video` names the video's mid.
+        let publish_video = offer_sdp
+            .split("m=")
+            .find(|m| m.starts_with("video"))
+            .and_then(|m| m.lines().find_map(|l| l.strip_prefix("a=mid:")))
+            .map(|mid| Mid::from(mid.trim()));
         let offer = SdpOffer::from_sdp_string(offer_sdp).unwrap_or_else(|e| panic!("{e}"));
         let answer = server
             .publish
@@ -192,6 +200,7 @@ impl Sim {
         server.subscribe.drain(&mut wire);
         Self {
             now,
+            publish_video,
             client,
             server,
             wire,
@@ -351,6 +360,32 @@ fn the_client_publishes_and_counts_what_it_receives_per_participant() {
 }
 
 #[test]
+fn a_keyframe_request_is_answered_with_the_next_keyframe_at_once() {
+    let mut sim = Sim::start(true, "peer-c");
+    sim.run(Duration::from_millis(1_300));
+    let before = sim.client.stats().from["peer-c"].keyframes;
+    // The stand-in server asks the publisher for a keyframe (as the SFU does for a new viewer).
+    let video = sim
+        .publish_video
+        .expect("the publish connection's video m-line");
+    sim.server
+        .publish
+        .rtc
+        .writer(video)
+        .expect("a writer")
+        .request_keyframe(None, KeyframeRequestKind::Pli)
+        .unwrap_or_else(|e| panic!("{e}"));
+    sim.server.publish.drain(&mut sim.wire);
+    sim.deliver();
+    // Well before the file's next keyframe (a second apart).
+    sim.run(Duration::from_millis(150));
+    let stats = sim.client.stats();
+    assert_eq!(stats.keyframe_requests, 1, "{stats:?}");
+    assert_eq!(stats.from["peer-c"].keyframes, before + 1, "{stats:?}");
+    assert_eq!(stats.from["peer-c"].lost, 0, "skipping frames is not loss");
+}
+
+#[test]
 fn an_audio_only_client_offers_no_video() {
     let mut sim = Sim::start(false, "peer-b");
     sim.run(Duration::from_secs(1));
@@ -391,4 +426,115 @@ fn media_signalling_is_read_from_server_frames() {
     let fields: plenum_client::Fields<'_> =
         serde_json::from_str(frame).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(Signal::from_fields(&fields), None);
+}
+
+#[test]
+fn a_closed_publish_connection_is_offered_again_and_a_refused_one_is_not() {
+    let mut sim = Sim::start(true, "peer-d");
+    sim.run(Duration::from_millis(1_500));
+    let now = sim.now;
+    sim.client.handle_signal(
+        Signal::Closed {
+            connection: "publish".to_owned(),
+            reason: "failed".to_owned(),
+        },
+        now,
+    );
+    let again = signal_of(&sim.client.poll_signalling().expect("a new publish"));
+    assert_eq!(again["type"], "publish");
+    assert_eq!(again["ref"], "publish-2");
+    assert!(!sim.client.is_connected(Connection::Publish));
+    // The subscribe connection is untouched.
+    assert!(sim.client.is_connected(Connection::Subscribe));
+
+    // Closed again at once: offered once more; a third time in a row within a second: given
+    // up (no loop of offers against a server that fails them).
+    sim.client.handle_signal(
+        Signal::Closed {
+            connection: "publish".to_owned(),
+            reason: "failed".to_owned(),
+        },
+        now,
+    );
+    let third = signal_of(&sim.client.poll_signalling().expect("one more publish"));
+    assert_eq!(third["ref"], "publish-3");
+    sim.client.handle_signal(
+        Signal::Closed {
+            connection: "publish".to_owned(),
+            reason: "failed".to_owned(),
+        },
+        now,
+    );
+    assert!(sim.client.poll_signalling().is_none(), "given up");
+    let again = third;
+    sim.client.handle_signal(
+        Signal::Error {
+            reference: Some(again["ref"].clone()),
+            code: "media_unavailable".to_owned(),
+            message: "no media here".to_owned(),
+        },
+        now,
+    );
+    assert!(sim.client.poll_signalling().is_none(), "no third offer");
+    let closed = &sim.client.stats().closed;
+    assert_eq!(closed.len(), 4, "{closed:?}");
+    assert!(closed[3].contains("media_unavailable"), "{closed:?}");
+    // An answer that comes late for the refused offer is ignored.
+    sim.client.handle_signal(
+        Signal::Answer {
+            reference: Some(again["ref"].clone()),
+            sdp: "v=0\r\n".to_owned(),
+        },
+        now,
+    );
+    assert!(sim.client.poll_signalling().is_none());
+}
+
+#[test]
+fn a_publish_refused_as_not_joined_yet_is_offered_again_a_little_later() {
+    // A server that answers the first publish before it has taken in the join.
+    let now = Instant::now();
+    let fixtures = Fixtures::embedded().unwrap_or_else(|e| panic!("{e:#}"));
+    let mut client = MediaClient::new(
+        MediaConfig {
+            video: true,
+            publish_addr: addr(CLIENT_PUBLISH),
+            subscribe_addr: addr(CLIENT_SUBSCRIBE),
+        },
+        fixtures,
+    );
+    client.start(now);
+    let mut offered = vec![signal_of(&client.poll_signalling().expect("a publish"))];
+    for attempt in 1..=4 {
+        let last = &offered[offered.len() - 1];
+        client.handle_signal(
+            Signal::Error {
+                reference: Some(last["ref"].clone()),
+                code: "not_joined".to_owned(),
+                message: "not in the meeting".to_owned(),
+            },
+            now,
+        );
+        assert!(client.poll_signalling().is_none(), "not at once");
+        // Each retry waits longer: 250 ms, 500 ms, 750 ms; after three, no more.
+        let due = client.poll_timeout();
+        if attempt == 4 {
+            assert!(due.is_none(), "given up after three retries");
+            break;
+        }
+        let due = due.expect("a retry is due");
+        assert_eq!(due - now, Duration::from_millis(250) * attempt);
+        client.handle_timeout(due);
+        let again = signal_of(&client.poll_signalling().expect("publish again"));
+        assert_eq!(again["type"], "publish");
+        assert_eq!(again["ref"], format!("publish-{}", attempt + 1));
+        offered.push(again);
+    }
+    assert_eq!(offered.len(), 4);
+    assert_eq!(
+        client.stats().closed.len(),
+        4,
+        "{:?}",
+        client.stats().closed
+    );
 }

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
@@ -133,6 +133,17 @@ pub struct MediaConfig {
 /// 0 the loudest): a voice at a normal level, so the server sees a speaker.
 const AUDIO_LEVEL: i8 = -30;
 
+/// A publish connection closed sooner than this after its offer, twice in a row, is given up.
+const REOFFER_AFTER: Duration = Duration::from_secs(1);
+
+/// A publish refused with a code that may pass is offered again this much later (times the
+/// attempt), at most [`PUBLISH_RETRIES`] times.
+const PUBLISH_RETRY_AFTER: Duration = Duration::from_millis(250);
+const PUBLISH_RETRIES: u32 = 3;
+
+/// Keyframe requests answered at most this often (each skips the file to its next keyframe).
+const KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
+
 /// One peer connection.
 struct Peer {
     rtc: Rtc,
@@ -211,6 +222,14 @@ pub struct MediaClient {
     stats: MediaStats,
     signalling: VecDeque<String>,
     transmits: VecDeque<Transmit>,
+    last_keyframe_request: Option<Instant>,
+    /// When the publish connection was last offered, and how many times in a row it was
+    /// closed within [`REOFFER_AFTER`] of its offer.
+    last_offer_at: Option<Instant>,
+    closed_in_a_row: u32,
+    /// A refused publish is offered again at this instant.
+    retry_publish_at: Option<Instant>,
+    publish_retries: u32,
 }
 
 #[derive(Debug)]
@@ -236,6 +255,11 @@ impl MediaClient {
             stats: MediaStats::default(),
             signalling: VecDeque::new(),
             transmits: VecDeque::new(),
+            last_keyframe_request: None,
+            last_offer_at: None,
+            closed_in_a_row: 0,
+            retry_publish_at: None,
+            publish_retries: 0,
         }
     }
 
@@ -247,6 +271,7 @@ impl MediaClient {
     }
 
     fn offer_publish(&mut self, now: Instant) -> anyhow::Result<()> {
+        self.last_offer_at = Some(now);
         let mut peer = Peer::new(self.config.publish_addr, now)?;
         let mut change = peer.rtc.sdp_api();
         let audio = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
@@ -295,9 +320,22 @@ impl MediaClient {
                     "publish" => {
                         self.publish = None;
                         self.sending = None;
-                        // The server's "failed" and "timeout" invite publishing again.
-                        self.publish_state = Publish::Idle;
-                        self.start(now);
+                        // The server's "failed" and "timeout" invite publishing again; a
+                        // connection closed within a second of its offer is not offered a
+                        // third time in a row (no loop of offers with a server that fails it).
+                        let recent = self
+                            .last_offer_at
+                            .is_some_and(|at| now.saturating_duration_since(at) < REOFFER_AFTER);
+                        if recent && self.closed_in_a_row > 0 {
+                            self.publish_state = Publish::Failed;
+                            tracing::warn!(
+                                "the publish connection keeps failing: not offered again"
+                            );
+                        } else {
+                            self.closed_in_a_row = if recent { 1 } else { 0 };
+                            self.publish_state = Publish::Idle;
+                            self.start(now);
+                        }
                     }
                     "subscribe" => {
                         self.subscribe = None;
@@ -317,10 +355,22 @@ impl MediaClient {
                     .unwrap_or_default()
                     .to_owned();
                 tracing::warn!("media request {reference} refused: {code} ({message})");
-                if reference.starts_with(PUBLISH_REF) {
+                let ours = matches!(&self.publish_state,
+                    Publish::Offered { reference: r, .. } if *r == reference);
+                if ours {
                     self.publish = None;
                     self.sending = None;
                     self.publish_state = Publish::Failed;
+                    // A refusal that may pass (the server has not taken in the join yet, or
+                    // stumbled) is tried again a little later, a few times; the others
+                    // (no media, a bad offer, a full room) are final.
+                    let transient = matches!(code.as_str(), "not_joined" | "internal_error");
+                    if transient && self.publish_retries < PUBLISH_RETRIES {
+                        self.publish_retries += 1;
+                        let wait = PUBLISH_RETRY_AFTER * self.publish_retries;
+                        self.retry_publish_at = Some(now + wait);
+                        tracing::info!("publishing again in {wait:?}");
+                    }
                 }
                 self.stats
                     .closed
@@ -358,8 +408,9 @@ impl MediaClient {
                     .map_err(|e| anyhow::anyhow!("the answer was not accepted: {e}"))
             });
         self.drain(Connection::Publish, now);
-        if let Err(e) = accepted {
-            self.fail(Connection::Publish, &format!("{e:#}"));
+        match accepted {
+            Ok(()) => self.publish_retries = 0,
+            Err(e) => self.fail(Connection::Publish, &format!("{e:#}")),
         }
     }
 
@@ -436,6 +487,10 @@ impl MediaClient {
 
     /// Time passes: timeouts of both connections, and the frames now due are sent.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.retry_publish_at.is_some_and(|at| at <= now) {
+            self.retry_publish_at = None;
+            self.start(now);
+        }
         for connection in [Connection::Publish, Connection::Subscribe] {
             let Some(peer) = self.peer(connection) else {
                 continue;
@@ -573,6 +628,23 @@ impl MediaClient {
                     peer.connected = false;
                 }
             }
+            Event::KeyframeRequest(request) if connection == Connection::Publish => {
+                // Someone needs a keyframe (a new viewer, a loss): the file's next keyframe
+                // goes out now rather than at its turn, at most every KEYFRAME_INTERVAL.
+                let Some(sending) = self.sending.as_mut() else {
+                    return;
+                };
+                if let Some((mid, player)) = sending.video.as_mut()
+                    && *mid == request.mid
+                    && self
+                        .last_keyframe_request
+                        .is_none_or(|at| now.saturating_duration_since(at) >= KEYFRAME_INTERVAL)
+                {
+                    self.last_keyframe_request = Some(now);
+                    self.stats.keyframe_requests += 1;
+                    player.skip_to_keyframe(now);
+                }
+            }
             Event::MediaData(data) if connection == Connection::Subscribe => {
                 let Some(track) = self.tracks.get_mut(&data.mid) else {
                     self.stats.unattributed_frames += 1;
@@ -660,7 +732,7 @@ impl MediaClient {
                 .flatten()
                 .map(|(_, p)| p.next_due())
         });
-        rtcs.chain(players).min()
+        rtcs.chain(players).chain(self.retry_publish_at).min()
     }
 
     pub fn stats(&self) -> &MediaStats {

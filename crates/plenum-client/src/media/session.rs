@@ -12,10 +12,13 @@ use tokio::net::UdpSocket;
 use super::client::{Connection, MediaClient, MediaConfig, Signal};
 use super::source::Fixtures;
 use super::stats::MediaStats;
-use crate::protocol::{Fields, Frame};
+use crate::protocol::Fields;
 
 /// Largest datagram read (str0m's MTU is below 1500; DTLS handshakes fit too).
 const DATAGRAM_BYTES: usize = 2_048;
+/// How often [`crate::Participant::run_with_media`] hands the observer the statistics, unless
+/// [`MediaSession::set_report_every`] says otherwise: once a second, as `plenum bot` prints.
+pub const DEFAULT_REPORT_EVERY: Duration = Duration::from_secs(1);
 /// When nothing is due, the driver still wakes this often (a bound, not a poll rate).
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
@@ -29,6 +32,7 @@ pub struct MediaSession {
     subscribe_buf: Vec<u8>,
     /// Datagrams dropped because a socket's send buffer was full.
     pub dropped_sends: u64,
+    report_every: Duration,
 }
 
 impl MediaSession {
@@ -63,6 +67,7 @@ impl MediaSession {
             publish_buf: vec![0; DATAGRAM_BYTES],
             subscribe_buf: vec![0; DATAGRAM_BYTES],
             dropped_sends: 0,
+            report_every: DEFAULT_REPORT_EVERY,
         })
     }
 
@@ -74,11 +79,16 @@ impl MediaSession {
     }
 
     /// A frame from the server: acts on it if it is media signalling.
-    pub fn handle_frame(&mut self, fields: &Fields<'_>, _frame: &Frame) {
+    pub fn handle_frame(&mut self, fields: &Fields<'_>) {
         if let Some(signal) = Signal::from_fields(fields) {
-            self.client.handle_signal(signal, Instant::now());
-            self.flush();
+            self.handle_signal(signal);
         }
+    }
+
+    /// Acts on media signalling.
+    pub fn handle_signal(&mut self, signal: Signal) {
+        self.client.handle_signal(signal, Instant::now());
+        self.flush();
     }
 
     /// The next frame to send on the WebSocket.
@@ -139,6 +149,19 @@ impl MediaSession {
 
     pub fn stats(&self) -> &MediaStats {
         self.client.stats()
+    }
+
+    /// How often the observer of [`crate::Participant::run_with_media`] gets the statistics
+    /// ([`crate::Observer::media_stats`]); tests that time media use less than the default
+    /// second. Zero keeps the default.
+    pub fn set_report_every(&mut self, every: Duration) {
+        if !every.is_zero() {
+            self.report_every = every;
+        }
+    }
+
+    pub fn report_every(&self) -> Duration {
+        self.report_every
     }
 
     pub fn client(&self) -> &MediaClient {

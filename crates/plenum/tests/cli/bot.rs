@@ -16,14 +16,22 @@ const WAIT: Duration = Duration::from_secs(15);
 const EXIT_WAIT: Duration = Duration::from_secs(15);
 /// Upper bound on lines read while looking for one.
 const MAX_LINES: usize = 1_000;
-const ROOM_PASSWORD: &str = "1234";
+pub(crate) const ROOM_PASSWORD: &str = "1234";
 
 /// A server with one room, and the admin's token for host controls.
 async fn server_with_room(number: &str) -> (Sandbox, Server, String) {
+    server_with_room_and(number, &[]).await
+}
+
+/// [`server_with_room`], with more arguments for `plenum serve`.
+pub(crate) async fn server_with_room_and(
+    number: &str,
+    serve_args: &[&str],
+) -> (Sandbox, Server, String) {
     let sandbox = Sandbox::new();
-    let server = sandbox
-        .serve(&["--admin-password", ADMIN_PASSWORD], &[])
-        .await;
+    let mut args = vec!["--admin-password", ADMIN_PASSWORD];
+    args.extend_from_slice(serve_args);
+    let server = sandbox.serve(&args, &[]).await;
     let token = server.sign_in("admin", ADMIN_PASSWORD).await;
     let reply = server
         .post(
@@ -38,7 +46,7 @@ async fn server_with_room(number: &str) -> (Sandbox, Server, String) {
 }
 
 /// A running `plenum bot`; dropping it kills the process.
-struct Bot {
+pub(crate) struct Bot {
     child: Child,
     lines: Lines<BufReader<ChildStdout>>,
     /// Every line read so far.
@@ -46,7 +54,7 @@ struct Bot {
 }
 
 impl Bot {
-    fn start(server: &Server, number: &str, args: &[&str]) -> Self {
+    pub(crate) fn start(server: &Server, number: &str, args: &[&str]) -> Self {
         let mut cmd = tokio::process::Command::from(plenum());
         cmd.arg("bot")
             .arg("--server")
@@ -67,7 +75,7 @@ impl Bot {
     }
 
     /// The next stdout line, which must be one JSON object; `None` at the end of the output.
-    async fn next(&mut self) -> Option<Value> {
+    pub(crate) async fn next(&mut self) -> Option<Value> {
         let line = tokio::time::timeout(WAIT, self.lines.next_line())
             .await
             .unwrap_or_else(|_| {
@@ -85,7 +93,7 @@ impl Bot {
     }
 
     /// Reads lines until one matches; fails at the end of the output.
-    async fn expect(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn expect(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
         for _ in 0..MAX_LINES {
             match self.next().await {
                 Some(v) if matches(&v) => return v,
@@ -101,7 +109,7 @@ impl Bot {
     }
 
     /// Reads the rest of the output, then waits for the exit (both bounded).
-    async fn finish(mut self) -> (ExitStatus, Vec<Value>, String) {
+    pub(crate) async fn finish(mut self) -> (ExitStatus, Vec<Value>, String) {
         for _ in 0..MAX_LINES {
             if self.next().await.is_none() {
                 break;
@@ -127,7 +135,7 @@ impl Bot {
     }
 }
 
-async fn control(server: &Server, token: &str, number: &str, call: &str, body: Value) {
+pub(crate) async fn control(server: &Server, token: &str, number: &str, call: &str, body: Value) {
     let reply = server
         .post(
             &format!("/api/v1/meeting/{number}/{call}"),
@@ -550,4 +558,40 @@ async fn the_help_lists_only_what_a_network_client_uses() {
     let run = crate::run(cmd, None).await;
     assert_eq!(run.status.code(), Some(1), "{run:?}");
     assert!(run.stderr.contains("--data-dir"), "{run:?}");
+}
+
+#[tokio::test]
+async fn a_media_bot_prints_a_media_stats_line_a_second_and_leaves_after_its_duration() {
+    // Whether or not the server carries media, the bot reports every second and leaves on
+    // time (without media it has nothing to count: an empty `from`).
+    let (_sandbox, server, _admin) = server_with_room("7710009").await;
+    let bot = Bot::start(
+        &server,
+        "7710009",
+        &[
+            "--meeting-password",
+            ROOM_PASSWORD,
+            "--media",
+            "--quiet",
+            "--duration",
+            "2.5",
+        ],
+    );
+    let (status, lines, stderr) = bot.finish().await;
+    assert_eq!(status.code(), Some(0), "{stderr}\n{lines:#?}");
+    assert!(
+        (1..=3).contains(&lines.len()),
+        "one line a second: {lines:#?}"
+    );
+    for line in &lines {
+        assert_eq!(line["type"], "media_stats", "{line}");
+        assert_eq!(line["bot"], 0, "{line}");
+        assert!(
+            line["t"].as_u64().is_some_and(|t| t > 1_600_000_000_000),
+            "{line}"
+        );
+        assert!(line["client_uuid"].as_str().is_some(), "{line}");
+        assert!(line["from"].is_object(), "{line}");
+        assert!(line["sent"]["audio_frames"].is_u64(), "{line}");
+    }
 }

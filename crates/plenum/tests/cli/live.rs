@@ -1,51 +1,41 @@
 //! Live meetings and the real binary: a kill -9 loses no acknowledged join or leave.
 
-use futures::{SinkExt, StreamExt};
+use plenum_client::{Frame, Ignore, JoinRequest, Observer, Participant, live_url};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::{ADMIN_PASSWORD, Sandbox, Server};
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// The types of the frames a participant received.
+#[derive(Default)]
+struct Types(Vec<String>);
 
-/// The next JSON frame of type `kind` (bounded: at most 50 frames, 10 s each).
-async fn frame_of(socket: &mut Socket, kind: &str) -> Value {
-    for _ in 0..50 {
-        let next = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
-            .await
-            .expect("a frame in time")
-            .expect("an open connection")
-            .expect("a readable frame");
-        if let Message::Text(text) = next {
-            let value: Value = serde_json::from_str(text.as_str()).expect("JSON");
-            if value["type"] == kind {
-                return value;
-            }
+impl Observer for Types {
+    async fn frame(&mut self, frame: &Frame) {
+        if let Ok(v) = frame.value() {
+            self.0
+                .push(v["type"].as_str().unwrap_or_default().to_owned());
         }
     }
-    panic!("no `{kind}` frame");
 }
 
-/// A guest joined to `number`: the socket and its client_uuid.
-async fn join(server: &Server, number: &str, name: &str) -> (Socket, String) {
-    let url = format!("ws://{}/api/v1/live", server.addr);
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+/// A guest joined to `number` with `plenum_client` (the client `plenum bot` runs).
+async fn join(server: &Server, number: &str, name: &str) -> (Participant, String) {
+    let url = live_url(&server.url("")).expect("the live URL");
+    let mut p = Participant::connect(&url, None)
         .await
         .expect("connecting the client protocol");
-    frame_of(&mut socket, "hello").await;
-    let join =
-        json!({"type": "join", "meeting_number": number, "password": "1234", "display_name": name});
-    socket
-        .send(Message::text(join.to_string()))
+    let request = JoinRequest {
+        meeting_number: number.to_owned(),
+        password: Some("1234".to_owned()),
+        display_name: name.to_owned(),
+        device_type: "web".to_owned(),
+        media_type: "video".to_owned(),
+    };
+    let joined = p
+        .join(&request, &mut Ignore)
         .await
-        .expect("sending join");
-    let joined = frame_of(&mut socket, "joined").await;
-    let id = joined["client_uuid"]
-        .as_str()
-        .expect("client_uuid")
-        .to_owned();
-    (socket, id)
+        .unwrap_or_else(|e| panic!("joining {name}: {e:?}"));
+    (p, joined.client_uuid)
 }
 
 #[tokio::test]
@@ -67,10 +57,10 @@ async fn joins_and_leaves_acknowledged_before_a_kill_9_are_all_recorded() {
     let (_a, _) = join(&server, "7100001", "Stays A").await;
     let (_b, _) = join(&server, "7100001", "Stays B").await;
     let (mut c, _) = join(&server, "7100001", "Leaves C").await;
-    c.send(Message::text(json!({"type": "leave"}).to_string()))
-        .await
-        .expect("sending leave");
-    frame_of(&mut c, "left").await;
+    let mut seen = Types::default();
+    let (ending, why) = c.leave(&mut seen).await;
+    assert_eq!(ending, plenum_client::Ending::Left, "{why}");
+    assert!(seen.0.iter().any(|t| t == "left"), "{:?}", seen.0);
     let running = server
         .post("/api/v1/meeting/7100001", Some(&admin), None)
         .await;

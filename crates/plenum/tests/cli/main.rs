@@ -14,6 +14,7 @@ mod help;
 mod history;
 mod live;
 mod logs;
+mod media;
 mod offline;
 mod signals;
 mod tls;
