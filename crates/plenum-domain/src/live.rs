@@ -88,6 +88,46 @@ impl JoinWindow {
     }
 }
 
+/// What decides whose video one viewer is shown: the pins, the lecturer and the viewer's
+/// layout (FRTC `pin`, `lecturer`, `layout_change`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewRule {
+    pub own_pin: Option<AttendanceId>,
+    pub meeting_pin: Option<AttendanceId>,
+    pub lecturer: Option<AttendanceId>,
+    pub max_views: u8,
+}
+
+impl ViewRule {
+    /// Whose video the viewer is shown, in the order to show it, among `senders` (those who
+    /// send video, in the order they joined): the viewer's own pin, the meeting's pin, the
+    /// lecturer, then the other senders in join order; never the viewer itself, at most
+    /// `max_views`. The SFU sends the viewer these participants' video only, so bandwidth
+    /// follows the layout. Only senders count: a layout of 9 in a lecture shows the lecturer,
+    /// not the first 9 viewers to arrive.
+    pub fn shown(
+        &self,
+        viewer: AttendanceId,
+        senders: &std::collections::BTreeSet<AttendanceId>,
+    ) -> Vec<AttendanceId> {
+        let max = usize::from(self.max_views);
+        let first = [self.own_pin, self.meeting_pin, self.lecturer]
+            .into_iter()
+            .flatten()
+            .filter(|id| senders.contains(id));
+        let mut shown = Vec::with_capacity(max.min(senders.len()));
+        for id in first.chain(senders.iter().copied()) {
+            if shown.len() >= max {
+                break;
+            }
+            if id != viewer && !shown.contains(&id) {
+                shown.push(id);
+            }
+        }
+        shown
+    }
+}
+
 /// Whether a join at `now` may start a scheduled meeting (the running meeting's own rules
 /// then decide the join itself). In this order, so that a join without the password learns
 /// nothing more than `wrong_password`: not when the meeting opens, nor that it is over.
@@ -814,30 +854,16 @@ impl LiveMeeting {
         self.participants.get(&id)
     }
 
-    /// Whose video `viewer` is shown, in the order to show it: the viewer's own pin, the
-    /// meeting's pin, the lecturer, then everyone else in the order they joined; never the
-    /// viewer, nobody who joined for audio only, at most the viewer's `max_views`. The SFU
-    /// sends the viewer video of these participants only, so bandwidth follows the layout.
-    pub fn shown_to(&self, viewer: AttendanceId) -> Vec<AttendanceId> {
-        let Some(v) = self.participants.get(&viewer) else {
-            return Vec::new();
-        };
-        let max = usize::from(v.layout.max_views);
-        let first = [v.pinned, self.pinned, self.lecturer].into_iter().flatten();
-        let mut shown = Vec::with_capacity(max.min(self.participants.len()));
-        for id in first.chain(self.participants.keys().copied()) {
-            if shown.len() >= max {
-                break;
-            }
-            let has_video = self
-                .participants
-                .get(&id)
-                .is_some_and(|p| p.media_type != MediaType::Audio);
-            if id != viewer && has_video && !shown.contains(&id) {
-                shown.push(id);
-            }
-        }
-        shown
+    /// What decides whose video `viewer` is shown ([`ViewRule::shown`]); `None` for someone
+    /// not in the meeting.
+    pub fn view_rule(&self, viewer: AttendanceId) -> Option<ViewRule> {
+        let v = self.participants.get(&viewer)?;
+        Some(ViewRule {
+            own_pin: v.pinned,
+            meeting_pin: self.pinned,
+            lecturer: self.lecturer,
+            max_views: v.layout.max_views,
+        })
     }
 
     /// Applies one command at `now`.

@@ -765,18 +765,30 @@ fn right_to_left_names_keep_their_marks() {
     );
 }
 
+/// Whose video `viewer` is shown when everyone in the meeting sends video but `silent`.
+fn shown(m: &LiveMeeting, viewer: AttendanceId, silent: &[AttendanceId]) -> Vec<AttendanceId> {
+    let senders = m
+        .participants()
+        .map(|p| p.id)
+        .filter(|id| !silent.contains(id))
+        .collect();
+    m.view_rule(viewer)
+        .map(|rule| rule.shown(viewer, &senders))
+        .unwrap_or_default()
+}
+
 #[test]
 fn a_viewer_is_shown_pins_and_the_lecturer_first_then_join_order_up_to_max_views() {
     let mut m = meeting_with(3);
     // Everyone but the viewer, in join order.
-    assert_eq!(m.shown_to(id(1)), vec![id(2), id(3)]);
-    assert_eq!(m.shown_to(id(3)), vec![id(1), id(2)]);
+    assert_eq!(shown(&m, id(1), &[]), vec![id(2), id(3)]);
+    assert_eq!(shown(&m, id(3), &[]), vec![id(1), id(2)]);
     // The lecturer comes first.
     applied(m.apply(Command::SetLecturer(id(3)), at(10)));
-    assert_eq!(m.shown_to(id(1)), vec![id(3), id(2)]);
+    assert_eq!(shown(&m, id(1), &[]), vec![id(3), id(2)]);
     // A meeting pin before the lecturer; the viewer's own pin before both.
     applied(m.apply(Command::PinForMeeting(Some(id(2))), at(11)));
-    assert_eq!(m.shown_to(id(1)), vec![id(2), id(3)]);
+    assert_eq!(shown(&m, id(1), &[]), vec![id(2), id(3)]);
     applied(m.apply(
         Command::PinForParticipant {
             viewer: id(1),
@@ -784,7 +796,7 @@ fn a_viewer_is_shown_pins_and_the_lecturer_first_then_join_order_up_to_max_views
         },
         at(12),
     ));
-    assert_eq!(m.shown_to(id(1)), vec![id(3), id(2)]);
+    assert_eq!(shown(&m, id(1), &[]), vec![id(3), id(2)]);
     // max_views 1: only the first.
     applied(m.apply(
         Command::ChangeLayout {
@@ -794,21 +806,29 @@ fn a_viewer_is_shown_pins_and_the_lecturer_first_then_join_order_up_to_max_views
         },
         at(13),
     ));
-    assert_eq!(m.shown_to(id(1)), vec![id(3)]);
+    assert_eq!(shown(&m, id(1), &[]), vec![id(3)]);
     // Nobody sees themselves, whatever is pinned.
-    assert_eq!(m.shown_to(id(2)), vec![id(3), id(1)]);
+    assert_eq!(shown(&m, id(2), &[]), vec![id(3), id(1)]);
     // An unknown viewer sees nothing.
-    assert!(m.shown_to(id(99)).is_empty());
+    assert!(shown(&m, id(99), &[]).is_empty());
 }
 
 #[test]
-fn audio_only_participants_are_not_shown() {
-    let mut m = meeting_with(1);
-    let mut audio = request(id(2), "1234");
-    if let Command::Join(r) = &mut audio {
-        r.media_type = MediaType::Audio;
-    }
-    applied(m.apply(audio, at(2)));
-    applied(m.apply(request(id(3), "1234"), at(3)));
-    assert_eq!(m.shown_to(id(1)), vec![id(3)]);
+fn only_those_who_send_video_are_shown() {
+    // A lecture: four viewers arrived first, then the lecturer; a layout of 2 shows the
+    // lecturer, not the first two viewers.
+    let mut m = meeting_with(3);
+    applied(m.apply(
+        Command::ChangeLayout {
+            viewer: id(1),
+            max_views: Some(2),
+            mode: None,
+        },
+        at(10),
+    ));
+    assert_eq!(shown(&m, id(1), &[id(2)]), vec![id(3)]);
+    // A pin on someone who sends nothing shows nothing of them.
+    applied(m.apply(Command::PinForMeeting(Some(id(2))), at(11)));
+    assert_eq!(shown(&m, id(1), &[id(2)]), vec![id(3)]);
+    assert_eq!(shown(&m, id(1), &[]), vec![id(2), id(3)]);
 }

@@ -489,6 +489,11 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             .collect()
     }
 
+    /// Whether the participant publishes a track of this kind.
+    pub fn publishes(&self, participant: P, kind: Kind) -> bool {
+        self.tracks.contains_key(&(participant, kind))
+    }
+
     pub fn stats(&self) -> RoomStats {
         self.stats
     }

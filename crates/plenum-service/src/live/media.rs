@@ -10,13 +10,14 @@
 //! from the participant's connection straight to it, and the meeting task tells it who is
 //! in, who may be heard and seen, and who sees whom, as the meeting changes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use plenum_domain::ids::AttendanceId;
-use plenum_media::{Connection, MediaConfig, Output, Room, Route, Signal, SignalError};
+use plenum_domain::live::ViewRule;
+use plenum_media::{Connection, Kind, MediaConfig, Output, Room, Route, Signal, SignalError};
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -87,7 +88,7 @@ pub struct MediaOffer {
 }
 
 /// Media signalling pushed to one participant's connection.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaPush {
     Signal(Signal<AttendanceId>),
     /// Whose video this viewer is sent (docs/client-protocol.md, `view`).
@@ -178,8 +179,10 @@ impl MediaService {
             clock,
             local: self.config.local,
             outboxes: HashMap::new(),
+            rules: HashMap::new(),
             views: HashMap::new(),
-            publishing: Default::default(),
+            senders: BTreeSet::new(),
+            using_media: HashSet::new(),
             meeting,
         };
         tokio::spawn(task.run(controls, inbox));
@@ -287,10 +290,10 @@ pub(super) enum MediaControl {
         audio: bool,
         video: bool,
     },
-    /// Whose video the viewer is sent (the `view` push: [`MediaPush::View`]).
+    /// What decides whose video the viewer is sent (pins, lecturer, layout).
     View {
         viewer: AttendanceId,
-        view: Arc<MediaPush>,
+        rule: ViewRule,
     },
     Publish {
         participant: AttendanceId,
@@ -343,10 +346,14 @@ struct RoomTask {
     /// The socket's address: every datagram's destination.
     local: SocketAddr,
     outboxes: HashMap<AttendanceId, Outbox>,
-    /// Each participant's current view, pushed when it changes to those in `publishing`.
+    /// What decides each participant's view, from the meeting task.
+    rules: HashMap<AttendanceId, ViewRule>,
+    /// Each participant's current view ([`MediaPush::View`]).
     views: HashMap<AttendanceId, Arc<MediaPush>>,
-    /// Participants who published (they use media and are told their view).
-    publishing: std::collections::HashSet<AttendanceId>,
+    /// Participants who send video, in join order (ids are time-ordered).
+    senders: BTreeSet<AttendanceId>,
+    /// Participants who published or answered a subscribe offer: they are told their view.
+    using_media: HashSet<AttendanceId>,
     meeting: String,
 }
 
@@ -376,7 +383,10 @@ impl RoomTask {
                     }
                 }
                 () = tokio::time::sleep_until(wake.into()) => {
-                    self.room.handle_timeout(self.clock.instant());
+                    let now = self.clock.instant();
+                    self.room.handle_timeout(now);
+                    // A connection that failed or timed out may have taken tracks with it.
+                    self.senders_changed(now);
                 }
             }
             wake = self.drain();
@@ -410,26 +420,19 @@ impl RoomTask {
             MediaControl::Depart(participant) => {
                 self.outboxes.remove(&participant);
                 self.views.remove(&participant);
-                self.publishing.remove(&participant);
+                self.rules.remove(&participant);
+                self.using_media.remove(&participant);
                 self.room.remove_participant(participant, now);
+                self.senders_changed(now);
             }
             MediaControl::Forwarding {
                 participant,
                 audio,
                 video,
             } => self.room.set_forwarding(participant, audio, video, now),
-            MediaControl::View { viewer, view } => {
-                if let MediaPush::View { shown, .. } = &*view {
-                    self.room.set_view(viewer, Some(shown.clone()), now);
-                }
-                // Told only to a participant who uses media: a client without (a phone
-                // gateway, a bot of the join storm) would get a frame per join for nothing.
-                if self.publishing.contains(&viewer)
-                    && let Some(outbox) = self.outboxes.get(&viewer)
-                {
-                    let _ = outbox.try_send(Delivery::Media(view.clone()));
-                }
-                self.views.insert(viewer, view);
+            MediaControl::View { viewer, rule } => {
+                self.rules.insert(viewer, rule);
+                self.refresh_view(viewer, now);
             }
             MediaControl::Publish {
                 participant,
@@ -441,16 +444,13 @@ impl RoomTask {
                 } else {
                     Err(SignalError::UnknownParticipant)
                 };
-                let first = answer.is_ok() && self.publishing.insert(participant);
+                let published = answer.is_ok();
                 let _ = reply.send(answer);
-                // The view so far, now that the participant uses media (after the answer).
-                if first
-                    && let (Some(view), Some(outbox)) = (
-                        self.views.get(&participant),
-                        self.outboxes.get(&participant),
-                    )
-                {
-                    let _ = outbox.try_send(Delivery::Media(view.clone()));
+                if published {
+                    // After the answer: the view is the first push of a participant who
+                    // uses media.
+                    self.uses_media(participant);
+                    self.senders_changed(now);
                 }
             }
             MediaControl::SubscribeAnswer {
@@ -477,6 +477,60 @@ impl RoomTask {
                     );
             }
         }
+    }
+
+    /// The participant publishes or receives: from now on it is told its view (a client
+    /// without media, a phone gateway or a bot of the join storm, would get a frame per join
+    /// for nothing).
+    fn uses_media(&mut self, participant: AttendanceId) {
+        if self.using_media.insert(participant)
+            && let Some(view) = self.views.get(&participant)
+        {
+            self.push(participant, view.as_ref().clone());
+        }
+    }
+
+    /// Who sends video may have changed: every viewer's view follows.
+    fn senders_changed(&mut self, now: std::time::Instant) {
+        let senders: BTreeSet<AttendanceId> = self
+            .outboxes
+            .keys()
+            .copied()
+            .filter(|p| self.room.publishes(*p, Kind::Video))
+            .collect();
+        if senders == self.senders {
+            return;
+        }
+        self.senders = senders;
+        let viewers: Vec<AttendanceId> = self.rules.keys().copied().collect();
+        for viewer in viewers {
+            self.refresh_view(viewer, now);
+        }
+    }
+
+    /// Decides whose video `viewer` is sent (the domain's rule over who sends video), tells
+    /// the room, and the viewer if it uses media, when that changed.
+    fn refresh_view(&mut self, viewer: AttendanceId, now: std::time::Instant) {
+        let Some(rule) = self.rules.get(&viewer) else {
+            return;
+        };
+        let view = MediaPush::View {
+            shown: rule.shown(viewer, &self.senders),
+            max_views: rule.max_views,
+            lecturer: rule.lecturer,
+            pinned: rule.own_pin.or(rule.meeting_pin),
+        };
+        if self.views.get(&viewer).is_some_and(|v| **v == view) {
+            return;
+        }
+        if let MediaPush::View { shown, .. } = &view {
+            self.room.set_view(viewer, Some(shown.clone()), now);
+        }
+        let view = Arc::new(view);
+        if self.using_media.contains(&viewer) {
+            self.push(viewer, view.as_ref().clone());
+        }
+        self.views.insert(viewer, view);
     }
 
     /// Does what the room asks until it only waits; returns when to wake it.

@@ -10,7 +10,7 @@ use plenum_domain::history::{Attendance, MediaType, Session};
 use plenum_domain::ids::AttendanceId;
 use plenum_domain::live::{
     Audience, Command, ControlError, EndReason, Event, JoinRefusal, JoinRequest, LeaveReason,
-    LiveMeeting, Outcome,
+    LiveMeeting, Outcome, ViewRule,
 };
 use plenum_store::LiveWrite;
 
@@ -73,14 +73,12 @@ pub(super) struct Actor {
     pub(super) media_seen: HashMap<AttendanceId, MediaSeen>,
 }
 
-/// What the media task knows of one participant: sent again only when it changes. (A view
-/// also changes when the lecturer or a pin moves without changing who is shown; it is sent
-/// again only when who is shown changes.)
+/// What the media task knows of one participant: sent again only when it changes.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct MediaSeen {
     forwarding: (bool, bool),
-    /// `None` until the first view is sent.
-    shown: Option<Vec<AttendanceId>>,
+    /// `None` until the first rule is sent.
+    view: Option<ViewRule>,
 }
 
 /// What to do, after the batch is durable, for one message of it.
@@ -449,9 +447,9 @@ impl Actor {
         }
     }
 
-    /// Tells the media task what changed: who is in (their join durable) or out, whose
-    /// audio and video may be forwarded, and whose video each viewer is sent — and tells
-    /// each viewer the last.
+    /// Tells the media task what changed: who is out, whose audio and video may be forwarded,
+    /// and what decides whose video each viewer is sent (the media task, which knows who
+    /// sends video, decides it and tells the viewer).
     pub(super) fn sync_media(&mut self) {
         let Some(media) = &self.media else {
             return;
@@ -479,19 +477,12 @@ impl Actor {
                     video: forwarding.1,
                 });
             }
-            let shown = self.meeting.shown_to(*id);
-            if seen.shown.as_ref() != Some(&shown) {
-                let view = MediaPush::View {
-                    shown: shown.clone(),
-                    max_views: p.layout.max_views,
-                    lecturer: self.meeting.lecturer(),
-                    pinned: p.pinned.or(self.meeting.pinned()),
-                };
-                media.send(MediaControl::View {
-                    viewer: *id,
-                    view: Arc::new(view),
-                });
-                seen.shown = Some(shown);
+            let rule = self.meeting.view_rule(*id);
+            if let Some(rule) = rule
+                && seen.view != Some(rule)
+            {
+                seen.view = Some(rule);
+                media.send(MediaControl::View { viewer: *id, rule });
             }
         }
     }
@@ -514,7 +505,7 @@ impl Actor {
             id,
             MediaSeen {
                 forwarding,
-                shown: None,
+                view: None,
             },
         );
     }

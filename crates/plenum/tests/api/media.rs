@@ -501,3 +501,39 @@ async fn joined_carries_the_ice_servers_and_limits() {
     assert_eq!(joined["media"]["max_video_bitrate"], 2_500_000);
     assert_eq!(joined["media"]["max_audio_bitrate"], 128_000);
 }
+
+/// A lecture: a viewer without a camera arrived first, then the lecturer. A layout of one
+/// shows the lecturer's video, not the first to arrive (who sends none).
+#[tokio::test]
+async fn a_layout_shows_those_who_send_video_not_the_first_to_arrive() {
+    let (app, token) = media_app().await;
+    room(&app, &token, "7100010").await;
+    // Ids are time-ordered: move the test clock so that they are in join order.
+    let mut early = LiveClient::connect(&app, None).await;
+    early
+        .join_ok("7100010", Some("1234"), "Early, no camera")
+        .await;
+    app.clock.advance(Duration::from_millis(10));
+    let lecturer = MediaBot::join(&app, "7100010", "Lecturer", true).await;
+    app.clock.advance(Duration::from_millis(10));
+    let viewer = MediaBot::join(&app, "7100010", "Viewer", true).await;
+    let reply = app
+        .post(
+            &format!(
+                "/api/v1/meeting/7100010/participant/{}/layout_change",
+                viewer.client_uuid
+            ),
+            Some(&token),
+            json!({"max_views": 1}),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
+    eventually(
+        Duration::from_secs(10),
+        "the viewer sees the lecturer",
+        || viewer.received_from(&lecturer).video_frames > 10,
+    )
+    .await;
+    lecturer.leave().await;
+    viewer.leave().await;
+}
