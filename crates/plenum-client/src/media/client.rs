@@ -573,6 +573,17 @@ impl MediaClient {
                     peer.connected = false;
                 }
             }
+            Event::KeyframeRequest(request) if connection == Connection::Publish => {
+                // Answered at once with the fixture's next keyframe (the caller sends what
+                // is due after this datagram).
+                if let Some(sending) = self.sending.as_mut()
+                    && let Some((mid, player)) = sending.video.as_mut()
+                    && *mid == request.mid
+                {
+                    player.skip_to_keyframe(now);
+                    self.stats.keyframe_requests += 1;
+                }
+            }
             Event::MediaData(data) if connection == Connection::Subscribe => {
                 let Some(track) = self.tracks.get_mut(&data.mid) else {
                     self.stats.unattributed_frames += 1;

@@ -321,6 +321,27 @@ impl Player {
     }
 
     /// The next frame if it is due at `now`.
+    /// A keyframe was asked for (PLI or FIR): the next sample becomes the fixture's next
+    /// keyframe, due now, as an encoder answers a keyframe request at once. The samples before
+    /// it are skipped: the RTP clock jumps forward over them, the wall clock does not. (Sample 0
+    /// is a keyframe, so past the last keyframe of a pass it is the next pass's first.)
+    pub fn skip_to_keyframe(&mut self, now: Instant) {
+        let track = self.track();
+        let found = (self.next..track.samples.len()).find(|&i| track.samples[i].keyframe);
+        let (index, rtp_duration, duration) = (found, track.rtp_duration, track.duration);
+        let index = match index {
+            Some(i) => i,
+            None => {
+                self.pass_rtp += rtp_duration;
+                self.pass_start += duration;
+                0
+            }
+        };
+        let offset = self.track().samples[index].offset;
+        self.next = index;
+        self.pass_start = now.checked_sub(offset).unwrap_or(now);
+    }
+
     pub fn poll(&mut self, now: Instant) -> Option<Due> {
         let mut due_at = self.next_due();
         if due_at > now {
@@ -388,6 +409,43 @@ mod tests {
         // 15 fps: 6000 ticks at 90 kHz between frames.
         assert_eq!(video.samples[1].rtp_offset, 6_000);
         assert_eq!(video.samples[1].offset, Duration::from_micros(66_666));
+    }
+
+    #[test]
+    fn a_keyframe_request_sends_the_next_keyframe_now() {
+        let f = fixtures();
+        let start = Instant::now();
+        let mut player = Player::new(f.clone(), true, start, 0);
+        let first = player
+            .poll(start)
+            .unwrap_or_else(|| panic!("sample 0 is due at the start"));
+        assert!(first.keyframe);
+        // Just after the start the next sample is a delta; asked for a keyframe, the next
+        // keyframe is due at once, with a later RTP time.
+        let now = start + Duration::from_millis(10);
+        player.skip_to_keyframe(now);
+        let due = player
+            .poll(now)
+            .unwrap_or_else(|| panic!("the keyframe is due now"));
+        assert!(due.keyframe);
+        assert!(due.rtp_time > first.rtp_time);
+        // Past the last keyframe of a pass, the next pass's first sample.
+        let last_key = f.video.samples.iter().rposition(|s| s.keyframe).unwrap_or(0);
+        let mut late = Player::new(f.clone(), true, start, 0);
+        let mut at = start;
+        for _ in 0..=last_key {
+            at = late.next_due();
+            let _ = late.poll(at);
+        }
+        late.skip_to_keyframe(at);
+        let due = late.poll(at).unwrap_or_else(|| panic!("the next keyframe is due"));
+        assert!(due.keyframe);
+        let expected = if last_key + 1 < f.video.samples.len() {
+            f.video.rtp_duration
+        } else {
+            0
+        };
+        assert!(due.rtp_time >= expected);
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct MediaStats {
     /// When the publish / subscribe connection got connected (ICE and DTLS), the last time.
     pub publish_connected: Option<Instant>,
     pub subscribe_connected: Option<Instant>,
+    /// Keyframe requests (PLI, FIR) for the published video, each answered with a keyframe.
+    pub keyframe_requests: u64,
     /// `subscribe` offers answered.
     pub subscribe_offers: u64,
     /// Connections the server closed (`media_closed`) or that failed here, with why.
