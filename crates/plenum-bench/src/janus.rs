@@ -67,9 +67,12 @@ impl JanusServer {
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file);
-        let child = command
-            .spawn()
-            .with_context(|| format!("starting {} (scripts/install-bench-deps.sh)", binary.display()))?;
+        let child = command.spawn().with_context(|| {
+            format!(
+                "starting {} (scripts/install-bench-deps.sh)",
+                binary.display()
+            )
+        })?;
         let mut server = Self {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -85,7 +88,10 @@ impl JanusServer {
         let info = Endpoint::new(self.addr, Method::GET, "/janus/info")?;
         loop {
             if let Some(status) = self.child.try_wait()? {
-                bail!("Janus exited at start ({status}); see {}", self.log.display());
+                bail!(
+                    "Janus exited at start ({status}); see {}",
+                    self.log.display()
+                );
             }
             if let Ok((status, _)) =
                 client::send_once(self.addr, &info, Duration::from_secs(2)).await
@@ -94,7 +100,10 @@ impl JanusServer {
                 return Ok(());
             }
             if started.elapsed() > START_LIMIT {
-                bail!("Janus did not answer within {START_LIMIT:?}; see {}", self.log.display());
+                bail!(
+                    "Janus did not answer within {START_LIMIT:?}; see {}",
+                    self.log.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

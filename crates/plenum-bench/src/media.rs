@@ -31,7 +31,9 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Parser, ValueEnum};
 use plenum_client::media::Signal;
 use plenum_client::protocol::TrackInfo;
-use plenum_client::{Behaviour, Frame, JoinRequest, MediaSession, MediaStats, Observer, Participant};
+use plenum_client::{
+    Behaviour, Frame, JoinRequest, MediaSession, MediaStats, Observer, Participant,
+};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -96,7 +98,12 @@ pub struct MediaCli {
           value_parser = clap::value_parser!(u32).range(2..=1000))]
     n: Vec<u32>,
     /// SFUs to measure at each size, in this order (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "plenum,janus")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "plenum,janus"
+    )]
     sfu: Vec<Sfu>,
     /// Measured window per step.
     #[arg(long, value_name = "TIME", default_value = "10s", value_parser = crate::parse_duration)]
@@ -136,6 +143,9 @@ pub struct Step {
     pub streams: u64,
     pub window_s: f64,
     pub server_cpu_s: f64,
+    /// CPU of this process (all the bots) over the window: near 100 % of its one core, the
+    /// bots, not the server, are the limit.
+    pub bots_cpu_s: f64,
     pub packets: u64,
     pub lost: u64,
     /// Streams that received nothing in the window (or never got video).
@@ -146,6 +156,8 @@ pub struct Step {
     pub late_first_frame_ms: Vec<f64>,
     pub late_first_keyframe_ms: Vec<f64>,
     pub late_failed: u32,
+    /// What publisher 0 sent (frames, keyframe requests answered), at the window's end.
+    pub publisher: String,
     pub problems: Vec<String>,
 }
 
@@ -174,6 +186,7 @@ impl Step {
             "publishers": self.publishers, "subscribers": self.subscribers,
             "streams": self.streams, "window_s": self.window_s,
             "server_cpu_s": self.server_cpu_s, "cpu_percent": self.cpu_percent(),
+            "bots_cpu_percent": self.bots_cpu_s * 100.0 / self.window_s.max(1e-9),
             "packets": self.packets, "ns_per_packet": self.ns_per_packet(),
             "lost": self.lost, "loss_percent": self.loss_percent(),
             "dead_streams": self.dead_streams,
@@ -182,6 +195,7 @@ impl Step {
             "late_first_frame_ms": self.late_first_frame_ms,
             "late_first_keyframe_ms": self.late_first_keyframe_ms,
             "late_failed": self.late_failed, "holds": self.holds(),
+            "publisher": self.publisher,
             "problems": self.problems,
         })
     }
@@ -378,7 +392,12 @@ async fn wait_ready(bots: &[Bot], want: &[(usize, Vec<String>)], limit: Duration
             .map(|(i, pubs)| {
                 let stats = read(&bots[*i].stats);
                 pubs.iter()
-                    .filter(|p| stats.from.get(*p).is_none_or(|f| f.first_keyframe.is_none()))
+                    .filter(|p| {
+                        stats
+                            .from
+                            .get(*p)
+                            .is_none_or(|f| f.first_keyframe.is_none())
+                    })
                     .count() as u64
             })
             .sum();
@@ -389,36 +408,67 @@ async fn wait_ready(bots: &[Bot], want: &[(usize, Vec<String>)], limit: Duration
     }
 }
 
-/// Per (receiver, publisher): packets received and lost so far.
-fn counters(bots: &[Bot], want: &[(usize, Vec<String>)]) -> Vec<(u64, u64)> {
+/// Waits (bounded) until every publisher's publish connection is connected, then a little.
+async fn wait_publishing(bots: &[Bot]) {
+    wait_publishing_slots(bots.iter().map(|b| &b.stats)).await;
+}
+
+async fn wait_publishing_slots<'a>(slots: impl Iterator<Item = &'a Slot> + Clone) {
+    let deadline = Instant::now() + JOIN_LIMIT;
+    while Instant::now() < deadline && !slots.clone().all(|s| read(s).publish_connected.is_some()) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// Per (receiver, publisher): audio packets, video packets and packets lost so far.
+fn counters(bots: &[Bot], want: &[(usize, Vec<String>)]) -> Vec<(u64, u64, u64)> {
     let mut out = Vec::new();
     for (i, pubs) in want {
         let stats = read(&bots[*i].stats);
         for p in pubs {
             let f = stats.from.get(p);
-            out.push(f.map_or((0, 0), |f| (f.audio_packets + f.video_packets, f.lost)));
+            out.push(f.map_or((0, 0, 0), |f| (f.audio_packets, f.video_packets, f.lost)));
         }
     }
     out
 }
 
 /// The measured window: CPU of `pid`, packets and losses of the streams.
-async fn measure(step: &mut Step, pid: u32, bots: &[Bot], want: &[(usize, Vec<String>)], window: Duration) -> Result<()> {
+async fn measure(
+    step: &mut Step,
+    pid: u32,
+    bots: &[Bot],
+    want: &[(usize, Vec<String>)],
+    window: Duration,
+) -> Result<()> {
     tokio::time::sleep(SETTLE).await;
+    let me = std::process::id();
     let (cpu0, t0, c0) = (cpu_seconds(pid)?, Instant::now(), counters(bots, want));
+    let bots0 = cpu_seconds(me)?;
     tokio::time::sleep(window).await;
     let (cpu1, t1, c1) = (cpu_seconds(pid)?, Instant::now(), counters(bots, want));
     step.window_s = (t1 - t0).as_secs_f64();
     step.server_cpu_s = cpu1 - cpu0;
+    step.bots_cpu_s = cpu_seconds(me)? - bots0;
     for (a, b) in c0.iter().zip(&c1) {
-        let packets = b.0.saturating_sub(a.0);
-        step.packets += packets;
-        step.lost += b.1.saturating_sub(a.1);
-        if packets == 0 {
+        let (audio, video) = (b.0.saturating_sub(a.0), b.1.saturating_sub(a.1));
+        step.packets += audio + video;
+        step.lost += b.2.saturating_sub(a.2);
+        // Every publisher sends both: a stream missing either is dead.
+        if audio == 0 || video == 0 {
             step.dead_streams += 1;
         }
     }
     step.rss_after_kb = rss_kb(pid)?;
+    let publisher = read(&bots[0].stats);
+    step.publisher = format!(
+        "publisher 0 sent {} audio and {} video frames, answered {} keyframe requests; closed: {:?}",
+        publisher.sent_audio_frames,
+        publisher.sent_video_frames,
+        publisher.keyframe_requests,
+        publisher.closed
+    );
     Ok(())
 }
 
@@ -439,7 +489,8 @@ where
             }
             Err(_) => {
                 step.late_failed += 1;
-                step.problems.push(format!("late join {k}: no join within {LATE_JOIN_LIMIT:?}"));
+                step.problems
+                    .push(format!("late join {k}: no join within {LATE_JOIN_LIMIT:?}"));
                 continue;
             }
         };
@@ -463,7 +514,9 @@ where
             }
             None => {
                 step.late_failed += 1;
-                step.problems.push(format!("late join {k}: no keyframe within {LATE_JOIN_LIMIT:?}"));
+                step.problems.push(format!(
+                    "late join {k}: no keyframe within {LATE_JOIN_LIMIT:?}"
+                ));
             }
         }
         stop_bots(vec![bot]).await;
@@ -592,7 +645,12 @@ async fn step_plenum(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
     .await?;
     pin(server.pid(), cli.pin_server)?;
     let addr = server.addr();
-    let token = crate::scenario::sign_in(addr, crate::scenario::ADMIN_USERNAME, server.admin_password()).await?;
+    let token = crate::scenario::sign_in(
+        addr,
+        crate::scenario::ADMIN_USERNAME,
+        server.admin_password(),
+    )
+    .await?;
     let rooms = crate::live::create_rooms(addr, &token, 1).await?;
     let room = rooms.first().cloned().context("no room")?;
     let url = plenum_client::live_url(&format!("http://{addr}"))?;
@@ -607,19 +665,36 @@ async fn step_plenum(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
         ..Step::default()
     };
     let started = Instant::now();
-    let bots = start_all(publishers + subscribers, |i| {
+    // Publishers first, publishing before anyone else joins: a viewer is shown the first
+    // `max_views` participants in join order, publishing or not, so a lecturer who joined
+    // after nine viewers would not be shown (and so not sent) to anyone.
+    let start = |first: u32, count: u32| {
         let (url, room) = (url.clone(), room.clone());
-        async move {
-            tokio::time::timeout(JOIN_LIMIT, plenum_bot(url, room, format!("Bench {i}"), i < publishers))
+        start_all(count, move |k| {
+            let i = first + k;
+            let (url, room) = (url.clone(), room.clone());
+            async move {
+                tokio::time::timeout(
+                    JOIN_LIMIT,
+                    plenum_bot(url, room, format!("Bench {i}"), i < publishers),
+                )
                 .await
                 .map_err(|_| anyhow!("bot {i}: no join within {JOIN_LIMIT:?}"))?
                 .with_context(|| format!("bot {i}"))
-        }
-    })
-    .await?;
+            }
+        })
+    };
+    let mut bots = start(0, publishers).await?;
+    wait_publishing(&bots).await;
+    bots.extend(start(publishers, subscribers).await?);
     let want = expected(&bots, publishers as usize);
     step.streams = want.iter().map(|(_, p)| p.len() as u64).sum();
-    let missing = wait_ready(&bots, &want, READY_BASE + Duration::from_millis(100) * step.streams as u32).await;
+    let missing = wait_ready(
+        &bots,
+        &want,
+        READY_BASE + Duration::from_millis(100) * step.streams as u32,
+    )
+    .await;
     progress(&format!(
         "plenum: {} bots in, {} of {} streams receiving video after {:.1} s",
         bots.len(),
@@ -628,7 +703,8 @@ async fn step_plenum(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
         started.elapsed().as_secs_f64()
     ));
     if missing > 0 {
-        step.problems.push(format!("{missing} streams never received a keyframe"));
+        step.problems
+            .push(format!("{missing} streams never received a keyframe"));
     }
     measure(&mut step, pid, &bots, &want, cli.window).await?;
     let publisher = bots[0].id.clone();
@@ -725,13 +801,20 @@ async fn janus_bot(
     let mut id = format!("session-{session}");
     if publish {
         let handle = api.attach(session).await?;
-        api.message(session, handle, json!({"request": "join", "ptype": "publisher", "room": room, "display": "bench"}), None)
-            .await?;
+        api.message(
+            session,
+            handle,
+            json!({"request": "join", "ptype": "publisher", "room": room, "display": "bench"}),
+            None,
+        )
+        .await?;
         let joined = wait_event(&mut events, &mut kept, handle, "joined", |e| {
             e["plugindata"]["data"]["videoroom"] == "joined"
         })
         .await?;
-        let feed = joined["plugindata"]["data"]["id"].as_u64().context("no feed id")?;
+        let feed = joined["plugindata"]["data"]["id"]
+            .as_u64()
+            .context("no feed id")?;
         id = feed.to_string();
         media.start();
         let text = media.next_signalling().context("no publish offer")?;
@@ -747,7 +830,10 @@ async fn janus_bot(
             e["jsep"]["type"] == "answer"
         })
         .await?;
-        let sdp = answered["jsep"]["sdp"].as_str().context("no answer sdp")?.to_owned();
+        let sdp = answered["jsep"]["sdp"]
+            .as_str()
+            .context("no answer sdp")?
+            .to_owned();
         tracing_like(&format!("janus publish offer:\n{text}\nanswer:\n{sdp}"));
         media.handle_signal(Signal::Answer { reference, sdp });
         // Our candidates were in the offer: no more are coming.
@@ -888,15 +974,7 @@ async fn step_janus(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
     .await;
     let pubs: Vec<JanusBot> = pubs?;
     // A feed can be subscribed to once its publisher is connected.
-    let deadline = Instant::now() + JOIN_LIMIT;
-    while Instant::now() < deadline
-        && !pubs
-            .iter()
-            .all(|b| read(&b.bot.stats).publish_connected.is_some())
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_publishing_slots(pubs.iter().map(|b| &b.bot.stats)).await;
     let feeds: Vec<u64> = pubs.iter().filter_map(|b| b.bot.id.parse().ok()).collect();
     let subs: Vec<JanusBot> = start_all(subscribers, |i| {
         let stop = stop_rx.clone();
@@ -923,7 +1001,12 @@ async fn step_janus(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
     let bots: Vec<Bot> = all.drain(..).map(|b| b.bot).collect();
     let want = expected(&bots, publishers as usize);
     step.streams = want.iter().map(|(_, p)| p.len() as u64).sum();
-    let missing = wait_ready(&bots, &want, READY_BASE + Duration::from_millis(100) * step.streams as u32).await;
+    let missing = wait_ready(
+        &bots,
+        &want,
+        READY_BASE + Duration::from_millis(100) * step.streams as u32,
+    )
+    .await;
     progress(&format!(
         "janus: {} bots in, {} of {} streams receiving video after {:.1} s",
         bots.len(),
@@ -932,7 +1015,8 @@ async fn step_janus(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
         started.elapsed().as_secs_f64()
     ));
     if missing > 0 {
-        step.problems.push(format!("{missing} streams never received a keyframe"));
+        step.problems
+            .push(format!("{missing} streams never received a keyframe"));
     }
     measure(&mut step, pid, &bots, &want, cli.window).await?;
     let publisher = bots[0].id.clone();
@@ -981,33 +1065,45 @@ fn markdown(cli: &MediaCli, steps: &[Step]) -> String {
         shape_name(cli.shape),
         match cli.shape {
             Shape::Lecture => "1 publisher of audio + video to N receive-only subscribers",
-            Shape::Meeting => "N participants, each publishing audio + video and receiving the others",
+            Shape::Meeting =>
+                "N participants, each publishing audio + video and receiving the others",
         }
     );
-    let _ = writeln!(out, "Machine: {machine:?}; window {:?}; server pinned to CPU {:?}; bots on {} thread(s).\n",
-        cli.window, cli.pin_server, cli.client_threads);
     let _ = writeln!(
         out,
-        "| SFU | N | streams | server CPU % | ns/packet | packets/s | loss % | dead | RSS kB/participant | late: first frame p50/p99 ms | late: first keyframe p50/p99 ms | holds |"
+        "Machine: {machine:?}; window {:?}; server pinned to CPU {:?}; bots on {} thread(s).\n",
+        cli.window, cli.pin_server, cli.client_threads
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| SFU | N | streams | server CPU % | bots CPU % | ns/packet | packets/s | loss % | dead | RSS kB (before→after) | late: first frame p50/p99 ms | late: first keyframe p50/p99 ms | holds |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for s in steps {
         if s.window_s == 0.0 {
-            let _ = writeln!(out, "| {} | {} | failed: {} |", s.sfu, s.n, s.problems.join("; "));
+            let _ = writeln!(
+                out,
+                "| {} | {} | failed: {} |",
+                s.sfu,
+                s.n,
+                s.problems.join("; ")
+            );
             continue;
         }
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.2} | {} | {:.0} | {} / {} | {} / {} | {} |",
+            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.2} | {} | {}→{} | {} / {} | {} / {} | {} |",
             s.sfu,
             s.n,
             s.streams,
             s.cpu_percent(),
+            s.bots_cpu_s * 100.0 / s.window_s,
             s.ns_per_packet(),
             s.packets as f64 / s.window_s,
             s.loss_percent(),
             s.dead_streams,
-            s.rss_per_participant_kb(),
+            s.rss_before_kb,
+            s.rss_after_kb,
             ms(percentile(&s.late_first_frame_ms, 50.0)),
             ms(percentile(&s.late_first_frame_ms, 99.0)),
             ms(percentile(&s.late_first_keyframe_ms, 50.0)),
@@ -1021,9 +1117,38 @@ fn markdown(cli: &MediaCli, steps: &[Step]) -> String {
         by_sfu.entry(s.sfu).or_default().push(s);
     }
     for (sfu, list) in by_sfu {
-        let held = list.iter().filter(|s| s.window_s > 0.0 && s.holds()).map(|s| s.streams).max();
-        let frames: Vec<f64> = list.iter().flat_map(|s| s.late_first_frame_ms.clone()).collect();
-        let keys: Vec<f64> = list.iter().flat_map(|s| s.late_first_keyframe_ms.clone()).collect();
+        let held = list
+            .iter()
+            .filter(|s| s.window_s > 0.0 && s.holds())
+            .map(|s| s.streams)
+            .max();
+        // RSS per participant, marginal: the slope between the smallest and the largest step
+        // (each step is a fresh server, so fixed costs such as the sign-in's password hash,
+        // whose memory the allocator keeps, cancel out).
+        let measured: Vec<&&Step> = list.iter().filter(|s| s.window_s > 0.0).collect();
+        let slope = match (measured.first(), measured.last()) {
+            (Some(a), Some(b)) if b.publishers + b.subscribers > a.publishers + a.subscribers => {
+                let people =
+                    f64::from((b.publishers + b.subscribers) - (a.publishers + a.subscribers));
+                Some((b.rss_after_kb as f64 - a.rss_after_kb as f64) / people)
+            }
+            _ => None,
+        };
+        let _ = writeln!(
+            out,
+            "- {sfu}: server RSS per media participant, marginal between N={} and N={}: {}",
+            measured.first().map_or(0, |s| s.n),
+            measured.last().map_or(0, |s| s.n),
+            slope.map_or_else(|| "–".to_owned(), |kb| format!("{kb:.0} kB")),
+        );
+        let frames: Vec<f64> = list
+            .iter()
+            .flat_map(|s| s.late_first_frame_ms.clone())
+            .collect();
+        let keys: Vec<f64> = list
+            .iter()
+            .flat_map(|s| s.late_first_keyframe_ms.clone())
+            .collect();
         let _ = writeln!(
             out,
             "- {sfu}: most subscriber streams held (≤ 70 % of one core, < 1 % loss): {}; late joins ({}): first frame p50 {} ms, p99 {} ms; first keyframe p50 {} ms, p99 {} ms",
@@ -1036,7 +1161,13 @@ fn markdown(cli: &MediaCli, steps: &[Step]) -> String {
         );
     }
     for s in steps.iter().filter(|s| !s.problems.is_empty()) {
-        let _ = writeln!(out, "- problems of {} n={}: {}", s.sfu, s.n, s.problems.join("; "));
+        let _ = writeln!(
+            out,
+            "- problems of {} n={}: {}",
+            s.sfu,
+            s.n,
+            s.problems.join("; ")
+        );
     }
     out
 }
@@ -1055,7 +1186,15 @@ mod tests {
 
     #[test]
     fn cli_parses() {
-        let cli = MediaCli::try_parse_from(["media", "--shape", "lecture", "--n", "25,50", "--sfu", "plenum,janus"]);
+        let cli = MediaCli::try_parse_from([
+            "media",
+            "--shape",
+            "lecture",
+            "--n",
+            "25,50",
+            "--sfu",
+            "plenum,janus",
+        ]);
         assert!(cli.is_ok());
     }
 }
