@@ -653,7 +653,7 @@ fn cpu_time(pid: u32) -> Result<Duration> {
     Ok(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
 }
 
-fn memory_total() -> String {
+pub(crate) fn memory_total() -> String {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {

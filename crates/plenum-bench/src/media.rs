@@ -230,7 +230,14 @@ pub fn main(args: impl Iterator<Item = String>) -> std::process::ExitCode {
                     println!("{}", s.json());
                 }
             }
-            std::process::ExitCode::SUCCESS
+            // A step that could not be measured fails the run; missed targets do not (they
+            // are in the table).
+            if steps.iter().any(|s| s.window_s == 0.0) {
+                eprintln!("plenum-bench media: FAILED: a step could not be measured");
+                std::process::ExitCode::FAILURE
+            } else {
+                std::process::ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("plenum-bench media: error: {e:#}");
@@ -609,7 +616,7 @@ async fn plenum_bot(url: String, room: String, name: String, publish: bool) -> R
         let (ending, why) = p
             .run_with_media(behaviour, stopped, &mut SlotObserver(slot), &mut media)
             .await;
-        tracing_like(&format!("bot ended: {ending:?} {why}"));
+        verbose(&format!("bot ended: {ending:?} {why}"));
     });
     Ok(Bot {
         id: joined.client_uuid,
@@ -619,7 +626,8 @@ async fn plenum_bot(url: String, room: String, name: String, publish: bool) -> R
     })
 }
 
-fn tracing_like(message: &str) {
+/// A diagnostic line on stderr when PLENUM_BENCH_VERBOSE is set.
+fn verbose(message: &str) {
     if std::env::var_os("PLENUM_BENCH_VERBOSE").is_some() {
         progress(message);
     }
@@ -834,7 +842,7 @@ async fn janus_bot(
             .as_str()
             .context("no answer sdp")?
             .to_owned();
-        tracing_like(&format!("janus publish offer:\n{text}\nanswer:\n{sdp}"));
+        verbose(&format!("janus publish offer:\n{text}\nanswer:\n{sdp}"));
         media.handle_signal(Signal::Answer { reference, sdp });
         // Our candidates were in the offer: no more are coming.
         api.trickle_completed(session, handle).await?;
@@ -849,7 +857,7 @@ async fn janus_bot(
         let mut tick = tokio::time::interval(STATS_EVERY);
         let mut commands_open = true;
         for e in std::mem::take(&mut kept) {
-            tracing_like(&format!("janus event before the loop: {e}"));
+            verbose(&format!("janus event before the loop: {e}"));
         }
         loop {
             tokio::select! {
@@ -893,7 +901,7 @@ async fn janus_bot(
                             }
                         }
                     } else if event["janus"] == "hangup" || !event["plugindata"]["data"]["error"].is_null() {
-                        tracing_like(&format!("janus: {event}"));
+                        verbose(&format!("janus: {event}"));
                     }
                 }
                 command = commands.recv(), if commands_open => {
@@ -1069,10 +1077,19 @@ fn markdown(cli: &MediaCli, steps: &[Step]) -> String {
                 "N participants, each publishing audio + video and receiving the others",
         }
     );
+    let cpus = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
+        .unwrap_or(0);
     let _ = writeln!(
         out,
-        "Machine: {machine:?}; window {:?}; server pinned to CPU {:?}; bots on {} thread(s).\n",
-        cli.window, cli.pin_server, cli.client_threads
+        "Machine: {cpus} CPUs ({}; this process may use {}), {}; window {:?}; server pinned to CPU {}; bots on {} thread(s).\n",
+        machine.cpu_model,
+        machine.nproc,
+        crate::live::memory_total(),
+        cli.window,
+        cli.pin_server
+            .map_or_else(|| "none".to_owned(), |c| c.to_string()),
+        cli.client_threads
     );
     let _ = writeln!(
         out,
