@@ -430,7 +430,12 @@ mod tests {
         assert!(due.keyframe);
         assert!(due.rtp_time > first.rtp_time);
         // Past the last keyframe of a pass, the next pass's first sample.
-        let last_key = f.video.samples.iter().rposition(|s| s.keyframe).unwrap_or(0);
+        let last_key = f
+            .video
+            .samples
+            .iter()
+            .rposition(|s| s.keyframe)
+            .unwrap_or(0);
         let mut late = Player::new(f.clone(), true, start, 0);
         let mut at = start;
         for _ in 0..=last_key {
@@ -438,7 +443,9 @@ mod tests {
             let _ = late.poll(at);
         }
         late.skip_to_keyframe(at);
-        let due = late.poll(at).unwrap_or_else(|| panic!("the next keyframe is due"));
+        let due = late
+            .poll(at)
+            .unwrap_or_else(|| panic!("the next keyframe is due"));
         assert!(due.keyframe);
         let expected = if last_key + 1 < f.video.samples.len() {
             f.video.rtp_duration
