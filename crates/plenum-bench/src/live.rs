@@ -46,7 +46,7 @@ const EVENTS_LIMIT: Duration = Duration::from_secs(60);
 const ROUND_LIMIT: Duration = Duration::from_secs(30);
 /// Rooms created at once during setup.
 const ROOM_CREATION_CONCURRENCY: usize = 16;
-const ROOM_PASSWORD: &str = "4242";
+pub(crate) const ROOM_PASSWORD: &str = "4242";
 /// The first room's number; rooms are numbered consecutively from it.
 const FIRST_ROOM: u64 = 880_000_000;
 
@@ -453,7 +453,7 @@ pub async fn run(
     })
 }
 
-async fn create_rooms(addr: SocketAddr, token: &str, count: u32) -> Result<Vec<String>> {
+pub(crate) async fn create_rooms(addr: SocketAddr, token: &str, count: u32) -> Result<Vec<String>> {
     let gate = Arc::new(Semaphore::new(ROOM_CREATION_CONCURRENCY));
     let mut tasks = JoinSet::new();
     for i in 0..count {
@@ -653,7 +653,7 @@ fn cpu_time(pid: u32) -> Result<Duration> {
     Ok(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
 }
 
-fn memory_total() -> String {
+pub(crate) fn memory_total() -> String {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {

@@ -6,8 +6,10 @@
 
 mod client;
 mod history;
+mod janus;
 mod live;
 mod load;
+mod media;
 mod report;
 mod scenario;
 mod server;
@@ -120,6 +122,10 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    // `plenum-bench media ...`: the SFU benchmarks (media.rs), with their own flags.
+    if std::env::args().nth(1).as_deref() == Some("media") {
+        return media::main(std::env::args().skip(1));
+    }
     let cli = Cli::parse();
     if cli.scenario.is_live() {
         return main_live(&cli);

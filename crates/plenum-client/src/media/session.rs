@@ -33,6 +33,8 @@ pub struct MediaSession {
     /// Datagrams dropped because a socket's send buffer was full.
     pub dropped_sends: u64,
     report_every: Duration,
+    /// Receive only: [`MediaSession::start`] offers no publish connection.
+    receive_only: bool,
 }
 
 impl MediaSession {
@@ -68,13 +70,33 @@ impl MediaSession {
             subscribe_buf: vec![0; DATAGRAM_BYTES],
             dropped_sends: 0,
             report_every: DEFAULT_REPORT_EVERY,
+            receive_only: false,
         })
     }
 
     /// Offers the publish connection (call once joined); the `publish` frame is then in
     /// [`MediaSession::next_signalling`].
     pub fn start(&mut self) {
+        if self.receive_only {
+            return;
+        }
         self.client.start(Instant::now());
+        self.flush();
+    }
+
+    /// Makes this session receive only: [`MediaSession::start`] then publishes nothing (the
+    /// subscribe connection is still created by the first offer). For a viewer, e.g. the
+    /// subscribers of the benchmarks' lecture shape.
+    pub fn set_receive_only(&mut self, receive_only: bool) {
+        self.receive_only = receive_only;
+    }
+
+    /// Acts on media signalling that did not come as a Plenum frame: another signalling
+    /// channel (e.g. the Janus VideoRoom that plenum-bench compares with) maps its offers and
+    /// answers to a [`Signal`]. The client's own offers and answers are then in
+    /// [`MediaSession::next_signalling`], as Plenum frames (`publish`, `subscribe_answer`).
+    pub fn handle_signal(&mut self, signal: Signal) {
+        self.client.handle_signal(signal, Instant::now());
         self.flush();
     }
 
@@ -83,12 +105,6 @@ impl MediaSession {
         if let Some(signal) = Signal::from_fields(fields) {
             self.handle_signal(signal);
         }
-    }
-
-    /// Acts on media signalling.
-    pub fn handle_signal(&mut self, signal: Signal) {
-        self.client.handle_signal(signal, Instant::now());
-        self.flush();
     }
 
     /// The next frame to send on the WebSocket.
