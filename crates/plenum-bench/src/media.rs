@@ -695,26 +695,10 @@ async fn step_plenum(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
     let mut bots = start(0, publishers).await?;
     wait_publishing(&bots).await;
     bots.extend(start(publishers, subscribers).await?);
-    let want = expected(&bots, publishers as usize);
-    step.streams = want.iter().map(|(_, p)| p.len() as u64).sum();
-    let missing = wait_ready(
-        &bots,
-        &want,
-        READY_BASE + Duration::from_millis(100) * step.streams as u32,
+    settle(
+        &mut step, "plenum", &bots, publishers, started, pid, cli.window,
     )
-    .await;
-    progress(&format!(
-        "plenum: {} bots in, {} of {} streams receiving video after {:.1} s",
-        bots.len(),
-        step.streams - missing,
-        step.streams,
-        started.elapsed().as_secs_f64()
-    ));
-    if missing > 0 {
-        step.problems
-            .push(format!("{missing} streams never received a keyframe"));
-    }
-    measure(&mut step, pid, &bots, &want, cli.window).await?;
+    .await?;
     let publisher = bots[0].id.clone();
     late_joins(&mut step, cli.late_joins, &publisher, |k| {
         plenum_bot(url.clone(), room.clone(), format!("Late {k}"), false)
@@ -1007,26 +991,10 @@ async fn step_janus(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
         }
     }
     let bots: Vec<Bot> = all.drain(..).map(|b| b.bot).collect();
-    let want = expected(&bots, publishers as usize);
-    step.streams = want.iter().map(|(_, p)| p.len() as u64).sum();
-    let missing = wait_ready(
-        &bots,
-        &want,
-        READY_BASE + Duration::from_millis(100) * step.streams as u32,
+    settle(
+        &mut step, "janus", &bots, publishers, started, pid, cli.window,
     )
-    .await;
-    progress(&format!(
-        "janus: {} bots in, {} of {} streams receiving video after {:.1} s",
-        bots.len(),
-        step.streams - missing,
-        step.streams,
-        started.elapsed().as_secs_f64()
-    ));
-    if missing > 0 {
-        step.problems
-            .push(format!("{missing} streams never received a keyframe"));
-    }
-    measure(&mut step, pid, &bots, &want, cli.window).await?;
+    .await?;
     let publisher = bots[0].id.clone();
     let feed0 = feeds.first().copied().unwrap_or(0);
     late_joins(&mut step, cli.late_joins, &publisher, |_| {
@@ -1187,6 +1155,39 @@ fn markdown(cli: &MediaCli, steps: &[Step]) -> String {
         );
     }
     out
+}
+
+/// Waits until every stream receives video (or the time is up, noted as a problem), then
+/// measures the steady state: the same for either SFU.
+async fn settle(
+    step: &mut Step,
+    sfu: &str,
+    bots: &[Bot],
+    publishers: u32,
+    started: Instant,
+    pid: u32,
+    window: Duration,
+) -> anyhow::Result<()> {
+    let want = expected(bots, publishers as usize);
+    step.streams = want.iter().map(|(_, p)| p.len() as u64).sum();
+    let missing = wait_ready(
+        bots,
+        &want,
+        READY_BASE + Duration::from_millis(100) * step.streams as u32,
+    )
+    .await;
+    progress(&format!(
+        "{sfu}: {} bots in, {} of {} streams receiving video after {:.1} s",
+        bots.len(),
+        step.streams - missing,
+        step.streams,
+        started.elapsed().as_secs_f64()
+    ));
+    if missing > 0 {
+        step.problems
+            .push(format!("{missing} streams never received a keyframe"));
+    }
+    measure(step, pid, bots, &want, window).await
 }
 
 #[cfg(test)]
