@@ -67,7 +67,7 @@ const state = {
   locked: false,
   recording: false,
   activeSpeaker: null,
-  serverSpeaks: false, // whether the server has sent `active_speaker`
+  serverSpeaks: false, // whether the server names a speaker now (`active_speaker`)
   wantAudio: true,
   wantVideo: true,
   stream: null,
@@ -531,9 +531,10 @@ function onMessage(m) {
       ended(ENDED[m.reason] || 'The meeting has ended.', 'The meeting has ended');
       break;
     case 'active_speaker':
-      // Once the server names speakers, it alone does (null: nobody speaks).
-      state.serverSpeaks = true;
-      setSpeaker(m.client_uuid || null);
+      // The server's speaker wins while it names one; when it names nobody (no one loud
+      // enough by its measure), the levels this page receives decide again.
+      state.serverSpeaks = Boolean(m.client_uuid);
+      if (m.client_uuid) setSpeaker(m.client_uuid);
       break;
     case 'view':
       state.shown = Array.isArray(m.shown) ? m.shown : null;
