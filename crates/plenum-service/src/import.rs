@@ -88,7 +88,8 @@ struct RawRecording {
 }
 
 /// Parses a whole file, checking each line on its own (`now` is the server's time: imports
-/// are history). Blank lines are skipped; every other line is one record.
+/// are history). Blank lines are skipped; every other line is one record; a file without
+/// any is refused.
 pub(crate) fn parse(
     company: CompanyId,
     text: &str,
@@ -120,6 +121,14 @@ pub(crate) fn parse(
             line: n,
             record: convert(n, record, derived, now)?,
         });
+    }
+    // An empty body is a mistake, not an import of nothing: a `curl --data-binary @file`
+    // whose file is missing sends one, and "0 imported" would hide it.
+    if lines.is_empty() {
+        return Err(ImportRefused::new(
+            1,
+            "the file holds no records (it is empty or only blank lines; was the file missing?)",
+        ));
     }
     Ok(lines)
 }

@@ -486,3 +486,17 @@ async fn an_unknown_username_is_named_as_written() {
         );
     }
 }
+
+/// An empty import (the README's example posts one when its file is missing) is refused as
+/// empty, not answered "0 imported".
+#[tokio::test]
+async fn an_empty_import_is_refused_as_empty() {
+    let r = recorded().await;
+    for body in ["", "\n\n  \n"] {
+        let reply = import(&r.app, &r.alice, body.to_owned()).await;
+        assert_frtc_error(&reply, 400, "import_refused");
+        let message = reply.body["error"].as_str().unwrap_or("");
+        assert!(message.contains("no records"), "{message}");
+    }
+    assert_eq!(recording_total(&r).await, 4, "nothing changed");
+}
