@@ -15,10 +15,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt as _;
 use plenum_domain::ids::AttendanceId;
 use plenum_domain::live::ViewRule;
 use plenum_media::{Connection, Kind, MediaConfig, Output, Room, Route, Signal, SignalError};
 use serde::{Deserialize, Serialize};
+use std::panic::AssertUnwindSafe;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
@@ -171,6 +173,7 @@ impl MediaService {
         let (control, controls) = mpsc::unbounded_channel();
         let (datagrams, inbox) = mpsc::channel(ROOM_QUEUE);
         let now = clock.instant();
+        let meeting_name = meeting.clone();
         let task = RoomTask {
             room: Room::new(self.config.clone(), now),
             socket: self.socket.clone(),
@@ -185,7 +188,24 @@ impl MediaService {
             using_media: HashSet::new(),
             meeting,
         };
-        tokio::spawn(task.run(controls, inbox));
+        let (router, queue) = (self.router.clone(), task.datagrams.clone());
+        tokio::spawn(async move {
+            // Calls into str0m are isolated per connection inside the room; a bug in the
+            // rest of the media task ends this meeting's media, not the meeting or the
+            // server: its routes go, and the meeting goes on without audio and video.
+            if let Err(panic) = AssertUnwindSafe(task.run(controls, inbox))
+                .catch_unwind()
+                .await
+            {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(meeting = %meeting_name, panic = %what, "the meeting's media task failed; its media ends");
+                router.forget(&queue);
+            }
+        });
         MediaHandle { control }
     }
 }
@@ -215,6 +235,12 @@ impl Router {
             return lock(&self.by_ufrag).get(ufrag).cloned();
         }
         lock(&self.by_address).get(&source).cloned()
+    }
+
+    /// Drops every route to `queue` (its task is gone without withdrawing them).
+    fn forget(&self, queue: &RoomQueue) {
+        lock(&self.by_address).retain(|_, q| !q.same_channel(queue));
+        lock(&self.by_ufrag).retain(|_, q| !q.same_channel(queue));
     }
 
     fn apply(&self, route: Route, queue: &RoomQueue) {
@@ -325,13 +351,15 @@ impl MediaHandle {
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, SignalError>>) -> MediaControl,
     ) -> Result<T, ServiceError> {
+        // No task to answer: the meeting's media ended (the meeting itself, or a failure of
+        // its media task).
         let (reply, answer) = oneshot::channel();
         if self.control.send(make(reply)).is_err() {
-            return Err(ServiceError::MeetingNotRunning);
+            return Err(ServiceError::MediaUnavailable);
         }
         match answer.await {
             Ok(result) => result.map_err(ServiceError::Media),
-            Err(_) => Err(ServiceError::MeetingNotRunning),
+            Err(_) => Err(ServiceError::MediaUnavailable),
         }
     }
 }
