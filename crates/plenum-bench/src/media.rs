@@ -663,19 +663,10 @@ async fn step_plenum(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
     let room = rooms.first().cloned().context("no room")?;
     let url = plenum_client::live_url(&format!("http://{addr}"))?;
     let pid = server.pid();
-    let mut step = Step {
-        sfu: "plenum",
-        shape: shape_name(cli.shape),
-        n,
-        publishers,
-        subscribers,
-        rss_before_kb: rss_kb(pid)?,
-        ..Step::default()
-    };
+    let mut step = Step::new("plenum", cli, n, publishers, subscribers, pid)?;
     let started = Instant::now();
-    // Publishers first, publishing before anyone else joins: a viewer is shown the first
-    // `max_views` participants in join order, publishing or not, so a lecturer who joined
-    // after nine viewers would not be shown (and so not sent) to anyone.
+    // Publishers first, publishing before anyone else joins, as in Janus's run: both SFUs
+    // then start from the same state (Plenum shows a viewer only those who send video).
     let start = |first: u32, count: u32| {
         let (url, room) = (url.clone(), room.clone());
         start_all(count, move |k| {
@@ -942,15 +933,7 @@ async fn step_janus(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
     let ip = api.local_ip().await?;
     api.create_room(JANUS_ROOM, publishers + 10).await?;
     let pid = server.pid();
-    let mut step = Step {
-        sfu: "janus",
-        shape: shape_name(cli.shape),
-        n,
-        publishers,
-        subscribers,
-        rss_before_kb: rss_kb(pid)?,
-        ..Step::default()
-    };
+    let mut step = Step::new("janus", cli, n, publishers, subscribers, pid)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
     // Publishers first (their feed ids are what subscribers ask for).
@@ -1155,6 +1138,28 @@ fn markdown(cli: &MediaCli, steps: &[Step]) -> String {
         );
     }
     out
+}
+
+impl Step {
+    /// A step of `sfu` at size `n`, with the server's memory before anyone joins.
+    fn new(
+        sfu: &'static str,
+        cli: &MediaCli,
+        n: u32,
+        publishers: u32,
+        subscribers: u32,
+        pid: u32,
+    ) -> anyhow::Result<Self> {
+        Ok(Step {
+            sfu,
+            shape: shape_name(cli.shape),
+            n,
+            publishers,
+            subscribers,
+            rss_before_kb: rss_kb(pid)?,
+            ..Step::default()
+        })
+    }
 }
 
 /// Waits until every stream receives video (or the time is up, noted as a problem), then

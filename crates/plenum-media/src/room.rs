@@ -35,6 +35,8 @@ pub struct Room<P> {
     outbox: Outbox<P>,
     speakers: Speakers<P>,
     stats: RoomStats,
+    /// Moves whenever a published track opens or closes ([`Room::tracks_changed`]).
+    track_changes: u64,
     /// The latest `now` given to the room.
     /// The latest instant given to the room (it has no clock of its own).
     now: Instant,
@@ -114,6 +116,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             speakers: Speakers::new(),
             stats: RoomStats::default(),
             now,
+            track_changes: 0,
         }
     }
 
@@ -489,6 +492,12 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             .collect()
     }
 
+    /// A number that moves whenever a published track opens or closes: who sends what
+    /// changed since the caller last saw it.
+    pub fn tracks_changed(&self) -> u64 {
+        self.track_changes
+    }
+
     /// Whether the participant publishes a track of this kind.
     pub fn publishes(&self, participant: P, kind: Kind) -> bool {
         self.tracks.contains_key(&(participant, kind))
@@ -589,6 +598,9 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             .into_iter()
             .filter(|k| self.tracks.remove(&(participant, *k)).is_some())
             .count();
+        if had > 0 {
+            self.track_changes += 1;
+        }
         if let Some(part) = self.participants.get_mut(&participant) {
             part.published.clear();
         }
@@ -856,6 +868,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         }
         part.published.insert(mid, kind);
         self.tracks.insert((participant, kind), Track::new(mid));
+        self.track_changes += 1;
         self.replan_others(participant, now);
     }
 
@@ -864,6 +877,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             part.published.retain(|_, k| *k != kind);
         }
         if self.tracks.remove(&(participant, kind)).is_some() {
+            self.track_changes += 1;
             self.replan_others(participant, now);
         }
     }

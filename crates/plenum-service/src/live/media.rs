@@ -185,6 +185,7 @@ impl MediaService {
             rules: HashMap::new(),
             views: HashMap::new(),
             senders: BTreeSet::new(),
+            tracks_seen: 0,
             using_media: HashSet::new(),
             meeting,
         };
@@ -380,6 +381,8 @@ struct RoomTask {
     views: HashMap<AttendanceId, Arc<MediaPush>>,
     /// Participants who send video, in join order (ids are time-ordered).
     senders: BTreeSet<AttendanceId>,
+    /// The room's `tracks_changed` when `senders` was last worked out.
+    tracks_seen: u64,
     /// Participants who published or answered a subscribe offer: they are told their view.
     using_media: HashSet<AttendanceId>,
     meeting: String,
@@ -411,11 +414,14 @@ impl RoomTask {
                     }
                 }
                 () = tokio::time::sleep_until(wake.into()) => {
-                    let now = self.clock.instant();
-                    self.room.handle_timeout(now);
-                    // A connection that failed or timed out may have taken tracks with it.
-                    self.senders_changed(now);
+                    self.room.handle_timeout(self.clock.instant());
                 }
+            }
+            // Tracks open and close on a publish, a leave, a failed or timed-out connection:
+            // whichever input it was, the views follow (one comparison when nothing changed).
+            if self.room.tracks_changed() != self.tracks_seen {
+                self.tracks_seen = self.room.tracks_changed();
+                self.senders_changed(self.clock.instant());
             }
             wake = self.drain();
         }
@@ -451,7 +457,6 @@ impl RoomTask {
                 self.rules.remove(&participant);
                 self.using_media.remove(&participant);
                 self.room.remove_participant(participant, now);
-                self.senders_changed(now);
             }
             MediaControl::Forwarding {
                 participant,
@@ -478,7 +483,6 @@ impl RoomTask {
                     // After the answer: the view is the first push of a participant who
                     // uses media.
                     self.uses_media(participant);
-                    self.senders_changed(now);
                 }
             }
             MediaControl::SubscribeAnswer {
@@ -518,7 +522,7 @@ impl RoomTask {
         }
     }
 
-    /// Who sends video may have changed: every viewer's view follows.
+    /// Who sends video changed: every viewer's view follows.
     fn senders_changed(&mut self, now: std::time::Instant) {
         let senders: BTreeSet<AttendanceId> = self
             .outboxes

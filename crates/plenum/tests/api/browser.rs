@@ -144,6 +144,7 @@ impl Browser {
             1,
             "Target.createTarget",
             json!({"url": "about:blank"}),
+            |_| {},
         )
         .await;
         let target = created["targetId"]
@@ -174,12 +175,14 @@ impl Browser {
     }
 }
 
-/// Sends one CDP command and returns its `result`, skipping events (panics on an error).
+/// Sends one CDP command and returns its `result` (panics on an error); every other message
+/// that arrives meanwhile (events) goes to `on_event`.
 async fn command(
     socket: &mut WebSocketStream<MaybeTlsStream<TcpStream>>,
     id: u64,
     method: &str,
     params: Value,
+    mut on_event: impl FnMut(&Value),
 ) -> Value {
     let message = json!({"id": id, "method": method, "params": params});
     socket
@@ -199,6 +202,7 @@ async fn command(
                     }
                     return v["result"].clone();
                 }
+                on_event(&v);
             }
             Some(Ok(_)) => continue,
             Some(Err(e)) => panic!("DevTools connection failed during {method}: {e}"),
@@ -213,65 +217,11 @@ impl Page {
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
-        let message = json!({"id": id, "method": method, "params": params});
-        self.socket
-            .send(Message::text(message.to_string()))
-            .await
-            .unwrap_or_else(|e| panic!("cannot send {method}: {e}"));
-        loop {
-            let frame = tokio::time::timeout(WAIT, self.socket.next())
-                .await
-                .unwrap_or_else(|_| panic!("no answer to {method} within {WAIT:?}"));
-            match frame {
-                Some(Ok(Message::Text(text))) => {
-                    let v: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
-                    if v["id"] == id {
-                        if !v["error"].is_null() {
-                            panic!("{method} failed: {}", v["error"]);
-                        }
-                        return v["result"].clone();
-                    }
-                    self.keep_console(&v);
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => panic!("DevTools connection failed during {method}: {e}"),
-                None => panic!("DevTools connection closed during {method}"),
-            }
-        }
-    }
-
-    fn keep_console(&mut self, event: &Value) {
-        match event["method"].as_str() {
-            Some("Runtime.consoleAPICalled") => {
-                let args: Vec<String> = event["params"]["args"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|x| {
-                                x["value"]
-                                    .as_str()
-                                    .map(str::to_owned)
-                                    .unwrap_or_else(|| x["description"].to_string())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                self.console.push(format!(
-                    "console.{}: {}",
-                    event["params"]["type"].as_str().unwrap_or("log"),
-                    args.join(" ")
-                ));
-            }
-            Some("Runtime.exceptionThrown") => {
-                let details = &event["params"]["exceptionDetails"];
-                self.console.push(format!(
-                    "exception: {} {}",
-                    details["text"].as_str().unwrap_or(""),
-                    details["exception"]["description"].as_str().unwrap_or("")
-                ));
-            }
-            _ => {}
-        }
+        let console = &mut self.console;
+        command(&mut self.socket, id, method, params, |event| {
+            keep_console(console, event)
+        })
+        .await
     }
 
     pub async fn navigate(&mut self, url: &str) {
@@ -398,5 +348,40 @@ impl Page {
     /// `window.plenum.state()`, the page's read-only state.
     pub async fn state(&mut self) -> Value {
         self.eval("window.plenum.state()").await
+    }
+}
+
+/// Keeps a page's console messages and exceptions, for failure messages.
+fn keep_console(console: &mut Vec<String>, event: &Value) {
+    match event["method"].as_str() {
+        Some("Runtime.consoleAPICalled") => {
+            let args: Vec<String> = event["params"]["args"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            x["value"]
+                                .as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| x["description"].to_string())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            console.push(format!(
+                "console.{}: {}",
+                event["params"]["type"].as_str().unwrap_or("log"),
+                args.join(" ")
+            ));
+        }
+        Some("Runtime.exceptionThrown") => {
+            let details = &event["params"]["exceptionDetails"];
+            console.push(format!(
+                "exception: {} {}",
+                details["text"].as_str().unwrap_or(""),
+                details["exception"]["description"].as_str().unwrap_or("")
+            ));
+        }
+        _ => {}
     }
 }

@@ -7,12 +7,7 @@ use plenum_testkit::TestApp;
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Page};
-use crate::{HOUR_MS, MINUTE_MS, now_ms, reserve, room, s, user};
-
-/// A test server whose meetings look at the clock often.
-async fn app() -> TestApp {
-    TestApp::spawn_with(|s| s.policy.live.tick_interval = Duration::from_millis(20)).await
-}
+use crate::{HOUR_MS, MINUTE_MS, live_app as app, now_ms, reserve, room, s, user};
 
 async fn control(app: &TestApp, token: &str, number: &str, call: &str, body: Value) {
     let reply = app

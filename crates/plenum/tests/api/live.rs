@@ -8,13 +8,10 @@ use plenum_testkit::live::{Closed, LiveClient};
 use serde_json::{Value, json};
 
 use crate::history_fixture::{create_key, send};
-use crate::{HOUR_MS, MINUTE_MS, assert_frtc_error, company_admin, now_ms, reserve, room, s, user};
-
-/// A test server whose meetings look at the clock often, so end times and heartbeat
-/// timeouts are seen quickly after the manual clock moves.
-async fn app() -> TestApp {
-    TestApp::spawn_with(|s| s.policy.live.tick_interval = Duration::from_millis(20)).await
-}
+use crate::{
+    HOUR_MS, MINUTE_MS, assert_frtc_error, company_admin, live_app as app, now_ms, reserve, room,
+    s, user,
+};
 
 /// Guests `names` joined to the room `number` (password 1234); each has seen the joins
 /// of those after it.

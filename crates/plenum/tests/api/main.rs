@@ -187,3 +187,12 @@ pub async fn room(app: &plenum_testkit::TestApp, token: &str, number: &str) {
         .await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
 }
+
+/// A test server whose meetings look at the clock often, so end times and heartbeat
+/// timeouts are seen quickly after the manual clock moves.
+pub async fn live_app() -> plenum_testkit::TestApp {
+    plenum_testkit::TestApp::spawn_with(|s| {
+        s.policy.live.tick_interval = std::time::Duration::from_millis(20)
+    })
+    .await
+}

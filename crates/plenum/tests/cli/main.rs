@@ -250,7 +250,7 @@ impl Sandbox {
         self.start(addr, args, env, output).await
     }
 
-    fn output_files(&self) -> (PathBuf, PathBuf) {
+    pub fn output_files(&self) -> (PathBuf, PathBuf) {
         let n = self.outputs.fetch_add(1, Ordering::Relaxed);
         let base = self.dir.path();
         (
@@ -264,8 +264,23 @@ impl Sandbox {
         addr: SocketAddr,
         args: &[&str],
         env: &[(&str, &str)],
-        (stdout, stderr): (PathBuf, PathBuf),
+        output: (PathBuf, PathBuf),
     ) -> Result<Server, String> {
+        let mut server = self.spawn_serve(addr, args, env, output);
+        // On failure `server` is dropped here, which kills the child if it still runs.
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    /// Spawns `plenum serve --data-dir <this sandbox's> <args>`, which must listen on `addr`,
+    /// without waiting for it; its output goes to the given files.
+    pub fn spawn_serve(
+        &self,
+        addr: SocketAddr,
+        args: &[&str],
+        env: &[(&str, &str)],
+        (stdout, stderr): (PathBuf, PathBuf),
+    ) -> Server {
         let mut cmd = plenum();
         cmd.arg("serve")
             .arg("--data-dir")
@@ -275,16 +290,13 @@ impl Sandbox {
             .stdout(append_to(&stdout))
             .stderr(append_to(&stderr));
         let child = cmd.spawn().expect("starting plenum serve");
-        let mut server = Server {
+        Server {
             child,
             addr,
             stdout,
             stderr,
             client: http_client(),
-        };
-        // On failure `server` is dropped here, which kills the child if it still runs.
-        server.wait_ready().await?;
-        Ok(server)
+        }
     }
 }
 

@@ -63,25 +63,17 @@ fn path(p: &std::path::Path) -> &str {
 async fn serve_https(sandbox: &Sandbox, cert: &Certificate) -> Result<Server, String> {
     let addr = loopback(free_port());
     let listen = addr.to_string();
-    let (stdout, stderr) = sandbox.output_files();
-    let mut cmd = plenum();
-    cmd.arg("serve")
-        .arg("--data-dir")
-        .arg(sandbox.data_dir())
-        .args(["--listen", &listen, "--admin-password", ADMIN_PASSWORD])
-        .args(["--tls-cert-file", path(&cert.cert_file)])
-        .args(["--tls-key-file", path(&cert.key_file)])
-        .stdout(crate::append_to(&stdout))
-        .stderr(crate::append_to(&stderr));
-    let child = cmd.spawn().expect("starting plenum serve");
-    let mut server = Server {
-        child,
-        addr,
-        stdout,
-        stderr,
-        // Not used over TLS: this module's requests go through `https`.
-        client: reqwest::Client::new(),
-    };
+    let tls_args = [
+        "--listen",
+        &listen,
+        "--admin-password",
+        ADMIN_PASSWORD,
+        "--tls-cert-file",
+        path(&cert.cert_file),
+        "--tls-key-file",
+        path(&cert.key_file),
+    ];
+    let mut server = sandbox.spawn_serve(addr, &tls_args, &[], sandbox.output_files());
     let announced = format!("Plenum is listening on https://{addr}\n");
     let deadline = Instant::now() + STARTUP_LIMIT;
     for _ in 0..MAX_POLLS {
