@@ -417,7 +417,7 @@ async fn credentials(args: &BotArgs) -> anyhow::Result<Option<String>> {
     let password = if let Some(p) = &args.user_password {
         p.clone()
     } else if args.user_password_stdin {
-        crate::cli::password_from_stdin()?
+        crate::secret_input::password_from_stdin()?
     } else {
         bail!("--username needs --user-password or --user-password-stdin");
     };

@@ -1,7 +1,6 @@
 //! The command line: `plenum serve` and the offline administration commands, which work
 //! directly on the data directory (the server may be running or not).
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -209,24 +208,13 @@ pub enum CompanyCommand {
     List,
 }
 
-/// The first line of standard input, without its line ending: how every command that takes
-/// `--…-stdin` reads a password (so it stays out of the process list).
-pub fn password_from_stdin() -> anyhow::Result<String> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from stdin")?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-}
-
 impl PasswordSource {
     /// The password to set and whether it was generated (and so must be printed).
     fn resolve(&self) -> anyhow::Result<(Password, Option<String>)> {
         let raw = if let Some(p) = &self.password {
             p.clone()
         } else if self.password_stdin {
-            password_from_stdin()?
+            crate::secret_input::password_from_stdin()?
         } else {
             let generated = plenum_service::generate_password();
             return Ok((Password::parse_new(&generated)?, Some(generated)));
