@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, from Debian's packages:
 # - chromium: headless browser for the tests of pages (the API docs page);
+# - libopus-dev, pkg-config: libopus, which the recorder's audio mixer links (a build
+#   dependency, so .ci/run calls this script before clippy);
+# - ffmpeg: the recording tests decode every file with it; the RTMP push runs it;
 # - .venv-test: a Python virtualenv with the independent checkers (icalendar) and the vendors'
 #   own SDKs that the history surfaces are tested with (telnyx, huaweicloudsdkmeeting,
 #   rocketchat-api).
@@ -10,6 +13,9 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+pkg-config --exists opus 2>/dev/null || need+=(libopus-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
