@@ -87,3 +87,13 @@ pub struct Frame {
     /// False when packets were lost before this frame (video must wait for a keyframe).
     pub contiguous: bool,
 }
+
+/// A frame placed on a recording's clock: what a file (or the live stream) is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    pub codec: Codec,
+    pub data: Arc<[u8]>,
+    /// Since the recording (or composition) began; never decreases within one track.
+    pub time: std::time::Duration,
+    pub keyframe: bool,
+}
