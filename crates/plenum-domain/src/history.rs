@@ -170,9 +170,80 @@ pub struct Recording {
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
     pub completed_at: Option<Timestamp>,
+    /// The link of an imported recording (kept as imported). Empty for one Plenum made,
+    /// whose link is signed when it is shown (see `file`).
     pub download_url: String,
+    /// Set when Plenum holds the file (it made the recording): the file's extension; its key
+    /// in the recordings storage is `company/session/id.extension`.
+    pub file: Option<RecordingFile>,
+    /// Why a `Failed` recording failed (a full disk, an unreachable object store...).
+    pub failure: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// Where a recording Plenum made is kept in the recordings storage: each company's files
+/// under its own prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordingFileKey {
+    pub company: CompanyId,
+    pub session: SessionId,
+    pub recording: RecordingId,
+    pub file: RecordingFile,
+}
+
+impl RecordingFileKey {
+    /// The key of the recording's file, if Plenum holds one.
+    pub fn of(recording: &Recording) -> Option<Self> {
+        Some(RecordingFileKey {
+            company: recording.company,
+            session: recording.session,
+            recording: recording.id,
+            file: recording.file?,
+        })
+    }
+
+    /// `company/session/recording.extension`: a relative path, and an object key.
+    pub fn path(&self) -> String {
+        format!(
+            "{}/{}/{}.{}",
+            self.company,
+            self.session,
+            self.recording,
+            self.file.extension()
+        )
+    }
+}
+
+/// The container of a recording file Plenum wrote: WebM (Opus, VP8) or Matroska (H.264).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordingFile {
+    Webm,
+    Matroska,
+}
+
+impl RecordingFile {
+    pub fn extension(self) -> &'static str {
+        match self {
+            RecordingFile::Webm => "webm",
+            RecordingFile::Matroska => "mkv",
+        }
+    }
+
+    pub fn parse(extension: &str) -> Option<Self> {
+        match extension {
+            "webm" => Some(RecordingFile::Webm),
+            "mkv" => Some(RecordingFile::Matroska),
+            _ => None,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            RecordingFile::Webm => "video/webm",
+            RecordingFile::Matroska => "video/x-matroska",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -204,6 +275,8 @@ pub enum RecordingStatus {
     Processing,
     /// The file is complete and can be downloaded.
     Completed,
+    /// The recording could not be written or stored (`Recording::failure` says why).
+    Failed,
 }
 
 impl RecordingStatus {
@@ -211,6 +284,7 @@ impl RecordingStatus {
         match self {
             RecordingStatus::Processing => "processing",
             RecordingStatus::Completed => "completed",
+            RecordingStatus::Failed => "failed",
         }
     }
 
@@ -218,6 +292,7 @@ impl RecordingStatus {
         match raw {
             "processing" => Some(RecordingStatus::Processing),
             "completed" => Some(RecordingStatus::Completed),
+            "failed" => Some(RecordingStatus::Failed),
             _ => None,
         }
     }

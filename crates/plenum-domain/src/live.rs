@@ -592,6 +592,11 @@ pub enum Command {
     },
     StartRecording,
     StopRecording,
+    /// The recorder could not go on (a full disk, an unreachable object store): recording
+    /// stops, and everyone learns why.
+    RecordingFailed {
+        reason: String,
+    },
     StartLive {
         passcode: Option<String>,
     },
@@ -693,6 +698,8 @@ pub enum Event {
     },
     RecordingChanged {
         recording: bool,
+        /// Why recording stopped on its own, when it failed.
+        failure: Option<String>,
     },
     LiveChanged {
         live: Option<LiveStream>,
@@ -766,6 +773,14 @@ pub enum ControlError {
     UnmuteNotAllowed,
     #[error("the participant is not muted")]
     NotMuted,
+    #[error("the meeting is already being recorded")]
+    AlreadyRecording,
+    #[error("the meeting is not being recorded")]
+    NotRecording,
+    #[error("the meeting is already streamed live with this passcode")]
+    AlreadyLive,
+    #[error("the meeting is not streamed live")]
+    NotLive,
     #[error("{0}")]
     Invalid(ValidationError),
 }
@@ -1050,15 +1065,33 @@ impl LiveMeeting {
                 }
             }
             Command::StartRecording => {
-                if !self.recording {
-                    self.recording = true;
-                    events.push(Event::RecordingChanged { recording: true });
+                if self.recording {
+                    return Err(ControlError::AlreadyRecording.into());
                 }
+                self.recording = true;
+                events.push(Event::RecordingChanged {
+                    recording: true,
+                    failure: None,
+                });
             }
             Command::StopRecording => {
+                if !self.recording {
+                    return Err(ControlError::NotRecording.into());
+                }
+                self.recording = false;
+                events.push(Event::RecordingChanged {
+                    recording: false,
+                    failure: None,
+                });
+            }
+            Command::RecordingFailed { reason } => {
+                // Late news of a recording already stopped changes nothing.
                 if self.recording {
                     self.recording = false;
-                    events.push(Event::RecordingChanged { recording: false });
+                    events.push(Event::RecordingChanged {
+                        recording: false,
+                        failure: Some(reason),
+                    });
                 }
             }
             Command::StartLive { passcode } => {
@@ -1066,15 +1099,18 @@ impl LiveMeeting {
                     url: self.setup.live_url.clone(),
                     passcode: passcode.or_else(|| self.setup.live_passcode.clone()),
                 };
-                if self.live.as_ref() != Some(&live) {
-                    self.live = Some(live.clone());
-                    events.push(Event::LiveChanged { live: Some(live) });
+                if self.live.as_ref() == Some(&live) {
+                    return Err(ControlError::AlreadyLive.into());
                 }
+                // Started again with another passcode: the passcode changes.
+                self.live = Some(live.clone());
+                events.push(Event::LiveChanged { live: Some(live) });
             }
             Command::StopLive => {
-                if self.live.take().is_some() {
-                    events.push(Event::LiveChanged { live: None });
+                if self.live.take().is_none() {
+                    return Err(ControlError::NotLive.into());
                 }
+                events.push(Event::LiveChanged { live: None });
             }
             Command::PinForParticipant { viewer, pinned } => {
                 if let Some(pinned) = pinned {

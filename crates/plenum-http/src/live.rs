@@ -872,7 +872,10 @@ fn render(seq: u64, at: i64, event: &Event) -> Value {
             client_uuid,
             display_name,
         } => json!({"client_uuid": id(client_uuid), "name": display_name}),
-        Event::RecordingChanged { recording } => json!({"recording": recording}),
+        Event::RecordingChanged { recording, failure } => match failure {
+            Some(reason) => json!({"recording": recording, "failure": reason}),
+            None => json!({"recording": recording}),
+        },
         Event::LiveChanged { live } => json!({
             "live": live.is_some(),
             "live_url": live.as_ref().map(|l| l.url.clone()),

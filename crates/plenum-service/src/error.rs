@@ -59,6 +59,14 @@ pub enum ServiceError {
     /// An unmute was requested for a participant who is not muted.
     #[error("the participant is not muted")]
     NotMuted,
+    #[error("the meeting is already being recorded")]
+    AlreadyRecording,
+    #[error("the meeting is not being recorded")]
+    NotRecording,
+    #[error("the meeting is already streamed live with this passcode")]
+    AlreadyLive,
+    #[error("the meeting is not streamed live")]
+    NotLive,
     #[error("the meeting is not running")]
     MeetingNotRunning,
     #[error("no participant {0} is in the meeting")]

@@ -450,8 +450,9 @@ impl Plenum {
             .store
             .delete_recordings(scope.company, filter)
             .await?;
-        tracing::info!(company_id = %scope.company, deleted = n, "recordings deleted");
-        Ok(n)
+        tracing::info!(company_id = %scope.company, deleted = n.count, "recordings deleted");
+        self.delete_recording_files(&n.files).await;
+        Ok(n.count)
     }
 
     /// The users of the company among `ids` (others are left out), as meetings show people.

@@ -22,6 +22,7 @@ use plenum_domain::Timestamp;
 use plenum_domain::api_keys::{ApiKey, ApiKeyKind, NewApiKey};
 use plenum_domain::credentials::TokenHash;
 use plenum_domain::history::{
+    RecordingFile,
     Attendance, DeviceType, MediaType, Recording, RecordingKind, RecordingStatus, Session,
 };
 use plenum_domain::history_import::{
@@ -38,7 +39,7 @@ use plenum_domain::ids::{
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::{MeetingNumber, UserRef};
 use plenum_domain::user::Username;
-use plenum_store::{AppToken, History, HuaweiApp, ImportError, StoreError, StoreResult};
+use plenum_store::{AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult};
 
 use crate::generations::{self, GenerationCache, RowCache, Subject};
 use crate::history_index::{RecordingIndex, SessionIndex};
@@ -597,14 +598,14 @@ fn recording_conditions(
     (sql, params)
 }
 
-const RECORDING_COLUMNS: &str = "r.id, r.company_id, s.id, a.id, r.kind, r.status, r.codec, \
+pub(crate) const RECORDING_COLUMNS: &str = "r.id, r.company_id, s.id, a.id, r.kind, r.status, r.codec, \
      r.size_bytes, r.duration_secs, r.started_at, r.ended_at, r.completed_at, r.download_url, \
-     r.created_at, r.updated_at, s.room_id";
+     r.created_at, r.updated_at, s.room_id, r.file_ext, r.failure";
 
-const RECORDING_FROM: &str = "recordings r JOIN sessions s ON s.seq = r.session_seq \
+pub(crate) const RECORDING_FROM: &str = "recordings r JOIN sessions s ON s.seq = r.session_seq \
      LEFT JOIN attendance a ON a.seq = r.attendance_seq";
 
-fn recording_from_row(row: &Row<'_>) -> StoreResult<RecordingView> {
+pub(crate) fn recording_from_row(row: &Row<'_>) -> StoreResult<RecordingView> {
     let kind: String = row.get(4).map_err(internal)?;
     let status: String = row.get(5).map_err(internal)?;
     let size: i64 = row.get(7).map_err(internal)?;
@@ -630,6 +631,13 @@ fn recording_from_row(row: &Row<'_>) -> StoreResult<RecordingView> {
             download_url: row.get(12).map_err(internal)?,
             created_at: instant(row.get(13).map_err(internal)?)?,
             updated_at: instant(row.get(14).map_err(internal)?)?,
+            file: match row.get::<_, Option<String>>(16).map_err(internal)? {
+                Some(ext) => {
+                    Some(RecordingFile::parse(&ext).ok_or_else(|| corrupt("recordings.file_ext"))?)
+                }
+                None => None,
+            },
+            failure: row.get(17).map_err(internal)?,
         },
         room: row
             .get::<_, Option<Uuid>>(15)
@@ -764,7 +772,7 @@ fn recording(
 }
 
 /// Binds rusqlite values to an sqlx query (the writer runs the same conditions as the reads).
-fn bind_all<'q>(
+pub(crate) fn bind_all<'q>(
     mut query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     params: &'q [Value],
 ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
@@ -1164,17 +1172,12 @@ impl History for SqliteStore {
         &self,
         company: CompanyId,
         filter: &RecordingFilter,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<DeletedRecordings> {
         if filter.matches_nothing() {
-            return Ok(0);
+            return Ok(DeletedRecordings::default());
         }
         let (conditions, params) = recording_conditions(company, filter, Purpose::All);
-        let sql = format!("DELETE FROM recordings AS r WHERE {conditions}");
-        let done = bind_all(sqlx::query(&sql), &params)
-            .execute(&self.writer)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected())
+        crate::live::delete_recordings_where(self, &conditions, &params, None).await
     }
 
     async fn import_history(
@@ -1300,7 +1303,7 @@ impl History for SqliteStore {
             let mut q = sqlx::QueryBuilder::<Sqlite>::new(
                 "INSERT INTO recordings (id, company_id, session_seq, attendance_seq, kind, status, \
                  codec, size_bytes, duration_secs, started_at, ended_at, completed_at, \
-                 download_url, created_at, updated_at) ",
+                 download_url, created_at, updated_at, file_ext, failure) ",
             );
             for r in chunk {
                 i64::try_from(r.size_bytes).map_err(|_| corrupt("size_bytes beyond i64"))?;
@@ -1324,7 +1327,9 @@ impl History for SqliteStore {
                     .push_bind(r.completed_at.map(ms))
                     .push_bind(r.download_url.clone())
                     .push_bind(ms(r.created_at))
-                    .push_bind(ms(r.updated_at));
+                    .push_bind(ms(r.updated_at))
+                    .push_bind(r.file.map(|f| f.extension()))
+                    .push_bind(r.failure.clone());
             });
             q.build().execute(&mut *tx).await.map_err(db_err)?;
         }

@@ -222,12 +222,16 @@ impl SessionIndex {
 // --- recordings ------------------------------------------------------------------------------
 
 const NO_END: i64 = i64::MIN;
+/// The status takes the two low bits (`STATUS`), the kind the next.
+const STATUS: u8 = 0b011;
 const COMPLETED: u8 = 1;
-const VIDEO: u8 = 2;
+const FAILED: u8 = 2;
+const VIDEO: u8 = 4;
 
 fn status_bit(status: RecordingStatus) -> u8 {
     match status {
         RecordingStatus::Completed => COMPLETED,
+        RecordingStatus::Failed => FAILED,
         RecordingStatus::Processing => 0,
     }
 }
@@ -256,7 +260,7 @@ impl EntryTest {
     fn new(filter: &RecordingFilter, room: Option<u32>) -> Self {
         let (mut mask, mut bits) = (0, 0);
         if let Some(status) = filter.status {
-            mask |= COMPLETED;
+            mask |= STATUS;
             bits |= status_bit(status);
         }
         if let Some(kind) = filter.kind {
@@ -298,7 +302,7 @@ pub(crate) struct RecordingIndex {
     /// Start instants (ms), non-increasing.
     starts: Vec<i64>,
     /// What the filters test, a column each: the end (ms, `NO_END` while recording), the
-    /// duration, the room, and the `COMPLETED` and `VIDEO` bits.
+    /// duration, the room, and the status (`STATUS`) and `VIDEO` bits.
     ends: Vec<i64>,
     durations: Vec<u32>,
     rooms: Vec<u32>,

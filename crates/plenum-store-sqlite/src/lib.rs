@@ -36,8 +36,9 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::{MeetingNumber, Room, Schedule, ScheduleSummary, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
+use plenum_domain::history::Recording;
 use plenum_store::{
-    Abandoned, AuthenticatedToken, JoinTarget, LiveRecord, LiveWrite, MeetingScope, SignInRecord,
+    Abandoned, AuthenticatedToken, DeletedRecordings, JoinTarget, LiveRecord, LiveWrite, MeetingScope, SignInRecord,
     Store, StoreError, StoreResult,
 };
 
@@ -313,6 +314,24 @@ impl LiveRecord for SqliteStore {
 
     async fn close_abandoned(&self, reason: &str) -> StoreResult<Abandoned> {
         live::close_abandoned(self, reason).await
+    }
+
+    async fn unfinished_recordings(&self) -> StoreResult<Vec<Recording>> {
+        live::unfinished_recordings(self).await
+    }
+
+    async fn expire_recordings(
+        &self,
+        ended_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<DeletedRecordings> {
+        live::delete_recordings_where(
+            self,
+            "r.ended_at IS NOT NULL AND r.ended_at < ?1",
+            &[rusqlite::types::Value::Integer(ms(ended_before))],
+            Some(limit),
+        )
+        .await
     }
 }
 

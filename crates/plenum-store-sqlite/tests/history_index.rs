@@ -109,6 +109,8 @@ fn recording(
         ended_at: ended.then(|| at(start + i64::from(duration))),
         completed_at: None,
         download_url: String::new(),
+        file: None,
+        failure: None,
         created_at: at(start),
         updated_at: at(start),
     }
@@ -467,7 +469,8 @@ async fn history_indexes_see_changes_made_after_they_were_built_by_anyone() {
         store
             .delete_recordings(acme, &RecordingFilter::default())
             .await
-            .expect("delete"),
+            .expect("delete")
+            .count,
         1
     );
     let found = store

@@ -933,7 +933,7 @@ pub async fn recordings_are_scoped_to_their_company(store: &dyn Store) {
             .expect("list");
         assert_eq!((p.total, p.items.len()), (0, 0), "{filter:?}");
         assert_eq!(
-            store.delete_recordings(g, &filter).await.expect("delete"),
+            store.delete_recordings(g, &filter).await.expect("delete").count,
             0
         );
     }
@@ -966,7 +966,8 @@ pub async fn delete_recordings_deletes_only_matches_of_the_company(store: &dyn S
         )
         .await
         .expect("delete");
-    assert_eq!(deleted, 1);
+    assert_eq!(deleted.count, 1);
+    assert!(deleted.files.is_empty(), "imported recordings have no file here");
     assert_eq!(
         store.recording(acme, r.bobs_video.id).await.expect("read"),
         None
@@ -986,7 +987,8 @@ pub async fn delete_recordings_deletes_only_matches_of_the_company(store: &dyn S
         store
             .delete_recordings(acme, &RecordingFilter::default())
             .await
-            .expect("delete all"),
+            .expect("delete all")
+            .count,
         2
     );
     assert_eq!(
@@ -1413,6 +1415,8 @@ pub async fn insert_history_batch_writes_what_the_queries_read_all_or_nothing(st
         ended_at: Some(at(200)),
         completed_at: Some(at(210)),
         download_url: "https://files.example/g.ogg".to_owned(),
+        file: None,
+        failure: None,
         created_at: at(120),
         updated_at: at(210),
     };
@@ -1611,7 +1615,8 @@ pub async fn listed_rows_follow_every_change_of_what_they_show(store: &dyn Store
         store
             .delete_recordings(f.acme.id, &first_only)
             .await
-            .expect("delete"),
+            .expect("delete")
+            .count,
         1
     );
     let (sessions, recordings) = list().await;

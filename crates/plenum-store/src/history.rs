@@ -94,12 +94,13 @@ pub trait History: Send + Sync + std::fmt::Debug + 'static {
         id: RecordingId,
     ) -> StoreResult<Option<RecordingView>>;
 
-    /// Deletes the company's recordings matching `filter`; returns how many went.
+    /// Deletes the company's recordings matching `filter`: how many went, and the files
+    /// Plenum held for them (the caller deletes those next).
     async fn delete_recordings(
         &self,
         company: CompanyId,
         filter: &RecordingFilter,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<crate::DeletedRecordings>;
 
     /// Writes an import into `company`, all or nothing. Records whose id the company already
     /// has are left as they are (so importing a file twice changes nothing).

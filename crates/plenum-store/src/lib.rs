@@ -21,7 +21,7 @@ use plenum_domain::user::{NewUser, User, UserChanges, Username};
 pub mod contract;
 mod live;
 
-pub use live::{Abandoned, JoinTarget, LiveRecord, LiveWrite};
+pub use live::{Abandoned, DeletedRecordings, JoinTarget, LiveRecord, LiveWrite, RecordingEnd};
 #[cfg(feature = "contract-tests")]
 pub mod contract_history;
 mod history;

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use plenum_domain::Timestamp;
-use plenum_domain::history::{Attendance, Session};
-use plenum_domain::ids::{AttendanceId, ScheduleId, SessionId};
+use plenum_domain::history::{Attendance, Recording, RecordingFileKey, RecordingStatus, Session};
+use plenum_domain::ids::{AttendanceId, RecordingId, ScheduleId, SessionId};
 use plenum_domain::schedule::{MeetingNumber, Room, Schedule};
 
 use crate::StoreResult;
@@ -55,6 +55,30 @@ pub enum LiveWrite {
         reason: &'static str,
         peak_participants: u32,
     },
+    /// The recorder began a file (status `processing`, `file` set).
+    RecordingStarted(Box<Recording>),
+    /// The recorder finished (or failed) a file.
+    RecordingFinished(Box<RecordingEnd>),
+}
+
+/// How a recording Plenum made ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingEnd {
+    pub recording: RecordingId,
+    /// `Completed` or `Failed`.
+    pub status: RecordingStatus,
+    pub ended_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+    pub size_bytes: u64,
+    pub duration_secs: u32,
+    pub failure: Option<String>,
+}
+
+/// Recordings deleted: how many rows, and the files Plenum held for them (to delete next).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeletedRecordings {
+    pub count: u64,
+    pub files: Vec<RecordingFileKey>,
 }
 
 /// Sessions and attendance left open by a server that stopped without closing them.
@@ -83,4 +107,15 @@ pub trait LiveRecord {
     /// Closes what a crashed server left open: open attendance at its session's last-seen
     /// time (never before the join), open sessions at their last-seen time.
     async fn close_abandoned(&self, reason: &str) -> StoreResult<Abandoned>;
+
+    /// Recordings Plenum was writing when it stopped: `processing`, with a file; any company.
+    async fn unfinished_recordings(&self) -> StoreResult<Vec<Recording>>;
+
+    /// Deletes up to `limit` recordings of any company that ended before `ended_before`
+    /// (retention), oldest first.
+    async fn expire_recordings(
+        &self,
+        ended_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<DeletedRecordings>;
 }

@@ -279,6 +279,8 @@ pub async fn generate(
                 } else {
                     format!("https://files.example/{}.webm", i)
                 },
+                file: None,
+                failure: None,
                 created_at: ms(rec_start)?,
                 updated_at: ms(if processing { rec_start } else { end + 60_000 })?,
             });

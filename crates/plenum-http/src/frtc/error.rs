@@ -43,6 +43,10 @@ pub enum ErrorCode {
     ApiKeyNotFound,
     SessionNotFound,
     RecordingNotFound,
+    AlreadyRecording,
+    NotRecording,
+    AlreadyLive,
+    NotLive,
     ImportRefused,
     InternalError,
 }
@@ -85,6 +89,10 @@ impl ErrorCode {
             ErrorCode::ApiKeyNotFound => "api_key_not_found",
             ErrorCode::SessionNotFound => "session_not_found",
             ErrorCode::RecordingNotFound => "recording_not_found",
+            ErrorCode::AlreadyRecording => "already_recording",
+            ErrorCode::NotRecording => "not_recording",
+            ErrorCode::AlreadyLive => "already_live",
+            ErrorCode::NotLive => "not_live",
             ErrorCode::ImportRefused => "import_refused",
             ErrorCode::InternalError => "internal_error",
         }
@@ -124,6 +132,10 @@ impl ErrorCode {
             | ErrorCode::CompanyNameTaken
             | ErrorCode::MaxUsersReached
             | ErrorCode::LastSystemAdmin
+            | ErrorCode::AlreadyRecording
+            | ErrorCode::NotRecording
+            | ErrorCode::AlreadyLive
+            | ErrorCode::NotLive
             | ErrorCode::MeetingNumberTaken
             | ErrorCode::RoomInUse
             | ErrorCode::InstantMeetingImmutable => StatusCode::CONFLICT,
@@ -214,6 +226,10 @@ impl From<ServiceError> for FrtcError {
             | ServiceError::MediaUnavailable
             | ServiceError::Media(_) => C::InvalidField,
             ServiceError::MeetingNotRunning => C::MeetingNotRunning,
+            ServiceError::AlreadyRecording => C::AlreadyRecording,
+            ServiceError::NotRecording => C::NotRecording,
+            ServiceError::AlreadyLive => C::AlreadyLive,
+            ServiceError::NotLive => C::NotLive,
             ServiceError::ParticipantNotFound(_) => C::ParticipantNotFound,
             ServiceError::History(h) => match h {
                 HistoryError::SessionNotFound => C::SessionNotFound,

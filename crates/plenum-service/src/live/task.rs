@@ -45,6 +45,10 @@ pub(super) fn control_error(e: ControlError) -> ServiceError {
         ControlError::Ended => ServiceError::MeetingNotRunning,
         ControlError::UnmuteNotAllowed => ServiceError::UnmuteNotAllowed,
         ControlError::NotMuted => ServiceError::NotMuted,
+        ControlError::AlreadyRecording => ServiceError::AlreadyRecording,
+        ControlError::NotRecording => ServiceError::NotRecording,
+        ControlError::AlreadyLive => ServiceError::AlreadyLive,
+        ControlError::NotLive => ServiceError::NotLive,
         ControlError::Invalid(v) => ServiceError::Invalid(v),
     }
 }
