@@ -1328,4 +1328,40 @@ mod tests {
         assert!(room.publish(1, &offer.to_sdp_string(), now).is_ok());
         assert!(room.peers.contains_key(&key));
     }
+
+    #[test]
+    fn a_panic_in_a_viewer_s_str0m_closes_that_viewer_only() {
+        let now = Instant::now();
+        let mut room = Room::new(config(), now);
+        for id in 1..=2 {
+            let mut rtc = Rtc::new(now);
+            let mut change = rtc.sdp_api();
+            change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+            change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+            let (offer, _) = change.apply().expect("offer");
+            room.add_viewer(ViewerId(id), &offer.to_sdp_string(), now)
+                .expect("answer");
+        }
+        drain(&mut room);
+        let key = ConnKey::Viewer(ViewerId(1));
+        let local = room.config.local;
+        let peer = room.peers.get_mut(&key).expect("viewer connection");
+        let ufrag = peer.ufrag.clone();
+        let r: Option<()> = peer.call(key, local, &mut room.outbox, |_| panic!("a bug in str0m"));
+        assert!(r.is_none());
+        room.pump(now);
+        let out = drain(&mut room);
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Output::ViewerClosed(ViewerId(1))))
+        );
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Output::Route(Route::RemoveUfrag(u)) if *u == ufrag))
+        );
+        assert_eq!(room.viewer_count(), 1);
+        assert!(room.peers.contains_key(&ConnKey::Viewer(ViewerId(2))));
+        // No participant was made for either.
+        assert!(room.participants.is_empty());
+    }
 }

@@ -106,4 +106,22 @@ mod tests {
         let lines = media_lines(sdp);
         assert_eq!(lines.iter().filter(|m| m.sends()).count(), 2);
     }
+
+    #[test]
+    fn a_viewer_offer_must_receive_both_kinds_on_lines_with_a_mid() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=recvonly\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=inactive\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\n";
+        let lines = media_lines(sdp);
+        let received: Vec<_> = lines
+            .iter()
+            .filter(|m| m.receives())
+            .map(|m| (m.kind, m.mid))
+            .collect();
+        assert_eq!(received, [("audio", Some("0")), ("video", Some("v"))]);
+        assert!(matches!(
+            viewer_offer("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"),
+            Err(SignalError::InvalidSdp(_))
+        ));
+    }
 }

@@ -181,3 +181,25 @@ fn request_keyframe_of_reaches_the_publisher_as_a_pli_throttled() {
     net.run(secs(0.2));
     assert_eq!(net.clients[&3].keyframe_requests, 0);
 }
+
+#[test]
+fn the_tap_passes_h264_access_units_from_a_keyframe() {
+    let mut net = Net::new();
+    net.join(1, true);
+    net.publish_codec(1, true, Some(str0m::format::Codec::H264))
+        .expect("H.264");
+    net.clients.get_mut(&1).expect("client").keyframe_interval = secs(60.0);
+    net.run(secs(1.0));
+    let now = net.now;
+    net.room.set_tap(true, now);
+    net.run(secs(1.0));
+    let video = of(&net, 1, Kind::Video);
+    assert!(video.len() >= 15, "{} video frames tapped", video.len());
+    assert!(video.iter().all(|t| t.frame.codec == Codec::H264));
+    assert!(video[0].frame.keyframe, "from the keyframe asked for");
+    assert!(
+        video[0].frame.data.starts_with(&[0, 0, 0, 1, 0x67]),
+        "Annex B, SPS first"
+    );
+    assert_increasing(&video);
+}
