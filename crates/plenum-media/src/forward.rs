@@ -15,6 +15,8 @@ pub(crate) struct Track<P> {
     pub rate: RateWindow,
     /// The last keyframe request sent to the publisher for it (throttling).
     pub last_keyframe_request: Option<Instant>,
+    /// The recording tap waits for a keyframe before it passes this (video) track's frames.
+    pub tap_needs_keyframe: bool,
 }
 
 impl<P: PartialEq> Track<P> {
@@ -24,6 +26,7 @@ impl<P: PartialEq> Track<P> {
             sinks: Vec::new(),
             rate: RateWindow::default(),
             last_keyframe_request: None,
+            tap_needs_keyframe: true,
         }
     }
 

@@ -31,6 +31,20 @@
 //!   for that subscriber) and the publisher is asked for one as soon as the subscriber can
 //!   receive; subscribers' PLI/FIR go to the publisher; all requests to one track are
 //!   throttled to one per `keyframe_throttle`.
+//! - **The recording tap** (`Room::set_tap`): while on, every frame the room would forward
+//!   (after the host controls and the bitrate cap, so what is muted is not recorded) also
+//!   comes out as [`Output::Frame`], in the order received, the payload shared (`Arc`), not
+//!   copied. Like a subscriber, each video track's tapped frames start at a keyframe (when
+//!   the tap turns on, after a mute, after frames dropped over the cap) and the publisher is
+//!   asked for one; Opus, VP8 and H.264 only. `Room::request_keyframe_of` asks a publisher
+//!   for one on the recorder's or the composer's behalf, through the same throttle.
+//! - **Live-stream viewers (WHEP)**: seatless subscribers, not participants (no
+//!   `max_peers`), each its own ICE-lite `Rtc` (Opus and VP8 only) on the room's port,
+//!   routed by the same maps (the routing key names a participant's connection or a
+//!   viewer). They are sent the composed stream written with `Room::write_to_viewers`,
+//!   video from a keyframe on; a viewer that needs a keyframe (connected, PLI/FIR, a delta
+//!   it could not take) raises [`Output::ViewerKeyframeWanted`], throttled room-wide to
+//!   one per `keyframe_throttle`, for the composer to ask its source.
 //! - **Active speaker** (`speaker.rs`): the RFC 6464 audio level of forwarded audio, smoothed
 //!   over about a second, re-evaluated every 250 ms.
 //!
@@ -60,6 +74,23 @@ mod sdp;
 mod speaker;
 
 pub use room::Room;
+
+use std::sync::Arc;
+
+/// A live-stream viewer (a WHEP session), named by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ViewerId(pub u64);
+
+/// One frame of the composed live stream, for [`Room::write_to_viewers`]: Opus audio or VP8
+/// video, timed on the composition's own clock.
+#[derive(Debug, Clone)]
+pub struct ViewerSample {
+    pub kind: Kind,
+    pub data: Arc<[u8]>,
+    /// In the codec clock: 48 kHz for audio, 90 kHz for video.
+    pub rtp_time: u64,
+    pub keyframe: bool,
+}
 
 /// How the SFU behaves; one per server, copied into each room.
 #[derive(Debug, Clone)]
@@ -148,6 +179,18 @@ pub enum Output<P> {
     Route(Route),
     /// The loudest participant changed (from the audio level header extension).
     ActiveSpeaker(Option<P>),
+    /// A frame the room forwards, while the recording tap is on ([`Room::set_tap`]).
+    Frame {
+        participant: P,
+        kind: Kind,
+        frame: plenum_record::Frame,
+    },
+    /// The room closed a viewer's connection (no connectivity for too long, or it failed);
+    /// not said for [`Room::remove_viewer`] and [`Room::remove_all_viewers`].
+    ViewerClosed(ViewerId),
+    /// A viewer needs a keyframe of the composed stream's video: ask its current source
+    /// ([`Room::request_keyframe_of`]).
+    ViewerKeyframeWanted,
     /// Nothing more until this instant or the next input.
     Timeout(Instant),
 }
@@ -176,4 +219,9 @@ pub struct RoomStats {
     pub frames_forwarded: u64,
     pub bytes_forwarded: u64,
     pub keyframe_requests: u64,
+    /// Frames that came out of the recording tap.
+    pub frames_tapped: u64,
+    /// Frames of the composed stream written to viewers (one per viewer).
+    pub viewer_frames: u64,
+    pub viewer_bytes: u64,
 }

@@ -59,13 +59,28 @@ impl Peer {
     /// An ICE-lite `Rtc` with the advertised host candidates; `video` enables the video
     /// codecs (an audio-only participant's video m-line then finds no codec).
     pub fn new(advertise: &[SocketAddr], video: bool, now: Instant) -> Peer {
-        let mut rtc = RtcConfig::new()
+        let config = RtcConfig::new()
             .set_ice_lite(true)
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(video)
-            .enable_h264(video)
-            .build(now);
+            .enable_h264(video);
+        Peer::with_config(config, advertise, now)
+    }
+
+    /// A live-stream viewer's connection: ICE-lite, Opus and VP8 only (what the composed
+    /// stream is).
+    pub fn viewer(advertise: &[SocketAddr], now: Instant) -> Peer {
+        let config = RtcConfig::new()
+            .set_ice_lite(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true);
+        Peer::with_config(config, advertise, now)
+    }
+
+    fn with_config(config: RtcConfig, advertise: &[SocketAddr], now: Instant) -> Peer {
+        let mut rtc = config.build(now);
         for address in advertise {
             match Candidate::host(*address, "udp") {
                 Ok(candidate) => {

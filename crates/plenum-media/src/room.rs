@@ -3,14 +3,17 @@
 //! that failed, announces routes learned, and handles the str0m events the change caused,
 //! until none is left. Outputs wait in a queue for [`Room::poll_output`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::change::SdpPendingOffer;
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::format::Codec as RtcCodec;
+use str0m::media::{
+    Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Pt,
+};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input};
 
@@ -20,7 +23,7 @@ use crate::routing::{ConnKey, Router};
 use crate::speaker::Speakers;
 use crate::{
     CloseReason, Connection, Kind, MediaConfig, Output, RoomStats, Route, Signal, SignalError,
-    TrackInfo,
+    TrackInfo, ViewerId, ViewerSample,
 };
 
 /// One meeting's SFU. `P` is the participant's id (the meeting's attendance id).
@@ -37,9 +40,24 @@ pub struct Room<P> {
     stats: RoomStats,
     /// Moves whenever a published track opens or closes ([`Room::tracks_changed`]).
     track_changes: u64,
+    /// Live-stream viewers (their connections are in `peers`).
+    viewers: BTreeMap<ViewerId, Viewer>,
+    /// The recording tap is on ([`Room::set_tap`]).
+    tap: bool,
+    /// The last [`Output::ViewerKeyframeWanted`] (throttling).
+    viewer_keyframe_wanted_at: Option<Instant>,
     /// The latest `now` given to the room.
     /// The latest instant given to the room (it has no clock of its own).
     now: Instant,
+}
+
+/// A live-stream viewer's negotiated m-lines (mid, and the payload type written there).
+#[derive(Debug)]
+struct Viewer {
+    audio: (Mid, Pt),
+    video: (Mid, Pt),
+    /// Its video waits for a keyframe so its decoder starts clean.
+    needs_keyframe: bool,
 }
 
 #[derive(Debug)]
@@ -117,6 +135,9 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             stats: RoomStats::default(),
             now,
             track_changes: 0,
+            viewers: BTreeMap::new(),
+            tap: false,
+            viewer_keyframe_wanted_at: None,
         }
     }
 
@@ -160,7 +181,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             return;
         }
         self.close_peer(
-            ConnKey {
+            ConnKey::Member {
                 participant,
                 connection: Connection::Publish,
             },
@@ -168,7 +189,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             now,
         );
         self.close_peer(
-            ConnKey {
+            ConnKey::Member {
                 participant,
                 connection: Connection::Subscribe,
             },
@@ -203,7 +224,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         }
         let receive_video = part.receive_video;
         let offer = crate::sdp::publish_offer(offer)?;
-        let key = ConnKey {
+        let key = ConnKey::Member {
             participant,
             connection: Connection::Publish,
         };
@@ -253,7 +274,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             return Err(SignalError::StaleAnswer);
         }
         let answer = crate::sdp::subscribe_answer(answer)?;
-        let key = ConnKey {
+        let key = ConnKey::Member {
             participant,
             connection: Connection::Subscribe,
         };
@@ -327,7 +348,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         }
         let candidate = Candidate::from_sdp_string(candidate)
             .map_err(|e| SignalError::InvalidSdp(e.to_string()))?;
-        let key = ConnKey {
+        let key = ConnKey::Member {
             participant,
             connection,
         };
@@ -359,6 +380,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             // Subscribers' decoders missed frames: restart them at a keyframe.
             if let Some(track) = self.tracks.get_mut(&(participant, Kind::Video)) {
                 track.sinks.iter_mut().for_each(|s| s.needs_keyframe = true);
+                track.tap_needs_keyframe = true;
                 self.request_keyframe(participant, Kind::Video, KeyframeRequestKind::Pli, now);
             }
         }
@@ -507,6 +529,175 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         self.stats
     }
 
+    // ---- recording ----
+
+    /// Turns the recording tap on or off. While on, every frame the room forwards also
+    /// comes out as [`Output::Frame`] (each video track from a keyframe on); turning it on
+    /// asks every video publisher for a keyframe.
+    pub fn set_tap(&mut self, on: bool, now: Instant) {
+        self.now = now;
+        if on == self.tap {
+            return;
+        }
+        self.tap = on;
+        if on {
+            let mut publishers: Vec<P> = self
+                .tracks
+                .iter_mut()
+                .filter(|((_, kind), _)| *kind == Kind::Video)
+                .map(|((publisher, _), track)| {
+                    track.tap_needs_keyframe = true;
+                    *publisher
+                })
+                .collect();
+            publishers.sort();
+            for publisher in publishers {
+                self.request_keyframe(publisher, Kind::Video, KeyframeRequestKind::Pli, now);
+            }
+        }
+        self.pump(now);
+    }
+
+    /// Asks the participant's video publisher for a keyframe (a PLI), at most once per
+    /// `keyframe_throttle` like every request to that track. Nothing when it sends no video.
+    pub fn request_keyframe_of(&mut self, participant: P, now: Instant) {
+        self.now = now;
+        self.request_keyframe(participant, Kind::Video, KeyframeRequestKind::Pli, now);
+        self.pump(now);
+    }
+
+    // ---- live-stream viewers (WHEP) ----
+
+    /// A viewer's WHEP offer (receiving audio and video); returns the answer, which sends
+    /// Opus and VP8. An offer that cannot take both is refused with
+    /// [`SignalError::InvalidSdp`]. A viewer id already present is replaced.
+    pub fn add_viewer(
+        &mut self,
+        viewer: ViewerId,
+        offer_sdp: &str,
+        now: Instant,
+    ) -> Result<String, SignalError> {
+        self.now = now;
+        let (offer, audio_mid, video_mid) = crate::sdp::viewer_offer(offer_sdp)?;
+        let (audio_mid, video_mid) = (Mid::from(audio_mid.as_str()), Mid::from(video_mid.as_str()));
+        let key = ConnKey::Viewer(viewer);
+        self.close_peer(key, None, now);
+        self.insert_peer(key, Peer::viewer(&self.config.advertise, now));
+        let local = self.config.local;
+        let result = self.peers.get_mut(&key).and_then(|peer| {
+            peer.call(key, local, &mut self.outbox, |rtc| {
+                let answer = rtc.sdp_api().accept_offer(offer)?;
+                let mut pt = |mid: Mid, codec: RtcCodec| {
+                    if !rtc.media(mid)?.direction().is_sending() {
+                        return None;
+                    }
+                    rtc.writer(mid)?
+                        .payload_params()
+                        .find(|p| p.spec().codec == codec)
+                        .map(|p| p.pt())
+                };
+                let audio = pt(audio_mid, RtcCodec::Opus);
+                let video = pt(video_mid, RtcCodec::Vp8);
+                Ok::<_, str0m::RtcError>((answer.to_sdp_string(), audio, video))
+            })
+        });
+        let outcome = match result {
+            Some(Ok((answer, Some(audio), Some(video)))) => {
+                self.viewers.insert(
+                    viewer,
+                    Viewer {
+                        audio: (audio_mid, audio),
+                        video: (video_mid, video),
+                        needs_keyframe: true,
+                    },
+                );
+                Ok(answer)
+            }
+            Some(Ok(_)) => Err(SignalError::InvalidSdp(
+                "a viewer's offer must receive Opus audio and VP8 video".into(),
+            )),
+            Some(Err(e)) => Err(SignalError::InvalidSdp(e.to_string())),
+            None => Err(SignalError::InvalidSdp(
+                "the connection failed on this offer".into(),
+            )),
+        };
+        if outcome.is_err() {
+            self.close_peer(key, None, now);
+        }
+        self.pump(now);
+        outcome
+    }
+
+    /// The viewer left (WHEP DELETE): its connection closes, with no
+    /// [`Output::ViewerClosed`].
+    pub fn remove_viewer(&mut self, viewer: ViewerId, now: Instant) {
+        self.now = now;
+        self.close_peer(ConnKey::Viewer(viewer), None, now);
+        self.pump(now);
+    }
+
+    /// The stream stopped: every viewer's connection closes (with no
+    /// [`Output::ViewerClosed`]).
+    pub fn remove_all_viewers(&mut self, now: Instant) {
+        self.now = now;
+        let viewers: Vec<ViewerId> = self.viewers.keys().copied().collect();
+        for viewer in viewers {
+            self.close_peer(ConnKey::Viewer(viewer), None, now);
+        }
+        self.pump(now);
+    }
+
+    /// Viewers connected or connecting.
+    pub fn viewer_count(&self) -> usize {
+        self.viewers.len()
+    }
+
+    /// One frame of the composed stream, to every connected viewer; a viewer's video starts
+    /// at a keyframe (deltas before it are dropped for that viewer, and a keyframe is
+    /// wanted).
+    pub fn write_to_viewers(&mut self, sample: &ViewerSample, now: Instant) {
+        self.now = now;
+        let video = sample.kind == Kind::Video;
+        let keyframe = video && sample.keyframe;
+        let clock = if video {
+            Frequency::NINETY_KHZ
+        } else {
+            Frequency::FORTY_EIGHT_KHZ
+        };
+        let local = self.config.local;
+        let mut want_keyframe = false;
+        for (id, viewer) in &mut self.viewers {
+            let key = ConnKey::Viewer(*id);
+            let Some(peer) = self.peers.get_mut(&key) else {
+                continue;
+            };
+            if !peer.connected {
+                continue;
+            }
+            if video && viewer.needs_keyframe {
+                if !keyframe {
+                    want_keyframe = true;
+                    continue;
+                }
+                viewer.needs_keyframe = false;
+            }
+            let (mid, pt) = if video { viewer.video } else { viewer.audio };
+            let written = peer.call(key, local, &mut self.outbox, |rtc| {
+                let writer = rtc.writer(mid)?;
+                let time = MediaTime::new(sample.rtp_time, clock);
+                writer.write(pt, now, time, sample.data.clone()).ok()
+            });
+            if written == Some(Some(())) {
+                self.stats.viewer_frames += 1;
+                self.stats.viewer_bytes += sample.data.len() as u64;
+            }
+        }
+        if want_keyframe {
+            self.viewer_keyframe_wanted(now);
+        }
+        self.pump(now);
+    }
+
     // ---- internals ----
 
     /// The earliest of every connection's str0m timeout and connectivity deadline, and the
@@ -536,6 +727,10 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
 
     fn open_peer(&mut self, key: ConnKey<P>, video: bool, now: Instant) {
         let peer = Peer::new(&self.config.advertise, video, now);
+        self.insert_peer(key, peer);
+    }
+
+    fn insert_peer(&mut self, key: ConnKey<P>, peer: Peer) {
         self.router.add_ufrag(peer.ufrag.clone(), key);
         self.outbox
             .out
@@ -560,17 +755,26 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
                     .push_back(Output::Route(Route::RemoveAddress(address)));
             }
         }
-        let participant = key.participant;
+        let (participant, connection) = match key {
+            ConnKey::Member {
+                participant,
+                connection,
+            } => (participant, connection),
+            ConnKey::Viewer(viewer) => {
+                self.viewers.remove(&viewer);
+                if reason.is_some() {
+                    self.outbox.out.push_back(Output::ViewerClosed(viewer));
+                }
+                return;
+            }
+        };
         if let Some(reason) = reason {
             self.outbox.out.push_back(Output::Signal(
                 participant,
-                Signal::MediaClosed {
-                    connection: key.connection,
-                    reason,
-                },
+                Signal::MediaClosed { connection, reason },
             ));
         }
-        match key.connection {
+        match connection {
             Connection::Publish => self.unpublish(participant, now),
             Connection::Subscribe => {
                 let Some(part) = self.participants.get_mut(&participant) else {
@@ -664,7 +868,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
                 track.sinks.retain(|s| s.subscriber != subscriber);
             }
         }
-        let key = ConnKey {
+        let key = ConnKey::Member {
             participant: subscriber,
             connection: Connection::Subscribe,
         };
@@ -755,7 +959,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             return;
         }
         let mid = track.mid;
-        let key = ConnKey {
+        let key = ConnKey::Member {
             participant: publisher,
             connection: Connection::Publish,
         };
@@ -794,8 +998,14 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
     }
 
     fn handle_event(&mut self, key: ConnKey<P>, event: Event, now: Instant) {
-        let participant = key.participant;
-        match (key.connection, event) {
+        let (participant, connection) = match key {
+            ConnKey::Member {
+                participant,
+                connection,
+            } => (participant, connection),
+            ConnKey::Viewer(viewer) => return self.handle_viewer_event(viewer, event, now),
+        };
+        match (connection, event) {
             (Connection::Publish, Event::MediaData(data)) => self.forward(participant, data, now),
             (Connection::Publish, Event::MediaAdded(added)) if added.direction.is_receiving() => {
                 self.track_opened(participant, added.mid, kind_of(added.kind), now);
@@ -855,6 +1065,31 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         }
     }
 
+    fn handle_viewer_event(&mut self, viewer: ViewerId, event: Event, now: Instant) {
+        match event {
+            Event::Connected => {
+                if let Some(v) = self.viewers.get_mut(&viewer) {
+                    v.needs_keyframe = true;
+                    self.viewer_keyframe_wanted(now);
+                }
+            }
+            Event::KeyframeRequest(_) => self.viewer_keyframe_wanted(now),
+            _ => {}
+        }
+    }
+
+    /// [`Output::ViewerKeyframeWanted`], at most once per `keyframe_throttle`.
+    fn viewer_keyframe_wanted(&mut self, now: Instant) {
+        let throttle = self.config.keyframe_throttle;
+        let due = self
+            .viewer_keyframe_wanted_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= throttle);
+        if due {
+            self.viewer_keyframe_wanted_at = Some(now);
+            self.outbox.out.push_back(Output::ViewerKeyframeWanted);
+        }
+    }
+
     fn track_opened(&mut self, participant: P, mid: Mid, kind: Kind, now: Instant) {
         let Some(part) = self.participants.get_mut(&participant) else {
             return;
@@ -906,6 +1141,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
         if !track.rate.admit(now, data.data.len(), cap) {
             if video {
                 track.sinks.iter_mut().for_each(|s| s.needs_keyframe = true);
+                track.tap_needs_keyframe = true;
             }
             return;
         }
@@ -913,12 +1149,27 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
             self.speakers.observe(publisher, level, now);
         }
         let keyframe = video && data.is_keyframe();
+        if self.tap {
+            if video && track.tap_needs_keyframe && !keyframe {
+                want_keyframe = true;
+            } else if let Some(frame) = tapped(&data) {
+                if video {
+                    track.tap_needs_keyframe = false;
+                }
+                self.stats.frames_tapped += 1;
+                self.outbox.out.push_back(Output::Frame {
+                    participant: publisher,
+                    kind,
+                    frame,
+                });
+            }
+        }
         let local = self.config.local;
         for sink in &mut track.sinks {
             if !sink.shown {
                 continue;
             }
-            let key = ConnKey {
+            let key = ConnKey::Member {
                 participant: sink.subscriber,
                 connection: Connection::Subscribe,
             };
@@ -965,6 +1216,33 @@ impl<P: Copy + Eq + Hash + Ord + Debug + Send + 'static> Room<P> {
     }
 }
 
+/// The recording tap's copy of a frame (the payload shared, not copied); `None` for a codec
+/// Plenum does not record. str0m's RTP times (the frame's and the sender report's) are
+/// already unrolled to 64 bits per stream, in the codec's clock.
+fn tapped(data: &MediaData) -> Option<plenum_record::Frame> {
+    use plenum_record::Codec;
+    let codec = match data.params.spec().codec {
+        RtcCodec::Opus => Codec::Opus,
+        RtcCodec::Vp8 => Codec::Vp8,
+        RtcCodec::H264 => Codec::H264,
+        _ => return None,
+    };
+    Some(plenum_record::Frame {
+        codec,
+        data: data.data.clone(),
+        rtp_time: data.time.numer(),
+        arrival: data.network_time,
+        sender_report: data
+            .last_sender_info
+            .map(|info| plenum_record::SenderReport {
+                ntp: info.ntp_time,
+                rtp_time: info.rtp_time.numer(),
+            }),
+        keyframe: codec.is_video() && data.is_keyframe(),
+        contiguous: data.contiguous,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1009,7 +1287,7 @@ mod tests {
             offers.push(rtc);
         }
         drain(&mut room);
-        let key = ConnKey {
+        let key = ConnKey::Member {
             participant: 1,
             connection: Connection::Publish,
         };
@@ -1036,7 +1314,7 @@ mod tests {
         );
         // 2's publish connection lives on, and so does the room.
         assert!(!room.peers.contains_key(&key));
-        assert!(room.peers.contains_key(&ConnKey {
+        assert!(room.peers.contains_key(&ConnKey::Member {
             participant: 2,
             connection: Connection::Publish
         }));
@@ -1049,5 +1327,41 @@ mod tests {
         let (offer, _) = change.apply().expect("offer");
         assert!(room.publish(1, &offer.to_sdp_string(), now).is_ok());
         assert!(room.peers.contains_key(&key));
+    }
+
+    #[test]
+    fn a_panic_in_a_viewer_s_str0m_closes_that_viewer_only() {
+        let now = Instant::now();
+        let mut room = Room::new(config(), now);
+        for id in 1..=2 {
+            let mut rtc = Rtc::new(now);
+            let mut change = rtc.sdp_api();
+            change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+            change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+            let (offer, _) = change.apply().expect("offer");
+            room.add_viewer(ViewerId(id), &offer.to_sdp_string(), now)
+                .expect("answer");
+        }
+        drain(&mut room);
+        let key = ConnKey::Viewer(ViewerId(1));
+        let local = room.config.local;
+        let peer = room.peers.get_mut(&key).expect("viewer connection");
+        let ufrag = peer.ufrag.clone();
+        let r: Option<()> = peer.call(key, local, &mut room.outbox, |_| panic!("a bug in str0m"));
+        assert!(r.is_none());
+        room.pump(now);
+        let out = drain(&mut room);
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Output::ViewerClosed(ViewerId(1))))
+        );
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Output::Route(Route::RemoveUfrag(u)) if *u == ufrag))
+        );
+        assert_eq!(room.viewer_count(), 1);
+        assert!(room.peers.contains_key(&ConnKey::Viewer(ViewerId(2))));
+        // No participant was made for either.
+        assert!(room.participants.is_empty());
     }
 }

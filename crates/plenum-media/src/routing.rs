@@ -8,13 +8,16 @@ use std::net::SocketAddr;
 
 use str0m::ice::StunMessage;
 
-use crate::Connection;
+use crate::{Connection, ViewerId};
 
-/// One connection of one participant.
+/// One connection of the room: one of a participant's two, or a live-stream viewer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct ConnKey<P> {
-    pub participant: P,
-    pub connection: Connection,
+pub(crate) enum ConnKey<P> {
+    Member {
+        participant: P,
+        connection: Connection,
+    },
+    Viewer(ViewerId),
 }
 
 #[derive(Debug)]

@@ -4,8 +4,10 @@
 mod net;
 
 mod forwarding;
+mod recording;
 mod robustness;
 mod signalling;
+mod streaming;
 
 use std::time::Duration;
 

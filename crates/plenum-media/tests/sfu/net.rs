@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use plenum_media::{Kind, MediaConfig, Output, Room, Route, Signal, SignalError, TrackInfo};
+use plenum_media::{
+    Kind, MediaConfig, Output, Room, Route, Signal, SignalError, TrackInfo, ViewerId, ViewerSample,
+};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, MediaTime, Mid};
@@ -89,6 +91,30 @@ impl Client {
     }
 }
 
+/// A live-stream viewer: a browser-like str0m client that offers recvonly audio and video.
+#[derive(Debug)]
+pub struct ViewerClient {
+    rtc: Rtc,
+    pub addr: SocketAddr,
+    audio_mid: Mid,
+    video_mid: Mid,
+    /// RTP time and size of each audio frame received.
+    pub audio: Vec<(u64, usize)>,
+    /// RTP time and keyframe flag of each video frame received.
+    pub video: Vec<(u64, bool)>,
+    /// Whether the first VP8 RTP packet that arrived started a keyframe (below str0m's
+    /// depacketizer).
+    pub first_packet_was_keyframe: Option<bool>,
+}
+
+/// A frame the room's recording tap gave out.
+#[derive(Debug, Clone)]
+pub struct Tapped {
+    pub participant: u32,
+    pub kind: Kind,
+    pub frame: plenum_record::Frame,
+}
+
 #[derive(Debug, Clone)]
 struct Packet {
     at: Instant,
@@ -114,6 +140,12 @@ pub struct Net {
     pub closed: Vec<(u32, Signal<u32>)>,
     /// Wall-clock time spent inside the room's calls.
     pub room_cpu: Duration,
+    pub viewers: BTreeMap<ViewerId, ViewerClient>,
+    /// Every `Output::Frame`, in the order the room gave them.
+    pub tapped: Vec<Tapped>,
+    pub viewers_closed: Vec<ViewerId>,
+    /// How many `Output::ViewerKeyframeWanted`, and when the last came.
+    pub viewer_keyframes_wanted: Vec<Instant>,
 }
 
 impl Net {
@@ -137,6 +169,10 @@ impl Net {
             speakers: Vec::new(),
             closed: Vec::new(),
             room_cpu: Duration::ZERO,
+            viewers: BTreeMap::new(),
+            tapped: Vec::new(),
+            viewers_closed: Vec::new(),
+            viewer_keyframes_wanted: Vec::new(),
         }
     }
 
@@ -250,6 +286,69 @@ impl Net {
         self.drain_clients();
         self.drain_room();
         Ok(())
+    }
+
+    /// A viewer's client offers (WHEP) recvonly audio and video, with VP8 among its video
+    /// codecs when `vp8` (else H.264 only).
+    pub fn add_viewer(&mut self, id: u64, vp8: bool) -> Result<(), SignalError> {
+        let now = self.now;
+        let addr = SocketAddr::new(Ipv4Addr::new(2, 2, (id >> 8) as u8, id as u8).into(), 3000);
+        let mut rtc = Rtc::builder()
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(vp8)
+            .enable_h264(true)
+            .enable_raw_packets(true)
+            .build(now);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
+        let mut change = rtc.sdp_api();
+        let audio_mid = change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+        let video_mid = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        let (offer, pending) = change.apply().expect("an offer");
+        let sdp = offer.to_sdp_string();
+        let answer = self.timed(|room| room.add_viewer(ViewerId(id), &sdp, now));
+        self.drain_room();
+        let answer = answer?;
+        assert!(answer.contains("a=sendonly"), "{answer}");
+        let answer = SdpAnswer::from_sdp_string(&answer).expect("the room's answer parses");
+        rtc.sdp_api()
+            .accept_answer(pending, answer)
+            .expect("answer accepted");
+        self.viewers.insert(
+            ViewerId(id),
+            ViewerClient {
+                rtc,
+                addr,
+                audio_mid,
+                video_mid,
+                audio: Vec::new(),
+                video: Vec::new(),
+                first_packet_was_keyframe: None,
+            },
+        );
+        self.drain_clients();
+        self.drain_room();
+        Ok(())
+    }
+
+    /// The viewer's client asks (through RTCP) for a keyframe.
+    pub fn viewer_requests_keyframe(&mut self, id: u64) {
+        let viewer = self.viewers.get_mut(&ViewerId(id)).expect("viewer");
+        let mid = viewer.video_mid;
+        viewer
+            .rtc
+            .writer(mid)
+            .expect("video writer")
+            .request_keyframe(None, KeyframeRequestKind::Pli)
+            .expect("request");
+        self.drain_clients();
+    }
+
+    /// Writes one sample of the composed stream to the room's viewers now.
+    pub fn write_to_viewers(&mut self, sample: &ViewerSample) {
+        let now = self.now;
+        self.timed(|room| room.write_to_viewers(sample, now));
+        self.drain_room();
     }
 
     /// The participant's client vanishes (no more datagrams), the room is not told.
@@ -387,6 +486,17 @@ impl Net {
                     }
                 },
                 Output::ActiveSpeaker(p) => self.speakers.push((self.now, p)),
+                Output::Frame {
+                    participant,
+                    kind,
+                    frame,
+                } => self.tapped.push(Tapped {
+                    participant,
+                    kind,
+                    frame,
+                }),
+                Output::ViewerClosed(v) => self.viewers_closed.push(v),
+                Output::ViewerKeyframeWanted => self.viewer_keyframes_wanted.push(self.now),
             }
         }
         for (p, signal) in signals {
@@ -494,6 +604,9 @@ impl Net {
                 }
             }
         }
+        for viewer in self.viewers.values_mut() {
+            drain_viewer(viewer, now, &mut out);
+        }
         for (s, d, c) in out {
             self.send(s, d, c);
         }
@@ -532,6 +645,19 @@ impl Net {
                     self.timed(|room| {
                         room.handle_datagram(now, p.source, p.destination, &p.contents)
                     });
+                    continue;
+                }
+                if let Some(viewer) = self.viewers.values_mut().find(|v| v.addr == p.destination) {
+                    let receive = Receive {
+                        proto: Protocol::Udp,
+                        source: p.source,
+                        destination: p.destination,
+                        contents: p.contents.as_slice().try_into().expect("datagram"),
+                    };
+                    viewer
+                        .rtc
+                        .handle_input(Input::Receive(now, receive))
+                        .expect("viewer receive");
                     continue;
                 }
                 let Some(client) = self
@@ -574,6 +700,57 @@ impl Net {
                 break;
             }
         }
+    }
+}
+
+/// Drains a viewer's client: what it sends goes to `out`, what it receives is counted.
+fn drain_viewer(
+    viewer: &mut ViewerClient,
+    now: Instant,
+    out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
+) {
+    let rtc = &mut viewer.rtc;
+    if !rtc.is_alive() {
+        return;
+    }
+    rtc.handle_input(Input::Timeout(now))
+        .expect("viewer timeout");
+    let vp8_pt = rtc
+        .codec_config()
+        .find(|p| p.spec().codec == Codec::Vp8)
+        .map(|p| p.pt());
+    loop {
+        match rtc.poll_output().expect("viewer poll") {
+            RtcOutput::Timeout(_) => break,
+            RtcOutput::Transmit(t) => out.push((t.source, t.destination, t.contents.into())),
+            RtcOutput::Event(Event::MediaData(data)) => {
+                if data.mid == viewer.audio_mid {
+                    viewer.audio.push((data.time.numer(), data.data.len()));
+                } else if data.mid == viewer.video_mid {
+                    viewer.video.push((data.time.numer(), data.is_keyframe()));
+                }
+            }
+            RtcOutput::Event(Event::RawPacket(raw)) => {
+                let RawPacket::RtpRx(header, payload) = *raw else {
+                    continue;
+                };
+                if Some(header.payload_type) == vp8_pt && !payload.is_empty() {
+                    viewer
+                        .first_packet_was_keyframe
+                        .get_or_insert(vp8_starts_keyframe(&payload));
+                }
+            }
+            RtcOutput::Event(_) => {}
+        }
+    }
+}
+
+/// A VP8-like frame (what the harness's clients send), for the composed stream.
+pub fn vp8_frame(keyframe: bool) -> Vec<u8> {
+    if keyframe {
+        padded(&VP8_KEYFRAME, 2500)
+    } else {
+        padded(&[0x11, 0x00, 0x00], 400)
     }
 }
 
