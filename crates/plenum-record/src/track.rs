@@ -27,7 +27,9 @@
 //!
 //! The end: [`TrackRecorder::finish`] writes what is buffered and closes the file (see
 //! [`MkvWriter::finish`]). A recorder dropped without `finish` (a crash) leaves a file that
-//! [`crate::mkv::repair`] completes.
+//! [`crate::mkv::repair`] completes; it lacks at most the end that was still in memory:
+//! the reorder buffer (≤ [`REORDER_SPAN`]) and the writer's open cluster
+//! (≤ [`crate::mkv::CLUSTER_SPAN`]), about 0.7 s.
 
 use std::collections::BTreeMap;
 use std::io::{self, Seek, Write};
@@ -283,5 +285,61 @@ impl<W: Write + Seek> TrackRecorder<W> {
                 },
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+    use std::sync::Arc;
+
+    fn opus(rtp_ms: u64, arrival: Instant) -> Frame {
+        Frame {
+            codec: Codec::Opus,
+            // TOC of a 20 ms CELT frame, and some bytes.
+            data: Arc::from(&[0xfcu8, 0xff, 0xfe][..]),
+            rtp_time: rtp_ms * 48,
+            arrival,
+            sender_report: None,
+            keyframe: true,
+            contiguous: true,
+        }
+    }
+
+    #[test]
+    fn duplicates_and_frames_too_late_are_dropped_and_a_restarted_stream_goes_on() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let mut sender = SenderClock::default();
+        let mut recorder = TrackRecorder::new(Codec::Opus, start, Cursor::new(Vec::new()));
+        let mut push = |r: &mut TrackRecorder<_>, rtp_ms, at_ms| {
+            let actions = r.push(&mut sender, &opus(rtp_ms, at(at_ms)), at(at_ms));
+            assert_eq!(actions.expect("push"), []);
+        };
+        for i in 0..20 {
+            push(&mut recorder, 10_000 + i * 20, i * 20);
+        }
+        assert!(
+            recorder.started(),
+            "what is older than 200 ms left the buffer"
+        );
+        push(&mut recorder, 10_000 + 19 * 20, 400); // a duplicate
+        push(&mut recorder, 10_000, 410); // 400 ms late: already written past it
+        assert_eq!(
+            (recorder.frames_written(), recorder.frames_dropped()),
+            (20, 2)
+        );
+        // The sender restarted: its RTP time is a minute back. Not late: a new order.
+        for i in 0..5 {
+            push(&mut recorder, i * 20, 420 + i * 20);
+        }
+        assert_eq!(
+            (recorder.frames_written(), recorder.frames_dropped()),
+            (25, 2)
+        );
+        let summary = recorder.finish().expect("finish");
+        // Placed at arrival after the restart (the TrackClock re-anchors): ends ≈ 520 ms.
+        assert_eq!(summary.duration, Duration::from_millis(520));
     }
 }
