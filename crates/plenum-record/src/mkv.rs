@@ -5,14 +5,17 @@
 //! ```text
 //! EBML header (DocType "webm" or "matroska", DocTypeVersion 4)
 //! Segment, size "unknown" in an 8-byte field (patched by `finish` and `repair`)
+//!   a 96-byte Void that `finish` turns into a SeekHead (Info, Tracks, Cues) + Void
 //!   Info: TimestampScale 1 ms, MuxingApp, WritingApp,
 //!         an 11-byte Void at a known offset that `finish`/`repair` turn into Duration
 //!   Tracks: one TrackEntry per `TrackSpec` (track numbers 1, 2, … in order)
 //!   Cluster, Cluster, …: each written whole, with its size, when it closes
+//!   Cues (by `finish`): a CuePoint per cluster that starts with a keyframe of the first
+//!         video track (every cluster of an audio-only file)
 //! ```
 //!
-//! No SeekHead and no Cues: players find Info and Tracks in order and seek by scanning the
-//! clusters (short files, per participant; a later change may add Cues at `finish`).
+//! A repaired file has no Cues (players seek in it by scanning the clusters); if a kill
+//! cut the Cues of a finished file, `repair` makes its SeekHead a Void again.
 //!
 //! # Why whole clusters of a known size
 //!
@@ -105,6 +108,16 @@ const VOID: u32 = 0xEC;
 const CUES: u32 = 0x1C53_BB6B;
 const TAGS: u32 = 0x1254_C367;
 const SEEK_HEAD: u32 = 0x114D_9B74;
+const SEEK: u32 = 0x4DBB;
+const SEEK_ID: u32 = 0x53AB;
+const SEEK_POSITION: u32 = 0x53AC;
+const CUE_POINT: u32 = 0xBB;
+const CUE_TIME: u32 = 0xB3;
+const CUE_TRACK_POSITIONS: u32 = 0xB7;
+const CUE_TRACK: u32 = 0xF7;
+const CUE_CLUSTER_POSITION: u32 = 0xF1;
+/// The room reserved (a Void) first in the Segment for the SeekHead `finish` writes.
+const SEEK_HEAD_SLOT: usize = 96;
 
 /// The size field of the Segment: 8 bytes, all value bits set = "unknown".
 const UNKNOWN_SIZE_8: [u8; 8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
@@ -273,6 +286,7 @@ fn header(doc_type: DocType, tracks: &[TrackSpec]) -> (Vec<u8>, Offsets) {
     let segment_size = out.len() as u64;
     out.extend_from_slice(&UNKNOWN_SIZE_8);
     let segment_data = out.len() as u64;
+    put_void(&mut out, SEEK_HEAD_SLOT);
 
     let mut info = Vec::new();
     put_uint(&mut info, TIMESTAMP_SCALE, 1_000_000);
@@ -334,6 +348,7 @@ fn header(doc_type: DocType, tracks: &[TrackSpec]) -> (Vec<u8>, Offsets) {
         }
         put_master(&mut entries, TRACK_ENTRY, &entry);
     }
+    let tracks_at = out.len() as u64;
     put_master(&mut out, TRACKS, &entries);
     (
         out,
@@ -341,6 +356,8 @@ fn header(doc_type: DocType, tracks: &[TrackSpec]) -> (Vec<u8>, Offsets) {
             segment_size,
             segment_data,
             duration_slot,
+            info: info_start as u64 - segment_data,
+            tracks: tracks_at - segment_data,
         },
     )
 }
@@ -350,6 +367,52 @@ struct Offsets {
     segment_size: u64,
     segment_data: u64,
     duration_slot: u64,
+    /// Info's and Tracks' positions in the Segment's data (for the SeekHead).
+    info: u64,
+    tracks: u64,
+}
+
+/// A Void of `len` bytes in all (len ≥ 2, < 129).
+fn put_void(buf: &mut Vec<u8>, len: usize) {
+    put_id(buf, VOID);
+    put_size(buf, len as u64 - 2);
+    buf.resize(buf.len() + len - 2, 0);
+}
+
+/// The SeekHead (Info, Tracks, Cues; positions in 8 bytes: always 68 bytes) and a Void
+/// after it: [`SEEK_HEAD_SLOT`] bytes that replace the Void the header reserved.
+fn seek_head(offsets: &Offsets, cues: u64) -> Vec<u8> {
+    let mut seeks = Vec::new();
+    for (id, position) in [(INFO, offsets.info), (TRACKS, offsets.tracks), (CUES, cues)] {
+        let mut seek = Vec::new();
+        put_bytes(&mut seek, SEEK_ID, &id.to_be_bytes());
+        put_id(&mut seek, SEEK_POSITION);
+        put_size(&mut seek, 8);
+        seek.extend_from_slice(&position.to_be_bytes());
+        put_master(&mut seeks, SEEK, &seek);
+    }
+    let mut out = Vec::with_capacity(SEEK_HEAD_SLOT);
+    put_master(&mut out, SEEK_HEAD, &seeks);
+    let rest = SEEK_HEAD_SLOT - out.len();
+    put_void(&mut out, rest);
+    out
+}
+
+/// Cues: one CuePoint per cluster that a player may start at.
+fn cues(points: &[(u64, u64, u64)]) -> Vec<u8> {
+    let mut content = Vec::new();
+    for &(time, track, position) in points {
+        let mut positions = Vec::new();
+        put_uint(&mut positions, CUE_TRACK, track);
+        put_uint(&mut positions, CUE_CLUSTER_POSITION, position);
+        let mut point = Vec::new();
+        put_uint(&mut point, CUE_TIME, time);
+        put_master(&mut point, CUE_TRACK_POSITIONS, &positions);
+        put_master(&mut content, CUE_POINT, &point);
+    }
+    let mut out = Vec::new();
+    put_master(&mut out, CUES, &content);
+    out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -369,6 +432,10 @@ pub struct MkvWriter<W: Write> {
     last_written: Option<u64>,
     cluster: Cluster,
     bytes: u64,
+    /// The track (1-based) the Cues point at: the first video track, else track 1.
+    cue_track: u64,
+    /// (time, track, position in the Segment's data) of the clusters a player may start at.
+    cue_points: Vec<(u64, u64, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -385,6 +452,8 @@ struct TrackState {
 struct Cluster {
     start: Option<u64>,
     blocks: Vec<u8>,
+    /// It begins with a keyframe of the cue track.
+    cue: bool,
 }
 
 impl<W: Write> MkvWriter<W> {
@@ -415,6 +484,8 @@ impl<W: Write> MkvWriter<W> {
             last_written: None,
             cluster: Cluster::default(),
             bytes: head.len() as u64,
+            cue_track: tracks.iter().position(|t| t.codec.is_video()).unwrap_or(0) as u64 + 1,
+            cue_points: Vec::new(),
         })
     }
 
@@ -478,6 +549,9 @@ impl<W: Write> MkvWriter<W> {
         if cut {
             self.flush_cluster()?;
         }
+        if self.cluster.start.is_none() {
+            self.cluster.cue = track as u64 + 1 == self.cue_track && (sample.keyframe || !video);
+        }
         let start = *self.cluster.start.get_or_insert(ms);
         // The relative timestamp is < CLUSTER_SPAN, well within i16.
         let relative = i16::try_from(ms - start).unwrap_or(i16::MAX);
@@ -510,6 +584,10 @@ impl<W: Write> MkvWriter<W> {
         self.out.write_all(&head)?;
         self.out.write_all(&content)?;
         self.out.flush()?;
+        if self.cluster.cue {
+            let position = self.bytes - self.offsets.segment_data;
+            self.cue_points.push((start, self.cue_track, position));
+        }
         self.bytes += (head.len() + content.len()) as u64;
         Ok(())
     }
@@ -539,6 +617,14 @@ impl<W: Write + Seek> MkvWriter<W> {
     pub fn finish(mut self) -> io::Result<Summary> {
         self.drain()?;
         let duration = self.duration();
+        if !self.cue_points.is_empty() {
+            let cues_at = self.bytes - self.offsets.segment_data;
+            let cues = cues(&self.cue_points);
+            self.out.write_all(&cues)?;
+            self.bytes += cues.len() as u64;
+            self.out.seek(SeekFrom::Start(self.offsets.segment_data))?;
+            self.out.write_all(&seek_head(&self.offsets, cues_at))?;
+        }
         let end = self.bytes;
         self.out.seek(SeekFrom::Start(self.offsets.duration_slot))?;
         self.out
@@ -584,6 +670,13 @@ pub fn repair(path: &Path) -> io::Result<Summary> {
         };
         plan_repair(&mut reader)?
     };
+    if let Some(at) = plan.stale_seek_head {
+        let mut void = Vec::new();
+        put_id(&mut void, VOID);
+        put_size(&mut void, SEEK_HEAD_SLOT as u64 - 2);
+        file.seek(SeekFrom::Start(at))?;
+        file.write_all(&void)?;
+    }
     if let Some((offset, size)) = plan.cluster_size_patch {
         file.seek(SeekFrom::Start(offset))?;
         let mut field = Vec::with_capacity(8);
@@ -615,6 +708,8 @@ struct Plan {
     duration_ms: u64,
     /// A cluster cut short: the offset of its 8-byte size field and its new size.
     cluster_size_patch: Option<(u64, u64)>,
+    /// Our SeekHead, whose Cues are cut off: to be made a Void again.
+    stale_seek_head: Option<u64>,
 }
 
 struct Reader<'a, R> {
@@ -740,6 +835,8 @@ fn plan_repair<R: Read + Seek>(r: &mut Reader<'_, R>) -> io::Result<Plan> {
     let mut tracks_seen = false;
     let mut end = None;
     let mut cluster_size_patch = None;
+    let mut seek_head_at = None;
+    let mut cues_kept = false;
     // Per track number: the last block timestamp and the gap before it.
     let mut last: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
     while at < segment_end {
@@ -769,6 +866,16 @@ fn plan_repair<R: Read + Seek>(r: &mut Reader<'_, R>) -> io::Result<Plan> {
                 tracks_seen |= h.id == TRACKS;
                 if end.is_some() {
                     end = Some(e);
+                    cues_kept |= h.id == CUES;
+                }
+                // Ours: first in the Segment, 68 bytes, and a Void to fill the slot.
+                let slot_end = segment.data + SEEK_HEAD_SLOT as u64;
+                if h.id == SEEK_HEAD
+                    && at == segment.data
+                    && r.complete(e, slot_end)?
+                        .is_some_and(|v| v.id == VOID && v.end() == Some(slot_end))
+                {
+                    seek_head_at = Some(at);
                 }
                 at = e;
             }
@@ -840,6 +947,7 @@ fn plan_repair<R: Read + Seek>(r: &mut Reader<'_, R>) -> io::Result<Plan> {
         duration_slot,
         duration_ms,
         cluster_size_patch,
+        stale_seek_head: seek_head_at.filter(|_| !cues_kept),
     })
 }
 
