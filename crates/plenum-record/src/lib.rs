@@ -97,3 +97,7 @@ pub struct Sample {
     pub time: std::time::Duration,
     pub keyframe: bool,
 }
+
+pub use mkv::{DocType, MkvWriter, Summary, TrackSpec, repair};
+pub use timeline::{SenderClock, TrackClock};
+pub use track::{TrackAction, TrackRecorder};
