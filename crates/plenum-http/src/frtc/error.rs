@@ -44,6 +44,8 @@ pub enum ErrorCode {
     SessionNotFound,
     RecordingNotFound,
     ImportRefused,
+    LinkInvalid,
+    LinkExpired,
     InternalError,
 }
 
@@ -86,6 +88,8 @@ impl ErrorCode {
             ErrorCode::SessionNotFound => "session_not_found",
             ErrorCode::RecordingNotFound => "recording_not_found",
             ErrorCode::ImportRefused => "import_refused",
+            ErrorCode::LinkInvalid => "link_invalid",
+            ErrorCode::LinkExpired => "link_expired",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -105,7 +109,10 @@ impl ErrorCode {
             | ErrorCode::TokenInvalid
             | ErrorCode::TokenExpired
             | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ErrorCode::WrongOldSecret | ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::WrongOldSecret
+            | ErrorCode::PermissionDenied
+            | ErrorCode::LinkInvalid
+            | ErrorCode::LinkExpired => StatusCode::FORBIDDEN,
             ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UserNotFound
             | ErrorCode::CompanyNotFound
