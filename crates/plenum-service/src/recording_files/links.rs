@@ -258,7 +258,8 @@ mod tests {
         let other = key();
         let p = parts(&signer.sign(&k, at(2_000)));
         let now = at(1_000);
-        let edits: [(&str, Box<dyn Fn(&mut Parts)>); 8] = [
+        type Edit<'a> = Box<dyn Fn(&mut Parts) + 'a>;
+        let edits: [(&str, Edit<'_>); 8] = [
             (
                 "company",
                 Box::new(|p| p.company = other.company.to_string()),

@@ -168,7 +168,7 @@ pub enum FilesError {
         object: String,
         endpoint: String,
         bucket: String,
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     #[error("the recording storage is misconfigured: {0}")]
     Config(String),
@@ -476,7 +476,7 @@ impl S3 {
             object: key.object_path(),
             endpoint: self.endpoint.clone(),
             bucket: self.bucket.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 
