@@ -16,6 +16,7 @@ mod join_page;
 mod large_json;
 pub mod live;
 mod openapi;
+pub mod recording_files;
 pub mod rocketchat;
 pub mod rokid;
 mod router;
@@ -34,6 +35,9 @@ pub struct AppState {
     pub rate_limiter: std::sync::Arc<rocketchat::RateLimiter>,
     /// Rocket.Chat's ended calls as JSON, with what they were written from.
     pub rendered_calls: std::sync::Arc<rocketchat::RenderedCalls>,
+    /// Recording files and their download links; `None` when the server keeps none (then
+    /// every `/files/recordings/...` is `404`). Set with [`AppState::with_recordings`].
+    pub recordings: Option<std::sync::Arc<plenum_service::recording_files::Downloads>>,
 }
 
 impl AppState {
@@ -42,6 +46,16 @@ impl AppState {
             plenum,
             rate_limiter: std::sync::Arc::default(),
             rendered_calls: std::sync::Arc::default(),
+            recordings: None,
         }
+    }
+
+    /// The same state, serving recording files with `downloads`.
+    pub fn with_recordings(
+        mut self,
+        downloads: plenum_service::recording_files::Downloads,
+    ) -> Self {
+        self.recordings = Some(std::sync::Arc::new(downloads));
+        self
     }
 }

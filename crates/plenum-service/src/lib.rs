@@ -12,6 +12,7 @@ mod import;
 mod live;
 mod meetings;
 mod passwords;
+pub mod recording_files;
 mod service;
 mod tokens;
 

@@ -6,6 +6,7 @@
 //! loopback. Set `TEST_LOG=1` to see the server's logs.
 
 pub mod live;
+pub mod s3;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +95,14 @@ impl TestApp {
             settings,
             server: Some(server),
             data_dir,
+        }
+    }
+
+    /// The server's recording files and download-link signer.
+    pub fn recordings(&self) -> &plenum_service::recording_files::Downloads {
+        match &self.server {
+            Some(server) => &server.recordings,
+            None => unreachable!("the server runs between spawn and drop"),
         }
     }
 

@@ -53,6 +53,59 @@ pub struct FileConfig {
     pub tls: Option<TlsFileConfig>,
     /// `[media]`: the SFU.
     pub media: Option<MediaFileConfig>,
+    /// `[recordings]`: where recording files are kept and how they are downloaded.
+    pub recordings: Option<RecordingsFileConfig>,
+}
+
+/// The `[recordings]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingsFileConfig {
+    pub dir: Option<PathBuf>,
+    pub storage: Option<StorageKind>,
+    pub link_ttl_secs: Option<u64>,
+    pub retention_days: Option<u32>,
+    /// `[recordings.s3]`.
+    pub s3: Option<S3FileConfig>,
+}
+
+/// The `[recordings.s3]` table. Its `Debug` never shows the secret key.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3FileConfig {
+    pub endpoint: Option<String>,
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub allow_http: Option<bool>,
+}
+
+impl std::fmt::Debug for S3FileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3FileConfig")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+/// `recordings.storage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    /// Files in `recordings.dir`.
+    #[default]
+    Local,
+    /// An S3-compatible bucket (`recordings.s3.*`).
+    S3,
 }
 
 /// The `[tls]` table.
@@ -194,6 +247,41 @@ pub struct ServeOverrides {
     /// Bits per second above which a participant's audio is dropped. [default: 128000]
     #[arg(long, env = "PLENUM_MEDIA_MAX_AUDIO_BITRATE", value_name = "BPS")]
     pub media_max_audio_bitrate: Option<u64>,
+    /// Directory of recordings (local storage), or of recordings being made (S3 storage).
+    /// [default: <data dir>/recordings]
+    #[arg(long, env = "PLENUM_RECORDINGS_DIR", value_name = "DIR")]
+    pub recordings_dir: Option<PathBuf>,
+    /// Where complete recordings are kept. [default: local]
+    #[arg(long, env = "PLENUM_RECORDINGS_STORAGE", value_enum)]
+    pub recordings_storage: Option<StorageKind>,
+    /// S3 endpoint URL, e.g. https://s3.eu-central-1.amazonaws.com.
+    #[arg(long, env = "PLENUM_RECORDINGS_S3_ENDPOINT", value_name = "URL")]
+    pub recordings_s3_endpoint: Option<String>,
+    /// S3 bucket of the recordings.
+    #[arg(long, env = "PLENUM_RECORDINGS_S3_BUCKET")]
+    pub recordings_s3_bucket: Option<String>,
+    /// S3 region. [default: us-east-1]
+    #[arg(long, env = "PLENUM_RECORDINGS_S3_REGION")]
+    pub recordings_s3_region: Option<String>,
+    /// S3 access key id.
+    #[arg(long, env = "PLENUM_RECORDINGS_S3_ACCESS_KEY_ID")]
+    pub recordings_s3_access_key_id: Option<String>,
+    /// S3 secret access key (prefer the environment variable: a flag shows in `ps`).
+    #[arg(
+        long,
+        env = "PLENUM_RECORDINGS_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub recordings_s3_secret_access_key: Option<String>,
+    /// Whether the S3 endpoint may be plain http://. [default: false]
+    #[arg(long, env = "PLENUM_RECORDINGS_S3_ALLOW_HTTP", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub recordings_s3_allow_http: Option<bool>,
+    /// Seconds a recording's download link is valid. [default: 86400]
+    #[arg(long, env = "PLENUM_RECORDINGS_LINK_TTL_SECS", value_name = "SECS")]
+    pub recordings_link_ttl_secs: Option<u64>,
+    /// Days after which recordings and their files are deleted; 0 keeps them. [default: 0]
+    #[arg(long, env = "PLENUM_RECORDINGS_RETENTION_DAYS", value_name = "DAYS")]
+    pub recordings_retention_days: Option<u32>,
 }
 
 /// HTTPS: the files the server's certificate and key are read from at start.
@@ -387,6 +475,117 @@ impl MediaSettings {
     }
 }
 
+/// Default `recordings.link_ttl_secs`: a day.
+pub const DEFAULT_LINK_TTL_SECS: u64 = 86_400;
+/// Default `recordings.s3.region`.
+pub const DEFAULT_S3_REGION: &str = "us-east-1";
+
+/// Where recordings are kept and how long links to them last (`recordings.*`), checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingsSettings {
+    /// `None`: `<data_dir>/recordings` (see [`Self::dir`]).
+    pub dir: Option<PathBuf>,
+    /// `None`: local storage. The secret key is redacted from `Debug`.
+    pub s3: Option<StorageConfig>,
+    pub link_ttl: SignedDuration,
+    /// 0: recordings are kept until deleted.
+    pub retention_days: u32,
+}
+
+pub use plenum_service::recording_files::StorageConfig;
+
+impl RecordingsSettings {
+    /// The directory of recordings (local storage) or of the ones being made (S3).
+    pub fn dir(&self, data_dir: &Path) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("recordings"))
+    }
+
+    /// The storage of complete recordings.
+    pub fn storage(&self, data_dir: &Path) -> StorageConfig {
+        match &self.s3 {
+            Some(s3) => s3.clone(),
+            None => StorageConfig::Local {
+                dir: self.dir(data_dir),
+            },
+        }
+    }
+
+    fn resolve(file: RecordingsFileConfig, serve: &ServeOverrides) -> anyhow::Result<Self> {
+        let s3_file = file.s3.unwrap_or_default();
+        let storage = serve
+            .recordings_storage
+            .or(file.storage)
+            .unwrap_or_default();
+        let s3 = match storage {
+            StorageKind::Local => None,
+            StorageKind::S3 => {
+                let required = |flag: &Option<String>, file: Option<String>, key: &str| {
+                    flag.clone()
+                        .or(file)
+                        .filter(|v| !v.is_empty())
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "recordings.storage is \"s3\" but recordings.s3.{key} is not set"
+                            )
+                        })
+                };
+                let endpoint =
+                    required(&serve.recordings_s3_endpoint, s3_file.endpoint, "endpoint")?;
+                let allow_http = serve
+                    .recordings_s3_allow_http
+                    .or(s3_file.allow_http)
+                    .unwrap_or(false);
+                if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+                    bail!("recordings.s3.endpoint: {endpoint:?} is not an http:// or https:// URL");
+                }
+                if endpoint.starts_with("http://") && !allow_http {
+                    bail!(
+                        "recordings.s3.endpoint {endpoint:?} is plain HTTP: the credentials and recordings would travel unencrypted; set recordings.s3.allow_http = true to accept that (a store on the same host)"
+                    );
+                }
+                Some(StorageConfig::S3 {
+                    endpoint,
+                    bucket: required(&serve.recordings_s3_bucket, s3_file.bucket, "bucket")?,
+                    region: serve
+                        .recordings_s3_region
+                        .clone()
+                        .or(s3_file.region)
+                        .unwrap_or_else(|| DEFAULT_S3_REGION.to_owned()),
+                    access_key_id: required(
+                        &serve.recordings_s3_access_key_id,
+                        s3_file.access_key_id,
+                        "access_key_id",
+                    )?,
+                    secret_access_key: required(
+                        &serve.recordings_s3_secret_access_key,
+                        s3_file.secret_access_key,
+                        "secret_access_key (or PLENUM_RECORDINGS_S3_SECRET_ACCESS_KEY)",
+                    )?,
+                    allow_http,
+                })
+            }
+        };
+        let link_ttl = match serve.recordings_link_ttl_secs.or(file.link_ttl_secs) {
+            None => DEFAULT_LINK_TTL_SECS,
+            Some(0) => bail!("recordings.link_ttl_secs must be at least 1 second"),
+            Some(s) => s,
+        };
+        Ok(Self {
+            dir: serve.recordings_dir.clone().or(file.dir),
+            s3,
+            link_ttl: SignedDuration::from_secs(
+                i64::try_from(link_ttl).context("recordings.link_ttl_secs is too large")?,
+            ),
+            retention_days: serve
+                .recordings_retention_days
+                .or(file.retention_days)
+                .unwrap_or(0),
+        })
+    }
+}
+
 /// The resolved settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -401,6 +600,7 @@ pub struct Settings {
     /// HTTPS when set; plain HTTP otherwise.
     pub tls: Option<TlsSettings>,
     pub media: MediaSettings,
+    pub recordings: RecordingsSettings,
 }
 
 impl Settings {
@@ -444,6 +644,7 @@ impl Settings {
             ),
         };
         let media = MediaSettings::resolve(file.media.unwrap_or_default(), serve)?;
+        let recordings = RecordingsSettings::resolve(file.recordings.unwrap_or_default(), serve)?;
         let lockout_defaults = LockoutPolicy::default();
         let policy = Policy {
             secret_salt: common
@@ -548,6 +749,7 @@ impl Settings {
             policy,
             tls,
             media,
+            recordings,
         })
     }
 
@@ -831,5 +1033,150 @@ credential = "s3cret"
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn recordings_defaults() {
+        let s = resolve("", &ServeOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let r = &s.recordings;
+        assert_eq!(
+            r.dir(Path::new("/srv/plenum")),
+            Path::new("/srv/plenum/recordings")
+        );
+        assert_eq!(
+            r.storage(Path::new("/srv/plenum")),
+            StorageConfig::Local {
+                dir: "/srv/plenum/recordings".into()
+            }
+        );
+        assert_eq!(r.link_ttl, SignedDuration::from_secs(86_400));
+        assert_eq!(r.retention_days, 0);
+        // Tests' servers keep their recordings in their own data directory.
+        let t = Settings::for_data_dir(Path::new("/tmp/t"), SocketAddr::from(([127, 0, 0, 1], 0)));
+        assert_eq!(
+            t.recordings.dir(&t.data_dir),
+            Path::new("/tmp/t/recordings")
+        );
+    }
+
+    #[test]
+    fn recordings_from_the_file_and_overrides() {
+        let file = r#"
+[recordings]
+dir = "/var/spool/plenum"
+storage = "s3"
+link_ttl_secs = 600
+retention_days = 90
+
+[recordings.s3]
+endpoint = "https://s3.eu-central-1.amazonaws.com"
+bucket = "meetings"
+region = "eu-central-1"
+access_key_id = "AKIDEXAMPLE"
+secret_access_key = "file-secret-key"
+"#;
+        let s = resolve(file, &ServeOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let r = &s.recordings;
+        assert_eq!(r.dir(Path::new("/d")), Path::new("/var/spool/plenum"));
+        assert_eq!(r.link_ttl, SignedDuration::from_secs(600));
+        assert_eq!(r.retention_days, 90);
+        assert_eq!(
+            r.storage(Path::new("/d")),
+            StorageConfig::S3 {
+                endpoint: "https://s3.eu-central-1.amazonaws.com".into(),
+                bucket: "meetings".into(),
+                region: "eu-central-1".into(),
+                access_key_id: "AKIDEXAMPLE".into(),
+                secret_access_key: "file-secret-key".into(),
+                allow_http: false,
+            }
+        );
+        // The secret never shows in what may be logged.
+        assert!(!format!("{s:?}").contains("file-secret-key"));
+        let parsed: FileConfig = toml::from_str(file).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{parsed:?}").contains("file-secret-key"));
+
+        // The environment (or flags) override the file key by key; the secret comes from
+        // PLENUM_RECORDINGS_S3_SECRET_ACCESS_KEY.
+        let serve = ServeOverrides {
+            recordings_s3_endpoint: Some("http://127.0.0.1:9000".into()),
+            recordings_s3_allow_http: Some(true),
+            recordings_s3_secret_access_key: Some("env-secret-key".into()),
+            recordings_link_ttl_secs: Some(60),
+            ..ServeOverrides::default()
+        };
+        let r = resolve(file, &serve)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .recordings;
+        assert_eq!(r.link_ttl, SignedDuration::from_secs(60));
+        match r.storage(Path::new("/d")) {
+            StorageConfig::S3 {
+                endpoint,
+                bucket,
+                secret_access_key,
+                allow_http,
+                ..
+            } => {
+                assert_eq!(endpoint, "http://127.0.0.1:9000");
+                assert_eq!(bucket, "meetings");
+                assert_eq!(secret_access_key, "env-secret-key");
+                assert!(allow_http);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Storage back to local from the environment: the S3 keys are kept for later but
+        // not used.
+        let local = ServeOverrides {
+            recordings_storage: Some(StorageKind::Local),
+            ..ServeOverrides::default()
+        };
+        assert_eq!(
+            resolve(file, &local)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .recordings
+                .s3,
+            None
+        );
+    }
+
+    #[test]
+    fn bad_recordings_settings_are_refused_with_the_key_named() {
+        let none = ServeOverrides::default();
+        let s3 = "[recordings]\nstorage = \"s3\"\n[recordings.s3]\nendpoint = \"https://s3.example\"\nbucket = \"b\"\naccess_key_id = \"a\"\n";
+        refused(
+            s3,
+            &none,
+            &[
+                "recordings.s3.secret_access_key",
+                "PLENUM_RECORDINGS_S3_SECRET_ACCESS_KEY",
+            ],
+        );
+        refused(
+            "[recordings]\nstorage = \"s3\"\n",
+            &none,
+            &["recordings.s3.endpoint"],
+        );
+        let with_secret = ServeOverrides {
+            recordings_s3_secret_access_key: Some("k".into()),
+            ..ServeOverrides::default()
+        };
+        assert!(resolve(s3, &with_secret).is_ok());
+        let plain = ServeOverrides {
+            recordings_s3_endpoint: Some("http://s3.example".into()),
+            ..with_secret.clone()
+        };
+        refused(s3, &plain, &["recordings.s3.allow_http"]);
+        let not_url = ServeOverrides {
+            recordings_s3_endpoint: Some("s3.example:9000".into()),
+            ..with_secret
+        };
+        refused(s3, &not_url, &["recordings.s3.endpoint", "s3.example:9000"]);
+        refused(
+            "[recordings]\nlink_ttl_secs = 0\n",
+            &none,
+            &["recordings.link_ttl_secs"],
+        );
+        assert!(toml::from_str::<FileConfig>("[recordings]\nstorage = \"ftp\"\n").is_err());
+        assert!(toml::from_str::<FileConfig>("[recordings.s3]\nsecret = \"x\"\n").is_err());
     }
 }

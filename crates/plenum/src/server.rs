@@ -9,6 +9,7 @@ use axum::serve::ListenerExt as _;
 use plenum_domain::api_keys::AppKeySecret;
 use plenum_domain::credentials::Password;
 use plenum_http::AppState;
+use plenum_service::recording_files::{self, Downloads, LinkSigner, RecordingFiles};
 use plenum_service::{BootstrapOutcome, Clock, Plenum};
 use plenum_store_sqlite::SqliteStore;
 use tokio::net::{TcpListener, TcpSocket};
@@ -76,6 +77,33 @@ fn load_app_key_secret(data_dir: &std::path::Path) -> anyhow::Result<AppKeySecre
     }
 }
 
+/// The recording storage of `recordings.*` and the signer of download links, whose key is
+/// `recording-links.secret` in the data directory (created on first start). The recordings
+/// directory is created here, so a directory that cannot be made stops the start.
+pub fn recording_downloads(settings: &Settings) -> anyhow::Result<Downloads> {
+    let recordings = &settings.recordings;
+    let dir = recordings.dir(&settings.data_dir);
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the recordings directory {}", dir.display()))?;
+    let storage = recordings.storage(&settings.data_dir);
+    tracing::debug!(?storage, "recording storage");
+    let files = RecordingFiles::new(storage, dir).context("recording storage (recordings.*)")?;
+    let key = recording_files::load_or_create_key(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot read or create {}",
+            settings
+                .data_dir
+                .join(recording_files::links::LINK_KEY_FILE)
+                .display()
+        )
+    })?;
+    Ok(Downloads {
+        files,
+        links: LinkSigner::new(key),
+        link_ttl: recordings.link_ttl,
+    })
+}
+
 /// Creates the default company and `admin` on first start.
 pub async fn bootstrap(
     plenum: &Plenum,
@@ -113,6 +141,9 @@ pub struct RunningServer {
     pub media: Option<SocketAddr>,
     pub plenum: Plenum,
     pub bootstrap: BootstrapOutcome,
+    /// Recording files and their download links (`recordings.*`): what the recorder stores
+    /// into and what `/files/recordings/...` serves from.
+    pub recordings: Downloads,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     store: SqliteStore,
@@ -193,7 +224,9 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     } else {
         None
     };
-    let app = plenum_http::router(AppState::new(plenum.clone()));
+    let recordings = recording_downloads(&settings)?;
+    let app =
+        plenum_http::router(AppState::new(plenum.clone()).with_recordings(recordings.clone()));
     let listener = match tls {
         None => Listening::Plain(listener),
         Some(config) => {
@@ -255,6 +288,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         media,
         plenum,
         bootstrap,
+        recordings,
         shutdown: Some(tx),
         task,
         store,

@@ -48,6 +48,8 @@ pub enum ErrorCode {
     AlreadyLive,
     NotLive,
     ImportRefused,
+    LinkInvalid,
+    LinkExpired,
     InternalError,
 }
 
@@ -94,6 +96,8 @@ impl ErrorCode {
             ErrorCode::AlreadyLive => "already_live",
             ErrorCode::NotLive => "not_live",
             ErrorCode::ImportRefused => "import_refused",
+            ErrorCode::LinkInvalid => "link_invalid",
+            ErrorCode::LinkExpired => "link_expired",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -113,7 +117,10 @@ impl ErrorCode {
             | ErrorCode::TokenInvalid
             | ErrorCode::TokenExpired
             | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ErrorCode::WrongOldSecret | ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::WrongOldSecret
+            | ErrorCode::PermissionDenied
+            | ErrorCode::LinkInvalid
+            | ErrorCode::LinkExpired => StatusCode::FORBIDDEN,
             ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UserNotFound
             | ErrorCode::CompanyNotFound

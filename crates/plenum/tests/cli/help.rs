@@ -46,7 +46,11 @@ async fn serve_help_names_its_flags_and_environment_variables_but_no_secret_valu
     let mut cmd = plenum();
     cmd.args(["serve", "--help"])
         .env("PLENUM_ADMIN_PASSWORD", "Help-Secret-Passw0rd")
-        .env("PLENUM_SECRET_SALT", "help-secret-salt");
+        .env("PLENUM_SECRET_SALT", "help-secret-salt")
+        .env(
+            "PLENUM_RECORDINGS_S3_SECRET_ACCESS_KEY",
+            "help-secret-s3-key",
+        );
     let help = run(cmd, None).await;
     help.assert_ok();
     for needle in [
@@ -60,6 +64,8 @@ async fn serve_help_names_its_flags_and_environment_variables_but_no_secret_valu
         "PLENUM_ADMIN_PASSWORD",
         "PLENUM_LOG_FORMAT",
         "PLENUM_SECRET_SALT",
+        "--recordings-storage",
+        "PLENUM_RECORDINGS_S3_SECRET_ACCESS_KEY",
     ] {
         assert!(
             help.stdout.contains(needle),
@@ -73,6 +79,11 @@ async fn serve_help_names_its_flags_and_environment_variables_but_no_secret_valu
         help.stdout
     );
     assert!(!help.stdout.contains("help-secret-salt"), "{}", help.stdout);
+    assert!(
+        !help.stdout.contains("help-secret-s3-key"),
+        "{}",
+        help.stdout
+    );
 }
 
 #[tokio::test]
