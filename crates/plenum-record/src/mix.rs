@@ -52,6 +52,9 @@ pub const JITTER_ALLOWANCE: Duration = Duration::from_millis(150);
 pub const MAX_CONCEAL: Duration = Duration::from_millis(60);
 /// The mix's bitrate: plenty for mono speech (and tolerable music) at 48 kHz.
 pub const BITRATE: i32 = 48_000;
+// The encoder's application is `Audio`, not `Voip`: the recording should sound as the
+// meeting did (the senders' encoders already tuned themselves for voice), and `Voip`'s
+// high-pass filter audibly thins voices and music below ~100 Hz once more.
 /// How far (in samples, 10 ms) a frame's placement may be from the end of its source's
 /// previous frame and still be laid exactly there.
 pub const SNAP: u64 = 480;
@@ -186,7 +189,7 @@ impl<P: Copy + Eq + Hash> AudioMixer<P> {
     /// A mix whose t = 0 is `start`.
     pub fn new(start: Instant) -> Result<Self, MixError> {
         let mut encoder =
-            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)?;
+            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Audio)?;
         encoder.set_bitrate(opus::Bitrate::Bits(BITRATE))?;
         let lookahead = encoder.get_lookahead()?;
         Ok(AudioMixer {
