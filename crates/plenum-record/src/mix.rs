@@ -13,6 +13,10 @@
 //!   due packets is dropped ([`MixStats::late_dropped`]); one that straddles the boundary has
 //!   its head cut ([`MixStats::late_truncated`]). Either is still decoded, so the source's
 //!   decoder state follows its stream.
+//! - **Reordering.** A frame whose RTP time is before the end of its source's previous one
+//!   (a duplicate, or a packet overtaken by the next) is dropped and counted
+//!   ([`MixStats::out_of_order`]): str0m's depacketizer already delivers frames in order, and
+//!   decoding one out of order would disturb the decoder's state.
 //! - **Loss.** A frame flagged not contiguous (packets were lost before it) after a gap of at
 //!   most [`MAX_CONCEAL`] of RTP time has the gap concealed by libopus: in-band FEC of the lost
 //!   packet from this one (the decoder falls back to packet-loss concealment when the packet
