@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 pub mod compose;
+pub mod composed;
 pub mod h264;
 pub mod mix;
 pub mod mkv;
@@ -98,6 +99,7 @@ pub struct Sample {
     pub keyframe: bool,
 }
 
+pub use composed::ComposedWriter;
 pub use mkv::{DocType, MkvWriter, Summary, TrackSpec, repair};
 pub use timeline::{SenderClock, TrackClock};
 pub use track::{TrackAction, TrackRecorder};

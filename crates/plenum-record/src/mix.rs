@@ -89,14 +89,8 @@ pub struct OpusHead {
 impl OpusHead {
     /// The 19-byte `OpusHead` packet (WebM's `CodecPrivate` of an Opus track): version 1,
     /// output gain 0, channel mapping family 0.
-    pub fn to_bytes(&self) -> [u8; 19] {
-        let mut head = [0u8; 19];
-        head[..8].copy_from_slice(b"OpusHead");
-        head[8] = 1;
-        head[9] = self.channels;
-        head[10..12].copy_from_slice(&self.pre_skip.to_le_bytes());
-        head[12..16].copy_from_slice(&self.input_sample_rate.to_le_bytes());
-        head
+    pub fn to_bytes(&self) -> Vec<u8> {
+        crate::mkv::opus_head(self.channels, self.pre_skip, self.input_sample_rate)
     }
 
     /// The pre-skip as a duration (Matroska's `CodecDelay`).

@@ -69,6 +69,17 @@ pub enum ServiceError {
     NotLive,
     #[error("the meeting is not running")]
     MeetingNotRunning,
+    /// A live stream (or another public page's object) that is not there.
+    #[error("not found")]
+    NotFound,
+    #[error("wrong live passcode")]
+    WrongLivePasscode,
+    /// Too many wrong guesses or new viewers from one address.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// The RTMP push needs `ffmpeg`, which this server cannot run.
+    #[error("ffmpeg is not installed on the server; the RTMP push needs it")]
+    FfmpegMissing,
     #[error("no participant {0} is in the meeting")]
     ParticipantNotFound(String),
     /// This server carries no audio or video (`media.enabled = false`).

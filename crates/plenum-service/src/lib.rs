@@ -13,6 +13,7 @@ mod live;
 mod meetings;
 mod passwords;
 pub mod recording_files;
+mod recordings;
 mod service;
 mod tokens;
 
@@ -25,9 +26,11 @@ pub use history::{
 pub use live::{
     Delivery, IceServer, JoinError, Joined, LiveJoin, LivePolicy, MediaOffer, MediaPush,
     MediaService, MediaSettings, MeetingSnapshot, MeetingSummary, Outbox, ParticipantLink, Pushed,
+    VIEWERS_PER_ADDRESS, WatchStatus, Watching,
 };
 pub use meetings::{RoomRequest, ScheduleRequest, SeriesRequest};
 pub use passwords::PasswordHasher;
+pub use recordings::{RecordingSettings, RecoveredRecordings};
 pub use service::{
     BOOTSTRAP_ADMIN, BootstrapOutcome, Capacity, Credential, NewCompanyRequest, NewUserRequest,
     Plenum, Policy, Principal, SignedIn, generate_password,

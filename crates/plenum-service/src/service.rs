@@ -230,6 +230,12 @@ pub(crate) struct Inner {
     /// is answered at once and a connection may try again, so without this a password of
     /// a few digits falls to a loop in seconds.
     pub(crate) join_guesses: Failures<(IpAddr, MeetingNumber)>,
+    /// Recording and live streaming, once started (`Plenum::start_recordings`).
+    pub(crate) recordings: std::sync::OnceLock<crate::recordings::Recorder>,
+    /// Wrong live passcodes, by the watcher's address.
+    pub(crate) watch_guesses: Failures<IpAddr>,
+    /// New live-stream viewers per address.
+    pub(crate) viewer_rate: crate::live::ViewerRate,
 }
 
 /// An account locked until `until`, as answered at `now`.
@@ -278,6 +284,9 @@ impl Plenum {
                 media: Default::default(),
                 unknown_sign_ins: Failures::default(),
                 join_guesses: Failures::default(),
+                recordings: std::sync::OnceLock::new(),
+                watch_guesses: Failures::default(),
+                viewer_rate: Default::default(),
             }),
         }
     }

@@ -22,8 +22,8 @@ use plenum_domain::Timestamp;
 use plenum_domain::api_keys::{ApiKey, ApiKeyKind, NewApiKey};
 use plenum_domain::credentials::TokenHash;
 use plenum_domain::history::{
-    RecordingFile,
-    Attendance, DeviceType, MediaType, Recording, RecordingKind, RecordingStatus, Session,
+    Attendance, DeviceType, MediaType, Recording, RecordingFile, RecordingKind, RecordingStatus,
+    Session,
 };
 use plenum_domain::history_import::{
     ImportAttendance, ImportLine, ImportRecord, ImportRecording, ImportRefused, ImportRoom,
@@ -39,7 +39,9 @@ use plenum_domain::ids::{
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::{MeetingNumber, UserRef};
 use plenum_domain::user::Username;
-use plenum_store::{AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult};
+use plenum_store::{
+    AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult,
+};
 
 use crate::generations::{self, GenerationCache, RowCache, Subject};
 use crate::history_index::{RecordingIndex, SessionIndex};

@@ -30,16 +30,16 @@ use uuid::Uuid;
 use plenum_domain::Timestamp;
 use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{SecurityLevel, TokenHash};
+use plenum_domain::history::Recording;
 use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::ids::{RoomId, ScheduleId, SeriesId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::{MeetingNumber, Room, Schedule, ScheduleSummary, Series, UserRef};
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
-use plenum_domain::history::Recording;
 use plenum_store::{
-    Abandoned, AuthenticatedToken, DeletedRecordings, JoinTarget, LiveRecord, LiveWrite, MeetingScope, SignInRecord,
-    Store, StoreError, StoreResult,
+    Abandoned, AuthenticatedToken, DeletedRecordings, JoinTarget, LiveRecord, LiveWrite,
+    MeetingScope, SignInRecord, Store, StoreError, StoreResult,
 };
 
 /// The database file inside a data directory.

@@ -514,7 +514,9 @@ pub(crate) async fn delete_recordings_where(
     params: &[rusqlite::types::Value],
     limit: Option<u32>,
 ) -> StoreResult<DeletedRecordings> {
-    let limit = limit.map(|n| format!(" ORDER BY r.ended_at, r.seq LIMIT {n}")).unwrap_or_default();
+    let limit = limit
+        .map(|n| format!(" ORDER BY r.ended_at, r.seq LIMIT {n}"))
+        .unwrap_or_default();
     let mut tx = store.writer.begin().await.map_err(db_err)?;
     let select = format!(
         "SELECT r.seq, r.company_id, s.id, r.id, r.file_ext FROM recordings r \
@@ -540,7 +542,8 @@ pub(crate) async fn delete_recordings_where(
         }
     }
     for chunk in seqs.chunks(500) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM recordings WHERE seq IN (");
+        let mut q =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM recordings WHERE seq IN (");
         let mut list = q.separated(", ");
         for seq in chunk {
             list.push_bind(*seq);

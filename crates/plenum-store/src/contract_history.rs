@@ -933,7 +933,11 @@ pub async fn recordings_are_scoped_to_their_company(store: &dyn Store) {
             .expect("list");
         assert_eq!((p.total, p.items.len()), (0, 0), "{filter:?}");
         assert_eq!(
-            store.delete_recordings(g, &filter).await.expect("delete").count,
+            store
+                .delete_recordings(g, &filter)
+                .await
+                .expect("delete")
+                .count,
             0
         );
     }
@@ -967,7 +971,10 @@ pub async fn delete_recordings_deletes_only_matches_of_the_company(store: &dyn S
         .await
         .expect("delete");
     assert_eq!(deleted.count, 1);
-    assert!(deleted.files.is_empty(), "imported recordings have no file here");
+    assert!(
+        deleted.files.is_empty(),
+        "imported recordings have no file here"
+    );
     assert_eq!(
         store.recording(acme, r.bobs_video.id).await.expect("read"),
         None

@@ -65,6 +65,8 @@ pub struct RecordingsFileConfig {
     pub storage: Option<StorageKind>,
     pub link_ttl_secs: Option<u64>,
     pub retention_days: Option<u32>,
+    /// The `ffmpeg` a live stream's RTMP push runs (default: `ffmpeg` on the PATH).
+    pub ffmpeg: Option<PathBuf>,
     /// `[recordings.s3]`.
     pub s3: Option<S3FileConfig>,
 }
@@ -282,6 +284,9 @@ pub struct ServeOverrides {
     /// Days after which recordings and their files are deleted; 0 keeps them. [default: 0]
     #[arg(long, env = "PLENUM_RECORDINGS_RETENTION_DAYS", value_name = "DAYS")]
     pub recordings_retention_days: Option<u32>,
+    /// The ffmpeg a live stream's RTMP push runs. [default: ffmpeg, from the PATH]
+    #[arg(long, env = "PLENUM_RECORDINGS_FFMPEG", value_name = "PATH")]
+    pub recordings_ffmpeg: Option<PathBuf>,
 }
 
 /// HTTPS: the files the server's certificate and key are read from at start.
@@ -490,6 +495,8 @@ pub struct RecordingsSettings {
     pub link_ttl: SignedDuration,
     /// 0: recordings are kept until deleted.
     pub retention_days: u32,
+    /// The ffmpeg of the RTMP push.
+    pub ffmpeg: PathBuf,
 }
 
 pub use plenum_service::recording_files::StorageConfig;
@@ -582,6 +589,11 @@ impl RecordingsSettings {
                 .recordings_retention_days
                 .or(file.retention_days)
                 .unwrap_or(0),
+            ffmpeg: serve
+                .recordings_ffmpeg
+                .clone()
+                .or(file.ffmpeg)
+                .unwrap_or_else(|| PathBuf::from("ffmpeg")),
         })
     }
 }

@@ -225,6 +225,22 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         None
     };
     let recordings = recording_downloads(&settings)?;
+    plenum.start_recordings(plenum_service::RecordingSettings {
+        downloads: recordings.clone(),
+        retention_days: settings.recordings.retention_days,
+        ffmpeg: settings.recordings.ffmpeg.clone(),
+    })?;
+    // Recordings a killed server was writing: made playable and completed before anyone
+    // lists them.
+    let recovered = plenum.recover_recordings().await?;
+    if recovered.completed + recovered.failed > 0 {
+        tracing::warn!(
+            completed = recovered.completed,
+            failed = recovered.failed,
+            "finished the recordings a previous run left open"
+        );
+    }
+    let retention = spawn_recording_retention(plenum.clone());
     let app =
         plenum_http::router(AppState::new(plenum.clone()).with_recordings(recordings.clone()));
     let listener = match tls {
@@ -242,6 +258,8 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         // Participants' connections are long-lived: end their meetings (recorded,
         // and every client told) so the HTTP server can drain.
         live.end_all_meetings(Duration::from_secs(10)).await;
+        // Their recorders finish and store their files.
+        live.recordings_finished(Duration::from_secs(30)).await;
     };
     // `into_make_service`: each connection shares the router. Served as a plain `Router`,
     // axum deep-clones every route (with its layers) per connection and drops them when it
@@ -276,6 +294,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
             }
         };
         janitor.abort();
+        retention.abort();
         if let Some(reloader) = reloader {
             reloader.abort();
         }
@@ -334,6 +353,19 @@ fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "expired app tokens removed"),
                 Err(e) => tracing::warn!(error = %e, "could not remove expired app tokens"),
+            }
+        }
+    })
+}
+
+/// Deletes expired recordings (`recordings.retention_days`) at start and every hour.
+fn spawn_recording_retention(plenum: Plenum) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = plenum.expire_recordings().await {
+                tracing::warn!(error = %e, "could not delete expired recordings");
             }
         }
     })

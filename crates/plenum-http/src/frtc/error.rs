@@ -47,6 +47,8 @@ pub enum ErrorCode {
     NotRecording,
     AlreadyLive,
     NotLive,
+    TooManyAttempts,
+    FfmpegUnavailable,
     ImportRefused,
     LinkInvalid,
     LinkExpired,
@@ -95,6 +97,8 @@ impl ErrorCode {
             ErrorCode::NotRecording => "not_recording",
             ErrorCode::AlreadyLive => "already_live",
             ErrorCode::NotLive => "not_live",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::FfmpegUnavailable => "ffmpeg_unavailable",
             ErrorCode::ImportRefused => "import_refused",
             ErrorCode::LinkInvalid => "link_invalid",
             ErrorCode::LinkExpired => "link_expired",
@@ -121,7 +125,8 @@ impl ErrorCode {
             | ErrorCode::PermissionDenied
             | ErrorCode::LinkInvalid
             | ErrorCode::LinkExpired => StatusCode::FORBIDDEN,
-            ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::AccountLocked | ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::FfmpegUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::UserNotFound
             | ErrorCode::CompanyNotFound
             | ErrorCode::NotFound
@@ -237,6 +242,10 @@ impl From<ServiceError> for FrtcError {
             ServiceError::NotRecording => C::NotRecording,
             ServiceError::AlreadyLive => C::AlreadyLive,
             ServiceError::NotLive => C::NotLive,
+            ServiceError::NotFound => C::NotFound,
+            ServiceError::WrongLivePasscode => C::InvalidCredentials,
+            ServiceError::TooManyAttempts { .. } => C::TooManyAttempts,
+            ServiceError::FfmpegMissing => C::FfmpegUnavailable,
             ServiceError::ParticipantNotFound(_) => C::ParticipantNotFound,
             ServiceError::History(h) => match h {
                 HistoryError::SessionNotFound => C::SessionNotFound,

@@ -239,6 +239,7 @@ impl Plenum {
             }
         };
         let (mailbox, inbox) = mpsc::channel(1024);
+        let weak_mailbox = mailbox.downgrade();
         let summary = Arc::new(Mutex::new(MeetingSummary {
             number: setup.number.clone(),
             name: setup.name.clone(),
@@ -247,6 +248,7 @@ impl Plenum {
             owner_name: setup.owner_name.clone(),
             locked: false,
             participants: 0,
+            viewers: 0,
         }));
         let handle = MeetingHandle {
             number: setup.number.clone(),
@@ -254,14 +256,19 @@ impl Plenum {
             company: setup.company,
             owner: setup.owner,
             invitees: setup.invitees.clone().into(),
+            live_id: setup.live_url.rsplit('/').next().unwrap_or_default().into(),
             mailbox,
             summary: summary.clone(),
             // A start that loses the race drops this handle, which ends its media task.
-            media: self
-                .inner
-                .media
-                .get()
-                .map(|m| m.open_room(self.inner.clock.clone(), setup.number.to_string())),
+            media: self.inner.media.get().map(|m| {
+                m.open_room(
+                    self.inner.clock.clone(),
+                    setup.number.to_string(),
+                    self.egress_context(),
+                    weak_mailbox,
+                    summary.clone(),
+                )
+            }),
         };
         let registered = self.inner.live.insert_or_existing(handle.clone());
         if registered.session == session {
@@ -276,6 +283,9 @@ impl Plenum {
                 summary,
                 media: registered.media.clone(),
                 media_seen: HashMap::new(),
+                recording: Default::default(),
+                live: Default::default(),
+                rtmp_next: None,
             };
             tokio::spawn(actor.run(inbox));
         }

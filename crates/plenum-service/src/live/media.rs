@@ -18,13 +18,17 @@ use std::time::{Duration, Instant};
 use futures::FutureExt as _;
 use plenum_domain::ids::AttendanceId;
 use plenum_domain::live::ViewRule;
-use plenum_media::{Connection, Kind, MediaConfig, Output, Room, Route, Signal, SignalError};
+use plenum_media::{
+    Connection, Kind, MediaConfig, Output, Room, Route, Signal, SignalError, ViewerId, ViewerSample,
+};
 use serde::{Deserialize, Serialize};
 use std::panic::AssertUnwindSafe;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Delivery, Outbox};
+use super::egress::{EgressContext, EgressHandle, EgressInput, LivePlan, RecordingPlan};
+use super::task::Message;
+use super::{Delivery, MeetingSummary, Outbox};
 use crate::{Clock, ServiceError};
 
 /// The media server's settings (`media.*` in the configuration, docs/media.md).
@@ -169,7 +173,14 @@ impl MediaService {
     }
 
     /// Starts the media task of a meeting that just started.
-    pub(super) fn open_room(&self, clock: Arc<dyn Clock>, meeting: String) -> MediaHandle {
+    pub(super) fn open_room(
+        &self,
+        clock: Arc<dyn Clock>,
+        meeting: String,
+        egress: Option<EgressContext>,
+        mailbox: mpsc::WeakSender<Message>,
+        summary: Arc<Mutex<MeetingSummary>>,
+    ) -> MediaHandle {
         let (control, controls) = mpsc::unbounded_channel();
         let (datagrams, inbox) = mpsc::channel(ROOM_QUEUE);
         let now = clock.instant();
@@ -188,6 +199,14 @@ impl MediaService {
             tracks_seen: 0,
             using_media: HashSet::new(),
             meeting,
+            egress_context: egress,
+            egress: None,
+            own_controls: control.downgrade(),
+            mailbox,
+            summary,
+            recording: false,
+            live: false,
+            lecturer: None,
         };
         let (router, queue) = (self.router.clone(), task.datagrams.clone());
         tokio::spawn(async move {
@@ -339,6 +358,22 @@ pub(super) enum MediaControl {
         candidate: String,
         reply: oneshot::Sender<Result<(), SignalError>>,
     },
+    /// Recording starts (its set's plan) or stops.
+    Record(Option<RecordingPlan>),
+    /// The live stream starts or stops (viewers are dropped when it stops).
+    Live(Option<LivePlan>),
+    /// A live-stream viewer's WHEP offer: the answer, or why not.
+    AddViewer {
+        viewer: ViewerId,
+        offer: String,
+        reply: oneshot::Sender<Result<String, SignalError>>,
+    },
+    RemoveViewer(ViewerId),
+    /// From the egress: a keyframe of this participant's video (a file or the composition
+    /// needs one).
+    KeyframeFor(AttendanceId),
+    /// From the egress: a sample of the composition for the viewers.
+    ToViewers(ViewerSample),
 }
 
 impl MediaHandle {
@@ -386,6 +421,20 @@ struct RoomTask {
     /// Participants who published or answered a subscribe offer: they are told their view.
     using_media: HashSet<AttendanceId>,
     meeting: String,
+    /// Recording and streaming, when the server records (`None`: it does not).
+    egress_context: Option<EgressContext>,
+    /// The meeting's egress thread, from the first recording or stream on.
+    egress: Option<EgressHandle>,
+    /// This task's own controls, for the egress to answer on.
+    own_controls: mpsc::WeakUnboundedSender<MediaControl>,
+    /// The meeting task, which the egress tells when a recording fails.
+    mailbox: mpsc::WeakSender<Message>,
+    /// Where the meeting shows its viewer count.
+    summary: Arc<Mutex<MeetingSummary>>,
+    recording: bool,
+    live: bool,
+    /// The lecturer, as the view rules name it (the composition follows it).
+    lecturer: Option<AttendanceId>,
 }
 
 impl RoomTask {
@@ -452,6 +501,9 @@ impl RoomTask {
                 self.room.set_forwarding(participant, audio, video, now);
             }
             MediaControl::Depart(participant) => {
+                if let Some(egress) = &self.egress {
+                    egress.control(EgressInput::Left(participant));
+                }
                 self.outboxes.remove(&participant);
                 self.views.remove(&participant);
                 self.rules.remove(&participant);
@@ -464,8 +516,57 @@ impl RoomTask {
                 video,
             } => self.room.set_forwarding(participant, audio, video, now),
             MediaControl::View { viewer, rule } => {
+                if rule.lecturer != self.lecturer {
+                    self.lecturer = rule.lecturer;
+                    if let Some(egress) = &self.egress {
+                        egress.control(EgressInput::Lecturer(rule.lecturer));
+                    }
+                }
                 self.rules.insert(viewer, rule);
                 self.refresh_view(viewer, now);
+            }
+            MediaControl::Record(plan) => {
+                self.recording = plan.is_some();
+                if let Some(egress) = self.egress() {
+                    egress.control(EgressInput::Record(plan));
+                }
+                self.room.set_tap(self.recording || self.live, now);
+            }
+            MediaControl::Live(plan) => {
+                self.live = plan.is_some();
+                if plan.is_none() {
+                    self.room.remove_all_viewers(now);
+                    self.viewers_changed();
+                }
+                if let Some(egress) = self.egress() {
+                    egress.control(EgressInput::Live(plan));
+                }
+                self.room.set_tap(self.recording || self.live, now);
+            }
+            MediaControl::AddViewer {
+                viewer,
+                offer,
+                reply,
+            } => {
+                let answer = if self.live {
+                    self.room.add_viewer(viewer, &offer, now)
+                } else {
+                    Err(SignalError::UnknownParticipant)
+                };
+                let _ = reply.send(answer);
+                self.viewers_changed();
+            }
+            MediaControl::RemoveViewer(viewer) => {
+                self.room.remove_viewer(viewer, now);
+                self.viewers_changed();
+            }
+            MediaControl::KeyframeFor(participant) => {
+                self.room.request_keyframe_of(participant, now);
+            }
+            MediaControl::ToViewers(sample) => {
+                if self.live {
+                    self.room.write_to_viewers(&sample, now);
+                }
             }
             MediaControl::Publish {
                 participant,
@@ -581,7 +682,29 @@ impl RoomTask {
                     self.push(participant, MediaPush::Signal(signal));
                 }
                 Output::Route(route) => self.router.apply(route, &self.datagrams),
+                Output::Frame {
+                    participant,
+                    kind,
+                    frame,
+                } => {
+                    if let Some(egress) = &mut self.egress {
+                        egress.frame(EgressInput::Frame {
+                            participant,
+                            kind,
+                            frame,
+                        });
+                    }
+                }
+                Output::ViewerClosed(_) => self.viewers_changed(),
+                Output::ViewerKeyframeWanted => {
+                    if let Some(egress) = &self.egress {
+                        egress.control(EgressInput::ViewerKeyframeWanted);
+                    }
+                }
                 Output::ActiveSpeaker(speaker) => {
+                    if let Some(egress) = &self.egress {
+                        egress.control(EgressInput::Speaker(speaker));
+                    }
                     let push = Arc::new(MediaPush::ActiveSpeaker(speaker));
                     for outbox in self.outboxes.values() {
                         let _ = outbox.try_send(Delivery::Media(push.clone()));
@@ -590,6 +713,37 @@ impl RoomTask {
                 Output::Timeout(at) => return at,
             }
         }
+    }
+
+    /// The meeting's egress, started at its first use; `None` if the server does not record
+    /// or the thread could not start.
+    fn egress(&mut self) -> Option<&EgressHandle> {
+        if self.egress.is_none() {
+            let context = self.egress_context.clone()?;
+            match EgressHandle::start(
+                context,
+                self.meeting.clone(),
+                self.own_controls.clone(),
+                self.mailbox.clone(),
+            ) {
+                Ok(egress) => self.egress = Some(egress),
+                Err(e) => {
+                    tracing::error!(meeting = %self.meeting, error = %e, "the recorder could not start");
+                    return None;
+                }
+            }
+        }
+        self.egress.as_ref()
+    }
+
+    /// The meeting's detail shows how many watch its live stream.
+    fn viewers_changed(&self) {
+        let viewers = self.room.viewer_count() as u32;
+        let mut summary = self
+            .summary
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        summary.viewers = viewers;
     }
 
     fn push(&self, participant: AttendanceId, push: MediaPush) {

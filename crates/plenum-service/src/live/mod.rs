@@ -11,8 +11,13 @@
 //! join of the number starts a new session.
 
 mod control;
+pub(crate) mod egress;
 mod join;
 mod media;
+mod rtmp;
+mod watch;
+pub(crate) use watch::ViewerRate;
+pub use watch::{VIEWERS_PER_ADDRESS, WatchStatus, Watching};
 
 mod registry;
 mod task;
@@ -200,6 +205,8 @@ pub struct MeetingSummary {
     pub owner_name: String,
     pub locked: bool,
     pub participants: u32,
+    /// Viewers of its live stream (they are not participants).
+    pub viewers: u32,
 }
 
 /// A joined participant's line to its meeting.

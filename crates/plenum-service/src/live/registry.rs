@@ -83,6 +83,14 @@ impl Registry {
         }
     }
 
+    /// The running meeting whose live stream is watched at `/live/{live_id}`.
+    pub(super) fn by_live_id(&self, live_id: &str) -> Option<MeetingHandle> {
+        self.lock()
+            .values()
+            .find(|h| &*h.live_id == live_id)
+            .cloned()
+    }
+
     pub(super) fn all(&self) -> Vec<MeetingHandle> {
         self.lock().values().cloned().collect()
     }
@@ -116,6 +124,8 @@ pub(super) struct MeetingHandle {
     pub(super) summary: Arc<Mutex<MeetingSummary>>,
     /// The meeting's media task, when the server carries media.
     pub(super) media: Option<MediaHandle>,
+    /// The last segment of its `live_url`: the watch page's address.
+    pub(super) live_id: Arc<str>,
 }
 
 impl MeetingHandle {

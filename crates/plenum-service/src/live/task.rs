@@ -7,13 +7,14 @@ use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot};
 
 use plenum_domain::history::{Attendance, MediaType, Session};
-use plenum_domain::ids::AttendanceId;
+use plenum_domain::ids::{AttendanceId, RecordingId};
 use plenum_domain::live::{
     Audience, Command, ControlError, EndReason, Event, JoinRefusal, JoinRequest, LeaveReason,
     LiveMeeting, Outcome, ViewRule,
 };
 use plenum_store::LiveWrite;
 
+use super::egress::{LivePlan, RecordingPlan};
 use super::*;
 use crate::{Plenum, ServiceError};
 pub(super) enum Message {
@@ -29,6 +30,9 @@ pub(super) enum Message {
     Snapshot {
         reply: oneshot::Sender<MeetingSnapshot>,
     },
+    /// The RTMP ingest the live stream started next pushes to (sent just before its
+    /// `StartLive`; kept out of the domain and the record: its URL holds a stream key).
+    Rtmp(Option<String>),
 }
 
 pub(super) enum JoinReply {
@@ -75,6 +79,45 @@ pub(super) struct Actor {
     pub(super) media: Option<MediaHandle>,
     /// What the media task was last told of each admitted participant.
     pub(super) media_seen: HashMap<AttendanceId, MediaSeen>,
+    /// The recording set started by the last `RecordingChanged`, until the media task is
+    /// told; then what it was told (`Some` while recording).
+    pub(super) recording: Egressing<RecordingPlan>,
+    /// The live stream, likewise (with the RTMP ingest of its start).
+    pub(super) live: Egressing<LivePlan>,
+    /// The RTMP ingest for the next live start.
+    pub(super) rtmp_next: Option<String>,
+}
+
+/// What the media task should be told of a recording or stream, and whether it was.
+#[derive(Debug)]
+pub(super) struct Egressing<T> {
+    pub(super) wanted: Option<T>,
+    pub(super) told: bool,
+}
+
+impl<T> Default for Egressing<T> {
+    fn default() -> Self {
+        Self {
+            wanted: None,
+            told: true,
+        }
+    }
+}
+
+impl<T: Clone> Egressing<T> {
+    fn set(&mut self, wanted: Option<T>) {
+        self.wanted = wanted;
+        self.told = false;
+    }
+
+    /// What to tell the media task, once.
+    fn take_news(&mut self) -> Option<Option<T>> {
+        if self.told {
+            return None;
+        }
+        self.told = true;
+        Some(self.wanted.clone())
+    }
 }
 
 /// What the media task knows of one participant: sent again only when it changes.
@@ -184,6 +227,7 @@ impl Actor {
                 reply,
                 Box::new(MeetingSnapshot::of(&self.meeting, self.seq)),
             )),
+            Message::Rtmp(url) => self.rtmp_next = url,
             Message::Join {
                 mut request,
                 outbox,
@@ -304,6 +348,43 @@ impl Actor {
                     at: *left_at,
                     reason: reason.as_str(),
                 }),
+                // Nobody got in yet (no session row): nothing to record, nothing written.
+                Event::RecordingChanged { .. } | Event::LiveChanged { .. }
+                    if !self.session_recorded => {}
+                Event::RecordingChanged { recording, .. } => {
+                    let plan = recording.then(|| RecordingPlan {
+                        company: setup.company,
+                        session: setup.session,
+                        meeting_recording: RecordingId::new(now),
+                        started_at: now,
+                    });
+                    if let Some(plan) = &plan {
+                        // The set's meeting recording is in the record when the start is
+                        // acknowledged.
+                        writes.push(LiveWrite::RecordingStarted(Box::new(plan.meeting_row())));
+                    }
+                    self.recording.set(plan);
+                    writes.push(LiveWrite::Event {
+                        session: setup.session,
+                        seq: self.seq,
+                        at: now,
+                        kind: event.kind(),
+                        data: serde_json::to_string(&event).unwrap_or_default(),
+                    });
+                }
+                Event::LiveChanged { live } => {
+                    let plan = live.as_ref().map(|_| LivePlan {
+                        rtmp: self.rtmp_next.take(),
+                    });
+                    self.live.set(plan);
+                    writes.push(LiveWrite::Event {
+                        session: setup.session,
+                        seq: self.seq,
+                        at: now,
+                        kind: event.kind(),
+                        data: serde_json::to_string(&event).unwrap_or_default(),
+                    });
+                }
                 Event::MeetingEnded { reason, .. } => {
                     if self.session_recorded {
                         writes.push(LiveWrite::SessionEnded {
@@ -458,6 +539,12 @@ impl Actor {
         let Some(media) = &self.media else {
             return;
         };
+        if let Some(plan) = self.recording.take_news() {
+            media.send(MediaControl::Record(plan));
+        }
+        if let Some(plan) = self.live.take_news() {
+            media.send(MediaControl::Live(plan));
+        }
         let outboxes = &self.outboxes;
         self.media_seen.retain(|id, _| {
             let stays = outboxes.contains_key(id);
@@ -541,7 +628,7 @@ impl Actor {
                         let _ = reply.send(Err(ServiceError::MeetingNotRunning));
                     }
                 }
-                Message::Snapshot { .. } => {}
+                Message::Snapshot { .. } | Message::Rtmp(_) => {}
             }
         }
         // Anyone still registered (their leave was not durable) no longer holds a call.

@@ -88,6 +88,17 @@ pub struct FileKey {
     pub extension: &'static str,
 }
 
+impl From<plenum_domain::history::RecordingFileKey> for FileKey {
+    fn from(key: plenum_domain::history::RecordingFileKey) -> Self {
+        FileKey {
+            company: key.company,
+            session: key.session,
+            recording: key.recording,
+            extension: key.file.extension(),
+        }
+    }
+}
+
 impl FileKey {
     /// `{company}/{session}/{recording}.{extension}`: the object's name, and the file's path
     /// relative to the storage directory.
