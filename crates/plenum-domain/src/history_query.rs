@@ -119,8 +119,11 @@ pub struct SessionSummary {
     pub participants: std::sync::Arc<[SessionParticipant]>,
     /// How many stays were by guests (no user); 0 unless the query asked `with_participants`.
     pub guest_stays: u32,
-    /// The download link of the session's first completed recording, if any.
+    /// The download link of the session's first completed recording, if any (a meeting
+    /// recording before a participant's), as imported.
     pub recording_url: Option<String>,
+    /// That recording's file, when Plenum made it (its link is signed when shown).
+    pub recording_file: Option<crate::history::RecordingFileKey>,
 }
 
 /// One stay in a session, with the user it was (if a user of the company).

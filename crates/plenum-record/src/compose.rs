@@ -20,7 +20,9 @@
 //!   the participant's [`SenderClock`] (sender reports; arrival as fallback), so a
 //!   participant's lips match its voice. The composed video's times are clamped to increase
 //!   by at least [`VIDEO_MIN_STEP`] from one frame to the next, across switches too, and never
-//!   to fall before a sample already released.
+//!   to fall before a sample already released. At a switch the new source's video is
+//!   delayed (by at most [`MAX_SWITCH_SHIFT`]) so that its first frame comes a frame
+//!   interval after the old source's last.
 //! - **Order.** [`Composer::poll`] releases audio when it is due (its end plus
 //!   [`crate::mix::JITTER_ALLOWANCE`]) and a video frame once the audio before it is out, so
 //!   samples come out in non-decreasing time across both tracks. A video frame later than that
@@ -48,6 +50,8 @@ pub const KEYFRAME_THROTTLE: Duration = Duration::from_secs(1);
 pub const VIDEO_STALE: Duration = Duration::from_secs(3);
 /// The least step between two composed video frames' times (Matroska's usual resolution).
 pub const VIDEO_MIN_STEP: Duration = Duration::from_millis(1);
+/// The most a switch delays the new source's video (a frame interval down to 10 fps).
+pub const MAX_SWITCH_SHIFT: Duration = Duration::from_millis(100);
 /// How many past speakers are remembered as fallbacks for the video.
 const RECENT_SPEAKERS: usize = 8;
 
@@ -114,6 +118,10 @@ pub struct Composer<P> {
     /// Video samples waiting for the audio before them to be released.
     video: VecDeque<Sample>,
     last_video: Option<Duration>,
+    /// The gap between the last two composed video frames (the source's frame interval).
+    video_step: Duration,
+    /// Added to the current source's times since the switch to it (see `push_video`).
+    video_shift: Duration,
     /// The time of the last sample released.
     last_out: Duration,
     stats: ComposerStats,
@@ -140,6 +148,8 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
             requests: VecDeque::new(),
             video: VecDeque::new(),
             last_video: None,
+            video_step: Duration::ZERO,
+            video_shift: Duration::ZERO,
             last_out: Duration::ZERO,
             stats: ComposerStats::default(),
         }
@@ -324,6 +334,16 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
             self.pending = None;
             self.source_broken = false;
             self.stats.video_switches += 1;
+            // The new source's first frame comes a frame interval after the old source's
+            // last, never a few milliseconds after it: two frames closer than the frame
+            // rate land in one step of a player's (or ffmpeg's) frame grid. The shift
+            // holds for the source until the next switch, at most MAX_SWITCH_SHIFT.
+            self.video_shift = match self.last_video {
+                Some(last) => (last + self.video_step)
+                    .saturating_sub(placed)
+                    .min(MAX_SWITCH_SHIFT),
+                None => Duration::ZERO,
+            };
         } else if self.source == Some(from) {
             if self.source_broken && !frame.keyframe {
                 self.stats.video_frames_skipped += 1;
@@ -341,9 +361,10 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
             return;
         }
 
-        let mut time = placed.max(self.last_out);
+        let mut time = (placed + self.video_shift).max(self.last_out);
         if let Some(last) = self.last_video {
             time = time.max(last + VIDEO_MIN_STEP);
+            self.video_step = time - last;
         }
         self.last_video = Some(time);
         self.stats.video_frames += 1;

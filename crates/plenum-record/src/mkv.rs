@@ -6,7 +6,7 @@
 //! EBML header (DocType "webm" or "matroska", DocTypeVersion 4)
 //! Segment, size "unknown" in an 8-byte field (patched by `finish` and `repair`)
 //!   a 96-byte Void that `finish` turns into a SeekHead (Info, Tracks, Cues) + Void
-//!   Info: TimestampScale 1 ms, MuxingApp, WritingApp,
+//!   Info: TimestampScale 10 µs, MuxingApp, WritingApp,
 //!         an 11-byte Void at a known offset that `finish`/`repair` turn into Duration
 //!   Tracks: one TrackEntry per `TrackSpec` (track numbers 1, 2, … in order)
 //!   Cluster, Cluster, …: each written whole, with its size, when it closes
@@ -34,14 +34,22 @@
 //!
 //! # Time
 //!
-//! Block timestamps are milliseconds on the caller's clock ([`Sample::time`]), not shifted
-//! to start at zero: a track that starts late starts late in its file. Blocks are written in
+//! Block timestamps are ticks of [`TICK`] (10 µs) on the caller's clock ([`Sample::time`]),
+//! not shifted to start at zero: a track that starts late starts late in its file. Blocks are written in
 //! time order across tracks: samples wait in an interleaving buffer until every track has
 //! reached their time, or until they are [`INTERLEAVE_WINDOW`] older than the newest
 //! sample (a track that stops does not hold the others). A sample that comes later still is
 //! written at the last written time (never a backwards block). Within one track, block
-//! timestamps strictly increase (a sample in the same millisecond as the previous one is
-//! moved 1 ms on).
+//! timestamps strictly increase (a sample at or before the previous one's time is moved
+//! 1 ms past it).
+//!
+//! Why 10 µs and not WebM's usual 1 ms: a 15 or 30 fps stream's frames are 66.67 or
+//! 33.33 ms apart, and rounded to milliseconds they are 66 or 67 apart. A player or
+//! ffmpeg that puts a constant-rate stream on a grid of its frame rate then sees two
+//! frames in one grid step when the stream's phase is near a half step (ffmpeg's
+//! `-f null` check fails with "non monotonically increasing dts"). At 10 µs the rounding
+//! is 0.015 % of a frame. The cost: a cluster's relative timestamps (i16) span at most
+//! 327 ms, so clusters close every [`CLUSTER_SPAN`].
 //!
 //! The Duration is the end of the last block: its timestamp plus the gap between that
 //! track's last two blocks (the frame duration, 20 ms for Opus), the same rule in
@@ -62,14 +70,28 @@ use std::time::Duration;
 use crate::{Codec, Sample};
 
 /// A cluster closes when its next block would be this far from its start.
-pub const CLUSTER_SPAN: Duration = Duration::from_millis(500);
+pub const CLUSTER_SPAN: Duration = Duration::from_millis(300);
 /// A cluster closes when it holds this many bytes.
 pub const CLUSTER_BYTES: usize = 2 * 1024 * 1024;
 /// How long a sample waits for the other tracks before it is written anyway.
 pub const INTERLEAVE_WINDOW: Duration = Duration::from_millis(300);
 /// The longest frame duration counted at the end of a file (a video track's last gap may
 /// be a freeze).
-const MAX_LAST_FRAME_MS: u64 = 1000;
+const MAX_LAST_FRAME: Duration = Duration::from_secs(1);
+
+/// The unit of every timestamp in a file (its TimestampScale).
+pub const TICK: Duration = Duration::from_micros(10);
+
+/// The least a track's blocks are apart (1 ms).
+const MIN_STEP_TICKS: u64 = 100;
+
+fn to_ticks(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos() / TICK.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn from_ticks(ticks: u64) -> Duration {
+    Duration::from_nanos(ticks.saturating_mul(TICK.as_nanos() as u64))
+}
 
 const EBML: u32 = 0x1A45_DFA3;
 const EBML_VERSION: u32 = 0x4286;
@@ -253,9 +275,9 @@ fn put_master(buf: &mut Vec<u8>, id: u32, content: &[u8]) {
     put_bytes(buf, id, content);
 }
 
-fn duration_element(ms: u64) -> [u8; DURATION_SLOT] {
+fn duration_element(ticks: u64) -> [u8; DURATION_SLOT] {
     let mut buf = Vec::with_capacity(DURATION_SLOT);
-    put_float(&mut buf, DURATION, ms as f64);
+    put_float(&mut buf, DURATION, ticks as f64);
     let mut out = [0; DURATION_SLOT];
     out.copy_from_slice(&buf);
     out
@@ -289,7 +311,7 @@ fn header(doc_type: DocType, tracks: &[TrackSpec]) -> (Vec<u8>, Offsets) {
     put_void(&mut out, SEEK_HEAD_SLOT);
 
     let mut info = Vec::new();
-    put_uint(&mut info, TIMESTAMP_SCALE, 1_000_000);
+    put_uint(&mut info, TIMESTAMP_SCALE, TICK.as_nanos() as u64);
     let app = concat!("plenum-record ", env!("CARGO_PKG_VERSION"));
     put_bytes(&mut info, MUXING_APP, app.as_bytes());
     put_bytes(&mut info, WRITING_APP, app.as_bytes());
@@ -525,16 +547,18 @@ impl<W: Write> MkvWriter<W> {
 
     /// The duration written so far (blocks in the interleaving buffer not counted).
     pub fn duration(&self) -> Duration {
-        Duration::from_millis(end_ms(self.tracks.iter().map(|t| (t.last, t.gap))))
+        from_ticks(end_ticks(self.tracks.iter().map(|t| (t.last, t.gap))))
     }
 
     fn write_block(&mut self, track: usize, sample: &Sample) -> io::Result<()> {
         let state = &mut self.tracks[track];
         let video = state.video;
-        let mut ms = u64::try_from(sample.time.as_millis()).unwrap_or(u64::MAX);
+        let mut ms = to_ticks(sample.time);
         ms = ms.max(self.last_written.unwrap_or(0));
         if let Some(last) = state.last {
-            ms = ms.max(last + 1);
+            // A block at or before the track's last moves just past it: 1 ms, so that
+            // readers rescaling to a sample or frame grid still see them apart.
+            ms = ms.max(last + MIN_STEP_TICKS);
             state.gap = ms - last;
         }
         state.last = Some(ms);
@@ -543,7 +567,7 @@ impl<W: Write> MkvWriter<W> {
         // one spans CLUSTER_SPAN or holds CLUSTER_BYTES.
         let cut = self.cluster.start.is_some_and(|start| {
             video && sample.keyframe
-                || ms - start >= CLUSTER_SPAN.as_millis() as u64
+                || ms - start >= to_ticks(CLUSTER_SPAN)
                 || self.cluster.blocks.len() >= CLUSTER_BYTES
         });
         if cut {
@@ -627,8 +651,7 @@ impl<W: Write + Seek> MkvWriter<W> {
         }
         let end = self.bytes;
         self.out.seek(SeekFrom::Start(self.offsets.duration_slot))?;
-        self.out
-            .write_all(&duration_element(duration.as_millis() as u64))?;
+        self.out.write_all(&duration_element(to_ticks(duration)))?;
         self.out.seek(SeekFrom::Start(self.offsets.segment_size))?;
         self.out
             .write_all(&segment_size_field(end - self.offsets.segment_data))?;
@@ -641,10 +664,11 @@ impl<W: Write + Seek> MkvWriter<W> {
     }
 }
 
-/// The end of a file's last block: the latest track's last timestamp plus its last gap.
-fn end_ms(tracks: impl Iterator<Item = (Option<u64>, u64)>) -> u64 {
+/// The end of a file's last block, in ticks: the latest track's last timestamp plus its
+/// last gap.
+fn end_ticks(tracks: impl Iterator<Item = (Option<u64>, u64)>) -> u64 {
     tracks
-        .filter_map(|(last, gap)| last.map(|l| l + gap.min(MAX_LAST_FRAME_MS)))
+        .filter_map(|(last, gap)| last.map(|l| l + gap.min(to_ticks(MAX_LAST_FRAME))))
         .max()
         .unwrap_or(0)
 }
@@ -690,7 +714,7 @@ pub fn repair(path: &Path) -> io::Result<Summary> {
     file.write_all(&segment_size_field(plan.end - plan.segment_data))?;
     file.sync_all()?;
     Ok(Summary {
-        duration: Duration::from_millis(plan.duration_ms),
+        duration: from_ticks(plan.duration_ms),
         bytes: plan.end,
     })
 }
@@ -939,7 +963,7 @@ fn plan_repair<R: Read + Seek>(r: &mut Reader<'_, R>) -> io::Result<Plan> {
         return Err(no_header());
     }
     let end = end.ok_or_else(|| invalid("no complete block in the file"))?;
-    let duration_ms = end_ms(last.values().map(|&(ms, gap)| (Some(ms), gap)));
+    let duration_ms = end_ticks(last.values().map(|&(ms, gap)| (Some(ms), gap)));
     Ok(Plan {
         end,
         segment_size: segment.size_at,
@@ -994,7 +1018,7 @@ mod tests {
         assert_eq!(summary.bytes, bytes.len() as u64);
         assert_eq!(&bytes[slot..slot + 3], &[0x44, 0x89, 0x88]);
         let value = f64::from_be_bytes(bytes[slot + 3..slot + 11].try_into().expect("8"));
-        assert_eq!(value, 200.0);
+        assert_eq!(value, 20_000.0, "200 ms in 10 µs ticks");
     }
 
     #[test]
@@ -1010,8 +1034,8 @@ mod tests {
         w.write(1, &sample(133, false)).expect("video");
         let order: Vec<_> = w.pending.keys().map(|(t, _)| t.as_millis()).collect();
         assert_eq!(order, [133], "everything up to 100 ms is written");
-        assert_eq!(w.tracks[0].last, Some(100));
-        assert_eq!(w.tracks[1].last, Some(66));
-        assert_eq!(w.last_written, Some(100));
+        assert_eq!(w.tracks[0].last, Some(10_000), "ticks of 10 µs");
+        assert_eq!(w.tracks[1].last, Some(6_600));
+        assert_eq!(w.last_written, Some(10_000));
     }
 }

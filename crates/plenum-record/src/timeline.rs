@@ -1,11 +1,17 @@
 //! Where a frame belongs on a recording's clock.
 //!
 //! A participant's audio and video are separate RTP streams with unrelated RTP clocks; what
-//! ties them together is the sender's wall clock in their RTCP sender reports. So a frame
-//! with a sender report is placed by its sender's wall-clock time, shifted once per
-//! participant ([`SenderClock`]) onto our own clock: the participant's tracks stay in sync
-//! with each other. Without a report yet, a track is placed by its RTP time from the
-//! arrival of its first frame (smoother than each frame's arrival, which jitters).
+//! ties them together is the sender's wall clock in their RTCP sender reports. A track is
+//! placed by its RTP time from an anchor set by its first frame: where the sender's wall
+//! clock puts that frame when it carries a report, shifted once per participant
+//! ([`SenderClock`]) onto our own clock, so the participant's tracks line up; else where it
+//! arrived (a track whose first frame had no report yet stays so: str0m reports audio every
+//! 5 s, video every second).
+//!
+//! Later reports do not move a track: senders' reports jitter by tens of milliseconds
+//! (their wall clock is read when the report is sent), and following each would step the
+//! track back and forth, piling frames onto one instant. Over a meeting the RTP clock and
+//! the sender's wall clock do not drift apart by anything audible.
 //!
 //! Both are checked against arrival: a placement more than [`RESYNC`] away from when the
 //! frame arrived (a sender's clock jumped, a stream restarted) is anchored again. Times
@@ -29,7 +35,7 @@ pub struct SenderClock {
 #[derive(Debug, Clone)]
 pub struct TrackClock {
     start: Instant,
-    /// RTP time and placement of the first frame (reports missing).
+    /// RTP time and placement of the first frame.
     anchor: Option<(u64, i128)>,
     last: Duration,
 }
@@ -48,31 +54,36 @@ impl TrackClock {
     pub fn place(&mut self, sender: &mut SenderClock, frame: &Frame) -> Duration {
         let rate = i128::from(frame.codec.clock_rate());
         let arrived = nanos_since(self.start, frame.arrival);
-        let placed = match frame.sender_report {
-            Some(report) => {
-                let rtp_delta = i128::from(frame.rtp_time) - i128::from(report.rtp_time);
-                let wall = wall_ns(report.ntp) + rtp_delta * 1_000_000_000 / rate;
-                let offset = *sender.offset_ns.get_or_insert(arrived - wall);
-                let placed = wall + offset;
-                if (placed - arrived).abs() > RESYNC.as_nanos() as i128 {
-                    sender.offset_ns = Some(arrived - wall);
-                    arrived
-                } else {
-                    placed
-                }
-            }
+        let (rtp0, at0) = match self.anchor {
+            Some(anchor) => anchor,
             None => {
-                let (rtp0, at0) = *self.anchor.get_or_insert((frame.rtp_time, arrived));
-                let rtp_delta = i128::from(frame.rtp_time) - i128::from(rtp0);
-                let placed = at0 + rtp_delta * 1_000_000_000 / rate;
-                if (placed - arrived).abs() > RESYNC.as_nanos() as i128 {
-                    self.anchor = Some((frame.rtp_time, arrived));
-                    arrived
-                } else {
-                    placed
-                }
+                // The first frame: by the sender's wall clock when it has a report (the
+                // participant's tracks line up), else by its arrival.
+                let at = match frame.sender_report {
+                    Some(report) => {
+                        let rtp_delta = i128::from(frame.rtp_time) - i128::from(report.rtp_time);
+                        let wall = wall_ns(report.ntp) + rtp_delta * 1_000_000_000 / rate;
+                        let offset = *sender.offset_ns.get_or_insert(arrived - wall);
+                        let placed = wall + offset;
+                        if (placed - arrived).abs() > RESYNC.as_nanos() as i128 {
+                            sender.offset_ns = Some(arrived - wall);
+                            arrived
+                        } else {
+                            placed
+                        }
+                    }
+                    None => arrived,
+                };
+                *self.anchor.insert((frame.rtp_time, at))
             }
         };
+        let rtp_delta = i128::from(frame.rtp_time) - i128::from(rtp0);
+        let mut placed = at0 + rtp_delta * 1_000_000_000 / rate;
+        if (placed - arrived).abs() > RESYNC.as_nanos() as i128 {
+            // A jump of the RTP clock (a restarted stream): anchored again at arrival.
+            self.anchor = Some((frame.rtp_time, arrived));
+            placed = arrived;
+        }
         let placed = Duration::from_nanos(placed.clamp(0, i128::from(u64::MAX)) as u64);
         self.last = self.last.max(placed);
         self.last
@@ -159,6 +170,31 @@ mod tests {
             ),
         );
         assert_eq!(a, v, "same capture instant, same place");
+    }
+
+    #[test]
+    fn a_track_that_began_without_reports_stays_on_its_rtp_clock_when_they_come() {
+        let start = Instant::now();
+        let mut clock = TrackClock::new(start);
+        let mut sender = SenderClock::default();
+        let first = clock.place(&mut sender, &frame(Codec::Vp8, 90_000, start, None));
+        assert_eq!(first, Duration::ZERO);
+        // A second later the first report comes, naming a wall clock that would place this
+        // frame 30 ms earlier than its RTP time does: the track keeps its RTP clock.
+        let report = SenderReport {
+            ntp: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            rtp_time: 180_000,
+        };
+        let late = frame(
+            Codec::Vp8,
+            180_000 + 2_700,
+            start + Duration::from_millis(1_000),
+            Some(report),
+        );
+        assert_eq!(
+            clock.place(&mut sender, &late),
+            Duration::from_millis(1_030)
+        );
     }
 
     #[test]

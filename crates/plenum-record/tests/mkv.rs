@@ -97,8 +97,8 @@ fn audio_coming_late_is_still_written_in_time_order_across_tracks() {
             .map(|f| f.timestamp)
             .collect();
         if lag_ms < 300 {
-            // Within the interleaving window: audio keeps its own times.
-            assert!(audio.windows(2).all(|w| w[1] - w[0] == 20), "{audio:?}");
+            // Within the interleaving window: audio keeps its own times (20 ms in 10 µs ticks).
+            assert!(audio.windows(2).all(|w| w[1] - w[0] == 2_000), "{audio:?}");
         }
         assert!(audio.windows(2).all(|w| w[1] > w[0]));
     }
@@ -334,7 +334,7 @@ fn a_finished_file_has_cues_to_seek_by_and_cut_inside_them_it_repairs_without() 
     writer.finish().expect("finish");
     // matroska-demuxer seeks by the Cues (found through the SeekHead) to a video keyframe.
     let (mut mkv, _) = demux(&path);
-    mkv.seek(2_500).expect("seek");
+    mkv.seek(250_000).expect("seek to 2.5 s (10 µs ticks)");
     let mut frame = matroska_demuxer::Frame::default();
     loop {
         assert!(
@@ -345,7 +345,7 @@ fn a_finished_file_has_cues_to_seek_by_and_cut_inside_them_it_repairs_without() 
             break;
         }
     }
-    assert!(frame.timestamp >= 2_500, "{}", frame.timestamp);
+    assert!(frame.timestamp >= 250_000, "{}", frame.timestamp);
     if have_ffmpeg() {
         let out = Command::new("ffmpeg")
             .args(["-nostdin", "-v", "error", "-xerror", "-ss", "2.5", "-i"])

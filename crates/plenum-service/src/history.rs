@@ -369,11 +369,12 @@ impl Plenum {
         query: &SessionQuery,
         page: PageRequest,
     ) -> Result<Page<SessionSummary>, ServiceError> {
-        Ok(self
+        let sessions = self
             .inner
             .store
             .find_sessions(scope.company, query, page)
-            .await?)
+            .await?;
+        Ok(self.with_session_links(sessions))
     }
 
     /// The sessions held in a room of the caller's company, with their participants; an
@@ -395,10 +396,22 @@ impl Plenum {
             .store
             .find_sessions(scope.company, &query, page)
             .await
+            .map(|sessions| self.with_session_links(sessions))
             .map_err(|e| match e {
                 StoreError::NotFound => ServiceError::RoomNotFound,
                 other => other.into(),
             })
+    }
+
+    /// Sessions with the links of their first recordings (a file Plenum made has a link
+    /// signed now).
+    fn with_session_links(&self, mut sessions: Page<SessionSummary>) -> Page<SessionSummary> {
+        for s in &mut sessions.items {
+            if let Some(key) = s.recording_file {
+                s.recording_url = Some(self.file_link(key)).filter(|l| !l.is_empty());
+            }
+        }
+        sessions
     }
 
     pub async fn session_attendance(
@@ -421,11 +434,15 @@ impl Plenum {
         filter: &RecordingFilter,
         page: PageRequest,
     ) -> Result<Page<RecordingView>, ServiceError> {
-        Ok(self
+        let mut found = self
             .inner
             .store
             .find_recordings(scope.company, filter, page)
-            .await?)
+            .await?;
+        for view in &mut found.items {
+            view.recording.download_url = self.recording_link(&view.recording);
+        }
+        Ok(found)
     }
 
     pub async fn recording(
@@ -433,11 +450,14 @@ impl Plenum {
         scope: CompanyScope,
         id: RecordingId,
     ) -> Result<RecordingView, ServiceError> {
-        self.inner
+        let mut view = self
+            .inner
             .store
             .recording(scope.company, id)
             .await?
-            .ok_or_else(|| HistoryError::RecordingNotFound.into())
+            .ok_or(HistoryError::RecordingNotFound)?;
+        view.recording.download_url = self.recording_link(&view.recording);
+        Ok(view)
     }
 
     pub async fn delete_recordings(
@@ -453,6 +473,21 @@ impl Plenum {
         tracing::info!(company_id = %scope.company, deleted = n.count, "recordings deleted");
         self.delete_recording_files(&n.files).await;
         Ok(n.count)
+    }
+
+    /// Deletes one recording of the caller's company, and its file.
+    pub async fn delete_recording(
+        &self,
+        scope: CompanyScope,
+        id: RecordingId,
+    ) -> Result<(), ServiceError> {
+        let deleted = self.inner.store.delete_recording(scope.company, id).await?;
+        if deleted.count == 0 {
+            return Err(HistoryError::RecordingNotFound.into());
+        }
+        tracing::info!(company_id = %scope.company, recording = %id, "recording deleted");
+        self.delete_recording_files(&deleted.files).await;
+        Ok(())
     }
 
     /// The users of the company among `ids` (others are left out), as meetings show people.

@@ -96,17 +96,21 @@ impl Plenum {
     pub fn recording_link(&self, recording: &Recording) -> String {
         match RecordingFileKey::of(recording) {
             None => recording.download_url.clone(),
-            Some(key) if recording.status == RecordingStatus::Completed => {
-                match self.inner.recordings.get() {
-                    Some(recorder) => format!(
-                        "{}{}",
-                        self.inner.policy.public_url,
-                        recorder.downloads.link(&FileKey::from(key), self.now())
-                    ),
-                    None => String::new(),
-                }
-            }
+            Some(key) if recording.status == RecordingStatus::Completed => self.file_link(key),
             Some(_) => String::new(),
+        }
+    }
+
+    /// A signed link to a file Plenum holds, valid `recordings.link_ttl` from now; `""` when
+    /// the server does not serve recordings.
+    pub(crate) fn file_link(&self, key: RecordingFileKey) -> String {
+        match self.inner.recordings.get() {
+            Some(recorder) => format!(
+                "{}{}",
+                self.inner.policy.public_url,
+                recorder.downloads.link(&FileKey::from(key), self.now())
+            ),
+            None => String::new(),
         }
     }
 

@@ -22,8 +22,8 @@ use plenum_domain::Timestamp;
 use plenum_domain::api_keys::{ApiKey, ApiKeyKind, NewApiKey};
 use plenum_domain::credentials::TokenHash;
 use plenum_domain::history::{
-    Attendance, DeviceType, MediaType, Recording, RecordingFile, RecordingKind, RecordingStatus,
-    Session,
+    Attendance, DeviceType, MediaType, Recording, RecordingFile, RecordingFileKey, RecordingKind,
+    RecordingStatus, Session,
 };
 use plenum_domain::history_import::{
     ImportAttendance, ImportLine, ImportRecord, ImportRecording, ImportRefused, ImportRoom,
@@ -263,9 +263,12 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Ses
     let placeholders = vec!["?"; seqs.len()].join(", ");
     let sql = format!(
         "SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
-             (SELECT r.download_url FROM recordings r WHERE r.session_seq = s.seq \
-              AND r.status = 'completed' ORDER BY r.started_at, r.seq LIMIT 1) \
+             fr.download_url, fr.id, fr.file_ext \
          FROM sessions s JOIN users u ON u.id = s.owner_id \
+         LEFT JOIN recordings fr ON fr.seq = \
+             (SELECT r.seq FROM recordings r WHERE r.session_seq = s.seq \
+              AND r.status = 'completed' \
+              ORDER BY r.attendance_seq IS NOT NULL, r.started_at, r.seq LIMIT 1) \
          WHERE s.seq IN ({placeholders})"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
@@ -279,6 +282,7 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Ses
             number,
             session,
         } = session_from_row(row)?;
+        let (company, session_id) = (session.company, session.id);
         items.push((
             seq,
             SessionSummary {
@@ -293,6 +297,21 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Ses
                 participants: Arc::default(),
                 guest_stays: 0,
                 recording_url: row.get(SESSION_COLUMN_COUNT + 2).map_err(internal)?,
+                recording_file: match (
+                    row.get::<_, Option<Uuid>>(SESSION_COLUMN_COUNT + 3)
+                        .map_err(internal)?,
+                    row.get::<_, Option<String>>(SESSION_COLUMN_COUNT + 4)
+                        .map_err(internal)?,
+                ) {
+                    (Some(id), Some(ext)) => Some(RecordingFileKey {
+                        company,
+                        session: session_id,
+                        recording: RecordingId::from_uuid(id),
+                        file: RecordingFile::parse(&ext)
+                            .ok_or_else(|| corrupt("recordings.file_ext"))?,
+                    }),
+                    _ => None,
+                },
             },
         ));
     }
@@ -604,6 +623,9 @@ pub(crate) const RECORDING_COLUMNS: &str = "r.id, r.company_id, s.id, a.id, r.ki
      r.size_bytes, r.duration_secs, r.started_at, r.ended_at, r.completed_at, r.download_url, \
      r.created_at, r.updated_at, s.room_id, r.file_ext, r.failure";
 
+/// How many columns `RECORDING_COLUMNS` names (a query's own columns come after them).
+const RECORDING_COLUMN_COUNT: usize = 18;
+
 pub(crate) const RECORDING_FROM: &str = "recordings r JOIN sessions s ON s.seq = r.session_seq \
      LEFT JOIN attendance a ON a.seq = r.attendance_seq";
 
@@ -701,7 +723,7 @@ fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, R
         .map_err(internal)?;
     let mut items = Vec::with_capacity(seqs.len());
     while let Some(row) = rows.next().map_err(internal)? {
-        let seq: i64 = row.get(16).map_err(internal)?;
+        let seq: i64 = row.get(RECORDING_COLUMN_COUNT).map_err(internal)?;
         items.push((seq, recording_from_row(row)?));
     }
     Ok(items)
@@ -1180,6 +1202,20 @@ impl History for SqliteStore {
         }
         let (conditions, params) = recording_conditions(company, filter, Purpose::All);
         crate::live::delete_recordings_where(self, &conditions, &params, None).await
+    }
+
+    async fn delete_recording(
+        &self,
+        company: CompanyId,
+        id: RecordingId,
+    ) -> StoreResult<DeletedRecordings> {
+        crate::live::delete_recordings_where(
+            self,
+            "r.company_id = ?1 AND r.id = ?2",
+            &[blob(company.as_uuid()), blob(id.as_uuid())],
+            None,
+        )
+        .await
     }
 
     async fn import_history(

@@ -102,6 +102,13 @@ pub trait History: Send + Sync + std::fmt::Debug + 'static {
         filter: &RecordingFilter,
     ) -> StoreResult<crate::DeletedRecordings>;
 
+    /// Deletes one recording of the company (none: `count` 0), with its file to delete.
+    async fn delete_recording(
+        &self,
+        company: CompanyId,
+        id: RecordingId,
+    ) -> StoreResult<crate::DeletedRecordings>;
+
     /// Writes an import into `company`, all or nothing. Records whose id the company already
     /// has are left as they are (so importing a file twice changes nothing).
     async fn import_history(

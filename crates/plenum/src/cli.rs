@@ -35,7 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the server. On first start it creates the default company and the SystemAdmin
     /// `admin`, with the password from --admin-password, or a generated one printed once.
-    Serve(ServeOverrides),
+    Serve(Box<ServeOverrides>),
     /// Manage user accounts offline, on the data directory.
     #[command(subcommand)]
     User(UserCommand),

@@ -539,6 +539,7 @@ mod tests {
                 .into(),
                 guest_stays: 3,
                 recording_url: None,
+                recording_file: None,
             };
             let url = "https://meet.example/j/5550001";
             let typed =
@@ -589,6 +590,7 @@ mod tests {
             .into(),
             guest_stays: 0,
             recording_url: None,
+            recording_file: None,
         }
     }
 

@@ -46,7 +46,10 @@ pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/v2/room_recordings", get(list).delete(delete_bulk))
-        .route("/v2/room_recordings/{room_recording_id}", get(retrieve))
+        .route(
+            "/v2/room_recordings/{room_recording_id}",
+            get(retrieve).delete(delete_one),
+        )
 }
 
 // --- errors ----------------------------------------------------------------------------------
@@ -409,6 +412,21 @@ async fn retrieve(
         .ok_or_else(|| TelnyxError::not_found("The requested room recording does not exist."))?;
     let view = state.plenum.recording(scope, id).await?;
     Ok(Json(json!({ "data": RoomRecording::from(&view) })))
+}
+
+/// `DELETE /v2/room_recordings/{room_recording_id}`: deletes one recording and its file;
+/// `204 No Content`, as Telnyx answers.
+async fn delete_one(
+    State(state): State<AppState>,
+    ApiKeyAuth(scope): ApiKeyAuth,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, TelnyxError> {
+    let id: RecordingId = id
+        .ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(|| TelnyxError::not_found("The requested room recording does not exist."))?;
+    state.plenum.delete_recording(scope, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /v2/room_recordings`: deletes every recording of the company matching the filters
