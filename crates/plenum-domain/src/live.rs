@@ -1085,14 +1085,12 @@ impl LiveMeeting {
                 });
             }
             Command::RecordingFailed { reason } => {
-                // Late news of a recording already stopped changes nothing.
-                if self.recording {
-                    self.recording = false;
-                    events.push(Event::RecordingChanged {
-                        recording: false,
-                        failure: Some(reason),
-                    });
-                }
+                // Running or just stopped (its files failed to store): everyone learns it.
+                self.recording = false;
+                events.push(Event::RecordingChanged {
+                    recording: false,
+                    failure: Some(reason),
+                });
             }
             Command::StartLive { passcode } => {
                 let live = LiveStream {

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Meeting Room", description = "FRTC: persistent meeting rooms"),
         (name = "System", description = "FRTC: capacity and version"),
         (name = "Company", description = "Plenum extension: companies (tenants)"),
+        (name = "Recordings", description = "Plenum extension: recordings of running meetings and the company's recordings, with download links"),
         (name = "History", description = "Plenum extension: integration keys (API keys, Huawei apps) and history import"),
         (name = "Operations", description = "Liveness"),
     )

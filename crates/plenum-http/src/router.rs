@@ -105,6 +105,10 @@ pub fn router(state: AppState) -> Router {
             frtc::meeting::stop_recording
         ))
         .routes(routes!(frtc::meeting::start_live, frtc::meeting::stop_live))
+        // Plenum extension: recordings
+        .routes(routes!(frtc::recordings::of_meeting))
+        .routes(routes!(frtc::recordings::list))
+        .routes(routes!(frtc::recordings::detail))
         .routes(routes!(
             frtc::meeting::pin_for_participant,
             frtc::meeting::unpin_for_participant

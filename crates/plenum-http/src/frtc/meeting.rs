@@ -384,7 +384,7 @@ fn client_uuid(raw: &str) -> Result<AttendanceId, FrtcError> {
 /// the body): someone without the right, or a number not running, learns nothing from how
 /// their body would have been judged.
 #[derive(Debug)]
-pub struct Controller(SignedIn);
+pub struct Controller(pub(crate) SignedIn);
 
 impl FromRequestParts<AppState> for Controller {
     type Rejection = FrtcError;

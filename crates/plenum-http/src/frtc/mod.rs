@@ -13,6 +13,7 @@
 pub mod company;
 pub mod history;
 pub mod meeting;
+pub mod recordings;
 pub mod room;
 pub mod schedule;
 pub mod system;
