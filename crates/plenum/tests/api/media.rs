@@ -38,7 +38,7 @@ impl Tap {
 }
 
 /// A participant with media in meeting `number`, running until dropped (or `leave`).
-struct MediaBot {
+pub(crate) struct MediaBot {
     client_uuid: String,
     tap: Tap,
     stop: Option<oneshot::Sender<()>>,
@@ -46,7 +46,7 @@ struct MediaBot {
 }
 
 impl MediaBot {
-    async fn join(app: &TestApp, number: &str, name: &str, video: bool) -> Self {
+    pub(crate) async fn join(app: &TestApp, number: &str, name: &str, video: bool) -> Self {
         let url = plenum_client::live_url(&app.base_url).expect("live url");
         let mut participant = Participant::connect(&url, None).await.expect("connect");
         let mut tap = Tap::default();
@@ -90,7 +90,7 @@ impl MediaBot {
     }
 
     /// What this bot received from `other` so far (stats arrive once a second).
-    fn received_from(&self, other: &MediaBot) -> FromParticipant {
+    pub(crate) fn received_from(&self, other: &MediaBot) -> FromParticipant {
         self.received_from_id(&other.client_uuid)
     }
 
@@ -102,7 +102,7 @@ impl MediaBot {
             .unwrap_or_default()
     }
 
-    async fn leave(mut self) {
+    pub(crate) async fn leave(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -117,7 +117,7 @@ impl Drop for MediaBot {
 }
 
 /// Waits (at most `limit`) until `check` holds, polling every 100 ms.
-async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let started = Instant::now();
     while !check() {
         assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
