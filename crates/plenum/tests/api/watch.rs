@@ -454,6 +454,16 @@ async fn the_watch_page_plays_the_stream_with_the_passcode_and_shows_its_end() {
     bob.leave().await;
 }
 
+/// Whether a socket listens on TCP `port` of 127.0.0.1 (Linux: `/proc/net/tcp`).
+fn listens(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!("0100007F:{port:04X}");
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A")
+    })
+}
+
 /// Whether `program -version` runs.
 fn runs(program: &str) -> bool {
     std::process::Command::new(program)
@@ -486,10 +496,10 @@ async fn the_stream_is_pushed_to_an_rtmp_ingest_as_h264_and_aac() {
         .kill_on_drop(true)
         .spawn()
         .expect("the ingest ffmpeg");
-    // The ingest is listening once its port is taken (a connection would use up its one
-    // accept, so look, don't touch).
+    // Wait until the ingest listens. Look, don't touch: a connection would use up its one
+    // accept, and binding the port to see whether it is taken could make ffmpeg's bind fail.
     let listening = Instant::now();
-    while std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+    while !listens(port) {
         assert!(
             listening.elapsed() < Duration::from_secs(10),
             "the ingest does not listen"
