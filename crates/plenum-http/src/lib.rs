@@ -21,6 +21,7 @@ pub mod rocketchat;
 pub mod rokid;
 mod router;
 pub mod telnyx;
+mod watch_page;
 mod wire_time;
 
 pub use router::router;

@@ -172,6 +172,13 @@ pub async fn connect(
 #[derive(Debug)]
 pub struct PeerAddress(Option<IpAddr>);
 
+impl PeerAddress {
+    /// The address, when the server put one on the connection.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.0
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
     type Rejection = std::convert::Infallible;
 

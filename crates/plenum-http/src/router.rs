@@ -165,6 +165,7 @@ pub fn router(state: AppState) -> Router {
     .merge(crate::telnyx::routes())
     .merge(crate::huawei::routes())
     .merge(crate::join_page::routes())
+    .merge(crate::watch_page::routes())
     .merge(crate::recording_files::routes())
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)

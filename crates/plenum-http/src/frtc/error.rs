@@ -14,6 +14,7 @@ pub enum ErrorCode {
     InvalidField,
     NothingToChange,
     PayloadTooLarge,
+    UnsupportedMediaType,
     TokenMissing,
     TokenInvalid,
     TokenExpired,
@@ -49,6 +50,7 @@ pub enum ErrorCode {
     NotLive,
     TooManyAttempts,
     FfmpegUnavailable,
+    MediaUnavailable,
     ImportRefused,
     LinkInvalid,
     LinkExpired,
@@ -64,6 +66,7 @@ impl ErrorCode {
             ErrorCode::InvalidField => "invalid_field",
             ErrorCode::NothingToChange => "nothing_to_change",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::TokenMissing => "token_missing",
             ErrorCode::TokenInvalid => "token_invalid",
             ErrorCode::TokenExpired => "token_expired",
@@ -99,6 +102,7 @@ impl ErrorCode {
             ErrorCode::NotLive => "not_live",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::FfmpegUnavailable => "ffmpeg_unavailable",
+            ErrorCode::MediaUnavailable => "media_unavailable",
             ErrorCode::ImportRefused => "import_refused",
             ErrorCode::LinkInvalid => "link_invalid",
             ErrorCode::LinkExpired => "link_expired",
@@ -117,6 +121,7 @@ impl ErrorCode {
             | ErrorCode::TooManyOccurrences
             | ErrorCode::ImportRefused => StatusCode::BAD_REQUEST,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::TokenMissing
             | ErrorCode::TokenInvalid
             | ErrorCode::TokenExpired
@@ -126,7 +131,9 @@ impl ErrorCode {
             | ErrorCode::LinkInvalid
             | ErrorCode::LinkExpired => StatusCode::FORBIDDEN,
             ErrorCode::AccountLocked | ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::FfmpegUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::FfmpegUnavailable | ErrorCode::MediaUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorCode::UserNotFound
             | ErrorCode::CompanyNotFound
             | ErrorCode::NotFound
@@ -211,6 +218,13 @@ impl From<ServiceError> for FrtcError {
                     retry_after: Some(*retry_after_secs),
                 };
             }
+            ServiceError::TooManyAttempts { retry_after_secs } => {
+                return Self {
+                    code: C::TooManyAttempts,
+                    message: e.to_string(),
+                    retry_after: Some(*retry_after_secs),
+                };
+            }
             ServiceError::InvalidCredentials => C::InvalidCredentials,
             ServiceError::WrongOldCredential => C::WrongOldSecret,
             ServiceError::TokenMissing => C::TokenMissing,
@@ -244,7 +258,6 @@ impl From<ServiceError> for FrtcError {
             ServiceError::NotLive => C::NotLive,
             ServiceError::NotFound => C::NotFound,
             ServiceError::WrongLivePasscode => C::InvalidCredentials,
-            ServiceError::TooManyAttempts { .. } => C::TooManyAttempts,
             ServiceError::FfmpegMissing => C::FfmpegUnavailable,
             ServiceError::ParticipantNotFound(_) => C::ParticipantNotFound,
             ServiceError::History(h) => match h {

@@ -170,6 +170,9 @@ pub struct ParticipantInfoBody {
 pub struct LiveBody {
     /// 4 to 16 digits viewers must give; default: the meeting's live passcode, if any.
     live_password: Option<String>,
+    /// Plenum extension: also push the stream to this RTMP ingest (`rtmp://` or `rtmps://`),
+    /// transcoded to H.264 and AAC by `ffmpeg`.
+    rtmp_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -277,6 +280,8 @@ pub struct MeetingDetail {
     live: bool,
     live_url: Option<String>,
     live_passcode: Option<String>,
+    /// How many watch the live stream now (viewers are not participants).
+    viewers: u32,
     overlay: Option<OverlayItem>,
     /// client_uuid pinned for everyone.
     pinned: Option<String>,
@@ -322,6 +327,7 @@ impl From<&MeetingSnapshot> for MeetingDetail {
             live: m.live.is_some(),
             live_url: m.live.as_ref().map(|l| l.url.clone()),
             live_passcode: m.live.as_ref().and_then(|l| l.passcode.clone()),
+            viewers: m.viewers,
             overlay: m.overlay.as_ref().map(|o| OverlayItem {
                 content: o.content.clone(),
                 repeat: o.repeat,
@@ -780,10 +786,12 @@ pub async fn stop_recording(
     apply(&state, &who, &number, Command::StopRecording).await
 }
 
-/// Starts live streaming: the meeting's live URL and passcode appear in its detail.
+/// Starts live streaming: the meeting's live URL and passcode appear in its detail; with
+/// `rtmp_url`, the stream is also pushed there (`503 ffmpeg_unavailable` without ffmpeg).
 #[utoipa::path(post, path = "/api/v1/meeting/{meeting_number}/live", tag = TAG, security(("token" = [])),
     params(("meeting_number" = String, Path)), request_body = LiveBody,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "already_live", body = ErrorBody), (status = 503, description = "ffmpeg_unavailable", body = ErrorBody)))]
 pub async fn start_live(
     State(state): State<AppState>,
     Controller(who): Controller,
@@ -798,7 +806,12 @@ pub async fn start_live(
             parse_live_passcode(&p).map_err(|e| ValidationError::new(Field::LivePassword, e.reason))
         })
         .transpose()?;
-    apply(&state, &who, &number, Command::StartLive { passcode }).await
+    let rtmp_url = body.rtmp_url.filter(|u| !u.trim().is_empty());
+    state
+        .plenum
+        .start_live(&who.principal, &number, passcode, rtmp_url)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Stops live streaming.

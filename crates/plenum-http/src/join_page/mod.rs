@@ -24,17 +24,17 @@ pub fn routes() -> Router<AppState> {
         .route("/j/{code}", get(link))
 }
 
-/// One embedded file and its validator.
-struct Asset {
-    name: &'static str,
-    content_type: &'static str,
-    body: &'static str,
+/// One embedded file and its validator (also the watch page's, `crate::watch_page`).
+pub(crate) struct Asset {
+    pub(crate) name: &'static str,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: &'static str,
     /// A hash of the body, computed at compile time: the ETag changes with the content.
-    hash: u64,
+    pub(crate) hash: u64,
 }
 
 /// FNV-1a, 64 bits: enough to tell two versions of a file apart (not a security measure).
-const fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) const fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
     while i < bytes.len() {
@@ -135,6 +135,11 @@ async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     let Some(asset) = ASSETS.iter().find(|a| a.name == file) else {
         return not_found(&headers);
     };
+    asset_response(asset, &headers)
+}
+
+/// An embedded file, or `304 Not Modified` when the request's `If-None-Match` has its ETag.
+pub(crate) fn asset_response(asset: &Asset, headers: &HeaderMap) -> Response {
     let etag = format!("\"{:016x}\"", asset.hash);
     let fresh = headers
         .get(header::IF_NONE_MATCH)
@@ -170,11 +175,27 @@ fn not_found(headers: &HeaderMap) -> Response {
     html(StatusCode::NOT_FOUND, NOT_FOUND_PAGE, headers)
 }
 
-const REFERRER_POLICY: HeaderName = HeaderName::from_static("referrer-policy");
-const NOSNIFF: (HeaderName, &str) = (HeaderName::from_static("x-content-type-options"), "nosniff");
+pub(crate) const REFERRER_POLICY: HeaderName = HeaderName::from_static("referrer-policy");
+pub(crate) const NOSNIFF: (HeaderName, &str) =
+    (HeaderName::from_static("x-content-type-options"), "nosniff");
 
-/// An HTML answer with the page's security headers.
+/// What the join page may use: the camera, microphone and screen, on this origin.
+const JOIN_PERMISSIONS: &str = "camera=(self), microphone=(self), display-capture=(self), \
+     autoplay=(self), geolocation=(), payment=(), usb=()";
+
+/// An HTML answer with the join page's security headers.
 fn html(status: StatusCode, body: &'static str, request: &HeaderMap) -> Response {
+    html_page(status, body, request, JOIN_PERMISSIONS)
+}
+
+/// An HTML answer with the pages' security headers: [`content_security_policy`], no
+/// sniffing, no referrer, no framing, and `permissions` as the Permissions-Policy.
+pub(crate) fn html_page(
+    status: StatusCode,
+    body: &'static str,
+    request: &HeaderMap,
+    permissions: &'static str,
+) -> Response {
     let mut response = (
         status,
         [(
@@ -192,10 +213,7 @@ fn html(status: StatusCode, body: &'static str, request: &HeaderMap) -> Response
     h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(
         HeaderName::from_static("permissions-policy"),
-        HeaderValue::from_static(
-            "camera=(self), microphone=(self), display-capture=(self), autoplay=(self), \
-             geolocation=(), payment=(), usb=()",
-        ),
+        HeaderValue::from_static(permissions),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -163,6 +163,8 @@ pub struct MeetingSnapshot {
     pub lecturer: Option<AttendanceId>,
     pub pinned: Option<AttendanceId>,
     pub participants: Vec<Participant>,
+    /// Viewers of its live stream now (they are not participants).
+    pub viewers: u32,
     /// The sequence number of the last event before this snapshot.
     pub seq: u64,
 }
@@ -190,6 +192,8 @@ impl MeetingSnapshot {
             lecturer: meeting.lecturer(),
             pinned: meeting.pinned(),
             participants: meeting.participants().cloned().collect(),
+            // The media task counts viewers; the meeting task fills them in.
+            viewers: 0,
             seq,
         }
     }

@@ -223,10 +223,9 @@ impl Actor {
         after: &mut Vec<After>,
     ) {
         match message {
-            Message::Snapshot { reply } => after.push(After::Snapshot(
-                reply,
-                Box::new(MeetingSnapshot::of(&self.meeting, self.seq)),
-            )),
+            Message::Snapshot { reply } => {
+                after.push(After::Snapshot(reply, Box::new(self.snapshot())))
+            }
             Message::Rtmp(url) => self.rtmp_next = url,
             Message::Join {
                 mut request,
@@ -253,7 +252,7 @@ impl Actor {
                             host,
                             outbox,
                             slot,
-                            snapshot: Box::new(MeetingSnapshot::of(&self.meeting, self.seq)),
+                            snapshot: Box::new(self.snapshot()),
                             reply,
                         });
                     }
@@ -599,6 +598,18 @@ impl Actor {
                 view: None,
             },
         );
+    }
+
+    /// The meeting as it is now, with its viewer count (which the media task keeps in the
+    /// summary).
+    fn snapshot(&self) -> MeetingSnapshot {
+        let mut snapshot = MeetingSnapshot::of(&self.meeting, self.seq);
+        snapshot.viewers = self
+            .summary
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .viewers;
+        snapshot
     }
 
     pub(super) fn update_summary(&self) {

@@ -25,6 +25,7 @@ mod telnyx;
 mod tokens;
 mod users;
 mod vendor_sdks;
+mod watch;
 
 use serde_json::Value;
 

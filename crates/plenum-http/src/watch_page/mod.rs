@@ -1,0 +1,334 @@
+//! The live stream's watch page and its WHEP endpoint (draft-ietf-wish-whep).
+//!
+//! A meeting's `live_url` is `{public_url}/live/{live_id}`. There the page (embedded, as the
+//! join page is: no CDN, no inline script) reads the stream's status, asks for the live
+//! passcode when there is one, and plays the stream over WebRTC:
+//!
+//! - `GET /live/{live_id}`: the page (the same for every id; the script reads it from the
+//!   address);
+//! - `GET /live/{live_id}/status`: `{name, live, passcode_required, viewers}`;
+//! - `POST /live/{live_id}/whep`: an SDP offer (`application/sdp`), with the passcode as
+//!   `Authorization: Bearer`; `201 Created` with the answer and the session's `Location`;
+//! - `DELETE /live/{live_id}/whep/{viewer}`: the viewer leaves.
+//!
+//! The server is ICE-lite and its answer carries its candidates, so there is no trickle ICE
+//! (`PATCH` is `405`). Errors are FRTC's `{"error", "errorCode"}`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use plenum_service::ServiceError;
+use serde::Serialize;
+
+use crate::AppState;
+use crate::frtc::{ErrorCode, FrtcError};
+use crate::join_page::{Asset, NOSNIFF, asset_response, fnv1a, html_page};
+use crate::live::PeerAddress;
+
+/// The largest SDP offer taken (a browser's is a few KiB).
+const MAX_OFFER_BYTES: usize = 64 * 1024;
+
+/// The routes of the page and of WHEP, mounted by the router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/live/{live_id}", get(page))
+        .route("/live/{live_id}/status", get(status))
+        .route("/live/{live_id}/whep", post(whep_offer))
+        .route(
+            "/live/{live_id}/whep/{viewer}",
+            delete(whep_delete).patch(whep_patch),
+        )
+        .route("/watch/assets/{file}", get(asset))
+}
+
+const JS: &str = include_str!("watch.js");
+const CSS: &str = include_str!("watch.css");
+const PAGE: &str = include_str!("page.html");
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "watch.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: JS,
+        hash: fnv1a(JS.as_bytes()),
+    },
+    Asset {
+        name: "watch.css",
+        content_type: "text/css; charset=utf-8",
+        body: CSS,
+        hash: fnv1a(CSS.as_bytes()),
+    },
+];
+
+/// The watch page uses no camera, microphone or screen; it plays sound.
+const WATCH_PERMISSIONS: &str = "camera=(), microphone=(), display-capture=(), autoplay=(self), \
+     geolocation=(), payment=(), usb=()";
+
+/// A live id as Plenum makes them (a session id, or a schedule's generated id): letters,
+/// digits, `-` and `_`. Anything else names no stream.
+fn plausible_live_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
+fn no_stream() -> FrtcError {
+    FrtcError::new(ErrorCode::NotFound, "no live stream runs at this address")
+}
+
+/// `GET /live/{live_id}`: the page.
+async fn page(Path(live_id): Path<String>, headers: HeaderMap) -> Response {
+    let status = if plausible_live_id(&live_id) {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    html_page(status, PAGE, &headers, WATCH_PERMISSIONS)
+}
+
+/// `GET /watch/assets/{file}`: the page's script and style sheet.
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    match ASSETS.iter().find(|a| a.name == file) {
+        Some(asset) => asset_response(asset, &headers),
+        None => FrtcError::new(ErrorCode::NotFound, "no such file").into_response(),
+    }
+}
+
+/// What the page shows of a stream.
+#[derive(Debug, Serialize)]
+struct StatusBody {
+    name: String,
+    live: bool,
+    passcode_required: bool,
+    viewers: u32,
+}
+
+/// `GET /live/{live_id}/status`.
+async fn status(State(state): State<AppState>, Path(live_id): Path<String>) -> Response {
+    if !plausible_live_id(&live_id) {
+        return no_stream().into_response();
+    }
+    let status = match state.plenum.watch_status(&live_id).await {
+        Ok(status) => status,
+        Err(e) => return watch_error(e),
+    };
+    let mut response = axum::Json(StatusBody {
+        name: status.name,
+        live: status.live,
+        passcode_required: status.passcode_required,
+        viewers: status.viewers,
+    })
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /live/{live_id}/whep`: a viewer's offer; `201 Created` with the answer.
+async fn whep_offer(
+    State(state): State<AppState>,
+    Path(live_id): Path<String>,
+    from: PeerAddress,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match offer(&headers, body) {
+        Ok(offer) => answer(&state, &live_id, from, &headers, offer).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The offer of a WHEP `POST`: SDP text of at most [`MAX_OFFER_BYTES`].
+fn offer(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<String, FrtcError> {
+    let is_sdp = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/sdp"));
+    if !is_sdp {
+        return Err(FrtcError::new(
+            ErrorCode::UnsupportedMediaType,
+            "a WHEP offer is an SDP offer: send it as `Content-Type: application/sdp`",
+        ));
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            FrtcError::new(ErrorCode::InvalidField, "the offer could not be read")
+        }
+    })?;
+    if body.len() > MAX_OFFER_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(body.to_vec())
+        .map_err(|_| FrtcError::new(ErrorCode::InvalidField, "the offer is not UTF-8 text"))
+}
+
+/// The viewer's answer, or why not.
+async fn answer(
+    state: &AppState,
+    live_id: &str,
+    from: PeerAddress,
+    headers: &HeaderMap,
+    offer: String,
+) -> Response {
+    if !plausible_live_id(live_id) {
+        return no_stream().into_response();
+    }
+    let passcode = bearer(headers);
+    // Without a connection address (never the case behind the server's listener), every
+    // such viewer shares one limit.
+    let from = from
+        .ip()
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let watching = match state
+        .plenum
+        .watch(live_id, passcode.as_deref(), offer, from)
+        .await
+    {
+        Ok(watching) => watching,
+        Err(e) => return watch_error(e),
+    };
+    let location = format!("/live/{live_id}/whep/{}", watching.viewer);
+    let mut response = (StatusCode::CREATED, watching.answer).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/sdp"),
+    );
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, location);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(NOSNIFF.0, HeaderValue::from_static(NOSNIFF.1));
+    response
+}
+
+/// `DELETE /live/{live_id}/whep/{viewer}`: the viewer leaves.
+async fn whep_delete(
+    State(state): State<AppState>,
+    Path((live_id, viewer)): Path<(String, String)>,
+) -> Response {
+    let Ok(viewer) = viewer.parse::<u64>() else {
+        return no_stream().into_response();
+    };
+    if !plausible_live_id(&live_id) {
+        return no_stream().into_response();
+    }
+    match state.plenum.stop_watching(&live_id, viewer) {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => watch_error(e),
+    }
+}
+
+/// `PATCH /live/{live_id}/whep/{viewer}`: no trickle ICE here.
+async fn whep_patch() -> Response {
+    let mut response = FrtcError::new(
+        ErrorCode::MethodNotAllowed,
+        "no trickle ICE: the server is ICE-lite and its answer carries all its candidates",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("DELETE"));
+    response
+}
+
+fn too_large() -> FrtcError {
+    FrtcError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the offer exceeds {} KiB", MAX_OFFER_BYTES / 1024),
+    )
+}
+
+/// The live passcode: `Authorization: Bearer <passcode>`.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// A watch call's error as WHEP clients expect it: 404 when no stream runs, 401 (with a
+/// Bearer challenge) for a wrong passcode, 429 with `Retry-After`, 400 for an offer the SFU
+/// refuses, 503 when the server carries no media.
+fn watch_error(e: ServiceError) -> Response {
+    match e {
+        ServiceError::NotFound | ServiceError::MeetingNotRunning => no_stream().into_response(),
+        ServiceError::WrongLivePasscode => {
+            let mut response = FrtcError::new(
+                ErrorCode::InvalidCredentials,
+                "wrong live passcode: give it as `Authorization: Bearer <passcode>`",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"live\""),
+            );
+            response
+        }
+        ServiceError::MediaUnavailable => FrtcError::new(
+            ErrorCode::MediaUnavailable,
+            "this server does not carry audio or video now",
+        )
+        .into_response(),
+        other => FrtcError::from(other).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_has_no_inline_script_and_loads_its_assets() {
+        assert!(PAGE.contains("src=\"/watch/assets/watch.js\""));
+        assert!(PAGE.contains("href=\"/watch/assets/watch.css\""));
+        for part in PAGE.split("<script").skip(1) {
+            let tag = part.split('>').next().unwrap_or("");
+            assert!(tag.contains("src="), "inline script: <script{tag}>");
+        }
+        assert!(!PAGE.contains(" onclick=") && !PAGE.contains(" onload="));
+        for asset in ASSETS {
+            assert!(!asset.body.contains("http://") && !asset.body.contains("https://"));
+        }
+    }
+
+    #[test]
+    fn the_passcode_is_a_bearer_token() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), None);
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer 4321"),
+        );
+        assert_eq!(bearer(&h).as_deref(), Some("4321"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic 4321"),
+        );
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer "));
+        assert_eq!(bearer(&h), None);
+    }
+
+    #[test]
+    fn live_ids_are_plain() {
+        assert!(plausible_live_id("0195f2c4-8e1a-7c3b-9d2e-4f5a6b7c8d9e"));
+        assert!(plausible_live_id("aB3_x-9"));
+        assert!(!plausible_live_id(""));
+        assert!(!plausible_live_id("a/b"));
+        assert!(!plausible_live_id("a%20b"));
+        assert!(!plausible_live_id(&"a".repeat(129)));
+    }
+}
