@@ -31,8 +31,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-// Parsed once at start: the size of the value does not matter.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server. On first start it creates the default company and the SystemAdmin
