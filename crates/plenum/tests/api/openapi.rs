@@ -91,6 +91,9 @@ async fn the_document_lists_every_endpoint_with_its_methods() {
         ("/api/v1/api_keys", &["get", "post"]),
         ("/api/v1/api_keys/{api_key_id}", &["delete"]),
         ("/api/v1/history/import", &["post"]),
+        ("/api/v1/meeting/{meeting_number}/recordings", &["get"]),
+        ("/api/v1/history/recordings", &["get"]),
+        ("/api/v1/history/recordings/{recording_id}", &["get"]),
     ];
     let paths = doc.body["paths"].as_object().cloned().unwrap_or_default();
     for (path, methods) in expected {

@@ -344,3 +344,143 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// Two media bots in `number` while the host records for `secs` seconds.
+async fn record_for(app: &TestApp, token: &str, number: &str, secs: u64) {
+    room(app, token, number).await;
+    let ann = MediaBot::join(app, number, "Ann", true).await;
+    let bob = MediaBot::join(app, number, "Bob", true).await;
+    eventually(Duration::from_secs(15), "media flows both ways", || {
+        ann.received_from(&bob).video_frames > 5 && bob.received_from(&ann).video_frames > 5
+    })
+    .await;
+    let path = format!("/api/v1/meeting/{number}/recording");
+    let start = app.post(&path, Some(token), json!({})).await;
+    assert!(start.status.is_success(), "{}", start.body);
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let stop = app.call(Method::DELETE, &path, Some(token), None).await;
+    assert!(stop.status.is_success(), "{}", stop.body);
+    // The meeting goes on whatever became of its files.
+    let detail = app
+        .get(&format!("/api/v1/meeting/{number}"), Some(token))
+        .await;
+    assert_eq!(detail.status.as_u16(), 200, "{}", detail.body);
+    ann.leave().await;
+    bob.leave().await;
+}
+
+async fn key_of(app: &TestApp, token: &str) -> String {
+    create_key(app, token, "recordings", "api_key").await["api_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn recordings_go_to_s3_compatible_storage_and_are_served_from_it() {
+    let moto = plenum_testkit::s3::MotoS3::start("meetings").await;
+    let config = crate::recording_files::s3_config(&moto.endpoint, &moto.bucket);
+    let app = TestApp::spawn_with(|s| s.recordings.s3 = Some(config)).await;
+    let token = app.admin_token().await;
+    let key = key_of(&app, &token).await;
+    record_for(&app, &token, "7300002", 3).await;
+    let list = completed(&app, &key, 5).await;
+    assert!(list.iter().all(|r| r["status"] == "completed"), "{list:?}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (i, r) in list.iter().enumerate() {
+        let url = r["download_url"].as_str().expect("url");
+        let file = download(&app, url, dir.path(), &format!("{i}.webm")).await;
+        if ffmpeg() {
+            assert_decodes(&file);
+        }
+    }
+    // The files are in the bucket, under the company's prefix, and not left on local disk.
+    let company = app.get("/api/v1/company", Some(&token)).await.body["company_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let store = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&moto.endpoint)
+        .with_bucket_name(&moto.bucket)
+        .with_region(plenum_testkit::s3::REGION)
+        .with_access_key_id(plenum_testkit::s3::ACCESS_KEY_ID)
+        .with_secret_access_key(plenum_testkit::s3::SECRET_ACCESS_KEY)
+        .with_allow_http(true)
+        .build()
+        .expect("an S3 client");
+    use futures::TryStreamExt as _;
+    let objects: Vec<_> = object_store::ObjectStore::list(&store, None)
+        .try_collect()
+        .await
+        .expect("list the bucket");
+    assert_eq!(objects.len(), 5, "{objects:?}");
+    assert!(
+        objects
+            .iter()
+            .all(|o| o.location.as_ref().starts_with(&company)),
+        "{objects:?}"
+    );
+    let spooled = walk(&app.data_dir().join("recordings"));
+    assert!(
+        spooled
+            .iter()
+            .all(|p| !p.to_string_lossy().ends_with(".webm")),
+        "{spooled:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_object_store_fails_the_recording_visibly_and_the_meeting_goes_on() {
+    // Nobody listens on this port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let config = crate::recording_files::s3_config(&endpoint, "nowhere");
+    let app = TestApp::spawn_with(|s| s.recordings.s3 = Some(config)).await;
+    let token = app.admin_token().await;
+    let key = key_of(&app, &token).await;
+    record_for(&app, &token, "7300003", 2).await;
+    let list = completed(&app, &key, 5).await;
+    assert!(list.iter().all(|r| r["status"] == "failed"), "{list:?}");
+    // The reason is told (FRTC's recordings) and names the store.
+    let frtc = app.get("/api/v1/history/recordings", Some(&token)).await;
+    assert_eq!(frtc.status.as_u16(), 200, "{}", frtc.body);
+    let recordings = frtc.body["recordings"].as_array().expect("recordings");
+    assert_eq!(recordings.len(), 5, "{}", frtc.body);
+    for r in recordings {
+        assert_eq!(r["status"], "failed", "{r}");
+        let failure = r["failure"].as_str().unwrap_or_default();
+        assert!(failure.contains(&endpoint), "{r}");
+        assert_eq!(r["download_url"], "", "{r}");
+    }
+}
+
+#[tokio::test]
+async fn retention_deletes_expired_recordings_and_their_files() {
+    let mut app = TestApp::spawn_with(|s| s.recordings.retention_days = 1).await;
+    let token = app.admin_token().await;
+    let key = key_of(&app, &token).await;
+    record_for(&app, &token, "7300004", 2).await;
+    assert_eq!(completed(&app, &key, 5).await.len(), 5);
+    assert!(!walk(&app.data_dir().join("recordings")).is_empty());
+    // A day later nothing has expired yet; two days later everything has.
+    app.clock.advance(Duration::from_secs(20 * 3600));
+    app.restart().await;
+    assert_eq!(completed(&app, &key, 5).await.len(), 5, "kept for a day");
+    app.clock.advance(Duration::from_secs(28 * 3600));
+    app.restart().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = recordings(&app, &key, "").await;
+        if body["data"].as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not expired: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let left: Vec<_> = walk(&app.data_dir().join("recordings"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "webm"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

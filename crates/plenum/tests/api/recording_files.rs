@@ -250,7 +250,7 @@ async fn links_survive_a_restart() {
     assert_eq!(body(response).await, b"234");
 }
 
-fn s3_config(endpoint: &str, bucket: &str) -> StorageConfig {
+pub(crate) fn s3_config(endpoint: &str, bucket: &str) -> StorageConfig {
     StorageConfig::S3 {
         endpoint: endpoint.to_owned(),
         bucket: bucket.to_owned(),
