@@ -395,10 +395,30 @@ fn overlay_lecturer_recording_live_and_lock_change_the_meeting() {
 
     applied(m.apply(Command::StartRecording, at(14)));
     assert!(m.recording());
-    // Starting again changes nothing and says nothing.
-    assert!(applied(m.apply(Command::StartRecording, at(14))).is_empty());
+    // Starting what runs, or stopping what does not, is refused and changes nothing.
+    assert_eq!(
+        control_error(m.apply(Command::StartRecording, at(14))),
+        ControlError::AlreadyRecording
+    );
     applied(m.apply(Command::StopRecording, at(15)));
     assert!(!m.recording());
+    assert_eq!(
+        control_error(m.apply(Command::StopRecording, at(15))),
+        ControlError::NotRecording
+    );
+    // A recorder's failure stops recording and says why, even just after a stop.
+    applied(m.apply(Command::StartRecording, at(15)));
+    let events = applied(m.apply(
+        Command::RecordingFailed {
+            reason: "disk full".into(),
+        },
+        at(15),
+    ));
+    assert!(!m.recording());
+    assert!(matches!(
+        &events[..],
+        [Event::RecordingChanged { recording: false, failure: Some(r) }] if r == "disk full"
+    ));
 
     applied(m.apply(
         Command::StartLive {
@@ -409,8 +429,22 @@ fn overlay_lecturer_recording_live_and_lock_change_the_meeting() {
     let live = m.live().unwrap();
     assert_eq!(live.url, "https://meet.example/live/abc");
     assert_eq!(live.passcode.as_deref(), Some("111111"));
+    // The same passcode again is refused; another one changes it.
+    assert_eq!(
+        control_error(m.apply(
+            Command::StartLive {
+                passcode: Some("111111".into()),
+            },
+            at(16),
+        )),
+        ControlError::AlreadyLive
+    );
     applied(m.apply(Command::StopLive, at(17)));
     assert!(m.live().is_none());
+    assert_eq!(
+        control_error(m.apply(Command::StopLive, at(17))),
+        ControlError::NotLive
+    );
 
     applied(m.apply(Command::Lock, at(18)));
     assert!(m.locked());

@@ -759,9 +759,16 @@ impl LiveOut {
         }
     }
 
+    /// Ends the stream. ffmpeg may take seconds to flush and leave: that waits on a thread of
+    /// its own, not on the egress (which may be recording too).
     fn stop(self) {
         if let Some(rtmp) = self.rtmp {
-            rtmp.stop();
+            let stopped = std::thread::Builder::new()
+                .name("rtmp-stop".into())
+                .spawn(move || rtmp.stop());
+            if let Err(e) = stopped {
+                tracing::error!(error = %e, "the RTMP push could not be stopped in the background");
+            }
         }
     }
 }
