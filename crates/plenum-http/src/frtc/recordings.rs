@@ -81,6 +81,26 @@ pub struct SessionParam {
     session_id: Option<String>,
 }
 
+impl RecordingList {
+    /// A page of the caller's company's recordings matching `filter`.
+    async fn find(
+        state: &AppState,
+        who: &SignedIn,
+        filter: &RecordingFilter,
+        page: plenum_domain::paging::PageRequest,
+    ) -> Result<Json<Self>, FrtcError> {
+        let found = state
+            .plenum
+            .find_recordings(scope(who), filter, page)
+            .await?;
+        Ok(Json(RecordingList {
+            total_page_num: found.total_pages(page.limit()),
+            total_size: found.total,
+            recordings: found.items.iter().map(RecordingItem::from).collect(),
+        }))
+    }
+}
+
 /// The recordings of the running meeting's current holding, newest first.
 #[utoipa::path(get, path = "/api/v1/meeting/{meeting_number}/recordings", tag = TAG,
     security(("token" = [])), params(("meeting_number" = String, Path)),
@@ -98,15 +118,7 @@ pub async fn of_meeting(
         ..RecordingFilter::default()
     };
     let page = plenum_domain::paging::PageRequest::by_number(1, 500, 500)?;
-    let found = state
-        .plenum
-        .find_recordings(scope(&who), &filter, page)
-        .await?;
-    Ok(Json(RecordingList {
-        total_page_num: found.total_pages(page.limit()),
-        total_size: found.total,
-        recordings: found.items.iter().map(RecordingItem::from).collect(),
-    }))
+    RecordingList::find(&state, &who, &filter, page).await
 }
 
 /// The company's recordings, newest first (`page_num`, `page_size`, `session_id`).
@@ -133,15 +145,7 @@ pub async fn list(
         session,
         ..RecordingFilter::default()
     };
-    let found = state
-        .plenum
-        .find_recordings(scope(&who), &filter, page)
-        .await?;
-    Ok(Json(RecordingList {
-        total_page_num: found.total_pages(page.limit()),
-        total_size: found.total,
-        recordings: found.items.iter().map(RecordingItem::from).collect(),
-    }))
+    RecordingList::find(&state, &who, &filter, page).await
 }
 
 /// One recording of the company.

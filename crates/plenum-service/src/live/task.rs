@@ -307,6 +307,33 @@ impl Actor {
         let setup = self.meeting.setup();
         for event in events {
             self.seq += 1;
+            // What the media task is to be told of recording and streaming (once the batch
+            // is durable); nothing while nobody got in (there is no session to record).
+            if self.session_recorded {
+                match &event {
+                    Event::RecordingChanged { recording, .. } => {
+                        let plan = recording.then(|| RecordingPlan {
+                            company: setup.company,
+                            session: setup.session,
+                            meeting_recording: RecordingId::new(now),
+                            started_at: now,
+                        });
+                        if let Some(plan) = &plan {
+                            // The set's meeting recording is in the record when the start
+                            // is acknowledged.
+                            writes.push(LiveWrite::RecordingStarted(Box::new(plan.meeting_row())));
+                        }
+                        self.recording.set(plan);
+                    }
+                    Event::LiveChanged { live } => {
+                        let plan = live.as_ref().map(|_| LivePlan {
+                            rtmp: self.rtmp_next.take(),
+                        });
+                        self.live.set(plan);
+                    }
+                    _ => {}
+                }
+            }
             match &event {
                 Event::ParticipantJoined { participant } => {
                     if !self.session_recorded {
@@ -347,43 +374,6 @@ impl Actor {
                     at: *left_at,
                     reason: reason.as_str(),
                 }),
-                // Nobody got in yet (no session row): nothing to record, nothing written.
-                Event::RecordingChanged { .. } | Event::LiveChanged { .. }
-                    if !self.session_recorded => {}
-                Event::RecordingChanged { recording, .. } => {
-                    let plan = recording.then(|| RecordingPlan {
-                        company: setup.company,
-                        session: setup.session,
-                        meeting_recording: RecordingId::new(now),
-                        started_at: now,
-                    });
-                    if let Some(plan) = &plan {
-                        // The set's meeting recording is in the record when the start is
-                        // acknowledged.
-                        writes.push(LiveWrite::RecordingStarted(Box::new(plan.meeting_row())));
-                    }
-                    self.recording.set(plan);
-                    writes.push(LiveWrite::Event {
-                        session: setup.session,
-                        seq: self.seq,
-                        at: now,
-                        kind: event.kind(),
-                        data: serde_json::to_string(&event).unwrap_or_default(),
-                    });
-                }
-                Event::LiveChanged { live } => {
-                    let plan = live.as_ref().map(|_| LivePlan {
-                        rtmp: self.rtmp_next.take(),
-                    });
-                    self.live.set(plan);
-                    writes.push(LiveWrite::Event {
-                        session: setup.session,
-                        seq: self.seq,
-                        at: now,
-                        kind: event.kind(),
-                        data: serde_json::to_string(&event).unwrap_or_default(),
-                    });
-                }
                 Event::MeetingEnded { reason, .. } => {
                     if self.session_recorded {
                         writes.push(LiveWrite::SessionEnded {

@@ -69,6 +69,20 @@ impl ViewerRate {
 }
 
 impl Plenum {
+    /// The running meeting watched at `/live/{live_id}`, and how it is now.
+    async fn streamed(
+        &self,
+        live_id: &str,
+    ) -> Result<(MeetingHandle, MeetingSnapshot), ServiceError> {
+        let handle = self
+            .inner
+            .live
+            .by_live_id(live_id)
+            .ok_or(ServiceError::NotFound)?;
+        let snapshot = self.snapshot_of(&handle).await?;
+        Ok((handle, snapshot))
+    }
+
     /// Starts the meeting's live stream; with `rtmp_url`, also pushes it there through
     /// `ffmpeg` (refused at once when there is no ffmpeg to run).
     pub async fn start_live(
@@ -107,12 +121,7 @@ impl Plenum {
 
     /// What the watch page of `live_id` shows.
     pub async fn watch_status(&self, live_id: &str) -> Result<WatchStatus, ServiceError> {
-        let handle = self
-            .inner
-            .live
-            .by_live_id(live_id)
-            .ok_or(ServiceError::NotFound)?;
-        let snapshot = self.snapshot_of(&handle).await?;
+        let (handle, snapshot) = self.streamed(live_id).await?;
         let viewers = handle.summary().viewers;
         Ok(WatchStatus {
             name: snapshot.name,
@@ -138,12 +147,7 @@ impl Plenum {
             .map_err(|until| ServiceError::TooManyAttempts {
                 retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
             })?;
-        let handle = self
-            .inner
-            .live
-            .by_live_id(live_id)
-            .ok_or(ServiceError::NotFound)?;
-        let snapshot = self.snapshot_of(&handle).await?;
+        let (handle, snapshot) = self.streamed(live_id).await?;
         let Some(live) = snapshot.live else {
             return Err(ServiceError::NotFound);
         };
