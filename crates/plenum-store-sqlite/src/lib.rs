@@ -317,7 +317,7 @@ impl LiveRecord for SqliteStore {
     }
 
     async fn unfinished_recordings(&self) -> StoreResult<Vec<Recording>> {
-        live::unfinished_recordings(self).await
+        history::unfinished_recordings(self).await
     }
 
     async fn expire_recordings(
@@ -325,7 +325,7 @@ impl LiveRecord for SqliteStore {
         ended_before: Timestamp,
         limit: u32,
     ) -> StoreResult<DeletedRecordings> {
-        live::delete_recordings_where(
+        history::delete_recordings_where(
             self,
             "r.ended_at IS NOT NULL AND r.ended_at < ?1",
             &[rusqlite::types::Value::Integer(ms(ended_before))],

@@ -20,12 +20,10 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use plenum_domain::Timestamp;
-use plenum_domain::history::{Recording, RecordingFile, RecordingFileKey};
-use plenum_domain::ids::{CompanyId, RecordingId, RoomId, ScheduleId, SessionId};
+use plenum_domain::ids::{CompanyId, RoomId, ScheduleId};
 use plenum_domain::schedule::MeetingNumber;
-use plenum_store::{Abandoned, DeletedRecordings, JoinTarget, LiveWrite, StoreError, StoreResult};
+use plenum_store::{Abandoned, JoinTarget, LiveWrite, StoreError, StoreResult};
 
-use crate::history::{RECORDING_COLUMNS, RECORDING_FROM, recording_from_row};
 use crate::{Durability, SqliteStore, db_err, internal, meetings, ms};
 
 /// The most writes one commit carries; more wait for the next commit.
@@ -490,73 +488,5 @@ pub(crate) async fn close_abandoned(store: &SqliteStore, reason: &str) -> StoreR
     Ok(Abandoned {
         sessions,
         attendance,
-    })
-}
-
-pub(crate) async fn unfinished_recordings(store: &SqliteStore) -> StoreResult<Vec<Recording>> {
-    let sql = format!(
-        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} \
-         WHERE r.status = 'processing' AND r.file_ext IS NOT NULL ORDER BY r.seq"
-    );
-    store.reads.read(|conn| {
-        let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
-        let mut rows = stmt.query([]).map_err(internal)?;
-        let mut found = Vec::new();
-        while let Some(row) = rows.next().map_err(internal)? {
-            found.push(recording_from_row(row)?.recording);
-        }
-        Ok(found)
-    })
-}
-
-/// The recordings of `conditions` (over `recordings AS r`) that have a file, then deleted,
-/// in one transaction.
-pub(crate) async fn delete_recordings_where(
-    store: &SqliteStore,
-    conditions: &str,
-    params: &[rusqlite::types::Value],
-    limit: Option<u32>,
-) -> StoreResult<DeletedRecordings> {
-    let limit = limit
-        .map(|n| format!(" ORDER BY r.ended_at, r.seq LIMIT {n}"))
-        .unwrap_or_default();
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
-    let select = format!(
-        "SELECT r.seq, r.company_id, s.id, r.id, r.file_ext FROM recordings r \
-         JOIN sessions s ON s.seq = r.session_seq WHERE {conditions}{limit}"
-    );
-    let rows = crate::history::bind_all(sqlx::query(&select), params)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    let mut seqs = Vec::with_capacity(rows.len());
-    let mut files = Vec::new();
-    for row in &rows {
-        use sqlx::Row as _;
-        seqs.push(row.try_get::<i64, _>(0).map_err(db_err)?);
-        if let Some(ext) = row.try_get::<Option<String>, _>(4).map_err(db_err)? {
-            files.push(RecordingFileKey {
-                company: CompanyId::from_uuid(row.try_get(1).map_err(db_err)?),
-                session: SessionId::from_uuid(row.try_get(2).map_err(db_err)?),
-                recording: RecordingId::from_uuid(row.try_get(3).map_err(db_err)?),
-                file: RecordingFile::parse(&ext)
-                    .ok_or_else(|| crate::corrupt("recordings.file_ext"))?,
-            });
-        }
-    }
-    for chunk in seqs.chunks(500) {
-        let mut q =
-            sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM recordings WHERE seq IN (");
-        let mut list = q.separated(", ");
-        for seq in chunk {
-            list.push_bind(*seq);
-        }
-        q.push(")");
-        q.build().execute(&mut *tx).await.map_err(db_err)?;
-    }
-    tx.commit().await.map_err(db_err)?;
-    Ok(DeletedRecordings {
-        count: seqs.len() as u64,
-        files,
     })
 }

@@ -32,17 +32,13 @@ use plenum_domain::history::{
     Recording, RecordingFile, RecordingFileKey, RecordingKind, RecordingStatus,
 };
 use plenum_domain::ids::{AttendanceId, CompanyId, RecordingId, SessionId};
-use plenum_domain::live::Command;
 use plenum_media::{Kind, ViewerSample};
 use plenum_record::compose::{Composer, ComposerOutput};
 use plenum_record::{
     Codec, ComposedWriter, Frame, Sample, SenderClock, TrackAction, TrackRecorder,
 };
 use plenum_store::{LiveWrite, RecordingEnd, Store};
-use tokio::sync::mpsc;
 
-use super::media::MediaControl;
-use super::task::Message;
 use crate::Clock;
 use crate::recording_files::{FileKey, RecordingFiles};
 
@@ -118,6 +114,21 @@ pub(crate) enum EgressInput {
     ViewerKeyframeWanted,
 }
 
+/// What the egress tells the rest of the meeting (the media task turns it into its own
+/// controls and the meeting task's commands): the egress knows neither.
+#[derive(Debug)]
+pub(crate) enum EgressNews {
+    /// A file or the composition needs a keyframe of this participant's video.
+    KeyframeFor(AttendanceId),
+    /// A sample of the composition for the live stream's viewers.
+    ToViewers(ViewerSample),
+    /// A recording failed: the meeting learns why.
+    RecordingFailed(String),
+}
+
+/// How the egress tells it.
+pub(crate) type Tell = Box<dyn Fn(EgressNews) + Send>;
+
 #[derive(Debug, Clone)]
 pub(crate) struct LivePlan {
     pub(crate) rtmp: Option<String>,
@@ -136,15 +147,13 @@ impl EgressHandle {
     pub(super) fn start(
         context: EgressContext,
         label: String,
-        media: mpsc::WeakUnboundedSender<MediaControl>,
-        meeting: mpsc::WeakSender<Message>,
+        tell: Tell,
     ) -> std::io::Result<Self> {
         let (input, inputs) = std_mpsc::sync_channel(QUEUE);
         let egress = Egress {
             context,
             label: label.clone(),
-            media,
-            meeting,
+            tell,
             speaker: None,
             lecturer: None,
             recording: None,
@@ -182,8 +191,7 @@ impl EgressHandle {
 struct Egress {
     context: EgressContext,
     label: String,
-    media: mpsc::WeakUnboundedSender<MediaControl>,
-    meeting: mpsc::WeakSender<Message>,
+    tell: Tell,
     speaker: Option<AttendanceId>,
     lecturer: Option<AttendanceId>,
     recording: Option<RecordingSet>,
@@ -335,7 +343,7 @@ impl Egress {
         if let Some(live) = &mut self.live {
             loop {
                 match live.composer.poll(now) {
-                    ComposerOutput::Sample(sample) => live.sample(&sample, &self.media),
+                    ComposerOutput::Sample(sample) => live.sample(&sample, &self.tell),
                     ComposerOutput::RequestKeyframe(p) => keyframes.push(p),
                     ComposerOutput::Timeout(at) => {
                         wake = wake.min(at);
@@ -354,9 +362,7 @@ impl Egress {
     }
 
     fn keyframe_for(&self, participant: AttendanceId) {
-        if let Some(media) = self.media.upgrade() {
-            let _ = media.send(MediaControl::KeyframeFor(participant));
-        }
+        (self.tell)(EgressNews::KeyframeFor(participant));
     }
 
     /// Stops the set, completing each of its files.
@@ -385,12 +391,7 @@ impl Egress {
     }
 
     fn tell_meeting(&self, reason: String) {
-        if let Some(meeting) = self.meeting.upgrade() {
-            let _ = meeting.blocking_send(Message::Apply {
-                command: Command::RecordingFailed { reason },
-                reply: None,
-            });
-        }
+        (self.tell)(EgressNews::RecordingFailed(reason));
     }
 
     /// Makes record writes durable (this thread waits; the media task does not).
@@ -739,7 +740,7 @@ impl LiveOut {
         Self { composer, rtmp }
     }
 
-    fn sample(&mut self, sample: &Sample, media: &mpsc::WeakUnboundedSender<MediaControl>) {
+    fn sample(&mut self, sample: &Sample, tell: &Tell) {
         if let Some(rtmp) = &mut self.rtmp {
             rtmp.sample(sample);
         }
@@ -754,9 +755,7 @@ impl LiveOut {
             rtp_time: (sample.time.as_nanos() * rate / 1_000_000_000) as u64,
             keyframe: sample.keyframe,
         };
-        if let Some(media) = media.upgrade() {
-            let _ = media.send(MediaControl::ToViewers(viewer));
-        }
+        tell(EgressNews::ToViewers(viewer));
     }
 
     /// Ends the stream. ffmpeg may take seconds to flush and leave: that waits on a thread of

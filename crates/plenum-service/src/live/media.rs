@@ -26,7 +26,9 @@ use std::panic::AssertUnwindSafe;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use super::egress::{EgressContext, EgressHandle, EgressInput, LivePlan, RecordingPlan};
+use super::egress::{
+    EgressContext, EgressHandle, EgressInput, EgressNews, LivePlan, RecordingPlan, Tell,
+};
 use super::task::Message;
 use super::{Delivery, MeetingSummary, Outbox};
 use crate::{Clock, ServiceError};
@@ -720,12 +722,29 @@ impl RoomTask {
     fn egress(&mut self) -> Option<&EgressHandle> {
         if self.egress.is_none() {
             let context = self.egress_context.clone()?;
-            match EgressHandle::start(
-                context,
-                self.meeting.clone(),
-                self.own_controls.clone(),
-                self.mailbox.clone(),
-            ) {
+            let (controls, mailbox) = (self.own_controls.clone(), self.mailbox.clone());
+            let tell: Tell = Box::new(move |news| match news {
+                EgressNews::KeyframeFor(p) => {
+                    if let Some(controls) = controls.upgrade() {
+                        let _ = controls.send(MediaControl::KeyframeFor(p));
+                    }
+                }
+                EgressNews::ToViewers(sample) => {
+                    if let Some(controls) = controls.upgrade() {
+                        let _ = controls.send(MediaControl::ToViewers(sample));
+                    }
+                }
+                EgressNews::RecordingFailed(reason) => {
+                    if let Some(mailbox) = mailbox.upgrade() {
+                        // From the egress thread (not a runtime's): a blocking send.
+                        let _ = mailbox.blocking_send(Message::Apply {
+                            command: plenum_domain::live::Command::RecordingFailed { reason },
+                            reply: None,
+                        });
+                    }
+                }
+            });
+            match EgressHandle::start(context, self.meeting.clone(), tell) {
                 Ok(egress) => self.egress = Some(egress),
                 Err(e) => {
                     tracing::error!(meeting = %self.meeting, error = %e, "the recorder could not start");
