@@ -249,8 +249,8 @@ impl From<ServiceError> for FrtcError {
             ServiceError::InvalidChange(_)
             | ServiceError::UnmuteNotAllowed
             | ServiceError::NotMuted
-            | ServiceError::MediaUnavailable
             | ServiceError::Media(_) => C::InvalidField,
+            ServiceError::MediaUnavailable => C::MediaUnavailable,
             ServiceError::MeetingNotRunning => C::MeetingNotRunning,
             ServiceError::AlreadyRecording => C::AlreadyRecording,
             ServiceError::NotRecording => C::NotRecording,

@@ -45,6 +45,13 @@ impl Plenum {
             ));
         }
         let handle = self.managed_meeting(actor, number)?;
+        // Recording needs the meeting's media and the server's recorder: without them a
+        // start would promise files that never come.
+        if command == Command::StartRecording
+            && (handle.media.is_none() || self.inner.recordings.get().is_none())
+        {
+            return Err(ServiceError::MediaUnavailable);
+        }
         handle.apply(command).await
     }
 
