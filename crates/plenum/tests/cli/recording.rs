@@ -117,3 +117,131 @@ async fn a_recording_cut_by_a_kill_9_is_playable_and_completed_after_the_restart
         }
     }
 }
+
+/// `plenum serve` in a mount namespace of its own whose recordings directory is a tmpfs of
+/// `size` (the database stays on the real disk); `None` where that cannot be made (not
+/// root, no `unshare`).
+async fn serve_with_small_recordings_disk(sandbox: &crate::Sandbox, size: &str) -> Option<Server> {
+    let recordings = sandbox.data_dir().join("recordings");
+    std::fs::create_dir_all(&recordings).expect("recordings dir");
+    let probe = Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs -o size={size} tmpfs '{}'",
+            recordings.display()
+        ))
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        return None;
+    }
+    let addr = crate::loopback(crate::free_port());
+    let (stdout, stderr) = sandbox.output_files();
+    let script = format!(
+        "mount -t tmpfs -o size={size} tmpfs '{}' && exec \"$0\" \"$@\"",
+        recordings.display()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", &script, crate::BIN])
+        .args(["--data-dir"])
+        .arg(sandbox.data_dir())
+        .args(["serve", "--listen", &addr.to_string()])
+        .args(["--admin-password", ADMIN_PASSWORD])
+        .env("PLENUM_MEDIA_LISTEN", "127.0.0.1:0")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&stdout).expect("stdout"))
+        .stderr(std::fs::File::create(&stderr).expect("stderr"));
+    let mut server = Server {
+        child: cmd.spawn().expect("unshare"),
+        addr,
+        stdout,
+        stderr,
+        client: crate::http_client(),
+    };
+    server.wait_ready().await.expect("the server starts");
+    Some(server)
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_the_recording_visibly_and_the_meeting_goes_on() {
+    let sandbox = crate::Sandbox::new();
+    let Some(server) = serve_with_small_recordings_disk(&sandbox, "160k").await else {
+        eprintln!("SKIPPED: a tmpfs in a private mount namespace needs root and unshare");
+        return;
+    };
+    let admin = server.sign_in("admin", ADMIN_PASSWORD).await;
+    let room = server
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            Some(
+                json!({"meetingroom_name": "Full", "meeting_number": "7400002",
+                        "meeting_password": ROOM_PASSWORD}),
+            ),
+        )
+        .await;
+    assert_eq!(room.status.as_u16(), 200, "{room:?}");
+    let mut bots = Bot::start(
+        &server,
+        "7400002",
+        &[
+            "--meeting-password",
+            ROOM_PASSWORD,
+            "--media",
+            "--count",
+            "2",
+            "--quiet",
+            "--duration",
+            "30",
+        ],
+    );
+    bots.expect("media from the other bot", |v| {
+        v["type"] == "media_stats"
+            && v["from"]
+                .as_object()
+                .is_some_and(|f| f.values().any(|c| c["video_frames"].as_u64() > Some(5)))
+    })
+    .await;
+    control(&server, &admin, "7400002", "recording", json!({})).await;
+    // 160 kB fill within seconds: every file of the set fails, with the reason.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let recordings = loop {
+        let reply = reqwest::Client::new()
+            .get(server.url("/api/v1/history/recordings"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("list")
+            .json::<Value>()
+            .await
+            .expect("JSON");
+        let list = reply["recordings"].as_array().cloned().unwrap_or_default();
+        if !list.is_empty() && list.iter().all(|r| r["status"] == "failed") {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "not failed in time: {reply}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for r in &recordings {
+        let failure = r["failure"].as_str().unwrap_or_default();
+        assert!(failure.contains("No space left on device"), "{r}");
+    }
+    assert!(server.stderr().contains("recording failed"), "logged");
+    // The meeting goes on: it runs, no longer recording, and media still flows.
+    let detail = reqwest::Client::new()
+        .get(server.url("/api/v1/meeting/7400002"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("detail");
+    assert_eq!(detail.status().as_u16(), 200);
+    let detail: Value = detail.json().await.expect("JSON");
+    assert_eq!(detail["recording"], false, "{detail}");
+    assert_eq!(detail["participants"].as_array().map(Vec::len), Some(2));
+    bots.expect("media still flows after the failure", |v| {
+        v["type"] == "media_stats"
+            && v["from"]
+                .as_object()
+                .is_some_and(|f| f.values().any(|c| c["video_frames"].as_u64() > Some(60)))
+    })
+    .await;
+}
