@@ -198,6 +198,35 @@ mod tests {
     }
 
     #[test]
+    fn later_reports_that_jitter_do_not_move_the_track() {
+        let start = Instant::now();
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut clock = TrackClock::new(start);
+        let mut sender = SenderClock::default();
+        let first = SenderReport {
+            ntp: wall,
+            rtp_time: 0,
+        };
+        let t0 = clock.place(&mut sender, &frame(Codec::Vp8, 0, start, Some(first)));
+        // A second later, a report 30 ms off the first's mapping (its wall clock was read
+        // late): the next frame stays a frame interval after the last.
+        let jittered = SenderReport {
+            ntp: wall + Duration::from_millis(1_030),
+            rtp_time: 90_000,
+        };
+        let next = frame(
+            Codec::Vp8,
+            90_000 + 6_000,
+            start + Duration::from_millis(1_066),
+            Some(jittered),
+        );
+        assert_eq!(
+            clock.place(&mut sender, &next) - t0,
+            Duration::from_nanos(1_066_666_666)
+        );
+    }
+
+    #[test]
     fn a_jump_of_the_senders_clock_is_anchored_again_and_time_never_goes_back() {
         let start = Instant::now();
         let mut clock = TrackClock::new(start);

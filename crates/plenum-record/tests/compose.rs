@@ -591,6 +591,36 @@ fn a_speaker_change_switches_the_video_at_the_new_speakers_keyframe() {
     assert_eq!(run.composer.video_source(), Some(2));
 }
 
+#[test]
+fn a_switch_keeps_a_frame_interval_between_the_two_sources() {
+    let mut sim = Sim::new();
+    for p in [1, 2] {
+        sim.audio(p, Send::new(ms(0), ms(3980)));
+    }
+    // Participant 2's camera runs 5 ms after participant 1's: switched without care, its
+    // keyframe would follow participant 1's last frame by 5 ms, two frames in one step of
+    // a 15 fps grid.
+    sim.video(1, Send::new(ms(0), ms(4000)));
+    sim.video(2, Send::new(ms(5), ms(4000)));
+    sim.at(ms(0), Ev::Speaker(Some(1)));
+    sim.at(ms(1000), Ev::Speaker(Some(2)));
+    let run = sim.run(ms(4000));
+    let frames: Vec<_> = video(&run.samples)
+        .into_iter()
+        .map(|s| (s.time, sim.whose(s).0))
+        .collect();
+    let first_of_2 = frames.iter().position(|f| f.1 == 2).expect("a switch");
+    let step = frames[first_of_2].0 - frames[first_of_2 - 1].0;
+    assert!(
+        step >= ms(60),
+        "the new source's first frame {step:?} after the old one's last"
+    );
+    // And participant 2's frames keep their own spacing after it.
+    for pair in frames[first_of_2..].windows(2) {
+        assert!(pair[1].0 - pair[0].0 >= ms(60), "{pair:?}");
+    }
+}
+
 fn h264_frame(arrival: Instant) -> Frame {
     Frame {
         codec: Codec::H264,
