@@ -114,6 +114,33 @@ impl Plenum {
         }
     }
 
+    /// The link of a running meeting's latest completed meeting recording (FRTC's meeting
+    /// detail), if it was recorded.
+    pub async fn meeting_recording_url(
+        &self,
+        meeting: &crate::MeetingSnapshot,
+    ) -> Result<Option<String>, ServiceError> {
+        if !meeting.recorded {
+            return Ok(None);
+        }
+        let filter = plenum_domain::history_query::RecordingFilter {
+            session: Some(meeting.session),
+            status: Some(RecordingStatus::Completed),
+            ..Default::default()
+        };
+        let page = plenum_domain::paging::PageRequest::by_number(1, 100, 100)?;
+        let found = self
+            .inner
+            .store
+            .find_recordings(meeting.company, &filter, page)
+            .await?;
+        Ok(found
+            .items
+            .iter()
+            .find(|v| v.recording.attendance.is_none())
+            .map(|v| self.recording_link(&v.recording)))
+    }
+
     /// Deletes the files of deleted recordings. A file that cannot be deleted now is logged
     /// (its row is gone: nothing links to it any more).
     pub(crate) async fn delete_recording_files(&self, files: &[RecordingFileKey]) {

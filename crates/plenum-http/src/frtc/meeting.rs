@@ -282,6 +282,9 @@ pub struct MeetingDetail {
     live_passcode: Option<String>,
     /// How many watch the live stream now (viewers are not participants).
     viewers: u32,
+    /// The download link of this holding's latest completed meeting recording (the mix and
+    /// the speaker's video), once there is one; `GET …/recordings` lists them all.
+    recording_url: Option<String>,
     overlay: Option<OverlayItem>,
     /// client_uuid pinned for everyone.
     pinned: Option<String>,
@@ -328,6 +331,7 @@ impl From<&MeetingSnapshot> for MeetingDetail {
             live_url: m.live.as_ref().map(|l| l.url.clone()),
             live_passcode: m.live.as_ref().and_then(|l| l.passcode.clone()),
             viewers: m.viewers,
+            recording_url: None,
             overlay: m.overlay.as_ref().map(|o| OverlayItem {
                 content: o.content.clone(),
                 repeat: o.repeat,
@@ -340,6 +344,13 @@ impl From<&MeetingSnapshot> for MeetingDetail {
 }
 
 impl MeetingDetail {
+    /// The detail, with the link of the meeting's recording when it was recorded.
+    async fn of(state: &AppState, m: &MeetingSnapshot) -> Result<Self, FrtcError> {
+        let mut detail = Self::from(m);
+        detail.recording_url = state.plenum.meeting_recording_url(m).await?;
+        Ok(detail)
+    }
+
     /// The detail as the meeting's participants get it (the client protocol's `joined`):
     /// without the password, listing only the first `listed` participants; the others are
     /// returned, in order.
@@ -457,7 +468,7 @@ pub async fn detail(
     Path(number): Path<String>,
 ) -> Result<Json<MeetingDetail>, FrtcError> {
     let snapshot = state.plenum.live_meeting(&who.principal, &number).await?;
-    Ok(Json(MeetingDetail::from(&snapshot)))
+    Ok(Json(MeetingDetail::of(&state, &snapshot).await?))
 }
 
 /// Without a body: the detail. With `end_time`: moves the running meeting's end (it really
@@ -475,9 +486,13 @@ pub async fn detail_or_update(
     FrtcJson(body): FrtcJson<UpdateMeetingBody>,
 ) -> Result<Response, FrtcError> {
     match body.end_time {
-        None => Ok(Json(MeetingDetail::from(
-            &state.plenum.live_meeting(&who.principal, &number).await?,
-        ))
+        None => Ok(Json(
+            MeetingDetail::of(
+                &state,
+                &state.plenum.live_meeting(&who.principal, &number).await?,
+            )
+            .await?,
+        )
         .into_response()),
         Some(ms) => {
             let end = Timestamp::from_millisecond(ms).map_err(|_| {

@@ -286,6 +286,7 @@ impl Plenum {
                 recording: Default::default(),
                 live: Default::default(),
                 rtmp_next: None,
+                recorded: false,
             };
             tokio::spawn(actor.run(inbox));
         }

@@ -165,6 +165,8 @@ pub struct MeetingSnapshot {
     pub participants: Vec<Participant>,
     /// Viewers of its live stream now (they are not participants).
     pub viewers: u32,
+    /// Whether this holding was recorded (its recordings are worth looking up).
+    pub recorded: bool,
     /// The sequence number of the last event before this snapshot.
     pub seq: u64,
 }
@@ -194,6 +196,7 @@ impl MeetingSnapshot {
             participants: meeting.participants().cloned().collect(),
             // The media task counts viewers; the meeting task fills them in.
             viewers: 0,
+            recorded: false,
             seq,
         }
     }

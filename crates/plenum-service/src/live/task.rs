@@ -86,6 +86,8 @@ pub(super) struct Actor {
     pub(super) live: Egressing<LivePlan>,
     /// The RTMP ingest for the next live start.
     pub(super) rtmp_next: Option<String>,
+    /// Whether this holding was recorded.
+    pub(super) recorded: bool,
 }
 
 /// What the media task should be told of a recording or stream, and whether it was.
@@ -319,6 +321,7 @@ impl Actor {
                             started_at: now,
                         });
                         if let Some(plan) = &plan {
+                            self.recorded = true;
                             // The set's meeting recording is in the record when the start
                             // is acknowledged.
                             writes.push(LiveWrite::RecordingStarted(Box::new(plan.meeting_row())));
@@ -599,6 +602,7 @@ impl Actor {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .viewers;
+        snapshot.recorded = self.recorded;
         snapshot
     }
 

@@ -268,6 +268,18 @@ async fn recording_makes_playable_files_that_the_surfaces_list_serve_and_delete(
     assert_eq!(part.status().as_u16(), 206);
     assert_eq!(&part.bytes().await.expect("body")[..], &whole[..100]);
 
+    // FRTC's meeting detail links it while the meeting runs, and its recordings call lists
+    // all five.
+    let detail = app.get("/api/v1/meeting/7300001", Some(&token)).await;
+    let frtc_url = detail.body["recording_url"].as_str().unwrap_or_default();
+    assert!(frtc_url.starts_with(&app.base_url), "{}", detail.body);
+    let served = app.client.get(frtc_url).send().await.expect("get");
+    assert_eq!(served.bytes().await.expect("body"), whole);
+    let of_meeting = app
+        .get("/api/v1/meeting/7300001/recordings", Some(&token))
+        .await;
+    assert_eq!(of_meeting.body["total_size"], 5, "{}", of_meeting.body);
+
     // Rokid's meeting list links the meeting recording.
     let company = app.get("/api/v1/company", Some(&token)).await.body["company_id"]
         .as_str()
