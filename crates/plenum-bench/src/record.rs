@@ -200,6 +200,9 @@ pub(crate) struct RecordStep {
     tap_dropped: u64,
     /// Samples of the composition left out of the meeting files (before its first keyframe).
     composed_video_skipped: u64,
+    /// Datagrams the kernel dropped at the server's full UDP receive buffer, from the start
+    /// of the recording to its stop.
+    udp_drops: u64,
     cpus: usize,
     problems: Vec<String>,
 }
@@ -254,7 +257,7 @@ impl RecordStep {
             );
         }
         format!(
-            "record m={}: server {:.1} % of one core ({:.1} % of the machine; {:.1} % before recording; egress threads {:.1} %), {} files of {}, {} frames written, {} dropped after a file's start, {} tap frames dropped, {} files with problems, bots' loss {:.2} %, {} dead; holds: {}",
+            "record m={}: server {:.1} % of one core ({:.1} % of the machine; {:.1} % before recording; egress threads {:.1} %), {} files of {}, {} frames written, {} dropped after a file's start, {} tap frames dropped, {} datagrams dropped at the server's UDP receive buffer, {} files with problems, bots' loss {:.2} %, {} dead; holds: {}",
             self.meetings,
             self.cpu_percent(),
             self.machine_percent(),
@@ -265,6 +268,7 @@ impl RecordStep {
             self.written(),
             self.dropped_after(),
             self.tap_dropped,
+            self.udp_drops,
             self.files_with_problems(),
             self.loss_percent(),
             self.dead_streams,
@@ -287,7 +291,7 @@ impl RecordStep {
             "frames_written": self.written(), "frames_dropped_after_start": self.dropped_after(),
             "frames_dropped_before_start":
                 self.files.iter().map(|f| f.dropped_before_start).sum::<u64>(),
-            "tap_dropped": self.tap_dropped,
+            "tap_dropped": self.tap_dropped, "server_udp_drops": self.udp_drops,
             "composed_video_skipped": self.composed_video_skipped,
             "files_with_problems": self.files_with_problems(),
             "file_problems": self.files.iter().flat_map(|f| f.problems.iter().map(move |p|
@@ -351,6 +355,36 @@ pub(crate) fn threads_cpu_seconds(pid: u32, prefix: &str) -> (f64, usize) {
         count += 1;
     }
     (total, count)
+}
+
+/// Datagrams the kernel dropped because the receive buffers of `pid`'s UDP sockets were full
+/// (the `drops` column of /proc/net/udp, for the sockets among the process's descriptors).
+pub(crate) fn udp_drops(pid: u32) -> u64 {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten()
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .filter_map(|link| {
+                    link.to_str()?
+                        .strip_prefix("socket:[")?
+                        .strip_suffix(']')
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ["/proc/net/udp", "/proc/net/udp6"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .flat_map(|t| {
+            t.lines()
+                .skip(1)
+                .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        })
+        .filter(|f| f.get(9).is_some_and(|i| inodes.contains(i)))
+        .filter_map(|f| f.last()?.parse::<u64>().ok())
+        .sum()
 }
 
 /// The publishers' sent (audio, video) frames, by bot id.
@@ -522,6 +556,7 @@ async fn record_and_check(
     step.baseline_s = t0.elapsed().as_secs_f64();
     // Recording.
     let sent_before = sent(bots);
+    let drops_before = udp_drops(pid);
     let record_start = Instant::now();
     for room in rooms {
         call(
@@ -573,6 +608,7 @@ async fn record_and_check(
         .await?;
     }
     step.recorded_s = record_start.elapsed().as_secs_f64();
+    step.udp_drops = udp_drops(pid).saturating_sub(drops_before);
     let sent_after = sent(bots);
     // The sets finish on the egress threads: wait for their lines.
     let deadline = Instant::now() + FINISH_LIMIT;
@@ -840,11 +876,11 @@ fn record_markdown(cli: &MediaCli, steps: &[RecordStep]) -> String {
     );
     let _ = writeln!(
         out,
-        "| meetings | bots | server CPU % of one core (before recording) | % of the machine | egress threads CPU % | bots CPU % | files (expected) | frames written | dropped after a file's start | tap dropped | files with problems | longest gap ms | bots' loss % | dead | RSS kB (before→after) | holds |"
+        "| meetings | bots | server CPU % of one core (before recording) | % of the machine | egress threads CPU % | bots CPU % | files (expected) | frames written | dropped after a file's start | tap dropped | server UDP receive drops | files with problems | longest gap ms | bots' loss % | dead | RSS kB (before→after) | holds |"
     );
     let _ = writeln!(
         out,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for s in steps {
         if s.window_s == 0.0 {
@@ -859,7 +895,7 @@ fn record_markdown(cli: &MediaCli, steps: &[RecordStep]) -> String {
         let longest = s.files.iter().map(|f| f.longest_gap_ms).fold(0.0, f64::max);
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} ({:.1}) | {:.1} | {:.1} | {:.0} | {} ({}) | {} | {} | {} | {} | {:.0} | {:.2} | {} | {}→{} | {} |",
+            "| {} | {} | {:.1} ({:.1}) | {:.1} | {:.1} | {:.0} | {} ({}) | {} | {} | {} | {} | {} | {:.0} | {:.2} | {} | {}→{} | {} |",
             s.meetings,
             s.bots,
             s.cpu_percent(),
@@ -872,6 +908,7 @@ fn record_markdown(cli: &MediaCli, steps: &[RecordStep]) -> String {
             s.written(),
             s.dropped_after(),
             s.tap_dropped,
+            s.udp_drops,
             s.files_with_problems(),
             longest,
             s.loss_percent(),

@@ -9,7 +9,9 @@
 //! the server's CPU (all threads, and the egress thread that composes the stream) and, per
 //! viewer, RTP packets received and lost (sequence-number gaps, as the media bench counts
 //! them). A step **holds** at < 1 % loss with no dead viewer (nothing of audio or video in
-//! the window); its CPU is reported as measured. The steps stop at the first that does not hold.
+//! the window); loss counts the sequence gaps and also how far each viewer's packet rate falls
+//! below the first step's (the server packetizes per viewer, so frames it never sends leave no
+//! gap). Its CPU is reported as measured. The steps stop at the first that does not hold.
 //!
 //! The server limits new viewers per address ([`VIEWERS_PER_ADDRESS`] a minute), so the
 //! viewers' HTTP connections come from several loopback addresses (127.0.0.2, 127.0.0.3, …:
@@ -84,6 +86,8 @@ struct LiveStep {
     lost: u64,
     dead: u64,
     rss_after_kb: u64,
+    /// Datagrams dropped at the server's full UDP receive buffer in the window.
+    udp_drops: u64,
     join_s: f64,
     cpus: usize,
     problems: Vec<String>,
@@ -96,11 +100,27 @@ impl LiveStep {
     fn loss_percent(&self) -> f64 {
         self.lost as f64 * 100.0 / (self.packets + self.lost).max(1) as f64
     }
-    fn holds(&self) -> bool {
-        self.window_s > 0.0 && self.loss_percent() < 1.0 && self.dead == 0
+    /// Packets per viewer and second.
+    fn per_viewer_rate(&self) -> f64 {
+        self.packets as f64 / (self.window_s.max(1e-9) * f64::from(self.viewers.max(1)))
     }
-    fn json(&self) -> Value {
+    /// How far each viewer's packet rate falls below `reference`'s (the smallest step): a
+    /// server that cannot keep up drops frames before packetizing them, which leaves no gap
+    /// in a viewer's sequence numbers.
+    fn shortfall_percent(&self, reference: f64) -> f64 {
+        (100.0 * (1.0 - self.per_viewer_rate() / reference.max(1e-9))).max(0.0)
+    }
+    /// < 1 % loss: sequence gaps and the rate's shortfall; no dead viewer.
+    fn holds(&self, reference: f64) -> bool {
+        self.window_s > 0.0
+            && self.loss_percent() < 1.0
+            && self.shortfall_percent(reference) < 1.0
+            && self.dead == 0
+    }
+    fn json(&self, reference: f64) -> Value {
         json!({
+            "per_viewer_packets_per_s": self.per_viewer_rate(),
+            "shortfall_percent": self.shortfall_percent(reference),
             "shape": "live", "viewers": self.viewers, "window_s": self.window_s,
             "cpu_percent": self.cpu_percent(),
             "machine_percent": self.cpu_percent() / self.cpus.max(1) as f64,
@@ -109,7 +129,8 @@ impl LiveStep {
             "packets": self.packets, "packets_per_s": self.packets as f64 / self.window_s.max(1e-9),
             "lost": self.lost, "loss_percent": self.loss_percent(), "dead_viewers": self.dead,
             "rss_after_kb": self.rss_after_kb, "join_s": self.join_s,
-            "holds": self.holds(), "problems": self.problems,
+            "server_udp_drops": self.udp_drops,
+            "holds": self.holds(reference), "problems": self.problems,
         })
     }
 }
@@ -163,6 +184,8 @@ pub(crate) async fn run(cli: &MediaCli, logs: &Path) -> Result<bool> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut viewers: Vec<Viewer> = Vec::new();
     let mut steps = Vec::new();
+    // The first step's packets per viewer and second: what every viewer should get.
+    let mut reference: Option<f64> = None;
     for &n in &sizes {
         let started = Instant::now();
         let mut step = LiveStep {
@@ -215,6 +238,7 @@ pub(crate) async fn run(cli: &MediaCli, logs: &Path) -> Result<bool> {
                 })
                 .collect()
         };
+        let drops0 = crate::record::udp_drops(pid);
         let (cpu0, eg0, b0, t0, c0) = (
             cpu_seconds(pid)?,
             threads_cpu_seconds(pid, "egress").0,
@@ -243,6 +267,7 @@ pub(crate) async fn run(cli: &MediaCli, logs: &Path) -> Result<bool> {
             }
         }
         step.rss_after_kb = rss_kb(pid)?;
+        step.udp_drops = crate::record::udp_drops(pid).saturating_sub(drops0);
         let failed = viewers
             .iter()
             .filter(|v| v.counters.failed.load(Ordering::Relaxed))
@@ -251,16 +276,19 @@ pub(crate) async fn run(cli: &MediaCli, logs: &Path) -> Result<bool> {
             step.problems
                 .push(format!("{failed} viewers' connections failed"));
         }
+        let reference = *reference.get_or_insert(step.per_viewer_rate());
         progress(&format!(
-            "live n={n}: server {:.1} % of one core (egress {:.1} %), {:.0} packets/s, {:.2} % loss, {} dead; holds: {}",
+            "live n={n}: server {:.1} % of one core (egress {:.1} %), {:.0} packets/s ({:.1} per viewer, {:.2} % short), {:.2} % loss, {} dead; holds: {}",
             step.cpu_percent(),
             step.egress_cpu_s * 100.0 / step.window_s,
             step.packets as f64 / step.window_s,
+            step.per_viewer_rate(),
+            step.shortfall_percent(reference),
             step.loss_percent(),
             step.dead,
-            step.holds()
+            step.holds(reference)
         ));
-        let holds = step.holds();
+        let holds = step.holds(reference);
         steps.push(step);
         if !holds {
             progress("this size does not hold: no larger size is tried");
@@ -284,10 +312,14 @@ pub(crate) async fn run(cli: &MediaCli, logs: &Path) -> Result<bool> {
         .filter(|l| l["level"] == "ERROR" || l["level"] == "WARN")
         .collect();
     server.stop()?;
-    print!("{}", markdown(cli, &steps, rss_before, &warnings));
+    let reference = reference.unwrap_or(0.0);
+    print!(
+        "{}",
+        markdown(cli, &steps, rss_before, &warnings, reference)
+    );
     if cli.json {
         for s in &steps {
-            println!("{}", s.json());
+            println!("{}", s.json(reference));
         }
     }
     Ok(steps.iter().all(|s| s.window_s > 0.0))
@@ -476,7 +508,13 @@ async fn whep_post(addr: SocketAddr, from: IpAddr, live_id: &str, offer: String)
     Ok(text)
 }
 
-fn markdown(cli: &MediaCli, steps: &[LiveStep], rss_before: u64, warnings: &[Value]) -> String {
+fn markdown(
+    cli: &MediaCli,
+    steps: &[LiveStep],
+    rss_before: u64,
+    warnings: &[Value],
+    reference: f64,
+) -> String {
     let machine = Machine::detect();
     let mut out = String::new();
     let _ = writeln!(
@@ -497,9 +535,9 @@ fn markdown(cli: &MediaCli, steps: &[LiveStep], rss_before: u64, warnings: &[Val
     );
     let _ = writeln!(
         out,
-        "| viewers | server CPU % of one core | % of the machine | egress thread CPU % | bots + viewers CPU % | packets/s to viewers | loss % | dead viewers | RSS kB | holds |"
+        "| viewers | server CPU % of one core | % of the machine | egress thread CPU % | bots + viewers CPU % | packets/s to viewers (per viewer) | short of the first step's rate % | loss % | dead viewers | server UDP receive drops | RSS kB | holds |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
     for s in steps {
         if s.window_s == 0.0 {
             let _ = writeln!(
@@ -512,24 +550,30 @@ fn markdown(cli: &MediaCli, steps: &[LiveStep], rss_before: u64, warnings: &[Val
         }
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} | {:.2} | {} | {} | {} |",
+            "| {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} ({:.1}) | {:.2} | {:.2} | {} | {} | {} | {} |",
             s.viewers,
             s.cpu_percent(),
             s.cpu_percent() / s.cpus.max(1) as f64,
             s.egress_cpu_s * 100.0 / s.window_s,
             s.bots_cpu_s * 100.0 / s.window_s,
             s.packets as f64 / s.window_s,
+            s.per_viewer_rate(),
+            s.shortfall_percent(reference),
             s.loss_percent(),
             s.dead,
+            s.udp_drops,
             s.rss_after_kb,
-            if s.holds() { "yes" } else { "no" }
+            if s.holds(reference) { "yes" } else { "no" }
         );
     }
     let _ = writeln!(out);
-    let held = steps.iter().filter(|s| s.holds()).max_by_key(|s| s.viewers);
+    let held = steps
+        .iter()
+        .filter(|s| s.holds(reference))
+        .max_by_key(|s| s.viewers);
     let _ = writeln!(
         out,
-        "- most WHEP viewers held (< 1 % loss, none dead): {}",
+        "- most WHEP viewers held (< 1 % loss: sequence gaps, and each viewer's packet rate within 1 % of the first step's; none dead): {}",
         held.map_or_else(
             || "none of the sizes".to_owned(),
             |s| format!(
