@@ -10,9 +10,11 @@ mod janus;
 mod live;
 mod load;
 mod media;
+mod record;
 mod report;
 mod scenario;
 mod server;
+mod whep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

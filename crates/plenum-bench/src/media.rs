@@ -42,21 +42,21 @@ use crate::janus::{JanusApi, JanusServer};
 use crate::report::Machine;
 use crate::server::{Server, ServerConfig};
 
-const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+pub(crate) const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Bots connecting and negotiating at once.
 const JOIN_CONCURRENCY: usize = 16;
 /// How long one bot may take to join (and, for a publisher, to be answered).
-const JOIN_LIMIT: Duration = Duration::from_secs(30);
+pub(crate) const JOIN_LIMIT: Duration = Duration::from_secs(30);
 /// How long everyone may take to receive video, beyond the joins: this plus 100 ms per stream.
-const READY_BASE: Duration = Duration::from_secs(20);
+pub(crate) const READY_BASE: Duration = Duration::from_secs(20);
 /// Unmeasured time after everyone receives, before the window.
-const SETTLE: Duration = Duration::from_secs(2);
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
 /// How long a late joiner may take to receive its first keyframe.
 const LATE_JOIN_LIMIT: Duration = Duration::from_secs(10);
 /// Between two late joins.
 const LATE_JOIN_GAP: Duration = Duration::from_millis(500);
 /// How long the bots may take to end after the stop.
-const STOP_LIMIT: Duration = Duration::from_secs(10);
+pub(crate) const STOP_LIMIT: Duration = Duration::from_secs(10);
 const JANUS_ROOM: u64 = 4242;
 /// The stats slots are refreshed this often by the Janus bots (the Plenum bots' observer is
 /// called once a second by `run_with_media`).
@@ -68,6 +68,10 @@ pub enum Shape {
     Lecture,
     /// N participants, each publishing audio and video and receiving all the others.
     Meeting,
+    /// N meetings of 4 media bots each, all recorded at once (Plenum only; `record.rs`).
+    Record,
+    /// One meeting of 2 media bots streamed live to N WHEP viewers (Plenum only; `record.rs`).
+    Live,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,12 +95,12 @@ impl Sfu {
 pub struct MediaCli {
     /// lecture (1 publisher to N subscribers) or meeting (N × N).
     #[arg(long, value_enum)]
-    shape: Shape,
-    /// Sizes to step through (comma-separated): subscribers (lecture) or participants
-    /// (meeting).
-    #[arg(long, value_delimiter = ',', required = true,
-          value_parser = clap::value_parser!(u32).range(2..=1000))]
-    n: Vec<u32>,
+    pub(crate) shape: Shape,
+    /// Sizes to step through (comma-separated): subscribers (lecture), participants
+    /// (meeting), meetings recorded at once (record), WHEP viewers (live).
+    #[arg(long, alias = "meetings", value_delimiter = ',', required = true,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) n: Vec<u32>,
     /// SFUs to measure at each size, in this order (comma-separated).
     #[arg(
         long,
@@ -104,31 +108,31 @@ pub struct MediaCli {
         value_delimiter = ',',
         default_value = "plenum,janus"
     )]
-    sfu: Vec<Sfu>,
+    pub(crate) sfu: Vec<Sfu>,
     /// Measured window per step.
     #[arg(long, value_name = "TIME", default_value = "10s", value_parser = crate::parse_duration)]
-    window: Duration,
+    pub(crate) window: Duration,
     /// Late joiners per step, one at a time, after the window.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=200))]
-    late_joins: u32,
+    pub(crate) late_joins: u32,
     /// The Plenum server binary.
     #[arg(long, value_name = "PATH", default_value = "target/release/plenum")]
-    server: PathBuf,
+    pub(crate) server: PathBuf,
     /// The Janus binary.
     #[arg(long, value_name = "PATH", default_value = "/usr/bin/janus")]
-    janus: PathBuf,
+    pub(crate) janus: PathBuf,
     /// Pin the server (all its threads) to this CPU with `taskset`.
     #[arg(long, value_name = "CPU")]
-    pin_server: Option<u32>,
+    pub(crate) pin_server: Option<u32>,
     /// Tokio worker threads of the bots (1: a current-thread runtime).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
-    client_threads: u16,
+    pub(crate) client_threads: u16,
     /// Print one JSON object per step on stdout too.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Directory for the servers' logs (default: a temporary directory, kept on failure).
     #[arg(long, value_name = "DIR")]
-    log_dir: Option<PathBuf>,
+    pub(crate) log_dir: Option<PathBuf>,
 }
 
 /// What one step (one SFU at one size) measured.
@@ -203,6 +207,9 @@ impl Step {
 
 pub fn main(args: impl Iterator<Item = String>) -> std::process::ExitCode {
     let cli = MediaCli::parse_from(args);
+    if matches!(cli.shape, Shape::Record | Shape::Live) {
+        return crate::record::main(&cli);
+    }
     let result = (|| {
         let runtime = match cli.client_threads {
             1 => tokio::runtime::Builder::new_current_thread(),
@@ -246,7 +253,7 @@ pub fn main(args: impl Iterator<Item = String>) -> std::process::ExitCode {
     }
 }
 
-fn progress(message: &str) {
+pub(crate) fn progress(message: &str) {
     eprintln!("plenum-bench media: {message}");
 }
 
@@ -304,28 +311,30 @@ fn shape_name(shape: Shape) -> &'static str {
     match shape {
         Shape::Lecture => "lecture",
         Shape::Meeting => "meeting",
+        Shape::Record => "record",
+        Shape::Live => "live",
     }
 }
 
 /// The stats slot a bot refreshes (the last [`MediaStats`] it reported).
-type Slot = Arc<Mutex<MediaStats>>;
+pub(crate) type Slot = Arc<Mutex<MediaStats>>;
 
-fn read(slot: &Slot) -> MediaStats {
+pub(crate) fn read(slot: &Slot) -> MediaStats {
     slot.lock().map(|s| s.clone()).unwrap_or_default()
 }
 
 /// One running bot.
-struct Bot {
+pub(crate) struct Bot {
     /// Its id as the others see it: Plenum `client_uuid`, Janus feed id.
-    id: String,
-    stats: Slot,
-    task: JoinHandle<()>,
+    pub(crate) id: String,
+    pub(crate) stats: Slot,
+    pub(crate) task: JoinHandle<()>,
     /// Plenum: ends this bot alone (late joiners); the shared stop ends the others.
-    stop: Option<watch::Sender<bool>>,
+    pub(crate) stop: Option<watch::Sender<bool>>,
 }
 
 /// Pins `pid`'s threads to `cpu` (taskset -a -p).
-fn pin(pid: u32, cpu: Option<u32>) -> Result<()> {
+pub(crate) fn pin(pid: u32, cpu: Option<u32>) -> Result<()> {
     let Some(cpu) = cpu else { return Ok(()) };
     let status = std::process::Command::new("taskset")
         .args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()])
@@ -338,7 +347,7 @@ fn pin(pid: u32, cpu: Option<u32>) -> Result<()> {
     Ok(())
 }
 
-fn cpu_seconds(pid: u32) -> Result<f64> {
+pub(crate) fn cpu_seconds(pid: u32) -> Result<f64> {
     const TICKS_PER_SECOND: f64 = 100.0;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let fields: Vec<&str> = stat
@@ -354,7 +363,7 @@ fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok((ticks(14 - 3)? + ticks(15 - 3)?) / TICKS_PER_SECOND)
 }
 
-fn rss_kb(pid: u32) -> Result<u64> {
+pub(crate) fn rss_kb(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()
@@ -368,12 +377,12 @@ fn roles(shape: Shape, n: u32) -> (u32, u32) {
     match shape {
         // (publishers, receive-only subscribers)
         Shape::Lecture => (1, n),
-        Shape::Meeting => (n, 0),
+        Shape::Meeting | Shape::Record | Shape::Live => (n, 0),
     }
 }
 
 /// Per receiver, the publisher ids it must receive.
-fn expected(bots: &[Bot], publishers: usize) -> Vec<(usize, Vec<String>)> {
+pub(crate) fn expected(bots: &[Bot], publishers: usize) -> Vec<(usize, Vec<String>)> {
     let pubs: Vec<String> = bots[..publishers].iter().map(|b| b.id.clone()).collect();
     bots.iter()
         .enumerate()
@@ -391,7 +400,11 @@ fn expected(bots: &[Bot], publishers: usize) -> Vec<(usize, Vec<String>)> {
 
 /// Waits until every receiver decoded a keyframe of every publisher it expects; the number of
 /// streams still without one at the limit.
-async fn wait_ready(bots: &[Bot], want: &[(usize, Vec<String>)], limit: Duration) -> u64 {
+pub(crate) async fn wait_ready(
+    bots: &[Bot],
+    want: &[(usize, Vec<String>)],
+    limit: Duration,
+) -> u64 {
     let deadline = Instant::now() + limit;
     loop {
         let missing: u64 = want
@@ -416,7 +429,7 @@ async fn wait_ready(bots: &[Bot], want: &[(usize, Vec<String>)], limit: Duration
 }
 
 /// Waits (bounded) until every publisher's publish connection is connected, then a little.
-async fn wait_publishing(bots: &[Bot]) {
+pub(crate) async fn wait_publishing(bots: &[Bot]) {
     wait_publishing_slots(bots.iter().map(|b| &b.stats)).await;
 }
 
@@ -429,7 +442,7 @@ async fn wait_publishing_slots<'a>(slots: impl Iterator<Item = &'a Slot> + Clone
 }
 
 /// Per (receiver, publisher): audio packets, video packets and packets lost so far.
-fn counters(bots: &[Bot], want: &[(usize, Vec<String>)]) -> Vec<(u64, u64, u64)> {
+pub(crate) fn counters(bots: &[Bot], want: &[(usize, Vec<String>)]) -> Vec<(u64, u64, u64)> {
     let mut out = Vec::new();
     for (i, pubs) in want {
         let stats = read(&bots[*i].stats);
@@ -531,7 +544,7 @@ where
     }
 }
 
-async fn stop_bots(bots: Vec<Bot>) {
+pub(crate) async fn stop_bots(bots: Vec<Bot>) {
     for b in &bots {
         if let Some(stop) = &b.stop {
             let _ = stop.send(true);
@@ -547,7 +560,7 @@ async fn stop_bots(bots: Vec<Bot>) {
 
 /// Starts `count` bots, at most [`JOIN_CONCURRENCY`] at once; each `start(i)` resolves once
 /// the bot is in (and, for a publisher, answered). In index order.
-async fn start_all<T, F, Fut>(count: u32, start: F) -> Result<Vec<T>>
+pub(crate) async fn start_all<T, F, Fut>(count: u32, start: F) -> Result<Vec<T>>
 where
     T: Send + 'static,
     F: Fn(u32) -> Fut,
@@ -586,7 +599,23 @@ impl Observer for SlotObserver {
     }
 }
 
-async fn plenum_bot(url: String, room: String, name: String, publish: bool) -> Result<Bot> {
+pub(crate) async fn plenum_bot(
+    url: String,
+    room: String,
+    name: String,
+    publish: bool,
+) -> Result<Bot> {
+    plenum_bot_reporting(url, room, name, publish, None).await
+}
+
+/// [`plenum_bot`], its stats slot refreshed every `report_every` (default: once a second).
+pub(crate) async fn plenum_bot_reporting(
+    url: String,
+    room: String,
+    name: String,
+    publish: bool,
+    report_every: Option<Duration>,
+) -> Result<Bot> {
     let mut p = Participant::connect(&url, None).await?;
     let request = JoinRequest {
         meeting_number: room,
@@ -601,6 +630,9 @@ async fn plenum_bot(url: String, room: String, name: String, publish: bool) -> R
         .map_err(|e| anyhow!("join: {e:?}"))?;
     let mut media = MediaSession::bind(LOOPBACK, true).await?;
     media.set_receive_only(!publish);
+    if let Some(every) = report_every {
+        media.set_report_every(every);
+    }
     let stats: Slot = Arc::default();
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let slot = stats.clone();
@@ -627,7 +659,7 @@ async fn plenum_bot(url: String, room: String, name: String, publish: bool) -> R
 }
 
 /// A diagnostic line on stderr when PLENUM_BENCH_VERBOSE is set.
-fn verbose(message: &str) {
+pub(crate) fn verbose(message: &str) {
     if std::env::var_os("PLENUM_BENCH_VERBOSE").is_some() {
         progress(message);
     }
@@ -1001,7 +1033,7 @@ async fn step_janus(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
 // ---------------------------------------------------------------------------------------
 // Report
 
-fn percentile(values: &[f64], p: f64) -> Option<f64> {
+pub(crate) fn percentile(values: &[f64], p: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -1011,7 +1043,7 @@ fn percentile(values: &[f64], p: f64) -> Option<f64> {
     v.get(rank.saturating_sub(1).min(v.len() - 1)).copied()
 }
 
-fn ms(v: Option<f64>) -> String {
+pub(crate) fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}"))
 }
 
@@ -1024,7 +1056,7 @@ fn markdown(cli: &MediaCli, steps: &[Step]) -> String {
         shape_name(cli.shape),
         match cli.shape {
             Shape::Lecture => "1 publisher of audio + video to N receive-only subscribers",
-            Shape::Meeting =>
+            Shape::Meeting | Shape::Record | Shape::Live =>
                 "N participants, each publishing audio + video and receiving the others",
         }
     );

@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
@@ -138,8 +139,9 @@ pub(crate) struct LivePlan {
 #[derive(Debug)]
 pub(crate) struct EgressHandle {
     input: std_mpsc::SyncSender<EgressInput>,
-    /// Frames dropped because the egress was behind.
-    pub(crate) dropped: u64,
+    /// Frames dropped because the egress was behind (shared with the egress thread, which
+    /// logs it when a recording set ends).
+    dropped: Arc<AtomicU64>,
 }
 
 impl EgressHandle {
@@ -150,7 +152,9 @@ impl EgressHandle {
         tell: Tell,
     ) -> std::io::Result<Self> {
         let (input, inputs) = std_mpsc::sync_channel(QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
         let egress = Egress {
+            tap_dropped: dropped.clone(),
             context,
             label: label.clone(),
             tell,
@@ -172,13 +176,13 @@ impl EgressHandle {
             running.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             return Err(e);
         }
-        Ok(Self { input, dropped: 0 })
+        Ok(Self { input, dropped })
     }
 
     /// A frame of the tap: dropped (and counted) if the egress is behind.
     pub(crate) fn frame(&mut self, input: EgressInput) {
         if self.input.try_send(input).is_err() {
-            self.dropped += 1;
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -192,6 +196,8 @@ struct Egress {
     context: EgressContext,
     label: String,
     tell: Tell,
+    /// [`EgressHandle::dropped`].
+    tap_dropped: Arc<AtomicU64>,
     speaker: Option<AttendanceId>,
     lecturer: Option<AttendanceId>,
     recording: Option<RecordingSet>,
@@ -271,6 +277,7 @@ impl Egress {
                 }
                 match RecordingSet::start(&self.context, plan.clone(), now) {
                     Ok(mut set) => {
+                        set.tap_dropped_at_start = self.tap_dropped.load(Ordering::Relaxed);
                         set.composer.set_speaker(self.speaker, now);
                         set.composer.set_lecturer(self.lecturer, now);
                         self.recording = Some(set);
@@ -367,7 +374,20 @@ impl Egress {
 
     /// Stops the set, completing each of its files.
     fn finish_set(&mut self, set: RecordingSet, now: Instant) {
+        let (recording, path) = (set.meeting.id, set.meeting.path.clone());
+        let tap_dropped = self.tap_dropped.load(Ordering::Relaxed) - set.tap_dropped_at_start;
+        let composed_video_skipped = set.meeting.writer.video_skipped();
         let ends = set.finish(&self.context, now);
+        // What the benchmark checks for lost frames (with each file's line, `TrackFile`),
+        // once every file of the set is finished.
+        tracing::info!(
+            meeting = %self.label,
+            recording = %recording,
+            path = %path.display(),
+            tap_dropped,
+            composed_video_skipped,
+            "recording set finished"
+        );
         self.write(
             ends.into_iter()
                 .map(|e| LiveWrite::RecordingFinished(Box::new(e)))
@@ -434,6 +454,8 @@ struct RecordingSet {
     /// What each participant's tracks share to stay in sync.
     senders: HashMap<AttendanceId, SenderClock>,
     start: Instant,
+    /// [`Egress::tap_dropped`] when the set started.
+    tap_dropped_at_start: u64,
 }
 
 /// The meeting recording (its header waits for the composition's first video keyframe).
@@ -449,6 +471,11 @@ struct TrackFile {
     key: RecordingFileKey,
     recorder: TrackRecorder<FileWriter>,
     started_at: Timestamp,
+    participant: AttendanceId,
+    path: std::path::PathBuf,
+    /// The recorder's dropped frames when its first frame was taken (before it: waiting
+    /// for the first keyframe).
+    dropped_at_start: Option<u64>,
 }
 
 impl RecordingSet {
@@ -477,6 +504,7 @@ impl RecordingSet {
             senders: HashMap::new(),
             plan,
             start: now,
+            tap_dropped_at_start: 0,
         })
     }
 
@@ -502,6 +530,9 @@ impl RecordingSet {
             .recorder
             .push(sender, frame, now)
             .map_err(|e| format!("writing a participant's recording: {e}"))?;
+        if track.dropped_at_start.is_none() && track.recorder.frames_written() > 0 {
+            track.dropped_at_start = Some(track.recorder.frames_dropped());
+        }
         Ok(actions.contains(&TrackAction::RequestKeyframe))
     }
 
@@ -623,11 +654,26 @@ impl TrackFile {
             key,
             recorder: TrackRecorder::new(codec, start, out),
             started_at: now,
+            participant,
+            path,
+            dropped_at_start: None,
         })
     }
 
     fn finish(self, context: &EgressContext) -> RecordingEnd {
         let ended_at = context.clock.now();
+        let dropped = self.recorder.frames_dropped();
+        let before_start = self.dropped_at_start.unwrap_or(dropped);
+        // What the benchmark checks for lost frames: none dropped after the first.
+        tracing::info!(
+            recording = %self.id,
+            participant = %self.participant,
+            path = %self.path.display(),
+            frames_written = self.recorder.frames_written(),
+            frames_dropped_before_start = before_start,
+            frames_dropped_after_start = dropped - before_start,
+            "recording file finished"
+        );
         match self.recorder.finish() {
             Ok(summary) => complete(
                 context,
