@@ -112,6 +112,8 @@ pub enum MediaPush {
 /// Datagrams one meeting may have waiting before more are dropped (UDP may drop; a slow
 /// meeting must not hold the socket's loop).
 const ROOM_QUEUE: usize = 4096;
+/// The media socket's receive and send buffers asked of the kernel.
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 /// Largest datagram read: above any MTU WebRTC uses.
 const MAX_DATAGRAM: usize = 2048;
 /// Datagrams a media task takes from its queue before looking at its controls again.
@@ -130,6 +132,18 @@ impl MediaService {
     /// Binds `settings.listen` and starts the receive loop.
     pub async fn start(settings: &MediaSettings) -> std::io::Result<Self> {
         let socket = Arc::new(UdpSocket::bind(settings.listen).await?);
+        // Every meeting's media arrives on this one socket; the kernel's default receive
+        // buffer (~200 KB) overflowed at 20 recorded meetings of 4 (BENCHMARKS.md,
+        // "Recording and live streaming"): ask for more. The kernel caps what it grants at
+        // net.core.rmem_max / wmem_max; a smaller buffer still works, it only drops sooner.
+        let buffers = socket2::SockRef::from(socket.as_ref());
+        let _ = buffers.set_recv_buffer_size(SOCKET_BUFFER);
+        let _ = buffers.set_send_buffer_size(SOCKET_BUFFER);
+        tracing::debug!(
+            receive = buffers.recv_buffer_size().unwrap_or(0),
+            send = buffers.send_buffer_size().unwrap_or(0),
+            "media socket buffers"
+        );
         let local = socket.local_addr()?;
         let advertise = if settings.advertise.is_empty() {
             vec![local]
