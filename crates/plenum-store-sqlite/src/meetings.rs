@@ -671,11 +671,50 @@ pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
         .await?;
     }
     insert_schedule_row(&mut tx, s, None).await?;
+    adopt_room_number(&mut tx, Holder::Schedule(s.id)).await?;
     let created = schedule_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await.map_err(db_err)?;
     Ok(created)
+}
+
+/// A meeting in a room holds the room's number as it is in this transaction, whatever number
+/// the caller read with the room: a renumbering committed in between must not leave the
+/// meeting with the old number, which no longer belongs to anything and could be taken.
+async fn adopt_room_number(tx: &mut Transaction<'_, Sqlite>, holder: Holder) -> StoreResult<()> {
+    let (sql, id) = match holder {
+        Holder::Schedule(id) => (
+            "UPDATE schedules SET meeting_number = \
+             (SELECT r.meeting_number FROM rooms r WHERE r.id = schedules.room_id) \
+             WHERE id = ?1 AND room_id IS NOT NULL",
+            id.as_uuid(),
+        ),
+        Holder::Series(id) => (
+            "UPDATE series SET meeting_number = \
+             (SELECT r.meeting_number FROM rooms r WHERE r.id = series.room_id) \
+             WHERE id = ?1 AND room_id IS NOT NULL",
+            id.as_uuid(),
+        ),
+        Holder::Room(_) => return Ok(()),
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    if let Holder::Series(id) = holder {
+        sqlx::query(
+            "UPDATE schedules SET meeting_number = \
+             (SELECT r.meeting_number FROM rooms r WHERE r.id = schedules.room_id) \
+             WHERE series_id = ?1 AND room_id IS NOT NULL",
+        )
+        .bind(id.as_uuid())
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// The room a meeting is to be held in is still the company's, checked in the write
@@ -715,6 +754,7 @@ pub(crate) async fn create_schedules(
             .await?;
         }
         insert_schedule_row(&mut tx, s, None).await?;
+        adopt_room_number(&mut tx, Holder::Schedule(s.id)).await?;
     }
     tx.commit().await.map_err(db_err)?;
     Ok(())
@@ -796,6 +836,7 @@ pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
         &s.invitees,
     )
     .await?;
+    adopt_room_number(&mut tx, Holder::Schedule(s.id)).await?;
     let updated = schedule_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -1230,6 +1271,7 @@ pub(crate) async fn create_series(
     }
     write_series_row(&mut tx, s, true).await?;
     insert_occurrences(&mut tx, occurrences).await?;
+    adopt_room_number(&mut tx, Holder::Series(s.id)).await?;
     let created = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -1319,6 +1361,7 @@ pub(crate) async fn replace_series(
     for exdate in exdates {
         remember_exdate(&mut *tx, s.id.as_uuid(), ms(exdate)).await?;
     }
+    adopt_room_number(&mut tx, Holder::Series(s.id)).await?;
     let replaced = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;

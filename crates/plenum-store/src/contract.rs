@@ -99,6 +99,7 @@ macro_rules! contract_tests {
             an_update_from_a_stale_revision_is_refused_and_writes_nothing,
             a_series_change_moves_its_occurrences_revisions_on,
             a_meeting_for_a_room_deleted_meanwhile_is_refused,
+            a_meeting_into_a_room_renumbered_meanwhile_gets_its_current_number,
             a_schedule_in_a_room_uses_the_rooms_number,
             a_series_in_a_room_uses_the_rooms_number,
             a_meeting_link_opens_its_meeting_number,
@@ -2823,6 +2824,53 @@ pub async fn a_meeting_for_a_room_deleted_meanwhile_is_refused(store: &dyn Store
         .expect("read")
         .expect("still there");
     assert_eq!(kept, elsewhere);
+}
+
+/// The service reads a room's number before scheduling into it; a renumbering (allowed while
+/// nothing is scheduled there) may come in between. The meeting gets the room's current
+/// number, and the old one stays free: no two holders of one number.
+pub async fn a_meeting_into_a_room_renumbered_meanwhile_gets_its_current_number(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let room = create_room(store, &new_room(&admin, "Room", "7000401")).await;
+    let single = schedule_in_room(&admin, "Into", &room, 0);
+    let mut series = new_series(&admin, "Daily", "7000401", Frequency::Daily, 0, 2 * DAY);
+    series.room_id = Some(room.id);
+    let elsewhere = create_schedule(store, &new_schedule(&admin, "Moved", "7000403", 0)).await;
+    let mut moved = elsewhere.clone();
+    moved.room_id = Some(room.id);
+    moved.meeting_number = room.meeting_number.clone();
+
+    let mut renumbered = room.clone();
+    renumbered.meeting_number = meeting_number("7000402");
+    store.update_room(&renumbered).await.expect("renumber");
+
+    let created = create_schedule(store, &single).await;
+    assert_eq!(created.meeting_number.as_str(), "7000402");
+    let moved = store.update_schedule(&moved).await.expect("move into room");
+    assert_eq!(moved.meeting_number.as_str(), "7000402");
+    store
+        .create_series(&series, &occurrences_of(&series))
+        .await
+        .expect("series into room");
+    let stored = store
+        .series(acme.id, series.id)
+        .await
+        .expect("series")
+        .expect("there");
+    assert_eq!(stored.meeting_number.as_str(), "7000402");
+    for o in occurrences(store, acme.id, series.id, all()).await.items {
+        assert_eq!(o.meeting_number.as_str(), "7000402");
+    }
+    // The old number holds nothing and can be taken; the meetings keep the room's.
+    assert!(!number_is_taken(store, &admin, "7000401").await);
+    assert!(!number_is_taken(store, &admin, "7000403").await);
+    create_room(store, &new_room(&admin, "Old number", "7000401")).await;
+    assert_eq!(
+        read_schedule(store, acme.id, created.id)
+            .await
+            .map(|s| s.meeting_number),
+        Some(meeting_number("7000402"))
+    );
 }
 
 pub async fn a_schedule_in_a_room_uses_the_rooms_number(store: &dyn Store) {
