@@ -427,6 +427,10 @@ pub struct Schedule {
     pub join_code: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// How many times it was changed since it was created: an update names the revision it
+    /// was made from, and the store refuses it (`StoreError::Conflict`) if another change came
+    /// in between, so the caller merges again instead of overwriting (docs/consistency.md).
+    pub revision: u64,
 }
 
 impl Schedule {
@@ -537,6 +541,10 @@ pub struct Series {
     pub join_code: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// How many times it was changed since it was created: an update names the revision it
+    /// was made from, and the store refuses it (`StoreError::Conflict`) if another change came
+    /// in between, so the caller merges again instead of overwriting (docs/consistency.md).
+    pub revision: u64,
 }
 
 /// A persistent meeting room.
@@ -550,6 +558,10 @@ pub struct Room {
     pub owner: UserRef,
     pub creator: UserRef,
     pub created_at: Timestamp,
+    /// How many times it was changed since it was created: an update names the revision it
+    /// was made from, and the store refuses it (`StoreError::Conflict`) if another change came
+    /// in between, so the caller merges again instead of overwriting (docs/consistency.md).
+    pub revision: u64,
 }
 
 pub fn parse_room_name(raw: &str) -> Result<String, ValidationError> {
@@ -663,6 +675,7 @@ mod tests {
             join_code: String::new(),
             created_at: now,
             updated_at: now,
+            revision: 0,
         }
     }
 

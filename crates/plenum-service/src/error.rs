@@ -114,6 +114,9 @@ impl From<StoreError> for ServiceError {
             StoreError::MeetingNumberTaken => ServiceError::MeetingNumberTaken,
             StoreError::RoomInUse => ServiceError::RoomInUse,
             StoreError::RoomNotFound => ServiceError::RoomNotFound,
+            // Callers that merge an update retry on it (`meetings::merged`); one that still
+            // meets it after its attempts has nothing better to tell the client.
+            StoreError::Conflict => ServiceError::Internal(Box::new(StoreError::Conflict)),
             StoreError::Internal(e) => ServiceError::Internal(e),
         }
     }

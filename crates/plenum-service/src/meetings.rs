@@ -21,6 +21,34 @@ use crate::{Plenum, Principal, ServiceError};
 /// How many times a generated meeting number is retried when it happens to be taken.
 const NUMBER_ATTEMPTS: usize = 20;
 
+/// How many times an update is read and merged again when another writer changed the same
+/// reservation, series or room between its read and its write (the store's revision check,
+/// see docs/consistency.md). Every attempt that fails so means another update was committed,
+/// so this many writers racing on one thing all get through; more may see a 500.
+const MERGE_ATTEMPTS: usize = 16;
+
+/// Runs `attempt` (read, merge, write) again while the store finds the thing changed between
+/// its read and its write, at most [`MERGE_ATTEMPTS`] times.
+async fn merged<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(e) if tries < MERGE_ATTEMPTS && changed_meanwhile(&e) => tries += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Whether the store refused a write because another one came first (`StoreError::Conflict`).
+fn changed_meanwhile(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::Internal(source)
+        if matches!(source.downcast_ref::<StoreError>(), Some(StoreError::Conflict)))
+}
+
 /// A request to create or change a single scheduled meeting; `None` leaves a field as it is
 /// (update) or at its default (create).
 #[derive(Debug, Clone, Default)]
@@ -42,7 +70,11 @@ pub struct ScheduleRequest {
 /// A request to create or change a recurring series.
 #[derive(Debug, Clone)]
 pub struct SeriesRequest {
-    pub rule: RecurrenceRule,
+    /// The rule, whole (a recurrence is one value); on an update `None` leaves it as it is.
+    /// A client that sends the rule unchanged should send `None`: an update is merged again
+    /// with what it finds stored when another writer came first, and a rule given keeps
+    /// replacing the stored one.
+    pub rule: Option<RecurrenceRule>,
     pub meeting_number: Option<MeetingNumber>,
     /// `Some(None)`: not in a room.
     pub room: Option<Option<RoomId>>,
@@ -301,6 +333,7 @@ impl Plenum {
             join_code: random_code(),
             created_at: now,
             updated_at: now,
+            revision: 0,
         };
         let given = match &room {
             Some(room) => Some(room.meeting_number.clone()),
@@ -352,7 +385,20 @@ impl Plenum {
     }
 
     /// Updates a reservation or one occurrence of a series (the others stay as they are).
+    /// The fields given are merged into the meeting as stored when the write happens: a
+    /// concurrent update of other fields is kept (see [`merged`]).
     pub async fn update_schedule(
+        &self,
+        actor: &Principal,
+        id: ScheduleId,
+        request: ScheduleRequest,
+    ) -> Result<Schedule, ServiceError> {
+        merged(|| self.merge_schedule_update(actor, id, request.clone())).await
+    }
+
+    /// One attempt of [`Plenum::update_schedule`]: read, merge, and write if nothing changed
+    /// meanwhile.
+    async fn merge_schedule_update(
         &self,
         actor: &Principal,
         id: ScheduleId,
@@ -520,6 +566,7 @@ impl Plenum {
                 join_code: series.join_code.clone(),
                 created_at: now,
                 updated_at: now,
+                revision: 0,
             })
             .collect())
     }
@@ -531,7 +578,10 @@ impl Plenum {
         request: SeriesRequest,
     ) -> Result<(Series, Schedule), ServiceError> {
         let now = self.now();
-        ensure_series_starts_in_time(&request.rule, now)?;
+        let rule = request.rule.ok_or(ServiceError::InvalidChange(
+            "a recurring meeting needs its recurrence rule",
+        ))?;
+        ensure_series_starts_in_time(&rule, now)?;
         let invitees = self
             .resolve_invitees(actor, request.invitees.as_deref().unwrap_or(&[]))
             .await?;
@@ -551,12 +601,13 @@ impl Plenum {
             meeting_number: MeetingNumber::from_random(0),
             room_id: room.as_ref().map(|r| r.id),
             owner: user_ref(&actor.user),
-            rule: request.rule,
+            rule,
             settings,
             invitees,
             join_code: random_code(),
             created_at: now,
             updated_at: now,
+            revision: 0,
         };
         // Expanded once, before anything is written: a too-long series is refused whole.
         let occurrences = self.occurrences_of(&template)?;
@@ -635,13 +686,26 @@ impl Plenum {
         id: SeriesId,
         request: SeriesRequest,
     ) -> Result<Series, ServiceError> {
+        merged(|| self.merge_series_update(actor, id, request.clone())).await
+    }
+
+    /// One attempt of [`Plenum::update_series`]: read, merge, and write if nothing changed
+    /// meanwhile.
+    async fn merge_series_update(
+        &self,
+        actor: &Principal,
+        id: SeriesId,
+        request: SeriesRequest,
+    ) -> Result<Series, ServiceError> {
         let mut series = self.managed_series(actor, id).await?;
-        // As for a single meeting: a moved first start must not be in the past; an unchanged
-        // one may (a series that has begun can still be renamed).
-        if request.rule.first_start() != series.rule.first_start() {
-            ensure_series_starts_in_time(&request.rule, self.now())?;
+        if let Some(rule) = request.rule {
+            // As for a single meeting: a moved first start must not be in the past; an
+            // unchanged one may (a series that has begun can still be renamed).
+            if rule.first_start() != series.rule.first_start() {
+                ensure_series_starts_in_time(&rule, self.now())?;
+            }
+            series.rule = rule;
         }
-        series.rule = request.rule;
         let mut fresh_number = false;
         if let Some(ids) = &request.invitees {
             series.invitees = self.resolve_invitees(actor, ids).await?;
@@ -763,6 +827,7 @@ impl Plenum {
             owner,
             creator: user_ref(&actor.user),
             created_at: now,
+            revision: 0,
         };
         let store = &self.inner.store;
         let room = self
@@ -794,6 +859,8 @@ impl Plenum {
         self.room_of(actor, id).await
     }
 
+    /// Changes the fields given, merged into the room as stored when the write happens (a
+    /// concurrent change of other fields is kept, see [`merged`]).
     pub async fn update_room(
         &self,
         actor: &Principal,
@@ -801,6 +868,16 @@ impl Plenum {
         request: RoomRequest,
     ) -> Result<Room, ServiceError> {
         actor.require_room_manager()?;
+        merged(|| self.merge_room_update(actor, id, request.clone())).await
+    }
+
+    /// One attempt of [`Plenum::update_room`].
+    async fn merge_room_update(
+        &self,
+        actor: &Principal,
+        id: RoomId,
+        request: RoomRequest,
+    ) -> Result<Room, ServiceError> {
         let mut room = self.room_of(actor, id).await?;
         if let Some(name) = request.name {
             room.name = name;

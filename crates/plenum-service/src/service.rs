@@ -648,7 +648,7 @@ impl Plenum {
         if !self
             .inner
             .hasher
-            .verify(self.secret_of(&old), current)
+            .verify(self.secret_of(&old), current.clone())
             .await?
         {
             // A stolen token must not become an oracle for guessing the password.
@@ -658,14 +658,18 @@ impl Plenum {
                 .await?;
             return Err(ServiceError::WrongOldCredential);
         }
-        let changes = UserChanges {
-            secret: Some(self.hash_credential(&new).await?),
-            ..UserChanges::default()
-        };
-        self.inner
+        let secret = self.hash_credential(&new).await?;
+        // Written only if the hash the old credential was just verified against is still the
+        // user's: another change (this user's own, or an administrator's reset) committed
+        // meanwhile makes the old credential a wrong one, and must not be overwritten.
+        if !self
+            .inner
             .store
-            .update_user(principal.company(), user, &changes, self.now())
-            .await?;
+            .change_secret(principal.company(), user, &current, &secret, self.now())
+            .await?
+        {
+            return Err(ServiceError::WrongOldCredential);
+        }
         self.inner
             .store
             .delete_user_tokens(user, Some(&principal.token.hash))

@@ -537,6 +537,41 @@ impl Store for SqliteStore {
         Ok(user)
     }
 
+    async fn change_secret(
+        &self,
+        company: CompanyId,
+        id: UserId,
+        expected: &str,
+        secret: &(String, SecurityLevel),
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        // The compare and the write are this one UPDATE: no other writer comes in between.
+        let changed = sqlx::query(
+            "UPDATE users SET secret_hash = ?4, security_level = ?5, secret_changed_at = ?6, \
+             failed_sign_ins = 0, locked_until = NULL \
+             WHERE id = ?1 AND company_id = ?2 AND secret_hash = ?3",
+        )
+        .bind(id.as_uuid())
+        .bind(company.as_uuid())
+        .bind(expected)
+        .bind(&secret.0)
+        .bind(secret.1.as_str())
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        if !changed {
+            user_in(&mut *tx, company, id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(changed)
+    }
+
     async fn record_sign_in_failure(
         &self,
         user: UserId,

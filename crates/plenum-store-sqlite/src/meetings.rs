@@ -97,6 +97,22 @@ pub(crate) fn number(raw: &str, what: &str) -> StoreResult<MeetingNumber> {
     MeetingNumber::parse(raw).map_err(|_| corrupt(what))
 }
 
+/// A stored revision (never negative: it starts at 0 and only grows).
+fn revision(raw: i64) -> StoreResult<u64> {
+    u64::try_from(raw).map_err(|_| corrupt("revision"))
+}
+
+/// The revision an update was merged from is still the stored one: checked in the write
+/// transaction, before anything is written. Otherwise another change was committed since
+/// the caller read, and writing would lose it.
+fn unchanged_since(stored: u64, read: u64) -> StoreResult<()> {
+    if stored == read {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
 // --- meeting numbers -------------------------------------------------------------------------
 
 #[derive(Clone, Copy)]
@@ -186,7 +202,7 @@ pub(crate) async fn user_refs(
 
 // --- rooms -----------------------------------------------------------------------------------
 
-const ROOM_SELECT: &str = "SELECT r.id, r.company_id, r.name, r.meeting_number, r.password, r.created_at, \
+const ROOM_SELECT: &str = "SELECT r.id, r.company_id, r.name, r.meeting_number, r.password, r.created_at, r.revision, \
      o.id AS o_id, o.username AS o_username, o.real_name AS o_real_name, \
      c.id AS c_id, c.username AS c_username, c.real_name AS c_real_name \
      FROM rooms r JOIN users o ON o.id = r.owner_id JOIN users c ON c.id = r.creator_id";
@@ -204,6 +220,7 @@ fn room_from_row<R: Columns>(row: &R) -> StoreResult<Room> {
         owner: user_ref(row, "o")?,
         creator: user_ref(row, "c")?,
         created_at: instant(row.col("created_at")?)?,
+        revision: revision(row.col("revision")?)?,
     })
 }
 
@@ -347,6 +364,7 @@ pub(crate) async fn update_room(store: &SqliteStore, room: &Room) -> StoreResult
     let before = room_in(&mut *tx, room.company_id, room.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    unchanged_since(before.revision, room.revision)?;
     if before.meeting_number != room.meeting_number {
         let in_use: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM schedules WHERE room_id = ?1) + \
@@ -370,7 +388,8 @@ pub(crate) async fn update_room(store: &SqliteStore, room: &Room) -> StoreResult
         .await?;
     }
     sqlx::query(
-        "UPDATE rooms SET name = ?2, meeting_number = ?3, password = ?4, owner_id = ?5 WHERE id = ?1",
+        "UPDATE rooms SET name = ?2, meeting_number = ?3, password = ?4, owner_id = ?5, \
+         revision = revision + 1 WHERE id = ?1",
     )
     .bind(room.id.as_uuid())
     .bind(&room.name)
@@ -428,7 +447,7 @@ macro_rules! schedule_columns {
      s.overridden, s.meeting_number, \
      s.room_id, s.start_at, s.end_at, s.name, s.description, s.password, s.call_rate_kbps, \
      s.mute_upon_entry, s.guest_dial_in, s.watermark, s.watermark_type, s.time_to_join, \
-     s.live_passcode, s.live_id, s.join_code, s.created_at, s.updated_at, \
+     s.live_passcode, s.live_id, s.join_code, s.created_at, s.updated_at, s.revision, \
      o.id AS o_id, o.username AS o_username, o.real_name AS o_real_name, \
      sr.frequency AS series_frequency, \
      (SELECT json_group_array(json_array(lower(hex(iu.id)), iu.username, iu.real_name)) \
@@ -525,6 +544,7 @@ fn schedule_from_row<R: Columns>(row: &R) -> StoreResult<Schedule> {
         join_code: row.col("join_code")?,
         created_at: instant(row.col("created_at")?)?,
         updated_at: instant(row.col("updated_at")?)?,
+        revision: revision(row.col("revision")?)?,
     })
 }
 
@@ -651,11 +671,50 @@ pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
         .await?;
     }
     insert_schedule_row(&mut tx, s, None).await?;
+    adopt_room_number(&mut tx, Holder::Schedule(s.id)).await?;
     let created = schedule_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await.map_err(db_err)?;
     Ok(created)
+}
+
+/// A meeting in a room holds the room's number as it is in this transaction, whatever number
+/// the caller read with the room: a renumbering committed in between must not leave the
+/// meeting with the old number, which no longer belongs to anything and could be taken.
+async fn adopt_room_number(tx: &mut Transaction<'_, Sqlite>, holder: Holder) -> StoreResult<()> {
+    let (sql, id) = match holder {
+        Holder::Schedule(id) => (
+            "UPDATE schedules SET meeting_number = \
+             (SELECT r.meeting_number FROM rooms r WHERE r.id = schedules.room_id) \
+             WHERE id = ?1 AND room_id IS NOT NULL",
+            id.as_uuid(),
+        ),
+        Holder::Series(id) => (
+            "UPDATE series SET meeting_number = \
+             (SELECT r.meeting_number FROM rooms r WHERE r.id = series.room_id) \
+             WHERE id = ?1 AND room_id IS NOT NULL",
+            id.as_uuid(),
+        ),
+        Holder::Room(_) => return Ok(()),
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    if let Holder::Series(id) = holder {
+        sqlx::query(
+            "UPDATE schedules SET meeting_number = \
+             (SELECT r.meeting_number FROM rooms r WHERE r.id = schedules.room_id) \
+             WHERE series_id = ?1 AND room_id IS NOT NULL",
+        )
+        .bind(id.as_uuid())
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// The room a meeting is to be held in is still the company's, checked in the write
@@ -695,6 +754,7 @@ pub(crate) async fn create_schedules(
             .await?;
         }
         insert_schedule_row(&mut tx, s, None).await?;
+        adopt_room_number(&mut tx, Holder::Schedule(s.id)).await?;
     }
     tx.commit().await.map_err(db_err)?;
     Ok(())
@@ -735,6 +795,7 @@ pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
     let before = schedule_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    unchanged_since(before.revision, s.revision)?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
     if before.series_id.is_none() {
         // A single meeting holds its own number unless it is in a room.
@@ -754,7 +815,7 @@ pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
          name_key = ?6, updated_at = ?7, overridden = (series_id IS NOT NULL), \
          name = ?8, description = ?9, password = ?10, call_rate_kbps = ?11, mute_upon_entry = ?12, \
          guest_dial_in = ?13, watermark = ?14, watermark_type = ?15, time_to_join = ?16, \
-         live_passcode = ?17, live_id = ?18 WHERE id = ?1";
+         live_passcode = ?17, live_id = ?18, revision = revision + 1 WHERE id = ?1";
     sqlx::query(sql)
         .bind(s.id.as_uuid())
         .bind(s.meeting_number.as_str())
@@ -775,6 +836,7 @@ pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
         &s.invitees,
     )
     .await?;
+    adopt_room_number(&mut tx, Holder::Schedule(s.id)).await?;
     let updated = schedule_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -1049,7 +1111,7 @@ const SERIES_SELECT: &str = "SELECT s.id, s.company_id, s.meeting_number, s.room
      s.interval, s.first_start, s.duration_ms, s.until, s.time_zone, s.name, s.description, \
      s.password, s.call_rate_kbps, s.mute_upon_entry, s.guest_dial_in, s.watermark, \
      s.watermark_type, s.time_to_join, s.live_passcode, s.live_id, s.join_code, s.created_at, \
-     s.updated_at, o.id AS o_id, o.username AS o_username, o.real_name AS o_real_name \
+     s.updated_at, s.revision, o.id AS o_id, o.username AS o_username, o.real_name AS o_real_name \
      FROM series s JOIN users o ON o.id = s.owner_id";
 
 fn series_from_row(row: &SqliteRow) -> StoreResult<Series> {
@@ -1087,6 +1149,7 @@ fn series_from_row(row: &SqliteRow) -> StoreResult<Series> {
         join_code: row.try_get("join_code").map_err(db_err)?,
         created_at: instant(row.try_get("created_at").map_err(db_err)?)?,
         updated_at: instant(row.try_get("updated_at").map_err(db_err)?)?,
+        revision: revision(row.try_get("revision").map_err(db_err)?)?,
     })
 }
 
@@ -1146,7 +1209,7 @@ async fn write_series_row(
          time_zone = ?11, join_code = ?12, created_at = ?13, updated_at = ?14, name = ?15, \
          description = ?16, password = ?17, call_rate_kbps = ?18, mute_upon_entry = ?19, \
          guest_dial_in = ?20, watermark = ?21, watermark_type = ?22, time_to_join = ?23, \
-         live_passcode = ?24, live_id = ?25 WHERE id = ?1"
+         live_passcode = ?24, live_id = ?25, revision = revision + 1 WHERE id = ?1"
             .to_owned()
     };
     let st = &s.settings;
@@ -1208,6 +1271,7 @@ pub(crate) async fn create_series(
     }
     write_series_row(&mut tx, s, true).await?;
     insert_occurrences(&mut tx, occurrences).await?;
+    adopt_room_number(&mut tx, Holder::Series(s.id)).await?;
     let created = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -1232,9 +1296,10 @@ pub(crate) async fn replace_series(
     rebuilt: &[Schedule],
 ) -> StoreResult<Series> {
     let mut tx = store.writer.begin().await.map_err(db_err)?;
-    series_in(&mut tx, s.company_id, s.id)
+    let before = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    unchanged_since(before.revision, s.revision)?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
     // What carries over is read in this transaction: a deletion made meanwhile is seen.
     let previous = sqlx::query(
@@ -1255,6 +1320,15 @@ pub(crate) async fn replace_series(
     })
     .collect::<StoreResult<Vec<_>>>()?;
     let deleted = exdates_in(&mut *tx, s.id).await?;
+    // An occurrence carried over keeps its id: it must not keep its revision too, or an
+    // update merged from the occurrence as it was before would not see the series' change.
+    let occurrence_revision: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(revision), 0) + 1 FROM schedules WHERE series_id = ?1",
+    )
+    .bind(s.id.as_uuid())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
     let (occurrences, exdates) = carry_over_occurrences(rebuilt.to_vec(), &previous, &deleted);
     release_numbers(&mut tx, Holder::Series(s.id)).await?;
     if s.room_id.is_none() {
@@ -1278,9 +1352,16 @@ pub(crate) async fn replace_series(
             .map_err(db_err)?;
     }
     insert_occurrences(&mut tx, &occurrences).await?;
+    sqlx::query("UPDATE schedules SET revision = ?2 WHERE series_id = ?1")
+        .bind(s.id.as_uuid())
+        .bind(occurrence_revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     for exdate in exdates {
         remember_exdate(&mut *tx, s.id.as_uuid(), ms(exdate)).await?;
     }
+    adopt_room_number(&mut tx, Holder::Series(s.id)).await?;
     let replaced = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use plenum_domain::Timestamp;
 use plenum_domain::company::{Company, NewCompany};
-use plenum_domain::credentials::TokenHash;
+use plenum_domain::credentials::{SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::{MeetingNumber, Room, Schedule, ScheduleSummary, Series, UserRef};
@@ -49,6 +49,10 @@ pub enum StoreError {
     /// A meeting was to be held in a room the company no longer has (deleted meanwhile).
     #[error("no such meeting room")]
     RoomNotFound,
+    /// An update was merged from a revision that is no longer the stored one: another change
+    /// was committed since the caller read. Nothing was written; read, merge and try again.
+    #[error("changed meanwhile by another writer")]
+    Conflict,
     #[error("storage failure: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -119,6 +123,22 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
         now: Timestamp,
     ) -> StoreResult<User>;
 
+    /// Replaces the user's credential hash with `secret`, but only while the stored hash is
+    /// still `expected` (the one the old credential was verified against): the check and the
+    /// write are one statement, so of two changes made from the same old credential one
+    /// succeeds and the other, like one racing a reset by an administrator, finds it gone
+    /// (`Ok(false)`, nothing written). Like [`Store::update_user`]'s secret change it sets
+    /// the security level and change time and clears the sign-in throttle. `NotFound` if the
+    /// company has no such user.
+    async fn change_secret(
+        &self,
+        company: CompanyId,
+        id: UserId,
+        expected: &str,
+        secret: &(String, SecurityLevel),
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
     /// Counts one more failed sign-in atomically (concurrent guesses cannot under-count) and
     /// locks the account as `policy` says; returns the new record.
     async fn record_sign_in_failure(
@@ -178,7 +198,8 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
         page: PageRequest,
     ) -> StoreResult<Page<Room>>;
 
-    /// Replaces a room's name, number, password and owner (re-reserving a changed number).
+    /// Replaces a room's name, number, password and owner (re-reserving a changed number), if
+    /// `room.revision` is still the stored one (`Conflict` otherwise); the revision grows by 1.
     async fn update_room(&self, room: &Room) -> StoreResult<Room>;
 
     /// Deletes a room and frees its number; `RoomInUse` while meetings are scheduled in it.
@@ -195,8 +216,9 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
 
     async fn schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<Option<Schedule>>;
 
-    /// Replaces a scheduled meeting's slot, settings, room, number and invitees. An occurrence
-    /// so changed is remembered as overridden.
+    /// Replaces a scheduled meeting's slot, settings, room, number and invitees, if
+    /// `schedule.revision` is still the stored one (`Conflict` otherwise); the revision grows
+    /// by 1. An occurrence so changed is remembered as overridden.
     async fn update_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule>;
 
     /// Deletes a scheduled meeting and frees its number. Deleting one occurrence of a series
@@ -230,7 +252,9 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
 
     async fn series(&self, company: CompanyId, id: SeriesId) -> StoreResult<Option<Series>>;
 
-    /// Replaces a series and its occurrences with `rebuilt` (expanded from its new rule),
+    /// Replaces a series and its occurrences with `rebuilt` (expanded from its new rule), if
+    /// `series.revision` is still the stored one (`Conflict` otherwise; the series' revision
+    /// grows by 1, and every occurrence's moves past any it had),
     /// in one transaction with what it carries over from the occurrences and deletions it
     /// has at that moment: an occurrence of the same original start keeps its id and creation
     /// time, one deleted stays deleted (`carry_over_occurrences` of the domain decides).

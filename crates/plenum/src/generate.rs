@@ -180,6 +180,7 @@ pub async fn generate(
             join_code: format!("gen{seed}x{i}"),
             created_at: now,
             updated_at: now,
+            revision: 0,
         });
         if batch.len() == 5000 {
             store.create_schedules(&batch).await?;

@@ -146,6 +146,7 @@ pub async fn generate(
             owner: owner.clone(),
             creator: owner,
             created_at: now,
+            revision: 0,
         };
         store.create_room(&room).await?;
         company.rooms.push((room.id, number));

@@ -809,7 +809,10 @@ impl SeriesDetail {
     }
 }
 
-fn series_request(req: &ScheduleRequest, rule: RecurrenceRule) -> Result<SeriesRequest, FrtcError> {
+fn series_request(
+    req: &ScheduleRequest,
+    rule: Option<RecurrenceRule>,
+) -> Result<SeriesRequest, FrtcError> {
     Ok(SeriesRequest {
         rule,
         meeting_number: req.number()?,
@@ -851,7 +854,7 @@ pub async fn create_recurrence(
     let rule = req.rule(None, zone)?;
     let (series, first) = state
         .plenum
-        .create_series(&who.principal, series_request(&req, rule)?)
+        .create_series(&who.principal, series_request(&req, Some(rule))?)
         .await?;
     Ok(Json(SeriesDetail::new(&state, &series, &first)))
 }
@@ -880,6 +883,9 @@ pub async fn update_recurrence(
     }
     let zone = current.rule.time_zone().clone();
     let rule = req.rule(Some(&current.rule), zone)?;
+    // A rule as it was read is no change: the service merges the update into the series as
+    // stored when it writes, and must not put back a rule another writer changed meanwhile.
+    let rule = (rule != current.rule).then_some(rule);
     state
         .plenum
         .update_series(&who.principal, current.id, series_request(&req, rule)?)

@@ -13,6 +13,7 @@ mod live;
 mod media;
 mod openapi;
 mod persistence;
+mod races;
 mod recording;
 mod recording_files;
 mod recurrence;
