@@ -123,7 +123,7 @@ async fn list_filters_refuse_control_characters_and_overlong_text() {
         let reply = app
             .get(&format!("{path}?filter={long}"), Some(&admin))
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, "too_long");
         // Characters that mean something to SQL or the search syntax are plain text.
         let reply = app
             .get(
