@@ -9,6 +9,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     MalformedJson,
+    MalformedRequest,
     MissingField,
     InvalidFieldType,
     InvalidField,
@@ -71,6 +72,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::MalformedRequest => "malformed_request",
             ErrorCode::MissingField => "missing_field",
             ErrorCode::InvalidFieldType => "invalid_field_type",
             ErrorCode::InvalidField => "invalid_field",
@@ -133,6 +135,7 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::MalformedJson
+            | ErrorCode::MalformedRequest
             | ErrorCode::MissingField
             | ErrorCode::InvalidFieldType
             | ErrorCode::InvalidField
