@@ -5,7 +5,7 @@
 //! SystemAdmins are the platform operators, the only ones who may create more companies.
 
 use crate::ids::CompanyId;
-use crate::{Field, Timestamp, ValidationError};
+use crate::{Field, Rule, Timestamp, ValidationError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Company {
@@ -58,7 +58,8 @@ impl CompanyName {
             ));
         }
         if name.chars().count() > 128 {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::TooLong,
                 Field::CompanyName,
                 "must be at most 128 characters",
             ));
@@ -92,7 +93,8 @@ impl TimeZoneName {
         match jiff::tz::db().get(name) {
             // Keep the canonical spelling the database knows, not the caller's casing.
             Ok(tz) => Ok(Self(tz.iana_name().unwrap_or(name).to_owned())),
-            Err(_) => Err(ValidationError::new(
+            Err(_) => Err(ValidationError::breaks(
+                Rule::TimeZone,
                 Field::TimeZone,
                 "must be an IANA time zone name such as Europe/Berlin or UTC",
             )),

@@ -10,7 +10,7 @@ use std::fmt;
 
 use sha1::{Digest, Sha1};
 
-use crate::{Field, Timestamp, ValidationError};
+use crate::{Field, Rule, Timestamp, ValidationError};
 
 /// The credential an FRTC client sends. Opaque to us; its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -28,7 +28,8 @@ impl Secret {
             return Err(ValidationError::new(field, "must not be empty"));
         }
         if raw.len() > Self::MAX_LEN {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::TooLong,
                 field,
                 format!("must be at most {} bytes", Self::MAX_LEN),
             ));
@@ -83,7 +84,8 @@ impl Password {
     pub fn parse_new(raw: &str) -> Result<Self, ValidationError> {
         let password = Self::parse_for_sign_in(raw)?;
         if raw.chars().count() < Self::MIN_LEN {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::PasswordTooShort,
                 Field::Password,
                 format!("must be at least {} characters", Self::MIN_LEN),
             ));

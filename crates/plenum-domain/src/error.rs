@@ -126,20 +126,62 @@ impl fmt::Display for Field {
     }
 }
 
-/// A value that does not satisfy the domain's rules. Carries the field and a sentence for a
-/// human; never the offending value itself, which may be a secret.
+/// Which of the domain's rules a value broke: what went wrong, for a program to branch on (the
+/// dialects turn it into their codes). Each is set where its rule is checked; a value that
+/// breaks no more specific rule is [`Rule::Invalid`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The value is not allowed, and no more specific rule says why.
+    Invalid,
+    /// An end (of a meeting, of a series' occurrence, of a series) before its start.
+    EndBeforeStart,
+    /// A meeting or series set to start in the past (beyond the grace period).
+    StartInPast,
+    /// A meeting or occurrence longer than the longest allowed.
+    TooLongMeeting,
+    /// A recurrence type that is not one of the allowed ones (or not allowed here).
+    RecurrenceType,
+    /// A recurrence interval outside its range.
+    IntervalOutOfRange,
+    /// A meeting password or live passcode that is not of the form 4 to 16 digits.
+    PasswordForm,
+    /// A meeting number that is not of the form 6 to 12 digits.
+    MeetingNumberForm,
+    /// A user's password shorter than the shortest allowed.
+    PasswordTooShort,
+    /// A text longer than its field allows.
+    TooLong,
+    /// A time zone name that is not in the IANA database.
+    TimeZone,
+}
+
+/// A value that does not satisfy the domain's rules. Carries the field, the rule it broke and
+/// a sentence for a human; never the offending value itself, which may be a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct ValidationError {
     pub field: Field,
+    pub rule: Rule,
     pub reason: String,
 }
 
 impl ValidationError {
+    /// A value the field does not allow, by no more specific rule ([`Rule::Invalid`]).
     pub fn new(field: Field, reason: impl Into<String>) -> Self {
+        Self::breaks(Rule::Invalid, field, reason)
+    }
+
+    /// A value of `field` that breaks `rule`.
+    pub fn breaks(rule: Rule, field: Field, reason: impl Into<String>) -> Self {
         Self {
             field,
+            rule,
             reason: reason.into(),
         }
+    }
+
+    /// The same error about another field (a value checked by another field's rules).
+    pub fn for_field(self, field: Field) -> Self {
+        Self { field, ..self }
     }
 }

@@ -12,7 +12,7 @@ use crate::history::{Attendance, Recording, RecordingKind, RecordingStatus, Sess
 use crate::ids::{AttendanceId, RoomId, SessionId, UserId};
 use crate::paging::Page;
 use crate::schedule::UserRef;
-use crate::{Field, ValidationError};
+use crate::{Field, Rule, ValidationError};
 
 /// Longest search text a history query accepts (Rokid `meetingName`, Huawei `searchKey`).
 pub const MAX_SEARCH_CHARS: usize = 128;
@@ -29,7 +29,8 @@ impl SearchText {
             return Ok(None);
         };
         if text.chars().count() > MAX_SEARCH_CHARS {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::TooLong,
                 field,
                 format!("must be at most {MAX_SEARCH_CHARS} characters"),
             ));

@@ -23,5 +23,5 @@ pub mod user;
 
 mod error;
 
-pub use error::{Field, ValidationError};
+pub use error::{Field, Rule, ValidationError};
 pub use jiff::Timestamp;

@@ -66,7 +66,7 @@ use jiff::{SignedDuration, Span};
 
 use crate::calendar::format_utc;
 use crate::company::TimeZoneName;
-use crate::{Field, Timestamp, ValidationError};
+use crate::{Field, Rule, Timestamp, ValidationError};
 
 /// The default for the most occurrences a caller expands (the limit passed to
 /// [`RecurrenceRule::occurrences`]).
@@ -117,7 +117,11 @@ impl Frequency {
             .into_iter()
             .find(|f| f.as_str() == raw)
             .ok_or_else(|| {
-                ValidationError::new(Field::RecurrenceType, "must be DAILY, WEEKLY or MONTHLY")
+                ValidationError::breaks(
+                    Rule::RecurrenceType,
+                    Field::RecurrenceType,
+                    "must be DAILY, WEEKLY or MONTHLY",
+                )
             })
     }
 }
@@ -209,13 +213,15 @@ impl RecurrenceRule {
         let interval = parse_interval(i64::from(interval))?;
         check_range(first_start, Field::RecurrenceStartTime)?;
         if duration <= SignedDuration::ZERO {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::EndBeforeStart,
                 Field::RecurrenceEndTime,
                 "must be after recurrenceStartTime",
             ));
         }
         if duration > MAX_DURATION {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::TooLongMeeting,
                 Field::RecurrenceEndTime,
                 "must be at most 24 hours after recurrenceStartTime",
             ));
@@ -227,7 +233,8 @@ impl RecurrenceRule {
         }
         check_range(until, Field::RecurrenceEndDay)?;
         if until < first_start {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::EndBeforeStart,
                 Field::RecurrenceEndDay,
                 "must not be before recurrenceStartTime",
             ));
@@ -394,7 +401,8 @@ fn monthly_candidate(first_date: Date, months: i64) -> Candidate {
 fn parse_interval(interval: i64) -> Result<u32, ValidationError> {
     match u32::try_from(interval) {
         Ok(interval) if (1..=MAX_INTERVAL).contains(&interval) => Ok(interval),
-        _ => Err(ValidationError::new(
+        _ => Err(ValidationError::breaks(
+            Rule::IntervalOutOfRange,
             Field::RecurrenceInterval,
             format!("must be between 1 and {MAX_INTERVAL}"),
         )),

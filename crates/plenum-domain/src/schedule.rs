@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq as _;
 use crate::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use crate::recurrence::RecurrenceRule;
 use crate::user::Role;
-use crate::{Field, Timestamp, ValidationError};
+use crate::{Field, Rule, Timestamp, ValidationError};
 
 /// A meeting number: 6 to 12 ASCII digits. Generated numbers have 9 digits and no leading 0.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,7 +26,8 @@ impl MeetingNumber {
         if (6..=12).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(ValidationError::new(
+            Err(ValidationError::breaks(
+                Rule::MeetingNumberForm,
                 Field::MeetingNumber,
                 "must be 6 to 12 digits",
             ))
@@ -61,7 +62,8 @@ impl MeetingPassword {
             Some(p) if (4..=16).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
                 Ok(Some(Self(p.to_owned())))
             }
-            Some(_) => Err(ValidationError::new(
+            Some(_) => Err(ValidationError::breaks(
+                Rule::PasswordForm,
                 Field::MeetingPassword,
                 "must be 4 to 16 digits",
             )),
@@ -213,7 +215,8 @@ pub fn parse_meeting_name(raw: &str) -> Result<String, ValidationError> {
         ));
     }
     if name.chars().count() > 128 {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::TooLong,
             Field::MeetingName,
             "must be at most 128 characters",
         ));
@@ -229,7 +232,8 @@ pub fn parse_meeting_name(raw: &str) -> Result<String, ValidationError> {
 
 pub fn parse_meeting_description(raw: &str) -> Result<String, ValidationError> {
     if raw.chars().count() > 2000 {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::TooLong,
             Field::MeetingDescription,
             "must be at most 2000 characters",
         ));
@@ -257,10 +261,17 @@ pub struct LiveSettings {
 }
 
 pub fn parse_live_passcode(raw: &str) -> Result<String, ValidationError> {
+    // An empty passcode is of the wrong form too, here: a live stream always has one.
     MeetingPassword::parse_optional(Some(raw))
-        .map_err(|_| ValidationError::new(Field::LivePasscode, "must be 4 to 16 digits"))?
+        .map_err(|e| e.for_field(Field::LivePasscode))?
         .map(|p| p.0)
-        .ok_or_else(|| ValidationError::new(Field::LivePasscode, "must be 4 to 16 digits"))
+        .ok_or_else(|| {
+            ValidationError::breaks(
+                Rule::PasswordForm,
+                Field::LivePasscode,
+                "must be 4 to 16 digits",
+            )
+        })
 }
 
 /// Everything about a meeting that is the same for every occurrence of a series.
@@ -288,6 +299,24 @@ pub const INSTANT_DURATION: SignedDuration = SignedDuration::from_hours(1);
 /// Whether a start being set at `now` is acceptable: not earlier than [`START_GRACE`] ago.
 pub fn starts_in_time(start: Timestamp, now: Timestamp) -> bool {
     start >= now.checked_sub(START_GRACE).unwrap_or(now)
+}
+
+/// Refuses a start (of a meeting or a series, named by `field`) being set at `now` that lies
+/// in the past beyond [`START_GRACE`].
+pub fn check_starts_in_time(
+    field: Field,
+    start: Timestamp,
+    now: Timestamp,
+) -> Result<(), ValidationError> {
+    if starts_in_time(start, now) {
+        Ok(())
+    } else {
+        Err(ValidationError::breaks(
+            Rule::StartInPast,
+            field,
+            "must not be in the past",
+        ))
+    }
 }
 
 /// When a meeting is planned: start before end, at most [`MAX_MEETING_DURATION`] long.
@@ -321,13 +350,15 @@ impl TimeSlot {
         let start = instant_field(Field::ScheduleStartTime, start_ms)?;
         let end = instant_field(Field::ScheduleEndTime, end_ms)?;
         if end <= start {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::EndBeforeStart,
                 Field::ScheduleEndTime,
                 "must be after schedule_start_time",
             ));
         }
         if end.duration_since(start) > MAX_MEETING_DURATION {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::TooLongMeeting,
                 Field::ScheduleEndTime,
                 "a meeting may last at most 24 hours",
             ));
@@ -341,14 +372,7 @@ impl TimeSlot {
 
     /// Refuses a slot being set that starts in the past (beyond [`START_GRACE`]).
     pub fn check_not_past(&self, now: Timestamp) -> Result<(), ValidationError> {
-        if starts_in_time(self.start, now) {
-            Ok(())
-        } else {
-            Err(ValidationError::new(
-                Field::ScheduleStartTime,
-                "must not be in the past",
-            ))
-        }
+        check_starts_in_time(Field::ScheduleStartTime, self.start, now)
     }
 
     /// An instant meeting's slot: from now, for [`INSTANT_DURATION`].
@@ -565,7 +589,7 @@ pub struct Room {
 }
 
 pub fn parse_room_name(raw: &str) -> Result<String, ValidationError> {
-    parse_meeting_name(raw).map_err(|e| ValidationError::new(Field::MeetingRoomName, e.reason))
+    parse_meeting_name(raw).map_err(|e| e.for_field(Field::MeetingRoomName))
 }
 
 impl Role {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::credentials::SecurityLevel;
 use crate::ids::{CompanyId, UserId};
 use crate::text;
-use crate::{Field, Timestamp, ValidationError};
+use crate::{Field, Rule, Timestamp, ValidationError};
 
 /// The three roles of the FRTC API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,7 +74,8 @@ impl Username {
             return Err(ValidationError::new(Field::Username, "must not be empty"));
         }
         if raw.len() > Self::MAX_LEN {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::TooLong,
                 Field::Username,
                 format!("must be at most {} characters", Self::MAX_LEN),
             ));
@@ -115,7 +116,8 @@ impl fmt::Display for Username {
 fn profile_text(field: Field, raw: &str, max: usize) -> Result<String, ValidationError> {
     let value = raw.trim();
     if value.chars().count() > max {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::TooLong,
             field,
             format!("must be at most {max} characters"),
         ));

@@ -7,6 +7,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
@@ -169,6 +170,10 @@ pub fn router(state: AppState) -> Router {
     .merge(crate::recording_files::routes())
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        rejections_in_dialect_shape,
+    ))
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(
         ServiceBuilder::new()
@@ -315,6 +320,36 @@ async fn method_not_allowed(
     )
 }
 
+/// The APIs whose paths the server serves, each with its own error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Frtc,
+    Telnyx,
+    Rokid,
+    Huawei,
+    RocketChat,
+}
+
+impl Dialect {
+    /// The API a path is under; FRTC's for every path no vendor's API claims.
+    fn of(path: &str) -> Self {
+        if path.starts_with(crate::telnyx::PATH_PREFIX) {
+            Dialect::Telnyx
+        } else if path.starts_with(crate::rokid::PATH_PREFIX) {
+            Dialect::Rokid
+        } else if crate::huawei::PATH_PREFIXES
+            .iter()
+            .any(|p| path.starts_with(p))
+        {
+            Dialect::Huawei
+        } else if crate::rocketchat::owns(path) {
+            Dialect::RocketChat
+        } else {
+            Dialect::Frtc
+        }
+    }
+}
+
 /// What the router answers itself — no such endpoint (404), a method the endpoint does not
 /// take (405) — in the error shape of the API whose paths the request is under: a Telnyx
 /// client gets Telnyx's `errors`, a Rokid one Spring's body, and so on; FRTC's elsewhere.
@@ -326,25 +361,95 @@ fn unrouted(
     headers: &HeaderMap,
 ) -> Response {
     let path = uri.path();
-    if path.starts_with(crate::telnyx::PATH_PREFIX) {
-        crate::telnyx::unrouted(status, method)
-    } else if path.starts_with(crate::rokid::PATH_PREFIX) {
-        crate::rokid::unrouted(status, method, path, state.plenum.now())
-    } else if crate::huawei::PATH_PREFIXES
-        .iter()
-        .any(|p| path.starts_with(p))
-    {
-        crate::huawei::unrouted(status, headers)
-    } else if crate::rocketchat::owns(path) {
-        crate::rocketchat::unrouted(status)
-    } else if status == StatusCode::METHOD_NOT_ALLOWED {
-        FrtcError::new(
+    match Dialect::of(path) {
+        Dialect::Telnyx => crate::telnyx::unrouted(status, method),
+        Dialect::Rokid => crate::rokid::unrouted(status, method, path, state.plenum.now()),
+        Dialect::Huawei => crate::huawei::unrouted(status, headers),
+        Dialect::RocketChat => crate::rocketchat::unrouted(status),
+        Dialect::Frtc if status == StatusCode::METHOD_NOT_ALLOWED => FrtcError::new(
             ErrorCode::MethodNotAllowed,
             "this endpoint does not accept that method",
         )
-        .into_response()
-    } else {
-        FrtcError::new(ErrorCode::NotFound, "no such endpoint").into_response()
+        .into_response(),
+        Dialect::Frtc => FrtcError::new(ErrorCode::NotFound, "no such endpoint").into_response(),
+    }
+}
+
+/// axum's own refusals — a body over the limit, a path parameter or query string that cannot
+/// be decoded — are plain text. Each is answered again in the error shape of the API whose
+/// paths the request is under, as [`unrouted`] does for what cannot be routed.
+async fn rejections_in_dialect_shape(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let dialect = Dialect::of(request.uri().path());
+    let uri = request.uri().clone();
+    // Only Huawei's shape depends on a header (the language); the others need none.
+    let headers = match dialect {
+        Dialect::Huawei => request.headers().clone(),
+        _ => HeaderMap::new(),
+    };
+    let response = next.run(request).await;
+    if !is_plain_text_refusal(&response) {
+        return response;
+    }
+    let status = response.status();
+    // axum's sentence, e.g. "Invalid URL: Cannot parse `\xFF` as UTF-8" (short: a few dozen
+    // bytes; a longer one is cut).
+    let text = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    rejected(dialect, status, text, state.plenum.now(), &uri, &headers)
+}
+
+/// A refusal axum wrote itself: an error status with a plain-text body. Plenum's handlers
+/// answer errors in JSON (and pages in HTML); only axum's extractors answer in plain text.
+fn is_plain_text_refusal(response: &Response) -> bool {
+    (response.status().is_client_error() || response.status().is_server_error())
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"))
+}
+
+/// axum's refusal `text` with `status`, in `dialect`'s error shape.
+fn rejected(
+    dialect: Dialect,
+    status: StatusCode,
+    text: String,
+    now: jiff::Timestamp,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Response {
+    match dialect {
+        Dialect::Telnyx => crate::telnyx::rejected(status, text),
+        Dialect::Rokid => crate::rokid::rejected(status, text, uri.path(), now),
+        Dialect::Huawei => crate::huawei::rejected(status, headers),
+        Dialect::RocketChat => crate::rocketchat::rejected(status, &text),
+        Dialect::Frtc => {
+            let error = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    FrtcError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+                }
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                    FrtcError::new(ErrorCode::UnsupportedMediaType, text)
+                }
+                s if s.is_server_error() => {
+                    tracing::error!(%status, error = %text, "internal error");
+                    FrtcError::new(
+                        ErrorCode::InternalError,
+                        "internal error; the server log has the details under this request's x-request-id",
+                    )
+                }
+                _ => FrtcError::new(
+                    ErrorCode::MalformedRequest,
+                    format!("the request cannot be read: {text}"),
+                ),
+            };
+            error.into_response()
+        }
     }
 }
 
@@ -354,4 +459,63 @@ fn unrouted(
     responses((status = 200, description = "The server is up", body = String)))]
 async fn healthz() -> (StatusCode, &'static str) {
     (StatusCode::OK, "ok")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// axum's refusal of a request to `path`, answered again: status and JSON body.
+    async fn answered(path: &str, status: StatusCode) -> (StatusCode, serde_json::Value) {
+        let uri: Uri = path.parse().unwrap();
+        let response = rejected(
+            Dialect::of(path),
+            status,
+            "Invalid URL: Invalid UTF-8 in `id`".to_owned(),
+            jiff::Timestamp::UNIX_EPOCH,
+            &uri,
+            &HeaderMap::new(),
+        );
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn refusals_are_answered_in_the_shape_of_the_api_of_the_path() {
+        for status in [StatusCode::BAD_REQUEST, StatusCode::PAYLOAD_TOO_LARGE] {
+            let (got, body) = answered("/api/v1/meeting/x", status).await;
+            assert_eq!(got, status);
+            let code = if status == StatusCode::BAD_REQUEST {
+                "malformed_request"
+            } else {
+                "payload_too_large"
+            };
+            assert_eq!(body["errorCode"], code, "{body}");
+
+            let (got, body) = answered("/ar/corporation/openapi/rtc/x", status).await;
+            assert_eq!(got, status);
+            assert_eq!(body["status"], status.as_u16(), "{body}");
+            assert_eq!(body["path"], "/ar/corporation/openapi/rtc/x", "{body}");
+
+            let (got, body) = answered("/v2/room_recordings/x", status).await;
+            assert_eq!(got, status);
+            assert_eq!(body["errors"][0]["code"], "10015", "{body}");
+
+            let (got, body) = answered("/v1/mmc/management/x", status).await;
+            assert_eq!(got, status);
+            let code = if status == StatusCode::BAD_REQUEST {
+                "MMC.111000001"
+            } else {
+                "APIGW.0201"
+            };
+            assert_eq!(body["error_code"], code, "{body}");
+
+            let (got, body) = answered("/api/v1/video-conference.x", status).await;
+            assert_eq!(got, status);
+            assert_eq!(body["success"], false, "{body}");
+        }
+    }
 }

@@ -157,15 +157,11 @@ fn ensure_series_starts_in_time(
     rule: &RecurrenceRule,
     now: jiff::Timestamp,
 ) -> Result<(), ServiceError> {
-    if plenum_domain::schedule::starts_in_time(rule.first_start(), now) {
-        Ok(())
-    } else {
-        Err(plenum_domain::ValidationError::new(
-            plenum_domain::Field::RecurrenceStartTime,
-            "must not be in the past",
-        )
-        .into())
-    }
+    Ok(plenum_domain::schedule::check_starts_in_time(
+        plenum_domain::Field::RecurrenceStartTime,
+        rule.first_start(),
+        now,
+    )?)
 }
 
 /// A meeting or series created in a room uses the room's number: another one given with it
@@ -429,7 +425,8 @@ impl Plenum {
         if let Some(recurrence) = recurrence
             && recurrence != schedule.recurrence
         {
-            return Err(plenum_domain::ValidationError::new(
+            return Err(plenum_domain::ValidationError::breaks(
+                plenum_domain::Rule::RecurrenceType,
                 plenum_domain::Field::RecurrenceType,
                 "cannot change: a single meeting does not repeat and an occurrence repeats as \
                  its series (change the series at /api/v1/meeting_schedule/recurrence)",

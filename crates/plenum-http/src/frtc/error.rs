@@ -1,6 +1,6 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use plenum_domain::{Field, ValidationError};
+use plenum_domain::{Field, Rule, ValidationError};
 use plenum_service::{HistoryError, ServiceError};
 use serde::Serialize;
 
@@ -9,9 +9,20 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     MalformedJson,
+    MalformedRequest,
     MissingField,
     InvalidFieldType,
     InvalidField,
+    EndBeforeStart,
+    StartInPast,
+    MeetingTooLong,
+    InvalidRecurrenceType,
+    IntervalOutOfRange,
+    InvalidPassword,
+    InvalidMeetingNumber,
+    PasswordTooShort,
+    TooLong,
+    InvalidTimeZone,
     NothingToChange,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -61,9 +72,20 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::MalformedRequest => "malformed_request",
             ErrorCode::MissingField => "missing_field",
             ErrorCode::InvalidFieldType => "invalid_field_type",
             ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::EndBeforeStart => "end_before_start",
+            ErrorCode::StartInPast => "start_in_past",
+            ErrorCode::MeetingTooLong => "meeting_too_long",
+            ErrorCode::InvalidRecurrenceType => "invalid_recurrence_type",
+            ErrorCode::IntervalOutOfRange => "interval_out_of_range",
+            ErrorCode::InvalidPassword => "invalid_password",
+            ErrorCode::InvalidMeetingNumber => "invalid_meeting_number",
+            ErrorCode::PasswordTooShort => "password_too_short",
+            ErrorCode::TooLong => "too_long",
+            ErrorCode::InvalidTimeZone => "invalid_time_zone",
             ErrorCode::NothingToChange => "nothing_to_change",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
@@ -113,9 +135,20 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::MalformedJson
+            | ErrorCode::MalformedRequest
             | ErrorCode::MissingField
             | ErrorCode::InvalidFieldType
             | ErrorCode::InvalidField
+            | ErrorCode::EndBeforeStart
+            | ErrorCode::StartInPast
+            | ErrorCode::MeetingTooLong
+            | ErrorCode::InvalidRecurrenceType
+            | ErrorCode::IntervalOutOfRange
+            | ErrorCode::InvalidPassword
+            | ErrorCode::InvalidMeetingNumber
+            | ErrorCode::PasswordTooShort
+            | ErrorCode::TooLong
+            | ErrorCode::InvalidTimeZone
             | ErrorCode::NothingToChange
             | ErrorCode::UnknownInvitee
             | ErrorCode::TooManyOccurrences
@@ -200,9 +233,28 @@ impl FrtcError {
     }
 }
 
+impl From<Rule> for ErrorCode {
+    /// The code of a broken rule; `invalid_field` for a value no more specific rule refuses.
+    fn from(rule: Rule) -> Self {
+        match rule {
+            Rule::Invalid => ErrorCode::InvalidField,
+            Rule::EndBeforeStart => ErrorCode::EndBeforeStart,
+            Rule::StartInPast => ErrorCode::StartInPast,
+            Rule::TooLongMeeting => ErrorCode::MeetingTooLong,
+            Rule::RecurrenceType => ErrorCode::InvalidRecurrenceType,
+            Rule::IntervalOutOfRange => ErrorCode::IntervalOutOfRange,
+            Rule::PasswordForm => ErrorCode::InvalidPassword,
+            Rule::MeetingNumberForm => ErrorCode::InvalidMeetingNumber,
+            Rule::PasswordTooShort => ErrorCode::PasswordTooShort,
+            Rule::TooLong => ErrorCode::TooLong,
+            Rule::TimeZone => ErrorCode::InvalidTimeZone,
+        }
+    }
+}
+
 impl From<ValidationError> for FrtcError {
     fn from(e: ValidationError) -> Self {
-        Self::new(ErrorCode::InvalidField, e.to_string())
+        Self::new(e.rule.into(), e.to_string())
     }
 }
 

@@ -818,7 +818,7 @@ pub async fn start_live(
         .filter(|p| !p.trim().is_empty())
         .map(|p| {
             // The same rule as a schedule's `live_passcode`, named as this request names it.
-            parse_live_passcode(&p).map_err(|e| ValidationError::new(Field::LivePassword, e.reason))
+            parse_live_passcode(&p).map_err(|e| e.for_field(Field::LivePassword))
         })
         .transpose()?;
     let rtmp_url = body.rtmp_url.filter(|u| !u.trim().is_empty());

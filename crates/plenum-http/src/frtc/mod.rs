@@ -280,7 +280,8 @@ impl PagingQuery {
             return Ok(None);
         };
         if f.chars().count() > MAX_FILTER_CHARS {
-            return Err(plenum_domain::ValidationError::new(
+            return Err(plenum_domain::ValidationError::breaks(
+                plenum_domain::Rule::TooLong,
                 plenum_domain::Field::Filter,
                 format!("must be at most {MAX_FILTER_CHARS} characters"),
             )

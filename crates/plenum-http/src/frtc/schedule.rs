@@ -19,7 +19,7 @@ use plenum_domain::schedule::{
     self as sched, CallRate, MeetingKind, MeetingNumber, MeetingPassword, Schedule,
     ScheduleSummary, Series, SettingsChanges, SlotChange, WatermarkType,
 };
-use plenum_domain::{Field, ValidationError};
+use plenum_domain::{Field, Rule, ValidationError};
 use plenum_service::{ScheduleRequest as MeetingRequest, SeriesRequest, ServiceError};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -568,7 +568,8 @@ pub async fn create(
     }
     // A single meeting does not repeat; series are created at .../recurrence.
     if let Some(Some(_)) = req.recurrence()? {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::RecurrenceType,
             Field::RecurrenceType,
             "must be NONE for a single meeting; create a series at /api/v1/meeting_schedule/recurrence",
         )

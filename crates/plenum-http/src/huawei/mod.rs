@@ -233,6 +233,17 @@ pub(crate) fn unrouted(status: StatusCode, headers: &HeaderMap) -> Response {
     HuaweiError::new(Problem::NoSuchApi(status), Lang::of(headers)).into_response()
 }
 
+/// axum's own refusal of a request under [`PATH_PREFIXES`]: a body over the limit is the
+/// gateway's `APIGW.0201`; a path or query string that cannot be decoded, an invalid parameter.
+pub(crate) fn rejected(status: StatusCode, headers: &HeaderMap) -> Response {
+    let problem = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::BodyTooLarge
+    } else {
+        Problem::InvalidParam("request".to_owned())
+    };
+    HuaweiError::new(problem, Lang::of(headers)).into_response()
+}
+
 impl IntoResponse for HuaweiError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();

@@ -96,6 +96,17 @@ pub(crate) fn unrouted(status: StatusCode) -> Response {
         .into_response()
 }
 
+/// axum's own refusal of a request for a path [`owns`] names: a body over the limit as the
+/// login's; a path or query string that cannot be decoded, invalid parameters.
+pub(crate) fn rejected(status: StatusCode, message: &str) -> Response {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        RocketError::TooLarge
+    } else {
+        RocketError::invalid_params(message)
+    }
+    .into_response()
+}
+
 impl RocketError {
     fn invalid_params(message: &str) -> Self {
         RocketError::Failure {

@@ -143,6 +143,19 @@ pub(crate) fn unrouted(
         .into_response()
 }
 
+/// axum's own refusal of a request under [`PATH_PREFIX`] (a body over the limit, a path or
+/// query string that cannot be decoded), as Spring answers it: its status and reason.
+pub(crate) fn rejected(
+    status: StatusCode,
+    message: String,
+    path: &str,
+    now: jiff::Timestamp,
+) -> Response {
+    RokidError::new(status, message, path.to_owned())
+        .at(now)
+        .into_response()
+}
+
 impl IntoResponse for RokidError {
     fn into_response(self) -> Response {
         let body = json!({

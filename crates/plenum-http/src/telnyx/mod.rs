@@ -107,6 +107,19 @@ pub(crate) fn unrouted(status: StatusCode, method: &Method) -> Response {
     error.into_response()
 }
 
+/// axum's own refusal of a request under [`PATH_PREFIX`] (a body over the limit, a path or
+/// query string that cannot be decoded), in Telnyx's shape: 10015, not well-formed.
+pub(crate) fn rejected(status: StatusCode, detail: String) -> Response {
+    TelnyxError {
+        status,
+        code: "10015",
+        title: "Bad Request",
+        detail,
+        parameter: None,
+    }
+    .into_response()
+}
+
 impl From<ServiceError> for TelnyxError {
     fn from(e: ServiceError) -> Self {
         match e {

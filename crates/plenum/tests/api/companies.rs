@@ -143,7 +143,7 @@ async fn company_requests_are_validated() {
         (
             json!({"name": "Other", "time_zone": "Mars/Base", "admin": admin}),
             400,
-            "invalid_field",
+            "invalid_time_zone",
         ),
         (
             json!({"name": "Other", "max_users": 0, "admin": admin}),

@@ -123,7 +123,7 @@ async fn list_filters_refuse_control_characters_and_overlong_text() {
         let reply = app
             .get(&format!("{path}?filter={long}"), Some(&admin))
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, "too_long");
         // Characters that mean something to SQL or the search syntax are plain text.
         let reply = app
             .get(
@@ -245,4 +245,28 @@ async fn vendor_paths_answer_what_cannot_be_routed_in_their_own_shape() {
     let reply = send(&app, Method::POST, appauth, &[], Some(huge)).await;
     assert_eq!(reply.status.as_u16(), 413, "{}", reply.body);
     assert_eq!(reply.body["error_code"], "APIGW.0201");
+}
+
+/// axum's own refusals — a body over the limit where a handler reads raw bytes, a path
+/// parameter that is not UTF-8 — come in the FRTC shape, not as plain text.
+#[tokio::test]
+async fn what_axum_refuses_itself_is_an_frtc_error_too() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let huge = json!({"meeting_name": "x".repeat(100 * 1024)});
+    let reply = app
+        .post("/api/v1/meeting_schedule/recurrence", Some(&admin), huge)
+        .await;
+    assert_frtc_error(&reply, 413, "payload_too_large");
+    for (path, parameter) in [
+        ("/api/v1/user/users/%FF", "user_id"),
+        ("/api/v1/meeting_schedule/%FF", "reservation_id"),
+        ("/api/v1/meeting/%FF", "meeting_number"),
+        ("/files/recordings/%FF/x/y", "company"),
+    ] {
+        let reply = app.get(path, Some(&admin)).await;
+        assert_frtc_error(&reply, 400, "malformed_request");
+        let message = reply.body["error"].as_str().unwrap_or("");
+        assert!(message.contains(parameter), "{path}: {message}");
+    }
 }

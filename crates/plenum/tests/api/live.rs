@@ -1259,7 +1259,7 @@ async fn control_bodies_are_judged_field_by_field_in_plain_words() {
     );
 
     let reply = post("live", json!({"live_password": "12"})).await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "invalid_password");
     assert!(
         reply.body["error"]
             .as_str()

@@ -639,31 +639,31 @@ async fn bad_series_are_refused_by_field_and_nothing_is_created() {
         (
             with(json!({"recurrence_type": "YEARLY"})),
             400,
-            "invalid_field",
+            "invalid_recurrence_type",
             "recurrence_type",
         ),
         (
             with(json!({"recurrence_type": "daily"})),
             400,
-            "invalid_field",
+            "invalid_recurrence_type",
             "recurrence_type",
         ),
         (
             with(json!({"recurrenceInterval": 0})),
             400,
-            "invalid_field",
+            "interval_out_of_range",
             "recurrenceInterval",
         ),
         (
             with(json!({"recurrenceInterval": -2})),
             400,
-            "invalid_field",
+            "interval_out_of_range",
             "recurrenceInterval",
         ),
         (
             with(json!({"recurrenceInterval": 100})),
             400,
-            "invalid_field",
+            "interval_out_of_range",
             "recurrenceInterval",
         ),
         (
@@ -681,19 +681,19 @@ async fn bad_series_are_refused_by_field_and_nothing_is_created() {
         (
             with(json!({"recurrenceEndDay": start - DAY_MS})),
             400,
-            "invalid_field",
+            "end_before_start",
             "recurrenceEndDay",
         ),
         (
             with(json!({"recurrenceEndTime": start - HOUR_MS})),
             400,
-            "invalid_field",
+            "end_before_start",
             "recurrenceEndTime",
         ),
         (
             with(json!({"recurrenceEndTime": start + 25 * HOUR_MS})),
             400,
-            "invalid_field",
+            "meeting_too_long",
             "recurrenceEndTime",
         ),
         (
@@ -720,7 +720,7 @@ async fn bad_series_are_refused_by_field_and_nothing_is_created() {
                 series_body("DAILY", 1, past, until, json!({}))
             },
             400,
-            "invalid_field",
+            "start_in_past",
             "recurrenceStartTime",
         ),
         (
@@ -738,7 +738,7 @@ async fn bad_series_are_refused_by_field_and_nothing_is_created() {
         (
             with(json!({"time_zone": "Mars/Olympus_Mons"})),
             400,
-            "invalid_field",
+            "invalid_time_zone",
             "time_zone",
         ),
         (
@@ -750,7 +750,7 @@ async fn bad_series_are_refused_by_field_and_nothing_is_created() {
         (
             with(json!({"meeting_password": "abc"})),
             400,
-            "invalid_field",
+            "invalid_password",
             "meeting_password",
         ),
         (
@@ -821,7 +821,7 @@ async fn one_occurrence_changes_alone_and_a_group_update_resets_them_all() {
     let reply = app
         .post(&first, Some(&admin), json!({"recurrence_type": "WEEKLY"}))
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "invalid_recurrence_type");
 
     // Update one occurrence: new name and time; the others stay.
     let moved = start + DAY_MS + 2 * HOUR_MS;
@@ -976,7 +976,7 @@ async fn one_occurrence_changes_alone_and_a_group_update_resets_them_all() {
             json!({"recurrenceInterval": 0}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "interval_out_of_range");
     assert!(s(&reply.body, "error").contains("recurrenceInterval"));
 }
 
@@ -1270,7 +1270,7 @@ async fn a_group_update_may_change_the_series_number() {
     let bad = app
         .post(&path, Some(&admin), json!({"meeting_number": "12"}))
         .await;
-    assert_frtc_error(&bad, 400, "invalid_field");
+    assert_frtc_error(&bad, 400, "invalid_meeting_number");
 }
 
 #[tokio::test]
@@ -1295,7 +1295,7 @@ async fn a_group_update_may_not_move_the_series_into_the_past() {
         json!({"schedule_start_time": past, "schedule_end_time": past + HOUR_MS}),
     ] {
         let reply = app.post(&path, Some(&admin), body).await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, "start_in_past");
         assert!(
             s(&reply.body, "error").contains("recurrenceStartTime"),
             "{}",
@@ -1530,7 +1530,7 @@ async fn group_updates_check_permission_before_reading_the_body() {
             "{\"recurrenceInterval\": 0}",
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "interval_out_of_range");
     assert_eq!(occurrences(&app, &alice, &gid).await, before);
 }
 

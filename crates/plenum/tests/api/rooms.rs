@@ -244,13 +244,25 @@ async fn a_room_is_read_updated_and_deleted_by_its_id() {
     );
 
     // Bad fields are refused by name.
-    for (body, field) in [
-        (json!({"meetingroom_name": ""}), "meetingroom_name"),
-        (json!({"meeting_password": "abc"}), "meeting_password"),
-        (json!({"meeting_number": "12"}), "meeting_number"),
+    for (body, field, code) in [
+        (
+            json!({"meetingroom_name": ""}),
+            "meetingroom_name",
+            "invalid_field",
+        ),
+        (
+            json!({"meeting_password": "abc"}),
+            "meeting_password",
+            "invalid_password",
+        ),
+        (
+            json!({"meeting_number": "12"}),
+            "meeting_number",
+            "invalid_meeting_number",
+        ),
     ] {
         let reply = app.post(&path, Some(&admin), body.clone()).await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, code);
         assert!(s(&reply.body, "error").contains(field), "{}", reply.body);
         let reply = app
             .post("/api/v1/meeting_room", Some(&admin), {
@@ -261,7 +273,7 @@ async fn a_room_is_read_updated_and_deleted_by_its_id() {
                 b
             })
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, code);
     }
     let reply = app
         .post(

@@ -360,23 +360,23 @@ async fn updates_are_validated_like_creation() {
         (
             json!({"schedule_start_time": start, "schedule_end_time": start - HOUR_MS}),
             400,
-            "invalid_field",
+            "end_before_start",
         ),
         (
             json!({"schedule_start_time": start - 2 * DAY_MS, "schedule_end_time": start - 2 * DAY_MS + HOUR_MS}),
             400,
-            "invalid_field",
+            "start_in_past",
         ),
         // One end alone is checked with the other as stored: here after the stored end.
         (
             json!({"schedule_start_time": start + DAY_MS}),
             400,
-            "invalid_field",
+            "end_before_start",
         ),
         (json!({"meeting_name": ""}), 400, "invalid_field"),
         (json!({"meeting_type": "webinar"}), 400, "invalid_field"),
         (json!({"call_rate_type": "3000K"}), 400, "invalid_field"),
-        (json!({"meeting_password": "abc"}), 400, "invalid_field"),
+        (json!({"meeting_password": "abc"}), 400, "invalid_password"),
         (
             json!({"invited_users": ["00000000-0000-7000-8000-000000000000"]}),
             400,
@@ -482,7 +482,7 @@ async fn meeting_numbers_are_unique_and_free_again_after_delete() {
                 json!({"meeting_type": "instant", "meeting_name": "Bad", "meeting_number": bad}),
             )
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, "invalid_meeting_number");
         assert!(
             s(&reply.body, "error").contains("meeting_number"),
             "{}",
@@ -605,13 +605,13 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
         (
             reservation(json!({"schedule_end_time": start - HOUR_MS})),
             400,
-            "invalid_field",
+            "end_before_start",
             "schedule_end_time",
         ),
         (
             reservation(json!({"schedule_end_time": start})),
             400,
-            "invalid_field",
+            "end_before_start",
             "schedule_end_time",
         ),
         (
@@ -619,13 +619,13 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
                 json!({"schedule_start_time": now - DAY_MS, "schedule_end_time": now - DAY_MS + HOUR_MS}),
             ),
             400,
-            "invalid_field",
+            "start_in_past",
             "schedule_start_time",
         ),
         (
             reservation(json!({"schedule_end_time": start + 24 * HOUR_MS + 60_000})),
             400,
-            "invalid_field",
+            "meeting_too_long",
             "schedule_end_time",
         ),
         (
@@ -655,13 +655,13 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
         (
             reservation(json!({"meeting_password": "abc"})),
             400,
-            "invalid_field",
+            "invalid_password",
             "meeting_password",
         ),
         (
             reservation(json!({"meeting_password": "123"})),
             400,
-            "invalid_field",
+            "invalid_password",
             "meeting_password",
         ),
         (
@@ -685,7 +685,7 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
         (
             reservation(json!({"generate_live_url": true, "live_passcode": "12"})),
             400,
-            "invalid_field",
+            "invalid_password",
             "live_passcode",
         ),
         (
@@ -1157,7 +1157,7 @@ async fn a_meeting_under_way_can_still_be_extended() {
             json!({"schedule_start_time": start - HOUR_MS, "schedule_end_time": start + HOUR_MS}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "start_in_past");
     assert!(s(&reply.body, "error").contains("schedule_start_time"));
     // And the slot's own rules hold for an unchanged start too.
     let reply = app
@@ -1167,7 +1167,7 @@ async fn a_meeting_under_way_can_still_be_extended() {
             json!({"schedule_start_time": start, "schedule_end_time": start + 25 * HOUR_MS}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "meeting_too_long");
     assert_eq!(app.get(&path, Some(&admin)).await.body, after);
 }
 
@@ -1282,7 +1282,7 @@ async fn updates_check_permission_before_reading_the_body() {
             "{\"meeting_password\": \"x\"}",
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "invalid_password");
     assert_eq!(app.get(&path, Some(&alice)).await.body, meeting);
 }
 
@@ -1322,23 +1322,30 @@ async fn an_update_may_move_one_end_and_the_other_stays() {
     );
 
     // The slot made with the stored end is checked whole: order, length, past.
-    for (body, field) in [
+    for (body, field, code) in [
         (
             json!({"schedule_end_time": start - 2 * HOUR_MS}),
             "schedule_end_time",
+            "end_before_start",
         ),
         (
             json!({"schedule_start_time": end + 2 * HOUR_MS}),
             "schedule_end_time",
+            "end_before_start",
         ),
         (
             json!({"schedule_end_time": start + 30 * HOUR_MS}),
             "schedule_end_time",
+            "meeting_too_long",
         ),
-        (json!({"schedule_end_time": -5}), "schedule_end_time"),
+        (
+            json!({"schedule_end_time": -5}),
+            "schedule_end_time",
+            "invalid_field",
+        ),
     ] {
         let reply = app.post(&path, Some(&admin), body.clone()).await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, code);
         assert!(
             s(&reply.body, "error").contains(field),
             "{body}: {}",
@@ -1362,7 +1369,7 @@ async fn an_update_may_move_one_end_and_the_other_stays() {
             json!({"schedule_start_time": now_ms(&app) - 10 * 60_000}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "start_in_past");
     assert!(
         s(&reply.body, "error").contains("schedule_start_time"),
         "{}",
@@ -1424,6 +1431,11 @@ async fn what_a_meeting_cannot_be_is_refused_by_field() {
 
     // On create: a single meeting does not repeat; a room's meeting has the room's number;
     // the two invitee lists must agree.
+    // A recurrence type refused has its own code; the other fields have no more specific one.
+    let code_for = |field: &str| match field {
+        "recurrence_type" => "invalid_recurrence_type",
+        _ => "invalid_field",
+    };
     for (body, field) in [
         (
             reservation(json!({"recurrence_type": "DAILY"})),
@@ -1450,7 +1462,7 @@ async fn what_a_meeting_cannot_be_is_refused_by_field() {
         let reply = app
             .post("/api/v1/meeting_schedule", Some(&admin), body.clone())
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, code_for(field));
         assert!(
             s(&reply.body, "error").contains(field),
             "{body}: {}",
@@ -1492,7 +1504,7 @@ async fn what_a_meeting_cannot_be_is_refused_by_field() {
         ),
     ] {
         let reply = app.post(&path, Some(&admin), body.clone()).await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, code_for(field));
         assert!(
             s(&reply.body, "error").contains(field),
             "{body}: {}",

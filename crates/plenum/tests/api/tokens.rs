@@ -424,7 +424,7 @@ async fn password_change_validates_its_fields() {
             json!({"password_old": ADMIN_PASSWORD, "password_new": "short"}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "password_too_short");
     let reply = app
         .post(
             "/api/v1/user/password",

@@ -127,7 +127,7 @@ async fn bad_user_fields_are_refused_by_name() {
         ),
         (
             json!({"username": "u1", "password": "short"}),
-            "invalid_field",
+            "password_too_short",
             "password",
         ),
         (

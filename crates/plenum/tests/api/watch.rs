@@ -314,7 +314,7 @@ async fn a_live_start_refuses_what_it_cannot_push_to() {
         reply.body
     );
     let reply = start_live(&app, &token, "7300002", json!({"live_password": "12"})).await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "invalid_password");
     // Nothing started.
     assert_eq!(detail(&app, &token, "7300002").await["live"], false);
 
