@@ -69,6 +69,10 @@ pub enum ServiceError {
     NotLive,
     #[error("the meeting is not running")]
     MeetingNotRunning,
+    /// Other writers kept changing the same reservation, series or room while this change
+    /// was merged into it (docs/consistency.md).
+    #[error("others kept changing the same thing at the same time; try again")]
+    EditConflict,
     /// A live stream (or another public page's object) that is not there.
     #[error("not found")]
     NotFound,
@@ -114,9 +118,9 @@ impl From<StoreError> for ServiceError {
             StoreError::MeetingNumberTaken => ServiceError::MeetingNumberTaken,
             StoreError::RoomInUse => ServiceError::RoomInUse,
             StoreError::RoomNotFound => ServiceError::RoomNotFound,
-            // Callers that merge an update retry on it (`meetings::merged`); one that still
-            // meets it after its attempts has nothing better to tell the client.
-            StoreError::Conflict => ServiceError::Internal(Box::new(StoreError::Conflict)),
+            // Callers that merge an update retry on it (`meetings::merged`); the client hears
+            // it only when every attempt lost to another writer.
+            StoreError::Conflict => ServiceError::EditConflict,
             StoreError::Internal(e) => ServiceError::Internal(e),
         }
     }

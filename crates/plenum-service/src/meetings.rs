@@ -24,7 +24,8 @@ const NUMBER_ATTEMPTS: usize = 20;
 /// How many times an update is read and merged again when another writer changed the same
 /// reservation, series or room between its read and its write (the store's revision check,
 /// see docs/consistency.md). Every attempt that fails so means another update was committed,
-/// so this many writers racing on one thing all get through; more may see a 500.
+/// so this many writers racing on one thing all get through; more may see `409
+/// edit_conflict`.
 const MERGE_ATTEMPTS: usize = 16;
 
 /// Runs `attempt` (read, merge, write) again while the store finds the thing changed between
@@ -45,8 +46,7 @@ where
 
 /// Whether the store refused a write because another one came first (`StoreError::Conflict`).
 fn changed_meanwhile(e: &ServiceError) -> bool {
-    matches!(e, ServiceError::Internal(source)
-        if matches!(source.downcast_ref::<StoreError>(), Some(StoreError::Conflict)))
+    matches!(e, ServiceError::EditConflict)
 }
 
 /// A request to create or change a single scheduled meeting; `None` leaves a field as it is

@@ -59,6 +59,7 @@ pub enum ErrorCode {
     NotRecording,
     AlreadyLive,
     NotLive,
+    EditConflict,
     TooManyAttempts,
     FfmpegUnavailable,
     MediaUnavailable,
@@ -122,6 +123,7 @@ impl ErrorCode {
             ErrorCode::NotRecording => "not_recording",
             ErrorCode::AlreadyLive => "already_live",
             ErrorCode::NotLive => "not_live",
+            ErrorCode::EditConflict => "edit_conflict",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::FfmpegUnavailable => "ffmpeg_unavailable",
             ErrorCode::MediaUnavailable => "media_unavailable",
@@ -188,6 +190,7 @@ impl ErrorCode {
             | ErrorCode::NotRecording
             | ErrorCode::AlreadyLive
             | ErrorCode::NotLive
+            | ErrorCode::EditConflict
             | ErrorCode::MeetingNumberTaken
             | ErrorCode::RoomInUse
             | ErrorCode::InstantMeetingImmutable => StatusCode::CONFLICT,
@@ -308,6 +311,7 @@ impl From<ServiceError> for FrtcError {
             ServiceError::NotRecording => C::NotRecording,
             ServiceError::AlreadyLive => C::AlreadyLive,
             ServiceError::NotLive => C::NotLive,
+            ServiceError::EditConflict => C::EditConflict,
             ServiceError::NotFound => C::NotFound,
             ServiceError::WrongLivePasscode => C::InvalidCredentials,
             ServiceError::FfmpegMissing => C::FfmpegUnavailable,
