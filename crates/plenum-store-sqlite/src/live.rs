@@ -290,6 +290,24 @@ fn apply(conn: &Connection, write: &LiveWrite) -> StoreResult<()> {
                 .map_err(internal)?;
             expect_one(changed, "running session to end")
         }
+        LiveWrite::ScheduleEndMoved {
+            schedule,
+            started,
+            end,
+            at,
+        } => {
+            // The revision moves on, so an update merged from before this is merged again.
+            conn.prepare_cached(
+                "UPDATE schedules SET start_at = min(start_at, ?4), end_at = ?2, \
+                 updated_at = max(updated_at, ?3), revision = revision + 1 \
+                 WHERE id = ?1 AND min(start_at, ?4) < ?2",
+            )
+            .and_then(|mut st| {
+                st.execute(params![schedule.as_uuid(), ms(*end), ms(*at), ms(*started)])
+            })
+            .map_err(internal)?;
+            Ok(())
+        }
         LiveWrite::RecordingStarted(r) => {
             let changed = conn
                 .prepare_cached(

@@ -55,6 +55,16 @@ pub enum LiveWrite {
         reason: &'static str,
         peak_participants: u32,
     },
+    /// A host moved the end of a running scheduled meeting: its schedule ends then too, so
+    /// the number does not open again after it (when the meeting emptied before). A meeting
+    /// that began before its scheduled start (its join window) and is moved to end before
+    /// that start is scheduled from when it began.
+    ScheduleEndMoved {
+        schedule: ScheduleId,
+        started: Timestamp,
+        end: Timestamp,
+        at: Timestamp,
+    },
     /// The recorder began a file (status `processing`, `file` set).
     RecordingStarted(Box<Recording>),
     /// The recorder finished (or failed) a file.

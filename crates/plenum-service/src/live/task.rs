@@ -337,6 +337,20 @@ impl Actor {
                     _ => {}
                 }
             }
+            if let (
+                Event::EndTimeChanged {
+                    end_time: Some(end),
+                },
+                Some(schedule),
+            ) = (&event, setup.schedule)
+            {
+                writes.push(LiveWrite::ScheduleEndMoved {
+                    schedule,
+                    started: self.meeting.started_at(),
+                    end: *end,
+                    at: now,
+                });
+            }
             match &event {
                 Event::ParticipantJoined { participant } => {
                     if !self.session_recorded {

@@ -1425,3 +1425,37 @@ async fn wrong_passwords_from_one_address_lock_that_meeting_for_it_for_a_while()
     let refused = third.join(guess("9999")).await;
     assert_eq!(refused["reason"], "wrong_password", "{refused}");
 }
+
+#[tokio::test]
+async fn an_end_time_moved_on_a_running_meeting_stays_moved_after_it_empties() {
+    let (app, admin, mut c) = reservation_joined("5552003").await;
+    let end = now_ms(&app) + 2 * MINUTE_MS;
+    let moved = app
+        .post(
+            "/api/v1/meeting/5552003",
+            Some(&admin),
+            json!({"end_time": end}),
+        )
+        .await;
+    assert_eq!(moved.status.as_u16(), 204, "{}", moved.body);
+    // Everyone leaves before the moved end: the meeting is over for now.
+    c.send(json!({"type": "leave"})).await;
+    assert_eq!(c.closed().await, Closed::Code(4000));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app
+        .get("/api/v1/meeting/5552003", Some(&admin))
+        .await
+        .status
+        .is_success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the meeting still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // After the moved end (its first end is still an hour away) the number stays closed, and
+    // the meeting's schedule says when it ended.
+    app.clock.advance(Duration::from_secs(3 * 60));
+    assert_over(&app, "5552003").await;
+}
