@@ -45,6 +45,9 @@ pub enum ServiceError {
     MeetingNumberTaken,
     #[error("the room still has scheduled meetings; delete or move them first")]
     RoomInUse,
+    /// A meeting runs in the room (under its number): stop it first.
+    #[error("a meeting is running in this room; stop it first")]
+    MeetingRunning,
     #[error("an instant meeting cannot be updated")]
     InstantMeetingImmutable,
     #[error("invited user {0} is not a user of this company")]

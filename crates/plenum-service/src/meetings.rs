@@ -902,13 +902,25 @@ impl Plenum {
         Ok(updated)
     }
 
+    /// Deletes a room. Refused while a meeting runs under its number (`MeetingRunning`):
+    /// the number's start gate is held meanwhile, so no meeting starts in the room while it
+    /// goes, and a new room may take the number only once it is gone (docs/consistency.md).
     pub async fn delete_room(&self, actor: &Principal, id: RoomId) -> Result<(), ServiceError> {
         actor.require_room_manager()?;
-        self.inner
+        let room = self
+            .inner
             .store
-            .delete_room(actor.company(), id)
-            .await
-            .map_err(|e| not_found(e, ServiceError::RoomNotFound))?;
+            .room(actor.company(), id)
+            .await?
+            .ok_or(ServiceError::RoomNotFound)?;
+        self.unless_running(&room.meeting_number, async {
+            self.inner
+                .store
+                .delete_room(actor.company(), id)
+                .await
+                .map_err(|e| not_found(e, ServiceError::RoomNotFound))
+        })
+        .await?;
         tracing::info!(meeting_room_id = %id, by = %actor.user.id, "room deleted");
         Ok(())
     }

@@ -60,6 +60,7 @@ pub enum ErrorCode {
     AlreadyLive,
     NotLive,
     EditConflict,
+    MeetingRunning,
     TooManyAttempts,
     FfmpegUnavailable,
     MediaUnavailable,
@@ -124,6 +125,7 @@ impl ErrorCode {
             ErrorCode::AlreadyLive => "already_live",
             ErrorCode::NotLive => "not_live",
             ErrorCode::EditConflict => "edit_conflict",
+            ErrorCode::MeetingRunning => "meeting_running",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::FfmpegUnavailable => "ffmpeg_unavailable",
             ErrorCode::MediaUnavailable => "media_unavailable",
@@ -191,6 +193,7 @@ impl ErrorCode {
             | ErrorCode::AlreadyLive
             | ErrorCode::NotLive
             | ErrorCode::EditConflict
+            | ErrorCode::MeetingRunning
             | ErrorCode::MeetingNumberTaken
             | ErrorCode::RoomInUse
             | ErrorCode::InstantMeetingImmutable => StatusCode::CONFLICT,
@@ -312,6 +315,7 @@ impl From<ServiceError> for FrtcError {
             ServiceError::AlreadyLive => C::AlreadyLive,
             ServiceError::NotLive => C::NotLive,
             ServiceError::EditConflict => C::EditConflict,
+            ServiceError::MeetingRunning => C::MeetingRunning,
             ServiceError::NotFound => C::NotFound,
             ServiceError::WrongLivePasscode => C::InvalidCredentials,
             ServiceError::FfmpegMissing => C::FfmpegUnavailable,

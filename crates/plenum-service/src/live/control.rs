@@ -27,6 +27,25 @@ impl Plenum {
         Ok(local)
     }
 
+    /// Runs `change` while no meeting of `number` runs or can start (its start gate held,
+    /// as a join that starts a meeting holds it); `MeetingRunning` when one runs.
+    pub(crate) async fn unless_running<T>(
+        &self,
+        number: &MeetingNumber,
+        change: impl std::future::Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ServiceError> {
+        let gate = self.inner.live.start_gate(number);
+        let result = {
+            let _held = gate.lock().await;
+            match self.inner.live.running(number) {
+                Some(_) => Err(ServiceError::MeetingRunning),
+                None => change.await,
+            }
+        };
+        self.inner.live.release_start_gate(number, gate);
+        result
+    }
+
     /// What clients are told about media in `joined`, when the server carries it.
     pub fn media_offer(&self) -> Option<&MediaOffer> {
         self.inner.media.get().map(MediaService::offer)

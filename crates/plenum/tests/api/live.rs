@@ -1459,3 +1459,52 @@ async fn an_end_time_moved_on_a_running_meeting_stays_moved_after_it_empties() {
     app.clock.advance(Duration::from_secs(3 * 60));
     assert_over(&app, "5552003").await;
 }
+
+#[tokio::test]
+async fn a_room_is_not_deleted_while_its_meeting_runs_and_its_number_is_free_after() {
+    let app = app().await;
+    let admin = app.admin_token().await;
+    let created = app
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            json!({"meetingroom_name": "Busy", "meeting_number": "5552004",
+                   "meeting_password": "1234"}),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 200, "{}", created.body);
+    let path = format!(
+        "/api/v1/meeting_room/{}",
+        created.body["meeting_room_id"].as_str().expect("id")
+    );
+    let mut c = LiveClient::connect(&app, None).await;
+    c.join_ok("5552004", Some("1234"), "A").await;
+    let refused = app
+        .call(reqwest::Method::DELETE, &path, Some(&admin), None)
+        .await;
+    assert_frtc_error(&refused, 409, "meeting_running");
+    // Still there, still joinable.
+    assert_eq!(app.get(&path, Some(&admin)).await.status.as_u16(), 200);
+    assert_eq!(
+        control(&app, &admin, "5552004", "stop", json!({"rejoin": false})).await,
+        204
+    );
+    assert_eq!(c.closed().await, Closed::Code(4002));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = app
+            .call(reqwest::Method::DELETE, &path, Some(&admin), None)
+            .await;
+        if reply.status.as_u16() == 204 {
+            break;
+        }
+        assert_frtc_error(&reply, 409, "meeting_running");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the meeting still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The number is free for a new room.
+    room(&app, &admin, "5552004").await;
+}
