@@ -876,6 +876,7 @@ impl Plenum {
         request: RoomRequest,
     ) -> Result<Room, ServiceError> {
         let mut room = self.room_of(actor, id).await?;
+        let old_number = room.meeting_number.clone();
         if let Some(name) = request.name {
             room.name = name;
         }
@@ -892,12 +893,20 @@ impl Plenum {
                 .map_err(|_| ServiceError::UserNotFound)?
                 .remove(0);
         }
-        let updated = self
-            .inner
-            .store
-            .update_room(&room)
-            .await
-            .map_err(|e| not_found(e, ServiceError::RoomNotFound))?;
+        let write = async {
+            self.inner
+                .store
+                .update_room(&room)
+                .await
+                .map_err(|e| not_found(e, ServiceError::RoomNotFound))
+        };
+        // A new number while a meeting runs under the old one would free a number still in
+        // use: refused, under the old number's start gate, as a delete is.
+        let updated = if room.meeting_number == old_number {
+            write.await?
+        } else {
+            self.unless_running(&old_number, write).await?
+        };
         tracing::info!(meeting_room_id = %id, by = %actor.user.id, "room updated");
         Ok(updated)
     }

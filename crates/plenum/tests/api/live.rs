@@ -1483,6 +1483,20 @@ async fn a_room_is_not_deleted_while_its_meeting_runs_and_its_number_is_free_aft
         .call(reqwest::Method::DELETE, &path, Some(&admin), None)
         .await;
     assert_frtc_error(&refused, 409, "meeting_running");
+    // Nor renumbered: the running meeting holds its number.
+    let renumbered = app
+        .post(&path, Some(&admin), json!({"meeting_number": "5552005"}))
+        .await;
+    assert_frtc_error(&renumbered, 409, "meeting_running");
+    // Other changes are fine.
+    let renamed = app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"meetingroom_name": "Still busy"}),
+        )
+        .await;
+    assert_eq!(renamed.status.as_u16(), 200, "{}", renamed.body);
     // Still there, still joinable.
     assert_eq!(app.get(&path, Some(&admin)).await.status.as_u16(), 200);
     assert_eq!(
