@@ -95,7 +95,9 @@ pub(crate) fn parse(
     text: &str,
     now: Timestamp,
 ) -> Result<Vec<ImportLine>, ImportRefused> {
-    let mut lines = Vec::new();
+    let mut lines: Vec<ImportLine> = Vec::new();
+    let mut seen: std::collections::HashMap<(&'static str, uuid::Uuid), (usize, usize)> =
+        std::collections::HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
         if raw.trim().is_empty() {
@@ -117,10 +119,30 @@ pub(crate) fn parse(
             ImportRefused::new(n, message)
         })?;
         let derived = derived_id(company, raw);
-        lines.push(ImportLine {
-            line: n,
-            record: convert(n, record, derived, now)?,
-        });
+        let record = convert(n, record, derived, now)?;
+        // One id, one record: the same record twice is harmless (it is written once); two
+        // different ones under one id would leave which one counts to the order of lines.
+        match seen.entry(record_key(&record)) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let (first_line, index) = *first.get();
+                let earlier: &ImportLine = &lines[index];
+                if earlier.record != record {
+                    return Err(ImportRefused::new(
+                        n,
+                        format!(
+                            "this {} has the id of line {first_line}, with other content: \
+                             one id, one record",
+                            first.key().0
+                        ),
+                    ));
+                }
+                continue;
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert((n, lines.len()));
+            }
+        }
+        lines.push(ImportLine { line: n, record });
     }
     // An empty body is a mistake, not an import of nothing: a `curl --data-binary @file`
     // whose file is missing sends one, and "0 imported" would hide it.
@@ -131,6 +153,16 @@ pub(crate) fn parse(
         ));
     }
     Ok(lines)
+}
+
+/// What kind of record, and its id: two records of one kind may not share an id.
+fn record_key(record: &ImportRecord) -> (&'static str, uuid::Uuid) {
+    match record {
+        ImportRecord::Room(r) => ("room", r.id.as_uuid()),
+        ImportRecord::Session(s) => ("session", s.id.as_uuid()),
+        ImportRecord::Attendance(a) => ("attendance", a.id.as_uuid()),
+        ImportRecord::Recording(r) => ("recording", r.id.as_uuid()),
+    }
 }
 
 struct Line {
@@ -326,6 +358,27 @@ mod tests {
         // The same line always gets the same derived id.
         let again = parse(company(), text, now()).unwrap();
         assert_eq!(lines, again);
+    }
+
+    #[test]
+    fn one_id_with_two_contents_is_refused_naming_both_lines() {
+        let room = |name: &str| {
+            format!(
+                r#"{{"type":"room","id":"0190a8f0-0000-7000-8000-000000000001","name":"{name}","meeting_number":"7000001","owner":"alice"}}"#
+            )
+        };
+        // The same record twice is written once.
+        let same = format!("{}\n{}", room("Board"), room("Board"));
+        assert_eq!(parse(company(), &same, now()).unwrap().len(), 1);
+        // Other content under the same id: refused at the second line, naming the first.
+        let clash = format!("{}\n\n{}", room("Board"), room("Boardroom"));
+        let e = parse(company(), &clash, now()).unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.reason.contains("line 1"), "{e}");
+        // A session may share a room's id: ids are per kind.
+        let session = r#"{"type":"session","id":"0190a8f0-0000-7000-8000-000000000001","meeting_number":"7000001","name":"R","owner":"alice","started_at":"2026-06-17T08:00:00Z"}"#;
+        let kinds = format!("{}\n{session}", room("Board"));
+        assert_eq!(parse(company(), &kinds, now()).unwrap().len(), 2);
     }
 
     #[test]
