@@ -126,7 +126,12 @@ struct Cli {
 fn main() -> ExitCode {
     // `plenum-bench media ...`: the SFU benchmarks (media.rs), with their own flags.
     if std::env::args().nth(1).as_deref() == Some("media") {
-        return media::main(std::env::args().skip(1));
+        let cli = <media::MediaCli as clap::Parser>::parse_from(std::env::args().skip(1));
+        return match cli.shape {
+            media::Shape::Record => record::main(&cli),
+            media::Shape::Live => whep::main(&cli),
+            _ => media::main(cli),
+        };
     }
     let cli = Cli::parse();
     if cli.scenario.is_live() {

@@ -205,30 +205,41 @@ impl Step {
     }
 }
 
-pub fn main(args: impl Iterator<Item = String>) -> std::process::ExitCode {
-    let cli = MediaCli::parse_from(args);
-    if matches!(cli.shape, Shape::Record | Shape::Live) {
-        return crate::record::main(&cli);
-    }
-    let result = (|| {
-        let runtime = match cli.client_threads {
-            1 => tokio::runtime::Builder::new_current_thread(),
-            n => {
-                let mut b = tokio::runtime::Builder::new_multi_thread();
-                b.worker_threads(usize::from(n));
-                b
-            }
+/// Runs `work` on the bots' runtime (`--client-threads`), or stops it at Ctrl-C.
+pub(crate) fn block_on_bots<T>(
+    cli: &MediaCli,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let runtime = match cli.client_threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(usize::from(n));
+            b
         }
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-        runtime.block_on(async {
-            tokio::select! {
-                r = run(&cli) => r,
-                _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-            }
-        })
-    })();
+    }
+    .enable_all()
+    .build()
+    .context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        tokio::select! {
+            r = work => r,
+            _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+        }
+    })
+}
+
+/// The machine's CPUs, as /proc/cpuinfo lists them.
+pub(crate) fn cpu_count() -> usize {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
+        .unwrap_or(0)
+}
+
+/// `plenum-bench media --shape lecture|meeting` (main.rs sends `record` and `live` to
+/// record.rs and whep.rs).
+pub fn main(cli: MediaCli) -> std::process::ExitCode {
+    let result = block_on_bots(&cli, run(&cli));
     match result {
         Ok(steps) => {
             print!("{}", markdown(&cli, &steps));
@@ -1060,9 +1071,7 @@ fn markdown(cli: &MediaCli, steps: &[Step]) -> String {
                 "N participants, each publishing audio + video and receiving the others",
         }
     );
-    let cpus = std::fs::read_to_string("/proc/cpuinfo")
-        .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
-        .unwrap_or(0);
+    let cpus = cpu_count();
     let _ = writeln!(
         out,
         "Machine: {cpus} CPUs ({}; this process may use {}), {}; window {:?}; server pinned to CPU {}; bots on {} thread(s).\n",

@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 
 use crate::client::{self, Endpoint};
 use crate::media::{
-    self, Bot, MediaCli, Shape, cpu_seconds, pin, progress, read, rss_kb, start_all, stop_bots,
+    self, Bot, MediaCli, cpu_seconds, pin, progress, read, rss_kb, start_all, stop_bots,
     wait_publishing, wait_ready,
 };
 use crate::report::Machine;
@@ -64,26 +64,16 @@ const GAP_FACTOR: f64 = 2.5;
 const EDGE_AUDIO: f64 = 0.5;
 const EDGE_VIDEO: f64 = 1.2;
 
+/// `plenum-bench media --shape record`.
 pub fn main(cli: &MediaCli) -> std::process::ExitCode {
-    let result = (|| {
-        let runtime = match cli.client_threads {
-            1 => tokio::runtime::Builder::new_current_thread(),
-            n => {
-                let mut b = tokio::runtime::Builder::new_multi_thread();
-                b.worker_threads(usize::from(n));
-                b
-            }
-        }
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-        runtime.block_on(async {
-            tokio::select! {
-                r = run(cli) => r,
-                _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-            }
-        })
-    })();
+    exit(crate::media::block_on_bots(cli, async {
+        let logs = logs_dir(cli)?;
+        run_record(cli, &logs).await
+    }))
+}
+
+/// The exit status of a run of steps: whether every step could be measured.
+pub(crate) fn exit(result: Result<bool>) -> std::process::ExitCode {
     match result {
         Ok(ok) if ok => std::process::ExitCode::SUCCESS,
         Ok(_) => {
@@ -97,8 +87,8 @@ pub fn main(cli: &MediaCli) -> std::process::ExitCode {
     }
 }
 
-/// Runs the steps; prints the report. Whether every step could be measured.
-async fn run(cli: &MediaCli) -> Result<bool> {
+/// Where the servers' logs go (`--log-dir`, else a kept temporary directory).
+pub(crate) fn logs_dir(cli: &MediaCli) -> Result<std::path::PathBuf> {
     let logs = match &cli.log_dir {
         Some(d) => {
             std::fs::create_dir_all(d)?;
@@ -113,10 +103,7 @@ async fn run(cli: &MediaCli) -> Result<bool> {
     if cli.sfu.iter().any(|s| *s != media::Sfu::Plenum) {
         progress("record and live measure Plenum only (--sfu janus is ignored)");
     }
-    match cli.shape {
-        Shape::Live => crate::whep::run(cli, &logs).await,
-        _ => run_record(cli, &logs).await,
-    }
+    Ok(logs)
 }
 
 async fn run_record(cli: &MediaCli, logs: &Path) -> Result<bool> {
@@ -505,7 +492,7 @@ async fn step_record(cli: &MediaCli, m: u32, log: PathBuf) -> Result<RecordStep>
         meetings: m,
         bots: bots_total,
         rss_before_kb: rss_kb(pid)?,
-        cpus: cpu_count(),
+        cpus: media::cpu_count(),
         ..RecordStep::default()
     };
     let started = Instant::now();
@@ -645,12 +632,6 @@ async fn record_and_check(
         .collect();
     check_files(step, &lines, &span_sent, &bot_meeting).await;
     Ok(())
-}
-
-pub(crate) fn cpu_count() -> usize {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
-        .unwrap_or(0)
 }
 
 /// The server's JSON log lines.
@@ -864,7 +845,7 @@ fn record_markdown(cli: &MediaCli, steps: &[RecordStep]) -> String {
     let _ = writeln!(
         out,
         "Machine: {} CPUs ({}; this process may use {}), {}; window {:?} (baseline {:?} before recording); server pinned to CPU {}; bots on {} thread(s).\n",
-        cpu_count(),
+        media::cpu_count(),
         machine.cpu_model,
         machine.nproc,
         crate::live::memory_total(),

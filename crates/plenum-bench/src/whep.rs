@@ -135,7 +135,15 @@ impl LiveStep {
     }
 }
 
-pub(crate) async fn run(cli: &MediaCli, logs: &Path) -> Result<bool> {
+/// `plenum-bench media --shape live`.
+pub fn main(cli: &MediaCli) -> std::process::ExitCode {
+    crate::record::exit(crate::media::block_on_bots(cli, async {
+        let logs = crate::record::logs_dir(cli)?;
+        run(cli, &logs).await
+    }))
+}
+
+async fn run(cli: &MediaCli, logs: &Path) -> Result<bool> {
     let mut sizes = cli.n.clone();
     sizes.sort_unstable();
     let log = logs.join("plenum-live.log");
@@ -190,7 +198,7 @@ pub(crate) async fn run(cli: &MediaCli, logs: &Path) -> Result<bool> {
         let started = Instant::now();
         let mut step = LiveStep {
             viewers: n,
-            cpus: crate::record::cpu_count(),
+            cpus: crate::media::cpu_count(),
             ..LiveStep::default()
         };
         match add_viewers(addr, &live_id, &mut viewers, n, &stop_rx).await {
@@ -524,7 +532,7 @@ fn markdown(
     let _ = writeln!(
         out,
         "Machine: {} CPUs ({}; this process may use {}), {}; window {:?}; server pinned to CPU {}; bots and viewers on {} thread(s); server VmRSS before the bots: {rss_before} kB.\n",
-        crate::record::cpu_count(),
+        crate::media::cpu_count(),
         machine.cpu_model,
         machine.nproc,
         crate::live::memory_total(),

@@ -62,6 +62,26 @@ pub(crate) struct EgressContext {
     pub(crate) finishing: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+impl EgressContext {
+    /// Makes record writes durable: the egress thread waits (the media task never does).
+    fn record(&self, writes: Vec<LiveWrite>) -> Result<(), String> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let store = self.store.clone();
+        self.runtime
+            .block_on(async move { store.record_live(writes).await })
+            .map_err(|e| format!("recording rows not written: {e}"))
+    }
+}
+
+/// The record writes of finished (or failed) recordings.
+fn finished(ends: Vec<RecordingEnd>) -> Vec<LiveWrite> {
+    ends.into_iter()
+        .map(|e| LiveWrite::RecordingFinished(Box::new(e)))
+        .collect()
+}
+
 /// What a recording set is of, from the meeting task (which wrote the meeting recording's
 /// row before telling the media task).
 #[derive(Debug, Clone)]
@@ -284,7 +304,7 @@ impl Egress {
                     }
                     Err(reason) => {
                         let end = failed_end(plan.meeting_recording, &reason, &self.context);
-                        self.write(vec![LiveWrite::RecordingFinished(Box::new(end))]);
+                        self.write(finished(vec![end]));
                         self.tell_meeting(reason);
                     }
                 }
@@ -388,11 +408,7 @@ impl Egress {
             composed_video_skipped,
             "recording set finished"
         );
-        self.write(
-            ends.into_iter()
-                .map(|e| LiveWrite::RecordingFinished(Box::new(e)))
-                .collect(),
-        );
+        self.write(finished(ends));
     }
 
     /// A write failed: every file of the set fails with `reason`, and the meeting hears it.
@@ -402,11 +418,7 @@ impl Egress {
         };
         tracing::error!(meeting = %self.label, reason = %reason, "recording failed");
         let ends = set.fail(&self.context, &reason);
-        self.write(
-            ends.into_iter()
-                .map(|e| LiveWrite::RecordingFinished(Box::new(e)))
-                .collect(),
-        );
+        self.write(finished(ends));
         self.tell_meeting(reason);
     }
 
@@ -414,18 +426,10 @@ impl Egress {
         (self.tell)(EgressNews::RecordingFailed(reason));
     }
 
-    /// Makes record writes durable (this thread waits; the media task does not).
+    /// Makes record writes durable; a failure is logged (the files are done either way).
     fn write(&self, writes: Vec<LiveWrite>) {
-        if writes.is_empty() {
-            return;
-        }
-        let store = self.context.store.clone();
-        if let Err(e) = self
-            .context
-            .runtime
-            .block_on(async move { store.record_live(writes).await })
-        {
-            tracing::error!(meeting = %self.label, error = %e, "recording rows not written");
+        if let Err(e) = self.context.record(writes) {
+            tracing::error!(meeting = %self.label, error = %e);
         }
     }
 }
@@ -551,19 +555,7 @@ impl RecordingSet {
             }
         }
         self.senders.remove(&participant);
-        let store = context.store.clone();
-        context
-            .runtime
-            .block_on(async move {
-                store
-                    .record_live(
-                        ends.into_iter()
-                            .map(|e| LiveWrite::RecordingFinished(Box::new(e)))
-                            .collect(),
-                    )
-                    .await
-            })
-            .map_err(|e| format!("recording rows not written: {e}"))
+        context.record(finished(ends))
     }
 
     fn finish(mut self, context: &EgressContext, now: Instant) -> Vec<RecordingEnd> {
@@ -636,15 +628,7 @@ impl TrackFile {
             updated_at: now,
         };
         // The row first: a crash after this leaves a row that names the file.
-        let store = context.store.clone();
-        context
-            .runtime
-            .block_on(async move {
-                store
-                    .record_live(vec![LiveWrite::RecordingStarted(Box::new(row))])
-                    .await
-            })
-            .map_err(|e| format!("recording rows not written: {e}"))?;
+        context.record(vec![LiveWrite::RecordingStarted(Box::new(row))])?;
         let path = prepare(context, &key)?;
         let out = File::create(&path)
             .map(BufWriter::new)

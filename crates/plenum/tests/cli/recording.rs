@@ -10,6 +10,32 @@ use serde_json::{Value, json};
 use crate::bot::{Bot, ROOM_PASSWORD, control, server_with_room_and};
 use crate::{ADMIN_PASSWORD, Server};
 
+/// `plenum bot --media --count 2` in `number`, once each receives the other's video.
+async fn two_media_bots(server: &Server, number: &str) -> Bot {
+    let mut bots = Bot::start(
+        server,
+        number,
+        &[
+            "--meeting-password",
+            ROOM_PASSWORD,
+            "--media",
+            "--count",
+            "2",
+            "--quiet",
+            "--duration",
+            "30",
+        ],
+    );
+    bots.expect("media from the other bot", |v| {
+        v["type"] == "media_stats"
+            && v["from"]
+                .as_object()
+                .is_some_and(|f| f.values().any(|c| c["video_frames"].as_u64() > Some(5)))
+    })
+    .await;
+    bots
+}
+
 async fn recordings(server: &Server, key: &str) -> Value {
     reqwest::Client::new()
         .get(server.url("/v2/room_recordings?page[size]=50"))
@@ -34,28 +60,8 @@ async fn a_recording_cut_by_a_kill_9_is_playable_and_completed_after_the_restart
         )
         .await;
     let key = key.body["api_key"].as_str().expect("an API key").to_owned();
-    let mut bots = Bot::start(
-        &server,
-        "7400001",
-        &[
-            "--meeting-password",
-            ROOM_PASSWORD,
-            "--media",
-            "--count",
-            "2",
-            "--quiet",
-            "--duration",
-            "30",
-        ],
-    );
     // Media flows: each bot reports frames from the other.
-    bots.expect("media from the other bot", |v| {
-        v["type"] == "media_stats"
-            && v["from"]
-                .as_object()
-                .is_some_and(|f| f.values().any(|c| c["video_frames"].as_u64() > Some(5)))
-    })
-    .await;
+    let bots = two_media_bots(&server, "7400001").await;
     control(&server, &admin, "7400001", "recording", json!({})).await;
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -180,27 +186,7 @@ async fn a_full_disk_fails_the_recording_visibly_and_the_meeting_goes_on() {
         )
         .await;
     assert_eq!(room.status.as_u16(), 200, "{room:?}");
-    let mut bots = Bot::start(
-        &server,
-        "7400002",
-        &[
-            "--meeting-password",
-            ROOM_PASSWORD,
-            "--media",
-            "--count",
-            "2",
-            "--quiet",
-            "--duration",
-            "30",
-        ],
-    );
-    bots.expect("media from the other bot", |v| {
-        v["type"] == "media_stats"
-            && v["from"]
-                .as_object()
-                .is_some_and(|f| f.values().any(|c| c["video_frames"].as_u64() > Some(5)))
-    })
-    .await;
+    let mut bots = two_media_bots(&server, "7400002").await;
     control(&server, &admin, "7400002", "recording", json!({})).await;
     // 160 kB fill within seconds: every file of the set fails, with the reason.
     let deadline = Instant::now() + Duration::from_secs(20);
