@@ -182,6 +182,37 @@ pub struct Recording {
     pub updated_at: Timestamp,
 }
 
+impl Recording {
+    /// A recording Plenum begins to write at `at`: `processing`, nothing in its file yet.
+    pub fn begun(
+        key: RecordingFileKey,
+        attendance: Option<AttendanceId>,
+        kind: RecordingKind,
+        codec: &str,
+        at: Timestamp,
+    ) -> Self {
+        Recording {
+            id: key.recording,
+            company: key.company,
+            session: key.session,
+            attendance,
+            kind,
+            status: RecordingStatus::Processing,
+            codec: codec.to_owned(),
+            size_bytes: 0,
+            duration_secs: 0,
+            started_at: at,
+            ended_at: None,
+            completed_at: None,
+            download_url: String::new(),
+            file: Some(key.file),
+            failure: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
 /// Where a recording Plenum made is kept in the recordings storage: each company's files
 /// under its own prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

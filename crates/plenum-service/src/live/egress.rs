@@ -94,27 +94,25 @@ pub(crate) struct RecordingPlan {
 }
 
 impl RecordingPlan {
-    /// The row of the meeting recording, as written when the set starts.
-    pub(crate) fn meeting_row(&self) -> Recording {
-        Recording {
-            id: self.meeting_recording,
+    /// Where the meeting recording's file goes.
+    pub(crate) fn meeting_key(&self) -> RecordingFileKey {
+        RecordingFileKey {
             company: self.company,
             session: self.session,
-            attendance: None,
-            kind: RecordingKind::Video,
-            status: RecordingStatus::Processing,
-            codec: Codec::Vp8.as_str().to_owned(),
-            size_bytes: 0,
-            duration_secs: 0,
-            started_at: self.started_at,
-            ended_at: None,
-            completed_at: None,
-            download_url: String::new(),
-            file: Some(RecordingFile::Webm),
-            failure: None,
-            created_at: self.started_at,
-            updated_at: self.started_at,
+            recording: self.meeting_recording,
+            file: RecordingFile::Webm,
         }
+    }
+
+    /// The row of the meeting recording, as written when the set starts.
+    pub(crate) fn meeting_row(&self) -> Recording {
+        Recording::begun(
+            self.meeting_key(),
+            None,
+            RecordingKind::Video,
+            Codec::Vp8.as_str(),
+            self.started_at,
+        )
     }
 }
 
@@ -484,12 +482,7 @@ struct TrackFile {
 
 impl RecordingSet {
     fn start(context: &EgressContext, plan: RecordingPlan, now: Instant) -> Result<Self, String> {
-        let key = RecordingFileKey {
-            company: plan.company,
-            session: plan.session,
-            recording: plan.meeting_recording,
-            file: RecordingFile::Webm,
-        };
+        let key = plan.meeting_key();
         let path = prepare(context, &key)?;
         let out = File::create(&path)
             .map(BufWriter::new)
@@ -604,29 +597,12 @@ impl TrackFile {
             recording: id,
             file,
         };
-        let row = Recording {
-            id,
-            company: plan.company,
-            session: plan.session,
-            attendance: Some(participant),
-            kind: if codec.is_video() {
-                RecordingKind::Video
-            } else {
-                RecordingKind::Audio
-            },
-            status: RecordingStatus::Processing,
-            codec: codec.as_str().to_owned(),
-            size_bytes: 0,
-            duration_secs: 0,
-            started_at: now,
-            ended_at: None,
-            completed_at: None,
-            download_url: String::new(),
-            file: Some(file),
-            failure: None,
-            created_at: now,
-            updated_at: now,
+        let kind = if codec.is_video() {
+            RecordingKind::Video
+        } else {
+            RecordingKind::Audio
         };
+        let row = Recording::begun(key, Some(participant), kind, codec.as_str(), now);
         // The row first: a crash after this leaves a row that names the file.
         context.record(vec![LiveWrite::RecordingStarted(Box::new(row))])?;
         let path = prepare(context, &key)?;
