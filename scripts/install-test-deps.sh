@@ -7,7 +7,8 @@
 # - .venv-test: a Python virtualenv with the independent checkers (icalendar) and the vendors'
 #   own SDKs that the history surfaces are tested with (telnyx, huaweicloudsdkmeeting,
 #   rocketchat-api), and moto's S3 server (`moto_server`), the S3-compatible store the
-#   recording-storage tests upload to on loopback.
+#   recording-storage tests upload to on loopback; prometheus-client, whose parser reads
+#   `/metrics` in the metrics tests.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,7 @@ packages=(
   icalendar==7.3.0 recurring-ical-events==3.8.2
   telnyx==4.189.0 huaweicloudsdkcore==3.1.219 huaweicloudsdkmeeting==3.1.219 rocketchat-api==3.7.1
   "moto[server]==5.2.5"
+  prometheus-client==0.26.0
 )
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c '
 import icalendar, recurring_ical_events, telnyx, huaweicloudsdkmeeting, rocketchat_API
@@ -41,6 +43,7 @@ from importlib.metadata import version
 assert version("telnyx") == "4.189.0" and version("huaweicloudsdkmeeting") == "3.1.219"
 assert version("rocketchat-api") == "3.7.1" and version("moto") == "5.2.5"
 import moto.server, flask
+import prometheus_client.parser
 ' 2>/dev/null; then
   echo "installing the Python test packages into $venv" >&2
   python3 -m venv "$venv"

@@ -195,6 +195,8 @@ pub fn router(state: AppState) -> Router {
             )),
     )
     .merge(live_routes(live, sensitive))
+    // Outermost: every answer counted as the client got it (plenum_http_request_duration_seconds).
+    .layer(crate::metrics::RequestMetrics)
     .with_state(state)
 }
 

@@ -11,6 +11,7 @@ mod history;
 mod import;
 mod live;
 mod meetings;
+mod metrics;
 mod passwords;
 pub mod recording_files;
 mod recordings;

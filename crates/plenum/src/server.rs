@@ -139,6 +139,8 @@ pub struct RunningServer {
     pub tls: bool,
     /// The media (UDP) address, when the server carries media.
     pub media: Option<SocketAddr>,
+    /// The address of `/metrics`' own listener, when `metrics.listen` is set.
+    pub metrics: Option<SocketAddr>,
     pub plenum: Plenum,
     pub bootstrap: BootstrapOutcome,
     /// Recording files and their download links (`recordings.*`): what the recorder stores
@@ -183,6 +185,10 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         .map(crate::tls::server_config)
         .transpose()?;
     let (tls, certificate) = tls.unzip();
+    // Before anything records a metric (the store's journal, the media port, the router).
+    if settings.metrics.enabled {
+        crate::metrics::exporter();
+    }
     let tls_on = tls.is_some();
     let scheme = if tls_on { "https" } else { "http" };
     let listener =
@@ -243,6 +249,8 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let retention = spawn_recording_retention(plenum.clone());
     let app =
         plenum_http::router(AppState::new(plenum.clone()).with_recordings(recordings.clone()));
+    let (app, metrics) = crate::metrics::mount(app, &settings.metrics, &plenum).await?;
+    let metrics_addr = metrics.as_ref().map(|m| m.addr);
     let listener = match tls {
         None => Listening::Plain(listener),
         Some(config) => {
@@ -295,6 +303,9 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         };
         janitor.abort();
         retention.abort();
+        if let Some(metrics) = metrics {
+            metrics.task.abort();
+        }
         if let Some(reloader) = reloader {
             reloader.abort();
         }
@@ -305,6 +316,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         addr,
         tls: tls_on,
         media,
+        metrics: metrics_addr,
         plenum,
         bootstrap,
         recordings,
