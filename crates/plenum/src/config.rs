@@ -1265,4 +1265,46 @@ secret_access_key = "file-secret-key"
         assert!(toml::from_str::<FileConfig>("[recordings]\nstorage = \"ftp\"\n").is_err());
         assert!(toml::from_str::<FileConfig>("[recordings.s3]\nsecret = \"x\"\n").is_err());
     }
+
+    #[test]
+    fn metrics_settings_come_from_the_file_and_the_environment_and_hide_the_token() {
+        let none = ServeOverrides::default();
+        let defaults = resolve("", &none).unwrap_or_else(|e| panic!("{e}")).metrics;
+        assert_eq!(
+            defaults,
+            MetricsSettings {
+                enabled: true,
+                listen: None,
+                token: None
+            }
+        );
+        let file = "[metrics]\nlisten = \"127.0.0.1:9480\"\ntoken = \"file-Metrics-Token\"\n";
+        let s = resolve(file, &none).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.metrics.listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9480)))
+        );
+        assert_eq!(s.metrics.token.as_deref(), Some("file-Metrics-Token"));
+        assert!(!format!("{s:?}").contains("file-Metrics-Token"));
+        let parsed: FileConfig = toml::from_str(file).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{parsed:?}").contains("file-Metrics-Token"));
+        let env = ServeOverrides {
+            metrics_enabled: Some(false),
+            metrics_token: Some("env-Metrics-Token".into()),
+            ..ServeOverrides::default()
+        };
+        let m = resolve(file, &env)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .metrics;
+        assert!(!m.enabled);
+        assert_eq!(m.token.as_deref(), Some("env-Metrics-Token"));
+        for bad in ["", "two words", "tab\there", "caf\u{e9}"] {
+            let serve = ServeOverrides {
+                metrics_token: Some(bad.into()),
+                ..ServeOverrides::default()
+            };
+            refused("", &serve, &["metrics.token", "PLENUM_METRICS_TOKEN"]);
+        }
+        refused("[metrics]\nport = 1\n", &none, &["port"]);
+    }
 }
