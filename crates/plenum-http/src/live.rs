@@ -369,12 +369,16 @@ impl Connection {
                     }
                 };
                 let principal = match (token, &self.principal) {
-                    (Some(token), _) => match self.state.plenum.authenticate(&token).await {
-                        Ok(p) => Some(p),
-                        Err(e) => {
-                            return self.refuse(reference, "unauthorized", &e.to_string()).await;
+                    (Some(token), _) => {
+                        match self.state.plenum.accounts().authenticate(&token).await {
+                            Ok(p) => Some(p),
+                            Err(e) => {
+                                return self
+                                    .refuse(reference, "unauthorized", &e.to_string())
+                                    .await;
+                            }
                         }
-                    },
+                    }
                     (None, p) => p.clone(),
                 };
                 let call_number = call_number.unwrap_or_default();
@@ -395,10 +399,13 @@ impl Connection {
                 };
                 let (outbox, deliveries) =
                     mpsc::channel(self.state.plenum.policy().live.client_queue);
-                match self.state.plenum.join(join, outbox).await {
+                match self.state.plenum.live().join(join, outbox).await {
                     Ok(joined) => {
-                        let frames =
-                            joined_frames(&joined, reference, self.state.plenum.media_offer());
+                        let frames = joined_frames(
+                            &joined,
+                            reference,
+                            self.state.plenum.live().media_offer(),
+                        );
                         self.joined = Some((joined, deliveries));
                         // Each flushed alone: written together, they would grow the
                         // connection's write buffer past one frame for good.

@@ -613,6 +613,8 @@ pub struct Settings {
     pub tls: Option<TlsSettings>,
     pub media: MediaSettings,
     pub recordings: RecordingsSettings,
+    /// Requests per second one user may make to Rocket.Chat's `video-conference.list`.
+    pub rocketchat_rate_limit: u32,
 }
 
 impl Settings {
@@ -704,9 +706,6 @@ impl Settings {
             gateway_max_calls: defaults.gateway_max_calls,
             // Replaced by the data directory's secret when the store is opened.
             app_key_secret: defaults.app_key_secret,
-            rocketchat_rate_limit: serve
-                .rocketchat_rate_limit
-                .unwrap_or(defaults.rocketchat_rate_limit),
             public_user_directory: file
                 .public_user_directory
                 .unwrap_or(defaults.public_user_directory),
@@ -762,6 +761,9 @@ impl Settings {
             tls,
             media,
             recordings,
+            rocketchat_rate_limit: serve
+                .rocketchat_rate_limit
+                .unwrap_or(plenum_http::rocketchat::DOCUMENTED_LIMIT),
         })
     }
 

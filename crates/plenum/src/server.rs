@@ -113,7 +113,7 @@ pub async fn bootstrap(
         .map(Password::parse_new)
         .transpose()
         .context("the admin password (PLENUM_ADMIN_PASSWORD / --admin-password)")?;
-    Ok(plenum.bootstrap(password).await?)
+    Ok(plenum.accounts().bootstrap(password).await?)
 }
 
 /// Tells an operator, once, what first start created. The generated password goes to stdout
@@ -197,7 +197,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
     // Meetings that were running when the last process died (crash, kill -9) end where it
     // last vouched for them, before anyone can join again.
-    let abandoned = plenum.recover_live_record().await?;
+    let abandoned = plenum.live().recover_live_record().await?;
     if abandoned.sessions + abandoned.attendance > 0 {
         tracing::warn!(
             sessions = abandoned.sessions,
@@ -208,6 +208,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let media = if settings.media.enabled {
         let media = &settings.media;
         let bound = plenum
+            .live()
             .start_media(&plenum_service::MediaSettings {
                 listen: media.listen,
                 // Port 0 in an advertised address: the port the socket is bound to.
@@ -225,14 +226,16 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         None
     };
     let recordings = recording_downloads(&settings)?;
-    plenum.start_recordings(plenum_service::RecordingSettings {
-        downloads: recordings.clone(),
-        retention_days: settings.recordings.retention_days,
-        ffmpeg: settings.recordings.ffmpeg.clone(),
-    })?;
+    plenum
+        .history()
+        .start_recordings(plenum_service::RecordingSettings {
+            downloads: recordings.clone(),
+            retention_days: settings.recordings.retention_days,
+            ffmpeg: settings.recordings.ffmpeg.clone(),
+        })?;
     // Recordings a killed server was writing: made playable and completed before anyone
     // lists them.
-    let recovered = plenum.recover_recordings().await?;
+    let recovered = plenum.history().recover_recordings().await?;
     if recovered.completed + recovered.failed > 0 {
         tracing::warn!(
             completed = recovered.completed,
@@ -241,8 +244,11 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         );
     }
     let retention = spawn_recording_retention(plenum.clone());
-    let app =
-        plenum_http::router(AppState::new(plenum.clone()).with_recordings(recordings.clone()));
+    let app = plenum_http::router(
+        AppState::new(plenum.clone())
+            .with_rocketchat_rate_limit(settings.rocketchat_rate_limit)
+            .with_recordings(recordings.clone()),
+    );
     let listener = match tls {
         None => Listening::Plain(listener),
         Some(config) => {
@@ -257,9 +263,11 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         let _ = rx.await;
         // Participants' connections are long-lived: end their meetings (recorded,
         // and every client told) so the HTTP server can drain.
-        live.end_all_meetings(Duration::from_secs(10)).await;
+        live.live().end_all_meetings(Duration::from_secs(10)).await;
         // Their recorders finish and store their files.
-        live.recordings_finished(Duration::from_secs(30)).await;
+        live.history()
+            .recordings_finished(Duration::from_secs(30))
+            .await;
     };
     // `into_make_service`: each connection shares the router. Served as a plain `Router`,
     // axum deep-clones every route (with its layers) per connection and drops them when it
@@ -344,12 +352,12 @@ fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            match plenum.purge_expired_tokens().await {
+            match plenum.accounts().purge_expired_tokens().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "expired tokens removed"),
                 Err(e) => tracing::warn!(error = %e, "could not remove expired tokens"),
             }
-            match plenum.purge_expired_app_tokens().await {
+            match plenum.accounts().purge_expired_app_tokens().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "expired app tokens removed"),
                 Err(e) => tracing::warn!(error = %e, "could not remove expired app tokens"),
@@ -364,7 +372,7 @@ fn spawn_recording_retention(plenum: Plenum) -> JoinHandle<()> {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            if let Err(e) = plenum.expire_recordings().await {
+            if let Err(e) = plenum.history().expire_recordings().await {
                 tracing::warn!(error = %e, "could not delete expired recordings");
             }
         }

@@ -347,7 +347,7 @@ impl MeetingDetail {
     /// The detail, with the link of the meeting's recording when it was recorded.
     async fn of(state: &AppState, m: &MeetingSnapshot) -> Result<Self, FrtcError> {
         let mut detail = Self::from(m);
-        detail.recording_url = state.plenum.meeting_recording_url(m).await?;
+        detail.recording_url = state.plenum.history().meeting_recording_url(m).await?;
         Ok(detail)
     }
 
@@ -418,7 +418,7 @@ impl FromRequestParts<AppState> for Controller {
             ServiceError::MeetingNotRunning,
         )
         .await?;
-        state.plenum.may_control(&who.principal, &number)?;
+        state.plenum.live().may_control(&who.principal, &number)?;
         Ok(Self(who))
     }
 }
@@ -431,6 +431,7 @@ async fn apply(
 ) -> Result<StatusCode, FrtcError> {
     state
         .plenum
+        .live()
         .control(&who.principal, number, control)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -443,6 +444,7 @@ pub async fn list(State(state): State<AppState>, who: SignedIn) -> Json<MeetingL
     Json(MeetingList {
         meetings: state
             .plenum
+            .live()
             .live_meetings(&who.principal)
             .iter()
             .map(MeetingListItem::from)
@@ -467,7 +469,11 @@ pub async fn detail(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<Json<MeetingDetail>, FrtcError> {
-    let snapshot = state.plenum.live_meeting(&who.principal, &number).await?;
+    let snapshot = state
+        .plenum
+        .live()
+        .live_meeting(&who.principal, &number)
+        .await?;
     Ok(Json(MeetingDetail::of(&state, &snapshot).await?))
 }
 
@@ -489,7 +495,11 @@ pub async fn detail_or_update(
         None => Ok(Json(
             MeetingDetail::of(
                 &state,
-                &state.plenum.live_meeting(&who.principal, &number).await?,
+                &state
+                    .plenum
+                    .live()
+                    .live_meeting(&who.principal, &number)
+                    .await?,
             )
             .await?,
         )
@@ -588,6 +598,7 @@ pub async fn request_unmute(
 ) -> Result<StatusCode, FrtcError> {
     state
         .plenum
+        .live()
         .request_unmute(&who.principal, &number, client.0.as_deref())
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -824,6 +835,7 @@ pub async fn start_live(
     let rtmp_url = body.rtmp_url.filter(|u| !u.trim().is_empty());
     state
         .plenum
+        .live()
         .start_live(&who.principal, &number, passcode, rtmp_url)
         .await?;
     Ok(StatusCode::NO_CONTENT)

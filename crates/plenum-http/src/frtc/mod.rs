@@ -84,7 +84,7 @@ impl FromRequestParts<AppState> for SignedIn {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = presented(parts).token.ok_or(ServiceError::TokenMissing)?;
-        let principal = state.plenum.authenticate(&token).await?;
+        let principal = state.plenum.accounts().authenticate(&token).await?;
         Ok(Self { principal, token })
     }
 }
@@ -174,7 +174,7 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
         match presented(parts).token {
             None => Ok(Self(None)),
             Some(token) => {
-                let principal = state.plenum.authenticate(&token).await?;
+                let principal = state.plenum.accounts().authenticate(&token).await?;
                 Ok(Self(Some(SignedIn { principal, token })))
             }
         }

@@ -277,6 +277,7 @@ impl FromRequestParts<AppState> for AccessToken {
             .unwrap_or("");
         state
             .plenum
+            .accounts()
             .authenticate_management_token(token)
             .await
             .map(AccessToken)
@@ -337,6 +338,7 @@ async fn account_auth(
     }
     let signed = state
         .plenum
+        .accounts()
         .sign_in(
             &username,
             Credential::Password(password),
@@ -413,6 +415,7 @@ async fn app_auth(
         .ok_or_else(|| invalid("nonce"))?;
     let issued = state
         .plenum
+        .accounts()
         .app_auth(&AppAuthRequest {
             app_id: app_id.clone(),
             signature,
@@ -516,6 +519,7 @@ async fn attendee_records(
         SearchText::parse(get("searchKey"), Field::Filter).map_err(|_| invalid("searchKey"))?;
     let found = state
         .plenum
+        .history()
         .session_attendance(
             scope,
             SessionKey::Id(session),

@@ -85,7 +85,12 @@ async fn link(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let number = match state.plenum.meeting_number_of_link(&code).await {
+    let number = match state
+        .plenum
+        .scheduling()
+        .meeting_number_of_link(&code)
+        .await
+    {
         Ok(Some(number)) => number,
         Ok(None) => return not_found(&headers),
         Err(e) => {

@@ -16,7 +16,7 @@
 //! - `offset` (default 0) and `count` (default 50, at most 100 — Rocket.Chat's default and
 //!   upper count limit; larger counts are cut to 100, 0 means the default); newest first; the
 //!   answer's `count` is the number of items returned, `total` the number of calls.
-//! - Rate limit: 3 requests per 1000 ms per user (`Policy::rocketchat_rate_limit`), beyond
+//! - Rate limit: 3 requests per 1000 ms per user (`RateLimiter`, `--rocketchat-rate-limit`), beyond
 //!   that 429 `{"success": false, "error": "Error, too many requests. Please slow down. You
 //!   must wait N seconds before trying this endpoint again. [error-too-many-requests]"}`, as
 //!   Rocket.Chat's API layer answers, with its `X-RateLimit-*` headers.
@@ -25,7 +25,7 @@
 mod rate_limit;
 mod rendered;
 
-pub use rate_limit::RateLimiter;
+pub use rate_limit::{DOCUMENTED_LIMIT, RateLimiter};
 pub use rendered::RenderedCalls;
 
 use axum::Json;
@@ -203,6 +203,7 @@ async fn login(
     // `user` is a username or an e-mail address (rocketchat_API sends either there).
     let signed = state
         .plenum
+        .accounts()
         .sign_in_by_login(
             name,
             Credential::Password(password),
@@ -257,6 +258,7 @@ async fn logged_in(
     };
     let principal = state
         .plenum
+        .accounts()
         .authenticate(token)
         .await
         .map_err(|e| match e {
@@ -394,11 +396,11 @@ async fn list(
     uri: Uri,
 ) -> Result<Response, RocketError> {
     let (user, scope) = logged_in(&state, &headers).await?;
-    let limit = state.plenum.policy().rocketchat_rate_limit;
+    let limit = state.rate_limiter.limit();
     let now_ms = state.plenum.now().as_millisecond();
     let remaining = state
         .rate_limiter
-        .check(user, now_ms, limit, 1000)
+        .check(user, now_ms, 1000)
         .map_err(|reset_ms| RocketError::TooManyRequests {
             wait_secs: (reset_ms - now_ms + 999).div_euclid(1000).max(1),
             limit,
@@ -438,6 +440,7 @@ async fn list(
         .map_err(|e| RocketError::invalid_params(&e.to_string()))?;
     let calls = state
         .plenum
+        .history()
         .room_sessions(scope, room, page)
         .await
         .map_err(|e| match e {
@@ -448,7 +451,10 @@ async fn list(
         .items
         .iter()
         .map(|s| {
-            let url = state.plenum.meeting_url(s.session.meeting_number.as_str());
+            let url = state
+                .plenum
+                .scheduling()
+                .meeting_url(s.session.meeting_number.as_str());
             (s, room, url)
         })
         .collect();

@@ -197,11 +197,13 @@ impl FromRequestParts<AppState> for RokidAuth {
             .ok_or_else(|| RokidError::from_service(ServiceError::TokenMissing, path).at(now))?;
         let scope = state
             .plenum
+            .accounts()
             .authenticate_api_key(&key)
             .await
             .map_err(|e| RokidError::from_service(e, path).at(now))?;
         let company = state
             .plenum
+            .accounts()
             .company(scope.company)
             .await
             .map_err(|e| RokidError::from_service(e, path).at(now))?;
@@ -360,6 +362,7 @@ async fn history_page(
     };
     let found = state
         .plenum
+        .history()
         .find_sessions(auth.scope, &query, page)
         .await
         .map_err(|e| RokidError::from_service(e, HISTORY_PATH))?;
@@ -459,6 +462,7 @@ async fn participant_rows(
         .map_err(|_| bad("internal page"))?;
     let found = state
         .plenum
+        .history()
         .session_attendance(auth.scope, key, &AttendanceQuery::default(), all)
         .await
         .map_err(|e| RokidError::from_service(e, PARTICIPANTS_PATH))?;
@@ -493,6 +497,7 @@ async fn participant_rows(
     if !absent.is_empty() {
         let mut people = state
             .plenum
+            .history()
             .user_refs(auth.scope.company, &absent)
             .await
             .map_err(|e| RokidError::from_service(e, PARTICIPANTS_PATH))?;

@@ -171,7 +171,9 @@ impl FromRequestParts<AppState> for ApiKeyAuth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let key = bearer(parts).ok_or(ServiceError::TokenMissing)?;
-        Ok(Self(state.plenum.authenticate_api_key(&key).await?))
+        Ok(Self(
+            state.plenum.accounts().authenticate_api_key(&key).await?,
+        ))
     }
 }
 
@@ -395,7 +397,11 @@ async fn list(
     let q = parse_query(&uri)?;
     let page = PageRequest::by_number(q.page_number, q.page_size, MAX_PAGE_SIZE)
         .map_err(|e| TelnyxError::bad_request("page", e.to_string()))?;
-    let found = state.plenum.find_recordings(scope, &q.filter, page).await?;
+    let found = state
+        .plenum
+        .history()
+        .find_recordings(scope, &q.filter, page)
+        .await?;
     // ~600 bytes a recording.
     let capacity = 256 + found.items.len() * 768;
     Ok(large_json(
@@ -423,7 +429,7 @@ async fn retrieve(
         .ok()
         .and_then(|Path(id)| id.parse().ok())
         .ok_or_else(|| TelnyxError::not_found("The requested room recording does not exist."))?;
-    let view = state.plenum.recording(scope, id).await?;
+    let view = state.plenum.history().recording(scope, id).await?;
     Ok(Json(json!({ "data": RoomRecording::from(&view) })))
 }
 
@@ -438,7 +444,7 @@ async fn delete_one(
         .ok()
         .and_then(|Path(id)| id.parse().ok())
         .ok_or_else(|| TelnyxError::not_found("The requested room recording does not exist."))?;
-    state.plenum.delete_recording(scope, id).await?;
+    state.plenum.history().delete_recording(scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -451,6 +457,10 @@ async fn delete_bulk(
     uri: Uri,
 ) -> Result<Json<serde_json::Value>, TelnyxError> {
     let q = parse_query(&uri)?;
-    let n = state.plenum.delete_recordings(scope, &q.filter).await?;
+    let n = state
+        .plenum
+        .history()
+        .delete_recordings(scope, &q.filter)
+        .await?;
     Ok(Json(json!({ "data": { "room_recordings": n } })))
 }

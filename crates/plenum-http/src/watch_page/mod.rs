@@ -114,7 +114,7 @@ async fn status(State(state): State<AppState>, Path(live_id): Path<String>) -> R
     if !plausible_live_id(&live_id) {
         return no_stream().into_response();
     }
-    let status = match state.plenum.watch_status(&live_id).await {
+    let status = match state.plenum.live().watch_status(&live_id).await {
         Ok(status) => status,
         Err(e) => return watch_error(e),
     };
@@ -191,6 +191,7 @@ async fn answer(
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let watching = match state
         .plenum
+        .live()
         .watch(live_id, passcode.as_deref(), offer, from)
         .await
     {
@@ -223,7 +224,7 @@ async fn whep_delete(
     if !plausible_live_id(&live_id) {
         return no_stream().into_response();
     }
-    match state.plenum.stop_watching(&live_id, viewer) {
+    match state.plenum.live().stop_watching(&live_id, viewer) {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => watch_error(e),
     }

@@ -9,8 +9,8 @@ use plenum_domain::live::{Command, EndReason};
 use plenum_domain::schedule::{MeetingNumber, may_manage_meeting};
 
 use super::*;
-use crate::{Plenum, Principal, ServiceError};
-impl Plenum {
+use crate::{Live, Principal, ServiceError};
+impl<'a> Live<'a> {
     /// Starts the media server (binds `settings.listen`); returns the address it is bound to.
     /// Without it, meetings carry no audio or video and signalling is answered
     /// `media_unavailable`.

@@ -16,7 +16,7 @@ use plenum_domain::schedule::{
 use plenum_domain::user::User;
 use plenum_store::{MeetingScope, StoreError};
 
-use crate::{Plenum, Principal, ServiceError};
+use crate::{Principal, Scheduling, ServiceError};
 
 /// How many times a generated meeting number is retried when it happens to be taken.
 const NUMBER_ATTEMPTS: usize = 20;
@@ -190,7 +190,7 @@ fn user_ref(user: &User) -> UserRef {
     }
 }
 
-impl Plenum {
+impl Scheduling<'_> {
     pub fn meeting_url(&self, join_code: &str) -> String {
         format!("{}/j/{join_code}", self.inner.policy.public_url)
     }
@@ -269,7 +269,7 @@ impl Plenum {
         kind: MeetingKind,
         request: ScheduleRequest,
     ) -> Result<Schedule, ServiceError> {
-        let now = self.now();
+        let now = self.inner.now();
         let ScheduleRequest {
             slot,
             kind: _,
@@ -392,7 +392,7 @@ impl Plenum {
         merged(|| self.merge_schedule_update(actor, id, request.clone())).await
     }
 
-    /// One attempt of [`Plenum::update_schedule`]: read, merge, and write if nothing changed
+    /// One attempt of [`Scheduling::update_schedule`](crate::Scheduling::update_schedule): read, merge, and write if nothing changed
     /// meanwhile.
     async fn merge_schedule_update(
         &self,
@@ -438,7 +438,7 @@ impl Plenum {
             // A new start must not be in the past; an unchanged one may (a meeting under way
             // is extended by sending it back, or only its end, with a later end).
             if slot.start != schedule.slot.start {
-                slot.check_not_past(self.now())?;
+                slot.check_not_past(self.inner.now())?;
             }
             schedule.slot = slot;
         }
@@ -477,7 +477,7 @@ impl Plenum {
             }
         }
         changes.apply(&mut schedule.settings, new_live);
-        schedule.updated_at = self.now();
+        schedule.updated_at = self.inner.now();
         let store = &self.inner.store;
         let updated = if fresh_number {
             let template = schedule;
@@ -540,7 +540,7 @@ impl Plenum {
             .rule
             .occurrences(max)
             .map_err(|_| ServiceError::TooManyOccurrences { max })?;
-        let now = self.now();
+        let now = self.inner.now();
         Ok(expanded
             .into_iter()
             .map(|o| Schedule {
@@ -574,7 +574,7 @@ impl Plenum {
         actor: &Principal,
         request: SeriesRequest,
     ) -> Result<(Series, Schedule), ServiceError> {
-        let now = self.now();
+        let now = self.inner.now();
         let rule = request.rule.ok_or(ServiceError::InvalidChange(
             "a recurring meeting needs its recurrence rule",
         ))?;
@@ -686,7 +686,7 @@ impl Plenum {
         merged(|| self.merge_series_update(actor, id, request.clone())).await
     }
 
-    /// One attempt of [`Plenum::update_series`]: read, merge, and write if nothing changed
+    /// One attempt of [`Scheduling::update_series`](crate::Scheduling::update_series): read, merge, and write if nothing changed
     /// meanwhile.
     async fn merge_series_update(
         &self,
@@ -699,7 +699,7 @@ impl Plenum {
             // As for a single meeting: a moved first start must not be in the past; an
             // unchanged one may (a series that has begun can still be renamed).
             if rule.first_start() != series.rule.first_start() {
-                ensure_series_starts_in_time(&rule, self.now())?;
+                ensure_series_starts_in_time(&rule, self.inner.now())?;
             }
             series.rule = rule;
         }
@@ -736,7 +736,7 @@ impl Plenum {
             given = Some(number);
         }
         request.settings.apply(&mut series.settings, new_live);
-        series.updated_at = self.now();
+        series.updated_at = self.inner.now();
         // An occurrence is its series and original start: one the new rule still has keeps
         // its reservation_id, and stays deleted if it was deleted (the store carries them
         // over in its transaction, see `carry_over_occurrences`).
@@ -814,7 +814,7 @@ impl Plenum {
                 .remove(0),
             None => user_ref(&actor.user),
         };
-        let now = self.now();
+        let now = self.inner.now();
         let template = Room {
             id: RoomId::new(now),
             company_id: actor.company(),
@@ -868,7 +868,7 @@ impl Plenum {
         merged(|| self.merge_room_update(actor, id, request.clone())).await
     }
 
-    /// One attempt of [`Plenum::update_room`].
+    /// One attempt of [`Scheduling::update_room`](crate::Scheduling::update_room).
     async fn merge_room_update(
         &self,
         actor: &Principal,
@@ -905,7 +905,10 @@ impl Plenum {
         let updated = if room.meeting_number == old_number {
             write.await?
         } else {
-            self.unless_running(&old_number, write).await?
+            self.plenum
+                .live()
+                .unless_running(&old_number, write)
+                .await?
         };
         tracing::info!(meeting_room_id = %id, by = %actor.user.id, "room updated");
         Ok(updated)
@@ -922,14 +925,16 @@ impl Plenum {
             .room(actor.company(), id)
             .await?
             .ok_or(ServiceError::RoomNotFound)?;
-        self.unless_running(&room.meeting_number, async {
-            self.inner
-                .store
-                .delete_room(actor.company(), id)
-                .await
-                .map_err(|e| not_found(e, ServiceError::RoomNotFound))
-        })
-        .await?;
+        self.plenum
+            .live()
+            .unless_running(&room.meeting_number, async {
+                self.inner
+                    .store
+                    .delete_room(actor.company(), id)
+                    .await
+                    .map_err(|e| not_found(e, ServiceError::RoomNotFound))
+            })
+            .await?;
         tracing::info!(meeting_room_id = %id, by = %actor.user.id, "room deleted");
         Ok(())
     }
@@ -1015,7 +1020,12 @@ impl Plenum {
         &self,
         actor: &Principal,
     ) -> Result<plenum_domain::company::TimeZoneName, ServiceError> {
-        Ok(self.company(actor.company()).await?.time_zone)
+        Ok(self
+            .plenum
+            .accounts()
+            .company(actor.company())
+            .await?
+            .time_zone)
     }
 
     /// One scheduled meeting as iCalendar. An occurrence is shown as its whole series.
@@ -1030,7 +1040,11 @@ impl Plenum {
         }
         let zone = self.company_zone(actor).await?;
         let event = self.single_event(&s, &zone);
-        Ok(calendar::render(&s.settings.name, &[event], self.now()))
+        Ok(calendar::render(
+            &s.settings.name,
+            &[event],
+            self.inner.now(),
+        ))
     }
 
     pub async fn series_ics(
@@ -1040,7 +1054,11 @@ impl Plenum {
     ) -> Result<String, ServiceError> {
         let s = self.series(actor, id).await?;
         let event = self.series_event(&s).await?;
-        Ok(calendar::render(&s.settings.name, &[event], self.now()))
+        Ok(calendar::render(
+            &s.settings.name,
+            &[event],
+            self.inner.now(),
+        ))
     }
 
     /// Makes a new secret calendar feed URL for the actor (the previous one stops working).
@@ -1065,7 +1083,12 @@ impl Plenum {
             .calendar_feed_user(&TokenHash::of(secret))
             .await?
             .ok_or(ServiceError::ScheduleNotFound)?;
-        let zone = self.company(user.company_id).await?.time_zone;
+        let zone = self
+            .plenum
+            .accounts()
+            .company(user.company_id)
+            .await?
+            .time_zone;
         let (singles, series) = self
             .inner
             .store
@@ -1081,7 +1104,7 @@ impl Plenum {
         Ok(calendar::render(
             &format!("Plenum: {}", user.username),
             &events,
-            self.now(),
+            self.inner.now(),
         ))
     }
 }
