@@ -64,7 +64,6 @@ use std::str::FromStr;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Span};
 
-use crate::calendar::format_utc;
 use crate::company::TimeZoneName;
 use crate::{Field, Rule, Timestamp, ValidationError};
 
@@ -327,22 +326,6 @@ impl RecurrenceRule {
             });
         }
         Ok(out)
-    }
-
-    /// The RFC 5545 RRULE value of this rule, e.g.
-    /// `FREQ=MONTHLY;INTERVAL=1;UNTIL=20241231T235959Z`. It expands to the same occurrences
-    /// as [`RecurrenceRule::occurrences`] when paired with a DTSTART of the first start's
-    /// local time and a TZID of the rule's zone (which the calendar writer emits): the
-    /// weekday (WEEKLY) and the day of the month (MONTHLY) are implied by DTSTART, invalid
-    /// dates are skipped, nonexistent and ambiguous local times are resolved as here, and
-    /// UNTIL (in UTC, whole seconds, rounded down) is inclusive.
-    pub fn rrule(&self) -> String {
-        format!(
-            "FREQ={};INTERVAL={};UNTIL={}",
-            self.frequency.as_str(),
-            self.interval,
-            format_utc(self.until)
-        )
     }
 
     fn end_of(&self, start: Timestamp) -> Timestamp {
@@ -929,37 +912,6 @@ mod tests {
             "UTC",
         );
         assert_eq!(r.occurrences(10).unwrap().len(), 5);
-    }
-
-    #[test]
-    fn rrule_values() {
-        let r = rule(
-            Frequency::Monthly,
-            1,
-            ts("2024-01-31T09:00:00Z"),
-            60,
-            ts("2024-12-31T23:59:59.999Z"),
-            "Europe/Berlin",
-        );
-        assert_eq!(r.rrule(), "FREQ=MONTHLY;INTERVAL=1;UNTIL=20241231T235959Z");
-        let r = rule(
-            Frequency::Weekly,
-            2,
-            ts("2024-01-31T09:00:00Z"),
-            60,
-            ts("2024-03-01T00:00:00Z"),
-            "UTC",
-        );
-        assert_eq!(r.rrule(), "FREQ=WEEKLY;INTERVAL=2;UNTIL=20240301T000000Z");
-        let r = rule(
-            Frequency::Daily,
-            7,
-            ts("2024-01-31T09:00:00Z"),
-            60,
-            ts("2024-02-01T00:00:00Z"),
-            "UTC",
-        );
-        assert_eq!(r.rrule(), "FREQ=DAILY;INTERVAL=7;UNTIL=20240201T000000Z");
     }
 
     // ---- properties ----
