@@ -47,23 +47,6 @@ use crate::generations::{self, GenerationCache, RowCache, Subject};
 use crate::history_index::{RecordingIndex, SessionIndex};
 use crate::{SqliteStore, corrupt, db_err, instant, internal, ms, write_tx};
 
-/// Registers the SQL functions the history reads use on a read connection:
-/// `plenum_fold(text)`, Unicode lower-casing (SQLite's `lower` folds ASCII only), so that a
-/// search for "ärger" finds "Ärger".
-pub(crate) fn register_functions(conn: &Connection) -> StoreResult<()> {
-    use rusqlite::functions::FunctionFlags;
-    conn.create_scalar_function(
-        "plenum_fold",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            Ok(text.map(|t| t.to_lowercase()))
-        },
-    )
-    .map_err(internal)
-}
-
 /// `column` contains the (already folded) `needle` bound as `?{param}`, case-insensitively.
 ///
 /// SQLite's own `lower` folds ASCII only, and calling `plenum_fold` (Rust) on every row of a
