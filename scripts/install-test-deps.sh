@@ -4,10 +4,11 @@
 # - libopus-dev, pkg-config: libopus, which the recorder's audio mixer links (a build
 #   dependency, so .ci/run calls this script before clippy);
 # - ffmpeg: the recording tests decode every file with it; the RTMP push runs it;
-# - .venv-test: a Python virtualenv with the independent checkers (icalendar) and the vendors'
-#   own SDKs that the history surfaces are tested with (telnyx, huaweicloudsdkmeeting,
-#   rocketchat-api), and moto's S3 server (`moto_server`), the S3-compatible store the
-#   recording-storage tests upload to on loopback.
+# - .venv-test: a Python virtualenv with the independent checkers (icalendar;
+#   openapi-spec-validator, which validates /api/openapi.json) and the vendors' own SDKs that
+#   the history surfaces are tested with (telnyx, huaweicloudsdkmeeting, rocketchat-api), and
+#   moto's S3 server (`moto_server`), the S3-compatible store the recording-storage tests
+#   upload to on loopback.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,14 +32,16 @@ venv=".venv-test"
 # The SDK pins are the versions the compatibility tests were written against; a newer SDK is
 # an explicit upgrade (run the tests, then change the pin).
 packages=(
-  icalendar==7.3.0 recurring-ical-events==3.8.2
+  icalendar==7.3.0 recurring-ical-events==3.8.2 openapi-spec-validator==0.9.0
   telnyx==4.189.0 huaweicloudsdkcore==3.1.219 huaweicloudsdkmeeting==3.1.219 rocketchat-api==3.7.1
   "moto[server]==5.2.5"
 )
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c '
 import icalendar, recurring_ical_events, telnyx, huaweicloudsdkmeeting, rocketchat_API
+import openapi_spec_validator, openapi_schema_validator
 from importlib.metadata import version
 assert version("telnyx") == "4.189.0" and version("huaweicloudsdkmeeting") == "3.1.219"
+assert version("openapi-spec-validator") == "0.9.0"
 assert version("rocketchat-api") == "3.7.1" and version("moto") == "5.2.5"
 import moto.server, flask
 ' 2>/dev/null; then

@@ -143,9 +143,22 @@ struct Ref {
 /// Opens a participant connection. A token may come with the upgrade (`Authorization:
 /// Bearer`, or `?token=`); an invalid one is refused here with FRTC's 401.
 #[utoipa::path(get, path = "/api/v1/live", tag = "Live",
+    summary = "Join meetings: the client protocol's WebSocket",
+    description = "The entry point of the client protocol (docs/client-protocol.md): a \
+        WebSocket upgrade (RFC 6455) of this `GET`. Over it a participant joins a meeting by \
+        number and password, receives the meeting's events, sends its requests and \
+        negotiates media; frames are JSON text messages. A token is optional (a guest joins \
+        without one); a member sends it with the upgrade.",
     security((), ("token" = [])),
+    params(
+        ("Upgrade" = String, Header, description = "`websocket`"),
+        ("Connection" = String, Header, description = "`Upgrade`"),
+        ("Sec-WebSocket-Version" = String, Header, description = "`13`"),
+        ("Sec-WebSocket-Key" = String, Header, description = "The client's nonce (RFC 6455)"),
+    ),
     responses(
         (status = 101, description = "Switching to the client protocol (docs/client-protocol.md)"),
+        (status = 400, description = "`invalid_field`: not a WebSocket upgrade", body = crate::frtc::ErrorBody),
         (status = 401, description = "The token given is not valid", body = crate::frtc::ErrorBody),
     ))]
 pub async fn connect(
