@@ -147,6 +147,8 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     store: SqliteStore,
+    /// Held until the server has stopped (a restore or a second server waits for it).
+    _lock: plenum_store_sqlite::DataDirLock,
 }
 
 impl RunningServer {
@@ -193,6 +195,8 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         .public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    // One server per data directory: two would both run its meetings and its recorder.
+    let lock = plenum_store_sqlite::DataDirLock::acquire(&settings.data_dir)?;
     let (plenum, store) = open(&settings, clock).await?;
     let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
     // Meetings that were running when the last process died (crash, kill -9) end where it
@@ -319,6 +323,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         shutdown: Some(tx),
         task,
         store,
+        _lock: lock,
     })
 }
 

@@ -7,6 +7,7 @@
 //! ends (or fails) is killed and reaped by [`Server`]'s `Drop`.
 #![cfg(unix)]
 
+mod backup;
 mod bot;
 mod config;
 mod first_start;
