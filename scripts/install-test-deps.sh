@@ -4,6 +4,8 @@
 # - libopus-dev, pkg-config: libopus, which the recorder's audio mixer links (a build
 #   dependency, so .ci/run calls this script before clippy);
 # - ffmpeg: the recording tests decode every file with it; the RTMP push runs it;
+# - dpkg-dev and cargo-deb (pinned, from crates.io): the packaging test builds the .deb
+#   (`cargo deb -p plenum`) and dpkg-shlibdeps computes its library dependencies;
 # - .venv-test: a Python virtualenv with the independent checkers (icalendar;
 #   openapi-spec-validator, which validates /api/openapi.json) and the vendors' own SDKs that
 #   the history surfaces are tested with (telnyx, huaweicloudsdkmeeting, rocketchat-api), and
@@ -18,6 +20,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists opus 2>/dev/null || need+=(libopus-dev)
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -25,6 +28,14 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# cargo-deb, pinned: a newer one is an explicit upgrade (run the packaging test, then change
+# the pin). About a minute to build on two cores; then kept in ~/.cargo/bin.
+cargo_deb_version=3.8.0
+if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $cargo_deb_version" ]; then
+  echo "installing cargo-deb $cargo_deb_version" >&2
+  cargo install cargo-deb --locked --version "$cargo_deb_version" --quiet
 fi
 
 # Python packages, pinned, in a project-local virtualenv (not the system's Python).

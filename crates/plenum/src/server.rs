@@ -261,7 +261,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     };
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = spawn_token_janitor(plenum.clone());
-    let reloader = certificate.map(spawn_certificate_reloader);
+    let reloader = spawn_hangup_handler(certificate);
     let live = plenum.clone();
     let shutdown = async move {
         let _ = rx.await;
@@ -307,9 +307,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         };
         janitor.abort();
         retention.abort();
-        if let Some(reloader) = reloader {
-            reloader.abort();
-        }
+        reloader.abort();
         served.context("HTTP server")
     });
     tracing::info!(%addr, tls = tls_on, "listening");
@@ -384,11 +382,13 @@ fn spawn_recording_retention(plenum: Plenum) -> JoinHandle<()> {
     })
 }
 
-/// Re-reads the TLS certificate and key on every SIGHUP (`systemctl reload`), so that a
-/// renewed certificate needs no restart. A file that cannot be used is logged and the
-/// certificate served stays as it was. The handler is in place when this returns.
+/// Answers SIGHUP (`systemctl reload`): re-reads the TLS certificate and key, so that a
+/// renewed certificate needs no restart; without TLS there is nothing to reload, and the
+/// signal is only logged (its default action would end the server). A file that cannot be
+/// used is logged and the certificate served stays as it was. The handler is in place when
+/// this returns.
 #[cfg(unix)]
-fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+fn spawn_hangup_handler(certificate: Option<Arc<crate::tls::Certificate>>) -> JoinHandle<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = match signal(SignalKind::hangup()) {
         Ok(hangups) => hangups,
@@ -399,6 +399,10 @@ fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> Join
     };
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
+            let Some(certificate) = &certificate else {
+                tracing::info!("SIGHUP: nothing to reload (no TLS)");
+                continue;
+            };
             match certificate.reload() {
                 Ok(()) => tracing::info!("SIGHUP: TLS certificate and key reloaded"),
                 Err(e) => tracing::error!(
@@ -411,7 +415,7 @@ fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> Join
 }
 
 #[cfg(not(unix))]
-fn spawn_certificate_reloader(_: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+fn spawn_hangup_handler(_: Option<Arc<crate::tls::Certificate>>) -> JoinHandle<()> {
     tokio::spawn(async {})
 }
 

@@ -17,6 +17,7 @@ mod live;
 mod logs;
 mod media;
 mod offline;
+mod packaging;
 mod recording;
 mod signals;
 mod tls;
