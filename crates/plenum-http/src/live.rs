@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use futures::SinkExt;
 use plenum_domain::history::{DeviceType, MediaType};
 use plenum_domain::live::{Event, JoinRefusal, LeaveReason};
@@ -210,17 +211,23 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
 pub struct WsUpgrade(WebSocketUpgrade);
 
 impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
-    type Rejection = FrtcError;
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         WebSocketUpgrade::from_request_parts(parts, state)
             .await
             .map(Self)
             .map_err(|_| {
-                FrtcError::new(
-                    crate::frtc::ErrorCode::InvalidField,
+                // 426 names the protocol to upgrade to (RFC 9110, 15.5.22).
+                let mut response = FrtcError::new(
+                    crate::frtc::ErrorCode::WebsocketRequired,
                     "this endpoint speaks the client protocol over a WebSocket (docs/client-protocol.md)",
                 )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                response
             })
     }
 }

@@ -14,6 +14,7 @@ use plenum_domain::schedule::{
     may_see_meeting,
 };
 use plenum_domain::user::User;
+use plenum_domain::{Field, Rule, ValidationError};
 use plenum_store::{MeetingScope, StoreError};
 
 use crate::{Principal, Scheduling, ServiceError};
@@ -158,7 +159,7 @@ fn ensure_series_starts_in_time(
     now: jiff::Timestamp,
 ) -> Result<(), ServiceError> {
     Ok(plenum_domain::schedule::check_starts_in_time(
-        plenum_domain::Field::RecurrenceStartTime,
+        Field::RecurrenceStartTime,
         rule.first_start(),
         now,
     )?)
@@ -172,8 +173,9 @@ fn ensure_room_number(
 ) -> Result<(), ServiceError> {
     match (room, given) {
         (Some(room), Some(number)) if *number != room.meeting_number => {
-            Err(plenum_domain::ValidationError::new(
-                plenum_domain::Field::MeetingNumber,
+            Err(ValidationError::breaks(
+                Rule::Immutable,
+                Field::MeetingNumber,
                 "a meeting in a room uses the room's number",
             )
             .into())
@@ -290,15 +292,26 @@ impl Scheduling<'_> {
                     end_ms: Some(end),
                 },
             ) => TimeSlot::parse(start, end, Some(now))?,
-            (MeetingKind::Reservation, _) => {
-                return Err(ServiceError::InvalidChange(
+            (MeetingKind::Reservation, SlotChange { start_ms, .. }) => {
+                let field = if start_ms.is_none() {
+                    Field::ScheduleStartTime
+                } else {
+                    Field::ScheduleEndTime
+                };
+                return Err(ValidationError::breaks(
+                    Rule::Missing,
+                    field,
                     "a reservation needs schedule_start_time and schedule_end_time",
-                ));
+                )
+                .into());
             }
             (MeetingKind::Recurrence, _) => {
-                return Err(ServiceError::InvalidChange(
+                return Err(ValidationError::breaks(
+                    Rule::NotAChoice,
+                    Field::MeetingType,
                     "recurring meetings are created at /api/v1/meeting_schedule/recurrence",
-                ));
+                )
+                .into());
             }
         };
         let invitees = self.resolve_invitees(actor, &invitees).await?;
@@ -416,8 +429,9 @@ impl Scheduling<'_> {
         if let Some(kind) = kind
             && kind != schedule.kind
         {
-            return Err(plenum_domain::ValidationError::new(
-                plenum_domain::Field::MeetingType,
+            return Err(ValidationError::breaks(
+                Rule::Immutable,
+                Field::MeetingType,
                 "cannot change: the meeting stays the kind it was created as",
             )
             .into());
@@ -425,9 +439,9 @@ impl Scheduling<'_> {
         if let Some(recurrence) = recurrence
             && recurrence != schedule.recurrence
         {
-            return Err(plenum_domain::ValidationError::breaks(
-                plenum_domain::Rule::RecurrenceType,
-                plenum_domain::Field::RecurrenceType,
+            return Err(ValidationError::breaks(
+                Rule::RecurrenceType,
+                Field::RecurrenceType,
                 "cannot change: a single meeting does not repeat and an occurrence repeats as \
                  its series (change the series at /api/v1/meeting_schedule/recurrence)",
             )
@@ -449,9 +463,12 @@ impl Scheduling<'_> {
             && number != schedule.meeting_number
         {
             if schedule.room_id.is_some() || schedule.series_id.is_some() {
-                return Err(ServiceError::InvalidChange(
+                return Err(ValidationError::breaks(
+                    Rule::Immutable,
+                    Field::MeetingNumber,
                     "a meeting in a room or a series uses the room's or series' number",
-                ));
+                )
+                .into());
             }
             schedule.meeting_number = number;
         }
@@ -460,9 +477,12 @@ impl Scheduling<'_> {
             && room != schedule.room_id
         {
             if schedule.series_id.is_some() {
-                return Err(ServiceError::InvalidChange(
+                return Err(ValidationError::breaks(
+                    Rule::Immutable,
+                    Field::MeetingRoomId,
                     "an occurrence stays in its series' room; update the series to move it",
-                ));
+                )
+                .into());
             }
             match room {
                 Some(room_id) => {
@@ -575,9 +595,13 @@ impl Scheduling<'_> {
         request: SeriesRequest,
     ) -> Result<(Series, Schedule), ServiceError> {
         let now = self.inner.now();
-        let rule = request.rule.ok_or(ServiceError::InvalidChange(
-            "a recurring meeting needs its recurrence rule",
-        ))?;
+        let rule = request.rule.ok_or_else(|| {
+            ValidationError::breaks(
+                Rule::Missing,
+                Field::RecurrenceType,
+                "a recurring meeting needs its recurrence rule",
+            )
+        })?;
         ensure_series_starts_in_time(&rule, now)?;
         let invitees = self
             .resolve_invitees(actor, request.invitees.as_deref().unwrap_or(&[]))
@@ -729,9 +753,12 @@ impl Scheduling<'_> {
             && (fresh_number || number != series.meeting_number)
         {
             if series.room_id.is_some() {
-                return Err(ServiceError::InvalidChange(
+                return Err(ValidationError::breaks(
+                    Rule::Immutable,
+                    Field::MeetingNumber,
                     "a series in a room uses the room's number",
-                ));
+                )
+                .into());
             }
             given = Some(number);
         }
@@ -803,9 +830,13 @@ impl Scheduling<'_> {
         request: RoomRequest,
     ) -> Result<Room, ServiceError> {
         actor.require_room_manager()?;
-        let name = request.name.ok_or(ServiceError::InvalidChange(
-            "a room needs a meetingroom_name",
-        ))?;
+        let name = request.name.ok_or_else(|| {
+            ValidationError::breaks(
+                Rule::Missing,
+                Field::MeetingRoomName,
+                "a room needs a meetingroom_name",
+            )
+        })?;
         let owner = match request.owner {
             Some(id) => self
                 .resolve_invitees(actor, &[id])

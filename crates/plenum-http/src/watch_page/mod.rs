@@ -217,14 +217,14 @@ fn offer(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Str
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {
-            FrtcError::new(ErrorCode::InvalidField, "the offer could not be read")
+            FrtcError::new(ErrorCode::MalformedRequest, "the offer could not be read")
         }
     })?;
     if body.len() > MAX_OFFER_BYTES {
         return Err(too_large());
     }
     String::from_utf8(body.to_vec())
-        .map_err(|_| FrtcError::new(ErrorCode::InvalidField, "the offer is not UTF-8 text"))
+        .map_err(|_| FrtcError::new(ErrorCode::InvalidSdp, "the offer is not UTF-8 text"))
 }
 
 /// The viewer's answer, or why not.
