@@ -48,7 +48,7 @@ async fn usernames(server: &Server, admin: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_backup_taken_while_writes_go_on_restores_everything_acknowledged_before_it() {
     let sandbox = Sandbox::new();
-    let mut server = sandbox
+    let server = sandbox
         .serve(&["--admin-password", ADMIN_PASSWORD], &[])
         .await;
     let admin = server.sign_in("admin", ADMIN_PASSWORD).await;
