@@ -342,14 +342,17 @@ async fn run(cli: &Cli) -> Result<RunReport> {
     let addr = server.addr();
     progress(&format!("server healthy at {addr}"));
 
-    let target = scenario
-        .prepare(&SetupContext {
-            addr,
-            admin_password: server.admin_password(),
-            data_dir: server.data_dir(),
-        })
-        .await
-        .with_context(|| format!("preparing scenario {}", scenario.name()))?;
+    let setup = SetupContext {
+        addr,
+        admin_password: server.admin_password(),
+        data_dir: server.data_dir(),
+    };
+    let target = if scenario.is_history() {
+        history::prepare(scenario, &setup).await
+    } else {
+        scenario.prepare(&setup).await
+    }
+    .with_context(|| format!("preparing scenario {}", scenario.name()))?;
     let baseline = scenario::baseline(addr)?;
     for endpoint in [&baseline, &target] {
         preflight(addr, endpoint).await?;

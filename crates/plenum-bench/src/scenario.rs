@@ -266,11 +266,9 @@ impl Scenario {
         }
     }
 
-    /// Prepares the target request against a running server. Not measured.
+    /// Prepares the target request against a running server. Not measured. History
+    /// scenarios are prepared by `history::prepare` (main.rs chooses).
     pub async fn prepare(self, ctx: &SetupContext<'_>) -> Result<Endpoint> {
-        if self.is_history() {
-            return crate::history::prepare(self, ctx).await;
-        }
         match self {
             Self::LiveJoinStorm | Self::LiveIdle | Self::LiveMuteAll => {
                 bail!(

@@ -111,8 +111,24 @@ pub fn render(calendar_name: &str, events: &[CalendarEvent], now: Timestamp) -> 
     w.out
 }
 
+/// The RFC 5545 RRULE value of a rule, e.g.
+/// `FREQ=MONTHLY;INTERVAL=1;UNTIL=20241231T235959Z`. It expands to the same occurrences
+/// as [`RecurrenceRule::occurrences`] when paired with a DTSTART of the first start's
+/// local time and a TZID of the rule's zone (which the calendar writer emits): the
+/// weekday (WEEKLY) and the day of the month (MONTHLY) are implied by DTSTART, invalid
+/// dates are skipped, nonexistent and ambiguous local times are resolved as here, and
+/// UNTIL (in UTC, whole seconds, rounded down) is inclusive.
+pub fn rrule(rule: &RecurrenceRule) -> String {
+    format!(
+        "FREQ={};INTERVAL={};UNTIL={}",
+        rule.frequency().as_str(),
+        rule.interval(),
+        format_utc(rule.until())
+    )
+}
+
 /// An instant in the UTC form of RFC 5545, `YYYYMMDDTHHMMSSZ` (seconds rounded down).
-pub(crate) fn format_utc(ts: Timestamp) -> String {
+fn format_utc(ts: Timestamp) -> String {
     format!("{}Z", format_local(Offset::UTC.to_datetime(ts)))
 }
 
@@ -436,7 +452,7 @@ fn write_event(w: &mut Writer, event: &CalendarEvent, now: Timestamp) {
     w.line(&zone.property("DTSTART", start));
     w.line(&zone.property("DTEND", end));
     if let Some(recurrence) = &event.recurrence {
-        w.line(&format!("RRULE:{}", recurrence.rule.rrule()));
+        w.line(&format!("RRULE:{}", rrule(&recurrence.rule)));
         let mut exdates = recurrence.exdates.clone();
         exdates.sort();
         exdates.dedup();
@@ -469,6 +485,58 @@ fn write_event(w: &mut Writer, event: &CalendarEvent, now: Timestamp) {
 mod tests {
     use super::*;
     use crate::recurrence::Frequency;
+
+    fn recurrence_rule(
+        frequency: Frequency,
+        interval: i64,
+        first_start: Timestamp,
+        duration_minutes: i64,
+        until: Timestamp,
+        zone_name: &str,
+    ) -> RecurrenceRule {
+        let start = first_start.as_millisecond();
+        RecurrenceRule::new(
+            frequency,
+            interval,
+            start,
+            start + duration_minutes * 60_000,
+            Some(start),
+            until.as_millisecond(),
+            crate::company::TimeZoneName::parse(zone_name).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rrule_values() {
+        let r = recurrence_rule(
+            Frequency::Monthly,
+            1,
+            ts("2024-01-31T09:00:00Z"),
+            60,
+            ts("2024-12-31T23:59:59.999Z"),
+            "Europe/Berlin",
+        );
+        assert_eq!(rrule(&r), "FREQ=MONTHLY;INTERVAL=1;UNTIL=20241231T235959Z");
+        let r = recurrence_rule(
+            Frequency::Weekly,
+            2,
+            ts("2024-01-31T09:00:00Z"),
+            60,
+            ts("2024-03-01T00:00:00Z"),
+            "UTC",
+        );
+        assert_eq!(rrule(&r), "FREQ=WEEKLY;INTERVAL=2;UNTIL=20240301T000000Z");
+        let r = recurrence_rule(
+            Frequency::Daily,
+            7,
+            ts("2024-01-31T09:00:00Z"),
+            60,
+            ts("2024-02-01T00:00:00Z"),
+            "UTC",
+        );
+        assert_eq!(rrule(&r), "FREQ=DAILY;INTERVAL=7;UNTIL=20240201T000000Z");
+    }
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()

@@ -64,7 +64,6 @@ use std::str::FromStr;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Span};
 
-use crate::calendar::format_utc;
 use crate::company::TimeZoneName;
 use crate::{Field, Rule, Timestamp, ValidationError};
 
@@ -190,7 +189,8 @@ impl RecurrenceRule {
         if let Some(start_day_ms) = start_day_ms {
             let start_day = instant_from_ms(start_day_ms, Field::RecurrenceStartDay)?;
             if start_day.duration_since(first_start) > SignedDuration::from_hours(24) {
-                return Err(ValidationError::new(
+                return Err(ValidationError::breaks(
+                    Rule::Conflicting,
                     Field::RecurrenceStartDay,
                     "must not be after the day of recurrenceStartTime",
                 ));
@@ -229,7 +229,7 @@ impl RecurrenceRule {
         // In range, so adding at most 24 hours cannot overflow jiff's range (see LATEST).
         match first_start.checked_add(duration) {
             Ok(end) if end <= LATEST => {}
-            _ => return Err(out_of_range(Field::RecurrenceEndTime)),
+            _ => return Err(not_an_instant(Field::RecurrenceEndTime)),
         }
         check_range(until, Field::RecurrenceEndDay)?;
         if until < first_start {
@@ -329,22 +329,6 @@ impl RecurrenceRule {
         Ok(out)
     }
 
-    /// The RFC 5545 RRULE value of this rule, e.g.
-    /// `FREQ=MONTHLY;INTERVAL=1;UNTIL=20241231T235959Z`. It expands to the same occurrences
-    /// as [`RecurrenceRule::occurrences`] when paired with a DTSTART of the first start's
-    /// local time and a TZID of the rule's zone (which the calendar writer emits): the
-    /// weekday (WEEKLY) and the day of the month (MONTHLY) are implied by DTSTART, invalid
-    /// dates are skipped, nonexistent and ambiguous local times are resolved as here, and
-    /// UNTIL (in UTC, whole seconds, rounded down) is inclusive.
-    pub fn rrule(&self) -> String {
-        format!(
-            "FREQ={};INTERVAL={};UNTIL={}",
-            self.frequency.as_str(),
-            self.interval,
-            format_utc(self.until)
-        )
-    }
-
     fn end_of(&self, start: Timestamp) -> Timestamp {
         // Cannot fail: every start is at most LATEST (validated for the first, `until` for
         // the others) and LATEST plus MAX_DURATION is inside jiff's range.
@@ -409,8 +393,9 @@ fn parse_interval(interval: i64) -> Result<u32, ValidationError> {
     }
 }
 
-fn out_of_range(field: Field) -> ValidationError {
-    ValidationError::new(
+fn not_an_instant(field: Field) -> ValidationError {
+    ValidationError::breaks(
+        Rule::TimeForm,
         field,
         "must be an instant between 1970 and 9999, in milliseconds since 1970-01-01T00:00:00Z",
     )
@@ -420,12 +405,12 @@ fn check_range(instant: Timestamp, field: Field) -> Result<(), ValidationError> 
     if (EARLIEST..=LATEST).contains(&instant) {
         Ok(())
     } else {
-        Err(out_of_range(field))
+        Err(not_an_instant(field))
     }
 }
 
 fn instant_from_ms(ms: i64, field: Field) -> Result<Timestamp, ValidationError> {
-    let instant = Timestamp::from_millisecond(ms).map_err(|_| out_of_range(field))?;
+    let instant = Timestamp::from_millisecond(ms).map_err(|_| not_an_instant(field))?;
     check_range(instant, field)?;
     Ok(instant)
 }
@@ -929,37 +914,6 @@ mod tests {
             "UTC",
         );
         assert_eq!(r.occurrences(10).unwrap().len(), 5);
-    }
-
-    #[test]
-    fn rrule_values() {
-        let r = rule(
-            Frequency::Monthly,
-            1,
-            ts("2024-01-31T09:00:00Z"),
-            60,
-            ts("2024-12-31T23:59:59.999Z"),
-            "Europe/Berlin",
-        );
-        assert_eq!(r.rrule(), "FREQ=MONTHLY;INTERVAL=1;UNTIL=20241231T235959Z");
-        let r = rule(
-            Frequency::Weekly,
-            2,
-            ts("2024-01-31T09:00:00Z"),
-            60,
-            ts("2024-03-01T00:00:00Z"),
-            "UTC",
-        );
-        assert_eq!(r.rrule(), "FREQ=WEEKLY;INTERVAL=2;UNTIL=20240301T000000Z");
-        let r = rule(
-            Frequency::Daily,
-            7,
-            ts("2024-01-31T09:00:00Z"),
-            60,
-            ts("2024-02-01T00:00:00Z"),
-            "UTC",
-        );
-        assert_eq!(r.rrule(), "FREQ=DAILY;INTERVAL=7;UNTIL=20240201T000000Z");
     }
 
     // ---- properties ----

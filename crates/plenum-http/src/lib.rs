@@ -52,6 +52,13 @@ impl AppState {
         }
     }
 
+    /// The same state, with Rocket.Chat's `video-conference.list` allowing `limit` requests
+    /// per second and user (Rocket.Chat documents 3).
+    pub fn with_rocketchat_rate_limit(mut self, limit: u32) -> Self {
+        self.rate_limiter = std::sync::Arc::new(rocketchat::RateLimiter::new(limit));
+        self
+    }
+
     /// The same state, serving recording files with `downloads`.
     pub fn with_recordings(
         mut self,

@@ -142,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let mut openapi = openapi;
     openapi.merge(live_openapi);
+    let openapi = crate::openapi::whole(openapi);
     // The document is the same for the server's lifetime: rendered once, sent as it is.
     let openapi = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
 

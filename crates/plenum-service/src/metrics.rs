@@ -3,13 +3,13 @@
 
 use plenum_metrics::live;
 
-use crate::Plenum;
+use crate::Live;
 use crate::live::{JoinError, Joined};
 
-impl Plenum {
+impl Live<'_> {
     /// Sets the gauges of running meetings and their participants from the live registry:
     /// called when the metrics are scraped, so that joins and leaves pay nothing for them.
-    pub fn report_live_gauges(&self) {
+    pub fn report_gauges(&self) {
         let registry = &self.inner.live;
         live::running(registry.running_meetings(), registry.current_calls());
     }

@@ -14,7 +14,7 @@ use plenum_store::{LiveWrite, RecordingEnd};
 
 use crate::live::egress::EgressContext;
 use crate::recording_files::{Downloads, FileKey};
-use crate::{Plenum, ServiceError};
+use crate::{History, ServiceError};
 
 /// How the server records (`recordings.*`, `live.ffmpeg`).
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub struct RecoveredRecordings {
 /// Most recordings one retention sweep deletes in one transaction.
 const EXPIRE_BATCH: u32 = 500;
 
-impl Plenum {
+impl History<'_> {
     /// Makes the server record: meetings' recordings go to `settings`' storage, and lists
     /// show their links.
     pub fn start_recordings(&self, settings: RecordingSettings) -> Result<(), ServiceError> {
@@ -108,7 +108,9 @@ impl Plenum {
             Some(recorder) => format!(
                 "{}{}",
                 self.inner.policy.public_url,
-                recorder.downloads.link(&FileKey::from(key), self.now())
+                recorder
+                    .downloads
+                    .link(&FileKey::from(key), self.inner.now())
             ),
             None => String::new(),
         }
@@ -169,7 +171,7 @@ impl Plenum {
             let key = FileKey::from(key);
             let path = recorder.downloads.files.writing_path(&key);
             let repaired = tokio::task::spawn_blocking(move || plenum_record::repair(&path)).await;
-            let now = self.now();
+            let now = self.inner.now();
             let end = match repaired {
                 Ok(Ok(summary)) => match recorder.downloads.files.store(&key).await {
                     Ok(size) => {
@@ -230,6 +232,7 @@ impl Plenum {
             return Ok(0);
         }
         let cutoff = self
+            .inner
             .now()
             .checked_sub(SignedDuration::from_hours(
                 24 * i64::from(recorder.retention_days),

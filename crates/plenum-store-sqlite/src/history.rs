@@ -45,24 +45,7 @@ use plenum_store::{
 
 use crate::generations::{self, GenerationCache, RowCache, Subject};
 use crate::history_index::{RecordingIndex, SessionIndex};
-use crate::{SqliteStore, corrupt, db_err, instant, internal, ms};
-
-/// Registers the SQL functions the history reads use on a read connection:
-/// `plenum_fold(text)`, Unicode lower-casing (SQLite's `lower` folds ASCII only), so that a
-/// search for "ärger" finds "Ärger".
-pub(crate) fn register_functions(conn: &Connection) -> StoreResult<()> {
-    use rusqlite::functions::FunctionFlags;
-    conn.create_scalar_function(
-        "plenum_fold",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            Ok(text.map(|t| t.to_lowercase()))
-        },
-    )
-    .map_err(internal)
-}
+use crate::{SqliteStore, corrupt, db_err, instant, internal, ms, write_tx};
 
 /// `column` contains the (already folded) `needle` bound as `?{param}`, case-insensitively.
 ///
@@ -1225,7 +1208,7 @@ impl History for SqliteStore {
         lines: &[ImportLine],
         now: Timestamp,
     ) -> Result<ImportSummary, ImportError> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = write_tx(&self.writer).await?;
         let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM companies WHERE id = ?1")
             .bind(company.as_uuid())
             .fetch_optional(&mut *tx)
@@ -1273,7 +1256,7 @@ impl History for SqliteStore {
         // Multi-row INSERTs of a few hundred rows each: one statement per chunk instead of
         // one per row (SQLite allows 32,766 parameters per statement).
         const CHUNK: usize = 400;
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = write_tx(&self.writer).await?;
         for chunk in sessions.chunks(CHUNK) {
             let mut q = sqlx::QueryBuilder::<Sqlite>::new(
                 "INSERT INTO sessions (id, company_id, meeting_number, name, owner_id, room_id, \
@@ -1414,7 +1397,7 @@ impl History for SqliteStore {
         id: ApiKeyId,
         now: Timestamp,
     ) -> StoreResult<ApiKey> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = write_tx(&self.writer).await?;
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3) \
              WHERE id = ?1 AND company_id = ?2",
@@ -1553,7 +1536,7 @@ pub(crate) async fn delete_recordings_where(
     let limit = limit
         .map(|n| format!(" ORDER BY r.ended_at, r.seq LIMIT {n}"))
         .unwrap_or_default();
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let select = format!(
         "SELECT r.seq, r.company_id, s.id, r.id, r.file_ext FROM recordings r \
          JOIN sessions s ON s.seq = r.session_seq WHERE {conditions}{limit}"

@@ -7,6 +7,7 @@
 //!   is cheaper than `SQLITE_BUSY` retries) and several read-only readers.
 //! - Migrations are embedded in the binary and applied at open.
 
+mod backup;
 mod generations;
 mod history;
 mod history_index;
@@ -43,6 +44,8 @@ use plenum_store::{
 };
 
 /// The database file inside a data directory.
+pub use backup::{DataDirLock, Restored, backup, restore};
+
 pub const DATABASE_FILE: &str = "plenum.db";
 
 /// How hard a commit waits for the disk.
@@ -77,6 +80,29 @@ fn internal(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 fn db_err(e: sqlx::Error) -> StoreError {
     internal(e)
+}
+
+/// A stored meeting password, checked as it is read.
+pub(crate) fn password(
+    raw: Option<String>,
+    what: &str,
+) -> StoreResult<Option<plenum_domain::schedule::MeetingPassword>> {
+    plenum_domain::schedule::MeetingPassword::parse_optional(raw.as_deref())
+        .map_err(|_| corrupt(what))
+}
+
+/// A stored meeting number, checked as it is read.
+pub(crate) fn number(raw: &str, what: &str) -> StoreResult<plenum_domain::schedule::MeetingNumber> {
+    plenum_domain::schedule::MeetingNumber::parse(raw).map_err(|_| corrupt(what))
+}
+
+/// A write transaction on the writer pool, holding SQLite's write lock from its first
+/// statement (`BEGIN IMMEDIATE`). The live journal writes through its own connection: a
+/// deferred transaction that read before the journal committed could not then write
+/// (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out), and the change would be
+/// refused with an internal error. Taken at the start, the lock is waited for instead.
+async fn write_tx(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
 }
 
 /// Which UNIQUE constraint a failed insert hit, from SQLite's message ("UNIQUE constraint
@@ -141,6 +167,14 @@ impl SqliteStore {
 
     /// Closes both pools, checkpointing the WAL.
     pub async fn close(&self) {
+        // What the write-ahead log holds goes into the database file, so that after a clean
+        // stop `plenum.db` alone is a whole copy (docs/operations.md).
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+        {
+            tracing::warn!(error = %e, "the write-ahead log was not folded into the database");
+        }
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -342,7 +376,7 @@ impl Store for SqliteStore {
         company: &NewCompany,
         first_admin: &NewUser,
     ) -> StoreResult<Company> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = write_tx(&self.writer).await?;
         let inserted = sqlx::query(
             "INSERT INTO companies (id, name, name_key, time_zone, max_users, is_default, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -421,7 +455,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = write_tx(&self.writer).await?;
         insert_user(&mut tx, user).await?;
         let created = user_in(&mut *tx, user.company_id, user.id)
             .await?
@@ -489,7 +523,7 @@ impl Store for SqliteStore {
         changes: &UserChanges,
         now: Timestamp,
     ) -> StoreResult<User> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = write_tx(&self.writer).await?;
         let mut user = user_in(&mut *tx, company, id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -545,7 +579,7 @@ impl Store for SqliteStore {
         secret: &(String, SecurityLevel),
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = write_tx(&self.writer).await?;
         // The compare and the write are this one UPDATE: no other writer comes in between.
         let changed = sqlx::query(
             "UPDATE users SET secret_hash = ?4, security_level = ?5, secret_changed_at = ?6, \
@@ -578,7 +612,7 @@ impl Store for SqliteStore {
         policy: &LockoutPolicy,
         now: Timestamp,
     ) -> StoreResult<SignInThrottle> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = write_tx(&self.writer).await?;
         let failures: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = ?1 \
              RETURNING failed_sign_ins",

@@ -24,7 +24,7 @@ use plenum_domain::ids::{CompanyId, RoomId, ScheduleId};
 use plenum_domain::schedule::MeetingNumber;
 use plenum_store::{Abandoned, JoinTarget, LiveWrite, StoreError, StoreResult};
 
-use crate::{Durability, SqliteStore, db_err, internal, meetings, ms};
+use crate::{Durability, SqliteStore, db_err, internal, meetings, ms, write_tx};
 
 /// The most writes one commit carries; more wait for the next commit.
 const MAX_WRITES_PER_COMMIT: usize = 4096;
@@ -475,7 +475,7 @@ pub(crate) async fn last_end_reason(
 }
 
 pub(crate) async fn close_abandoned(store: &SqliteStore, reason: &str) -> StoreResult<Abandoned> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let attendance = sqlx::query(
         "UPDATE attendance SET \
            left_at = max(joined_at, (SELECT last_seen_at FROM sessions s \

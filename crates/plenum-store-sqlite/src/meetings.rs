@@ -19,7 +19,9 @@ use plenum_domain::schedule::{
 use plenum_store::{MeetingScope, StoreError, StoreResult};
 
 use crate::schedule_index::ScheduleIndex;
-use crate::{SqliteStore, corrupt, db_err, instant, ms, unique_violation};
+use crate::{
+    SqliteStore, corrupt, db_err, instant, ms, number, password, unique_violation, write_tx,
+};
 
 /// A result row of either driver (sqlx for writes and their read-backs, rusqlite for the hot
 /// reads, see `reads.rs`): the row mappers are written once, against this.
@@ -87,14 +89,6 @@ fn user_ref<R: Columns>(row: &R, prefix: &str) -> StoreResult<UserRef> {
         username: row.col(&format!("{prefix}_username"))?,
         real_name: row.col(&format!("{prefix}_real_name"))?,
     })
-}
-
-pub(crate) fn password(raw: Option<String>, what: &str) -> StoreResult<Option<MeetingPassword>> {
-    MeetingPassword::parse_optional(raw.as_deref()).map_err(|_| corrupt(what))
-}
-
-pub(crate) fn number(raw: &str, what: &str) -> StoreResult<MeetingNumber> {
-    MeetingNumber::parse(raw).map_err(|_| corrupt(what))
 }
 
 /// A stored revision (never negative: it starts at 0 and only grows).
@@ -242,7 +236,7 @@ async fn room_in(
 }
 
 pub(crate) async fn create_room(store: &SqliteStore, room: &Room) -> StoreResult<Room> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     reserve_number(
         &mut tx,
         room.company_id,
@@ -360,7 +354,7 @@ pub(crate) async fn rooms(
 }
 
 pub(crate) async fn update_room(store: &SqliteStore, room: &Room) -> StoreResult<Room> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let before = room_in(&mut *tx, room.company_id, room.id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -411,7 +405,7 @@ pub(crate) async fn delete_room(
     company: CompanyId,
     id: RoomId,
 ) -> StoreResult<()> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     room_in(&mut *tx, company, id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -659,7 +653,7 @@ async fn insert_invitees(
 }
 
 pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
     if s.room_id.is_none() {
         reserve_number(
@@ -741,7 +735,7 @@ pub(crate) async fn create_schedules(
     store: &SqliteStore,
     schedules: &[Schedule],
 ) -> StoreResult<()> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     for s in schedules {
         room_still_there(&mut tx, s.company_id, s.room_id).await?;
         if s.room_id.is_none() && s.series_id.is_none() {
@@ -791,7 +785,7 @@ pub(crate) fn read_schedule(
 }
 
 pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let before = schedule_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -849,7 +843,7 @@ pub(crate) async fn delete_schedule(
     company: CompanyId,
     id: ScheduleId,
 ) -> StoreResult<()> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let row = sqlx::query(
         "SELECT series_id, COALESCE(original_start, start_at) AS original FROM schedules \
          WHERE id = ?1 AND company_id = ?2",
@@ -1258,7 +1252,7 @@ pub(crate) async fn create_series(
     s: &Series,
     occurrences: &[Schedule],
 ) -> StoreResult<Series> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
     if s.room_id.is_none() {
         reserve_number(
@@ -1295,7 +1289,7 @@ pub(crate) async fn replace_series(
     s: &Series,
     rebuilt: &[Schedule],
 ) -> StoreResult<Series> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let before = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -1374,7 +1368,7 @@ pub(crate) async fn delete_series(
     company: CompanyId,
     id: SeriesId,
 ) -> StoreResult<()> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let done = sqlx::query("DELETE FROM series WHERE id = ?1 AND company_id = ?2")
         .bind(id.as_uuid())
         .bind(company.as_uuid())

@@ -45,7 +45,7 @@ impl ReadPool {
                 conn.pragma_update(None, "mmap_size", 268_435_456)
                     .map_err(internal)?;
                 conn.set_prepared_statement_cache_capacity(64);
-                crate::history::register_functions(&conn)?;
+                register_functions(&conn)?;
                 Ok(Mutex::new(conn))
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -141,4 +141,21 @@ impl TrigramStats {
         counted.sort();
         Ok(counted.into_iter().take(2).map(|(_, t)| t).collect())
     }
+}
+
+/// Registers the SQL functions the history reads use on a read connection:
+/// `plenum_fold(text)`, Unicode lower-casing (SQLite's `lower` folds ASCII only), so that a
+/// search for "ärger" finds "Ärger".
+fn register_functions(conn: &Connection) -> StoreResult<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "plenum_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            Ok(text.map(|t| t.to_lowercase()))
+        },
+    )
+    .map_err(internal)
 }

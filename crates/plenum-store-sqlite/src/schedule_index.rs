@@ -27,8 +27,8 @@ use plenum_store::StoreResult;
 use rusqlite::Connection;
 use uuid::Uuid;
 
-use crate::meetings::{number, password};
 use crate::{corrupt, instant, internal};
+use crate::{number, password};
 
 /// Three consecutive characters of a name key, packed (21 bits each).
 type Trigram = u64;

@@ -111,6 +111,15 @@ impl TestApp {
         }
     }
 
+    /// The running server's service: for tests that check what the store holds through its
+    /// domain questions (never to change anything behind the API's back).
+    pub fn plenum(&self) -> &plenum_service::Plenum {
+        match &self.server {
+            Some(server) => &server.plenum,
+            None => unreachable!("the server runs between spawn and drop"),
+        }
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
     }

@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use plenum_domain::company::{CompanyName, TimeZoneName, parse_max_users};
 use plenum_domain::credentials::Password;
-use plenum_domain::user::{Profile, Role, Username};
-use plenum_service::{Credential, NewCompanyRequest, NewUserRequest, SystemClock};
+use plenum_domain::user::{Profile, Role, UserChanges, Username};
+use plenum_service::{Actor, Credential, NewCompanyRequest, NewUserRequest, SystemClock};
 use plenum_store::Store;
 
 use crate::config::{FileConfig, Overrides, ServeOverrides, Settings};
@@ -55,6 +55,19 @@ pub enum Command {
         /// Company name; the default company when left out.
         #[arg(long)]
         company: Option<String>,
+    },
+    /// Write a consistent copy of the database to FILE, while the server runs or not. The
+    /// copy holds everything committed before the backup began. Recording files and the
+    /// data directory's secrets are not in it: see docs/operations.md.
+    Backup {
+        /// Where the copy goes; must not exist.
+        file: PathBuf,
+    },
+    /// Make FILE (written by `plenum backup`) the data directory's database. The server must
+    /// be stopped; the database replaced is kept beside it. See docs/operations.md.
+    Restore {
+        /// A file `plenum backup` wrote.
+        file: PathBuf,
     },
     /// Tools for development and benchmarks.
     #[command(subcommand)]
@@ -314,6 +327,32 @@ async fn run_admin(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
             run_key(&settings, cmd).await
         }
+        Command::Backup { file: target } => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            plenum_store_sqlite::backup(&settings.data_dir, &target)
+                .with_context(|| format!("no backup was written to {}", target.display()))?;
+            println!(
+                "backed up {} to {}",
+                settings.data_dir.display(),
+                target.display()
+            );
+            Ok(())
+        }
+        Command::Restore { file: source } => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            let now = jiff::Timestamp::now().as_second();
+            let restored = plenum_store_sqlite::restore(&settings.data_dir, &source, now)
+                .with_context(|| format!("{} was not restored", source.display()))?;
+            println!(
+                "restored {} into {}",
+                source.display(),
+                settings.data_dir.display()
+            );
+            if let Some(previous) = restored.previous {
+                println!("the database it replaced is kept as {}", previous.display());
+            }
+            Ok(())
+        }
         Command::Import {
             file: path,
             company,
@@ -434,7 +473,10 @@ async fn run_user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
                     role: role.parse::<Role>()?,
                     credential: Credential::Password(password),
                 };
-                let user = plenum.create_user_offline(company_id, request).await?;
+                let user = plenum
+                    .accounts()
+                    .create_user(Actor::Operator(company_id), request)
+                    .await?;
                 println!(
                     "created user {} ({}) with id {}",
                     user.username, user.role, user.id
@@ -443,8 +485,23 @@ async fn run_user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
             }
             UserCommand::ResetPassword { username, password } => {
                 let (password, generated) = password.resolve()?;
-                let user = plenum
-                    .reset_password_offline(&Username::parse(&username)?, password)
+                let accounts = plenum.accounts();
+                let user = accounts
+                    .user_by_username(
+                        Actor::Operator(resolve_company(&store, None).await?.id),
+                        &Username::parse(&username)?,
+                    )
+                    .await?;
+                let changes = UserChanges {
+                    secret: Some(
+                        accounts
+                            .credential_change(&Credential::Password(password))
+                            .await?,
+                    ),
+                    ..UserChanges::default()
+                };
+                let user = accounts
+                    .update_user(Actor::Operator(user.company_id), user.id, changes)
                     .await?;
                 println!(
                     "password of {} reset; all their sessions have ended",
@@ -472,18 +529,24 @@ async fn run_company(settings: &Settings, cmd: CompanyCommand) -> anyhow::Result
                 password,
             } => {
                 let (password, generated) = password.resolve()?;
+                // The operator creates companies as the platform: in the default company.
+                let platform = Actor::Operator(resolve_company(&store, None).await?.id);
                 let (company, admin) = plenum
-                    .create_company_unchecked(NewCompanyRequest {
-                        name: CompanyName::parse(&name)?,
-                        time_zone: TimeZoneName::parse(&time_zone)?,
-                        max_users: max_users.map(parse_max_users).transpose()?,
-                        admin: NewUserRequest {
-                            username: Username::parse(&admin_username)?,
-                            profile: Profile::default(),
-                            role: Role::SystemAdmin,
-                            credential: Credential::Password(password),
+                    .accounts()
+                    .create_company(
+                        platform,
+                        NewCompanyRequest {
+                            name: CompanyName::parse(&name)?,
+                            time_zone: TimeZoneName::parse(&time_zone)?,
+                            max_users: max_users.map(parse_max_users).transpose()?,
+                            admin: NewUserRequest {
+                                username: Username::parse(&admin_username)?,
+                                profile: Profile::default(),
+                                role: Role::SystemAdmin,
+                                credential: Credential::Password(password),
+                            },
                         },
-                    })
+                    )
                     .await?;
                 println!(
                     "created company {:?} ({}) in {}, max_users {}; its SystemAdmin is {}",
@@ -555,8 +618,9 @@ async fn run_key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
             } => {
                 let company = resolve_company(&store, company.as_deref()).await?;
                 let created = plenum
-                    .create_api_key_offline(
-                        company.id,
+                    .accounts()
+                    .create_api_key(
+                        Actor::Operator(company.id),
                         parse_key_name(&name)?,
                         ApiKeyKind::parse(&kind)?,
                     )
@@ -579,7 +643,11 @@ async fn run_key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
             }
             KeyCommand::List { company } => {
                 let company = resolve_company(&store, company.as_deref()).await?;
-                for k in plenum.api_keys_offline(company.id).await? {
+                for k in plenum
+                    .accounts()
+                    .api_keys(Actor::Operator(company.id))
+                    .await?
+                {
                     println!(
                         "{}\t{}\t{}\t{}…{}{}",
                         k.id,
@@ -599,7 +667,10 @@ async fn run_key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
                 let id = id
                     .parse()
                     .with_context(|| format!("{id:?} is not a key id"))?;
-                let key = plenum.revoke_api_key_offline(company.id, id).await?;
+                let key = plenum
+                    .accounts()
+                    .revoke_api_key(Actor::Operator(company.id), id)
+                    .await?;
                 println!("revoked {} {:?} ({})", key.kind, key.name, key.id);
             }
         }
@@ -621,7 +692,8 @@ async fn run_import(
     let result = async {
         let company = resolve_company(&store, company.as_deref()).await?;
         let s = plenum
-            .import_history_offline(company.id, &text)
+            .history()
+            .import_history(Actor::Operator(company.id), &text)
             .await
             .with_context(|| format!("{} was not imported", path.display()))?;
         println!(

@@ -685,6 +685,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub media: MediaSettings,
     pub recordings: RecordingsSettings,
+    /// Requests per second one user may make to Rocket.Chat's `video-conference.list`.
+    pub rocketchat_rate_limit: u32,
 }
 
 impl Settings {
@@ -777,9 +779,6 @@ impl Settings {
             gateway_max_calls: defaults.gateway_max_calls,
             // Replaced by the data directory's secret when the store is opened.
             app_key_secret: defaults.app_key_secret,
-            rocketchat_rate_limit: serve
-                .rocketchat_rate_limit
-                .unwrap_or(defaults.rocketchat_rate_limit),
             public_user_directory: file
                 .public_user_directory
                 .unwrap_or(defaults.public_user_directory),
@@ -836,6 +835,9 @@ impl Settings {
             metrics,
             media,
             recordings,
+            rocketchat_rate_limit: serve
+                .rocketchat_rate_limit
+                .unwrap_or(plenum_http::rocketchat::DOCUMENTED_LIMIT),
         })
     }
 

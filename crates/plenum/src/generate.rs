@@ -14,7 +14,7 @@ use plenum_domain::schedule::{
     MeetingKind, MeetingNumber, MeetingSettings, Schedule, TimeSlot, UserRef,
 };
 use plenum_domain::user::{Profile, Role, Username};
-use plenum_service::{Credential, NewUserRequest, Plenum};
+use plenum_service::{Actor, Credential, NewUserRequest, Plenum};
 use plenum_store::Store;
 
 const TEAMS: [&str; 8] = [
@@ -105,8 +105,9 @@ pub async fn generate(
         let username = format!("gen-user-{seed}-{i:05}");
         let password = plenum_service::generate_password();
         let user = plenum
-            .create_user_offline(
-                company.id,
+            .accounts()
+            .create_user(
+                Actor::Operator(company.id),
                 NewUserRequest {
                     username: Username::parse(&username)?,
                     profile: Profile {

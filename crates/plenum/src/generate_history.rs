@@ -22,7 +22,7 @@ use plenum_domain::history::{
 use plenum_domain::ids::{AttendanceId, CompanyId, RecordingId, RoomId, SessionId, UserId};
 use plenum_domain::schedule::{MeetingNumber, Room, UserRef};
 use plenum_domain::user::{NewUser, Profile, Role, Username};
-use plenum_service::{Credential, NewCompanyRequest, NewUserRequest, Plenum};
+use plenum_service::{Actor, Credential, NewCompanyRequest, NewUserRequest, Plenum};
 use plenum_store::Store;
 
 use crate::generate::{SplitMix, meeting_name};
@@ -70,6 +70,7 @@ pub async fn generate(
         .context("the data directory has no default company")?;
     // One Argon2 hash for every generated user: they are never signed in as.
     let (hash, level) = plenum
+        .accounts()
         .credential_change(&Credential::Password(Password::parse_new(
             &plenum_service::generate_password(),
         )?))
@@ -81,22 +82,28 @@ pub async fn generate(
             default.id
         } else {
             let (company, _) = plenum
-                .create_company_unchecked(NewCompanyRequest {
-                    name: CompanyName::parse(&format!("Generated {c:03} s{}", size.seed))?,
-                    time_zone: TimeZoneName::parse(
-                        ["Europe/Berlin", "Asia/Shanghai", "America/New_York", "UTC"]
-                            [(c % 4) as usize],
-                    )?,
-                    max_users: Some(u32::try_from(size.users_per_company + 10).unwrap_or(u32::MAX)),
-                    admin: NewUserRequest {
-                        username: Username::parse(&format!("gen-admin-{}-{c:03}", size.seed))?,
-                        profile: Profile::default(),
-                        role: Role::SystemAdmin,
-                        credential: Credential::Password(Password::parse_new(
-                            &plenum_service::generate_password(),
-                        )?),
+                .accounts()
+                .create_company(
+                    Actor::Operator(default.id),
+                    NewCompanyRequest {
+                        name: CompanyName::parse(&format!("Generated {c:03} s{}", size.seed))?,
+                        time_zone: TimeZoneName::parse(
+                            ["Europe/Berlin", "Asia/Shanghai", "America/New_York", "UTC"]
+                                [(c % 4) as usize],
+                        )?,
+                        max_users: Some(
+                            u32::try_from(size.users_per_company + 10).unwrap_or(u32::MAX),
+                        ),
+                        admin: NewUserRequest {
+                            username: Username::parse(&format!("gen-admin-{}-{c:03}", size.seed))?,
+                            profile: Profile::default(),
+                            role: Role::SystemAdmin,
+                            credential: Credential::Password(Password::parse_new(
+                                &plenum_service::generate_password(),
+                            )?),
+                        },
                     },
-                })
+                )
                 .await?;
             company.id
         };

@@ -134,7 +134,7 @@ async fn scrape(State(scrape): State<Scrape>, headers: HeaderMap) -> Response {
         )
             .into_response();
     }
-    scrape.plenum.report_live_gauges();
+    scrape.plenum.live().report_gauges();
     (
         [(
             header::CONTENT_TYPE,

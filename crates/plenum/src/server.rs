@@ -113,7 +113,7 @@ pub async fn bootstrap(
         .map(Password::parse_new)
         .transpose()
         .context("the admin password (PLENUM_ADMIN_PASSWORD / --admin-password)")?;
-    Ok(plenum.bootstrap(password).await?)
+    Ok(plenum.accounts().bootstrap(password).await?)
 }
 
 /// Tells an operator, once, what first start created. The generated password goes to stdout
@@ -149,6 +149,8 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     store: SqliteStore,
+    /// Held until the server has stopped (a restore or a second server waits for it).
+    _lock: plenum_store_sqlite::DataDirLock,
 }
 
 impl RunningServer {
@@ -199,11 +201,13 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         .public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    // One server per data directory: two would both run its meetings and its recorder.
+    let lock = plenum_store_sqlite::DataDirLock::acquire(&settings.data_dir)?;
     let (plenum, store) = open(&settings, clock).await?;
     let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
     // Meetings that were running when the last process died (crash, kill -9) end where it
     // last vouched for them, before anyone can join again.
-    let abandoned = plenum.recover_live_record().await?;
+    let abandoned = plenum.live().recover_live_record().await?;
     if abandoned.sessions + abandoned.attendance > 0 {
         tracing::warn!(
             sessions = abandoned.sessions,
@@ -214,6 +218,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let media = if settings.media.enabled {
         let media = &settings.media;
         let bound = plenum
+            .live()
             .start_media(&plenum_service::MediaSettings {
                 listen: media.listen,
                 // Port 0 in an advertised address: the port the socket is bound to.
@@ -231,14 +236,16 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         None
     };
     let recordings = recording_downloads(&settings)?;
-    plenum.start_recordings(plenum_service::RecordingSettings {
-        downloads: recordings.clone(),
-        retention_days: settings.recordings.retention_days,
-        ffmpeg: settings.recordings.ffmpeg.clone(),
-    })?;
+    plenum
+        .history()
+        .start_recordings(plenum_service::RecordingSettings {
+            downloads: recordings.clone(),
+            retention_days: settings.recordings.retention_days,
+            ffmpeg: settings.recordings.ffmpeg.clone(),
+        })?;
     // Recordings a killed server was writing: made playable and completed before anyone
     // lists them.
-    let recovered = plenum.recover_recordings().await?;
+    let recovered = plenum.history().recover_recordings().await?;
     if recovered.completed + recovered.failed > 0 {
         tracing::warn!(
             completed = recovered.completed,
@@ -247,8 +254,11 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         );
     }
     let retention = spawn_recording_retention(plenum.clone());
-    let app =
-        plenum_http::router(AppState::new(plenum.clone()).with_recordings(recordings.clone()));
+    let app = plenum_http::router(
+        AppState::new(plenum.clone())
+            .with_rocketchat_rate_limit(settings.rocketchat_rate_limit)
+            .with_recordings(recordings.clone()),
+    );
     let (app, metrics) = crate::metrics::mount(app, &settings.metrics, &plenum).await?;
     let metrics_addr = metrics.as_ref().map(|m| m.addr);
     let listener = match tls {
@@ -259,15 +269,17 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     };
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = spawn_token_janitor(plenum.clone());
-    let reloader = certificate.map(spawn_certificate_reloader);
+    let reloader = spawn_hangup_handler(certificate);
     let live = plenum.clone();
     let shutdown = async move {
         let _ = rx.await;
         // Participants' connections are long-lived: end their meetings (recorded,
         // and every client told) so the HTTP server can drain.
-        live.end_all_meetings(Duration::from_secs(10)).await;
+        live.live().end_all_meetings(Duration::from_secs(10)).await;
         // Their recorders finish and store their files.
-        live.recordings_finished(Duration::from_secs(30)).await;
+        live.history()
+            .recordings_finished(Duration::from_secs(30))
+            .await;
     };
     // `into_make_service`: each connection shares the router. Served as a plain `Router`,
     // axum deep-clones every route (with its layers) per connection and drops them when it
@@ -306,9 +318,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         if let Some(metrics) = metrics {
             metrics.task.abort();
         }
-        if let Some(reloader) = reloader {
-            reloader.abort();
-        }
+        reloader.abort();
         served.context("HTTP server")
     });
     tracing::info!(%addr, tls = tls_on, "listening");
@@ -323,6 +333,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         shutdown: Some(tx),
         task,
         store,
+        _lock: lock,
     })
 }
 
@@ -356,12 +367,12 @@ fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            match plenum.purge_expired_tokens().await {
+            match plenum.accounts().purge_expired_tokens().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "expired tokens removed"),
                 Err(e) => tracing::warn!(error = %e, "could not remove expired tokens"),
             }
-            match plenum.purge_expired_app_tokens().await {
+            match plenum.accounts().purge_expired_app_tokens().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "expired app tokens removed"),
                 Err(e) => tracing::warn!(error = %e, "could not remove expired app tokens"),
@@ -376,18 +387,20 @@ fn spawn_recording_retention(plenum: Plenum) -> JoinHandle<()> {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            if let Err(e) = plenum.expire_recordings().await {
+            if let Err(e) = plenum.history().expire_recordings().await {
                 tracing::warn!(error = %e, "could not delete expired recordings");
             }
         }
     })
 }
 
-/// Re-reads the TLS certificate and key on every SIGHUP (`systemctl reload`), so that a
-/// renewed certificate needs no restart. A file that cannot be used is logged and the
-/// certificate served stays as it was. The handler is in place when this returns.
+/// Answers SIGHUP (`systemctl reload`): re-reads the TLS certificate and key, so that a
+/// renewed certificate needs no restart; without TLS there is nothing to reload, and the
+/// signal is only logged (its default action would end the server). A file that cannot be
+/// used is logged and the certificate served stays as it was. The handler is in place when
+/// this returns.
 #[cfg(unix)]
-fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+fn spawn_hangup_handler(certificate: Option<Arc<crate::tls::Certificate>>) -> JoinHandle<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = match signal(SignalKind::hangup()) {
         Ok(hangups) => hangups,
@@ -398,6 +411,10 @@ fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> Join
     };
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
+            let Some(certificate) = &certificate else {
+                tracing::info!("SIGHUP: nothing to reload (no TLS)");
+                continue;
+            };
             match certificate.reload() {
                 Ok(()) => tracing::info!("SIGHUP: TLS certificate and key reloaded"),
                 Err(e) => tracing::error!(
@@ -410,7 +427,7 @@ fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> Join
 }
 
 #[cfg(not(unix))]
-fn spawn_certificate_reloader(_: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+fn spawn_hangup_handler(_: Option<Arc<crate::tls::Certificate>>) -> JoinHandle<()> {
     tokio::spawn(async {})
 }
 

@@ -9,6 +9,7 @@ use plenum_domain::Field;
 use plenum_domain::company::{Company, CompanyName, TimeZoneName, parse_max_users};
 use plenum_domain::credentials::{Password, Secret};
 use plenum_domain::user::{Profile, Role, User, Username};
+use plenum_service::Actor;
 use plenum_service::{Credential, NewCompanyRequest, NewUserRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -115,7 +116,11 @@ pub async fn create_company(
             credential,
         },
     };
-    let (company, admin) = state.plenum.create_company(&who.principal, request).await?;
+    let (company, admin) = state
+        .plenum
+        .accounts()
+        .create_company(Actor::User(&who.principal), request)
+        .await?;
     Ok(Json(CompanyResponse::new(&company, Some(&admin))))
 }
 
@@ -132,7 +137,7 @@ pub async fn list_companies(
     State(state): State<AppState>,
     who: SignedIn,
 ) -> Result<Json<CompanyList>, FrtcError> {
-    let companies = state.plenum.companies(&who.principal).await?;
+    let companies = state.plenum.accounts().companies(&who.principal).await?;
     Ok(Json(CompanyList {
         companies: companies
             .iter()
@@ -149,6 +154,10 @@ pub async fn own_company(
     State(state): State<AppState>,
     who: SignedIn,
 ) -> Result<Json<CompanyResponse>, FrtcError> {
-    let company = state.plenum.company(who.principal.company()).await?;
+    let company = state
+        .plenum
+        .accounts()
+        .company(who.principal.company())
+        .await?;
     Ok(Json(CompanyResponse::new(&company, None)))
 }

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use super::error::{ErrorBody, ErrorCode};
 use super::{FrtcError, FrtcJson, UserAdmin, parse_id};
 use crate::AppState;
+use plenum_service::Actor;
 use plenum_service::{HistoryError, ServiceError};
 
 pub const TAG: &str = "History";
@@ -101,7 +102,8 @@ pub async fn create_key(
     };
     let created = state
         .plenum
-        .create_api_key(&who.principal, name, kind)
+        .accounts()
+        .create_api_key(Actor::User(&who.principal), name, kind)
         .await?;
     Ok(Json(KeyResponse::new(&created.key, Some(created.secret))))
 }
@@ -119,7 +121,11 @@ pub async fn list_keys(
     State(state): State<AppState>,
     UserAdmin(who): UserAdmin,
 ) -> Result<Json<KeyList>, FrtcError> {
-    let keys = state.plenum.api_keys(&who.principal).await?;
+    let keys = state
+        .plenum
+        .accounts()
+        .api_keys(Actor::User(&who.principal))
+        .await?;
     Ok(Json(KeyList {
         api_keys: keys.iter().map(|k| KeyResponse::new(k, None)).collect(),
     }))
@@ -141,7 +147,11 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> Result<Json<KeyResponse>, FrtcError> {
     let id: ApiKeyId = parse_id(&id, HistoryError::ApiKeyNotFound.into())?;
-    let key = state.plenum.revoke_api_key(&who.principal, id).await?;
+    let key = state
+        .plenum
+        .accounts()
+        .revoke_api_key(Actor::User(&who.principal), id)
+        .await?;
     Ok(Json(KeyResponse::new(&key, None)))
 }
 
@@ -207,6 +217,10 @@ pub async fn import(
             ),
         )))
     })?;
-    let summary = state.plenum.import_history(&who.principal, text).await?;
+    let summary = state
+        .plenum
+        .history()
+        .import_history(Actor::User(&who.principal), text)
+        .await?;
     Ok(Json(summary.into()))
 }

@@ -23,7 +23,7 @@ use plenum_domain::live::{
     Command, Layout, LayoutMode, Overlay, Participant, ParticipantKind, parse_display_name,
 };
 use plenum_domain::schedule::parse_live_passcode;
-use plenum_domain::{Field, Timestamp, ValidationError};
+use plenum_domain::{Field, Rule, Timestamp, ValidationError};
 use plenum_service::{MeetingSnapshot, MeetingSummary, ServiceError};
 use serde::de::{self, Unexpected};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -41,7 +41,7 @@ pub const TAG: &str = "Meeting Control";
 /// A boolean as FRTC clients send it: `true`, or the string `"true"` (the document's table
 /// types `allow_self_unmute` as a string).
 fn flexible_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    const EXPECTED: &str = "true or false";
+    const EXPECTED: &str = super::body::EXPECTED_BOOL;
     match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(b)),
@@ -100,7 +100,8 @@ impl ParticipantsBody {
     fn required(self) -> Result<Vec<AttendanceId>, FrtcError> {
         match self.participants {
             Some(p) if !p.is_empty() => p.iter().map(|id| client_uuid(id)).collect(),
-            Some(_) => Err(ValidationError::new(
+            Some(_) => Err(ValidationError::breaks(
+                Rule::Empty,
                 Field::Participants,
                 "is empty: name at least one client_uuid",
             )
@@ -347,7 +348,7 @@ impl MeetingDetail {
     /// The detail, with the link of the meeting's recording when it was recorded.
     async fn of(state: &AppState, m: &MeetingSnapshot) -> Result<Self, FrtcError> {
         let mut detail = Self::from(m);
-        detail.recording_url = state.plenum.meeting_recording_url(m).await?;
+        detail.recording_url = state.plenum.history().meeting_recording_url(m).await?;
         Ok(detail)
     }
 
@@ -418,7 +419,7 @@ impl FromRequestParts<AppState> for Controller {
             ServiceError::MeetingNotRunning,
         )
         .await?;
-        state.plenum.may_control(&who.principal, &number)?;
+        state.plenum.live().may_control(&who.principal, &number)?;
         Ok(Self(who))
     }
 }
@@ -431,6 +432,7 @@ async fn apply(
 ) -> Result<StatusCode, FrtcError> {
     state
         .plenum
+        .live()
         .control(&who.principal, number, control)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -443,6 +445,7 @@ pub async fn list(State(state): State<AppState>, who: SignedIn) -> Json<MeetingL
     Json(MeetingList {
         meetings: state
             .plenum
+            .live()
             .live_meetings(&who.principal)
             .iter()
             .map(MeetingListItem::from)
@@ -467,7 +470,11 @@ pub async fn detail(
     who: SignedIn,
     Path(number): Path<String>,
 ) -> Result<Json<MeetingDetail>, FrtcError> {
-    let snapshot = state.plenum.live_meeting(&who.principal, &number).await?;
+    let snapshot = state
+        .plenum
+        .live()
+        .live_meeting(&who.principal, &number)
+        .await?;
     Ok(Json(MeetingDetail::of(&state, &snapshot).await?))
 }
 
@@ -489,14 +496,22 @@ pub async fn detail_or_update(
         None => Ok(Json(
             MeetingDetail::of(
                 &state,
-                &state.plenum.live_meeting(&who.principal, &number).await?,
+                &state
+                    .plenum
+                    .live()
+                    .live_meeting(&who.principal, &number)
+                    .await?,
             )
             .await?,
         )
         .into_response()),
         Some(ms) => {
             let end = Timestamp::from_millisecond(ms).map_err(|_| {
-                ValidationError::new(Field::EndTime, "must be milliseconds since the Unix epoch")
+                ValidationError::breaks(
+                    Rule::TimeForm,
+                    Field::EndTime,
+                    "must be milliseconds since the Unix epoch",
+                )
             })?;
             Ok(apply(&state, &who, &number, Command::SetEndTime(end))
                 .await?
@@ -588,6 +603,7 @@ pub async fn request_unmute(
 ) -> Result<StatusCode, FrtcError> {
     state
         .plenum
+        .live()
         .request_unmute(&who.principal, &number, client.0.as_deref())
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -824,6 +840,7 @@ pub async fn start_live(
     let rtmp_url = body.rtmp_url.filter(|u| !u.trim().is_empty());
     state
         .plenum
+        .live()
         .start_live(&who.principal, &number, passcode, rtmp_url)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -855,7 +872,8 @@ pub async fn pin_for_participant(
     let pinned = at_most_one(body.participants)?;
     let viewer = client_uuid(&viewer)?;
     if pinned == Some(viewer) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Conflicting,
             Field::Participants,
             "names the viewer: a participant's view pins one other participant",
         )
@@ -957,9 +975,10 @@ fn at_most_one(participants: Option<Vec<String>>) -> Result<Option<AttendanceId>
     match participants.len() {
         0 => Ok(None),
         1 => participants.pop().map(|p| client_uuid(&p)).transpose(),
-        _ => Err(ValidationError::new(
+        _ => Err(ValidationError::breaks(
+            Rule::TooLong,
             Field::Participants,
-            "only one participant can be pinned at a time",
+            "names more than one: only one participant can be pinned at a time",
         )
         .into()),
     }

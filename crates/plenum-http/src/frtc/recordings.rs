@@ -91,6 +91,7 @@ impl RecordingList {
     ) -> Result<Json<Self>, FrtcError> {
         let found = state
             .plenum
+            .history()
             .find_recordings(scope(who), filter, page)
             .await?;
         Ok(Json(RecordingList {
@@ -111,8 +112,12 @@ pub async fn of_meeting(
     Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<Json<RecordingList>, FrtcError> {
-    state.plenum.may_control(&who.principal, &number)?;
-    let meeting = state.plenum.live_meeting(&who.principal, &number).await?;
+    state.plenum.live().may_control(&who.principal, &number)?;
+    let meeting = state
+        .plenum
+        .live()
+        .live_meeting(&who.principal, &number)
+        .await?;
     let filter = RecordingFilter {
         session: Some(meeting.session),
         ..RecordingFilter::default()
@@ -160,7 +165,7 @@ pub async fn detail(
 ) -> Result<Json<RecordingItem>, FrtcError> {
     require_record_reader(&who.principal)?;
     let id: RecordingId = parse_id(&id, ServiceError::from(HistoryError::RecordingNotFound))?;
-    let view = state.plenum.recording(scope(&who), id).await?;
+    let view = state.plenum.history().recording(scope(&who), id).await?;
     Ok(Json(RecordingItem::from(&view)))
 }
 

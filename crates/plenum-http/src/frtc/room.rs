@@ -127,6 +127,7 @@ async fn list(
     let page = query.page()?;
     let found = state
         .plenum
+        .scheduling()
         .rooms(&who.principal, query.filter()?, page)
         .await?;
     Ok(Json(RoomList {
@@ -171,6 +172,7 @@ pub async fn list_or_create(
     may_create?;
     let room = state
         .plenum
+        .scheduling()
         .create_room(&who.principal, req.request()?)
         .await?;
     Ok(Json(RoomDetail::from(&room)).into_response())
@@ -201,6 +203,7 @@ pub async fn detail(
 ) -> Result<Json<RoomDetail>, FrtcError> {
     let room = state
         .plenum
+        .scheduling()
         .room(&who.principal, parse_room_id(&id)?)
         .await?;
     Ok(Json(RoomDetail::from(&room)))
@@ -222,6 +225,7 @@ pub async fn update(
     let id = parse_room_id(&id)?;
     let room = state
         .plenum
+        .scheduling()
         .update_room(&who.principal, id, req.request()?)
         .await?;
     Ok(Json(RoomDetail::from(&room)))
@@ -240,6 +244,7 @@ pub async fn delete(
 ) -> Result<StatusCode, FrtcError> {
     state
         .plenum
+        .scheduling()
         .delete_room(&who.principal, parse_room_id(&id)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)

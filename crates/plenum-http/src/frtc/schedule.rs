@@ -42,9 +42,7 @@ pub(super) fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::
         type Value = Option<i64>;
 
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(
-                "milliseconds since the Unix epoch, as a whole number or a string of digits",
-            )
+            f.write_str(super::body::EXPECTED_MILLIS)
         }
 
         fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
@@ -242,7 +240,8 @@ impl ScheduleRequest {
             if id_set(ids.iter().map(String::as_str))
                 != id_set(detail.iter().map(|u| u.user_id.as_str()))
             {
-                return Err(ValidationError::new(
+                return Err(ValidationError::breaks(
+                    Rule::Conflicting,
                     Field::InvitedUsers,
                     "differs from invited_users_detail: give one list, or both the same",
                 )
@@ -397,7 +396,7 @@ impl SettingsFields {
             live_meeting_url: st
                 .live
                 .as_ref()
-                .map(|l| state.plenum.live_url(l))
+                .map(|l| state.plenum.scheduling().live_url(l))
                 .unwrap_or_default(),
         }
     }
@@ -453,7 +452,7 @@ impl ScheduleDetail {
             recurrence_gid: s.series_id.map(|g| g.to_string()).unwrap_or_default(),
             recurrence_type: recurrence_type(s),
             meeting_room_id: s.room_id.map(|r| r.to_string()),
-            meeting_url: state.plenum.meeting_url(&s.join_code),
+            meeting_url: state.plenum.scheduling().meeting_url(&s.join_code),
         }
     }
 }
@@ -534,7 +533,7 @@ fn schedule_list<'a>(
                 recurrence_type: s.recurrence.map_or("NONE", Frequency::as_str),
                 owner_id: s.owner.id,
                 owner_name: s.owner.display_name(),
-                meeting_url: state.plenum.meeting_url(&s.join_code),
+                meeting_url: state.plenum.scheduling().meeting_url(&s.join_code),
             })
             .collect(),
     }
@@ -599,6 +598,7 @@ pub async fn create(
     };
     let created = state
         .plenum
+        .scheduling()
         .create_schedule(&who.principal, kind, request)
         .await?;
     Ok(Json(ScheduleDetail::new(&state, &created)))
@@ -629,7 +629,11 @@ impl FromRequestParts<AppState> for ScheduleManager {
         )
         .await?;
         let id: ScheduleId = parse_id(&raw, ServiceError::ScheduleNotFound)?;
-        state.plenum.managed_schedule(&who.principal, id).await?;
+        state
+            .plenum
+            .scheduling()
+            .managed_schedule(&who.principal, id)
+            .await?;
         Ok(Self(who, id))
     }
 }
@@ -650,7 +654,11 @@ impl FromRequestParts<AppState> for SeriesManager {
         let who = SignedIn::from_request_parts(parts, state).await?;
         let raw = path_param(parts, state, "recurrence_gid", ServiceError::SeriesNotFound).await?;
         let id: SeriesId = parse_id(&raw, ServiceError::SeriesNotFound)?;
-        let series = state.plenum.managed_series(&who.principal, id).await?;
+        let series = state
+            .plenum
+            .scheduling()
+            .managed_series(&who.principal, id)
+            .await?;
         Ok(Self(who, series))
     }
 }
@@ -691,6 +699,7 @@ pub async fn update(
     };
     state
         .plenum
+        .scheduling()
         .update_schedule(&who.principal, id, request)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -709,7 +718,11 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     let id: ScheduleId = parse_id(&id, ServiceError::ScheduleNotFound)?;
-    state.plenum.delete_schedule(&who.principal, id).await?;
+    state
+        .plenum
+        .scheduling()
+        .delete_schedule(&who.principal, id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -726,7 +739,11 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<ScheduleDetail>, FrtcError> {
     let id: ScheduleId = parse_id(&id, ServiceError::ScheduleNotFound)?;
-    let s = state.plenum.schedule(&who.principal, id).await?;
+    let s = state
+        .plenum
+        .scheduling()
+        .schedule(&who.principal, id)
+        .await?;
     Ok(Json(ScheduleDetail::new(&state, &s)))
 }
 
@@ -747,6 +764,7 @@ pub async fn list(
     let page = query.page()?;
     let found = state
         .plenum
+        .scheduling()
         .find_schedules(&who.principal, query.filter()?, page)
         .await?;
     Ok(Json(schedule_list(&state, &found, page.limit())).into_response())
@@ -805,7 +823,7 @@ impl SeriesDetail {
             recurrence_end_day: s.rule.until().as_millisecond(),
             time_zone: s.rule.time_zone().as_str().to_owned(),
             meeting_room_id: s.room_id.map(|r| r.to_string()),
-            meeting_url: state.plenum.meeting_url(&s.join_code),
+            meeting_url: state.plenum.scheduling().meeting_url(&s.join_code),
         }
     }
 }
@@ -842,19 +860,26 @@ pub async fn create_recurrence(
     if let Some(t) = &req.meeting_type
         && MeetingKind::parse(t)? != MeetingKind::Recurrence
     {
-        return Err(ValidationError::new(Field::MeetingType, "must be recurrence here").into());
+        return Err(ValidationError::breaks(
+            Rule::NotAChoice,
+            Field::MeetingType,
+            "must be recurrence here",
+        )
+        .into());
     }
     if req.meeting_name.is_none() {
         return Err(missing(Field::MeetingName));
     }
     let zone = state
         .plenum
+        .accounts()
         .company(who.principal.company())
         .await?
         .time_zone;
     let rule = req.rule(None, zone)?;
     let (series, first) = state
         .plenum
+        .scheduling()
         .create_series(&who.principal, series_request(&req, Some(rule))?)
         .await?;
     Ok(Json(SeriesDetail::new(&state, &series, &first)))
@@ -876,7 +901,8 @@ pub async fn update_recurrence(
     if let Some(t) = &req.meeting_type
         && MeetingKind::parse(t)? != MeetingKind::Recurrence
     {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Immutable,
             Field::MeetingType,
             "cannot change: a series stays recurrence",
         )
@@ -889,6 +915,7 @@ pub async fn update_recurrence(
     let rule = (rule != current.rule).then_some(rule);
     state
         .plenum
+        .scheduling()
         .update_series(&who.principal, current.id, series_request(&req, rule)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -909,6 +936,7 @@ pub async fn list_recurrence(
     let page = query.page()?;
     let found = state
         .plenum
+        .scheduling()
         .series_occurrences(&who.principal, id, query.filter()?, page)
         .await?
         .map(|o| ScheduleSummary::from(&o));
@@ -926,7 +954,11 @@ pub async fn delete_recurrence(
     Path(id): Path<String>,
 ) -> Result<StatusCode, FrtcError> {
     let id: SeriesId = parse_id(&id, ServiceError::SeriesNotFound)?;
-    state.plenum.delete_series(&who.principal, id).await?;
+    state
+        .plenum
+        .scheduling()
+        .delete_series(&who.principal, id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -954,7 +986,11 @@ pub async fn schedule_ical(
     Path(id): Path<String>,
 ) -> Result<Response, FrtcError> {
     let id: ScheduleId = parse_id(&id, ServiceError::ScheduleNotFound)?;
-    Ok(ics(state.plenum.schedule_ics(&who.principal, id).await?))
+    Ok(ics(state
+        .plenum
+        .scheduling()
+        .schedule_ics(&who.principal, id)
+        .await?))
 }
 
 /// A series as one iCalendar VEVENT with RRULE, EXDATEs and overridden occurrences.
@@ -968,7 +1004,11 @@ pub async fn series_ical(
     Path(id): Path<String>,
 ) -> Result<Response, FrtcError> {
     let id: SeriesId = parse_id(&id, ServiceError::SeriesNotFound)?;
-    Ok(ics(state.plenum.series_ics(&who.principal, id).await?))
+    Ok(ics(state
+        .plenum
+        .scheduling()
+        .series_ics(&who.principal, id)
+        .await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -987,7 +1027,11 @@ pub async fn rotate_feed(
     who: SignedIn,
 ) -> Result<Json<CalendarFeed>, FrtcError> {
     Ok(Json(CalendarFeed {
-        calendar_url: state.plenum.rotate_calendar_feed(&who.principal).await?,
+        calendar_url: state
+            .plenum
+            .scheduling()
+            .rotate_calendar_feed(&who.principal)
+            .await?,
     }))
 }
 
@@ -1003,6 +1047,7 @@ pub async fn feed(
     let secret = feed.strip_suffix(".ics").unwrap_or(&feed);
     let body = state
         .plenum
+        .scheduling()
         .calendar_feed(secret)
         .await
         .map_err(|e| match e {

@@ -43,7 +43,7 @@ pub async fn capacity(
     State(state): State<AppState>,
     who: SignedIn,
 ) -> Result<Json<CapacityResponse>, FrtcError> {
-    let c = state.plenum.capacity(&who.principal).await?;
+    let c = state.plenum.accounts().capacity(&who.principal).await?;
     Ok(Json(CapacityResponse {
         gateway: GatewayCapacity {
             max_calls: c.gateway_max_calls,

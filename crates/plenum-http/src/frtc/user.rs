@@ -9,6 +9,7 @@ use plenum_domain::Field;
 use plenum_domain::credentials::{Password, Secret};
 use plenum_domain::ids::UserId;
 use plenum_domain::user::{Profile, Role, User, UserChanges, Username};
+use plenum_service::Actor;
 use plenum_service::{Credential, NewUserRequest, ServiceError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -116,6 +117,7 @@ pub async fn sign_in(
     )?;
     let signed_in = state
         .plenum
+        .accounts()
         .sign_in(&username, credential, client_id)
         .await?;
     Ok(Json(SignedInUser::new(
@@ -135,7 +137,7 @@ pub async fn sign_out(
     State(state): State<AppState>,
     who: SignedIn,
 ) -> Result<StatusCode, FrtcError> {
-    state.plenum.sign_out(&who.principal).await?;
+    state.plenum.accounts().sign_out(&who.principal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -147,7 +149,7 @@ pub async fn sign_out(
     responses((status = 200, body = SignedInUser), (status = 401, body = ErrorBody)))]
 pub async fn info(State(state): State<AppState>, who: SignedIn) -> Json<SignedInUser> {
     let user = &who.principal.user;
-    let days = state.plenum.password_expires_in_days(user);
+    let days = state.plenum.accounts().password_expires_in_days(user);
     Json(SignedInUser::new(who.token, user, days))
 }
 
@@ -200,6 +202,7 @@ pub async fn password(
     .map_err(|e| rename_missing(e, "secret_new"))?;
     state
         .plenum
+        .accounts()
         .change_own_credential(&who.principal, old, new)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -246,10 +249,12 @@ pub async fn public_users(
     let page = query.page()?;
     let company = state
         .plenum
+        .accounts()
         .directory_company(who.as_ref().map(|w| w.principal.as_ref()))
         .await?;
     let found = state
         .plenum
+        .accounts()
         .find_users(company, query.filter()?, page)
         .await?;
     Ok(Json(UserPage {
@@ -333,7 +338,11 @@ pub async fn create_user(
             Field::Secret,
         )?,
     };
-    let user = state.plenum.create_user(&who.principal, request).await?;
+    let user = state
+        .plenum
+        .accounts()
+        .create_user(Actor::User(&who.principal), request)
+        .await?;
     Ok(Json(UserIdResponse {
         user_id: user.id.to_string(),
     }))
@@ -386,7 +395,13 @@ pub async fn update_user(
         (None, None) => None,
         (s, p) => {
             let credential = credential(s, p, true, Field::Secret)?;
-            Some(state.plenum.credential_change(&credential).await?)
+            Some(
+                state
+                    .plenum
+                    .accounts()
+                    .credential_change(&credential)
+                    .await?,
+            )
         }
     };
     let changes = UserChanges {
@@ -411,7 +426,8 @@ pub async fn update_user(
     };
     let user = state
         .plenum
-        .update_user(&who.principal, id, changes)
+        .accounts()
+        .update_user(Actor::User(&who.principal), id, changes)
         .await?;
     Ok(Json(UserIdResponse {
         user_id: user.id.to_string(),
@@ -450,7 +466,7 @@ pub async fn user_detail(
     Path(user_id): Path<String>,
 ) -> Result<impl IntoResponse, FrtcError> {
     let id = parse_user_id(&user_id)?;
-    let user = state.plenum.user(&who.principal, id).await?;
+    let user = state.plenum.accounts().user(&who.principal, id).await?;
     Ok(Json(UserDetail {
         user_id: user.id.to_string(),
         username: user.username.to_string(),

@@ -16,16 +16,17 @@
 //! - `offset` (default 0) and `count` (default 50, at most 100 — Rocket.Chat's default and
 //!   upper count limit; larger counts are cut to 100, 0 means the default); newest first; the
 //!   answer's `count` is the number of items returned, `total` the number of calls.
-//! - Rate limit: 3 requests per 1000 ms per user (`Policy::rocketchat_rate_limit`), beyond
+//! - Rate limit: 3 requests per 1000 ms per user (`RateLimiter`, `--rocketchat-rate-limit`), beyond
 //!   that 429 `{"success": false, "error": "Error, too many requests. Please slow down. You
 //!   must wait N seconds before trying this endpoint again. [error-too-many-requests]"}`, as
 //!   Rocket.Chat's API layer answers, with its `X-RateLimit-*` headers.
 //! - Instants: ISO 8601 UTC with milliseconds.
 
+pub(crate) mod openapi;
 mod rate_limit;
 mod rendered;
 
-pub use rate_limit::RateLimiter;
+pub use rate_limit::{DOCUMENTED_LIMIT, RateLimiter};
 pub use rendered::RenderedCalls;
 
 use axum::Json;
@@ -41,6 +42,7 @@ use plenum_domain::paging::PageRequest;
 use plenum_service::{CompanyScope, Credential, ServiceError};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::large_json::json_answer;
@@ -185,6 +187,17 @@ fn internal(e: ServiceError) -> RocketError {
 // --- login -----------------------------------------------------------------------------------
 
 /// `POST /api/v1/login`.
+#[utoipa::path(post, path = "/api/v1/login", tag = "Rocket.Chat",
+    summary = "Login",
+    description = "Signs a Plenum user in by username or e-mail address; `data.authToken` and \
+        `data.userId` are then sent as `X-Auth-Token` and `X-User-Id`.",
+    request_body(content = openapi::LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, body = openapi::LoginResponse),
+        (status = 401, description = "Wrong user or password, a locked account, or an unreadable body", body = openapi::StatusError),
+        (status = 413, description = "The body is too large", body = openapi::Failure),
+        (status = 500, body = openapi::Failure),
+    ))]
 async fn login(
     State(state): State<AppState>,
     body: Result<axum::body::Bytes, BytesRejection>,
@@ -203,6 +216,7 @@ async fn login(
     // `user` is a username or an e-mail address (rocketchat_API sends either there).
     let signed = state
         .plenum
+        .accounts()
         .sign_in_by_login(
             name,
             Credential::Password(password),
@@ -257,6 +271,7 @@ async fn logged_in(
     };
     let principal = state
         .plenum
+        .accounts()
         .authenticate(token)
         .await
         .map_err(|e| match e {
@@ -284,50 +299,89 @@ fn iso(t: jiff::Timestamp) -> Utc {
 /// A call as `video-conference.list` shows it, borrowed from the record. Fields in byte order
 /// of their names, as a JSON object map writes them (the answer was first built as
 /// `serde_json::Value`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RocketChatCall, description = "A video call: one session held in the room. \
+    Instants are ISO 8601 UTC with milliseconds (`2021-04-16T09:46:20.954Z`).")]
 struct Call<'a> {
+    /// The session (one holding of the meeting).
     #[serde(rename = "_id")]
+    #[schema(value_type = String, format = Uuid)]
     id: SessionId,
+    /// The end or, while the call runs, the start.
     #[serde(rename = "_updatedAt")]
+    #[schema(value_type = String, format = DateTime)]
     updated_at: Utc,
+    /// Stays of guests (participants without a user).
     #[serde(rename = "anonymousUsers")]
     anonymous_users: u32,
+    /// The start.
     #[serde(rename = "createdAt")]
+    #[schema(value_type = String, format = DateTime)]
     created_at: Utc,
+    /// The session's owner.
     #[serde(rename = "createdBy")]
     created_by: Person<'a>,
+    /// The end; absent while the call runs.
     #[serde(rename = "endedAt", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime, required = false)]
     ended_at: Option<Utc>,
     /// Plenum posts no chat messages: `{}`.
     messages: NoMessages,
+    /// `plenum`.
     #[serde(rename = "providerName")]
+    #[schema(value_type = String, example = "plenum")]
     provider_name: &'static str,
+    /// The room (FRTC `meeting_room_id`).
+    #[schema(value_type = String, format = Uuid)]
     rid: RoomId,
+    /// Rocket.Chat's `VideoConferenceStatus`: 1 (`STARTED`) while the call runs, 3 (`ENDED`).
+    #[schema(minimum = 0, maximum = 4, example = 3)]
     status: u8,
+    /// The meeting's name.
+    #[schema(value_type = String)]
     title: &'a str,
+    /// `videoconference`.
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "videoconference")]
     kind: &'static str,
+    /// The meeting's join link.
+    #[schema(value_type = String)]
     url: &'a str,
+    /// The company's users who attended, in order of first join.
     users: Vec<Attendee<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+/// Always empty.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RocketChatMessages)]
 struct NoMessages {}
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RocketChatPerson)]
 struct Person<'a> {
     #[serde(rename = "_id")]
+    #[schema(value_type = String, format = Uuid)]
     id: UserId,
+    /// The real name, or the username when there is none.
+    #[schema(value_type = String)]
     name: &'a str,
+    #[schema(value_type = String)]
     username: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RocketChatAttendee)]
 struct Attendee<'a> {
     #[serde(rename = "_id")]
+    #[schema(value_type = String, format = Uuid)]
     id: UserId,
+    /// The real name, or the username when there is none.
+    #[schema(value_type = String)]
     name: &'a str,
+    /// The user's first join.
+    #[schema(value_type = String, format = DateTime)]
     ts: Utc,
+    #[schema(value_type = String)]
     username: &'a str,
 }
 
@@ -388,17 +442,41 @@ fn call_list_json(
 }
 
 /// `GET /api/v1/video-conference.list?roomId=..&offset=..&count=..`.
+#[utoipa::path(get, path = "/api/v1/video-conference.list", tag = "Rocket.Chat",
+    summary = "List the video calls of a room",
+    description = "The calls (sessions) held in one persistent room, newest first. At most 3 \
+        requests per 1000 ms per user.",
+    security(("rocketchat_user_id" = [], "rocketchat_auth_token" = [])),
+    params(
+        ("roomId" = String, Query, format = Uuid, description = "A persistent room of the user's company (FRTC `meeting_room_id`)"),
+        ("offset" = Option<u32>, Query, description = "Calls to skip (default 0)"),
+        ("count" = Option<u32>, Query, description = "Calls to return: default 50, at most 100 (larger is cut to 100, 0 is the default)"),
+    ),
+    responses(
+        (status = 200, body = openapi::CallList, headers(
+            ("X-RateLimit-Limit" = u32, description = "Requests allowed per 1000 ms"),
+            ("X-RateLimit-Remaining" = u32, description = "Requests left in this window"),
+        )),
+        (status = 400, description = "`invalid-params`: no `roomId`, a bad `offset`/`count`, or a room that is not the user's company's", body = openapi::Failure),
+        (status = 401, description = "Not logged in: `X-User-Id`/`X-Auth-Token` missing, unknown, or not of one user", body = openapi::StatusError),
+        (status = 429, description = "Over the rate limit (`error-too-many-requests`)", body = openapi::Failure, headers(
+            ("X-RateLimit-Limit" = u32),
+            ("X-RateLimit-Remaining" = u32),
+            ("X-RateLimit-Reset" = i64, description = "Unix milliseconds when the window ends"),
+        )),
+        (status = 500, body = openapi::Failure),
+    ))]
 async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, RocketError> {
     let (user, scope) = logged_in(&state, &headers).await?;
-    let limit = state.plenum.policy().rocketchat_rate_limit;
+    let limit = state.rate_limiter.limit();
     let now_ms = state.plenum.now().as_millisecond();
     let remaining = state
         .rate_limiter
-        .check(user, now_ms, limit, 1000)
+        .check(user, now_ms, 1000)
         .map_err(|reset_ms| RocketError::TooManyRequests {
             wait_secs: (reset_ms - now_ms + 999).div_euclid(1000).max(1),
             limit,
@@ -438,6 +516,7 @@ async fn list(
         .map_err(|e| RocketError::invalid_params(&e.to_string()))?;
     let calls = state
         .plenum
+        .history()
         .room_sessions(scope, room, page)
         .await
         .map_err(|e| match e {
@@ -448,7 +527,10 @@ async fn list(
         .items
         .iter()
         .map(|s| {
-            let url = state.plenum.meeting_url(s.session.meeting_number.as_str());
+            let url = state
+                .plenum
+                .scheduling()
+                .meeting_url(s.session.meeting_number.as_str());
             (s, room, url)
         })
         .collect();

@@ -9,8 +9,8 @@ use plenum_domain::live::{Command, EndReason};
 use plenum_domain::schedule::{MeetingNumber, may_manage_meeting};
 
 use super::*;
-use crate::{Plenum, Principal, ServiceError};
-impl Plenum {
+use crate::{Live, Principal, ServiceError};
+impl<'a> Live<'a> {
     /// Starts the media server (binds `settings.listen`); returns the address it is bound to.
     /// Without it, meetings carry no audio or video and signalling is answered
     /// `media_unavailable`.
@@ -59,7 +59,9 @@ impl Plenum {
         command: Command,
     ) -> Result<(), ServiceError> {
         if !command.is_host_control() {
-            return Err(ServiceError::InvalidChange(
+            // A participant's own action (their own mute, a request to be unmuted, leaving)
+            // is theirs: no host may take it for them.
+            return Err(ServiceError::PermissionDenied(
                 "that is a participant's own action, not a host's control",
             ));
         }

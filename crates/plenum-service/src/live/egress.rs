@@ -14,7 +14,7 @@
 //!   speaker's video, WebM) and, for each participant who publishes while it runs, one file
 //!   per track (Opus or VP8 in WebM, H.264 in Matroska), opened at its first frame.
 //! - Each file's row is written (`processing`) before its first byte, so a crash leaves a
-//!   row that names the file; the next start repairs it (`Plenum::recover_recordings`).
+//!   row that names the file; the next start repairs it (`History::recover_recordings`).
 //! - At the stop (or the meeting's end, or the participant's leave for its files) a file is
 //!   finished, handed to the storage (`RecordingFiles::store`: an upload for S3) and its row
 //!   completed. A write that fails (a full disk) fails the whole set: its rows are marked

@@ -14,10 +14,10 @@ use plenum_domain::schedule::{MeetingNumber, may_manage_meeting};
 use plenum_store::JoinTarget;
 
 use super::*;
-use crate::{Plenum, ServiceError};
+use crate::{Live, ServiceError};
 pub(super) const JOIN_ATTEMPTS: usize = 3;
 
-impl Plenum {
+impl<'a> Live<'a> {
     /// Joins a meeting by number, starting it if it is not running. Returns once the join
     /// is durable.
     ///
@@ -31,7 +31,7 @@ impl Plenum {
         joined
     }
 
-    /// [`Plenum::join`], but for counting its outcome.
+    /// [`Live::join`], but for counting its outcome.
     async fn join_throttled(&self, join: LiveJoin, outbox: Outbox) -> Result<Joined, JoinError> {
         let number = MeetingNumber::parse(&join.meeting_number)
             .map_err(|_| JoinError::Refused(JoinRefusal::UnknownMeeting))?;
@@ -41,13 +41,13 @@ impl Plenum {
         );
         let guesses = &self.inner.join_guesses;
         guesses
-            .check(&guesser, self.now())
+            .check(&guesser, self.inner.now())
             .map_err(|retry_at| JoinError::Refused(JoinRefusal::TooManyAttempts { retry_at }))?;
         let joined = self.join_meeting(&guesser.1, &join, outbox).await;
         match &joined {
             Ok(_) => guesses.forget(&guesser),
             Err(JoinError::Refused(JoinRefusal::WrongPassword)) => {
-                guesses.record_failure(guesser, &self.inner.policy.lockout, self.now());
+                guesses.record_failure(guesser, &self.inner.policy.lockout, self.inner.now());
             }
             Err(_) => {}
         }
@@ -131,7 +131,7 @@ impl Plenum {
                 .map_err(|e| JoinError::Service(e.into()))?,
         };
         Ok(JoinRequest {
-            id: AttendanceId::new(self.now()),
+            id: AttendanceId::new(self.inner.now()),
             identity,
             password: join.password.clone(),
             display_name,
@@ -173,7 +173,7 @@ impl Plenum {
         number: &MeetingNumber,
         password: Option<&str>,
     ) -> Result<MeetingHandle, JoinError> {
-        let now = self.now();
+        let now = self.inner.now();
         let store = &self.inner.store;
         let target = store
             .join_target(number, now)
@@ -238,7 +238,7 @@ impl Plenum {
                         .settings
                         .live
                         .as_ref()
-                        .map(|l| self.live_url(l))
+                        .map(|l| self.plenum.scheduling().live_url(l))
                         .unwrap_or(live_url_of_session),
                     live_passcode: s.settings.live.as_ref().map(|l| l.passcode.clone()),
                     invitees: s.invitees.iter().map(|i| i.id).collect(),
@@ -271,7 +271,7 @@ impl Plenum {
                 m.open_room(
                     self.inner.clock.clone(),
                     setup.number.to_string(),
-                    self.egress_context(),
+                    self.plenum.history().egress_context(),
                     weak_mailbox,
                     summary.clone(),
                 )
@@ -280,7 +280,7 @@ impl Plenum {
         let registered = self.inner.live.insert_or_existing(handle.clone());
         if registered.session == session {
             let actor = Actor {
-                plenum: self.clone(),
+                plenum: self.plenum.clone(),
                 meeting: LiveMeeting::new(setup, now),
                 outboxes: HashMap::new(),
                 hosts: Vec::new(),

@@ -18,7 +18,7 @@ use plenum_domain::live::Command;
 use plenum_media::ViewerId;
 
 use super::*;
-use crate::{Plenum, Principal, ServiceError};
+use crate::{Live, Principal, ServiceError};
 
 /// New viewers one address may open per minute.
 pub const VIEWERS_PER_ADDRESS: u32 = 30;
@@ -68,7 +68,7 @@ impl ViewerRate {
     }
 }
 
-impl Plenum {
+impl<'a> Live<'a> {
     /// The running meeting watched at `/live/{live_id}`, and how it is now.
     async fn streamed(
         &self,
@@ -98,9 +98,12 @@ impl Plenum {
         }
         if let Some(url) = &rtmp_url {
             if !super::rtmp::valid_rtmp_url(url) {
-                return Err(ServiceError::InvalidChange(
-                    "rtmp_url must be an rtmp:// or rtmps:// address with a host",
-                ));
+                return Err(plenum_domain::ValidationError::breaks(
+                    plenum_domain::Rule::UrlForm,
+                    plenum_domain::Field::RtmpUrl,
+                    "must be an rtmp:// or rtmps:// address with a host",
+                )
+                .into());
             }
             let ffmpeg = self
                 .inner
@@ -140,7 +143,7 @@ impl Plenum {
         offer: String,
         from: IpAddr,
     ) -> Result<Watching, ServiceError> {
-        let now = self.now();
+        let now = self.inner.now();
         let guesses = &self.inner.watch_guesses;
         guesses
             .check(&from, now)

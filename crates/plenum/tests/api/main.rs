@@ -22,6 +22,7 @@ mod rocketchat;
 mod rokid;
 mod rooms;
 mod schedules;
+mod stress;
 mod system;
 mod telnyx;
 mod tokens;

@@ -344,7 +344,7 @@ async fn three_requests_per_second_per_user() {
 
 #[tokio::test]
 async fn the_rate_limit_is_configurable() {
-    let r = recorded_with(|s| s.policy.rocketchat_rate_limit = 5).await;
+    let r = recorded_with(|s| s.rocketchat_rate_limit = 5).await;
     let alice = login(&r, "alice").await;
     let query = format!("?roomId={}", ids::BOARD);
     for _ in 0..5 {

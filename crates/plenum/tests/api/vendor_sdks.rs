@@ -70,7 +70,7 @@ async fn run_sdks(r: &Recorded, cases: Vec<Value>) -> Vec<Value> {
 /// A server with the fixture's record, and a Rocket.Chat limit the SDK runs stay under (the
 /// 3-per-second limit itself is tested over HTTP in `rocketchat.rs`).
 async fn server() -> Recorded {
-    recorded_with(|s| s.policy.rocketchat_rate_limit = 10_000).await
+    recorded_with(|s| s.rocketchat_rate_limit = 10_000).await
 }
 
 #[tokio::test]

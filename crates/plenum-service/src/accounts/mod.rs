@@ -1,149 +1,26 @@
-use std::net::IpAddr;
+//! Accounts: the installation's first start, sign-in and tokens, users, companies and
+//! capacity. The keys and apps integrations authenticate with are in `keys.rs`.
+
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jiff::SignedDuration;
 
 use plenum_domain::Timestamp;
 use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{Password, Secret, SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::schedule::MeetingNumber;
-use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy};
+use plenum_domain::sign_in::AccessTokenRecord;
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
-use plenum_store::{SignInRecord, Store, StoreError};
+use plenum_store::{SignInRecord, StoreError};
 
-use crate::failures::Failures;
-use crate::tokens::{Expiring, TokenCache};
-use crate::{Clock, PasswordHasher, ServiceError};
+use crate::{Accounts, Actor, Principal, ServiceError};
 
-/// The installation's rules that come from configuration.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    /// The salt of FRTC's `secret = sha1(password + salt)`, for clients that send a plain
-    /// password. Must stay the same for the life of an installation.
-    pub secret_salt: String,
-    pub token_lifetime: SignedDuration,
-    /// How long a cached token check is trusted before the store is asked again.
-    pub token_revalidate_after: SignedDuration,
-    pub token_cache_entries: usize,
-    pub lockout: LockoutPolicy,
-    /// Days a credential is valid before FRTC's `password_expired_time` reaches 0.
-    pub password_lifetime_days: u32,
-    /// `max_users` given to companies created without one.
-    pub default_max_users: u32,
-    /// Concurrent call legs the installation allows (FRTC `capacity.system.max_calls`).
-    pub max_calls: u32,
-    /// Concurrent call legs through SIP/H.323 gateways; Plenum has no gateway yet.
-    pub gateway_max_calls: u32,
-    /// Whether `user/public/users` answers without a token (the default company's directory,
-    /// as the FRTC document's "SignedIn False" says), or requires sign-in.
-    pub public_user_directory: bool,
-    /// Base of the links the server hands out (join and live URLs), without a trailing `/`.
-    pub public_url: String,
-    /// Most occurrences one recurring series may have.
-    pub max_occurrences: usize,
-    /// How running meetings behave (heartbeats, ticks, sizes).
-    pub live: crate::LivePolicy,
-    /// What Huawei app keys are derived from (see `plenum_domain::api_keys`). The server loads
-    /// it from the data directory; the default is random, so keys made under it die with the
-    /// process.
-    pub app_key_secret: plenum_domain::api_keys::AppKeySecret,
-    /// Requests one user may make to Rocket.Chat's `video-conference.list` per second
-    /// (Rocket.Chat documents 3 per 1000 ms).
-    pub rocketchat_rate_limit: u32,
-}
+mod keys;
 
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            secret_salt: "plenum".to_owned(),
-            token_lifetime: SignedDuration::from_hours(24),
-            token_revalidate_after: SignedDuration::from_secs(10),
-            token_cache_entries: 100_000,
-            lockout: LockoutPolicy::default(),
-            password_lifetime_days: 90,
-            default_max_users: 1000,
-            max_calls: 1000,
-            gateway_max_calls: 0,
-            public_user_directory: true,
-            public_url: "http://127.0.0.1:7480".to_owned(),
-            max_occurrences: plenum_domain::recurrence::MAX_OCCURRENCES,
-            live: crate::LivePolicy::default(),
-            app_key_secret: plenum_domain::api_keys::AppKeySecret(rand::random()),
-            rocketchat_rate_limit: 3,
-        }
-    }
-}
+pub use keys::{APP_TOKEN_LIFETIME, AppAuthRequest, CompanyScope, CreatedKey, IssuedToken};
 
-/// Who is making a request: a signed-in user and the token they used.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub user: User,
-    pub token: AccessTokenRecord,
-    /// A SystemAdmin of the default company: may create and list companies.
-    pub platform_operator: bool,
-}
-
-/// A company ends only by a change in the store (none exists yet: companies are never
-/// updated or deleted), which revalidation picks up.
-impl Expiring for Company {
-    fn is_expired(&self, _now: Timestamp) -> bool {
-        false
-    }
-}
-
-impl Expiring for Principal {
-    fn is_expired(&self, now: Timestamp) -> bool {
-        self.token.is_expired(now)
-    }
-}
-
-impl Principal {
-    pub fn company(&self) -> CompanyId {
-        self.user.company_id
-    }
-
-    /// Refuses unless the principal is a platform operator (may create and list companies).
-    pub fn require_platform_operator(&self) -> Result<(), ServiceError> {
-        if self.platform_operator {
-            Ok(())
-        } else {
-            Err(ServiceError::PermissionDenied(
-                "only a SystemAdmin of the default company may manage companies",
-            ))
-        }
-    }
-
-    /// Refuses unless the principal may create, change and delete the company's meeting
-    /// rooms (a MeetingOperator or SystemAdmin). Handlers call it before validating a body.
-    pub fn require_room_manager(&self) -> Result<(), ServiceError> {
-        if self.user.role.manages_all_meetings() {
-            Ok(())
-        } else {
-            Err(ServiceError::PermissionDenied(
-                "only a MeetingOperator or SystemAdmin may manage meeting rooms",
-            ))
-        }
-    }
-
-    /// Refuses unless the principal may administer their company: create and change its
-    /// users, its integration keys, import its history. Handlers call it before validating a
-    /// body, so that someone without the right learns nothing from the answer.
-    pub fn require_user_admin(&self) -> Result<(), ServiceError> {
-        if self.user.role.can_manage_users() {
-            Ok(())
-        } else {
-            Err(ServiceError::PermissionDenied(
-                "only a SystemAdmin may do this: manage the company's users, integration keys and history",
-            ))
-        }
-    }
-}
-
-/// What a client proves its identity with: FRTC's pre-hashed secret or a plain password.
 #[derive(Debug, Clone)]
 pub enum Credential {
     Secret(Secret),
@@ -199,45 +76,6 @@ pub struct Initialised {
     pub generated_password: Option<String>,
 }
 
-/// The application service: one per running server (or CLI invocation).
-#[derive(Debug, Clone)]
-pub struct Plenum {
-    pub(crate) inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Inner {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) policy: Policy,
-    hasher: PasswordHasher,
-    tokens: TokenCache<Principal>,
-    /// Bearer API keys found valid, by hash (Rokid, Telnyx), see `tokens.rs`.
-    pub(crate) api_keys: TokenCache<plenum_domain::api_keys::ApiKey>,
-    /// Huawei app tokens found valid, by hash.
-    pub(crate) app_tokens: TokenCache<plenum_store::AppToken>,
-    /// Companies as read (no path changes one; re-read after `token_revalidate_after`).
-    companies: TokenCache<Company, CompanyId>,
-    /// The running meetings.
-    pub(crate) live: crate::live::Registry,
-    /// The media server, once started (`Plenum::start_media`).
-    pub(crate) media: std::sync::OnceLock<crate::live::MediaService>,
-    /// Failed sign-ins of usernames that have no account, by canonical name, throttled as
-    /// an account's are: if a name without an account never locked, the lock would tell
-    /// which usernames exist (docs/security.md).
-    unknown_sign_ins: Failures<String>,
-    /// Wrong meeting passwords, by the joiner's address and the meeting's number: a join
-    /// is answered at once and a connection may try again, so without this a password of
-    /// a few digits falls to a loop in seconds.
-    pub(crate) join_guesses: Failures<(IpAddr, MeetingNumber)>,
-    /// Recording and live streaming, once started (`Plenum::start_recordings`).
-    pub(crate) recordings: std::sync::OnceLock<crate::recordings::Recorder>,
-    /// Wrong live passcodes, by the watcher's address.
-    pub(crate) watch_guesses: Failures<IpAddr>,
-    /// New live-stream viewers per address.
-    pub(crate) viewer_rate: crate::live::ViewerRate,
-}
-
 /// An account locked until `until`, as answered at `now`.
 fn account_locked(until: Timestamp, now: Timestamp) -> ServiceError {
     ServiceError::AccountLocked {
@@ -263,46 +101,7 @@ pub fn generate_password() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>())
 }
 
-impl Plenum {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policy: Policy) -> Self {
-        let (revalidate, entries) = (policy.token_revalidate_after, policy.token_cache_entries);
-        let tokens = TokenCache::new(revalidate, entries);
-        let api_keys = TokenCache::new(revalidate, entries);
-        let app_tokens = TokenCache::new(revalidate, entries);
-        let companies = TokenCache::new(revalidate, entries);
-        Self {
-            inner: Arc::new(Inner {
-                store,
-                clock,
-                policy,
-                hasher: PasswordHasher::default(),
-                tokens,
-                api_keys,
-                app_tokens,
-                companies,
-                live: Default::default(),
-                media: Default::default(),
-                unknown_sign_ins: Failures::default(),
-                join_guesses: Failures::default(),
-                recordings: std::sync::OnceLock::new(),
-                watch_guesses: Failures::default(),
-                viewer_rate: Default::default(),
-            }),
-        }
-    }
-
-    pub fn now(&self) -> Timestamp {
-        self.inner.clock.now()
-    }
-
-    pub fn policy(&self) -> &Policy {
-        &self.inner.policy
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
-    }
-
+impl Accounts<'_> {
     fn secret_of(&self, credential: &Credential) -> Secret {
         match credential {
             Credential::Secret(s) => s.clone(),
@@ -329,7 +128,7 @@ impl Plenum {
         request: &NewUserRequest,
     ) -> Result<NewUser, ServiceError> {
         let (secret_hash, security_level) = self.hash_credential(&request.credential).await?;
-        let now = self.now();
+        let now = self.inner.now();
         Ok(NewUser {
             id: UserId::new(now),
             company_id: company,
@@ -364,7 +163,7 @@ impl Plenum {
                 (Password::parse_new(&raw)?, Some(raw))
             }
         };
-        let now = self.now();
+        let now = self.inner.now();
         let company = NewCompany {
             id: CompanyId::new(now),
             name: CompanyName::parse(DEFAULT_COMPANY_NAME)?,
@@ -458,7 +257,7 @@ impl Plenum {
         client_id: Option<String>,
     ) -> Result<SignedIn, ServiceError> {
         let secret = self.secret_of(&credential);
-        let now = self.now();
+        let now = self.inner.now();
         let mut fitting = Vec::new();
         let mut wrong = Vec::new();
         let mut locked_until = None::<Timestamp>;
@@ -489,7 +288,7 @@ impl Plenum {
         for user in wrong {
             self.inner
                 .store
-                .record_sign_in_failure(user, &self.inner.policy.lockout, self.now())
+                .record_sign_in_failure(user, &self.inner.policy.lockout, self.inner.now())
                 .await?;
         }
         match (fitting.is_empty(), locked_until) {
@@ -508,16 +307,16 @@ impl Plenum {
         let Some(record) = self.inner.store.sign_in_record(username).await? else {
             // Answered as an account's would be, lock included (see `UnknownSignIns`).
             let name = username.canonical();
-            let now = self.now();
+            let now = self.inner.now();
             let unknown = &self.inner.unknown_sign_ins;
             unknown
                 .check(&name, now)
                 .map_err(|until| account_locked(until, now))?;
             self.inner.hasher.verify_decoy(secret).await?;
-            unknown.record_failure(name, &self.inner.policy.lockout, self.now());
+            unknown.record_failure(name, &self.inner.policy.lockout, self.inner.now());
             return Err(ServiceError::InvalidCredentials);
         };
-        let now = self.now();
+        let now = self.inner.now();
         record
             .throttle
             .check(now)
@@ -530,7 +329,11 @@ impl Plenum {
         {
             self.inner
                 .store
-                .record_sign_in_failure(record.user.id, &self.inner.policy.lockout, self.now())
+                .record_sign_in_failure(
+                    record.user.id,
+                    &self.inner.policy.lockout,
+                    self.inner.now(),
+                )
                 .await?;
             tracing::info!(user_id = %record.user.id, "sign-in refused: wrong credential");
             return Err(ServiceError::InvalidCredentials);
@@ -550,7 +353,7 @@ impl Plenum {
                 .clear_sign_in_failures(record.user.id)
                 .await?;
         }
-        let now = self.now();
+        let now = self.inner.now();
         let token = new_access_token();
         let expires_at = now
             .checked_add(self.inner.policy.token_lifetime)
@@ -578,7 +381,7 @@ impl Plenum {
         plenum_domain::credentials::days_until_password_expiry(
             user.secret_changed_at,
             self.inner.policy.password_lifetime_days,
-            self.now(),
+            self.inner.now(),
         )
     }
 
@@ -597,7 +400,7 @@ impl Plenum {
             return Err(ServiceError::TokenMissing);
         }
         let hash = TokenHash::of(token);
-        let now = self.now();
+        let now = self.inner.now();
         if let Some(principal) = self.cached_principal(&hash, now) {
             return Ok(principal);
         }
@@ -654,7 +457,7 @@ impl Plenum {
             // A stolen token must not become an oracle for guessing the password.
             self.inner
                 .store
-                .record_sign_in_failure(user, &self.inner.policy.lockout, self.now())
+                .record_sign_in_failure(user, &self.inner.policy.lockout, self.inner.now())
                 .await?;
             return Err(ServiceError::WrongOldCredential);
         }
@@ -665,7 +468,13 @@ impl Plenum {
         if !self
             .inner
             .store
-            .change_secret(principal.company(), user, &current, &secret, self.now())
+            .change_secret(
+                principal.company(),
+                user,
+                &current,
+                &secret,
+                self.inner.now(),
+            )
             .await?
         {
             return Err(ServiceError::WrongOldCredential);
@@ -681,21 +490,24 @@ impl Plenum {
 
     // --- users ---------------------------------------------------------------------------
 
+    /// Creates a user in the actor's company (SystemAdmins, or the operator).
     pub async fn create_user(
         &self,
-        actor: &Principal,
+        actor: Actor<'_>,
         request: NewUserRequest,
     ) -> Result<User, ServiceError> {
         actor.require_user_admin()?;
         let user = self.new_user(actor.company(), &request).await?;
         let created = self.inner.store.create_user(&user).await?;
-        tracing::info!(user_id = %created.id, by = %actor.user.id, role = %created.role, "user created");
+        tracing::info!(user_id = %created.id, by = %actor, role = %created.role, "user created");
         Ok(created)
     }
 
+    /// Changes a user of the actor's company (SystemAdmins, or the operator). A new
+    /// credential ends every session of the user.
     pub async fn update_user(
         &self,
-        actor: &Principal,
+        actor: Actor<'_>,
         id: UserId,
         changes: UserChanges,
     ) -> Result<User, ServiceError> {
@@ -716,7 +528,7 @@ impl Plenum {
         let updated = self
             .inner
             .store
-            .update_user(company, id, &changes, self.now())
+            .update_user(company, id, &changes, self.inner.now())
             .await?;
         if resets_secret {
             // A credential set by someone else ends every session of the user.
@@ -775,21 +587,14 @@ impl Plenum {
 
     // --- companies -----------------------------------------------------------------------
 
+    /// Creates a company and its first SystemAdmin (platform operators, or the operator).
     pub async fn create_company(
         &self,
-        actor: &Principal,
+        actor: Actor<'_>,
         request: NewCompanyRequest,
     ) -> Result<(Company, User), ServiceError> {
         actor.require_platform_operator()?;
-        self.create_company_unchecked(request).await
-    }
-
-    /// Creates a company and its first SystemAdmin; for the CLI, which acts as the operator.
-    pub async fn create_company_unchecked(
-        &self,
-        request: NewCompanyRequest,
-    ) -> Result<(Company, User), ServiceError> {
-        let now = self.now();
+        let now = self.inner.now();
         let company = NewCompany {
             id: CompanyId::new(now),
             name: request.name,
@@ -810,7 +615,7 @@ impl Plenum {
             .user(company.id, admin.id)
             .await?
             .ok_or(ServiceError::UserNotFound)?;
-        tracing::info!(company_id = %company.id, admin_id = %admin.id, "company created");
+        tracing::info!(company_id = %company.id, admin_id = %admin.id, by = %actor, "company created");
         Ok((company, admin))
     }
 
@@ -820,7 +625,7 @@ impl Plenum {
     }
 
     pub async fn company(&self, id: CompanyId) -> Result<Company, ServiceError> {
-        let now = self.now();
+        let now = self.inner.now();
         if let Some(company) = self.inner.companies.get(&id, now) {
             return Ok(Company::clone(&company));
         }
@@ -853,44 +658,31 @@ impl Plenum {
         })
     }
 
-    // --- offline administration (CLI) ----------------------------------------------------
-
-    /// Creates a user in a company without a signed-in actor: the CLI runs with the data
-    /// directory's owner's authority.
-    pub async fn create_user_offline(
+    /// A user by username, in any company for the operator, in their own for a user: the
+    /// CLI's way to name a user (`user reset-password NAME`). Usernames are unique across the
+    /// installation.
+    pub async fn user_by_username(
         &self,
-        company: CompanyId,
-        request: NewUserRequest,
-    ) -> Result<User, ServiceError> {
-        let user = self.new_user(company, &request).await?;
-        Ok(self.inner.store.create_user(&user).await?)
-    }
-
-    /// Sets a new password for a user by username and ends all their sessions.
-    pub async fn reset_password_offline(
-        &self,
+        actor: Actor<'_>,
         username: &Username,
-        password: Password,
     ) -> Result<User, ServiceError> {
+        actor.require_user_admin()?;
         let record = self
             .inner
             .store
             .sign_in_record(username)
             .await?
+            .filter(|r| matches!(actor, Actor::Operator(_)) || r.user.company_id == actor.company())
             .ok_or(ServiceError::UserNotFound)?;
-        let changes = UserChanges {
-            secret: Some(
-                self.hash_credential(&Credential::Password(password))
-                    .await?,
-            ),
-            ..UserChanges::default()
-        };
-        self.apply_user_changes(record.user.company_id, record.user.id, changes)
-            .await
+        Ok(record.user)
     }
 
     /// Removes expired tokens from the store; the server calls this periodically.
     pub async fn purge_expired_tokens(&self) -> Result<u64, ServiceError> {
-        Ok(self.inner.store.delete_expired_tokens(self.now()).await?)
+        Ok(self
+            .inner
+            .store
+            .delete_expired_tokens(self.inner.now())
+            .await?)
     }
 }
