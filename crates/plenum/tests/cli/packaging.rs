@@ -293,6 +293,8 @@ const EXAMPLES: &[&str] = &[
     "public_url",
     "tls.cert_file",
     "tls.key_file",
+    "metrics.listen",
+    "metrics.token",
     "media.advertise",
     "media.ice_servers",
     "media.ice_servers.urls",
