@@ -20,7 +20,7 @@ struct Answer {
 impl Answer {
     fn reply(&self) -> plenum_testkit::Reply {
         plenum_testkit::Reply {
-            status: reqwest::StatusCode::from_u16(self.status).unwrap(),
+            status: reqwest::StatusCode::from_u16(self.status).unwrap_or_else(|e| panic!("{e}")),
             body: self.body.clone(),
             headers: self.headers.clone(),
         }
@@ -36,10 +36,10 @@ impl Answer {
 }
 
 async fn send(request: reqwest::RequestBuilder) -> Answer {
-    let response = request.send().await.unwrap();
+    let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
+    let text = response.text().await.unwrap_or_else(|e| panic!("{e}"));
     Answer {
         status,
         headers,
@@ -307,7 +307,7 @@ async fn open(browser: &Browser, app: &TestApp, path: &str) -> Page {
 }
 
 async fn wait_for_text(page: &mut Page, words: &str) {
-    let words = serde_json::to_string(&words.to_lowercase()).unwrap();
+    let words = serde_json::to_string(&words.to_lowercase()).unwrap_or_else(|e| panic!("{e}"));
     page.wait_for(&format!(
         "document.body.innerText.toLowerCase().includes({words})"
     ))
@@ -316,7 +316,7 @@ async fn wait_for_text(page: &mut Page, words: &str) {
 
 /// Types `text` into the control `id` as a person would: the value, then input and change.
 async fn type_into(page: &mut Page, id: &str, text: &str) {
-    let text = serde_json::to_string(text).unwrap();
+    let text = serde_json::to_string(text).unwrap_or_else(|e| panic!("{e}"));
     page.eval(&format!(
         "(() => {{ const e = document.getElementById('{id}'); e.focus(); e.value = {text}; \
            e.dispatchEvent(new Event('input', {{bubbles: true}})); \
@@ -332,8 +332,8 @@ async fn click(page: &mut Page, id: &str) {
 
 /// Clicks the button or link whose text is `text` inside the element matched by `within`.
 async fn click_text(page: &mut Page, within: &str, text: &str) {
-    let within = serde_json::to_string(within).unwrap();
-    let text = serde_json::to_string(text).unwrap();
+    let within = serde_json::to_string(within).unwrap_or_else(|e| panic!("{e}"));
+    let text = serde_json::to_string(text).unwrap_or_else(|e| panic!("{e}"));
     page.wait_for(&format!(
         "[...document.querySelectorAll({within} + ' a, ' + {within} + ' button')].some(e => e.textContent.trim() === {text})"
     ))
@@ -354,7 +354,7 @@ async fn sign_in(page: &mut Page, username: &str, password: &str) {
 
 /// The card of the meeting named `name` in the view (a CSS selector for it).
 fn card_of(name: &str) -> String {
-    let name = serde_json::to_string(name).unwrap();
+    let name = serde_json::to_string(name).unwrap_or_else(|e| panic!("{e}"));
     format!(
         "[...document.querySelectorAll('#view li.meeting')].some(c => c.querySelector('.meeting-name').textContent === {name})"
     )
