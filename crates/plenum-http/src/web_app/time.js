@@ -55,14 +55,23 @@ function offset(ms, zone) {
   return asUtc - Math.floor(ms / 1000) * 1000;
 }
 
-/// `YYYY-MM-DDTHH:MM` in `zone` -> milliseconds (a time skipped by a DST change moves on).
+/// `YYYY-MM-DDTHH:MM` in `zone` -> milliseconds. As jiff (the server) does by default: a time a
+/// daylight-saving change repeats is its earlier instant; one it skips moves on by the gap.
 export function fromLocal(text, zone) {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(text || '');
   if (!m) return NaN;
   const guess = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
-  let ms = guess - offset(guess, zone);
-  ms = guess - offset(ms, zone);
-  return ms;
+  // The zone's offsets half a day before and after (about) that instant: a change between
+  // them is the only one.
+  const near = guess - offset(guess, zone);
+  const before = guess - offset(near - DAY / 2, zone);
+  const after = guess - offset(near + DAY / 2, zone);
+  const fits = [before, after].filter((ms) => {
+    const w = wall(ms, zone);
+    return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute) === guess;
+  });
+  if (fits.length) return Math.min(...fits);
+  return before;
 }
 
 const pad = (n) => String(n).padStart(2, '0');

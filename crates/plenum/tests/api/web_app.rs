@@ -689,3 +689,64 @@ async fn reservations_are_made_changed_and_deleted_and_the_account_page_works() 
     assert_eq!(ics.status().as_u16(), 200);
     page.screenshot("web-account").await;
 }
+
+/// The editor turns wall-clock times in a chosen zone into instants with the browser's `Intl`
+/// alone (time.js): the same instants as jiff's, across daylight-saving changes.
+#[tokio::test]
+async fn wall_clock_times_become_the_right_instants_in_any_zone() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::launch().await;
+    let mut page = open(&browser, &app, "/").await;
+    let cases = [
+        ("2026-07-01T09:00", "Europe/Berlin"),
+        ("2026-01-15T09:00", "Europe/Berlin"),
+        // Skipped by the spring change: the same instant as an hour later (jiff: compatible).
+        ("2026-03-29T02:30", "Europe/Berlin"),
+        ("2026-11-01T09:00", "America/New_York"),
+        ("2026-03-08T09:00", "America/New_York"),
+        ("2026-06-15T18:45", "Asia/Kolkata"),
+        ("2026-04-05T03:00", "Pacific/Chatham"),
+        ("2026-12-31T23:59", "UTC"),
+    ];
+    for (local, zone) in cases {
+        let expected = local
+            .parse::<jiff::civil::DateTime>()
+            .unwrap()
+            .in_tz(zone)
+            .unwrap()
+            .timestamp()
+            .as_millisecond();
+        let got = page
+            .eval(&format!(
+                "import('/app/time.js').then(t => t.fromLocal('{local}', '{zone}'))"
+            ))
+            .await;
+        assert_eq!(got, expected, "{local} in {zone}");
+        // And back, for a time that exists.
+        if local != "2026-03-29T02:30" {
+            let back = page
+                .eval(&format!(
+                    "import('/app/time.js').then(t => t.toLocal({expected}, '{zone}'))"
+                ))
+                .await;
+            assert_eq!(back, local, "{expected} in {zone}");
+        }
+    }
+    // A time the autumn change repeats is one of its two instants, and reads back the same.
+    let back = page
+        .eval("import('/app/time.js').then(t => t.toLocal(t.fromLocal('2026-10-25T02:30', 'Europe/Berlin'), 'Europe/Berlin'))")
+        .await;
+    assert_eq!(back, "2026-10-25T02:30");
+    // A series' last day ends at the zone's midnight.
+    let end = page
+        .eval("import('/app/time.js').then(t => t.endOfDay('2026-07-01', 'Europe/Berlin'))")
+        .await;
+    let midnight = "2026-07-02T00:00"
+        .parse::<jiff::civil::DateTime>()
+        .unwrap()
+        .in_tz("Europe/Berlin")
+        .unwrap()
+        .timestamp()
+        .as_millisecond();
+    assert_eq!(end, midnight - 1);
+}
