@@ -29,6 +29,7 @@ mod tokens;
 mod users;
 mod vendor_sdks;
 mod watch;
+mod web_app;
 
 use serde_json::Value;
 
