@@ -11,7 +11,8 @@
 --   will bring a "generations" port with triggers or LISTEN/NOTIFY here);
 -- - the FTS5 trigram table of meeting names: `pg_trgm`'s GIN index on `schedules.name_key`
 --   serves the same substring search (`LIKE '%…%'`);
--- - `rowid`: where SQLite breaks ties by rowid (companies, rooms) a `seq` identity column does.
+-- - `rowid`: where SQLite breaks ties by rowid (companies, rooms, API keys) a `seq` identity
+--   column does.
 --
 -- Text compared by code point, as SQLite compares it (`COLLATE "C"`): keys that lists are
 -- ordered by (`username_key`) and meeting numbers (prefix ranges).
@@ -301,6 +302,7 @@ CREATE TABLE session_events (
 );
 
 CREATE TABLE api_keys (
+    seq          bigint  GENERATED ALWAYS AS IDENTITY UNIQUE,
     id           uuid    PRIMARY KEY,
     company_id   uuid    NOT NULL REFERENCES companies (id),
     name         text    NOT NULL,

@@ -34,8 +34,6 @@ const PENDING: &[&str] = &[
     "import_is_all_or_nothing_and_names_the_line",
     "import_closes_open_stays_of_ended_sessions",
     "import_refuses_ids_and_references_of_other_companies",
-    "api_keys_round_trip_and_revoke_within_their_company",
-    "app_tokens_end_with_their_key_and_expire",
     "insert_history_batch_writes_what_the_queries_read_all_or_nothing",
     "listed_rows_follow_every_change_of_what_they_show",
     "a_rooms_sessions_are_listed_only_for_a_room_of_the_company",
