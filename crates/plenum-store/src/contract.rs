@@ -4755,6 +4755,8 @@ pub(crate) fn assert_every_check_is_listed(source: &str, start: &str, end: &str)
         .lines()
         .filter_map(|l| l.strip_prefix("pub async fn "))
         .filter_map(|l| l.split_once('(').map(|(name, _)| name))
+        // The runner of the checks, not a check.
+        .filter(|name| *name != "run_check")
         .collect();
     assert_eq!(listed, defined);
 }
