@@ -169,9 +169,9 @@ impl ActorFilter {
         if raw.eq_ignore_ascii_case(OPERATOR) {
             return Ok(Self::Operator);
         }
-        raw.parse::<UserId>().map(Self::User).map_err(|_| {
-            ValidationError::new(Field::AuditActor, "must be a user id or `operator`")
-        })
+        raw.parse::<UserId>()
+            .map(Self::User)
+            .map_err(|_| ValidationError::new(Field::AuditActor, "must be a user id or `operator`"))
     }
 }
 

@@ -470,7 +470,9 @@ impl WebhookUrl {
         let invalid = |reason: &str| ValidationError::new(Field::WebhookUrl, reason.to_owned());
         let raw = raw.trim();
         if raw.is_empty() || raw.chars().count() > MAX_URL_CHARS {
-            return Err(invalid("must be an http or https URL of at most 2048 characters"));
+            return Err(invalid(
+                "must be an http or https URL of at most 2048 characters",
+            ));
         }
         let url = url::Url::parse(raw).map_err(|_| invalid("is not a valid URL"))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -833,7 +835,10 @@ mod tests {
         ] {
             let e = WebhookUrl::parse(private, false).expect_err(private);
             assert_eq!(e.field, Field::WebhookUrl);
-            assert!(WebhookUrl::parse(private, true).is_ok(), "{private} allowed");
+            assert!(
+                WebhookUrl::parse(private, true).is_ok(),
+                "{private} allowed"
+            );
         }
         assert!(WebhookUrl::parse(&format!("https://e.com/{}", "a".repeat(3000)), true).is_err());
     }
@@ -884,16 +889,27 @@ mod tests {
         let a = WebhookSecret::derive(&installation, &SigningSeed([1; 32]));
         let b = WebhookSecret::derive(&installation, &SigningSeed([2; 32]));
         assert_ne!(a, b);
-        assert_eq!(a, WebhookSecret::derive(&installation, &SigningSeed([1; 32])));
+        assert_eq!(
+            a,
+            WebhookSecret::derive(&installation, &SigningSeed([1; 32]))
+        );
         let whsec = a.whsec();
         assert!(whsec.starts_with("whsec_"));
         assert_eq!(WebhookSecret::from_whsec(&whsec).as_deref(), Some(&a.0[..]));
         assert_eq!(
             a.sign("id", 1, b"{}"),
-            sign(&WebhookSecret::from_whsec(&whsec).expect("key"), "id", 1, b"{}")
+            sign(
+                &WebhookSecret::from_whsec(&whsec).expect("key"),
+                "id",
+                1,
+                b"{}"
+            )
         );
         assert!(!format!("{a:?}").contains(&whsec[6..12]));
-        assert_eq!(format!("{:?}", SigningSeed([1; 32])), "SigningSeed(<redacted>)");
+        assert_eq!(
+            format!("{:?}", SigningSeed([1; 32])),
+            "SigningSeed(<redacted>)"
+        );
     }
 
     #[test]

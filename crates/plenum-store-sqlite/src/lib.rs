@@ -14,6 +14,10 @@ mod live;
 mod meetings;
 mod reads;
 mod schedule_index;
+mod webhooks;
+
+#[doc(hidden)]
+pub use webhooks::DUE_DELIVERIES;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -355,6 +359,130 @@ impl LiveRecord for SqliteStore {
             Some(limit),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl plenum_store::Webhooks for SqliteStore {
+    async fn create_webhook(
+        &self,
+        new: &plenum_domain::webhooks::NewEndpoint,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<plenum_store::Registration> {
+        webhooks::create_webhook(self, new, audit).await
+    }
+
+    async fn webhooks(
+        &self,
+        company: CompanyId,
+    ) -> StoreResult<Vec<plenum_domain::webhooks::Endpoint>> {
+        webhooks::webhooks(self, company)
+    }
+
+    async fn webhook(
+        &self,
+        company: CompanyId,
+        id: plenum_domain::ids::WebhookId,
+    ) -> StoreResult<Option<plenum_domain::webhooks::Endpoint>> {
+        webhooks::webhook(self, company, id)
+    }
+
+    async fn delete_webhook(
+        &self,
+        company: CompanyId,
+        id: plenum_domain::ids::WebhookId,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<()> {
+        webhooks::delete_webhook(self, company, id, audit).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        company: CompanyId,
+        id: plenum_domain::ids::WebhookId,
+        seed: &plenum_domain::webhooks::SigningSeed,
+        at: Timestamp,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<plenum_domain::webhooks::Endpoint> {
+        webhooks::rotate_webhook_secret(self, company, id, seed, at, audit).await
+    }
+
+    async fn append_trail(&self, trail: &plenum_store::Trail) -> StoreResult<()> {
+        webhooks::append_trail(self, trail).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<plenum_store::DueDelivery>> {
+        webhooks::due_deliveries(self, now, limit)
+    }
+
+    async fn next_delivery_due(&self) -> StoreResult<Option<Timestamp>> {
+        webhooks::next_delivery_due(self)
+    }
+
+    async fn record_attempts(
+        &self,
+        attempts: Vec<(plenum_store::Attempt, plenum_store::AttemptResult)>,
+    ) -> StoreResult<()> {
+        self.journal.write(live::Work::Attempts(attempts)).await
+    }
+
+    async fn webhook_attempts(
+        &self,
+        company: CompanyId,
+        endpoint: plenum_domain::ids::WebhookId,
+        limit: u32,
+    ) -> StoreResult<Vec<plenum_store::Attempt>> {
+        webhooks::webhook_attempts(self, company, endpoint, limit)
+    }
+
+    async fn replay_event(
+        &self,
+        company: CompanyId,
+        endpoint: plenum_domain::ids::WebhookId,
+        event: plenum_domain::ids::EventId,
+        now: Timestamp,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<()> {
+        webhooks::replay_event(self, company, endpoint, event, now, audit).await
+    }
+
+    async fn replay_since(
+        &self,
+        company: CompanyId,
+        endpoint: plenum_domain::ids::WebhookId,
+        since: Timestamp,
+        now: Timestamp,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<u64> {
+        webhooks::replay_since(self, company, endpoint, since, now, audit).await
+    }
+
+    async fn pending_deliveries(&self) -> StoreResult<u64> {
+        webhooks::pending_deliveries(self)
+    }
+
+    async fn expire_webhook_events(&self, before: Timestamp) -> StoreResult<u64> {
+        webhooks::expire_webhook_events(self, before).await
+    }
+}
+
+#[async_trait]
+impl plenum_store::AuditLog for SqliteStore {
+    async fn audit_log(
+        &self,
+        company: CompanyId,
+        filter: &plenum_domain::audit::AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<plenum_domain::audit::AuditRecord>> {
+        webhooks::audit_log(self, company, filter, page)
+    }
+
+    async fn expire_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        webhooks::expire_audit(self, before).await
     }
 }
 

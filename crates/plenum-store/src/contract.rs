@@ -131,6 +131,7 @@ macro_rules! contract_tests {
             // contract-list-end
         );
         $crate::history_contract_tests!($make);
+        $crate::webhooks_contract_tests!($make);
     };
     (@tests_of $module:ident; $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -244,7 +245,7 @@ fn with_real_name(mut user: NewUser, real_name: &str) -> NewUser {
 }
 
 /// Creates a company with the given limit and its SystemAdmin `admin`.
-async fn company_with_admin(
+pub(crate) async fn company_with_admin(
     store: &dyn Store,
     name: &str,
     admin: &str,
@@ -1826,7 +1827,7 @@ pub fn user_ref(user: &User) -> UserRef {
     }
 }
 
-fn meeting_number(raw: &str) -> MeetingNumber {
+pub(crate) fn meeting_number(raw: &str) -> MeetingNumber {
     MeetingNumber::parse(raw).expect("test meeting numbers are valid")
 }
 

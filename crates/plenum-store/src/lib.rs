@@ -27,6 +27,11 @@ pub mod contract_history;
 mod history;
 
 pub use history::{AppToken, History, HuaweiApp, ImportError};
+#[cfg(feature = "contract-tests")]
+pub mod contract_webhooks;
+mod webhooks;
+
+pub use webhooks::{Attempt, AttemptResult, AuditLog, DueDelivery, Registration, Trail, Webhooks};
 
 /// Why a store operation did not happen. Every variant but `Internal` is a domain answer the
 /// caller turns into a precise error for the client.
@@ -75,7 +80,9 @@ pub struct AuthenticatedToken {
 }
 
 #[async_trait]
-pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    LiveRecord + History + Webhooks + AuditLog + Send + Sync + std::fmt::Debug + 'static
+{
     // --- companies -------------------------------------------------------------------------
 
     /// Creates a company and its first SystemAdmin together: a company never exists without
