@@ -21,6 +21,7 @@ pub mod recording_files;
 mod recordings;
 mod scheduling;
 mod tokens;
+mod webhooks;
 
 pub use accounts::{
     APP_TOKEN_LIFETIME, AppAuthRequest, BOOTSTRAP_ADMIN, BootstrapOutcome, Capacity, CompanyScope,
@@ -41,3 +42,4 @@ pub use passwords::PasswordHasher;
 pub use policy::Policy;
 pub use recordings::{RecordingSettings, RecoveredRecordings};
 pub use scheduling::{RoomRequest, ScheduleRequest, SeriesRequest};
+pub use webhooks::{WebhookCounts, WebhookPolicy, WebhookStats};

@@ -102,7 +102,9 @@ pub(crate) fn number(raw: &str, what: &str) -> StoreResult<plenum_domain::schedu
 /// deferred transaction that read before the journal committed could not then write
 /// (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out), and the change would be
 /// refused with an internal error. Taken at the start, the lock is waited for instead.
-async fn write_tx(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+pub(crate) async fn write_tx(
+    pool: &SqlitePool,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
     pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
 }
 
@@ -419,8 +421,8 @@ impl plenum_store::Webhooks for SqliteStore {
         webhooks::due_deliveries(self, now, limit)
     }
 
-    async fn next_delivery_due(&self) -> StoreResult<Option<Timestamp>> {
-        webhooks::next_delivery_due(self)
+    async fn next_delivery_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>> {
+        webhooks::next_delivery_due(self, after)
     }
 
     async fn record_attempts(

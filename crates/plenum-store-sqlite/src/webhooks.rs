@@ -26,7 +26,7 @@ use plenum_store::{
     Attempt, AttemptResult, DueDelivery, Registration, StoreError, StoreResult, Trail,
 };
 
-use crate::{SqliteStore, corrupt, db_err, instant, internal, ms};
+use crate::{SqliteStore, corrupt, db_err, instant, internal, ms, write_tx};
 
 /// At most this many rows go in one retention transaction, so retention never holds the
 /// write lock (which joins wait on) for long.
@@ -219,7 +219,7 @@ pub(crate) async fn create_webhook(
     audit: &AuditEntry,
 ) -> StoreResult<Registration> {
     let e = &new.endpoint;
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let existing: Option<Uuid> =
         sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE company_id = ?1 AND url = ?2")
             .bind(e.company.as_uuid())
@@ -290,7 +290,7 @@ pub(crate) async fn delete_webhook(
     id: WebhookId,
     audit: &AuditEntry,
 ) -> StoreResult<()> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let deleted = sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?1 AND company_id = ?2")
         .bind(id.as_uuid())
         .bind(company.as_uuid())
@@ -313,7 +313,7 @@ pub(crate) async fn rotate_webhook_secret(
     at: Timestamp,
     audit: &AuditEntry,
 ) -> StoreResult<Endpoint> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let row = sqlx::query(
         "UPDATE webhook_endpoints SET seed = ?3, secret_rotated_at = ?4 \
          WHERE id = ?1 AND company_id = ?2 \
@@ -354,7 +354,7 @@ pub(crate) async fn append_trail(store: &SqliteStore, trail: &Trail) -> StoreRes
     if trail.is_empty() {
         return Ok(());
     }
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)
 }
@@ -421,13 +421,18 @@ pub(crate) fn due_deliveries(
     })
 }
 
-pub(crate) fn next_delivery_due(store: &SqliteStore) -> StoreResult<Option<Timestamp>> {
+pub(crate) fn next_delivery_due(
+    store: &SqliteStore,
+    after: Timestamp,
+) -> StoreResult<Option<Timestamp>> {
     store.reads.read(|conn| {
-        conn.prepare_cached("SELECT min(due_at) FROM webhook_deliveries WHERE state = 0")
-            .and_then(|mut st| st.query_row([], |row| row.get::<_, Option<i64>>(0)))
-            .map_err(internal)?
-            .map(instant)
-            .transpose()
+        conn.prepare_cached(
+            "SELECT min(due_at) FROM webhook_deliveries WHERE state = 0 AND due_at > ?1",
+        )
+        .and_then(|mut st| st.query_row([ms(after)], |row| row.get::<_, Option<i64>>(0)))
+        .map_err(internal)?
+        .map(instant)
+        .transpose()
     })
 }
 
@@ -550,7 +555,7 @@ pub(crate) async fn replay_event(
     now: Timestamp,
     audit: &AuditEntry,
 ) -> StoreResult<()> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let replayed = sqlx::query(&format!("{REPLAY}ev.id = ?4{REPLAY_CONFLICT}"))
         .bind(endpoint.as_uuid())
         .bind(company.as_uuid())
@@ -575,7 +580,7 @@ pub(crate) async fn replay_since(
     now: Timestamp,
     audit: &AuditEntry,
 ) -> StoreResult<u64> {
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
+    let mut tx = write_tx(&store.writer).await?;
     let known: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM webhook_endpoints WHERE id = ?1 AND company_id = ?2")
             .bind(endpoint.as_uuid())
@@ -615,13 +620,15 @@ pub(crate) fn pending_deliveries(store: &SqliteStore) -> StoreResult<u64> {
 async fn delete_in_batches(store: &SqliteStore, sql: &str, before: Timestamp) -> StoreResult<u64> {
     let mut total = 0;
     loop {
+        let mut tx = write_tx(&store.writer).await?;
         let deleted = sqlx::query(sql)
             .bind(ms(before))
             .bind(EXPIRY_BATCH)
-            .execute(&store.writer)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?
             .rows_affected();
+        tx.commit().await.map_err(db_err)?;
         total += deleted;
         if deleted < EXPIRY_BATCH as u64 {
             return Ok(total);

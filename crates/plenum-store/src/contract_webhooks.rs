@@ -290,7 +290,11 @@ pub async fn events_are_kept_only_where_an_endpoint_takes_them(store: &dyn Store
             .expect("due")
             .is_empty()
     );
-    assert_eq!(store.next_delivery_due().await.expect("next"), Some(at(2)));
+    assert_eq!(
+        store.next_delivery_due(at(1)).await.expect("next"),
+        Some(at(2))
+    );
+    assert_eq!(store.next_delivery_due(at(3)).await.expect("next"), None);
 }
 
 pub async fn events_and_audit_entries_share_the_fate_of_their_live_batch(store: &dyn Store) {

@@ -147,8 +147,10 @@ pub trait Webhooks {
     /// event of the same meeting to the same endpoint is undelivered (and not exhausted).
     async fn due_deliveries(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<DueDelivery>>;
 
-    /// When the next undelivered delivery is due (`None`: nothing waits).
-    async fn next_delivery_due(&self) -> StoreResult<Option<Timestamp>>;
+    /// When the next undelivered delivery due after `after` is due (`None`: none waits).
+    /// Deliveries due earlier but held back by their meeting's order do not count: they
+    /// become due when the delivery before them is through.
+    async fn next_delivery_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>>;
 
     /// Records attempts and what each leaves its delivery in, in one transaction: a delivery
     /// is acknowledged, rescheduled or exhausted; exhausted marks the endpoint failing,
