@@ -43,7 +43,7 @@ use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{
     Abandoned, AuthenticatedToken, DeletedRecordings, JoinTarget, LiveRecord, LiveWrite,
-    MeetingScope, SignInRecord, Store, StoreError, StoreResult,
+    MeetingScope, SignInRecord, Store, StoreError, StoreResult, Trail,
 };
 
 /// The database file inside a data directory.
@@ -490,10 +490,11 @@ impl plenum_store::AuditLog for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn create_company(
+    async fn create_company_with_trail(
         &self,
         company: &NewCompany,
         first_admin: &NewUser,
+        trail: &Trail,
     ) -> StoreResult<Company> {
         let mut tx = write_tx(&self.writer).await?;
         let inserted = sqlx::query(
@@ -515,6 +516,7 @@ impl Store for SqliteStore {
             Err(e) => return Err(db_err(e)),
         }
         insert_user(&mut tx, first_admin).await?;
+        webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Company {
             id: company.id,
@@ -573,12 +575,13 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
+    async fn create_user_with_trail(&self, user: &NewUser, trail: &Trail) -> StoreResult<User> {
         let mut tx = write_tx(&self.writer).await?;
         insert_user(&mut tx, user).await?;
         let created = user_in(&mut *tx, user.company_id, user.id)
             .await?
             .ok_or(StoreError::NotFound)?;
+        webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(created)
     }
@@ -635,12 +638,13 @@ impl Store for SqliteStore {
             .map_err(db_err)
     }
 
-    async fn update_user(
+    async fn update_user_with_trail(
         &self,
         company: CompanyId,
         id: UserId,
         changes: &UserChanges,
         now: Timestamp,
+        trail: &Trail,
     ) -> StoreResult<User> {
         let mut tx = write_tx(&self.writer).await?;
         let mut user = user_in(&mut *tx, company, id)
@@ -686,6 +690,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         }
+        webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(user)
     }
@@ -922,8 +927,12 @@ impl Store for SqliteStore {
         meetings::delete_room(self, company, id).await
     }
 
-    async fn create_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule> {
-        meetings::create_schedule(self, schedule).await
+    async fn create_schedule_with_trail(
+        &self,
+        schedule: &Schedule,
+        trail: &Trail,
+    ) -> StoreResult<Schedule> {
+        meetings::create_schedule(self, schedule, trail).await
     }
 
     async fn create_schedules(&self, schedules: &[Schedule]) -> StoreResult<()> {
@@ -934,12 +943,21 @@ impl Store for SqliteStore {
         meetings::schedule(self, company, id).await
     }
 
-    async fn update_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule> {
-        meetings::update_schedule(self, schedule).await
+    async fn update_schedule_with_trail(
+        &self,
+        schedule: &Schedule,
+        trail: &Trail,
+    ) -> StoreResult<Schedule> {
+        meetings::update_schedule(self, schedule, trail).await
     }
 
-    async fn delete_schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<()> {
-        meetings::delete_schedule(self, company, id).await
+    async fn delete_schedule_with_trail(
+        &self,
+        company: CompanyId,
+        id: ScheduleId,
+        trail: &Trail,
+    ) -> StoreResult<()> {
+        meetings::delete_schedule(self, company, id, trail).await
     }
 
     async fn find_schedules(
@@ -952,24 +970,35 @@ impl Store for SqliteStore {
         meetings::find_schedules(self, company, scope, filter, page).await
     }
 
-    async fn create_series(
+    async fn create_series_with_trail(
         &self,
         series: &Series,
         occurrences: &[Schedule],
+        trail: &Trail,
     ) -> StoreResult<Series> {
-        meetings::create_series(self, series, occurrences).await
+        meetings::create_series(self, series, occurrences, trail).await
     }
 
     async fn series(&self, company: CompanyId, id: SeriesId) -> StoreResult<Option<Series>> {
         meetings::series(self, company, id).await
     }
 
-    async fn replace_series(&self, series: &Series, rebuilt: &[Schedule]) -> StoreResult<Series> {
-        meetings::replace_series(self, series, rebuilt).await
+    async fn replace_series_with_trail(
+        &self,
+        series: &Series,
+        rebuilt: &[Schedule],
+        trail: &Trail,
+    ) -> StoreResult<Series> {
+        meetings::replace_series(self, series, rebuilt, trail).await
     }
 
-    async fn delete_series(&self, company: CompanyId, id: SeriesId) -> StoreResult<()> {
-        meetings::delete_series(self, company, id).await
+    async fn delete_series_with_trail(
+        &self,
+        company: CompanyId,
+        id: SeriesId,
+        trail: &Trail,
+    ) -> StoreResult<()> {
+        meetings::delete_series(self, company, id, trail).await
     }
 
     async fn series_occurrences(

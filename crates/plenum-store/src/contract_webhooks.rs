@@ -36,6 +36,7 @@ macro_rules! webhooks_contract_tests {
             rotating_a_secret_replaces_the_seed_of_that_endpoint_only,
             the_audit_log_filters_and_pages_newest_first_within_its_company,
             audit_expiry_removes_only_old_entries,
+            a_changes_trail_is_written_if_and_only_if_the_change_is,
             // webhooks-contract-list-end
         );
     };
@@ -771,6 +772,96 @@ pub async fn audit_expiry_removes_only_old_entries(store: &dyn Store) {
     assert_eq!(left.items.len(), 1);
     assert_eq!(left.items[0].entry.at, at(30));
     let _: Timestamp = left.items[0].entry.at;
+}
+
+pub async fn a_changes_trail_is_written_if_and_only_if_the_change_is(store: &dyn Store) {
+    use crate::contract::{new_schedule, new_user};
+    use plenum_domain::user::{Role, UserChanges};
+    let ((acme, admin), _) = two_companies(store).await;
+    register(store, &acme, "https://a.example/", EventTypes::ALL).await;
+    let trail = |action: Action, kind: EventType, offset: i64| {
+        Trail::audit(audit(acme.id, action, offset)).with_event(event(acme.id, kind, None, offset))
+    };
+    let entries = || async {
+        store
+            .audit_log(acme.id, &AuditFilter::default(), page(1, 50))
+            .await
+            .expect("audit")
+            .total
+    };
+    let before = (
+        entries().await,
+        store.pending_deliveries().await.expect("depth"),
+    );
+    // Refused changes leave nothing.
+    let taken = new_user(acme.id, "admin", Role::Normal);
+    assert!(matches!(
+        store
+            .create_user_with_trail(
+                &taken,
+                &trail(Action::UserCreate, EventType::UserCreated, 2)
+            )
+            .await,
+        Err(StoreError::UsernameTaken)
+    ));
+    let demote = UserChanges {
+        role: Some(Role::Normal),
+        ..UserChanges::default()
+    };
+    assert!(matches!(
+        store
+            .update_user_with_trail(
+                acme.id,
+                admin.id,
+                &demote,
+                at(3),
+                &Trail::audit(audit(acme.id, Action::UserUpdate, 3)),
+            )
+            .await,
+        Err(StoreError::LastSystemAdmin)
+    ));
+    let mut stale = new_schedule(&admin, "Stale", "5550050", 100);
+    let created = store
+        .create_schedule_with_trail(
+            &stale,
+            &Trail::default().with_event(event(acme.id, EventType::ScheduleCreated, None, 4)),
+        )
+        .await
+        .expect("create a schedule");
+    stale.revision = created.revision + 7;
+    assert!(matches!(
+        store
+            .update_schedule_with_trail(
+                &stale,
+                &Trail::default().with_event(event(acme.id, EventType::ScheduleUpdated, None, 5)),
+            )
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(entries().await, before.0);
+    assert_eq!(
+        store.pending_deliveries().await.expect("depth"),
+        before.1 + 1
+    );
+    // A change that is made has its trail.
+    let bob = new_user(acme.id, "bob", Role::Normal);
+    store
+        .create_user_with_trail(&bob, &trail(Action::UserCreate, EventType::UserCreated, 6))
+        .await
+        .expect("create a user");
+    store
+        .delete_schedule_with_trail(
+            acme.id,
+            created.id,
+            &trail(Action::UserUpdate, EventType::ScheduleDeleted, 7),
+        )
+        .await
+        .expect("delete the schedule");
+    assert_eq!(entries().await, before.0 + 2);
+    assert_eq!(
+        store.pending_deliveries().await.expect("depth"),
+        before.1 + 3
+    );
 }
 
 #[cfg(test)]
