@@ -30,7 +30,7 @@ pub use accounts::{
 };
 pub use actor::{Actor, Principal};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use context::{Accounts, History, Live, Plenum, Scheduling};
+pub use context::{Accounts, History, Integrations, Live, Plenum, Scheduling};
 pub use error::ServiceError;
 pub use history::{HistoryError, require_record_reader};
 pub use live::{
@@ -42,4 +42,7 @@ pub use passwords::PasswordHasher;
 pub use policy::Policy;
 pub use recordings::{RecordingSettings, RecoveredRecordings};
 pub use scheduling::{RoomRequest, ScheduleRequest, SeriesRequest};
-pub use webhooks::{WebhookCounts, WebhookPolicy, WebhookStats};
+pub use webhooks::{
+    MAX_DELIVERIES_LISTED, WebhookCounts, WebhookError, WebhookPolicy, WebhookRequest,
+    WebhookStats, WebhookWithSecret,
+};

@@ -14,8 +14,10 @@ use plenum_domain::schedule::{
     may_see_meeting,
 };
 use plenum_domain::user::User;
-use plenum_store::{MeetingScope, StoreError};
+use plenum_domain::webhooks::EventType;
+use plenum_store::{MeetingScope, StoreError, Trail};
 
+use crate::webhooks::events;
 use crate::{Principal, Scheduling, ServiceError};
 
 /// How many times a generated meeting number is retried when it happens to be taken.
@@ -30,6 +32,26 @@ const MERGE_ATTEMPTS: usize = 16;
 
 /// Runs `attempt` (read, merge, write) again while the store finds the thing changed between
 /// its read and its write, at most [`MERGE_ATTEMPTS`] times.
+/// The trail of an update of a reservation or occurrence: `schedule.updated`, at its
+/// `updated_at`.
+fn updated_trail(s: &Schedule) -> Trail {
+    Trail::default().with_event(events::schedule(
+        EventType::ScheduleUpdated,
+        s,
+        s.updated_at,
+    ))
+}
+
+/// The trail of an update of a series: `schedule.updated` of the series.
+fn series_updated_trail(s: &Series, occurrences: usize) -> Trail {
+    Trail::default().with_event(events::series(
+        EventType::ScheduleUpdated,
+        s,
+        occurrences,
+        s.updated_at,
+    ))
+}
+
 async fn merged<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
 where
     F: FnMut() -> Fut,
@@ -340,7 +362,12 @@ impl Scheduling<'_> {
             .with_number(given, |number| {
                 let mut s = template.clone();
                 s.meeting_number = number;
-                async move { store.create_schedule(&s).await }
+                let trail = Trail::default().with_event(events::schedule(
+                    EventType::ScheduleCreated,
+                    &s,
+                    now,
+                ));
+                async move { store.create_schedule_with_trail(&s, &trail).await }
             })
             .await?;
         tracing::info!(reservation_id = %created.id, by = %actor.user.id, "meeting scheduled");
@@ -484,13 +511,14 @@ impl Scheduling<'_> {
             self.with_number(None, |number| {
                 let mut s = template.clone();
                 s.meeting_number = number;
-                async move { store.update_schedule(&s).await }
+                let trail = updated_trail(&s);
+                async move { store.update_schedule_with_trail(&s, &trail).await }
             })
             .await
             .map_err(|e| not_found(e, ServiceError::ScheduleNotFound))?
         } else {
             store
-                .update_schedule(&schedule)
+                .update_schedule_with_trail(&schedule, &updated_trail(&schedule))
                 .await
                 .map_err(|e| not_found(e, ServiceError::ScheduleNotFound))?
         };
@@ -503,10 +531,17 @@ impl Scheduling<'_> {
         actor: &Principal,
         id: ScheduleId,
     ) -> Result<(), ServiceError> {
-        self.managed_schedule(actor, id).await?;
+        let gone = self.managed_schedule(actor, id).await?;
+        let trail = Trail::default().with_event(events::schedule_deleted(
+            gone.company_id,
+            &gone.meeting_number,
+            Some(gone.id),
+            gone.series_id,
+            self.inner.now(),
+        ));
         self.inner
             .store
-            .delete_schedule(actor.company(), id)
+            .delete_schedule_with_trail(actor.company(), id, &trail)
             .await
             .map_err(|e| not_found(e, ServiceError::ScheduleNotFound))?;
         tracing::info!(reservation_id = %id, by = %actor.user.id, "meeting deleted");
@@ -625,7 +660,17 @@ impl Scheduling<'_> {
                         o
                     })
                     .collect();
-                async move { store.create_series(&series, &occurrences).await }
+                let trail = Trail::default().with_event(events::series(
+                    EventType::ScheduleCreated,
+                    &series,
+                    occurrences.len(),
+                    now,
+                ));
+                async move {
+                    store
+                        .create_series_with_trail(&series, &occurrences, &trail)
+                        .await
+                }
             })
             .await?;
         let first = self
@@ -755,13 +800,22 @@ impl Scheduling<'_> {
                         o
                     })
                     .collect();
-                async move { store.replace_series(&series, &occurrences).await }
+                let trail = series_updated_trail(&series, occurrences.len());
+                async move {
+                    store
+                        .replace_series_with_trail(&series, &occurrences, &trail)
+                        .await
+                }
             })
             .await
             .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         } else {
             store
-                .replace_series(&series, &occurrences)
+                .replace_series_with_trail(
+                    &series,
+                    &occurrences,
+                    &series_updated_trail(&series, occurrences.len()),
+                )
                 .await
                 .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         };
@@ -770,10 +824,17 @@ impl Scheduling<'_> {
     }
 
     pub async fn delete_series(&self, actor: &Principal, id: SeriesId) -> Result<(), ServiceError> {
-        self.managed_series(actor, id).await?;
+        let gone = self.managed_series(actor, id).await?;
+        let trail = Trail::default().with_event(events::schedule_deleted(
+            gone.company_id,
+            &gone.meeting_number,
+            None,
+            Some(gone.id),
+            self.inner.now(),
+        ));
         self.inner
             .store
-            .delete_series(actor.company(), id)
+            .delete_series_with_trail(actor.company(), id, &trail)
             .await
             .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?;
         tracing::info!(recurrence_gid = %id, by = %actor.user.id, "recurring meeting deleted");

@@ -1,7 +1,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenum_domain::{Field, Rule, ValidationError};
-use plenum_service::{HistoryError, ServiceError};
+use plenum_service::{HistoryError, ServiceError, WebhookError};
 use serde::Serialize;
 
 /// The stable error codes of the FRTC dialect. Clients may branch on them; they never change
@@ -67,6 +67,9 @@ pub enum ErrorCode {
     ImportRefused,
     LinkInvalid,
     LinkExpired,
+    WebhookNotFound,
+    WebhookExists,
+    EventNotFound,
     InternalError,
 }
 
@@ -132,6 +135,9 @@ impl ErrorCode {
             ErrorCode::ImportRefused => "import_refused",
             ErrorCode::LinkInvalid => "link_invalid",
             ErrorCode::LinkExpired => "link_expired",
+            ErrorCode::WebhookNotFound => "webhook_not_found",
+            ErrorCode::WebhookExists => "webhook_exists",
+            ErrorCode::EventNotFound => "event_not_found",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -181,7 +187,9 @@ impl ErrorCode {
             | ErrorCode::ParticipantNotFound
             | ErrorCode::ApiKeyNotFound
             | ErrorCode::SessionNotFound
-            | ErrorCode::RecordingNotFound => StatusCode::NOT_FOUND,
+            | ErrorCode::RecordingNotFound
+            | ErrorCode::WebhookNotFound
+            | ErrorCode::EventNotFound => StatusCode::NOT_FOUND,
             ErrorCode::NotSupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::UsernameTaken
@@ -196,6 +204,7 @@ impl ErrorCode {
             | ErrorCode::MeetingRunning
             | ErrorCode::MeetingNumberTaken
             | ErrorCode::RoomInUse
+            | ErrorCode::WebhookExists
             | ErrorCode::InstantMeetingImmutable => StatusCode::CONFLICT,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -320,6 +329,11 @@ impl From<ServiceError> for FrtcError {
             ServiceError::WrongLivePasscode => C::InvalidCredentials,
             ServiceError::FfmpegMissing => C::FfmpegUnavailable,
             ServiceError::ParticipantNotFound(_) => C::ParticipantNotFound,
+            ServiceError::Webhook(w) => match w {
+                WebhookError::NotFound => C::WebhookNotFound,
+                WebhookError::UrlTaken { .. } => C::WebhookExists,
+                WebhookError::EventNotFound => C::EventNotFound,
+            },
             ServiceError::History(h) => match h {
                 HistoryError::SessionNotFound => C::SessionNotFound,
                 HistoryError::RecordingNotFound => C::RecordingNotFound,

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Query, RawPathParams};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use plenum_service::{Principal, ServiceError};
+use plenum_service::{Actor, Principal, ServiceError};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -74,6 +74,24 @@ pub struct SignedIn {
     pub principal: Arc<Principal>,
     /// The token as presented; FRTC's `user/info` echoes it back as `user_token`.
     pub token: String,
+    /// The address the request came from (`ConnectInfo`; behind a reverse proxy, the
+    /// proxy's), which the audit log records.
+    pub from: Option<std::net::IpAddr>,
+}
+
+impl SignedIn {
+    /// The principal acting from the request's address.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor::User(&self.principal, self.from)
+    }
+}
+
+/// The address of the request's connection, where the server put one (`ConnectInfo`).
+pub(crate) fn peer_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -85,7 +103,11 @@ impl FromRequestParts<AppState> for SignedIn {
     ) -> Result<Self, Self::Rejection> {
         let token = presented(parts).token.ok_or(ServiceError::TokenMissing)?;
         let principal = state.plenum.accounts().authenticate(&token).await?;
-        Ok(Self { principal, token })
+        Ok(Self {
+            principal,
+            token,
+            from: peer_address(parts),
+        })
     }
 }
 
@@ -175,7 +197,11 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
             None => Ok(Self(None)),
             Some(token) => {
                 let principal = state.plenum.accounts().authenticate(&token).await?;
-                Ok(Self(Some(SignedIn { principal, token })))
+                Ok(Self(Some(SignedIn {
+                    principal,
+                    token,
+                    from: peer_address(parts),
+                })))
             }
         }
     }

@@ -17,6 +17,8 @@
 //!   exhausted, the endpoint marked failing, and the event kept for replay.
 
 mod client;
+pub(crate) mod events;
+mod use_cases;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -36,6 +38,7 @@ use plenum_store::{Attempt, AttemptResult, DueDelivery, Store};
 use crate::Clock;
 
 pub(crate) use client::refused_address;
+pub use use_cases::{MAX_DELIVERIES_LISTED, WebhookError, WebhookRequest, WebhookWithSecret};
 
 /// How webhooks are delivered (configuration `[webhooks]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,7 +331,10 @@ impl DeliveryTask {
         }
         let secret = WebhookSecret::derive(&self.installation, &d.seed);
         let id = d.event.to_string();
-        let timestamp = at.as_second();
+        // The signature's time is the wall clock's, whatever clock the service runs on:
+        // receivers compare it with theirs to refuse replayed messages.
+        let _ = at;
+        let timestamp = Timestamp::now().as_second();
         let signature = secret.sign(&id, timestamp, d.body.as_bytes());
         let request = client
             .post(d.url.as_str())
