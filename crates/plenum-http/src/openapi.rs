@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Company", description = "Plenum extension: companies (tenants)"),
         (name = "Recordings", description = "Plenum extension: recordings of running meetings and the company's recordings, with download links"),
         (name = "History", description = "Plenum extension: integration keys (API keys, Huawei apps) and history import"),
+        (name = "Webhooks", description = "Plenum extension: webhook endpoints, their delivery log and replay (docs/webhooks.md)"),
+        (name = "Audit", description = "Plenum extension: the audit log of host and administrator actions"),
         (name = "Operations", description = "Liveness"),
     )
 )]

@@ -39,6 +39,7 @@ pub use live::{
     VIEWERS_PER_ADDRESS, WatchStatus, Watching,
 };
 pub use passwords::PasswordHasher;
+pub use plenum_store::Attempt as WebhookAttempt;
 pub use policy::Policy;
 pub use recordings::{RecordingSettings, RecoveredRecordings};
 pub use scheduling::{RoomRequest, ScheduleRequest, SeriesRequest};

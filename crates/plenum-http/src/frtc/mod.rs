@@ -18,6 +18,7 @@ pub mod room;
 pub mod schedule;
 pub mod system;
 pub mod user;
+pub mod webhooks;
 
 pub(crate) mod body;
 mod error;
