@@ -6,7 +6,8 @@
 # - ffmpeg: the recording tests decode every file with it; the RTMP push runs it;
 # - .venv-test: a Python virtualenv with the independent checkers (icalendar) and the vendors'
 #   own SDKs that the history surfaces are tested with (telnyx, huaweicloudsdkmeeting,
-#   rocketchat-api), and moto's S3 server (`moto_server`), the S3-compatible store the
+#   rocketchat-api), the Standard Webhooks library the webhook tests verify deliveries with
+#   (standardwebhooks), and moto's S3 server (`moto_server`), the S3-compatible store the
 #   recording-storage tests upload to on loopback.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
@@ -33,7 +34,7 @@ venv=".venv-test"
 packages=(
   icalendar==7.3.0 recurring-ical-events==3.8.2
   telnyx==4.189.0 huaweicloudsdkcore==3.1.219 huaweicloudsdkmeeting==3.1.219 rocketchat-api==3.7.1
-  "moto[server]==5.2.5"
+  "moto[server]==5.2.5" standardwebhooks==1.1.0
 )
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c '
 import icalendar, recurring_ical_events, telnyx, huaweicloudsdkmeeting, rocketchat_API
@@ -41,6 +42,7 @@ from importlib.metadata import version
 assert version("telnyx") == "4.189.0" and version("huaweicloudsdkmeeting") == "3.1.219"
 assert version("rocketchat-api") == "3.7.1" and version("moto") == "5.2.5"
 import moto.server, flask
+import standardwebhooks
 ' 2>/dev/null; then
   echo "installing the Python test packages into $venv" >&2
   python3 -m venv "$venv"

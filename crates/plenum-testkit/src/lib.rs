@@ -7,6 +7,7 @@
 
 pub mod live;
 pub mod s3;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Integration tests of the HTTP API: a real server per test, real HTTP over loopback.
 
+mod audit;
 mod browser;
 mod calendar;
 mod companies;
@@ -28,6 +29,7 @@ mod tokens;
 mod users;
 mod vendor_sdks;
 mod watch;
+mod webhooks;
 
 use serde_json::Value;
 
