@@ -4,11 +4,15 @@
 # - libopus-dev, pkg-config: libopus, which the recorder's audio mixer links (a build
 #   dependency, so .ci/run calls this script before clippy);
 # - ffmpeg: the recording tests decode every file with it; the RTMP push runs it;
-# - .venv-test: a Python virtualenv with the independent checkers (icalendar) and the vendors'
-#   own SDKs that the history surfaces are tested with (telnyx, huaweicloudsdkmeeting,
-#   rocketchat-api), the Standard Webhooks library the webhook tests verify deliveries with
-#   (standardwebhooks), and moto's S3 server (`moto_server`), the S3-compatible store the
-#   recording-storage tests upload to on loopback.
+# - dpkg-dev and cargo-deb (pinned, from crates.io): the packaging test builds the .deb
+#   (`cargo deb -p plenum`) and dpkg-shlibdeps computes its library dependencies;
+# - .venv-test: a Python virtualenv with the independent checkers (icalendar;
+#   openapi-spec-validator, which validates /api/openapi.json) and the vendors' own SDKs that
+#   the history surfaces are tested with (telnyx, huaweicloudsdkmeeting, rocketchat-api), and
+#   moto's S3 server (`moto_server`), the S3-compatible store the recording-storage tests
+#   upload to on loopback; prometheus-client, whose parser reads `/metrics` in the metrics
+#   tests; standardwebhooks, the Standard Webhooks library the webhook tests verify
+#   deliveries with.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +22,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists opus 2>/dev/null || need+=(libopus-dev)
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -27,21 +32,34 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# cargo-deb, pinned: a newer one is an explicit upgrade (run the packaging test, then change
+# the pin). About a minute to build on two cores; then kept in ~/.cargo/bin.
+cargo_deb_version=3.8.0
+if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $cargo_deb_version" ]; then
+  echo "installing cargo-deb $cargo_deb_version" >&2
+  cargo install cargo-deb --locked --version "$cargo_deb_version" --quiet
+fi
+
 # Python packages, pinned, in a project-local virtualenv (not the system's Python).
 venv=".venv-test"
 # The SDK pins are the versions the compatibility tests were written against; a newer SDK is
 # an explicit upgrade (run the tests, then change the pin).
 packages=(
-  icalendar==7.3.0 recurring-ical-events==3.8.2
+  icalendar==7.3.0 recurring-ical-events==3.8.2 openapi-spec-validator==0.9.0
   telnyx==4.189.0 huaweicloudsdkcore==3.1.219 huaweicloudsdkmeeting==3.1.219 rocketchat-api==3.7.1
-  "moto[server]==5.2.5" standardwebhooks==1.1.0
+  "moto[server]==5.2.5"
+  prometheus-client==0.26.0
+  standardwebhooks==1.1.0
 )
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c '
 import icalendar, recurring_ical_events, telnyx, huaweicloudsdkmeeting, rocketchat_API
+import openapi_spec_validator, openapi_schema_validator
 from importlib.metadata import version
 assert version("telnyx") == "4.189.0" and version("huaweicloudsdkmeeting") == "3.1.219"
+assert version("openapi-spec-validator") == "0.9.0"
 assert version("rocketchat-api") == "3.7.1" and version("moto") == "5.2.5"
 import moto.server, flask
+import prometheus_client.parser
 import standardwebhooks
 ' 2>/dev/null; then
   echo "installing the Python test packages into $venv" >&2

@@ -18,7 +18,7 @@ for seed in $(seq 1 "$seeds"); do
   echo "== seed $seed: $ops operations per client, at most ${secs}s"
   PLENUM_STRESS_SEED=$seed PLENUM_STRESS_OPS=$ops PLENUM_STRESS_SECS=$secs \
     cargo test -q -p plenum --test api stress -- --nocapture 2>&1 |
-    grep -E "^stress seed|panicked|assertion|left:|right:|test result" || {
+    grep -E -A2 "^stress seed|panicked|test result" || {
       echo "seed $seed FAILED"
       exit 1
     }

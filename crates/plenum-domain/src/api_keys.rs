@@ -14,7 +14,7 @@ use jiff::Timestamp;
 
 use crate::credentials::TokenHash;
 use crate::ids::{ApiKeyId, CompanyId};
-use crate::{Field, ValidationError};
+use crate::{Field, Rule, ValidationError};
 
 /// What a key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,7 +37,8 @@ impl ApiKeyKind {
         match raw.trim() {
             "api_key" => Ok(ApiKeyKind::Bearer),
             "huawei_app" => Ok(ApiKeyKind::HuaweiApp),
-            _ => Err(ValidationError::new(
+            _ => Err(ValidationError::breaks(
+                Rule::NotAChoice,
                 Field::KeyKind,
                 "must be api_key or huawei_app",
             )),
@@ -85,14 +86,23 @@ pub struct NewApiKey {
 /// A key's name: what the operator calls the integration.
 pub fn parse_key_name(raw: &str) -> Result<String, ValidationError> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err(ValidationError::new(
+    if name.is_empty() {
+        return Err(ValidationError::breaks(
+            Rule::Empty,
             Field::KeyName,
-            "must be 1 to 64 characters",
+            "must not be empty",
+        ));
+    }
+    if name.chars().count() > 64 {
+        return Err(ValidationError::breaks(
+            Rule::TooLong,
+            Field::KeyName,
+            "must be at most 64 characters",
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Characters,
             Field::KeyName,
             "must not contain control characters",
         ));

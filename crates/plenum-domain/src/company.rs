@@ -37,7 +37,8 @@ pub fn parse_max_users(value: i64) -> Result<u32, ValidationError> {
     if (1..=i64::from(MAX_USERS_LIMIT)).contains(&value) {
         Ok(value as u32)
     } else {
-        Err(ValidationError::new(
+        Err(ValidationError::breaks(
+            Rule::OutOfRange,
             Field::MaxUsers,
             format!("must be between 1 and {MAX_USERS_LIMIT}"),
         ))
@@ -52,7 +53,8 @@ impl CompanyName {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let name = raw.trim();
         if name.is_empty() {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::Empty,
                 Field::CompanyName,
                 "must not be empty",
             ));
@@ -65,7 +67,8 @@ impl CompanyName {
             ));
         }
         if name.chars().any(char::is_control) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::Characters,
                 Field::CompanyName,
                 "must not contain control characters",
             ));

@@ -25,7 +25,11 @@ impl Secret {
 
     fn parse_as(field: Field, raw: &str) -> Result<Self, ValidationError> {
         if raw.is_empty() {
-            return Err(ValidationError::new(field, "must not be empty"));
+            return Err(ValidationError::breaks(
+                Rule::Empty,
+                field,
+                "must not be empty",
+            ));
         }
         if raw.len() > Self::MAX_LEN {
             return Err(ValidationError::breaks(
@@ -35,7 +39,8 @@ impl Secret {
             ));
         }
         if raw.chars().any(char::is_control) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::Characters,
                 field,
                 "must not contain control characters",
             ));

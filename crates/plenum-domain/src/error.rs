@@ -49,6 +49,7 @@ pub enum Field {
     ClientId,
     Participants,
     LivePassword,
+    RtmpUrl,
     EndTime,
     OverlayContent,
     OverlayPosition,
@@ -115,6 +116,7 @@ impl Field {
             Field::ClientId => "client_id",
             Field::Participants => "participants",
             Field::LivePassword => "live_password",
+            Field::RtmpUrl => "rtmp_url",
             Field::EndTime => "end_time",
             Field::OverlayContent => "content",
             Field::OverlayPosition => "position",
@@ -147,6 +149,38 @@ impl fmt::Display for Field {
 pub enum Rule {
     /// The value is not allowed, and no more specific rule says why.
     Invalid,
+    /// A value that is required here was not given.
+    Missing,
+    /// A value that is empty (or shows nothing: only blanks or invisible characters) where
+    /// one is required.
+    Empty,
+    /// A text with characters its field does not allow: control characters, bidirectional
+    /// formatting characters.
+    Characters,
+    /// A value that is not one of the allowed choices (or not one allowed here).
+    NotAChoice,
+    /// A number outside its range.
+    OutOfRange,
+    /// A value that must be a whole number and is not one.
+    NotANumber,
+    /// A text that is not an e-mail address.
+    EmailForm,
+    /// A text that is not a phone number.
+    MobileForm,
+    /// A username of characters, or a form, that usernames do not have.
+    UsernameForm,
+    /// A time that is not an instant in milliseconds since the Unix epoch (years 1970 to
+    /// 9999).
+    TimeForm,
+    /// An address that is not a URL of the allowed kind.
+    UrlForm,
+    /// An end set on a running meeting that is not in the future.
+    EndInPast,
+    /// A field that cannot be set or changed (here): it is fixed by what the thing is or
+    /// where it is.
+    Immutable,
+    /// Two fields, or a field and the path, that contradict each other.
+    Conflicting,
     /// An end (of a meeting, of a series' occurrence, of a series) before its start.
     EndBeforeStart,
     /// A meeting or series set to start in the past (beyond the grace period).
@@ -163,7 +197,7 @@ pub enum Rule {
     MeetingNumberForm,
     /// A user's password shorter than the shortest allowed.
     PasswordTooShort,
-    /// A text longer than its field allows.
+    /// A text longer than its field allows, or a list with more items than it allows.
     TooLong,
     /// A time zone name that is not in the IANA database.
     TimeZone,
@@ -180,7 +214,8 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    /// A value the field does not allow, by no more specific rule ([`Rule::Invalid`]).
+    /// A value the field does not allow, by no more specific rule ([`Rule::Invalid`]). Where
+    /// one of the [`Rule`]s says what is wrong, [`ValidationError::breaks`] names it.
     pub fn new(field: Field, reason: impl Into<String>) -> Self {
         Self::breaks(Rule::Invalid, field, reason)
     }

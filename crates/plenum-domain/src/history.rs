@@ -8,7 +8,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-use crate::error::{Field, ValidationError};
+use crate::error::{Field, Rule, ValidationError};
 use crate::ids::{AttendanceId, CompanyId, RecordingId, RoomId, ScheduleId, SessionId, UserId};
 use crate::schedule::MeetingNumber;
 
@@ -106,7 +106,8 @@ impl DeviceType {
             .into_iter()
             .find(|d| d.as_str().eq_ignore_ascii_case(raw.trim()))
             .ok_or_else(|| {
-                ValidationError::new(
+                ValidationError::breaks(
+                    Rule::NotAChoice,
                     Field::DeviceType,
                     "must be one of desktop, web, mobile, room_system, phone, gateway, bot",
                 )
@@ -140,7 +141,8 @@ impl MediaType {
         match raw.trim().to_ascii_lowercase().as_str() {
             "audio" => Ok(MediaType::Audio),
             "video" => Ok(MediaType::Video),
-            _ => Err(ValidationError::new(
+            _ => Err(ValidationError::breaks(
+                Rule::NotAChoice,
                 Field::MediaType,
                 "must be audio or video",
             )),

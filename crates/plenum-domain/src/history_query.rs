@@ -36,7 +36,8 @@ impl SearchText {
             ));
         }
         if text.chars().any(char::is_control) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::Characters,
                 field,
                 "must not contain control characters",
             ));

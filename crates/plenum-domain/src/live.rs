@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::error::{Field, ValidationError};
+use crate::error::{Field, Rule, ValidationError};
 use crate::history::{DeviceType, MediaType};
 use crate::ids::{AttendanceId, CompanyId, RoomId, ScheduleId, SessionId, UserId};
 use crate::schedule::{MeetingNumber, MeetingPassword, WatermarkType};
@@ -263,14 +263,23 @@ impl Overlay {
         enable_scroll: bool,
     ) -> Result<Self, ValidationError> {
         let content = content.trim();
-        if content.is_empty() || content.chars().count() > MAX_OVERLAY_CHARS {
-            return Err(ValidationError::new(
+        if content.is_empty() {
+            return Err(ValidationError::breaks(
+                Rule::Empty,
                 Field::OverlayContent,
-                "must be 1 to 256 characters",
+                "must not be empty",
+            ));
+        }
+        if content.chars().count() > MAX_OVERLAY_CHARS {
+            return Err(ValidationError::breaks(
+                Rule::TooLong,
+                Field::OverlayContent,
+                format!("must be at most {MAX_OVERLAY_CHARS} characters"),
             ));
         }
         if content.chars().any(char::is_control) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::Characters,
                 Field::OverlayContent,
                 "must not contain control characters",
             ));
@@ -278,7 +287,13 @@ impl Overlay {
         let position = u8::try_from(position)
             .ok()
             .filter(|p| *p <= 100)
-            .ok_or_else(|| ValidationError::new(Field::OverlayPosition, "must be 0 to 100"))?;
+            .ok_or_else(|| {
+                ValidationError::breaks(
+                    Rule::OutOfRange,
+                    Field::OverlayPosition,
+                    "must be 0 to 100",
+                )
+            })?;
         Ok(Self {
             content: content.to_owned(),
             repeat,
@@ -314,7 +329,8 @@ impl LayoutMode {
             "auto" => Ok(LayoutMode::Auto),
             "gallery" => Ok(LayoutMode::Gallery),
             "speaker" => Ok(LayoutMode::Speaker),
-            _ => Err(ValidationError::new(
+            _ => Err(ValidationError::breaks(
+                Rule::NotAChoice,
                 Field::Layout,
                 "must be auto, gallery or speaker",
             )),
@@ -346,21 +362,32 @@ impl Layout {
         u8::try_from(max_views)
             .ok()
             .filter(|v| (1..=MAX_VIEWS).contains(v))
-            .ok_or_else(|| ValidationError::new(Field::MaxViews, "must be 1 to 19"))
+            .ok_or_else(|| {
+                ValidationError::breaks(Rule::OutOfRange, Field::MaxViews, "must be 1 to 19")
+            })
     }
 }
 
 /// A display name as participants give it or hosts set it.
 pub fn parse_display_name(raw: &str) -> Result<String, ValidationError> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(ValidationError::new(
+    if name.is_empty() {
+        return Err(ValidationError::breaks(
+            Rule::Empty,
             Field::DisplayName,
-            "must be 1 to 64 characters",
+            "must not be empty",
+        ));
+    }
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(ValidationError::breaks(
+            Rule::TooLong,
+            Field::DisplayName,
+            format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Characters,
             Field::DisplayName,
             "must not contain control characters",
         ));
@@ -368,7 +395,8 @@ pub fn parse_display_name(raw: &str) -> Result<String, ValidationError> {
     // Others read this name in their participant list: it may not reorder how the text
     // around it is shown, nor be nothing but invisible characters.
     if name.chars().any(text::is_bidi_control) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Characters,
             Field::DisplayName,
             "must not contain bidirectional formatting characters",
         ));
@@ -377,7 +405,8 @@ pub fn parse_display_name(raw: &str) -> Result<String, ValidationError> {
         .chars()
         .all(|c| c.is_whitespace() || text::is_invisible(c))
     {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Empty,
             Field::DisplayName,
             "must have a visible character",
         ));
@@ -1040,7 +1069,8 @@ impl LiveMeeting {
             }
             Command::SetEndTime(end) => {
                 if end <= now {
-                    return Err(ControlError::Invalid(ValidationError::new(
+                    return Err(ControlError::Invalid(ValidationError::breaks(
+                        Rule::EndInPast,
                         Field::EndTime,
                         "must be in the future",
                     ))

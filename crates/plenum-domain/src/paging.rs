@@ -1,7 +1,7 @@
 //! Paging as the domain understands it: a 1-based page of a bounded size.
 //! Each dialect parses its own paging style (page_num/page_size, offset/count, …) into this.
 
-use crate::{Field, ValidationError};
+use crate::{Field, Rule, ValidationError};
 
 /// The largest page number asked for; beyond it no list has anything.
 pub const MAX_PAGE_NUM: i64 = 1_000_000_000;
@@ -22,13 +22,15 @@ impl PageRequest {
         max_size: u32,
     ) -> Result<Self, ValidationError> {
         if !(1..=MAX_PAGE_NUM).contains(&page_num) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::OutOfRange,
                 Field::PageNum,
                 format!("must be a whole number from 1 to {MAX_PAGE_NUM}"),
             ));
         }
         if !(1..=i64::from(max_size)).contains(&page_size) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::OutOfRange,
                 Field::PageSize,
                 format!("must be between 1 and {max_size}"),
             ));
@@ -43,13 +45,15 @@ impl PageRequest {
     /// `offset` items, return at most `limit` (1..=`max_size`).
     pub fn by_offset(offset: i64, limit: i64, max_size: u32) -> Result<Self, ValidationError> {
         if !(0..=MAX_OFFSET).contains(&offset) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::OutOfRange,
                 Field::Offset,
                 format!("must be a whole number from 0 to {MAX_OFFSET}"),
             ));
         }
         if !(1..=i64::from(max_size)).contains(&limit) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::OutOfRange,
                 Field::PageSize,
                 format!("must be between 1 and {max_size}"),
             ));

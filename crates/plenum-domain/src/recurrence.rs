@@ -189,7 +189,8 @@ impl RecurrenceRule {
         if let Some(start_day_ms) = start_day_ms {
             let start_day = instant_from_ms(start_day_ms, Field::RecurrenceStartDay)?;
             if start_day.duration_since(first_start) > SignedDuration::from_hours(24) {
-                return Err(ValidationError::new(
+                return Err(ValidationError::breaks(
+                    Rule::Conflicting,
                     Field::RecurrenceStartDay,
                     "must not be after the day of recurrenceStartTime",
                 ));
@@ -228,7 +229,7 @@ impl RecurrenceRule {
         // In range, so adding at most 24 hours cannot overflow jiff's range (see LATEST).
         match first_start.checked_add(duration) {
             Ok(end) if end <= LATEST => {}
-            _ => return Err(out_of_range(Field::RecurrenceEndTime)),
+            _ => return Err(not_an_instant(Field::RecurrenceEndTime)),
         }
         check_range(until, Field::RecurrenceEndDay)?;
         if until < first_start {
@@ -392,8 +393,9 @@ fn parse_interval(interval: i64) -> Result<u32, ValidationError> {
     }
 }
 
-fn out_of_range(field: Field) -> ValidationError {
-    ValidationError::new(
+fn not_an_instant(field: Field) -> ValidationError {
+    ValidationError::breaks(
+        Rule::TimeForm,
         field,
         "must be an instant between 1970 and 9999, in milliseconds since 1970-01-01T00:00:00Z",
     )
@@ -403,12 +405,12 @@ fn check_range(instant: Timestamp, field: Field) -> Result<(), ValidationError> 
     if (EARLIEST..=LATEST).contains(&instant) {
         Ok(())
     } else {
-        Err(out_of_range(field))
+        Err(not_an_instant(field))
     }
 }
 
 fn instant_from_ms(ms: i64, field: Field) -> Result<Timestamp, ValidationError> {
-    let instant = Timestamp::from_millisecond(ms).map_err(|_| out_of_range(field))?;
+    let instant = Timestamp::from_millisecond(ms).map_err(|_| not_an_instant(field))?;
     check_range(instant, field)?;
     Ok(instant)
 }

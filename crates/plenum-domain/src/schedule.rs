@@ -109,7 +109,8 @@ impl MeetingKind {
             "instant" => Ok(MeetingKind::Instant),
             "reservation" => Ok(MeetingKind::Reservation),
             "recurrence" => Ok(MeetingKind::Recurrence),
-            _ => Err(ValidationError::new(
+            _ => Err(ValidationError::breaks(
+                Rule::NotAChoice,
                 Field::MeetingType,
                 "must be instant, reservation or recurrence",
             )),
@@ -132,7 +133,8 @@ impl CallRate {
             .filter(|n| Self::ALLOWED_KBPS.contains(n))
             .map(CallRate)
             .ok_or_else(|| {
-                ValidationError::new(
+                ValidationError::breaks(
+                    Rule::NotAChoice,
                     Field::CallRateType,
                     "must be one of 128K, 256K, 384K, 512K, 768K, 1024K, 1536K, 2048K, 4096K, 8192K",
                 )
@@ -170,7 +172,8 @@ impl WatermarkType {
         match raw.trim() {
             "single" => Ok(WatermarkType::Single),
             "multiple" => Ok(WatermarkType::Multiple),
-            _ => Err(ValidationError::new(
+            _ => Err(ValidationError::breaks(
+                Rule::NotAChoice,
                 Field::WatermarkType,
                 "must be single or multiple",
             )),
@@ -183,7 +186,8 @@ pub fn parse_mute_upon_entry(raw: &str) -> Result<bool, ValidationError> {
     match raw.trim() {
         "ENABLE" => Ok(true),
         "DISABLE" => Ok(false),
-        _ => Err(ValidationError::new(
+        _ => Err(ValidationError::breaks(
+            Rule::NotAChoice,
             Field::MuteUponEntry,
             "must be ENABLE or DISABLE",
         )),
@@ -199,7 +203,8 @@ pub fn parse_time_to_join(minutes: i64) -> Result<u32, ValidationError> {
     if (0..=1440).contains(&minutes) {
         Ok(minutes as u32)
     } else {
-        Err(ValidationError::new(
+        Err(ValidationError::breaks(
+            Rule::OutOfRange,
             Field::TimeToJoin,
             "must be between 0 and 1440 minutes",
         ))
@@ -209,7 +214,8 @@ pub fn parse_time_to_join(minutes: i64) -> Result<u32, ValidationError> {
 pub fn parse_meeting_name(raw: &str) -> Result<String, ValidationError> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Empty,
             Field::MeetingName,
             "must not be empty",
         ));
@@ -222,7 +228,8 @@ pub fn parse_meeting_name(raw: &str) -> Result<String, ValidationError> {
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Characters,
             Field::MeetingName,
             "must not contain control characters",
         ));
@@ -243,7 +250,8 @@ pub fn parse_meeting_description(raw: &str) -> Result<String, ValidationError> {
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Characters,
             Field::MeetingDescription,
             "must not contain control characters other than line breaks and tabs",
         ));
@@ -330,13 +338,19 @@ fn instant_field(field: Field, ms: i64) -> Result<Timestamp, ValidationError> {
     // Years 1970..=9999: anything else is a unit mistake (seconds for milliseconds, say).
     const MAX_MS: i64 = 253_402_300_799_999;
     if !(0..=MAX_MS).contains(&ms) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::TimeForm,
             field,
             "must be milliseconds since 1970-01-01T00:00:00Z",
         ));
     }
-    Timestamp::from_millisecond(ms)
-        .map_err(|_| ValidationError::new(field, "must be milliseconds since the Unix epoch"))
+    Timestamp::from_millisecond(ms).map_err(|_| {
+        ValidationError::breaks(
+            Rule::TimeForm,
+            field,
+            "must be milliseconds since the Unix epoch",
+        )
+    })
 }
 
 impl TimeSlot {

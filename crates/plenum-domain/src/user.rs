@@ -51,7 +51,8 @@ impl FromStr for Role {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
-                ValidationError::new(
+                ValidationError::breaks(
+                    Rule::NotAChoice,
                     Field::Role,
                     "must be one of Normal, MeetingOperator, SystemAdmin",
                 )
@@ -71,7 +72,11 @@ impl Username {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         if raw.is_empty() {
-            return Err(ValidationError::new(Field::Username, "must not be empty"));
+            return Err(ValidationError::breaks(
+                Rule::Empty,
+                Field::Username,
+                "must not be empty",
+            ));
         }
         if raw.len() > Self::MAX_LEN {
             return Err(ValidationError::breaks(
@@ -82,13 +87,15 @@ impl Username {
         }
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
         if !raw.chars().all(allowed) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::UsernameForm,
                 Field::Username,
                 "may contain only ASCII letters, digits and . _ - @",
             ));
         }
         if !raw.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return Err(ValidationError::new(
+            return Err(ValidationError::breaks(
+                Rule::UsernameForm,
                 Field::Username,
                 "must start with a letter or digit",
             ));
@@ -123,14 +130,16 @@ fn profile_text(field: Field, raw: &str, max: usize) -> Result<String, Validatio
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Characters,
             field,
             "must not contain control characters",
         ));
     }
     // Shown to others (directory, participant lists): it may not reorder the text around it.
     if value.chars().any(text::is_bidi_control) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Characters,
             field,
             "must not contain bidirectional formatting characters",
         ));
@@ -177,7 +186,8 @@ impl Profile {
         if ok {
             Ok(value)
         } else {
-            Err(ValidationError::new(
+            Err(ValidationError::breaks(
+                Rule::EmailForm,
                 Field::Email,
                 "must be an e-mail address such as name@example.com",
             ))
@@ -198,7 +208,8 @@ impl Profile {
         if ok {
             Ok(value)
         } else {
-            Err(ValidationError::new(
+            Err(ValidationError::breaks(
+                Rule::MobileForm,
                 Field::Mobile,
                 "must be a phone number: digits, an optional leading +, spaces, - ( )",
             ))

@@ -381,8 +381,21 @@ fn overlay_lecturer_recording_live_and_lock_change_the_meeting() {
     assert_eq!(m.overlay(), Some(&overlay));
     applied(m.apply(Command::StopOverlay, at(11)));
     assert_eq!(m.overlay(), None);
-    assert!(Overlay::new("", 1, 0, false).is_err());
-    assert!(Overlay::new("x", 1, 101, false).is_err());
+    let rule = |r: Result<Overlay, plenum_domain::ValidationError>| r.err().map(|e| e.rule);
+    use plenum_domain::Rule;
+    assert_eq!(rule(Overlay::new(" ", 1, 0, false)), Some(Rule::Empty));
+    assert_eq!(
+        rule(Overlay::new(&"x".repeat(257), 1, 0, false)),
+        Some(Rule::TooLong)
+    );
+    assert_eq!(
+        rule(Overlay::new("a\u{7}b", 1, 0, false)),
+        Some(Rule::Characters)
+    );
+    assert_eq!(
+        rule(Overlay::new("x", 1, 101, false)),
+        Some(Rule::OutOfRange)
+    );
 
     applied(m.apply(Command::SetLecturer(id(2)), at(12)));
     assert_eq!(m.lecturer(), Some(id(2)));
@@ -772,20 +785,22 @@ fn display_names_are_trimmed_and_must_read_as_what_they_are() {
     );
     // A joiner may be an emoji made with zero-width joiners.
     assert!(parse_display_name("👩\u{200D}💻 Dev").is_ok());
-    for refused in [
-        "",
-        "   ",
-        "\u{200B}",
-        "\u{200B} \u{FEFF}",
-        "a\nb",
-        "a\u{0}b",
-        "\u{202E}evil",
-        "admin\u{2066}",
-        &"n".repeat(65),
+    use plenum_domain::Rule;
+    for (refused, rule) in [
+        ("", Rule::Empty),
+        ("   ", Rule::Empty),
+        ("\u{200B}", Rule::Empty),
+        ("\u{200B} \u{FEFF}", Rule::Empty),
+        ("a\nb", Rule::Characters),
+        ("a\u{0}b", Rule::Characters),
+        ("\u{202E}evil", Rule::Characters),
+        ("admin\u{2066}", Rule::Characters),
+        (&"n".repeat(65), Rule::TooLong),
     ] {
-        assert!(
-            parse_display_name(refused).is_err(),
-            "{refused:?} was taken"
+        assert_eq!(
+            parse_display_name(refused).err().map(|e| e.rule),
+            Some(rule),
+            "{refused:?}"
         );
     }
 }

@@ -15,6 +15,7 @@ pub mod huawei;
 mod join_page;
 mod large_json;
 pub mod live;
+mod metrics;
 mod openapi;
 pub mod recording_files;
 pub mod rocketchat;

@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use futures::SinkExt;
 use plenum_domain::history::{DeviceType, MediaType};
 use plenum_domain::live::{Event, JoinRefusal, LeaveReason};
@@ -143,9 +144,22 @@ struct Ref {
 /// Opens a participant connection. A token may come with the upgrade (`Authorization:
 /// Bearer`, or `?token=`); an invalid one is refused here with FRTC's 401.
 #[utoipa::path(get, path = "/api/v1/live", tag = "Live",
+    summary = "Join meetings: the client protocol's WebSocket",
+    description = "The entry point of the client protocol (docs/client-protocol.md): a \
+        WebSocket upgrade (RFC 6455) of this `GET`. Over it a participant joins a meeting by \
+        number and password, receives the meeting's events, sends its requests and \
+        negotiates media; frames are JSON text messages. A token is optional (a guest joins \
+        without one); a member sends it with the upgrade.",
     security((), ("token" = [])),
+    params(
+        ("Upgrade" = String, Header, description = "`websocket`"),
+        ("Connection" = String, Header, description = "`Upgrade`"),
+        ("Sec-WebSocket-Version" = String, Header, description = "`13`"),
+        ("Sec-WebSocket-Key" = String, Header, description = "The client's nonce (RFC 6455)"),
+    ),
     responses(
         (status = 101, description = "Switching to the client protocol (docs/client-protocol.md)"),
+        (status = 400, description = "`invalid_field`: not a WebSocket upgrade", body = crate::frtc::ErrorBody),
         (status = 401, description = "The token given is not valid", body = crate::frtc::ErrorBody),
     ))]
 pub async fn connect(
@@ -197,17 +211,23 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
 pub struct WsUpgrade(WebSocketUpgrade);
 
 impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
-    type Rejection = FrtcError;
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         WebSocketUpgrade::from_request_parts(parts, state)
             .await
             .map(Self)
             .map_err(|_| {
-                FrtcError::new(
-                    crate::frtc::ErrorCode::InvalidField,
+                // 426 names the protocol to upgrade to (RFC 9110, 15.5.22).
+                let mut response = FrtcError::new(
+                    crate::frtc::ErrorCode::WebsocketRequired,
                     "this endpoint speaks the client protocol over a WebSocket (docs/client-protocol.md)",
                 )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                response
             })
     }
 }

@@ -33,6 +33,8 @@ use tower_http::services::ServeFile;
 use crate::AppState;
 use crate::frtc::{ErrorCode, FrtcError};
 
+pub(crate) mod openapi;
+
 /// The route.
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new().route(
@@ -48,6 +50,32 @@ pub struct LinkQuery {
 }
 
 /// Serves one recording file to the holder of a valid link.
+#[utoipa::path(method(get, head), path = "/files/recordings/{company}/{session}/{file}", tag = "Recording files",
+    summary = "Download a recording file",
+    description = "The links the recording lists hand out (Telnyx `download_url`, Rokid \
+        `egressRecordUrl`, FRTC `download_url`). The link is the credential: its signature \
+        covers the company, session, recording, extension and expiry. One `bytes=` range is \
+        answered `206`.",
+    params(
+        ("company" = String, Path, description = "The company's id"),
+        ("session" = String, Path, description = "The session's id"),
+        ("file" = String, Path, description = "`<recording id>.<extension>` (`webm`, ...)"),
+        ("expires" = String, Query, description = "The link's expiry (signed)"),
+        ("signature" = String, Query, description = "The link's signature"),
+        ("Range" = Option<String>, Header, description = "One `bytes=` range"),
+        ("If-Range" = Option<String>, Header, description = "The entity tag or date the range is for"),
+    ),
+    responses(
+        (status = 200, description = "The file", content(
+            (Vec<u8> = "video/webm"),
+            (Vec<u8> = "application/octet-stream"),
+        )),
+        (status = 206, description = "The range asked for", headers(("Content-Range" = String))),
+        (status = 403, description = "`link_invalid`: not a link the server signed (another company's, edited); `link_expired`", body = crate::frtc::ErrorBody),
+        (status = 404, description = "`recording_not_found`: deleted, not stored yet, or the server keeps no recordings", body = crate::frtc::ErrorBody),
+        (status = 416, description = "The range is beyond the file"),
+        (status = 500, description = "`internal_error`: the file cannot be read now", body = crate::frtc::ErrorBody),
+    ))]
 pub async fn download(
     State(state): State<AppState>,
     Path((company, session, file)): Path<(String, String, String)>,

@@ -149,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let mut openapi = openapi;
     openapi.merge(live_openapi);
+    let openapi = crate::openapi::whole(openapi);
     // The document is the same for the server's lifetime: rendered once, sent as it is.
     let openapi = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
 
@@ -202,6 +203,8 @@ pub fn router(state: AppState) -> Router {
             )),
     )
     .merge(live_routes(live, sensitive))
+    // Outermost: every answer counted as the client got it (plenum_http_request_duration_seconds).
+    .layer(crate::metrics::RequestMetrics)
     .with_state(state)
 }
 

@@ -54,8 +54,6 @@ pub enum ServiceError {
     UnknownInvitee(String),
     #[error("the series would have more than {max} occurrences; shorten it or raise the interval")]
     TooManyOccurrences { max: usize },
-    #[error("{0}")]
-    InvalidChange(&'static str),
     /// A participant tried to unmute themselves while the hosts keep them muted.
     #[error("the hosts keep this participant muted; request unmute first")]
     UnmuteNotAllowed,

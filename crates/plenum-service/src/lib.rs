@@ -15,6 +15,7 @@ mod failures;
 mod history;
 mod import;
 mod live;
+mod metrics;
 mod passwords;
 mod policy;
 pub mod recording_files;

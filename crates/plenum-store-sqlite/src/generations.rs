@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use plenum_domain::ids::CompanyId;
+use plenum_metrics::cache::Cache;
 use plenum_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 
@@ -57,6 +58,17 @@ impl Subject {
             Subject::Recordings => "recordings",
             Subject::SessionRows => "session_rows",
             Subject::RecordingRows => "recording_rows",
+        }
+    }
+
+    /// The cache of this subject, as the metrics name it (`plenum_cache_lookups_total`).
+    fn cache(self) -> Cache {
+        match self {
+            Subject::Schedules => Cache::ScheduleIndex,
+            Subject::Sessions => Cache::SessionIndex,
+            Subject::Recordings => Cache::RecordingIndex,
+            Subject::SessionRows => Cache::SessionRows,
+            Subject::RecordingRows => Cache::RecordingRows,
         }
     }
 }
@@ -101,6 +113,8 @@ pub(crate) fn current(conn: &Connection, company: CompanyId, subject: Subject) -
 #[derive(Debug)]
 pub(crate) struct GenerationCache<V> {
     subject: Subject,
+    /// Its hits and misses are counted under this name.
+    metric: Cache,
     companies: Mutex<HashMap<CompanyId, Arc<Mutex<Slot<V>>>>>,
 }
 
@@ -133,6 +147,7 @@ impl<V> GenerationCache<V> {
     pub(crate) fn new(subject: Subject) -> Self {
         Self {
             subject,
+            metric: subject.cache(),
             companies: Mutex::new(HashMap::new()),
         }
     }
@@ -154,6 +169,8 @@ impl<V> GenerationCache<V> {
         let generation = current(conn, company, self.subject)?;
         let slot = self.slot(company)?;
         let mut slot = slot.lock().map_err(|_| poisoned())?;
+        self.metric
+            .lookup(matches!(&slot.built, Some((built, _)) if *built == generation));
         match slot.built.as_ref() {
             Some((built, index)) if *built == generation => return Ok(Arc::clone(index)),
             // An older snapshot than the cached index (a caller's transaction that began
@@ -189,6 +206,8 @@ impl<V> GenerationCache<V> {
         let generation = current(conn, company, self.subject)?;
         let slot = self.slot(company)?;
         let mut guard = slot.lock().map_err(|_| poisoned())?;
+        self.metric
+            .lookup(matches!(&guard.built, Some((built, _)) if *built == generation));
         if let Some((built, index)) = guard.built.as_ref()
             && *built == generation
         {
@@ -259,6 +278,8 @@ impl<V> GenerationCache<V> {
 #[derive(Debug)]
 pub(crate) struct RowCache<R> {
     subject: Subject,
+    /// Its hits and misses (one per row) are counted under this name.
+    metric: Cache,
     companies: Mutex<HashMap<CompanyId, Arc<Mutex<Remembered<R>>>>>,
 }
 
@@ -284,7 +305,16 @@ impl<R: Clone> RowCache<R> {
     pub(crate) fn new(subject: Subject) -> Self {
         Self {
             subject,
+            metric: subject.cache(),
             companies: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts its hits and misses as `cache` (two caches of one subject).
+    pub(crate) fn counted_as(self, cache: Cache) -> Self {
+        Self {
+            metric: cache,
+            ..self
         }
     }
 
@@ -334,6 +364,7 @@ impl<R: Clone> RowCache<R> {
                 missing.extend_from_slice(seqs);
             }
         }
+        self.metric.looked_up(found.len(), missing.len());
         if missing.is_empty() {
             return Ok(found);
         }

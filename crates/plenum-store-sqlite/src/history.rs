@@ -161,7 +161,8 @@ impl Default for HistoryMemory {
             sessions: GenerationCache::new(Subject::Sessions),
             recordings: GenerationCache::new(Subject::Recordings),
             session_rows: RowCache::new(Subject::SessionRows),
-            attendees: RowCache::new(Subject::SessionRows),
+            attendees: RowCache::new(Subject::SessionRows)
+                .counted_as(plenum_metrics::cache::Cache::Attendees),
             recording_rows: RowCache::new(Subject::RecordingRows),
         }
     }

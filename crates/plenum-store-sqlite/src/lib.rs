@@ -7,6 +7,7 @@
 //!   is cheaper than `SQLITE_BUSY` retries) and several read-only readers.
 //! - Migrations are embedded in the binary and applied at open.
 
+mod backup;
 mod generations;
 mod history;
 mod history_index;
@@ -47,6 +48,8 @@ use plenum_store::{
 };
 
 /// The database file inside a data directory.
+pub use backup::{DataDirLock, Restored, backup, restore};
+
 pub const DATABASE_FILE: &str = "plenum.db";
 
 /// How hard a commit waits for the disk.
@@ -170,6 +173,14 @@ impl SqliteStore {
 
     /// Closes both pools, checkpointing the WAL.
     pub async fn close(&self) {
+        // What the write-ahead log holds goes into the database file, so that after a clean
+        // stop `plenum.db` alone is a whole copy (docs/operations.md).
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+        {
+            tracing::warn!(error = %e, "the write-ahead log was not folded into the database");
+        }
         self.reader.close().await;
         self.writer.close().await;
     }

@@ -120,6 +120,7 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Batch>) {
         let started = Instant::now();
         let committed = commit(&mut conn, group.iter().map(|(w, _)| w));
         let took = started.elapsed();
+        plenum_metrics::journal::committed(took, writes);
         if took >= SLOW_COMMIT {
             tracing::warn!(
                 commit_ms = took.as_millis() as u64,

@@ -68,6 +68,11 @@ impl TestApp {
         self.server.as_ref().and_then(|s| s.media)
     }
 
+    /// The address of `/metrics`' own listener, when `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.as_ref().and_then(|s| s.metrics)
+    }
+
     /// A server with default settings.
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await

@@ -60,6 +60,19 @@ pub enum Command {
         #[arg(long)]
         company: Option<String>,
     },
+    /// Write a consistent copy of the database to FILE, while the server runs or not. The
+    /// copy holds everything committed before the backup began. Recording files and the
+    /// data directory's secrets are not in it: see docs/operations.md.
+    Backup {
+        /// Where the copy goes; must not exist.
+        file: PathBuf,
+    },
+    /// Make FILE (written by `plenum backup`) the data directory's database. The server must
+    /// be stopped; the database replaced is kept beside it. See docs/operations.md.
+    Restore {
+        /// A file `plenum backup` wrote.
+        file: PathBuf,
+    },
     /// Tools for development and benchmarks.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -361,6 +374,32 @@ async fn run_admin(cli: Cli) -> anyhow::Result<()> {
         Command::Webhook(cmd) => {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
             run_webhook(&settings, cmd).await
+        }
+        Command::Backup { file: target } => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            plenum_store_sqlite::backup(&settings.data_dir, &target)
+                .with_context(|| format!("no backup was written to {}", target.display()))?;
+            println!(
+                "backed up {} to {}",
+                settings.data_dir.display(),
+                target.display()
+            );
+            Ok(())
+        }
+        Command::Restore { file: source } => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            let now = jiff::Timestamp::now().as_second();
+            let restored = plenum_store_sqlite::restore(&settings.data_dir, &source, now)
+                .with_context(|| format!("{} was not restored", source.display()))?;
+            println!(
+                "restored {} into {}",
+                source.display(),
+                settings.data_dir.display()
+            );
+            if let Some(previous) = restored.previous {
+                println!("the database it replaced is kept as {}", previous.display());
+            }
+            Ok(())
         }
         Command::Import {
             file: path,

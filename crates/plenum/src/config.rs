@@ -51,6 +51,8 @@ pub struct FileConfig {
     pub max_participants_per_meeting: Option<u32>,
     /// `[tls]`: HTTPS.
     pub tls: Option<TlsFileConfig>,
+    /// `[metrics]`: `GET /metrics`.
+    pub metrics: Option<MetricsFileConfig>,
     /// `[media]`: the SFU.
     pub media: Option<MediaFileConfig>,
     /// `[recordings]`: where recording files are kept and how they are downloaded.
@@ -224,6 +226,25 @@ pub struct TlsFileConfig {
     pub key_file: Option<PathBuf>,
 }
 
+/// The `[metrics]` table. Its `Debug` never shows the token.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsFileConfig {
+    pub enabled: Option<bool>,
+    pub listen: Option<SocketAddr>,
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsFileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsFileConfig")
+            .field("enabled", &self.enabled)
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 /// The `[media]` table.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -321,6 +342,17 @@ pub struct ServeOverrides {
     /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert-file.
     #[arg(long, env = "PLENUM_TLS_KEY_FILE", value_name = "FILE")]
     pub tls_key_file: Option<PathBuf>,
+    /// Whether the server serves its metrics (GET /metrics, Prometheus). [default: true]
+    #[arg(long, env = "PLENUM_METRICS_ENABLED", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub metrics_enabled: Option<bool>,
+    /// Address of a listener of its own for GET /metrics (plain HTTP). [default: none, /metrics
+    /// is served on --listen]
+    #[arg(long, env = "PLENUM_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token GET /metrics requires (prefer the environment variable: a flag shows in
+    /// `ps`). [default: none, /metrics is open]
+    #[arg(long, env = "PLENUM_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Whether meetings carry audio and video (the SFU). [default: true]
     #[arg(long, env = "PLENUM_MEDIA_ENABLED", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub media_enabled: Option<bool>,
@@ -402,6 +434,45 @@ pub struct TlsSettings {
     pub cert_file: PathBuf,
     /// Its private key, PEM.
     pub key_file: PathBuf,
+}
+
+/// `GET /metrics` (`metrics.*`), checked. Its `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// Whether `/metrics` is served at all (and metrics recorded).
+    pub enabled: bool,
+    /// `None`: on the main listener; else on a plain-HTTP listener of its own at this address.
+    pub listen: Option<SocketAddr>,
+    /// The bearer token `/metrics` requires; `None`: none.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("enabled", &self.enabled)
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl MetricsSettings {
+    fn resolve(file: MetricsFileConfig, serve: &ServeOverrides) -> anyhow::Result<Self> {
+        let token = serve.metrics_token.clone().or(file.token);
+        if let Some(token) = &token
+            && (token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            bail!(
+                "metrics.token (PLENUM_METRICS_TOKEN) must be printable ASCII without spaces, and not empty"
+            );
+        }
+        Ok(Self {
+            enabled: serve.metrics_enabled.or(file.enabled).unwrap_or(true),
+            listen: serve.metrics_listen.or(file.listen),
+            token,
+        })
+    }
 }
 
 pub use plenum_service::IceServer;
@@ -717,6 +788,7 @@ pub struct Settings {
     pub policy: Policy,
     /// HTTPS when set; plain HTTP otherwise.
     pub tls: Option<TlsSettings>,
+    pub metrics: MetricsSettings,
     pub media: MediaSettings,
     pub recordings: RecordingsSettings,
     /// Requests per second one user may make to Rocket.Chat's `video-conference.list`.
@@ -763,6 +835,7 @@ impl Settings {
                 "tls.key_file is set but tls.cert_file is not: HTTPS needs both (or neither, for plain HTTP)"
             ),
         };
+        let metrics = MetricsSettings::resolve(file.metrics.unwrap_or_default(), serve)?;
         let media = MediaSettings::resolve(file.media.unwrap_or_default(), serve)?;
         let recordings = RecordingsSettings::resolve(file.recordings.unwrap_or_default(), serve)?;
         let lockout_defaults = LockoutPolicy::default();
@@ -871,6 +944,7 @@ impl Settings {
             admin_password: serve.admin_password.clone(),
             policy,
             tls,
+            metrics,
             media,
             recordings,
             rocketchat_rate_limit: serve
@@ -1304,5 +1378,47 @@ secret_access_key = "file-secret-key"
         );
         assert!(toml::from_str::<FileConfig>("[recordings]\nstorage = \"ftp\"\n").is_err());
         assert!(toml::from_str::<FileConfig>("[recordings.s3]\nsecret = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn metrics_settings_come_from_the_file_and_the_environment_and_hide_the_token() {
+        let none = ServeOverrides::default();
+        let defaults = resolve("", &none).unwrap_or_else(|e| panic!("{e}")).metrics;
+        assert_eq!(
+            defaults,
+            MetricsSettings {
+                enabled: true,
+                listen: None,
+                token: None
+            }
+        );
+        let file = "[metrics]\nlisten = \"127.0.0.1:9480\"\ntoken = \"file-Metrics-Token\"\n";
+        let s = resolve(file, &none).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.metrics.listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9480)))
+        );
+        assert_eq!(s.metrics.token.as_deref(), Some("file-Metrics-Token"));
+        assert!(!format!("{s:?}").contains("file-Metrics-Token"));
+        let parsed: FileConfig = toml::from_str(file).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{parsed:?}").contains("file-Metrics-Token"));
+        let env = ServeOverrides {
+            metrics_enabled: Some(false),
+            metrics_token: Some("env-Metrics-Token".into()),
+            ..ServeOverrides::default()
+        };
+        let m = resolve(file, &env)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .metrics;
+        assert!(!m.enabled);
+        assert_eq!(m.token.as_deref(), Some("env-Metrics-Token"));
+        for bad in ["", "two words", "tab\there", "caf\u{e9}"] {
+            let serve = ServeOverrides {
+                metrics_token: Some(bad.into()),
+                ..ServeOverrides::default()
+            };
+            refused("", &serve, &["metrics.token", "PLENUM_METRICS_TOKEN"]);
+        }
+        refused("[metrics]\nport = 1\n", &none, &["port"]);
     }
 }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod generate;
 pub mod generate_history;
+pub mod metrics;
 pub mod secret_input;
 pub mod server;
 pub mod telemetry;

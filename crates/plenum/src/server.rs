@@ -139,6 +139,8 @@ pub struct RunningServer {
     pub tls: bool,
     /// The media (UDP) address, when the server carries media.
     pub media: Option<SocketAddr>,
+    /// The address of `/metrics`' own listener, when `metrics.listen` is set.
+    pub metrics: Option<SocketAddr>,
     pub plenum: Plenum,
     pub bootstrap: BootstrapOutcome,
     /// Recording files and their download links (`recordings.*`): what the recorder stores
@@ -147,6 +149,8 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     store: SqliteStore,
+    /// Held until the server has stopped (a restore or a second server waits for it).
+    _lock: plenum_store_sqlite::DataDirLock,
 }
 
 impl RunningServer {
@@ -183,6 +187,10 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         .map(crate::tls::server_config)
         .transpose()?;
     let (tls, certificate) = tls.unzip();
+    // Before anything records a metric (the store's journal, the media port, the router).
+    if settings.metrics.enabled {
+        crate::metrics::exporter();
+    }
     let tls_on = tls.is_some();
     let scheme = if tls_on { "https" } else { "http" };
     let listener =
@@ -193,6 +201,8 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         .public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    // One server per data directory: two would both run its meetings and its recorder.
+    let lock = plenum_store_sqlite::DataDirLock::acquire(&settings.data_dir)?;
     let (plenum, store) = open(&settings, clock).await?;
     let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
     // Meetings that were running when the last process died (crash, kill -9) end where it
@@ -252,6 +262,8 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
             .with_rocketchat_rate_limit(settings.rocketchat_rate_limit)
             .with_recordings(recordings.clone()),
     );
+    let (app, metrics) = crate::metrics::mount(app, &settings.metrics, &plenum).await?;
+    let metrics_addr = metrics.as_ref().map(|m| m.addr);
     let listener = match tls {
         None => Listening::Plain(listener),
         Some(config) => {
@@ -260,7 +272,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     };
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = spawn_token_janitor(plenum.clone());
-    let reloader = certificate.map(spawn_certificate_reloader);
+    let reloader = spawn_hangup_handler(certificate);
     let live = plenum.clone();
     let shutdown = async move {
         let _ = rx.await;
@@ -308,9 +320,10 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         retention.abort();
         // An attempt under way is not recorded: the next start sends it again.
         deliveries.abort();
-        if let Some(reloader) = reloader {
-            reloader.abort();
+        if let Some(metrics) = metrics {
+            metrics.task.abort();
         }
+        reloader.abort();
         served.context("HTTP server")
     });
     tracing::info!(%addr, tls = tls_on, "listening");
@@ -318,12 +331,14 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         addr,
         tls: tls_on,
         media,
+        metrics: metrics_addr,
         plenum,
         bootstrap,
         recordings,
         shutdown: Some(tx),
         task,
         store,
+        _lock: lock,
     })
 }
 
@@ -397,11 +412,13 @@ fn spawn_recording_retention(plenum: Plenum) -> JoinHandle<()> {
     })
 }
 
-/// Re-reads the TLS certificate and key on every SIGHUP (`systemctl reload`), so that a
-/// renewed certificate needs no restart. A file that cannot be used is logged and the
-/// certificate served stays as it was. The handler is in place when this returns.
+/// Answers SIGHUP (`systemctl reload`): re-reads the TLS certificate and key, so that a
+/// renewed certificate needs no restart; without TLS there is nothing to reload, and the
+/// signal is only logged (its default action would end the server). A file that cannot be
+/// used is logged and the certificate served stays as it was. The handler is in place when
+/// this returns.
 #[cfg(unix)]
-fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+fn spawn_hangup_handler(certificate: Option<Arc<crate::tls::Certificate>>) -> JoinHandle<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = match signal(SignalKind::hangup()) {
         Ok(hangups) => hangups,
@@ -412,6 +429,10 @@ fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> Join
     };
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
+            let Some(certificate) = &certificate else {
+                tracing::info!("SIGHUP: nothing to reload (no TLS)");
+                continue;
+            };
             match certificate.reload() {
                 Ok(()) => tracing::info!("SIGHUP: TLS certificate and key reloaded"),
                 Err(e) => tracing::error!(
@@ -424,7 +445,7 @@ fn spawn_certificate_reloader(certificate: Arc<crate::tls::Certificate>) -> Join
 }
 
 #[cfg(not(unix))]
-fn spawn_certificate_reloader(_: Arc<crate::tls::Certificate>) -> JoinHandle<()> {
+fn spawn_hangup_handler(_: Option<Arc<crate::tls::Certificate>>) -> JoinHandle<()> {
     tokio::spawn(async {})
 }
 

@@ -8,7 +8,9 @@ use super::{ErrorCode, FrtcError};
 ///
 /// Unlike `axum::Json` it does not insist on a `Content-Type` (FRTC clients differ), treats an
 /// empty body as `{}`, and tells apart the ways a body can be wrong, naming the field:
-/// `malformed_json` (not JSON at all), `missing_field`, `invalid_field_type`, `invalid_field`.
+/// `malformed_json` (not JSON at all), `missing_field`, `invalid_field_type`, and for a value
+/// of the right type that cannot be read `invalid_time`, `invalid_choice`, `out_of_range` or
+/// (no more specific code) `invalid_field`.
 /// Unknown fields are ignored so that newer clients keep working.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FrtcJson<T>(pub T);
@@ -104,8 +106,36 @@ fn classify(path: &str, e: &serde_json::Error) -> FrtcError {
         }
         Category::Data => {
             let detail = msg.split(" at line").next().unwrap_or(&msg);
-            FrtcError::new(ErrorCode::InvalidField, format!("field `{path}`: {detail}"))
+            FrtcError::new(invalid_value(detail), format!("field `{path}`: {detail}"))
         }
+    }
+}
+
+/// What this dialect's own readers of a field expect (their serde `expecting`): a value of the
+/// right JSON type that is not what they expect has a code of its own.
+pub(crate) const EXPECTED_MILLIS: &str =
+    "milliseconds since the Unix epoch, as a whole number or a string of digits";
+pub(crate) const EXPECTED_BOOL: &str = "true or false";
+
+/// Integer fields of bodies, as serde names them in "expected u32".
+const INTEGER_TYPES: [&str; 10] = [
+    "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize",
+];
+
+/// The code of a value of the right JSON type that serde refused ("invalid value: …,
+/// expected …").
+fn invalid_value(detail: &str) -> ErrorCode {
+    let expected = detail
+        .rsplit_once(", expected ")
+        .map_or("", |(_, expected)| expected);
+    if expected == EXPECTED_MILLIS {
+        ErrorCode::InvalidTime
+    } else if expected == EXPECTED_BOOL {
+        ErrorCode::InvalidChoice
+    } else if detail.starts_with("invalid value: integer") && INTEGER_TYPES.contains(&expected) {
+        ErrorCode::OutOfRange
+    } else {
+        ErrorCode::InvalidField
     }
 }
 
@@ -139,7 +169,11 @@ mod tests {
         assert_eq!(code(br#"{"name": 5}"#), ErrorCode::InvalidFieldType);
         assert_eq!(
             code(br#"{"name": "a", "count": -1}"#),
-            ErrorCode::InvalidField
+            ErrorCode::OutOfRange
+        );
+        assert_eq!(
+            code(br#"{"name": "a", "count": 4294967296}"#),
+            ErrorCode::OutOfRange
         );
         assert!(parse::<Body>(br#"{"name": "a", "extra": true}"#).is_ok());
     }

@@ -1,6 +1,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenum_domain::{Field, Rule, ValidationError};
+use plenum_media::SignalError;
 use plenum_service::{HistoryError, ServiceError, WebhookError};
 use serde::Serialize;
 
@@ -23,6 +24,19 @@ pub enum ErrorCode {
     PasswordTooShort,
     TooLong,
     InvalidTimeZone,
+    EmptyValue,
+    InvalidCharacters,
+    InvalidChoice,
+    OutOfRange,
+    InvalidEmail,
+    InvalidMobile,
+    InvalidUsername,
+    InvalidTime,
+    InvalidUrl,
+    EndInPast,
+    ImmutableField,
+    ConflictingFields,
+    InvalidSdp,
     NothingToChange,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -59,6 +73,10 @@ pub enum ErrorCode {
     NotRecording,
     AlreadyLive,
     NotLive,
+    UnmuteNotAllowed,
+    NotMuted,
+    MediaRefused,
+    WebsocketRequired,
     EditConflict,
     MeetingRunning,
     TooManyAttempts,
@@ -74,6 +92,90 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order they are declared (`docs/errors.md` is checked against it).
+    pub const ALL: [ErrorCode; 80] = [
+        ErrorCode::MalformedJson,
+        ErrorCode::MalformedRequest,
+        ErrorCode::MissingField,
+        ErrorCode::InvalidFieldType,
+        ErrorCode::InvalidField,
+        ErrorCode::EndBeforeStart,
+        ErrorCode::StartInPast,
+        ErrorCode::MeetingTooLong,
+        ErrorCode::InvalidRecurrenceType,
+        ErrorCode::IntervalOutOfRange,
+        ErrorCode::InvalidPassword,
+        ErrorCode::InvalidMeetingNumber,
+        ErrorCode::PasswordTooShort,
+        ErrorCode::TooLong,
+        ErrorCode::InvalidTimeZone,
+        ErrorCode::EmptyValue,
+        ErrorCode::InvalidCharacters,
+        ErrorCode::InvalidChoice,
+        ErrorCode::OutOfRange,
+        ErrorCode::InvalidEmail,
+        ErrorCode::InvalidMobile,
+        ErrorCode::InvalidUsername,
+        ErrorCode::InvalidTime,
+        ErrorCode::InvalidUrl,
+        ErrorCode::EndInPast,
+        ErrorCode::ImmutableField,
+        ErrorCode::ConflictingFields,
+        ErrorCode::InvalidSdp,
+        ErrorCode::NothingToChange,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::TokenMissing,
+        ErrorCode::TokenInvalid,
+        ErrorCode::TokenExpired,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::WrongOldSecret,
+        ErrorCode::AccountLocked,
+        ErrorCode::PermissionDenied,
+        ErrorCode::UserNotFound,
+        ErrorCode::CompanyNotFound,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::UsernameTaken,
+        ErrorCode::CompanyNameTaken,
+        ErrorCode::MaxUsersReached,
+        ErrorCode::LastSystemAdmin,
+        ErrorCode::ScheduleNotFound,
+        ErrorCode::RecurrenceNotFound,
+        ErrorCode::RoomNotFound,
+        ErrorCode::MeetingNumberTaken,
+        ErrorCode::RoomInUse,
+        ErrorCode::InstantMeetingImmutable,
+        ErrorCode::UnknownInvitee,
+        ErrorCode::TooManyOccurrences,
+        ErrorCode::MeetingNotRunning,
+        ErrorCode::ParticipantNotFound,
+        ErrorCode::NotSupported,
+        ErrorCode::ApiKeyNotFound,
+        ErrorCode::SessionNotFound,
+        ErrorCode::RecordingNotFound,
+        ErrorCode::AlreadyRecording,
+        ErrorCode::NotRecording,
+        ErrorCode::AlreadyLive,
+        ErrorCode::NotLive,
+        ErrorCode::UnmuteNotAllowed,
+        ErrorCode::NotMuted,
+        ErrorCode::MediaRefused,
+        ErrorCode::WebsocketRequired,
+        ErrorCode::EditConflict,
+        ErrorCode::MeetingRunning,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::FfmpegUnavailable,
+        ErrorCode::MediaUnavailable,
+        ErrorCode::ImportRefused,
+        ErrorCode::LinkInvalid,
+        ErrorCode::LinkExpired,
+        ErrorCode::WebhookNotFound,
+        ErrorCode::WebhookExists,
+        ErrorCode::EventNotFound,
+        ErrorCode::InternalError,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::MalformedJson => "malformed_json",
@@ -91,6 +193,19 @@ impl ErrorCode {
             ErrorCode::PasswordTooShort => "password_too_short",
             ErrorCode::TooLong => "too_long",
             ErrorCode::InvalidTimeZone => "invalid_time_zone",
+            ErrorCode::EmptyValue => "empty_value",
+            ErrorCode::InvalidCharacters => "invalid_characters",
+            ErrorCode::InvalidChoice => "invalid_choice",
+            ErrorCode::OutOfRange => "out_of_range",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::InvalidMobile => "invalid_mobile",
+            ErrorCode::InvalidUsername => "invalid_username",
+            ErrorCode::InvalidTime => "invalid_time",
+            ErrorCode::InvalidUrl => "invalid_url",
+            ErrorCode::EndInPast => "end_in_past",
+            ErrorCode::ImmutableField => "immutable_field",
+            ErrorCode::ConflictingFields => "conflicting_fields",
+            ErrorCode::InvalidSdp => "invalid_sdp",
             ErrorCode::NothingToChange => "nothing_to_change",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
@@ -127,6 +242,10 @@ impl ErrorCode {
             ErrorCode::NotRecording => "not_recording",
             ErrorCode::AlreadyLive => "already_live",
             ErrorCode::NotLive => "not_live",
+            ErrorCode::UnmuteNotAllowed => "unmute_not_allowed",
+            ErrorCode::NotMuted => "not_muted",
+            ErrorCode::MediaRefused => "media_refused",
+            ErrorCode::WebsocketRequired => "websocket_required",
             ErrorCode::EditConflict => "edit_conflict",
             ErrorCode::MeetingRunning => "meeting_running",
             ErrorCode::TooManyAttempts => "too_many_attempts",
@@ -159,11 +278,25 @@ impl ErrorCode {
             | ErrorCode::PasswordTooShort
             | ErrorCode::TooLong
             | ErrorCode::InvalidTimeZone
+            | ErrorCode::EmptyValue
+            | ErrorCode::InvalidCharacters
+            | ErrorCode::InvalidChoice
+            | ErrorCode::OutOfRange
+            | ErrorCode::InvalidEmail
+            | ErrorCode::InvalidMobile
+            | ErrorCode::InvalidUsername
+            | ErrorCode::InvalidTime
+            | ErrorCode::InvalidUrl
+            | ErrorCode::EndInPast
+            | ErrorCode::ImmutableField
+            | ErrorCode::ConflictingFields
+            | ErrorCode::InvalidSdp
             | ErrorCode::NothingToChange
             | ErrorCode::UnknownInvitee
             | ErrorCode::TooManyOccurrences
             | ErrorCode::ImportRefused => StatusCode::BAD_REQUEST,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::WebsocketRequired => StatusCode::UPGRADE_REQUIRED,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::TokenMissing
             | ErrorCode::TokenInvalid
@@ -200,6 +333,9 @@ impl ErrorCode {
             | ErrorCode::NotRecording
             | ErrorCode::AlreadyLive
             | ErrorCode::NotLive
+            | ErrorCode::UnmuteNotAllowed
+            | ErrorCode::NotMuted
+            | ErrorCode::MediaRefused
             | ErrorCode::EditConflict
             | ErrorCode::MeetingRunning
             | ErrorCode::MeetingNumberTaken
@@ -210,6 +346,20 @@ impl ErrorCode {
         }
     }
 }
+
+// `ALL` lists every code at the index of its discriminant, that is in declaration order: a
+// code declared between two others does not compile until `ALL` lists it in its place (one
+// declared last is caught by the test `all_lists_every_code`).
+const _: () = {
+    let mut i = 0;
+    while i < ErrorCode::ALL.len() {
+        assert!(
+            ErrorCode::ALL[i] as usize == i,
+            "ErrorCode::ALL must list every code, in declaration order"
+        );
+        i += 1;
+    }
+};
 
 /// An FRTC error response: `{"error": "...", "errorCode": "..."}`.
 #[derive(Debug)]
@@ -253,6 +403,22 @@ impl From<Rule> for ErrorCode {
     fn from(rule: Rule) -> Self {
         match rule {
             Rule::Invalid => ErrorCode::InvalidField,
+            Rule::Missing => ErrorCode::MissingField,
+            Rule::Empty => ErrorCode::EmptyValue,
+            Rule::Characters => ErrorCode::InvalidCharacters,
+            Rule::NotAChoice => ErrorCode::InvalidChoice,
+            Rule::OutOfRange => ErrorCode::OutOfRange,
+            // A query parameter that is not a number has the wrong type, as a body's field
+            // of the wrong JSON type has.
+            Rule::NotANumber => ErrorCode::InvalidFieldType,
+            Rule::EmailForm => ErrorCode::InvalidEmail,
+            Rule::MobileForm => ErrorCode::InvalidMobile,
+            Rule::UsernameForm => ErrorCode::InvalidUsername,
+            Rule::TimeForm => ErrorCode::InvalidTime,
+            Rule::UrlForm => ErrorCode::InvalidUrl,
+            Rule::EndInPast => ErrorCode::EndInPast,
+            Rule::Immutable => ErrorCode::ImmutableField,
+            Rule::Conflicting => ErrorCode::ConflictingFields,
             Rule::EndBeforeStart => ErrorCode::EndBeforeStart,
             Rule::StartInPast => ErrorCode::StartInPast,
             Rule::TooLongMeeting => ErrorCode::MeetingTooLong,
@@ -313,10 +479,19 @@ impl From<ServiceError> for FrtcError {
             ServiceError::InstantMeetingImmutable => C::InstantMeetingImmutable,
             ServiceError::UnknownInvitee(_) => C::UnknownInvitee,
             ServiceError::TooManyOccurrences { .. } => C::TooManyOccurrences,
-            ServiceError::InvalidChange(_)
-            | ServiceError::UnmuteNotAllowed
-            | ServiceError::NotMuted
-            | ServiceError::Media(_) => C::InvalidField,
+            ServiceError::UnmuteNotAllowed => C::UnmuteNotAllowed,
+            ServiceError::NotMuted => C::NotMuted,
+            // An offer the SFU cannot use (a WHEP viewer's, say); the rest is about the state
+            // of a participant's media session.
+            ServiceError::Media(SignalError::InvalidSdp(_) | SignalError::TooManyTracks) => {
+                C::InvalidSdp
+            }
+            ServiceError::Media(
+                SignalError::RoomFull
+                | SignalError::UnknownParticipant
+                | SignalError::StaleAnswer
+                | SignalError::NoOfferPending,
+            ) => C::MediaRefused,
             ServiceError::MediaUnavailable => C::MediaUnavailable,
             ServiceError::MeetingNotRunning => C::MeetingNotRunning,
             ServiceError::AlreadyRecording => C::AlreadyRecording,
@@ -381,4 +556,160 @@ impl IntoResponse for FrtcError {
 /// A required field that was absent.
 pub fn missing(field: Field) -> FrtcError {
     FrtcError::new(ErrorCode::MissingField, format!("missing field `{field}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    const ERRORS_MD: &str = include_str!("../../../../docs/errors.md");
+
+    /// The rows of the table in docs/errors.md: the codes of the first cell, the status.
+    fn documented() -> Vec<(Vec<&'static str>, &'static str)> {
+        ERRORS_MD
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let codes = cells[1].split('`').skip(1).step_by(2).collect();
+                (codes, cells[2])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn all_lists_every_code() {
+        // `as_str` is an exhaustive match: every code has an arm there, and so its string
+        // here. Any of them missing from `ALL` is a code the tests below would not check.
+        let source = include_str!("error.rs");
+        let as_str = source
+            .split("pub fn as_str(self)")
+            .nth(1)
+            .and_then(|rest| rest.split("pub fn status(self)").next())
+            .unwrap_or_default();
+        let declared: BTreeSet<&str> = as_str
+            .lines()
+            .filter_map(|line| line.split("=> \"").nth(1))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        let listed: BTreeSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert!(!declared.is_empty());
+        let unlisted: Vec<_> = declared.difference(&listed).collect();
+        assert!(unlisted.is_empty(), "ErrorCode::ALL lacks {unlisted:?}");
+        assert_eq!(declared, listed);
+        assert_eq!(listed.len(), ErrorCode::ALL.len(), "a code's string twice");
+    }
+
+    #[test]
+    fn docs_list_every_code_with_its_status() {
+        let rows = documented();
+        for code in ErrorCode::ALL {
+            let status = code.status().as_u16().to_string();
+            let row = rows
+                .iter()
+                .find(|(codes, _)| codes.contains(&code.as_str()));
+            match row {
+                Some((_, documented)) => assert_eq!(
+                    *documented,
+                    status,
+                    "docs/errors.md gives `{}` another status",
+                    code.as_str()
+                ),
+                None => panic!(
+                    "docs/errors.md has no row for `{}` ({status})",
+                    code.as_str()
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn docs_list_no_code_that_is_not_one() {
+        let codes: BTreeSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        for (documented, _) in documented() {
+            for code in documented {
+                assert!(
+                    codes.contains(code),
+                    "docs/errors.md lists `{code}`, not a code"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn participant_and_media_refusals_have_their_own_codes() {
+        // Not reachable by an FRTC call today (a participant's own mute and signalling go
+        // over the client protocol, which has its own codes), but mapped all the same.
+        for (error, code) in [
+            (ServiceError::UnmuteNotAllowed, "unmute_not_allowed"),
+            (ServiceError::NotMuted, "not_muted"),
+            (
+                ServiceError::Media(SignalError::InvalidSdp("x".to_owned())),
+                "invalid_sdp",
+            ),
+            (
+                ServiceError::Media(SignalError::TooManyTracks),
+                "invalid_sdp",
+            ),
+            (ServiceError::Media(SignalError::RoomFull), "media_refused"),
+            (
+                ServiceError::Media(SignalError::StaleAnswer),
+                "media_refused",
+            ),
+            (
+                ServiceError::Media(SignalError::NoOfferPending),
+                "media_refused",
+            ),
+            (
+                ServiceError::Media(SignalError::UnknownParticipant),
+                "media_refused",
+            ),
+        ] {
+            assert_eq!(FrtcError::from(error).code.as_str(), code);
+        }
+    }
+
+    #[test]
+    fn only_the_rule_of_no_more_specific_kind_is_invalid_field() {
+        let rules = [
+            Rule::Invalid,
+            Rule::Missing,
+            Rule::Empty,
+            Rule::Characters,
+            Rule::NotAChoice,
+            Rule::OutOfRange,
+            Rule::NotANumber,
+            Rule::EmailForm,
+            Rule::MobileForm,
+            Rule::UsernameForm,
+            Rule::TimeForm,
+            Rule::UrlForm,
+            Rule::EndInPast,
+            Rule::Immutable,
+            Rule::Conflicting,
+            Rule::EndBeforeStart,
+            Rule::StartInPast,
+            Rule::TooLongMeeting,
+            Rule::RecurrenceType,
+            Rule::IntervalOutOfRange,
+            Rule::PasswordForm,
+            Rule::MeetingNumberForm,
+            Rule::PasswordTooShort,
+            Rule::TooLong,
+            Rule::TimeZone,
+        ];
+        for rule in rules {
+            let code = ErrorCode::from(rule);
+            assert_eq!(
+                code == ErrorCode::InvalidField,
+                rule == Rule::Invalid,
+                "{rule:?}"
+            );
+            assert_eq!(code.status(), StatusCode::BAD_REQUEST, "{rule:?}");
+        }
+        let codes: BTreeSet<&str> = rules.iter().map(|r| ErrorCode::from(*r).as_str()).collect();
+        assert_eq!(codes.len(), rules.len(), "two rules share a code");
+    }
 }

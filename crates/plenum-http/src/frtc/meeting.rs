@@ -23,7 +23,7 @@ use plenum_domain::live::{
     Command, Layout, LayoutMode, Overlay, Participant, ParticipantKind, parse_display_name,
 };
 use plenum_domain::schedule::parse_live_passcode;
-use plenum_domain::{Field, Timestamp, ValidationError};
+use plenum_domain::{Field, Rule, Timestamp, ValidationError};
 use plenum_service::{MeetingSnapshot, MeetingSummary, ServiceError};
 use serde::de::{self, Unexpected};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -41,7 +41,7 @@ pub const TAG: &str = "Meeting Control";
 /// A boolean as FRTC clients send it: `true`, or the string `"true"` (the document's table
 /// types `allow_self_unmute` as a string).
 fn flexible_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    const EXPECTED: &str = "true or false";
+    const EXPECTED: &str = super::body::EXPECTED_BOOL;
     match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(b)),
@@ -100,7 +100,8 @@ impl ParticipantsBody {
     fn required(self) -> Result<Vec<AttendanceId>, FrtcError> {
         match self.participants {
             Some(p) if !p.is_empty() => p.iter().map(|id| client_uuid(id)).collect(),
-            Some(_) => Err(ValidationError::new(
+            Some(_) => Err(ValidationError::breaks(
+                Rule::Empty,
                 Field::Participants,
                 "is empty: name at least one client_uuid",
             )
@@ -506,7 +507,11 @@ pub async fn detail_or_update(
         .into_response()),
         Some(ms) => {
             let end = Timestamp::from_millisecond(ms).map_err(|_| {
-                ValidationError::new(Field::EndTime, "must be milliseconds since the Unix epoch")
+                ValidationError::breaks(
+                    Rule::TimeForm,
+                    Field::EndTime,
+                    "must be milliseconds since the Unix epoch",
+                )
             })?;
             Ok(apply(&state, &who, &number, Command::SetEndTime(end))
                 .await?
@@ -867,7 +872,8 @@ pub async fn pin_for_participant(
     let pinned = at_most_one(body.participants)?;
     let viewer = client_uuid(&viewer)?;
     if pinned == Some(viewer) {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Conflicting,
             Field::Participants,
             "names the viewer: a participant's view pins one other participant",
         )
@@ -969,9 +975,10 @@ fn at_most_one(participants: Option<Vec<String>>) -> Result<Option<AttendanceId>
     match participants.len() {
         0 => Ok(None),
         1 => participants.pop().map(|p| client_uuid(&p)).transpose(),
-        _ => Err(ValidationError::new(
+        _ => Err(ValidationError::breaks(
+            Rule::TooLong,
             Field::Participants,
-            "only one participant can be pinned at a time",
+            "names more than one: only one participant can be pinned at a time",
         )
         .into()),
     }

@@ -238,15 +238,20 @@ pub struct PagingQuery {
     filter: Option<String>,
 }
 
-/// Paging parameters are an extractor of their own, so that a malformed query string is an
-/// FRTC `invalid_field` in every handler that pages.
+/// Paging parameters are an extractor of their own, so that a query string that cannot be
+/// decoded is an FRTC `malformed_request` in every handler that pages.
 impl<S: Send + Sync> FromRequestParts<S> for PagingQuery {
     type Rejection = FrtcError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Query::<PagingQuery>::try_from_uri(&parts.uri)
             .map(|Query(q)| q)
-            .map_err(|e| FrtcError::new(ErrorCode::InvalidField, e.body_text()))
+            .map_err(|e| {
+                FrtcError::new(
+                    ErrorCode::MalformedRequest,
+                    format!("the request cannot be read: {}", e.body_text()),
+                )
+            })
     }
 }
 
@@ -273,7 +278,8 @@ impl PagingQuery {
         match raw.as_deref().map(str::trim) {
             None | Some("") => Ok(default),
             Some(s) => s.parse::<i64>().map_err(|_| {
-                FrtcError::from(plenum_domain::ValidationError::new(
+                FrtcError::from(plenum_domain::ValidationError::breaks(
+                    plenum_domain::Rule::NotANumber,
                     field,
                     "must be a whole number",
                 ))
@@ -315,7 +321,8 @@ impl PagingQuery {
             .into());
         }
         if f.chars().any(char::is_control) {
-            return Err(plenum_domain::ValidationError::new(
+            return Err(plenum_domain::ValidationError::breaks(
+                plenum_domain::Rule::Characters,
                 plenum_domain::Field::Filter,
                 "must not contain control characters",
             )

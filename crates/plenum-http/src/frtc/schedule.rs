@@ -42,9 +42,7 @@ pub(super) fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::
         type Value = Option<i64>;
 
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(
-                "milliseconds since the Unix epoch, as a whole number or a string of digits",
-            )
+            f.write_str(super::body::EXPECTED_MILLIS)
         }
 
         fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
@@ -242,7 +240,8 @@ impl ScheduleRequest {
             if id_set(ids.iter().map(String::as_str))
                 != id_set(detail.iter().map(|u| u.user_id.as_str()))
             {
-                return Err(ValidationError::new(
+                return Err(ValidationError::breaks(
+                    Rule::Conflicting,
                     Field::InvitedUsers,
                     "differs from invited_users_detail: give one list, or both the same",
                 )
@@ -861,7 +860,12 @@ pub async fn create_recurrence(
     if let Some(t) = &req.meeting_type
         && MeetingKind::parse(t)? != MeetingKind::Recurrence
     {
-        return Err(ValidationError::new(Field::MeetingType, "must be recurrence here").into());
+        return Err(ValidationError::breaks(
+            Rule::NotAChoice,
+            Field::MeetingType,
+            "must be recurrence here",
+        )
+        .into());
     }
     if req.meeting_name.is_none() {
         return Err(missing(Field::MeetingName));
@@ -897,7 +901,8 @@ pub async fn update_recurrence(
     if let Some(t) = &req.meeting_type
         && MeetingKind::parse(t)? != MeetingKind::Recurrence
     {
-        return Err(ValidationError::new(
+        return Err(ValidationError::breaks(
+            Rule::Immutable,
             Field::MeetingType,
             "cannot change: a series stays recurrence",
         )

@@ -38,9 +38,12 @@ use plenum_domain::user::Username;
 use plenum_service::{AppAuthRequest, CompanyScope, Credential, HistoryError, ServiceError};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::telnyx::query_pairs;
+
+pub(crate) mod openapi;
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: u32 = 500;
@@ -285,10 +288,13 @@ impl FromRequestParts<AppState> for AccessToken {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A token, sent as `X-Access-Token` on the other calls.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = HuaweiTokenResponse)]
 struct TokenResponse {
     access_token: String,
+    /// Always `""`.
     token_ip: String,
     /// Seconds the token is valid.
     valid_period: i64,
@@ -297,11 +303,28 @@ struct TokenResponse {
     /// Unix milliseconds when it was made.
     create_time: i64,
     /// 0: a user's token; 1: an app's token.
+    #[schema(minimum = 0, maximum = 1)]
     token_type: i32,
+    /// A user's token: `userId`, `userName`, `realName`, `corpId`; an app's: `appId`, `corpId`.
+    #[schema(value_type = Object)]
     user: Value,
 }
 
 /// `POST /v1/usg/acs/auth/account`: a user's token from `Basic` credentials.
+#[utoipa::path(post, path = "/v1/usg/acs/auth/account", tag = "Huawei",
+    summary = "Account login",
+    description = "A Plenum user's access token from `Authorization: Basic base64(username:password)`; \
+        only MeetingOperators' and SystemAdmins' tokens may read records.",
+    security(("huawei_account" = [])),
+    params(openapi::Language),
+    request_body(content = Option<openapi::AccountAuthRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, description = "MMC.111000001: no or malformed `Authorization`, an unreadable body, or another `account`", body = openapi::ErrorBody),
+        (status = 401, description = "USG.201040001 wrong account or password; USG.201040002 account locked", body = openapi::ErrorBody),
+        (status = 413, description = "APIGW.0201: the body is too large", body = openapi::ErrorBody),
+        (status = 500, description = "MMC.111000000", body = openapi::ErrorBody),
+    ))]
 async fn account_auth(
     State(state): State<AppState>,
     lang: Lang,
@@ -381,6 +404,20 @@ fn hmac_header(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 /// `POST /v2/usg/acs/auth/appauth`: a company token for a Huawei app.
+#[utoipa::path(post, path = "/v2/usg/acs/auth/appauth", tag = "Huawei",
+    summary = "App login",
+    description = "A company-scoped access token, valid 12 hours, for a Huawei app (`POST \
+        /api/v1/api_keys` with kind `huawei_app`), signed with its app key.",
+    security(("huawei_app" = [])),
+    params(openapi::Language),
+    request_body(content = openapi::AppAuthRequest, content_type = "application/json"),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, description = "MMC.111000001: a missing or malformed field or `Authorization`", body = openapi::ErrorBody),
+        (status = 401, description = "USG.201010001: unknown app, wrong or expired signature", body = openapi::ErrorBody),
+        (status = 413, description = "APIGW.0201: the body is too large", body = openapi::ErrorBody),
+        (status = 500, description = "MMC.111000000", body = openapi::ErrorBody),
+    ))]
 async fn app_auth(
     State(state): State<AppState>,
     lang: Lang,
@@ -459,27 +496,56 @@ pub fn media_name(m: MediaType) -> &'static str {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One stay (join to leave) of one participant.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = HuaweiAttendeeRecord)]
 struct AttendeeRecord {
     display_name: String,
     call_number: String,
+    /// `Soft client`, `Web client`, `Mobile client`, `Hard terminal`, `Phone`, `Gateway` or `Bot`.
+    #[schema(value_type = String, example = "Soft client")]
     device_type: &'static str,
+    /// UTC milliseconds.
     join_time: i64,
+    /// UTC milliseconds; `null` while the participant is in the meeting.
     left_time: Option<i64>,
+    /// `Audio` or `Video`.
+    #[schema(value_type = String, example = "Video")]
     media_type: &'static str,
     dept_name: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of attendee records.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = HuaweiAttendeeRecords)]
 struct AttendeeRecords {
     data: Vec<AttendeeRecord>,
     offset: i64,
     limit: i64,
+    /// Records matching the query.
     count: u64,
 }
 
 /// `GET /v1/mmc/management/conferences/history/confAttendeeRecord`.
+#[utoipa::path(get, path = "/v1/mmc/management/conferences/history/confAttendeeRecord", tag = "Huawei",
+    summary = "List the attendee records of a held meeting",
+    description = "One record per stay of each participant of one session, in order of joining.",
+    security(("huawei_access_token" = [])),
+    params(
+        ("confUUID" = String, Query, description = "The session's id, a UUID with or without dashes"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Records to skip (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "Records to return (default 20, at most 500)"),
+        ("searchKey" = Option<String>, Query, description = "Case-insensitive part of the display name or the call number"),
+        openapi::Language,
+    ),
+    responses(
+        (status = 200, body = AttendeeRecords),
+        (status = 400, description = "MMC.111000001 a wrong parameter (named); MMC.111070005 no such conference in the token's company", body = openapi::ErrorBody),
+        (status = 401, description = "USG.000000004: no token, or an invalid or expired one", body = openapi::ErrorBody),
+        (status = 403, description = "MMC.111070001: the token's user may not read records", body = openapi::ErrorBody),
+        (status = 500, description = "MMC.111000000", body = openapi::ErrorBody),
+    ))]
 async fn attendee_records(
     State(state): State<AppState>,
     lang: Lang,

@@ -16,6 +16,8 @@ use plenum_domain::schedule::MeetingNumber;
 
 use crate::AppState;
 
+pub(crate) mod openapi;
+
 /// The routes of the page, mounted by the router.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -70,6 +72,21 @@ const ASSETS: &[Asset] = &[
 
 /// `GET /join/{meeting_number}`: the page, for any syntactically valid number (the join
 /// itself tells whether a meeting has it).
+#[utoipa::path(get, path = "/join/{meeting_number}", tag = "Join page",
+    summary = "The join page",
+    description = "A browser client that joins the meeting over the client protocol \
+        (`/api/v1/live`) with the camera and microphone (docs/join-page.md). The query \
+        prefills it; the page is the same for every number.",
+    params(
+        ("meeting_number" = String, Path, description = "The meeting's number"),
+        ("name" = Option<String>, Query, description = "The name to join with"),
+        ("password" = Option<String>, Query, description = "The meeting's password"),
+        ("autojoin" = Option<String>, Query, description = "`1`: join at once (room systems)"),
+    ),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 404, description = "Not a meeting number: a page saying so", content_type = "text/html", body = String),
+    ))]
 async fn page(Path(meeting_number): Path<String>, headers: HeaderMap) -> Response {
     if MeetingNumber::parse(&meeting_number).is_err() || meeting_number.trim() != meeting_number {
         return not_found(&headers);
@@ -79,6 +96,17 @@ async fn page(Path(meeting_number): Path<String>, headers: HeaderMap) -> Respons
 
 /// `GET /j/{code}`: `303 See Other` to the page of the meeting the link opens, with the query
 /// string (`name`, `password`, `autojoin`) kept; a link that opens nothing is a 404 page.
+#[utoipa::path(get, path = "/j/{code}", tag = "Join page",
+    summary = "A meeting link",
+    description = "The links the server hands out (schedules' `meeting_url`, calendar invites, \
+        Rocket.Chat's calls) send the browser to the join page of their meeting, with the \
+        query string kept.",
+    params(("code" = String, Path, description = "The link's code")),
+    responses(
+        (status = 303, description = "To `/join/{meeting_number}`", headers(("Location" = String))),
+        (status = 404, description = "The link opens no meeting: a page saying so", content_type = "text/html", body = String),
+        (status = 500, description = "The link could not be looked up: a page saying so", content_type = "text/html", body = String),
+    ))]
 async fn link(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -136,6 +164,20 @@ async fn link(
 }
 
 /// `GET /join/assets/{file}`: an embedded script or style sheet, revalidated by its ETag.
+#[utoipa::path(get, path = "/join/assets/{file}", tag = "Join page",
+    summary = "The join page's script and style sheet",
+    params(
+        ("file" = String, Path, description = "`join.js` or `join.css`"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag of an earlier answer"),
+    ),
+    responses(
+        (status = 200, description = "The file, with its `ETag`", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+        )),
+        (status = 304, description = "Unchanged since the ETag given"),
+        (status = 404, description = "No such file", content_type = "text/html", body = String),
+    ))]
 async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     let Some(asset) = ASSETS.iter().find(|a| a.name == file) else {
         return not_found(&headers);

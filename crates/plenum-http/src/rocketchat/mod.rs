@@ -22,6 +22,7 @@
 //!   Rocket.Chat's API layer answers, with its `X-RateLimit-*` headers.
 //! - Instants: ISO 8601 UTC with milliseconds.
 
+pub(crate) mod openapi;
 mod rate_limit;
 mod rendered;
 
@@ -41,6 +42,7 @@ use plenum_domain::paging::PageRequest;
 use plenum_service::{CompanyScope, Credential, ServiceError};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::large_json::json_answer;
@@ -185,6 +187,17 @@ fn internal(e: ServiceError) -> RocketError {
 // --- login -----------------------------------------------------------------------------------
 
 /// `POST /api/v1/login`.
+#[utoipa::path(post, path = "/api/v1/login", tag = "Rocket.Chat",
+    summary = "Login",
+    description = "Signs a Plenum user in by username or e-mail address; `data.authToken` and \
+        `data.userId` are then sent as `X-Auth-Token` and `X-User-Id`.",
+    request_body(content = openapi::LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, body = openapi::LoginResponse),
+        (status = 401, description = "Wrong user or password, a locked account, or an unreadable body", body = openapi::StatusError),
+        (status = 413, description = "The body is too large", body = openapi::Failure),
+        (status = 500, body = openapi::Failure),
+    ))]
 async fn login(
     State(state): State<AppState>,
     body: Result<axum::body::Bytes, BytesRejection>,
@@ -286,50 +299,89 @@ fn iso(t: jiff::Timestamp) -> Utc {
 /// A call as `video-conference.list` shows it, borrowed from the record. Fields in byte order
 /// of their names, as a JSON object map writes them (the answer was first built as
 /// `serde_json::Value`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RocketChatCall, description = "A video call: one session held in the room. \
+    Instants are ISO 8601 UTC with milliseconds (`2021-04-16T09:46:20.954Z`).")]
 struct Call<'a> {
+    /// The session (one holding of the meeting).
     #[serde(rename = "_id")]
+    #[schema(value_type = String, format = Uuid)]
     id: SessionId,
+    /// The end or, while the call runs, the start.
     #[serde(rename = "_updatedAt")]
+    #[schema(value_type = String, format = DateTime)]
     updated_at: Utc,
+    /// Stays of guests (participants without a user).
     #[serde(rename = "anonymousUsers")]
     anonymous_users: u32,
+    /// The start.
     #[serde(rename = "createdAt")]
+    #[schema(value_type = String, format = DateTime)]
     created_at: Utc,
+    /// The session's owner.
     #[serde(rename = "createdBy")]
     created_by: Person<'a>,
+    /// The end; absent while the call runs.
     #[serde(rename = "endedAt", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime, required = false)]
     ended_at: Option<Utc>,
     /// Plenum posts no chat messages: `{}`.
     messages: NoMessages,
+    /// `plenum`.
     #[serde(rename = "providerName")]
+    #[schema(value_type = String, example = "plenum")]
     provider_name: &'static str,
+    /// The room (FRTC `meeting_room_id`).
+    #[schema(value_type = String, format = Uuid)]
     rid: RoomId,
+    /// Rocket.Chat's `VideoConferenceStatus`: 1 (`STARTED`) while the call runs, 3 (`ENDED`).
+    #[schema(minimum = 0, maximum = 4, example = 3)]
     status: u8,
+    /// The meeting's name.
+    #[schema(value_type = String)]
     title: &'a str,
+    /// `videoconference`.
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "videoconference")]
     kind: &'static str,
+    /// The meeting's join link.
+    #[schema(value_type = String)]
     url: &'a str,
+    /// The company's users who attended, in order of first join.
     users: Vec<Attendee<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+/// Always empty.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RocketChatMessages)]
 struct NoMessages {}
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RocketChatPerson)]
 struct Person<'a> {
     #[serde(rename = "_id")]
+    #[schema(value_type = String, format = Uuid)]
     id: UserId,
+    /// The real name, or the username when there is none.
+    #[schema(value_type = String)]
     name: &'a str,
+    #[schema(value_type = String)]
     username: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RocketChatAttendee)]
 struct Attendee<'a> {
     #[serde(rename = "_id")]
+    #[schema(value_type = String, format = Uuid)]
     id: UserId,
+    /// The real name, or the username when there is none.
+    #[schema(value_type = String)]
     name: &'a str,
+    /// The user's first join.
+    #[schema(value_type = String, format = DateTime)]
     ts: Utc,
+    #[schema(value_type = String)]
     username: &'a str,
 }
 
@@ -390,6 +442,30 @@ fn call_list_json(
 }
 
 /// `GET /api/v1/video-conference.list?roomId=..&offset=..&count=..`.
+#[utoipa::path(get, path = "/api/v1/video-conference.list", tag = "Rocket.Chat",
+    summary = "List the video calls of a room",
+    description = "The calls (sessions) held in one persistent room, newest first. At most 3 \
+        requests per 1000 ms per user.",
+    security(("rocketchat_user_id" = [], "rocketchat_auth_token" = [])),
+    params(
+        ("roomId" = String, Query, format = Uuid, description = "A persistent room of the user's company (FRTC `meeting_room_id`)"),
+        ("offset" = Option<u32>, Query, description = "Calls to skip (default 0)"),
+        ("count" = Option<u32>, Query, description = "Calls to return: default 50, at most 100 (larger is cut to 100, 0 is the default)"),
+    ),
+    responses(
+        (status = 200, body = openapi::CallList, headers(
+            ("X-RateLimit-Limit" = u32, description = "Requests allowed per 1000 ms"),
+            ("X-RateLimit-Remaining" = u32, description = "Requests left in this window"),
+        )),
+        (status = 400, description = "`invalid-params`: no `roomId`, a bad `offset`/`count`, or a room that is not the user's company's", body = openapi::Failure),
+        (status = 401, description = "Not logged in: `X-User-Id`/`X-Auth-Token` missing, unknown, or not of one user", body = openapi::StatusError),
+        (status = 429, description = "Over the rate limit (`error-too-many-requests`)", body = openapi::Failure, headers(
+            ("X-RateLimit-Limit" = u32),
+            ("X-RateLimit-Remaining" = u32),
+            ("X-RateLimit-Reset" = i64, description = "Unix milliseconds when the window ends"),
+        )),
+        (status = 500, body = openapi::Failure),
+    ))]
 async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -40,9 +40,12 @@ use plenum_domain::paging::PageRequest;
 use plenum_service::{CompanyScope, HistoryError, ServiceError};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::telnyx::{bearer, query_pairs};
+
+pub(crate) mod openapi;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 10;
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -239,24 +242,42 @@ fn parse_local(raw: &str, zone: &TimeZone, field: &str) -> Result<jiff::Timestam
 
 // --- meeting history ---------------------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
+/// One meeting (one holding of a meeting number: a session). Times are
+/// `yyyy-MM-dd HH:mm:ss` in the company's time zone.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = RokidMeetingRecord)]
 struct MeetingRecord {
+    /// The session's stable number within the company (1, 2, 3 ...).
     id: i64,
+    /// The session's UUID (what `record/list?id=` takes).
+    #[schema(format = Uuid)]
     meeting_id: String,
     meeting_name: String,
+    /// The start, `yyyy-MM-dd HH:mm:ss`.
+    #[schema(example = "2026-06-17 10:00:00")]
     gmt_created: String,
+    /// The end; `""` while the meeting runs.
+    #[schema(example = "2026-06-17 10:45:00")]
     gmt_modified: String,
+    /// Total minutes and seconds; `""` while the meeting runs.
+    #[schema(example = "45m00s")]
     meeting_duration: String,
+    /// Download link of the first completed recording; `""` when there is none.
     egress_record_url: String,
+    /// 进行中 (running) or 已结束 (ended).
+    #[schema(value_type = String, pattern = "^(进行中|已结束)$", example = "已结束")]
     meeting_status: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of meetings, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = RokidMeetingPage)]
 struct MeetingPage {
     page_num: i64,
     page_size: i64,
+    /// Meetings matching the query.
     total: u64,
     list: Vec<MeetingRecord>,
 }
@@ -286,6 +307,21 @@ fn str_field<'a>(body: &'a Value, name: &str) -> Result<Option<&'a str>, String>
 }
 
 /// `POST /ar/corporation/openapi/rtc/meeting/info/page`.
+#[utoipa::path(post, path = "/ar/corporation/openapi/rtc/meeting/info/page", tag = "Rokid",
+    summary = "List meeting history",
+    description = "A page of the company's meetings, newest first: those whose name contains \
+        `meetingName` (case-insensitive) and that started between `startTime` and `endTime` \
+        (both inclusive, in the company's time zone).",
+    security(("api_key" = [])),
+    request_body(content = openapi::MeetingHistoryRequest, content_type = "application/json"),
+    responses(
+        (status = 200, body = MeetingPage),
+        (status = 400, description = "A body or field that cannot be read", body = openapi::ErrorBody),
+        (status = 401, description = "No API key, or an unknown or revoked one", body = openapi::ErrorBody),
+        (status = 403, description = "`companyId` is not the API key's company", body = openapi::ErrorBody),
+        (status = 413, description = "The body is too large", body = openapi::ErrorBody),
+        (status = 500, body = openapi::ErrorBody),
+    ))]
 async fn meeting_history(
     State(state): State<AppState>,
     auth: RokidAuth,
@@ -402,14 +438,23 @@ async fn history_page(
 
 // --- participants ----------------------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
+/// One stay of a participant (join to leave), or an invitee who never joined (times empty).
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = RokidParticipant)]
 struct Participant {
+    /// The user's real name, or a guest's display name.
     participant_user_full_name: String,
+    /// The username; `""` for a guest.
     participant_user_name: String,
+    /// Joined, `yyyy-MM-dd HH:mm:ss` in the company's time zone; `""` if never joined.
     start_time: String,
+    /// Left; `""` while in the meeting or if never joined.
     end_time: String,
+    /// Total minutes and seconds of the stay (`44m48s`); `""` while in the meeting.
     meeting_duration: String,
+    /// 会议中 (in the meeting), 已退出 (left) or 未进入 (invited, never joined).
+    #[schema(value_type = String, pattern = "^(会议中|已退出|未进入)$", example = "已退出")]
     status: &'static str,
 }
 
@@ -422,6 +467,19 @@ fn presence_word(state: PresenceState) -> &'static str {
 }
 
 /// `GET /ar/corporation/openapi/rtc/meeting/record/list?id=..`.
+#[utoipa::path(get, path = "/ar/corporation/openapi/rtc/meeting/record/list", tag = "Rokid",
+    summary = "List meeting participants",
+    description = "The participants of one meeting: one row per stay in order of joining, then \
+        the invitees who never joined (at most 10,000 rows).",
+    security(("api_key" = [])),
+    params(("id" = String, Query, description = "The meeting's `meetingId` (its `id` number is accepted too)")),
+    responses(
+        (status = 200, body = Vec<Participant>),
+        (status = 400, description = "No `id`, or a malformed query", body = openapi::ErrorBody),
+        (status = 401, description = "No API key, or an unknown or revoked one", body = openapi::ErrorBody),
+        (status = 404, description = "No such meeting in the key's company", body = openapi::ErrorBody),
+        (status = 500, body = openapi::ErrorBody),
+    ))]
 async fn participants(
     State(state): State<AppState>,
     auth: RokidAuth,

@@ -34,10 +34,13 @@ use plenum_domain::paging::PageRequest;
 use plenum_service::{CompanyScope, HistoryError, ServiceError};
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::large_json::large_json;
 use crate::wire_time::Utc;
+
+pub(crate) mod openapi;
 
 pub const MAX_PAGE_SIZE: u32 = 250;
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
@@ -322,24 +325,49 @@ fn duration(parameter: &str, raw: &str) -> Result<u32, TelnyxError> {
 // --- answers ---------------------------------------------------------------------------------
 
 /// A recording as Telnyx shows it, borrowed from the record and written straight out.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TelnyxRoomRecording, description = "A room recording. Instants are ISO 8601 UTC \
+    with microseconds (`2021-04-16T09:46:20.954000Z`).")]
 struct RoomRecording<'a> {
+    /// The recording.
+    #[schema(value_type = String, format = Uuid)]
     id: RecordingId,
+    /// The persistent room the session was held in; `null` for a meeting outside a room.
+    #[schema(value_type = Option<String>, format = Uuid)]
     room_id: Option<RoomId>,
+    /// The session (one holding of the meeting).
+    #[schema(value_type = String, format = Uuid)]
     session_id: SessionId,
+    /// The participant's stay this recording is of; `null` for a whole-session recording.
+    #[schema(value_type = Option<String>, format = Uuid)]
     participant_id: Option<AttendanceId>,
+    /// `completed` or `processing` (`failed` for a recording that could not be finished).
+    #[schema(value_type = String, example = "completed")]
     status: &'static str,
+    /// A signed download link (`/files/recordings/...`).
+    #[schema(value_type = String)]
     download_url: &'a str,
+    /// `audio` or `video`.
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "video")]
     kind: &'static str,
     duration_secs: u32,
+    /// Megabytes (10^6 bytes), to two decimals.
     size_mb: f64,
+    #[schema(value_type = String, example = "vp8")]
     codec: &'a str,
+    #[schema(value_type = String, format = DateTime)]
     created_at: Utc,
+    #[schema(value_type = String, format = DateTime)]
     updated_at: Utc,
+    #[schema(value_type = String, format = DateTime)]
     started_at: Utc,
+    #[schema(value_type = Option<String>, format = DateTime)]
     ended_at: Option<Utc>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     completed_at: Option<Utc>,
+    /// `room_session`, as the seed's sample shows it.
+    #[schema(value_type = String, example = "room_session")]
     record_type: &'static str,
 }
 
@@ -374,7 +402,8 @@ impl<'a> From<&'a RecordingView> for RoomRecording<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TelnyxMeta)]
 struct Meta {
     page_number: i64,
     page_size: i64,
@@ -382,13 +411,26 @@ struct Meta {
     total_results: u64,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of recordings, newest start first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TelnyxRoomRecordingList)]
 struct ListResponse<'a> {
     data: Vec<RoomRecording<'a>>,
     meta: Meta,
 }
 
 /// `GET /v2/room_recordings`: a page of the company's recordings matching every filter given.
+#[utoipa::path(get, path = "/v2/room_recordings", tag = "Telnyx",
+    summary = "List room recordings",
+    description = "A page of the company's recordings matching every filter given, newest start first.",
+    security(("api_key" = [])),
+    params(openapi::Filters, openapi::Paging),
+    responses(
+        (status = 200, body = ListResponse),
+        (status = 400, description = "10015: a filter or page parameter is wrong (`source.parameter` names it)", body = openapi::Errors),
+        (status = 401, description = "10009: no API key, or an unknown or revoked one", body = openapi::Errors),
+        (status = 500, description = "10007", body = openapi::Errors),
+    ))]
 async fn list(
     State(state): State<AppState>,
     ApiKeyAuth(scope): ApiKeyAuth,
@@ -419,6 +461,16 @@ async fn list(
 }
 
 /// `GET /v2/room_recordings/{room_recording_id}`.
+#[utoipa::path(get, path = "/v2/room_recordings/{room_recording_id}", tag = "Telnyx",
+    summary = "Retrieve a room recording",
+    security(("api_key" = [])),
+    params(("room_recording_id" = String, Path, format = Uuid, description = "The recording's `id`")),
+    responses(
+        (status = 200, body = openapi::RecordingResponse),
+        (status = 404, description = "10005: no such recording in the key's company", body = openapi::Errors),
+        (status = 401, description = "10009: no API key, or an unknown or revoked one", body = openapi::Errors),
+        (status = 500, description = "10007", body = openapi::Errors),
+    ))]
 async fn retrieve(
     State(state): State<AppState>,
     ApiKeyAuth(scope): ApiKeyAuth,
@@ -435,6 +487,17 @@ async fn retrieve(
 
 /// `DELETE /v2/room_recordings/{room_recording_id}`: deletes one recording and its file;
 /// `204 No Content`, as Telnyx answers.
+#[utoipa::path(delete, path = "/v2/room_recordings/{room_recording_id}", tag = "Telnyx",
+    summary = "Delete a room recording",
+    description = "Deletes the recording and its file.",
+    security(("api_key" = [])),
+    params(("room_recording_id" = String, Path, format = Uuid, description = "The recording's `id`")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "10005: no such recording in the key's company", body = openapi::Errors),
+        (status = 401, description = "10009: no API key, or an unknown or revoked one", body = openapi::Errors),
+        (status = 500, description = "10007", body = openapi::Errors),
+    ))]
 async fn delete_one(
     State(state): State<AppState>,
     ApiKeyAuth(scope): ApiKeyAuth,
@@ -451,6 +514,19 @@ async fn delete_one(
 /// `DELETE /v2/room_recordings`: deletes every recording of the company matching the filters
 /// (paging parameters are accepted and checked, but the deletion is of all matches, as
 /// Telnyx's bulk delete does) and answers how many.
+#[utoipa::path(delete, path = "/v2/room_recordings", tag = "Telnyx",
+    summary = "Delete room recordings",
+    description = "Deletes every recording of the company matching the filters (with none, every \
+        recording of the company), with their files. Paging parameters are checked but do not \
+        limit the deletion.",
+    security(("api_key" = [])),
+    params(openapi::Filters, openapi::Paging),
+    responses(
+        (status = 200, body = openapi::DeletedResponse),
+        (status = 400, description = "10015: a filter or page parameter is wrong (`source.parameter` names it)", body = openapi::Errors),
+        (status = 401, description = "10009: no API key, or an unknown or revoked one", body = openapi::Errors),
+        (status = 500, description = "10007", body = openapi::Errors),
+    ))]
 async fn delete_bulk(
     State(state): State<AppState>,
     ApiKeyAuth(scope): ApiKeyAuth,

@@ -23,11 +23,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use plenum_service::ServiceError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::frtc::{ErrorCode, FrtcError};
 use crate::join_page::{Asset, NOSNIFF, asset_response, fnv1a, html_page};
 use crate::live::PeerAddress;
+
+pub(crate) mod openapi;
 
 /// The largest SDP offer taken (a browser's is a few KiB).
 const MAX_OFFER_BYTES: usize = 64 * 1024;
@@ -83,6 +86,15 @@ fn no_stream() -> FrtcError {
 }
 
 /// `GET /live/{live_id}`: the page.
+#[utoipa::path(get, path = "/live/{live_id}", tag = "Live streams",
+    summary = "The watch page",
+    description = "A page that plays the stream over WHEP, asking for the passcode when it has \
+        one. The same page for every id: its script reads the status.",
+    params(("live_id" = String, Path, description = "The stream's id, the last part of the meeting's `live_url`")),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 404, description = "Not a live id", content_type = "text/html", body = String),
+    ))]
 async fn page(Path(live_id): Path<String>, headers: HeaderMap) -> Response {
     let status = if plausible_live_id(&live_id) {
         StatusCode::OK
@@ -93,6 +105,20 @@ async fn page(Path(live_id): Path<String>, headers: HeaderMap) -> Response {
 }
 
 /// `GET /watch/assets/{file}`: the page's script and style sheet.
+#[utoipa::path(get, path = "/watch/assets/{file}", tag = "Live streams",
+    summary = "The watch page's script and style sheet",
+    params(
+        ("file" = String, Path, description = "`watch.js` or `watch.css`"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag of an earlier answer"),
+    ),
+    responses(
+        (status = 200, description = "The file, with its `ETag`", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+        )),
+        (status = 304, description = "Unchanged since the ETag given"),
+        (status = 404, description = "`not_found`", body = crate::frtc::ErrorBody),
+    ))]
 async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     match ASSETS.iter().find(|a| a.name == file) {
         Some(asset) => asset_response(asset, &headers),
@@ -101,7 +127,8 @@ async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
 }
 
 /// What the page shows of a stream.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = LiveStreamStatus)]
 struct StatusBody {
     name: String,
     live: bool,
@@ -110,6 +137,13 @@ struct StatusBody {
 }
 
 /// `GET /live/{live_id}/status`.
+#[utoipa::path(get, path = "/live/{live_id}/status", tag = "Live streams",
+    summary = "A stream's status",
+    params(("live_id" = String, Path, description = "The stream's id, the last part of the meeting's `live_url`")),
+    responses(
+        (status = 200, body = StatusBody),
+        (status = 404, description = "`not_found`: no live stream runs there", body = crate::frtc::ErrorBody),
+    ))]
 async fn status(State(state): State<AppState>, Path(live_id): Path<String>) -> Response {
     if !plausible_live_id(&live_id) {
         return no_stream().into_response();
@@ -132,6 +166,27 @@ async fn status(State(state): State<AppState>, Path(live_id): Path<String>) -> R
 }
 
 /// `POST /live/{live_id}/whep`: a viewer's offer; `201 Created` with the answer.
+#[utoipa::path(post, path = "/live/{live_id}/whep", tag = "Live streams",
+    summary = "Watch: a WHEP offer",
+    description = "A viewer's SDP offer (draft-ietf-wish-whep); the answer carries all the \
+        server's candidates (ICE-lite, no trickle). The passcode, when the stream has one, is \
+        `Authorization: Bearer <passcode>`.",
+    security((), ("live_passcode" = [])),
+    params(("live_id" = String, Path, description = "The stream's id, the last part of the meeting's `live_url`")),
+    request_body(content = String, content_type = "application/sdp", description = "The SDP offer, at most 64 KiB"),
+    responses(
+        (status = 201, description = "The SDP answer; `Location` is the viewer's session", content_type = "application/sdp", body = String,
+            headers(("Location" = String, description = "`/live/{live_id}/whep/{viewer}`"))),
+        (status = 400, description = "`invalid_field`: an offer that cannot be read or that the server refuses", body = crate::frtc::ErrorBody),
+        (status = 401, description = "`invalid_credentials`: a wrong passcode (with a Bearer challenge)", body = crate::frtc::ErrorBody,
+            headers(("WWW-Authenticate" = String))),
+        (status = 404, description = "`not_found`: no live stream runs there", body = crate::frtc::ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = crate::frtc::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not `application/sdp`", body = crate::frtc::ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many wrong passcodes or new viewers from one address", body = crate::frtc::ErrorBody,
+            headers(("Retry-After" = u32))),
+        (status = 503, description = "`media_unavailable`: the server carries no media now", body = crate::frtc::ErrorBody),
+    ))]
 async fn whep_offer(
     State(state): State<AppState>,
     Path(live_id): Path<String>,
@@ -162,14 +217,14 @@ fn offer(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Str
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {
-            FrtcError::new(ErrorCode::InvalidField, "the offer could not be read")
+            FrtcError::new(ErrorCode::MalformedRequest, "the offer could not be read")
         }
     })?;
     if body.len() > MAX_OFFER_BYTES {
         return Err(too_large());
     }
     String::from_utf8(body.to_vec())
-        .map_err(|_| FrtcError::new(ErrorCode::InvalidField, "the offer is not UTF-8 text"))
+        .map_err(|_| FrtcError::new(ErrorCode::InvalidSdp, "the offer is not UTF-8 text"))
 }
 
 /// The viewer's answer, or why not.
@@ -214,6 +269,13 @@ async fn answer(
 }
 
 /// `DELETE /live/{live_id}/whep/{viewer}`: the viewer leaves.
+#[utoipa::path(delete, path = "/live/{live_id}/whep/{viewer}", tag = "Live streams",
+    summary = "Stop watching",
+    params(("live_id" = String, Path, description = "The stream's id, the last part of the meeting's `live_url`"), ("viewer" = String, Path, description = "The viewer's session, from `Location`")),
+    responses(
+        (status = 200, description = "The viewer left"),
+        (status = 404, description = "`not_found`: no such viewer or stream", body = crate::frtc::ErrorBody),
+    ))]
 async fn whep_delete(
     State(state): State<AppState>,
     Path((live_id, viewer)): Path<(String, String)>,
@@ -231,6 +293,13 @@ async fn whep_delete(
 }
 
 /// `PATCH /live/{live_id}/whep/{viewer}`: no trickle ICE here.
+#[utoipa::path(patch, path = "/live/{live_id}/whep/{viewer}", tag = "Live streams",
+    summary = "Trickle ICE: not supported",
+    description = "The server is ICE-lite and its answer carries all its candidates.",
+    params(("live_id" = String, Path, description = "The stream's id, the last part of the meeting's `live_url`"), ("viewer" = String, Path, description = "The viewer's session, from `Location`")),
+    responses(
+        (status = 405, description = "`method_not_allowed`", body = crate::frtc::ErrorBody, headers(("Allow" = String))),
+    ))]
 async fn whep_patch() -> Response {
     let mut response = FrtcError::new(
         ErrorCode::MethodNotAllowed,

@@ -63,7 +63,9 @@ impl<'a> Live<'a> {
             "a running meeting is controlled by a signed-in user",
         ))?;
         if !command.is_host_control() {
-            return Err(ServiceError::InvalidChange(
+            // A participant's own action (their own mute, a request to be unmuted, leaving)
+            // is theirs: no host may take it for them.
+            return Err(ServiceError::PermissionDenied(
                 "that is a participant's own action, not a host's control",
             ));
         }

@@ -34,6 +34,7 @@ use plenum_domain::history::{
 };
 use plenum_domain::ids::{AttendanceId, CompanyId, RecordingId, SessionId};
 use plenum_media::{Kind, ViewerSample};
+use plenum_metrics::media::InProgress;
 use plenum_record::compose::{Composer, ComposerOutput};
 use plenum_record::{
     Codec, ComposedWriter, Frame, Sample, SenderClock, TrackAction, TrackRecorder,
@@ -227,6 +228,7 @@ impl EgressHandle {
     pub(crate) fn frame(&mut self, input: EgressInput) {
         if self.input.try_send(input).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            plenum_metrics::media::recording_frame_dropped();
         }
     }
 
@@ -449,6 +451,7 @@ impl Egress {
     }
 
     fn tell_meeting(&self, reason: String) {
+        plenum_metrics::media::recording_failed();
         (self.tell)(EgressNews::RecordingFailed(reason));
     }
 
@@ -486,6 +489,8 @@ struct RecordingSet {
     start: Instant,
     /// [`Egress::tap_dropped`] when the set started.
     tap_dropped_at_start: u64,
+    /// Counts the set in `plenum_recordings_in_progress` while it lives.
+    _in_progress: InProgress,
 }
 
 /// The meeting recording (its header waits for the composition's first video keyframe).
@@ -530,6 +535,7 @@ impl RecordingSet {
             plan,
             start: now,
             tap_dropped_at_start: 0,
+            _in_progress: InProgress::recording(),
         })
     }
 
@@ -760,6 +766,8 @@ fn complete(
 struct LiveOut {
     composer: Composer<AttendanceId>,
     rtmp: Option<super::rtmp::RtmpPush>,
+    /// Counts the stream in `plenum_live_streams_in_progress` while it lives.
+    _in_progress: InProgress,
 }
 
 impl LiveOut {
@@ -775,7 +783,11 @@ impl LiveOut {
                 }
             }
         });
-        Self { composer, rtmp }
+        Self {
+            composer,
+            rtmp,
+            _in_progress: InProgress::live_stream(),
+        }
     }
 
     fn sample(&mut self, sample: &Sample, tell: &Tell) {

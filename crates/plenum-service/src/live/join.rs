@@ -26,6 +26,13 @@ impl<'a> Live<'a> {
     /// `too_many_attempts` for that meeting, right password or not, for a lock that doubles
     /// with each further failure. A join that gets in starts the count over.
     pub async fn join(&self, join: LiveJoin, outbox: Outbox) -> Result<Joined, JoinError> {
+        let joined = self.join_throttled(join, outbox).await;
+        crate::metrics::count_join(&joined);
+        joined
+    }
+
+    /// [`Live::join`], but for counting its outcome.
+    async fn join_throttled(&self, join: LiveJoin, outbox: Outbox) -> Result<Joined, JoinError> {
         let number = MeetingNumber::parse(&join.meeting_number)
             .map_err(|_| JoinError::Refused(JoinRefusal::UnknownMeeting))?;
         let guesser = (

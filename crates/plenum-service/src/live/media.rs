@@ -21,6 +21,7 @@ use plenum_domain::live::ViewRule;
 use plenum_media::{
     Connection, Kind, MediaConfig, Output, Room, Route, Signal, SignalError, ViewerId, ViewerSample,
 };
+use plenum_metrics::media::{Dropped, Traffic};
 use serde::{Deserialize, Serialize};
 use std::panic::AssertUnwindSafe;
 use tokio::net::UdpSocket;
@@ -223,6 +224,7 @@ impl MediaService {
             recording: false,
             live: false,
             lecturer: None,
+            traffic: Traffic::new(),
         };
         let (router, queue) = (self.router.clone(), task.datagrams.clone());
         tokio::spawn(async move {
@@ -308,6 +310,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The socket's receive loop: every datagram to the meeting that owns its peer, or dropped.
 async fn receive(socket: Arc<UdpSocket>, router: Arc<Router>) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
+    let traffic = Traffic::new();
     loop {
         let (n, source) = match socket.recv_from(&mut buffer).await {
             Ok(received) => received,
@@ -318,11 +321,17 @@ async fn receive(socket: Arc<UdpSocket>, router: Arc<Router>) {
             }
         };
         let contents = &buffer[..n];
-        if let Some(queue) = router.route(source, contents) {
-            let _ = queue.try_send(Datagram {
-                source,
-                contents: contents.to_vec(),
-            });
+        traffic.received(n);
+        let Some(queue) = router.route(source, contents) else {
+            traffic.dropped(Dropped::Unrouted);
+            continue;
+        };
+        let queued = queue.try_send(Datagram {
+            source,
+            contents: contents.to_vec(),
+        });
+        if queued.is_err() {
+            traffic.dropped(Dropped::QueueFull);
         }
     }
 }
@@ -451,6 +460,8 @@ struct RoomTask {
     live: bool,
     /// The lecturer, as the view rules name it (the composition follows it).
     lecturer: Option<AttendanceId>,
+    /// The media port's counters (`plenum_media_*`).
+    traffic: Traffic,
 }
 
 impl RoomTask {
@@ -475,7 +486,9 @@ impl RoomTask {
                     let now = self.clock.instant();
                     let local = self.local;
                     for d in batch.drain(..) {
-                        self.room.handle_datagram(now, d.source, local, &d.contents);
+                        if !self.room.handle_datagram(now, d.source, local, &d.contents) {
+                            self.traffic.dropped(Dropped::NotAccepted);
+                        }
                     }
                 }
                 () = tokio::time::sleep_until(wake.into()) => {
@@ -692,7 +705,10 @@ impl RoomTask {
                     ..
                 } => {
                     // A full socket buffer drops the datagram, as the network would.
-                    let _ = self.socket.try_send_to(&contents, destination);
+                    match self.socket.try_send_to(&contents, destination) {
+                        Ok(_) => self.traffic.sent(contents.len()),
+                        Err(_) => self.traffic.dropped(Dropped::SendFailed),
+                    }
                 }
                 Output::Signal(participant, signal) => {
                     self.push(participant, MediaPush::Signal(signal));

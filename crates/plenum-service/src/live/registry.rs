@@ -95,6 +95,14 @@ impl Registry {
         self.lock().values().cloned().collect()
     }
 
+    /// Meetings running now (taking messages).
+    pub(crate) fn running_meetings(&self) -> usize {
+        self.lock()
+            .values()
+            .filter(|h| !h.mailbox.is_closed())
+            .count()
+    }
+
     pub(crate) fn current_calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
     }

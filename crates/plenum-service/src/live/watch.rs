@@ -101,9 +101,12 @@ impl<'a> Live<'a> {
         }
         if let Some(url) = &rtmp_url {
             if !super::rtmp::valid_rtmp_url(url) {
-                return Err(ServiceError::InvalidChange(
-                    "rtmp_url must be an rtmp:// or rtmps:// address with a host",
-                ));
+                return Err(plenum_domain::ValidationError::breaks(
+                    plenum_domain::Rule::UrlForm,
+                    plenum_domain::Field::RtmpUrl,
+                    "must be an rtmp:// or rtmps:// address with a host",
+                )
+                .into());
             }
             let ffmpeg = self
                 .inner

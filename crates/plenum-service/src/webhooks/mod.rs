@@ -36,6 +36,7 @@ use plenum_domain::webhooks::{RetrySchedule, WebhookSecret};
 use plenum_store::{Attempt, AttemptResult, DueDelivery, Store};
 
 use crate::Clock;
+use plenum_metrics::webhooks::Failure;
 
 pub(crate) use client::refused_address;
 pub use use_cases::{MAX_DELIVERIES_LISTED, WebhookError, WebhookRequest, WebhookWithSecret};
@@ -75,9 +76,9 @@ impl Default for WebhookPolicy {
     }
 }
 
-/// What the delivery task has done since the server started: the webhook counters of the
-/// metrics (queue depth, attempts, failures). [`WebhookStats::observe`] is the one place
-/// they change.
+/// What the delivery task has done since the server started (queue depth, attempts,
+/// failures), for the service's callers; the same go to the metrics (`plenum-metrics`'s
+/// `webhooks`), from [`WebhookStats::observe`] and each attempt.
 #[derive(Debug, Default)]
 pub struct WebhookStats {
     attempts: AtomicU64,
@@ -125,7 +126,10 @@ impl WebhookStats {
                 }
                 .fetch_add(1, Ordering::Relaxed);
             }
-            Observed::QueueDepth(depth) => self.queue_depth.store(depth, Ordering::Relaxed),
+            Observed::QueueDepth(depth) => {
+                self.queue_depth.store(depth, Ordering::Relaxed);
+                plenum_metrics::webhooks::queue_depth(depth);
+            }
         }
     }
 
@@ -273,8 +277,16 @@ impl DeliveryTask {
     async fn attempt(&self, client: &reqwest_rustls::Client, d: DueDelivery) -> Done {
         let started = Instant::now();
         let at = self.clock.now();
-        let (status, error) = self.post(client, &d, at).await;
+        let (status, error, failure) = self.post(client, &d, at).await;
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
+        plenum_metrics::webhooks::attempt(
+            started.elapsed(),
+            if delivered {
+                Ok(())
+            } else {
+                Err(failure.unwrap_or(Failure::HttpStatus))
+            },
+        );
         let number = d.attempts.saturating_add(1);
         let result = if delivered {
             AttemptResult::Delivered
@@ -325,9 +337,9 @@ impl DeliveryTask {
         client: &reqwest_rustls::Client,
         d: &DueDelivery,
         at: Timestamp,
-    ) -> (Option<u16>, Option<String>) {
+    ) -> (Option<u16>, Option<String>, Option<Failure>) {
         if let Some(refused) = refused_address(d.url.as_str(), self.policy.allow_private) {
-            return (None, Some(refused));
+            return (None, Some(refused), Some(Failure::Other));
         }
         let secret = WebhookSecret::derive(&self.installation, &d.seed);
         let id = d.event.to_string();
@@ -359,14 +371,24 @@ impl DeliveryTask {
         })
         .await;
         match answered {
-            Ok(Ok(status)) => (Some(status), None),
-            Ok(Err(e)) => (None, Some(describe(&e))),
+            Ok(Ok(status)) => (Some(status), None, Some(Failure::HttpStatus)),
+            Ok(Err(e)) => {
+                let failure = if e.is_timeout() {
+                    Failure::Timeout
+                } else if e.is_connect() {
+                    Failure::Connection
+                } else {
+                    Failure::Other
+                };
+                (None, Some(describe(&e)), Some(failure))
+            }
             Err(_) => (
                 None,
                 Some(format!(
                     "no answer within {} ms",
                     self.policy.attempt_timeout.as_millis()
                 )),
+                Some(Failure::Timeout),
             ),
         }
     }

@@ -148,9 +148,9 @@ async fn company_requests_are_validated() {
         (
             json!({"name": "Other", "max_users": 0, "admin": admin}),
             400,
-            "invalid_field",
+            "out_of_range",
         ),
-        (json!({"name": "", "admin": admin}), 400, "invalid_field"),
+        (json!({"name": "", "admin": admin}), 400, "empty_value"),
         (json!({"name": "Other"}), 400, "missing_field"),
         (
             json!({"name": "Other", "admin": {"username": "y-admin"}}),

@@ -1,11 +1,12 @@
 //! Errors that are not about one endpoint.
 
 use plenum_testkit::TestApp;
+use plenum_testkit::live::LiveClient;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::history_fixture::{create_key, send};
-use crate::{assert_frtc_error, keys, sorted};
+use crate::{HOUR_MS, assert_frtc_error, in_days, keys, now_ms, room, s, schedule, sorted};
 
 #[tokio::test]
 async fn unknown_paths_and_methods_get_the_frtc_error_shape() {
@@ -118,7 +119,7 @@ async fn list_filters_refuse_control_characters_and_overlong_text() {
         let reply = app
             .get(&format!("{path}?filter=%00%00%00"), Some(&admin))
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, "invalid_characters");
         let long = "a".repeat(129);
         let reply = app
             .get(&format!("{path}?filter={long}"), Some(&admin))
@@ -152,7 +153,7 @@ async fn times_that_are_not_whole_milliseconds_are_refused_by_name() {
                        "schedule_start_time": start, "schedule_end_time": end}),
             )
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, "invalid_time");
         let message = reply.body["error"].as_str().unwrap_or("");
         assert!(
             message.contains("schedule_") && message.contains("milliseconds"),
@@ -269,4 +270,203 @@ async fn what_axum_refuses_itself_is_an_frtc_error_too() {
         let message = reply.body["error"].as_str().unwrap_or("");
         assert!(message.contains(parameter), "{path}: {message}");
     }
+}
+
+/// `base` with the fields of `extra` set.
+fn with(base: &Value, extra: Value) -> Value {
+    let mut body = base.clone();
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    body
+}
+
+/// Each rule a value can break has its own code (docs/errors.md): one request each, the
+/// code and status exact, the field named.
+#[tokio::test]
+async fn each_broken_rule_has_its_own_code() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let alice = app
+        .create_user(&admin, "alice", "Normal", "Passw0rd-123")
+        .await;
+    let bob = app
+        .create_user(&admin, "bob", "Normal", "Passw0rd-123")
+        .await;
+    let new_user = json!({"username": "carol", "password": "Passw0rd-123"});
+    let start = in_days(&app, 1);
+    let reservation = json!({"meeting_type": "reservation", "meeting_name": "Review",
+        "schedule_start_time": start, "schedule_end_time": start + HOUR_MS});
+    let users = "/api/v1/user/users";
+    let schedules = "/api/v1/meeting_schedule";
+    let cases = [
+        (
+            users,
+            with(&new_user, json!({"username": ""})),
+            "empty_value",
+            "username",
+        ),
+        (
+            users,
+            with(&new_user, json!({"real_name": "Car\u{0}ol"})),
+            "invalid_characters",
+            "real_name",
+        ),
+        (
+            users,
+            with(&new_user, json!({"role": "Boss"})),
+            "invalid_choice",
+            "role",
+        ),
+        (
+            users,
+            with(&new_user, json!({"email": "carol"})),
+            "invalid_email",
+            "email",
+        ),
+        (
+            users,
+            with(&new_user, json!({"mobile": "call me"})),
+            "invalid_mobile",
+            "mobile",
+        ),
+        (
+            users,
+            with(&new_user, json!({"username": "-carol"})),
+            "invalid_username",
+            "username",
+        ),
+        (
+            schedules,
+            with(&reservation, json!({"time_to_join": 1441})),
+            "out_of_range",
+            "time_to_join",
+        ),
+        (
+            schedules,
+            with(&reservation, json!({"schedule_start_time": -5})),
+            "invalid_time",
+            "schedule_start_time",
+        ),
+        (
+            schedules,
+            with(
+                &reservation,
+                json!({"invited_users": [alice], "invited_users_detail": [{"user_id": bob}]}),
+            ),
+            "conflicting_fields",
+            "invited_users",
+        ),
+    ];
+    for (path, body, code, field) in cases {
+        let reply = app.post(path, Some(&admin), body.clone()).await;
+        assert_frtc_error(&reply, 400, code);
+        assert!(
+            s(&reply.body, "error").contains(field),
+            "{body}: {}",
+            reply.body
+        );
+    }
+
+    // A meeting stays the kind it was created as.
+    let created = schedule(&app, &admin, reservation.clone()).await;
+    let path = format!("{schedules}/{}", s(&created, "reservation_id"));
+    let reply = app
+        .post(&path, Some(&admin), json!({"meeting_type": "instant"}))
+        .await;
+    assert_frtc_error(&reply, 400, "immutable_field");
+    assert!(
+        s(&reply.body, "error").contains("meeting_type"),
+        "{}",
+        reply.body
+    );
+
+    // Query parameters: a number out of range, one that is no number, a query that cannot
+    // be read (a parameter twice).
+    for (query, status, code) in [
+        ("page_size=501", 400, "out_of_range"),
+        ("page_num=first", 400, "invalid_field_type"),
+        ("page_num=1&page_num=2", 400, "malformed_request"),
+    ] {
+        let reply = app.get(&format!("{schedules}?{query}"), Some(&admin)).await;
+        assert_frtc_error(&reply, status, code);
+    }
+}
+
+/// The codes of a running meeting's calls, its live stream and the client protocol's door.
+#[tokio::test]
+async fn a_running_meeting_refuses_with_its_own_codes() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    room(&app, &admin, "7400001").await;
+    let mut host = LiveClient::connect(&app, Some(&admin)).await;
+    host.join_ok("7400001", Some("1234"), "Host").await;
+    let meeting = "/api/v1/meeting/7400001";
+
+    // An end moved into the past.
+    let reply = app
+        .post(
+            meeting,
+            Some(&admin),
+            json!({"end_time": now_ms(&app) - 1000}),
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "end_in_past");
+    assert!(
+        s(&reply.body, "error").contains("end_time"),
+        "{}",
+        reply.body
+    );
+
+    // Asking to be unmuted when nobody muted you.
+    let path = format!("{meeting}/request_unmute?client_id={}", host.id());
+    let reply = app.post(&path, Some(&admin), json!({})).await;
+    assert_frtc_error(&reply, 409, "not_muted");
+
+    // A live stream pushed to something that is not an RTMP address; nothing starts.
+    let live = format!("{meeting}/live");
+    let reply = app
+        .post(
+            &live,
+            Some(&admin),
+            json!({"rtmp_url": "http://example.com/x"}),
+        )
+        .await;
+    assert_frtc_error(&reply, 400, "invalid_url");
+    assert!(
+        s(&reply.body, "error").contains("rtmp_url"),
+        "{}",
+        reply.body
+    );
+
+    // A WHEP offer that is no SDP offer, or no text at all.
+    let reply = app
+        .post(&live, Some(&admin), json!({"live_password": "4321"}))
+        .await;
+    assert_eq!(reply.status.as_u16(), 204, "{}", reply.body);
+    let detail = app.get(meeting, Some(&admin)).await.body;
+    let live_url = s(&detail, "live_url");
+    let id = live_url.rsplit('/').next().unwrap_or_default();
+    for offer in [b"v=0 this is no offer".to_vec(), vec![0xff, 0xfe, 0x00]] {
+        let response = app
+            .client
+            .post(app.url(&format!("/live/{id}/whep")))
+            .header(reqwest::header::CONTENT_TYPE, "application/sdp")
+            .bearer_auth("4321")
+            .body(offer)
+            .send()
+            .await
+            .expect("the WHEP request");
+        assert_eq!(response.status().as_u16(), 400);
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(body["errorCode"], "invalid_sdp", "{body}");
+    }
+
+    // The client protocol's endpoint without a WebSocket upgrade.
+    let reply = app.get("/api/v1/live", None).await;
+    assert_frtc_error(&reply, 426, "websocket_required");
+    assert_eq!(
+        reply.headers.get("upgrade").and_then(|v| v.to_str().ok()),
+        Some("websocket")
+    );
 }

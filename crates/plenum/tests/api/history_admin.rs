@@ -141,16 +141,16 @@ async fn keys_need_a_system_admin_and_valid_fields() {
             "token_missing",
         );
     }
-    for body in [
-        json!({"name": ""}),
-        json!({"name": "x".repeat(65)}),
-        json!({"name": "ok", "kind": "password"}),
-        json!({"name": "a\u{7}b"}),
+    for (body, code) in [
+        (json!({"name": ""}), "empty_value"),
+        (json!({"name": "x".repeat(65)}), "too_long"),
+        (json!({"name": "ok", "kind": "password"}), "invalid_choice"),
+        (json!({"name": "a\u{7}b"}), "invalid_characters"),
     ] {
         assert_frtc_error(
             &r.app.post("/api/v1/api_keys", Some(&r.alice), body).await,
             400,
-            "invalid_field",
+            code,
         );
     }
     assert_frtc_error(

@@ -532,7 +532,7 @@ async fn mute_controls_reach_every_client_and_the_detail() {
         )
         .await,
         400,
-        "invalid_field",
+        "empty_value",
     );
     assert_eq!(
         participant(&detail(&app, &admin, "5550010").await, &a)["mute_audio"],
@@ -573,7 +573,7 @@ async fn host_controls_change_the_meeting_for_everyone() {
         )
         .await,
         400,
-        "invalid_field",
+        "out_of_range",
     );
 
     assert_eq!(
@@ -742,7 +742,7 @@ async fn host_controls_change_the_meeting_for_everyone() {
         )
         .await,
         400,
-        "invalid_field",
+        "out_of_range",
     );
     assert_eq!(
         delete(
@@ -831,7 +831,7 @@ async fn disconnect_stop_and_end_time_end_participation() {
             json!({"end_time": now_ms(&app) - 1000}),
         )
         .await;
-    assert_frtc_error(&past, 400, "invalid_field");
+    assert_frtc_error(&past, 400, "end_in_past");
     // Heartbeats keep B and C in while the clock runs to the end.
     advance_with_heartbeats(&app, &mut c[1..], 10 * 60 - 20).await;
     app.clock.advance(Duration::from_secs(40));
@@ -1275,10 +1275,10 @@ async fn control_bodies_are_judged_field_by_field_in_plain_words() {
             json!({"participants": [a]}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "conflicting_fields");
     let two = json!({"participants": [a, c[1].id()]});
     let reply = post("pin", two).await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "too_long");
     assert!(
         reply.body["error"]
             .as_str()
@@ -1373,7 +1373,7 @@ async fn a_member_without_a_display_name_joins_under_a_name_that_can_be_one() {
             json!({"real_name": "\u{202E}nimda"}),
         )
         .await;
-    assert_frtc_error(&bidi, 400, "invalid_field");
+    assert_frtc_error(&bidi, 400, "invalid_characters");
 
     // A real name too long for a display name: the member joins under their username.
     let long = "Q".repeat(100);

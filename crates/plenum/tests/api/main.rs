@@ -12,6 +12,7 @@ mod huawei;
 mod join_page;
 mod live;
 mod media;
+mod metrics;
 mod openapi;
 mod persistence;
 mod races;

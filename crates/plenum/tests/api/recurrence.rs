@@ -233,7 +233,7 @@ async fn a_daily_series_every_other_day_has_its_occurrences_paged() {
     assert_frtc_error(
         &app.get(&format!("{path}?page_size=0"), Some(&admin)).await,
         400,
-        "invalid_field",
+        "out_of_range",
     );
 
     // An occurrence's detail names its series.
@@ -699,7 +699,7 @@ async fn bad_series_are_refused_by_field_and_nothing_is_created() {
         (
             with(json!({"recurrenceStartTime": "abc"})),
             400,
-            "invalid_field",
+            "invalid_time",
             "recurrenceStartTime",
         ),
         (
@@ -726,7 +726,7 @@ async fn bad_series_are_refused_by_field_and_nothing_is_created() {
         (
             with(json!({"meeting_type": "reservation"})),
             400,
-            "invalid_field",
+            "invalid_choice",
             "meeting_type",
         ),
         (
@@ -744,7 +744,7 @@ async fn bad_series_are_refused_by_field_and_nothing_is_created() {
         (
             with(json!({"call_rate_type": "fast"})),
             400,
-            "invalid_field",
+            "invalid_choice",
             "call_rate_type",
         ),
         (
@@ -866,7 +866,7 @@ async fn one_occurrence_changes_alone_and_a_group_update_resets_them_all() {
             json!({"meeting_number": "55554444"}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "immutable_field");
 
     // Delete one occurrence: only it goes.
     let fourth = s(&before[3], "reservation_id");
@@ -1561,7 +1561,7 @@ async fn a_series_stays_a_series_and_keeps_its_rooms_number() {
             ),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "immutable_field");
     assert!(
         s(&reply.body, "error").contains("meeting_number"),
         "{}",
@@ -1577,11 +1577,15 @@ async fn a_series_stays_a_series_and_keeps_its_rooms_number() {
     let gid = s(&created, "recurrence_gid");
     let path = format!("/api/v1/meeting_schedule/recurrence/{gid}");
     let before = occurrences(&app, &admin, &gid).await;
-    for kind in ["reservation", "instant", "junk"] {
+    for (kind, code) in [
+        ("reservation", "immutable_field"),
+        ("instant", "immutable_field"),
+        ("junk", "invalid_choice"),
+    ] {
         let reply = app
             .post(&path, Some(&admin), json!({"meeting_type": kind}))
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, code);
         assert!(
             s(&reply.body, "error").contains("meeting_type"),
             "{}",

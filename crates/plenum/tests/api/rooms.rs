@@ -152,7 +152,7 @@ async fn operators_and_admins_create_rooms_with_the_documented_fields() {
         &app.get("/api/v1/meeting_room?page_size=0", Some(&nora))
             .await,
         400,
-        "invalid_field",
+        "out_of_range",
     );
 }
 
@@ -248,7 +248,7 @@ async fn a_room_is_read_updated_and_deleted_by_its_id() {
         (
             json!({"meetingroom_name": ""}),
             "meetingroom_name",
-            "invalid_field",
+            "empty_value",
         ),
         (
             json!({"meeting_password": "abc"}),
@@ -354,7 +354,7 @@ async fn meetings_in_a_room_use_its_number_and_password_and_keep_it_in_use() {
                    "meeting_room_id": room_id, "meeting_number": "11223344"}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "immutable_field");
     assert!(
         s(&reply.body, "error").contains("meeting_number"),
         "{}",
@@ -415,7 +415,7 @@ async fn meetings_in_a_room_use_its_number_and_password_and_keep_it_in_use() {
             json!({"meeting_number": "77778888"}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "immutable_field");
 
     // A reservation moved into the room takes its number and frees its own.
     let outside = reserve(

@@ -373,9 +373,9 @@ async fn updates_are_validated_like_creation() {
             400,
             "end_before_start",
         ),
-        (json!({"meeting_name": ""}), 400, "invalid_field"),
-        (json!({"meeting_type": "webinar"}), 400, "invalid_field"),
-        (json!({"call_rate_type": "3000K"}), 400, "invalid_field"),
+        (json!({"meeting_name": ""}), 400, "empty_value"),
+        (json!({"meeting_type": "webinar"}), 400, "invalid_choice"),
+        (json!({"call_rate_type": "3000K"}), 400, "invalid_choice"),
         (json!({"meeting_password": "abc"}), 400, "invalid_password"),
         (
             json!({"invited_users": ["00000000-0000-7000-8000-000000000000"]}),
@@ -575,7 +575,7 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
         (
             json!({"meeting_type": "webinar", "meeting_name": "x"}),
             400,
-            "invalid_field",
+            "invalid_choice",
             "meeting_type",
         ),
         (
@@ -593,7 +593,7 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
         (
             reservation(json!({"meeting_name": ""})),
             400,
-            "invalid_field",
+            "empty_value",
             "meeting_name",
         ),
         (
@@ -631,7 +631,7 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
         (
             reservation(json!({"schedule_start_time": "abc"})),
             400,
-            "invalid_field",
+            "invalid_time",
             "schedule_start_time",
         ),
         (
@@ -643,13 +643,13 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
         (
             reservation(json!({"call_rate_type": "3000K"})),
             400,
-            "invalid_field",
+            "invalid_choice",
             "call_rate_type",
         ),
         (
             reservation(json!({"call_rate_type": "2048"})),
             400,
-            "invalid_field",
+            "invalid_choice",
             "call_rate_type",
         ),
         (
@@ -667,19 +667,19 @@ async fn bad_meetings_are_refused_with_their_code_and_nothing_is_created() {
         (
             reservation(json!({"mute_upon_entry": "YES"})),
             400,
-            "invalid_field",
+            "invalid_choice",
             "mute_upon_entry",
         ),
         (
             reservation(json!({"watermark_type": "triple"})),
             400,
-            "invalid_field",
+            "invalid_choice",
             "watermark_type",
         ),
         (
             reservation(json!({"time_to_join": 1441})),
             400,
-            "invalid_field",
+            "out_of_range",
             "time_to_join",
         ),
         (
@@ -916,18 +916,18 @@ async fn the_list_pages_by_start_time_and_filters_by_name_or_number() {
 async fn the_list_refuses_bad_paging() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    for (query, field) in [
-        ("page_num=0", "page_num"),
-        ("page_num=-1", "page_num"),
-        ("page_num=abc", "page_num"),
-        ("page_size=0", "page_size"),
-        ("page_size=501", "page_size"),
-        ("page_size=ten", "page_size"),
+    for (query, field, code) in [
+        ("page_num=0", "page_num", "out_of_range"),
+        ("page_num=-1", "page_num", "out_of_range"),
+        ("page_num=abc", "page_num", "invalid_field_type"),
+        ("page_size=0", "page_size", "out_of_range"),
+        ("page_size=501", "page_size", "out_of_range"),
+        ("page_size=ten", "page_size", "invalid_field_type"),
     ] {
         let reply = app
             .get(&format!("/api/v1/meeting_schedule?{query}"), Some(&admin))
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, code);
         assert!(
             s(&reply.body, "error").contains(field),
             "{query}: {}",
@@ -1341,7 +1341,7 @@ async fn an_update_may_move_one_end_and_the_other_stays() {
         (
             json!({"schedule_end_time": -5}),
             "schedule_end_time",
-            "invalid_field",
+            "invalid_time",
         ),
     ] {
         let reply = app.post(&path, Some(&admin), body.clone()).await;
@@ -1431,38 +1431,38 @@ async fn what_a_meeting_cannot_be_is_refused_by_field() {
 
     // On create: a single meeting does not repeat; a room's meeting has the room's number;
     // the two invitee lists must agree.
-    // A recurrence type refused has its own code; the other fields have no more specific one.
-    let code_for = |field: &str| match field {
-        "recurrence_type" => "invalid_recurrence_type",
-        _ => "invalid_field",
-    };
-    for (body, field) in [
+    for (body, field, code) in [
         (
             reservation(json!({"recurrence_type": "DAILY"})),
             "recurrence_type",
+            "invalid_recurrence_type",
         ),
         (
             reservation(json!({"recurrence_type": "junk"})),
             "recurrence_type",
+            "invalid_recurrence_type",
         ),
         (
             json!({"meeting_type": "instant", "meeting_name": "Now", "recurrence_type": "WEEKLY"}),
             "recurrence_type",
+            "invalid_recurrence_type",
         ),
         (
             reservation(json!({"meeting_room_id": room_id, "meeting_number": "4440002"})),
             "meeting_number",
+            "immutable_field",
         ),
         (
             reservation(json!({"invited_users": [alice_id],
                 "invited_users_detail": [{"user_id": bob_id}]})),
             "invited_users",
+            "conflicting_fields",
         ),
     ] {
         let reply = app
             .post("/api/v1/meeting_schedule", Some(&admin), body.clone())
             .await;
-        assert_frtc_error(&reply, 400, code_for(field));
+        assert_frtc_error(&reply, 400, code);
         assert!(
             s(&reply.body, "error").contains(field),
             "{body}: {}",
@@ -1493,18 +1493,35 @@ async fn what_a_meeting_cannot_be_is_refused_by_field() {
 
     // On update: the kind cannot change, the invitee lists must agree.
     let path = format!("/api/v1/meeting_schedule/{}", s(&created, "reservation_id"));
-    for (body, field) in [
-        (json!({"meeting_type": "instant"}), "meeting_type"),
-        (json!({"meeting_type": "recurrence"}), "meeting_type"),
-        (json!({"recurrence_type": "DAILY"}), "recurrence_type"),
-        (json!({"recurrence_type": "junk"}), "recurrence_type"),
+    for (body, field, code) in [
+        (
+            json!({"meeting_type": "instant"}),
+            "meeting_type",
+            "immutable_field",
+        ),
+        (
+            json!({"meeting_type": "recurrence"}),
+            "meeting_type",
+            "immutable_field",
+        ),
+        (
+            json!({"recurrence_type": "DAILY"}),
+            "recurrence_type",
+            "invalid_recurrence_type",
+        ),
+        (
+            json!({"recurrence_type": "junk"}),
+            "recurrence_type",
+            "invalid_recurrence_type",
+        ),
         (
             json!({"invited_users": [alice_id], "invited_users_detail": []}),
             "invited_users",
+            "conflicting_fields",
         ),
     ] {
         let reply = app.post(&path, Some(&admin), body.clone()).await;
-        assert_frtc_error(&reply, 400, code_for(field));
+        assert_frtc_error(&reply, 400, code);
         assert!(
             s(&reply.body, "error").contains(field),
             "{body}: {}",

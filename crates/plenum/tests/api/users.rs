@@ -112,7 +112,7 @@ async fn bad_user_fields_are_refused_by_name() {
         ),
         (
             json!({"username": "u1", "password": "Passw0rd-123", "role": "Boss"}),
-            "invalid_field",
+            "invalid_choice",
             "role",
         ),
         (
@@ -122,7 +122,7 @@ async fn bad_user_fields_are_refused_by_name() {
         ),
         (
             json!({"username": "has space", "password": "Passw0rd-123"}),
-            "invalid_field",
+            "invalid_username",
             "username",
         ),
         (
@@ -132,17 +132,17 @@ async fn bad_user_fields_are_refused_by_name() {
         ),
         (
             json!({"username": "u1", "secret": ""}),
-            "invalid_field",
+            "empty_value",
             "secret",
         ),
         (
             json!({"username": "u1", "password": "Passw0rd-123", "email": "nope"}),
-            "invalid_field",
+            "invalid_email",
             "email",
         ),
         (
             json!({"username": "u1", "password": "Passw0rd-123", "mobile": "call me"}),
-            "invalid_field",
+            "invalid_mobile",
             "mobile",
         ),
     ];
@@ -306,7 +306,7 @@ async fn updating_refuses_unknown_users_bad_fields_and_the_last_admin() {
             json!({"role": "Root"}),
         )
         .await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "invalid_choice");
     let reply = app
         .post(
             &format!("/api/v1/user/users/{me}"),
@@ -396,18 +396,18 @@ async fn the_directory_pages_and_filters() {
 async fn the_directory_refuses_bad_paging() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    for query in [
-        "page_num=0",
-        "page_num=-1",
-        "page_size=0",
-        "page_size=501",
-        "page_num=abc",
-        "page_size=1.5",
+    for (query, code) in [
+        ("page_num=0", "out_of_range"),
+        ("page_num=-1", "out_of_range"),
+        ("page_size=0", "out_of_range"),
+        ("page_size=501", "out_of_range"),
+        ("page_num=abc", "invalid_field_type"),
+        ("page_size=1.5", "invalid_field_type"),
     ] {
         let reply = app
             .get(&format!("/api/v1/user/public/users?{query}"), Some(&admin))
             .await;
-        assert_frtc_error(&reply, 400, "invalid_field");
+        assert_frtc_error(&reply, 400, code);
     }
 }
 

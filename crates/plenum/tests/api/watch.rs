@@ -307,7 +307,7 @@ async fn a_viewer_watches_over_whep_without_a_seat() {
 async fn a_live_start_refuses_what_it_cannot_push_to() {
     let (app, token, _host) = running_meeting("7300002").await;
     let reply = start_live(&app, &token, "7300002", json!({"rtmp_url": "http://x"})).await;
-    assert_frtc_error(&reply, 400, "invalid_field");
+    assert_frtc_error(&reply, 400, "invalid_url");
     assert!(
         reply.body["error"].as_str().unwrap_or("").contains("rtmp"),
         "{}",

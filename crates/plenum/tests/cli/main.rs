@@ -7,6 +7,7 @@
 //! ends (or fails) is killed and reaped by [`Server`]'s `Drop`.
 #![cfg(unix)]
 
+mod backup;
 mod bot;
 mod config;
 mod first_start;
@@ -16,6 +17,7 @@ mod live;
 mod logs;
 mod media;
 mod offline;
+mod packaging;
 mod recording;
 mod signals;
 mod tls;

@@ -36,3 +36,17 @@ async fn sigterm_stops_the_server_with_exit_status_0() {
 async fn sigint_stops_the_server_with_exit_status_0() {
     exits_cleanly_on("INT").await;
 }
+
+#[tokio::test]
+async fn sighup_without_tls_leaves_the_server_serving() {
+    let sandbox = Sandbox::new();
+    let mut server = sandbox
+        .serve(&["--admin-password", ADMIN_PASSWORD], &[])
+        .await;
+    server.signal("HUP").await;
+    // The signal is handled (logged), not the default action that ends the process.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server.sign_in("admin", ADMIN_PASSWORD).await;
+    server.signal("TERM").await;
+    assert!(server.wait_exit(EXIT_LIMIT).await.success());
+}

@@ -1,0 +1,7 @@
+//! The join page's routes in the OpenAPI document (annotated above the handlers).
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(super::page, super::asset, super::link))]
+pub(crate) struct Doc;
