@@ -555,7 +555,7 @@ pub async fn deleting_an_endpoint_removes_its_deliveries_and_attempts(store: &dy
     let a = register(store, &acme, "https://a.example/", EventTypes::ALL).await;
     let b = register(store, &acme, "https://b.example/", EventTypes::ALL).await;
     let e = event(acme.id, EventType::UserCreated, None, 1);
-    emit(store, &[e.clone()]).await;
+    emit(store, std::slice::from_ref(&e)).await;
     let due_a = due(store, 2)
         .await
         .into_iter()
@@ -672,8 +672,10 @@ pub async fn the_audit_log_filters_and_pages_newest_first_within_its_company(sto
         id: globex_admin.id,
         username: "globex-admin".to_owned(),
     };
-    let mut trail = Trail::default();
-    trail.audit = entries.clone();
+    let mut trail = Trail {
+        audit: entries.clone(),
+        ..Trail::default()
+    };
     trail.audit.push(theirs);
     store.append_trail(&trail).await.expect("append");
 
