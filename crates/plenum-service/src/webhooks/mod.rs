@@ -159,6 +159,11 @@ impl Deliveries {
     }
 }
 
+/// How long the meetings must be quiet (no new events) after a wake before deliveries go.
+const QUIET: Duration = Duration::from_millis(50);
+/// The longest deliveries wait for the meetings to be quiet.
+const SETTLE_MAX: Duration = Duration::from_millis(1000);
+
 /// How often the queue's depth is counted (a count of the pending deliveries).
 const DEPTH_EVERY: Duration = Duration::from_secs(5);
 
@@ -232,8 +237,28 @@ impl DeliveryTask {
                     }
                     this.record(&mut in_flight, done).await;
                 }
-                () = this.wake.notified() => {}
+                () = this.wake.notified() => this.settle().await,
                 () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// After a wake: waits until the meetings have been quiet for [`QUIET`] (no further
+    /// wake), at most [`SETTLE_MAX`]. Meetings come first: in a burst of joins (every batch a
+    /// wake) the deliveries wait for the burst to pass, up to that bound, instead of taking
+    /// the CPU the joins need; then they go out together.
+    async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + SETTLE_MAX;
+        loop {
+            let quiet = tokio::time::sleep(QUIET);
+            tokio::select! {
+                () = self.wake.notified() => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return;
+                    }
+                }
+                () = quiet => return,
+                () = tokio::time::sleep_until(deadline) => return,
             }
         }
     }
