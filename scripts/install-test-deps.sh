@@ -13,6 +13,8 @@
 #   upload to on loopback; prometheus-client, whose parser reads `/metrics` in the metrics
 #   tests; standardwebhooks, the Standard Webhooks library the webhook tests verify
 #   deliveries with.
+# - postgresql: the server of the PostgreSQL store's tests; scripts/pg-test-server.sh starts a
+#   throwaway cluster of it for each test run (the package's own cluster is not used).
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,7 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists opus 2>/dev/null || need+=(libopus-dev)
 command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -279,7 +279,10 @@ async fn register_webhooks(
             .json_body(&json!({"url": sink.url(i), "description": "plenum-bench"}))?;
         let (status, body) = client::send_once(addr, &request, CALL_TIMEOUT).await?;
         if !status.is_success() {
-            bail!("registering a webhook: {status}: {}", client::snippet(&body));
+            bail!(
+                "registering a webhook: {status}: {}",
+                client::snippet(&body)
+            );
         }
     }
     Ok(())
@@ -417,8 +420,8 @@ pub async fn run(
                 }
             }
             if let Some(sink) = &sink {
-                let expected =
-                    u64::from(target.webhooks) * (joins.succeeded + u64::from(rooms.min(participants)));
+                let expected = u64::from(target.webhooks)
+                    * (joins.succeeded + u64::from(rooms.min(participants)));
                 let deadline = tokio::time::Instant::now() + DELIVERY_LIMIT;
                 while sink.count() < expected && tokio::time::Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(20)).await;

@@ -485,27 +485,7 @@ fn write_event(w: &mut Writer, event: &CalendarEvent, now: Timestamp) {
 mod tests {
     use super::*;
     use crate::recurrence::Frequency;
-
-    fn recurrence_rule(
-        frequency: Frequency,
-        interval: i64,
-        first_start: Timestamp,
-        duration_minutes: i64,
-        until: Timestamp,
-        zone_name: &str,
-    ) -> RecurrenceRule {
-        let start = first_start.as_millisecond();
-        RecurrenceRule::new(
-            frequency,
-            interval,
-            start,
-            start + duration_minutes * 60_000,
-            Some(start),
-            until.as_millisecond(),
-            crate::company::TimeZoneName::parse(zone_name).unwrap(),
-        )
-        .unwrap()
-    }
+    use crate::recurrence::tests::rule as recurrence_rule;
 
     #[test]
     fn rrule_values() {

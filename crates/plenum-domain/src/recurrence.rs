@@ -416,7 +416,7 @@ fn instant_from_ms(ms: i64, field: Field) -> Result<Timestamp, ValidationError> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use jiff::civil::{DateTime, Time, date};
     use jiff::tz::TimeZone;
@@ -439,7 +439,8 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn rule(
+    /// A rule from its parts, for tests here and in `calendar.rs`.
+    pub(crate) fn rule(
         frequency: Frequency,
         interval: i64,
         first_start: Timestamp,

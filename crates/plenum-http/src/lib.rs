@@ -8,6 +8,9 @@
 //! - [`rokid`], [`rocketchat`], [`telnyx`], [`huawei`]: the history surfaces, four vendors'
 //!   APIs over the same sessions, attendance and recordings (`docs/history.md`).
 //!
+//! The web app (`web_app`, served at `/`) is a browser client of the FRTC API and the client
+//! protocol, like the join page.
+//!
 //! [`router`] lists every route in one place.
 
 pub mod frtc;
@@ -23,6 +26,7 @@ pub mod rokid;
 mod router;
 pub mod telnyx;
 mod watch_page;
+mod web_app;
 mod wire_time;
 
 pub use router::router;

@@ -49,6 +49,7 @@ const OPERATIONS: &str = "Operations";
         (name = "Recordings", description = "Plenum extension: recordings of running meetings and the company's recordings, with download links"),
         (name = "History", description = "Plenum extension: integration keys (API keys, Huawei apps) and history import"),
         (name = "Live", description = "The client protocol: a participant's WebSocket (docs/client-protocol.md)"),
+        (name = "Web app", description = "The browser app for members and administrators, a client of the FRTC API and the client protocol (docs/web-app.md)"),
         (name = "Join page", description = "The browser client that joins meetings, and the meeting links that open it (docs/join-page.md)"),
         (name = "Live streams", description = "A running meeting's live stream: its watch page and WHEP (docs/recording.md)"),
         (name = "Recording files", description = "Recording files behind the signed links the lists hand out (docs/recording.md)"),
@@ -96,6 +97,24 @@ impl Modify for Security {
                 "FRTC: the same access token as the `token` query parameter, as the FRTC \
                  document shows it (the header is preferred: query strings end up in logs).",
             ))),
+        );
+        // The web app: the same token in an HttpOnly cookie, with a CSRF header for changes.
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "plenum_session",
+                "FRTC, from the web app: the same access token in the HttpOnly cookie that \
+                 `POST /api/v1/user/session` sets. Calls other than GET, HEAD and OPTIONS \
+                 need `csrf_token` with it (docs/web-app.md).",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf_token",
+            header(
+                "X-CSRF-Token",
+                "FRTC, from the web app: `csrf_token` of `/api/v1/user/session`, required with \
+                 the session cookie on calls that change something.",
+            ),
         );
         components.add_security_scheme(
             "api_key",
@@ -167,6 +186,7 @@ pub fn whole(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         crate::rocketchat::openapi::Doc::openapi(),
         crate::telnyx::openapi::Doc::openapi(),
         crate::huawei::openapi::Doc::openapi(),
+        crate::web_app::openapi::Doc::openapi(),
         crate::join_page::openapi::Doc::openapi(),
         crate::watch_page::openapi::Doc::openapi(),
         crate::recording_files::openapi::Doc::openapi(),
@@ -197,8 +217,9 @@ pub fn whole(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                     ),
             ),
     );
-    for (_, operation) in operations(&mut doc) {
+    for ((_, method), operation) in operations(&mut doc) {
         query_token_too(operation);
+        cookie_too(operation, method);
     }
     unique_operation_ids(&mut doc);
     doc
@@ -260,6 +281,24 @@ fn query_token_too(operation: &mut Operation) {
         && !security.contains(&query)
     {
         security.push(query);
+    }
+}
+
+/// An FRTC operation that takes the token takes the web app's session cookie too; with the
+/// CSRF header when it may change something (docs/web-app.md).
+fn cookie_too(operation: &mut Operation, method: &str) {
+    let header = SecurityRequirement::new("token", Vec::<String>::new());
+    let cookie = if matches!(method, "get" | "head" | "options") {
+        SecurityRequirement::new("session_cookie", Vec::<String>::new())
+    } else {
+        SecurityRequirement::new("session_cookie", Vec::<String>::new())
+            .add("csrf_token", Vec::<String>::new())
+    };
+    if let Some(security) = operation.security.as_mut()
+        && security.contains(&header)
+        && !security.contains(&cookie)
+    {
+        security.push(cookie);
     }
 }
 

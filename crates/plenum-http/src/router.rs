@@ -46,6 +46,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(frtc::user::public_users))
         .routes(routes!(frtc::user::create_user))
         .routes(routes!(frtc::user::update_user, frtc::user::user_detail))
+        // Plenum extension: the web app's session (cookie + CSRF)
+        .routes(routes!(
+            frtc::web_session::create,
+            frtc::web_session::current,
+            frtc::web_session::end
+        ))
         // FRTC: Meeting Schedule
         .routes(routes!(frtc::schedule::create, frtc::schedule::list))
         .routes(routes!(
@@ -173,6 +179,7 @@ pub fn router(state: AppState) -> Router {
     .merge(crate::rocketchat::routes())
     .merge(crate::telnyx::routes())
     .merge(crate::huawei::routes())
+    .merge(crate::web_app::routes())
     .merge(crate::join_page::routes())
     .merge(crate::watch_page::routes())
     .merge(crate::recording_files::routes())

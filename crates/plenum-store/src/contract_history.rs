@@ -33,7 +33,10 @@ use crate::{AppToken, ImportError, Store, StoreError};
 #[macro_export]
 macro_rules! history_contract_tests {
     ($make:expr) => {
-        $crate::contract_tests!(@tests_of contract_history; $make;
+        $crate::history_contract_tests!($make, $crate::contract::run_every_check);
+    };
+    ($make:expr, $expect:expr) => {
+        $crate::contract_tests!(@tests_of contract_history; $make; $expect;
             // history-contract-list-start (every `pub async fn` check of this file, in order)
             sessions_are_listed_newest_first_with_owner_participants_and_recording,
             session_lists_filter_on_room_name_and_start_window,

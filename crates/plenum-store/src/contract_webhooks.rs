@@ -22,7 +22,10 @@ use crate::{
 #[macro_export]
 macro_rules! webhooks_contract_tests {
     ($make:expr) => {
-        $crate::contract_tests!(@tests_of contract_webhooks; $make;
+        $crate::webhooks_contract_tests!($make, $crate::contract::run_every_check);
+    };
+    ($make:expr, $expect:expr) => {
+        $crate::contract_tests!(@tests_of contract_webhooks; $make; $expect;
             // webhooks-contract-list-start (every `pub async fn` check of this file, in order)
             endpoints_round_trip_within_their_company,
             a_url_is_registered_once_per_company,

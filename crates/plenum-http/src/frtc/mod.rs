@@ -5,7 +5,8 @@
 //!   [`ErrorCode`] (listed in `docs/errors.md`).
 //! - The token travels as `Authorization: Bearer <token>` or, as the FRTC document shows, as
 //!   `?client_id=..&token=..`. The header is preferred: query strings end up in proxy logs and
-//!   browser history. When both are present the header wins.
+//!   browser history. When both are present the header wins. The web app's session cookie
+//!   comes last, with a CSRF check ([`web_session`]).
 //! - Instants are integer milliseconds since the Unix epoch.
 //! - Calls documented as `POST` that only read (info, version, capacity, user lists) accept
 //!   `GET` too.
@@ -18,6 +19,7 @@ pub mod room;
 pub mod schedule;
 pub mod system;
 pub mod user;
+pub mod web_session;
 pub mod webhooks;
 
 pub(crate) mod body;
@@ -43,11 +45,14 @@ struct CommonQuery {
     client_id: Option<String>,
 }
 
-/// The access token of a request, from the header or the query, and the FRTC client id.
+/// The access token of a request, from the header, the query or the web app's session
+/// cookie, and the FRTC client id.
 #[derive(Debug)]
 struct Presented {
     token: Option<String>,
     client_id: Option<String>,
+    /// The token came in the session cookie: calls that change something need the CSRF token.
+    from_cookie: bool,
 }
 
 fn presented(parts: &Parts) -> Presented {
@@ -63,9 +68,18 @@ fn presented(parts: &Parts) -> Presented {
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(|t| t.trim().to_owned());
+    let token = from_header.or(query.token).filter(|t| !t.is_empty());
+    let (token, from_cookie) = match token {
+        Some(token) => (Some(token), false),
+        None => match web_session::cookie_token(parts) {
+            Some(token) => (Some(token), true),
+            None => (None, false),
+        },
+    };
     Presented {
-        token: from_header.or(query.token).filter(|t| !t.is_empty()),
+        token,
         client_id: query.client_id.filter(|c| !c.is_empty()),
+        from_cookie,
     }
 }
 
@@ -75,6 +89,9 @@ pub struct SignedIn {
     pub principal: Arc<Principal>,
     /// The token as presented; FRTC's `user/info` echoes it back as `user_token`.
     pub token: String,
+    /// It came in the web app's session cookie (and passed the CSRF check): page script must
+    /// not be shown it.
+    pub via_cookie: bool,
     /// The address the request came from (`ConnectInfo`; behind a reverse proxy, the
     /// proxy's), which the audit log records.
     pub from: Option<std::net::IpAddr>,
@@ -102,11 +119,18 @@ impl FromRequestParts<AppState> for SignedIn {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = presented(parts).token.ok_or(ServiceError::TokenMissing)?;
+        let presented = presented(parts);
+        let token = presented.token.ok_or(ServiceError::TokenMissing)?;
+        // Authentication first (a stale cookie is a 401 the app answers with its sign-in),
+        // then the CSRF check of a cookie.
         let principal = state.plenum.accounts().authenticate(&token).await?;
+        if presented.from_cookie {
+            web_session::check_csrf(parts, &token)?;
+        }
         Ok(Self {
             principal,
             token,
+            via_cookie: presented.from_cookie,
             from: peer_address(parts),
         })
     }
@@ -183,7 +207,9 @@ impl FromRequestParts<AppState> for PlatformOperator {
 }
 
 /// A request that may or may not carry a token. A token that *is* given must be valid: a
-/// stale token is reported, not silently treated as anonymous.
+/// stale token is reported, not silently treated as anonymous. The session cookie is not
+/// given by the client but kept by the browser: a stale one, or one without its CSRF token
+/// on a call that changes something, counts as none.
 #[derive(Debug, Clone)]
 pub struct MaybeSignedIn(pub Option<SignedIn>);
 
@@ -194,13 +220,35 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match presented(parts).token {
+        let presented = presented(parts);
+        match presented.token {
             None => Ok(Self(None)),
+            Some(token) if presented.from_cookie => {
+                if web_session::check_csrf(parts, &token).is_err() {
+                    return Ok(Self(None));
+                }
+                let from = peer_address(parts);
+                Ok(Self(
+                    state
+                        .plenum
+                        .accounts()
+                        .authenticate(&token)
+                        .await
+                        .ok()
+                        .map(|principal| SignedIn {
+                            principal,
+                            token,
+                            via_cookie: true,
+                            from,
+                        }),
+                ))
+            }
             Some(token) => {
                 let principal = state.plenum.accounts().authenticate(&token).await?;
                 Ok(Self(Some(SignedIn {
                     principal,
                     token,
+                    via_cookie: false,
                     from: peer_address(parts),
                 })))
             }

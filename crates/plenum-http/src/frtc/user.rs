@@ -24,7 +24,7 @@ pub const TAG: &str = "User";
 /// The credential of a request: FRTC's `secret` (sha1 of password + salt, computed by the
 /// client) or, for clients that cannot compute it, a plain `password`. `secret` wins if both
 /// are sent.
-fn credential(
+pub(super) fn credential(
     secret: Option<&str>,
     password: Option<&str>,
     setting: bool,
@@ -53,6 +53,20 @@ pub struct SignInRequest {
     /// Plenum extension: the plain password, hashed by the server the same way.
     #[serde(default)]
     password: Option<String>,
+}
+
+impl SignInRequest {
+    pub(super) fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub(super) fn secret(&self) -> Option<&str> {
+        self.secret.as_deref()
+    }
+
+    pub(super) fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
 }
 
 /// A user as the sign-in and info calls show them.
@@ -142,14 +156,20 @@ pub async fn sign_out(
 
 // --- User Info -----------------------------------------------------------------------------
 
-/// The signed-in user, with the token used.
+/// The signed-in user, with the token used (empty when it came in the web app's session
+/// cookie: page script is not shown it).
 #[utoipa::path(method(get, post), path = "/api/v1/user/info", tag = TAG,
     security(("token" = [])),
     responses((status = 200, body = SignedInUser), (status = 401, body = ErrorBody)))]
 pub async fn info(State(state): State<AppState>, who: SignedIn) -> Json<SignedInUser> {
     let user = &who.principal.user;
     let days = state.plenum.accounts().password_expires_in_days(user);
-    Json(SignedInUser::new(who.token, user, days))
+    let token = if who.via_cookie {
+        String::new()
+    } else {
+        who.token
+    };
+    Json(SignedInUser::new(token, user, days))
 }
 
 // --- Update Password -----------------------------------------------------------------------

@@ -30,6 +30,7 @@ mod tokens;
 mod users;
 mod vendor_sdks;
 mod watch;
+mod web_app;
 mod webhooks;
 
 use serde_json::Value;

@@ -311,7 +311,7 @@ const SURFACES: &[Surface] = &[
         name: "FRTC",
         tag: None,
         owns: |p| p.starts_with("/api/v1/"),
-        schemes: &["token", "token_query"],
+        schemes: &["token", "token_query", "session_cookie", "csrf_token"],
         errors: &["ErrorBody"],
     },
 ];
