@@ -11,7 +11,8 @@
 #   the history surfaces are tested with (telnyx, huaweicloudsdkmeeting, rocketchat-api), and
 #   moto's S3 server (`moto_server`), the S3-compatible store the recording-storage tests
 #   upload to on loopback; prometheus-client, whose parser reads `/metrics` in the metrics
-#   tests;
+#   tests; standardwebhooks, the Standard Webhooks library the webhook tests verify
+#   deliveries with.
 # - postgresql: the server of the PostgreSQL store's tests; scripts/pg-test-server.sh starts a
 #   throwaway cluster of it for each test run (the package's own cluster is not used).
 # Idempotent: does nothing when everything is present.
@@ -51,6 +52,7 @@ packages=(
   telnyx==4.189.0 huaweicloudsdkcore==3.1.219 huaweicloudsdkmeeting==3.1.219 rocketchat-api==3.7.1
   "moto[server]==5.2.5"
   prometheus-client==0.26.0
+  standardwebhooks==1.1.0
 )
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c '
 import icalendar, recurring_ical_events, telnyx, huaweicloudsdkmeeting, rocketchat_API
@@ -61,6 +63,7 @@ assert version("openapi-spec-validator") == "0.9.0"
 assert version("rocketchat-api") == "3.7.1" and version("moto") == "5.2.5"
 import moto.server, flask
 import prometheus_client.parser
+import standardwebhooks
 ' 2>/dev/null; then
   echo "installing the Python test packages into $venv" >&2
   python3 -m venv "$venv"

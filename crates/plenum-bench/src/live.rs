@@ -117,6 +117,8 @@ pub struct LiveReport {
     /// `live-join-storm`: `participant_joined` events the participants read after the joins,
     /// and how many the joins should have produced.
     pub joined_events: Option<(u64, u64)>,
+    /// `live-join-storm --webhooks N`: the deliveries of the joins' events.
+    pub webhooks: Option<WebhookFigures>,
     /// Problems found (failed joins, missing events): a run with any fails.
     pub problems: Vec<String>,
 }
@@ -238,6 +240,52 @@ pub struct Target<'a> {
     pub server_log: &'a Path,
     pub client_threads: usize,
     pub concurrency: usize,
+    /// `live-join-storm`: webhook endpoints registered at the harness's sink before the joins.
+    pub webhooks: u32,
+}
+
+/// `live-join-storm --webhooks N`: the deliveries of the joins' events to a fast receiver.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookFigures {
+    pub endpoints: u32,
+    /// Deliveries the joins' events make: (participant.joined + meeting.started) × endpoints.
+    pub expected: u64,
+    pub delivered: u64,
+    /// From the first join to the last delivery received.
+    pub until_last: Duration,
+    /// From the first delivery received to the last.
+    pub span: Duration,
+}
+
+impl WebhookFigures {
+    pub fn per_s(&self) -> f64 {
+        self.delivered as f64 / self.span.as_secs_f64().max(1e-9)
+    }
+}
+
+/// How long the deliveries of a storm's events may take before the run fails.
+const DELIVERY_LIMIT: Duration = Duration::from_secs(300);
+
+/// Registers `n` endpoints (every event type) at the sink.
+async fn register_webhooks(
+    addr: SocketAddr,
+    token: &str,
+    sink: &crate::webhook_sink::Sink,
+    n: u32,
+) -> Result<()> {
+    for i in 0..n {
+        let request = Endpoint::new(addr, Method::POST, "/api/v1/webhooks")?
+            .header(AUTHORIZATION, &format!("Bearer {token}"))?
+            .json_body(&json!({"url": sink.url(i), "description": "plenum-bench"}))?;
+        let (status, body) = client::send_once(addr, &request, CALL_TIMEOUT).await?;
+        if !status.is_success() {
+            bail!(
+                "registering a webhook: {status}: {}",
+                client::snippet(&body)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A participant that is in, and the task that keeps it in (heartbeats) until `stop`.
@@ -309,6 +357,16 @@ pub async fn run(
     let token = sign_in(target.addr, ADMIN_USERNAME, target.admin_password).await?;
     let rooms = create_rooms(target.addr, &token, scenario.rooms()).await?;
     progress(&format!("{} room(s) created", rooms.len()));
+    let sink = match (scenario, target.webhooks) {
+        (LiveScenario::JoinStorm { .. }, n) if n > 0 => {
+            let sink = crate::webhook_sink::Sink::start().await?;
+            register_webhooks(target.addr, &token, &sink, n).await?;
+            progress(&format!("{n} webhook endpoint(s) registered"));
+            Some(sink)
+        }
+        _ => None,
+    };
+    let storm_started = Instant::now();
     let rss_before = vm_kb(target.server_pid, "VmRSS")?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -331,6 +389,7 @@ pub async fn run(
     let mut memory = None;
     let mut mute = None;
     let mut joined_events = None;
+    let mut webhooks = None;
     match scenario {
         LiveScenario::JoinStorm {
             participants,
@@ -357,6 +416,36 @@ pub async fn run(
                 if seen != expected {
                     problems.push(format!(
                         "participants read {seen} participant_joined events, {expected} expected"
+                    ));
+                }
+            }
+            if let Some(sink) = &sink {
+                let expected = u64::from(target.webhooks)
+                    * (joins.succeeded + u64::from(rooms.min(participants)));
+                let deadline = tokio::time::Instant::now() + DELIVERY_LIMIT;
+                while sink.count() < expected && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                let received = &sink.received;
+                let first = received.first.lock().ok().and_then(|f| *f);
+                let last = received.last.lock().ok().and_then(|l| *l);
+                let delivered = sink.count();
+                if delivered < expected {
+                    problems.push(format!(
+                        "the webhook sink received {delivered} deliveries, {expected} expected"
+                    ));
+                }
+                if let (Some(first), Some(last)) = (first, last) {
+                    webhooks = Some(WebhookFigures {
+                        endpoints: target.webhooks,
+                        expected,
+                        delivered,
+                        until_last: last.saturating_duration_since(storm_started),
+                        span: last.saturating_duration_since(first),
+                    });
+                    progress(&format!(
+                        "{delivered} webhook deliveries, the last {:.2} s after the storm began",
+                        last.saturating_duration_since(storm_started).as_secs_f64()
                     ));
                 }
             }
@@ -449,6 +538,7 @@ pub async fn run(
         memory,
         mute,
         joined_events,
+        webhooks,
         problems,
     })
 }
@@ -722,6 +812,11 @@ impl LiveReport {
             "participant_joined_events": self.joined_events.map(|(read, expected)| json!({
                 "read": read, "expected": expected,
             })),
+            "webhooks": self.webhooks.map(|w| json!({
+                "endpoints": w.endpoints, "expected": w.expected, "delivered": w.delivered,
+                "until_last_s": w.until_last.as_secs_f64(), "span_s": w.span.as_secs_f64(),
+                "per_s": w.per_s(),
+            })),
             "problems": self.problems,
         })
     }
@@ -790,6 +885,19 @@ impl LiveReport {
                 out,
                 "- `participant_joined` events the participants read once all had joined: \
                  {read} of {expected}"
+            );
+        }
+        if let Some(w) = self.webhooks {
+            let _ = writeln!(
+                out,
+                "- webhooks: {} endpoint(s); {} of {} deliveries (meeting.started, \
+                 participant.joined) received, the last {:.2} s after the first join; \
+                 **{:.0} deliveries/s** from the first to the last",
+                w.endpoints,
+                w.delivered,
+                w.expected,
+                w.until_last.as_secs_f64(),
+                w.per_s()
             );
         }
         if let Some(m) = self.memory {

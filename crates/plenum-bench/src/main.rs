@@ -14,6 +14,7 @@ mod record;
 mod report;
 mod scenario;
 mod server;
+mod webhook_sink;
 mod whep;
 
 use std::path::PathBuf;
@@ -104,6 +105,12 @@ struct Cli {
     /// live-idle: how long the participants stay idle before the memory is read.
     #[arg(long, value_name = "TIME", default_value = "15s", value_parser = parse_duration)]
     settle: Duration,
+
+    /// live-join-storm: register this many webhook endpoints (taking every event type) at a
+    /// fast receiver in the harness before the joins, and measure how long the deliveries of
+    /// the joins' events take (events/s).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=16))]
+    webhooks: u32,
 
     /// live-mute-all: measured mute_all calls (each followed by an unmeasured unmute_all).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000))]
@@ -241,12 +248,21 @@ fn main_live(cli: &Cli) -> ExitCode {
 
 async fn run_live(cli: &Cli, scenario: live::LiveScenario) -> Result<live::LiveReport> {
     progress(&format!("starting {}", cli.server.display()));
+    let mut extra_args = scenario.serve_args();
+    // The webhook sink listens on loopback: the server must be allowed to post there.
+    let config = tempfile::NamedTempFile::new().context("a configuration file")?;
+    if cli.webhooks > 0 {
+        std::fs::write(config.path(), "[webhooks]\nallow_private = true\n")
+            .context("writing the configuration file")?;
+        extra_args.push("--config".to_owned());
+        extra_args.push(config.path().display().to_string());
+    }
     let mut server = Server::start(&ServerConfig {
         binary: cli.server.clone(),
         log_path: cli.server_log.clone(),
         seed: None,
         existing: None,
-        extra_args: scenario.serve_args(),
+        extra_args,
     })
     .await?;
     progress(&format!("server healthy at {}", server.addr()));
@@ -262,6 +278,7 @@ async fn run_live(cli: &Cli, scenario: live::LiveScenario) -> Result<live::LiveR
             server_log: server.log_path(),
             client_threads: usize::from(cli.client_threads),
             concurrency: cli.join_concurrency as usize,
+            webhooks: cli.webhooks,
         },
     )
     .await?;

@@ -58,6 +58,13 @@ pub enum Field {
     Offset,
     KeyName,
     KeyKind,
+    WebhookUrl,
+    EventTypes,
+    WebhookDescription,
+    Since,
+    Until,
+    AuditAction,
+    AuditActor,
 }
 
 impl Field {
@@ -118,6 +125,13 @@ impl Field {
             Field::Offset => "offset",
             Field::KeyName => "name",
             Field::KeyKind => "kind",
+            Field::WebhookUrl => "url",
+            Field::EventTypes => "event_types",
+            Field::WebhookDescription => "description",
+            Field::Since => "since",
+            Field::Until => "until",
+            Field::AuditAction => "action",
+            Field::AuditActor => "actor",
         }
     }
 }

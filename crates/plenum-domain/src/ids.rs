@@ -84,3 +84,12 @@ uuid_id!(
     /// A company-scoped API key or Huawei app id/app key pair (history surfaces).
     ApiKeyId
 );
+uuid_id!(
+    /// A webhook endpoint a company registered.
+    WebhookId
+);
+uuid_id!(
+    /// One webhook event (the Standard Webhooks `webhook-id`): the same id on every attempt
+    /// and replay, so receivers can drop what they already processed.
+    EventId
+);

@@ -6,6 +6,7 @@
 //! lives behind the `Store` trait of `plenum-store`.
 
 pub mod api_keys;
+pub mod audit;
 pub mod calendar;
 pub mod company;
 pub mod credentials;
@@ -20,6 +21,7 @@ pub mod schedule;
 pub mod sign_in;
 pub mod text;
 pub mod user;
+pub mod webhooks;
 
 mod error;
 

@@ -57,6 +57,8 @@ const OPERATIONS: &str = "Operations";
         (name = "Rocket.Chat", description = "Rocket.Chat: login and the video calls of a room. `X-User-Id` + `X-Auth-Token`; errors are `RocketChatStatusError` / `RocketChatFailure`"),
         (name = "Telnyx", description = "Telnyx room recordings. `Authorization: Bearer <API key>`; errors are `TelnyxErrors`"),
         (name = "Huawei", description = "Huawei Cloud Meeting: tokens and attendee records. `X-Access-Token`; errors are `HuaweiError`"),
+        (name = "Webhooks", description = "Plenum extension: webhook endpoints, their delivery log and replay (docs/webhooks.md)"),
+        (name = "Audit", description = "Plenum extension: the audit log of host and administrator actions"),
         (name = "Operations", description = "Liveness and this document"),
     )
 )]

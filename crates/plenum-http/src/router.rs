@@ -139,6 +139,13 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(frtc::history::create_key, frtc::history::list_keys))
         .routes(routes!(frtc::history::revoke_key))
         .routes(routes!(frtc::history::import))
+        // Plenum extension: webhooks and the audit log
+        .routes(routes!(frtc::webhooks::create, frtc::webhooks::list))
+        .routes(routes!(frtc::webhooks::detail, frtc::webhooks::delete))
+        .routes(routes!(frtc::webhooks::rotate_secret))
+        .routes(routes!(frtc::webhooks::deliveries))
+        .routes(routes!(frtc::webhooks::replay))
+        .routes(routes!(frtc::webhooks::audit))
         // Operations
         .routes(routes!(healthz))
         .split_for_parts();

@@ -1,7 +1,11 @@
 //! Who acts: a signed-in user (a [`Principal`]) or the local operator (the CLI).
 
+use std::net::IpAddr;
+
 use plenum_domain::Timestamp;
+use plenum_domain::audit::{Action, AuditEntry};
 use plenum_domain::ids::{CompanyId, UserId};
+use plenum_domain::schedule::MeetingNumber;
 use plenum_domain::sign_in::AccessTokenRecord;
 use plenum_domain::user::User;
 
@@ -71,7 +75,8 @@ impl Principal {
 /// both, so a rule added to a use case holds for the CLI too.
 #[derive(Debug, Clone, Copy)]
 pub enum Actor<'a> {
-    User(&'a Principal),
+    /// A signed-in user, and the address their request came from (for the audit log).
+    User(&'a Principal, Option<IpAddr>),
     /// The local operator (`plenum user create`, `plenum import`, ...), acting in this
     /// company. For company-wide calls (creating a company) the company is the default one.
     Operator(CompanyId),
@@ -81,15 +86,23 @@ impl Actor<'_> {
     /// The company the actor acts in.
     pub fn company(&self) -> CompanyId {
         match self {
-            Actor::User(p) => p.company(),
+            Actor::User(p, _) => p.company(),
             Actor::Operator(company) => *company,
+        }
+    }
+
+    /// The signed-in user who acts, if one does.
+    pub fn principal(&self) -> Option<&Principal> {
+        match self {
+            Actor::User(p, _) => Some(p),
+            Actor::Operator(_) => None,
         }
     }
 
     /// The user who acts, if a user does (for logs and the audit).
     pub fn user_id(&self) -> Option<UserId> {
         match self {
-            Actor::User(p) => Some(p.user.id),
+            Actor::User(p, _) => Some(p.user.id),
             Actor::Operator(_) => None,
         }
     }
@@ -97,7 +110,7 @@ impl Actor<'_> {
     /// See [`Principal::require_platform_operator`]; the operator may.
     pub fn require_platform_operator(&self) -> Result<(), ServiceError> {
         match self {
-            Actor::User(p) => p.require_platform_operator(),
+            Actor::User(p, _) => p.require_platform_operator(),
             Actor::Operator(_) => Ok(()),
         }
     }
@@ -105,8 +118,42 @@ impl Actor<'_> {
     /// See [`Principal::require_user_admin`]; the operator may.
     pub fn require_user_admin(&self) -> Result<(), ServiceError> {
         match self {
-            Actor::User(p) => p.require_user_admin(),
+            Actor::User(p, _) => p.require_user_admin(),
             Actor::Operator(_) => Ok(()),
+        }
+    }
+}
+
+impl Actor<'_> {
+    /// The audit entry of an action of this actor, made now, in the actor's company.
+    /// `details` is a JSON object that holds no secret.
+    pub(crate) fn audit(
+        &self,
+        action: Action,
+        target: String,
+        meeting: Option<MeetingNumber>,
+        details: serde_json::Value,
+        at: Timestamp,
+    ) -> AuditEntry {
+        let (actor, address) = match self {
+            Actor::User(p, from) => (
+                plenum_domain::audit::Actor::User {
+                    id: p.user.id,
+                    username: p.user.username.as_str().to_owned(),
+                },
+                *from,
+            ),
+            Actor::Operator(_) => (plenum_domain::audit::Actor::Operator, None),
+        };
+        AuditEntry {
+            company: self.company(),
+            actor,
+            address,
+            action,
+            target,
+            meeting,
+            details: details.to_string(),
+            at,
         }
     }
 }
@@ -114,7 +161,7 @@ impl Actor<'_> {
 impl std::fmt::Display for Actor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Actor::User(p) => write!(f, "{}", p.user.id),
+            Actor::User(p, _) => write!(f, "{}", p.user.id),
             Actor::Operator(_) => f.write_str("operator"),
         }
     }

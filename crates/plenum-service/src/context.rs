@@ -57,6 +57,8 @@ pub(crate) struct Context {
     pub(crate) watch_guesses: Failures<IpAddr>,
     /// New live-stream viewers per address.
     pub(crate) viewer_rate: crate::live::ViewerRate,
+    /// The webhook delivery task's wake-up and counters (`webhooks/`).
+    pub(crate) deliveries: crate::webhooks::Deliveries,
 }
 
 impl Plenum {
@@ -83,6 +85,7 @@ impl Plenum {
                 recordings: std::sync::OnceLock::new(),
                 watch_guesses: Failures::default(),
                 viewer_rate: Default::default(),
+                deliveries: Default::default(),
             }),
         }
     }
@@ -159,4 +162,9 @@ use_case_group!(
     /// Running meetings: joining, host controls, media, recording and live streaming.
     Live,
     live
+);
+use_case_group!(
+    /// Webhook endpoints, their deliveries and replay, the delivery task, and the audit log.
+    Integrations,
+    integrations
 );

@@ -96,6 +96,9 @@ pub enum ServiceError {
     /// The record of meetings, imports and integration keys (see `history.rs`).
     #[error(transparent)]
     History(#[from] crate::HistoryError),
+    /// Webhooks and their events (see `webhooks/`).
+    #[error(transparent)]
+    Webhook(#[from] crate::WebhookError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -22,6 +22,7 @@ pub mod recording_files;
 mod recordings;
 mod scheduling;
 mod tokens;
+mod webhooks;
 
 pub use accounts::{
     APP_TOKEN_LIFETIME, AppAuthRequest, BOOTSTRAP_ADMIN, BootstrapOutcome, Capacity, CompanyScope,
@@ -30,7 +31,7 @@ pub use accounts::{
 };
 pub use actor::{Actor, Principal};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use context::{Accounts, History, Live, Plenum, Scheduling};
+pub use context::{Accounts, History, Integrations, Live, Plenum, Scheduling};
 pub use error::ServiceError;
 pub use history::{HistoryError, require_record_reader};
 pub use live::{
@@ -39,6 +40,11 @@ pub use live::{
     VIEWERS_PER_ADDRESS, WatchStatus, Watching,
 };
 pub use passwords::PasswordHasher;
+pub use plenum_store::Attempt as WebhookAttempt;
 pub use policy::Policy;
 pub use recordings::{RecordingSettings, RecoveredRecordings};
 pub use scheduling::{RoomRequest, ScheduleRequest, SeriesRequest};
+pub use webhooks::{
+    MAX_DELIVERIES_LISTED, WebhookCounts, WebhookError, WebhookPolicy, WebhookRequest,
+    WebhookStats, WebhookWithSecret,
+};

@@ -36,6 +36,10 @@ pub struct Policy {
     /// it from the data directory; the default is random, so keys made under it die with the
     /// process.
     pub app_key_secret: plenum_domain::api_keys::AppKeySecret,
+    /// How webhooks are delivered, and how long their events are kept.
+    pub webhooks: crate::WebhookPolicy,
+    /// How long audit entries are kept; `None` keeps them for ever.
+    pub audit_retention: Option<SignedDuration>,
 }
 
 impl Default for Policy {
@@ -55,6 +59,8 @@ impl Default for Policy {
             max_occurrences: plenum_domain::recurrence::MAX_OCCURRENCES,
             live: crate::LivePolicy::default(),
             app_key_secret: plenum_domain::api_keys::AppKeySecret(rand::random()),
+            webhooks: crate::WebhookPolicy::default(),
+            audit_retention: Some(SignedDuration::from_hours(24 * 365)),
         }
     }
 }

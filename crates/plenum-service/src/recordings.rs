@@ -75,6 +75,7 @@ impl History<'_> {
             runtime: tokio::runtime::Handle::try_current().ok()?,
             ffmpeg: recorder.ffmpeg.clone(),
             finishing: recorder.finishing.clone(),
+            webhooks: self.inner.deliveries.wake.clone(),
         })
     }
 

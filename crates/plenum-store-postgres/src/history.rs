@@ -14,7 +14,7 @@ use plenum_domain::history_query::{
 use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_store::{
-    AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult,
+    AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 use sqlx::postgres::PgRow;
 
@@ -130,7 +130,8 @@ impl History for PgStore {
         Err(not_yet("insert_history_batch"))
     }
 
-    async fn insert_api_key(&self, new: &NewApiKey) -> StoreResult<()> {
+    async fn insert_api_key_with_trail(&self, new: &NewApiKey, trail: &Trail) -> StoreResult<()> {
+        crate::unsupported(trail)?;
         let key = &new.key;
         sqlx::query(
             "INSERT INTO api_keys (id, company_id, name, kind, prefix, secret_hash, app_id, seed, \
@@ -166,12 +167,14 @@ impl History for PgStore {
             .collect()
     }
 
-    async fn revoke_api_key(
+    async fn revoke_api_key_with_trail(
         &self,
         company: CompanyId,
         id: ApiKeyId,
         now: Timestamp,
+        trail: &Trail,
     ) -> StoreResult<ApiKey> {
+        crate::unsupported(trail)?;
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) \

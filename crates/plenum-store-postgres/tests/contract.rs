@@ -37,6 +37,21 @@ const PENDING: &[&str] = &[
     "insert_history_batch_writes_what_the_queries_read_all_or_nothing",
     "listed_rows_follow_every_change_of_what_they_show",
     "a_rooms_sessions_are_listed_only_for_a_room_of_the_company",
+    // Webhooks and the audit log (`Webhooks`, `AuditLog`, the `…_with_trail` writes): not
+    // implemented on PostgreSQL yet; a change with a trail is refused there.
+    "endpoints_round_trip_within_their_company",
+    "a_url_is_registered_once_per_company",
+    "events_are_kept_only_where_an_endpoint_takes_them",
+    "events_and_audit_entries_share_the_fate_of_their_live_batch",
+    "deliveries_wait_for_the_earlier_events_of_their_meeting",
+    "attempts_are_logged_and_mark_an_endpoint_failing_until_one_succeeds",
+    "replay_sends_one_event_or_everything_since_an_instant_again",
+    "deleting_an_endpoint_removes_its_deliveries_and_attempts",
+    "expiry_forgets_old_events_but_not_undelivered_ones",
+    "rotating_a_secret_replaces_the_seed_of_that_endpoint_only",
+    "the_audit_log_filters_and_pages_newest_first_within_its_company",
+    "audit_expiry_removes_only_old_entries",
+    "a_changes_trail_is_written_if_and_only_if_the_change_is",
 ];
 
 fn expect(check: &str) -> Expect {

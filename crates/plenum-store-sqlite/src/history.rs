@@ -40,7 +40,7 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::{MeetingNumber, UserRef};
 use plenum_domain::user::Username;
 use plenum_store::{
-    AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult,
+    AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 
 use crate::generations::{self, GenerationCache, RowCache, Subject};
@@ -1359,8 +1359,9 @@ impl History for SqliteStore {
         Ok(())
     }
 
-    async fn insert_api_key(&self, new: &NewApiKey) -> StoreResult<()> {
+    async fn insert_api_key_with_trail(&self, new: &NewApiKey, trail: &Trail) -> StoreResult<()> {
         let key = &new.key;
+        let mut tx = write_tx(&self.writer).await?;
         sqlx::query(
             "INSERT INTO api_keys (id, company_id, name, kind, prefix, secret_hash, app_id, seed, \
                  created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -1375,10 +1376,11 @@ impl History for SqliteStore {
         .bind(new.seed.as_ref().map(|s| &s[..]))
         .bind(ms(key.created_at))
         .bind(key.revoked_at.map(ms))
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+        crate::webhooks::write_trail(&mut tx, trail).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn api_keys(&self, company: CompanyId) -> StoreResult<Vec<ApiKey>> {
@@ -1391,11 +1393,12 @@ impl History for SqliteStore {
         })
     }
 
-    async fn revoke_api_key(
+    async fn revoke_api_key_with_trail(
         &self,
         company: CompanyId,
         id: ApiKeyId,
         now: Timestamp,
+        trail: &Trail,
     ) -> StoreResult<ApiKey> {
         let mut tx = write_tx(&self.writer).await?;
         let done = sqlx::query(
@@ -1416,6 +1419,7 @@ impl History for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        crate::webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         self.reads
             .read(|conn| keys_where(conn, "id = ?1", blob(id.as_uuid())))?

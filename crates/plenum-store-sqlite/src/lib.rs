@@ -15,6 +15,10 @@ mod live;
 mod meetings;
 mod reads;
 mod schedule_index;
+mod webhooks;
+
+#[doc(hidden)]
+pub use webhooks::DUE_DELIVERIES;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -40,7 +44,7 @@ use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 use plenum_store::{
     Abandoned, AuthenticatedToken, DeletedRecordings, JoinTarget, LiveRecord, LiveWrite,
-    MeetingScope, SignInRecord, Store, StoreError, StoreResult,
+    MeetingScope, SignInRecord, Store, StoreError, StoreResult, Trail,
 };
 
 /// The database file inside a data directory.
@@ -101,7 +105,9 @@ pub(crate) fn number(raw: &str, what: &str) -> StoreResult<plenum_domain::schedu
 /// deferred transaction that read before the journal committed could not then write
 /// (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out), and the change would be
 /// refused with an internal error. Taken at the start, the lock is waited for instead.
-async fn write_tx(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+pub(crate) async fn write_tx(
+    pool: &SqlitePool,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
     pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
 }
 
@@ -370,11 +376,136 @@ impl LiveRecord for SqliteStore {
 }
 
 #[async_trait]
+impl plenum_store::Webhooks for SqliteStore {
+    async fn create_webhook(
+        &self,
+        new: &plenum_domain::webhooks::NewEndpoint,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<plenum_store::Registration> {
+        webhooks::create_webhook(self, new, audit).await
+    }
+
+    async fn webhooks(
+        &self,
+        company: CompanyId,
+    ) -> StoreResult<Vec<plenum_domain::webhooks::Endpoint>> {
+        webhooks::webhooks(self, company)
+    }
+
+    async fn webhook(
+        &self,
+        company: CompanyId,
+        id: plenum_domain::ids::WebhookId,
+    ) -> StoreResult<Option<plenum_domain::webhooks::Endpoint>> {
+        webhooks::webhook(self, company, id)
+    }
+
+    async fn delete_webhook(
+        &self,
+        company: CompanyId,
+        id: plenum_domain::ids::WebhookId,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<()> {
+        webhooks::delete_webhook(self, company, id, audit).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        company: CompanyId,
+        id: plenum_domain::ids::WebhookId,
+        seed: &plenum_domain::webhooks::SigningSeed,
+        at: Timestamp,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<plenum_domain::webhooks::Endpoint> {
+        webhooks::rotate_webhook_secret(self, company, id, seed, at, audit).await
+    }
+
+    async fn append_trail(&self, trail: &plenum_store::Trail) -> StoreResult<()> {
+        webhooks::append_trail(self, trail).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<plenum_store::DueDelivery>> {
+        webhooks::due_deliveries(self, now, limit)
+    }
+
+    async fn next_delivery_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>> {
+        webhooks::next_delivery_due(self, after)
+    }
+
+    async fn record_attempts(
+        &self,
+        attempts: Vec<(plenum_store::Attempt, plenum_store::AttemptResult)>,
+    ) -> StoreResult<()> {
+        self.journal.write(live::Work::Attempts(attempts)).await
+    }
+
+    async fn webhook_attempts(
+        &self,
+        company: CompanyId,
+        endpoint: plenum_domain::ids::WebhookId,
+        limit: u32,
+    ) -> StoreResult<Vec<plenum_store::Attempt>> {
+        webhooks::webhook_attempts(self, company, endpoint, limit)
+    }
+
+    async fn replay_event(
+        &self,
+        company: CompanyId,
+        endpoint: plenum_domain::ids::WebhookId,
+        event: plenum_domain::ids::EventId,
+        now: Timestamp,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<()> {
+        webhooks::replay_event(self, company, endpoint, event, now, audit).await
+    }
+
+    async fn replay_since(
+        &self,
+        company: CompanyId,
+        endpoint: plenum_domain::ids::WebhookId,
+        since: Timestamp,
+        now: Timestamp,
+        audit: &plenum_domain::audit::AuditEntry,
+    ) -> StoreResult<u64> {
+        webhooks::replay_since(self, company, endpoint, since, now, audit).await
+    }
+
+    async fn pending_deliveries(&self) -> StoreResult<u64> {
+        webhooks::pending_deliveries(self)
+    }
+
+    async fn expire_webhook_events(&self, before: Timestamp) -> StoreResult<u64> {
+        webhooks::expire_webhook_events(self, before).await
+    }
+}
+
+#[async_trait]
+impl plenum_store::AuditLog for SqliteStore {
+    async fn audit_log(
+        &self,
+        company: CompanyId,
+        filter: &plenum_domain::audit::AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<plenum_domain::audit::AuditRecord>> {
+        webhooks::audit_log(self, company, filter, page)
+    }
+
+    async fn expire_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        webhooks::expire_audit(self, before).await
+    }
+}
+
+#[async_trait]
 impl Store for SqliteStore {
-    async fn create_company(
+    async fn create_company_with_trail(
         &self,
         company: &NewCompany,
         first_admin: &NewUser,
+        trail: &Trail,
     ) -> StoreResult<Company> {
         let mut tx = write_tx(&self.writer).await?;
         let inserted = sqlx::query(
@@ -396,6 +527,7 @@ impl Store for SqliteStore {
             Err(e) => return Err(db_err(e)),
         }
         insert_user(&mut tx, first_admin).await?;
+        webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Company {
             id: company.id,
@@ -454,12 +586,13 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
+    async fn create_user_with_trail(&self, user: &NewUser, trail: &Trail) -> StoreResult<User> {
         let mut tx = write_tx(&self.writer).await?;
         insert_user(&mut tx, user).await?;
         let created = user_in(&mut *tx, user.company_id, user.id)
             .await?
             .ok_or(StoreError::NotFound)?;
+        webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(created)
     }
@@ -516,12 +649,13 @@ impl Store for SqliteStore {
             .map_err(db_err)
     }
 
-    async fn update_user(
+    async fn update_user_with_trail(
         &self,
         company: CompanyId,
         id: UserId,
         changes: &UserChanges,
         now: Timestamp,
+        trail: &Trail,
     ) -> StoreResult<User> {
         let mut tx = write_tx(&self.writer).await?;
         let mut user = user_in(&mut *tx, company, id)
@@ -567,6 +701,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         }
+        webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(user)
     }
@@ -803,8 +938,12 @@ impl Store for SqliteStore {
         meetings::delete_room(self, company, id).await
     }
 
-    async fn create_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule> {
-        meetings::create_schedule(self, schedule).await
+    async fn create_schedule_with_trail(
+        &self,
+        schedule: &Schedule,
+        trail: &Trail,
+    ) -> StoreResult<Schedule> {
+        meetings::create_schedule(self, schedule, trail).await
     }
 
     async fn create_schedules(&self, schedules: &[Schedule]) -> StoreResult<()> {
@@ -815,12 +954,21 @@ impl Store for SqliteStore {
         meetings::schedule(self, company, id).await
     }
 
-    async fn update_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule> {
-        meetings::update_schedule(self, schedule).await
+    async fn update_schedule_with_trail(
+        &self,
+        schedule: &Schedule,
+        trail: &Trail,
+    ) -> StoreResult<Schedule> {
+        meetings::update_schedule(self, schedule, trail).await
     }
 
-    async fn delete_schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<()> {
-        meetings::delete_schedule(self, company, id).await
+    async fn delete_schedule_with_trail(
+        &self,
+        company: CompanyId,
+        id: ScheduleId,
+        trail: &Trail,
+    ) -> StoreResult<()> {
+        meetings::delete_schedule(self, company, id, trail).await
     }
 
     async fn find_schedules(
@@ -833,24 +981,35 @@ impl Store for SqliteStore {
         meetings::find_schedules(self, company, scope, filter, page).await
     }
 
-    async fn create_series(
+    async fn create_series_with_trail(
         &self,
         series: &Series,
         occurrences: &[Schedule],
+        trail: &Trail,
     ) -> StoreResult<Series> {
-        meetings::create_series(self, series, occurrences).await
+        meetings::create_series(self, series, occurrences, trail).await
     }
 
     async fn series(&self, company: CompanyId, id: SeriesId) -> StoreResult<Option<Series>> {
         meetings::series(self, company, id).await
     }
 
-    async fn replace_series(&self, series: &Series, rebuilt: &[Schedule]) -> StoreResult<Series> {
-        meetings::replace_series(self, series, rebuilt).await
+    async fn replace_series_with_trail(
+        &self,
+        series: &Series,
+        rebuilt: &[Schedule],
+        trail: &Trail,
+    ) -> StoreResult<Series> {
+        meetings::replace_series(self, series, rebuilt, trail).await
     }
 
-    async fn delete_series(&self, company: CompanyId, id: SeriesId) -> StoreResult<()> {
-        meetings::delete_series(self, company, id).await
+    async fn delete_series_with_trail(
+        &self,
+        company: CompanyId,
+        id: SeriesId,
+        trail: &Trail,
+    ) -> StoreResult<()> {
+        meetings::delete_series(self, company, id, trail).await
     }
 
     async fn series_occurrences(

@@ -22,7 +22,9 @@ use uuid::Uuid;
 use plenum_domain::Timestamp;
 use plenum_domain::ids::{CompanyId, RoomId, ScheduleId};
 use plenum_domain::schedule::MeetingNumber;
-use plenum_store::{Abandoned, JoinTarget, LiveWrite, StoreError, StoreResult};
+use plenum_store::{
+    Abandoned, Attempt, AttemptResult, JoinTarget, LiveWrite, StoreError, StoreResult,
+};
 
 use crate::{Durability, SqliteStore, db_err, internal, meetings, ms, write_tx};
 
@@ -34,7 +36,23 @@ const MAX_WRITES_PER_COMMIT: usize = 4096;
 /// nearly always the disk's sync (a shared or failing disk), which the operator should know.
 const SLOW_COMMIT: Duration = Duration::from_millis(50);
 
-type Batch = (Vec<LiveWrite>, oneshot::Sender<StoreResult<()>>);
+/// What the journal writes: a running meeting's batch, or the delivery task's attempts.
+#[derive(Debug)]
+pub(crate) enum Work {
+    Live(Vec<LiveWrite>),
+    Attempts(Vec<(Attempt, AttemptResult)>),
+}
+
+impl Work {
+    fn len(&self) -> usize {
+        match self {
+            Work::Live(writes) => writes.len(),
+            Work::Attempts(attempts) => attempts.len(),
+        }
+    }
+}
+
+type Batch = (Work, oneshot::Sender<StoreResult<()>>);
 
 /// The handle to the journal thread. Dropping the last one ends the thread after it has
 /// committed what it was given.
@@ -69,12 +87,16 @@ impl Journal {
     }
 
     pub(crate) async fn record(&self, writes: Vec<LiveWrite>) -> StoreResult<()> {
-        if writes.is_empty() {
+        self.write(Work::Live(writes)).await
+    }
+
+    pub(crate) async fn write(&self, work: Work) -> StoreResult<()> {
+        if work.len() == 0 {
             return Ok(());
         }
         let (done, committed) = oneshot::channel();
         self.batches
-            .send((writes, done))
+            .send((work, done))
             .map_err(|_| StoreError::Internal("the journal has stopped".into()))?;
         committed
             .await
@@ -96,7 +118,7 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Batch>) {
             }
         }
         let started = Instant::now();
-        let committed = commit(&mut conn, group.iter().map(|(w, _)| w.as_slice()));
+        let committed = commit(&mut conn, group.iter().map(|(w, _)| w));
         let took = started.elapsed();
         plenum_metrics::journal::committed(took, writes);
         if took >= SLOW_COMMIT {
@@ -115,7 +137,7 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Batch>) {
             // One bad batch must not fail the others that shared its commit: retry alone.
             Err(_) => {
                 for (batch, done) in group {
-                    let result = commit(&mut conn, std::iter::once(batch.as_slice()));
+                    let result = commit(&mut conn, std::iter::once(&batch));
                     if let Err(e) = &result {
                         tracing::error!(error = %e, "a live record batch could not be written");
                     }
@@ -126,16 +148,18 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Batch>) {
     }
 }
 
-fn commit<'a>(
-    conn: &mut Connection,
-    batches: impl Iterator<Item = &'a [LiveWrite]>,
-) -> StoreResult<()> {
+fn commit<'a>(conn: &mut Connection, batches: impl Iterator<Item = &'a Work>) -> StoreResult<()> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(internal)?;
     for batch in batches {
-        for write in batch {
-            apply(&tx, write)?;
+        match batch {
+            Work::Live(writes) => {
+                for write in writes {
+                    apply(&tx, write)?;
+                }
+            }
+            Work::Attempts(attempts) => crate::webhooks::record_attempts(&tx, attempts)?,
         }
     }
     tx.commit().map_err(internal)
@@ -368,6 +392,8 @@ fn apply(conn: &Connection, write: &LiveWrite) -> StoreResult<()> {
             let _ = changed;
             Ok(())
         }
+        LiveWrite::Outbox(event) => crate::webhooks::insert_event(conn, event),
+        LiveWrite::Audit(entry) => crate::webhooks::insert_audit(conn, entry),
     }
 }
 

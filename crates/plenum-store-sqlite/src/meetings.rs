@@ -16,7 +16,7 @@ use plenum_domain::schedule::{
     PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
     carry_over_occurrences,
 };
-use plenum_store::{MeetingScope, StoreError, StoreResult};
+use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
 
 use crate::schedule_index::ScheduleIndex;
 use crate::{
@@ -652,7 +652,11 @@ async fn insert_invitees(
     Ok(())
 }
 
-pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
+pub(crate) async fn create_schedule(
+    store: &SqliteStore,
+    s: &Schedule,
+    trail: &Trail,
+) -> StoreResult<Schedule> {
     let mut tx = write_tx(&store.writer).await?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
     if s.room_id.is_none() {
@@ -669,6 +673,7 @@ pub(crate) async fn create_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
     let created = schedule_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(created)
 }
@@ -784,7 +789,11 @@ pub(crate) fn read_schedule(
     )
 }
 
-pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreResult<Schedule> {
+pub(crate) async fn update_schedule(
+    store: &SqliteStore,
+    s: &Schedule,
+    trail: &Trail,
+) -> StoreResult<Schedule> {
     let mut tx = write_tx(&store.writer).await?;
     let before = schedule_in(&mut tx, s.company_id, s.id)
         .await?
@@ -834,6 +843,7 @@ pub(crate) async fn update_schedule(store: &SqliteStore, s: &Schedule) -> StoreR
     let updated = schedule_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(updated)
 }
@@ -842,6 +852,7 @@ pub(crate) async fn delete_schedule(
     store: &SqliteStore,
     company: CompanyId,
     id: ScheduleId,
+    trail: &Trail,
 ) -> StoreResult<()> {
     let mut tx = write_tx(&store.writer).await?;
     let row = sqlx::query(
@@ -866,6 +877,7 @@ pub(crate) async fn delete_schedule(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(())
 }
@@ -1251,6 +1263,7 @@ pub(crate) async fn create_series(
     store: &SqliteStore,
     s: &Series,
     occurrences: &[Schedule],
+    trail: &Trail,
 ) -> StoreResult<Series> {
     let mut tx = write_tx(&store.writer).await?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
@@ -1269,6 +1282,7 @@ pub(crate) async fn create_series(
     let created = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(created)
 }
@@ -1288,6 +1302,7 @@ pub(crate) async fn replace_series(
     store: &SqliteStore,
     s: &Series,
     rebuilt: &[Schedule],
+    trail: &Trail,
 ) -> StoreResult<Series> {
     let mut tx = write_tx(&store.writer).await?;
     let before = series_in(&mut tx, s.company_id, s.id)
@@ -1359,6 +1374,7 @@ pub(crate) async fn replace_series(
     let replaced = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(replaced)
 }
@@ -1367,6 +1383,7 @@ pub(crate) async fn delete_series(
     store: &SqliteStore,
     company: CompanyId,
     id: SeriesId,
+    trail: &Trail,
 ) -> StoreResult<()> {
     let mut tx = write_tx(&store.writer).await?;
     let done = sqlx::query("DELETE FROM series WHERE id = ?1 AND company_id = ?2")
@@ -1379,6 +1396,7 @@ pub(crate) async fn delete_series(
         return Err(StoreError::NotFound);
     }
     release_numbers(&mut tx, Holder::Series(id)).await?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(())
 }

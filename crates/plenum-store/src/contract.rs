@@ -139,6 +139,7 @@ macro_rules! contract_tests {
             // contract-list-end
         );
         $crate::history_contract_tests!($make, $expect);
+        $crate::webhooks_contract_tests!($make, $expect);
     };
     (@tests_of $module:ident; $make:expr; $expect:expr; $($name:ident),* $(,)?) => {
         $(
@@ -290,7 +291,7 @@ fn with_real_name(mut user: NewUser, real_name: &str) -> NewUser {
 }
 
 /// Creates a company with the given limit and its SystemAdmin `admin`.
-async fn company_with_admin(
+pub(crate) async fn company_with_admin(
     store: &dyn Store,
     name: &str,
     admin: &str,
@@ -1872,7 +1873,7 @@ pub fn user_ref(user: &User) -> UserRef {
     }
 }
 
-fn meeting_number(raw: &str) -> MeetingNumber {
+pub(crate) fn meeting_number(raw: &str) -> MeetingNumber {
     MeetingNumber::parse(raw).expect("test meeting numbers are valid")
 }
 

@@ -23,6 +23,7 @@ use plenum_domain::history_query::{
 use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId};
 use plenum_domain::paging::{Page, PageRequest};
 
+use crate::Trail;
 use crate::{StoreError, StoreResult};
 
 /// Why an import was not written.
@@ -131,7 +132,13 @@ pub trait History: Send + Sync + std::fmt::Debug + 'static {
 
     // --- integration keys -----------------------------------------------------------------
 
-    async fn insert_api_key(&self, key: &NewApiKey) -> StoreResult<()>;
+    async fn insert_api_key(&self, key: &NewApiKey) -> StoreResult<()> {
+        self.insert_api_key_with_trail(key, &Trail::default()).await
+    }
+
+    /// [`History::insert_api_key`], with what it leaves in the outbox and the audit log
+    /// written in its transaction.
+    async fn insert_api_key_with_trail(&self, key: &NewApiKey, trail: &Trail) -> StoreResult<()>;
 
     /// The company's keys, oldest first, revoked ones included.
     async fn api_keys(&self, company: CompanyId) -> StoreResult<Vec<ApiKey>>;
@@ -143,6 +150,18 @@ pub trait History: Send + Sync + std::fmt::Debug + 'static {
         company: CompanyId,
         id: ApiKeyId,
         now: Timestamp,
+    ) -> StoreResult<ApiKey> {
+        self.revoke_api_key_with_trail(company, id, now, &Trail::default())
+            .await
+    }
+
+    /// [`History::revoke_api_key`] with its trail (written only if the key is revoked).
+    async fn revoke_api_key_with_trail(
+        &self,
+        company: CompanyId,
+        id: ApiKeyId,
+        now: Timestamp,
+        trail: &Trail,
     ) -> StoreResult<ApiKey>;
 
     /// The key whose secret has this hash, revoked or not (the caller decides).

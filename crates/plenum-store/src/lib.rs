@@ -27,6 +27,11 @@ pub mod contract_history;
 mod history;
 
 pub use history::{AppToken, History, HuaweiApp, ImportError};
+#[cfg(feature = "contract-tests")]
+pub mod contract_webhooks;
+mod webhooks;
+
+pub use webhooks::{Attempt, AttemptResult, AuditLog, DueDelivery, Registration, Trail, Webhooks};
 
 /// Why a store operation did not happen. Every variant but `Internal` is a domain answer the
 /// caller turns into a precise error for the client.
@@ -75,7 +80,9 @@ pub struct AuthenticatedToken {
 }
 
 #[async_trait]
-pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    LiveRecord + History + Webhooks + AuditLog + Send + Sync + std::fmt::Debug + 'static
+{
     // --- companies -------------------------------------------------------------------------
 
     /// Creates a company and its first SystemAdmin together: a company never exists without
@@ -84,6 +91,19 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
         &self,
         company: &NewCompany,
         first_admin: &NewUser,
+    ) -> StoreResult<Company> {
+        self.create_company_with_trail(company, first_admin, &Trail::default())
+            .await
+    }
+
+    /// [`Store::create_company`], with what it leaves in the outbox and the audit log written
+    /// in its transaction (as every `…_with_trail` method: the trail is written if and only
+    /// if the change is).
+    async fn create_company_with_trail(
+        &self,
+        company: &NewCompany,
+        first_admin: &NewUser,
+        trail: &Trail,
     ) -> StoreResult<Company>;
 
     async fn default_company(&self) -> StoreResult<Option<Company>>;
@@ -97,7 +117,11 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
 
     /// Creates a user, refusing with `UserLimitReached` when the company is full and
     /// `UsernameTaken` when the name (case-insensitively) exists anywhere.
-    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
+        self.create_user_with_trail(user, &Trail::default()).await
+    }
+
+    async fn create_user_with_trail(&self, user: &NewUser, trail: &Trail) -> StoreResult<User>;
 
     /// A user of the given company; users of other companies are `None`.
     async fn user(&self, company: CompanyId, id: UserId) -> StoreResult<Option<User>>;
@@ -121,6 +145,18 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
         id: UserId,
         changes: &UserChanges,
         now: Timestamp,
+    ) -> StoreResult<User> {
+        self.update_user_with_trail(company, id, changes, now, &Trail::default())
+            .await
+    }
+
+    async fn update_user_with_trail(
+        &self,
+        company: CompanyId,
+        id: UserId,
+        changes: &UserChanges,
+        now: Timestamp,
+        trail: &Trail,
     ) -> StoreResult<User>;
 
     /// Replaces the user's credential hash with `secret`, but only while the stored hash is
@@ -209,7 +245,16 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
 
     /// Creates a single scheduled meeting. Outside a room it reserves its own number
     /// (`MeetingNumberTaken` if anything holds it); in a room it uses the room's.
-    async fn create_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule>;
+    async fn create_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule> {
+        self.create_schedule_with_trail(schedule, &Trail::default())
+            .await
+    }
+
+    async fn create_schedule_with_trail(
+        &self,
+        schedule: &Schedule,
+        trail: &Trail,
+    ) -> StoreResult<Schedule>;
 
     /// Creates many single scheduled meetings at once, all or none (generators, imports).
     async fn create_schedules(&self, schedules: &[Schedule]) -> StoreResult<()>;
@@ -219,11 +264,30 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
     /// Replaces a scheduled meeting's slot, settings, room, number and invitees, if
     /// `schedule.revision` is still the stored one (`Conflict` otherwise); the revision grows
     /// by 1. An occurrence so changed is remembered as overridden.
-    async fn update_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule>;
+    async fn update_schedule(&self, schedule: &Schedule) -> StoreResult<Schedule> {
+        self.update_schedule_with_trail(schedule, &Trail::default())
+            .await
+    }
+
+    async fn update_schedule_with_trail(
+        &self,
+        schedule: &Schedule,
+        trail: &Trail,
+    ) -> StoreResult<Schedule>;
 
     /// Deletes a scheduled meeting and frees its number. Deleting one occurrence of a series
     /// leaves the others and records the gap (an iCalendar EXDATE).
-    async fn delete_schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<()>;
+    async fn delete_schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<()> {
+        self.delete_schedule_with_trail(company, id, &Trail::default())
+            .await
+    }
+
+    async fn delete_schedule_with_trail(
+        &self,
+        company: CompanyId,
+        id: ScheduleId,
+        trail: &Trail,
+    ) -> StoreResult<()>;
 
     /// A page of the company's scheduled meetings (occurrences included), by start time.
     /// `scope` narrows to one user's (owned or invited); `filter` matches the name
@@ -247,8 +311,21 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
 
     /// Creates a series and its occurrences together, reserving the series' number unless
     /// it is in a room.
-    async fn create_series(&self, series: &Series, occurrences: &[Schedule])
-    -> StoreResult<Series>;
+    async fn create_series(
+        &self,
+        series: &Series,
+        occurrences: &[Schedule],
+    ) -> StoreResult<Series> {
+        self.create_series_with_trail(series, occurrences, &Trail::default())
+            .await
+    }
+
+    async fn create_series_with_trail(
+        &self,
+        series: &Series,
+        occurrences: &[Schedule],
+        trail: &Trail,
+    ) -> StoreResult<Series>;
 
     async fn series(&self, company: CompanyId, id: SeriesId) -> StoreResult<Option<Series>>;
 
@@ -258,10 +335,30 @@ pub trait Store: LiveRecord + History + Send + Sync + std::fmt::Debug + 'static 
     /// in one transaction with what it carries over from the occurrences and deletions it
     /// has at that moment: an occurrence of the same original start keeps its id and creation
     /// time, one deleted stays deleted (`carry_over_occurrences` of the domain decides).
-    async fn replace_series(&self, series: &Series, rebuilt: &[Schedule]) -> StoreResult<Series>;
+    async fn replace_series(&self, series: &Series, rebuilt: &[Schedule]) -> StoreResult<Series> {
+        self.replace_series_with_trail(series, rebuilt, &Trail::default())
+            .await
+    }
+
+    async fn replace_series_with_trail(
+        &self,
+        series: &Series,
+        rebuilt: &[Schedule],
+        trail: &Trail,
+    ) -> StoreResult<Series>;
 
     /// Deletes a series with all its occurrences and frees its number.
-    async fn delete_series(&self, company: CompanyId, id: SeriesId) -> StoreResult<()>;
+    async fn delete_series(&self, company: CompanyId, id: SeriesId) -> StoreResult<()> {
+        self.delete_series_with_trail(company, id, &Trail::default())
+            .await
+    }
+
+    async fn delete_series_with_trail(
+        &self,
+        company: CompanyId,
+        id: SeriesId,
+        trail: &Trail,
+    ) -> StoreResult<()>;
 
     /// A page of one series' occurrences by start time, with the same filter as
     /// [`Store::find_schedules`].

@@ -69,6 +69,11 @@ pub enum LiveWrite {
     RecordingStarted(Box<Recording>),
     /// The recorder finished (or failed) a file.
     RecordingFinished(Box<RecordingEnd>),
+    /// A webhook event caused by the batch's changes (kept only if an endpoint of its
+    /// company takes its type; see [`Webhooks`](crate::Webhooks)).
+    Outbox(Box<plenum_domain::webhooks::OutboxEvent>),
+    /// A host's action, for the audit log.
+    Audit(Box<plenum_domain::audit::AuditEntry>),
 }
 
 /// How a recording Plenum made ended.

@@ -7,6 +7,7 @@
 
 pub mod live;
 pub mod s3;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,9 @@ fn settings_for(dir: &TempDir) -> Settings {
     settings.admin_password = Some(ADMIN_PASSWORD.to_owned());
     // Tests do not need fsync per commit; crash-durability is tested on the real binary.
     settings.durability = Durability::Normal;
+    // Webhook receivers in tests listen on loopback; the outbox is looked at often.
+    settings.policy.webhooks.allow_private = true;
+    settings.policy.webhooks.poll_interval = Duration::from_millis(50);
     settings
 }
 

@@ -46,6 +46,10 @@ pub enum Command {
     /// id/app key pairs. A key's secret is printed once, when it is created.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage a company's webhook endpoints offline (docs/webhooks.md). A signing secret is
+    /// printed once, when the endpoint is added or its secret rotated.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Import the history of another system (rooms, sessions, attendance, recordings) from a
     /// JSON-lines file, offline. All of the file is written or, if a line is wrong, none of
     /// it; importing the same file again changes nothing. Format: docs/import.md.
@@ -107,6 +111,46 @@ pub enum KeyCommand {
     /// Revoke a key: requests with it stop working at once.
     Revoke {
         /// The key's id (as `plenum key list` shows it).
+        id: String,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Register an endpoint; its signing secret (whsec_…) is printed once.
+    Add {
+        /// Where events are posted (http or https).
+        url: String,
+        /// Event types to receive, comma-separated; every type when left out.
+        #[arg(long, value_delimiter = ',')]
+        event_types: Option<Vec<String>>,
+        /// What the endpoint is (shown in lists).
+        #[arg(long)]
+        description: Option<String>,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// List a company's endpoints (never their secrets).
+    List {
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Remove an endpoint: nothing more is delivered to it.
+    Remove {
+        /// The endpoint's id (as `plenum webhook list` shows it).
+        id: String,
+        /// Company name; the default company when left out.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Give an endpoint a new signing secret, printed once.
+    Rotate {
+        /// The endpoint's id.
         id: String,
         /// Company name; the default company when left out.
         #[arg(long)]
@@ -326,6 +370,10 @@ async fn run_admin(cli: Cli) -> anyhow::Result<()> {
         Command::Key(cmd) => {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
             run_key(&settings, cmd).await
+        }
+        Command::Webhook(cmd) => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            run_webhook(&settings, cmd).await
         }
         Command::Backup { file: target } => {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
@@ -679,6 +727,95 @@ async fn run_key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
     .await;
     store.close().await;
     result
+}
+
+async fn run_webhook(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()> {
+    let (plenum, store) = offline(settings).await?;
+    let webhook_id = |id: &str| -> anyhow::Result<plenum_domain::ids::WebhookId> {
+        id.parse()
+            .with_context(|| format!("{id:?} is not a webhook id"))
+    };
+    let result = async {
+        let integrations = plenum.integrations();
+        match cmd {
+            WebhookCommand::Add {
+                url,
+                event_types,
+                description,
+                company,
+            } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                let created = integrations
+                    .create_webhook(
+                        Actor::Operator(company.id),
+                        plenum_service::WebhookRequest {
+                            url,
+                            event_types,
+                            description,
+                        },
+                    )
+                    .await?;
+                let e = &created.endpoint;
+                println!(
+                    "added webhook {} for company {:?}: {} ({})",
+                    e.id,
+                    company.name.as_str(),
+                    e.url,
+                    describe_types(e.types)
+                );
+                println!("signing secret (shown only now): {}", created.secret);
+            }
+            WebhookCommand::List { company } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                for e in integrations.webhooks(Actor::Operator(company.id)).await? {
+                    println!(
+                        "{}\t{}\t{}\t{}{}",
+                        e.id,
+                        e.url,
+                        describe_types(e.types),
+                        if e.failing_since.is_some() {
+                            "failing"
+                        } else {
+                            "active"
+                        },
+                        if e.description.is_empty() {
+                            String::new()
+                        } else {
+                            format!("\t{}", e.description)
+                        }
+                    );
+                }
+            }
+            WebhookCommand::Remove { id, company } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                let id = webhook_id(&id)?;
+                integrations
+                    .delete_webhook(Actor::Operator(company.id), id)
+                    .await?;
+                println!("removed webhook {id}");
+            }
+            WebhookCommand::Rotate { id, company } => {
+                let company = resolve_company(&store, company.as_deref()).await?;
+                let rotated = integrations
+                    .rotate_webhook_secret(Actor::Operator(company.id), webhook_id(&id)?)
+                    .await?;
+                println!("rotated the secret of webhook {}", rotated.endpoint.id);
+                println!("signing secret (shown only now): {}", rotated.secret);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+fn describe_types(types: plenum_domain::webhooks::EventTypes) -> String {
+    if types.is_all() {
+        "all event types".to_owned()
+    } else {
+        types.names().join(",")
+    }
 }
 
 async fn run_import(

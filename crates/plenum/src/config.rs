@@ -57,6 +57,112 @@ pub struct FileConfig {
     pub media: Option<MediaFileConfig>,
     /// `[recordings]`: where recording files are kept and how they are downloaded.
     pub recordings: Option<RecordingsFileConfig>,
+    /// `[webhooks]`: how events are delivered to companies' endpoints.
+    pub webhooks: Option<WebhooksFileConfig>,
+    /// `[audit]`: how long the audit log keeps entries.
+    pub audit: Option<AuditFileConfig>,
+}
+
+/// The `[webhooks]` table (docs/webhooks.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksFileConfig {
+    /// Whether endpoints may be private, loopback or link-local addresses.
+    pub allow_private: Option<bool>,
+    pub attempt_timeout_ms: Option<u64>,
+    pub max_response_bytes: Option<usize>,
+    /// The first retry's delay; each next one doubles, up to `retry_max_delay_ms`.
+    pub retry_first_delay_ms: Option<u64>,
+    pub retry_max_delay_ms: Option<u64>,
+    /// How long an event is retried in all before the endpoint is marked failing.
+    pub retry_for_secs: Option<u64>,
+    pub concurrency: Option<usize>,
+    pub poll_interval_ms: Option<u64>,
+    /// Days events are kept for replay (and attempts for the delivery log).
+    pub retention_days: Option<u32>,
+}
+
+/// The `[audit]` table (docs/operations.md, "Audit log").
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFileConfig {
+    /// Days entries are kept; 0 keeps them for ever.
+    pub retention_days: Option<u32>,
+}
+
+/// `[webhooks]` over the defaults, checked.
+fn webhook_policy(
+    file: WebhooksFileConfig,
+    defaults: plenum_service::WebhookPolicy,
+) -> anyhow::Result<plenum_service::WebhookPolicy> {
+    use std::time::Duration;
+    let ms = |v: Option<u64>, default: Duration, what: &str| -> anyhow::Result<Duration> {
+        match v {
+            None => Ok(default),
+            Some(0) => bail!("webhooks.{what} must be at least 1"),
+            Some(n) => Ok(Duration::from_millis(n)),
+        }
+    };
+    let signed = |d: Duration, what: &str| -> anyhow::Result<SignedDuration> {
+        SignedDuration::try_from(d).with_context(|| format!("webhooks.{what} is too large"))
+    };
+    let retry = plenum_domain::webhooks::RetrySchedule {
+        first: signed(
+            ms(
+                file.retry_first_delay_ms,
+                defaults.retry.first.unsigned_abs(),
+                "retry_first_delay_ms",
+            )?,
+            "retry_first_delay_ms",
+        )?,
+        cap: signed(
+            ms(
+                file.retry_max_delay_ms,
+                defaults.retry.cap.unsigned_abs(),
+                "retry_max_delay_ms",
+            )?,
+            "retry_max_delay_ms",
+        )?,
+        total: match file.retry_for_secs {
+            None => defaults.retry.total,
+            Some(0) => bail!("webhooks.retry_for_secs must be at least 1"),
+            Some(n) => SignedDuration::from_secs(
+                i64::try_from(n).context("webhooks.retry_for_secs is too large")?,
+            ),
+        },
+    };
+    if retry.cap < retry.first {
+        bail!("webhooks.retry_max_delay_ms must not be shorter than webhooks.retry_first_delay_ms");
+    }
+    Ok(plenum_service::WebhookPolicy {
+        allow_private: file.allow_private.unwrap_or(defaults.allow_private),
+        attempt_timeout: ms(
+            file.attempt_timeout_ms,
+            defaults.attempt_timeout,
+            "attempt_timeout_ms",
+        )?,
+        max_response_bytes: file
+            .max_response_bytes
+            .unwrap_or(defaults.max_response_bytes),
+        retry,
+        concurrency: match file.concurrency {
+            Some(0) => bail!("webhooks.concurrency must be at least 1"),
+            Some(n) => n,
+            None => defaults.concurrency,
+        },
+        poll_interval: ms(
+            file.poll_interval_ms,
+            defaults.poll_interval,
+            "poll_interval_ms",
+        )?,
+        retention: match file.retention_days {
+            Some(0) => {
+                bail!("webhooks.retention_days must be at least 1 (events are kept for replay)")
+            }
+            Some(days) => SignedDuration::from_hours(i64::from(days) * 24),
+            None => defaults.retention,
+        },
+    })
 }
 
 /// The `[recordings]` table.
@@ -779,6 +885,12 @@ impl Settings {
             gateway_max_calls: defaults.gateway_max_calls,
             // Replaced by the data directory's secret when the store is opened.
             app_key_secret: defaults.app_key_secret,
+            webhooks: webhook_policy(file.webhooks.unwrap_or_default(), defaults.webhooks)?,
+            audit_retention: match file.audit.unwrap_or_default().retention_days {
+                Some(0) => None,
+                Some(days) => Some(SignedDuration::from_hours(i64::from(days) * 24)),
+                None => defaults.audit_retention,
+            },
             public_user_directory: file
                 .public_user_directory
                 .unwrap_or(defaults.public_user_directory),

@@ -254,6 +254,9 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         );
     }
     let retention = spawn_recording_retention(plenum.clone());
+    // Webhooks: the outbox is read from the store, so what a killed server had not delivered
+    // goes out now.
+    let deliveries = plenum.integrations().start_delivery();
     let app = plenum_http::router(
         AppState::new(plenum.clone())
             .with_rocketchat_rate_limit(settings.rocketchat_rate_limit)
@@ -315,6 +318,8 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         };
         janitor.abort();
         retention.abort();
+        // An attempt under way is not recorded: the next start sends it again.
+        deliveries.abort();
         if let Some(metrics) = metrics {
             metrics.task.abort();
         }
@@ -371,6 +376,19 @@ fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "expired tokens removed"),
                 Err(e) => tracing::warn!(error = %e, "could not remove expired tokens"),
+            }
+            match plenum.integrations().expire().await {
+                Ok((0, 0)) => {}
+                Ok((events, audit)) => {
+                    tracing::info!(
+                        events,
+                        audit,
+                        "expired webhook events and audit entries removed"
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not remove expired webhook events and audit entries")
+                }
             }
             match plenum.accounts().purge_expired_app_tokens().await {
                 Ok(0) => {}

@@ -9,7 +9,6 @@ use plenum_domain::Field;
 use plenum_domain::company::{Company, CompanyName, TimeZoneName, parse_max_users};
 use plenum_domain::credentials::{Password, Secret};
 use plenum_domain::user::{Profile, Role, User, Username};
-use plenum_service::Actor;
 use plenum_service::{Credential, NewCompanyRequest, NewUserRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -119,7 +118,7 @@ pub async fn create_company(
     let (company, admin) = state
         .plenum
         .accounts()
-        .create_company(Actor::User(&who.principal), request)
+        .create_company(who.actor(), request)
         .await?;
     Ok(Json(CompanyResponse::new(&company, Some(&admin))))
 }

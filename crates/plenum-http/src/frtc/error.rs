@@ -2,7 +2,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenum_domain::{Field, Rule, ValidationError};
 use plenum_media::SignalError;
-use plenum_service::{HistoryError, ServiceError};
+use plenum_service::{HistoryError, ServiceError, WebhookError};
 use serde::Serialize;
 
 /// The stable error codes of the FRTC dialect. Clients may branch on them; they never change
@@ -85,12 +85,15 @@ pub enum ErrorCode {
     ImportRefused,
     LinkInvalid,
     LinkExpired,
+    WebhookNotFound,
+    WebhookExists,
+    EventNotFound,
     InternalError,
 }
 
 impl ErrorCode {
     /// Every code, in the order they are declared (`docs/errors.md` is checked against it).
-    pub const ALL: [ErrorCode; 77] = [
+    pub const ALL: [ErrorCode; 80] = [
         ErrorCode::MalformedJson,
         ErrorCode::MalformedRequest,
         ErrorCode::MissingField,
@@ -167,6 +170,9 @@ impl ErrorCode {
         ErrorCode::ImportRefused,
         ErrorCode::LinkInvalid,
         ErrorCode::LinkExpired,
+        ErrorCode::WebhookNotFound,
+        ErrorCode::WebhookExists,
+        ErrorCode::EventNotFound,
         ErrorCode::InternalError,
     ];
 
@@ -248,6 +254,9 @@ impl ErrorCode {
             ErrorCode::ImportRefused => "import_refused",
             ErrorCode::LinkInvalid => "link_invalid",
             ErrorCode::LinkExpired => "link_expired",
+            ErrorCode::WebhookNotFound => "webhook_not_found",
+            ErrorCode::WebhookExists => "webhook_exists",
+            ErrorCode::EventNotFound => "event_not_found",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -311,7 +320,9 @@ impl ErrorCode {
             | ErrorCode::ParticipantNotFound
             | ErrorCode::ApiKeyNotFound
             | ErrorCode::SessionNotFound
-            | ErrorCode::RecordingNotFound => StatusCode::NOT_FOUND,
+            | ErrorCode::RecordingNotFound
+            | ErrorCode::WebhookNotFound
+            | ErrorCode::EventNotFound => StatusCode::NOT_FOUND,
             ErrorCode::NotSupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::UsernameTaken
@@ -329,6 +340,7 @@ impl ErrorCode {
             | ErrorCode::MeetingRunning
             | ErrorCode::MeetingNumberTaken
             | ErrorCode::RoomInUse
+            | ErrorCode::WebhookExists
             | ErrorCode::InstantMeetingImmutable => StatusCode::CONFLICT,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -492,6 +504,11 @@ impl From<ServiceError> for FrtcError {
             ServiceError::WrongLivePasscode => C::InvalidCredentials,
             ServiceError::FfmpegMissing => C::FfmpegUnavailable,
             ServiceError::ParticipantNotFound(_) => C::ParticipantNotFound,
+            ServiceError::Webhook(w) => match w {
+                WebhookError::NotFound => C::WebhookNotFound,
+                WebhookError::UrlTaken { .. } => C::WebhookExists,
+                WebhookError::EventNotFound => C::EventNotFound,
+            },
             ServiceError::History(h) => match h {
                 HistoryError::SessionNotFound => C::SessionNotFound,
                 HistoryError::RecordingNotFound => C::RecordingNotFound,

@@ -17,7 +17,6 @@ use utoipa::ToSchema;
 use super::error::{ErrorBody, ErrorCode};
 use super::{FrtcError, FrtcJson, UserAdmin, parse_id};
 use crate::AppState;
-use plenum_service::Actor;
 use plenum_service::{HistoryError, ServiceError};
 
 pub const TAG: &str = "History";
@@ -103,7 +102,7 @@ pub async fn create_key(
     let created = state
         .plenum
         .accounts()
-        .create_api_key(Actor::User(&who.principal), name, kind)
+        .create_api_key(who.actor(), name, kind)
         .await?;
     Ok(Json(KeyResponse::new(&created.key, Some(created.secret))))
 }
@@ -121,11 +120,7 @@ pub async fn list_keys(
     State(state): State<AppState>,
     UserAdmin(who): UserAdmin,
 ) -> Result<Json<KeyList>, FrtcError> {
-    let keys = state
-        .plenum
-        .accounts()
-        .api_keys(Actor::User(&who.principal))
-        .await?;
+    let keys = state.plenum.accounts().api_keys(who.actor()).await?;
     Ok(Json(KeyList {
         api_keys: keys.iter().map(|k| KeyResponse::new(k, None)).collect(),
     }))
@@ -150,7 +145,7 @@ pub async fn revoke_key(
     let key = state
         .plenum
         .accounts()
-        .revoke_api_key(Actor::User(&who.principal), id)
+        .revoke_api_key(who.actor(), id)
         .await?;
     Ok(Json(KeyResponse::new(&key, None)))
 }
@@ -220,7 +215,7 @@ pub async fn import(
     let summary = state
         .plenum
         .history()
-        .import_history(Actor::User(&who.principal), text)
+        .import_history(who.actor(), text)
         .await?;
     Ok(Json(summary.into()))
 }

@@ -433,7 +433,7 @@ async fn apply(
     state
         .plenum
         .live()
-        .control(&who.principal, number, control)
+        .control(who.actor(), number, control)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -841,7 +841,7 @@ pub async fn start_live(
     state
         .plenum
         .live()
-        .start_live(&who.principal, &number, passcode, rtmp_url)
+        .start_live(who.actor(), &number, passcode, rtmp_url)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod system;
 pub mod user;
 pub mod web_session;
+pub mod webhooks;
 
 pub(crate) mod body;
 mod error;
@@ -32,7 +33,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Query, RawPathParams};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use plenum_service::{Principal, ServiceError};
+use plenum_service::{Actor, Principal, ServiceError};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -91,6 +92,24 @@ pub struct SignedIn {
     /// It came in the web app's session cookie (and passed the CSRF check): page script must
     /// not be shown it.
     pub via_cookie: bool,
+    /// The address the request came from (`ConnectInfo`; behind a reverse proxy, the
+    /// proxy's), which the audit log records.
+    pub from: Option<std::net::IpAddr>,
+}
+
+impl SignedIn {
+    /// The principal acting from the request's address.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor::User(&self.principal, self.from)
+    }
+}
+
+/// The address of the request's connection, where the server put one (`ConnectInfo`).
+pub(crate) fn peer_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -112,6 +131,7 @@ impl FromRequestParts<AppState> for SignedIn {
             principal,
             token,
             via_cookie: presented.from_cookie,
+            from: peer_address(parts),
         })
     }
 }
@@ -207,6 +227,7 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
                 if web_session::check_csrf(parts, &token).is_err() {
                     return Ok(Self(None));
                 }
+                let from = peer_address(parts);
                 Ok(Self(
                     state
                         .plenum
@@ -218,6 +239,7 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
                             principal,
                             token,
                             via_cookie: true,
+                            from,
                         }),
                 ))
             }
@@ -227,6 +249,7 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
                     principal,
                     token,
                     via_cookie: false,
+                    from: peer_address(parts),
                 })))
             }
         }

@@ -9,7 +9,6 @@ use plenum_domain::Field;
 use plenum_domain::credentials::{Password, Secret};
 use plenum_domain::ids::UserId;
 use plenum_domain::user::{Profile, Role, User, UserChanges, Username};
-use plenum_service::Actor;
 use plenum_service::{Credential, NewUserRequest, ServiceError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -361,7 +360,7 @@ pub async fn create_user(
     let user = state
         .plenum
         .accounts()
-        .create_user(Actor::User(&who.principal), request)
+        .create_user(who.actor(), request)
         .await?;
     Ok(Json(UserIdResponse {
         user_id: user.id.to_string(),
@@ -447,7 +446,7 @@ pub async fn update_user(
     let user = state
         .plenum
         .accounts()
-        .update_user(Actor::User(&who.principal), id, changes)
+        .update_user(who.actor(), id, changes)
         .await?;
     Ok(Json(UserIdResponse {
         user_id: user.id.to_string(),

@@ -1,6 +1,9 @@
 //! The keys and apps integrations authenticate with: bearer API keys (Rokid, Telnyx),
 //! Huawei apps and their appauth tokens, and Rocket.Chat's management tokens.
 
+use plenum_domain::audit::Action;
+use plenum_store::Trail;
+use serde_json::json;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -126,13 +129,23 @@ impl Accounts<'_> {
             created_at: now,
             revoked_at: None,
         };
+        let trail = Trail::audit(actor.audit(
+            Action::ApiKeyCreate,
+            format!("api_key:{id}"),
+            None,
+            json!({"name": key.name, "kind": kind.as_str()}),
+            now,
+        ));
         self.inner
             .store
-            .insert_api_key(&NewApiKey {
-                key: key.clone(),
-                secret_hash: TokenHash::of(&secret),
-                seed,
-            })
+            .insert_api_key_with_trail(
+                &NewApiKey {
+                    key: key.clone(),
+                    secret_hash: TokenHash::of(&secret),
+                    seed,
+                },
+                &trail,
+            )
             .await?;
         tracing::info!(key_id = %key.id, company_id = %company, kind = %kind, by = %actor, "API key created");
         Ok(CreatedKey { key, secret })
@@ -151,10 +164,18 @@ impl Accounts<'_> {
     ) -> Result<ApiKey, ServiceError> {
         actor.require_user_admin()?;
         let company = actor.company();
+        let now = self.inner.now();
+        let trail = Trail::audit(actor.audit(
+            Action::ApiKeyRevoke,
+            format!("api_key:{id}"),
+            None,
+            json!({}),
+            now,
+        ));
         let key = self
             .inner
             .store
-            .revoke_api_key(company, id, self.inner.now())
+            .revoke_api_key_with_trail(company, id, now, &trail)
             .await
             .map_err(|e| not_found_as(e, HistoryError::ApiKeyNotFound))?;
         // The key and every token issued through it end at once.

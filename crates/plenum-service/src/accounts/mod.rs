@@ -7,14 +7,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use plenum_domain::Timestamp;
+use plenum_domain::audit::Action;
 use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{Password, Secret, SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::sign_in::AccessTokenRecord;
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
-use plenum_store::{SignInRecord, StoreError};
+use plenum_store::{SignInRecord, StoreError, Trail};
+use serde_json::json;
 
+use crate::webhooks::events;
 use crate::{Accounts, Actor, Principal, ServiceError};
 
 mod keys;
@@ -498,7 +501,20 @@ impl Accounts<'_> {
     ) -> Result<User, ServiceError> {
         actor.require_user_admin()?;
         let user = self.new_user(actor.company(), &request).await?;
-        let created = self.inner.store.create_user(&user).await?;
+        let now = self.inner.now();
+        let trail = Trail::audit(actor.audit(
+            Action::UserCreate,
+            format!("user:{}", user.id),
+            None,
+            json!({"username": user.username.as_str(), "role": user.role.as_str()}),
+            now,
+        ))
+        .with_event(events::user_created(&as_created(&user)));
+        let created = self
+            .inner
+            .store
+            .create_user_with_trail(&user, &trail)
+            .await?;
         tracing::info!(user_id = %created.id, by = %actor, role = %created.role, "user created");
         Ok(created)
     }
@@ -515,20 +531,43 @@ impl Accounts<'_> {
         if changes.is_empty() {
             return Err(ServiceError::NothingToChange);
         }
-        self.apply_user_changes(actor.company(), id, changes).await
+        self.apply_user_changes(actor, id, changes).await
     }
 
     async fn apply_user_changes(
         &self,
-        company: CompanyId,
+        actor: Actor<'_>,
         id: UserId,
         changes: UserChanges,
     ) -> Result<User, ServiceError> {
         let resets_secret = changes.secret.is_some();
+        let now = self.inner.now();
+        // Which fields changed, never their values (a password reset says only that).
+        let fields: Vec<&str> = [
+            ("real_name", changes.real_name.is_some()),
+            ("email", changes.email.is_some()),
+            ("department", changes.department.is_some()),
+            ("mobile", changes.mobile.is_some()),
+            ("role", changes.role.is_some()),
+            ("password", resets_secret),
+        ]
+        .into_iter()
+        .filter_map(|(name, changed)| changed.then_some(name))
+        .collect();
+        let mut details = json!({ "fields": fields });
+        if let Some(role) = changes.role {
+            details["role"] = json!(role.as_str());
+        }
+        let action = if resets_secret {
+            Action::UserPasswordReset
+        } else {
+            Action::UserUpdate
+        };
+        let trail = Trail::audit(actor.audit(action, format!("user:{id}"), None, details, now));
         let updated = self
             .inner
             .store
-            .update_user(company, id, &changes, self.inner.now())
+            .update_user_with_trail(actor.company(), id, &changes, now, &trail)
             .await?;
         if resets_secret {
             // A credential set by someone else ends every session of the user.
@@ -608,7 +647,18 @@ impl Accounts<'_> {
         let mut admin_request = request.admin;
         admin_request.role = Role::SystemAdmin;
         let admin = self.new_user(company.id, &admin_request).await?;
-        let company = self.inner.store.create_company(&company, &admin).await?;
+        let trail = Trail::audit(actor.audit(
+            Action::CompanyCreate,
+            format!("company:{}", company.id),
+            None,
+            json!({"name": company.name.as_str(), "admin": admin.username.as_str()}),
+            now,
+        ));
+        let company = self
+            .inner
+            .store
+            .create_company_with_trail(&company, &admin, &trail)
+            .await?;
         let admin = self
             .inner
             .store
@@ -684,5 +734,20 @@ impl Accounts<'_> {
             .store
             .delete_expired_tokens(self.inner.now())
             .await?)
+    }
+}
+
+/// The user the store reports right after creating `new` (for the `user.created` event,
+/// written with it).
+fn as_created(new: &NewUser) -> User {
+    User {
+        id: new.id,
+        company_id: new.company_id,
+        username: new.username.clone(),
+        profile: new.profile.clone(),
+        role: new.role,
+        security_level: new.security_level,
+        secret_changed_at: new.created_at,
+        created_at: new.created_at,
     }
 }

@@ -9,7 +9,7 @@ use plenum_domain::live::{Command, EndReason};
 use plenum_domain::schedule::{MeetingNumber, may_manage_meeting};
 
 use super::*;
-use crate::{Live, Principal, ServiceError};
+use crate::{Actor, Live, Principal, ServiceError};
 impl<'a> Live<'a> {
     /// Starts the media server (binds `settings.listen`); returns the address it is bound to.
     /// Without it, meetings carry no audio or video and signalling is answered
@@ -51,13 +51,17 @@ impl<'a> Live<'a> {
         self.inner.media.get().map(MediaService::offer)
     }
 
-    /// Applies a host's control call to a running meeting.
+    /// Applies a host's control call to a running meeting (recorded in the audit log with
+    /// the change).
     pub async fn control(
         &self,
-        actor: &Principal,
+        actor: Actor<'_>,
         number: &str,
         command: Command,
     ) -> Result<(), ServiceError> {
+        let principal = actor.principal().ok_or(ServiceError::PermissionDenied(
+            "a running meeting is controlled by a signed-in user",
+        ))?;
         if !command.is_host_control() {
             // A participant's own action (their own mute, a request to be unmuted, leaving)
             // is theirs: no host may take it for them.
@@ -65,7 +69,7 @@ impl<'a> Live<'a> {
                 "that is a participant's own action, not a host's control",
             ));
         }
-        let handle = self.managed_meeting(actor, number)?;
+        let handle = self.managed_meeting(principal, number)?;
         // Recording needs the meeting's media and the server's recorder: without them a
         // start would promise files that never come.
         if command == Command::StartRecording
@@ -73,7 +77,7 @@ impl<'a> Live<'a> {
         {
             return Err(ServiceError::MediaUnavailable);
         }
-        handle.apply(command).await
+        handle.control(actor, command, self.inner.now()).await
     }
 
     /// Whether the actor may control the running meeting of `number` (its owner, a

@@ -43,6 +43,8 @@ use plenum_store::{LiveWrite, RecordingEnd, Store};
 
 use crate::Clock;
 use crate::recording_files::{FileKey, RecordingFiles};
+use crate::webhooks::events;
+use plenum_domain::schedule::MeetingNumber;
 
 /// Frames (and controls) the egress may have waiting before the tap's frames are dropped:
 /// a few seconds of a large meeting's media.
@@ -61,6 +63,8 @@ pub(crate) struct EgressContext {
     pub(crate) ffmpeg: std::path::PathBuf,
     /// Egress threads running (the server waits for them to finish their files).
     pub(crate) finishing: Arc<std::sync::atomic::AtomicUsize>,
+    /// Wakes the webhook delivery task when recordings' events were written.
+    pub(crate) webhooks: Arc<tokio::sync::Notify>,
 }
 
 impl EgressContext {
@@ -69,17 +73,28 @@ impl EgressContext {
         if writes.is_empty() {
             return Ok(());
         }
+        let told = writes.iter().any(|w| matches!(w, LiveWrite::Outbox(_)));
         let store = self.store.clone();
         self.runtime
             .block_on(async move { store.record_live(writes).await })
-            .map_err(|e| format!("recording rows not written: {e}"))
+            .map_err(|e| format!("recording rows not written: {e}"))?;
+        if told {
+            self.webhooks.notify_one();
+        }
+        Ok(())
     }
 }
 
-/// The record writes of finished (or failed) recordings.
-fn finished(ends: Vec<RecordingEnd>) -> Vec<LiveWrite> {
+/// The record writes of finished (or failed) recordings of a set, each with its event.
+fn finished(ends: Vec<RecordingEnd>, plan: &RecordingPlan) -> Vec<LiveWrite> {
+    let of = plan.of();
     ends.into_iter()
-        .map(|e| LiveWrite::RecordingFinished(Box::new(e)))
+        .flat_map(|e| {
+            [
+                LiveWrite::Outbox(Box::new(events::recording_ended(&e, &of))),
+                LiveWrite::RecordingFinished(Box::new(e)),
+            ]
+        })
         .collect()
 }
 
@@ -89,12 +104,23 @@ fn finished(ends: Vec<RecordingEnd>) -> Vec<LiveWrite> {
 pub(crate) struct RecordingPlan {
     pub(crate) company: CompanyId,
     pub(crate) session: SessionId,
+    /// The meeting's number (its recordings' webhook events name it).
+    pub(crate) number: MeetingNumber,
     /// The meeting recording's id (its row is written, `processing`).
     pub(crate) meeting_recording: RecordingId,
     pub(crate) started_at: Timestamp,
 }
 
 impl RecordingPlan {
+    /// What the set's recordings' events say they are of.
+    pub(crate) fn of(&self) -> events::RecordingOf {
+        events::RecordingOf {
+            company: self.company,
+            session: self.session,
+            number: self.number.clone(),
+        }
+    }
+
     /// Where the meeting recording's file goes.
     pub(crate) fn meeting_key(&self) -> RecordingFileKey {
         RecordingFileKey {
@@ -304,7 +330,7 @@ impl Egress {
                     }
                     Err(reason) => {
                         let end = failed_end(plan.meeting_recording, &reason, &self.context);
-                        self.write(finished(vec![end]));
+                        self.write(finished(vec![end], &plan));
                         self.tell_meeting(reason);
                     }
                 }
@@ -397,6 +423,7 @@ impl Egress {
         let (recording, path) = (set.meeting.id, set.meeting.path.clone());
         let tap_dropped = self.tap_dropped.load(Ordering::Relaxed) - set.tap_dropped_at_start;
         let composed_video_skipped = set.meeting.writer.video_skipped();
+        let plan = set.plan.clone();
         let ends = set.finish(&self.context, now);
         // What the benchmark checks for lost frames (with each file's line, `TrackFile`),
         // once every file of the set is finished.
@@ -408,7 +435,7 @@ impl Egress {
             composed_video_skipped,
             "recording set finished"
         );
-        self.write(finished(ends));
+        self.write(finished(ends, &plan));
     }
 
     /// A write failed: every file of the set fails with `reason`, and the meeting hears it.
@@ -417,8 +444,9 @@ impl Egress {
             return;
         };
         tracing::error!(meeting = %self.label, reason = %reason, "recording failed");
+        let plan = set.plan.clone();
         let ends = set.fail(&self.context, &reason);
-        self.write(finished(ends));
+        self.write(finished(ends, &plan));
         self.tell_meeting(reason);
     }
 
@@ -554,7 +582,7 @@ impl RecordingSet {
             }
         }
         self.senders.remove(&participant);
-        context.record(finished(ends))
+        context.record(finished(ends, &self.plan))
     }
 
     fn finish(mut self, context: &EgressContext, now: Instant) -> Vec<RecordingEnd> {
@@ -610,7 +638,11 @@ impl TrackFile {
         };
         let row = Recording::begun(key, Some(participant), kind, codec.as_str(), now);
         // The row first: a crash after this leaves a row that names the file.
-        context.record(vec![LiveWrite::RecordingStarted(Box::new(row))])?;
+        let started = events::recording_started(&row, &plan.number);
+        context.record(vec![
+            LiveWrite::Outbox(Box::new(started)),
+            LiveWrite::RecordingStarted(Box::new(row)),
+        ])?;
         let path = prepare(context, &key)?;
         let out = File::create(&path)
             .map(BufWriter::new)

@@ -141,6 +141,34 @@ impl MeetingHandle {
         self.mailbox.send(message).await.is_ok()
     }
 
+    /// A host's control by `actor`: its audit entry is written with the change, and only if
+    /// the change is made.
+    pub(super) async fn control(
+        &self,
+        actor: crate::Actor<'_>,
+        command: Command,
+        now: jiff::Timestamp,
+    ) -> Result<(), ServiceError> {
+        let Some((action, target, details)) =
+            crate::webhooks::events::control_audit(&command, &self.number)
+        else {
+            return self.apply(command).await;
+        };
+        let audit = actor.audit(action, target, Some(self.number.clone()), details, now);
+        let (reply, answer) = oneshot::channel();
+        if !self
+            .send(Message::Control {
+                command,
+                audit: Box::new(audit),
+                reply,
+            })
+            .await
+        {
+            return Err(ServiceError::MeetingNotRunning);
+        }
+        answer.await.unwrap_or(Err(ServiceError::MeetingNotRunning))
+    }
+
     pub(super) async fn apply(&self, command: Command) -> Result<(), ServiceError> {
         let (reply, answer) = oneshot::channel();
         if !self

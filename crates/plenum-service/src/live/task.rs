@@ -16,6 +16,7 @@ use plenum_store::LiveWrite;
 
 use super::egress::{LivePlan, RecordingPlan};
 use super::*;
+use crate::webhooks::events;
 use crate::{Plenum, ServiceError};
 pub(super) enum Message {
     Join {
@@ -26,6 +27,12 @@ pub(super) enum Message {
     Apply {
         command: Command,
         reply: Option<oneshot::Sender<Result<(), ServiceError>>>,
+    },
+    /// A host's control, with its audit entry (written with the change, if it is made).
+    Control {
+        command: Command,
+        audit: Box<plenum_domain::audit::AuditEntry>,
+        reply: oneshot::Sender<Result<(), ServiceError>>,
     },
     Snapshot {
         reply: oneshot::Sender<MeetingSnapshot>,
@@ -202,7 +209,11 @@ impl Actor {
                     peak_participants: self.meeting.peak_participants(),
                 });
             }
+            let told = writes.iter().any(|w| matches!(w, LiveWrite::Outbox(_)));
             let durable = self.plenum.inner.store.record_live(writes).await;
+            if told && durable.is_ok() {
+                self.plenum.inner.deliveries.wake();
+            }
             if let Err(e) = &durable {
                 tracing::error!(error = %e, meeting = %self.meeting.setup().number, "live record not written; ending the meeting");
             }
@@ -295,6 +306,22 @@ impl Actor {
                 };
                 after.push(After::Applied(reply, result));
             }
+            Message::Control {
+                command,
+                audit,
+                reply,
+            } => {
+                let result = match self.meeting.apply(command, now) {
+                    Outcome::Applied(events) => {
+                        writes.push(LiveWrite::Audit(audit));
+                        self.record(events, now, writes, after);
+                        Ok(())
+                    }
+                    Outcome::Refused(e) => Err(control_error(e)),
+                    Outcome::JoinRefused(_) => Err(ServiceError::MeetingNotRunning),
+                };
+                after.push(After::Applied(Some(reply), result));
+            }
         }
     }
 
@@ -317,6 +344,7 @@ impl Actor {
                         let plan = recording.then(|| RecordingPlan {
                             company: setup.company,
                             session: setup.session,
+                            number: setup.number.clone(),
                             meeting_recording: RecordingId::new(now),
                             started_at: now,
                         });
@@ -324,7 +352,12 @@ impl Actor {
                             self.recorded = true;
                             // The set's meeting recording is in the record when the start
                             // is acknowledged.
-                            writes.push(LiveWrite::RecordingStarted(Box::new(plan.meeting_row())));
+                            let row = plan.meeting_row();
+                            writes.push(LiveWrite::Outbox(Box::new(events::recording_started(
+                                &row,
+                                &setup.number,
+                            ))));
+                            writes.push(LiveWrite::RecordingStarted(Box::new(row)));
                         }
                         self.recording.set(plan);
                     }
@@ -355,7 +388,7 @@ impl Actor {
                 Event::ParticipantJoined { participant } => {
                     if !self.session_recorded {
                         self.session_recorded = true;
-                        writes.push(LiveWrite::SessionStarted(Box::new(Session {
+                        let session = Session {
                             id: setup.session,
                             company: setup.company,
                             meeting_number: setup.number.clone(),
@@ -367,9 +400,13 @@ impl Actor {
                             ended_at: None,
                             peak_participants: 0,
                             invitees: setup.invitees.clone(),
-                        })));
+                        };
+                        writes.push(LiveWrite::Outbox(Box::new(events::meeting_started(
+                            &session,
+                        ))));
+                        writes.push(LiveWrite::SessionStarted(Box::new(session)));
                     }
-                    writes.push(LiveWrite::Joined(Box::new(Attendance {
+                    let attendance = Attendance {
                         id: participant.id,
                         session: setup.session,
                         user: participant.identity.user(),
@@ -380,28 +417,49 @@ impl Actor {
                         department: participant.department.clone(),
                         joined_at: participant.joined_at,
                         left_at: None,
-                    })));
+                    };
+                    writes.push(LiveWrite::Outbox(Box::new(events::participant_joined(
+                        &attendance,
+                        setup,
+                        now,
+                    ))));
+                    writes.push(LiveWrite::Joined(Box::new(attendance)));
                 }
                 Event::ParticipantLeft {
                     client_uuid,
                     reason,
                     left_at,
-                } => writes.push(LiveWrite::Left {
-                    attendance: *client_uuid,
-                    at: *left_at,
-                    reason: reason.as_str(),
-                }),
+                } => {
+                    writes.push(LiveWrite::Left {
+                        attendance: *client_uuid,
+                        at: *left_at,
+                        reason: reason.as_str(),
+                    });
+                    writes.extend(
+                        events::meeting_change(&event, setup, now)
+                            .map(|e| LiveWrite::Outbox(Box::new(e))),
+                    );
+                }
                 Event::MeetingEnded { reason, .. } => {
                     if self.session_recorded {
+                        let ended_at = match reason {
+                            EndReason::EndTimeReached => setup_end(&self.meeting, now),
+                            _ => now,
+                        };
+                        let peak = self.meeting.peak_participants();
                         writes.push(LiveWrite::SessionEnded {
                             session: setup.session,
-                            at: match reason {
-                                EndReason::EndTimeReached => setup_end(&self.meeting, now),
-                                _ => now,
-                            },
+                            at: ended_at,
                             reason: reason.as_str(),
-                            peak_participants: self.meeting.peak_participants(),
-                        })
+                            peak_participants: peak,
+                        });
+                        writes.push(LiveWrite::Outbox(Box::new(events::meeting_ended(
+                            setup,
+                            reason.as_str(),
+                            ended_at,
+                            peak,
+                            now,
+                        ))));
                     }
                 }
                 other => {
@@ -412,7 +470,11 @@ impl Actor {
                             at: now,
                             kind: other.kind(),
                             data: serde_json::to_string(other).unwrap_or_default(),
-                        })
+                        });
+                        writes.extend(
+                            events::meeting_change(other, setup, now)
+                                .map(|e| LiveWrite::Outbox(Box::new(e))),
+                        );
                     }
                 }
             }
@@ -646,6 +708,9 @@ impl Actor {
                     if let Some(reply) = reply {
                         let _ = reply.send(Err(ServiceError::MeetingNotRunning));
                     }
+                }
+                Message::Control { reply, .. } => {
+                    let _ = reply.send(Err(ServiceError::MeetingNotRunning));
                 }
                 Message::Snapshot { .. } | Message::Rtmp(_) => {}
             }

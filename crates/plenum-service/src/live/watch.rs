@@ -18,7 +18,7 @@ use plenum_domain::live::Command;
 use plenum_media::ViewerId;
 
 use super::*;
-use crate::{Live, Principal, ServiceError};
+use crate::{Actor, Live, ServiceError};
 
 /// New viewers one address may open per minute.
 pub const VIEWERS_PER_ADDRESS: u32 = 30;
@@ -87,12 +87,15 @@ impl<'a> Live<'a> {
     /// `ffmpeg` (refused at once when there is no ffmpeg to run).
     pub async fn start_live(
         &self,
-        actor: &Principal,
+        actor: Actor<'_>,
         number: &str,
         passcode: Option<String>,
         rtmp_url: Option<String>,
     ) -> Result<(), ServiceError> {
-        let handle = self.managed_meeting(actor, number)?;
+        let principal = actor.principal().ok_or(ServiceError::PermissionDenied(
+            "a running meeting is controlled by a signed-in user",
+        ))?;
+        let handle = self.managed_meeting(principal, number)?;
         if handle.media.is_none() {
             return Err(ServiceError::MediaUnavailable);
         }
@@ -119,7 +122,9 @@ impl<'a> Live<'a> {
             }
         }
         handle.send(Message::Rtmp(rtmp_url)).await;
-        handle.apply(Command::StartLive { passcode }).await
+        handle
+            .control(actor, Command::StartLive { passcode }, self.inner.now())
+            .await
     }
 
     /// What the watch page of `live_id` shows.

@@ -92,7 +92,12 @@ impl Scheduling<'_> {
             .with_number(given, |number| {
                 let mut s = template.clone();
                 s.meeting_number = number;
-                async move { store.create_schedule(&s).await }
+                let trail = Trail::default().with_event(events::schedule(
+                    EventType::ScheduleCreated,
+                    &s,
+                    now,
+                ));
+                async move { store.create_schedule_with_trail(&s, &trail).await }
             })
             .await?;
         tracing::info!(reservation_id = %created.id, by = %actor.user.id, "meeting scheduled");
@@ -243,13 +248,14 @@ impl Scheduling<'_> {
             self.with_number(None, |number| {
                 let mut s = template.clone();
                 s.meeting_number = number;
-                async move { store.update_schedule(&s).await }
+                let trail = updated_trail(&s);
+                async move { store.update_schedule_with_trail(&s, &trail).await }
             })
             .await
             .map_err(|e| not_found(e, ServiceError::ScheduleNotFound))?
         } else {
             store
-                .update_schedule(&schedule)
+                .update_schedule_with_trail(&schedule, &updated_trail(&schedule))
                 .await
                 .map_err(|e| not_found(e, ServiceError::ScheduleNotFound))?
         };
@@ -262,10 +268,17 @@ impl Scheduling<'_> {
         actor: &Principal,
         id: ScheduleId,
     ) -> Result<(), ServiceError> {
-        self.managed_schedule(actor, id).await?;
+        let gone = self.managed_schedule(actor, id).await?;
+        let trail = Trail::default().with_event(events::schedule_deleted(
+            gone.company_id,
+            &gone.meeting_number,
+            Some(gone.id),
+            gone.series_id,
+            self.inner.now(),
+        ));
         self.inner
             .store
-            .delete_schedule(actor.company(), id)
+            .delete_schedule_with_trail(actor.company(), id, &trail)
             .await
             .map_err(|e| not_found(e, ServiceError::ScheduleNotFound))?;
         tracing::info!(reservation_id = %id, by = %actor.user.id, "meeting deleted");

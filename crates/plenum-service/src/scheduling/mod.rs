@@ -19,9 +19,11 @@ use plenum_domain::schedule::{
     may_see_meeting,
 };
 use plenum_domain::user::User;
+use plenum_domain::webhooks::EventType;
 use plenum_domain::{Field, Rule, ValidationError};
-use plenum_store::{MeetingScope, StoreError};
+use plenum_store::{MeetingScope, StoreError, Trail};
 
+use crate::webhooks::events;
 use crate::{Principal, Scheduling, ServiceError};
 
 /// How many times a generated meeting number is retried when it happens to be taken.
@@ -36,6 +38,26 @@ const MERGE_ATTEMPTS: usize = 16;
 
 /// Runs `attempt` (read, merge, write) again while the store finds the thing changed between
 /// its read and its write, at most [`MERGE_ATTEMPTS`] times.
+/// The trail of an update of a reservation or occurrence: `schedule.updated`, at its
+/// `updated_at`.
+fn updated_trail(s: &Schedule) -> Trail {
+    Trail::default().with_event(events::schedule(
+        EventType::ScheduleUpdated,
+        s,
+        s.updated_at,
+    ))
+}
+
+/// The trail of an update of a series: `schedule.updated` of the series.
+fn series_updated_trail(s: &Series, occurrences: usize) -> Trail {
+    Trail::default().with_event(events::series(
+        EventType::ScheduleUpdated,
+        s,
+        occurrences,
+        s.updated_at,
+    ))
+}
+
 async fn merged<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
 where
     F: FnMut() -> Fut,

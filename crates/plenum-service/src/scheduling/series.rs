@@ -98,7 +98,17 @@ impl Scheduling<'_> {
                         o
                     })
                     .collect();
-                async move { store.create_series(&series, &occurrences).await }
+                let trail = Trail::default().with_event(events::series(
+                    EventType::ScheduleCreated,
+                    &series,
+                    occurrences.len(),
+                    now,
+                ));
+                async move {
+                    store
+                        .create_series_with_trail(&series, &occurrences, &trail)
+                        .await
+                }
             })
             .await?;
         let first = self
@@ -231,13 +241,22 @@ impl Scheduling<'_> {
                         o
                     })
                     .collect();
-                async move { store.replace_series(&series, &occurrences).await }
+                let trail = series_updated_trail(&series, occurrences.len());
+                async move {
+                    store
+                        .replace_series_with_trail(&series, &occurrences, &trail)
+                        .await
+                }
             })
             .await
             .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         } else {
             store
-                .replace_series(&series, &occurrences)
+                .replace_series_with_trail(
+                    &series,
+                    &occurrences,
+                    &series_updated_trail(&series, occurrences.len()),
+                )
                 .await
                 .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?
         };
@@ -246,10 +265,17 @@ impl Scheduling<'_> {
     }
 
     pub async fn delete_series(&self, actor: &Principal, id: SeriesId) -> Result<(), ServiceError> {
-        self.managed_series(actor, id).await?;
+        let gone = self.managed_series(actor, id).await?;
+        let trail = Trail::default().with_event(events::schedule_deleted(
+            gone.company_id,
+            &gone.meeting_number,
+            None,
+            Some(gone.id),
+            self.inner.now(),
+        ));
         self.inner
             .store
-            .delete_series(actor.company(), id)
+            .delete_series_with_trail(actor.company(), id, &trail)
             .await
             .map_err(|e| not_found(e, ServiceError::SeriesNotFound))?;
         tracing::info!(recurrence_gid = %id, by = %actor.user.id, "recurring meeting deleted");

@@ -1,5 +1,6 @@
 //! Integration tests of the HTTP API: a real server per test, real HTTP over loopback.
 
+mod audit;
 mod browser;
 mod calendar;
 mod companies;
@@ -30,6 +31,7 @@ mod users;
 mod vendor_sdks;
 mod watch;
 mod web_app;
+mod webhooks;
 
 use serde_json::Value;
 

@@ -4,7 +4,8 @@
 //!
 //! `scripts/vendor_sdk_check.py` makes the calls; these tests say which and check the
 //! results. The Python comes from `PLENUM_TEST_PYTHON`, else `<workspace>/.venv-test`;
-//! without it these tests fail, they are not skipped.
+//! without it these tests fail, they are not skipped. The webhook tests verify deliveries
+//! with the `standardwebhooks` package through [`run_python`].
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +31,45 @@ fn python() -> PathBuf {
         python.display()
     );
     python
+}
+
+/// Runs a Python `script` of the test virtualenv with `input` on standard input; its
+/// standard output, or its standard error if it failed.
+pub async fn try_python(script: &str, input: &str) -> Result<String, String> {
+    let python = python();
+    let (script, input) = (script.to_owned(), input.to_owned());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(input.as_bytes())
+                .unwrap_or_else(|e| panic!("writing to python: {e}"));
+        }
+        child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("waiting for python: {e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// [`try_python`], which must succeed.
+pub async fn run_python(script: &str, input: &str) -> String {
+    try_python(script, input)
+        .await
+        .unwrap_or_else(|stderr| panic!("the Python script failed:\n{stderr}"))
 }
 
 /// Runs the SDK calls of `cases` against the server; one result per case.

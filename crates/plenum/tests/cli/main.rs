@@ -21,6 +21,7 @@ mod packaging;
 mod recording;
 mod signals;
 mod tls;
+mod webhooks;
 
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
@@ -423,9 +424,25 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `GET path`, with an optional bearer token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(self.client.get(self.url(path)), path, token, None)
+            .await
+    }
+
     /// `POST path`, with an optional bearer token and JSON body.
     pub async fn post(&self, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        let mut request = self.client.post(self.url(path));
+        self.send(self.client.post(self.url(path)), path, token, body)
+            .await
+    }
+
+    async fn send(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -435,7 +452,7 @@ impl Server {
         let response = request
             .send()
             .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e}\n{}", self.output()));
+            .unwrap_or_else(|e| panic!("{path}: {e}\n{}", self.output()));
         let status = response.status();
         let request_id = response
             .headers()
@@ -446,7 +463,7 @@ impl Server {
         let body = if text.is_empty() {
             Value::Null
         } else {
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("POST {path}: {e}: {text}"))
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
         };
         Reply {
             status,
