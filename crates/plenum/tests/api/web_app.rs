@@ -344,6 +344,29 @@ async fn click_text(page: &mut Page, within: &str, text: &str) {
     .await;
 }
 
+/// Clicks a button that arms itself (`label`), then its armed form (`confirm`). A view drawn
+/// again meanwhile (the list reloads after a navigation to the view it shows) replaces an
+/// armed button with a fresh one, as it would for a person, who then clicks again: so does
+/// this, a bounded number of times.
+async fn click_and_confirm(page: &mut Page, within: &str, label: &str, confirm: &str) {
+    let armed = format!(
+        "[...document.querySelectorAll({w} + ' button')].some(e => e.textContent.trim() === {c})",
+        w = serde_json::to_string(within).unwrap_or_else(|e| panic!("{e}")),
+        c = serde_json::to_string(confirm).unwrap_or_else(|e| panic!("{e}")),
+    );
+    for _ in 0..5 {
+        click_text(page, within, label).await;
+        for _ in 0..20 {
+            if let Ok(serde_json::Value::Bool(true)) = page.try_eval(&armed).await {
+                click_text(page, within, confirm).await;
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    panic!("{label:?} never turned into {confirm:?}");
+}
+
 async fn sign_in(page: &mut Page, username: &str, password: &str) {
     page.wait_for("!document.getElementById('sign-in').hidden")
         .await;
@@ -650,8 +673,7 @@ async fn reservations_are_made_changed_and_deleted_and_the_account_page_works() 
     wait_for_text(&mut page, "Saved “Design review II”").await;
     page.navigate(&app.url("/#/meetings")).await;
     page.wait_for(&card_of("Design review II")).await;
-    click_text(&mut page, "#view li.meeting", "Delete").await;
-    click_text(&mut page, "#view li.meeting", "Really delete?").await;
+    click_and_confirm(&mut page, "#view li.meeting", "Delete", "Really delete?").await;
     wait_for_text(&mut page, "Deleted “Design review II”").await;
     wait_for_text(&mut page, "No meetings are planned").await;
     let mine = app.get("/api/v1/meeting_schedule", Some(&admin)).await;
