@@ -19,7 +19,7 @@ impl Observer for Types {
 }
 
 /// A guest joined to `number` with `plenum_client` (the client `plenum bot` runs).
-async fn join(server: &Server, number: &str, name: &str) -> (Participant, String) {
+pub(crate) async fn join(server: &Server, number: &str, name: &str) -> (Participant, String) {
     let url = live_url(&server.url("")).expect("the live URL");
     let mut p = Participant::connect(&url, None)
         .await

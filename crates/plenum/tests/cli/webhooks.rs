@@ -94,6 +94,67 @@ async fn a_server_killed_during_delivery_sends_what_was_not_acknowledged_after_i
 }
 
 #[tokio::test]
+async fn meetings_a_kill_9_left_open_are_told_ended_at_the_restart() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write("plenum.toml", CONFIG);
+    let config = config.to_str().expect("a UTF-8 path");
+    let server = sandbox
+        .serve(
+            &["--config", config, "--admin-password", ADMIN_PASSWORD],
+            &[],
+        )
+        .await;
+    let admin = server.sign_in("admin", ADMIN_PASSWORD).await;
+    let receiver = Receiver::start().await;
+    let reply = server
+        .post(
+            "/api/v1/webhooks",
+            Some(&admin),
+            Some(json!({"url": receiver.url(), "event_types": ["participant.left", "meeting.ended"]})),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+    receiver.set_secret(reply.body["secret"].as_str().expect("the secret"));
+    let room = server
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            Some(json!({"meetingroom_name": "Ops", "meeting_number": "7100002", "meeting_password": "1234"})),
+        )
+        .await;
+    assert_eq!(room.status.as_u16(), 200, "{room:?}");
+    let (_stays, stay_id) = crate::live::join(&server, "7100002", "Stays").await;
+    server.crash().await;
+
+    // The next start closes the meeting where the dead server last vouched for it, and
+    // tells the webhooks as a graceful end would have: the stay, then the meeting.
+    let server = sandbox.serve(&["--config", config], &[]).await;
+    let all = receiver
+        .wait_until(Duration::from_secs(20), |all| {
+            distinct_delivered(all).len() >= 2
+        })
+        .await;
+    let delivered = distinct_delivered(&all);
+    let types: Vec<&str> = delivered
+        .iter()
+        .map(|r| r.body["type"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        types,
+        ["participant.left", "meeting.ended"],
+        "{delivered:?}"
+    );
+    let (left, ended) = (&delivered[0].body["data"], &delivered[1].body["data"]);
+    assert_eq!(left["participant_id"], json!(stay_id));
+    assert_eq!(left["reason"], "server_shutdown");
+    assert_eq!(ended["meeting_number"], "7100002");
+    assert_eq!(ended["reason"], "server_shutdown");
+    assert_eq!(left["session_id"], ended["session_id"]);
+    assert!(all.iter().all(|r| r.valid), "signed");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn webhooks_are_added_listed_rotated_and_removed_offline() {
     let sandbox = Sandbox::new();
     let config = sandbox.write("plenum.toml", CONFIG);
