@@ -29,41 +29,26 @@ pub struct Sink {
 }
 
 impl Sink {
+    /// Starts the receiver on a thread of its own, with its own runtime: it stands for a
+    /// system elsewhere, so its work must not queue behind the participants on the harness's
+    /// runtime (there, its 11,000 requests delayed the joins it was meant to watch). It still
+    /// shares the machine's CPUs with the server and the harness. The thread ends with the
+    /// harness.
     pub async fn start() -> Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding the webhook sink")?;
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").context("binding the webhook sink")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let received = Arc::new(Received::default());
         let counts = received.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let counts = counts.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                        let counts = counts.clone();
-                        async move {
-                            // The whole body, as a receiver reads it.
-                            let _ = request.into_body().collect().await;
-                            let now = Instant::now();
-                            counts.count.fetch_add(1, Ordering::Relaxed);
-                            if let Ok(mut first) = counts.first.lock() {
-                                first.get_or_insert(now);
-                            }
-                            if let Ok(mut last) = counts.last.lock() {
-                                *last = Some(now);
-                            }
-                            Response::builder()
-                                .status(StatusCode::NO_CONTENT)
-                                .body(Empty::<Bytes>::new())
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("the webhook sink's runtime")?;
+        std::thread::Builder::new()
+            .name("webhook-sink".into())
+            .spawn(move || runtime.block_on(serve(listener, counts)))
+            .context("the webhook sink's thread")?;
         Ok(Self { addr, received })
     }
 
@@ -73,5 +58,38 @@ impl Sink {
 
     pub fn count(&self) -> u64 {
         self.received.count.load(Ordering::Relaxed)
+    }
+}
+
+/// Answers every connection's requests 204 and counts them, until the process ends.
+async fn serve(listener: std::net::TcpListener, counts: Arc<Received>) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    while let Ok((stream, _)) = listener.accept().await {
+        let counts = counts.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                let counts = counts.clone();
+                async move {
+                    // The whole body, as a receiver reads it.
+                    let _ = request.into_body().collect().await;
+                    let now = Instant::now();
+                    counts.count.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut first) = counts.first.lock() {
+                        first.get_or_insert(now);
+                    }
+                    if let Ok(mut last) = counts.last.lock() {
+                        *last = Some(now);
+                    }
+                    Response::builder()
+                        .status(StatusCode::NO_CONTENT)
+                        .body(Empty::<Bytes>::new())
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
     }
 }

@@ -45,6 +45,6 @@ pub use policy::Policy;
 pub use recordings::{RecordingSettings, RecoveredRecordings};
 pub use scheduling::{RoomRequest, ScheduleRequest, SeriesRequest};
 pub use webhooks::{
-    MAX_DELIVERIES_LISTED, WebhookCounts, WebhookError, WebhookPolicy, WebhookRequest,
-    WebhookStats, WebhookWithSecret,
+    DeliveryThread, MAX_DELIVERIES_LISTED, WebhookCounts, WebhookError, WebhookPolicy,
+    WebhookRequest, WebhookStats, WebhookWithSecret,
 };

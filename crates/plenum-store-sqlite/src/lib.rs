@@ -429,10 +429,12 @@ impl plenum_store::Webhooks for SqliteStore {
         now: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<plenum_store::DueDelivery>> {
+        webhooks::fan_out(self).await?;
         webhooks::due_deliveries(self, now, limit)
     }
 
     async fn next_delivery_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>> {
+        webhooks::fan_out(self).await?;
         webhooks::next_delivery_due(self, after)
     }
 
@@ -471,14 +473,17 @@ impl plenum_store::Webhooks for SqliteStore {
         now: Timestamp,
         audit: &plenum_domain::audit::AuditEntry,
     ) -> StoreResult<u64> {
+        webhooks::fan_out(self).await?;
         webhooks::replay_since(self, company, endpoint, since, now, audit).await
     }
 
     async fn pending_deliveries(&self) -> StoreResult<u64> {
+        webhooks::fan_out(self).await?;
         webhooks::pending_deliveries(self)
     }
 
     async fn expire_webhook_events(&self, before: Timestamp) -> StoreResult<u64> {
+        webhooks::fan_out(self).await?;
         webhooks::expire_webhook_events(self, before).await
     }
 }

@@ -42,6 +42,8 @@ const SLOW_COMMIT: Duration = Duration::from_millis(50);
 pub(crate) enum Work {
     Live(Vec<LiveWrite>),
     Attempts(Vec<(Attempt, AttemptResult)>),
+    /// Deliveries of the outbox's new events (`webhooks::fan_out`).
+    FanOut,
 }
 
 impl Work {
@@ -49,6 +51,7 @@ impl Work {
         match self {
             Work::Live(writes) => writes.len(),
             Work::Attempts(attempts) => attempts.len(),
+            Work::FanOut => 1,
         }
     }
 }
@@ -161,6 +164,7 @@ fn commit<'a>(conn: &mut Connection, batches: impl Iterator<Item = &'a Work>) ->
                 }
             }
             Work::Attempts(attempts) => crate::webhooks::record_attempts(&tx, attempts)?,
+            Work::FanOut => crate::webhooks::fan_out_step(&tx)?,
         }
     }
     tx.commit().map_err(internal)

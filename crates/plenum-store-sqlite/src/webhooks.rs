@@ -8,6 +8,8 @@
 //! - Attempts are recorded through the journal too ([`record_attempts`]): many deliveries'
 //!   results share one commit, and the delivery task never holds the sqlx writer that
 //!   administrative changes queue on.
+//! - Events are written alone; their deliveries are made in bulk by [`fan_out`] (migration
+//!   0017), which the delivery task's reads run first.
 //! - Reads (lists, due deliveries, the audit log) use the read pool.
 
 use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
@@ -34,18 +36,11 @@ const EXPIRY_BATCH: i64 = 5000;
 
 // --- writing events and audit entries ------------------------------------------------------
 
-/// Keeps the event if an endpoint of its company takes its type now; returns its seq.
+/// Keeps the event if an endpoint of its company takes its type now.
 const INSERT_EVENT: &str = "INSERT INTO webhook_events \
      (id, company_id, type, type_bit, meeting_number, occurred_at, body) \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS \
-       (SELECT 1 FROM webhook_endpoints WHERE company_id = ?2 AND (types & ?4) != 0) \
-     RETURNING seq";
-
-/// One delivery per endpoint of the company that takes the type.
-const INSERT_DELIVERIES: &str = "INSERT INTO webhook_deliveries \
-     (endpoint_id, event_seq, order_key, state, attempts, due_at) \
-     SELECT id, ?2, ?3, 0, 0, ?4 FROM webhook_endpoints \
-     WHERE company_id = ?1 AND (types & ?5) != 0";
+       (SELECT 1 FROM webhook_endpoints WHERE company_id = ?2 AND (types & ?4) != 0)";
 
 const INSERT_AUDIT: &str = "INSERT INTO audit_log (company_id, at, actor_user, actor_name, \
      address, action, target, meeting_number, details) \
@@ -59,40 +54,21 @@ fn details(entry: &AuditEntry) -> &str {
     }
 }
 
-/// Writes an event (and its deliveries) in the journal's transaction.
+/// Writes an event in the journal's transaction (its deliveries are made by [`fan_out`]).
 pub(crate) fn insert_event(conn: &Connection, e: &OutboxEvent) -> StoreResult<()> {
-    let bit = i64::from(e.kind.bit());
-    let seq: Option<i64> = conn
-        .prepare_cached(INSERT_EVENT)
+    conn.prepare_cached(INSERT_EVENT)
         .and_then(|mut st| {
-            st.query_row(
-                params![
-                    e.id.as_uuid(),
-                    e.company.as_uuid(),
-                    e.kind.as_str(),
-                    bit,
-                    e.meeting.as_ref().map(MeetingNumber::as_str),
-                    ms(e.at),
-                    e.body,
-                ],
-                |row| row.get(0),
-            )
-            .optional()
+            st.execute(params![
+                e.id.as_uuid(),
+                e.company.as_uuid(),
+                e.kind.as_str(),
+                i64::from(e.kind.bit()),
+                e.meeting.as_ref().map(MeetingNumber::as_str),
+                ms(e.at),
+                e.body,
+            ])
         })
         .map_err(internal)?;
-    if let Some(seq) = seq {
-        conn.prepare_cached(INSERT_DELIVERIES)
-            .and_then(|mut st| {
-                st.execute(params![
-                    e.company.as_uuid(),
-                    seq,
-                    e.meeting.as_ref().map(MeetingNumber::as_str),
-                    ms(e.at),
-                    bit,
-                ])
-            })
-            .map_err(internal)?;
-    }
     Ok(())
 }
 
@@ -122,29 +98,17 @@ pub(crate) async fn write_trail(
     trail: &Trail,
 ) -> StoreResult<()> {
     for e in &trail.events {
-        let bit = i64::from(e.kind.bit());
-        let seq: Option<i64> = sqlx::query_scalar(INSERT_EVENT)
+        sqlx::query(INSERT_EVENT)
             .bind(e.id.as_uuid())
             .bind(e.company.as_uuid())
             .bind(e.kind.as_str())
-            .bind(bit)
+            .bind(i64::from(e.kind.bit()))
             .bind(e.meeting.as_ref().map(MeetingNumber::as_str))
             .bind(ms(e.at))
             .bind(&e.body)
-            .fetch_optional(&mut **tx)
+            .execute(&mut **tx)
             .await
             .map_err(db_err)?;
-        if let Some(seq) = seq {
-            sqlx::query(INSERT_DELIVERIES)
-                .bind(e.company.as_uuid())
-                .bind(seq)
-                .bind(e.meeting.as_ref().map(MeetingNumber::as_str))
-                .bind(ms(e.at))
-                .bind(bit)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?;
-        }
     }
     for a in &trail.audit {
         audit_in(tx, a).await?;
@@ -234,8 +198,9 @@ pub(crate) async fn create_webhook(
     }
     sqlx::query(
         "INSERT INTO webhook_endpoints (id, company_id, url, description, types, seed, \
-         created_at, secret_rotated_at, failing_since) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         created_at, secret_rotated_at, failing_since, listening_from) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+           (SELECT coalesce(max(seq), 0) FROM webhook_events))",
     )
     .bind(e.id.as_uuid())
     .bind(e.company.as_uuid())
@@ -367,6 +332,61 @@ fn event_type(name: &str) -> StoreResult<EventType> {
 
 fn seq_of(value: i64, what: &str) -> StoreResult<u64> {
     u64::try_from(value).map_err(|_| corrupt(what.to_owned()))
+}
+
+/// At most this many events are turned into deliveries in one transaction of the journal,
+/// so a backlog (the events of a long join storm) never holds the joins' commits for long.
+const FAN_OUT_BATCH: i64 = 2000;
+
+/// Whether events wait for [`fan_out`] (a read; true when unsure).
+fn fan_out_due(store: &SqliteStore) -> StoreResult<bool> {
+    store.reads.read(|conn| {
+        conn.prepare_cached(
+            "SELECT coalesce((SELECT max(seq) FROM webhook_events), 0) \
+             > (SELECT through_seq FROM webhook_fanout)",
+        )
+        .and_then(|mut st| st.query_row([], |row| row.get::<_, bool>(0)))
+        .map_err(internal)
+    })
+}
+
+/// Makes the deliveries of the events written since the last fan-out: one per endpoint of
+/// the event's company that takes its type and was registered before the event was written.
+/// Run by the reads of the delivery queue, through the journal, in transactions of at most
+/// [`FAN_OUT_BATCH`] events; nothing when nothing is new.
+pub(crate) async fn fan_out(store: &SqliteStore) -> StoreResult<()> {
+    while fan_out_due(store)? {
+        store.journal.write(crate::live::Work::FanOut).await?;
+    }
+    Ok(())
+}
+
+/// One step of [`fan_out`], in the journal's transaction.
+pub(crate) fn fan_out_step(conn: &Connection) -> StoreResult<()> {
+    let (from, to): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT f.through_seq, min(coalesce((SELECT max(seq) FROM webhook_events), 0), \
+               f.through_seq + ?1) FROM webhook_fanout f",
+        )
+        .and_then(|mut st| st.query_row([FAN_OUT_BATCH], |row| Ok((row.get(0)?, row.get(1)?))))
+        .map_err(internal)?;
+    if to <= from {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO webhook_deliveries \
+         (endpoint_id, event_seq, order_key, state, attempts, due_at) \
+         SELECT ep.id, ev.seq, ev.meeting_number, 0, 0, ev.occurred_at \
+         FROM webhook_events ev JOIN webhook_endpoints ep ON ep.company_id = ev.company_id \
+         WHERE ev.seq > ?1 AND ev.seq <= ?2 AND (ep.types & ev.type_bit) != 0 \
+           AND ep.listening_from < ev.seq",
+    )
+    .and_then(|mut st| st.execute(params![from, to]))
+    .map_err(internal)?;
+    conn.prepare_cached("UPDATE webhook_fanout SET through_seq = ?1")
+        .and_then(|mut st| st.execute([to]))
+        .map_err(internal)?;
+    Ok(())
 }
 
 /// The due deliveries that are first of their meeting to their endpoint (the delivery task's
@@ -645,6 +665,8 @@ pub(crate) async fn expire_webhook_events(
         "DELETE FROM webhook_events WHERE seq IN (SELECT seq FROM webhook_events e \
          WHERE e.occurred_at < ?1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
            WHERE d.event_seq = e.seq AND d.state = 0) \
+           AND e.seq <= (SELECT through_seq FROM webhook_fanout) \
+           AND e.seq < (SELECT max(seq) FROM webhook_events) \
          ORDER BY e.occurred_at LIMIT ?2)",
         before,
     )

@@ -30,6 +30,8 @@ macro_rules! webhooks_contract_tests {
             endpoints_round_trip_within_their_company,
             a_url_is_registered_once_per_company,
             events_are_kept_only_where_an_endpoint_takes_them,
+            an_endpoint_is_given_only_events_written_after_its_registration,
+            events_after_an_expiry_of_everything_are_delivered,
             events_and_audit_entries_share_the_fate_of_their_live_batch,
             deliveries_wait_for_the_earlier_events_of_their_meeting,
             attempts_are_logged_and_mark_an_endpoint_failing_until_one_succeeds,
@@ -299,6 +301,49 @@ pub async fn events_are_kept_only_where_an_endpoint_takes_them(store: &dyn Store
         Some(at(2))
     );
     assert_eq!(store.next_delivery_due(at(3)).await.expect("next"), None);
+}
+
+pub async fn an_endpoint_is_given_only_events_written_after_its_registration(store: &dyn Store) {
+    let ((acme, _), _) = two_companies(store).await;
+    let first = register(store, &acme, "https://a.example/", EventTypes::ALL).await;
+    let before = event(acme.id, EventType::UserCreated, None, 1);
+    emit(store, std::slice::from_ref(&before)).await;
+    // Registered after the event was written, before anything read the queue.
+    let second = register(store, &acme, "https://b.example/", EventTypes::ALL).await;
+    let after = event(acme.id, EventType::UserCreated, None, 2);
+    emit(store, std::slice::from_ref(&after)).await;
+    let mut got: Vec<(WebhookId, EventId)> = due(store, 10)
+        .await
+        .iter()
+        .map(|d| (d.endpoint, d.event))
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (first.id, before.id),
+        (first.id, after.id),
+        (second.id, after.id),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+}
+
+pub async fn events_after_an_expiry_of_everything_are_delivered(store: &dyn Store) {
+    let ((acme, _), _) = two_companies(store).await;
+    register(store, &acme, "https://a.example/", EventTypes::ALL).await;
+    let old = [
+        event(acme.id, EventType::UserCreated, None, 1),
+        event(acme.id, EventType::UserCreated, None, 2),
+    ];
+    emit(store, &old).await;
+    for d in due(store, 10).await {
+        settle(store, &d, 11, AttemptResult::Delivered).await;
+    }
+    store.expire_webhook_events(at(40)).await.expect("expire");
+    // Whatever expiry kept, a new event is due, once.
+    let new = event(acme.id, EventType::UserCreated, None, 50);
+    emit(store, std::slice::from_ref(&new)).await;
+    assert_eq!(ids(&due(store, 60).await), vec![new.id]);
+    assert_eq!(store.pending_deliveries().await.expect("depth"), 1);
 }
 
 pub async fn events_and_audit_entries_share_the_fate_of_their_live_batch(store: &dyn Store) {

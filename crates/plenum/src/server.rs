@@ -256,7 +256,10 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let retention = spawn_recording_retention(plenum.clone());
     // Webhooks: the outbox is read from the store, so what a killed server had not delivered
     // goes out now.
-    let deliveries = plenum.integrations().start_delivery();
+    let deliveries = plenum
+        .integrations()
+        .start_delivery()
+        .context("starting the webhook delivery thread")?;
     let app = plenum_http::router(
         AppState::new(plenum.clone())
             .with_rocketchat_rate_limit(settings.rocketchat_rate_limit)
@@ -319,7 +322,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         janitor.abort();
         retention.abort();
         // An attempt under way is not recorded: the next start sends it again.
-        deliveries.abort();
+        let _ = tokio::task::spawn_blocking(move || deliveries.stop()).await;
         if let Some(metrics) = metrics {
             metrics.task.abort();
         }

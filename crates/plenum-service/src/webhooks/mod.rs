@@ -159,6 +159,78 @@ impl Deliveries {
     }
 }
 
+/// The nice value of the delivery thread: under a full CPU, the meetings (the runtime's
+/// workers and the journal, at the process's own priority) get about ten times its share.
+/// With spare CPU it delivers at full speed; nice only weighs who waits when both want it.
+const DELIVERY_NICE: i32 = 10;
+
+/// The delivery task's own thread, with a single-threaded runtime, at a lower priority than
+/// the meetings. Deliveries are bulk work (an HTTP request, a signature and a recorded attempt
+/// per event and endpoint): on the meetings' runtime they took CPU a join storm needed (the
+/// storm with two endpoints fell to 77–84 % of the one without). [`settle`] keeps them out of
+/// a burst's way for up to a second; the thread's priority keeps them out of the way of
+/// longer ones too, without delaying them when the CPU is free.
+///
+/// [`settle`]: DeliveryTask::settle
+#[derive(Debug)]
+pub struct DeliveryThread {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DeliveryThread {
+    fn start(task: DeliveryTask) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("plenum-webhooks".into())
+            .spawn(move || {
+                let tid = rustix::thread::gettid();
+                if let Err(e) = rustix::process::setpriority_process(Some(tid), DELIVERY_NICE) {
+                    // Delivered all the same, at the meetings' priority.
+                    tracing::warn!(error = %e, "webhooks: the delivery thread's priority");
+                }
+                runtime.block_on(async move {
+                    tokio::select! {
+                        () = task.run() => {}
+                        _ = stopped => {}
+                    }
+                });
+                // Attempts under way are dropped unrecorded: they go again after a restart.
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })?;
+        Ok(DeliveryThread {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the task and waits for its thread (at most about a second). An attempt under
+    /// way is not recorded: the next start sends it again.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("webhooks: the delivery thread panicked");
+        }
+    }
+}
+
+impl Drop for DeliveryThread {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
 /// How long the meetings must be quiet (no new events) after a wake before deliveries go.
 const QUIET: Duration = Duration::from_millis(50);
 /// The longest deliveries wait for the meetings to be quiet.

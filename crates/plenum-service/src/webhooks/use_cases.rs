@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::task::JoinHandle;
 
 use plenum_domain::audit::{Action, AuditFilter, AuditRecord};
 use plenum_domain::ids::{EventId, WebhookId};
@@ -18,7 +17,7 @@ use plenum_domain::webhooks::{
 use plenum_domain::{Field, Timestamp, ValidationError};
 use plenum_store::{Attempt, Registration, StoreError};
 
-use super::{DeliveryTask, WebhookCounts};
+use super::{DeliveryTask, DeliveryThread, WebhookCounts};
 use crate::{Actor, Integrations, ServiceError};
 
 /// Why a webhook call did not happen.
@@ -280,9 +279,10 @@ impl Integrations<'_> {
             .await?)
     }
 
-    /// Starts the delivery task (once per server). It runs until aborted; what it had not
-    /// recorded then is delivered again by the next start.
-    pub fn start_delivery(&self) -> JoinHandle<()> {
+    /// Starts the delivery task (once per server) on its own low-priority thread
+    /// ([`DeliveryThread`]). It runs until stopped; what it had not recorded then is
+    /// delivered again by the next start.
+    pub fn start_delivery(&self) -> std::io::Result<DeliveryThread> {
         let task = DeliveryTask {
             store: self.inner.store.clone(),
             clock: self.inner.clock.clone(),
@@ -291,7 +291,7 @@ impl Integrations<'_> {
             wake: self.inner.deliveries.wake.clone(),
             stats: self.inner.deliveries.stats.clone(),
         };
-        tokio::spawn(task.run())
+        DeliveryThread::start(task)
     }
 
     /// The delivery task's counters since the server started (for the metrics).
