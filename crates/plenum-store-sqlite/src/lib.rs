@@ -11,6 +11,7 @@ mod backup;
 mod generations;
 mod history;
 mod history_index;
+mod import;
 mod live;
 mod meetings;
 mod reads;

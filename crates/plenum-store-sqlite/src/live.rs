@@ -58,11 +58,29 @@ impl Work {
 
 type Batch = (Work, oneshot::Sender<StoreResult<()>>);
 
+/// What the journal's thread is given: batches, which share commits, or an import, which is a
+/// transaction of its own (all or nothing) with its own answer.
+enum Job {
+    Write(Batch),
+    Import(
+        Box<crate::import::ImportJob>,
+        oneshot::Sender<
+            Result<plenum_domain::history_import::ImportSummary, plenum_store::ImportError>,
+        >,
+    ),
+}
+
+/// How long a commit waits in all for another process's write lock (an offline command's
+/// import, a restore's check) before it fails, in rounds of the connection's busy timeout.
+/// A failed live commit ends its meeting, so the journal waits far longer than any admin
+/// write should take; a warning is logged every round.
+const LOCK_PATIENCE: Duration = Duration::from_secs(120);
+
 /// The handle to the journal thread. Dropping the last one ends the thread after it has
 /// committed what it was given.
 #[derive(Debug)]
 pub(crate) struct Journal {
-    batches: mpsc::Sender<Batch>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Journal {
@@ -81,13 +99,14 @@ impl Journal {
             },
         )
         .map_err(internal)?;
-        conn.set_prepared_statement_cache_capacity(32);
-        let (batches, queue) = mpsc::channel::<Batch>();
+        // The live writes, the webhooks' and an import's statements: all stay prepared.
+        conn.set_prepared_statement_cache_capacity(64);
+        let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("plenum-journal".into())
             .spawn(move || run(conn, queue))
             .map_err(internal)?;
-        Ok(Self { batches })
+        Ok(Self { jobs })
     }
 
     pub(crate) async fn record(&self, writes: Vec<LiveWrite>) -> StoreResult<()> {
@@ -99,30 +118,72 @@ impl Journal {
             return Ok(());
         }
         let (done, committed) = oneshot::channel();
-        self.batches
-            .send((work, done))
+        self.jobs
+            .send(Job::Write((work, done)))
             .map_err(|_| StoreError::Internal("the journal has stopped".into()))?;
         committed
             .await
             .map_err(|_| StoreError::Internal("the journal has stopped".into()))?
     }
+
+    /// Writes an import in a transaction of its own between the live record's commits
+    /// (`import.rs`).
+    pub(crate) async fn import(
+        &self,
+        job: crate::import::ImportJob,
+    ) -> Result<plenum_domain::history_import::ImportSummary, plenum_store::ImportError> {
+        let stopped = || StoreError::Internal("the journal has stopped".into());
+        let (done, imported) = oneshot::channel();
+        self.jobs
+            .send(Job::Import(Box::new(job), done))
+            .map_err(|_| stopped())?;
+        imported.await.map_err(|_| stopped())?
+    }
 }
 
-fn run(mut conn: Connection, queue: mpsc::Receiver<Batch>) {
-    while let Ok(first) = queue.recv() {
+fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
+    // An import met while gathering a group: it goes next, alone.
+    let mut next: Option<Job> = None;
+    loop {
+        let first = match next.take() {
+            Some(job) => job,
+            None => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        let first = match first {
+            Job::Import(job, done) => {
+                let started = Instant::now();
+                let result = patiently(import_busy, || crate::import::run(&mut conn, &job));
+                tracing::info!(
+                    lines = job.lines.len(),
+                    took_ms = started.elapsed().as_millis() as u64,
+                    written = result.is_ok(),
+                    "import written by the journal"
+                );
+                let _ = done.send(result);
+                continue;
+            }
+            Job::Write(batch) => batch,
+        };
         let mut group = vec![first];
         let mut writes = group[0].0.len();
         while writes < MAX_WRITES_PER_COMMIT {
             match queue.try_recv() {
-                Ok(batch) => {
+                Ok(Job::Write(batch)) => {
                     writes += batch.0.len();
                     group.push(batch);
+                }
+                Ok(import) => {
+                    next = Some(import);
+                    break;
                 }
                 Err(_) => break,
             }
         }
         let started = Instant::now();
-        let committed = commit(&mut conn, group.iter().map(|(w, _)| w));
+        let committed = patiently(is_busy, || commit(&mut conn, group.iter().map(|(w, _)| w)));
         let took = started.elapsed();
         plenum_metrics::journal::committed(took, writes);
         if took >= SLOW_COMMIT {
@@ -141,7 +202,7 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Batch>) {
             // One bad batch must not fail the others that shared its commit: retry alone.
             Err(_) => {
                 for (batch, done) in group {
-                    let result = commit(&mut conn, std::iter::once(&batch));
+                    let result = patiently(is_busy, || commit(&mut conn, std::iter::once(&batch)));
                     if let Err(e) = &result {
                         tracing::error!(error = %e, "a live record batch could not be written");
                     }
@@ -150,6 +211,43 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Batch>) {
             }
         }
     }
+}
+
+/// Runs a transaction again while another process holds the write lock (each try waits the
+/// connection's busy timeout at its `BEGIN IMMEDIATE`), up to [`LOCK_PATIENCE`] in all.
+fn patiently<T, E>(
+    busy: impl Fn(&E) -> bool,
+    mut transaction: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    let started = Instant::now();
+    loop {
+        match transaction() {
+            Err(e) if busy(&e) && started.elapsed() < LOCK_PATIENCE => {
+                tracing::warn!(
+                    waited_s = started.elapsed().as_secs(),
+                    "the live record waits for another process's write to the database"
+                );
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether the error is SQLite's "database is locked" (another connection writes).
+fn is_busy(e: &StoreError) -> bool {
+    match e {
+        StoreError::Internal(source) => {
+            source
+                .downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+                == Some(rusqlite::ErrorCode::DatabaseBusy)
+        }
+        _ => false,
+    }
+}
+
+fn import_busy(e: &plenum_store::ImportError) -> bool {
+    matches!(e, plenum_store::ImportError::Store(e) if is_busy(e))
 }
 
 fn commit<'a>(conn: &mut Connection, batches: impl Iterator<Item = &'a Work>) -> StoreResult<()> {

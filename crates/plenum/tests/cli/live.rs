@@ -139,3 +139,96 @@ async fn joins_and_leaves_acknowledged_before_a_kill_9_are_all_recorded() {
     assert_ne!(again.body["session_id"].as_str(), Some(session.as_str()));
     server.stop().await;
 }
+
+/// Sessions of ten lines each (a session and nine stays), `lines` in all, owned by `admin`.
+fn history_file(lines: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(lines * 260);
+    let mut k = 0usize;
+    while k * 10 < lines {
+        let session = format!("5e550000-0000-4000-8000-{k:012x}");
+        let day = 1 + k % 28;
+        let _ = writeln!(
+            out,
+            r#"{{"type":"session","id":"{session}","meeting_number":"{number}","name":"Review {k}","owner":"admin","started_at":"2025-03-{day:02}T08:00:00Z","ended_at":"2025-03-{day:02}T09:00:00Z"}}"#,
+            number = 8_000_000 + k % 5000
+        );
+        for a in 0..9usize {
+            let stay = format!("57a70000-0000-4000-8000-{:012x}", k * 16 + a);
+            let _ = writeln!(
+                out,
+                r#"{{"type":"attendance","id":"{stay}","session":"{session}","display_name":"Guest {a}","device_type":"web","media_type":"video","joined_at":"2025-03-{day:02}T08:0{a}:00Z","left_at":"2025-03-{day:02}T08:30:00Z"}}"#
+            );
+        }
+        k += 1;
+    }
+    out
+}
+
+/// A large `plenum import` (another process, one transaction) while people join and leave a
+/// running meeting: every join is acknowledged and the meeting keeps running. Before the
+/// import was written by the journal itself, 100,000 lines held the write lock for longer
+/// than the journal waits (5 s in a debug build), and the meeting ended.
+#[tokio::test]
+async fn a_large_import_while_people_join_ends_no_meeting_and_loses_no_join() {
+    const LINES: usize = 100_000;
+    const MOST_JOINS: usize = 400;
+    let sandbox = Sandbox::new();
+    let server = sandbox
+        .serve(&["--admin-password", ADMIN_PASSWORD], &[])
+        .await;
+    let admin = server.sign_in("admin", ADMIN_PASSWORD).await;
+    let room = server
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            Some(json!({"meetingroom_name": "Ops", "meeting_number": "7100003", "meeting_password": "1234"})),
+        )
+        .await;
+    assert_eq!(room.status.as_u16(), 200, "{room:?}");
+    let (_stays, _) = join(&server, "7100003", "Stays").await;
+    let session = server
+        .post("/api/v1/meeting/7100003", Some(&admin), None)
+        .await
+        .body["session_id"]
+        .as_str()
+        .expect("a session")
+        .to_owned();
+
+    let file = sandbox.write("history.jsonl", &history_file(LINES));
+    let path = file.to_str().expect("a UTF-8 path").to_owned();
+    let data_dir = sandbox.data_dir();
+    let import = tokio::spawn(async move {
+        let mut cmd = crate::plenum();
+        cmd.arg("--data-dir").arg(data_dir).args(["import", &path]);
+        crate::run(cmd, None).await
+    });
+    // People come and go for as long as the import runs (bounded: MOST_JOINS).
+    let mut joins = 0;
+    while !import.is_finished() && joins < MOST_JOINS {
+        let (mut p, _) = join(&server, "7100003", &format!("Visitor {joins}")).await;
+        let (ending, why) = p.leave(&mut Ignore).await;
+        assert_eq!(ending, plenum_client::Ending::Left, "{why}");
+        joins += 1;
+    }
+    let imported = import.await.expect("the import's task");
+    imported.assert_ok();
+    assert!(
+        imported.stdout.contains("10000 sessions, 90000 attendance"),
+        "{}",
+        imported.stdout
+    );
+    assert!(joins >= 2, "the import was over before anyone joined");
+
+    // The same meeting, still running, with the one who stayed.
+    let running = server
+        .post("/api/v1/meeting/7100003", Some(&admin), None)
+        .await;
+    assert_eq!(running.body["session_id"].as_str(), Some(session.as_str()));
+    assert_eq!(
+        running.body["participants"].as_array().map(Vec::len),
+        Some(1),
+        "{running:?}"
+    );
+    server.stop().await;
+}
