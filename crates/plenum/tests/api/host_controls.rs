@@ -313,9 +313,10 @@ async fn a_host_runs_the_meeting_from_the_join_page_and_the_participant_sees_it(
     ))
     .await;
     type_into(&mut host, "host-overlay-text", "Break at ten").await;
-    type_into(&mut host, "host-overlay-position", "100").await;
+    type_into(&mut host, "host-overlay-position", "0").await;
+    set_checked(&mut host, "host-overlay-scroll", false).await;
     click(&mut host, "host-overlay-show").await;
-    pat.wait_for("!document.getElementById('overlay').hidden && document.getElementById('overlay-text').textContent === 'Break at ten'")
+    pat.wait_for("!document.getElementById('overlay').hidden && document.getElementById('overlay-text').textContent === 'Break at ten' && !document.getElementById('overlay-text').classList.contains('scroll')")
         .await;
     pat.screenshot("host-participant-sees-lecturer-and-overlay")
         .await;
