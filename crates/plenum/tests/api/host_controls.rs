@@ -4,8 +4,8 @@
 //! app joins and runs the meeting while a second browser's participant sees each change, and
 //! a member without the right sees no controls and is refused when they try anyway.
 
-use plenum_testkit::TestApp;
 use plenum_testkit::live::LiveClient;
+use plenum_testkit::{ADMIN_PASSWORD, TestApp};
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Page};
@@ -92,6 +92,17 @@ const NO_CONTROLS: &str = "document.getElementById('host').hidden \
 /// Signs in to the web app at `/` as `username`, then opens the join page of `number` from
 /// the same tab, as the app's Join does: the page joins as the member, through the cookie.
 async fn host_page(browser: &Browser, app: &TestApp, username: &str, number: &str) -> Page {
+    host_page_with(browser, app, username, number, false).await
+}
+
+/// [`host_page`], choosing the dark theme in the web app first when `dark`.
+async fn host_page_with(
+    browser: &Browser,
+    app: &TestApp,
+    username: &str,
+    number: &str,
+    dark: bool,
+) -> Page {
     let mut page = browser.open(&app.url("/")).await;
     page.wait_for("!!(window.plenumApp && window.plenumApp.ready)")
         .await;
@@ -102,6 +113,14 @@ async fn host_page(browser: &Browser, app: &TestApp, username: &str, number: &st
     page.eval("document.getElementById('sign-in-button').click()")
         .await;
     page.wait_for("window.plenumApp.signedIn()").await;
+    if dark {
+        page.eval("document.getElementById('theme-toggle').click()")
+            .await;
+        page.wait_for(
+            "document.getElementById('theme-toggle').getAttribute('aria-pressed') === 'true'",
+        )
+        .await;
+    }
     page.navigate(&app.url(&format!(
         "/join/{number}?name={username}&password=1234&autojoin=1"
     )))
@@ -424,11 +443,23 @@ async fn a_member_without_the_right_sees_no_controls_and_the_server_refuses_them
     let mut gus = LiveClient::connect(&app, None).await;
     gus.join_ok("7103001", Some("1234"), "Gus").await;
 
-    // Mira is a member, signed in to the web app, but the room is not hers.
+    // Mira is a member, signed in to the web app, but the room is not hers. She chose the
+    // dark theme there: the join page has it too, and its own toggle changes it back.
     let browser = Browser::launch().await;
-    let mut mira = host_page(&browser, &app, "mira", "7103001").await;
+    let mut mira = host_page_with(&browser, &app, "mira", "7103001", true).await;
     assert_eq!(mira.state().await["host"], false);
     assert_eq!(mira.eval(NO_CONTROLS).await, true);
+    wait_for_text(&mut mira, "Room 7103001").await;
+    let background = "getComputedStyle(document.body).backgroundColor";
+    assert_eq!(mira.eval(background).await, "rgb(17, 19, 23)");
+    click(&mut mira, "theme-toggle").await;
+    mira.wait_for(&format!("{background} === 'rgb(245, 246, 248)'"))
+        .await;
+    assert_eq!(
+        mira.eval("[document.getElementById('theme-toggle').getAttribute('aria-pressed'), localStorage.getItem('plenum-theme')]")
+            .await,
+        json!(["false", "light"])
+    );
     let participants = detail(&app, &admin, "7103001").await["participants"].clone();
     assert!(
         participants
@@ -477,4 +508,25 @@ async fn a_member_without_the_right_sees_no_controls_and_the_server_refuses_them
             .is_some_and(|p| p.len() == 3 && p.iter().all(|p| p["mute_audio"] == false)),
         "{d}"
     );
+
+    // A SystemAdmin who signs in on the join page itself (its token kept in the page's memory,
+    // no cookie) has the controls, and they work with that token.
+    let mut boss = guest_browser
+        .open(&app.url("/join/7103001?name=Boss&password=1234"))
+        .await;
+    boss.wait_for("!!window.plenum").await;
+    boss.eval("document.getElementById('member').open = true")
+        .await;
+    type_into(&mut boss, "username", "admin").await;
+    type_into(&mut boss, "user-password", ADMIN_PASSWORD).await;
+    click(&mut boss, "sign-in-button").await;
+    wait_for_text(&mut boss, "Signed in as").await;
+    click(&mut boss, "join-button").await;
+    boss.wait_for("window.plenum.state().joined && window.plenum.state().host_checked")
+        .await;
+    assert_eq!(boss.state().await["host"], true);
+    click(&mut boss, "host-lock").await;
+    guest.wait_for(&indicators_include("Locked")).await;
+    assert_eq!(detail(&app, &admin, "7103001").await["locked"], true);
+    assert_eq!(guest.eval(NO_CONTROLS).await, true);
 }
