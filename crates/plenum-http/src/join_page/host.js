@@ -108,8 +108,11 @@ export function createHost(page) {
   /// Runs one control call from `button`: the button waits for the answer, an error is said
   /// in words (what was tried, then why), success in the status line.
   async function act(button, what, method, path, body, done) {
+    // The button waits, marked busy rather than disabled: a disabled button would lose the
+    // keyboard focus.
+    if (button && button.getAttribute('aria-disabled') === 'true') return false;
     alertText('');
-    if (button) button.disabled = true;
+    if (button) button.setAttribute('aria-disabled', 'true');
     try {
       await call(method, path, body);
       if (done) page.status(done);
@@ -118,7 +121,7 @@ export function createHost(page) {
       alertText(`${what} did not work. ${e.message}`);
       return false;
     } finally {
-      if (button) button.disabled = false;
+      if (button) button.removeAttribute('aria-disabled');
       render();
     }
   }
@@ -198,7 +201,6 @@ export function createHost(page) {
       link.rel = 'noopener';
       info.append(link, s.live.passcode ? ` with the passcode ${s.live.passcode}.` : ', without a passcode.');
     }
-    $('host-overlay-remove').disabled = !s.overlay;
   }
 
   /// A button's text, unless it waits for its confirmation.
@@ -213,7 +215,11 @@ export function createHost(page) {
     // Those who ask to speak first, then in the order they joined.
     ids.sort((a, b) => Number(!!s.participants.get(b).unmute_requested) - Number(!!s.participants.get(a).unmute_requested));
     for (const row of [...list.children]) {
-      if (!s.participants.has(row.dataset.id)) row.remove();
+      if (s.participants.has(row.dataset.id)) continue;
+      // Whoever left takes no keyboard focus with them.
+      const focused = row.contains(document.activeElement);
+      row.remove();
+      if (focused) $('host-people-heading').focus();
     }
     ids.forEach((id, index) => {
       const p = s.participants.get(id);
@@ -229,9 +235,13 @@ export function createHost(page) {
       if (id === s.meetingPin) facts.push('Pinned for everyone');
       row.querySelector('.facts').textContent = facts.join(' · ');
       const button = (action) => row.querySelector(`button[data-action="${action}"]`);
-      button('allow').hidden = you || !p.unmute_requested;
-      button('mute').hidden = you || !!p.mute_audio;
-      button('unmute').hidden = you || !p.mute_audio;
+      const allow = button('allow');
+      const hideAllow = you || !p.unmute_requested;
+      // A button that goes away hands the keyboard focus on to its neighbour.
+      if (hideAllow && !allow.hidden && allow.contains(document.activeElement)) button('mute').focus();
+      allow.hidden = hideAllow;
+      button('mute').hidden = you;
+      button('mute').textContent = p.mute_audio ? 'Unmute' : 'Mute';
       button('lecturer').textContent = id === s.lecturer ? 'End the lecture' : 'Make lecturer';
       button('pin').textContent = id === s.meetingPin ? 'Unpin' : 'Pin for everyone';
       button('disconnect').hidden = you;
@@ -255,7 +265,6 @@ export function createHost(page) {
     for (const [action, text] of [
       ['allow', 'Allow to speak'],
       ['mute', 'Mute'],
-      ['unmute', 'Unmute'],
       ['lecturer', 'Make lecturer'],
       ['pin', 'Pin for everyone'],
       ['disconnect', 'Disconnect'],
@@ -324,10 +333,10 @@ export function createHost(page) {
       case 'allow':
         return act(button, `Letting ${name} speak`, 'POST', '/allow_unmute', one, `${name} may unmute now.`);
       case 'mute':
-        return act(button, `Muting ${name}`, 'POST', '/mute',
-          { participants: [id], allow_self_unmute: $('host-self-unmute').checked }, `You muted ${name}.`);
-      case 'unmute':
-        return act(button, `Unmuting ${name}`, 'POST', '/unmute', one, `You unmuted ${name}.`);
+        return s.participants.get(id) && s.participants.get(id).mute_audio
+          ? act(button, `Unmuting ${name}`, 'POST', '/unmute', one, `You unmuted ${name}.`)
+          : act(button, `Muting ${name}`, 'POST', '/mute',
+            { participants: [id], allow_self_unmute: $('host-self-unmute').checked }, `You muted ${name}.`);
       case 'lecturer':
         return id === s.lecturer
           ? act(button, 'Ending the lecture', 'DELETE', '/lecturer', undefined, 'The lecture ended.')

@@ -68,6 +68,19 @@ async fn click_for(page: &mut Page, id: &str, action: &str) {
     page.eval(&format!("{button}.click()")).await;
 }
 
+/// The same, by keyboard: the button takes the focus and Enter presses it.
+async fn press_for(page: &mut Page, id: &str, action: &str) {
+    let button = format!(
+        "document.querySelector('#host-people li[data-id=\"{id}\"] button[data-action=\"{action}\"]')"
+    );
+    page.wait_for(&format!(
+        "(() => {{ const b = {button}; return !!b && !b.hidden && !b.disabled && b.offsetParent !== null; }})()"
+    ))
+    .await;
+    page.eval(&format!("{button}.focus()")).await;
+    page.press("Enter").await;
+}
+
 /// The mute mark of `id`'s tile reads `mark` ("" when it is hidden).
 fn mark_is(id: &str, mark: &str) -> String {
     format!(
@@ -292,8 +305,13 @@ async fn a_host_runs_the_meeting_from_the_join_page_and_the_participant_sees_it(
     host.resize(1280, 1700).await;
     host.screenshot("host-controls").await;
     host.resize(1280, 800).await;
-    click_for(&mut host, &pat_id, "allow").await;
+    // By keyboard: the button goes once pressed, and the focus moves on to Pat's next one.
+    press_for(&mut host, &pat_id, "allow").await;
     wait_for_text(&mut pat, "A host allowed you to speak").await;
+    host.wait_for(&format!(
+        "document.activeElement.dataset.action === 'mute' && document.activeElement.closest('li').dataset.id === '{pat_id}'"
+    ))
+    .await;
     click(&mut pat, "mic-toggle").await;
     host.wait_for(&mark_is(&pat_id, "")).await;
     pat.wait_for(&mark_is(&pat_id, "")).await;
@@ -403,10 +421,12 @@ async fn a_host_runs_the_meeting_from_the_join_page_and_the_participant_sees_it(
     host.screenshot("host-controls-phone-dark").await;
     host.resize(1280, 800).await;
 
-    // Disconnect Pat: their page says so.
-    click_for(&mut host, &pat_id, "disconnect").await;
+    // Disconnect Pat (by keyboard): their page says so; the host's focus stays in the list.
+    press_for(&mut host, &pat_id, "disconnect").await;
     wait_for_text(&mut pat, "You were disconnected by a host").await;
     host.wait_for("window.plenum.state().participants.length === 1")
+        .await;
+    host.wait_for("document.activeElement.id === 'host-people-heading'")
         .await;
 
     // End the meeting: a second press confirms; the host's page says it has ended.
