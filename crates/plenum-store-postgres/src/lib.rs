@@ -15,6 +15,8 @@
 mod history;
 mod live;
 mod meetings;
+mod notices;
+pub mod testing;
 
 use std::str::FromStr;
 
@@ -43,6 +45,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Notices to and from the other servers on this database (`notices.rs`).
+    notices: notices::Channel,
 }
 
 type Tx = Transaction<'static, Postgres>;
@@ -156,7 +160,8 @@ impl PgStore {
         // Several nodes may start at once: the migrator takes an advisory lock, so one applies
         // the migrations and the others find them applied.
         MIGRATOR.run(&pool).await.map_err(internal)?;
-        Ok(Self { pool })
+        let notices = notices::Channel::open(&pool).await?;
+        Ok(Self { pool, notices })
     }
 
     /// Closes the pool.
@@ -322,6 +327,17 @@ impl LiveRecord for PgStore {
         limit: u32,
     ) -> StoreResult<DeletedRecordings> {
         history::expire_recordings(self, ended_before, limit).await
+    }
+}
+
+#[async_trait]
+impl plenum_store::Notices for PgStore {
+    async fn announce(&self, notice: &plenum_store::Notice) -> StoreResult<()> {
+        notices::Channel::announce(&self.pool, notice).await
+    }
+
+    fn notices(&self) -> tokio::sync::broadcast::Receiver<plenum_store::Notice> {
+        self.notices.subscribers.subscribe()
     }
 }
 

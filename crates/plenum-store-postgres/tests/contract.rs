@@ -9,10 +9,7 @@
 
 use plenum_store::contract::Expect;
 use plenum_store_postgres::PgStore;
-use sqlx::{Connection, Executor, PgConnection};
-
-/// The variable naming the test server.
-const URL: &str = "PLENUM_TEST_DATABASE_URL";
+use plenum_store_postgres::testing::{self, TestDatabase};
 
 /// The checks this backend does not pass yet (issue 15 is building it). Each still runs and
 /// must fail; one that passes fails its test until it is taken off this list.
@@ -57,15 +54,7 @@ const PENDING: &[&str] = &[
 ];
 
 fn expect(check: &str) -> Expect {
-    if std::env::var_os(URL).is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "{URL} is not set: CI must run the PostgreSQL contract (scripts/test.sh sets it)"
-            );
-        }
-        eprintln!(
-            "{check}: skipped, {URL} is not set (scripts/test.sh starts a server and sets it)"
-        );
+    if testing::server(check).is_none() {
         return Expect::Skip;
     }
     if PENDING.contains(&check) {
@@ -75,68 +64,11 @@ fn expect(check: &str) -> Expect {
     }
 }
 
-/// A database made for one test, dropped when the test ends (with its connections).
-struct Database {
-    server: String,
-    name: String,
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let server = self.server.clone();
-        let name = self.name.clone();
-        // The test's runtime is ending: the drop runs on a thread of its own, waited for.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut conn = PgConnection::connect(&server).await?;
-                conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                    .await?;
-                conn.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("the test database {} was not dropped", self.name);
-        }
-    }
-}
-
-/// A URL naming database `name` on the server of `server` (which names another database).
-fn url_of_database(server: &str, name: &str) -> String {
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (server, None),
-    };
-    // postgres://user@host[:port][/database]: the path after the authority is the database.
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    let mut url = format!("{}/{name}", &base[..authority_end]);
-    if let Some(query) = query {
-        url.push('?');
-        url.push_str(query);
-    }
-    url
-}
-
-/// A new, empty store in a database of its own.
-async fn fresh_store() -> (Database, PgStore) {
-    let server = std::env::var(URL).expect("checked by `expect`");
-    let name = format!("plenum_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&server)
-        .await
-        .unwrap_or_else(|e| panic!("connect to the test server ({URL}): {e}"));
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("create the test database");
-    conn.close().await.expect("close");
-    let database = Database { server, name };
-    let store = PgStore::open_with(&url_of_database(&database.server, &database.name), 8)
+/// A new, empty store in a database of its own (dropped with the returned guard).
+async fn fresh_store() -> (TestDatabase, PgStore) {
+    let server = std::env::var(testing::SERVER_VARIABLE).expect("checked by `expect`");
+    let database = TestDatabase::create(&server).await;
+    let store = PgStore::open_with(&database.url(), 8)
         .await
         .expect("open the store");
     (database, store)
@@ -144,19 +76,28 @@ async fn fresh_store() -> (Database, PgStore) {
 
 plenum_store::contract_tests!(fresh_store, expect);
 
-#[test]
-fn database_urls_keep_the_server_and_its_options() {
-    assert_eq!(
-        url_of_database(
-            "postgres://plenum@localhost/postgres?host=/tmp/x/socket",
-            "t1"
-        ),
-        "postgres://plenum@localhost/t1?host=/tmp/x/socket"
-    );
-    assert_eq!(
-        url_of_database("postgres://u:p@db.example:5433", "t2"),
-        "postgres://u:p@db.example:5433/t2"
-    );
+/// Two servers on one database: a notice one announces is heard by the other (`NOTIFY`),
+/// so a sign-out on one ends the token on both at once.
+#[tokio::test]
+async fn a_notice_announced_by_one_server_is_heard_by_another_on_the_same_database() {
+    if expect("notices_between_servers") == plenum_store::contract::Expect::Skip {
+        return;
+    }
+    use plenum_store::{Notice, Notices as _};
+    let (database, first) = fresh_store().await;
+    let second = PgStore::open_with(&database.url(), 2)
+        .await
+        .expect("a second server's store");
+    let mut heard_by_second = second.notices();
+    let notice = Notice::Token(plenum_domain::credentials::TokenHash::of("signed out"));
+    first.announce(&notice).await.expect("announce");
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), heard_by_second.recv())
+        .await
+        .expect("heard within 10 s")
+        .expect("a notice");
+    assert_eq!(heard, notice);
+    first.close().await;
+    second.close().await;
 }
 
 #[tokio::test]
@@ -166,7 +107,7 @@ async fn migrations_run_twice_are_harmless() {
     }
     let (database, store) = fresh_store().await;
     store.close().await;
-    let again = PgStore::open_with(&url_of_database(&database.server, &database.name), 2)
+    let again = PgStore::open_with(&database.url(), 2)
         .await
         .expect("reopen");
     again.close().await;

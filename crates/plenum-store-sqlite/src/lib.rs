@@ -77,7 +77,13 @@ pub struct SqliteStore {
     journal: std::sync::Arc<live::Journal>,
     /// The history lists' in-memory indexes and remembered rows, see `history.rs`.
     history: std::sync::Arc<history::HistoryMemory>,
+    /// Notices to this process's subscribers: one server per data directory, so nobody else
+    /// is to be told (`plenum_store::Notices`).
+    notices: tokio::sync::broadcast::Sender<plenum_store::Notice>,
 }
+
+/// Notices a slow subscriber may fall behind by before it is told to forget everything.
+const NOTICES_QUEUED: usize = 1024;
 
 /// The schema's migrations, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -169,6 +175,7 @@ impl SqliteStore {
             )),
             journal,
             history: std::sync::Arc::default(),
+            notices: tokio::sync::broadcast::channel(NOTICES_QUEUED).0,
         })
     }
 
@@ -502,6 +509,19 @@ impl plenum_store::AuditLog for SqliteStore {
 
     async fn expire_audit(&self, before: Timestamp) -> StoreResult<u64> {
         webhooks::expire_audit(self, before).await
+    }
+}
+
+#[async_trait]
+impl plenum_store::Notices for SqliteStore {
+    async fn announce(&self, notice: &plenum_store::Notice) -> StoreResult<()> {
+        // No subscriber: nothing to forget.
+        let _ = self.notices.send(notice.clone());
+        Ok(())
+    }
+
+    fn notices(&self) -> tokio::sync::broadcast::Receiver<plenum_store::Notice> {
+        self.notices.subscribe()
     }
 }
 

@@ -31,6 +31,9 @@ pub use history::{AppToken, History, HuaweiApp, ImportError};
 pub mod contract_webhooks;
 mod webhooks;
 
+mod notices;
+pub use notices::{Notice, Notices};
+
 pub use webhooks::{Attempt, AttemptResult, AuditLog, DueDelivery, Registration, Trail, Webhooks};
 
 /// Why a store operation did not happen. Every variant but `Internal` is a domain answer the
@@ -115,7 +118,7 @@ pub struct AuthenticatedToken {
 
 #[async_trait]
 pub trait Store:
-    LiveRecord + History + Webhooks + AuditLog + Send + Sync + std::fmt::Debug + 'static
+    LiveRecord + History + Webhooks + AuditLog + Notices + Send + Sync + std::fmt::Debug + 'static
 {
     /// Whether the database answers and has this binary's migrations. An error: it does not
     /// answer.
