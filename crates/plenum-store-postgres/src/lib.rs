@@ -13,6 +13,7 @@
 //! - Instants are `bigint` UTC milliseconds, as in SQLite.
 
 mod history;
+mod leases;
 mod live;
 mod meetings;
 mod notices;

@@ -12,6 +12,7 @@ mod generations;
 mod history;
 mod history_index;
 mod import;
+mod leases;
 mod live;
 mod meetings;
 mod reads;

@@ -56,9 +56,9 @@ macro_rules! contract_tests {
     ($make:expr, $expect:expr) => {
         $crate::contract_tests!(@tests $make; $expect;
             // contract-list-start (every `pub async fn` check of `contract.rs`, in order)
-            empty_store_has_no_companies,
             an_opened_store_is_ready,
             a_notice_is_heard_by_every_subscriber,
+            empty_store_has_no_companies,
             create_company_creates_company_and_first_admin,
             companies_are_listed_oldest_first,
             duplicate_company_name_is_refused_case_insensitively_and_leaves_no_admin,
@@ -142,6 +142,7 @@ macro_rules! contract_tests {
         );
         $crate::history_contract_tests!($make, $expect);
         $crate::webhooks_contract_tests!($make, $expect);
+        $crate::leases_contract_tests!($make, $expect);
     };
     (@tests_of $module:ident; $make:expr; $expect:expr; $($name:ident),* $(,)?) => {
         $(
