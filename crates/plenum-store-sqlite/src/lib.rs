@@ -86,6 +86,19 @@ pub struct SqliteStore {
 /// Notices a slow subscriber may fall behind by before it is told to forget everything.
 const NOTICES_QUEUED: usize = 1024;
 
+impl SqliteStore {
+    /// Makes the deliveries of the events written since the last fan-out: one per endpoint
+    /// of the event's company that takes its type and was registered before the event was
+    /// written (migration 0017). Run by the reads of the delivery queue, through the
+    /// journal, a bounded number of events per transaction; nothing when nothing is new.
+    async fn fan_out(&self) -> StoreResult<()> {
+        while webhooks::fan_out_due(self)? {
+            self.journal.write(live::Work::FanOut).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The schema's migrations, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -438,12 +451,12 @@ impl plenum_store::Webhooks for SqliteStore {
         now: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<plenum_store::DueDelivery>> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::due_deliveries(self, now, limit)
     }
 
     async fn next_delivery_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::next_delivery_due(self, after)
     }
 
@@ -482,17 +495,17 @@ impl plenum_store::Webhooks for SqliteStore {
         now: Timestamp,
         audit: &plenum_domain::audit::AuditEntry,
     ) -> StoreResult<u64> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::replay_since(self, company, endpoint, since, now, audit).await
     }
 
     async fn pending_deliveries(&self) -> StoreResult<u64> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::pending_deliveries(self)
     }
 
     async fn expire_webhook_events(&self, before: Timestamp) -> StoreResult<u64> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::expire_webhook_events(self, before).await
     }
 }
