@@ -13,6 +13,7 @@ mod huawei;
 mod join_page;
 mod live;
 mod media;
+mod meeting_history;
 mod metrics;
 mod openapi;
 mod persistence;
