@@ -32,6 +32,7 @@ mod tokens;
 mod users;
 mod vendor_sdks;
 mod watch;
+mod web_admin;
 mod web_app;
 mod webhooks;
 

@@ -299,14 +299,14 @@ async fn the_app_is_served_at_the_root_with_its_security_headers_and_assets() {
 // --- in the browser -------------------------------------------------------------------------
 
 /// Opens the app in a new tab and waits for its script to have looked at the session.
-async fn open(browser: &Browser, app: &TestApp, path: &str) -> Page {
+pub(crate) async fn open(browser: &Browser, app: &TestApp, path: &str) -> Page {
     let mut page = browser.open(&app.url(path)).await;
     page.wait_for("!!(window.plenumApp && window.plenumApp.ready)")
         .await;
     page
 }
 
-async fn wait_for_text(page: &mut Page, words: &str) {
+pub(crate) async fn wait_for_text(page: &mut Page, words: &str) {
     let words = serde_json::to_string(&words.to_lowercase()).unwrap_or_else(|e| panic!("{e}"));
     page.wait_for(&format!(
         "document.body.innerText.toLowerCase().includes({words})"
@@ -315,7 +315,7 @@ async fn wait_for_text(page: &mut Page, words: &str) {
 }
 
 /// Types `text` into the control `id` as a person would: the value, then input and change.
-async fn type_into(page: &mut Page, id: &str, text: &str) {
+pub(crate) async fn type_into(page: &mut Page, id: &str, text: &str) {
     let text = serde_json::to_string(text).unwrap_or_else(|e| panic!("{e}"));
     page.eval(&format!(
         "(() => {{ const e = document.getElementById('{id}'); e.focus(); e.value = {text}; \
@@ -325,13 +325,13 @@ async fn type_into(page: &mut Page, id: &str, text: &str) {
     .await;
 }
 
-async fn click(page: &mut Page, id: &str) {
+pub(crate) async fn click(page: &mut Page, id: &str) {
     page.eval(&format!("document.getElementById('{id}').click()"))
         .await;
 }
 
 /// Clicks the button or link whose text is `text` inside the element matched by `within`.
-async fn click_text(page: &mut Page, within: &str, text: &str) {
+pub(crate) async fn click_text(page: &mut Page, within: &str, text: &str) {
     let within = serde_json::to_string(within).unwrap_or_else(|e| panic!("{e}"));
     let text = serde_json::to_string(text).unwrap_or_else(|e| panic!("{e}"));
     page.wait_for(&format!(
@@ -348,7 +348,7 @@ async fn click_text(page: &mut Page, within: &str, text: &str) {
 /// again meanwhile (the list reloads after a navigation to the view it shows) replaces an
 /// armed button with a fresh one, as it would for a person, who then clicks again: so does
 /// this, a bounded number of times.
-async fn click_and_confirm(page: &mut Page, within: &str, label: &str, confirm: &str) {
+pub(crate) async fn click_and_confirm(page: &mut Page, within: &str, label: &str, confirm: &str) {
     let armed = format!(
         "[...document.querySelectorAll({w} + ' button')].some(e => e.textContent.trim() === {c})",
         w = serde_json::to_string(within).unwrap_or_else(|e| panic!("{e}")),
@@ -367,7 +367,7 @@ async fn click_and_confirm(page: &mut Page, within: &str, label: &str, confirm: 
     panic!("{label:?} never turned into {confirm:?}");
 }
 
-async fn sign_in(page: &mut Page, username: &str, password: &str) {
+pub(crate) async fn sign_in(page: &mut Page, username: &str, password: &str) {
     page.wait_for("!document.getElementById('sign-in').hidden")
         .await;
     type_into(page, "username", username).await;
