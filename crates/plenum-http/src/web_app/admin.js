@@ -92,7 +92,8 @@ function select(id, options, value) {
 }
 
 function table(caption, headings, rows, id) {
-  return h('div', { class: 'table-wrap' },
+  // A region a keyboard can reach and scroll, when the table is wider than a phone.
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
     h('table', { id },
       h('caption', {}, caption),
       h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))),
@@ -319,9 +320,26 @@ export async function company(app) {
 
 // --- API keys and Huawei apps --------------------------------------------------------------
 
-export async function keys(app) {
+/// Draws a view again in place, with the focus on `focusId` (a secret just shown).
+function redraw(view, focusId) {
+  const container = document.getElementById('view');
+  fill(container, view);
+  const target = document.getElementById(focusId);
+  if (target) target.focus();
+}
+
+const secretOf = (made) => (made.app_key
+  ? h('p', {}, 'App id: ', h('code', { id: 'new-app-id' }, made.app_id))
+  : null);
+
+export async function keys(app, made) {
   const found = await api.get('/api/v1/api_keys');
-  const out = h('div', { id: 'key-secret', 'aria-live': 'polite' });
+  const out = h('div', { id: 'key-secret' });
+  if (made) {
+    fill(out, secretOf(made), made.app_key
+      ? shownOnce(app, 'new-secret', `App key of ${made.name}`, made.app_key)
+      : shownOnce(app, 'new-secret', `API key ${made.name}`, made.api_key));
+  }
   const rows = (found.api_keys || []).map((k) => {
     const id = `key-${k.api_key_id}`;
     return h('tr', { dataset: { key: k.name } },
@@ -350,22 +368,16 @@ export async function keys(app) {
       return;
     }
     button.disabled = true;
-    let made;
+    let created;
+    let view;
     const ok = await app.attempt(async () => {
-      made = await api.post('/api/v1/api_keys', { name: name.value.trim(), kind: kind.value });
+      created = await api.post('/api/v1/api_keys', { name: name.value.trim(), kind: kind.value });
+      view = await keys(app, created);
     });
     button.disabled = false;
     if (!ok) return;
-    form.reset();
-    fill(out,
-      made.app_key
-        ? h('div', {}, h('p', {}, `App id: `, h('code', { id: 'new-app-id' }, made.app_id)), shownOnce(app, 'new-secret', `App key of ${made.name}`, made.app_key))
-        : shownOnce(app, 'new-secret', `API key ${made.name}`, made.api_key));
-    app.status(`Created ${made.name}. Copy its secret now: it is shown this once.`);
-    out.querySelector('input').focus();
-    // The list shows it too (without the secret).
-    const again = await api.get('/api/v1/api_keys').catch(() => null);
-    if (again) app.status(`Created ${made.name}. Copy its secret now: it is shown this once. The company has ${again.api_keys.length} keys.`);
+    redraw(view, 'new-secret');
+    app.status(`Created ${created.name}. Copy its secret now: it is shown this once.`);
   });
   return frame(app, 'keys', 'API keys and Huawei apps',
     h('p', { class: 'hint' }, 'Integrations read the company\'s meeting record with these (docs: the history surfaces).'),
@@ -419,9 +431,10 @@ export function importPage(app) {
 
 // --- webhooks ------------------------------------------------------------------------------
 
-export async function webhooks(app) {
+export async function webhooks(app, made) {
   const found = await api.get('/api/v1/webhooks');
-  const out = h('div', { id: 'webhook-secret', 'aria-live': 'polite' });
+  const out = h('div', { id: 'webhook-secret' });
+  if (made) fill(out, shownOnce(app, 'webhook-secret-value', `Secret of ${made.url}`, made.secret));
   const log = h('div', { id: 'delivery-log' });
   const showSecret = (label, secret) => {
     fill(out, shownOnce(app, 'webhook-secret-value', label, secret));
@@ -489,7 +502,7 @@ export async function webhooks(app) {
   const button = h('button', { type: 'submit', class: 'primary', id: 'create-webhook' }, 'Add the endpoint');
   const form = h('form', { id: 'new-webhook-form', novalidate: true },
     h('fieldset', {}, h('legend', {}, 'New endpoint'),
-      field('Address (https://…)', url),
+      field('Address', url, 'An http or https address on the internet, where the receiver listens.'),
       field('Event types (optional)', types, 'Separated by commas, e.g. meeting.started, participant.joined. Empty: every event.'),
       field('Description (optional)', description), button));
   form.addEventListener('submit', async (event) => {
@@ -499,17 +512,16 @@ export async function webhooks(app) {
     if (list.length) body.event_types = list;
     if (description.value.trim()) body.description = description.value.trim();
     button.disabled = true;
-    let made;
-    const ok = await app.attempt(async () => { made = await api.post('/api/v1/webhooks', body); });
+    let created;
+    let view;
+    const ok = await app.attempt(async () => {
+      created = await api.post('/api/v1/webhooks', body);
+      view = await webhooks(app, created);
+    });
     button.disabled = false;
     if (!ok) return;
-    const view = await webhooks(app);
-    app.status(`Added ${made.url}. Copy its secret now: it is shown this once.`);
-    const container = document.getElementById('view');
-    fill(container, view);
-    const secret = container.querySelector('#webhook-secret');
-    fill(secret, shownOnce(app, 'webhook-secret-value', `Secret of ${made.url}`, made.secret));
-    secret.querySelector('input').focus();
+    redraw(view, 'webhook-secret-value');
+    app.status(`Added ${created.url}. Copy its secret now: it is shown this once.`);
   });
   return frame(app, 'webhooks', 'Webhooks',
     h('p', { class: 'hint' }, 'Plenum posts each event of the company to these addresses, signed with the endpoint\'s secret (Standard Webhooks).'),

@@ -52,7 +52,7 @@ function leftAt(stay, joined) {
 
 function attendanceTable(m, captionId) {
   if (!m.attendance.length) return h('p', { class: 'empty' }, 'Nobody joined.');
-  return h('div', { class: 'table-wrap' },
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': captionId },
     h('table', { class: 'attendance' },
       h('caption', { id: captionId }, `Attendance (${m.attendance.length})`),
       h('thead', {}, h('tr', {},

@@ -186,6 +186,10 @@ async fn an_admin_creates_a_user_who_signs_in_makes_a_key_imports_history_and_se
         .unwrap_or_default()
         .to_owned();
     wait_for_text(&mut page, "Shown this once").await;
+    // The list has it already, without its secret; the secret has the focus, to copy.
+    let row = row_text(&mut page, "keys-table", "reporting").await;
+    assert!(!row.contains(&secret), "{row}");
+    assert_eq!(page.eval("document.activeElement.id").await, "new-secret");
     assert_accessible(&mut page, &axe, "the keys with a secret shown").await;
     page.screenshot("web-admin-key").await;
     let telnyx = |key: String| {
@@ -411,4 +415,14 @@ async fn every_page_passes_axe_in_both_themes_and_webhooks_are_managed() {
     page.wait_for("document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     page.screenshot("web-admin-users-phone").await;
+    for (hash, title) in [
+        ("#/admin/audit", "Audit log"),
+        ("#/history", "Meeting history"),
+        ("#/admin/keys", "API keys and Huawei apps"),
+    ] {
+        visit(&mut page, hash, title).await;
+        page.wait_for("document.documentElement.scrollWidth <= window.innerWidth")
+            .await;
+        assert_accessible(&mut page, &axe, &format!("{hash} at phone width")).await;
+    }
 }
