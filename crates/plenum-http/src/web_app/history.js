@@ -35,6 +35,7 @@ export function hashOf(base, { page, q }) {
 }
 
 function duration(ms) {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
   const minutes = Math.round(ms / 60_000);
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
@@ -101,6 +102,11 @@ function recording(m, r, index) {
     h('p', { class: 'meta', id: factsId }, `${m.meeting_name}: ${facts}`), body);
 }
 
+/// The meeting's own recordings first, then the participants', each by start.
+function meetingFirst(recordings) {
+  return [...recordings].sort((a, b) => (!!a.client_uuid - !!b.client_uuid) || (a.start_time - b.start_time));
+}
+
 function meetingCard(m) {
   const id = `past-${m.session_id}`;
   return h('li', { class: 'card past-meeting', dataset: { session: m.session_id } },
@@ -113,7 +119,7 @@ function meetingCard(m) {
     attendanceTable(m, `${id}-attendance`),
     h('h3', {}, m.recordings.length ? `Recordings (${m.recordings.length})` : 'Recordings'),
     m.recordings.length
-      ? h('ul', { class: 'recordings' }, m.recordings.map((r, i) => recording(m, r, i)))
+      ? h('ul', { class: 'recordings' }, meetingFirst(m.recordings).map((r, i) => recording(m, r, i)))
       : h('p', { class: 'empty' }, 'No recordings you may see.'));
 }
 

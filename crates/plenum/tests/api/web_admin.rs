@@ -3,10 +3,13 @@
 //! a member sees none of it; and axe-core finds no serious or critical violation on any page,
 //! in the light and the dark theme.
 
+use std::time::Duration;
+
 use plenum_testkit::{ADMIN_PASSWORD, TestApp};
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Page};
+use crate::media::{MediaBot, eventually};
 use crate::web_app::{
     click, click_and_confirm, click_text, open, sign_in, type_into, wait_for_text,
 };
@@ -425,4 +428,84 @@ async fn every_page_passes_axe_in_both_themes_and_webhooks_are_managed() {
             .await;
         assert_accessible(&mut page, &axe, &format!("{hash} at phone width")).await;
     }
+}
+
+#[tokio::test]
+async fn running_meetings_show_their_participants_and_a_recording_plays_in_the_history() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let axe = axe_source();
+    crate::room(&app, &token, "7300009").await;
+    let ann = MediaBot::join(&app, "7300009", "Ann", true).await;
+    let bob = MediaBot::join(&app, "7300009", "Bob", true).await;
+    eventually(Duration::from_secs(15), "media flows both ways", || {
+        ann.received_from(&bob).video_frames > 5 && bob.received_from(&ann).video_frames > 5
+    })
+    .await;
+
+    let browser = Browser::launch().await;
+    let mut page = open(&browser, &app, "/#/admin/running").await;
+    sign_in(&mut page, "admin", ADMIN_PASSWORD).await;
+    page.wait_for("document.querySelector('#view .view-heading') && document.querySelector('#view .view-heading').textContent === 'Running meetings'")
+        .await;
+    wait_for_text(&mut page, "Room 7300009").await;
+    let people = page
+        .eval("[...document.querySelectorAll('#running-list li[data-number=\"7300009\"] tbody th')].map(c => c.textContent).sort()")
+        .await;
+    assert_eq!(people, json!(["Ann", "Bob"]));
+    let href = page
+        .eval("document.querySelector('#running-list li[data-number=\"7300009\"] a.button').getAttribute('href')")
+        .await;
+    assert!(
+        href.as_str()
+            .is_some_and(|h| h.starts_with("/join/7300009?") && h.contains("password=1234")),
+        "{href}"
+    );
+    assert_accessible(&mut page, &axe, "the running meetings").await;
+    page.screenshot("web-admin-running").await;
+
+    // A recording, then the history plays it in the page.
+    let path = "/api/v1/meeting/7300009/recording";
+    let start = app.post(path, Some(&token), json!({})).await;
+    assert!(start.status.is_success(), "{}", start.body);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stop = app
+        .call(reqwest::Method::DELETE, path, Some(&token), None)
+        .await;
+    assert!(stop.status.is_success(), "{}", stop.body);
+    let started = std::time::Instant::now();
+    loop {
+        let list = app
+            .get("/api/v1/history/recordings?page_size=50", Some(&token))
+            .await;
+        let done = list.body["recordings"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty() && l.iter().all(|r| r["status"] == "completed"));
+        if done {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "recordings not completed: {}",
+            list.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    ann.leave().await;
+    bob.leave().await;
+
+    visit(&mut page, "#/history", "Meeting history").await;
+    wait_for_text(&mut page, "Room 7300009").await;
+    page.wait_for("!!document.querySelector('video.player')")
+        .await;
+    assert_eq!(
+        page.eval("new URL(document.querySelector('video.player').src).origin === location.origin")
+            .await,
+        true
+    );
+    // The file's metadata loads: the browser can play it (its duration is the recording's).
+    page.wait_for("document.querySelector('video.player').readyState >= 1 && document.querySelector('video.player').duration > 1")
+        .await;
+    assert_accessible(&mut page, &axe, "the history with a player").await;
+    page.screenshot("web-history-player").await;
 }
