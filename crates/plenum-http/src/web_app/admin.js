@@ -226,7 +226,8 @@ export async function rooms(app) {
       h('td', {}, r.meeting_number),
       h('td', {}, r.meeting_password || 'none'),
       h('td', {}, r.owner_name),
-      h('td', {}, confirmButton('Delete', 'Really delete?', async () => {
+      h('td', { class: 'row-actions' }, h('a', { href: `#/admin/rooms/${encodeURIComponent(r.meeting_room_id)}`, 'aria-describedby': id }, 'Edit'), ' ',
+        confirmButton('Delete', 'Really delete?', async () => {
         if (await app.attempt(() => api.del(`/api/v1/meeting_room/${encodeURIComponent(r.meeting_room_id)}`))) {
           app.status(`Deleted the room ${r.meetingroom_name}.`);
           app.go('#/admin/rooms');
@@ -257,6 +258,38 @@ export async function rooms(app) {
   return frame(app, 'rooms', 'Rooms',
     rows.length ? table(`Rooms (${found.total_size})`, ['Name', 'Number', 'Password', 'Owner', ''], rows, 'rooms-table')
       : h('p', { class: 'empty' }, 'The company has no rooms.'),
+    form);
+}
+
+export async function editRoom(app, roomId) {
+  const [r, people] = await Promise.all([
+    api.get(`/api/v1/meeting_room/${encodeURIComponent(roomId)}`),
+    api.get(`/api/v1/user/public/users${api.query({ page_size: 500 })}`),
+  ]);
+  const users = people.users || [];
+  if (!users.some((u) => u.user_id === r.owner_id)) users.unshift({ user_id: r.owner_id, username: r.owner_name, real_name: '' });
+  const name = h('input', { id: 'edit-room-name', type: 'text', value: r.meetingroom_name, maxlength: '128' });
+  const password = h('input', { id: 'edit-room-password', type: 'text', inputmode: 'numeric', maxlength: '16', value: r.meeting_password });
+  const owner = select('edit-room-owner', users.map((u) => [u.user_id, u.real_name ? `${u.real_name} (${u.username})` : u.username]), r.owner_id);
+  const save = h('button', { type: 'submit', class: 'primary', id: 'save-room' }, 'Save');
+  const form = h('form', { id: 'edit-room-form', novalidate: true },
+    field('Name', name), field('Password', password, '4 to 16 digits; empty for none.'), field('Owner', owner), save);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    save.disabled = true;
+    const ok = await app.attempt(() => api.post(`/api/v1/meeting_room/${encodeURIComponent(roomId)}`, {
+      meetingroom_name: name.value.trim(), meeting_password: password.value.trim() || null, owner_id: owner.value,
+    }));
+    save.disabled = false;
+    if (ok) {
+      app.status(`Saved the room ${name.value.trim()}.`);
+      app.go('#/admin/rooms');
+    }
+  });
+  return frame(app, 'rooms', `Room ${r.meetingroom_name}`,
+    h('p', {}, h('a', { href: '#/admin/rooms' }, 'Back to the rooms')),
+    h('dl', { class: 'facts' }, h('dt', {}, 'Number'), h('dd', {}, r.meeting_number),
+      h('dt', {}, 'Created'), h('dd', {}, `${formatDateTime(r.created_time)} by ${r.creator_name}`)),
     form);
 }
 

@@ -158,6 +158,7 @@ const VIEWS = [
   { pattern: /^#\/admin\/users(?:\?(.*))?$/, nav: 'nav-admin', admin: true, view: (m) => admin.users(app, m[1]) },
   { pattern: /^#\/admin\/users\/([^/?]+)$/, nav: 'nav-admin', admin: true, view: (m) => admin.editUser(app, decodeURIComponent(m[1])) },
   { pattern: /^#\/admin\/rooms$/, nav: 'nav-admin', admin: true, view: () => admin.rooms(app) },
+  { pattern: /^#\/admin\/rooms\/([^/?]+)$/, nav: 'nav-admin', admin: true, view: (m) => admin.editRoom(app, decodeURIComponent(m[1])) },
   { pattern: /^#\/admin\/running$/, nav: 'nav-admin', admin: true, view: () => admin.running(app) },
   { pattern: /^#\/admin\/company$/, nav: 'nav-admin', admin: true, view: () => admin.company(app) },
   { pattern: /^#\/admin\/keys$/, nav: 'nav-admin', admin: true, view: () => admin.keys(app) },

@@ -351,6 +351,33 @@ async fn every_page_passes_axe_in_both_themes_and_webhooks_are_managed() {
     click_and_confirm(&mut page, "#webhook-list", "Delete", "Really delete?").await;
     wait_for_text(&mut page, "No endpoints.").await;
 
+    // Users page by page (20 a page); the search narrows them.
+    let token = app.admin_token().await;
+    for i in 0..21 {
+        app.create_user(&token, &format!("user{i:02}"), "Normal", PASSWORD)
+            .await;
+    }
+    visit(&mut page, "#/admin/users", "Users").await;
+    wait_for_text(&mut page, "Page 1 of 2").await;
+    click_text(&mut page, "nav.pager", "Next page").await;
+    wait_for_text(&mut page, "Page 2 of 2").await;
+    page.wait_for("location.hash === '#/admin/users?page=2'")
+        .await;
+    type_into(&mut page, "user-search", "user07").await;
+    click_text(&mut page, "form.search", "Search").await;
+    page.wait_for("document.querySelectorAll('#users-table tbody tr').length === 1")
+        .await;
+
+    // A room: created, changed, deleted (after the pages are checked with it in them).
+    visit(&mut page, "#/admin/rooms", "Rooms").await;
+    type_into(&mut page, "new-room-name", "Board").await;
+    type_into(&mut page, "new-room-number", "7400001").await;
+    type_into(&mut page, "new-room-password", "2468").await;
+    click(&mut page, "create-room").await;
+    wait_for_text(&mut page, "Created the room Board.").await;
+    let row = row_text(&mut page, "rooms-table", "Board").await;
+    assert!(row.contains("7400001") && row.contains("2468"), "{row}");
+
     // Every page, light then dark (the system's preference), and the toggle says which.
     let pages = [
         ("#/meetings", "Upcoming meetings"),
@@ -401,6 +428,19 @@ async fn every_page_passes_axe_in_both_themes_and_webhooks_are_managed() {
             assert_accessible(&mut page, &axe, &format!("{hash} (dark: {dark})")).await;
         }
     }
+    visit(&mut page, "#/admin/rooms", "Rooms").await;
+    click_text(&mut page, "#rooms-table", "Edit").await;
+    page.wait_for("document.querySelector('#view .view-heading').textContent === 'Room Board'")
+        .await;
+    type_into(&mut page, "edit-room-name", "Boardroom").await;
+    type_into(&mut page, "edit-room-password", "").await;
+    click(&mut page, "save-room").await;
+    wait_for_text(&mut page, "Saved the room Boardroom.").await;
+    let row = row_text(&mut page, "rooms-table", "Boardroom").await;
+    assert!(row.contains("none"), "{row}");
+    click_and_confirm(&mut page, "#rooms-table", "Delete", "Really delete?").await;
+    wait_for_text(&mut page, "The company has no rooms.").await;
+
     // The audit log has what was done, and filters by action.
     visit(&mut page, "#/admin/audit", "Audit log").await;
     type_into(&mut page, "audit-action", "webhook.create").await;
