@@ -6,7 +6,7 @@
 import * as api from './api.js';
 import { field, fill, h, heading } from './dom.js';
 import { formatDateTime } from './time.js';
-import { hashOf, pager, params, searchForm } from './history.js';
+import { DEVICES, hashOf, pager, params, searchForm } from './history.js';
 
 const ROLES = ['Normal', 'MeetingOperator', 'SystemAdmin'];
 const ROLE_WORDS = { Normal: 'Member', MeetingOperator: 'Meeting operator', SystemAdmin: 'Administrator' };
@@ -312,8 +312,8 @@ export async function running(app) {
       people.length
         ? table(`Participants (${people.length})`, ['Name', 'Kind', 'Device', 'Audio', 'Joined'], people.map((p) => h('tr', {},
           h('th', { scope: 'row' }, p.name, p.lecture ? ' (lecturer)' : ''),
-          h('td', {}, p.kind === 'USER' ? 'Signed in' : p.kind === 'GUEST' ? 'Guest' : 'Gateway'),
-          h('td', {}, p.device_type),
+          h('td', {}, { USER: 'Signed in', GUEST: 'Guest', GATEWAY: 'Gateway' }[p.type] || p.type),
+          h('td', {}, DEVICES[p.device_type] || p.device_type),
           h('td', {}, p.mute_audio ? 'Muted' : 'On'),
           h('td', {}, formatDateTime(p.join_time)))))
         : h('p', { class: 'empty' }, 'Nobody is in it now.'),

@@ -9,7 +9,7 @@ import { formatDateTime, formatSlot, formatTime, isoDate } from './time.js';
 
 const PAGE_SIZE = 10;
 
-const DEVICES = {
+export const DEVICES = {
   desktop: 'Desktop app',
   web: 'Browser',
   mobile: 'Phone or tablet app',

@@ -493,6 +493,8 @@ async fn running_meetings_show_their_participants_and_a_recording_plays_in_the_h
         .eval("[...document.querySelectorAll('#running-list li[data-number=\"7300009\"] tbody th')].map(c => c.textContent).sort()")
         .await;
     assert_eq!(people, json!(["Ann", "Bob"]));
+    let row = row_text(&mut page, "running-list", "Ann").await;
+    assert!(row.contains("Guest") && row.contains("Bot"), "{row}");
     let href = page
         .eval("document.querySelector('#running-list li[data-number=\"7300009\"] a.button').getAttribute('href')")
         .await;
