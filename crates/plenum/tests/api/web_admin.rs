@@ -148,7 +148,7 @@ async fn an_admin_creates_a_user_who_signs_in_makes_a_key_imports_history_and_se
     type_into(&mut page, "new-user-username", "nora").await;
     type_into(&mut page, "new-user-password", PASSWORD).await;
     click(&mut page, "create-user").await;
-    page.wait_for("!document.getElementById('alert').hidden && /nora|taken|exists/i.test(document.getElementById('alert').textContent)")
+    page.wait_for("!document.getElementById('alert').hidden && document.getElementById('alert').textContent === 'This username is taken. Choose another.'")
         .await;
 
     // Edit: her role back to member, and a new password.
@@ -175,6 +175,25 @@ async fn an_admin_creates_a_user_who_signs_in_makes_a_key_imports_history_and_se
         .get(&format!("/api/v1/user/users/{nora_id}"), Some(&admin))
         .await;
     assert_eq!(nora.body["role"], json!(["Normal"]), "{}", nora.body);
+
+    // The last administrator cannot stop being one: said in words, nothing changes.
+    let admin_id = page
+        .eval("fetch('/api/v1/user/session').then(r => r.json()).then(b => b.user_id)")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    visit(
+        &mut page,
+        &format!("#/admin/users/{admin_id}"),
+        "User admin",
+    )
+    .await;
+    page.eval("document.getElementById('edit-user-role').value = 'Normal'")
+        .await;
+    click(&mut page, "save-user").await;
+    page.wait_for("document.getElementById('alert').textContent.includes('last administrator: make someone else')")
+        .await;
 
     // A key: its secret shown once, working, then revoked.
     visit(&mut page, "#/admin/keys", "API keys and Huawei apps").await;
