@@ -143,13 +143,16 @@ pub async fn list(
     let num = PagingQuery::number(&paging.page_num, Field::PageNum, 1)?;
     let size = PagingQuery::number(&paging.page_size, Field::PageSize, 10)?;
     let page = PageRequest::by_number(num, size, MAX_MEETINGS_PAGE)?;
+    let company_wide = reads_company(&who);
     let query = SessionQuery {
         name: SearchText::parse(paging.filter.as_deref(), Field::Filter)?,
-        with_participants: true,
+        // Who attended picks a member's meetings; the company's readers need no picking (each
+        // meeting's stays are read below either way).
+        with_participants: !company_wide,
         ..SessionQuery::default()
     };
     let history = state.plenum.history();
-    let (summaries, total) = if reads_company(&who) {
+    let (summaries, total) = if company_wide {
         let found = history.find_sessions(scope(&who), &query, page).await?;
         (found.items, found.total)
     } else {

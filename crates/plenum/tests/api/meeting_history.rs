@@ -216,3 +216,75 @@ async fn no_company_sees_anothers_meetings() {
         assert_frtc_error(&reply, 404, "session_not_found");
     }
 }
+
+#[tokio::test]
+async fn a_members_meetings_are_found_across_many_pages_of_the_companys() {
+    use plenum_testkit::TestApp;
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "bob", "Normal", PASSWORD).await;
+    // 1,201 sessions of the admin's (more than two of the pages the list reads at a time); Bob
+    // attended three of them, far apart, and owns one more.
+    let attended = [0usize, 600, 1200];
+    let mut lines = String::new();
+    for i in 0..1201usize {
+        let id = format!("01900000-0000-7000-8000-{i:012x}");
+        let start = 1_700_000_000 + i as i64 * 3600;
+        let at = |t: i64| {
+            jiff::Timestamp::from_second(t)
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        };
+        let owner = if i == 7 { "bob" } else { "admin" };
+        lines.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"type": "session", "id": id, "meeting_number": "7200001",
+                "name": format!("Meeting {i}"), "owner": owner,
+                "started_at": at(start), "ended_at": at(start + 1800)})
+        ));
+        if attended.contains(&i) {
+            lines.push_str(&format!(
+                "{}\n",
+                serde_json::json!({"type": "attendance", "session": id, "user": "bob",
+                    "display_name": "Bob", "device_type": "web", "media_type": "video",
+                    "joined_at": at(start + 60), "left_at": at(start + 600)})
+            ));
+        }
+    }
+    let imported = crate::history_fixture::import(&app, &admin, lines).await;
+    assert_eq!(imported.status.as_u16(), 200, "{}", imported.body);
+
+    let bob = app.sign_in("bob", PASSWORD).await;
+    let all = app
+        .get("/api/v1/history/meetings?page_size=50", Some(&bob))
+        .await;
+    assert_eq!(
+        ids_of(&all.body["meetings"], "meeting_name"),
+        ["Meeting 1200", "Meeting 600", "Meeting 7", "Meeting 0"],
+        "{}",
+        all.body
+    );
+    assert_eq!(all.body["total_size"], 4);
+    let second = app
+        .get(
+            "/api/v1/history/meetings?page_size=3&page_num=2",
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(
+        ids_of(&second.body["meetings"], "meeting_name"),
+        ["Meeting 0"]
+    );
+    assert_eq!(second.body["total_page_num"], 2);
+    let found = app
+        .get("/api/v1/history/meetings?filter=meeting%2060", Some(&bob))
+        .await;
+    assert_eq!(
+        ids_of(&found.body["meetings"], "meeting_name"),
+        ["Meeting 600"]
+    );
+    let admin_sees = app
+        .get("/api/v1/history/meetings?page_size=1", Some(&admin))
+        .await;
+    assert_eq!(admin_sees.body["total_size"], 1201);
+}
