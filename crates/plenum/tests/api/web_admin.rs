@@ -212,6 +212,12 @@ async fn an_admin_creates_a_user_who_signs_in_makes_a_key_imports_history_and_se
     let row = row_text(&mut page, "keys-table", "reporting").await;
     assert!(!row.contains(&secret), "{row}");
     assert_eq!(page.eval("document.activeElement.id").await, "new-secret");
+    page.press("Tab").await;
+    assert_eq!(
+        page.eval("document.activeElement.textContent").await,
+        "Copy",
+        "the next stop after the secret is its Copy button"
+    );
     assert_accessible(&mut page, &axe, "the keys with a secret shown").await;
     page.screenshot("web-admin-key").await;
     let telnyx = |key: String| {
