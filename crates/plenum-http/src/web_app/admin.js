@@ -511,7 +511,9 @@ export async function webhooks(app, made) {
             const since = Date.now() - 24 * 3600 * 1000;
             let answer;
             if (await app.attempt(async () => { answer = await api.post(`/api/v1/webhooks/${encodeURIComponent(w.webhook_id)}/replay`, { since }); })) {
-              app.status(`Sending again ${answer.replayed} events of the last 24 hours to ${w.url}.`);
+              app.status(answer.replayed === 1
+                ? `Sending again 1 event of the last 24 hours to ${w.url}.`
+                : `Sending again ${answer.replayed} events of the last 24 hours to ${w.url}.`);
             }
           },
         }, 'Replay the last day'),

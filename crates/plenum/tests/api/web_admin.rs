@@ -358,8 +358,31 @@ async fn every_page_passes_axe_in_both_themes_and_webhooks_are_managed() {
         .eval("document.getElementById('webhook-secret-value').value")
         .await;
     wait_for_text(&mut page, "user.created").await;
-    click_text(&mut page, "#webhook-list", "Delivery log").await;
-    wait_for_text(&mut page, "Deliveries to http://127.0.0.1:9/hook").await;
+    // A user is created: the event is attempted (nothing listens there), the log says it
+    // failed, and it can be sent again, alone or with the last day's.
+    let token = app.admin_token().await;
+    app.create_user(&token, "wendy", "Normal", PASSWORD).await;
+    let mut logged = false;
+    for _ in 0..50 {
+        click_text(&mut page, "#webhook-list", "Delivery log").await;
+        wait_for_text(&mut page, "Deliveries to http://127.0.0.1:9/hook").await;
+        if page
+            .eval("!!document.querySelector('#deliveries-table')")
+            .await
+            == json!(true)
+        {
+            logged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(logged, "no delivery was logged");
+    let row = row_text(&mut page, "deliveries-table", "user.created").await;
+    assert!(row.contains("Failed"), "{row}");
+    click_text(&mut page, "#deliveries-table", "Send again").await;
+    wait_for_text(&mut page, "The user.created event is being sent again.").await;
+    click_text(&mut page, "#webhook-list", "Replay the last day").await;
+    wait_for_text(&mut page, "Sending again 1 event of the last 24 hours").await;
     click_and_confirm(
         &mut page,
         "#webhook-list",
@@ -377,12 +400,12 @@ async fn every_page_passes_axe_in_both_themes_and_webhooks_are_managed() {
     wait_for_text(&mut page, "No endpoints.").await;
 
     // Users page by page (20 a page); the search narrows them.
-    let token = app.admin_token().await;
-    for i in 0..21 {
+    for i in 0..20 {
         app.create_user(&token, &format!("user{i:02}"), "Normal", PASSWORD)
             .await;
     }
     visit(&mut page, "#/admin/users", "Users").await;
+    wait_for_text(&mut page, "Users (22)").await;
     wait_for_text(&mut page, "Page 1 of 2").await;
     click_text(&mut page, "nav.pager", "Next page").await;
     wait_for_text(&mut page, "Page 2 of 2").await;
