@@ -299,30 +299,64 @@ export async function running(app) {
   const found = await api.get('/api/v1/meeting');
   const list = found.meetings || [];
   const details = await Promise.all(list.map((m) => api.get(`/api/v1/meeting/${encodeURIComponent(m.meeting_number)}`).catch(() => null)));
+  const reload = () => app.go('#/admin/running');
+  // One control: the FRTC Meeting Control call, said in words, then the page drawn again.
+  const control = (label, attrs, work, done) => h('button', {
+    type: 'button',
+    ...attrs,
+    onclick: async () => {
+      if (await app.attempt(work)) {
+        app.status(done);
+        reload();
+      }
+    },
+  }, label);
   const cards = list.map((m, i) => {
     const d = details[i];
+    const n = encodeURIComponent(m.meeting_number);
     const id = `running-${m.meeting_number}`;
     const q = new URLSearchParams({ name: app.displayName() });
     if (d && d.meeting_password) q.set('password', d.meeting_password);
     const people = d ? d.participants : [];
+    const row = (p) => {
+      const who = `${id}-${p.client_uuid}`;
+      const one = { participants: [p.client_uuid] };
+      return h('tr', {},
+        h('th', { scope: 'row', id: who }, p.name, p.lecture ? ' (lecturer)' : ''),
+        h('td', {}, { USER: 'Signed in', GUEST: 'Guest', GATEWAY: 'Gateway' }[p.type] || p.type),
+        h('td', {}, DEVICES[p.device_type] || p.device_type),
+        h('td', {}, p.mute_audio ? 'Muted' : 'On'),
+        h('td', {}, formatDateTime(p.join_time)),
+        h('td', { class: 'row-actions' },
+          p.mute_audio
+            ? control('Unmute', { 'aria-describedby': who }, () => api.post(`/api/v1/meeting/${n}/unmute`, one), `Unmuted ${p.name}.`)
+            : control('Mute', { 'aria-describedby': who }, () => api.post(`/api/v1/meeting/${n}/mute`, { ...one, allow_self_unmute: true }), `Muted ${p.name}.`),
+          ' ',
+          control('Disconnect', { class: 'danger', 'aria-describedby': who }, () => api.post(`/api/v1/meeting/${n}/disconnect`, one), `Disconnected ${p.name}.`)));
+    };
     return h('li', { class: 'card running-meeting', dataset: { number: m.meeting_number } },
       h('h2', { id, class: 'meeting-name' }, m.meeting_name),
       h('p', { class: 'meta' }, `Number ${m.meeting_number} · Host ${m.owner_name} · Since ${formatDateTime(m.start_time)}`,
         m.locked ? ' · Locked' : '', d && d.recording ? ' · Recording' : '', d && d.live ? ' · Live' : ''),
       people.length
-        ? table(`Participants (${people.length})`, ['Name', 'Kind', 'Device', 'Audio', 'Joined'], people.map((p) => h('tr', {},
-          h('th', { scope: 'row' }, p.name, p.lecture ? ' (lecturer)' : ''),
-          h('td', {}, { USER: 'Signed in', GUEST: 'Guest', GATEWAY: 'Gateway' }[p.type] || p.type),
-          h('td', {}, DEVICES[p.device_type] || p.device_type),
-          h('td', {}, p.mute_audio ? 'Muted' : 'On'),
-          h('td', {}, formatDateTime(p.join_time)))))
+        ? table(`Participants (${people.length})`, ['Name', 'Kind', 'Device', 'Audio', 'Joined', ''], people.map(row))
         : h('p', { class: 'empty' }, 'Nobody is in it now.'),
       h('div', { class: 'actions' },
-        h('a', { class: 'button primary', href: `/join/${encodeURIComponent(m.meeting_number)}?${q}`, 'aria-describedby': id }, 'Open with host controls')));
+        h('a', { class: 'button primary', href: `/join/${n}?${q}`, 'aria-describedby': id }, 'Open with host controls'),
+        m.locked
+          ? control('Unlock', { 'aria-describedby': id }, () => api.del(`/api/v1/meeting/${n}/lock`), `Unlocked ${m.meeting_name}: people can join again.`)
+          : control('Lock', { 'aria-describedby': id }, () => api.post(`/api/v1/meeting/${n}/lock`), `Locked ${m.meeting_name}: nobody new can join.`),
+        control('Mute everyone', { 'aria-describedby': id }, () => api.post(`/api/v1/meeting/${n}/mute_all`, { allow_self_unmute: true }), `Muted everyone in ${m.meeting_name}; they may unmute themselves.`),
+        confirmButton('End the meeting', 'Really end it for everyone?', async () => {
+          if (await app.attempt(() => api.post(`/api/v1/meeting/${n}/stop`, {}))) {
+            app.status(`Ended ${m.meeting_name}.`);
+            reload();
+          }
+        }, id)));
   });
   return frame(app, 'running', 'Running meetings',
-    h('p', { class: 'hint' }, 'The meetings someone is in now. The host controls (mute, lock, disconnect, end, recording) are in the join page.'),
-    h('div', { class: 'actions' }, h('button', { type: 'button', id: 'refresh-running', onclick: () => app.go('#/admin/running') }, 'Refresh')),
+    h('p', { class: 'hint' }, 'The meetings someone is in now, with the main controls. Every control (lecturer, pins, layout, overlay, recording, live) is in the join page: "Open with host controls".'),
+    h('div', { class: 'actions' }, h('button', { type: 'button', id: 'refresh-running', onclick: reload }, 'Refresh')),
     cards.length ? h('ul', { class: 'cards', id: 'running-list' }, cards) : h('p', { class: 'empty' }, 'No meeting is running.'));
 }
 

@@ -581,6 +581,48 @@ async fn running_meetings_show_their_participants_and_a_recording_plays_in_the_h
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The main controls, from the running meetings page: lock, mute one, disconnect one, end.
+    visit(&mut page, "#/admin/running", "Running meetings").await;
+    let card = "#running-list li[data-number=\"7300009\"]";
+    click_text(&mut page, card, "Lock").await;
+    wait_for_text(&mut page, "Locked Room 7300009: nobody new can join.").await;
+    page.wait_for(&format!(
+        "document.querySelector('{card} .meta').textContent.includes('Locked') && [...document.querySelectorAll('{card} button')].some(b => b.textContent === 'Unlock')"
+    ))
+    .await;
+    let in_row = |name: &str, label: &str| {
+        format!(
+            "[...[...document.querySelectorAll('{card} tbody tr')].find(r => r.querySelector('th').textContent === '{name}').querySelectorAll('button')].find(b => b.textContent === '{label}').click()"
+        )
+    };
+    page.eval(&in_row("Ann", "Mute")).await;
+    wait_for_text(&mut page, "Muted Ann.").await;
+    page.wait_for(&format!(
+        "[...document.querySelectorAll('{card} tbody tr')].find(r => r.querySelector('th').textContent === 'Ann').innerText.includes('Muted')"
+    ))
+    .await;
+    let detail = app.get("/api/v1/meeting/7300009", Some(&token)).await;
+    assert_eq!(detail.body["locked"], true, "{}", detail.body);
+    page.eval(&in_row("Bob", "Disconnect")).await;
+    wait_for_text(&mut page, "Disconnected Bob.").await;
+    page.wait_for(&format!(
+        "document.querySelectorAll('{card} tbody tr').length === 1"
+    ))
+    .await;
+    assert_accessible(
+        &mut page,
+        &axe,
+        "the running meeting with its controls used",
+    )
+    .await;
+    click_and_confirm(
+        &mut page,
+        card,
+        "End the meeting",
+        "Really end it for everyone?",
+    )
+    .await;
+    wait_for_text(&mut page, "No meeting is running.").await;
     ann.leave().await;
     bob.leave().await;
 
