@@ -349,16 +349,17 @@ pub(crate) async fn click_text(page: &mut Page, within: &str, text: &str) {
 /// armed button with a fresh one, as it would for a person, who then clicks again: so does
 /// this, a bounded number of times.
 pub(crate) async fn click_and_confirm(page: &mut Page, within: &str, label: &str, confirm: &str) {
-    let armed = format!(
-        "[...document.querySelectorAll({w} + ' button')].some(e => e.textContent.trim() === {c})",
+    // Clicks the armed button in the same evaluation that finds it: an armed button the view
+    // replaces (or that loses the focus) between a look and a click is not missed for good.
+    let click_armed = format!(
+        "(() => {{ const b = [...document.querySelectorAll({w} + ' button')].find(e => e.textContent.trim() === {c}); if (b) b.click(); return !!b; }})()",
         w = serde_json::to_string(within).unwrap_or_else(|e| panic!("{e}")),
         c = serde_json::to_string(confirm).unwrap_or_else(|e| panic!("{e}")),
     );
     for _ in 0..5 {
         click_text(page, within, label).await;
         for _ in 0..20 {
-            if let Ok(serde_json::Value::Bool(true)) = page.try_eval(&armed).await {
-                click_text(page, within, confirm).await;
+            if let Ok(serde_json::Value::Bool(true)) = page.try_eval(&click_armed).await {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
