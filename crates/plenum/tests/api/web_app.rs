@@ -664,6 +664,9 @@ async fn reservations_are_made_changed_and_deleted_and_the_account_page_works() 
     wait_for_text(&mut page, "Scheduled “Design review”").await;
 
     // Changed from the list, then deleted (after a second, confirming click).
+    // The editor goes on to the meeting's week; only then is the list asked for, so the two
+    // views do not race.
+    page.wait_for("document.title.startsWith('Week of')").await;
     page.navigate(&app.url("/#/meetings")).await;
     page.wait_for(&card_of("Design review")).await;
     click_text(&mut page, "#view li.meeting", "Edit").await;
@@ -677,6 +680,9 @@ async fn reservations_are_made_changed_and_deleted_and_the_account_page_works() 
     type_into(&mut page, "m-name", "Design review II").await;
     click(&mut page, "m-save").await;
     wait_for_text(&mut page, "Saved “Design review II”").await;
+    // The editor goes on to the meeting's week; only then is the list asked for, so the two
+    // views do not race.
+    page.wait_for("document.title.startsWith('Week of')").await;
     page.navigate(&app.url("/#/meetings")).await;
     page.wait_for(&card_of("Design review II")).await;
     click_and_confirm(&mut page, "#view li.meeting", "Delete", "Really delete?").await;
