@@ -13,6 +13,8 @@
 #   upload to on loopback; prometheus-client, whose parser reads `/metrics` in the metrics
 #   tests; standardwebhooks, the Standard Webhooks library the webhook tests verify
 #   deliveries with.
+# - scripts/axe/node_modules: axe-core, pinned by scripts/axe/package-lock.json (npm ci), which
+#   the web app's browser tests inject into the pages to check accessibility (never served).
 # - postgresql: the server of the PostgreSQL store's tests; scripts/pg-test-server.sh starts a
 #   throwaway cluster of it for each test run (the package's own cluster is not used).
 # Idempotent: does nothing when everything is present.
@@ -75,3 +77,15 @@ command -v openssl >/dev/null 2>&1 || {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends openssl >/dev/null
 }
+
+# axe-core for the browser tests' accessibility check, exactly as the lockfile pins it.
+axe_version=$(sed -n 's/.*"axe-core": "\(.*\)".*/\1/p' scripts/axe/package.json)
+if [ "$(node -p 'require("./scripts/axe/node_modules/axe-core/package.json").version' 2>/dev/null)" != "$axe_version" ]; then
+  command -v npm >/dev/null 2>&1 || {
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+  }
+  echo "installing axe-core $axe_version" >&2
+  npm ci --prefix scripts/axe --ignore-scripts --no-audit --no-fund --silent
+fi

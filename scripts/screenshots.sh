@@ -12,5 +12,5 @@ cd "$(dirname "$0")/.."
 out="${1:-docs/screenshots}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-PLENUM_SCREENSHOTS="$out" cargo test -p plenum --test api -- web_app:: host_controls:: >&2
+PLENUM_SCREENSHOTS="$out" cargo test -p plenum --test api -- web_app:: web_admin:: host_controls:: >&2
 ls "$out"/web-*.png "$out"/host-*.png

@@ -47,6 +47,7 @@ const OPERATIONS: &str = "Operations";
         (name = "System", description = "FRTC: capacity and version"),
         (name = "Company", description = "Plenum extension: companies (tenants)"),
         (name = "Recordings", description = "Plenum extension: recordings of running meetings and the company's recordings, with download links"),
+        (name = "Meeting history", description = "Plenum extension: past and running meetings with attendance and the recordings the caller may see"),
         (name = "History", description = "Plenum extension: integration keys (API keys, Huawei apps) and history import"),
         (name = "Live", description = "The client protocol: a participant's WebSocket (docs/client-protocol.md)"),
         (name = "Web app", description = "The browser app for members and administrators, a client of the FRTC API and the client protocol (docs/web-app.md)"),

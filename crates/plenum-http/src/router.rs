@@ -116,6 +116,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(frtc::recordings::of_meeting))
         .routes(routes!(frtc::recordings::list))
         .routes(routes!(frtc::recordings::detail))
+        // Plenum extension: past meetings with attendance
+        .routes(routes!(frtc::meeting_history::list))
+        .routes(routes!(frtc::meeting_history::detail))
         .routes(routes!(
             frtc::meeting::pin_for_participant,
             frtc::meeting::unpin_for_participant

@@ -14,6 +14,7 @@
 pub mod company;
 pub mod history;
 pub mod meeting;
+pub mod meeting_history;
 pub mod recordings;
 pub mod room;
 pub mod schedule;

@@ -34,6 +34,10 @@ const WORDS = {
   wrong_old_secret: 'The current password is wrong.',
   schedule_not_found: 'This meeting does not exist any more, or you may not see it.',
   recurrence_not_found: 'This series does not exist any more, or you may not see it.',
+  username_taken: 'This username is taken. Choose another.',
+  last_system_admin: 'This is the company\'s last administrator: make someone else an administrator first.',
+  session_not_found: 'This meeting does not exist, or you may not see it.',
+  meeting_not_running: 'This meeting is not running any more.',
   internal_error: 'Something went wrong on the server. Try again; if it keeps happening, tell your administrator.',
 };
 

@@ -7,6 +7,8 @@ import * as meetings from './meetings.js';
 import * as editor from './editor.js';
 import * as rooms from './rooms.js';
 import * as account from './account.js';
+import * as history from './history.js';
+import * as admin from './admin.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -59,7 +61,14 @@ function applyTheme() {
   if (chosen === 'light' || chosen === 'dark') document.documentElement.dataset.theme = chosen;
   else delete document.documentElement.dataset.theme;
   const dark = chosen ? chosen === 'dark' : systemDark();
-  $('theme-toggle').setAttribute('aria-pressed', String(dark));
+  const toggle = $('theme-toggle');
+  toggle.setAttribute('aria-pressed', String(dark));
+  // The name stays "Dark theme" (a toggle's state is its pressed state); what it is now, and
+  // whether that comes from the system's preference, is said next to it.
+  $('theme-state').textContent = `${dark ? 'on' : 'off'}${chosen ? '' : ', as the system'}`;
+  toggle.title = dark
+    ? (chosen ? 'The dark theme is on. Press for the light theme.' : 'The dark theme is on, as your system prefers. Press for the light theme.')
+    : (chosen ? 'The light theme is on. Press for the dark theme.' : 'The light theme is on, as your system prefers. Press for the dark theme.');
 }
 
 function toggleTheme() {
@@ -77,6 +86,7 @@ function showSignedIn() {
   $('who').hidden = false;
   $('who').textContent = `Signed in as ${app.displayName()}`;
   $('sign-out').hidden = false;
+  $('nav-admin-item').hidden = !admin.isAdmin(app);
 }
 
 function showSignIn(message) {
@@ -84,6 +94,7 @@ function showSignIn(message) {
   api.setCsrf('');
   fill($('view'));
   $('nav').hidden = true;
+  $('nav-admin-item').hidden = true;
   $('who').hidden = true;
   $('sign-out').hidden = true;
   $('sign-in').hidden = false;
@@ -142,6 +153,19 @@ const VIEWS = [
   { pattern: /^#\/series\/([^/]+)\/edit$/, nav: 'nav-meetings', view: (m) => editor.editSeries(app, decodeURIComponent(m[1])) },
   { pattern: /^#\/rooms$/, nav: 'nav-rooms', view: () => rooms.list(app) },
   { pattern: /^#\/account$/, nav: 'nav-account', view: () => account.page(app) },
+  { pattern: /^#\/history(?:\?(.*))?$/, nav: 'nav-history', view: (m) => history.page(app, m[1]) },
+  { pattern: /^#\/admin\/?$/, nav: 'nav-admin', admin: true, view: () => admin.index(app) },
+  { pattern: /^#\/admin\/users(?:\?(.*))?$/, nav: 'nav-admin', admin: true, view: (m) => admin.users(app, m[1]) },
+  { pattern: /^#\/admin\/users\/([^/?]+)$/, nav: 'nav-admin', admin: true, view: (m) => admin.editUser(app, decodeURIComponent(m[1])) },
+  { pattern: /^#\/admin\/rooms$/, nav: 'nav-admin', admin: true, view: () => admin.rooms(app) },
+  { pattern: /^#\/admin\/rooms\/([^/?]+)$/, nav: 'nav-admin', admin: true, view: (m) => admin.editRoom(app, decodeURIComponent(m[1])) },
+  { pattern: /^#\/admin\/running$/, nav: 'nav-admin', admin: true, view: () => admin.running(app) },
+  { pattern: /^#\/admin\/company$/, nav: 'nav-admin', admin: true, view: () => admin.company(app) },
+  { pattern: /^#\/admin\/keys$/, nav: 'nav-admin', admin: true, view: () => admin.keys(app) },
+  { pattern: /^#\/admin\/import$/, nav: 'nav-admin', admin: true, view: () => admin.importPage(app) },
+  { pattern: /^#\/admin\/webhooks$/, nav: 'nav-admin', admin: true, view: () => admin.webhooks(app) },
+  { pattern: /^#\/admin\/audit(?:\?(.*))?$/, nav: 'nav-admin', admin: true, view: (m) => admin.audit(app, m[1]) },
+  { pattern: /^#\/admin\/companies$/, nav: 'nav-admin', admin: true, view: () => admin.companies(app) },
   { pattern: /^(?:#\/meetings)?$|^#\/?$/, nav: 'nav-meetings', view: () => meetings.upcoming(app) },
 ];
 
@@ -150,12 +174,17 @@ let rendering = 0;
 async function route() {
   if (!app.session) return;
   const hash = location.hash || '#/meetings';
-  const found = VIEWS.find((v) => v.pattern.test(hash));
+  // The administration's pages are for SystemAdmins only (the server refuses their calls to
+  // anyone else anyway): others are told so, and see no link to them.
+  const found = VIEWS.find((v) => v.pattern.test(hash) && (!v.admin || admin.isAdmin(app)));
   for (const link of document.querySelectorAll('#nav a')) link.removeAttribute('aria-current');
   const container = $('view');
   if (!found) {
-    fill(container, h('h1', { tabindex: '-1', class: 'view-heading' }, 'Not found'),
-      h('p', {}, 'There is no such page. ', h('a', { href: '#/meetings' }, 'Go to your meetings.')));
+    const forAdmins = VIEWS.some((v) => v.admin && v.pattern.test(hash));
+    fill(container, h('h1', { tabindex: '-1', class: 'view-heading' }, forAdmins ? 'For administrators only' : 'Not found'),
+      h('p', {}, forAdmins ? 'This page is for the company\'s administrators. ' : 'There is no such page. ',
+        h('a', { href: '#/meetings' }, 'Go to your meetings.')));
+    document.title = `${forAdmins ? 'For administrators only' : 'Not found'} · Plenum`;
     container.querySelector('h1').focus();
     return;
   }

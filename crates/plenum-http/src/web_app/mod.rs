@@ -56,6 +56,8 @@ const ASSETS: &[Asset] = assets![
     ("editor.js", JS),
     ("rooms.js", JS),
     ("account.js", JS),
+    ("history.js", JS),
+    ("admin.js", JS),
 ];
 
 /// `GET /`: the app.

@@ -13,6 +13,7 @@ mod huawei;
 mod join_page;
 mod live;
 mod media;
+mod meeting_history;
 mod metrics;
 mod openapi;
 mod persistence;
@@ -31,6 +32,7 @@ mod tokens;
 mod users;
 mod vendor_sdks;
 mod watch;
+mod web_admin;
 mod web_app;
 mod webhooks;
 

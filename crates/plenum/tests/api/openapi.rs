@@ -578,6 +578,24 @@ async fn the_vendor_surfaces_answer_in_the_shapes_the_document_gives() {
     s.take(app, (Method::GET, list, list), with_key, None, 400)
         .await;
 
+    // FRTC: the meeting history (Plenum extension), which the web app reads.
+    let alice = format!("Bearer {}", r.alice);
+    let as_alice: &[(&str, &str)] = &[("authorization", &alice)];
+    let meetings = "/api/v1/history/meetings";
+    s.take(app, (Method::GET, meetings, meetings), as_alice, None, 200)
+        .await;
+    s.take(app, (Method::GET, meetings, meetings), &[], None, 401)
+        .await;
+    let path = format!("{meetings}?page_size=51");
+    s.take(app, (Method::GET, meetings, &path), as_alice, None, 400)
+        .await;
+    let meeting = "/api/v1/history/meetings/{session_id}";
+    for (id, status) in [(ids::REVIEW, 200), (ids::GLOBEX_SESSION, 404)] {
+        let path = format!("{meetings}/{id}");
+        s.take(app, (Method::GET, meeting, &path), as_alice, None, status)
+            .await;
+    }
+
     // Telnyx.
     let recordings = "/v2/room_recordings";
     let one = "/v2/room_recordings/{room_recording_id}";
