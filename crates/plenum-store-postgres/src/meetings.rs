@@ -20,7 +20,7 @@ use plenum_domain::schedule::{
     PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
     carry_over_occurrences,
 };
-use plenum_store::{MeetingScope, StoreError, StoreResult};
+use plenum_store::{Trail, MeetingScope, StoreError, StoreResult};
 
 use crate::{
     PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, number, offset,
@@ -594,7 +594,11 @@ async fn adopt_room_number(tx: &mut Tx, holder: Holder) -> StoreResult<()> {
     Ok(())
 }
 
-pub(crate) async fn create_schedule(store: &PgStore, s: &Schedule) -> StoreResult<Schedule> {
+pub(crate) async fn create_schedule(
+    store: &PgStore,
+    s: &Schedule,
+    trail: &Trail,
+) -> StoreResult<Schedule> {
     let mut tx = store.begin().await?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
     if s.room_id.is_none() {
@@ -611,6 +615,7 @@ pub(crate) async fn create_schedule(store: &PgStore, s: &Schedule) -> StoreResul
     let created = schedule_in(&mut *tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(created)
 }
@@ -635,7 +640,11 @@ pub(crate) async fn create_schedules(store: &PgStore, schedules: &[Schedule]) ->
     Ok(())
 }
 
-pub(crate) async fn update_schedule(store: &PgStore, s: &Schedule) -> StoreResult<Schedule> {
+pub(crate) async fn update_schedule(
+    store: &PgStore,
+    s: &Schedule,
+    trail: &Trail,
+) -> StoreResult<Schedule> {
     let mut tx = store.begin().await?;
     let stored = locked_revision(&mut tx, "schedules", s.company_id, s.id.as_uuid()).await?;
     unchanged_since(stored, s.revision)?;
@@ -691,6 +700,7 @@ pub(crate) async fn update_schedule(store: &PgStore, s: &Schedule) -> StoreResul
     let updated = schedule_in(&mut *tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(updated)
 }
@@ -699,6 +709,7 @@ pub(crate) async fn delete_schedule(
     store: &PgStore,
     company: CompanyId,
     id: ScheduleId,
+    trail: &Trail,
 ) -> StoreResult<()> {
     let mut tx = store.begin().await?;
     let row = sqlx::query(
@@ -723,6 +734,7 @@ pub(crate) async fn delete_schedule(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(())
 }
@@ -998,6 +1010,7 @@ pub(crate) async fn create_series(
     store: &PgStore,
     s: &Series,
     occurrences: &[Schedule],
+    trail: &Trail,
 ) -> StoreResult<Series> {
     let mut tx = store.begin().await?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
@@ -1016,6 +1029,7 @@ pub(crate) async fn create_series(
     let created = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(created)
 }
@@ -1024,6 +1038,7 @@ pub(crate) async fn replace_series(
     store: &PgStore,
     s: &Series,
     rebuilt: &[Schedule],
+    trail: &Trail,
 ) -> StoreResult<Series> {
     let mut tx = store.begin().await?;
     let stored = locked_revision(&mut tx, "series", s.company_id, s.id.as_uuid()).await?;
@@ -1090,6 +1105,7 @@ pub(crate) async fn replace_series(
     let replaced = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(replaced)
 }
@@ -1098,6 +1114,7 @@ pub(crate) async fn delete_series(
     store: &PgStore,
     company: CompanyId,
     id: SeriesId,
+    trail: &Trail,
 ) -> StoreResult<()> {
     let mut tx = store.begin().await?;
     let done = sqlx::query("DELETE FROM series WHERE id = $1 AND company_id = $2")
@@ -1110,6 +1127,7 @@ pub(crate) async fn delete_series(
         return Err(StoreError::NotFound);
     }
     release_numbers(&mut tx, Holder::Series(id)).await?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(())
 }

@@ -20,6 +20,7 @@ use plenum_domain::user::{NewUser, User, UserChanges, Username};
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 mod live;
+pub mod rows;
 
 pub use live::{Abandoned, DeletedRecordings, JoinTarget, LiveRecord, LiveWrite, RecordingEnd};
 #[cfg(feature = "contract-tests")]
