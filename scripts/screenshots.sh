@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Screenshots of the web app's main pages, for the docs and for review: the web app's browser
-# tests (crates/plenum/tests/api/web_app.rs) save what they see when PLENUM_SCREENSHOTS is set.
+# Screenshots of the web app's main pages and of the host's controls in the join page, for the
+# docs and for review: the browser tests (crates/plenum/tests/api/web_app.rs, host_controls.rs)
+# save what they see when PLENUM_SCREENSHOTS is set.
 #
 #   scripts/screenshots.sh                 # into docs/screenshots/
 #   scripts/screenshots.sh /tmp/shots      # anywhere else
@@ -11,5 +12,5 @@ cd "$(dirname "$0")/.."
 out="${1:-docs/screenshots}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-PLENUM_SCREENSHOTS="$out" cargo test -p plenum --test api -- web_app:: >&2
-ls "$out"/web-*.png
+PLENUM_SCREENSHOTS="$out" cargo test -p plenum --test api -- web_app:: host_controls:: >&2
+ls "$out"/web-*.png "$out"/host-*.png

@@ -148,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(frtc::webhooks::audit))
         // Operations
         .routes(routes!(healthz))
+        .routes(routes!(readyz))
         .split_for_parts();
     // The client protocol (WebSocket): served outside the general stack, see `live_routes`.
     let (live, live_openapi) = OpenApiRouter::new()
@@ -421,10 +422,16 @@ async fn rejections_in_dialect_shape(
     rejected(dialect, status, text, state.plenum.now(), &uri, &headers)
 }
 
+/// Marks a plain-text error answer a handler of ours wrote on purpose (`/healthz`'s
+/// `draining`), which is not one of axum's refusals to rewrite.
+#[derive(Debug, Clone, Copy)]
+struct MeantAsText;
+
 /// A refusal axum wrote itself: an error status with a plain-text body. Plenum's handlers
 /// answer errors in JSON (and pages in HTML); only axum's extractors answer in plain text.
 fn is_plain_text_refusal(response: &Response) -> bool {
     (response.status().is_client_error() || response.status().is_server_error())
+        && response.extensions().get::<MeantAsText>().is_none()
         && response
             .headers()
             .get(header::CONTENT_TYPE)
@@ -470,12 +477,45 @@ fn rejected(
     }
 }
 
-/// Liveness: answers as long as the process serves HTTP. Also the static baseline of the
-/// benchmarks: it does no work at all.
+/// Liveness and the node's state: `ok` while it serves, `draining` (503) once it has begun
+/// to stop (its meetings are being ended). Also the static baseline of the benchmarks: it
+/// reads one flag and does no other work.
 #[utoipa::path(get, path = "/healthz", tag = "Operations",
-    responses((status = 200, description = "The server is up", body = String)))]
-async fn healthz() -> (StatusCode, &'static str) {
-    (StatusCode::OK, "ok")
+    responses(
+        (status = 200, description = "The server is up and serving: `ok`", body = String),
+        (status = 503, description = "The server is stopping: `draining`", body = String)))]
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.plenum.node_state() {
+        plenum_service::NodeState::Serving => (StatusCode::OK, "ok").into_response(),
+        plenum_service::NodeState::Draining => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Extension(MeantAsText),
+            "draining",
+        )
+            .into_response(),
+    }
+}
+
+/// Readiness: whether this server can take work now: serving (not stopping), its database
+/// answering and holding every migration of this version. For a load balancer's or an
+/// orchestrator's check; the reason is for the operator.
+#[utoipa::path(get, path = "/readyz", tag = "Operations",
+    responses(
+        (status = 200, description = "Ready: `{\"status\": \"ready\"}`", body = Object),
+        (status = 503, description = "Not ready: `{\"status\": \"not_ready\", \"reason\": \"…\"}`", body = Object)))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.plenum.readiness().await {
+        plenum_service::Ready::Yes => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ready"})),
+        )
+            .into_response(),
+        plenum_service::Ready::No(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "not_ready", "reason": reason})),
+        )
+            .into_response(),
+    }
 }
 
 #[cfg(test)]

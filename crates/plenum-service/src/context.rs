@@ -59,6 +59,25 @@ pub(crate) struct Context {
     pub(crate) viewer_rate: crate::live::ViewerRate,
     /// The webhook delivery task's wake-up and counters (`webhooks/`).
     pub(crate) deliveries: crate::webhooks::Deliveries,
+    /// Set when the server begins to stop (`Live::end_all_meetings`): `/healthz` and
+    /// `/readyz` then say so, and a load balancer sends no new work.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
+}
+
+/// What this server process is doing (`/healthz`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeState {
+    Serving,
+    /// Stopping: ending its meetings, finishing recordings.
+    Draining,
+}
+
+/// Whether this server can take work (`/readyz`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ready {
+    Yes,
+    /// Why not, in words for an operator.
+    No(String),
 }
 
 impl Plenum {
@@ -86,6 +105,7 @@ impl Plenum {
                 watch_guesses: Failures::default(),
                 viewer_rate: Default::default(),
                 deliveries: Default::default(),
+                draining: Default::default(),
             }),
         }
     }
@@ -100,6 +120,35 @@ impl Plenum {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    pub fn node_state(&self) -> NodeState {
+        if self
+            .inner
+            .draining
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            NodeState::Draining
+        } else {
+            NodeState::Serving
+        }
+    }
+
+    /// Ready when serving, with the database answering and holding this binary's migrations.
+    pub async fn readiness(&self) -> Ready {
+        if self.node_state() == NodeState::Draining {
+            return Ready::No("the server is stopping".into());
+        }
+        match self.inner.store.readiness().await {
+            Ok(plenum_store::Readiness::Ready) => Ready::Yes,
+            Ok(plenum_store::Readiness::MigrationsPending { versions }) => Ready::No(format!(
+                "the database lacks migrations {versions:?} of this version (plenum migrate)"
+            )),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: the database does not answer");
+                Ready::No("the database does not answer".into())
+            }
+        }
     }
 }
 

@@ -31,7 +31,7 @@ pub use accounts::{
 };
 pub use actor::{Actor, Principal};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use context::{Accounts, History, Integrations, Live, Plenum, Scheduling};
+pub use context::{Accounts, History, Integrations, Live, NodeState, Plenum, Ready, Scheduling};
 pub use error::ServiceError;
 pub use history::{HistoryError, require_record_reader};
 pub use live::{

@@ -38,6 +38,9 @@ use plenum_store::{
     MeetingScope, SignInRecord, Store, StoreError, StoreResult, Trail,
 };
 
+/// The schema's migrations, embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 /// The store over one PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -145,10 +148,7 @@ impl PgStore {
             .map_err(db_err)?;
         // Several nodes may start at once: the migrator takes an advisory lock, so one applies
         // the migrations and the others find them applied.
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(internal)?;
+        MIGRATOR.run(&pool).await.map_err(internal)?;
         Ok(Self { pool })
     }
 
@@ -320,6 +320,21 @@ impl LiveRecord for PgStore {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn readiness(&self) -> StoreResult<plenum_store::Readiness> {
+        let applied: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(plenum_store::Readiness::of(
+            MIGRATOR
+                .iter()
+                .filter(|m| !m.migration_type.is_down_migration())
+                .map(|m| (m.version, &m.checksum[..])),
+            &applied,
+        ))
+    }
+
     async fn create_company_with_trail(
         &self,
         company: &NewCompany,

@@ -79,6 +79,9 @@ pub struct SqliteStore {
     history: std::sync::Arc<history::HistoryMemory>,
 }
 
+/// The schema's migrations, embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Internal(Box::new(e))
 }
@@ -145,10 +148,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(db_err)?;
-        sqlx::migrate!("./migrations")
-            .run(&writer)
-            .await
-            .map_err(internal)?;
+        MIGRATOR.run(&writer).await.map_err(internal)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -507,6 +507,25 @@ impl plenum_store::AuditLog for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn readiness(&self) -> StoreResult<plenum_store::Readiness> {
+        let applied: Vec<(i64, Vec<u8>)> = self.reads.read(|conn| {
+            let mut st = conn
+                .prepare_cached("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+                .map_err(internal)?;
+            let rows = st
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(internal)?;
+            rows.collect::<Result<_, _>>().map_err(internal)
+        })?;
+        Ok(plenum_store::Readiness::of(
+            MIGRATOR
+                .iter()
+                .filter(|m| !m.migration_type.is_down_migration())
+                .map(|m| (m.version, &m.checksum[..])),
+            &applied,
+        ))
+    }
+
     async fn create_company_with_trail(
         &self,
         company: &NewCompany,

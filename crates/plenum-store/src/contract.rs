@@ -57,6 +57,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@tests $make; $expect;
             // contract-list-start (every `pub async fn` check of `contract.rs`, in order)
             empty_store_has_no_companies,
+            an_opened_store_is_ready,
             create_company_creates_company_and_first_admin,
             companies_are_listed_oldest_first,
             duplicate_company_name_is_refused_case_insensitively_and_leaves_no_admin,
@@ -384,6 +385,13 @@ fn expect_err<T: std::fmt::Debug>(result: StoreResult<T>, what: &str) -> StoreEr
 }
 
 // --- companies ------------------------------------------------------------------------------
+
+pub async fn an_opened_store_is_ready(store: &dyn Store) {
+    assert_eq!(
+        store.readiness().await.expect("readiness"),
+        crate::Readiness::Ready
+    );
+}
 
 pub async fn empty_store_has_no_companies(store: &dyn Store) {
     assert!(store.companies().await.expect("companies").is_empty());

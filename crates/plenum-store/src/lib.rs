@@ -65,6 +65,40 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Whether the database can serve this binary (`/readyz`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// Reachable, with every migration this binary knows applied.
+    Ready,
+    /// Reachable, but these migrations of this binary are not applied (or were applied
+    /// with other contents): run `plenum migrate`, or start a node of this version.
+    MigrationsPending { versions: Vec<i64> },
+}
+
+impl Readiness {
+    /// Compares the migrations a binary knows (`version`, `checksum`) with those a database
+    /// records as applied: every known one must be there with the same checksum.
+    pub fn of<'a>(
+        known: impl IntoIterator<Item = (i64, &'a [u8])>,
+        applied: &[(i64, Vec<u8>)],
+    ) -> Self {
+        let versions: Vec<i64> = known
+            .into_iter()
+            .filter(|(version, checksum)| {
+                !applied
+                    .iter()
+                    .any(|(v, sum)| v == version && sum[..] == checksum[..])
+            })
+            .map(|(version, _)| version)
+            .collect();
+        if versions.is_empty() {
+            Readiness::Ready
+        } else {
+            Readiness::MigrationsPending { versions }
+        }
+    }
+}
+
 /// What sign-in needs to know about an account: the user, the hash to verify, the throttle.
 #[derive(Debug, Clone)]
 pub struct SignInRecord {
@@ -84,6 +118,10 @@ pub struct AuthenticatedToken {
 pub trait Store:
     LiveRecord + History + Webhooks + AuditLog + Send + Sync + std::fmt::Debug + 'static
 {
+    /// Whether the database answers and has this binary's migrations. An error: it does not
+    /// answer.
+    async fn readiness(&self) -> StoreResult<Readiness>;
+
     // --- companies -------------------------------------------------------------------------
 
     /// Creates a company and its first SystemAdmin together: a company never exists without

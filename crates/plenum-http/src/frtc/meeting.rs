@@ -289,6 +289,13 @@ pub struct MeetingDetail {
     overlay: Option<OverlayItem>,
     /// client_uuid pinned for everyone.
     pinned: Option<String>,
+    /// Whether the caller may use this meeting's control calls (its owner, a MeetingOperator
+    /// or a SystemAdmin of its company), as the server judges every control call: clients
+    /// show a host's controls by it. In the answers of `GET`/`POST /api/v1/meeting/{n}`
+    /// only (not in the client protocol's `joined`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool)]
+    may_control: Option<bool>,
 }
 
 impl From<&MeetingSnapshot> for MeetingDetail {
@@ -340,15 +347,24 @@ impl From<&MeetingSnapshot> for MeetingDetail {
                 enable_scroll: o.enable_scroll,
             }),
             pinned: m.pinned.map(|id| id.to_string()),
+            may_control: None,
         }
     }
 }
 
 impl MeetingDetail {
-    /// The detail, with the link of the meeting's recording when it was recorded.
-    async fn of(state: &AppState, m: &MeetingSnapshot) -> Result<Self, FrtcError> {
+    /// The detail as `who` asks for it: with the link of the meeting's recording when it was
+    /// recorded, and whether `who` may control the meeting.
+    async fn of(state: &AppState, who: &SignedIn, m: &MeetingSnapshot) -> Result<Self, FrtcError> {
         let mut detail = Self::from(m);
         detail.recording_url = state.plenum.history().meeting_recording_url(m).await?;
+        detail.may_control = Some(
+            state
+                .plenum
+                .live()
+                .may_control(&who.principal, &detail.meeting_number)
+                .is_ok(),
+        );
         Ok(detail)
     }
 
@@ -460,7 +476,8 @@ pub async fn list_get(state: State<AppState>, who: SignedIn) -> Json<MeetingList
     list(state, who).await
 }
 
-/// A running meeting with its participants.
+/// A running meeting with its participants, and whether the caller may control it
+/// (`may_control`, a Plenum extension).
 #[utoipa::path(get, path = "/api/v1/meeting/{meeting_number}", tag = TAG, security(("token" = [])),
     params(("meeting_number" = String, Path)),
     responses((status = 200, body = MeetingDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -475,7 +492,7 @@ pub async fn detail(
         .live()
         .live_meeting(&who.principal, &number)
         .await?;
-    Ok(Json(MeetingDetail::of(&state, &snapshot).await?))
+    Ok(Json(MeetingDetail::of(&state, &who, &snapshot).await?))
 }
 
 /// Without a body: the detail. With `end_time`: moves the running meeting's end (it really
@@ -496,6 +513,7 @@ pub async fn detail_or_update(
         None => Ok(Json(
             MeetingDetail::of(
                 &state,
+                &who,
                 &state
                     .plenum
                     .live()

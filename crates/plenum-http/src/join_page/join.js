@@ -2,6 +2,9 @@
 // (docs/client-protocol.md) and, when the server carries media, sends the camera and
 // microphone on a "publish" RTCPeerConnection and receives the others on a "subscribe" one.
 // Plain modern JavaScript, standard Web APIs only (Chromium and Firefox), no dependencies.
+// A member who may control the meeting also gets the host's controls (host.js).
+
+import { createHost } from './host.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -54,6 +57,7 @@ const state = {
   clientUuid: null,
   token: null, // a member's access token: in memory only, never stored
   member: null,
+  session: null, // the web app's session (its cookie, which script never sees): {csrf, name}
   meeting: null,
   participants: new Map(), // client_uuid -> participant
   order: [], // client_uuids in join order
@@ -66,6 +70,7 @@ const state = {
   overlay: null,
   locked: false,
   recording: false,
+  live: null, // {url, passcode} while the meeting is streamed live
   activeSpeaker: null,
   serverSpeaks: false, // whether the server names a speaker now (`active_speaker`)
   wantAudio: true,
@@ -85,6 +90,14 @@ const state = {
   devicesTried: false, // whether the camera and microphone were asked for yet
   leaving: false,
 };
+
+const host = createHost({
+  meetingNumber,
+  state: () => state,
+  credentials: () => ({ token: state.token, csrf: state.session ? state.session.csrf : '' }),
+  status: (text) => status(text),
+  nameOf: (id) => nameOf(id),
+});
 
 function formatTime(ms) {
   const when = new Date(ms);
@@ -290,7 +303,7 @@ function stopHeartbeats() {
 async function join() {
   if (state.joining || state.joined) return;
   const name = $('display-name').value.trim();
-  if (!name && !state.token) {
+  if (!name && !state.token && !state.session) {
     alertText('Enter your name to join.');
     $('display-name').focus();
     return;
@@ -355,6 +368,9 @@ function onJoined(joined) {
   if (joined.you) addParticipant(joined.you);
   state.locked = !!state.meeting.locked;
   state.recording = !!state.meeting.recording;
+  state.live = state.meeting.live
+    ? { url: state.meeting.live_url || '', passcode: state.meeting.live_passcode || '' }
+    : null;
   state.overlay = state.meeting.overlay || null;
   state.meetingPin = state.meeting.pinned || null;
   const lecturer = (state.meeting.participants || []).find((p) => p.lecture);
@@ -389,6 +405,8 @@ function onJoined(joined) {
   $('mic-toggle').focus();
   if (state.media) startPublishing();
   startSpeakerDetection();
+  // Whether this member may control the meeting is the server's to say.
+  if (state.token || state.session) host.check();
 }
 
 function addParticipant(p) {
@@ -443,6 +461,8 @@ function onMessage(m) {
         mute_audio: m.mute_audio,
         mute_video: m.mute_video,
         allow_self_unmute: m.allow_self_unmute,
+        // Unmuted: no request is pending any more (as the server has it).
+        ...(m.mute_audio ? {} : { unmute_requested: false }),
       });
       if (m.client_uuid === me) onOwnMute(wasMuted);
       break;
@@ -478,6 +498,8 @@ function onMessage(m) {
       if (m.client_uuid === me) {
         status('You asked to speak. A host will decide.');
         renderSpeak();
+      } else if (host.enabled) {
+        status(`${nameOf(m.client_uuid)} asks to speak.`);
       }
       break;
     case 'unmute_allowed':
@@ -521,6 +543,14 @@ function onMessage(m) {
       break;
     case 'recording_changed':
       state.recording = !!m.recording;
+      status(m.failure
+        ? `The recording stopped: ${m.failure}`
+        : state.recording ? 'The meeting is being recorded.' : 'The recording stopped.');
+      renderIndicators();
+      break;
+    case 'live_changed':
+      state.live = m.live ? { url: m.live_url || '', passcode: m.live_passcode || '' } : null;
+      status(state.live ? 'The meeting is streamed live.' : 'The live stream stopped.');
       renderIndicators();
       break;
     case 'end_time_changed':
@@ -702,6 +732,7 @@ function ended(text, heading) {
   state.joined = false;
   stopHeartbeats();
   stopMedia();
+  host.reset();
   $('meeting').hidden = true;
   $('lobby').hidden = true;
   $('ended').hidden = false;
@@ -775,14 +806,77 @@ async function signIn() {
 function forgetMember() {
   state.token = null;
   state.member = null;
-  $('member-line').hidden = true;
-  $('member').hidden = false;
+  $('member-line').hidden = !state.session;
+  $('member').hidden = !!state.session;
+  if (state.session) $('member-name').textContent = state.session.name;
 }
 
-function signOut() {
-  forgetMember();
-  status('Signed out. You join as a guest.');
+async function signOut() {
+  if (state.token || !state.session) {
+    forgetMember();
+  } else {
+    // The web app's session: ended on the server, as the app's sign-out does.
+    const response = await fetch('/api/v1/user/session', {
+      method: 'DELETE',
+      headers: { 'X-CSRF-Token': state.session.csrf },
+      credentials: 'same-origin',
+      cache: 'no-store',
+    }).catch(() => null);
+    if (!response || !response.ok) {
+      alertText('Signing out did not work: the server could not be reached. Try again.');
+      return;
+    }
+    state.session = null;
+    forgetMember();
+  }
+  status(state.session ? `Signed in as ${state.session.name}.` : 'Signed out. You join as a guest.');
   $('display-name').focus();
+}
+
+/// The web app's session, when this browser has one (its cookie goes with the page's calls
+/// to the API and with the WebSocket): the member joins as themselves, and the page learns
+/// the CSRF token its control calls need. Script never sees the cookie's token.
+async function loadSession() {
+  let response = null;
+  try {
+    response = await fetch('/api/v1/user/session', { credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    return;
+  }
+  if (!response.ok) return; // 401: no session; a guest, or a member who signs in here
+  const body = await response.json().catch(() => null);
+  if (!body || typeof body.csrf_token !== 'string') return;
+  state.session = { csrf: body.csrf_token, name: body.real_name || body.username || '' };
+  if (!state.token) {
+    $('member-name').textContent = state.session.name;
+    $('member-line').hidden = false;
+    $('member').hidden = true;
+  }
+  if (!$('display-name').value.trim()) $('display-name').value = state.session.name;
+}
+
+// --- theme: the web app's choice (localStorage `plenum-theme`), else the system's ----------------
+
+const THEME_KEY = 'plenum-theme';
+
+function systemDark() {
+  return !!(window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches);
+}
+
+function applyTheme() {
+  let chosen = null;
+  try { chosen = localStorage.getItem(THEME_KEY); } catch { chosen = null; }
+  if (chosen === 'light' || chosen === 'dark') document.documentElement.dataset.theme = chosen;
+  else delete document.documentElement.dataset.theme;
+  const dark = chosen ? chosen === 'dark' : systemDark();
+  $('theme-toggle').setAttribute('aria-pressed', String(dark));
+}
+
+function toggleTheme() {
+  const dark = $('theme-toggle').getAttribute('aria-pressed') === 'true';
+  // Only the look is kept in storage, shared with the web app; never a credential.
+  try { localStorage.setItem(THEME_KEY, dark ? 'light' : 'dark'); } catch { /* private mode */ }
+  applyTheme();
 }
 
 // --- tiles and layout --------------------------------------------------------------------------------
@@ -831,6 +925,7 @@ function render() {
     tile.setAttribute('aria-label', `${p.name}${id === state.clientUuid ? ' (you)' : ''}${muted ? ', microphone muted' : ''}${id === state.activeSpeaker ? ', speaking' : ''}`);
   });
   renderSelf();
+  host.render();
 }
 
 function tileFor(id) {
@@ -901,21 +996,27 @@ function renderOverlay() {
   const text = $('overlay-text');
   const o = state.overlay;
   box.hidden = !o;
-  if (!o) return;
+  if (!o) {
+    host.render();
+    return;
+  }
   text.textContent = o.content;
   const position = Math.max(0, Math.min(100, Number(o.position) || 0));
   box.style.top = `${position}%`;
   box.style.transform = `translateY(-${position}%)`;
   text.classList.toggle('scroll', !!o.enable_scroll);
   text.style.animationIterationCount = o.enable_scroll && o.repeat > 0 ? String(o.repeat) : 'infinite';
+  host.render();
 }
 
 function renderIndicators() {
   const parts = [];
   if (state.locked) parts.push('Locked');
   if (state.recording) parts.push('Recording');
+  if (state.live) parts.push('Live');
   if (state.meeting && state.meeting.end_time) parts.push(`Ends at ${formatTime(state.meeting.end_time)}`);
   $('indicators').textContent = parts.join(' · ');
+  host.render();
 }
 
 // --- media: publish and subscribe connections ---------------------------------------------------
@@ -1182,9 +1283,27 @@ function snapshot() {
     media: !!state.media,
     devices: { audio: !!track('audio'), video: !!track('video') },
     publishing: !!(state.publish && state.publish.connectionState === 'connected'),
+    host: host.enabled,
+    host_checked: host.checked,
+    locked: state.locked,
+    recording: state.recording,
+    live: !!state.live,
+    lecturer: state.lecturer,
+    pinned: state.meetingPin,
+    own_pin: state.ownPin,
+    max_views: state.maxViews,
+    layout: state.layout,
+    overlay: state.overlay ? state.overlay.content : null,
     participants: state.order.map((id) => {
       const p = state.participants.get(id) || {};
-      return { client_uuid: id, name: p.name, mute_audio: !!p.mute_audio, mute_video: !!p.mute_video };
+      return {
+        client_uuid: id,
+        name: p.name,
+        mute_audio: !!p.mute_audio,
+        mute_video: !!p.mute_video,
+        allow_self_unmute: p.allow_self_unmute !== false,
+        unmute_requested: !!p.unmute_requested,
+      };
     }),
   }));
 }
@@ -1198,6 +1317,9 @@ Object.defineProperty(window, 'plenum', {
 // --- start -----------------------------------------------------------------------------------------
 
 function wire() {
+  applyTheme();
+  $('theme-toggle').addEventListener('click', toggleTheme);
+  if (window.matchMedia) window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', applyTheme);
   $('title-number').textContent = meetingNumber;
   document.title = `Join meeting ${meetingNumber} · Plenum`;
   if (query.has('name')) $('display-name').value = query.get('name');
@@ -1241,16 +1363,19 @@ function wire() {
 async function start() {
   wire();
   const autojoin = query.get('autojoin') === '1';
+  const session = loadSession();
   const devices = openDevices().then(async (stream) => {
     state.devicesTried = true;
     if (stream) await useStream(stream);
     else renderToggles();
   });
   if (autojoin) {
-    // Kiosks and room systems: join at once, with whatever devices there are.
-    await devices.catch(() => {});
+    // Kiosks and room systems: join at once, with whatever devices there are (and a
+    // member's page as the member).
+    await Promise.all([devices.catch(() => {}), session]);
     join();
   } else {
+    await session;
     $('display-name').value ? $('join-button').focus() : $('display-name').focus();
     await devices.catch(() => {});
   }

@@ -48,6 +48,8 @@ pub(crate) const fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 const JS: &str = include_str!("join.js");
+/// The host's controls, a module `join.js` imports.
+const HOST_JS: &str = include_str!("host.js");
 const CSS: &str = include_str!("join.css");
 
 /// The page's HTML (the same for every meeting number).
@@ -61,6 +63,12 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: JS,
         hash: fnv1a(JS.as_bytes()),
+    },
+    Asset {
+        name: "host.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: HOST_JS,
+        hash: fnv1a(HOST_JS.as_bytes()),
     },
     Asset {
         name: "join.css",
@@ -165,9 +173,9 @@ async fn link(
 
 /// `GET /join/assets/{file}`: an embedded script or style sheet, revalidated by its ETag.
 #[utoipa::path(get, path = "/join/assets/{file}", tag = "Join page",
-    summary = "The join page's script and style sheet",
+    summary = "The join page's scripts and style sheet",
     params(
-        ("file" = String, Path, description = "`join.js` or `join.css`"),
+        ("file" = String, Path, description = "`join.js`, `host.js` (the host's controls) or `join.css`"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag of an earlier answer"),
     ),
     responses(
@@ -338,6 +346,16 @@ mod tests {
         }
         for asset in ASSETS {
             assert!(!asset.body.contains("http://") && !asset.body.contains("https://"));
+            // Nodes are built with the DOM, never parsed from strings.
+            for parse in [
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "document.write",
+            ] {
+                assert!(!asset.body.contains(parse), "{} uses {parse}", asset.name);
+            }
         }
+        assert!(JS.contains("from './host.js'"));
     }
 }

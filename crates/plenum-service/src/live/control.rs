@@ -156,6 +156,9 @@ impl<'a> Live<'a> {
     /// Ends every running meeting (server shutdown) and waits, up to `grace`, until their
     /// record is written.
     pub async fn end_all_meetings(&self, grace: Duration) {
+        self.inner
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let handles = self.inner.live.all();
         let ends = handles.iter().map(|h| async move {
             let (reply, answer) = oneshot::channel();

@@ -8,6 +8,7 @@ mod errors;
 mod history_admin;
 mod history_fixture;
 mod history_tenancy;
+mod host_controls;
 mod huawei;
 mod join_page;
 mod live;

@@ -57,3 +57,25 @@ async fn capacity_reports_limits_and_usage_in_the_documented_shape() {
     let reply = app.get("/api/v1/system/capacity", Some(&admin)).await;
     assert_eq!(reply.body["system"]["current_users"], 2);
 }
+
+#[tokio::test]
+async fn healthz_and_readyz_say_serving_and_ready_then_draining_once_the_server_stops() {
+    let app = TestApp::spawn().await;
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.body, json!({"status": "ready"}));
+
+    // Stopping begins by ending the meetings: from then on no new work is wanted here.
+    app.plenum()
+        .live()
+        .end_all_meetings(std::time::Duration::from_secs(1))
+        .await;
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.body["status"], "not_ready");
+    assert_eq!(ready.body["reason"], "the server is stopping");
+}
