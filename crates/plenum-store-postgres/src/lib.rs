@@ -152,6 +152,35 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// Applies the migrations the database lacks (as [`PgStore::open`] does) and returns
+    /// them, for `plenum migrate`.
+    pub async fn migrate(url: &str) -> StoreResult<Vec<plenum_store::Migration>> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .map_err(db_err)?;
+        let before: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+        .fetch_all(&pool)
+        .await
+        .or_else(|e| match &e {
+            // No table yet: nothing was applied.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+            _ => Err(db_err(e)),
+        })?;
+        let ran = MIGRATOR.run(&pool).await.map_err(internal);
+        pool.close().await;
+        ran?;
+        Ok(plenum_store::Migration::applied_now(
+            MIGRATOR
+                .iter()
+                .filter(|m| !m.migration_type.is_down_migration())
+                .map(|m| (m.version, &*m.description)),
+            &before,
+        ))
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -14,6 +14,7 @@ mod history_index;
 mod import;
 mod live;
 mod meetings;
+mod migrate;
 mod reads;
 mod schedule_index;
 mod webhooks;
@@ -50,6 +51,7 @@ use plenum_store::{
 
 /// The database file inside a data directory.
 pub use backup::{DataDirLock, Restored, backup, restore};
+pub use migrate::migrate;
 
 pub const DATABASE_FILE: &str = "plenum.db";
 

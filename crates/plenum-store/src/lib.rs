@@ -99,6 +99,31 @@ impl Readiness {
     }
 }
 
+/// A schema migration, as `plenum migrate` reports the ones it applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    pub version: i64,
+    pub description: String,
+}
+
+impl Migration {
+    /// The migrations a binary knows (`version`, `description`, in order) that were not
+    /// among those applied before (`applied_before`): what a migration run applied.
+    pub fn applied_now<'a>(
+        known: impl IntoIterator<Item = (i64, &'a str)>,
+        applied_before: &[i64],
+    ) -> Vec<Self> {
+        known
+            .into_iter()
+            .filter(|(version, _)| !applied_before.contains(version))
+            .map(|(version, description)| Self {
+                version,
+                description: description.to_owned(),
+            })
+            .collect()
+    }
+}
+
 /// What sign-in needs to know about an account: the user, the hash to verify, the throttle.
 #[derive(Debug, Clone)]
 pub struct SignInRecord {

@@ -1,0 +1,318 @@
+//! The binary on PostgreSQL (`--database-url` / `PLENUM_DATABASE_URL`): `plenum migrate`, the
+//! offline commands, `plenum import` and `plenum serve` against a real server, and what stays
+//! SQLite-only (`backup`, `restore`).
+//!
+//! The server is named by `PLENUM_TEST_DATABASE_URL`, as for the store's contract suite
+//! (`scripts/test.sh` starts a throwaway cluster with `scripts/pg-test-server.sh`); each test
+//! makes a database of its own and drops it. Without the variable a test is skipped with a
+//! notice, unless `CI` is set: CI must never pass by running nothing.
+//!
+//! Offline commands and servers run on *different* data directories against one database:
+//! whatever one sees of another's writes can only have come through PostgreSQL.
+
+use serde_json::json;
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::{Sandbox, announced_password};
+
+const URL: &str = "PLENUM_TEST_DATABASE_URL";
+
+/// A database made for one test, dropped when the test ends.
+struct Database {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    /// A new database on the test server; `None` (with a notice) when there is none.
+    async fn create(test: &str) -> Option<Self> {
+        let Ok(server) = std::env::var(URL) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{URL} is not set: CI must run the PostgreSQL tests (scripts/test.sh sets it)"
+            );
+            eprintln!("{test}: skipped, {URL} is not set (scripts/test.sh starts a server)");
+            return None;
+        };
+        let name = format!("plenum_cli_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&server)
+            .await
+            .unwrap_or_else(|e| panic!("connect to the test server ({URL}): {e}"));
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create the test database");
+        conn.close().await.expect("close");
+        let url = url_of_database(&server, &name);
+        Some(Self { server, name, url })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // The test's runtime is ending: the drop runs on a thread of its own, waited for.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect(&server).await?;
+                conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("the test database {} was not dropped", self.name);
+        }
+    }
+}
+
+/// A URL naming database `name` on the server of `server` (which names another database).
+fn url_of_database(server: &str, name: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut url = format!("{}/{name}", &base[..authority_end]);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+#[tokio::test]
+async fn migrate_applies_the_sqlite_migrations_once() {
+    let sandbox = Sandbox::new();
+    let first = sandbox.run(&["migrate"]).await;
+    first.assert_ok();
+    assert!(
+        first.stdout.contains("migrations to the SQLite database in")
+            && first.stdout.contains("0001 companies users tokens"),
+        "{first:?}"
+    );
+    let again = sandbox.run(&["migrate"]).await;
+    again.assert_ok();
+    assert!(
+        again.stdout.contains("is up to date: no migration to apply"),
+        "{again:?}"
+    );
+    // Nothing but the schema: the next command still initialises the installation.
+    let created = sandbox
+        .run(&["user", "create", "--username", "bob", "--password", "Passw0rd-123"])
+        .await;
+    created.assert_ok();
+    announced_password(&created.stdout);
+}
+
+#[tokio::test]
+async fn migrate_applies_the_postgres_migrations_once() {
+    let Some(db) = Database::create("migrate_applies_the_postgres_migrations_once").await else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let first = sandbox.run(&["migrate", "--database-url", &db.url]).await;
+    first.assert_ok();
+    assert!(
+        first.stdout.contains("to the PostgreSQL database")
+            && first.stdout.contains("0001 schema")
+            && first.stdout.contains("0002 history webhooks audit"),
+        "{first:?}"
+    );
+    let again = sandbox.run(&["migrate", "--database-url", &db.url]).await;
+    again.assert_ok();
+    assert!(
+        again.stdout.contains("is up to date: no migration to apply"),
+        "{again:?}"
+    );
+    // PostgreSQL holds the data: the data directory has no SQLite database.
+    assert!(!sandbox.data_dir().join("plenum.db").exists());
+}
+
+#[tokio::test]
+async fn offline_commands_and_import_write_to_postgres_and_a_server_serves_them() {
+    let Some(db) = Database::create(
+        "offline_commands_and_import_write_to_postgres_and_a_server_serves_them",
+    )
+    .await
+    else {
+        return;
+    };
+    let url = db.url.as_str();
+    let offline = Sandbox::new();
+    let created = offline
+        .run(&[
+            "--database-url",
+            url,
+            "user",
+            "create",
+            "--username",
+            "bob",
+            "--role",
+            "MeetingOperator",
+            "--password",
+            "Passw0rd-123",
+        ])
+        .await;
+    created.assert_ok();
+    // The database was new: the first command initialised it.
+    let admin_password = announced_password(&created.stdout);
+    assert!(!offline.data_dir().join("plenum.db").exists());
+
+    let company = offline
+        .run(&[
+            "--database-url",
+            url,
+            "company",
+            "create",
+            "--name",
+            "Acme",
+            "--time-zone",
+            "Europe/Berlin",
+            "--admin-username",
+            "acme-admin",
+            "--password",
+            "Passw0rd-123",
+        ])
+        .await;
+    company.assert_ok();
+    let webhook = offline
+        .run(&[
+            "--database-url",
+            url,
+            "webhook",
+            "add",
+            "https://hooks.example/plenum",
+        ])
+        .await;
+    webhook.assert_ok();
+    let history = offline.write(
+        "history.jsonl",
+        &[
+            r#"{"type":"session","id":"01900000-0000-7000-8000-0000000000a1","meeting_number":"7000001","name":"Review","owner":"admin","started_at":"2026-06-17T08:00:00Z","ended_at":"2026-06-17T08:45:00Z"}"#,
+            r#"{"type":"attendance","session":"01900000-0000-7000-8000-0000000000a1","user":"bob","display_name":"Bob","device_type":"desktop","media_type":"video","joined_at":"2026-06-17T08:00:12Z"}"#,
+            r#"{"type":"recording","session":"01900000-0000-7000-8000-0000000000a1","kind":"video","status":"completed","codec":"vp8","size_bytes":1000,"duration_secs":2700,"started_at":"2026-06-17T08:00:30Z","ended_at":"2026-06-17T08:45:00Z","download_url":"https://files.example/r.webm"}"#,
+        ]
+        .join("\n"),
+    );
+    let history = history.to_str().expect("a UTF-8 path");
+    let imported = offline
+        .run(&["--database-url", url, "import", history])
+        .await;
+    imported.assert_ok();
+    assert!(
+        imported
+            .stdout
+            .contains("0 rooms, 1 sessions, 1 attendance, 1 recordings; 0 already present"),
+        "{imported:?}"
+    );
+    let again = offline
+        .run(&["--database-url", url, "import", history])
+        .await;
+    again.assert_ok();
+    assert!(again.stdout.contains("3 already present"), "{again:?}");
+    let key = offline
+        .run(&["--database-url", url, "key", "create", "--name", "crm"])
+        .await;
+    key.assert_ok();
+    let key = key
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("API key (shown only now):"))
+        .unwrap_or_else(|| panic!("no key printed: {key:?}"))
+        .trim()
+        .to_owned();
+
+    // A server on another data directory, told the database by the environment.
+    let node = Sandbox::new();
+    let server = node.serve(&[], &[("PLENUM_DATABASE_URL", url)]).await;
+    assert!(crate::announced_passwords(&server.stdout()).is_empty());
+    assert!(!node.data_dir().join("plenum.db").exists());
+    let bob = server.sign_in("bob", "Passw0rd-123").await;
+    let info = server.post("/api/v1/user/info", Some(&bob), None).await;
+    assert_eq!(info.status.as_u16(), 200, "{info:?}");
+    assert_eq!(info.body["role"], json!(["MeetingOperator"]));
+    server.sign_in("acme-admin", "Passw0rd-123").await;
+    let admin = server.sign_in("admin", &admin_password).await;
+
+    // Scheduling on PostgreSQL through FRTC, and its list.
+    let start = (jiff::Timestamp::now().as_second() + 3600) * 1000;
+    let scheduled = server
+        .post(
+            "/api/v1/meeting_schedule",
+            Some(&admin),
+            Some(json!({
+                "meeting_type": "reservation",
+                "meeting_name": "Design review",
+                "schedule_start_time": start,
+                "schedule_end_time": start + 3_600_000,
+            })),
+        )
+        .await;
+    assert_eq!(scheduled.status.as_u16(), 200, "{scheduled:?}");
+    let listed = server.get("/api/v1/meeting_schedule", Some(&admin)).await;
+    assert_eq!(listed.status.as_u16(), 200, "{listed:?}");
+    assert!(listed.body.to_string().contains("Design review"), "{listed:?}");
+
+    // The endpoint added offline, and the audit log of what was done offline and online.
+    let hooks = server.get("/api/v1/webhooks", Some(&admin)).await;
+    assert!(
+        hooks.body.to_string().contains("https://hooks.example/plenum"),
+        "{hooks:?}"
+    );
+    let audit = server.get("/api/v1/audit", Some(&admin)).await;
+    assert_eq!(audit.status.as_u16(), 200, "{audit:?}");
+    assert!(audit.body.to_string().contains("webhook"), "{audit:?}");
+
+    // The imported history, through Telnyx with the key created offline.
+    let recordings: serde_json::Value = reqwest::Client::new()
+        .get(server.url("/v2/room_recordings"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(recordings["meta"]["total_results"], 1, "{recordings}");
+    assert_eq!(
+        recordings["data"][0]["session_id"],
+        "01900000-0000-7000-8000-0000000000a1"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn backup_and_restore_refuse_on_postgres_and_point_to_its_tools() {
+    // Refused before any connection: no server is needed.
+    let sandbox = Sandbox::new();
+    let url = "postgres://plenum:s3cret@127.0.0.1:1/plenum";
+    let target = sandbox.data_dir().with_extension("backup");
+    let target = target.to_str().expect("a UTF-8 path");
+    for args in [["backup", target], ["restore", target]] {
+        let run = sandbox
+            .run(&["--database-url", url, args[0], args[1]])
+            .await;
+        run.assert_failed();
+        assert!(
+            run.stderr.contains("pg_dump") && run.stderr.contains("point-in-time"),
+            "{run:?}"
+        );
+        assert!(!run.stderr.contains("s3cret"), "the password is shown: {run:?}");
+    }
+    assert!(!std::path::Path::new(target).exists());
+    // Only PostgreSQL is accepted besides the data directory.
+    let other = sandbox
+        .run(&["--database-url", "mysql://x@y/z", "migrate"])
+        .await;
+    other.assert_failed();
+    assert!(other.stderr.contains("PostgreSQL URL"), "{other:?}");
+}
