@@ -29,9 +29,7 @@ use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 
-use crate::{
-    PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, offset,
-};
+use crate::{PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, offset};
 
 const KEY_COLUMNS: &str =
     "id, company_id, name, kind, prefix, app_id, created_at, revoked_at, seed, secret_hash";
@@ -135,9 +133,7 @@ async fn find_sessions(
         .map_err(db_err)?;
     // The page's sessions are picked in the index first, then read with their owners and
     // first completed recordings (a participant's own recordings come after the meeting's).
-    let mut paged = Builder::new(format!(
-        "WITH page AS (SELECT s.seq FROM sessions s WHERE "
-    ));
+    let mut paged = Builder::new("WITH page AS (SELECT s.seq FROM sessions s WHERE ");
     session_conditions(&mut paged, company, query);
     paged
         .push(" ORDER BY s.started_at DESC, s.seq DESC LIMIT ")
@@ -248,7 +244,9 @@ async fn session_attendance(
         SessionKey::Id(id) => found.push("s.id = ").push_bind(id.as_uuid()),
         SessionKey::Number(number) => found.push("s.company_seq = ").push_bind(number),
     };
-    found.push(" AND s.company_id = ").push_bind(company.as_uuid());
+    found
+        .push(" AND s.company_id = ")
+        .push_bind(company.as_uuid());
     let Some(row) = found
         .build()
         .fetch_optional(&mut **tx)

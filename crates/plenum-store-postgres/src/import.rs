@@ -43,10 +43,14 @@ pub(crate) async fn run(
     for ImportLine { line, record } in lines {
         let line = *line;
         let (written, counter) = match record {
-            ImportRecord::Room(r) => (room(&mut tx, company, line, r, now).await?, &mut summary.rooms),
-            ImportRecord::Session(s) => {
-                (session(&mut tx, company, line, s).await?, &mut summary.sessions)
-            }
+            ImportRecord::Room(r) => (
+                room(&mut tx, company, line, r, now).await?,
+                &mut summary.rooms,
+            ),
+            ImportRecord::Session(s) => (
+                session(&mut tx, company, line, s).await?,
+                &mut summary.sessions,
+            ),
             ImportRecord::Attendance(a) => (
                 attendance(&mut tx, company, line, a).await?,
                 &mut summary.attendance,

@@ -162,13 +162,15 @@ impl PgStore {
             .map_err(db_err)?;
         let before: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-        .fetch_all(&pool)
-        .await
-        .or_else(|e| match &e {
-            // No table yet: nothing was applied.
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => Ok(Vec::new()),
-            _ => Err(db_err(e)),
-        })?;
+                .fetch_all(&pool)
+                .await
+                .or_else(|e| match &e {
+                    // No table yet: nothing was applied.
+                    sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {
+                        Ok(Vec::new())
+                    }
+                    _ => Err(db_err(e)),
+                })?;
         let ran = MIGRATOR.run(&pool).await.map_err(internal);
         pool.close().await;
         ran?;

@@ -20,7 +20,7 @@ use plenum_domain::schedule::{
     PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
     carry_over_occurrences,
 };
-use plenum_store::{Trail, MeetingScope, StoreError, StoreResult};
+use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
 
 use crate::{
     PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, number, offset,

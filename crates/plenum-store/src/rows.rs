@@ -21,8 +21,7 @@ use plenum_domain::history::{
 };
 use plenum_domain::history_query::{AttendanceEntry, RecordingView, SessionParticipant};
 use plenum_domain::ids::{
-    AttendanceId, CompanyId, EventId, RecordingId, RoomId, ScheduleId, SessionId, UserId,
-    WebhookId,
+    AttendanceId, CompanyId, EventId, RecordingId, RoomId, ScheduleId, SessionId, UserId, WebhookId,
 };
 use plenum_domain::schedule::{MeetingNumber, UserRef};
 use plenum_domain::webhooks::{Endpoint, EventType, EventTypes, SigningSeed, WebhookUrl};
@@ -251,8 +250,7 @@ impl RecordingRow {
                 company: CompanyId::from_uuid(self.company),
                 session: SessionId::from_uuid(self.session),
                 attendance: self.attendance.map(AttendanceId::from_uuid),
-                kind: RecordingKind::parse(&self.kind)
-                    .ok_or_else(|| corrupt("recordings.kind"))?,
+                kind: RecordingKind::parse(&self.kind).ok_or_else(|| corrupt("recordings.kind"))?,
                 status: RecordingStatus::parse(&self.status)
                     .ok_or_else(|| corrupt("recordings.status"))?,
                 codec: self.codec,

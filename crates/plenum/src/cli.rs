@@ -501,9 +501,7 @@ fn refuse_on_postgres(settings: &Settings, command: &str) -> anyhow::Result<()> 
     }
 }
 
-async fn offline(
-    settings: &Settings,
-) -> anyhow::Result<(plenum_service::Plenum, server::Backend)> {
+async fn offline(settings: &Settings) -> anyhow::Result<(plenum_service::Plenum, server::Backend)> {
     let (plenum, store) = server::open(settings, Arc::new(SystemClock)).await?;
     // An offline command on a new data directory initialises it as a first start would.
     let outcome = server::bootstrap(&plenum, None).await?;

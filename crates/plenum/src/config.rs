@@ -1056,7 +1056,10 @@ mod tests {
         assert!(database_url("sqlite://x.db").is_err());
         let url = database_url("postgres://plenum:s3cret@db.example:5432/plenum")
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(url.to_string(), "postgres://plenum:***@db.example:5432/plenum");
+        assert_eq!(
+            url.to_string(),
+            "postgres://plenum:***@db.example:5432/plenum"
+        );
         assert!(!format!("{url:?}").contains("s3cret"));
         assert_eq!(
             url.expose(),

@@ -69,10 +69,7 @@ impl Backend {
     /// What the configured database is, for messages.
     pub fn describe(settings: &Settings) -> String {
         match &settings.database_url {
-            None => format!(
-                "the SQLite database in {}",
-                settings.data_dir.display()
-            ),
+            None => format!("the SQLite database in {}", settings.data_dir.display()),
             Some(url) => format!("the PostgreSQL database {url}"),
         }
     }

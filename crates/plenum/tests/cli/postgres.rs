@@ -95,19 +95,30 @@ async fn migrate_applies_the_sqlite_migrations_once() {
     let first = sandbox.run(&["migrate"]).await;
     first.assert_ok();
     assert!(
-        first.stdout.contains("migrations to the SQLite database in")
+        first
+            .stdout
+            .contains("migrations to the SQLite database in")
             && first.stdout.contains("0001 companies users tokens"),
         "{first:?}"
     );
     let again = sandbox.run(&["migrate"]).await;
     again.assert_ok();
     assert!(
-        again.stdout.contains("is up to date: no migration to apply"),
+        again
+            .stdout
+            .contains("is up to date: no migration to apply"),
         "{again:?}"
     );
     // Nothing but the schema: the next command still initialises the installation.
     let created = sandbox
-        .run(&["user", "create", "--username", "bob", "--password", "Passw0rd-123"])
+        .run(&[
+            "user",
+            "create",
+            "--username",
+            "bob",
+            "--password",
+            "Passw0rd-123",
+        ])
         .await;
     created.assert_ok();
     announced_password(&created.stdout);
@@ -130,7 +141,9 @@ async fn migrate_applies_the_postgres_migrations_once() {
     let again = sandbox.run(&["migrate", "--database-url", &db.url]).await;
     again.assert_ok();
     assert!(
-        again.stdout.contains("is up to date: no migration to apply"),
+        again
+            .stdout
+            .contains("is up to date: no migration to apply"),
         "{again:?}"
     );
     // PostgreSQL holds the data: the data directory has no SQLite database.
@@ -139,10 +152,9 @@ async fn migrate_applies_the_postgres_migrations_once() {
 
 #[tokio::test]
 async fn offline_commands_and_import_write_to_postgres_and_a_server_serves_them() {
-    let Some(db) = Database::create(
-        "offline_commands_and_import_write_to_postgres_and_a_server_serves_them",
-    )
-    .await
+    let Some(db) =
+        Database::create("offline_commands_and_import_write_to_postgres_and_a_server_serves_them")
+            .await
     else {
         return;
     };
@@ -260,12 +272,18 @@ async fn offline_commands_and_import_write_to_postgres_and_a_server_serves_them(
     assert_eq!(scheduled.status.as_u16(), 200, "{scheduled:?}");
     let listed = server.get("/api/v1/meeting_schedule", Some(&admin)).await;
     assert_eq!(listed.status.as_u16(), 200, "{listed:?}");
-    assert!(listed.body.to_string().contains("Design review"), "{listed:?}");
+    assert!(
+        listed.body.to_string().contains("Design review"),
+        "{listed:?}"
+    );
 
     // The endpoint added offline, and the audit log of what was done offline and online.
     let hooks = server.get("/api/v1/webhooks", Some(&admin)).await;
     assert!(
-        hooks.body.to_string().contains("https://hooks.example/plenum"),
+        hooks
+            .body
+            .to_string()
+            .contains("https://hooks.example/plenum"),
         "{hooks:?}"
     );
     let audit = server.get("/api/v1/audit", Some(&admin)).await;
@@ -306,7 +324,10 @@ async fn backup_and_restore_refuse_on_postgres_and_point_to_its_tools() {
             run.stderr.contains("pg_dump") && run.stderr.contains("point-in-time"),
             "{run:?}"
         );
-        assert!(!run.stderr.contains("s3cret"), "the password is shown: {run:?}");
+        assert!(
+            !run.stderr.contains("s3cret"),
+            "the password is shown: {run:?}"
+        );
     }
     assert!(!std::path::Path::new(target).exists());
     // Only PostgreSQL is accepted besides the data directory.
