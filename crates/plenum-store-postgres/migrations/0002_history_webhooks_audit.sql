@@ -1,9 +1,10 @@
 -- History reads, webhooks and the audit log on PostgreSQL (issue 15).
 --
--- 1. Search keys computed by the store, in Rust. A Rokid name search and a Huawei attendee
---    search are case-insensitive substring tests whose folding is Rust's `to_lowercase` (what
---    SQLite's store compares: its in-memory index folds names in Rust, and its SQL folds
---    non-ASCII text with the Rust function `plenum_fold`). PostgreSQL's `lower()` folds by
+-- 1. Search keys computed by the store, in Rust. A Rokid name search, a Huawei attendee
+--    search and a room filter are case-insensitive substring tests whose folding is Rust's
+--    `to_lowercase` (what SQLite's store compares: its in-memory index folds names in Rust,
+--    its SQL folds non-ASCII text with the Rust function `plenum_fold`, and rooms have a key
+--    column since its migration 0018). PostgreSQL's `lower()` folds by
 --    the database's locale, which differs from Rust's on some characters, so the keys are
 --    columns the store fills, not expressions. Rows written before this migration (none: the
 --    backend could not be selected before it) get `lower()` as their best approximation.
@@ -16,6 +17,10 @@
 ALTER TABLE sessions ADD COLUMN name_key text;
 UPDATE sessions SET name_key = lower(name);
 ALTER TABLE sessions ALTER COLUMN name_key SET NOT NULL;
+
+ALTER TABLE rooms ADD COLUMN name_key text;
+UPDATE rooms SET name_key = lower(name);
+ALTER TABLE rooms ALTER COLUMN name_key SET NOT NULL;
 
 ALTER TABLE attendance ADD COLUMN display_name_key text;
 ALTER TABLE attendance ADD COLUMN call_number_key text;

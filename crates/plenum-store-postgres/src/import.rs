@@ -175,7 +175,7 @@ async fn room(
     }
     sqlx::query(
         "INSERT INTO rooms (id, company_id, name, meeting_number, password, owner_id, \
-         creator_id, created_at) VALUES ($1, $2, $3, $4, NULL, $5, $5, $6)",
+         creator_id, created_at, name_key) VALUES ($1, $2, $3, $4, NULL, $5, $5, $6, $7)",
     )
     .bind(id)
     .bind(company.as_uuid())
@@ -183,6 +183,7 @@ async fn room(
     .bind(room.meeting_number.as_str())
     .bind(owner)
     .bind(ms(now))
+    .bind(search_key(&room.name))
     .execute(&mut **tx)
     .await
     .map_err(db_err)?;

@@ -151,6 +151,7 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         MIGRATOR.run(&writer).await.map_err(internal)?;
+        meetings::key_rooms(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))

@@ -39,7 +39,10 @@ pub async fn migrate(data_dir: &Path) -> StoreResult<Vec<Migration>> {
     } else {
         Vec::new()
     };
-    let ran = MIGRATOR.run(&pool).await.map_err(internal);
+    let ran = match MIGRATOR.run(&pool).await.map_err(internal) {
+        Ok(()) => crate::meetings::key_rooms(&pool).await,
+        Err(e) => Err(e),
+    };
     pool.close().await;
     ran?;
     Ok(Migration::applied_now(
