@@ -34,9 +34,9 @@ ALTER TABLE attendance ALTER COLUMN call_number_key SET NOT NULL;
 CREATE INDEX sessions_name_trigrams ON sessions USING gin (name_key gin_trgm_ops);
 DROP INDEX sessions_by_room_start;
 CREATE INDEX sessions_by_room_start ON sessions (room_id, started_at, seq) WHERE room_id IS NOT NULL;
--- A session's recordings by participant; recordings of a session ordered for its first
--- completed one exist already (`recordings_by_session_status_start`).
-CREATE INDEX attendance_by_company_id ON attendance (company_id, id);
+-- A participant's recordings (`recordings_by_attendance`) and a session's, ordered for its
+-- first completed one (`recordings_by_session_status_start`), have their indexes already; a
+-- stay is found by its unique id.
 
 -- --- webhooks ----------------------------------------------------------------------------
 
