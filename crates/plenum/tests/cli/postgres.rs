@@ -337,3 +337,88 @@ async fn backup_and_restore_refuse_on_postgres_and_point_to_its_tools() {
     other.assert_failed();
     assert!(other.stderr.contains("PostgreSQL URL"), "{other:?}");
 }
+
+#[tokio::test]
+async fn a_meeting_held_on_postgres_survives_a_kill_9_and_another_node_reads_its_record() {
+    let Some(db) = Database::create(
+        "a_meeting_held_on_postgres_survives_a_kill_9_and_another_node_reads_its_record",
+    )
+    .await
+    else {
+        return;
+    };
+    let url = db.url.as_str();
+    let first = Sandbox::new();
+    let server = first
+        .serve(
+            &[
+                "--database-url",
+                url,
+                "--admin-password",
+                crate::ADMIN_PASSWORD,
+            ],
+            &[],
+        )
+        .await;
+    let admin = server.sign_in("admin", crate::ADMIN_PASSWORD).await;
+    let room = server
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            Some(json!({"meetingroom_name": "Ops", "meeting_number": "7100001", "meeting_password": "1234"})),
+        )
+        .await;
+    assert_eq!(room.status.as_u16(), 200, "{room:?}");
+    let (_a, _) = crate::live::join(&server, "7100001", "Stays A").await;
+    let (mut b, _) = crate::live::join(&server, "7100001", "Leaves B").await;
+    let (ending, why) = b.leave(&mut plenum_client::Ignore).await;
+    assert_eq!(ending, plenum_client::Ending::Left, "{why}");
+    let running = server
+        .post("/api/v1/meeting/7100001", Some(&admin), None)
+        .await;
+    let session = running.body["session_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a session: {running:?}"))
+        .to_owned();
+    server.crash().await;
+
+    // The next server, on a data directory of its own, closes what the killed one left open.
+    let second = Sandbox::new();
+    let server = second.serve(&["--database-url", url], &[]).await;
+    let log = server.stderr();
+    assert!(
+        log.contains("closed the meetings a previous run left open")
+            && log.contains("sessions=1")
+            && log.contains("attendance=1"),
+        "{log}"
+    );
+    let admin = server.sign_in("admin", crate::ADMIN_PASSWORD).await;
+    let key = server
+        .post(
+            "/api/v1/api_keys",
+            Some(&admin),
+            Some(json!({"name": "ops", "kind": "api_key"})),
+        )
+        .await;
+    let key = key.body["api_key"].as_str().expect("an API key").to_owned();
+    let stays: serde_json::Value = reqwest::Client::new()
+        .get(server.url(&format!(
+            "/ar/corporation/openapi/rtc/meeting/record/list?id={session}"
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("the participants")
+        .json()
+        .await
+        .expect("JSON");
+    let stays = stays.as_array().expect("a list").clone();
+    let mut names: Vec<&str> = stays
+        .iter()
+        .map(|s| s["participantUserFullName"].as_str().unwrap_or_default())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Leaves B", "Stays A"], "{stays:?}");
+    assert!(stays.iter().all(|s| s["status"] == "已退出"), "{stays:?}");
+    server.stop().await;
+}
