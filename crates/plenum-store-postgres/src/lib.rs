@@ -16,6 +16,8 @@ mod history;
 mod import;
 mod live;
 mod meetings;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod webhooks;
 
 use std::str::FromStr;

@@ -4,90 +4,17 @@
 //!
 //! The server is named by `PLENUM_TEST_DATABASE_URL`, as for the store's contract suite
 //! (`scripts/test.sh` starts a throwaway cluster with `scripts/pg-test-server.sh`); each test
-//! makes a database of its own and drops it. Without the variable a test is skipped with a
-//! notice, unless `CI` is set: CI must never pass by running nothing.
+//! makes a database of its own and drops it (`plenum_store_postgres::testing`). Without the
+//! variable a test is skipped with a notice, unless `CI` is set: CI must never pass by running
+//! nothing.
 //!
 //! Offline commands and servers run on *different* data directories against one database:
 //! whatever one sees of another's writes can only have come through PostgreSQL.
 
+use plenum_store_postgres::testing::TestDatabase as Database;
 use serde_json::json;
-use sqlx::{Connection, Executor, PgConnection};
 
 use crate::{Sandbox, announced_password};
-
-const URL: &str = "PLENUM_TEST_DATABASE_URL";
-
-/// A database made for one test, dropped when the test ends.
-struct Database {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    /// A new database on the test server; `None` (with a notice) when there is none.
-    async fn create(test: &str) -> Option<Self> {
-        let Ok(server) = std::env::var(URL) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{URL} is not set: CI must run the PostgreSQL tests (scripts/test.sh sets it)"
-            );
-            eprintln!("{test}: skipped, {URL} is not set (scripts/test.sh starts a server)");
-            return None;
-        };
-        let name = format!("plenum_cli_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&server)
-            .await
-            .unwrap_or_else(|e| panic!("connect to the test server ({URL}): {e}"));
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create the test database");
-        conn.close().await.expect("close");
-        let url = url_of_database(&server, &name);
-        Some(Self { server, name, url })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let (server, name) = (self.server.clone(), self.name.clone());
-        // The test's runtime is ending: the drop runs on a thread of its own, waited for.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut conn = PgConnection::connect(&server).await?;
-                conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                    .await?;
-                conn.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("the test database {} was not dropped", self.name);
-        }
-    }
-}
-
-/// A URL naming database `name` on the server of `server` (which names another database).
-fn url_of_database(server: &str, name: &str) -> String {
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (server, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    let mut url = format!("{}/{name}", &base[..authority_end]);
-    if let Some(query) = query {
-        url.push('?');
-        url.push_str(query);
-    }
-    url
-}
 
 #[tokio::test]
 async fn migrate_applies_the_sqlite_migrations_once() {
@@ -130,7 +57,7 @@ async fn migrate_applies_the_postgres_migrations_once() {
         return;
     };
     let sandbox = Sandbox::new();
-    let first = sandbox.run(&["migrate", "--database-url", &db.url]).await;
+    let first = sandbox.run(&["migrate", "--database-url", db.url()]).await;
     first.assert_ok();
     assert!(
         first.stdout.contains("to the PostgreSQL database")
@@ -138,7 +65,7 @@ async fn migrate_applies_the_postgres_migrations_once() {
             && first.stdout.contains("0002 history webhooks audit"),
         "{first:?}"
     );
-    let again = sandbox.run(&["migrate", "--database-url", &db.url]).await;
+    let again = sandbox.run(&["migrate", "--database-url", db.url()]).await;
     again.assert_ok();
     assert!(
         again
@@ -158,7 +85,7 @@ async fn offline_commands_and_import_write_to_postgres_and_a_server_serves_them(
     else {
         return;
     };
-    let url = db.url.as_str();
+    let url = db.url();
     let offline = Sandbox::new();
     let created = offline
         .run(&[
@@ -347,7 +274,7 @@ async fn a_meeting_held_on_postgres_survives_a_kill_9_and_another_node_reads_its
     else {
         return;
     };
-    let url = db.url.as_str();
+    let url = db.url();
     let first = Sandbox::new();
     let server = first
         .serve(
