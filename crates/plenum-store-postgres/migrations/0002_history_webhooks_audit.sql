@@ -4,7 +4,7 @@
 --    search and a room filter are case-insensitive substring tests whose folding is Rust's
 --    `to_lowercase` (what SQLite's store compares: its in-memory index folds names in Rust,
 --    its SQL folds non-ASCII text with the Rust function `plenum_fold`, and rooms have a key
---    column since its migration 0018). PostgreSQL's `lower()` folds by
+--    column since its migration 0019). PostgreSQL's `lower()` folds by
 --    the database's locale, which differs from Rust's on some characters, so the keys are
 --    columns the store fills, not expressions. Rows written before this migration (none: the
 --    backend could not be selected before it) get `lower()` as their best approximation.

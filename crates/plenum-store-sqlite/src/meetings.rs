@@ -1521,7 +1521,7 @@ pub(crate) async fn calendar_of(
     Ok((singles, all_series))
 }
 
-/// Keys the rooms migration 0018 could not key in SQL (names that are not ASCII): at most a
+/// Keys the rooms migration 0019 could not key in SQL (names that are not ASCII): at most a
 /// company's rooms, once, at the first open after the upgrade.
 pub(crate) async fn key_rooms(writer: &sqlx::SqlitePool) -> StoreResult<()> {
     let unkeyed: Vec<(Uuid, String)> =

@@ -64,7 +64,7 @@ async fn rooms_left_unkeyed_by_the_migration_are_keyed_at_open() {
         .await
         .expect("room");
     store.close().await;
-    // As a database written before migration 0018 leaves a room whose name is not ASCII.
+    // As a database written before migration 0019 leaves a room whose name is not ASCII.
     let conn = Connection::open(dir.path().join(DATABASE_FILE)).expect("open");
     conn.execute("UPDATE rooms SET name_key = NULL", [])
         .expect("forget the key");
