@@ -54,6 +54,10 @@ uuid_id!(
     UserId
 );
 uuid_id!(
+    /// A server process of the installation (docs/scaling.md), new at every start.
+    NodeId
+);
+uuid_id!(
     /// One scheduled meeting (FRTC `reservation_id`): a single meeting or one occurrence of a
     /// series.
     ScheduleId

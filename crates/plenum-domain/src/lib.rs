@@ -15,6 +15,7 @@ pub mod history_import;
 pub mod history_query;
 pub mod ids;
 pub mod live;
+pub mod nodes;
 pub mod paging;
 pub mod recurrence;
 pub mod schedule;

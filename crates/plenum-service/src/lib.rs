@@ -16,6 +16,7 @@ mod history;
 mod import;
 mod live;
 mod metrics;
+mod notices;
 mod passwords;
 mod policy;
 pub mod recording_files;

@@ -14,9 +14,10 @@
 
 mod history;
 mod import;
+mod leases;
 mod live;
 mod meetings;
-#[cfg(feature = "testing")]
+mod notices;
 pub mod testing;
 mod webhooks;
 
@@ -47,6 +48,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Notices to and from the other servers on this database (`notices.rs`).
+    notices: notices::Channel,
 }
 
 type Tx = Transaction<'static, Postgres>;
@@ -151,7 +154,8 @@ impl PgStore {
         // Several nodes may start at once: the migrator takes an advisory lock, so one applies
         // the migrations and the others find them applied.
         MIGRATOR.run(&pool).await.map_err(internal)?;
-        Ok(Self { pool })
+        let notices = notices::Channel::open(&pool).await?;
+        Ok(Self { pool, notices })
     }
 
     /// Applies the migrations the database lacks (as [`PgStore::open`] does) and returns
@@ -348,6 +352,17 @@ impl LiveRecord for PgStore {
         limit: u32,
     ) -> StoreResult<DeletedRecordings> {
         history::expire_recordings(self, ended_before, limit).await
+    }
+}
+
+#[async_trait]
+impl plenum_store::Notices for PgStore {
+    async fn announce(&self, notice: &plenum_store::Notice) -> StoreResult<()> {
+        notices::Channel::announce(&self.pool, notice).await
+    }
+
+    fn notices(&self) -> tokio::sync::broadcast::Receiver<plenum_store::Notice> {
+        self.notices.subscribers.subscribe()
     }
 }
 

@@ -1,29 +1,34 @@
-//! Databases for tests (feature `testing`): each test makes a database of its own on the server
-//! `PLENUM_TEST_DATABASE_URL` names, and drops it when it ends. Used by this crate's contract
-//! suite and by the binary's tests; `scripts/test.sh` starts a throwaway cluster and sets the
-//! variable (`scripts/pg-test-server.sh`).
+//! Throwaway databases for tests (this crate's contract tests, and tests of other crates
+//! that run Plenum over PostgreSQL): each test makes a database of its own on the server
+//! `PLENUM_TEST_DATABASE_URL` names, dropped when the test ends.
+//!
+//! `scripts/test.sh` starts a throwaway server and sets the variable
+//! (`scripts/pg-test-server.sh`). Without it, tests skip with a notice when run by hand, and
+//! fail when the environment says it is CI (`CI` set): CI must never pass by running nothing.
 
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection as _, Executor as _, PgConnection};
 
-/// The variable naming the test server (a database the user may create databases from, such
-/// as `postgres://plenum@localhost/postgres?host=/tmp/…/socket`).
-pub const URL_VARIABLE: &str = "PLENUM_TEST_DATABASE_URL";
+/// The variable naming the test server (a database the user may create databases from,
+/// such as `postgres://plenum@localhost/postgres?host=/tmp/…/socket`).
+pub const SERVER_VARIABLE: &str = "PLENUM_TEST_DATABASE_URL";
 
-/// Whether the tests have a server. Without one a test is skipped with a notice when run by
-/// hand, and fails when the environment says it is CI (`CI` set): CI must never pass by
-/// running nothing.
-pub fn server_available(test: &str) -> bool {
-    if std::env::var_os(URL_VARIABLE).is_some() {
-        return true;
+/// The test server's URL; `None` (after saying so on stderr) when tests are to skip.
+///
+/// # Panics
+/// When the variable is not set under CI.
+pub fn server(test: &str) -> Option<String> {
+    match std::env::var(SERVER_VARIABLE) {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var_os("CI").is_some() => panic!(
+            "{SERVER_VARIABLE} is not set: CI must run the PostgreSQL tests (scripts/test.sh sets it)"
+        ),
+        Err(_) => {
+            eprintln!(
+                "{test}: skipped, {SERVER_VARIABLE} is not set (scripts/test.sh starts a server and sets it)"
+            );
+            None
+        }
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{URL_VARIABLE} is not set: CI must run the PostgreSQL tests (scripts/test.sh sets it)"
-    );
-    eprintln!(
-        "{test}: skipped, {URL_VARIABLE} is not set (scripts/test.sh starts a server and sets it)"
-    );
-    false
 }
 
 /// A database made for one test, dropped (with its connections) when this is.
@@ -31,31 +36,31 @@ pub fn server_available(test: &str) -> bool {
 pub struct TestDatabase {
     server: String,
     name: String,
-    url: String,
 }
 
 impl TestDatabase {
-    /// A new, empty database on the test server; `None` (with a notice) when there is none.
-    pub async fn create(test: &str) -> Option<Self> {
-        if !server_available(test) {
-            return None;
-        }
-        let server = std::env::var(URL_VARIABLE).unwrap_or_default();
+    /// Creates an empty database on `server`.
+    ///
+    /// # Panics
+    /// When the server cannot be reached or the database made: a test cannot go on.
+    pub async fn create(server: &str) -> Self {
         let name = format!("plenum_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&server)
+        let mut conn = PgConnection::connect(server)
             .await
-            .unwrap_or_else(|e| panic!("connect to the test server ({URL_VARIABLE}): {e}"));
+            .unwrap_or_else(|e| panic!("connect to the test server ({SERVER_VARIABLE}): {e}"));
         conn.execute(format!("CREATE DATABASE {name}").as_str())
             .await
-            .unwrap_or_else(|e| panic!("create the test database: {e}"));
-        let _ = conn.close().await;
-        let url = url_of_database(&server, &name);
-        Some(Self { server, name, url })
+            .expect("create the test database");
+        conn.close().await.expect("close");
+        Self {
+            server: server.to_owned(),
+            name,
+        }
     }
 
-    /// The database's URL.
-    pub fn url(&self) -> &str {
-        &self.url
+    /// The URL of this database.
+    pub fn url(&self) -> String {
+        url_of_database(&self.server, &self.name)
     }
 }
 
@@ -67,15 +72,14 @@ impl Drop for TestDatabase {
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build()?;
-            runtime
-                .block_on(async {
-                    let mut conn = PgConnection::connect(&server).await?;
-                    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await?;
-                    conn.close().await
-                })
-                .map_err(std::io::Error::other)
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect(&server).await?;
+                conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await?;
+                conn.close().await
+            })
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {
@@ -85,7 +89,7 @@ impl Drop for TestDatabase {
 }
 
 /// A URL naming database `name` on the server of `server` (which names another database).
-pub fn url_of_database(server: &str, name: &str) -> String {
+fn url_of_database(server: &str, name: &str) -> String {
     let (base, query) = match server.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (server, None),

@@ -12,6 +12,7 @@ mod generations;
 mod history;
 mod history_index;
 mod import;
+mod leases;
 mod live;
 mod meetings;
 mod migrate;
@@ -79,6 +80,25 @@ pub struct SqliteStore {
     journal: std::sync::Arc<live::Journal>,
     /// The history lists' in-memory indexes and remembered rows, see `history.rs`.
     history: std::sync::Arc<history::HistoryMemory>,
+    /// Notices to this process's subscribers: one server per data directory, so nobody else
+    /// is to be told (`plenum_store::Notices`).
+    notices: tokio::sync::broadcast::Sender<plenum_store::Notice>,
+}
+
+/// Notices a slow subscriber may fall behind by before it is told to forget everything.
+const NOTICES_QUEUED: usize = 1024;
+
+impl SqliteStore {
+    /// Makes the deliveries of the events written since the last fan-out: one per endpoint
+    /// of the event's company that takes its type and was registered before the event was
+    /// written (migration 0017). Run by the reads of the delivery queue, through the
+    /// journal, a bounded number of events per transaction; nothing when nothing is new.
+    async fn fan_out(&self) -> StoreResult<()> {
+        while webhooks::fan_out_due(self)? {
+            self.journal.write(live::Work::FanOut).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The schema's migrations, embedded in the binary.
@@ -172,6 +192,7 @@ impl SqliteStore {
             )),
             journal,
             history: std::sync::Arc::default(),
+            notices: tokio::sync::broadcast::channel(NOTICES_QUEUED).0,
         })
     }
 
@@ -433,12 +454,12 @@ impl plenum_store::Webhooks for SqliteStore {
         now: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<plenum_store::DueDelivery>> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::due_deliveries(self, now, limit)
     }
 
     async fn next_delivery_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::next_delivery_due(self, after)
     }
 
@@ -477,17 +498,17 @@ impl plenum_store::Webhooks for SqliteStore {
         now: Timestamp,
         audit: &plenum_domain::audit::AuditEntry,
     ) -> StoreResult<u64> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::replay_since(self, company, endpoint, since, now, audit).await
     }
 
     async fn pending_deliveries(&self) -> StoreResult<u64> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::pending_deliveries(self)
     }
 
     async fn expire_webhook_events(&self, before: Timestamp) -> StoreResult<u64> {
-        webhooks::fan_out(self).await?;
+        self.fan_out().await?;
         webhooks::expire_webhook_events(self, before).await
     }
 }
@@ -505,6 +526,19 @@ impl plenum_store::AuditLog for SqliteStore {
 
     async fn expire_audit(&self, before: Timestamp) -> StoreResult<u64> {
         webhooks::expire_audit(self, before).await
+    }
+}
+
+#[async_trait]
+impl plenum_store::Notices for SqliteStore {
+    async fn announce(&self, notice: &plenum_store::Notice) -> StoreResult<()> {
+        // No subscriber: nothing to forget.
+        let _ = self.notices.send(notice.clone());
+        Ok(())
+    }
+
+    fn notices(&self) -> tokio::sync::broadcast::Receiver<plenum_store::Notice> {
+        self.notices.subscribe()
     }
 }
 

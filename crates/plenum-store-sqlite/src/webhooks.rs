@@ -8,8 +8,9 @@
 //! - Attempts are recorded through the journal too ([`record_attempts`]): many deliveries'
 //!   results share one commit, and the delivery task never holds the sqlx writer that
 //!   administrative changes queue on.
-//! - Events are written alone; their deliveries are made in bulk by [`fan_out`] (migration
-//!   0017), which the delivery task's reads run first.
+//! - Events are written alone; their deliveries are made in bulk by the fan-out (migration
+//!   0017, `SqliteStore::fan_out` through the journal), which the delivery task's reads run
+//!   first.
 //! - Reads (lists, due deliveries, the audit log) use the read pool.
 
 use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
@@ -47,7 +48,7 @@ const INSERT_AUDIT: &str = "INSERT INTO audit_log (company_id, at, actor_user, a
      address, action, target, meeting_number, details) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
-/// Writes an event in the journal's transaction (its deliveries are made by [`fan_out`]).
+/// Writes an event in the journal's transaction (its deliveries are made by the fan-out).
 pub(crate) fn insert_event(conn: &Connection, e: &OutboxEvent) -> StoreResult<()> {
     conn.prepare_cached(INSERT_EVENT)
         .and_then(|mut st| {
@@ -321,8 +322,8 @@ fn seq_of(value: i64, what: &str) -> StoreResult<u64> {
 /// so a backlog (the events of a long join storm) never holds the joins' commits for long.
 const FAN_OUT_BATCH: i64 = 2000;
 
-/// Whether events wait for [`fan_out`] (a read; true when unsure).
-fn fan_out_due(store: &SqliteStore) -> StoreResult<bool> {
+/// Whether events wait for their fan-out (`SqliteStore::fan_out`): a read.
+pub(crate) fn fan_out_due(store: &SqliteStore) -> StoreResult<bool> {
     store.reads.read(|conn| {
         conn.prepare_cached(
             "SELECT coalesce((SELECT max(seq) FROM webhook_events), 0) \
@@ -333,18 +334,8 @@ fn fan_out_due(store: &SqliteStore) -> StoreResult<bool> {
     })
 }
 
-/// Makes the deliveries of the events written since the last fan-out: one per endpoint of
-/// the event's company that takes its type and was registered before the event was written.
-/// Run by the reads of the delivery queue, through the journal, in transactions of at most
-/// [`FAN_OUT_BATCH`] events; nothing when nothing is new.
-pub(crate) async fn fan_out(store: &SqliteStore) -> StoreResult<()> {
-    while fan_out_due(store)? {
-        store.journal.write(crate::live::Work::FanOut).await?;
-    }
-    Ok(())
-}
-
-/// One step of [`fan_out`], in the journal's transaction.
+/// One step of the fan-out (`SqliteStore::fan_out`), in the journal's transaction: the
+/// deliveries of the next [`FAN_OUT_BATCH`] events.
 pub(crate) fn fan_out_step(conn: &Connection) -> StoreResult<()> {
     let (from, to): (i64, i64) = conn
         .prepare_cached(

@@ -57,6 +57,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@tests $make; $expect;
             // contract-list-start (every `pub async fn` check of `contract.rs`, in order)
             an_opened_store_is_ready,
+            a_notice_is_heard_by_every_subscriber,
             empty_store_has_no_companies,
             create_company_creates_company_and_first_admin,
             companies_are_listed_oldest_first,
@@ -142,6 +143,7 @@ macro_rules! contract_tests {
         );
         $crate::history_contract_tests!($make, $expect);
         $crate::webhooks_contract_tests!($make, $expect);
+        $crate::leases_contract_tests!($make, $expect);
     };
     (@tests_of $module:ident; $make:expr; $expect:expr; $($name:ident),* $(,)?) => {
         $(
@@ -392,6 +394,27 @@ pub async fn an_opened_store_is_ready(store: &dyn Store) {
         store.readiness().await.expect("readiness"),
         crate::Readiness::Ready
     );
+}
+
+pub async fn a_notice_is_heard_by_every_subscriber(store: &dyn Store) {
+    let mut first = store.notices();
+    let mut second = store.notices();
+    let notices = [
+        crate::Notice::User(UserId::new(at(1))),
+        crate::Notice::Token(plenum_domain::credentials::TokenHash::of("a token")),
+    ];
+    for notice in &notices {
+        store.announce(notice).await.expect("announce");
+    }
+    for subscriber in [&mut first, &mut second] {
+        for notice in &notices {
+            let heard = tokio::time::timeout(std::time::Duration::from_secs(10), subscriber.recv())
+                .await
+                .expect("heard within 10 s")
+                .expect("a notice");
+            assert_eq!(&heard, notice);
+        }
+    }
 }
 
 pub async fn empty_store_has_no_companies(store: &dyn Store) {

@@ -32,6 +32,14 @@ pub use history::{AppToken, History, HuaweiApp, ImportError};
 pub mod contract_webhooks;
 mod webhooks;
 
+mod notices;
+pub use notices::{Notice, Notices};
+
+#[cfg(feature = "contract-tests")]
+pub mod contract_leases;
+mod leases;
+pub use leases::Leases;
+
 pub use webhooks::{Attempt, AttemptResult, AuditLog, DueDelivery, Registration, Trail, Webhooks};
 
 /// Why a store operation did not happen. Every variant but `Internal` is a domain answer the
@@ -141,7 +149,16 @@ pub struct AuthenticatedToken {
 
 #[async_trait]
 pub trait Store:
-    LiveRecord + History + Webhooks + AuditLog + Send + Sync + std::fmt::Debug + 'static
+    LiveRecord
+    + History
+    + Webhooks
+    + AuditLog
+    + Notices
+    + Leases
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     /// Whether the database answers and has this binary's migrations. An error: it does not
     /// answer.

@@ -326,6 +326,8 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let retention = spawn_recording_retention(plenum.clone());
     // Webhooks: the outbox is read from the store, so what a killed server had not delivered
     // goes out now.
+    // What other servers on the database change in accounts and keys, forgotten here too.
+    let notices = plenum.start_notices();
     let deliveries = plenum
         .integrations()
         .start_delivery()
@@ -391,6 +393,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         };
         janitor.abort();
         retention.abort();
+        notices.abort();
         // An attempt under way is not recorded: the next start sends it again.
         let _ = tokio::task::spawn_blocking(move || deliveries.stop()).await;
         if let Some(metrics) = metrics {

@@ -2,7 +2,7 @@
 //! Huawei apps and their appauth tokens, and Rocket.Chat's management tokens.
 
 use plenum_domain::audit::Action;
-use plenum_store::Trail;
+use plenum_store::{Notice, Trail};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -179,8 +179,8 @@ impl Accounts<'_> {
             .await
             .map_err(|e| not_found_as(e, HistoryError::ApiKeyNotFound))?;
         // The key and every token issued through it end at once.
-        self.inner.api_keys.remove_where(|k| k.id == id);
-        self.inner.app_tokens.remove_where(|t| t.key == id);
+        self.inner.forget(&Notice::ApiKey(id));
+        self.inner.announce(Notice::ApiKey(id)).await;
         tracing::info!(key_id = %id, company_id = %company, by = %actor, "API key revoked");
         Ok(key)
     }

@@ -14,7 +14,7 @@ use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::sign_in::AccessTokenRecord;
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
-use plenum_store::{SignInRecord, StoreError, Trail};
+use plenum_store::{Notice, SignInRecord, StoreError, Trail};
 use serde_json::json;
 
 use crate::webhooks::events;
@@ -430,8 +430,10 @@ impl Accounts<'_> {
 
     /// Ends the token at once: the next request with it is refused.
     pub async fn sign_out(&self, principal: &Principal) -> Result<(), ServiceError> {
-        self.inner.tokens.remove(&principal.token.hash);
+        let notice = Notice::Token(principal.token.hash);
+        self.inner.forget(&notice);
         self.inner.store.delete_token(&principal.token.hash).await?;
+        self.inner.announce(notice).await;
         tracing::info!(user_id = %principal.user.id, "signed out");
         Ok(())
     }
@@ -486,7 +488,8 @@ impl Accounts<'_> {
             .store
             .delete_user_tokens(user, Some(&principal.token.hash))
             .await?;
-        self.inner.tokens.remove_where(|p| p.user.id == user);
+        self.inner.forget(&Notice::User(user));
+        self.inner.announce(Notice::User(user)).await;
         tracing::info!(user_id = %user, "credential changed");
         Ok(())
     }
@@ -573,7 +576,8 @@ impl Accounts<'_> {
             // A credential set by someone else ends every session of the user.
             self.inner.store.delete_user_tokens(id, None).await?;
         }
-        self.inner.tokens.remove_where(|p| p.user.id == id);
+        self.inner.forget(&Notice::User(id));
+        self.inner.announce(Notice::User(id)).await;
         tracing::info!(user_id = %id, "user updated");
         Ok(updated)
     }

@@ -38,21 +38,27 @@ pub(crate) async fn join(server: &Server, number: &str, name: &str) -> (Particip
     (p, joined.client_uuid)
 }
 
+/// Signs the admin in and makes the room `number` (password 1234); the admin's token.
+async fn admin_with_room(server: &Server, number: &str) -> String {
+    let admin = server.sign_in("admin", ADMIN_PASSWORD).await;
+    let room = server
+        .post(
+            "/api/v1/meeting_room",
+            Some(&admin),
+            Some(json!({"meetingroom_name": "Ops", "meeting_number": number, "meeting_password": "1234"})),
+        )
+        .await;
+    assert_eq!(room.status.as_u16(), 200, "{room:?}");
+    admin
+}
+
 #[tokio::test]
 async fn joins_and_leaves_acknowledged_before_a_kill_9_are_all_recorded() {
     let sandbox = Sandbox::new();
     let server = sandbox
         .serve(&["--admin-password", ADMIN_PASSWORD], &[])
         .await;
-    let admin = server.sign_in("admin", ADMIN_PASSWORD).await;
-    let room = server
-        .post(
-            "/api/v1/meeting_room",
-            Some(&admin),
-            Some(json!({"meetingroom_name": "Ops", "meeting_number": "7100001", "meeting_password": "1234"})),
-        )
-        .await;
-    assert_eq!(room.status.as_u16(), 200, "{room:?}");
+    let admin = admin_with_room(&server, "7100001").await;
 
     let (_a, _) = join(&server, "7100001", "Stays A").await;
     let (_b, _) = join(&server, "7100001", "Stays B").await;
@@ -177,15 +183,7 @@ async fn a_large_import_while_people_join_ends_no_meeting_and_loses_no_join() {
     let server = sandbox
         .serve(&["--admin-password", ADMIN_PASSWORD], &[])
         .await;
-    let admin = server.sign_in("admin", ADMIN_PASSWORD).await;
-    let room = server
-        .post(
-            "/api/v1/meeting_room",
-            Some(&admin),
-            Some(json!({"meetingroom_name": "Ops", "meeting_number": "7100003", "meeting_password": "1234"})),
-        )
-        .await;
-    assert_eq!(room.status.as_u16(), 200, "{room:?}");
+    let admin = admin_with_room(&server, "7100003").await;
     let (_stays, _) = join(&server, "7100003", "Stays").await;
     let session = server
         .post("/api/v1/meeting/7100003", Some(&admin), None)

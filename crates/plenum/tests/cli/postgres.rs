@@ -11,10 +11,16 @@
 //! Offline commands and servers run on *different* data directories against one database:
 //! whatever one sees of another's writes can only have come through PostgreSQL.
 
-use plenum_store_postgres::testing::TestDatabase as Database;
+use plenum_store_postgres::testing::{self, TestDatabase};
 use serde_json::json;
 
 use crate::{Sandbox, announced_password};
+
+/// A database of its own for `test`; `None` (with a notice) when there is no test server.
+async fn database(test: &str) -> Option<TestDatabase> {
+    let server = testing::server(test)?;
+    Some(TestDatabase::create(&server).await)
+}
 
 #[tokio::test]
 async fn migrate_applies_the_sqlite_migrations_once() {
@@ -53,11 +59,11 @@ async fn migrate_applies_the_sqlite_migrations_once() {
 
 #[tokio::test]
 async fn migrate_applies_the_postgres_migrations_once() {
-    let Some(db) = Database::create("migrate_applies_the_postgres_migrations_once").await else {
+    let Some(db) = database("migrate_applies_the_postgres_migrations_once").await else {
         return;
     };
     let sandbox = Sandbox::new();
-    let first = sandbox.run(&["migrate", "--database-url", db.url()]).await;
+    let first = sandbox.run(&["migrate", "--database-url", &db.url()]).await;
     first.assert_ok();
     assert!(
         first.stdout.contains("to the PostgreSQL database")
@@ -65,7 +71,7 @@ async fn migrate_applies_the_postgres_migrations_once() {
             && first.stdout.contains("0002 history webhooks audit"),
         "{first:?}"
     );
-    let again = sandbox.run(&["migrate", "--database-url", db.url()]).await;
+    let again = sandbox.run(&["migrate", "--database-url", &db.url()]).await;
     again.assert_ok();
     assert!(
         again
@@ -80,12 +86,12 @@ async fn migrate_applies_the_postgres_migrations_once() {
 #[tokio::test]
 async fn offline_commands_and_import_write_to_postgres_and_a_server_serves_them() {
     let Some(db) =
-        Database::create("offline_commands_and_import_write_to_postgres_and_a_server_serves_them")
-            .await
+        database("offline_commands_and_import_write_to_postgres_and_a_server_serves_them").await
     else {
         return;
     };
     let url = db.url();
+    let url = url.as_str();
     let offline = Sandbox::new();
     let created = offline
         .run(&[
@@ -267,14 +273,14 @@ async fn backup_and_restore_refuse_on_postgres_and_point_to_its_tools() {
 
 #[tokio::test]
 async fn a_meeting_held_on_postgres_survives_a_kill_9_and_another_node_reads_its_record() {
-    let Some(db) = Database::create(
-        "a_meeting_held_on_postgres_survives_a_kill_9_and_another_node_reads_its_record",
-    )
-    .await
+    let Some(db) =
+        database("a_meeting_held_on_postgres_survives_a_kill_9_and_another_node_reads_its_record")
+            .await
     else {
         return;
     };
     let url = db.url();
+    let url = url.as_str();
     let first = Sandbox::new();
     let server = first
         .serve(

@@ -1,0 +1,99 @@
+//! Meeting leases over PostgreSQL (migration 0010). A claim is one
+//! `INSERT … ON CONFLICT DO UPDATE … WHERE` (the lease has ended, or is the claimant's): of
+//! nodes claiming one meeting at once, one inserts and the others find its row. The holder
+//! is then read in a statement of its own, whose snapshot sees the winner's commit.
+
+use sqlx::Row as _;
+
+use plenum_domain::Timestamp;
+use plenum_domain::ids::NodeId;
+use plenum_domain::nodes::{Lease, LeaseTerms, NodeRef};
+use plenum_domain::schedule::MeetingNumber;
+use plenum_store::StoreResult;
+
+use crate::{PgStore, corrupt, db_err, instant, ms};
+
+fn lease_of(meeting: &MeetingNumber, row: &sqlx::postgres::PgRow) -> StoreResult<Lease> {
+    Ok(Lease {
+        meeting: meeting.clone(),
+        holder: NodeRef {
+            id: NodeId::from_uuid(row.try_get("node_id").map_err(db_err)?),
+            address: row.try_get("node_address").map_err(db_err)?,
+        },
+        expires_at: instant(row.try_get("expires_at").map_err(db_err)?)?,
+    })
+}
+
+#[async_trait::async_trait]
+impl plenum_store::Leases for PgStore {
+    async fn claim_meeting(
+        &self,
+        meeting: &MeetingNumber,
+        node: &NodeRef,
+        now: Timestamp,
+        terms: LeaseTerms,
+    ) -> StoreResult<Lease> {
+        sqlx::query(
+            "INSERT INTO meeting_leases (meeting_number, node_id, node_address, expires_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (meeting_number) DO UPDATE SET node_id = excluded.node_id, \
+               node_address = excluded.node_address, expires_at = excluded.expires_at \
+             WHERE meeting_leases.expires_at <= $5 OR meeting_leases.node_id = excluded.node_id",
+        )
+        .bind(meeting.as_str())
+        .bind(node.id.as_uuid())
+        .bind(&node.address)
+        .bind(ms(terms.expiry(now)))
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        self.meeting_lease(meeting)
+            .await?
+            .ok_or_else(|| corrupt("meeting_leases: the claimed lease"))
+    }
+
+    async fn renew_leases(
+        &self,
+        node: NodeId,
+        now: Timestamp,
+        terms: LeaseTerms,
+    ) -> StoreResult<Vec<MeetingNumber>> {
+        let numbers: Vec<String> = sqlx::query_scalar(
+            "UPDATE meeting_leases SET expires_at = $3 \
+             WHERE node_id = $1 AND expires_at > $2 RETURNING meeting_number",
+        )
+        .bind(node.as_uuid())
+        .bind(ms(now))
+        .bind(ms(terms.expiry(now)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        numbers
+            .iter()
+            .map(|n| MeetingNumber::parse(n).map_err(|_| corrupt("meeting_leases.meeting_number")))
+            .collect()
+    }
+
+    async fn release_meeting(&self, meeting: &MeetingNumber, node: NodeId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM meeting_leases WHERE meeting_number = $1 AND node_id = $2")
+            .bind(meeting.as_str())
+            .bind(node.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn meeting_lease(&self, meeting: &MeetingNumber) -> StoreResult<Option<Lease>> {
+        let row = sqlx::query(
+            "SELECT node_id, node_address, expires_at FROM meeting_leases \
+             WHERE meeting_number = $1",
+        )
+        .bind(meeting.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|row| lease_of(meeting, &row)).transpose()
+    }
+}

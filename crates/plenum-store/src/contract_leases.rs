@@ -1,0 +1,203 @@
+//! The contract of meeting leases ([`Leases`](crate::Leases)), for every backend. Run by
+//! [`contract_tests!`](crate::contract_tests) with the rest of the suite; its checks are
+//! listed in [`leases_contract_tests!`](crate::leases_contract_tests).
+
+use plenum_domain::Timestamp;
+use plenum_domain::ids::NodeId;
+use plenum_domain::nodes::{LeaseTerms, NodeRef};
+use plenum_domain::schedule::MeetingNumber;
+
+use crate::Store;
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + secs).expect("an instant")
+}
+
+fn node(n: i64, address: &str) -> NodeRef {
+    NodeRef {
+        id: NodeId::new(at(n)),
+        address: address.to_owned(),
+    }
+}
+
+fn number(n: &str) -> MeetingNumber {
+    MeetingNumber::parse(n).expect("a meeting number")
+}
+
+/// Leases of 15 s (the default terms).
+const TERMS: LeaseTerms = LeaseTerms::DEFAULT;
+
+/// Expands to one `#[tokio::test]` per lease check; `contract_tests!` invokes it.
+#[macro_export]
+macro_rules! leases_contract_tests {
+    ($make:expr, $expect:expr) => {
+        $crate::contract_tests!(@tests_of contract_leases; $make; $expect;
+            // leases-contract-list-start (every `pub async fn` check of this file, in order)
+            a_meeting_is_held_by_its_first_claimant_until_the_lease_ends,
+            the_heartbeat_renews_only_live_leases_of_its_node,
+            a_meeting_is_released_only_by_its_holder,
+            concurrent_claims_of_one_meeting_leave_one_holder,
+            // leases-contract-list-end
+        );
+    };
+}
+
+pub async fn a_meeting_is_held_by_its_first_claimant_until_the_lease_ends(store: &dyn Store) {
+    let (a, b) = (node(1, "http://a:7480"), node(2, "http://b:7480"));
+    let meeting = number("5550100");
+    assert_eq!(store.meeting_lease(&meeting).await.expect("lease"), None);
+    let taken = store
+        .claim_meeting(&meeting, &a, at(0), TERMS)
+        .await
+        .expect("claim");
+    assert_eq!(taken.holder, a);
+    assert_eq!(taken.expires_at, at(15));
+    // B is told who holds it, with A's address, while the lease lives.
+    let told = store
+        .claim_meeting(&meeting, &b, at(10), TERMS)
+        .await
+        .expect("claim");
+    assert_eq!(told.holder, a);
+    assert_eq!(told.expires_at, at(15));
+    // A's own claim renews it.
+    let renewed = store
+        .claim_meeting(&meeting, &a, at(12), TERMS)
+        .await
+        .expect("claim");
+    assert_eq!((renewed.holder.id, renewed.expires_at), (a.id, at(27)));
+    // Not renewed again: once it has ended, B takes the meeting.
+    let taken_over = store
+        .claim_meeting(&meeting, &b, at(27), TERMS)
+        .await
+        .expect("claim");
+    assert_eq!((&taken_over.holder, taken_over.expires_at), (&b, at(42)));
+    assert_eq!(
+        store.meeting_lease(&meeting).await.expect("lease"),
+        Some(taken_over)
+    );
+}
+
+pub async fn the_heartbeat_renews_only_live_leases_of_its_node(store: &dyn Store) {
+    let (a, b) = (node(1, "http://a:7480"), node(2, "http://b:7480"));
+    let (m1, m2, m3) = (number("5550101"), number("5550102"), number("5550103"));
+    for m in [&m1, &m2] {
+        store
+            .claim_meeting(m, &a, at(0), TERMS)
+            .await
+            .expect("claim");
+    }
+    store
+        .claim_meeting(&m3, &b, at(0), TERMS)
+        .await
+        .expect("claim");
+    let mut held = store
+        .renew_leases(a.id, at(10), TERMS)
+        .await
+        .expect("renew");
+    held.sort();
+    assert_eq!(held, vec![m1.clone(), m2.clone()]);
+    assert_eq!(
+        store
+            .meeting_lease(&m1)
+            .await
+            .expect("lease")
+            .map(|l| l.expires_at),
+        Some(at(25))
+    );
+    // B's lease is not A's to renew.
+    assert_eq!(
+        store
+            .meeting_lease(&m3)
+            .await
+            .expect("lease")
+            .map(|l| l.expires_at),
+        Some(at(15))
+    );
+    // A stalls past its leases; B takes one; A's next heartbeat learns it lost it, and does
+    // not bring back the one that merely ended.
+    store
+        .claim_meeting(&m1, &b, at(26), TERMS)
+        .await
+        .expect("claim");
+    assert_eq!(
+        store
+            .renew_leases(a.id, at(27), TERMS)
+            .await
+            .expect("renew"),
+        Vec::<MeetingNumber>::new()
+    );
+    assert_eq!(
+        store
+            .meeting_lease(&m2)
+            .await
+            .expect("lease")
+            .map(|l| l.expires_at),
+        Some(at(25))
+    );
+}
+
+pub async fn a_meeting_is_released_only_by_its_holder(store: &dyn Store) {
+    let (a, b) = (node(1, "http://a:7480"), node(2, "http://b:7480"));
+    let meeting = number("5550104");
+    store
+        .claim_meeting(&meeting, &a, at(0), TERMS)
+        .await
+        .expect("claim");
+    store
+        .release_meeting(&meeting, b.id)
+        .await
+        .expect("release");
+    assert!(
+        store
+            .meeting_lease(&meeting)
+            .await
+            .expect("lease")
+            .is_some()
+    );
+    store
+        .release_meeting(&meeting, a.id)
+        .await
+        .expect("release");
+    assert_eq!(store.meeting_lease(&meeting).await.expect("lease"), None);
+    // Free again: the next claimant takes it at once.
+    let taken = store
+        .claim_meeting(&meeting, &b, at(1), TERMS)
+        .await
+        .expect("claim");
+    assert_eq!(taken.holder, b);
+}
+
+pub async fn concurrent_claims_of_one_meeting_leave_one_holder(store: &dyn Store) {
+    let meeting = number("5550105");
+    let nodes: Vec<NodeRef> = (1..=8)
+        .map(|n| node(n, &format!("http://n{n}:7480")))
+        .collect();
+    let claims = nodes
+        .iter()
+        .map(|n| store.claim_meeting(&meeting, n, at(0), TERMS));
+    let answers = futures::future::join_all(claims).await;
+    let holders: std::collections::HashSet<NodeId> = answers
+        .into_iter()
+        .map(|a| a.expect("claim").holder.id)
+        .collect();
+    assert_eq!(holders.len(), 1, "every claimant is told the same holder");
+    let lease = store
+        .meeting_lease(&meeting)
+        .await
+        .expect("lease")
+        .expect("held");
+    assert!(holders.contains(&lease.holder.id));
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every check must be listed in [`leases_contract_tests!`], or backends skip it.
+    #[test]
+    fn every_check_is_in_the_macro() {
+        crate::contract::assert_every_check_is_listed(
+            include_str!("contract_leases.rs"),
+            "// leases-contract-list-start",
+            "// leases-contract-list-end",
+        );
+    }
+}
