@@ -2,23 +2,34 @@
 
 use async_trait::async_trait;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
 use plenum_domain::Timestamp;
 use plenum_domain::api_keys::{ApiKey, ApiKeyKind, NewApiKey};
 use plenum_domain::credentials::TokenHash;
 use plenum_domain::history::{Attendance, Recording, Session};
 use plenum_domain::history_import::{ImportLine, ImportSummary};
 use plenum_domain::history_query::{
-    AttendanceQuery, RecordingFilter, RecordingView, SessionAttendance, SessionKey, SessionQuery,
-    SessionSummary,
+    AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SessionAttendance, SessionKey,
+    SessionQuery, SessionSummary,
 };
-use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId};
+use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId, SessionId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
+use plenum_domain::schedule::UserRef;
+use plenum_store::rows::{
+    AttendanceRow, Attendees, RecordingRow, SessionRow, group_attendees, recording_file_key,
+    search_key,
+};
 use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
-use sqlx::postgres::PgRow;
 
-use crate::{PgStore, col, corrupt, db_err, instant, ms, not_yet};
+use crate::{PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, offset};
 
 const KEY_COLUMNS: &str =
     "id, company_id, name, kind, prefix, app_id, created_at, revoked_at, seed, secret_hash";
@@ -46,93 +57,690 @@ fn hash_from(bytes: Vec<u8>) -> StoreResult<TokenHash> {
     Ok(TokenHash(arr))
 }
 
-pub(crate) async fn unfinished_recordings(_store: &PgStore) -> StoreResult<Vec<Recording>> {
-    Err(not_yet("unfinished_recordings"))
+// --- sessions -------------------------------------------------------------------------------
+
+type Builder<'a> = QueryBuilder<'a, Postgres>;
+
+const SESSION_COLUMNS: &str = "s.seq, s.id, s.company_id, s.meeting_number, s.name, s.owner_id, \
+     s.room_id, s.schedule_id, s.started_at, s.ended_at, s.peak_participants, s.company_seq";
+
+fn session_row(row: &PgRow) -> StoreResult<SessionRow> {
+    Ok(SessionRow {
+        seq: col(row, "seq")?,
+        id: col(row, "id")?,
+        company: col(row, "company_id")?,
+        meeting_number: col(row, "meeting_number")?,
+        name: col(row, "name")?,
+        owner: col(row, "owner_id")?,
+        room: col(row, "room_id")?,
+        schedule: col(row, "schedule_id")?,
+        started_at: col(row, "started_at")?,
+        ended_at: col(row, "ended_at")?,
+        peak_participants: col(row, "peak_participants")?,
+        company_seq: col(row, "company_seq")?,
+    })
+}
+
+/// `AND column >= from AND column < until` for the closed sides of a window.
+fn push_range(q: &mut Builder<'_>, column: &str, range: &InstantRange) {
+    if let Some(from) = range.from {
+        q.push(format!(" AND {column} >= ")).push_bind(ms(from));
+    }
+    if let Some(until) = range.until {
+        q.push(format!(" AND {column} < ")).push_bind(ms(until));
+    }
+}
+
+/// The conditions of a session query on `sessions s`: a range of `sessions_by_company_start`
+/// (or of `sessions_by_room_start`), the name tested on the store's folded key.
+fn session_conditions(q: &mut Builder<'_>, company: CompanyId, query: &SessionQuery) {
+    q.push("s.company_id = ").push_bind(company.as_uuid());
+    push_range(q, "s.started_at", &query.started);
+    if let Some(room) = query.room {
+        q.push(" AND s.room_id = ").push_bind(room.as_uuid());
+    }
+    if let Some(name) = &query.name {
+        q.push(" AND s.name_key LIKE ")
+            .push_bind(like_contains(&name.folded()))
+            .push(" ESCAPE '\\'");
+    }
+}
+
+async fn find_sessions(
+    tx: &mut Tx,
+    company: CompanyId,
+    query: &SessionQuery,
+    page: PageRequest,
+) -> StoreResult<Page<SessionSummary>> {
+    if let Some(room) = query.room {
+        let known: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM rooms WHERE id = $1 AND company_id = $2")
+                .bind(room.as_uuid())
+                .bind(company.as_uuid())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        if known.is_none() {
+            return Err(StoreError::NotFound);
+        }
+    }
+    let mut counted = Builder::new("SELECT count(*) FROM sessions s WHERE ");
+    session_conditions(&mut counted, company, query);
+    let total: i64 = counted
+        .build_query_scalar()
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    // The page's sessions are picked in the index first, then read with their owners and
+    // first completed recordings (a participant's own recordings come after the meeting's).
+    let mut paged = Builder::new("WITH page AS (SELECT s.seq FROM sessions s WHERE ");
+    session_conditions(&mut paged, company, query);
+    paged
+        .push(" ORDER BY s.started_at DESC, s.seq DESC LIMIT ")
+        .push_bind(limit(page))
+        .push(" OFFSET ")
+        .push_bind(offset(page))
+        .push(format!(
+            ") SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
+                 fr.download_url AS recording_url, fr.id AS recording_id, fr.file_ext \
+             FROM page JOIN sessions s ON s.seq = page.seq JOIN users u ON u.id = s.owner_id \
+             LEFT JOIN LATERAL (SELECT r.download_url, r.id, r.file_ext FROM recordings r \
+                 WHERE r.session_seq = s.seq AND r.status = 'completed' \
+                 ORDER BY r.attendance_seq IS NOT NULL, r.started_at, r.seq LIMIT 1) fr ON true \
+             ORDER BY s.started_at DESC, s.seq DESC"
+        ));
+    let rows = paged.build().fetch_all(&mut **tx).await.map_err(db_err)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let SessionRow {
+            seq, company_seq, ..
+        } = session_row(row)?;
+        let session = session_row(row)?.decode()?;
+        let recording_file = recording_file_key(
+            session.company,
+            session.id,
+            col(row, "recording_id")?,
+            col::<Option<String>>(row, "file_ext")?.as_deref(),
+        )?;
+        items.push(SessionSummary {
+            seq,
+            number: company_seq,
+            owner: UserRef {
+                id: session.owner,
+                username: col(row, "username")?,
+                real_name: col(row, "real_name")?,
+            },
+            session,
+            participants: Arc::default(),
+            guest_stays: 0,
+            recording_url: col(row, "recording_url")?,
+            recording_file,
+        });
+    }
+    if query.with_participants && !items.is_empty() {
+        let seqs: Vec<i64> = items.iter().map(|s| s.seq).collect();
+        for (item, attendees) in items.iter_mut().zip(attendees_of(tx, &seqs).await?) {
+            item.participants = attendees.participants;
+            item.guest_stays = attendees.guest_stays;
+        }
+    }
+    Ok(Page {
+        items,
+        total: count(total),
+    })
+}
+
+/// Who attended each of the sessions numbered `seqs` (in that order): their stays in one
+/// pass of `attendance_by_session`, grouped as every store groups them.
+async fn attendees_of(tx: &mut Tx, seqs: &[i64]) -> StoreResult<Vec<Attendees>> {
+    let position: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let stays = sqlx::query(
+        "SELECT session_seq, user_id, joined_at FROM attendance WHERE session_seq = ANY($1)",
+    )
+    .bind(seqs)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    let mut grouped = Vec::with_capacity(stays.len());
+    let mut user_ids: Vec<Uuid> = Vec::new();
+    for row in &stays {
+        let seq: i64 = col(row, "session_seq")?;
+        let user: Option<Uuid> = col(row, "user_id")?;
+        if let Some(id) = user {
+            user_ids.push(id);
+        }
+        if let Some(&i) = position.get(&seq) {
+            grouped.push((i, user, col::<i64>(row, "joined_at")?));
+        }
+    }
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    let mut users = HashMap::with_capacity(user_ids.len());
+    if !user_ids.is_empty() {
+        for row in sqlx::query("SELECT id, username, real_name FROM users WHERE id = ANY($1)")
+            .bind(&user_ids)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?
+        {
+            users.insert(
+                col::<Uuid>(&row, "id")?,
+                (col(&row, "username")?, col(&row, "real_name")?),
+            );
+        }
+    }
+    group_attendees(seqs.len(), grouped, &users)
+}
+
+async fn session_attendance(
+    tx: &mut Tx,
+    company: CompanyId,
+    key: SessionKey,
+    query: &AttendanceQuery,
+    page: PageRequest,
+) -> StoreResult<Option<SessionAttendance>> {
+    let mut found = Builder::new(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE "));
+    match key {
+        SessionKey::Id(id) => found.push("s.id = ").push_bind(id.as_uuid()),
+        SessionKey::Number(number) => found.push("s.company_seq = ").push_bind(number),
+    };
+    found
+        .push(" AND s.company_id = ")
+        .push_bind(company.as_uuid());
+    let Some(row) = found
+        .build()
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let seq: i64 = col(&row, "seq")?;
+    let mut session = session_row(&row)?.decode()?;
+    session.invitees = sqlx::query_scalar::<_, Uuid>(
+        "SELECT user_id FROM session_invitees WHERE session_seq = $1 ORDER BY user_id",
+    )
+    .bind(seq)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_err)?
+    .into_iter()
+    .map(UserId::from_uuid)
+    .collect();
+
+    let pattern = query.search.as_ref().map(|s| like_contains(&s.folded()));
+    let conditions = |q: &mut Builder<'_>| {
+        q.push("a.session_seq = ").push_bind(seq);
+        if let Some(pattern) = &pattern {
+            q.push(" AND (a.display_name_key LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR a.call_number_key LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\')");
+        }
+    };
+    let mut counted = Builder::new("SELECT count(*) FROM attendance a WHERE ");
+    conditions(&mut counted);
+    let total: i64 = counted
+        .build_query_scalar()
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    let mut paged = Builder::new(
+        "SELECT a.id, a.user_id, a.display_name, a.call_number, a.device_type, a.media_type, \
+             a.department, a.joined_at, a.left_at, u.username, u.real_name \
+         FROM attendance a LEFT JOIN users u ON u.id = a.user_id WHERE ",
+    );
+    conditions(&mut paged);
+    paged
+        .push(" ORDER BY a.joined_at, a.seq LIMIT ")
+        .push_bind(limit(page))
+        .push(" OFFSET ")
+        .push_bind(offset(page));
+    let items = paged
+        .build()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| {
+            AttendanceRow {
+                id: col(row, "id")?,
+                user: col(row, "user_id")?,
+                display_name: col(row, "display_name")?,
+                call_number: col(row, "call_number")?,
+                device_type: col(row, "device_type")?,
+                media_type: col(row, "media_type")?,
+                department: col(row, "department")?,
+                joined_at: col(row, "joined_at")?,
+                left_at: col(row, "left_at")?,
+                username: col(row, "username")?,
+                real_name: col(row, "real_name")?,
+            }
+            .decode(session.id)
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Some(SessionAttendance {
+        seq,
+        session,
+        attendance: Page {
+            items,
+            total: count(total),
+        },
+    }))
+}
+
+// --- recordings ------------------------------------------------------------------------------
+
+const RECORDING_COLUMNS: &str = "r.id, r.company_id, s.id AS session_id, a.id AS attendance_id, \
+     r.kind, r.status, r.codec, r.size_bytes, r.duration_secs, r.started_at, r.ended_at, \
+     r.completed_at, r.download_url, r.created_at, r.updated_at, s.room_id, r.file_ext, r.failure";
+
+const RECORDING_FROM: &str = "recordings r JOIN sessions s ON s.seq = r.session_seq \
+     LEFT JOIN attendance a ON a.seq = r.attendance_seq";
+
+fn recording_from_row(row: &PgRow) -> StoreResult<RecordingView> {
+    RecordingRow {
+        id: col(row, "id")?,
+        company: col(row, "company_id")?,
+        session: col(row, "session_id")?,
+        attendance: col(row, "attendance_id")?,
+        kind: col(row, "kind")?,
+        status: col(row, "status")?,
+        codec: col(row, "codec")?,
+        size_bytes: col(row, "size_bytes")?,
+        duration_secs: col(row, "duration_secs")?,
+        started_at: col(row, "started_at")?,
+        ended_at: col(row, "ended_at")?,
+        completed_at: col(row, "completed_at")?,
+        download_url: col(row, "download_url")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+        room: col(row, "room_id")?,
+        file_ext: col(row, "file_ext")?,
+        failure: col(row, "failure")?,
+    }
+    .decode()
+}
+
+/// The conditions of a recording filter on `recordings r`, as SQLite's store has them: a
+/// session's, a participant's or a room's recordings through their own indexes, the rest a
+/// range of the company's.
+fn recording_conditions(q: &mut Builder<'_>, company: CompanyId, filter: &RecordingFilter) {
+    q.push("r.company_id = ").push_bind(company.as_uuid());
+    push_range(q, "r.started_at", &filter.started);
+    push_range(q, "r.ended_at", &filter.ended);
+    if let Some(room) = filter.room {
+        q.push(" AND r.session_seq IN (SELECT seq FROM sessions WHERE room_id = ")
+            .push_bind(room.as_uuid())
+            .push(" AND company_id = ")
+            .push_bind(company.as_uuid())
+            .push(")");
+    }
+    if let Some(session) = filter.session {
+        q.push(" AND r.session_seq = (SELECT seq FROM sessions WHERE id = ")
+            .push_bind(session.as_uuid())
+            .push(" AND company_id = ")
+            .push_bind(company.as_uuid())
+            .push(")");
+    }
+    if let Some(participant) = filter.participant {
+        q.push(" AND r.attendance_seq = (SELECT seq FROM attendance WHERE id = ")
+            .push_bind(participant.as_uuid())
+            .push(" AND company_id = ")
+            .push_bind(company.as_uuid())
+            .push(")");
+    }
+    if let Some(status) = filter.status {
+        q.push(" AND r.status = ").push_bind(status.as_str());
+    }
+    if let Some(kind) = filter.kind {
+        q.push(" AND r.kind = ").push_bind(kind.as_str());
+    }
+    if let Some(min) = filter.min_duration_secs {
+        q.push(" AND r.duration_secs >= ").push_bind(i64::from(min));
+    }
+    if let Some(max) = filter.max_duration_secs {
+        q.push(" AND r.duration_secs <= ").push_bind(i64::from(max));
+    }
+}
+
+async fn find_recordings(
+    tx: &mut Tx,
+    company: CompanyId,
+    filter: &RecordingFilter,
+    page: PageRequest,
+) -> StoreResult<Page<RecordingView>> {
+    let mut counted = Builder::new("SELECT count(*) FROM recordings r WHERE ");
+    recording_conditions(&mut counted, company, filter);
+    let total: i64 = counted
+        .build_query_scalar()
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    // The page's recordings are picked by number in the index first, then read whole.
+    let mut paged = Builder::new(format!(
+        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} WHERE r.seq IN \
+         (SELECT r.seq FROM recordings r WHERE "
+    ));
+    recording_conditions(&mut paged, company, filter);
+    paged
+        .push(" ORDER BY r.started_at DESC, r.seq DESC LIMIT ")
+        .push_bind(limit(page))
+        .push(" OFFSET ")
+        .push_bind(offset(page))
+        .push(") ORDER BY r.started_at DESC, r.seq DESC");
+    let items = paged
+        .build()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(recording_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page {
+        items,
+        total: count(total),
+    })
+}
+
+/// Deletes the recordings `select` (a query of `seq`s) names, returning the files Plenum held
+/// for them.
+async fn delete_recordings_where(
+    store: &PgStore,
+    select: Builder<'_>,
+) -> StoreResult<DeletedRecordings> {
+    let mut q = select;
+    q.push(
+        ") RETURNING company_id, (SELECT id FROM sessions WHERE seq = recordings.session_seq) \
+           AS session_id, id, file_ext",
+    );
+    let rows = q.build().fetch_all(&store.pool).await.map_err(db_err)?;
+    let mut files = Vec::new();
+    for row in &rows {
+        let company = CompanyId::from_uuid(col(row, "company_id")?);
+        let session = SessionId::from_uuid(col(row, "session_id")?);
+        if let Some(file) = recording_file_key(
+            company,
+            session,
+            Some(col(row, "id")?),
+            col::<Option<String>>(row, "file_ext")?.as_deref(),
+        )? {
+            files.push(file);
+        }
+    }
+    Ok(DeletedRecordings {
+        count: rows.len() as u64,
+        files,
+    })
+}
+
+const DELETE_RECORDINGS: &str = "DELETE FROM recordings WHERE seq IN (";
+
+pub(crate) async fn unfinished_recordings(store: &PgStore) -> StoreResult<Vec<Recording>> {
+    sqlx::query(&format!(
+        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} \
+         WHERE r.status = 'processing' AND r.file_ext IS NOT NULL ORDER BY r.seq"
+    ))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|row| recording_from_row(row).map(|v| v.recording))
+    .collect()
 }
 
 pub(crate) async fn expire_recordings(
-    _store: &PgStore,
-    _ended_before: Timestamp,
-    _limit: u32,
+    store: &PgStore,
+    ended_before: Timestamp,
+    limit: u32,
 ) -> StoreResult<DeletedRecordings> {
-    Err(not_yet("expire_recordings"))
+    let mut q = Builder::new(DELETE_RECORDINGS);
+    q.push("SELECT seq FROM recordings WHERE ended_at IS NOT NULL AND ended_at < ")
+        .push_bind(ms(ended_before))
+        .push(" ORDER BY ended_at, seq LIMIT ")
+        .push_bind(i64::from(limit));
+    delete_recordings_where(store, q).await
+}
+
+// --- writing the record in bulk --------------------------------------------------------------
+
+/// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).
+const CHUNK: usize = 400;
+
+async fn insert_sessions(tx: &mut Tx, sessions: &[Session]) -> StoreResult<()> {
+    for chunk in sessions.chunks(CHUNK) {
+        let mut q = Builder::new(
+            "INSERT INTO sessions (id, company_id, meeting_number, name, name_key, owner_id, \
+             room_id, schedule_id, started_at, ended_at, last_seen_at, peak_participants) ",
+        );
+        q.push_values(chunk, |mut b, s| {
+            b.push_bind(s.id.as_uuid())
+                .push_bind(s.company.as_uuid())
+                .push_bind(s.meeting_number.as_str().to_owned())
+                .push_bind(s.name.clone())
+                .push_bind(search_key(&s.name))
+                .push_bind(s.owner.as_uuid())
+                .push_bind(s.room.map(|r| r.as_uuid()))
+                .push_bind(s.schedule.map(|r| r.as_uuid()))
+                .push_bind(ms(s.started_at))
+                .push_bind(s.ended_at.map(ms))
+                .push_bind(ms(s.ended_at.unwrap_or(s.started_at)))
+                .push_bind(i64::from(s.peak_participants));
+        });
+        q.build().execute(&mut **tx).await.map_err(db_err)?;
+    }
+    let invitees: Vec<(Uuid, Uuid)> = sessions
+        .iter()
+        .flat_map(|s| {
+            s.invitees
+                .iter()
+                .map(move |u| (s.id.as_uuid(), u.as_uuid()))
+        })
+        .collect();
+    for chunk in invitees.chunks(CHUNK) {
+        let mut q = Builder::new("INSERT INTO session_invitees (session_seq, user_id) ");
+        q.push_values(chunk, |mut b, (session, user)| {
+            b.push("(SELECT seq FROM sessions WHERE id = ")
+                .push_bind_unseparated(*session)
+                .push_unseparated(")")
+                .push_bind(*user);
+        });
+        q.build().execute(&mut **tx).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn insert_attendance(tx: &mut Tx, attendance: &[Attendance]) -> StoreResult<()> {
+    for chunk in attendance.chunks(CHUNK) {
+        let mut q = Builder::new(
+            "INSERT INTO attendance (id, session_seq, company_id, user_id, display_name, \
+             display_name_key, call_number, call_number_key, device_type, media_type, \
+             department, joined_at, left_at) ",
+        );
+        q.push_values(chunk, |mut b, a| {
+            b.push_bind(a.id.as_uuid())
+                .push("(SELECT seq FROM sessions WHERE id = ")
+                .push_bind_unseparated(a.session.as_uuid())
+                .push_unseparated(")")
+                .push("(SELECT company_id FROM sessions WHERE id = ")
+                .push_bind_unseparated(a.session.as_uuid())
+                .push_unseparated(")")
+                .push_bind(a.user.map(|u| u.as_uuid()))
+                .push_bind(a.display_name.clone())
+                .push_bind(search_key(&a.display_name))
+                .push_bind(a.call_number.clone())
+                .push_bind(search_key(&a.call_number))
+                .push_bind(a.device_type.as_str())
+                .push_bind(a.media_type.as_str())
+                .push_bind(a.department.clone())
+                .push_bind(ms(a.joined_at))
+                .push_bind(a.left_at.map(ms));
+        });
+        q.build().execute(&mut **tx).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn insert_recordings(tx: &mut Tx, recordings: &[Recording]) -> StoreResult<()> {
+    for r in recordings {
+        i64::try_from(r.size_bytes).map_err(|_| corrupt("size_bytes beyond i64"))?;
+    }
+    for chunk in recordings.chunks(CHUNK) {
+        let mut q = Builder::new(
+            "INSERT INTO recordings (id, company_id, session_seq, attendance_seq, kind, status, \
+             codec, size_bytes, duration_secs, started_at, ended_at, completed_at, \
+             download_url, created_at, updated_at, file_ext, failure) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.id.as_uuid())
+                .push_bind(r.company.as_uuid())
+                .push("(SELECT seq FROM sessions WHERE id = ")
+                .push_bind_unseparated(r.session.as_uuid())
+                .push_unseparated(")")
+                .push("(SELECT seq FROM attendance WHERE id = ")
+                .push_bind_unseparated(r.attendance.map(|a| a.as_uuid()))
+                .push_unseparated(")")
+                .push_bind(r.kind.as_str())
+                .push_bind(r.status.as_str())
+                .push_bind(r.codec.clone())
+                .push_bind(i64::try_from(r.size_bytes).unwrap_or(i64::MAX))
+                .push_bind(i64::from(r.duration_secs))
+                .push_bind(ms(r.started_at))
+                .push_bind(r.ended_at.map(ms))
+                .push_bind(r.completed_at.map(ms))
+                .push_bind(r.download_url.clone())
+                .push_bind(ms(r.created_at))
+                .push_bind(ms(r.updated_at))
+                .push_bind(r.file.map(|f| f.extension()))
+                .push_bind(r.failure.clone());
+        });
+        q.build().execute(&mut **tx).await.map_err(db_err)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl History for PgStore {
     async fn find_sessions(
         &self,
-        _company: CompanyId,
-        _query: &SessionQuery,
-        _page: PageRequest,
+        company: CompanyId,
+        query: &SessionQuery,
+        page: PageRequest,
     ) -> StoreResult<Page<SessionSummary>> {
-        Err(not_yet("find_sessions"))
+        if query.started.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        }
+        let mut tx = self.read_snapshot().await?;
+        let found = find_sessions(&mut tx, company, query, page).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(found)
     }
 
     async fn session_attendance(
         &self,
-        _company: CompanyId,
-        _session: SessionKey,
-        _query: &AttendanceQuery,
-        _page: PageRequest,
+        company: CompanyId,
+        session: SessionKey,
+        query: &AttendanceQuery,
+        page: PageRequest,
     ) -> StoreResult<Option<SessionAttendance>> {
-        Err(not_yet("session_attendance"))
+        let mut tx = self.read_snapshot().await?;
+        let found = session_attendance(&mut tx, company, session, query, page).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(found)
     }
 
     async fn find_recordings(
         &self,
-        _company: CompanyId,
-        _filter: &RecordingFilter,
-        _page: PageRequest,
+        company: CompanyId,
+        filter: &RecordingFilter,
+        page: PageRequest,
     ) -> StoreResult<Page<RecordingView>> {
-        Err(not_yet("find_recordings"))
+        if filter.matches_nothing() {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        }
+        let mut tx = self.read_snapshot().await?;
+        let found = find_recordings(&mut tx, company, filter, page).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(found)
     }
 
     async fn recording(
         &self,
-        _company: CompanyId,
-        _id: RecordingId,
+        company: CompanyId,
+        id: RecordingId,
     ) -> StoreResult<Option<RecordingView>> {
-        Err(not_yet("recording"))
+        sqlx::query(&format!(
+            "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} WHERE r.id = $1 AND r.company_id = $2"
+        ))
+        .bind(id.as_uuid())
+        .bind(company.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(recording_from_row)
+        .transpose()
     }
 
     async fn delete_recordings(
         &self,
-        _company: CompanyId,
-        _filter: &RecordingFilter,
+        company: CompanyId,
+        filter: &RecordingFilter,
     ) -> StoreResult<DeletedRecordings> {
-        Err(not_yet("delete_recordings"))
+        if filter.matches_nothing() {
+            return Ok(DeletedRecordings::default());
+        }
+        let mut q = Builder::new(DELETE_RECORDINGS);
+        q.push("SELECT r.seq FROM recordings r WHERE ");
+        recording_conditions(&mut q, company, filter);
+        delete_recordings_where(self, q).await
     }
 
     async fn delete_recording(
         &self,
-        _company: CompanyId,
-        _id: RecordingId,
+        company: CompanyId,
+        id: RecordingId,
     ) -> StoreResult<DeletedRecordings> {
-        Err(not_yet("delete_recording"))
+        let mut q = Builder::new(DELETE_RECORDINGS);
+        q.push("SELECT seq FROM recordings WHERE company_id = ")
+            .push_bind(company.as_uuid())
+            .push(" AND id = ")
+            .push_bind(id.as_uuid());
+        delete_recordings_where(self, q).await
     }
 
     async fn import_history(
         &self,
-        _company: CompanyId,
-        _lines: &[ImportLine],
-        _now: Timestamp,
+        company: CompanyId,
+        lines: &[ImportLine],
+        now: Timestamp,
     ) -> Result<ImportSummary, ImportError> {
-        Err(ImportError::Store(not_yet("import_history")))
+        crate::import::run(self, company, lines, now).await
     }
 
     async fn insert_history_batch(
         &self,
-        _sessions: &[Session],
-        _attendance: &[Attendance],
-        _recordings: &[Recording],
+        sessions: &[Session],
+        attendance: &[Attendance],
+        recordings: &[Recording],
     ) -> StoreResult<()> {
-        Err(not_yet("insert_history_batch"))
+        let mut tx = self.begin().await?;
+        insert_sessions(&mut tx, sessions).await?;
+        insert_attendance(&mut tx, attendance).await?;
+        insert_recordings(&mut tx, recordings).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn insert_api_key_with_trail(&self, new: &NewApiKey, trail: &Trail) -> StoreResult<()> {
-        crate::unsupported(trail)?;
         let key = &new.key;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, company_id, name, kind, prefix, secret_hash, app_id, seed, \
              created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -147,10 +755,11 @@ impl History for PgStore {
         .bind(new.seed.as_ref().map(|s| &s[..]))
         .bind(ms(key.created_at))
         .bind(key.revoked_at.map(ms))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+        crate::webhooks::write_trail(&mut tx, trail).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn api_keys(&self, company: CompanyId) -> StoreResult<Vec<ApiKey>> {
@@ -174,7 +783,6 @@ impl History for PgStore {
         now: Timestamp,
         trail: &Trail,
     ) -> StoreResult<ApiKey> {
-        crate::unsupported(trail)?;
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) \
@@ -193,6 +801,7 @@ impl History for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        crate::webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         key_from_row(&row)
     }

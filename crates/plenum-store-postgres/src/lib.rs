@@ -13,11 +13,13 @@
 //! - Instants are `bigint` UTC milliseconds, as in SQLite.
 
 mod history;
+mod import;
 mod leases;
 mod live;
 mod meetings;
 mod notices;
 pub mod testing;
+mod webhooks;
 
 use std::str::FromStr;
 
@@ -67,15 +69,6 @@ struct Corrupt(String);
 
 fn corrupt(what: impl Into<String>) -> StoreError {
     internal(Corrupt(what.into()))
-}
-
-/// What this store does not do yet (it is being built, issue 15).
-#[derive(Debug, thiserror::Error)]
-#[error("not implemented on PostgreSQL yet: {0}")]
-struct NotYet(&'static str);
-
-fn not_yet(what: &'static str) -> StoreError {
-    internal(NotYet(what))
 }
 
 /// The constraint a failed write violated, if it was a unique one.
@@ -163,6 +156,37 @@ impl PgStore {
         MIGRATOR.run(&pool).await.map_err(internal)?;
         let notices = notices::Channel::open(&pool).await?;
         Ok(Self { pool, notices })
+    }
+
+    /// Applies the migrations the database lacks (as [`PgStore::open`] does) and returns
+    /// them, for `plenum migrate`.
+    pub async fn migrate(url: &str) -> StoreResult<Vec<plenum_store::Migration>> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .map_err(db_err)?;
+        let before: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&pool)
+                .await
+                .or_else(|e| match &e {
+                    // No table yet: nothing was applied.
+                    sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {
+                        Ok(Vec::new())
+                    }
+                    _ => Err(db_err(e)),
+                })?;
+        let ran = MIGRATOR.run(&pool).await.map_err(internal);
+        pool.close().await;
+        ran?;
+        Ok(plenum_store::Migration::applied_now(
+            MIGRATOR
+                .iter()
+                .filter(|m| !m.migration_type.is_down_migration())
+                .map(|m| (m.version, &*m.description)),
+            &before,
+        ))
     }
 
     /// Closes the pool.
@@ -365,7 +389,6 @@ impl Store for PgStore {
         first_admin: &NewUser,
         trail: &Trail,
     ) -> StoreResult<Company> {
-        unsupported(trail)?;
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO companies (id, name, name_key, time_zone, max_users, is_default, \
@@ -386,6 +409,7 @@ impl Store for PgStore {
             Err(e) => return Err(db_err(e)),
         }
         insert_user(&mut tx, first_admin).await?;
+        webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Company {
             id: company.id,
@@ -432,12 +456,12 @@ impl Store for PgStore {
     }
 
     async fn create_user_with_trail(&self, user: &NewUser, trail: &Trail) -> StoreResult<User> {
-        unsupported(trail)?;
         let mut tx = self.begin().await?;
         insert_user(&mut tx, user).await?;
         let created = user_in(&mut *tx, user.company_id, user.id, false)
             .await?
             .ok_or(StoreError::NotFound)?;
+        webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(created)
     }
@@ -504,7 +528,6 @@ impl Store for PgStore {
         now: Timestamp,
         trail: &Trail,
     ) -> StoreResult<User> {
-        unsupported(trail)?;
         let mut tx = self.begin().await?;
         // The row is locked: the changes are applied to it as it is, not as another
         // concurrent update is about to leave it.
@@ -558,6 +581,7 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?;
         }
+        webhooks::write_trail(&mut tx, trail).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(user)
     }
@@ -803,8 +827,7 @@ impl Store for PgStore {
         schedule: &Schedule,
         trail: &Trail,
     ) -> StoreResult<Schedule> {
-        unsupported(trail)?;
-        meetings::create_schedule(self, schedule).await
+        meetings::create_schedule(self, schedule, trail).await
     }
 
     async fn create_schedules(&self, schedules: &[Schedule]) -> StoreResult<()> {
@@ -820,8 +843,7 @@ impl Store for PgStore {
         schedule: &Schedule,
         trail: &Trail,
     ) -> StoreResult<Schedule> {
-        unsupported(trail)?;
-        meetings::update_schedule(self, schedule).await
+        meetings::update_schedule(self, schedule, trail).await
     }
 
     async fn delete_schedule_with_trail(
@@ -830,8 +852,7 @@ impl Store for PgStore {
         id: ScheduleId,
         trail: &Trail,
     ) -> StoreResult<()> {
-        unsupported(trail)?;
-        meetings::delete_schedule(self, company, id).await
+        meetings::delete_schedule(self, company, id, trail).await
     }
 
     async fn find_schedules(
@@ -854,8 +875,7 @@ impl Store for PgStore {
         occurrences: &[Schedule],
         trail: &Trail,
     ) -> StoreResult<Series> {
-        unsupported(trail)?;
-        meetings::create_series(self, series, occurrences).await
+        meetings::create_series(self, series, occurrences, trail).await
     }
 
     async fn series(&self, company: CompanyId, id: SeriesId) -> StoreResult<Option<Series>> {
@@ -871,8 +891,7 @@ impl Store for PgStore {
         rebuilt: &[Schedule],
         trail: &Trail,
     ) -> StoreResult<Series> {
-        unsupported(trail)?;
-        meetings::replace_series(self, series, rebuilt).await
+        meetings::replace_series(self, series, rebuilt, trail).await
     }
 
     async fn delete_series_with_trail(
@@ -881,8 +900,7 @@ impl Store for PgStore {
         id: SeriesId,
         trail: &Trail,
     ) -> StoreResult<()> {
-        unsupported(trail)?;
-        meetings::delete_series(self, company, id).await
+        meetings::delete_series(self, company, id, trail).await
     }
 
     async fn series_occurrences(
@@ -940,146 +958,5 @@ impl PgStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(db_err)
-    }
-}
-
-/// Webhooks and the audit log are not on PostgreSQL yet (SQLite has them, migration 0016 of
-/// plenum-store-sqlite): a change that would leave a trail is refused rather than made
-/// without it. A change with an empty trail (the plain methods) is made as before.
-fn unsupported(trail: &Trail) -> StoreResult<()> {
-    if trail.is_empty() {
-        Ok(())
-    } else {
-        Err(no_webhooks())
-    }
-}
-
-fn no_webhooks() -> StoreError {
-    not_yet("webhooks and the audit log")
-}
-
-#[async_trait]
-impl plenum_store::Webhooks for PgStore {
-    async fn create_webhook(
-        &self,
-        _: &plenum_domain::webhooks::NewEndpoint,
-        _: &plenum_domain::audit::AuditEntry,
-    ) -> StoreResult<plenum_store::Registration> {
-        Err(no_webhooks())
-    }
-
-    async fn webhooks(&self, _: CompanyId) -> StoreResult<Vec<plenum_domain::webhooks::Endpoint>> {
-        Err(no_webhooks())
-    }
-
-    async fn webhook(
-        &self,
-        _: CompanyId,
-        _: plenum_domain::ids::WebhookId,
-    ) -> StoreResult<Option<plenum_domain::webhooks::Endpoint>> {
-        Err(no_webhooks())
-    }
-
-    async fn delete_webhook(
-        &self,
-        _: CompanyId,
-        _: plenum_domain::ids::WebhookId,
-        _: &plenum_domain::audit::AuditEntry,
-    ) -> StoreResult<()> {
-        Err(no_webhooks())
-    }
-
-    async fn rotate_webhook_secret(
-        &self,
-        _: CompanyId,
-        _: plenum_domain::ids::WebhookId,
-        _: &plenum_domain::webhooks::SigningSeed,
-        _: Timestamp,
-        _: &plenum_domain::audit::AuditEntry,
-    ) -> StoreResult<plenum_domain::webhooks::Endpoint> {
-        Err(no_webhooks())
-    }
-
-    async fn append_trail(&self, trail: &Trail) -> StoreResult<()> {
-        unsupported(trail)
-    }
-
-    async fn due_deliveries(
-        &self,
-        _: Timestamp,
-        _: u32,
-    ) -> StoreResult<Vec<plenum_store::DueDelivery>> {
-        // Nothing can be registered, so nothing is due: the delivery task idles.
-        Ok(Vec::new())
-    }
-
-    async fn next_delivery_due(&self, _: Timestamp) -> StoreResult<Option<Timestamp>> {
-        Ok(None)
-    }
-
-    async fn record_attempts(
-        &self,
-        attempts: Vec<(plenum_store::Attempt, plenum_store::AttemptResult)>,
-    ) -> StoreResult<()> {
-        if attempts.is_empty() {
-            Ok(())
-        } else {
-            Err(no_webhooks())
-        }
-    }
-
-    async fn webhook_attempts(
-        &self,
-        _: CompanyId,
-        _: plenum_domain::ids::WebhookId,
-        _: u32,
-    ) -> StoreResult<Vec<plenum_store::Attempt>> {
-        Err(no_webhooks())
-    }
-
-    async fn replay_event(
-        &self,
-        _: CompanyId,
-        _: plenum_domain::ids::WebhookId,
-        _: plenum_domain::ids::EventId,
-        _: Timestamp,
-        _: &plenum_domain::audit::AuditEntry,
-    ) -> StoreResult<()> {
-        Err(no_webhooks())
-    }
-
-    async fn replay_since(
-        &self,
-        _: CompanyId,
-        _: plenum_domain::ids::WebhookId,
-        _: Timestamp,
-        _: Timestamp,
-        _: &plenum_domain::audit::AuditEntry,
-    ) -> StoreResult<u64> {
-        Err(no_webhooks())
-    }
-
-    async fn pending_deliveries(&self) -> StoreResult<u64> {
-        Ok(0)
-    }
-
-    async fn expire_webhook_events(&self, _: Timestamp) -> StoreResult<u64> {
-        Ok(0)
-    }
-}
-
-#[async_trait]
-impl plenum_store::AuditLog for PgStore {
-    async fn audit_log(
-        &self,
-        _: CompanyId,
-        _: &plenum_domain::audit::AuditFilter,
-        _: PageRequest,
-    ) -> StoreResult<Page<plenum_domain::audit::AuditRecord>> {
-        Err(no_webhooks())
-    }
-
-    async fn expire_audit(&self, _: Timestamp) -> StoreResult<u64> {
-        Ok(0)
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use plenum_domain::Timestamp;
 use plenum_domain::ids::{CompanyId, RoomId, ScheduleId};
 use plenum_domain::schedule::MeetingNumber;
+use plenum_store::rows::search_key;
 use plenum_store::{Abandoned, JoinTarget, LiveWrite, StoreResult};
 
 use crate::{PgStore, Tx, col, db_err, internal, meetings, ms};
@@ -43,13 +44,13 @@ pub(crate) async fn record_live(store: &PgStore, writes: Vec<LiveWrite>) -> Stor
 
 async fn apply(tx: &mut Tx, write: &LiveWrite) -> StoreResult<()> {
     match write {
-        // Webhooks and the audit log are not on PostgreSQL yet: refused, never dropped.
-        LiveWrite::Outbox(_) | LiveWrite::Audit(_) => Err(crate::no_webhooks()),
+        LiveWrite::Outbox(event) => crate::webhooks::insert_event(tx, event).await,
+        LiveWrite::Audit(entry) => crate::webhooks::insert_audit(tx, entry).await,
         LiveWrite::SessionStarted(s) => {
             let seq: i64 = sqlx::query_scalar(
                 "INSERT INTO sessions (id, company_id, meeting_number, name, owner_id, room_id, \
-                 schedule_id, started_at, ended_at, last_seen_at, peak_participants) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10) RETURNING seq",
+                 schedule_id, started_at, ended_at, last_seen_at, peak_participants, name_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11) RETURNING seq",
             )
             .bind(s.id.as_uuid())
             .bind(s.company.as_uuid())
@@ -61,6 +62,7 @@ async fn apply(tx: &mut Tx, write: &LiveWrite) -> StoreResult<()> {
             .bind(ms(s.started_at))
             .bind(s.ended_at.map(ms))
             .bind(int(s.peak_participants))
+            .bind(search_key(&s.name))
             .fetch_one(&mut **tx)
             .await
             .map_err(db_err)?;
@@ -81,8 +83,9 @@ async fn apply(tx: &mut Tx, write: &LiveWrite) -> StoreResult<()> {
         LiveWrite::Joined(a) => {
             let changed = sqlx::query(
                 "INSERT INTO attendance (id, session_seq, company_id, user_id, display_name, \
-                 call_number, device_type, media_type, department, joined_at, left_at) \
-                 SELECT $1, seq, company_id, $3, $4, $5, $6, $7, $8, $9, $10 \
+                 call_number, device_type, media_type, department, joined_at, left_at, \
+                 display_name_key, call_number_key) \
+                 SELECT $1, seq, company_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 \
                  FROM sessions WHERE id = $2",
             )
             .bind(a.id.as_uuid())
@@ -95,6 +98,8 @@ async fn apply(tx: &mut Tx, write: &LiveWrite) -> StoreResult<()> {
             .bind(&a.department)
             .bind(ms(a.joined_at))
             .bind(a.left_at.map(ms))
+            .bind(search_key(&a.display_name))
+            .bind(search_key(&a.call_number))
             .execute(&mut **tx)
             .await
             .map_err(db_err)?

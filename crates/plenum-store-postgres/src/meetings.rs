@@ -20,7 +20,8 @@ use plenum_domain::schedule::{
     PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
     carry_over_occurrences,
 };
-use plenum_store::{MeetingScope, StoreError, StoreResult};
+use plenum_store::rows::search_key;
+use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
 
 use crate::{
     PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, number, offset,
@@ -198,7 +199,7 @@ pub(crate) async fn create_room(store: &PgStore, room: &Room) -> StoreResult<Roo
     .await?;
     sqlx::query(
         "INSERT INTO rooms (id, company_id, name, meeting_number, password, owner_id, \
-         creator_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         creator_id, created_at, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(room.id.as_uuid())
     .bind(room.company_id.as_uuid())
@@ -208,6 +209,7 @@ pub(crate) async fn create_room(store: &PgStore, room: &Room) -> StoreResult<Roo
     .bind(room.owner.id.as_uuid())
     .bind(room.creator.id.as_uuid())
     .bind(ms(room.created_at))
+    .bind(search_key(&room.name))
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -224,14 +226,13 @@ pub(crate) async fn rooms(
     filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<Room>> {
-    // SQLite compares `lower(name)` (ASCII only) with `LIKE` (ASCII case-insensitive) to the
-    // filter lower-cased by Rust; PostgreSQL's `lower` folds all of Unicode under the
-    // database's UTF-8 locale, so here "ÄRZTE" is found by "är", which SQLite does not find.
+    // Names are compared by the store's key (Rust's lower case), as in SQLite, which the
+    // filter is folded to as well.
     let pattern = filter
         .filter(|f| !f.is_empty())
-        .map(|f| like_contains(&f.to_lowercase()));
+        .map(|f| like_contains(&search_key(f)));
     let condition = "r.company_id = $1 AND ($2::text IS NULL \
-         OR lower(r.name) LIKE $2 ESCAPE '\\' OR r.meeting_number LIKE $2 ESCAPE '\\')";
+         OR r.name_key LIKE $2 ESCAPE '\\' OR r.meeting_number LIKE $2 ESCAPE '\\')";
     let mut tx = store.read_snapshot().await?;
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM rooms r WHERE {condition}"))
         .bind(company.as_uuid())
@@ -294,13 +295,14 @@ pub(crate) async fn update_room(store: &PgStore, room: &Room) -> StoreResult<Roo
     }
     sqlx::query(
         "UPDATE rooms SET name = $2, meeting_number = $3, password = $4, owner_id = $5, \
-         revision = revision + 1 WHERE id = $1",
+         name_key = $6, revision = revision + 1 WHERE id = $1",
     )
     .bind(room.id.as_uuid())
     .bind(&room.name)
     .bind(room.meeting_number.as_str())
     .bind(room.password.as_ref().map(MeetingPassword::as_str))
     .bind(room.owner.id.as_uuid())
+    .bind(search_key(&room.name))
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -594,7 +596,11 @@ async fn adopt_room_number(tx: &mut Tx, holder: Holder) -> StoreResult<()> {
     Ok(())
 }
 
-pub(crate) async fn create_schedule(store: &PgStore, s: &Schedule) -> StoreResult<Schedule> {
+pub(crate) async fn create_schedule(
+    store: &PgStore,
+    s: &Schedule,
+    trail: &Trail,
+) -> StoreResult<Schedule> {
     let mut tx = store.begin().await?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
     if s.room_id.is_none() {
@@ -611,6 +617,7 @@ pub(crate) async fn create_schedule(store: &PgStore, s: &Schedule) -> StoreResul
     let created = schedule_in(&mut *tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(created)
 }
@@ -635,7 +642,11 @@ pub(crate) async fn create_schedules(store: &PgStore, schedules: &[Schedule]) ->
     Ok(())
 }
 
-pub(crate) async fn update_schedule(store: &PgStore, s: &Schedule) -> StoreResult<Schedule> {
+pub(crate) async fn update_schedule(
+    store: &PgStore,
+    s: &Schedule,
+    trail: &Trail,
+) -> StoreResult<Schedule> {
     let mut tx = store.begin().await?;
     let stored = locked_revision(&mut tx, "schedules", s.company_id, s.id.as_uuid()).await?;
     unchanged_since(stored, s.revision)?;
@@ -691,6 +702,7 @@ pub(crate) async fn update_schedule(store: &PgStore, s: &Schedule) -> StoreResul
     let updated = schedule_in(&mut *tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(updated)
 }
@@ -699,6 +711,7 @@ pub(crate) async fn delete_schedule(
     store: &PgStore,
     company: CompanyId,
     id: ScheduleId,
+    trail: &Trail,
 ) -> StoreResult<()> {
     let mut tx = store.begin().await?;
     let row = sqlx::query(
@@ -723,6 +736,7 @@ pub(crate) async fn delete_schedule(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(())
 }
@@ -998,6 +1012,7 @@ pub(crate) async fn create_series(
     store: &PgStore,
     s: &Series,
     occurrences: &[Schedule],
+    trail: &Trail,
 ) -> StoreResult<Series> {
     let mut tx = store.begin().await?;
     room_still_there(&mut tx, s.company_id, s.room_id).await?;
@@ -1016,6 +1031,7 @@ pub(crate) async fn create_series(
     let created = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(created)
 }
@@ -1024,6 +1040,7 @@ pub(crate) async fn replace_series(
     store: &PgStore,
     s: &Series,
     rebuilt: &[Schedule],
+    trail: &Trail,
 ) -> StoreResult<Series> {
     let mut tx = store.begin().await?;
     let stored = locked_revision(&mut tx, "series", s.company_id, s.id.as_uuid()).await?;
@@ -1090,6 +1107,7 @@ pub(crate) async fn replace_series(
     let replaced = series_in(&mut tx, s.company_id, s.id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(replaced)
 }
@@ -1098,6 +1116,7 @@ pub(crate) async fn delete_series(
     store: &PgStore,
     company: CompanyId,
     id: SeriesId,
+    trail: &Trail,
 ) -> StoreResult<()> {
     let mut tx = store.begin().await?;
     let done = sqlx::query("DELETE FROM series WHERE id = $1 AND company_id = $2")
@@ -1110,6 +1129,7 @@ pub(crate) async fn delete_series(
         return Err(StoreError::NotFound);
     }
     release_numbers(&mut tx, Holder::Series(id)).await?;
+    crate::webhooks::write_trail(&mut tx, trail).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(())
 }

@@ -21,20 +21,19 @@ use uuid::Uuid;
 use plenum_domain::Timestamp;
 use plenum_domain::api_keys::{ApiKey, ApiKeyKind, NewApiKey};
 use plenum_domain::credentials::TokenHash;
-use plenum_domain::history::{
-    Attendance, DeviceType, MediaType, Recording, RecordingFile, RecordingFileKey, RecordingKind,
-    RecordingStatus, Session,
-};
+use plenum_domain::history::{Attendance, Recording, RecordingFile, RecordingFileKey, Session};
 use plenum_domain::history_import::{ImportLine, ImportSummary};
 use plenum_domain::history_query::{
-    AttendanceEntry, AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SearchText,
-    SessionAttendance, SessionKey, SessionParticipant, SessionQuery, SessionSummary,
+    AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SearchText, SessionAttendance,
+    SessionKey, SessionQuery, SessionSummary,
 };
-use plenum_domain::ids::{
-    ApiKeyId, AttendanceId, CompanyId, RecordingId, RoomId, ScheduleId, SessionId, UserId,
-};
+use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId, SessionId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::schedule::{MeetingNumber, UserRef};
+use plenum_domain::schedule::UserRef;
+use plenum_store::rows::{
+    AttendanceRow, Attendees, RecordingRow, SessionRow as StoredSession, group_attendees,
+    recording_file_key,
+};
 use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
@@ -110,31 +109,24 @@ struct SessionRow {
 /// A session from the first columns of a row ([`SESSION_COLUMNS`]); invitees empty.
 fn session_from_row(row: &Row<'_>) -> StoreResult<SessionRow> {
     let get = |e: rusqlite::Error| internal(e);
-    let number: String = row.get(3).map_err(get)?;
-    let peak: i64 = row.get(10).map_err(get)?;
-    Ok(SessionRow {
+    let stored = StoredSession {
         seq: row.get(0).map_err(get)?,
-        number: row.get(11).map_err(get)?,
-        session: Session {
-            id: SessionId::from_uuid(row.get(1).map_err(get)?),
-            company: CompanyId::from_uuid(row.get(2).map_err(get)?),
-            meeting_number: MeetingNumber::parse(&number)
-                .map_err(|_| corrupt("sessions.meeting_number"))?,
-            name: row.get(4).map_err(get)?,
-            owner: UserId::from_uuid(row.get(5).map_err(get)?),
-            room: row
-                .get::<_, Option<Uuid>>(6)
-                .map_err(get)?
-                .map(RoomId::from_uuid),
-            schedule: row
-                .get::<_, Option<Uuid>>(7)
-                .map_err(get)?
-                .map(ScheduleId::from_uuid),
-            started_at: instant(row.get(8).map_err(get)?)?,
-            ended_at: opt_instant(row.get(9).map_err(get)?)?,
-            peak_participants: u32::try_from(peak).unwrap_or(0),
-            invitees: Vec::new(),
-        },
+        id: row.get(1).map_err(get)?,
+        company: row.get(2).map_err(get)?,
+        meeting_number: row.get(3).map_err(get)?,
+        name: row.get(4).map_err(get)?,
+        owner: row.get(5).map_err(get)?,
+        room: row.get(6).map_err(get)?,
+        schedule: row.get(7).map_err(get)?,
+        started_at: row.get(8).map_err(get)?,
+        ended_at: row.get(9).map_err(get)?,
+        peak_participants: row.get(10).map_err(get)?,
+        company_seq: row.get(11).map_err(get)?,
+    };
+    Ok(SessionRow {
+        seq: stored.seq,
+        number: stored.company_seq,
+        session: stored.decode()?,
     })
 }
 
@@ -277,21 +269,14 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Ses
                 participants: Arc::default(),
                 guest_stays: 0,
                 recording_url: row.get(SESSION_COLUMN_COUNT + 2).map_err(internal)?,
-                recording_file: match (
-                    row.get::<_, Option<Uuid>>(SESSION_COLUMN_COUNT + 3)
-                        .map_err(internal)?,
+                recording_file: recording_file_key(
+                    company,
+                    session_id,
+                    row.get(SESSION_COLUMN_COUNT + 3).map_err(internal)?,
                     row.get::<_, Option<String>>(SESSION_COLUMN_COUNT + 4)
-                        .map_err(internal)?,
-                ) {
-                    (Some(id), Some(ext)) => Some(RecordingFileKey {
-                        company,
-                        session: session_id,
-                        recording: RecordingId::from_uuid(id),
-                        file: RecordingFile::parse(&ext)
-                            .ok_or_else(|| corrupt("recordings.file_ext"))?,
-                    }),
-                    _ => None,
-                },
+                        .map_err(internal)?
+                        .as_deref(),
+                )?,
             },
         ));
     }
@@ -305,13 +290,6 @@ fn in_order_of<T>(seqs: &[i64], rows: Vec<(i64, T)>) -> Vec<T> {
     let mut rows = rows;
     rows.sort_by_key(|(seq, _)| position.get(seq).copied().unwrap_or(usize::MAX));
     rows.into_iter().map(|(_, row)| row).collect()
-}
-
-/// Who attended a session: its users in order of first join, and how many stays were guests'.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Attendees {
-    participants: Arc<[SessionParticipant]>,
-    guest_stays: u32,
 }
 
 /// Who attended each of the sessions numbered `seqs`: their stays read in one pass of
@@ -335,12 +313,8 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
         "SELECT a.session_seq, a.user_id, a.joined_at FROM attendance a \
          WHERE a.session_seq IN ({placeholders})"
     );
-    // (session's position in `seqs`, user) -> first join
-    let mut first: HashMap<(usize, Uuid), i64> = HashMap::new();
-    let mut found: Vec<(i64, Attendees)> = seqs
-        .iter()
-        .map(|&seq| (seq, Attendees::default()))
-        .collect();
+    // (session's position in `seqs`, user or guest, joined)
+    let mut stays: Vec<(usize, Option<Uuid>, i64)> = Vec::new();
     {
         let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
         let mut rows = stmt
@@ -349,17 +323,11 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
         while let Some(row) = rows.next().map_err(internal)? {
             let seq: i64 = row.get(0).map_err(internal)?;
             let Some(&i) = by_seq.get(&seq) else { continue };
-            let user: Option<Uuid> = row.get(1).map_err(internal)?;
-            let joined: i64 = row.get(2).map_err(internal)?;
-            match user {
-                None => found[i].1.guest_stays = found[i].1.guest_stays.saturating_add(1),
-                Some(id) => {
-                    first
-                        .entry((i, id))
-                        .and_modify(|t| *t = (*t).min(joined))
-                        .or_insert(joined);
-                }
-            }
+            stays.push((
+                i,
+                row.get(1).map_err(internal)?,
+                row.get(2).map_err(internal)?,
+            ));
         }
     }
     let mut users: HashMap<Uuid, (String, String)> = HashMap::new();
@@ -367,7 +335,8 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
         let mut stmt = conn
             .prepare_cached("SELECT username, real_name FROM users WHERE id = ?1")
             .map_err(internal)?;
-        for (_, id) in first.keys() {
+        for (_, user, _) in &stays {
+            let Some(id) = user else { continue };
             if users.contains_key(id) {
                 continue;
             }
@@ -379,27 +348,11 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
             users.insert(*id, user);
         }
     }
-    let mut groups: Vec<((usize, Uuid), i64)> = first.into_iter().collect();
-    groups.sort_by(|((ia, ua), ta), ((ib, ub), tb)| (ia, ta, ua).cmp(&(ib, tb, ub)));
-    let mut participants: Vec<Vec<SessionParticipant>> = vec![Vec::new(); seqs.len()];
-    for ((i, id), joined) in groups {
-        let (username, real_name) = users
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| corrupt("attendance.user_id names no user"))?;
-        participants[i].push(SessionParticipant {
-            user: UserRef {
-                id: UserId::from_uuid(id),
-                username,
-                real_name,
-            },
-            first_joined_at: instant(joined)?,
-        });
-    }
-    for ((_, attendees), participants) in found.iter_mut().zip(participants) {
-        attendees.participants = participants.into();
-    }
-    Ok(found)
+    Ok(seqs
+        .iter()
+        .copied()
+        .zip(group_attendees(seqs.len(), stays, &users)?)
+        .collect())
 }
 
 fn session_attendance(
@@ -467,34 +420,22 @@ fn session_attendance(
         .map_err(internal)?;
     let mut items = Vec::new();
     while let Some(row) = rows.next().map_err(internal)? {
-        let user: Option<Uuid> = row.get(1).map_err(internal)?;
-        let device: String = row.get(4).map_err(internal)?;
-        let media: String = row.get(5).map_err(internal)?;
-        let attendance = Attendance {
-            id: AttendanceId::from_uuid(row.get(0).map_err(internal)?),
-            session: session.id,
-            user: user.map(UserId::from_uuid),
-            display_name: row.get(2).map_err(internal)?,
-            call_number: row.get(3).map_err(internal)?,
-            device_type: DeviceType::parse(&device)
-                .map_err(|_| corrupt("attendance.device_type"))?,
-            media_type: MediaType::parse(&media).map_err(|_| corrupt("attendance.media_type"))?,
-            department: row.get(6).map_err(internal)?,
-            joined_at: instant(row.get(7).map_err(internal)?)?,
-            left_at: opt_instant(row.get(8).map_err(internal)?)?,
-        };
-        let user = match (
-            attendance.user,
-            row.get::<_, Option<String>>(9).map_err(internal)?,
-        ) {
-            (Some(id), Some(username)) => Some(UserRef {
-                id,
-                username,
+        items.push(
+            AttendanceRow {
+                id: row.get(0).map_err(internal)?,
+                user: row.get(1).map_err(internal)?,
+                display_name: row.get(2).map_err(internal)?,
+                call_number: row.get(3).map_err(internal)?,
+                device_type: row.get(4).map_err(internal)?,
+                media_type: row.get(5).map_err(internal)?,
+                department: row.get(6).map_err(internal)?,
+                joined_at: row.get(7).map_err(internal)?,
+                left_at: row.get(8).map_err(internal)?,
+                username: row.get(9).map_err(internal)?,
                 real_name: row.get(10).map_err(internal)?,
-            }),
-            _ => None,
-        };
-        items.push(AttendanceEntry { attendance, user });
+            }
+            .decode(session.id)?,
+        );
     }
     drop(rows);
     drop(stmt);
@@ -610,44 +551,28 @@ pub(crate) const RECORDING_FROM: &str = "recordings r JOIN sessions s ON s.seq =
      LEFT JOIN attendance a ON a.seq = r.attendance_seq";
 
 pub(crate) fn recording_from_row(row: &Row<'_>) -> StoreResult<RecordingView> {
-    let kind: String = row.get(4).map_err(internal)?;
-    let status: String = row.get(5).map_err(internal)?;
-    let size: i64 = row.get(7).map_err(internal)?;
-    let duration: i64 = row.get(8).map_err(internal)?;
-    Ok(RecordingView {
-        recording: Recording {
-            id: RecordingId::from_uuid(row.get(0).map_err(internal)?),
-            company: CompanyId::from_uuid(row.get(1).map_err(internal)?),
-            session: SessionId::from_uuid(row.get(2).map_err(internal)?),
-            attendance: row
-                .get::<_, Option<Uuid>>(3)
-                .map_err(internal)?
-                .map(AttendanceId::from_uuid),
-            kind: RecordingKind::parse(&kind).ok_or_else(|| corrupt("recordings.kind"))?,
-            status: RecordingStatus::parse(&status).ok_or_else(|| corrupt("recordings.status"))?,
-            codec: row.get(6).map_err(internal)?,
-            size_bytes: u64::try_from(size).map_err(|_| corrupt("recordings.size_bytes"))?,
-            duration_secs: u32::try_from(duration)
-                .map_err(|_| corrupt("recordings.duration_secs"))?,
-            started_at: instant(row.get(9).map_err(internal)?)?,
-            ended_at: opt_instant(row.get(10).map_err(internal)?)?,
-            completed_at: opt_instant(row.get(11).map_err(internal)?)?,
-            download_url: row.get(12).map_err(internal)?,
-            created_at: instant(row.get(13).map_err(internal)?)?,
-            updated_at: instant(row.get(14).map_err(internal)?)?,
-            file: match row.get::<_, Option<String>>(16).map_err(internal)? {
-                Some(ext) => {
-                    Some(RecordingFile::parse(&ext).ok_or_else(|| corrupt("recordings.file_ext"))?)
-                }
-                None => None,
-            },
-            failure: row.get(17).map_err(internal)?,
-        },
-        room: row
-            .get::<_, Option<Uuid>>(15)
-            .map_err(internal)?
-            .map(RoomId::from_uuid),
-    })
+    let get = |e: rusqlite::Error| internal(e);
+    RecordingRow {
+        id: row.get(0).map_err(get)?,
+        company: row.get(1).map_err(get)?,
+        session: row.get(2).map_err(get)?,
+        attendance: row.get(3).map_err(get)?,
+        kind: row.get(4).map_err(get)?,
+        status: row.get(5).map_err(get)?,
+        codec: row.get(6).map_err(get)?,
+        size_bytes: row.get(7).map_err(get)?,
+        duration_secs: row.get(8).map_err(get)?,
+        started_at: row.get(9).map_err(get)?,
+        ended_at: row.get(10).map_err(get)?,
+        completed_at: row.get(11).map_err(get)?,
+        download_url: row.get(12).map_err(get)?,
+        created_at: row.get(13).map_err(get)?,
+        updated_at: row.get(14).map_err(get)?,
+        room: row.get(15).map_err(get)?,
+        file_ext: row.get(16).map_err(get)?,
+        failure: row.get(17).map_err(get)?,
+    }
+    .decode()
 }
 
 fn find_recordings(

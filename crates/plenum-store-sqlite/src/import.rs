@@ -176,7 +176,7 @@ fn room(
     }
     conn.prepare_cached(
         "INSERT INTO rooms (id, company_id, name, meeting_number, password, owner_id, \
-         creator_id, created_at) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, ?6)",
+         creator_id, created_at, name_key) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, ?6, ?7)",
     )
     .and_then(|mut st| {
         st.execute(params![
@@ -185,7 +185,8 @@ fn room(
             room.name,
             room.meeting_number.as_str(),
             owner,
-            ms(now)
+            ms(now),
+            plenum_store::rows::search_key(&room.name),
         ])
     })
     .map_err(internal)?;

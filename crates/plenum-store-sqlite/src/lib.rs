@@ -15,6 +15,7 @@ mod import;
 mod leases;
 mod live;
 mod meetings;
+mod migrate;
 mod reads;
 mod schedule_index;
 mod webhooks;
@@ -51,6 +52,7 @@ use plenum_store::{
 
 /// The database file inside a data directory.
 pub use backup::{DataDirLock, Restored, backup, restore};
+pub use migrate::migrate;
 
 pub const DATABASE_FILE: &str = "plenum.db";
 
@@ -169,6 +171,7 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         MIGRATOR.run(&writer).await.map_err(internal)?;
+        meetings::key_rooms(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))

@@ -16,6 +16,7 @@ use plenum_domain::schedule::{
     PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
     carry_over_occurrences,
 };
+use plenum_store::rows::search_key;
 use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
 
 use crate::schedule_index::ScheduleIndex;
@@ -245,8 +246,8 @@ pub(crate) async fn create_room(store: &SqliteStore, room: &Room) -> StoreResult
     )
     .await?;
     sqlx::query(
-        "INSERT INTO rooms (id, company_id, name, meeting_number, password, owner_id, creator_id, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO rooms (id, company_id, name, meeting_number, password, owner_id, creator_id, created_at, name_key) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .bind(room.id.as_uuid())
     .bind(room.company_id.as_uuid())
@@ -256,6 +257,7 @@ pub(crate) async fn create_room(store: &SqliteStore, room: &Room) -> StoreResult
     .bind(room.owner.id.as_uuid())
     .bind(room.creator.id.as_uuid())
     .bind(ms(room.created_at))
+    .bind(search_key(&room.name))
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -321,12 +323,13 @@ pub(crate) async fn rooms(
     page: PageRequest,
 ) -> StoreResult<Page<Room>> {
     // A substring search scans one company's rooms (a few hundred at most), as the user list
-    // scans its users.
+    // scans its users. Names are compared by the store's key (Rust's lower case, as on
+    // PostgreSQL), which the filter is folded to as well.
     let pattern = filter
         .filter(|f| !f.is_empty())
-        .map(|f| crate::like_contains(&f.to_lowercase()));
+        .map(|f| crate::like_contains(&search_key(f)));
     let condition = "r.company_id = ?1 AND (?2 IS NULL \
-         OR lower(r.name) LIKE ?2 ESCAPE '\\' OR r.meeting_number LIKE ?2 ESCAPE '\\')";
+         OR r.name_key LIKE ?2 ESCAPE '\\' OR r.meeting_number LIKE ?2 ESCAPE '\\')";
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM rooms r WHERE {condition}"))
         .bind(company.as_uuid())
         .bind(pattern.as_deref())
@@ -383,13 +386,14 @@ pub(crate) async fn update_room(store: &SqliteStore, room: &Room) -> StoreResult
     }
     sqlx::query(
         "UPDATE rooms SET name = ?2, meeting_number = ?3, password = ?4, owner_id = ?5, \
-         revision = revision + 1 WHERE id = ?1",
+         name_key = ?6, revision = revision + 1 WHERE id = ?1",
     )
     .bind(room.id.as_uuid())
     .bind(&room.name)
     .bind(room.meeting_number.as_str())
     .bind(room.password.as_ref().map(MeetingPassword::as_str))
     .bind(room.owner.id.as_uuid())
+    .bind(search_key(&room.name))
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -1515,6 +1519,29 @@ pub(crate) async fn calendar_of(
     }
     tx.commit().await.map_err(db_err)?;
     Ok((singles, all_series))
+}
+
+/// Keys the rooms migration 0019 could not key in SQL (names that are not ASCII): at most a
+/// company's rooms, once, at the first open after the upgrade.
+pub(crate) async fn key_rooms(writer: &sqlx::SqlitePool) -> StoreResult<()> {
+    let unkeyed: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, name FROM rooms WHERE name_key IS NULL")
+            .fetch_all(writer)
+            .await
+            .map_err(db_err)?;
+    if unkeyed.is_empty() {
+        return Ok(());
+    }
+    let mut tx = write_tx(writer).await?;
+    for (id, name) in &unkeyed {
+        sqlx::query("UPDATE rooms SET name_key = ?2 WHERE id = ?1 AND name_key IS NULL")
+            .bind(id)
+            .bind(search_key(name))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)
 }
 
 #[cfg(test)]

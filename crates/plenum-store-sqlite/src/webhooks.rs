@@ -19,12 +19,13 @@ use uuid::Uuid;
 
 use plenum_domain::Timestamp;
 use plenum_domain::audit::{ActorFilter, AuditEntry, AuditFilter, AuditRecord};
-use plenum_domain::ids::{CompanyId, EventId, UserId, WebhookId};
+use plenum_domain::ids::{CompanyId, EventId, WebhookId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::MeetingNumber;
 use plenum_domain::webhooks::{
-    Endpoint, EventType, EventTypes, NewEndpoint, OutboxEvent, SigningSeed, WebhookUrl,
+    Endpoint, EventTypes, NewEndpoint, OutboxEvent, SigningSeed, WebhookUrl,
 };
+use plenum_store::rows::{AttemptRow, AuditRow, DueRow, EndpointRow, audit_details};
 use plenum_store::{
     Attempt, AttemptResult, DueDelivery, Registration, StoreError, StoreResult, Trail,
 };
@@ -46,14 +47,6 @@ const INSERT_EVENT: &str = "INSERT INTO webhook_events \
 const INSERT_AUDIT: &str = "INSERT INTO audit_log (company_id, at, actor_user, actor_name, \
      address, action, target, meeting_number, details) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-
-fn details(entry: &AuditEntry) -> &str {
-    if entry.details.is_empty() {
-        "{}"
-    } else {
-        &entry.details
-    }
-}
 
 /// Writes an event in the journal's transaction (its deliveries are made by the fan-out).
 pub(crate) fn insert_event(conn: &Connection, e: &OutboxEvent) -> StoreResult<()> {
@@ -86,7 +79,7 @@ pub(crate) fn insert_audit(conn: &Connection, a: &AuditEntry) -> StoreResult<()>
                 a.action.as_str(),
                 a.target,
                 a.meeting.as_ref().map(MeetingNumber::as_str),
-                details(a),
+                audit_details(a),
             ])
         })
         .map_err(internal)?;
@@ -127,7 +120,7 @@ async fn audit_in(tx: &mut Transaction<'_, Sqlite>, a: &AuditEntry) -> StoreResu
         .bind(a.action.as_str())
         .bind(&a.target)
         .bind(a.meeting.as_ref().map(MeetingNumber::as_str))
-        .bind(details(a))
+        .bind(audit_details(a))
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
@@ -141,23 +134,17 @@ const ENDPOINT_COLUMNS: &str =
 
 fn endpoint_from_row(row: &rusqlite::Row<'_>) -> StoreResult<Endpoint> {
     let get = |e: rusqlite::Error| internal(e);
-    let types: i64 = row.get(4).map_err(get)?;
-    Ok(Endpoint {
-        id: WebhookId::from_uuid(row.get(0).map_err(get)?),
-        company: CompanyId::from_uuid(row.get(1).map_err(get)?),
-        url: WebhookUrl::stored(row.get(2).map_err(get)?),
+    EndpointRow {
+        id: row.get(0).map_err(get)?,
+        company: row.get(1).map_err(get)?,
+        url: row.get(2).map_err(get)?,
         description: row.get(3).map_err(get)?,
-        types: EventTypes::from_bits(
-            u32::try_from(types).map_err(|_| corrupt("webhook_endpoints.types"))?,
-        ),
-        created_at: instant(row.get(5).map_err(get)?)?,
-        secret_rotated_at: instant(row.get(6).map_err(get)?)?,
-        failing_since: row
-            .get::<_, Option<i64>>(7)
-            .map_err(get)?
-            .map(instant)
-            .transpose()?,
-    })
+        types: row.get(4).map_err(get)?,
+        created_at: row.get(5).map_err(get)?,
+        secret_rotated_at: row.get(6).map_err(get)?,
+        failing_since: row.get(7).map_err(get)?,
+    }
+    .decode()
 }
 
 fn read_endpoint(
@@ -327,10 +314,6 @@ pub(crate) async fn append_trail(store: &SqliteStore, trail: &Trail) -> StoreRes
 
 // --- deliveries --------------------------------------------------------------------------
 
-fn event_type(name: &str) -> StoreResult<EventType> {
-    EventType::parse(name).ok_or_else(|| corrupt("webhook event type"))
-}
-
 fn seq_of(value: i64, what: &str) -> StoreResult<u64> {
     u64::try_from(value).map_err(|_| corrupt(what.to_owned()))
 }
@@ -407,26 +390,20 @@ pub(crate) fn due_deliveries(
             .map_err(internal)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(internal)? {
-            let seed: Vec<u8> = row.get(3).map_err(internal)?;
-            let kind: String = row.get(6).map_err(internal)?;
-            out.push(DueDelivery {
-                endpoint: WebhookId::from_uuid(row.get(0).map_err(internal)?),
-                company: CompanyId::from_uuid(row.get(1).map_err(internal)?),
-                url: WebhookUrl::stored(row.get(2).map_err(internal)?),
-                seed: SigningSeed(
-                    seed.try_into()
-                        .map_err(|_| corrupt("webhook_endpoints.seed"))?,
-                ),
-                event: EventId::from_uuid(row.get(4).map_err(internal)?),
-                event_seq: seq_of(
-                    row.get(5).map_err(internal)?,
-                    "webhook_deliveries.event_seq",
-                )?,
-                kind: event_type(&kind)?,
-                body: row.get(7).map_err(internal)?,
-                attempts: u32::try_from(row.get::<_, i64>(8).map_err(internal)?)
-                    .unwrap_or(u32::MAX),
-            });
+            out.push(
+                DueRow {
+                    endpoint: row.get(0).map_err(internal)?,
+                    company: row.get(1).map_err(internal)?,
+                    url: row.get(2).map_err(internal)?,
+                    seed: row.get(3).map_err(internal)?,
+                    event: row.get(4).map_err(internal)?,
+                    event_seq: row.get(5).map_err(internal)?,
+                    kind: row.get(6).map_err(internal)?,
+                    body: row.get(7).map_err(internal)?,
+                    attempts: row.get(8).map_err(internal)?,
+                }
+                .decode()?,
+            );
         }
         Ok(out)
     })
@@ -530,19 +507,20 @@ pub(crate) fn webhook_attempts(
             .map_err(internal)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(internal)? {
-            let kind: String = row.get(2).map_err(internal)?;
-            out.push(Attempt {
-                endpoint,
-                event: EventId::from_uuid(row.get(0).map_err(internal)?),
-                event_seq: seq_of(row.get(1).map_err(internal)?, "webhook_attempts.event_seq")?,
-                kind: event_type(&kind)?,
-                number: row.get(3).map_err(internal)?,
-                at: instant(row.get(4).map_err(internal)?)?,
-                duration_ms: row.get(5).map_err(internal)?,
-                status: row.get(6).map_err(internal)?,
-                error: row.get(7).map_err(internal)?,
-                delivered: row.get(8).map_err(internal)?,
-            });
+            out.push(
+                AttemptRow {
+                    event: row.get(0).map_err(internal)?,
+                    event_seq: row.get(1).map_err(internal)?,
+                    kind: row.get(2).map_err(internal)?,
+                    number: row.get(3).map_err(internal)?,
+                    at: row.get(4).map_err(internal)?,
+                    duration_ms: row.get(5).map_err(internal)?,
+                    status: row.get(6).map_err(internal)?,
+                    error: row.get(7).map_err(internal)?,
+                    delivered: row.get(8).map_err(internal)?,
+                }
+                .decode(endpoint)?,
+            );
         }
         Ok(out)
     })
@@ -763,35 +741,20 @@ pub(crate) fn audit_log(
 }
 
 fn audit_from_row(row: &rusqlite::Row<'_>) -> StoreResult<AuditRecord> {
-    use plenum_domain::audit::{Action, Actor};
-    let actor_user: Option<Uuid> = row.get(3).map_err(internal)?;
-    let actor_name: String = row.get(4).map_err(internal)?;
-    let address: Option<String> = row.get(5).map_err(internal)?;
-    let action: String = row.get(6).map_err(internal)?;
-    let meeting: Option<String> = row.get(8).map_err(internal)?;
-    Ok(AuditRecord {
-        seq: seq_of(row.get(0).map_err(internal)?, "audit_log.seq")?,
-        entry: AuditEntry {
-            company: CompanyId::from_uuid(row.get(1).map_err(internal)?),
-            at: instant(row.get(2).map_err(internal)?)?,
-            actor: match actor_user {
-                Some(id) => Actor::User {
-                    id: UserId::from_uuid(id),
-                    username: actor_name,
-                },
-                None => Actor::Operator,
-            },
-            address: address
-                .map(|a| a.parse().map_err(|_| corrupt("audit_log.address")))
-                .transpose()?,
-            action: Action::parse(&action).map_err(|_| corrupt("audit_log.action"))?,
-            target: row.get(7).map_err(internal)?,
-            meeting: meeting
-                .map(|m| MeetingNumber::parse(&m).map_err(|_| corrupt("audit_log.meeting_number")))
-                .transpose()?,
-            details: row.get(9).map_err(internal)?,
-        },
-    })
+    let get = |e: rusqlite::Error| internal(e);
+    AuditRow {
+        seq: row.get(0).map_err(get)?,
+        company: row.get(1).map_err(get)?,
+        at: row.get(2).map_err(get)?,
+        actor_user: row.get(3).map_err(get)?,
+        actor_name: row.get(4).map_err(get)?,
+        address: row.get(5).map_err(get)?,
+        action: row.get(6).map_err(get)?,
+        target: row.get(7).map_err(get)?,
+        meeting_number: row.get(8).map_err(get)?,
+        details: row.get(9).map_err(get)?,
+    }
+    .decode()
 }
 
 pub(crate) async fn expire_audit(store: &SqliteStore, before: Timestamp) -> StoreResult<u64> {

@@ -101,6 +101,7 @@ macro_rules! contract_tests {
             user_refs_returns_only_users_of_the_company,
             room_round_trips_and_is_scoped_to_its_company,
             rooms_are_listed_oldest_first,
+            room_filters_fold_every_letters_case,
             update_room_replaces_its_fields_and_re_reserves_its_number,
             a_room_in_use_keeps_its_number_and_cannot_be_deleted,
             meeting_numbers_are_unique_across_rooms_schedules_and_series,
@@ -2391,6 +2392,31 @@ pub async fn rooms_are_listed_oldest_first(store: &dyn Store) {
         assert_eq!(room_names(&found), names, "{filter}");
         assert_eq!(found.total, names.len() as u64, "{filter}");
     }
+}
+
+/// A room filter folds case as the store's search key does (Unicode, not only ASCII), the
+/// same on every backend, and follows a rename.
+pub async fn room_filters_fold_every_letters_case(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let surgery = create_room(store, &new_room(&admin, "ÄRZTEKAMMER", "7000001")).await;
+    create_room(store, &new_room(&admin, "Öffentlich", "7000002")).await;
+    let names =
+        |page: Page<Room>| -> Vec<String> { page.items.into_iter().map(|r| r.name).collect() };
+    let found = |filter: &'static str| async move {
+        names(
+            store
+                .rooms(acme.id, Some(filter), all())
+                .await
+                .expect("rooms"),
+        )
+    };
+    assert_eq!(found("ärzte").await, ["ÄRZTEKAMMER"]);
+    assert_eq!(found("ÖFF").await, ["Öffentlich"]);
+    let mut renamed = surgery.clone();
+    renamed.name = "Büro".to_owned();
+    store.update_room(&renamed).await.expect("rename");
+    assert!(found("ärzte").await.is_empty());
+    assert_eq!(found("BÜ").await, ["Büro"]);
 }
 
 pub async fn update_room_replaces_its_fields_and_re_reserves_its_number(store: &dyn Store) {

@@ -20,6 +20,7 @@ use plenum_domain::user::{NewUser, User, UserChanges, Username};
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 mod live;
+pub mod rows;
 
 pub use live::{Abandoned, DeletedRecordings, JoinTarget, LiveRecord, LiveWrite, RecordingEnd};
 #[cfg(feature = "contract-tests")]
@@ -103,6 +104,31 @@ impl Readiness {
         } else {
             Readiness::MigrationsPending { versions }
         }
+    }
+}
+
+/// A schema migration, as `plenum migrate` reports the ones it applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    pub version: i64,
+    pub description: String,
+}
+
+impl Migration {
+    /// The migrations a binary knows (`version`, `description`, in order) that were not
+    /// among those applied before (`applied_before`): what a migration run applied.
+    pub fn applied_now<'a>(
+        known: impl IntoIterator<Item = (i64, &'a str)>,
+        applied_before: &[i64],
+    ) -> Vec<Self> {
+        known
+            .into_iter()
+            .filter(|(version, _)| !applied_before.contains(version))
+            .map(|(version, description)| Self {
+                version,
+                description: description.to_owned(),
+            })
+            .collect()
     }
 }
 

@@ -60,15 +60,21 @@ pub enum Command {
         #[arg(long)]
         company: Option<String>,
     },
+    /// Apply the database's schema migrations that it lacks, and say which. `plenum serve`
+    /// and the offline commands apply them too; this does only that (before starting
+    /// several nodes of a new version on one PostgreSQL, for instance).
+    Migrate,
     /// Write a consistent copy of the database to FILE, while the server runs or not. The
     /// copy holds everything committed before the backup began. Recording files and the
-    /// data directory's secrets are not in it: see docs/operations.md.
+    /// data directory's secrets are not in it: see docs/operations.md. SQLite only: a
+    /// PostgreSQL database is backed up with pg_dump or continuous archiving.
     Backup {
         /// Where the copy goes; must not exist.
         file: PathBuf,
     },
     /// Make FILE (written by `plenum backup`) the data directory's database. The server must
-    /// be stopped; the database replaced is kept beside it. See docs/operations.md.
+    /// be stopped; the database replaced is kept beside it. See docs/operations.md. SQLite
+    /// only.
     Restore {
         /// A file `plenum backup` wrote.
         file: PathBuf,
@@ -375,8 +381,23 @@ async fn run_admin(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
             run_webhook(&settings, cmd).await
         }
+        Command::Migrate => {
+            let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            let applied = server::Backend::migrate(&settings).await?;
+            let database = server::Backend::describe(&settings);
+            if applied.is_empty() {
+                println!("{database} is up to date: no migration to apply");
+            } else {
+                println!("applied {} migrations to {database}:", applied.len());
+                for m in &applied {
+                    println!("  {:04} {}", m.version, m.description);
+                }
+            }
+            Ok(())
+        }
         Command::Backup { file: target } => {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            refuse_on_postgres(&settings, "backup")?;
             plenum_store_sqlite::backup(&settings.data_dir, &target)
                 .with_context(|| format!("no backup was written to {}", target.display()))?;
             println!(
@@ -388,6 +409,7 @@ async fn run_admin(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Restore { file: source } => {
             let settings = Settings::resolve(file, &cli.common, &ServeOverrides::default())?;
+            refuse_on_postgres(&settings, "restore")?;
             let now = jiff::Timestamp::now().as_second();
             let restored = plenum_store_sqlite::restore(&settings.data_dir, &source, now)
                 .with_context(|| format!("{} was not restored", source.display()))?;
@@ -466,9 +488,20 @@ async fn run_admin(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn offline(
-    settings: &Settings,
-) -> anyhow::Result<(plenum_service::Plenum, plenum_store_sqlite::SqliteStore)> {
+/// `plenum backup` and `plenum restore` copy the data directory's SQLite database; a
+/// PostgreSQL database has its own tools, which also cover a server of several nodes.
+fn refuse_on_postgres(settings: &Settings, command: &str) -> anyhow::Result<()> {
+    match &settings.database_url {
+        None => Ok(()),
+        Some(url) => anyhow::bail!(
+            "plenum {command} copies the SQLite database of the data directory, but this \
+             installation runs on {url}: back it up with pg_dump (and restore with pg_restore), \
+             or use continuous archiving for point-in-time recovery (see docs/operations.md)"
+        ),
+    }
+}
+
+async fn offline(settings: &Settings) -> anyhow::Result<(plenum_service::Plenum, server::Backend)> {
     let (plenum, store) = server::open(settings, Arc::new(SystemClock)).await?;
     // An offline command on a new data directory initialises it as a first start would.
     let outcome = server::bootstrap(&plenum, None).await?;
@@ -490,25 +523,9 @@ async fn run_user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 mobile,
                 password,
             } => {
-                let company_id = match company {
-                    None => {
-                        store
-                            .default_company()
-                            .await?
-                            .context("the data directory has no default company")?
-                            .id
-                    }
-                    Some(name) => {
-                        let wanted = CompanyName::parse(&name)?;
-                        store
-                            .companies()
-                            .await?
-                            .into_iter()
-                            .find(|c| c.name.as_str().eq_ignore_ascii_case(wanted.as_str()))
-                            .with_context(|| format!("no company named {name:?}"))?
-                            .id
-                    }
-                };
+                let company_id = resolve_company(&*store.store(), company.as_deref())
+                    .await?
+                    .id;
                 let (password, generated) = password.resolve()?;
                 let request = NewUserRequest {
                     username: Username::parse(&username)?,
@@ -536,7 +553,7 @@ async fn run_user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 let accounts = plenum.accounts();
                 let user = accounts
                     .user_by_username(
-                        Actor::Operator(resolve_company(&store, None).await?.id),
+                        Actor::Operator(resolve_company(&*store.store(), None).await?.id),
                         &Username::parse(&username)?,
                     )
                     .await?;
@@ -578,7 +595,7 @@ async fn run_company(settings: &Settings, cmd: CompanyCommand) -> anyhow::Result
             } => {
                 let (password, generated) = password.resolve()?;
                 // The operator creates companies as the platform: in the default company.
-                let platform = Actor::Operator(resolve_company(&store, None).await?.id);
+                let platform = Actor::Operator(resolve_company(&*store.store(), None).await?.id);
                 let (company, admin) = plenum
                     .accounts()
                     .create_company(
@@ -607,7 +624,7 @@ async fn run_company(settings: &Settings, cmd: CompanyCommand) -> anyhow::Result
                 print_generated(generated);
             }
             CompanyCommand::List => {
-                for c in store.companies().await? {
+                for c in store.store().companies().await? {
                     println!(
                         "{}\t{}\t{}\tmax_users={}{}",
                         c.id,
@@ -634,7 +651,7 @@ fn print_generated(generated: Option<String>) {
 
 /// The company a command names, or the default company.
 async fn resolve_company(
-    store: &plenum_store_sqlite::SqliteStore,
+    store: &dyn Store,
     name: Option<&str>,
 ) -> anyhow::Result<plenum_domain::company::Company> {
     match name {
@@ -664,7 +681,7 @@ async fn run_key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
                 kind,
                 company,
             } => {
-                let company = resolve_company(&store, company.as_deref()).await?;
+                let company = resolve_company(&*store.store(), company.as_deref()).await?;
                 let created = plenum
                     .accounts()
                     .create_api_key(
@@ -690,7 +707,7 @@ async fn run_key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
                 }
             }
             KeyCommand::List { company } => {
-                let company = resolve_company(&store, company.as_deref()).await?;
+                let company = resolve_company(&*store.store(), company.as_deref()).await?;
                 for k in plenum
                     .accounts()
                     .api_keys(Actor::Operator(company.id))
@@ -711,7 +728,7 @@ async fn run_key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
                 }
             }
             KeyCommand::Revoke { id, company } => {
-                let company = resolve_company(&store, company.as_deref()).await?;
+                let company = resolve_company(&*store.store(), company.as_deref()).await?;
                 let id = id
                     .parse()
                     .with_context(|| format!("{id:?} is not a key id"))?;
@@ -744,7 +761,7 @@ async fn run_webhook(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result
                 description,
                 company,
             } => {
-                let company = resolve_company(&store, company.as_deref()).await?;
+                let company = resolve_company(&*store.store(), company.as_deref()).await?;
                 let created = integrations
                     .create_webhook(
                         Actor::Operator(company.id),
@@ -766,7 +783,7 @@ async fn run_webhook(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result
                 println!("signing secret (shown only now): {}", created.secret);
             }
             WebhookCommand::List { company } => {
-                let company = resolve_company(&store, company.as_deref()).await?;
+                let company = resolve_company(&*store.store(), company.as_deref()).await?;
                 for e in integrations.webhooks(Actor::Operator(company.id)).await? {
                     println!(
                         "{}\t{}\t{}\t{}{}",
@@ -787,7 +804,7 @@ async fn run_webhook(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result
                 }
             }
             WebhookCommand::Remove { id, company } => {
-                let company = resolve_company(&store, company.as_deref()).await?;
+                let company = resolve_company(&*store.store(), company.as_deref()).await?;
                 let id = webhook_id(&id)?;
                 integrations
                     .delete_webhook(Actor::Operator(company.id), id)
@@ -795,7 +812,7 @@ async fn run_webhook(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result
                 println!("removed webhook {id}");
             }
             WebhookCommand::Rotate { id, company } => {
-                let company = resolve_company(&store, company.as_deref()).await?;
+                let company = resolve_company(&*store.store(), company.as_deref()).await?;
                 let rotated = integrations
                     .rotate_webhook_secret(Actor::Operator(company.id), webhook_id(&id)?)
                     .await?;
@@ -827,7 +844,7 @@ async fn run_import(
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (plenum, store) = offline(settings).await?;
     let result = async {
-        let company = resolve_company(&store, company.as_deref()).await?;
+        let company = resolve_company(&*store.store(), company.as_deref()).await?;
         let s = plenum
             .history()
             .import_history(Actor::Operator(company.id), &text)

@@ -32,6 +32,7 @@ pub const MIN_VIDEO_BITRATE: u64 = 100_000;
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub listen: Option<SocketAddr>,
     pub public_url: Option<String>,
     pub log_format: Option<LogFormat>,
@@ -293,6 +294,15 @@ pub struct Overrides {
     /// Data directory holding the SQLite database. [default: ./plenum-data]
     #[arg(long, env = "PLENUM_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL database to use instead of SQLite in the data directory
+    /// (postgres://user:password@host:port/database). [default: none, SQLite]
+    #[arg(
+        long,
+        env = "PLENUM_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// Salt of the FRTC secret, sha1(password + salt). Keep it fixed for an installation.
     #[arg(
         long,
@@ -775,10 +785,69 @@ impl RecordingsSettings {
     }
 }
 
+/// A database URL as given, if it names PostgreSQL: the only database besides the data
+/// directory's SQLite that Plenum runs on. An empty one means "not given" (the caller skips it).
+fn database_url(url: &str) -> anyhow::Result<DatabaseUrl> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseUrl(url.to_owned()))
+    } else {
+        anyhow::bail!(
+            "database_url must be a PostgreSQL URL (postgres://user:password@host/database); \
+             leave it out to use SQLite in the data directory"
+        )
+    }
+}
+
+/// A PostgreSQL URL. It may hold a password: shown (`Debug`, `Display`) without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The whole URL, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redacted(&self.0))
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redacted(&self.0))
+    }
+}
+
+/// A database URL as it may be shown (logs, messages): without its password.
+pub fn redacted(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!(
+                "{}{}:***{}",
+                &url[..scheme_end],
+                &rest[..colon],
+                &rest[at..]
+            ),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// The resolved settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// The PostgreSQL database (`postgres://…`); `None`: SQLite in the data directory.
+    pub database_url: Option<DatabaseUrl>,
     pub listen: SocketAddr,
     /// Explicitly configured public URL; when `None` the server uses `http://<bound address>`.
     pub public_url: Option<String>,
@@ -924,12 +993,20 @@ impl Settings {
                 }
             },
         };
+        let database_url = common
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| database_url(u.trim()))
+            .transpose()?;
         Ok(Self {
             data_dir: common
                 .data_dir
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            database_url,
             public_url: serve
                 .public_url
                 .clone()
@@ -973,6 +1050,26 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_urls_are_postgres_and_shown_without_their_password() {
+        assert!(database_url("sqlite://x.db").is_err());
+        let url = database_url("postgres://plenum:s3cret@db.example:5432/plenum")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            url.to_string(),
+            "postgres://plenum:***@db.example:5432/plenum"
+        );
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(
+            url.expose(),
+            "postgres://plenum:s3cret@db.example:5432/plenum"
+        );
+        assert_eq!(
+            redacted("postgres://plenum@localhost/postgres?host=/tmp/s"),
+            "postgres://plenum@localhost/postgres?host=/tmp/s"
+        );
+    }
 
     #[test]
     fn flags_override_file_override_defaults() {

@@ -11,6 +11,8 @@ use plenum_domain::credentials::Password;
 use plenum_http::AppState;
 use plenum_service::recording_files::{self, Downloads, LinkSigner, RecordingFiles};
 use plenum_service::{BootstrapOutcome, Clock, Plenum};
+use plenum_store::Store;
+use plenum_store_postgres::PgStore;
 use plenum_store_sqlite::SqliteStore;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
@@ -18,22 +20,90 @@ use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 
-/// Opens the store in the data directory and builds the service over it.
-pub async fn open(
-    settings: &Settings,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<(Plenum, SqliteStore)> {
-    let store = SqliteStore::open(&settings.data_dir, settings.durability)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
+/// The database a process runs on: SQLite in the data directory (the default), or the
+/// PostgreSQL database of `database_url`. Everything above the store sees only the `Store`
+/// trait; this is where the two differ for the binary (opening, closing, backups).
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Backend {
+    /// Opens the configured database and brings its schema up to date.
+    pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        match &settings.database_url {
+            None => SqliteStore::open(&settings.data_dir, settings.durability)
+                .await
+                .map(Self::Sqlite)
+                .with_context(|| {
+                    format!(
+                        "cannot open the data directory {}",
+                        settings.data_dir.display()
+                    )
+                }),
+            Some(url) => PgStore::open(url.expose())
+                .await
+                .map(Self::Postgres)
+                .with_context(|| format!("cannot open the PostgreSQL database {url}")),
+        }
+    }
+
+    /// Applies the migrations the configured database lacks; returns them.
+    pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<plenum_store::Migration>> {
+        match &settings.database_url {
+            None => plenum_store_sqlite::migrate(&settings.data_dir)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot migrate the database of {}",
+                        settings.data_dir.display()
+                    )
+                }),
+            Some(url) => PgStore::migrate(url.expose())
+                .await
+                .with_context(|| format!("cannot migrate the PostgreSQL database {url}")),
+        }
+    }
+
+    /// What the configured database is, for messages.
+    pub fn describe(settings: &Settings) -> String {
+        match &settings.database_url {
+            None => format!("the SQLite database in {}", settings.data_dir.display()),
+            Some(url) => format!("the PostgreSQL database {url}"),
+        }
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(s) => Arc::new(s.clone()),
+            Self::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// Closes the connections (SQLite also folds its write-ahead log into the file).
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(s) => s.close().await,
+            Self::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+/// Opens the configured store and builds the service over it.
+pub async fn open(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<(Plenum, Backend)> {
+    let store = Backend::open(settings).await?;
+    // On PostgreSQL the data directory holds only files (secrets, local recordings): nothing
+    // else has made it yet.
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
     let mut policy = settings.policy.clone();
     policy.app_key_secret = load_app_key_secret(&settings.data_dir)?;
-    let plenum = Plenum::new(Arc::new(store.clone()), clock, policy);
+    let plenum = Plenum::new(store.store(), clock, policy);
     Ok((plenum, store))
 }
 
@@ -148,7 +218,7 @@ pub struct RunningServer {
     pub recordings: Downloads,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
-    store: SqliteStore,
+    store: Backend,
     /// Held until the server has stopped (a restore or a second server waits for it).
     _lock: plenum_store_sqlite::DataDirLock,
 }

@@ -18,6 +18,7 @@ mod logs;
 mod media;
 mod offline;
 mod packaging;
+mod postgres;
 mod recording;
 mod signals;
 mod tls;

@@ -291,6 +291,7 @@ async fn the_deb_holds_the_binary_the_unit_and_the_configuration() {
 /// than built-in defaults (there is none: no public URL, no TLS, no TURN server, no bucket).
 const EXAMPLES: &[&str] = &[
     "public_url",
+    "database_url",
     "tls.cert_file",
     "tls.key_file",
     "metrics.listen",
