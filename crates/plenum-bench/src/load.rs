@@ -268,11 +268,7 @@ impl LoadGenerator {
     }
 
     /// Runs one phase: every connection sends `endpoint` back to back for `duration`.
-    pub async fn run_phase(
-        &self,
-        work: &Work,
-        duration: Duration,
-    ) -> Result<PhaseResult> {
+    pub async fn run_phase(&self, work: &Work, duration: Duration) -> Result<PhaseResult> {
         // Histograms are allocated before the clock starts.
         let mut fresh = Vec::with_capacity(self.workers.len());
         for _ in &self.workers {
@@ -453,7 +449,7 @@ async fn run_until(
             Ok(Ok((_, body))) if ok => {
                 stats.record_ok(latency);
                 if let Some(surface) = surface
-                    && sent % mixed::CHECK_EVERY == 0
+                    && sent.is_multiple_of(mixed::CHECK_EVERY)
                 {
                     stats.checked += 1;
                     if let Err(why) = mixed::check(surface, &body) {

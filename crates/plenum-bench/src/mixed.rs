@@ -653,7 +653,9 @@ pub async fn discover(ctx: &SetupContext<'_>, seed: u64) -> Result<Mix> {
             "listing a room's calls",
         )
         .await?;
-        mix.pool.rooms.push((id.clone(), calls["total"].as_u64().unwrap_or(0)));
+        mix.pool
+            .rooms
+            .push((id.clone(), calls["total"].as_u64().unwrap_or(0)));
     }
     if mix.pool.names.is_empty() || mix.pool.attendees.is_empty() {
         bail!("no meeting or attendee names found in the data set");
@@ -804,7 +806,7 @@ mod tests {
             }
             if let Some(start) = r.body.as_ref().and_then(|b| b["startTime"].as_str()) {
                 windows += 1;
-                assert!(start >= "2025-12-06" && start <= "2026-12-07", "{start}");
+                assert!(("2025-12-06"..="2026-12-07").contains(&start), "{start}");
             }
         }
         for key in [
@@ -844,7 +846,13 @@ mod tests {
 
     #[test]
     fn answers_are_checked() {
-        assert!(check(Surface::Telnyx, br#"{"data":[],"meta":{"total_results":0}}"#).is_ok());
+        assert!(
+            check(
+                Surface::Telnyx,
+                br#"{"data":[],"meta":{"total_results":0}}"#
+            )
+            .is_ok()
+        );
         assert!(check(Surface::Telnyx, br#"{"errors":[]}"#).is_err());
         assert!(check(Surface::RokidParticipants, b"[]").is_ok());
         assert!(check(Surface::RokidHistory, b"not json").is_err());
