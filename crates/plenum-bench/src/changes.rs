@@ -20,7 +20,7 @@ use tokio::sync::{Mutex, watch};
 use tokio::task::JoinSet;
 
 use crate::client::{self, Endpoint};
-use crate::live::{ROOM_PASSWORD, create_rooms};
+use crate::live::ROOM_PASSWORD;
 
 /// Changes one cycle makes (two stays written, a meeting ended, a recording completed).
 pub const CHANGES_PER_CYCLE: f64 = 4.0;
@@ -84,9 +84,33 @@ impl ChangeFigures {
     }
 }
 
-/// Makes the rooms the changes run in (before the load; not measured).
+/// Meeting number of the first room the changes run in.
+const FIRST_ROOM: u64 = 881_000_000;
+
+/// Makes the rooms the changes run in (before the load; not measured). A data directory
+/// served before keeps the rooms an earlier run made (`meeting_number_taken`): they are used
+/// again.
 pub async fn rooms(addr: SocketAddr, token: &str) -> Result<Vec<String>> {
-    create_rooms(addr, token, MAX_IN_FLIGHT as u32).await
+    let mut rooms = Vec::with_capacity(MAX_IN_FLIGHT);
+    for i in 0..MAX_IN_FLIGHT as u64 {
+        let number = (FIRST_ROOM + i).to_string();
+        let request = Endpoint::new(addr, Method::POST, "/api/v1/meeting_room")?
+            .header(AUTHORIZATION, &format!("Bearer {token}"))?
+            .json_body(
+                &serde_json::json!({"meetingroom_name": format!("Changing room {i}"),
+                "meeting_number": number, "meeting_password": ROOM_PASSWORD}),
+            )?;
+        let (status, body) = client::send_once(addr, &request, CALL_TIMEOUT).await?;
+        let taken = String::from_utf8_lossy(&body).contains("meeting_number_taken");
+        if !status.is_success() && !taken {
+            return Err(anyhow!(
+                "creating room {number}: {status}: {}",
+                client::snippet(&body)
+            ));
+        }
+        rooms.push(number);
+    }
+    Ok(rooms)
 }
 
 /// What one cycle did.
