@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::client::{self, CONNECT_TIMEOUT, Connection, Endpoint};
+use crate::mixed::{self, Mix, MixStream, SURFACES};
 
 /// How long one request may take before it counts as an error (and its connection is replaced).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,6 +46,39 @@ pub struct PhaseStats {
     pub reconnects: u64,
     /// The first failure seen, to show why a run had errors.
     pub first_error: Option<String>,
+    /// 2xx answers whose body was checked (`history-mixed`: a sample), and those that were
+    /// not well-formed (counted as errors).
+    pub checked: u64,
+    pub malformed: u64,
+    /// `history-mixed`: the same figures per surface ([`mixed::SURFACES`] order); empty
+    /// otherwise.
+    pub surfaces: Vec<SurfaceStats>,
+}
+
+/// One surface's share of a mixed phase.
+#[derive(Debug, Clone)]
+pub struct SurfaceStats {
+    /// Latencies of 2xx responses, in nanoseconds.
+    pub latencies: Histogram<u64>,
+    pub ok: u64,
+    pub errors: u64,
+}
+
+impl SurfaceStats {
+    fn new() -> Result<Self> {
+        Ok(Self {
+            latencies: Histogram::new_with_bounds(1, HISTOGRAM_MAX_NANOS, 3)
+                .context("creating the latency histogram")?,
+            ok: 0,
+            errors: 0,
+        })
+    }
+
+    /// Latency at `quantile` in milliseconds.
+    pub fn quantile_ms(&self, quantile: f64) -> Option<f64> {
+        (!self.latencies.is_empty())
+            .then(|| self.latencies.value_at_quantile(quantile) as f64 / 1_000_000.0)
+    }
 }
 
 impl PhaseStats {
@@ -60,12 +94,18 @@ impl PhaseStats {
             timeouts: 0,
             reconnects: 0,
             first_error: None,
+            checked: 0,
+            malformed: 0,
+            surfaces: Vec::new(),
         })
     }
 
     /// All failed requests.
     pub fn errors(&self) -> u64 {
-        self.error_statuses.values().sum::<u64>() + self.transport_errors + self.timeouts
+        self.error_statuses.values().sum::<u64>()
+            + self.transport_errors
+            + self.timeouts
+            + self.malformed
     }
 
     /// Adds `other` into `self`.
@@ -80,6 +120,20 @@ impl PhaseStats {
         self.transport_errors += other.transport_errors;
         self.timeouts += other.timeouts;
         self.reconnects += other.reconnects;
+        self.checked += other.checked;
+        self.malformed += other.malformed;
+        if self.surfaces.is_empty() && !other.surfaces.is_empty() {
+            for _ in &other.surfaces {
+                self.surfaces.push(SurfaceStats::new()?);
+            }
+        }
+        for (mine, theirs) in self.surfaces.iter_mut().zip(&other.surfaces) {
+            mine.latencies
+                .add(&theirs.latencies)
+                .context("merging latency histograms")?;
+            mine.ok += theirs.ok;
+            mine.errors += theirs.errors;
+        }
         if self.first_error.is_none() {
             self.first_error.clone_from(&other.first_error);
         }
@@ -110,6 +164,9 @@ impl PhaseStats {
         if self.timeouts > 0 {
             parts.push(format!("timeout ({REQUEST_TIMEOUT:?}): {}", self.timeouts));
         }
+        if self.malformed > 0 {
+            parts.push(format!("malformed answers: {}", self.malformed));
+        }
         let mut summary = parts.join(", ");
         if let Some(first) = &self.first_error {
             summary.push_str(&format!("; first: {first}"));
@@ -137,6 +194,13 @@ impl PhaseStats {
         }
     }
 
+    fn record_malformed(&mut self, why: String) {
+        self.malformed += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(why);
+        }
+    }
+
     fn record_timeout(&mut self) {
         self.timeouts += 1;
         if self.first_error.is_none() {
@@ -155,9 +219,26 @@ pub struct PhaseResult {
 }
 
 /// One phase for one task.
+/// What a phase sends: one request over and over, or the seeded mix (`history-mixed`).
+#[derive(Debug, Clone)]
+pub enum Work {
+    Fixed(Arc<Endpoint>),
+    Mixed(Arc<Mix>),
+}
+
+impl Work {
+    /// Short label for progress lines and reports.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Fixed(endpoint) => endpoint.label.clone(),
+            Self::Mixed(mix) => format!("history mix (seed {})", mix.seed),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Assignment {
-    endpoint: Arc<Endpoint>,
+    work: Work,
     deadline: Instant,
     stats: PhaseStats,
     reply: oneshot::Sender<PhaseStats>,
@@ -180,22 +261,24 @@ impl LoadGenerator {
                 .await
                 .with_context(|| format!("opening connection {} of {connections}", index + 1))?;
             let (sender, receiver) = mpsc::channel(1);
-            handles.push(tokio::spawn(worker(addr, connection, receiver)));
+            handles.push(tokio::spawn(worker(index, addr, connection, receiver)));
             workers.push(sender);
         }
         Ok(Self { workers, handles })
     }
 
     /// Runs one phase: every connection sends `endpoint` back to back for `duration`.
-    pub async fn run_phase(
-        &self,
-        endpoint: &Arc<Endpoint>,
-        duration: Duration,
-    ) -> Result<PhaseResult> {
+    pub async fn run_phase(&self, work: &Work, duration: Duration) -> Result<PhaseResult> {
         // Histograms are allocated before the clock starts.
         let mut fresh = Vec::with_capacity(self.workers.len());
         for _ in &self.workers {
-            fresh.push(PhaseStats::new()?);
+            let mut stats = PhaseStats::new()?;
+            if matches!(work, Work::Mixed(_)) {
+                for _ in SURFACES {
+                    stats.surfaces.push(SurfaceStats::new()?);
+                }
+            }
+            fresh.push(stats);
         }
         let mut merged = PhaseStats::new()?;
 
@@ -206,7 +289,7 @@ impl LoadGenerator {
             let (reply, answer) = oneshot::channel();
             worker
                 .send(Assignment {
-                    endpoint: Arc::clone(endpoint),
+                    work: work.clone(),
                     deadline,
                     stats,
                     reply,
@@ -243,33 +326,69 @@ impl LoadGenerator {
 
 /// One connection's task: runs the phases it is handed until the coordinator hangs up.
 async fn worker(
+    index: usize,
     addr: SocketAddr,
     connection: Connection,
     mut assignments: mpsc::Receiver<Assignment>,
 ) {
     let mut connection = Some(connection);
+    // This connection's own seeded sequence of the mix, continued from phase to phase.
+    let mut stream: Option<MixStream> = None;
     while let Some(assignment) = assignments.recv().await {
         let Assignment {
-            endpoint,
+            work,
             deadline,
             mut stats,
             reply,
         } = assignment;
-        run_until(addr, &mut connection, &endpoint, deadline, &mut stats).await;
+        if let Work::Mixed(mix) = &work {
+            let stream = stream.get_or_insert_with(|| {
+                MixStream::new(
+                    mix.seed
+                        .wrapping_mul(0x2545_F491_4F6C_DD1D)
+                        .wrapping_add(index as u64),
+                )
+            });
+            run_until(
+                addr,
+                &mut connection,
+                &mut Source::Mixed(mix, stream),
+                deadline,
+                &mut stats,
+            )
+            .await;
+        } else if let Work::Fixed(endpoint) = &work {
+            run_until(
+                addr,
+                &mut connection,
+                &mut Source::Fixed(endpoint),
+                deadline,
+                &mut stats,
+            )
+            .await;
+        }
         // The coordinator only drops the receiver when it gave up on the run.
         let _ = reply.send(stats);
     }
 }
 
-/// Sends `endpoint` over the connection back to back until `deadline`, reopening the
-/// connection when the server closed it or after a failed request.
+/// Where a task's requests come from.
+enum Source<'a> {
+    Fixed(&'a Endpoint),
+    Mixed(&'a Mix, &'a mut MixStream),
+}
+
+/// Sends requests from `source` over the connection back to back until `deadline`,
+/// reopening the connection when the server closed it or after a failed request. A mixed
+/// source's answers must be 200, and one in [`mixed::CHECK_EVERY`] is parsed and checked.
 async fn run_until(
     addr: SocketAddr,
     connection: &mut Option<Connection>,
-    endpoint: &Endpoint,
+    source: &mut Source<'_>,
     deadline: Instant,
     stats: &mut PhaseStats,
 ) {
+    let mut sent: u64 = 0;
     for _ in 0..MAX_ATTEMPTS_PER_PHASE {
         if Instant::now() >= deadline {
             break;
@@ -294,12 +413,53 @@ async fn run_until(
             // Just set above; nothing to do if it somehow is not.
             continue;
         };
-        let request = endpoint.request();
+        let (request, surface) = match source {
+            Source::Fixed(endpoint) => (endpoint.request(), None),
+            Source::Mixed(mix, stream) => {
+                let next = stream.next(&mix.pool);
+                match mix.endpoint(&next) {
+                    Ok(endpoint) => (endpoint.request(), Some(next.surface)),
+                    Err(error) => {
+                        stats.record_transport(&error);
+                        continue;
+                    }
+                }
+            }
+        };
+        sent += 1;
         let started = Instant::now();
         let outcome = tokio::time::timeout(REQUEST_TIMEOUT, client::send(open, request)).await;
         let latency = started.elapsed();
+        let ok = matches!(&outcome, Ok(Ok((status, _))) if match surface {
+            Some(_) => *status == hyper::StatusCode::OK,
+            None => status.is_success(),
+        });
+        if let Some(surface) = surface
+            && let Some(figures) = stats.surfaces.get_mut(surface.index())
+        {
+            if ok {
+                let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+                figures.latencies.saturating_record(nanos.max(1));
+                figures.ok += 1;
+            } else {
+                figures.errors += 1;
+            }
+        }
         match outcome {
-            Ok(Ok((status, _))) if status.is_success() => stats.record_ok(latency),
+            Ok(Ok((_, body))) if ok => {
+                stats.record_ok(latency);
+                if let Some(surface) = surface
+                    && sent.is_multiple_of(mixed::CHECK_EVERY)
+                {
+                    stats.checked += 1;
+                    if let Err(why) = mixed::check(surface, &body) {
+                        stats.record_malformed(why);
+                        if let Some(figures) = stats.surfaces.get_mut(surface.index()) {
+                            figures.errors += 1;
+                        }
+                    }
+                }
+            }
             Ok(Ok((status, body))) => stats.record_status(status, &body),
             Ok(Err(error)) => {
                 stats.record_transport(&error);

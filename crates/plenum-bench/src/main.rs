@@ -4,12 +4,14 @@
 //! and p50/p99 latency for both. Traffic goes to 127.0.0.1 only, and every loop is bounded in
 //! time and count.
 
+mod changes;
 mod client;
 mod history;
 mod janus;
 mod live;
 mod load;
 mod media;
+mod mixed;
 mod record;
 mod report;
 mod scenario;
@@ -25,7 +27,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Parser;
 
-use crate::load::{LoadGenerator, PhaseStats};
+use crate::load::{LoadGenerator, PhaseStats, Work};
 use crate::report::{EndpointReport, Machine, PhaseRecord, Role, RunReport, Settings};
 use crate::scenario::{Scenario, SetupContext};
 use crate::server::{Server, ServerConfig};
@@ -124,6 +126,15 @@ struct Cli {
     /// Password of `admin` in the --data-dir directory.
     #[arg(long, env = "PLENUM_BENCH_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+
+    /// history-mixed: seed of the mix (each connection's sequence is derived from it).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// history-mixed: change the data through the server meanwhile at this many changes
+    /// per second (stays written, meetings ended, recordings completed); 0 for none.
+    #[arg(long, value_name = "N", default_value_t = 0.0)]
+    changing_rate: f64,
 
     /// Keep the server's stderr in this file (default: a temporary file, shown on failure).
     #[arg(long, value_name = "PATH")]
@@ -294,6 +305,12 @@ fn validate(cli: &Cli) -> Result<()> {
     if cli.warmup > MAX_WARMUP {
         bail!("--warmup must be at most {MAX_WARMUP:?}");
     }
+    if !(0.0..=1_000.0).contains(&cli.changing_rate) {
+        bail!("--changing-rate must be between 0 and 1000 changes per second");
+    }
+    if cli.changing_rate > 0.0 && cli.scenario != Scenario::HistoryMixed {
+        bail!("--changing-rate is for --scenario history-mixed");
+    }
     if cli.duration / cli.rounds < MIN_PHASE {
         bail!(
             "--duration / --rounds gives phases shorter than {MIN_PHASE:?}; use a longer \
@@ -364,20 +381,67 @@ async fn run(cli: &Cli) -> Result<RunReport> {
         admin_password: server.admin_password(),
         data_dir: server.data_dir(),
     };
-    let target = if scenario.is_history() {
-        history::prepare(scenario, &setup).await
-    } else {
-        scenario.prepare(&setup).await
-    }
-    .with_context(|| format!("preparing scenario {}", scenario.name()))?;
     let baseline = scenario::baseline(addr)?;
-    for endpoint in [&baseline, &target] {
-        preflight(addr, endpoint).await?;
-    }
-    let endpoints = [Arc::new(baseline), Arc::new(target)];
+    preflight(addr, &baseline).await?;
+    let mut mix = None;
+    let target = if scenario == Scenario::HistoryMixed {
+        progress("reading the data set's ids, names and sizes for the mix");
+        let found = Arc::new(
+            mixed::discover(&setup, cli.seed)
+                .await
+                .context("preparing scenario history-mixed")?,
+        );
+        progress(&format!(
+            "mix pool: {} meetings, {} recordings, {} sessions, {} rooms, {} participants, {} names, {} attendee names, days {}..{}",
+            found.pool.meetings,
+            found.pool.recordings,
+            found.pool.sessions.len(),
+            found.pool.rooms.len(),
+            found.pool.participants.len(),
+            found.pool.names.len(),
+            found.pool.attendees.len(),
+            mixed::civil(found.pool.first_day),
+            mixed::civil(found.pool.last_day),
+        ));
+        mix = Some(found.clone());
+        Work::Mixed(found)
+    } else {
+        let target = if scenario.is_history() {
+            history::prepare(scenario, &setup).await
+        } else {
+            scenario.prepare(&setup).await
+        }
+        .with_context(|| format!("preparing scenario {}", scenario.name()))?;
+        preflight(addr, &target).await?;
+        Work::Fixed(Arc::new(target))
+    };
+    let endpoints = [Work::Fixed(Arc::new(baseline)), target];
     let endpoint_for = |role: Role| match role {
         Role::Baseline => &endpoints[0],
         Role::Target => &endpoints[1],
+    };
+
+    // The changing data runs through every phase, warm-up included, baseline and mix alike.
+    let (stop_changes, stopped) = tokio::sync::watch::channel(false);
+    let changer = match (&mix, cli.changing_rate > 0.0) {
+        (Some(mix), true) => {
+            let rooms = changes::rooms(addr, mix.token()).await?;
+            progress(&format!(
+                "changing the data at {} changes/s in {} rooms",
+                cli.changing_rate,
+                rooms.len()
+            ));
+            let limit = cli.warmup + cli.duration * 2 + Duration::from_secs(120);
+            Some(tokio::spawn(changes::run(
+                addr,
+                mix.token().to_owned(),
+                rooms,
+                cli.changing_rate,
+                stopped,
+                limit,
+            )))
+        }
+        _ => None,
     };
 
     let load = LoadGenerator::open(addr, connections).await?;
@@ -395,7 +459,7 @@ async fn run(cli: &Cli) -> Result<RunReport> {
             phases.len(),
             if phase.measured { "measure" } else { "warm up" },
             phase.role.name(),
-            endpoint.label,
+            endpoint.label(),
             phase.duration.as_secs_f64()
         ));
         let result = load.run_phase(endpoint, phase.duration).await?;
@@ -414,6 +478,11 @@ async fn run(cli: &Cli) -> Result<RunReport> {
             errors: result.stats.errors(),
         });
     }
+    let _ = stop_changes.send(true);
+    let changes = match changer {
+        Some(task) => Some(task.await.context("the changing data's task failed")?),
+        None => None,
+    };
     load.close().await;
     server.ensure_running()?;
     progress(&format!("server {}", server.stop()?));
@@ -437,19 +506,20 @@ async fn run(cli: &Cli) -> Result<RunReport> {
         },
         baseline: EndpointReport {
             role: Role::Baseline,
-            label: baseline.label.clone(),
+            label: baseline.label(),
             stats: baseline_stats,
             measured: baseline_time,
             warmup_errors: baseline_warmup_errors,
         },
         target: EndpointReport {
             role: Role::Target,
-            label: target.label.clone(),
+            label: target.label(),
             stats: target_stats,
             measured: target_time,
             warmup_errors: target_warmup_errors,
         },
         phases: records,
+        changes,
     })
 }
 

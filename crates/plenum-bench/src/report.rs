@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::changes::ChangeFigures;
 use crate::load::PhaseStats;
+use crate::mixed::SURFACES;
 
 /// Which of the two endpoints a phase drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +133,8 @@ pub struct RunReport {
     pub target: EndpointReport,
     /// Every phase in the order it ran.
     pub phases: Vec<PhaseRecord>,
+    /// `history-mixed --changing-rate`: what the changing data achieved.
+    pub changes: Option<ChangeFigures>,
 }
 
 impl RunReport {
@@ -140,6 +144,7 @@ impl RunReport {
             + self.target.stats.errors()
             + self.baseline.warmup_errors
             + self.target.warmup_errors
+            + self.changes.as_ref().map_or(0, |c| c.failed_cycles)
     }
 
     /// Target requests/s as a percentage of the baseline's.
@@ -231,6 +236,38 @@ impl RunReport {
                 ratio,
             );
         }
+        let t = &self.target.stats;
+        if !t.surfaces.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "| surface (mix) | requests | requests/s | p50 ms | p99 ms | errors |"
+            );
+            let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
+            for (surface, figures) in SURFACES.iter().zip(&t.surfaces) {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.0} | {} | {} | {} |",
+                    surface.name(),
+                    figures.ok,
+                    per_second(figures.ok, self.target.measured),
+                    ms(figures.quantile_ms(0.50)),
+                    ms(figures.quantile_ms(0.99)),
+                    figures.errors,
+                );
+            }
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "- answers checked (every answer must be 200; one in {} parsed and its shape checked): {} checked, {} malformed",
+                crate::mixed::CHECK_EVERY,
+                t.checked,
+                t.malformed
+            );
+        }
+        if let Some(changes) = &self.changes {
+            let _ = writeln!(out, "- changing data: {}", changes.summary());
+        }
         let mut notes = Vec::new();
         for endpoint in [&self.baseline, &self.target] {
             if endpoint.stats.errors() > 0 {
@@ -320,6 +357,29 @@ impl RunReport {
             "target": endpoint(&self.target),
             "target_vs_baseline_requests_per_s_percent": self.target_vs_baseline_percent(),
             "phases": phases,
+            "surfaces": SURFACES.iter().zip(&self.target.stats.surfaces).map(|(surface, f)| json!({
+                "surface": surface.name(),
+                "requests": f.ok,
+                "requests_per_s": per_second(f.ok, self.target.measured),
+                "p50_ms": f.quantile_ms(0.50),
+                "p99_ms": f.quantile_ms(0.99),
+                "errors": f.errors,
+            })).collect::<Vec<_>>(),
+            "checked": self.target.stats.checked,
+            "malformed": self.target.stats.malformed,
+            "changes": self.changes.as_ref().map(|c| json!({
+                "asked_per_s": c.rate,
+                "achieved_per_s": c.achieved_per_s(),
+                "changes": c.changes(),
+                "stays_written": c.stays_written,
+                "meetings_ended": c.meetings_ended,
+                "recordings_completed": c.recordings_completed,
+                "cycles": c.cycles,
+                "failed_cycles": c.failed_cycles,
+                "skipped": c.skipped,
+                "first_failure": c.first_failure,
+                "elapsed_s": c.elapsed.as_secs_f64(),
+            })),
             "errors_total": self.total_errors(),
             "ok": self.total_errors() == 0,
         })

@@ -92,6 +92,9 @@ pub enum Scenario {
     HuaweiRecords,
     /// Huawei attendee records of one meeting, searched by name.
     HuaweiSearch,
+    /// Issue 18: a seeded random mix of the four surfaces' list calls, every request
+    /// different (`--seed`; `--changing-rate` changes the data meanwhile). See `mixed.rs`.
+    HistoryMixed,
 }
 
 /// Meetings generated for the scheduling scenarios.
@@ -160,6 +163,7 @@ impl Scenario {
             Self::TelnyxBroad => "telnyx-broad",
             Self::HuaweiRecords => "huawei-records",
             Self::HuaweiSearch => "huawei-search",
+            Self::HistoryMixed => "history-mixed",
             _ => "",
         }
     }
@@ -173,7 +177,7 @@ impl Scenario {
     pub fn server_args(self) -> Vec<String> {
         match self {
             // 32 connections of one user would be over Rocket.Chat's 3 per second at once.
-            Self::RocketchatList | Self::RocketchatListDeep => {
+            Self::RocketchatList | Self::RocketchatListDeep | Self::HistoryMixed => {
                 vec![
                     "--rocketchat-rate-limit".to_owned(),
                     "1000000000".to_owned(),
@@ -263,6 +267,9 @@ impl Scenario {
             Self::TelnyxBroad => "GET /v2/room_recordings?filter[status]=completed",
             Self::HuaweiRecords => "GET confAttendeeRecord?confUUID=<session>",
             Self::HuaweiSearch => "GET confAttendeeRecord?confUUID=<session>&searchKey=person",
+            Self::HistoryMixed => {
+                "a seeded mix, every request different: Rokid history (pages, day windows, names) 25 % and participants 10 %, Telnyx recordings (pages, every filter kind and combinations) 35 %, Huawei attendee records (offsets, search keys) 15 %, Rocket.Chat calls (offsets) 15 %"
+            }
         }
     }
 
