@@ -92,6 +92,7 @@ actions! {
     ApiKeyCreate = "api_key.create",
     ApiKeyRevoke = "api_key.revoke",
     CompanyCreate = "company.create",
+    CompanyUpdate = "company.update",
     WebhookCreate = "webhook.create",
     WebhookDelete = "webhook.delete",
     WebhookRotateSecret = "webhook.rotate_secret",

@@ -29,6 +29,21 @@ pub struct NewCompany {
     pub created_at: Timestamp,
 }
 
+/// A change of a company's settings: what is `Some` changes. Whether an actor may make it
+/// (the licence is the platform operator's) is the service's rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompanyChanges {
+    pub name: Option<CompanyName>,
+    pub time_zone: Option<TimeZoneName>,
+    pub max_users: Option<u32>,
+}
+
+impl CompanyChanges {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
 /// The largest `max_users` a company can be given: far above any real installation, small
 /// enough that counts never overflow anywhere.
 pub const MAX_USERS_LIMIT: u32 = 10_000_000;

@@ -138,6 +138,7 @@ pub fn router(state: AppState) -> Router {
             frtc::company::list_companies
         ))
         .routes(routes!(frtc::company::own_company))
+        .routes(routes!(frtc::company::update_company))
         // Plenum extension: integration keys and history import
         .routes(routes!(frtc::history::create_key, frtc::history::list_keys))
         .routes(routes!(frtc::history::revoke_key))

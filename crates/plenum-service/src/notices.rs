@@ -29,6 +29,7 @@ impl Context {
         match notice {
             Notice::Token(hash) => self.tokens.remove(hash),
             Notice::User(user) => self.tokens.remove_where(|p| p.user.id == *user),
+            Notice::Company(company) => self.companies.remove(company),
             Notice::ApiKey(key) => {
                 self.api_keys.remove_where(|k| k.id == *key);
                 self.app_tokens.remove_where(|t| t.key == *key);

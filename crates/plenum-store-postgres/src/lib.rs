@@ -421,6 +421,37 @@ impl Store for PgStore {
         })
     }
 
+    async fn update_company_with_trail(
+        &self,
+        id: CompanyId,
+        changes: &plenum_domain::company::CompanyChanges,
+        trail: &Trail,
+    ) -> StoreResult<Company> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(&format!(
+            "UPDATE companies SET name = coalesce($2, name), name_key = coalesce($3, name_key), \
+             time_zone = coalesce($4, time_zone), max_users = coalesce($5, max_users) \
+             WHERE id = $1 RETURNING {COMPANY_COLUMNS}"
+        ))
+        .bind(id.as_uuid())
+        .bind(changes.name.as_ref().map(|n| n.as_str()))
+        .bind(changes.name.as_ref().map(|n| n.as_str().to_lowercase()))
+        .bind(changes.time_zone.as_ref().map(|z| z.as_str()))
+        .bind(changes.max_users.map(i64::from))
+        .fetch_optional(&mut *tx)
+        .await;
+        let row = match updated {
+            Ok(Some(row)) => row,
+            Ok(None) => return Err(StoreError::NotFound),
+            Err(e) if unique_violation(&e).is_some() => return Err(StoreError::CompanyNameTaken),
+            Err(e) => return Err(db_err(e)),
+        };
+        let company = company_from_row(&row)?;
+        webhooks::write_trail(&mut tx, trail).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(company)
+    }
+
     async fn default_company(&self) -> StoreResult<Option<Company>> {
         let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE is_default");
         sqlx::query(&sql)

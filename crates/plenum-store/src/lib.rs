@@ -187,6 +187,15 @@ pub trait Store:
         trail: &Trail,
     ) -> StoreResult<Company>;
 
+    /// Changes what `changes` holds of a company's settings, with its trail; the company as
+    /// it is now. `NotFound`, or `CompanyNameTaken` (names are unique case-insensitively).
+    async fn update_company_with_trail(
+        &self,
+        id: CompanyId,
+        changes: &plenum_domain::company::CompanyChanges,
+        trail: &Trail,
+    ) -> StoreResult<Company>;
+
     async fn default_company(&self) -> StoreResult<Option<Company>>;
 
     async fn company(&self, id: CompanyId) -> StoreResult<Option<Company>>;

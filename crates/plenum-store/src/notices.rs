@@ -13,7 +13,7 @@
 //! re-reads.
 
 use plenum_domain::credentials::TokenHash;
-use plenum_domain::ids::{ApiKeyId, UserId};
+use plenum_domain::ids::{ApiKeyId, CompanyId, UserId};
 
 use crate::StoreResult;
 
@@ -26,6 +26,8 @@ pub enum Notice {
     User(UserId),
     /// An integration key was revoked, with every token issued through it.
     ApiKey(ApiKeyId),
+    /// A company's settings changed (name, time zone, licence).
+    Company(CompanyId),
     /// Notices may have been missed: forget everything.
     Everything,
 }
@@ -44,6 +46,7 @@ impl Notice {
             }
             Notice::User(id) => format!("user:{id}"),
             Notice::ApiKey(id) => format!("key:{id}"),
+            Notice::Company(id) => format!("company:{id}"),
             Notice::Everything => "everything".to_owned(),
         }
     }
@@ -63,6 +66,7 @@ impl Notice {
             }
             Some(("user", id)) => id.parse().ok().map(Notice::User),
             Some(("key", id)) => id.parse().ok().map(Notice::ApiKey),
+            Some(("company", id)) => id.parse().ok().map(Notice::Company),
             _ => None,
         };
         parsed.unwrap_or(Notice::Everything)
@@ -90,6 +94,7 @@ mod tests {
             Notice::Token(TokenHash::of("a token")),
             Notice::User(UserId::from_uuid(uuid_of(7))),
             Notice::ApiKey(ApiKeyId::from_uuid(uuid_of(9))),
+            Notice::Company(CompanyId::from_uuid(uuid_of(11))),
             Notice::Everything,
         ];
         for notice in notices {

@@ -160,3 +160,55 @@ pub async fn own_company(
         .await?;
     Ok(Json(CompanyResponse::new(&company, None)))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateCompanyRequest {
+    #[serde(default)]
+    name: Option<String>,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    #[serde(default)]
+    time_zone: Option<String>,
+    /// Licensed number of users (platform operators only); not below the users it has.
+    #[serde(default)]
+    max_users: Option<i64>,
+}
+
+/// Change a company's settings: its name and time zone (its SystemAdmins, or a platform
+/// operator), its licence `max_users` (a platform operator only). What is left out stays.
+#[utoipa::path(post, path = "/api/v1/companies/{company_id}", tag = TAG,
+    security(("token" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    request_body = UpdateCompanyRequest,
+    responses(
+        (status = 200, body = CompanyResponse),
+        (status = 400, description = "invalid values, nothing to change, max_users below the users it has", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "not an administrator, or max_users by a company's own admin", body = ErrorBody),
+        (status = 404, description = "company_not_found (also another company's, for its admins)", body = ErrorBody),
+        (status = 409, description = "company_name_taken", body = ErrorBody),
+    ))]
+pub async fn update_company(
+    State(state): State<AppState>,
+    who: SignedIn,
+    axum::extract::Path(company_id): axum::extract::Path<String>,
+    FrtcJson(req): FrtcJson<UpdateCompanyRequest>,
+) -> Result<Json<CompanyResponse>, FrtcError> {
+    let id = company_id
+        .parse()
+        .map_err(|_| FrtcError::from(plenum_service::ServiceError::CompanyNotFound))?;
+    let changes = plenum_domain::company::CompanyChanges {
+        name: req.name.as_deref().map(CompanyName::parse).transpose()?,
+        time_zone: req
+            .time_zone
+            .as_deref()
+            .map(TimeZoneName::parse)
+            .transpose()?,
+        max_users: req.max_users.map(parse_max_users).transpose()?,
+    };
+    let company = state
+        .plenum
+        .accounts()
+        .update_company(who.actor(), id, changes)
+        .await?;
+    Ok(Json(CompanyResponse::new(&company, None)))
+}

@@ -382,7 +382,48 @@ export async function company(app) {
     h('h2', {}, 'Licence use'),
     meter('capacity-users', 'Users of the company', sys.current_users || 0, sys.max_users || 0),
     meter('capacity-calls', 'Participants in meetings now, on the whole server', sys.current_calls || 0, sys.max_calls || 0),
-    h('p', { class: 'hint' }, 'The company\'s name, time zone and licence are set by the platform operator.'));
+    companySettings(app, c));
+}
+
+/// The company's settings: name and time zone for its administrators, the licence too for a
+/// platform operator (POST /api/v1/companies/{id}; the server decides either way).
+function companySettings(app, c) {
+  const operator = !!app.session.platform_operator;
+  const name = h('input', { id: 'company-name', type: 'text', value: c.name, maxlength: '128', autocomplete: 'organization' });
+  const zone = h('input', { id: 'company-time-zone', type: 'text', value: c.time_zone, maxlength: '64', list: 'company-zones' });
+  const zones = h('datalist', { id: 'company-zones' },
+    (Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : []).map((z) => h('option', { value: z })));
+  const licence = operator
+    ? h('input', { id: 'company-max-users', type: 'number', min: '1', step: '1', value: String(c.max_users) })
+    : null;
+  const save = h('button', { type: 'submit', class: 'primary', id: 'save-company' }, 'Save the settings');
+  const form = h('form', { id: 'company-form', novalidate: true },
+    h('fieldset', {}, h('legend', {}, 'Settings'),
+      field('Name', name),
+      field('Time zone', zone, 'An IANA time zone, such as Europe/Berlin: the default of new meetings and of the vendor surfaces\' local times.'),
+      zones,
+      licence ? field('Licensed users', licence, 'Not fewer than the users the company has.') : null,
+      save),
+    operator ? null : h('p', { class: 'hint' }, 'The licence is set by the platform operator.'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = {};
+    if (name.value.trim() !== c.name) body.name = name.value.trim();
+    if (zone.value.trim() !== c.time_zone) body.time_zone = zone.value.trim();
+    if (licence && Number(licence.value) !== c.max_users) body.max_users = Number(licence.value);
+    if (!Object.keys(body).length) {
+      app.status('Nothing changed.');
+      return;
+    }
+    save.disabled = true;
+    const ok = await app.attempt(() => api.post(`/api/v1/companies/${encodeURIComponent(c.company_id)}`, body));
+    save.disabled = false;
+    if (ok) {
+      app.status('Saved the company\'s settings.');
+      app.go('#/admin/company');
+    }
+  });
+  return form;
 }
 
 // --- API keys and Huawei apps --------------------------------------------------------------

@@ -8,12 +8,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use plenum_domain::Timestamp;
 use plenum_domain::audit::Action;
-use plenum_domain::company::{Company, CompanyName, NewCompany, TimeZoneName};
+use plenum_domain::company::{Company, CompanyChanges, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{Password, Secret, SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::sign_in::AccessTokenRecord;
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
+use plenum_domain::{Field, Rule, ValidationError};
 use plenum_store::{Notice, SignInRecord, StoreError, Trail};
 use serde_json::json;
 
@@ -671,6 +672,83 @@ impl Accounts<'_> {
             .ok_or(ServiceError::UserNotFound)?;
         tracing::info!(company_id = %company.id, admin_id = %admin.id, by = %actor, "company created");
         Ok((company, admin))
+    }
+
+    /// Changes a company's settings. Its name and time zone: its SystemAdmins or a platform
+    /// operator. Its licence (`max_users`): a platform operator only, and never below the
+    /// users the company has. The entry in the audit log is the company's own.
+    pub async fn update_company(
+        &self,
+        actor: Actor<'_>,
+        id: CompanyId,
+        changes: CompanyChanges,
+    ) -> Result<Company, ServiceError> {
+        let operator = actor.require_platform_operator().is_ok();
+        if !operator {
+            actor.require_user_admin()?;
+            if actor.company() != id {
+                // Another company's settings are none of its admins' business: not found,
+                // as for every id of another company.
+                return Err(ServiceError::CompanyNotFound);
+            }
+            if changes.max_users.is_some() {
+                return Err(ServiceError::PermissionDenied(
+                    "only a platform operator changes a company's licence (max_users)",
+                ));
+            }
+        }
+        if changes.is_empty() {
+            return Err(ValidationError::breaks(
+                Rule::Missing,
+                Field::CompanyName,
+                "nothing to change: give name, time_zone or max_users",
+            )
+            .into());
+        }
+        if let Some(max_users) = changes.max_users {
+            let users = self.inner.store.count_users(id).await?;
+            if u64::from(max_users) < users {
+                return Err(ValidationError::breaks(
+                    Rule::OutOfRange,
+                    Field::MaxUsers,
+                    format!("the company has {users} users; max_users cannot be fewer"),
+                )
+                .into());
+            }
+        }
+        let now = self.inner.now();
+        let mut fields = Vec::new();
+        if changes.name.is_some() {
+            fields.push("name");
+        }
+        if changes.time_zone.is_some() {
+            fields.push("time_zone");
+        }
+        if changes.max_users.is_some() {
+            fields.push("max_users");
+        }
+        let mut entry = actor.audit(
+            Action::CompanyUpdate,
+            format!("company:{id}"),
+            None,
+            json!({"fields": fields}),
+            now,
+        );
+        entry.company = id;
+        let company = self
+            .inner
+            .store
+            .update_company_with_trail(id, &changes, &Trail::audit(entry))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ServiceError::CompanyNotFound,
+                other => other.into(),
+            })?;
+        let notice = Notice::Company(id);
+        self.inner.forget(&notice);
+        self.inner.announce(notice).await;
+        tracing::info!(company_id = %id, ?fields, by = %actor, "company updated");
+        Ok(company)
     }
 
     pub async fn companies(&self, actor: &Principal) -> Result<Vec<Company>, ServiceError> {

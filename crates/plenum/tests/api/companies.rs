@@ -168,3 +168,120 @@ async fn company_requests_are_validated() {
         assert_frtc_error(&reply, status, code);
     }
 }
+
+#[tokio::test]
+async fn company_settings_are_changed_by_its_admins_and_the_licence_by_the_operator() {
+    let app = TestApp::spawn().await;
+    let operator = app.admin_token().await;
+    let acme_id = create_company(&app, &operator, "Acme", "acme-admin").await["company_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let globex_id = create_company(&app, &operator, "Globex", "globex-admin").await["company_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let acme = app.sign_in("acme-admin", "Passw0rd-123").await;
+    let path = format!("/api/v1/companies/{acme_id}");
+
+    // Its own admin: name and time zone; what is left out stays.
+    let changed = app
+        .post(
+            &path,
+            Some(&acme),
+            json!({"name": "Acme Works", "time_zone": "Asia/Tokyo"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(changed.body["name"], "Acme Works");
+    assert_eq!(changed.body["time_zone"], "Asia/Tokyo");
+    assert_eq!(changed.body["max_users"], 5);
+    let own = app.get("/api/v1/company", Some(&acme)).await;
+    assert_eq!(own.body["name"], "Acme Works");
+    assert_eq!(own.body["time_zone"], "Asia/Tokyo");
+
+    // Not the licence, not another company, not as a member, not nothing, not bad values.
+    assert_frtc_error(
+        &app.post(&path, Some(&acme), json!({"max_users": 50})).await,
+        403,
+        "permission_denied",
+    );
+    assert_frtc_error(
+        &app.post(
+            &format!("/api/v1/companies/{globex_id}"),
+            Some(&acme),
+            json!({"name": "Mine"}),
+        )
+        .await,
+        404,
+        "company_not_found",
+    );
+    app.create_user(&acme, "worker", "Normal", "Passw0rd-123")
+        .await;
+    let worker = app.sign_in("worker", "Passw0rd-123").await;
+    assert_frtc_error(
+        &app.post(&path, Some(&worker), json!({"name": "Ours"}))
+            .await,
+        403,
+        "permission_denied",
+    );
+    assert_eq!(app.post(&path, Some(&acme), json!({})).await.status, 400);
+    assert_eq!(
+        app.post(&path, Some(&acme), json!({"time_zone": "Mars/Olympus"}))
+            .await
+            .status,
+        400
+    );
+    assert_frtc_error(
+        &app.post(&path, Some(&acme), json!({"name": "globex"}))
+            .await,
+        409,
+        "company_name_taken",
+    );
+    assert_frtc_error(
+        &app.post(
+            "/api/v1/companies/not-an-id",
+            Some(&operator),
+            json!({"name": "X"}),
+        )
+        .await,
+        404,
+        "company_not_found",
+    );
+
+    // The operator: the licence too, never below the users the company has (two).
+    let licence = app
+        .post(&path, Some(&operator), json!({"max_users": 40}))
+        .await;
+    assert_eq!(licence.status, StatusCode::OK, "{}", licence.body);
+    assert_eq!(licence.body["max_users"], 40);
+    assert_eq!(licence.body["name"], "Acme Works");
+    let below = app
+        .post(&path, Some(&operator), json!({"max_users": 1}))
+        .await;
+    assert_eq!(below.status, 400, "{}", below.body);
+    assert!(
+        below.body.to_string().contains("max_users"),
+        "{}",
+        below.body
+    );
+    let capacity = app
+        .post("/api/v1/system/capacity", Some(&acme), json!({}))
+        .await;
+    assert_eq!(
+        capacity.body["system"]["max_users"], 40,
+        "{}",
+        capacity.body
+    );
+
+    // Each change is in the company's own audit log, with who made it.
+    let audit = app
+        .get("/api/v1/audit?action=company.update", Some(&acme))
+        .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
+    let entries = audit.body["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entries.len(), 2, "{}", audit.body);
+}

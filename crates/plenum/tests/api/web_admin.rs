@@ -239,6 +239,14 @@ async fn an_admin_creates_a_user_who_signs_in_makes_a_key_imports_history_and_se
     );
     // Shown once: the page drawn again has the key but not its secret.
     visit(&mut page, "#/admin/company", "Company and licence").await;
+    // The company's settings: a new time zone, saved and shown.
+    page.eval("document.getElementById('company-time-zone').value = ''")
+        .await;
+    type_into(&mut page, "company-time-zone", "Asia/Tokyo").await;
+    click(&mut page, "save-company").await;
+    wait_for_text(&mut page, "Saved the company's settings.").await;
+    page.wait_for("document.getElementById('company-facts').innerText.includes('Asia/Tokyo')")
+        .await;
     visit(&mut page, "#/admin/keys", "API keys and Huawei apps").await;
     let row = row_text(&mut page, "keys-table", "reporting").await;
     assert!(!row.contains(&secret) && row.contains("API key"), "{row}");
