@@ -64,6 +64,7 @@ macro_rules! contract_tests {
             duplicate_company_name_is_refused_case_insensitively_and_leaves_no_admin,
             taken_admin_username_leaves_no_company,
             only_one_default_company,
+            a_company_changes_only_what_is_given_and_names_stay_unique,
             create_user_returns_the_stored_user,
             usernames_are_unique_case_insensitively_across_companies,
             concurrent_creations_of_one_username_yield_one_user,
@@ -616,6 +617,88 @@ pub async fn only_one_default_company(store: &dyn Store) {
 }
 
 // --- users ----------------------------------------------------------------------------------
+
+pub async fn a_company_changes_only_what_is_given_and_names_stay_unique(store: &dyn Store) {
+    use plenum_domain::company::CompanyChanges;
+    let (acme, _) = company_with_admin(store, "Acme", "acme-admin", 10).await;
+    let (globex, _) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    let renamed = store
+        .update_company_with_trail(
+            acme.id,
+            &CompanyChanges {
+                name: Some(CompanyName::parse("Acme Works").expect("a name")),
+                ..CompanyChanges::default()
+            },
+            &crate::Trail::default(),
+        )
+        .await
+        .expect("rename");
+    assert_eq!(renamed.name.as_str(), "Acme Works");
+    assert_eq!(renamed.max_users, 10);
+    assert_eq!(renamed.time_zone, acme.time_zone);
+    let relicensed = store
+        .update_company_with_trail(
+            acme.id,
+            &CompanyChanges {
+                time_zone: Some(TimeZoneName::parse("Europe/Berlin").expect("a zone")),
+                max_users: Some(25),
+                ..CompanyChanges::default()
+            },
+            &crate::Trail::default(),
+        )
+        .await
+        .expect("relicense");
+    assert_eq!(relicensed.name.as_str(), "Acme Works");
+    assert_eq!(relicensed.time_zone.as_str(), "Europe/Berlin");
+    assert_eq!(relicensed.max_users, 25);
+    assert_eq!(
+        store.company(acme.id).await.expect("read"),
+        Some(relicensed)
+    );
+    // Another's name, in any case, is taken; nothing changed.
+    let taken = store
+        .update_company_with_trail(
+            acme.id,
+            &CompanyChanges {
+                name: Some(CompanyName::parse("GLOBEX").expect("a name")),
+                max_users: Some(99),
+                ..CompanyChanges::default()
+            },
+            &crate::Trail::default(),
+        )
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::CompanyNameTaken)),
+        "{taken:?}"
+    );
+    assert_eq!(
+        store
+            .company(acme.id)
+            .await
+            .expect("read")
+            .map(|c| c.max_users),
+        Some(25)
+    );
+    assert_eq!(
+        store
+            .company(globex.id)
+            .await
+            .expect("read")
+            .map(|c| c.name),
+        Some(globex.name)
+    );
+    let unknown = store
+        .update_company_with_trail(
+            CompanyId::new(at(9)),
+            &CompanyChanges {
+                max_users: Some(5),
+                ..CompanyChanges::default()
+            },
+            &crate::Trail::default(),
+        )
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
+}
 
 pub async fn create_user_returns_the_stored_user(store: &dyn Store) {
     let (acme, _) = company_with_admin(store, "Acme", "admin", 10).await;
