@@ -10,18 +10,17 @@ use plenum_domain::ids::NodeId;
 use plenum_domain::nodes::{Lease, LeaseTerms, NodeRef};
 use plenum_domain::schedule::MeetingNumber;
 use plenum_store::StoreResult;
+use plenum_store::rows::{LeaseRow, stored_meeting_number};
 
-use crate::{PgStore, corrupt, db_err, instant, ms};
+use crate::{PgStore, corrupt, db_err, ms};
 
 fn lease_of(meeting: &MeetingNumber, row: &sqlx::postgres::PgRow) -> StoreResult<Lease> {
-    Ok(Lease {
-        meeting: meeting.clone(),
-        holder: NodeRef {
-            id: NodeId::from_uuid(row.try_get("node_id").map_err(db_err)?),
-            address: row.try_get("node_address").map_err(db_err)?,
-        },
-        expires_at: instant(row.try_get("expires_at").map_err(db_err)?)?,
-    })
+    LeaseRow {
+        node_id: row.try_get("node_id").map_err(db_err)?,
+        node_address: row.try_get("node_address").map_err(db_err)?,
+        expires_at: row.try_get("expires_at").map_err(db_err)?,
+    }
+    .decode(meeting)
 }
 
 #[async_trait::async_trait]
@@ -71,7 +70,7 @@ impl plenum_store::Leases for PgStore {
         .map_err(db_err)?;
         numbers
             .iter()
-            .map(|n| MeetingNumber::parse(n).map_err(|_| corrupt("meeting_leases.meeting_number")))
+            .map(|n| stored_meeting_number(n, "meeting_leases.meeting_number"))
             .collect()
     }
 

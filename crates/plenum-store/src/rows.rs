@@ -85,8 +85,7 @@ impl SessionRow {
         Ok(Session {
             id: SessionId::from_uuid(self.id),
             company: CompanyId::from_uuid(self.company),
-            meeting_number: MeetingNumber::parse(&self.meeting_number)
-                .map_err(|_| corrupt("sessions.meeting_number"))?,
+            meeting_number: stored_meeting_number(&self.meeting_number, "sessions.meeting_number")?,
             name: self.name,
             owner: UserId::from_uuid(self.owner),
             room: self.room.map(RoomId::from_uuid),
@@ -423,12 +422,36 @@ impl AuditRow {
                 target: self.target,
                 meeting: self
                     .meeting_number
-                    .map(|m| {
-                        MeetingNumber::parse(&m).map_err(|_| corrupt("audit_log.meeting_number"))
-                    })
+                    .map(|m| stored_meeting_number(&m, "audit_log.meeting_number"))
                     .transpose()?,
                 details: self.details,
             },
         })
     }
+}
+
+/// A `meeting_leases` row (its meeting is the key the caller asked by).
+#[derive(Debug, Clone)]
+pub struct LeaseRow {
+    pub node_id: Uuid,
+    pub node_address: String,
+    pub expires_at: i64,
+}
+
+impl LeaseRow {
+    pub fn decode(self, meeting: &MeetingNumber) -> StoreResult<plenum_domain::nodes::Lease> {
+        Ok(plenum_domain::nodes::Lease {
+            meeting: meeting.clone(),
+            holder: plenum_domain::nodes::NodeRef {
+                id: plenum_domain::ids::NodeId::from_uuid(self.node_id),
+                address: self.node_address,
+            },
+            expires_at: instant(self.expires_at)?,
+        })
+    }
+}
+
+/// A stored meeting number (`meeting_leases.meeting_number`, …).
+pub fn stored_meeting_number(text: &str, what: &str) -> StoreResult<MeetingNumber> {
+    MeetingNumber::parse(text).map_err(|_| corrupt(what.to_owned()))
 }
