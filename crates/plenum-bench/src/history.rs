@@ -17,7 +17,8 @@ use crate::scenario::{ADMIN_USERNAME, Scenario, SetupContext, sign_in};
 
 const SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-async fn call(addr: SocketAddr, endpoint: &Endpoint, what: &str) -> Result<Value> {
+/// One setup request: its JSON answer, or why not.
+pub(crate) async fn call(addr: SocketAddr, endpoint: &Endpoint, what: &str) -> Result<Value> {
     let (status, body) = client::send_once(addr, endpoint, SETUP_TIMEOUT)
         .await
         .with_context(|| what.to_owned())?;
@@ -39,7 +40,18 @@ struct Known {
     day: String,
 }
 
-async fn discover(ctx: &SetupContext<'_>) -> Result<Known> {
+/// The admin signed in, with a new API key named `key_name`, and their company.
+pub(crate) struct Admin {
+    pub(crate) token: String,
+    /// `Bearer <token>`.
+    pub(crate) bearer: String,
+    pub(crate) key: String,
+    pub(crate) company: String,
+}
+
+/// Signs the admin in, makes an API key and reads the company: what every history
+/// scenario's setup starts from.
+pub(crate) async fn admin_with_key(ctx: &SetupContext<'_>, key_name: &str) -> Result<Admin> {
     let addr = ctx.addr;
     let token = sign_in(addr, ADMIN_USERNAME, ctx.admin_password).await?;
     let bearer = format!("Bearer {token}");
@@ -47,7 +59,7 @@ async fn discover(ctx: &SetupContext<'_>) -> Result<Known> {
         addr,
         &Endpoint::new(addr, Method::POST, "/api/v1/api_keys")?
             .header(AUTHORIZATION, &bearer)?
-            .json_body(&json!({"name": "bench"}))?,
+            .json_body(&json!({"name": key_name}))?,
         "creating an API key",
     )
     .await?["api_key"]
@@ -63,6 +75,22 @@ async fn discover(ctx: &SetupContext<'_>) -> Result<Known> {
         .as_str()
         .context("no company_id")?
         .to_owned();
+    Ok(Admin {
+        token,
+        bearer,
+        key,
+        company,
+    })
+}
+
+async fn discover(ctx: &SetupContext<'_>) -> Result<Known> {
+    let addr = ctx.addr;
+    let Admin {
+        token,
+        key,
+        company,
+        ..
+    } = admin_with_key(ctx, "bench").await?;
     // A recording of a participant from the middle of the year: its session, room, stay, day.
     let auth = format!("Bearer {key}");
     let mut found = None;

@@ -10,7 +10,6 @@
 //! the answers is parsed and checked for its surface's shape ([`check`]).
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use hyper::Method;
@@ -18,9 +17,9 @@ use hyper::header::{AUTHORIZATION, HeaderName};
 use serde_json::{Value, json};
 
 use crate::client::{self, Endpoint};
-use crate::scenario::{ADMIN_USERNAME, SetupContext, sign_in};
+use crate::history::{Admin, admin_with_key, call};
+use crate::scenario::SetupContext;
 
-const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pages of the whole recording list read to collect ids (spread over the list).
 const DISCOVER_TELNYX_PAGES: u64 = 40;
 /// Pages of the whole meeting list read to collect names.
@@ -476,41 +475,15 @@ pub fn check(surface: Surface, body: &[u8]) -> Result<(), String> {
     }
 }
 
-async fn call(addr: SocketAddr, endpoint: &Endpoint, what: &str) -> Result<Value> {
-    let (status, body) = client::send_once(addr, endpoint, SETUP_TIMEOUT)
-        .await
-        .with_context(|| what.to_owned())?;
-    if !status.is_success() {
-        bail!("{what} answered {status}: {}", client::snippet(&body));
-    }
-    serde_json::from_slice(&body).with_context(|| format!("{what}: not JSON"))
-}
-
 /// Signs in, makes an API key, and reads the ids, names, sizes and days the mix draws from.
 pub async fn discover(ctx: &SetupContext<'_>, seed: u64) -> Result<Mix> {
     let addr = ctx.addr;
-    let token = sign_in(addr, ADMIN_USERNAME, ctx.admin_password).await?;
-    let bearer = format!("Bearer {token}");
-    let key = call(
-        addr,
-        &Endpoint::new(addr, Method::POST, "/api/v1/api_keys")?
-            .header(AUTHORIZATION, &bearer)?
-            .json_body(&json!({"name": "bench-mixed"}))?,
-        "creating an API key",
-    )
-    .await?["api_key"]
-        .as_str()
-        .context("no api_key")?
-        .to_owned();
-    let company = call(
-        addr,
-        &Endpoint::new(addr, Method::GET, "/api/v1/company")?.header(AUTHORIZATION, &bearer)?,
-        "reading the company",
-    )
-    .await?["company_id"]
-        .as_str()
-        .context("no company_id")?
-        .to_owned();
+    let Admin {
+        token,
+        bearer,
+        key,
+        company,
+    } = admin_with_key(ctx, "bench-mixed").await?;
     let user_id = call(
         addr,
         &Endpoint::new(addr, Method::POST, "/api/v1/user/info")?.header(AUTHORIZATION, &bearer)?,
