@@ -20,7 +20,7 @@ use tokio::sync::{Mutex, watch};
 use tokio::task::JoinSet;
 
 use crate::client::{self, Endpoint};
-use crate::live::ROOM_PASSWORD;
+use crate::scenario::ROOM_PASSWORD;
 
 /// Changes one cycle makes (two stays written, a meeting ended, a recording completed).
 pub const CHANGES_PER_CYCLE: f64 = 4.0;

@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 
 use crate::client::{self, Endpoint};
 use crate::report::Machine;
-use crate::scenario::{ADMIN_USERNAME, sign_in};
+use crate::scenario::{ADMIN_USERNAME, ROOM_PASSWORD, sign_in};
 
 /// How long one REST call of the setup or the measurement may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -46,7 +46,6 @@ const EVENTS_LIMIT: Duration = Duration::from_secs(60);
 const ROUND_LIMIT: Duration = Duration::from_secs(30);
 /// Rooms created at once during setup.
 const ROOM_CREATION_CONCURRENCY: usize = 16;
-pub(crate) const ROOM_PASSWORD: &str = "4242";
 /// The first room's number; rooms are numbered consecutively from it.
 const FIRST_ROOM: u64 = 880_000_000;
 

@@ -630,7 +630,7 @@ pub(crate) async fn plenum_bot_reporting(
     let mut p = Participant::connect(&url, None).await?;
     let request = JoinRequest {
         meeting_number: room,
-        password: Some(crate::live::ROOM_PASSWORD.to_owned()),
+        password: Some(crate::scenario::ROOM_PASSWORD.to_owned()),
         display_name: name,
         device_type: "bot".to_owned(),
         media_type: "video".to_owned(),

@@ -25,6 +25,9 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The user the server creates on first start.
 pub const ADMIN_USERNAME: &str = "admin";
 
+/// The password of the rooms the live scenarios create and join.
+pub(crate) const ROOM_PASSWORD: &str = "4242";
+
 /// A benchmark scenario: which endpoint is measured against the static baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
