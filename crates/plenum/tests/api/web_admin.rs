@@ -247,6 +247,7 @@ async fn an_admin_creates_a_user_who_signs_in_makes_a_key_imports_history_and_se
     wait_for_text(&mut page, "Saved the company's settings.").await;
     page.wait_for("document.getElementById('company-facts').innerText.includes('Asia/Tokyo')")
         .await;
+    page.screenshot("web-admin-company").await;
     visit(&mut page, "#/admin/keys", "API keys and Huawei apps").await;
     let row = row_text(&mut page, "keys-table", "reporting").await;
     assert!(!row.contains(&secret) && row.contains("API key"), "{row}");
