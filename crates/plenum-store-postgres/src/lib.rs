@@ -338,8 +338,12 @@ impl LiveRecord for PgStore {
         live::record_live(self, writes).await
     }
 
-    async fn close_abandoned(&self, reason: &str) -> StoreResult<Abandoned> {
-        live::close_abandoned(self, reason).await
+    async fn close_abandoned(
+        &self,
+        reason: &str,
+        which: plenum_store::Abandon<'_>,
+    ) -> StoreResult<Abandoned> {
+        live::close_abandoned(self, reason, which).await
     }
 
     async fn unfinished_recordings(&self) -> StoreResult<Vec<Recording>> {

@@ -5,15 +5,20 @@
 //! pool; PostgreSQL groups concurrent commits' WAL flushes itself (`commit_delay` can widen
 //! the group). A batch is written in order and all or nothing.
 
+use sqlx::Row as _;
 use uuid::Uuid;
 
 use plenum_domain::Timestamp;
 use plenum_domain::ids::{CompanyId, RoomId, ScheduleId};
 use plenum_domain::schedule::MeetingNumber;
 use plenum_store::rows::search_key;
-use plenum_store::{Abandoned, JoinTarget, LiveWrite, StoreResult};
+use plenum_store::rows::stored_meeting_number;
+use plenum_store::{
+    Abandon, Abandoned, AbandonedSession, AbandonedStay, JoinTarget, LiveWrite, StoreResult,
+    abandoned_trail,
+};
 
-use crate::{PgStore, Tx, col, db_err, internal, meetings, ms};
+use crate::{PgStore, Tx, col, db_err, instant, internal, meetings, ms};
 
 #[derive(Debug, thiserror::Error)]
 #[error("live record: {0} not found")]
@@ -370,36 +375,85 @@ pub(crate) async fn last_end_reason(
     Ok(found.flatten())
 }
 
-pub(crate) async fn close_abandoned(store: &PgStore, reason: &str) -> StoreResult<Abandoned> {
+pub(crate) async fn close_abandoned(
+    store: &PgStore,
+    reason: &str,
+    which: Abandon<'_>,
+) -> StoreResult<Abandoned> {
+    let (number, now) = which.bounds();
     let mut tx = store.begin().await?;
-    let attendance = sqlx::query(
+    // Which open sessions: those of meeting $2 if given, those with no lease live at $3 if
+    // given.
+    let open = "s.ended_at IS NULL AND ($2::text IS NULL OR s.meeting_number = $2) \
+        AND ($3::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM meeting_leases l \
+             WHERE l.meeting_number = s.meeting_number AND l.expires_at > $3))";
+    let stays = sqlx::query(&format!(
         "UPDATE attendance a SET left_at = greatest(a.joined_at, s.last_seen_at), \
            leave_reason = $1 \
-         FROM sessions s WHERE s.seq = a.session_seq AND a.left_at IS NULL",
-    )
+         FROM sessions s WHERE s.seq = a.session_seq AND a.left_at IS NULL AND {open} \
+         RETURNING a.id, a.session_seq, a.left_at"
+    ))
     .bind(reason)
-    .execute(&mut *tx)
+    .bind(number)
+    .bind(now)
+    .fetch_all(&mut *tx)
     .await
-    .map_err(db_err)?
-    .rows_affected();
-    let sessions = sqlx::query(
+    .map_err(db_err)?;
+    let sessions = sqlx::query(&format!(
         // At its last sign of life, but never before anything durable in it: a join or a
         // host's change acknowledged after the last periodic `last_seen_at` (the stays were
         // closed just above).
-        "UPDATE sessions SET ended_at = greatest(started_at, last_seen_at, \
-           coalesce((SELECT max(left_at) FROM attendance a WHERE a.session_seq = sessions.seq), 0), \
-           coalesce((SELECT max(at) FROM session_events e WHERE e.session_seq = sessions.seq), 0)), \
+        "UPDATE sessions s SET ended_at = greatest(s.started_at, s.last_seen_at, \
+           coalesce((SELECT max(left_at) FROM attendance a WHERE a.session_seq = s.seq), 0), \
+           coalesce((SELECT max(at) FROM session_events e WHERE e.session_seq = s.seq), 0)), \
            end_reason = $1 \
-         WHERE ended_at IS NULL",
-    )
+         WHERE {open} \
+         RETURNING s.seq, s.id, s.company_id, s.meeting_number, s.ended_at, s.peak_participants"
+    ))
     .bind(reason)
-    .execute(&mut *tx)
+    .bind(number)
+    .bind(now)
+    .fetch_all(&mut *tx)
     .await
-    .map_err(db_err)?
-    .rows_affected();
+    .map_err(db_err)?;
+    if let Some(now) = now {
+        sqlx::query("DELETE FROM meeting_leases WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    let sessions = sessions
+        .iter()
+        .map(|row| {
+            Ok(AbandonedSession {
+                seq: row.try_get("seq").map_err(db_err)?,
+                id: row.try_get("id").map_err(db_err)?,
+                company: CompanyId::from_uuid(row.try_get("company_id").map_err(db_err)?),
+                number: stored_meeting_number(
+                    &row.try_get::<String, _>("meeting_number").map_err(db_err)?,
+                    "sessions.meeting_number",
+                )?,
+                ended_at: instant(row.try_get("ended_at").map_err(db_err)?)?,
+                peak: u32::try_from(row.try_get::<i64, _>("peak_participants").map_err(db_err)?)
+                    .unwrap_or(0),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let stays = stays
+        .iter()
+        .map(|row| {
+            Ok(AbandonedStay {
+                id: row.try_get("id").map_err(db_err)?,
+                session_seq: row.try_get("session_seq").map_err(db_err)?,
+                left_at: instant(row.try_get("left_at").map_err(db_err)?)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    crate::webhooks::write_trail(&mut tx, &abandoned_trail(&stays, &sessions, reason)).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(Abandoned {
-        sessions,
-        attendance,
+        sessions: sessions.len() as u64,
+        attendance: stays.len() as u64,
     })
 }

@@ -377,8 +377,12 @@ impl LiveRecord for SqliteStore {
         self.journal.record(writes).await
     }
 
-    async fn close_abandoned(&self, reason: &str) -> StoreResult<Abandoned> {
-        live::close_abandoned(self, reason).await
+    async fn close_abandoned(
+        &self,
+        reason: &str,
+        which: plenum_store::Abandon<'_>,
+    ) -> StoreResult<Abandoned> {
+        live::close_abandoned(self, reason, which).await
     }
 
     async fn unfinished_recordings(&self) -> StoreResult<Vec<Recording>> {

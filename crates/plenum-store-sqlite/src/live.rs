@@ -22,9 +22,9 @@ use uuid::Uuid;
 use plenum_domain::Timestamp;
 use plenum_domain::ids::{CompanyId, RoomId, ScheduleId};
 use plenum_domain::schedule::MeetingNumber;
-use plenum_domain::webhooks::{EventType, OutboxEvent, data as webhook_data, rfc3339_ms};
 use plenum_store::{
-    Abandoned, Attempt, AttemptResult, JoinTarget, LiveWrite, StoreError, StoreResult,
+    Abandon, Abandoned, AbandonedSession, AbandonedStay, Attempt, AttemptResult, JoinTarget,
+    LiveWrite, StoreError, StoreResult, abandoned_trail,
 };
 
 use crate::{Durability, SqliteStore, db_err, internal, meetings, ms, write_tx};
@@ -603,18 +603,30 @@ pub(crate) async fn last_end_reason(
     })
 }
 
-pub(crate) async fn close_abandoned(store: &SqliteStore, reason: &str) -> StoreResult<Abandoned> {
+pub(crate) async fn close_abandoned(
+    store: &SqliteStore,
+    reason: &str,
+    which: Abandon<'_>,
+) -> StoreResult<Abandoned> {
     use sqlx::Row as _;
+    let (number, now) = which.bounds();
     let mut tx = write_tx(&store.writer).await?;
+    // Which open sessions: those of meeting ?2 if given, those with no lease live at ?3
+    // if given.
     let stays = sqlx::query(
         "UPDATE attendance SET \
            left_at = max(joined_at, (SELECT last_seen_at FROM sessions s \
                                      WHERE s.seq = attendance.session_seq)), \
            leave_reason = ?1 \
-         WHERE left_at IS NULL \
+         WHERE left_at IS NULL AND session_seq IN (SELECT seq FROM sessions WHERE ended_at IS NULL \
+           AND (?2 IS NULL OR meeting_number = ?2) \
+           AND (?3 IS NULL OR NOT EXISTS (SELECT 1 FROM meeting_leases l \
+                WHERE l.meeting_number = sessions.meeting_number AND l.expires_at > ?3))) \
          RETURNING id, session_seq, left_at",
     )
     .bind(reason)
+    .bind(number)
+    .bind(now)
     .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -626,81 +638,54 @@ pub(crate) async fn close_abandoned(store: &SqliteStore, reason: &str) -> StoreR
            coalesce((SELECT max(left_at) FROM attendance a WHERE a.session_seq = sessions.seq), 0), \
            coalesce((SELECT max(at) FROM session_events e WHERE e.session_seq = sessions.seq), 0)), \
            end_reason = ?1 \
-         WHERE ended_at IS NULL \
+         WHERE ended_at IS NULL AND (?2 IS NULL OR meeting_number = ?2) \
+           AND (?3 IS NULL OR NOT EXISTS (SELECT 1 FROM meeting_leases l \
+                WHERE l.meeting_number = sessions.meeting_number AND l.expires_at > ?3)) \
          RETURNING seq, id, company_id, meeting_number, ended_at, peak_participants",
     )
     .bind(reason)
+    .bind(number)
+    .bind(now)
     .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?;
-    // What a graceful end would have told the company's webhooks, in the same transaction:
-    // each stay's `participant.left`, then its meeting's `meeting.ended` (in order per
-    // meeting). Written only where the company has an endpoint for the type.
-    let mut ended = std::collections::HashMap::new();
-    for row in &sessions {
-        let seq: i64 = row.try_get(0).map_err(db_err)?;
-        let session = SessionRow {
-            id: row.try_get(1).map_err(db_err)?,
-            company: row.try_get(2).map_err(db_err)?,
-            number: crate::number(
-                &row.try_get::<String, _>(3).map_err(db_err)?,
-                "sessions.meeting_number",
-            )?,
-            ended_at: crate::instant(row.try_get(4).map_err(db_err)?)?,
-            peak: row.try_get::<i64, _>(5).map_err(db_err)?,
-        };
-        ended.insert(seq, session);
+    if let Some(now) = now {
+        sqlx::query("DELETE FROM meeting_leases WHERE expires_at <= ?1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
     }
-    let mut trail = plenum_store::Trail::default();
-    for row in &stays {
-        let seq: i64 = row.try_get(1).map_err(db_err)?;
-        let Some(session) = ended.get(&seq) else {
-            continue;
-        };
-        let stay: Uuid = row.try_get(0).map_err(db_err)?;
-        let left_at = crate::instant(row.try_get(2).map_err(db_err)?)?;
-        trail.events.push(OutboxEvent::new(
-            EventType::ParticipantLeft,
-            left_at,
-            CompanyId::from_uuid(session.company),
-            Some(session.number.clone()),
-            &webhook_data::ParticipantLeft {
-                session_id: session.id.to_string(),
-                meeting_number: session.number.as_str(),
-                participant_id: stay.to_string(),
-                reason,
-                left_at: rfc3339_ms(left_at),
-            },
-        ));
-    }
-    for session in ended.values() {
-        trail.events.push(OutboxEvent::new(
-            EventType::MeetingEnded,
-            session.ended_at,
-            CompanyId::from_uuid(session.company),
-            Some(session.number.clone()),
-            &webhook_data::MeetingEnded {
-                session_id: session.id.to_string(),
-                meeting_number: session.number.as_str(),
-                reason,
-                ended_at: rfc3339_ms(session.ended_at),
-                peak_participants: u32::try_from(session.peak).unwrap_or(0),
-            },
-        ));
-    }
-    crate::webhooks::write_trail(&mut tx, &trail).await?;
+    let sessions = sessions
+        .iter()
+        .map(|row| {
+            Ok(AbandonedSession {
+                seq: row.try_get(0).map_err(db_err)?,
+                id: row.try_get(1).map_err(db_err)?,
+                company: CompanyId::from_uuid(row.try_get(2).map_err(db_err)?),
+                number: crate::number(
+                    &row.try_get::<String, _>(3).map_err(db_err)?,
+                    "sessions.meeting_number",
+                )?,
+                ended_at: crate::instant(row.try_get(4).map_err(db_err)?)?,
+                peak: u32::try_from(row.try_get::<i64, _>(5).map_err(db_err)?).unwrap_or(0),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let stays = stays
+        .iter()
+        .map(|row| {
+            Ok(AbandonedStay {
+                id: row.try_get(0).map_err(db_err)?,
+                session_seq: row.try_get(1).map_err(db_err)?,
+                left_at: crate::instant(row.try_get(2).map_err(db_err)?)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    crate::webhooks::write_trail(&mut tx, &abandoned_trail(&stays, &sessions, reason)).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(Abandoned {
         sessions: sessions.len() as u64,
         attendance: stays.len() as u64,
     })
-}
-
-/// A session `close_abandoned` ended, as its events need it.
-struct SessionRow {
-    id: Uuid,
-    company: Uuid,
-    number: MeetingNumber,
-    ended_at: Timestamp,
-    peak: i64,
 }

@@ -40,7 +40,9 @@ use plenum_domain::schedule::{
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
 
-use crate::{Abandoned, JoinTarget, LiveWrite, MeetingScope, Store, StoreError, StoreResult};
+use crate::{
+    Abandon, Abandoned, JoinTarget, LiveWrite, MeetingScope, Store, StoreError, StoreResult,
+};
 
 /// Expands to one `#[tokio::test]` per contract check, each running the check against a fresh
 /// store made by `$make`: an async function (or closure returning a future) whose output is a
@@ -282,7 +284,7 @@ fn page(page_num: i64, page_size: i64) -> PageRequest {
     PageRequest::by_number(page_num, page_size, 1000).expect("test pages are valid")
 }
 
-fn all() -> PageRequest {
+pub(crate) fn all() -> PageRequest {
     page(1, 1000)
 }
 
@@ -4666,7 +4668,10 @@ pub async fn live_record_of_a_closed_session_leaves_nothing_open(store: &dyn Sto
         .await
         .expect("leave and end");
     assert_eq!(
-        store.close_abandoned("crash").await.expect("close"),
+        store
+            .close_abandoned("crash", Abandon::Everything)
+            .await
+            .expect("close"),
         Abandoned::default()
     );
     // A participant leaves once: a second leave of the same stay is refused.
@@ -4704,7 +4709,7 @@ pub async fn live_record_after_a_crash_closes_sessions_and_attendance_at_last_se
         .expect("record");
     // Two open stays, one open session; closing again finds nothing.
     let closed = store
-        .close_abandoned("server_shutdown")
+        .close_abandoned("server_shutdown", Abandon::Everything)
         .await
         .expect("close");
     assert_eq!(
@@ -4732,7 +4737,7 @@ pub async fn live_record_after_a_crash_closes_sessions_and_attendance_at_last_se
     assert_eq!(held.session.ended_at, Some(at(50)));
     assert_eq!(
         store
-            .close_abandoned("server_shutdown")
+            .close_abandoned("server_shutdown", Abandon::Everything)
             .await
             .expect("again"),
         Abandoned::default()
@@ -4781,7 +4786,7 @@ pub async fn live_record_takes_concurrent_batches(store: &dyn Store) {
     }
     assert_eq!(
         store
-            .close_abandoned("server_shutdown")
+            .close_abandoned("server_shutdown", Abandon::Everything)
             .await
             .expect("close"),
         Abandoned {

@@ -37,6 +37,7 @@ macro_rules! leases_contract_tests {
             the_heartbeat_renews_only_live_leases_of_its_node,
             a_meeting_is_released_only_by_its_holder,
             concurrent_claims_of_one_meeting_leave_one_holder,
+            abandoned_sessions_are_closed_by_meeting_or_for_want_of_a_live_lease,
             // leases-contract-list-end
         );
     };
@@ -200,4 +201,111 @@ mod tests {
             "// leases-contract-list-end",
         );
     }
+}
+
+/// What a dead node left open is closed without touching what live nodes run: by meeting
+/// (after its lease was taken over) or for every meeting whose lease ended.
+pub async fn abandoned_sessions_are_closed_by_meeting_or_for_want_of_a_live_lease(
+    store: &dyn Store,
+) {
+    use crate::contract::{all, attendance_of, company_with_admin, session_of};
+    use crate::{Abandon, Abandoned, LiveWrite};
+
+    let (_, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let (a, b) = (node(1, "http://a:7480"), node(2, "http://b:7480"));
+    // Leases taken at 0 (they end at 15): A renews at 10, B does not.
+    let held = session_of(&admin, "5550201", 0);
+    let dead = session_of(&admin, "5550202", 0);
+    let unleased = session_of(&admin, "5550203", 0);
+    let mut writes = Vec::new();
+    for session in [&held, &dead, &unleased] {
+        writes.push(LiveWrite::SessionStarted(Box::new(session.clone())));
+        writes.push(LiveWrite::Joined(Box::new(attendance_of(
+            session,
+            Some(admin.id),
+            "Ann",
+            1,
+        ))));
+    }
+    store.record_live(writes).await.expect("record");
+    store
+        .claim_meeting(&held.meeting_number, &a, at(0), TERMS)
+        .await
+        .expect("claim");
+    store
+        .claim_meeting(&dead.meeting_number, &b, at(0), TERMS)
+        .await
+        .expect("claim");
+    store
+        .renew_leases(a.id, at(10), TERMS)
+        .await
+        .expect("renew");
+
+    // At 20, B's lease has ended and nobody ever held 5550203: those two are closed.
+    let swept = store
+        .close_abandoned("server_shutdown", Abandon::Unleased(at(20)))
+        .await
+        .expect("sweep");
+    assert_eq!(
+        swept,
+        Abandoned {
+            sessions: 2,
+            attendance: 2
+        }
+    );
+    let open =
+        |list: &plenum_domain::paging::Page<plenum_domain::history_query::SessionSummary>| {
+            let mut open: Vec<String> = list
+                .items
+                .iter()
+                .filter(|s| s.session.ended_at.is_none())
+                .map(|s| s.session.meeting_number.to_string())
+                .collect();
+            open.sort();
+            open
+        };
+    let query = plenum_domain::history_query::SessionQuery::default();
+    let listed = store
+        .find_sessions(admin.company_id, &query, all())
+        .await
+        .expect("list");
+    assert_eq!(open(&listed), ["5550201"]);
+    // The ended lease is forgotten with its meeting; the live one stays.
+    assert_eq!(
+        store
+            .meeting_lease(&dead.meeting_number)
+            .await
+            .expect("lease"),
+        None
+    );
+    assert!(
+        store
+            .meeting_lease(&held.meeting_number)
+            .await
+            .expect("lease")
+            .is_some()
+    );
+
+    // Closing one meeting closes only it, live lease or not.
+    let other = session_of(&admin, "5550204", 30);
+    store
+        .record_live(vec![LiveWrite::SessionStarted(Box::new(other))])
+        .await
+        .expect("record");
+    let one = store
+        .close_abandoned("server_shutdown", Abandon::Meeting(&held.meeting_number))
+        .await
+        .expect("close one");
+    assert_eq!(
+        one,
+        Abandoned {
+            sessions: 1,
+            attendance: 1
+        }
+    );
+    let listed = store
+        .find_sessions(admin.company_id, &query, all())
+        .await
+        .expect("list");
+    assert_eq!(open(&listed), ["5550204"]);
 }

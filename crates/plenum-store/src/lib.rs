@@ -22,7 +22,10 @@ pub mod contract;
 mod live;
 pub mod rows;
 
-pub use live::{Abandoned, DeletedRecordings, JoinTarget, LiveRecord, LiveWrite, RecordingEnd};
+pub use live::{
+    Abandon, Abandoned, AbandonedSession, AbandonedStay, DeletedRecordings, JoinTarget, LiveRecord,
+    LiveWrite, RecordingEnd, abandoned_trail,
+};
 #[cfg(feature = "contract-tests")]
 pub mod contract_history;
 mod history;

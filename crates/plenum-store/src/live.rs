@@ -5,8 +5,9 @@ use async_trait::async_trait;
 
 use plenum_domain::Timestamp;
 use plenum_domain::history::{Attendance, Recording, RecordingFileKey, RecordingStatus, Session};
-use plenum_domain::ids::{AttendanceId, RecordingId, ScheduleId, SessionId};
+use plenum_domain::ids::{AttendanceId, CompanyId, RecordingId, ScheduleId, SessionId};
 use plenum_domain::schedule::{MeetingNumber, Room, Schedule};
+use plenum_domain::webhooks::{EventType, OutboxEvent, data as webhook_data, rfc3339_ms};
 
 use crate::StoreResult;
 
@@ -103,6 +104,97 @@ pub struct Abandoned {
     pub attendance: u64,
 }
 
+/// Which open sessions [`LiveRecord::close_abandoned`] closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abandon<'a> {
+    /// All of them: one server runs every meeting, and it is starting.
+    Everything,
+    /// The open sessions of one meeting: its lease was just taken by a node that runs none
+    /// of them, so whoever ran them is gone (or stalled past its lease).
+    Meeting(&'a MeetingNumber),
+    /// Those of meetings no node holds a live lease on at `now` (their node died); the
+    /// ended leases are forgotten with them.
+    Unleased(Timestamp),
+}
+
+impl Abandon<'_> {
+    /// The scope as two optional SQL parameters: the meeting's number, and the instant
+    /// leases are judged at (ms). `None` does not narrow.
+    pub fn bounds(&self) -> (Option<&str>, Option<i64>) {
+        match self {
+            Abandon::Everything => (None, None),
+            Abandon::Meeting(number) => (Some(number.as_str()), None),
+            Abandon::Unleased(now) => (None, Some(now.as_millisecond())),
+        }
+    }
+}
+
+/// A stay [`LiveRecord::close_abandoned`] closed, as its webhook event tells it.
+#[derive(Debug, Clone)]
+pub struct AbandonedStay {
+    pub id: uuid::Uuid,
+    pub session_seq: i64,
+    pub left_at: Timestamp,
+}
+
+/// A session [`LiveRecord::close_abandoned`] ended, as its webhook event tells it.
+#[derive(Debug, Clone)]
+pub struct AbandonedSession {
+    pub seq: i64,
+    pub id: uuid::Uuid,
+    pub company: CompanyId,
+    pub number: MeetingNumber,
+    pub ended_at: Timestamp,
+    pub peak: u32,
+}
+
+/// What a graceful end would have told the companies' webhooks of abandoned sessions: each
+/// stay's `participant.left`, then its meeting's `meeting.ended` (in order per meeting). Both
+/// stores write it in the transaction that closes them.
+pub fn abandoned_trail(
+    stays: &[AbandonedStay],
+    sessions: &[AbandonedSession],
+    reason: &str,
+) -> crate::Trail {
+    let by_seq: std::collections::HashMap<i64, &AbandonedSession> =
+        sessions.iter().map(|s| (s.seq, s)).collect();
+    let mut trail = crate::Trail::default();
+    for stay in stays {
+        let Some(session) = by_seq.get(&stay.session_seq) else {
+            continue;
+        };
+        trail.events.push(OutboxEvent::new(
+            EventType::ParticipantLeft,
+            stay.left_at,
+            session.company,
+            Some(session.number.clone()),
+            &webhook_data::ParticipantLeft {
+                session_id: session.id.to_string(),
+                meeting_number: session.number.as_str(),
+                participant_id: stay.id.to_string(),
+                reason,
+                left_at: rfc3339_ms(stay.left_at),
+            },
+        ));
+    }
+    for session in sessions {
+        trail.events.push(OutboxEvent::new(
+            EventType::MeetingEnded,
+            session.ended_at,
+            session.company,
+            Some(session.number.clone()),
+            &webhook_data::MeetingEnded {
+                session_id: session.id.to_string(),
+                meeting_number: session.number.as_str(),
+                reason,
+                ended_at: rfc3339_ms(session.ended_at),
+                peak_participants: session.peak,
+            },
+        ));
+    }
+    trail
+}
+
 #[async_trait]
 pub trait LiveRecord {
     /// What the number opens at `now`; `None` if nothing holds it.
@@ -119,9 +211,11 @@ pub trait LiveRecord {
     /// callers may share one commit (group commit), so many meetings' writes cost one sync.
     async fn record_live(&self, writes: Vec<LiveWrite>) -> StoreResult<()>;
 
-    /// Closes what a crashed server left open: open attendance at its session's last-seen
-    /// time (never before the join), open sessions at their last-seen time.
-    async fn close_abandoned(&self, reason: &str) -> StoreResult<Abandoned>;
+    /// Closes what a crashed server left open (of `which` sessions): open attendance at its
+    /// session's last-seen time (never before the join), open sessions at their last-seen
+    /// time, in one transaction with the webhook events a graceful end would have written
+    /// ([`abandoned_trail`]).
+    async fn close_abandoned(&self, reason: &str, which: Abandon<'_>) -> StoreResult<Abandoned>;
 
     /// Recordings Plenum was writing when it stopped: `processing`, with a file; any company.
     async fn unfinished_recordings(&self) -> StoreResult<Vec<Recording>>;

@@ -235,7 +235,10 @@ impl<'a> Live<'a> {
         Ok(self
             .inner
             .store
-            .close_abandoned(EndReason::ServerShutdown.as_str())
+            .close_abandoned(
+                EndReason::ServerShutdown.as_str(),
+                plenum_store::Abandon::Everything,
+            )
             .await?)
     }
 }
