@@ -19,6 +19,7 @@ mod join_page;
 mod large_json;
 pub mod live;
 mod metrics;
+pub mod nodes;
 mod openapi;
 pub mod recording_files;
 pub mod rocketchat;
@@ -44,6 +45,8 @@ pub struct AppState {
     /// Recording files and their download links; `None` when the server keeps none (then
     /// every `/files/recordings/...` is `404`). Set with [`AppState::with_recordings`].
     pub recordings: Option<std::sync::Arc<plenum_service::recording_files::Downloads>>,
+    /// How this node relays calls for meetings other nodes run (`nodes.rs`).
+    pub relay: reqwest::Client,
 }
 
 impl AppState {
@@ -53,6 +56,7 @@ impl AppState {
             rate_limiter: std::sync::Arc::default(),
             rendered_calls: std::sync::Arc::default(),
             recordings: None,
+            relay: nodes::relay_client(),
         }
     }
 

@@ -166,9 +166,19 @@ pub async fn connect(
     State(state): State<AppState>,
     who: MaybeSignedIn,
     PeerAddress(from): PeerAddress,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
     upgrade: WsUpgrade,
 ) -> Response {
     let principal = who.0.map(|s| s.principal);
+    // What a join relayed to another node presents there (docs/scaling.md).
+    let upgraded_with = UpgradedWith {
+        credentials: [header::AUTHORIZATION, header::COOKIE]
+            .iter()
+            .filter_map(|name| Some((name.clone(), headers.get(name)?.clone())))
+            .collect(),
+        query: uri.query().map(str::to_owned),
+    };
     upgrade
         .0
         // Frames are small JSON; tungstenite's 128 KiB default buffers would cost every idle
@@ -178,7 +188,15 @@ pub async fn connect(
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
         .max_message_size(WIRE_LIMIT_BYTES)
         .max_frame_size(WIRE_LIMIT_BYTES)
-        .on_upgrade(move |socket| Connection::new(state, socket, principal, from).run())
+        .on_upgrade(move |socket| {
+            Connection::new(state, socket, principal, from, upgraded_with).run()
+        })
+}
+
+/// The credentials a client upgraded with, for a join relayed to another node.
+struct UpgradedWith {
+    credentials: axum::http::HeaderMap,
+    query: Option<String>,
 }
 
 /// The client's IP address, where the server put it on the connection (`ConnectInfo`).
@@ -237,6 +255,7 @@ struct Connection {
     socket: WebSocket,
     principal: Option<Arc<Principal>>,
     from: Option<IpAddr>,
+    upgraded_with: UpgradedWith,
     joined: Option<(Joined, mpsc::Receiver<Delivery>)>,
 }
 
@@ -254,12 +273,14 @@ impl Connection {
         socket: WebSocket,
         principal: Option<Arc<Principal>>,
         from: Option<IpAddr>,
+        upgraded_with: UpgradedWith,
     ) -> Self {
         Self {
             state,
             socket,
             principal,
             from,
+            upgraded_with,
             joined: None,
         }
     }
@@ -452,6 +473,10 @@ impl Connection {
                         }
                         self.send(&message).await.map(|()| None)
                     }
+                    // Another node runs the meeting: from here on this connection relays.
+                    Err(JoinError::Elsewhere(holder)) => {
+                        Ok(Some(Box::pin(self.relay(&holder.address, text)).await))
+                    }
                     Err(JoinError::Service(e)) => {
                         let code = match &e {
                             ServiceError::Invalid(_) => "invalid_message",
@@ -549,6 +574,80 @@ impl Connection {
                     }
                 };
                 self.answer(reference, result).await
+            }
+        }
+    }
+
+    /// Relays the rest of the connection to the node that runs the meeting: opens the
+    /// protocol there with the client's credentials, sends it the client's `join` (its
+    /// `hello` is not passed on: the client had ours), then passes frames both ways until
+    /// either side closes. Only signalling passes here; media goes to that node's own
+    /// address, which its answers carry.
+    async fn relay(&mut self, holder: &str, join: &str) -> End {
+        use futures::StreamExt as _;
+        use tokio_tungstenite::tungstenite::Message as Upstream;
+        let upstream = crate::nodes::connect_to_holder(
+            holder,
+            self.upgraded_with.query.as_deref(),
+            &self.upgraded_with.credentials,
+        )
+        .await;
+        let Ok(upstream) = upstream else {
+            tracing::warn!(node = %holder, "the node that runs the meeting did not answer a join");
+            let refused = self
+                .error(
+                    None,
+                    "meeting_unreachable",
+                    "the meeting runs on another node of this installation, which did not answer",
+                )
+                .await;
+            return match refused {
+                Ok(_) => End::Close(CLOSE_DISCONNECTED, "meeting unreachable"),
+                Err(()) => End::Gone,
+            };
+        };
+        let (mut to_holder, mut from_holder) = upstream.split();
+        // The holder's hello first, then the client's join.
+        let _hello = from_holder.next().await;
+        if to_holder.send(Upstream::text(join)).await.is_err() {
+            return End::Close(CLOSE_DISCONNECTED, "meeting unreachable");
+        }
+        loop {
+            tokio::select! {
+                frame = self.socket.recv() => match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        if to_holder.send(Upstream::text(text.as_str())).await.is_err() {
+                            return End::Close(CLOSE_DISCONNECTED, "meeting unreachable");
+                        }
+                    }
+                    Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                        let _ = to_holder.send(Upstream::Close(None)).await;
+                        return End::Gone;
+                    }
+                },
+                frame = from_holder.next() => match frame {
+                    Some(Ok(Upstream::Text(text))) => {
+                        if self.send_text(text.as_str().to_owned()).await.is_err() {
+                            let _ = to_holder.send(Upstream::Close(None)).await;
+                            return End::Gone;
+                        }
+                    }
+                    Some(Ok(Upstream::Close(close))) => {
+                        let _ = self
+                            .socket
+                            .send(Message::Close(close.map(|c| CloseFrame {
+                                code: c.code.into(),
+                                reason: Utf8Bytes::from(c.reason.as_str()),
+                            })))
+                            .await;
+                        return End::Gone;
+                    }
+                    Some(Ok(_)) => {}
+                    None | Some(Err(_)) => {
+                        return End::Close(CLOSE_DISCONNECTED, "meeting unreachable");
+                    }
+                },
             }
         }
     }

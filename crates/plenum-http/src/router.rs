@@ -194,6 +194,10 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         rejections_in_dialect_shape,
     ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::nodes::relay_to_holder,
+    ))
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(
         ServiceBuilder::new()

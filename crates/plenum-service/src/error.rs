@@ -70,6 +70,10 @@ pub enum ServiceError {
     NotLive,
     #[error("the meeting is not running")]
     MeetingNotRunning,
+    /// The meeting runs on another node of the installation (its lease holder): the call
+    /// is for that node (docs/scaling.md).
+    #[error("the meeting runs on another node of this installation ({})", .0.address)]
+    HeldElsewhere(plenum_domain::nodes::NodeRef),
     /// Other writers kept changing the same reservation, series or room while this change
     /// was merged into it (docs/consistency.md).
     #[error("others kept changing the same thing at the same time; try again")]

@@ -40,6 +40,11 @@ pub struct Policy {
     pub webhooks: crate::WebhookPolicy,
     /// How long audit entries are kept; `None` keeps them for ever.
     pub audit_retention: Option<SignedDuration>,
+    /// This server as a node of several sharing one database (config `node_address`): its
+    /// running meetings are leased (docs/scaling.md). `None`: the only server.
+    pub node: Option<plenum_domain::nodes::NodeRef>,
+    /// How long a meeting's lease lasts unrenewed (config `node_lease_secs`).
+    pub lease_terms: plenum_domain::nodes::LeaseTerms,
 }
 
 impl Default for Policy {
@@ -61,6 +66,8 @@ impl Default for Policy {
             app_key_secret: plenum_domain::api_keys::AppKeySecret(rand::random()),
             webhooks: crate::WebhookPolicy::default(),
             audit_retention: Some(SignedDuration::from_hours(24 * 365)),
+            node: None,
+            lease_terms: plenum_domain::nodes::LeaseTerms::DEFAULT,
         }
     }
 }

@@ -190,18 +190,6 @@ pub async fn concurrent_claims_of_one_meeting_leave_one_holder(store: &dyn Store
     assert!(holders.contains(&lease.holder.id));
 }
 
-#[cfg(test)]
-mod tests {
-    /// Every check must be listed in [`leases_contract_tests!`], or backends skip it.
-    #[test]
-    fn every_check_is_in_the_macro() {
-        crate::contract::assert_every_check_is_listed(
-            include_str!("contract_leases.rs"),
-            "// leases-contract-list-start",
-            "// leases-contract-list-end",
-        );
-    }
-}
 
 /// What a dead node left open is closed without touching what live nodes run: by meeting
 /// (after its lease was taken over) or for every meeting whose lease ended.
@@ -308,4 +296,17 @@ pub async fn abandoned_sessions_are_closed_by_meeting_or_for_want_of_a_live_leas
         .await
         .expect("list");
     assert_eq!(open(&listed), ["5550204"]);
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every check must be listed in [`leases_contract_tests!`], or backends skip it.
+    #[test]
+    fn every_check_is_in_the_macro() {
+        crate::contract::assert_every_check_is_listed(
+            include_str!("contract_leases.rs"),
+            "// leases-contract-list-start",
+            "// leases-contract-list-end",
+        );
+    }
 }

@@ -33,6 +33,8 @@ pub const MIN_VIDEO_BITRATE: u64 = 100_000;
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub node_address: Option<String>,
+    pub node_lease_secs: Option<u64>,
     pub listen: Option<SocketAddr>,
     pub public_url: Option<String>,
     pub log_format: Option<LogFormat>,
@@ -325,6 +327,11 @@ pub struct ServeOverrides {
     /// Public base URL of this server, used in links it hands out. [default: http://<listen>]
     #[arg(long, env = "PLENUM_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Where the other nodes reach this server (http://10.0.0.2:7480): makes it one node of
+    /// several sharing the PostgreSQL database (docs/scaling.md). [default: none, the only
+    /// server]
+    #[arg(long, env = "PLENUM_NODE_ADDRESS")]
+    pub node_address: Option<String>,
     /// Log format. [default: pretty]
     #[arg(long, env = "PLENUM_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -787,6 +794,21 @@ impl RecordingsSettings {
 
 /// A database URL as given, if it names PostgreSQL: the only database besides the data
 /// directory's SQLite that Plenum runs on. An empty one means "not given" (the caller skips it).
+/// This server as a node of several: a new identity each start (a restarted node is a new
+/// node; its old leases end unrenewed), reached at `address`.
+fn node_of(address: &str) -> anyhow::Result<plenum_domain::nodes::NodeRef> {
+    let Some((scheme, rest)) = address.split_once("://") else {
+        bail!("node_address must be an http:// URL the other nodes reach this server at");
+    };
+    if !matches!(scheme, "http" | "https") || rest.is_empty() {
+        bail!("node_address must be an http:// URL the other nodes reach this server at");
+    }
+    Ok(plenum_domain::nodes::NodeRef {
+        id: plenum_domain::ids::NodeId::new(jiff::Timestamp::now()),
+        address: address.trim_end_matches('/').to_owned(),
+    })
+}
+
 fn database_url(url: &str) -> anyhow::Result<DatabaseUrl> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(DatabaseUrl(url.to_owned()))
@@ -966,6 +988,20 @@ impl Settings {
             // Set at start, once the listening address is known (see `Settings::public_url`).
             public_url: defaults.public_url,
             max_occurrences: defaults.max_occurrences,
+            node: serve
+                .node_address
+                .clone()
+                .or(file.node_address)
+                .filter(|a| !a.trim().is_empty())
+                .map(|a| node_of(a.trim()))
+                .transpose()?,
+            lease_terms: plenum_domain::nodes::LeaseTerms {
+                ttl: match file.node_lease_secs {
+                    None => defaults.lease_terms.ttl,
+                    Some(s @ 3..=3600) => SignedDuration::from_secs(s as i64),
+                    Some(_) => bail!("node_lease_secs must be between 3 and 3600"),
+                },
+            },
             live: {
                 let live = defaults.live;
                 let interval = secs(
@@ -1000,6 +1036,12 @@ impl Settings {
             .filter(|u| !u.trim().is_empty())
             .map(|u| database_url(u.trim()))
             .transpose()?;
+        if policy.node.is_some() && database_url.is_none() {
+            bail!(
+                "node_address makes this server one node of several, which share a PostgreSQL \
+                 database: set database_url too (SQLite serves one server)"
+            );
+        }
         Ok(Self {
             data_dir: common
                 .data_dir

@@ -328,6 +328,8 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     // goes out now.
     // What other servers on the database change in accounts and keys, forgotten here too.
     let notices = plenum.start_notices();
+    // A node of several: its meetings' leases, and what dead nodes left open.
+    let leases = plenum.start_leases();
     let deliveries = plenum
         .integrations()
         .start_delivery()
@@ -394,6 +396,9 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
         janitor.abort();
         retention.abort();
         notices.abort();
+        if let Some(leases) = leases {
+            leases.abort();
+        }
         // An attempt under way is not recorded: the next start sends it again.
         let _ = tokio::task::spawn_blocking(move || deliveries.stop()).await;
         if let Some(metrics) = metrics {

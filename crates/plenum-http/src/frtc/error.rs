@@ -64,6 +64,7 @@ pub enum ErrorCode {
     UnknownInvitee,
     TooManyOccurrences,
     MeetingNotRunning,
+    MeetingUnreachable,
     ParticipantNotFound,
     NotSupported,
     ApiKeyNotFound,
@@ -93,7 +94,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order they are declared (`docs/errors.md` is checked against it).
-    pub const ALL: [ErrorCode; 80] = [
+    pub const ALL: [ErrorCode; 81] = [
         ErrorCode::MalformedJson,
         ErrorCode::MalformedRequest,
         ErrorCode::MissingField,
@@ -149,6 +150,7 @@ impl ErrorCode {
         ErrorCode::UnknownInvitee,
         ErrorCode::TooManyOccurrences,
         ErrorCode::MeetingNotRunning,
+        ErrorCode::MeetingUnreachable,
         ErrorCode::ParticipantNotFound,
         ErrorCode::NotSupported,
         ErrorCode::ApiKeyNotFound,
@@ -233,6 +235,7 @@ impl ErrorCode {
             ErrorCode::UnknownInvitee => "unknown_invitee",
             ErrorCode::TooManyOccurrences => "too_many_occurrences",
             ErrorCode::MeetingNotRunning => "meeting_not_running",
+            ErrorCode::MeetingUnreachable => "meeting_unreachable",
             ErrorCode::ParticipantNotFound => "participant_not_found",
             ErrorCode::NotSupported => "not_supported",
             ErrorCode::ApiKeyNotFound => "api_key_not_found",
@@ -307,9 +310,9 @@ impl ErrorCode {
             | ErrorCode::LinkInvalid
             | ErrorCode::LinkExpired => StatusCode::FORBIDDEN,
             ErrorCode::AccountLocked | ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::FfmpegUnavailable | ErrorCode::MediaUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ErrorCode::FfmpegUnavailable
+            | ErrorCode::MediaUnavailable
+            | ErrorCode::MeetingUnreachable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::UserNotFound
             | ErrorCode::CompanyNotFound
             | ErrorCode::NotFound
@@ -368,6 +371,9 @@ pub struct FrtcError {
     pub message: String,
     /// Seconds after which a locked account may try again.
     retry_after: Option<u64>,
+    /// The node that runs the meeting, when another one does: the call is relayed to it
+    /// (`crate::nodes`), and this error stands only if that node does not answer.
+    holder: Option<String>,
 }
 
 /// The documented body of every FRTC error.
@@ -386,6 +392,7 @@ impl FrtcError {
             code,
             message: message.into(),
             retry_after: None,
+            holder: None,
         }
     }
 }
@@ -449,6 +456,7 @@ impl From<ServiceError> for FrtcError {
                     code: C::AccountLocked,
                     message: e.to_string(),
                     retry_after: Some(*retry_after_secs),
+                    holder: None,
                 };
             }
             ServiceError::TooManyAttempts { retry_after_secs } => {
@@ -456,6 +464,7 @@ impl From<ServiceError> for FrtcError {
                     code: C::TooManyAttempts,
                     message: e.to_string(),
                     retry_after: Some(*retry_after_secs),
+                    holder: None,
                 };
             }
             ServiceError::InvalidCredentials => C::InvalidCredentials,
@@ -494,6 +503,16 @@ impl From<ServiceError> for FrtcError {
             ) => C::MediaRefused,
             ServiceError::MediaUnavailable => C::MediaUnavailable,
             ServiceError::MeetingNotRunning => C::MeetingNotRunning,
+            ServiceError::HeldElsewhere(node) => {
+                return Self {
+                    code: C::MeetingUnreachable,
+                    message: "the meeting runs on another node of this installation, which did \
+                        not answer"
+                        .to_owned(),
+                    retry_after: None,
+                    holder: Some(node.address.clone()),
+                };
+            }
             ServiceError::AlreadyRecording => C::AlreadyRecording,
             ServiceError::NotRecording => C::NotRecording,
             ServiceError::AlreadyLive => C::AlreadyLive,
@@ -548,6 +567,11 @@ impl IntoResponse for FrtcError {
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let Some(holder) = self.holder {
+            response
+                .extensions_mut()
+                .insert(crate::nodes::HeldBy(holder));
         }
         response
     }

@@ -363,6 +363,7 @@ impl MeetingDetail {
                 .plenum
                 .live()
                 .may_control(&who.principal, &detail.meeting_number)
+                .await
                 .is_ok(),
         );
         Ok(detail)
@@ -435,7 +436,11 @@ impl FromRequestParts<AppState> for Controller {
             ServiceError::MeetingNotRunning,
         )
         .await?;
-        state.plenum.live().may_control(&who.principal, &number)?;
+        state
+            .plenum
+            .live()
+            .may_control(&who.principal, &number)
+            .await?;
         Ok(Self(who))
     }
 }

@@ -112,7 +112,11 @@ pub async fn of_meeting(
     Controller(who): Controller,
     Path(number): Path<String>,
 ) -> Result<Json<RecordingList>, FrtcError> {
-    state.plenum.live().may_control(&who.principal, &number)?;
+    state
+        .plenum
+        .live()
+        .may_control(&who.principal, &number)
+        .await?;
     let meeting = state
         .plenum
         .live()

@@ -39,6 +39,9 @@ impl<'a> Live<'a> {
             let _held = gate.lock().await;
             match self.inner.live.running(number) {
                 Some(_) => Err(ServiceError::MeetingRunning),
+                None if self.held_elsewhere(number).await?.is_some() => {
+                    Err(ServiceError::MeetingRunning)
+                }
                 None => change.await,
             }
         };
@@ -69,7 +72,7 @@ impl<'a> Live<'a> {
                 "that is a participant's own action, not a host's control",
             ));
         }
-        let handle = self.managed_meeting(principal, number)?;
+        let handle = self.managed_meeting(principal, number).await?;
         // Recording needs the meeting's media and the server's recorder: without them a
         // start would promise files that never come.
         if command == Command::StartRecording
@@ -83,8 +86,8 @@ impl<'a> Live<'a> {
     /// Whether the actor may control the running meeting of `number` (its owner, a
     /// MeetingOperator or a SystemAdmin of its company). A number not running in the actor's
     /// company is `MeetingNotRunning`.
-    pub fn may_control(&self, actor: &Principal, number: &str) -> Result<(), ServiceError> {
-        self.managed_meeting(actor, number).map(drop)
+    pub async fn may_control(&self, actor: &Principal, number: &str) -> Result<(), ServiceError> {
+        self.managed_meeting(actor, number).await.map(drop)
     }
 
     /// A participant asks the hosts to let them speak. The participant is the caller's: the
@@ -97,7 +100,7 @@ impl<'a> Live<'a> {
         number: &str,
         client_id: Option<&str>,
     ) -> Result<(), ServiceError> {
-        let handle = self.running_meeting(actor, number)?;
+        let handle = self.running_meeting(actor, number).await?;
         let snapshot = self.snapshot_of(&handle).await?;
         let mine: Vec<_> = snapshot
             .participants
@@ -134,7 +137,7 @@ impl<'a> Live<'a> {
         actor: &Principal,
         number: &str,
     ) -> Result<MeetingSnapshot, ServiceError> {
-        let handle = self.visible_meeting(actor, number)?;
+        let handle = self.visible_meeting(actor, number).await?;
         self.snapshot_of(&handle).await
     }
 
@@ -186,26 +189,31 @@ impl<'a> Live<'a> {
     }
 
     /// The running meeting of this number in the actor's company. Other companies' meetings
-    /// are "not running" for the actor: they learn nothing about them.
-    pub(super) fn running_meeting(
+    /// are "not running" for the actor: they learn nothing about them. A meeting another
+    /// node runs is `HeldElsewhere`, whatever its company: that node answers the call (and
+    /// refuses a stranger the same way).
+    pub(super) async fn running_meeting(
         &self,
         actor: &Principal,
         number: &str,
     ) -> Result<MeetingHandle, ServiceError> {
         let number = MeetingNumber::parse(number).map_err(|_| ServiceError::MeetingNotRunning)?;
-        self.inner
-            .live
-            .running(&number)
-            .filter(|h| h.company == actor.company())
-            .ok_or(ServiceError::MeetingNotRunning)
+        match self.inner.live.running(&number) {
+            Some(h) if h.company == actor.company() => Ok(h),
+            Some(_) => Err(ServiceError::MeetingNotRunning),
+            None => match self.held_elsewhere(&number).await? {
+                Some(node) => Err(ServiceError::HeldElsewhere(node)),
+                None => Err(ServiceError::MeetingNotRunning),
+            },
+        }
     }
 
-    pub(super) fn visible_meeting(
+    pub(super) async fn visible_meeting(
         &self,
         actor: &Principal,
         number: &str,
     ) -> Result<MeetingHandle, ServiceError> {
-        let handle = self.running_meeting(actor, number)?;
+        let handle = self.running_meeting(actor, number).await?;
         if may_see(actor, &handle) {
             Ok(handle)
         } else {
@@ -215,12 +223,12 @@ impl<'a> Live<'a> {
         }
     }
 
-    pub(super) fn managed_meeting(
+    pub(super) async fn managed_meeting(
         &self,
         actor: &Principal,
         number: &str,
     ) -> Result<MeetingHandle, ServiceError> {
-        let handle = self.running_meeting(actor, number)?;
+        let handle = self.running_meeting(actor, number).await?;
         if may_manage_meeting(handle.owner, actor.user.id, actor.user.role) {
             Ok(handle)
         } else {
@@ -231,14 +239,17 @@ impl<'a> Live<'a> {
     }
 
     /// Closes what a crashed or killed server left open. Called at start, before serving.
+    /// The only server closes every open session; a node of several only those of meetings
+    /// no node holds a live lease on (the others run on live nodes).
     pub async fn recover_live_record(&self) -> Result<plenum_store::Abandoned, ServiceError> {
+        let which = match self.inner.policy.node {
+            Some(_) => plenum_store::Abandon::Unleased(self.inner.now()),
+            None => plenum_store::Abandon::Everything,
+        };
         Ok(self
             .inner
             .store
-            .close_abandoned(
-                EndReason::ServerShutdown.as_str(),
-                plenum_store::Abandon::Everything,
-            )
+            .close_abandoned(EndReason::ServerShutdown.as_str(), which)
             .await?)
     }
 }

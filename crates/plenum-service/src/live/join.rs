@@ -173,6 +173,7 @@ impl<'a> Live<'a> {
         number: &MeetingNumber,
         password: Option<&str>,
     ) -> Result<MeetingHandle, JoinError> {
+        self.claim(number).await?;
         let now = self.inner.now();
         let store = &self.inner.store;
         let target = store

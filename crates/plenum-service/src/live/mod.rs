@@ -13,6 +13,7 @@
 mod control;
 pub(crate) mod egress;
 mod join;
+mod leases;
 mod media;
 mod rtmp;
 mod watch;
@@ -137,6 +138,9 @@ pub struct LiveJoin {
 pub enum JoinError {
     #[error(transparent)]
     Refused(JoinRefusal),
+    /// The meeting runs on another node, the holder of its lease: the join is for it.
+    #[error("the meeting runs on another node of this installation ({})", .0.address)]
+    Elsewhere(plenum_domain::nodes::NodeRef),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }

@@ -695,6 +695,10 @@ impl Actor {
     pub(super) fn finish(&mut self, inbox: &mut mpsc::Receiver<Message>) {
         let setup = self.meeting.setup();
         self.plenum.inner.live.remove(&setup.number, setup.session);
+        if self.plenum.inner.policy.node.is_some() {
+            let (plenum, number) = (self.plenum.clone(), setup.number.clone());
+            tokio::spawn(async move { plenum.live().release_if_idle(&number).await });
+        }
         if let Some(media) = &self.media {
             media.send(MediaControl::Close);
         }

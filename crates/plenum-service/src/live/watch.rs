@@ -95,7 +95,7 @@ impl<'a> Live<'a> {
         let principal = actor.principal().ok_or(ServiceError::PermissionDenied(
             "a running meeting is controlled by a signed-in user",
         ))?;
-        let handle = self.managed_meeting(principal, number)?;
+        let handle = self.managed_meeting(principal, number).await?;
         if handle.media.is_none() {
             return Err(ServiceError::MediaUnavailable);
         }

@@ -16,6 +16,7 @@ mod history;
 mod live;
 mod logs;
 mod media;
+mod nodes;
 mod offline;
 mod packaging;
 mod postgres;
