@@ -157,7 +157,7 @@ pub fn appauth_signatures(
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
@@ -167,7 +167,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// HMAC-SHA256 (RFC 2104).
-fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     use hmac::{Hmac, Mac};
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
     let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {

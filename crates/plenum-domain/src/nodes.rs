@@ -70,6 +70,27 @@ impl Default for LeaseTerms {
     }
 }
 
+/// The fingerprint of a node's secret `name` (its app-key or link-signing key), which the
+/// nodes compare through the database without the secret leaving their data directories.
+pub fn secret_fingerprint(name: &str, secret: &[u8]) -> String {
+    use crate::api_keys::{hex, hmac};
+    hex(&hmac(
+        secret,
+        format!("plenum-secret-fingerprint-v1\n{name}").as_bytes(),
+    ))
+}
+
+/// What a node relaying a join sends with the client's address, so that the node running
+/// the meeting counts the client's wrong passwords, not the relay's: a MAC under the
+/// installation's secret, which only its nodes hold.
+pub fn vouch_for_client(secret: &[u8], client: &str) -> String {
+    use crate::api_keys::{hex, hmac};
+    hex(&hmac(
+        secret,
+        format!("plenum-relayed-for-v1\n{client}").as_bytes(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +115,30 @@ mod tests {
         assert!(!lease.is_live(at(15)));
         assert!(!lease.is_held_by(NodeId::new(at(1)), at(1)));
         assert_eq!(terms.heartbeat(), SignedDuration::from_secs(5));
+    }
+
+    #[test]
+    fn fingerprints_and_vouchers_depend_on_the_secret_and_what_they_name() {
+        let (one, two) = ([1u8; 32], [2u8; 32]);
+        assert_eq!(
+            secret_fingerprint("app-key", &one),
+            secret_fingerprint("app-key", &one)
+        );
+        assert_ne!(
+            secret_fingerprint("app-key", &one),
+            secret_fingerprint("app-key", &two)
+        );
+        assert_ne!(
+            secret_fingerprint("app-key", &one),
+            secret_fingerprint("links", &one)
+        );
+        assert_ne!(
+            vouch_for_client(&one, "10.0.0.1"),
+            vouch_for_client(&one, "10.0.0.2")
+        );
+        assert_ne!(
+            vouch_for_client(&one, "10.0.0.1"),
+            vouch_for_client(&two, "10.0.0.1")
+        );
     }
 }

@@ -171,6 +171,8 @@ pub async fn connect(
     upgrade: WsUpgrade,
 ) -> Response {
     let principal = who.0.map(|s| s.principal);
+    // A join another node relayed: the client is who that node vouches for.
+    let from = crate::nodes::relayed_client(&state, &headers).or(from);
     // What a join relayed to another node presents there (docs/scaling.md).
     let upgraded_with = UpgradedWith {
         credentials: [header::AUTHORIZATION, header::COOKIE]
@@ -587,7 +589,9 @@ impl Connection {
         use futures::StreamExt as _;
         use tokio_tungstenite::tungstenite::Message as Upstream;
         let upstream = crate::nodes::connect_to_holder(
+            &self.state,
             holder,
+            self.from,
             self.upgraded_with.query.as_deref(),
             &self.upgraded_with.credentials,
         )

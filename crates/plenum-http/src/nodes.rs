@@ -24,8 +24,40 @@ use axum::response::Response;
 
 use crate::AppState;
 
-/// Marks a request one node relayed to another.
+/// Marks a request one node relayed to another; its value is the relaying node's voucher
+/// for [`RELAYED_FOR`] (`Plenum::vouch_for`).
 pub const RELAYED: HeaderName = HeaderName::from_static("plenum-relayed");
+
+/// The address of the client a relayed request is from: the node running the meeting
+/// counts that client's wrong passwords, not the relay's.
+pub const RELAYED_FOR: HeaderName = HeaderName::from_static("plenum-relayed-for");
+
+/// The headers that mark a call this node relays for `client`.
+fn relay_marks(state: &AppState, client: Option<std::net::IpAddr>) -> HeaderMap {
+    let mut marks = HeaderMap::new();
+    let voucher = client.map(|c| (c, state.plenum.vouch_for(c)));
+    let (for_value, voucher) = match &voucher {
+        Some((client, voucher)) => (client.to_string(), voucher.as_str()),
+        None => (String::new(), "-"),
+    };
+    if let Ok(v) = HeaderValue::from_str(voucher) {
+        marks.insert(RELAYED, v);
+    }
+    if !for_value.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&for_value)
+    {
+        marks.insert(RELAYED_FOR, v);
+    }
+    marks
+}
+
+/// The client a relayed request is from, when another node of the installation vouches
+/// for it; `None` for a request no node relayed (or one whose voucher is not a node's).
+pub fn relayed_client(state: &AppState, headers: &HeaderMap) -> Option<std::net::IpAddr> {
+    let claimed = headers.get(&RELAYED_FOR)?.to_str().ok()?;
+    let voucher = headers.get(&RELAYED)?.to_str().ok()?;
+    state.plenum.vouched_client(claimed, voucher)
+}
 
 /// Largest body a relayed call may have: controls and details are tiny; what is larger
 /// (a history import) never concerns a running meeting and is not kept.
@@ -65,6 +97,10 @@ pub async fn relay_to_holder(
     if state.plenum.policy().node.is_none() || request.headers().contains_key(&RELAYED) || !small {
         return next.run(request).await;
     }
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_RELAYED_BODY).await else {
         // Shorter than it said, or broken: what the handler would have answered.
@@ -81,7 +117,11 @@ pub async fn relay_to_holder(
     let Some(HeldBy(holder)) = answer.extensions().get::<HeldBy>().cloned() else {
         return answer;
     };
-    let (method, uri, headers) = kept;
+    let (method, uri, mut headers) = kept;
+    headers.extend(relay_marks(
+        &state,
+        relayed_client(&state, &headers).or(client),
+    ));
     match relay(&state.relay, &holder, method, &uri, &headers, body).await {
         Ok(relayed) => relayed,
         Err(e) => {
@@ -108,10 +148,7 @@ async fn relay(
     for (name, value) in end_to_end(headers) {
         relayed = relayed.header(name, value);
     }
-    let answer = relayed
-        .header(RELAYED, HeaderValue::from_static("1"))
-        .send()
-        .await?;
+    let answer = relayed.send().await?;
     let mut response = Response::builder().status(answer.status());
     for (name, value) in end_to_end(answer.headers()) {
         response = response.header(name, value);
@@ -141,6 +178,54 @@ fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &Header
     })
 }
 
+/// What the other nodes running meetings answer to this same request, relayed (so each
+/// answers for its own meetings only): the bodies of their successful answers, for the
+/// dialect to merge into its list. A node that does not answer is left out: its meetings
+/// end with its lease. Nothing on the only server, or for a request already relayed.
+pub async fn gather(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+) -> Vec<Bytes> {
+    if headers.contains_key(&RELAYED) {
+        return Vec::new();
+    }
+    let nodes = match state.plenum.live().other_nodes().await {
+        Ok(nodes) => nodes,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read which nodes run meetings");
+            return Vec::new();
+        }
+    };
+    let mut marked = headers.clone();
+    marked.extend(relay_marks(state, client));
+    let asks = nodes.iter().map(|node| {
+        let marked = &marked;
+        async move {
+            match relay(&state.relay, &node.address, method.clone(), uri, marked, Bytes::new()).await {
+                Ok(answer) if answer.status().is_success() => {
+                    axum::body::to_bytes(answer.into_body(), usize::MAX).await.ok()
+                }
+                Ok(answer) => {
+                    tracing::warn!(node = %node.address, status = %answer.status(), "a node refused a gathered call");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(node = %node.address, error = %e, "a node did not answer a gathered call");
+                    None
+                }
+            }
+        }
+    });
+    futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// The client protocol's address on the node at `holder` (`http://…` becomes `ws://…`).
 pub fn live_url_of(holder: &str) -> String {
     let base = holder.trim_end_matches('/');
@@ -152,10 +237,12 @@ pub fn live_url_of(holder: &str) -> String {
     format!("{base}/api/v1/live")
 }
 
-/// Opens the client protocol on the node at `holder`, with the credentials the client
-/// upgraded with (its token header or cookie, its query's `token`).
+/// Opens the client protocol on the node at `holder` for `client`, with the credentials the
+/// client upgraded with (its token header or cookie, its query's `token`).
 pub async fn connect_to_holder(
+    state: &AppState,
     holder: &str,
+    client: Option<std::net::IpAddr>,
     query: Option<&str>,
     credentials: &HeaderMap,
 ) -> Result<
@@ -171,9 +258,7 @@ pub async fn connect_to_holder(
     for (name, value) in credentials {
         request.headers_mut().append(name, value.clone());
     }
-    request
-        .headers_mut()
-        .insert(RELAYED, HeaderValue::from_static("1"));
+    request.headers_mut().extend(relay_marks(state, client));
     let (socket, _) =
         tokio::time::timeout(RELAY_TIMEOUT, tokio_tungstenite::connect_async(request))
             .await

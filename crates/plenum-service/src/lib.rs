@@ -16,6 +16,7 @@ mod history;
 mod import;
 mod live;
 mod metrics;
+mod nodes;
 mod notices;
 mod passwords;
 mod policy;

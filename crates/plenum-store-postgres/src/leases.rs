@@ -95,4 +95,41 @@ impl plenum_store::Leases for PgStore {
         .map_err(db_err)?;
         row.map(|row| lease_of(meeting, &row)).transpose()
     }
+
+    async fn nodes_running_meetings(&self, now: Timestamp) -> StoreResult<Vec<NodeRef>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT node_id, node_address FROM meeting_leases \
+             WHERE expires_at > $1 ORDER BY node_address",
+        )
+        .bind(ms(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(NodeRef {
+                    id: NodeId::from_uuid(row.try_get("node_id").map_err(db_err)?),
+                    address: row.try_get("node_address").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn secret_fingerprint(&self, name: &str, offered: &str) -> StoreResult<String> {
+        // Two statements: the second's snapshot sees whichever node's insert won.
+        sqlx::query(
+            "INSERT INTO secret_fingerprints (name, fingerprint) VALUES ($1, $2) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(offered)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        sqlx::query_scalar("SELECT fingerprint FROM secret_fingerprints WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
 }

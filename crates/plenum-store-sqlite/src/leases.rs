@@ -106,4 +106,44 @@ impl plenum_store::Leases for SqliteStore {
         .map_err(db_err)?;
         row.map(|row| lease_of(meeting, &row)).transpose()
     }
+
+    async fn nodes_running_meetings(&self, now: Timestamp) -> StoreResult<Vec<NodeRef>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT node_id, node_address FROM meeting_leases \
+             WHERE expires_at > ?1 ORDER BY node_address",
+        )
+        .bind(ms(now))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(NodeRef {
+                    id: NodeId::from_uuid(row.try_get("node_id").map_err(db_err)?),
+                    address: row.try_get("node_address").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn secret_fingerprint(&self, name: &str, offered: &str) -> StoreResult<String> {
+        let mut tx = write_tx(&self.writer).await?;
+        sqlx::query(
+            "INSERT INTO secret_fingerprints (name, fingerprint) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(offered)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let agreed: String =
+            sqlx::query_scalar("SELECT fingerprint FROM secret_fingerprints WHERE name = ?1")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(agreed)
+    }
 }

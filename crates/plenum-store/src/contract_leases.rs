@@ -38,6 +38,7 @@ macro_rules! leases_contract_tests {
             a_meeting_is_released_only_by_its_holder,
             concurrent_claims_of_one_meeting_leave_one_holder,
             abandoned_sessions_are_closed_by_meeting_or_for_want_of_a_live_lease,
+            the_first_fingerprint_offered_for_a_secret_is_the_one_agreed,
             // leases-contract-list-end
         );
     };
@@ -190,7 +191,6 @@ pub async fn concurrent_claims_of_one_meeting_leave_one_holder(store: &dyn Store
     assert!(holders.contains(&lease.holder.id));
 }
 
-
 /// What a dead node left open is closed without touching what live nodes run: by meeting
 /// (after its lease was taken over) or for every meeting whose lease ended.
 pub async fn abandoned_sessions_are_closed_by_meeting_or_for_want_of_a_live_lease(
@@ -296,6 +296,29 @@ pub async fn abandoned_sessions_are_closed_by_meeting_or_for_want_of_a_live_leas
         .await
         .expect("list");
     assert_eq!(open(&listed), ["5550204"]);
+}
+
+pub async fn the_first_fingerprint_offered_for_a_secret_is_the_one_agreed(store: &dyn Store) {
+    let first = store
+        .secret_fingerprint("app-key", "aaaa")
+        .await
+        .expect("offer");
+    assert_eq!(first, "aaaa");
+    // Later offers are told the agreed one; each name is its own.
+    assert_eq!(
+        store
+            .secret_fingerprint("app-key", "bbbb")
+            .await
+            .expect("offer"),
+        "aaaa"
+    );
+    assert_eq!(
+        store
+            .secret_fingerprint("recording-links", "cccc")
+            .await
+            .expect("offer"),
+        "cccc"
+    );
 }
 
 #[cfg(test)]

@@ -37,4 +37,13 @@ pub trait Leases {
 
     /// The meeting's lease, live or not, if one was ever taken and not released.
     async fn meeting_lease(&self, meeting: &MeetingNumber) -> StoreResult<Option<Lease>>;
+
+    /// The nodes holding a live lease at `now` (each once): where meetings run.
+    async fn nodes_running_meetings(&self, now: Timestamp) -> StoreResult<Vec<NodeRef>>;
+
+    /// What the nodes agree a secret of theirs is: the fingerprint of the secret `name`
+    /// first offered (stored then), whatever is offered later. The secrets themselves stay
+    /// in each node's data directory, out of the database; a node whose fingerprint differs
+    /// holds another secret than the installation's.
+    async fn secret_fingerprint(&self, name: &str, offered: &str) -> StoreResult<String>;
 }

@@ -107,6 +107,27 @@ pub async fn open(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     Ok((plenum, store))
 }
 
+/// A node of several must hold the installation's secrets (its data directory's
+/// `app-key.secret` and `recording-links.secret`), or the app tokens and download links of
+/// the other nodes would fail on it: it refuses to start with others.
+async fn agree_on_secrets(plenum: &Plenum, settings: &Settings) -> anyhow::Result<()> {
+    let link_key = recording_files::load_or_create_key(&settings.data_dir)
+        .context("the recording links' key")?;
+    let differ = plenum
+        .secrets_not_shared(&[("recording-links", &link_key)])
+        .await?;
+    if !differ.is_empty() {
+        anyhow::bail!(
+            "this node's secrets ({}) are not the installation's: every node needs the same \
+             {APP_KEY_SECRET_FILE} and {} in its data directory; copy them from another node's \
+             (docs/scaling.md)",
+            differ.join(", "),
+            recording_files::links::LINK_KEY_FILE
+        );
+    }
+    Ok(())
+}
+
 /// The file in the data directory holding the secret Huawei app keys are derived from.
 pub const APP_KEY_SECRET_FILE: &str = "app-key.secret";
 
@@ -275,6 +296,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result
     let lock = plenum_store_sqlite::DataDirLock::acquire(&settings.data_dir)?;
     let (plenum, store) = open(&settings, clock).await?;
     let bootstrap = bootstrap(&plenum, settings.admin_password.as_deref()).await?;
+    agree_on_secrets(&plenum, &settings).await?;
     // Meetings that were running when the last process died (crash, kill -9) end where it
     // last vouched for them, before anyone can join again.
     let abandoned = plenum.live().recover_live_record().await?;

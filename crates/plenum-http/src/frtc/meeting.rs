@@ -15,8 +15,8 @@
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use plenum_domain::ids::AttendanceId;
 use plenum_domain::live::{
@@ -33,6 +33,7 @@ use utoipa::ToSchema;
 use super::error::{ErrorBody, missing};
 use super::{ErrorCode, FrtcError, FrtcJson, SignedIn, path_param};
 use crate::AppState;
+use crate::live::PeerAddress;
 
 pub const TAG: &str = "Meeting Control";
 
@@ -186,14 +187,14 @@ pub struct LayoutBody {
 
 // --- responses -----------------------------------------------------------------------------
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MeetingListItem {
     meeting_number: String,
     meeting_name: String,
     /// ms since the Unix epoch.
     start_time: i64,
     /// Always `STARTED`: only running meetings are listed.
-    status: &'static str,
+    status: String,
     owner_id: String,
     owner_name: String,
     locked: bool,
@@ -207,7 +208,7 @@ impl From<&MeetingSummary> for MeetingListItem {
             meeting_number: s.number.to_string(),
             meeting_name: s.name.clone(),
             start_time: s.started_at.as_millisecond(),
-            status: "STARTED",
+            status: "STARTED".to_owned(),
             owner_id: s.owner.to_string(),
             owner_name: s.owner_name.clone(),
             locked: s.locked,
@@ -216,7 +217,7 @@ impl From<&MeetingSummary> for MeetingListItem {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MeetingList {
     meetings: Vec<MeetingListItem>,
 }
@@ -462,23 +463,44 @@ async fn apply(
 /// The running meetings of the caller's company that the caller may see, oldest first.
 #[utoipa::path(post, path = "/api/v1/meeting", tag = TAG, security(("token" = [])),
     responses((status = 200, body = MeetingList), (status = 401, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, who: SignedIn) -> Json<MeetingList> {
-    Json(MeetingList {
-        meetings: state
-            .plenum
-            .live()
-            .live_meetings(&who.principal)
-            .iter()
-            .map(MeetingListItem::from)
-            .collect(),
-    })
+pub async fn list(
+    State(state): State<AppState>,
+    who: SignedIn,
+    from: PeerAddress,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Json<MeetingList> {
+    let mut meetings: Vec<MeetingListItem> = state
+        .plenum
+        .live()
+        .live_meetings(&who.principal)
+        .iter()
+        .map(MeetingListItem::from)
+        .collect();
+    // On a node of several, the meetings the other nodes run (docs/scaling.md).
+    for body in crate::nodes::gather(&state, &method, &uri, &headers, from.ip()).await {
+        if let Ok(theirs) = serde_json::from_slice::<MeetingList>(&body) {
+            meetings.extend(theirs.meetings);
+        }
+    }
+    meetings
+        .sort_by(|a, b| (a.start_time, &a.meeting_number).cmp(&(b.start_time, &b.meeting_number)));
+    Json(MeetingList { meetings })
 }
 
 /// The running meetings (as `POST`).
 #[utoipa::path(get, path = "/api/v1/meeting", tag = TAG, security(("token" = [])),
     responses((status = 200, body = MeetingList), (status = 401, body = ErrorBody)))]
-pub async fn list_get(state: State<AppState>, who: SignedIn) -> Json<MeetingList> {
-    list(state, who).await
+pub async fn list_get(
+    state: State<AppState>,
+    who: SignedIn,
+    from: PeerAddress,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Json<MeetingList> {
+    list(state, who, from, method, uri, headers).await
 }
 
 /// A running meeting with its participants, and whether the caller may control it

@@ -32,6 +32,21 @@ impl<'a> Live<'a> {
             .map(|l| l.holder))
     }
 
+    /// The other nodes running meetings now, on a node of several: where the rest of the
+    /// installation's running meetings are. Empty on the only server.
+    pub async fn other_nodes(&self) -> Result<Vec<NodeRef>, ServiceError> {
+        let Some(me) = &self.inner.policy.node else {
+            return Ok(Vec::new());
+        };
+        let mut nodes = self
+            .inner
+            .store
+            .nodes_running_meetings(self.inner.now())
+            .await?;
+        nodes.retain(|n| n.id != me.id);
+        Ok(nodes)
+    }
+
     /// Takes the meeting's lease before this node starts it (its start gate held). When
     /// another node holds it, the join is that node's. What an earlier holder left open of
     /// the meeting is closed first: holding the lease, this node is the only one that can

@@ -20,11 +20,34 @@ async fn database(test: &str) -> Option<TestDatabase> {
     Some(TestDatabase::create(&server).await)
 }
 
+/// The secrets every node holds in its data directory (docs/scaling.md).
+const SECRETS: [&str; 2] = ["app-key.secret", "recording-links.secret"];
+
 /// A node: its own sandbox, serving on a port of its own, which is also its node address.
-async fn node(url: &str, lease_secs: u64) -> (Sandbox, Server) {
+/// Every node after the first has the first's secrets, as an operator copies them.
+async fn node(url: &str, lease_secs: u64, first: Option<&Sandbox>) -> (Sandbox, Server) {
     let sandbox = Sandbox::new();
+    if let Some(first) = first {
+        std::fs::create_dir_all(sandbox.data_dir()).expect("a data directory");
+        for secret in SECRETS {
+            std::fs::copy(
+                first.data_dir().join(secret),
+                sandbox.data_dir().join(secret),
+            )
+            .expect("copying a secret");
+        }
+    }
+    match start(&sandbox, url, lease_secs).await {
+        Ok(server) => (sandbox, server),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// `plenum serve` as a node on `sandbox`; `Err` with its output if it does not start.
+async fn start(sandbox: &Sandbox, url: &str, lease_secs: u64) -> Result<Server, String> {
     let config = sandbox.write("plenum.toml", &format!("node_lease_secs = {lease_secs}\n"));
     let config = config.to_string_lossy().into_owned();
+    let mut failures = Vec::new();
     for _ in 0..3 {
         let addr: SocketAddr = loopback(free_port());
         let listen = addr.to_string();
@@ -48,12 +71,12 @@ async fn node(url: &str, lease_secs: u64) -> (Sandbox, Server) {
             )
             .await;
         match started {
-            Ok(server) => return (sandbox, server),
-            Err(e) if e.contains("cannot listen on") => continue,
-            Err(e) => panic!("{e}"),
+            Ok(server) => return Ok(server),
+            Err(e) if e.contains("cannot listen on") => failures.push(e),
+            Err(e) => return Err(e),
         }
     }
-    panic!("no free port for a node");
+    Err(format!("no free port for a node: {failures:#?}"))
 }
 
 /// A guest in `number` (password 1234) through `server`; `Err` says why the join failed.
@@ -114,8 +137,18 @@ async fn two_nodes_serve_one_installation_and_one_meeting() {
         return;
     };
     let url = db.url();
-    let (_a_dir, a) = node(&url, 15).await;
-    let (_b_dir, b) = node(&url, 15).await;
+    let (a_dir, a) = node(&url, 15, None).await;
+    // A node with secrets of its own would refuse the others' app tokens and links: it
+    // does not start, and says what to do.
+    let stranger = start(&Sandbox::new(), &url, 15)
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(
+        stranger.contains("are not the installation's") && stranger.contains("app-key.secret"),
+        "{stranger}"
+    );
+    let (_b_dir, b) = node(&url, 15, Some(&a_dir)).await;
 
     // Made through A, read through B.
     let (admin_a, room_id) = room(&a, "7300001").await;
@@ -138,6 +171,22 @@ async fn two_nodes_serve_one_installation_and_one_meeting() {
             .await;
         assert_eq!(detail.status.as_u16(), 200, "{detail:?}");
         assert_eq!(names_in(&detail.body), ["Ann", "Bob"], "{detail:?}");
+    }
+
+    // A second meeting starts on B. Either node lists both running meetings.
+    room(&b, "7300003").await;
+    let (_carol, _) = join(&b, "7300003", "Carol").await.expect("Carol joins");
+    for (server, token) in [(&a, &admin_a), (&b, &admin_b)] {
+        let list = server.get("/api/v1/meeting", Some(token)).await;
+        let numbers: Vec<&str> = list.body["meetings"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m["meeting_number"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(numbers, ["7300001", "7300003"], "{list:?}");
     }
 
     // A host's control through B acts on the meeting A runs.
@@ -172,8 +221,8 @@ async fn a_meeting_whose_node_is_killed_starts_again_on_a_live_node() {
     };
     let url = db.url();
     // Leases of 3 s: a dead node's meetings are free 3 s after its last heartbeat.
-    let (_a_dir, a) = node(&url, 3).await;
-    let (_b_dir, b) = node(&url, 3).await;
+    let (a_dir, a) = node(&url, 3, None).await;
+    let (_b_dir, b) = node(&url, 3, Some(&a_dir)).await;
     let (admin_b, _) = room(&b, "7300002").await;
     let (_ann, first) = join(&a, "7300002", "Ann").await.expect("Ann joins");
 

@@ -1,0 +1,7 @@
+-- What the nodes of an installation agree their secrets are (docs/scaling.md): a
+-- fingerprint (SHA-256) per secret name, the first offered. The secrets stay in the data
+-- directories.
+CREATE TABLE secret_fingerprints (
+    name         text PRIMARY KEY,
+    fingerprint  text NOT NULL
+);
