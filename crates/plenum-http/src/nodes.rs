@@ -66,9 +66,15 @@ pub const MAX_RELAYED_BODY: usize = 64 * 1024;
 /// How long the holder may take to answer a relayed call.
 const RELAY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// On an error response: the meeting runs on the node at this address.
+/// On an error response: what this node does not run may run on another.
 #[derive(Debug, Clone)]
-pub struct HeldBy(pub String);
+pub enum HeldBy {
+    /// The meeting runs on the node at this address (its lease says so).
+    Node(String),
+    /// Not here, and which node has it is not known from the request (a live stream's
+    /// address names no meeting): any other node running meetings may.
+    SomeOtherNode,
+}
 
 /// The HTTP client nodes relay with (one per server: it keeps connections to the others).
 pub fn relay_client() -> reqwest::Client {
@@ -114,7 +120,7 @@ pub async fn relay_to_holder(
     let answer = next
         .run(Request::from_parts(parts, Body::from(body.clone())))
         .await;
-    let Some(HeldBy(holder)) = answer.extensions().get::<HeldBy>().cloned() else {
+    let Some(held) = answer.extensions().get::<HeldBy>().cloned() else {
         return answer;
     };
     let (method, uri, mut headers) = kept;
@@ -122,6 +128,34 @@ pub async fn relay_to_holder(
         &state,
         relayed_client(&state, &headers).or(client),
     ));
+    let holder = match held {
+        HeldBy::Node(holder) => holder,
+        HeldBy::SomeOtherNode => {
+            // The first node whose answer is not "not found" has it.
+            let nodes = state.plenum.live().other_nodes().await.unwrap_or_default();
+            for node in nodes {
+                let relayed = relay(
+                    &state.relay,
+                    &node.address,
+                    method.clone(),
+                    &uri,
+                    &headers,
+                    body.clone(),
+                )
+                .await;
+                match relayed {
+                    Ok(relayed) if relayed.status() != axum::http::StatusCode::NOT_FOUND => {
+                        return relayed;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(node = %node.address, error = %e, "a node did not answer a relayed call");
+                    }
+                }
+            }
+            return answer;
+        }
+    };
     match relay(&state.relay, &holder, method, &uri, &headers, body).await {
         Ok(relayed) => relayed,
         Err(e) => {

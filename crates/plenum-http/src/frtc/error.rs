@@ -571,7 +571,7 @@ impl IntoResponse for FrtcError {
         if let Some(holder) = self.holder {
             response
                 .extensions_mut()
-                .insert(crate::nodes::HeldBy(holder));
+                .insert(crate::nodes::HeldBy::Node(holder));
         }
         response
     }

@@ -240,9 +240,9 @@ async fn answer(
     }
     let passcode = bearer(headers);
     // Without a connection address (never the case behind the server's listener), every
-    // such viewer shares one limit.
-    let from = from
-        .ip()
+    // such viewer shares one limit. An offer another node relayed is its client's.
+    let from = crate::nodes::relayed_client(state, headers)
+        .or(from.ip())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let watching = match state
         .plenum
@@ -334,7 +334,14 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 /// refuses, 503 when the server carries no media.
 fn watch_error(e: ServiceError) -> Response {
     match e {
-        ServiceError::NotFound | ServiceError::MeetingNotRunning => no_stream().into_response(),
+        ServiceError::NotFound | ServiceError::MeetingNotRunning => {
+            // Another node may run the stream: `nodes::relay_to_holder` asks them.
+            let mut response = no_stream().into_response();
+            response
+                .extensions_mut()
+                .insert(crate::nodes::HeldBy::SomeOtherNode);
+            response
+        }
         ServiceError::WrongLivePasscode => {
             let mut response = FrtcError::new(
                 ErrorCode::InvalidCredentials,

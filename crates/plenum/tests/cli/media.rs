@@ -87,8 +87,8 @@ impl Observer for Tap {
 }
 
 /// A participant with media, running in its own task.
-struct MediaBot {
-    client_uuid: String,
+pub(crate) struct MediaBot {
+    pub(crate) client_uuid: String,
     joined_at: Instant,
     stats: watch::Receiver<MediaStats>,
     frames: tokio::sync::mpsc::UnboundedReceiver<Value>,
@@ -99,7 +99,7 @@ struct MediaBot {
 }
 
 impl MediaBot {
-    async fn join(server: &Server, number: &str, name: &str, media_type: &str) -> Self {
+    pub(crate) async fn join(server: &Server, number: &str, name: &str, media_type: &str) -> Self {
         let url = live_url(&server.url("")).expect("the live URL");
         let mut p = Participant::connect(&url, None)
             .await
@@ -185,7 +185,7 @@ impl MediaBot {
     }
 
     /// Waits until it has had video and audio from each of `others`.
-    async fn wait_for_media_from(&mut self, others: &[&str]) {
+    pub(crate) async fn wait_for_media_from(&mut self, others: &[&str]) {
         let others: Vec<String> = others.iter().map(|s| (*s).to_owned()).collect();
         self.wait_until("media from the others", FLOW_WAIT, |s| {
             others.iter().all(|o| {
@@ -212,7 +212,7 @@ impl MediaBot {
     }
 
     /// Leaves and returns how it ended.
-    async fn leave(self) -> (Ending, String) {
+    pub(crate) async fn leave(self) -> (Ending, String) {
         let _ = self.stop.send(true);
         tokio::time::timeout(Duration::from_secs(10), self.task)
             .await

@@ -189,6 +189,30 @@ async fn two_nodes_serve_one_installation_and_one_meeting() {
         assert_eq!(numbers, ["7300001", "7300003"], "{list:?}");
     }
 
+    // Live streaming started through B runs on A; its stream is found through B too (the
+    // watch address names no meeting: B asks the nodes that run meetings).
+    let live = b
+        .post(
+            "/api/v1/meeting/7300001/live",
+            Some(&admin_b),
+            Some(json!({"live_password": "123456"})),
+        )
+        .await;
+    assert_eq!(live.status.as_u16(), 204, "{live:?}");
+    let detail = a
+        .post("/api/v1/meeting/7300001", Some(&admin_a), None)
+        .await;
+    let live_url = detail.body["live_url"]
+        .as_str()
+        .expect("a live URL")
+        .to_owned();
+    let live_path = &live_url[live_url.find("/live/").expect("a watch path")..];
+    let status = b.get(&format!("{live_path}/status"), None).await;
+    assert_eq!(status.status.as_u16(), 200, "{status:?}");
+    b.get("/live/0000000000000000/status", None)
+        .await
+        .assert_error(404, "not_found");
+
     // A host's control through B acts on the meeting A runs.
     let locked = b
         .post("/api/v1/meeting/7300001/lock", Some(&admin_b), None)
@@ -255,5 +279,30 @@ async fn a_meeting_whose_node_is_killed_starts_again_on_a_live_node() {
         .await;
     assert_eq!(history.status.as_u16(), 200, "{history:?}");
     assert!(history.body["end_time"].is_i64(), "{history:?}");
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn media_flows_to_the_node_that_runs_the_meeting_whichever_node_was_joined() {
+    use crate::media::MediaBot;
+    let Some(db) =
+        database("media_flows_to_the_node_that_runs_the_meeting_whichever_node_was_joined").await
+    else {
+        return;
+    };
+    let url = db.url();
+    let (a_dir, a) = node(&url, 15, None).await;
+    let (_b_dir, b) = node(&url, 15, Some(&a_dir)).await;
+    room(&a, "7300004").await;
+    // Ann starts the meeting on A; Bob's join reaches B, which relays his signalling to A.
+    // The answers carry A's media address, so both send to and hear from A's SFU.
+    let mut ann = MediaBot::join(&a, "7300004", "Ann", "video").await;
+    let mut bob = MediaBot::join(&b, "7300004", "Bob", "video").await;
+    let (ann_id, bob_id) = (ann.client_uuid.clone(), bob.client_uuid.clone());
+    ann.wait_for_media_from(&[&bob_id]).await;
+    bob.wait_for_media_from(&[&ann_id]).await;
+    ann.leave().await;
+    bob.leave().await;
+    a.stop().await;
     b.stop().await;
 }
