@@ -480,7 +480,8 @@ const DELETE_RECORDINGS: &str = "DELETE FROM recordings WHERE seq IN (";
 pub(crate) async fn unfinished_recordings(store: &PgStore) -> StoreResult<Vec<Recording>> {
     sqlx::query(&format!(
         "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} \
-         WHERE r.status = 'processing' AND r.file_ext IS NOT NULL ORDER BY r.seq"
+         WHERE r.status = 'processing' AND r.file_ext IS NOT NULL AND s.ended_at IS NOT NULL \
+         ORDER BY r.seq"
     ))
     .fetch_all(&store.pool)
     .await

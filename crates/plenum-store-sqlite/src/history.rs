@@ -1105,7 +1105,8 @@ impl History for SqliteStore {
 pub(crate) async fn unfinished_recordings(store: &SqliteStore) -> StoreResult<Vec<Recording>> {
     let sql = format!(
         "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} \
-         WHERE r.status = 'processing' AND r.file_ext IS NOT NULL ORDER BY r.seq"
+         WHERE r.status = 'processing' AND r.file_ext IS NOT NULL AND s.ended_at IS NOT NULL \
+         ORDER BY r.seq"
     );
     store.reads.read(|conn| {
         let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;

@@ -39,6 +39,7 @@ macro_rules! leases_contract_tests {
             concurrent_claims_of_one_meeting_leave_one_holder,
             abandoned_sessions_are_closed_by_meeting_or_for_want_of_a_live_lease,
             the_first_fingerprint_offered_for_a_secret_is_the_one_agreed,
+            only_recordings_of_ended_meetings_are_left_to_recover,
             // leases-contract-list-end
         );
     };
@@ -319,6 +320,67 @@ pub async fn the_first_fingerprint_offered_for_a_secret_is_the_one_agreed(store:
             .expect("offer"),
         "cccc"
     );
+}
+
+/// A recording still `processing` is being written while its meeting runs (on a node of
+/// several, by another node): only those of ended sessions are left to recover.
+pub async fn only_recordings_of_ended_meetings_are_left_to_recover(store: &dyn Store) {
+    use crate::contract::{company_with_admin, session_of};
+    use crate::{Abandon, LiveWrite};
+    use plenum_domain::history::{Recording, RecordingFile, RecordingKind, RecordingStatus};
+    use plenum_domain::ids::RecordingId;
+
+    let (_, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let recording_of = |session: &plenum_domain::history::Session, n: i64| Recording {
+        id: RecordingId::new(at(n)),
+        company: admin.company_id,
+        session: session.id,
+        attendance: None,
+        kind: RecordingKind::Video,
+        status: RecordingStatus::Processing,
+        codec: "vp8".to_owned(),
+        size_bytes: 0,
+        duration_secs: 0,
+        started_at: session.started_at,
+        ended_at: None,
+        completed_at: None,
+        download_url: String::new(),
+        file: Some(RecordingFile::Webm),
+        failure: None,
+        created_at: session.started_at,
+        updated_at: session.started_at,
+    };
+    let running = session_of(&admin, "5550301", 0);
+    let dead = session_of(&admin, "5550302", 0);
+    let (kept, left) = (recording_of(&running, 1), recording_of(&dead, 2));
+    store
+        .record_live(vec![
+            LiveWrite::SessionStarted(Box::new(running.clone())),
+            LiveWrite::SessionStarted(Box::new(dead.clone())),
+            LiveWrite::RecordingStarted(Box::new(kept.clone())),
+            LiveWrite::RecordingStarted(Box::new(left.clone())),
+        ])
+        .await
+        .expect("record");
+    assert!(
+        store
+            .unfinished_recordings()
+            .await
+            .expect("unfinished")
+            .is_empty()
+    );
+    store
+        .close_abandoned("server_shutdown", Abandon::Meeting(&dead.meeting_number))
+        .await
+        .expect("close");
+    let unfinished: Vec<_> = store
+        .unfinished_recordings()
+        .await
+        .expect("unfinished")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(unfinished, [left.id]);
 }
 
 #[cfg(test)]

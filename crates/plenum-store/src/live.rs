@@ -217,7 +217,9 @@ pub trait LiveRecord {
     /// ([`abandoned_trail`]).
     async fn close_abandoned(&self, reason: &str, which: Abandon<'_>) -> StoreResult<Abandoned>;
 
-    /// Recordings Plenum was writing when it stopped: `processing`, with a file; any company.
+    /// Recordings Plenum was writing when it stopped: `processing`, with a file, of a
+    /// session that has ended (closed by `close_abandoned`); any company. A recording of a
+    /// running meeting is being written (on a node of several: by another node).
     async fn unfinished_recordings(&self) -> StoreResult<Vec<Recording>>;
 
     /// Deletes up to `limit` recordings of any company that ended before `ended_before`
