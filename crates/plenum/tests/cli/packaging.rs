@@ -292,6 +292,7 @@ async fn the_deb_holds_the_binary_the_unit_and_the_configuration() {
 const EXAMPLES: &[&str] = &[
     "public_url",
     "database_url",
+    "node_address",
     "tls.cert_file",
     "tls.key_file",
     "metrics.listen",
