@@ -309,20 +309,47 @@ impl Webhooks for PgStore {
         .await
         .map_err(db_err)?
         .iter()
-        .map(|row| {
-            DueRow {
-                endpoint: col(row, "endpoint_id")?,
-                company: col(row, "company_id")?,
-                url: col(row, "url")?,
-                seed: col(row, "seed")?,
-                event: col(row, "event_id")?,
-                event_seq: col(row, "event_seq")?,
-                kind: col(row, "type")?,
-                body: col(row, "body")?,
-                attempts: col(row, "attempts")?,
-            }
-            .decode()
-        })
+        .map(due_row)
+        .collect()
+    }
+
+    async fn claim_deliveries(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<DueDelivery>> {
+        // Each server runs a delivery task on this database: what one is offered it claims
+        // (due again only after DELIVERY_CLAIM, unless its attempt is recorded first), and
+        // rows another is claiming right now are skipped. One being attempted still holds
+        // back later events of its meeting: it is still undelivered.
+        sqlx::query(
+            "WITH due AS ( \
+               SELECT d.endpoint_id, d.event_seq FROM webhook_deliveries d \
+               WHERE d.state = 0 AND d.due_at <= $1 \
+                 AND (d.order_key IS NULL OR NOT EXISTS ( \
+                   SELECT 1 FROM webhook_deliveries p \
+                   WHERE p.state = 0 AND p.order_key IS NOT NULL \
+                     AND p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key \
+                     AND p.event_seq < d.event_seq)) \
+               ORDER BY d.due_at, d.event_seq LIMIT $2 \
+               FOR UPDATE OF d SKIP LOCKED), \
+             claimed AS ( \
+               UPDATE webhook_deliveries w SET due_at = $3 FROM due \
+               WHERE w.endpoint_id = due.endpoint_id AND w.event_seq = due.event_seq \
+               RETURNING w.endpoint_id, w.event_seq, w.attempts) \
+             SELECT c.endpoint_id, ep.company_id, ep.url, ep.seed, ev.id AS event_id, \
+               c.event_seq, ev.type, ev.body, c.attempts \
+             FROM claimed c \
+             JOIN webhook_events ev ON ev.seq = c.event_seq \
+             JOIN webhook_endpoints ep ON ep.id = c.endpoint_id \
+             ORDER BY c.event_seq",
+        )
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .bind(ms(now
+            .checked_add(plenum_store::DELIVERY_CLAIM)
+            .unwrap_or(now)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(due_row)
         .collect()
     }
 
@@ -624,4 +651,20 @@ impl AuditLog for PgStore {
         )
         .await
     }
+}
+
+/// A delivery as `due_deliveries` and `claim_deliveries` read it.
+fn due_row(row: &sqlx::postgres::PgRow) -> StoreResult<DueDelivery> {
+    DueRow {
+        endpoint: col(row, "endpoint_id")?,
+        company: col(row, "company_id")?,
+        url: col(row, "url")?,
+        seed: col(row, "seed")?,
+        event: col(row, "event_id")?,
+        event_seq: col(row, "event_seq")?,
+        kind: col(row, "type")?,
+        body: col(row, "body")?,
+        attempts: col(row, "attempts")?,
+    }
+    .decode()
 }

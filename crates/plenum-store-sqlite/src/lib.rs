@@ -83,6 +83,9 @@ pub struct SqliteStore {
     /// Notices to this process's subscribers: one server per data directory, so nobody else
     /// is to be told (`plenum_store::Notices`).
     notices: tokio::sync::broadcast::Sender<plenum_store::Notice>,
+    /// What the delivery task has claimed (`Webhooks::claim_deliveries`): one server, so
+    /// in memory.
+    delivery_claims: std::sync::Arc<plenum_store::ClaimsInMemory>,
 }
 
 /// Notices a slow subscriber may fall behind by before it is told to forget everything.
@@ -193,6 +196,7 @@ impl SqliteStore {
             journal,
             history: std::sync::Arc::default(),
             notices: tokio::sync::broadcast::channel(NOTICES_QUEUED).0,
+            delivery_claims: std::sync::Arc::default(),
         })
     }
 
@@ -462,6 +466,18 @@ impl plenum_store::Webhooks for SqliteStore {
         webhooks::due_deliveries(self, now, limit)
     }
 
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<plenum_store::DueDelivery>> {
+        self.fan_out().await?;
+        let claims = &self.delivery_claims;
+        let wanted = limit.saturating_add(u32::try_from(claims.held()).unwrap_or(u32::MAX));
+        let due = webhooks::due_deliveries(self, now, wanted)?;
+        Ok(claims.claim(due, now, limit as usize))
+    }
+
     async fn next_delivery_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>> {
         self.fan_out().await?;
         webhooks::next_delivery_due(self, after)
@@ -471,7 +487,13 @@ impl plenum_store::Webhooks for SqliteStore {
         &self,
         attempts: Vec<(plenum_store::Attempt, plenum_store::AttemptResult)>,
     ) -> StoreResult<()> {
-        self.journal.write(live::Work::Attempts(attempts)).await
+        let recorded: Vec<_> = attempts
+            .iter()
+            .map(|(a, _)| (a.endpoint, a.event_seq))
+            .collect();
+        self.journal.write(live::Work::Attempts(attempts)).await?;
+        self.delivery_claims.release(recorded);
+        Ok(())
     }
 
     async fn webhook_attempts(

@@ -42,6 +42,7 @@ macro_rules! webhooks_contract_tests {
             the_audit_log_filters_and_pages_newest_first_within_its_company,
             audit_expiry_removes_only_old_entries,
             a_changes_trail_is_written_if_and_only_if_the_change_is,
+            a_claimed_delivery_is_offered_to_no_other_claim,
             // webhooks-contract-list-end
         );
     };
@@ -912,6 +913,45 @@ pub async fn a_changes_trail_is_written_if_and_only_if_the_change_is(store: &dyn
         store.pending_deliveries().await.expect("depth"),
         before.1 + 3
     );
+}
+
+/// Several servers' delivery tasks claim from one queue: each delivery goes to one of them,
+/// until its attempt is recorded or its claim ends.
+pub async fn a_claimed_delivery_is_offered_to_no_other_claim(store: &dyn Store) {
+    let ((acme, _), _) = two_companies(store).await;
+    register(store, &acme, "https://a.example/", EventTypes::ALL).await;
+    let started = event(acme.id, EventType::MeetingStarted, Some("5550010"), 1);
+    let created = event(acme.id, EventType::UserCreated, None, 2);
+    emit(store, &[started.clone(), created.clone()]).await;
+    let claim = |now: Timestamp| async move {
+        store
+            .claim_deliveries(now, 100)
+            .await
+            .expect("claim deliveries")
+    };
+    // Two tasks claim at once: each delivery goes to exactly one.
+    let (one, other) = futures::join!(claim(at(10)), claim(at(10)));
+    let mut claimed = ids(&one);
+    claimed.extend(ids(&other));
+    claimed.sort();
+    let mut both = vec![started.id, created.id];
+    both.sort();
+    assert_eq!(claimed, both);
+    assert!(claim(at(11)).await.is_empty());
+    // The meeting's event failed (retry at 30): due again then, as scheduled.
+    let meeting = one
+        .iter()
+        .chain(&other)
+        .find(|d| d.event == started.id)
+        .expect("the meeting's delivery")
+        .clone();
+    settle(store, &meeting, 12, AttemptResult::RetryAt(at(30))).await;
+    assert_eq!(ids(&claim(at(30)).await), vec![started.id]);
+    // The other was never recorded (its task died): offered again once its claim ends.
+    let taken_over = at(10)
+        .checked_add(crate::DELIVERY_CLAIM)
+        .expect("an instant");
+    assert_eq!(ids(&claim(taken_over).await), vec![created.id]);
 }
 
 #[cfg(test)]

@@ -43,7 +43,10 @@ pub mod contract_leases;
 mod leases;
 pub use leases::Leases;
 
-pub use webhooks::{Attempt, AttemptResult, AuditLog, DueDelivery, Registration, Trail, Webhooks};
+pub use webhooks::{
+    Attempt, AttemptResult, AuditLog, ClaimsInMemory, DELIVERY_CLAIM, DueDelivery, Registration,
+    Trail, Webhooks,
+};
 
 /// Why a store operation did not happen. Every variant but `Internal` is a domain answer the
 /// caller turns into a precise error for the client.

@@ -103,6 +103,10 @@ pub enum AttemptResult {
     Exhausted,
 }
 
+/// How long a delivery claimed by one delivery task is its own (see
+/// [`Webhooks::claim_deliveries`]): far longer than a batch of attempts takes.
+pub const DELIVERY_CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
+
 #[async_trait]
 pub trait Webhooks {
     /// Registers an endpoint, unless the company has one with the same URL (registering a
@@ -146,6 +150,12 @@ pub trait Webhooks {
     /// event of its meeting for its endpoint: an event is never offered while an earlier
     /// event of the same meeting to the same endpoint is undelivered (and not exhausted).
     async fn due_deliveries(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<DueDelivery>>;
+
+    /// What [`Webhooks::due_deliveries`] offers, claimed by the caller (a delivery task): a
+    /// claimed delivery is offered to no other claim for [`DELIVERY_CLAIM`], unless its
+    /// attempt is recorded first. Several servers' delivery tasks on one database then never
+    /// send the same event; one that died mid-attempt is taken over once its claim ends.
+    async fn claim_deliveries(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<DueDelivery>>;
 
     /// When the next undelivered delivery due after `after` is due (`None`: none waits).
     /// Deliveries due earlier but held back by their meeting's order do not count: they
@@ -210,4 +220,41 @@ pub trait AuditLog {
 
     /// Removes entries of every company made before `before` (retention); returns how many.
     async fn expire_audit(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// Claims kept in memory, for a store only one server uses (SQLite): its one delivery task
+/// is the only claimant, so a claim needs no database write.
+#[derive(Debug, Default)]
+pub struct ClaimsInMemory(std::sync::Mutex<std::collections::HashMap<(WebhookId, u64), Timestamp>>);
+
+impl ClaimsInMemory {
+    /// Claims up to `limit` of `due` (at most `limit` plus the claims held, in order) that
+    /// no live claim holds.
+    pub fn claim(&self, due: Vec<DueDelivery>, now: Timestamp, limit: usize) -> Vec<DueDelivery> {
+        let mut claims = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        claims.retain(|_, until| *until > now);
+        let until = now.checked_add(DELIVERY_CLAIM).unwrap_or(now);
+        let claimed: Vec<DueDelivery> = due
+            .into_iter()
+            .filter(|d| !claims.contains_key(&(d.endpoint, d.event_seq)))
+            .take(limit)
+            .collect();
+        for d in &claimed {
+            claims.insert((d.endpoint, d.event_seq), until);
+        }
+        claimed
+    }
+
+    /// How many claims are held (what a read for `claim` must look past).
+    pub fn held(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The deliveries (endpoint, event) whose attempts were recorded: their claims end.
+    pub fn release(&self, recorded: impl IntoIterator<Item = (WebhookId, u64)>) {
+        let mut claims = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for key in recorded {
+            claims.remove(&key);
+        }
+    }
 }

@@ -279,7 +279,7 @@ impl DeliveryTask {
             let free = this.policy.concurrency.max(1).saturating_sub(running.len());
             if free > 0 {
                 let want = u32::try_from(free + in_flight.len()).unwrap_or(u32::MAX);
-                match this.store.due_deliveries(now, want).await {
+                match this.store.claim_deliveries(now, want).await {
                     Ok(due) => {
                         let fresh: Vec<DueDelivery> = due
                             .into_iter()
