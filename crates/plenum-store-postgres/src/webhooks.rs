@@ -289,20 +289,13 @@ impl Webhooks for PgStore {
     }
 
     async fn due_deliveries(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<DueDelivery>> {
-        sqlx::query(
+        sqlx::query(&format!(
             "SELECT d.endpoint_id, ep.company_id, ep.url, ep.seed, ev.id AS event_id, \
                d.event_seq, ev.type, ev.body, d.attempts \
              FROM webhook_deliveries d \
              JOIN webhook_events ev ON ev.seq = d.event_seq \
-             JOIN webhook_endpoints ep ON ep.id = d.endpoint_id \
-             WHERE d.state = 0 AND d.due_at <= $1 \
-               AND (d.order_key IS NULL OR NOT EXISTS ( \
-                 SELECT 1 FROM webhook_deliveries p \
-                 WHERE p.state = 0 AND p.order_key IS NOT NULL \
-                   AND p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key \
-                   AND p.event_seq < d.event_seq)) \
-             ORDER BY d.due_at, d.event_seq LIMIT $2",
-        )
+             JOIN webhook_endpoints ep ON ep.id = d.endpoint_id {DUE}"
+        ))
         .bind(ms(now))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -318,16 +311,9 @@ impl Webhooks for PgStore {
         // (due again only after DELIVERY_CLAIM, unless its attempt is recorded first), and
         // rows another is claiming right now are skipped. One being attempted still holds
         // back later events of its meeting: it is still undelivered.
-        sqlx::query(
+        sqlx::query(&format!(
             "WITH due AS ( \
-               SELECT d.endpoint_id, d.event_seq FROM webhook_deliveries d \
-               WHERE d.state = 0 AND d.due_at <= $1 \
-                 AND (d.order_key IS NULL OR NOT EXISTS ( \
-                   SELECT 1 FROM webhook_deliveries p \
-                   WHERE p.state = 0 AND p.order_key IS NOT NULL \
-                     AND p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key \
-                     AND p.event_seq < d.event_seq)) \
-               ORDER BY d.due_at, d.event_seq LIMIT $2 \
+               SELECT d.endpoint_id, d.event_seq FROM webhook_deliveries d {DUE} \
                FOR UPDATE OF d SKIP LOCKED), \
              claimed AS ( \
                UPDATE webhook_deliveries w SET due_at = $3 FROM due \
@@ -338,8 +324,8 @@ impl Webhooks for PgStore {
              FROM claimed c \
              JOIN webhook_events ev ON ev.seq = c.event_seq \
              JOIN webhook_endpoints ep ON ep.id = c.endpoint_id \
-             ORDER BY c.event_seq",
-        )
+             ORDER BY c.event_seq"
+        ))
         .bind(ms(now))
         .bind(i64::from(limit))
         .bind(ms(now
@@ -652,6 +638,16 @@ impl AuditLog for PgStore {
         .await
     }
 }
+
+/// The deliveries due at $1 (at most $2, earliest first), each the oldest undelivered event
+/// of its meeting for its endpoint: what `due_deliveries` offers and `claim_deliveries` claims.
+const DUE: &str = "WHERE d.state = 0 AND d.due_at <= $1 \
+    AND (d.order_key IS NULL OR NOT EXISTS ( \
+      SELECT 1 FROM webhook_deliveries p \
+      WHERE p.state = 0 AND p.order_key IS NOT NULL \
+        AND p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key \
+        AND p.event_seq < d.event_seq)) \
+    ORDER BY d.due_at, d.event_seq LIMIT $2";
 
 /// A delivery as `due_deliveries` and `claim_deliveries` read it.
 fn due_row(row: &sqlx::postgres::PgRow) -> StoreResult<DueDelivery> {

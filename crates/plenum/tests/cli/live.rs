@@ -20,10 +20,22 @@ impl Observer for Types {
 
 /// A guest joined to `number` with `plenum_client` (the client `plenum bot` runs).
 pub(crate) async fn join(server: &Server, number: &str, name: &str) -> (Participant, String) {
+    let (p, joined) = try_join(server, number, name)
+        .await
+        .unwrap_or_else(|e| panic!("joining {name}: {e}"));
+    (p, joined.client_uuid)
+}
+
+/// A guest's join to `number` (password 1234); `Err` says why it failed.
+pub(crate) async fn try_join(
+    server: &Server,
+    number: &str,
+    name: &str,
+) -> Result<(Participant, plenum_client::Joined), String> {
     let url = live_url(&server.url("")).expect("the live URL");
     let mut p = Participant::connect(&url, None)
         .await
-        .expect("connecting the client protocol");
+        .map_err(|e| format!("connecting: {e:#}"))?;
     let request = JoinRequest {
         meeting_number: number.to_owned(),
         password: Some("1234".to_owned()),
@@ -34,8 +46,8 @@ pub(crate) async fn join(server: &Server, number: &str, name: &str) -> (Particip
     let joined = p
         .join(&request, &mut Ignore)
         .await
-        .unwrap_or_else(|e| panic!("joining {name}: {e:?}"));
-    (p, joined.client_uuid)
+        .map_err(|e| format!("{e:?}"))?;
+    Ok((p, joined))
 }
 
 /// Signs the admin in and makes the room `number` (password 1234); the admin's token.

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use plenum_client::{Ignore, JoinRequest, Participant, live_url};
+use plenum_client::Participant;
 use plenum_store_postgres::testing::{self, TestDatabase};
 use serde_json::json;
 
@@ -79,23 +79,10 @@ async fn start(sandbox: &Sandbox, url: &str, lease_secs: u64) -> Result<Server, 
     Err(format!("no free port for a node: {failures:#?}"))
 }
 
-/// A guest in `number` (password 1234) through `server`; `Err` says why the join failed.
+/// A guest in `number` (password 1234) through `server`, and the session joined; `Err` says
+/// why the join failed.
 async fn join(server: &Server, number: &str, name: &str) -> Result<(Participant, String), String> {
-    let url = live_url(&server.url("")).expect("the live URL");
-    let mut p = Participant::connect(&url, None)
-        .await
-        .map_err(|e| format!("connecting: {e:#}"))?;
-    let request = JoinRequest {
-        meeting_number: number.to_owned(),
-        password: Some("1234".to_owned()),
-        display_name: name.to_owned(),
-        device_type: "web".to_owned(),
-        media_type: "video".to_owned(),
-    };
-    let joined = p
-        .join(&request, &mut Ignore)
-        .await
-        .map_err(|e| format!("{e:?}"))?;
+    let (p, joined) = crate::live::try_join(server, number, name).await?;
     Ok((p, joined.session_id))
 }
 
