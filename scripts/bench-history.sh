@@ -40,7 +40,7 @@ for s in "${scenarios[@]}"; do
     | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-# One run, or one per store (--backend both); each share is of its own server's baseline.
+# One run, or one per store (--backend both); each share is of the baseline of its own server.
 for r in d.get("runs", [d]):
     b, t, name, errors = r["baseline"], r["target"], r["scenario"], r["errors_total"]
     share = 100 * t["requests_per_s"] / b["requests_per_s"]
