@@ -359,6 +359,7 @@ async fn run_live(
             nodes: vec![server.addr()],
             store: store_line(backend, database),
             database_pid: database.and_then(Database::postmaster_pid),
+            logs_slow_commits: backend == Backend::Sqlite,
             admin_password: server.admin_password(),
             server_pid: server.pid(),
             server_binary: cli.server.display().to_string(),
@@ -436,7 +437,10 @@ fn schedule(warmup: Duration, duration: Duration, rounds: u32) -> Vec<Phase> {
 fn store_line(backend: Backend, database: Option<&Database>) -> String {
     match database {
         Some(database) => format!("{} ({})", backend.name(), database.describe()),
-        None => format!("{} in the data directory", backend.name()),
+        None => format!(
+            "{} in the data directory (`durability = full`: each commit synced)",
+            backend.name()
+        ),
     }
 }
 
