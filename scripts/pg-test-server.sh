@@ -8,6 +8,10 @@
 #   scripts/pg-test-server.sh url "$dir"      # postgres://plenum@/postgres?host=<dir>/socket
 #   scripts/pg-test-server.sh stop "$dir"     # stops the server and removes the directory
 #
+# PLENUM_PG_OPTIONS adds server settings after these (a later `-c` wins): the benchmarks
+# (plenum-bench --backend postgres) start a durable cluster with
+# `-c fsync=on -c synchronous_commit=on -c full_page_writes=on` and larger buffers.
+#
 # Why a Unix socket: scripts/test.sh runs the tests in a network namespace of their own
 # (`unshare -n`) that has only a fresh `lo`. A server started outside it on 127.0.0.1 would be
 # unreachable from inside; a socket file is reached through the file system from any network
@@ -66,7 +70,7 @@ case "${1:-}" in
     as_owner "$bin/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait --timeout=60 \
       --options="-c listen_addresses='' -c unix_socket_directories='$dir/socket' \
                  -c max_connections=300 -c fsync=off -c synchronous_commit=off \
-                 -c full_page_writes=off -c shared_buffers=64MB" \
+                 -c full_page_writes=off -c shared_buffers=64MB ${PLENUM_PG_OPTIONS:-}" \
       start >/dev/null || {
       cat "$dir/server.log" >&2
       rm -rf "$dir"

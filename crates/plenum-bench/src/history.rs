@@ -93,19 +93,23 @@ async fn discover(ctx: &SetupContext<'_>) -> Result<Known> {
     } = admin_with_key(ctx, "bench").await?;
     // A recording of a participant from the middle of the year: its session, room, stay, day.
     let auth = format!("Bearer {key}");
-    let mut found = None;
-    for page in 200..260 {
-        let list = call(
+    let recordings = |page: u64| -> Result<Endpoint> {
+        Endpoint::new(
             addr,
-            &Endpoint::new(
-                addr,
-                Method::GET,
-                &format!("/v2/room_recordings?page[size]=20&page[number]={page}"),
-            )?
-            .header(AUTHORIZATION, &auth)?,
-            "listing recordings",
-        )
-        .await?;
+            Method::GET,
+            &format!("/v2/room_recordings?page[size]=20&page[number]={page}"),
+        )?
+        .header(AUTHORIZATION, &auth)
+    };
+    // From the middle of the company's recordings (page 250 of 500 in the full data set), so
+    // that a smaller set (`generate-history --sessions ...`) is read from its middle too.
+    let pages = call(addr, &recordings(1)?, "listing recordings").await?["meta"]["total_pages"]
+        .as_u64()
+        .context("no meta.total_pages")?;
+    let middle = (pages / 2).max(1);
+    let mut found = None;
+    for page in middle.saturating_sub(50).max(1)..middle + 10 {
+        let list = call(addr, &recordings(page)?, "listing recordings").await?;
         found = list["data"].as_array().and_then(|d| {
             d.iter()
                 .find(|r| r["participant_id"].is_string() && r["room_id"].is_string())

@@ -106,6 +106,8 @@ pub struct LiveReport {
     pub machine: Machine,
     pub memory_total: String,
     pub server: String,
+    /// The store the server ran on.
+    pub store: String,
     pub client_threads: usize,
     pub concurrency: usize,
     pub joins: JoinFigures,
@@ -186,6 +188,8 @@ pub struct LatencyFigures {
 pub struct CpuFigures {
     pub server: Duration,
     pub harness: Duration,
+    /// PostgreSQL's processes (a throwaway cluster's server and its children), when known.
+    pub database: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -231,7 +235,16 @@ fn histogram() -> Result<Histogram<u64>> {
 /// Where the run happens: the server and its admin.
 #[derive(Debug)]
 pub struct Target<'a> {
-    pub addr: SocketAddr,
+    /// The nodes of one installation (at least one): the participants are spread over them
+    /// in turn; rooms, webhooks and calls go to the first.
+    pub nodes: Vec<SocketAddr>,
+    /// The store the nodes run on, for the report.
+    pub store: String,
+    /// A throwaway PostgreSQL cluster's server process, whose CPU counts with the server's.
+    pub database_pid: Option<u32>,
+    /// Whether the server logs its slow commits (SQLite's journal does; on PostgreSQL each
+    /// join commits on its own, and nothing is logged).
+    pub logs_slow_commits: bool,
     pub admin_password: &'a str,
     pub server_pid: u32,
     pub server_binary: String,
@@ -241,6 +254,13 @@ pub struct Target<'a> {
     pub concurrency: usize,
     /// `live-join-storm`: webhook endpoints registered at the harness's sink before the joins.
     pub webhooks: u32,
+}
+
+impl Target<'_> {
+    /// The node that takes the setup and the calls.
+    fn first(&self) -> SocketAddr {
+        self.nodes[0]
+    }
 }
 
 /// `live-join-storm --webhooks N`: the deliveries of the joins' events to a fast receiver.
@@ -353,13 +373,13 @@ pub async fn run(
     target: &Target<'_>,
 ) -> Result<LiveReport> {
     plenum::bot::raise_open_files_limit(u64::from(scenario.participants()) + 256);
-    let token = sign_in(target.addr, ADMIN_USERNAME, target.admin_password).await?;
-    let rooms = create_rooms(target.addr, &token, scenario.rooms()).await?;
+    let token = sign_in(target.first(), ADMIN_USERNAME, target.admin_password).await?;
+    let rooms = create_rooms(target.first(), &token, scenario.rooms()).await?;
     progress(&format!("{} room(s) created", rooms.len()));
     let sink = match (scenario, target.webhooks) {
         (LiveScenario::JoinStorm { .. }, n) if n > 0 => {
             let sink = crate::webhook_sink::Sink::start().await?;
-            register_webhooks(target.addr, &token, &sink, n).await?;
+            register_webhooks(target.first(), &token, &sink, n).await?;
             progress(&format!("{n} webhook endpoint(s) registered"));
             Some(sink)
         }
@@ -476,11 +496,11 @@ pub async fn run(
             for round in 0..rounds {
                 for (call, measured) in [("mute_all", true), ("unmute_all", false)] {
                     let path = format!("/api/v1/meeting/{}/{call}", rooms[0]);
-                    let request = Endpoint::new(target.addr, Method::POST, &path)?
+                    let request = Endpoint::new(target.first(), Method::POST, &path)?
                         .header(AUTHORIZATION, &format!("Bearer {token}"))?
                         .json_body(&json!({"allow_self_unmute": true}))?;
                     let sent = Instant::now();
-                    let (status, body) = client::send_once(target.addr, &request, CALL_TIMEOUT)
+                    let (status, body) = client::send_once(target.first(), &request, CALL_TIMEOUT)
                         .await
                         .context(call)?;
                     if !status.is_success() {
@@ -531,6 +551,7 @@ pub async fn run(
         machine: Machine::detect(),
         memory_total: memory_total(),
         server: target.server_binary.clone(),
+        store: target.store.clone(),
         client_threads: target.client_threads,
         concurrency: target.concurrency,
         joins,
@@ -581,18 +602,23 @@ async fn join_all(
     stop: &watch::Receiver<bool>,
     events: Events,
 ) -> Result<(JoinFigures, Vec<Member>, Vec<String>)> {
-    let url = plenum_client::live_url(&format!("http://{}", target.addr))?;
+    let urls = target
+        .nodes
+        .iter()
+        .map(|node| plenum_client::live_url(&format!("http://{node}")))
+        .collect::<Result<Vec<_>, _>>()?;
     let gate = Arc::new(Semaphore::new(target.concurrency));
     let (joined_tx, mut joined_rx) = mpsc::unbounded_channel();
     let (joins_done, joins_over) = watch::channel(false);
     let mut members = Vec::with_capacity(count as usize);
     let cpu_before = (cpu_time(target.server_pid), cpu_time(std::process::id()));
+    let database_before = target.database_pid.map(cpu_time_with_children);
     let log_before = std::fs::metadata(target.server_log).map(|m| m.len());
     let started = Instant::now();
     for i in 0..count {
         let room = rooms[i as usize % rooms.len()].clone();
         let (url, gate, joined_tx, mut stop, events, mut joins_over) = (
-            url.clone(),
+            urls[i as usize % urls.len()].clone(),
             gate.clone(),
             joined_tx.clone(),
             stop.clone(),
@@ -682,15 +708,22 @@ async fn join_all(
         }
     }
     let cpu_after = (cpu_time(target.server_pid), cpu_time(std::process::id()));
+    let database_after = target.database_pid.map(cpu_time_with_children);
     let _ = joins_done.send(true);
     let slow_commits = match log_before {
-        Ok(offset) => Some(SlowCommits::in_log(target.server_log, offset)?),
-        Err(_) => None,
+        Ok(offset) if target.logs_slow_commits => {
+            Some(SlowCommits::in_log(target.server_log, offset)?)
+        }
+        _ => None,
     };
     let cpu = match (cpu_before, cpu_after) {
         ((Ok(s0), Ok(h0)), (Ok(s1), Ok(h1))) => Some(CpuFigures {
             server: s1.saturating_sub(s0),
             harness: h1.saturating_sub(h0),
+            database: match (database_before, database_after) {
+                (Some(Ok(d0)), Some(Ok(d1))) => Some(d1.saturating_sub(d0)),
+                _ => None,
+            },
         }),
         _ => None,
     };
@@ -724,6 +757,34 @@ fn vm_kb(pid: u32, field: &str) -> Result<u64> {
 
 /// User + system CPU time of a process so far (/proc/<pid>/stat; its clock ticks are
 /// USER_HZ, 100 per second on Linux).
+/// CPU time of `pid` and of its children that are running now (PostgreSQL's backends are
+/// children of its server; one that ended between two readings is missed, so this is a
+/// lower bound).
+fn cpu_time_with_children(pid: u32) -> Result<Duration> {
+    let mut total = cpu_time(pid)?;
+    for entry in std::fs::read_dir("/proc").context("reading /proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let parent = std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .ok()
+            .and_then(|stat| {
+                // Field 4, the parent, is the second after the command name.
+                let (_, rest) = stat.rsplit_once(')')?;
+                rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+            });
+        if parent == Some(pid) {
+            total += cpu_time(child).unwrap_or_default();
+        }
+    }
+    Ok(total)
+}
+
 fn cpu_time(pid: u32) -> Result<Duration> {
     const TICKS_PER_SECOND: u64 = 100;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -782,6 +843,7 @@ impl LiveReport {
             "machine": {"nproc": self.machine.nproc, "cpu_model": self.machine.cpu_model,
                         "memory": self.memory_total},
             "server": self.server,
+            "store": self.store,
             "client_threads": self.client_threads,
             "join_concurrency": self.concurrency,
             "joins": {
@@ -794,6 +856,7 @@ impl LiveReport {
                 "cpu_per_join_us": self.joins.cpu.map(|c| json!({
                     "server": self.per_join_us(c.server),
                     "harness": self.per_join_us(c.harness),
+                    "database": c.database.map(|d| self.per_join_us(d)),
                 })),
                 "connect_and_join_latency": self.joins.connect_and_join.json(),
                 "slow_commits": self.joins.slow_commits.map(|c| json!({
@@ -831,11 +894,13 @@ impl LiveReport {
         );
         let _ = writeln!(
             out,
-            "- server `{}` at its default durability (full fsync), over loopback; the \
+            "- server `{}` at its default durability (every join on disk before it is answered: \
+             see the store), over loopback; the \
              participants (plenum_client::Participant) run in the harness on {} thread(s), at \
              most {} connecting or joining at once",
             self.server, self.client_threads, self.concurrency
         );
+        let _ = writeln!(out, "- store: {}", self.store);
         let _ = writeln!(out, "- what: {}", self.description);
         let j = &self.joins;
         let _ = writeln!(
@@ -866,6 +931,15 @@ impl LiveReport {
                 c.harness.as_secs_f64(),
                 self.per_join_us(c.harness)
             );
+            if let Some(database) = c.database {
+                let _ = writeln!(
+                    out,
+                    "- CPU of PostgreSQL's processes during the joins: {:.2} s (**{:.0} µs per \
+                     join**, at least: backends that ended meanwhile are not counted)",
+                    database.as_secs_f64(),
+                    self.per_join_us(database)
+                );
+            }
         }
         if let Some(c) = j.slow_commits {
             let _ = writeln!(

@@ -4,6 +4,7 @@
 //! and p50/p99 latency for both. Traffic goes to 127.0.0.1 only, and every loop is bounded in
 //! time and count.
 
+mod backend;
 mod changes;
 mod client;
 mod history;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Parser;
 
+use crate::backend::{Backend, BackendChoice, Database};
 use crate::load::{LoadGenerator, PhaseStats, Work};
 use crate::report::{EndpointReport, Machine, PhaseRecord, Role, RunReport, Settings};
 use crate::scenario::{Scenario, SetupContext};
@@ -136,6 +138,21 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 0.0)]
     changing_rate: f64,
 
+    /// The store the server runs on: SQLite in its data directory, PostgreSQL, or both one
+    /// after the other in one run (each against the baseline of its own server).
+    #[arg(long, value_enum, default_value_t = BackendChoice::Sqlite)]
+    backend: BackendChoice,
+
+    /// PostgreSQL: the database to serve (for the history scenarios, the one the data set was
+    /// loaded into with `plenum --data-dir DIR --database-url URL dev generate-history`).
+    /// Without it, a durable throwaway cluster is started for the run with --pg-script.
+    #[arg(long, value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// PostgreSQL without --database-url: the script that starts and stops a cluster.
+    #[arg(long, value_name = "PATH", default_value = "scripts/pg-test-server.sh")]
+    pg_script: PathBuf,
+
     /// Keep the server's stderr in this file (default: a temporary file, shown on failure).
     #[arg(long, value_name = "PATH")]
     server_log: Option<PathBuf>,
@@ -156,13 +173,18 @@ fn main() -> ExitCode {
         return main_live(&cli);
     }
     match run_main(&cli) {
-        Ok(report) => {
+        Ok(reports) => {
             if cli.json {
-                println!("{:#}", report.json());
+                println!("{:#}", report::json_of_runs(&reports));
             } else {
-                print!("{}", report.markdown());
+                for report in &reports {
+                    print!("{}", report.markdown());
+                }
+                if reports.len() > 1 {
+                    print!("{}", report::side_by_side(&reports));
+                }
             }
-            let errors = report.total_errors();
+            let errors: u64 = reports.iter().map(RunReport::total_errors).sum();
             if errors > 0 {
                 eprintln!("plenum-bench: FAILED: {errors} requests failed (see the report)");
                 ExitCode::FAILURE
@@ -177,18 +199,45 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_main(cli: &Cli) -> Result<RunReport> {
+fn run_main(cli: &Cli) -> Result<Vec<RunReport>> {
     validate(cli)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(usize::from(cli.client_threads))
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(async {
-        tokio::select! {
-            result = run(cli) => result,
-            // Dropping `run` drops the server guard, which stops the server.
-            _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+    let mut reports = Vec::new();
+    for &backend in cli.backend.backends() {
+        let database = database(cli, backend)?;
+        reports.push(runtime.block_on(async {
+            tokio::select! {
+                result = run(cli, backend, database.as_ref()) => result,
+                // Dropping `run` drops the server guard, which stops the server.
+                _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+            }
+        })?);
+        // `database` is dropped here: a throwaway cluster stops after its server.
+    }
+    Ok(reports)
+}
+
+/// The PostgreSQL database of a run on `backend` (none for SQLite).
+fn database(cli: &Cli, backend: Backend) -> Result<Option<Database>> {
+    Ok(match (backend, &cli.database_url) {
+        (Backend::Sqlite, _) => None,
+        (Backend::Postgres, Some(url)) => Some(Database::existing(url.clone())),
+        (Backend::Postgres, None) => {
+            if cli.scenario.is_history() {
+                bail!(
+                    "{} on PostgreSQL reads the history data set from a database it was loaded                      into: `plenum --data-dir DIR --database-url URL dev generate-history                      --admin-password P`, then pass --database-url URL (with the same --data-dir                      and --admin-password)",
+                    cli.scenario.name()
+                );
+            }
+            progress(&format!(
+                "starting a throwaway PostgreSQL cluster with {}",
+                cli.pg_script.display()
+            ));
+            Some(Database::start_cluster(&cli.pg_script)?)
         }
     })
 }
@@ -214,7 +263,7 @@ fn live_scenario(cli: &Cli) -> Result<live::LiveScenario> {
 }
 
 fn main_live(cli: &Cli) -> ExitCode {
-    let result = (|| {
+    let result = (|| -> Result<Vec<live::LiveReport>> {
         let scenario = live_scenario(cli)?;
         // One thread: everything on it, so the participants' tasks and the collector of
         // their results do not wake each other across threads.
@@ -229,24 +278,39 @@ fn main_live(cli: &Cli) -> ExitCode {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-        runtime.block_on(async {
-            tokio::select! {
-                result = run_live(cli, scenario) => result,
-                _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-            }
-        })
+        let mut reports = Vec::new();
+        for &backend in cli.backend.backends() {
+            let database = database(cli, backend)?;
+            reports.push(runtime.block_on(async {
+                tokio::select! {
+                    result = run_live(cli, scenario, backend, database.as_ref()) => result,
+                    _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+                }
+            })?);
+        }
+        Ok(reports)
     })();
     match result {
-        Ok(report) => {
+        Ok(reports) => {
             if cli.json {
-                println!("{:#}", report.json());
+                let runs: Vec<_> = reports.iter().map(live::LiveReport::json).collect();
+                match <[_; 1]>::try_from(runs) {
+                    Ok([one]) => println!("{one:#}"),
+                    Err(runs) => println!("{:#}", serde_json::json!({ "runs": runs })),
+                }
             } else {
-                print!("{}", report.markdown());
+                for report in &reports {
+                    print!("{}", report.markdown());
+                }
             }
-            if report.problems.is_empty() {
+            let problems: Vec<&str> = reports
+                .iter()
+                .flat_map(|report| report.problems.iter().map(String::as_str))
+                .collect();
+            if problems.is_empty() {
                 ExitCode::SUCCESS
             } else {
-                eprintln!("plenum-bench: FAILED: {}", report.problems.join("; "));
+                eprintln!("plenum-bench: FAILED: {}", problems.join("; "));
                 ExitCode::FAILURE
             }
         }
@@ -257,8 +321,17 @@ fn main_live(cli: &Cli) -> ExitCode {
     }
 }
 
-async fn run_live(cli: &Cli, scenario: live::LiveScenario) -> Result<live::LiveReport> {
-    progress(&format!("starting {}", cli.server.display()));
+async fn run_live(
+    cli: &Cli,
+    scenario: live::LiveScenario,
+    backend: Backend,
+    database: Option<&Database>,
+) -> Result<live::LiveReport> {
+    progress(&format!(
+        "starting {} on {}",
+        cli.server.display(),
+        backend.name()
+    ));
     let mut extra_args = scenario.serve_args();
     // The webhook sink listens on loopback: the server must be allowed to post there.
     let config = tempfile::NamedTempFile::new().context("a configuration file")?;
@@ -274,6 +347,7 @@ async fn run_live(cli: &Cli, scenario: live::LiveScenario) -> Result<live::LiveR
         seed: None,
         existing: None,
         extra_args,
+        database_url: database.map(|db| db.url().to_owned()),
     })
     .await?;
     progress(&format!("server healthy at {}", server.addr()));
@@ -282,7 +356,10 @@ async fn run_live(cli: &Cli, scenario: live::LiveScenario) -> Result<live::LiveR
         cli.scenario.description().to_owned(),
         scenario,
         &live::Target {
-            addr: server.addr(),
+            nodes: vec![server.addr()],
+            store: store_line(backend, database),
+            database_pid: database.and_then(Database::postmaster_pid),
+            logs_slow_commits: backend == Backend::Sqlite,
             admin_password: server.admin_password(),
             server_pid: server.pid(),
             server_binary: cli.server.display().to_string(),
@@ -310,6 +387,9 @@ fn validate(cli: &Cli) -> Result<()> {
     }
     if cli.changing_rate > 0.0 && cli.scenario != Scenario::HistoryMixed {
         bail!("--changing-rate is for --scenario history-mixed");
+    }
+    if cli.database_url.is_some() && cli.backend == BackendChoice::Sqlite {
+        bail!("--database-url is for --backend postgres or --backend both");
     }
     if cli.duration / cli.rounds < MIN_PHASE {
         bail!(
@@ -353,12 +433,27 @@ fn schedule(warmup: Duration, duration: Duration, rounds: u32) -> Vec<Phase> {
     phases
 }
 
-async fn run(cli: &Cli) -> Result<RunReport> {
+/// For the reports: the store a server ran on.
+fn store_line(backend: Backend, database: Option<&Database>) -> String {
+    match database {
+        Some(database) => format!("{} ({})", backend.name(), database.describe()),
+        None => format!(
+            "{} in the data directory (`durability = full`: each commit synced)",
+            backend.name()
+        ),
+    }
+}
+
+async fn run(cli: &Cli, backend: Backend, database: Option<&Database>) -> Result<RunReport> {
     let machine = Machine::detect();
     let connections = usize::from(cli.connections);
     let scenario = cli.scenario;
 
-    progress(&format!("starting {}", cli.server.display()));
+    progress(&format!(
+        "starting {} on {}",
+        cli.server.display(),
+        backend.name()
+    ));
     if scenario.is_history() && cli.data_dir.is_none() {
         anyhow::bail!(
             "{} reads the history data set: make it once with `plenum --data-dir DIR dev generate-history` and pass --data-dir DIR --admin-password P",
@@ -371,6 +466,7 @@ async fn run(cli: &Cli) -> Result<RunReport> {
         seed: scenario.seed(),
         existing: cli.data_dir.clone().zip(cli.admin_password.clone()),
         extra_args: scenario.server_args(),
+        database_url: database.map(|db| db.url().to_owned()),
     })
     .await?;
     let addr = server.addr();
@@ -498,6 +594,8 @@ async fn run(cli: &Cli) -> Result<RunReport> {
             scenario: scenario.name().to_owned(),
             description: scenario.description().to_owned(),
             server: cli.server.display().to_string(),
+            backend: backend.name(),
+            store: store_line(backend, database),
             connections,
             duration: cli.duration,
             warmup: cli.warmup,

@@ -414,6 +414,7 @@ pub(crate) async fn media_server(
         log_path: Some(log),
         seed: None,
         existing: None,
+        database_url: None,
         extra_args: vec![
             "--media-listen".into(),
             "127.0.0.1:0".into(),

@@ -64,6 +64,10 @@ pub struct Settings {
     pub description: String,
     /// Server binary path as given.
     pub server: String,
+    /// The store's name (SQLite, PostgreSQL).
+    pub backend: &'static str,
+    /// The store the server ran on, described.
+    pub store: String,
     /// Keep-alive connections.
     pub connections: usize,
     /// Total measured time per endpoint.
@@ -197,6 +201,7 @@ impl RunReport {
              sharing the machine with the server `{}`",
             s.connections, s.client_threads, s.server
         );
+        let _ = writeln!(out, "- store: {}", s.store);
         let _ = writeln!(out, "- target: {}", s.description);
         let _ = writeln!(out, "- method: {}", self.method());
         let phases: Vec<String> = self
@@ -346,6 +351,8 @@ impl RunReport {
             },
             "settings": {
                 "server": s.server,
+                "backend": s.backend,
+                "store": s.store,
                 "connections": s.connections,
                 "duration_s": s.duration.as_secs_f64(),
                 "warmup_s": s.warmup.as_secs_f64(),
@@ -384,6 +391,49 @@ impl RunReport {
             "ok": self.total_errors() == 0,
         })
     }
+}
+
+/// One run's JSON object as it is; several runs (`--backend both`) as `{"runs": [...]}`.
+pub fn json_of_runs(reports: &[RunReport]) -> Value {
+    match reports {
+        [one] => one.json(),
+        runs => json!({ "runs": runs.iter().map(RunReport::json).collect::<Vec<_>>() }),
+    }
+}
+
+/// The runs of one scenario on several stores, one row each: each row's share is of the
+/// baseline of its own server, measured in the same run.
+pub fn side_by_side(reports: &[RunReport]) -> String {
+    let mut out = String::new();
+    let Some(first) = reports.first() else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "\n## side by side: scenario `{}`\n",
+        first.settings.scenario
+    );
+    let _ = writeln!(
+        out,
+        "| store | requests/s | p50 ms | p99 ms | % of its baseline | baseline requests/s | errors |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for report in reports {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {} | {} | {} | {:.0} | {} |",
+            report.settings.backend,
+            report.target.requests_per_s(),
+            ms(report.target.stats.quantile_ms(0.50)),
+            ms(report.target.stats.quantile_ms(0.99)),
+            report
+                .target_vs_baseline_percent()
+                .map_or_else(|| "–".to_owned(), |share| format!("{share:.1} %")),
+            report.baseline.requests_per_s(),
+            report.total_errors(),
+        );
+    }
+    out
 }
 
 fn per_second(count: u64, elapsed: Duration) -> f64 {

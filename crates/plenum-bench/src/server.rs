@@ -41,7 +41,13 @@ pub struct ServerConfig {
     pub existing: Option<(PathBuf, String)>,
     /// More `plenum serve` arguments.
     pub extra_args: Vec<String>,
+    /// PostgreSQL instead of SQLite: the seeding command and the server use this database
+    /// (the data directory then holds only the installation's secrets).
+    pub database_url: Option<String>,
 }
+
+/// The server's setting for a PostgreSQL database (`plenum --database-url`).
+const DATABASE_URL_ENV: &str = "PLENUM_DATABASE_URL";
 
 /// How long seeding the data directory may take.
 const SEED_TIMEOUT: Duration = Duration::from_secs(900);
@@ -94,9 +100,20 @@ impl Server {
             Some((_, password)) => password.clone(),
             None => throwaway_password(),
         };
+        // Through the environment: a URL's password stays out of the process list. An
+        // SQLite run clears it, so a URL in the harness's environment cannot turn it into a
+        // PostgreSQL run.
+        let use_database = |command: &mut Command| {
+            match &config.database_url {
+                Some(url) => command.env(DATABASE_URL_ENV, url),
+                None => command.env_remove(DATABASE_URL_ENV),
+            };
+        };
         if let (Some(seed), None) = (&config.seed, &config.existing) {
             // The seeding command initialises the directory with the same admin password.
-            let run = tokio::process::Command::new(&config.binary)
+            let mut seeding = Command::new(&config.binary);
+            use_database(&mut seeding);
+            let run = tokio::process::Command::from(seeding)
                 .arg("--data-dir")
                 .arg(&data_dir)
                 .arg("--durability")
@@ -118,7 +135,9 @@ impl Server {
                 );
             }
         }
-        let child = Command::new(&config.binary)
+        let mut serve = Command::new(&config.binary);
+        use_database(&mut serve);
+        let child = serve
             .arg("serve")
             .arg("--data-dir")
             .arg(&data_dir)
