@@ -11,7 +11,7 @@ mod actor;
 mod clock;
 mod context;
 mod error;
-mod failures;
+mod limits;
 mod history;
 mod import;
 mod live;

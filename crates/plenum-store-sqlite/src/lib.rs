@@ -13,6 +13,7 @@ mod history;
 mod history_index;
 mod import;
 mod leases;
+mod limits;
 mod live;
 mod meetings;
 mod migrate;
@@ -83,6 +84,8 @@ pub struct SqliteStore {
     /// Notices to this process's subscribers: one server per data directory, so nobody else
     /// is to be told (`plenum_store::Notices`).
     notices: tokio::sync::broadcast::Sender<plenum_store::Notice>,
+    /// Attempt counts (`limits.rs`): in the process, as this is the only node.
+    limits: std::sync::Arc<plenum_store::MemoryLimits>,
 }
 
 /// Notices a slow subscriber may fall behind by before it is told to forget everything.
@@ -193,6 +196,7 @@ impl SqliteStore {
             journal,
             history: std::sync::Arc::default(),
             notices: tokio::sync::broadcast::channel(NOTICES_QUEUED).0,
+            limits: std::sync::Arc::default(),
         })
     }
 

@@ -43,6 +43,11 @@ pub mod contract_leases;
 mod leases;
 pub use leases::Leases;
 
+#[cfg(feature = "contract-tests")]
+pub mod contract_limits;
+mod limits;
+pub use limits::{Limits, MemoryLimits};
+
 pub use webhooks::{Attempt, AttemptResult, AuditLog, DueDelivery, Registration, Trail, Webhooks};
 
 /// Why a store operation did not happen. Every variant but `Internal` is a domain answer the
@@ -158,6 +163,7 @@ pub trait Store:
     + AuditLog
     + Notices
     + Leases
+    + Limits
     + Send
     + Sync
     + std::fmt::Debug
