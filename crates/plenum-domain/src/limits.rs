@@ -215,9 +215,7 @@ mod tests {
             Attempts::LivePasscode(from).key(),
         ];
         assert_eq!(
-            keys.iter()
-                .collect::<std::collections::HashSet<_>>()
-                .len(),
+            keys.iter().collect::<std::collections::HashSet<_>>().len(),
             3
         );
         assert_eq!(

@@ -20,7 +20,10 @@ impl Context {
     ) -> Result<Result<Option<Failures>, Timestamp>, ServiceError> {
         let failures = self.store.failures(key, now).await?;
         Ok(match failures {
-            Some(f) => f.throttle(&self.policy.lockout).check(now).map(|()| Some(f)),
+            Some(f) => f
+                .throttle(&self.policy.lockout)
+                .check(now)
+                .map(|()| Some(f)),
             None => Ok(None),
         })
     }
@@ -67,10 +70,6 @@ impl Accounts<'_> {
     /// Deletes attempt counts that mean nothing any more (forgotten failures, ended
     /// windows); the server calls this with its hourly janitor.
     pub async fn purge_expired_attempts(&self) -> Result<u64, ServiceError> {
-        Ok(self
-            .inner
-            .store
-            .expire_attempts(self.inner.now())
-            .await?)
+        Ok(self.inner.store.expire_attempts(self.inner.now()).await?)
     }
 }

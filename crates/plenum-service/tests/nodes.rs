@@ -188,7 +188,9 @@ async fn wrong_meeting_passwords_on_both_nodes_lock_the_address_on_both() {
             Some(JoinRefusal::WrongPassword)
         );
     }
-    let retry_at = whole_ms(clock.now()).checked_add(SignedDuration::from_secs(30)).ok();
+    let retry_at = whole_ms(clock.now())
+        .checked_add(SignedDuration::from_secs(30))
+        .ok();
     for node in [&a, &b] {
         let refusal = join(node, "5559101", "1234", guesser).await;
         assert!(

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use plenum_domain::{SignedDuration, Timestamp};
 use plenum_domain::ids::UserId;
 use plenum_domain::limits::{AttemptKey, Attempts, FAILURES_REMEMBERED, RateWindow, WindowCount};
 use plenum_domain::sign_in::LockoutPolicy;
 use plenum_domain::user::Username;
+use plenum_domain::{SignedDuration, Timestamp};
 
 use crate::Store;
 
@@ -73,12 +73,20 @@ pub async fn failures_lock_as_the_policy_says_until_a_success_forgets_them(store
     store.forget_failures(&alice).await.expect("forget");
     assert_eq!(store.failures(&alice, at_ms(3)).await.expect("read"), None);
     assert_eq!(
-        store.record_failure(&alice, at_ms(4)).await.expect("count").count,
+        store
+            .record_failure(&alice, at_ms(4))
+            .await
+            .expect("count")
+            .count,
         1,
         "after a success, failures start over"
     );
     assert_eq!(
-        store.failures(&bob, at_ms(5)).await.expect("read").map(|f| f.count),
+        store
+            .failures(&bob, at_ms(5))
+            .await
+            .expect("read")
+            .map(|f| f.count),
         Some(1),
         "another key is left alone"
     );
@@ -87,7 +95,10 @@ pub async fn failures_lock_as_the_policy_says_until_a_success_forgets_them(store
 pub async fn failures_are_forgotten_a_day_after_the_last(store: &dyn Store) {
     let key = username("carol");
     store.record_failure(&key, at_ms(0)).await.expect("count");
-    let second = store.record_failure(&key, at_ms(1000)).await.expect("count");
+    let second = store
+        .record_failure(&key, at_ms(1000))
+        .await
+        .expect("count");
     assert_eq!(second.count, 2);
     assert_eq!(
         store
@@ -99,7 +110,10 @@ pub async fn failures_are_forgotten_a_day_after_the_last(store: &dyn Store) {
         "remembered for a day after the last failure"
     );
     assert_eq!(
-        store.failures(&key, at_ms(1000 + DAY_MS)).await.expect("read"),
+        store
+            .failures(&key, at_ms(1000 + DAY_MS))
+            .await
+            .expect("read"),
         None
     );
     let again = store
@@ -118,7 +132,11 @@ pub async fn concurrent_failures_of_one_key_are_all_counted(store: &dyn Store) {
         .collect::<BTreeSet<u32>>();
     assert_eq!(counts, (1..=20).collect(), "each failure has its own count");
     assert_eq!(
-        store.failures(&key, at_ms(0)).await.expect("read").map(|f| f.count),
+        store
+            .failures(&key, at_ms(0))
+            .await
+            .expect("read")
+            .map(|f| f.count),
         Some(20)
     );
 }
@@ -171,27 +189,48 @@ pub async fn requests_are_counted_in_fixed_windows_per_key(store: &dyn Store) {
 
 pub async fn concurrent_requests_of_one_key_are_counted_exactly(store: &dyn Store) {
     let key = requests(3);
-    let counted = futures::future::join_all(
-        (0..20).map(|_| store.count_request(&key, WINDOW, at_ms(100))),
-    )
-    .await
-    .into_iter()
-    .map(|c| c.expect("count"))
-    .collect::<Vec<_>>();
+    let counted =
+        futures::future::join_all((0..20).map(|_| store.count_request(&key, WINDOW, at_ms(100))))
+            .await
+            .into_iter()
+            .map(|c| c.expect("count"))
+            .collect::<Vec<_>>();
     let counts: BTreeSet<u32> = counted.iter().map(|c| c.count).collect();
     assert_eq!(counts, (1..=20).collect(), "each request has its own count");
-    assert!(counted.iter().all(|c| c.ends_at == at_ms(1100)), "one window");
-    let within = counted.iter().filter(|c| WINDOW.verdict(**c).is_ok()).count();
+    assert!(
+        counted.iter().all(|c| c.ends_at == at_ms(1100)),
+        "one window"
+    );
+    let within = counted
+        .iter()
+        .filter(|c| WINDOW.verdict(**c).is_ok())
+        .count();
     assert_eq!(within, 3, "exactly the limit gets through");
 }
 
 pub async fn expired_counts_are_deleted_and_live_ones_kept(store: &dyn Store) {
-    let (ended, open, forgotten, remembered) =
-        (requests(4), requests(5), username("erin"), username("frank"));
-    store.count_request(&ended, WINDOW, at_ms(0)).await.expect("count");
-    store.count_request(&open, WINDOW, at_ms(DAY_MS)).await.expect("count");
-    store.record_failure(&forgotten, at_ms(0)).await.expect("count");
-    store.record_failure(&remembered, at_ms(10)).await.expect("count");
+    let (ended, open, forgotten, remembered) = (
+        requests(4),
+        requests(5),
+        username("erin"),
+        username("frank"),
+    );
+    store
+        .count_request(&ended, WINDOW, at_ms(0))
+        .await
+        .expect("count");
+    store
+        .count_request(&open, WINDOW, at_ms(DAY_MS))
+        .await
+        .expect("count");
+    store
+        .record_failure(&forgotten, at_ms(0))
+        .await
+        .expect("count");
+    store
+        .record_failure(&remembered, at_ms(10))
+        .await
+        .expect("count");
     assert_eq!(
         store.expire_attempts(at_ms(DAY_MS)).await.expect("expire"),
         2,
@@ -214,7 +253,10 @@ pub async fn expired_counts_are_deleted_and_live_ones_kept(store: &dyn Store) {
             .map(|f| f.count),
         Some(1)
     );
-    assert_eq!(store.expire_attempts(at_ms(DAY_MS)).await.expect("expire"), 0);
+    assert_eq!(
+        store.expire_attempts(at_ms(DAY_MS)).await.expect("expire"),
+        0
+    );
 }
 
 #[cfg(test)]

@@ -65,7 +65,9 @@ impl MemoryLimits {
     const MAX_KEYS: usize = 100_000;
 
     fn lock(&self) -> MutexGuard<'_, HashMap<AttemptKey, Count>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Replaces `key`'s count with what `next` makes of it (and answers what `next` says),

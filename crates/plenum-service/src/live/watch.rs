@@ -151,11 +151,13 @@ impl<'a> Live<'a> {
     ) -> Result<Watching, ServiceError> {
         let now = self.inner.now();
         let guesser = Attempts::LivePasscode(from).key();
-        let failed = self.inner.failed_attempts(&guesser, now).await?.map_err(|until| {
-            ServiceError::TooManyAttempts {
+        let failed = self
+            .inner
+            .failed_attempts(&guesser, now)
+            .await?
+            .map_err(|until| ServiceError::TooManyAttempts {
                 retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
-            }
-        })?;
+            })?;
         let (handle, snapshot) = self.streamed(live_id).await?;
         let Some(live) = snapshot.live else {
             return Err(ServiceError::NotFound);
