@@ -212,44 +212,44 @@ async fn wrong_meeting_passwords_on_both_nodes_lock_the_address_on_both() {
 }
 
 #[tokio::test]
-async fn sign_ins_of_a_username_without_an_account_lock_it_on_both_nodes() {
-    let Some(server) = testing::server("nodes_unknown") else {
+async fn failed_sign_ins_on_both_nodes_lock_the_name_on_both_with_or_without_an_account() {
+    let Some(server) = testing::server("nodes_sign_ins") else {
         return;
     };
     let database = TestDatabase::create(&server).await;
     let (_clock, a, b, _admin) = two_nodes(&database).await;
-    let ghost = Username::parse("ghost").expect("a username");
-    let sign_in = |node: &Plenum| {
+    let sign_in = |node: &Plenum, name: &str, password: &str| {
         let node = node.clone();
-        let ghost = ghost.clone();
+        let name = Username::parse(name).expect("a username");
+        let password = Password::parse_for_sign_in(password).expect("a password");
         async move {
             node.accounts()
-                .sign_in(
-                    &ghost,
-                    Credential::Password(Password::parse_for_sign_in(PASSWORD).expect("pw")),
-                    None,
-                )
+                .sign_in(&name, Credential::Password(password), None)
                 .await
                 .map(|_| ())
         }
     };
-    for n in 0..6 {
-        let node = if n % 2 == 0 { &a } else { &b };
-        assert!(matches!(
-            sign_in(node).await,
-            Err(ServiceError::InvalidCredentials)
-        ));
-    }
-    for node in [&a, &b] {
-        assert!(
-            matches!(
-                sign_in(node).await,
-                Err(ServiceError::AccountLocked {
-                    retry_after_secs: 29..=30
-                })
-            ),
-            "locked on both nodes, as an account would be"
-        );
+    // The admin's account keeps its failures in its row; "ghost" has no account, and its
+    // failures are attempt counts. Six wrong guesses each, spread over both nodes.
+    for name in ["admin", "ghost"] {
+        for n in 0..6 {
+            let node = if n % 2 == 0 { &a } else { &b };
+            assert!(matches!(
+                sign_in(node, name, "Wrong-guess-1").await,
+                Err(ServiceError::InvalidCredentials)
+            ));
+        }
+        for node in [&a, &b] {
+            assert!(
+                matches!(
+                    sign_in(node, name, PASSWORD).await,
+                    Err(ServiceError::AccountLocked {
+                        retry_after_secs: 29..=30
+                    })
+                ),
+                "{name} is locked on both nodes, the right password too"
+            );
+        }
     }
 }
 
