@@ -14,6 +14,7 @@ pub mod history;
 pub mod history_import;
 pub mod history_query;
 pub mod ids;
+pub mod limits;
 pub mod live;
 pub mod nodes;
 pub mod paging;
@@ -27,4 +28,4 @@ pub mod webhooks;
 mod error;
 
 pub use error::{Field, Rule, ValidationError};
-pub use jiff::Timestamp;
+pub use jiff::{SignedDuration, Timestamp};

@@ -38,8 +38,8 @@ use plenum_service::Plenum;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub plenum: Plenum,
-    /// Rocket.Chat's per-user request counts.
-    pub rate_limiter: std::sync::Arc<rocketchat::RateLimiter>,
+    /// Requests one Rocket.Chat user may make per second (counted by the service).
+    pub rocketchat_rate_limit: u32,
     /// Rocket.Chat's ended calls as JSON, with what they were written from.
     pub rendered_calls: std::sync::Arc<rocketchat::RenderedCalls>,
     /// Recording files and their download links; `None` when the server keeps none (then
@@ -53,7 +53,7 @@ impl AppState {
     pub fn new(plenum: Plenum) -> Self {
         Self {
             plenum,
-            rate_limiter: std::sync::Arc::default(),
+            rocketchat_rate_limit: rocketchat::DOCUMENTED_LIMIT,
             rendered_calls: std::sync::Arc::default(),
             recordings: None,
             relay: nodes::relay_client(),
@@ -63,7 +63,7 @@ impl AppState {
     /// The same state, with Rocket.Chat's `video-conference.list` allowing `limit` requests
     /// per second and user (Rocket.Chat documents 3).
     pub fn with_rocketchat_rate_limit(mut self, limit: u32) -> Self {
-        self.rate_limiter = std::sync::Arc::new(rocketchat::RateLimiter::new(limit));
+        self.rocketchat_rate_limit = limit;
         self
     }
 

@@ -7,16 +7,13 @@
 //! (the record of meetings, recordings, import) and [`Plenum::live`] (running meetings,
 //! media, recording and streaming). A group is a borrowed view: it costs nothing to take.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use plenum_domain::Timestamp;
 use plenum_domain::company::Company;
 use plenum_domain::ids::CompanyId;
-use plenum_domain::schedule::MeetingNumber;
 use plenum_store::Store;
 
-use crate::failures::Failures;
 use crate::tokens::{Expiring, TokenCache};
 use crate::{Clock, PasswordHasher, Policy, Principal};
 
@@ -43,18 +40,8 @@ pub(crate) struct Context {
     pub(crate) live: crate::live::Registry,
     /// The media server, once started (`Live::start_media`).
     pub(crate) media: std::sync::OnceLock<crate::live::MediaService>,
-    /// Failed sign-ins of usernames that have no account, by canonical name, throttled as
-    /// an account's are: if a name without an account never locked, the lock would tell
-    /// which usernames exist (docs/security.md).
-    pub(crate) unknown_sign_ins: Failures<String>,
-    /// Wrong meeting passwords, by the joiner's address and the meeting's number: a join
-    /// is answered at once and a connection may try again, so without this a password of
-    /// a few digits falls to a loop in seconds.
-    pub(crate) join_guesses: Failures<(IpAddr, MeetingNumber)>,
     /// Recording and live streaming, once started (`History::start_recordings`).
     pub(crate) recordings: std::sync::OnceLock<crate::recordings::Recorder>,
-    /// Wrong live passcodes, by the watcher's address.
-    pub(crate) watch_guesses: Failures<IpAddr>,
     /// New live-stream viewers per address.
     pub(crate) viewer_rate: crate::live::ViewerRate,
     /// The webhook delivery task's wake-up and counters (`webhooks/`).
@@ -99,10 +86,7 @@ impl Plenum {
                 companies,
                 live: Default::default(),
                 media: Default::default(),
-                unknown_sign_ins: Failures::default(),
-                join_guesses: Failures::default(),
                 recordings: std::sync::OnceLock::new(),
-                watch_guesses: Failures::default(),
                 viewer_rate: Default::default(),
                 deliveries: Default::default(),
                 draining: Default::default(),

@@ -15,6 +15,7 @@
 mod history;
 mod import;
 mod leases;
+mod limits;
 mod live;
 mod meetings;
 mod notices;

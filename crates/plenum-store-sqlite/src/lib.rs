@@ -13,6 +13,7 @@ mod history;
 mod history_index;
 mod import;
 mod leases;
+mod limits;
 mod live;
 mod meetings;
 mod migrate;
@@ -86,6 +87,8 @@ pub struct SqliteStore {
     /// What the delivery task has claimed (`Webhooks::claim_deliveries`): one server, so
     /// in memory.
     delivery_claims: std::sync::Arc<plenum_store::ClaimsInMemory>,
+    /// Attempt counts (`limits.rs`): in the process, as this is the only node.
+    limits: std::sync::Arc<plenum_store::MemoryLimits>,
 }
 
 /// Notices a slow subscriber may fall behind by before it is told to forget everything.
@@ -197,6 +200,7 @@ impl SqliteStore {
             history: std::sync::Arc::default(),
             notices: tokio::sync::broadcast::channel(NOTICES_QUEUED).0,
             delivery_claims: std::sync::Arc::default(),
+            limits: std::sync::Arc::default(),
         })
     }
 

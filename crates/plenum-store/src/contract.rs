@@ -147,6 +147,7 @@ macro_rules! contract_tests {
         $crate::history_contract_tests!($make, $expect);
         $crate::webhooks_contract_tests!($make, $expect);
         $crate::leases_contract_tests!($make, $expect);
+        $crate::limits_contract_tests!($make, $expect);
     };
     (@tests_of $module:ident; $make:expr; $expect:expr; $($name:ident),* $(,)?) => {
         $(

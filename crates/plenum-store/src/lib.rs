@@ -43,6 +43,11 @@ pub mod contract_leases;
 mod leases;
 pub use leases::Leases;
 
+#[cfg(feature = "contract-tests")]
+pub mod contract_limits;
+mod limits;
+pub use limits::{Limits, MemoryLimits};
+
 pub use webhooks::{
     Attempt, AttemptResult, AuditLog, ClaimsInMemory, DELIVERY_CLAIM, DueDelivery, Registration,
     Trail, Webhooks,
@@ -161,6 +166,7 @@ pub trait Store:
     + AuditLog
     + Notices
     + Leases
+    + Limits
     + Send
     + Sync
     + std::fmt::Debug

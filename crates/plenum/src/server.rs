@@ -469,7 +469,8 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Removes expired tokens hourly, so the table does not grow without bound.
+/// Removes expired tokens (and webhook events, app tokens, attempt counts) hourly, so the
+/// tables do not grow without bound.
 fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -497,6 +498,11 @@ fn spawn_token_janitor(plenum: Plenum) -> JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "expired app tokens removed"),
                 Err(e) => tracing::warn!(error = %e, "could not remove expired app tokens"),
+            }
+            match plenum.accounts().purge_expired_attempts().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired attempt counts removed"),
+                Err(e) => tracing::warn!(error = %e, "could not remove expired attempt counts"),
             }
         }
     })

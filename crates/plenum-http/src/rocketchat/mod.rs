@@ -16,7 +16,8 @@
 //! - `offset` (default 0) and `count` (default 50, at most 100 — Rocket.Chat's default and
 //!   upper count limit; larger counts are cut to 100, 0 means the default); newest first; the
 //!   answer's `count` is the number of items returned, `total` the number of calls.
-//! - Rate limit: 3 requests per 1000 ms per user (`RateLimiter`, `--rocketchat-rate-limit`), beyond
+//! - Rate limit: 3 requests per 1000 ms per user, counted on every node
+//!   together (`rate_limit.rs`, `--rocketchat-rate-limit`), beyond
 //!   that 429 `{"success": false, "error": "Error, too many requests. Please slow down. You
 //!   must wait N seconds before trying this endpoint again. [error-too-many-requests]"}`, as
 //!   Rocket.Chat's API layer answers, with its `X-RateLimit-*` headers.
@@ -26,7 +27,7 @@ pub(crate) mod openapi;
 mod rate_limit;
 mod rendered;
 
-pub use rate_limit::{DOCUMENTED_LIMIT, RateLimiter};
+pub use rate_limit::DOCUMENTED_LIMIT;
 pub use rendered::RenderedCalls;
 
 use axum::Json;
@@ -38,6 +39,7 @@ use axum::routing::{get, post};
 use plenum_domain::credentials::Password;
 use plenum_domain::history_query::SessionSummary;
 use plenum_domain::ids::{RoomId, SessionId, UserId};
+use plenum_domain::limits::Attempts;
 use plenum_domain::paging::PageRequest;
 use plenum_service::{CompanyScope, Credential, ServiceError};
 use serde::Serialize;
@@ -472,15 +474,21 @@ async fn list(
     uri: Uri,
 ) -> Result<Response, RocketError> {
     let (user, scope) = logged_in(&state, &headers).await?;
-    let limit = state.rate_limiter.limit();
-    let now_ms = state.plenum.now().as_millisecond();
+    let window = rate_limit::window(state.rocketchat_rate_limit);
+    let limit = window.limit;
     let remaining = state
-        .rate_limiter
-        .check(user, now_ms, 1000)
-        .map_err(|reset_ms| RocketError::TooManyRequests {
-            wait_secs: (reset_ms - now_ms + 999).div_euclid(1000).max(1),
-            limit,
-            reset_ms,
+        .plenum
+        .integrations()
+        .count_request(&Attempts::RocketChatRequests(user).key(), window)
+        .await
+        .map_err(internal)?
+        .map_err(|reset| {
+            let (reset_ms, now_ms) = (reset.as_millisecond(), state.plenum.now().as_millisecond());
+            RocketError::TooManyRequests {
+                wait_secs: (reset_ms - now_ms + 999).div_euclid(1000).max(1),
+                limit,
+                reset_ms,
+            }
         })?;
 
     let pairs = query_pairs(&uri).map_err(|e| RocketError::invalid_params(&e))?;

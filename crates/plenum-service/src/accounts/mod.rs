@@ -11,6 +11,7 @@ use plenum_domain::audit::Action;
 use plenum_domain::company::{Company, CompanyChanges, CompanyName, NewCompany, TimeZoneName};
 use plenum_domain::credentials::{Password, Secret, SecurityLevel, TokenHash};
 use plenum_domain::ids::{CompanyId, UserId};
+use plenum_domain::limits::Attempts;
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::sign_in::AccessTokenRecord;
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
@@ -309,15 +310,16 @@ impl Accounts<'_> {
     ) -> Result<SignedIn, ServiceError> {
         let secret = self.secret_of(&credential);
         let Some(record) = self.inner.store.sign_in_record(username).await? else {
-            // Answered as an account's would be, lock included (see `UnknownSignIns`).
-            let name = username.canonical();
+            // Answered as an account's would be, lock included, on every node
+            // (`Attempts::UnknownUsername`).
+            let key = Attempts::UnknownUsername(username).key();
             let now = self.inner.now();
-            let unknown = &self.inner.unknown_sign_ins;
-            unknown
-                .check(&name, now)
+            self.inner
+                .failed_attempts(&key, now)
+                .await?
                 .map_err(|until| account_locked(until, now))?;
             self.inner.hasher.verify_decoy(secret).await?;
-            unknown.record_failure(name, &self.inner.policy.lockout, self.inner.now());
+            self.inner.count_failed_attempt(&key).await;
             return Err(ServiceError::InvalidCredentials);
         };
         let now = self.inner.now();

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 use plenum_domain::ids::{AttendanceId, SessionId};
+use plenum_domain::limits::Attempts;
 use plenum_domain::live::{
     EndReason, Identity, JoinRefusal, JoinRequest, LiveMeeting, MeetingSetup,
 };
@@ -35,19 +36,18 @@ impl<'a> Live<'a> {
     async fn join_throttled(&self, join: LiveJoin, outbox: Outbox) -> Result<Joined, JoinError> {
         let number = MeetingNumber::parse(&join.meeting_number)
             .map_err(|_| JoinError::Refused(JoinRefusal::UnknownMeeting))?;
-        let guesser = (
-            join.from.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-            number,
-        );
-        let guesses = &self.inner.join_guesses;
-        guesses
-            .check(&guesser, self.inner.now())
+        let from = join.from.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let guesser = Attempts::MeetingPassword(from, &number).key();
+        let failed = self
+            .inner
+            .failed_attempts(&guesser, self.inner.now())
+            .await?
             .map_err(|retry_at| JoinError::Refused(JoinRefusal::TooManyAttempts { retry_at }))?;
-        let joined = self.join_meeting(&guesser.1, &join, outbox).await;
+        let joined = self.join_meeting(&number, &join, outbox).await;
         match &joined {
-            Ok(_) => guesses.forget(&guesser),
+            Ok(_) => self.inner.forget_failed_attempts(&guesser, failed).await,
             Err(JoinError::Refused(JoinRefusal::WrongPassword)) => {
-                guesses.record_failure(guesser, &self.inner.policy.lockout, self.inner.now());
+                self.inner.count_failed_attempt(&guesser).await;
             }
             Err(_) => {}
         }

@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use plenum_domain::Timestamp;
+use plenum_domain::limits::Attempts;
 use plenum_domain::live::Command;
 use plenum_media::ViewerId;
 
@@ -149,9 +150,11 @@ impl<'a> Live<'a> {
         from: IpAddr,
     ) -> Result<Watching, ServiceError> {
         let now = self.inner.now();
-        let guesses = &self.inner.watch_guesses;
-        guesses
-            .check(&from, now)
+        let guesser = Attempts::LivePasscode(from).key();
+        let failed = self
+            .inner
+            .failed_attempts(&guesser, now)
+            .await?
             .map_err(|until| ServiceError::TooManyAttempts {
                 retry_after_secs: until.duration_since(now).as_secs().max(1).unsigned_abs(),
             })?;
@@ -165,10 +168,10 @@ impl<'a> Live<'a> {
                 given.as_bytes(),
                 expected.as_bytes(),
             )) {
-                guesses.record_failure(from, &self.inner.policy.lockout, now);
+                self.inner.count_failed_attempt(&guesser).await;
                 return Err(ServiceError::WrongLivePasscode);
             }
-            guesses.forget(&from);
+            self.inner.forget_failed_attempts(&guesser, failed).await;
         }
         if !self.inner.viewer_rate.admit(from, now) {
             return Err(ServiceError::TooManyAttempts {
