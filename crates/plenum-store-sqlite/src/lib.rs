@@ -7,18 +7,22 @@
 //!   is cheaper than `SQLITE_BUSY` retries) and several read-only readers.
 //! - Migrations are embedded in the binary and applied at open.
 
-mod backup;
-mod generations;
+// By concept: which module answers which part of `Store`. Companies, users and tokens are
+// answered here, in `lib.rs`.
+/// The file itself: migrations, backups, the read pool, change generations.
+mod database;
+/// `History`: sessions, attendance, recordings, import, keys; `history/index.rs` holds the
+/// lists in memory.
 mod history;
-mod history_index;
-mod import;
-mod leases;
+/// `LiveRecord`: the journal that writes running meetings; `live/leases.rs` the meeting leases.
 mod live;
+/// Rooms, schedules, series, calendars; `meetings/index.rs` holds the company-wide list in
+/// memory.
 mod meetings;
-mod migrate;
-mod reads;
-mod schedule_index;
+/// Webhook endpoints, the outbox and the audit log.
 mod webhooks;
+
+use database::{generations, reads};
 
 #[doc(hidden)]
 pub use webhooks::DUE_DELIVERIES;
@@ -51,8 +55,8 @@ use plenum_store::{
 };
 
 /// The database file inside a data directory.
-pub use backup::{DataDirLock, Restored, backup, restore};
-pub use migrate::migrate;
+pub use database::backup::{DataDirLock, Restored, backup, restore};
+pub use database::migrate::migrate;
 
 pub const DATABASE_FILE: &str = "plenum.db";
 
@@ -75,7 +79,7 @@ pub struct SqliteStore {
     reads: std::sync::Arc<reads::ReadPool>,
     trigrams: std::sync::Arc<reads::TrigramStats>,
     /// Each company's meetings in list order, for the company-wide list (`schedule_index.rs`).
-    schedule_index: std::sync::Arc<generations::GenerationCache<schedule_index::ScheduleIndex>>,
+    schedule_index: std::sync::Arc<generations::GenerationCache<meetings::index::ScheduleIndex>>,
     /// The group-committing writer of running meetings' record, see `live.rs`.
     journal: std::sync::Arc<live::Journal>,
     /// The history lists' in-memory indexes and remembered rows, see `history.rs`.

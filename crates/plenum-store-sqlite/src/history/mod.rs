@@ -9,6 +9,9 @@
 //! counted over the same range. Writes (import, keys, bulk delete) run on the sqlx writer, one
 //! transaction each.
 
+pub(crate) mod import;
+pub(crate) mod index;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -38,8 +41,8 @@ use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 
-use crate::generations::{self, GenerationCache, RowCache, Subject};
-use crate::history_index::{RecordingIndex, SessionIndex};
+use crate::database::generations::{self, GenerationCache, RowCache, Subject};
+use crate::history::index::{RecordingIndex, SessionIndex};
 use crate::{SqliteStore, corrupt, db_err, instant, internal, ms, write_tx};
 
 /// `column` contains the (already folded) `needle` bound as `?{param}`, case-insensitively.
@@ -828,7 +831,7 @@ impl History for SqliteStore {
         now: Timestamp,
     ) -> Result<ImportSummary, ImportError> {
         self.journal
-            .import(crate::import::ImportJob {
+            .import(crate::history::import::ImportJob {
                 company,
                 lines: lines.to_vec(),
                 now,

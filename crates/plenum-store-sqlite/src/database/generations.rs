@@ -34,7 +34,7 @@ use plenum_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 
 use crate::internal;
-use crate::reads::ReadPool;
+use crate::database::reads::ReadPool;
 
 /// What an index covers, as named in `change_generations.subject`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

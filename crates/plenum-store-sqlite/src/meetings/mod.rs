@@ -1,5 +1,7 @@
 //! Rooms, scheduled meetings, series and calendar feeds in SQLite.
 
+pub(crate) mod index;
+
 use std::collections::HashMap;
 
 use sqlx::sqlite::SqliteRow;
@@ -19,7 +21,7 @@ use plenum_domain::schedule::{
 use plenum_store::rows::search_key;
 use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
 
-use crate::schedule_index::ScheduleIndex;
+use crate::meetings::index::ScheduleIndex;
 use crate::{
     SqliteStore, corrupt, db_err, instant, ms, number, password, unique_violation, write_tx,
 };
