@@ -157,7 +157,8 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
         let first = match first {
             Job::Import(job, done) => {
                 let started = Instant::now();
-                let result = patiently(import_busy, || crate::history::import::run(&mut conn, &job));
+                let result =
+                    patiently(import_busy, || crate::history::import::run(&mut conn, &job));
                 tracing::info!(
                     lines = job.lines.len(),
                     took_ms = started.elapsed().as_millis() as u64,
