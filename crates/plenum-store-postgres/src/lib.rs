@@ -51,6 +51,9 @@ pub struct PgStore {
     pool: PgPool,
     /// Notices to and from the other servers on this database (`notices.rs`).
     notices: notices::Channel,
+    /// The history lists' indexes and remembered rows (`plenum-store-memory`), trusted while
+    /// the generations migration 0030's triggers keep hold.
+    history: std::sync::Arc<plenum_store_memory::history::HistoryMemory>,
 }
 
 type Tx = Transaction<'static, Postgres>;
@@ -156,7 +159,11 @@ impl PgStore {
         // the migrations and the others find them applied.
         MIGRATOR.run(&pool).await.map_err(internal)?;
         let notices = notices::Channel::open(&pool).await?;
-        Ok(Self { pool, notices })
+        Ok(Self {
+            pool,
+            notices,
+            history: std::sync::Arc::default(),
+        })
     }
 
     /// Applies the migrations the database lacks (as [`PgStore::open`] does) and returns
