@@ -49,10 +49,18 @@ impl SearchText {
         &self.0
     }
 
-    /// The lower-cased text, as the store compares it.
+    /// The text as a search compares it: [`search_key`] of it.
     pub fn folded(&self) -> String {
-        self.0.to_lowercase()
+        search_key(&self.0)
     }
+}
+
+/// What a case-insensitive substring search compares: Rust's Unicode lower case. A stored text
+/// matches a [`SearchText`] when `search_key(text)` contains `search.folded()`. The one
+/// definition every backend, index and search column uses, so a search means the same on
+/// SQLite, PostgreSQL and in memory.
+pub fn search_key(text: &str) -> String {
+    text.to_lowercase()
 }
 
 /// A half-open window of instants: `from` inclusive, `until` exclusive; either side open.

@@ -29,6 +29,11 @@ use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 
+use plenum_domain::history::{RecordingKind, RecordingStatus};
+use plenum_domain::ids::RoomId;
+use plenum_store_memory::Subject;
+use plenum_store_memory::history::{HistoryMemory, HistorySnapshot, RecordingEntry, SessionEntry};
+
 use crate::{PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, offset};
 
 const KEY_COLUMNS: &str =
@@ -91,65 +96,144 @@ fn push_range(q: &mut Builder<'_>, column: &str, range: &InstantRange) {
     }
 }
 
-/// The conditions of a session query on `sessions s`: a range of `sessions_by_company_start`
-/// (or of `sessions_by_room_start`), the name tested on the store's folded key.
-fn session_conditions(q: &mut Builder<'_>, company: CompanyId, query: &SessionQuery) {
-    q.push("s.company_id = ").push_bind(company.as_uuid());
-    push_range(q, "s.started_at", &query.started);
-    if let Some(room) = query.room {
-        q.push(" AND s.room_id = ").push_bind(room.as_uuid());
-    }
-    if let Some(name) = &query.name {
-        q.push(" AND s.name_key LIKE ")
-            .push_bind(like_contains(&name.folded()))
-            .push(" ESCAPE '\\'");
-    }
+/// This backend's side of the history lists' speed layer (`plenum_store_memory::history`):
+/// reads in one `REPEATABLE READ` transaction ([`PgStore::read_snapshot`]), so the
+/// generations, the rows an index is built from and the page's rows are one snapshot. Chosen
+/// over reading the generation before and after without a transaction: that needs the same
+/// round trips and still answers through SQL whenever the data moves.
+struct Reads<'t> {
+    tx: &'t mut Tx,
 }
 
-async fn find_sessions(
-    tx: &mut Tx,
-    company: CompanyId,
-    query: &SessionQuery,
-    page: PageRequest,
-) -> StoreResult<Page<SessionSummary>> {
-    if let Some(room) = query.room {
+impl HistorySnapshot for Reads<'_> {
+    async fn generation(&mut self, company: CompanyId, subject: Subject) -> StoreResult<i64> {
+        let generation: Option<i64> = sqlx::query_scalar(
+            "SELECT generation FROM change_generations WHERE company_id = $1 AND subject = $2",
+        )
+        .bind(company.as_uuid())
+        .bind(subject.as_str())
+        .fetch_optional(&mut **self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(generation.unwrap_or(0))
+    }
+
+    async fn has_room(&mut self, company: CompanyId, room: RoomId) -> StoreResult<bool> {
         let known: Option<i32> =
             sqlx::query_scalar("SELECT 1 FROM rooms WHERE id = $1 AND company_id = $2")
                 .bind(room.as_uuid())
                 .bind(company.as_uuid())
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut **self.tx)
                 .await
                 .map_err(db_err)?;
-        if known.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        Ok(known.is_some())
     }
-    let mut counted = Builder::new("SELECT count(*) FROM sessions s WHERE ");
-    session_conditions(&mut counted, company, query);
-    let total: i64 = counted
-        .build_query_scalar()
-        .fetch_one(&mut **tx)
+
+    async fn scan_sessions(
+        &mut self,
+        company: CompanyId,
+        each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+    ) -> StoreResult<()> {
+        let rows = sqlx::query(
+            "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = $1 \
+             ORDER BY started_at DESC, seq DESC",
+        )
+        .bind(company.as_uuid())
+        .fetch_all(&mut **self.tx)
         .await
         .map_err(db_err)?;
-    // The page's sessions are picked in the index first, then read with their owners and
-    // first completed recordings (a participant's own recordings come after the meeting's).
-    let mut paged = Builder::new("WITH page AS (SELECT s.seq FROM sessions s WHERE ");
-    session_conditions(&mut paged, company, query);
-    paged
-        .push(" ORDER BY s.started_at DESC, s.seq DESC LIMIT ")
-        .push_bind(limit(page))
-        .push(" OFFSET ")
-        .push_bind(offset(page))
-        .push(format!(
-            ") SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
-                 fr.download_url AS recording_url, fr.id AS recording_id, fr.file_ext \
-             FROM page JOIN sessions s ON s.seq = page.seq JOIN users u ON u.id = s.owner_id \
-             LEFT JOIN LATERAL (SELECT r.download_url, r.id, r.file_ext FROM recordings r \
-                 WHERE r.session_seq = s.seq AND r.status = 'completed' \
-                 ORDER BY r.attendance_seq IS NOT NULL, r.started_at, r.seq LIMIT 1) fr ON true \
-             ORDER BY s.started_at DESC, s.seq DESC"
-        ));
-    let rows = paged.build().fetch_all(&mut **tx).await.map_err(db_err)?;
+        for row in &rows {
+            let name: &str = col(row, "name")?;
+            each(SessionEntry {
+                seq: col(row, "seq")?,
+                started_at: col(row, "started_at")?,
+                room: col(row, "room_id")?,
+                name,
+            });
+        }
+        Ok(())
+    }
+
+    async fn scan_recordings(
+        &mut self,
+        company: CompanyId,
+        each: &mut (dyn FnMut(RecordingEntry) + Send),
+    ) -> StoreResult<()> {
+        // A recording's room is its session's, if the session is the company's.
+        let rows = sqlx::query(
+            "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
+                 s.room_id \
+             FROM recordings r \
+             LEFT JOIN sessions s ON s.seq = r.session_seq AND s.company_id = r.company_id \
+             WHERE r.company_id = $1 ORDER BY r.started_at DESC, r.seq DESC",
+        )
+        .bind(company.as_uuid())
+        .fetch_all(&mut **self.tx)
+        .await
+        .map_err(db_err)?;
+        for row in &rows {
+            let status: &str = col(row, "status")?;
+            let kind: &str = col(row, "kind")?;
+            let duration: i64 = col(row, "duration_secs")?;
+            each(RecordingEntry {
+                seq: col(row, "seq")?,
+                started_at: col(row, "started_at")?,
+                ended_at: col(row, "ended_at")?,
+                duration_secs: u32::try_from(duration)
+                    .map_err(|_| corrupt("recordings.duration_secs"))?,
+                status: RecordingStatus::parse(status)
+                    .ok_or_else(|| corrupt("recordings.status"))?,
+                kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
+                room: col(row, "room_id")?,
+            });
+        }
+        Ok(())
+    }
+
+    async fn sessions_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
+        sessions_by_seq(self.tx, seqs).await
+    }
+
+    async fn attendees_of(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, Attendees)>> {
+        Ok(seqs
+            .iter()
+            .copied()
+            .zip(attendees_of(self.tx, seqs).await?)
+            .collect())
+    }
+
+    async fn recordings_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, RecordingView)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RECORDING_COLUMNS}, r.seq AS recording_seq FROM {RECORDING_FROM} \
+             WHERE r.seq = ANY($1)"
+        ))
+        .bind(seqs)
+        .fetch_all(&mut **self.tx)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| Ok((col(row, "recording_seq")?, recording_from_row(row)?)))
+            .collect()
+    }
+}
+
+/// The sessions numbered `seqs` with their owners and first completed recordings (a
+/// participant's own recordings come after the meeting's), in any order; participants left
+/// empty.
+async fn sessions_by_seq(tx: &mut Tx, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
+             fr.download_url AS recording_url, fr.id AS recording_id, fr.file_ext \
+         FROM sessions s JOIN users u ON u.id = s.owner_id \
+         LEFT JOIN LATERAL (SELECT r.download_url, r.id, r.file_ext FROM recordings r \
+             WHERE r.session_seq = s.seq AND r.status = 'completed' \
+             ORDER BY r.attendance_seq IS NOT NULL, r.started_at, r.seq LIMIT 1) fr ON true \
+         WHERE s.seq = ANY($1)"
+    ))
+    .bind(seqs)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_err)?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         let SessionRow {
@@ -162,32 +246,25 @@ async fn find_sessions(
             col(row, "recording_id")?,
             col::<Option<String>>(row, "file_ext")?.as_deref(),
         )?;
-        items.push(SessionSummary {
+        items.push((
             seq,
-            number: company_seq,
-            owner: UserRef {
-                id: session.owner,
-                username: col(row, "username")?,
-                real_name: col(row, "real_name")?,
+            SessionSummary {
+                seq,
+                number: company_seq,
+                owner: UserRef {
+                    id: session.owner,
+                    username: col(row, "username")?,
+                    real_name: col(row, "real_name")?,
+                },
+                session,
+                participants: Arc::default(),
+                guest_stays: 0,
+                recording_url: col(row, "recording_url")?,
+                recording_file,
             },
-            session,
-            participants: Arc::default(),
-            guest_stays: 0,
-            recording_url: col(row, "recording_url")?,
-            recording_file,
-        });
+        ));
     }
-    if query.with_participants && !items.is_empty() {
-        let seqs: Vec<i64> = items.iter().map(|s| s.seq).collect();
-        for (item, attendees) in items.iter_mut().zip(attendees_of(tx, &seqs).await?) {
-            item.participants = attendees.participants;
-            item.guest_stays = attendees.guest_stays;
-        }
-    }
-    Ok(Page {
-        items,
-        total: count(total),
-    })
+    Ok(items)
 }
 
 /// Who attended each of the sessions numbered `seqs` (in that order): their stays in one
@@ -636,7 +713,10 @@ impl History for PgStore {
             });
         }
         let mut tx = self.read_snapshot().await?;
-        let found = find_sessions(&mut tx, company, query, page).await?;
+        let found = self
+            .history
+            .find_sessions(&mut Reads { tx: &mut tx }, company, query, page)
+            .await?;
         tx.commit().await.map_err(db_err)?;
         Ok(found)
     }
@@ -667,7 +747,15 @@ impl History for PgStore {
             });
         }
         let mut tx = self.read_snapshot().await?;
-        let found = find_recordings(&mut tx, company, filter, page).await?;
+        // A session's or a participant's recordings are a few rows through their own
+        // indexes; every other filter is answered by the company's index.
+        let found = if HistoryMemory::answers(filter) {
+            self.history
+                .find_recordings(&mut Reads { tx: &mut tx }, company, filter, page)
+                .await?
+        } else {
+            find_recordings(&mut tx, company, filter, page).await?
+        };
         tx.commit().await.map_err(db_err)?;
         Ok(found)
     }

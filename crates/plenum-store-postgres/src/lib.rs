@@ -22,6 +22,7 @@ mod notices;
 pub mod testing;
 mod webhooks;
 
+use plenum_store::rows::search_key;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -51,6 +52,9 @@ pub struct PgStore {
     pool: PgPool,
     /// Notices to and from the other servers on this database (`notices.rs`).
     notices: notices::Channel,
+    /// The history lists' indexes and remembered rows (`plenum-store-memory`), trusted while
+    /// the generations migration 0030's triggers keep hold.
+    history: std::sync::Arc<plenum_store_memory::history::HistoryMemory>,
 }
 
 type Tx = Transaction<'static, Postgres>;
@@ -156,7 +160,11 @@ impl PgStore {
         // the migrations and the others find them applied.
         MIGRATOR.run(&pool).await.map_err(internal)?;
         let notices = notices::Channel::open(&pool).await?;
-        Ok(Self { pool, notices })
+        Ok(Self {
+            pool,
+            notices,
+            history: std::sync::Arc::default(),
+        })
     }
 
     /// Applies the migrations the database lacks (as [`PgStore::open`] does) and returns
@@ -281,7 +289,7 @@ async fn insert_user(tx: &mut Tx, user: &NewUser) -> StoreResult<()> {
     .bind(user.username.as_str())
     .bind(user.username.canonical())
     .bind(&user.profile.real_name)
-    .bind(user.profile.real_name.to_lowercase())
+    .bind(search_key(&user.profile.real_name))
     .bind(&user.profile.email)
     .bind(&user.profile.department)
     .bind(&user.profile.mobile)
@@ -401,7 +409,7 @@ impl Store for PgStore {
         )
         .bind(company.id.as_uuid())
         .bind(company.name.as_str())
-        .bind(company.name.as_str().to_lowercase())
+        .bind(search_key(company.name.as_str()))
         .bind(company.time_zone.as_str())
         .bind(i64::from(company.max_users))
         .bind(company.is_default)
@@ -440,7 +448,7 @@ impl Store for PgStore {
         ))
         .bind(id.as_uuid())
         .bind(changes.name.as_ref().map(|n| n.as_str()))
-        .bind(changes.name.as_ref().map(|n| n.as_str().to_lowercase()))
+        .bind(changes.name.as_ref().map(|n| search_key(n.as_str())))
         .bind(changes.time_zone.as_ref().map(|z| z.as_str()))
         .bind(changes.max_users.map(i64::from))
         .fetch_optional(&mut *tx)
@@ -602,7 +610,7 @@ impl Store for PgStore {
         .bind(user.role.as_str())
         .bind(user.security_level.as_str())
         .bind(ms(user.secret_changed_at))
-        .bind(user.profile.real_name.to_lowercase())
+        .bind(search_key(&user.profile.real_name))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -712,7 +720,7 @@ impl Store for PgStore {
         // is: the same meaning as in SQLite.
         let pattern = filter
             .filter(|f| !f.is_empty())
-            .map(|f| like_contains(&f.to_lowercase()));
+            .map(|f| like_contains(&search_key(f)));
         let condition = "u.company_id = $1 AND ($2::text IS NULL \
              OR u.username_key LIKE $2 ESCAPE '\\' OR u.real_name_key LIKE $2 ESCAPE '\\')";
         let mut tx = self.read_snapshot().await?;

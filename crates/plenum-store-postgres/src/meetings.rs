@@ -492,7 +492,7 @@ async fn insert_schedule_row(
         .bind(s.owner.id.as_uuid())
         .bind(ms(s.slot.start))
         .bind(ms(s.slot.end))
-        .bind(s.settings.name.to_lowercase())
+        .bind(search_key(&s.settings.name))
         .bind(&s.join_code)
         .bind(ms(s.created_at))
         .bind(ms(s.updated_at));
@@ -684,7 +684,7 @@ pub(crate) async fn update_schedule(
     .bind(s.room_id.map(|i| i.as_uuid()))
     .bind(ms(s.slot.start))
     .bind(ms(s.slot.end))
-    .bind(st.name.to_lowercase())
+    .bind(search_key(&st.name))
     .bind(ms(s.updated_at));
     bind_settings(query, st)
         .execute(&mut *tx)
@@ -780,7 +780,7 @@ impl Statement {
 /// and its in-memory `ScheduleIndex` give it.
 fn filter_condition(st: &mut Statement, filter: Option<&str>) -> Option<String> {
     let f = filter.map(str::trim).filter(|f| !f.is_empty())?;
-    let name = st.arg(Arg::Text(like_contains(&f.to_lowercase())));
+    let name = st.arg(Arg::Text(like_contains(&search_key(f))));
     let mut sql = format!("(s.name_key LIKE {name} ESCAPE '\\'");
     if f.bytes().all(|b| b.is_ascii_digit()) {
         // Prefix range on digits: "123" <= n < "124"; after '9' comes ':' in ASCII (and the

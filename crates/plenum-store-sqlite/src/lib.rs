@@ -7,19 +7,25 @@
 //!   is cheaper than `SQLITE_BUSY` retries) and several read-only readers.
 //! - Migrations are embedded in the binary and applied at open.
 
-mod backup;
-mod generations;
+// By concept: which module answers which part of `Store`. Companies, users and tokens are
+// answered here, in `lib.rs`.
+/// The file itself: migrations, backups, the read pool, change generations.
+mod database;
+/// `History`: sessions, attendance, recordings, import, keys; `history/index.rs` holds the
+/// lists in memory.
 mod history;
-mod history_index;
-mod import;
-mod leases;
+/// `Limits`: attempt counts, in the process (one node).
 mod limits;
+/// `LiveRecord`: the journal that writes running meetings; `live/leases.rs` the meeting leases.
 mod live;
+/// Rooms, schedules, series, calendars; `meetings/index.rs` holds the company-wide list in
+/// memory.
 mod meetings;
-mod migrate;
-mod reads;
-mod schedule_index;
+/// Webhook endpoints, the outbox and the audit log.
 mod webhooks;
+
+use database::{generations, reads};
+use plenum_store::rows::search_key;
 
 #[doc(hidden)]
 pub use webhooks::DUE_DELIVERIES;
@@ -52,8 +58,8 @@ use plenum_store::{
 };
 
 /// The database file inside a data directory.
-pub use backup::{DataDirLock, Restored, backup, restore};
-pub use migrate::migrate;
+pub use database::backup::{DataDirLock, Restored, backup, restore};
+pub use database::migrate::migrate;
 
 pub const DATABASE_FILE: &str = "plenum.db";
 
@@ -76,11 +82,12 @@ pub struct SqliteStore {
     reads: std::sync::Arc<reads::ReadPool>,
     trigrams: std::sync::Arc<reads::TrigramStats>,
     /// Each company's meetings in list order, for the company-wide list (`schedule_index.rs`).
-    schedule_index: std::sync::Arc<generations::GenerationCache<schedule_index::ScheduleIndex>>,
+    schedule_index:
+        std::sync::Arc<plenum_store_memory::GenerationCache<meetings::index::ScheduleIndex>>,
     /// The group-committing writer of running meetings' record, see `live.rs`.
     journal: std::sync::Arc<live::Journal>,
     /// The history lists' in-memory indexes and remembered rows, see `history.rs`.
-    history: std::sync::Arc<history::HistoryMemory>,
+    history: std::sync::Arc<plenum_store_memory::history::HistoryMemory>,
     /// Notices to this process's subscribers: one server per data directory, so nobody else
     /// is to be told (`plenum_store::Notices`).
     notices: tokio::sync::broadcast::Sender<plenum_store::Notice>,
@@ -193,8 +200,8 @@ impl SqliteStore {
             reader,
             reads,
             trigrams: std::sync::Arc::default(),
-            schedule_index: std::sync::Arc::new(generations::GenerationCache::new(
-                generations::Subject::Schedules,
+            schedule_index: std::sync::Arc::new(plenum_store_memory::GenerationCache::new(
+                plenum_store_memory::Subject::Schedules,
             )),
             journal,
             history: std::sync::Arc::default(),
@@ -324,7 +331,7 @@ async fn insert_user(tx: &mut Transaction<'_, Sqlite>, user: &NewUser) -> StoreR
     .bind(&user.secret_hash)
     .bind(user.security_level.as_str())
     .bind(ms(user.created_at))
-    .bind(user.profile.real_name.to_lowercase())
+    .bind(search_key(&user.profile.real_name))
     .execute(&mut **tx)
     .await;
     match inserted {
@@ -606,7 +613,7 @@ impl Store for SqliteStore {
         )
         .bind(company.id.as_uuid())
         .bind(company.name.as_str())
-        .bind(company.name.as_str().to_lowercase())
+        .bind(search_key(company.name.as_str()))
         .bind(company.time_zone.as_str())
         .bind(i64::from(company.max_users))
         .bind(i64::from(company.is_default))
@@ -645,7 +652,7 @@ impl Store for SqliteStore {
         ))
         .bind(id.as_uuid())
         .bind(changes.name.as_ref().map(|n| n.as_str()))
-        .bind(changes.name.as_ref().map(|n| n.as_str().to_lowercase()))
+        .bind(changes.name.as_ref().map(|n| search_key(n.as_str())))
         .bind(changes.time_zone.as_ref().map(|z| z.as_str()))
         .bind(changes.max_users.map(i64::from))
         .fetch_optional(&mut *tx)
@@ -809,7 +816,7 @@ impl Store for SqliteStore {
         .bind(user.role.as_str())
         .bind(user.security_level.as_str())
         .bind(ms(user.secret_changed_at))
-        .bind(user.profile.real_name.to_lowercase())
+        .bind(search_key(&user.profile.real_name))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -918,7 +925,7 @@ impl Store for SqliteStore {
         // (bounded by its max_users) through `users_by_company`.
         let pattern = filter
             .filter(|f| !f.is_empty())
-            .map(|f| like_contains(&f.to_lowercase()));
+            .map(|f| like_contains(&search_key(f)));
         let condition = "u.company_id = ?1 AND (?2 IS NULL \
              OR u.username_key LIKE ?2 ESCAPE '\\' OR u.real_name_key LIKE ?2 ESCAPE '\\')";
         let total: i64 =

@@ -52,12 +52,9 @@ fn unsigned<T: TryFrom<i64>>(v: i64, what: &str) -> StoreResult<T> {
 
 // --- search keys -------------------------------------------------------------------------------
 
-/// The key a case-insensitive substring search compares a stored text by: Rust's Unicode
-/// lower case, the same folding as `SearchText::folded` gives the needle. Stores keep it in a
-/// column (or an in-memory index) so that a search means the same on every backend.
-pub fn search_key(text: &str) -> String {
-    text.to_lowercase()
-}
+/// The key a case-insensitive substring search compares a stored text by; defined once, in
+/// the domain, and kept by the stores in a column (or an in-memory index).
+pub use plenum_domain::history_query::search_key;
 
 // --- sessions ------------------------------------------------------------------------------------
 

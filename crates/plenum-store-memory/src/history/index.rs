@@ -1,11 +1,11 @@
 //! In-memory list indexes of the history surfaces: a company's sessions and recordings in
-//! list order, trusted while their change generation holds (`generations.rs`, migration 0009).
+//! list order, trusted while their change generation holds (`generations.rs`).
 //!
 //! Rokid's meeting history, Rocket.Chat's calls of a room and Telnyx's recordings page by
 //! number over one company's ~10,000 rows, and every answer carries its exact total. In
 //! SQLite a deep page walks every skipped index entry, a name search lower-cases and tests
 //! every name, a filtered total counts every match: milliseconds per request at 1,000,000
-//! sessions. Here the company's rows are held newest start first (ties: newest number), with
+//! sessions (PostgreSQL is no better at either). Here the company's rows are held newest start first (ties: newest number), with
 //! only what the filters test: a start window is two binary searches, a page is a slice, a
 //! name search is one substring scan over the folded names, and the other filters test
 //! compact columns. Only the rows of the page are read from the database, in the same read
@@ -18,20 +18,23 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use rusqlite::Connection;
 use uuid::Uuid;
 
+use plenum_domain::Timestamp;
 use plenum_domain::history::{RecordingKind, RecordingStatus};
-use plenum_domain::history_query::{InstantRange, RecordingFilter, SessionQuery};
+use plenum_domain::history_query::{InstantRange, RecordingFilter, SessionQuery, search_key};
 use plenum_domain::ids::{CompanyId, RoomId};
 use plenum_domain::paging::PageRequest;
-use plenum_store::StoreResult;
 
-use crate::{corrupt, internal, ms};
+use super::{RecordingEntry, SessionEntry};
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
 
 /// The rows one page shows (their numbers, in list order) and how many match in all.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Selection {
+pub struct Selection {
     pub total: u64,
     pub seqs: Vec<i64>,
 }
@@ -71,7 +74,7 @@ impl Pager {
 }
 
 /// Logs a (re)build: its cost is paid by the first request after a change.
-fn built(what: &str, company: CompanyId, rows: usize, began: Instant) {
+pub(super) fn built(what: &str, company: CompanyId, rows: usize, began: Instant) {
     tracing::debug!(
         company_id = %company,
         rows,
@@ -119,13 +122,13 @@ fn window_positions(starts: &[i64], window: &InstantRange) -> (usize, usize) {
 
 /// A company's sessions in list order, with their rooms and folded names.
 #[derive(Debug, Default)]
-pub(crate) struct SessionIndex {
+pub struct SessionIndex {
     seqs: Vec<i64>,
     /// Start instants (ms), non-increasing.
     starts: Vec<i64>,
     rooms: Vec<u32>,
     room_numbers: Rooms,
-    /// Every name lower-cased as `SearchText::folded` folds, in list order, each followed by
+    /// Every name folded as the domain folds search texts (`search_key`), in list order, each followed by
     /// a NUL: a search text has no control characters, so no match spans two names.
     names: String,
     /// Where each name ends in `names` (the offset of its NUL).
@@ -133,35 +136,19 @@ pub(crate) struct SessionIndex {
 }
 
 impl SessionIndex {
-    /// Reads the company's sessions (call inside `generations::snapshot`).
-    pub(crate) fn build(conn: &Connection, company: CompanyId) -> StoreResult<Self> {
-        let began = Instant::now();
-        let mut index = Self::default();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = ?1 \
-                 ORDER BY started_at DESC, seq DESC",
-            )
-            .map_err(internal)?;
-        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
-        while let Some(row) = rows.next().map_err(internal)? {
-            index.seqs.push(row.get(0).map_err(internal)?);
-            index.starts.push(row.get(1).map_err(internal)?);
-            let room = index
-                .room_numbers
-                .number(row.get::<_, Option<Uuid>>(2).map_err(internal)?);
-            index.rooms.push(room);
-            let name = row
-                .get_ref(3)
-                .map_err(internal)?
-                .as_str()
-                .map_err(internal)?;
-            index.names.push_str(&name.to_lowercase());
-            index.name_ends.push(index.names.len());
-            index.names.push('\0');
-        }
-        built("sessions", company, index.seqs.len(), began);
-        Ok(index)
+    /// Adds the next session in list order.
+    pub(super) fn push(&mut self, entry: SessionEntry<'_>) {
+        self.seqs.push(entry.seq);
+        self.starts.push(entry.started_at);
+        let room = self.room_numbers.number(entry.room);
+        self.rooms.push(room);
+        self.names.push_str(&search_key(entry.name));
+        self.name_ends.push(self.names.len());
+        self.names.push('\0');
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.seqs.len()
     }
 
     fn name_start(&self, position: usize) -> usize {
@@ -171,13 +158,8 @@ impl SessionIndex {
         }
     }
 
-    /// The sessions matching `query` (a name as folded by `SearchText::folded`), paged.
-    pub(crate) fn select(
-        &self,
-        query: &SessionQuery,
-        name: Option<&str>,
-        page: PageRequest,
-    ) -> Selection {
+    /// The sessions matching `query` (`name`: its name as `SearchText::folded` folds it), paged.
+    pub fn select(&self, query: &SessionQuery, name: Option<&str>, page: PageRequest) -> Selection {
         let mut pager = Pager::new(page);
         let room = match query.room {
             None => None,
@@ -297,7 +279,7 @@ fn narrow<T: Copy>(matched: &mut [u8], column: &[T], test: impl Fn(T) -> bool) {
 
 /// A company's recordings in list order.
 #[derive(Debug, Default)]
-pub(crate) struct RecordingIndex {
+pub struct RecordingIndex {
     seqs: Vec<i64>,
     /// Start instants (ms), non-increasing.
     starts: Vec<i64>,
@@ -313,72 +295,28 @@ pub(crate) struct RecordingIndex {
 impl RecordingIndex {
     /// Whether the index answers `filter`: every filter but a session's or a participant's
     /// (those are a few rows found through their own indexes).
-    pub(crate) fn answers(filter: &RecordingFilter) -> bool {
+    pub fn answers(filter: &RecordingFilter) -> bool {
         filter.session.is_none() && filter.participant.is_none()
     }
 
-    /// Reads the company's recordings (call inside `generations::snapshot`). A recording's
-    /// room is its session's, if the session is the company's (as the SQL filter had it).
-    pub(crate) fn build(conn: &Connection, company: CompanyId) -> StoreResult<Self> {
-        let began = Instant::now();
-        let mut index = Self::default();
-        // Rooms by session first: one range of the sessions index, not a row per recording.
-        let mut rooms: HashMap<i64, u32> = HashMap::new();
-        let mut stmt = conn
-            .prepare_cached("SELECT seq, room_id FROM sessions WHERE company_id = ?1")
-            .map_err(internal)?;
-        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
-        while let Some(row) = rows.next().map_err(internal)? {
-            let room = index
-                .room_numbers
-                .number(row.get::<_, Option<Uuid>>(1).map_err(internal)?);
-            rooms.insert(row.get(0).map_err(internal)?, room);
-        }
-        drop(rows);
-        drop(stmt);
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
-                     r.session_seq \
-                 FROM recordings r WHERE r.company_id = ?1 \
-                 ORDER BY r.started_at DESC, r.seq DESC",
-            )
-            .map_err(internal)?;
-        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
-        while let Some(row) = rows.next().map_err(internal)? {
-            let status = row
-                .get_ref(4)
-                .map_err(internal)?
-                .as_str()
-                .map_err(internal)?;
-            let kind = row
-                .get_ref(5)
-                .map_err(internal)?
-                .as_str()
-                .map_err(internal)?;
-            let duration: i64 = row.get(3).map_err(internal)?;
-            index.starts.push(row.get(1).map_err(internal)?);
-            let session: i64 = row.get(6).map_err(internal)?;
-            // A session of another company (which import never writes) is in no room here.
-            let room = rooms.get(&session).copied().unwrap_or(NO_ROOM);
-            index.seqs.push(row.get(0).map_err(internal)?);
-            let status =
-                RecordingStatus::parse(status).ok_or_else(|| corrupt("recordings.status"))?;
-            let kind = RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?;
-            let ended: Option<i64> = row.get(2).map_err(internal)?;
-            index.ends.push(ended.unwrap_or(NO_END));
-            index
-                .durations
-                .push(u32::try_from(duration).map_err(|_| corrupt("recordings.duration_secs"))?);
-            index.rooms.push(room);
-            index.codes.push(status_bit(status) | kind_bit(kind));
-        }
-        built("recordings", company, index.seqs.len(), began);
-        Ok(index)
+    /// Adds the next recording in list order.
+    pub(super) fn push(&mut self, entry: RecordingEntry) {
+        let room = self.room_numbers.number(entry.room);
+        self.seqs.push(entry.seq);
+        self.starts.push(entry.started_at);
+        self.ends.push(entry.ended_at.unwrap_or(NO_END));
+        self.durations.push(entry.duration_secs);
+        self.rooms.push(room);
+        self.codes
+            .push(status_bit(entry.status) | kind_bit(entry.kind));
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.seqs.len()
     }
 
     /// The recordings matching `filter` (one [`answers`](Self::answers)), paged.
-    pub(crate) fn select(&self, filter: &RecordingFilter, page: PageRequest) -> Selection {
+    pub fn select(&self, filter: &RecordingFilter, page: PageRequest) -> Selection {
         let mut pager = Pager::new(page);
         if filter.matches_nothing() {
             return pager.selection;

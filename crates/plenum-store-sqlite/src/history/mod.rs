@@ -1,13 +1,16 @@
 //! [`History`] over SQLite: the record of meetings as the history surfaces read it, import,
 //! and integration keys.
 //!
-//! Reads run on the rusqlite read pool (`reads.rs`). The session and recording lists pick
-//! their page and total in the company's in-memory index (`history_index.rs`) and read only
-//! the page's rows, in the same snapshot; a session's or a participant's recordings and a
+//! Reads run on the rusqlite read pool (`reads.rs`). The session and recording lists are
+//! answered by the speed layer (`plenum_store_memory::history`) through [`Reads`], this
+//! backend's side of its port: one read transaction in which the layer reads generations,
+//! builds the company's index and reads the page's rows; a session's or a participant's recordings and a
 //! session's attendance are ranges of their own indexes (`recordings_by_session_status_start`,
 //! `recordings_by_attendance`, `attendance_by_session`), bounded by the page, with the total
 //! counted over the same range. Writes (import, keys, bulk delete) run on the sqlx writer, one
 //! transaction each.
+
+pub(crate) mod import;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,8 +27,8 @@ use plenum_domain::credentials::TokenHash;
 use plenum_domain::history::{Attendance, Recording, RecordingFile, RecordingFileKey, Session};
 use plenum_domain::history_import::{ImportLine, ImportSummary};
 use plenum_domain::history_query::{
-    AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SearchText, SessionAttendance,
-    SessionKey, SessionQuery, SessionSummary,
+    AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SessionAttendance, SessionKey,
+    SessionQuery, SessionSummary,
 };
 use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId, SessionId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
@@ -38,8 +41,12 @@ use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 
-use crate::generations::{self, GenerationCache, RowCache, Subject};
-use crate::history_index::{RecordingIndex, SessionIndex};
+use plenum_domain::history::{RecordingKind, RecordingStatus};
+use plenum_domain::ids::RoomId;
+use plenum_store_memory::Subject;
+use plenum_store_memory::history::{HistoryMemory, HistorySnapshot, RecordingEntry, SessionEntry};
+
+use crate::database::generations::{self, on_this_thread};
 use crate::{SqliteStore, corrupt, db_err, instant, internal, ms, write_tx};
 
 /// `column` contains the (already folded) `needle` bound as `?{param}`, case-insensitively.
@@ -130,102 +137,6 @@ fn session_from_row(row: &Row<'_>) -> StoreResult<SessionRow> {
     })
 }
 
-/// The history lists' memory: each company's list indexes (`history_index.rs`) and the rows
-/// its pages showed (`RowCache`).
-#[derive(Debug)]
-pub(crate) struct HistoryMemory {
-    sessions: GenerationCache<SessionIndex>,
-    recordings: GenerationCache<RecordingIndex>,
-    session_rows: RowCache<SessionSummary>,
-    /// Who attended an ended session (a running one's are always read); the same subject as
-    /// `session_rows`, whose generation reading it shares.
-    attendees: RowCache<Attendees>,
-    recording_rows: RowCache<RecordingView>,
-}
-
-impl Default for HistoryMemory {
-    fn default() -> Self {
-        Self {
-            sessions: GenerationCache::new(Subject::Sessions),
-            recordings: GenerationCache::new(Subject::Recordings),
-            session_rows: RowCache::new(Subject::SessionRows),
-            attendees: RowCache::new(Subject::SessionRows)
-                .counted_as(plenum_metrics::cache::Cache::Attendees),
-            recording_rows: RowCache::new(Subject::RecordingRows),
-        }
-    }
-}
-
-fn find_sessions(
-    conn: &Connection,
-    company: CompanyId,
-    query: &SessionQuery,
-    page: PageRequest,
-    memory: &HistoryMemory,
-) -> StoreResult<Page<SessionSummary>> {
-    if query.started.is_empty() {
-        return Ok(Page {
-            items: Vec::new(),
-            total: 0,
-        });
-    }
-    let name = query.name.as_ref().map(SearchText::folded);
-    generations::snapshot(conn, |conn| {
-        if let Some(room) = query.room {
-            let known = conn
-                .prepare_cached("SELECT 1 FROM rooms WHERE id = ?1 AND company_id = ?2")
-                .and_then(|mut st| st.exists(rusqlite::params![room.as_uuid(), company.as_uuid()]))
-                .map_err(internal)?;
-            if !known {
-                return Err(StoreError::NotFound);
-            }
-        }
-        // Which sessions the page holds, and how many match, from the company's index; then
-        // the page's rows, remembered or read in the same snapshot.
-        let index = memory
-            .sessions
-            .get(conn, company, |conn| SessionIndex::build(conn, company))?;
-        let selection = index.select(query, name.as_deref(), page);
-        // One reading for both caches of the subject `session_rows`.
-        let rows_generation = memory.session_rows.generation(conn, company)?;
-        let rows = memory.session_rows.rows(
-            conn,
-            company,
-            rows_generation,
-            &selection.seqs,
-            |_, _| true,
-            sessions_by_seq,
-        )?;
-        let mut items: Vec<SessionSummary> = in_order_of(&selection.seqs, rows);
-        if query.with_participants {
-            let ended: Vec<i64> = items
-                .iter()
-                .filter(|s| s.session.ended_at.is_some())
-                .map(|s| s.seq)
-                .collect();
-            let attendees = memory.attendees.rows(
-                conn,
-                company,
-                rows_generation,
-                &selection.seqs,
-                |seq, _| ended.contains(&seq),
-                attendees_of,
-            )?;
-            let mut attendees: HashMap<i64, Attendees> = attendees.into_iter().collect();
-            for item in &mut items {
-                if let Some(a) = attendees.remove(&item.seq) {
-                    item.participants = a.participants;
-                    item.guest_stays = a.guest_stays;
-                }
-            }
-        }
-        Ok(Page {
-            items,
-            total: selection.total,
-        })
-    })
-}
-
 /// The sessions numbered `seqs` with their owners and first completed recordings, in any
 /// order; participants left empty.
 fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
@@ -281,15 +192,6 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Ses
         ));
     }
     Ok(items)
-}
-
-/// `rows` (read by number, in any order) in the order of `seqs`, the page's list order:
-/// cheaper than a sorter in SQLite for the few rows of a page.
-fn in_order_of<T>(seqs: &[i64], rows: Vec<(i64, T)>) -> Vec<T> {
-    let position: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    let mut rows = rows;
-    rows.sort_by_key(|(seq, _)| position.get(seq).copied().unwrap_or(usize::MAX));
-    rows.into_iter().map(|(_, row)| row).collect()
 }
 
 /// Who attended each of the sessions numbered `seqs`: their stays read in one pass of
@@ -353,6 +255,117 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
         .copied()
         .zip(group_attendees(seqs.len(), stays, &users)?)
         .collect())
+}
+
+/// This backend's side of the history lists' speed layer: reads on one read-pool connection,
+/// inside the [`generations::snapshot`] the caller opened.
+struct Reads<'c> {
+    conn: &'c Connection,
+}
+
+impl HistorySnapshot for Reads<'_> {
+    async fn generation(&mut self, company: CompanyId, subject: Subject) -> StoreResult<i64> {
+        generations::current(self.conn, company, subject)
+    }
+
+    async fn has_room(&mut self, company: CompanyId, room: RoomId) -> StoreResult<bool> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM rooms WHERE id = ?1 AND company_id = ?2")
+            .and_then(|mut st| st.exists(rusqlite::params![room.as_uuid(), company.as_uuid()]))
+            .map_err(internal)
+    }
+
+    async fn scan_sessions(
+        &mut self,
+        company: CompanyId,
+        each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+    ) -> StoreResult<()> {
+        // One range of `sessions_by_company_start_seq_name_room` (0009): the index entries
+        // hold every column read here.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = ?1 \
+                 ORDER BY started_at DESC, seq DESC",
+            )
+            .map_err(internal)?;
+        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
+        while let Some(row) = rows.next().map_err(internal)? {
+            each(SessionEntry {
+                seq: row.get(0).map_err(internal)?,
+                started_at: row.get(1).map_err(internal)?,
+                room: row.get(2).map_err(internal)?,
+                name: row
+                    .get_ref(3)
+                    .map_err(internal)?
+                    .as_str()
+                    .map_err(internal)?,
+            });
+        }
+        Ok(())
+    }
+
+    async fn scan_recordings(
+        &mut self,
+        company: CompanyId,
+        each: &mut (dyn FnMut(RecordingEntry) + Send),
+    ) -> StoreResult<()> {
+        // Rooms by session first: one range of the sessions index, not a row per recording.
+        // A recording's room is its session's, if the session is the company's (which import
+        // never breaks).
+        let mut rooms: HashMap<i64, Option<Uuid>> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT seq, room_id FROM sessions WHERE company_id = ?1")
+                .map_err(internal)?;
+            let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
+            while let Some(row) = rows.next().map_err(internal)? {
+                rooms.insert(row.get(0).map_err(internal)?, row.get(1).map_err(internal)?);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
+                     r.session_seq \
+                 FROM recordings r WHERE r.company_id = ?1 \
+                 ORDER BY r.started_at DESC, r.seq DESC",
+            )
+            .map_err(internal)?;
+        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
+        while let Some(row) = rows.next().map_err(internal)? {
+            let text = |i: usize| -> StoreResult<&str> {
+                row.get_ref(i).map_err(internal)?.as_str().map_err(internal)
+            };
+            let duration: i64 = row.get(3).map_err(internal)?;
+            let session: i64 = row.get(6).map_err(internal)?;
+            each(RecordingEntry {
+                seq: row.get(0).map_err(internal)?,
+                started_at: row.get(1).map_err(internal)?,
+                ended_at: row.get(2).map_err(internal)?,
+                duration_secs: u32::try_from(duration)
+                    .map_err(|_| corrupt("recordings.duration_secs"))?,
+                status: RecordingStatus::parse(text(4)?)
+                    .ok_or_else(|| corrupt("recordings.status"))?,
+                kind: RecordingKind::parse(text(5)?).ok_or_else(|| corrupt("recordings.kind"))?,
+                room: rooms.get(&session).copied().flatten(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn sessions_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
+        sessions_by_seq(self.conn, seqs)
+    }
+
+    async fn attendees_of(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, Attendees)>> {
+        attendees_of(self.conn, seqs)
+    }
+
+    async fn recordings_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, RecordingView)>> {
+        recordings_by_seq(self.conn, seqs)
+    }
 }
 
 fn session_attendance(
@@ -575,44 +588,6 @@ pub(crate) fn recording_from_row(row: &Row<'_>) -> StoreResult<RecordingView> {
     .decode()
 }
 
-fn find_recordings(
-    conn: &Connection,
-    company: CompanyId,
-    filter: &RecordingFilter,
-    page: PageRequest,
-    memory: &HistoryMemory,
-) -> StoreResult<Page<RecordingView>> {
-    if filter.matches_nothing() {
-        return Ok(Page {
-            items: Vec::new(),
-            total: 0,
-        });
-    }
-    if !RecordingIndex::answers(filter) {
-        return find_recordings_in_sql(conn, company, filter, page);
-    }
-    generations::snapshot(conn, |conn| {
-        // The page and the total from the company's index; the page's rows from the same
-        // snapshot.
-        let index = memory
-            .recordings
-            .get(conn, company, |conn| RecordingIndex::build(conn, company))?;
-        let selection = index.select(filter, page);
-        let rows = memory.recording_rows.rows(
-            conn,
-            company,
-            memory.recording_rows.generation(conn, company)?,
-            &selection.seqs,
-            |_, _| true,
-            recordings_by_seq,
-        )?;
-        Ok(Page {
-            items: in_order_of(&selection.seqs, rows),
-            total: selection.total,
-        })
-    })
-}
-
 /// The recordings numbered `seqs`, in any order.
 fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, RecordingView)>> {
     if seqs.is_empty() {
@@ -762,8 +737,16 @@ impl History for SqliteStore {
         query: &SessionQuery,
         page: PageRequest,
     ) -> StoreResult<Page<SessionSummary>> {
-        self.reads
-            .read(|conn| find_sessions(conn, company, query, page, &self.history))
+        self.reads.read(|conn| {
+            generations::snapshot(conn, |conn| {
+                on_this_thread(self.history.find_sessions(
+                    &mut Reads { conn },
+                    company,
+                    query,
+                    page,
+                ))
+            })
+        })
     }
 
     async fn session_attendance(
@@ -783,8 +766,27 @@ impl History for SqliteStore {
         filter: &RecordingFilter,
         page: PageRequest,
     ) -> StoreResult<Page<RecordingView>> {
-        self.reads
-            .read(|conn| find_recordings(conn, company, filter, page, &self.history))
+        if filter.matches_nothing() {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        }
+        if !HistoryMemory::answers(filter) {
+            return self
+                .reads
+                .read(|conn| find_recordings_in_sql(conn, company, filter, page));
+        }
+        self.reads.read(|conn| {
+            generations::snapshot(conn, |conn| {
+                on_this_thread(self.history.find_recordings(
+                    &mut Reads { conn },
+                    company,
+                    filter,
+                    page,
+                ))
+            })
+        })
     }
 
     async fn recording(
@@ -828,7 +830,7 @@ impl History for SqliteStore {
         now: Timestamp,
     ) -> Result<ImportSummary, ImportError> {
         self.journal
-            .import(crate::import::ImportJob {
+            .import(crate::history::import::ImportJob {
                 company,
                 lines: lines.to_vec(),
                 now,

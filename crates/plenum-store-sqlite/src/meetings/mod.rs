@@ -1,5 +1,7 @@
 //! Rooms, scheduled meetings, series and calendar feeds in SQLite.
 
+pub(crate) mod index;
+
 use std::collections::HashMap;
 
 use sqlx::sqlite::SqliteRow;
@@ -19,7 +21,7 @@ use plenum_domain::schedule::{
 use plenum_store::rows::search_key;
 use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
 
-use crate::schedule_index::ScheduleIndex;
+use crate::meetings::index::ScheduleIndex;
 use crate::{
     SqliteStore, corrupt, db_err, instant, ms, number, password, unique_violation, write_tx,
 };
@@ -613,7 +615,7 @@ async fn insert_schedule_row(
         .bind(s.owner.id.as_uuid())
         .bind(ms(s.slot.start))
         .bind(ms(s.slot.end))
-        .bind(st.name.to_lowercase())
+        .bind(search_key(&st.name))
         .bind(&s.join_code)
         .bind(ms(s.created_at))
         .bind(ms(s.updated_at))
@@ -829,7 +831,7 @@ pub(crate) async fn update_schedule(
         .bind(s.room_id.map(|i| i.as_uuid()))
         .bind(ms(s.slot.start))
         .bind(ms(s.slot.end))
-        .bind(st.name.to_lowercase())
+        .bind(search_key(&st.name))
         .bind(ms(s.updated_at))
         .bind_settings(st)
         .execute(&mut *tx)
@@ -922,7 +924,7 @@ impl Condition {
 /// Whether the filter is searched in the trigram index (three characters or more), so that
 /// its matches, not the scope's index, should drive a query.
 fn searches_trigrams(filter: Option<&str>) -> bool {
-    filter.is_some_and(|f| f.trim().to_lowercase().chars().count() >= 3)
+    filter.is_some_and(|f| search_key(f.trim()).chars().count() >= 3)
 }
 
 /// The filter as a condition: the name contains it, or the number starts with it (the same
@@ -932,7 +934,7 @@ fn searches_trigrams(filter: Option<&str>) -> bool {
 /// (see `reads::TrigramStats`); the `instr` beside them checks the whole text.
 fn filter_condition(filter: Option<&str>, rarest: &[String]) -> Option<Condition> {
     let f = filter.map(str::trim).filter(|f| !f.is_empty())?;
-    let key = f.to_lowercase();
+    let key = search_key(f);
     let number_range = f.bytes().all(|b| b.is_ascii_digit()).then(|| {
         // Prefix range on digits: "123" <= n < "124"; after '9' comes ':' in ASCII.
         let mut to = f.to_owned();
@@ -988,7 +990,7 @@ async fn page_of_schedules(
 ) -> StoreResult<Page<Schedule>> {
     let (items, total) = store.reads.read(|conn| {
         // The rarest trigrams of the search text steer the trigram index (see TrigramStats).
-        let rarest = match filter.map(|f| f.trim().to_lowercase()) {
+        let rarest = match filter.map(|f| search_key(f.trim())) {
             Some(key) if key.chars().count() >= 3 => store.trigrams.rarest(conn, &key)?,
             _ => Vec::new(),
         };
@@ -1054,7 +1056,7 @@ async fn page_of_schedules(
 }
 
 /// A page of a whole company's meetings, answered by the company's in-memory index
-/// (`schedule_index.rs`) when it is current. Building it for 100,000 meetings takes ~0.5 s,
+/// (`meetings/index.rs`) when it is current. Building it for 100,000 meetings takes ~0.5 s,
 /// so after a change the database answers until a background rebuild is done.
 async fn page_of_company(
     store: &SqliteStore,
@@ -1063,11 +1065,13 @@ async fn page_of_company(
     page: PageRequest,
 ) -> StoreResult<Page<ScheduleSummary>> {
     if let Some(index) = store.reads.read(|conn| {
-        store
-            .schedule_index
-            .fresh(conn, &store.reads, company, move |conn| {
-                ScheduleIndex::build(conn, company)
-            })
+        crate::generations::fresh(
+            &store.schedule_index,
+            conn,
+            &store.reads,
+            company,
+            move |conn| ScheduleIndex::build(conn, company),
+        )
     })? {
         let (items, total) = index.page(filter, page.offset(), page.limit());
         return Ok(Page { items, total });
@@ -1546,7 +1550,7 @@ pub(crate) async fn key_rooms(writer: &sqlx::SqlitePool) -> StoreResult<()> {
 
 #[cfg(test)]
 mod tests {
-    //! The company list answers from the in-memory index (`schedule_index.rs`), the other
+    //! The company list answers from the in-memory index (`meetings/index.rs`), the other
     //! scopes through SQL: both must mean the same by a filter and a page, and the index must
     //! follow every change.
 
@@ -1593,11 +1597,13 @@ mod tests {
             index = store
                 .reads
                 .read(|conn| {
-                    store
-                        .schedule_index
-                        .fresh(conn, &store.reads, company, move |conn| {
-                            ScheduleIndex::build(conn, company)
-                        })
+                    crate::generations::fresh(
+                        &store.schedule_index,
+                        conn,
+                        &store.reads,
+                        company,
+                        move |conn| ScheduleIndex::build(conn, company),
+                    )
                 })
                 .expect("index");
             if index.is_some() {

@@ -10,6 +10,7 @@
 //! one page), so they hold the thread for microseconds to a few milliseconds; a dedicated
 //! blocking thread would cost more than most of them take.
 
+use plenum_store::rows::search_key;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -154,7 +155,7 @@ fn register_functions(conn: &Connection) -> StoreResult<()> {
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             let text: Option<String> = ctx.get(0)?;
-            Ok(text.map(|t| t.to_lowercase()))
+            Ok(text.map(|t| search_key(&t)))
         },
     )
     .map_err(internal)

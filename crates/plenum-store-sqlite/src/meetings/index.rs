@@ -17,6 +17,7 @@
 //! name contains the lower-cased, trimmed filter, or — for a filter of digits — the meeting
 //! number starts with it.
 
+use plenum_store::rows::search_key;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -190,7 +191,7 @@ impl ScheduleIndex {
         let Some(filter) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
             return Selection::All;
         };
-        let key = filter.to_lowercase();
+        let key = search_key(filter);
         let names: Vec<u32> = if key.chars().count() >= 3 {
             let key_trigrams: Vec<Trigram> = trigrams(&key).collect();
             let mut lists = Vec::new();

@@ -11,6 +11,8 @@
 //! sqlx writer are both writers; SQLite serialises them (busy timeout), and the sqlx writer
 //! is only busy with administrative changes.
 
+mod leases;
+
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -63,7 +65,7 @@ type Batch = (Work, oneshot::Sender<StoreResult<()>>);
 enum Job {
     Write(Batch),
     Import(
-        Box<crate::import::ImportJob>,
+        Box<crate::history::import::ImportJob>,
         oneshot::Sender<
             Result<plenum_domain::history_import::ImportSummary, plenum_store::ImportError>,
         >,
@@ -130,7 +132,7 @@ impl Journal {
     /// (`import.rs`).
     pub(crate) async fn import(
         &self,
-        job: crate::import::ImportJob,
+        job: crate::history::import::ImportJob,
     ) -> Result<plenum_domain::history_import::ImportSummary, plenum_store::ImportError> {
         let stopped = || StoreError::Internal("the journal has stopped".into());
         let (done, imported) = oneshot::channel();
@@ -155,7 +157,8 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
         let first = match first {
             Job::Import(job, done) => {
                 let started = Instant::now();
-                let result = patiently(import_busy, || crate::import::run(&mut conn, &job));
+                let result =
+                    patiently(import_busy, || crate::history::import::run(&mut conn, &job));
                 tracing::info!(
                     lines = job.lines.len(),
                     took_ms = started.elapsed().as_millis() as u64,
