@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -21,13 +21,14 @@ use plenum_service::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::AppState;
 use crate::frtc::meeting::{MeetingDetail, ParticipantItem, participant_type};
 use crate::frtc::{FrtcError, MaybeSignedIn};
+use crate::nodes::PeerAddress;
 
 /// The version of the protocol this server speaks (in `hello`).
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -165,14 +166,14 @@ struct Ref {
 pub async fn connect(
     State(state): State<AppState>,
     who: MaybeSignedIn,
-    PeerAddress(from): PeerAddress,
+    from: PeerAddress,
     headers: axum::http::HeaderMap,
     uri: axum::http::Uri,
     upgrade: WsUpgrade,
 ) -> Response {
     let principal = who.0.map(|s| s.principal);
     // A join another node relayed: the client is who that node vouches for.
-    let from = crate::nodes::relayed_client(&state, &headers).or(from);
+    let from = crate::nodes::relayed_client(&state, &headers).or(from.ip());
     // What a join relayed to another node presents there (docs/scaling.md).
     let upgraded_with = UpgradedWith {
         credentials: [header::AUTHORIZATION, header::COOKIE]
@@ -199,31 +200,6 @@ pub async fn connect(
 struct UpgradedWith {
     credentials: axum::http::HeaderMap,
     query: Option<String>,
-}
-
-/// The client's IP address, where the server put it on the connection (`ConnectInfo`).
-/// Behind a reverse proxy it is the proxy's.
-#[derive(Debug)]
-pub struct PeerAddress(Option<IpAddr>);
-
-impl PeerAddress {
-    /// The address, when the server put one on the connection.
-    pub fn ip(&self) -> Option<IpAddr> {
-        self.0
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
-    }
 }
 
 /// The upgrade, refused in the FRTC error shape when the request is not a WebSocket one.

@@ -22,6 +22,11 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+
 use crate::AppState;
 
 /// Marks a request one node relayed to another; its value is the relaying node's voucher
@@ -303,6 +308,31 @@ pub async fn connect_to_holder(
                 ))
             })??;
     Ok(socket)
+}
+
+/// The client's IP address, where the server put it on the connection (`ConnectInfo`).
+/// Behind a reverse proxy it is the proxy's.
+#[derive(Debug)]
+pub struct PeerAddress(Option<IpAddr>);
+
+impl PeerAddress {
+    /// The address, when the server put one on the connection.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ use utoipa::ToSchema;
 use super::error::{ErrorBody, missing};
 use super::{ErrorCode, FrtcError, FrtcJson, SignedIn, path_param};
 use crate::AppState;
-use crate::live::PeerAddress;
+use crate::nodes::PeerAddress;
 
 pub const TAG: &str = "Meeting Control";
 

@@ -28,7 +28,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::frtc::{ErrorCode, FrtcError};
 use crate::join_page::{Asset, NOSNIFF, asset_response, fnv1a, html_page};
-use crate::live::PeerAddress;
+use crate::nodes::PeerAddress;
 
 pub(crate) mod openapi;
 
