@@ -198,8 +198,9 @@ impl PgStore {
         ))
     }
 
-    /// Closes the pool.
+    /// Stops listening for notices and closes the pool.
     pub async fn close(&self) {
+        self.notices.stop();
         self.pool.close().await;
     }
 

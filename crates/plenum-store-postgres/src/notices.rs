@@ -28,7 +28,7 @@ const QUEUED: usize = 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct Channel {
     pub(crate) subscribers: broadcast::Sender<Notice>,
-    _listening: Arc<Listening>,
+    listening: Arc<Listening>,
 }
 
 #[derive(Debug)]
@@ -68,8 +68,15 @@ impl Channel {
         });
         Ok(Self {
             subscribers,
-            _listening: Arc::new(Listening(task)),
+            listening: Arc::new(Listening(task)),
         })
+    }
+
+    /// Stops listening. The listener holds a connection of the pool, and closing the pool
+    /// waits for every connection: once the pool is closed, the listener would keep retrying
+    /// (and holding it) for ever.
+    pub(crate) fn stop(&self) {
+        self.listening.0.abort();
     }
 
     /// Sends the notice to every server listening, this one included.

@@ -4,6 +4,10 @@
 //! `127.0.0.1:0` with a fresh temporary data directory and a [`ManualClock`], and hands back a
 //! client with typed helpers. Tests are therefore parallel-safe and talk real HTTP over
 //! loopback. Set `TEST_LOG=1` to see the server's logs.
+//!
+//! The store is SQLite in the data directory, or with `PLENUM_TEST_BACKEND=postgres` a
+//! PostgreSQL database of its own per server, made on the cluster `PLENUM_TEST_DATABASE_URL`
+//! names and dropped with the [`TestApp`] ([`TestBackend`]).
 
 pub mod live;
 pub mod s3;
@@ -12,9 +16,10 @@ pub mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plenum::config::{Durability, LogFormat, Settings};
+use plenum::config::{DatabaseUrl, Durability, LogFormat, Settings};
 use plenum::server::{self, RunningServer};
 use plenum_service::ManualClock;
+use plenum_store_postgres::testing::{self as pg_testing, TestDatabase};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -29,8 +34,56 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     settings: Settings,
     server: Option<RunningServer>,
-    // Declared last: dropped after the server has been stopped.
+    // Declared after the server: dropped once it has been stopped.
     data_dir: TempDir,
+    _database: Option<TestDatabase>,
+}
+
+/// The store test servers run on, chosen for the whole run by `PLENUM_TEST_BACKEND`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    /// SQLite in the server's temporary data directory (the default).
+    Sqlite,
+    /// `PLENUM_TEST_BACKEND=postgres`: a fresh database per server on the cluster of
+    /// `PLENUM_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// The variable choosing the backend: `sqlite` (or unset) or `postgres`.
+pub const BACKEND_VARIABLE: &str = "PLENUM_TEST_BACKEND";
+
+impl TestBackend {
+    /// The backend of this run.
+    ///
+    /// # Panics
+    /// On a value other than `sqlite` or `postgres`: a typo must not test SQLite twice.
+    pub fn chosen() -> Self {
+        match std::env::var(BACKEND_VARIABLE).as_deref() {
+            Err(_) | Ok("" | "sqlite") => Self::Sqlite,
+            Ok("postgres") => Self::Postgres,
+            Ok(other) => panic!("{BACKEND_VARIABLE}={other}: expected sqlite or postgres"),
+        }
+    }
+
+    /// A fresh database for one server, when the run is on PostgreSQL.
+    ///
+    /// # Panics
+    /// When PostgreSQL is chosen and `PLENUM_TEST_DATABASE_URL` is not set: a run asked for
+    /// PostgreSQL must not pass on SQLite.
+    async fn database(self) -> Option<TestDatabase> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => {
+                let Ok(cluster) = std::env::var(pg_testing::SERVER_VARIABLE) else {
+                    panic!(
+                        "{BACKEND_VARIABLE}=postgres needs {} (scripts/pg-test-server.sh starts a server)",
+                        pg_testing::SERVER_VARIABLE
+                    )
+                };
+                Some(TestDatabase::create(&cluster).await)
+            }
+        }
+    }
 }
 
 /// A response: status and JSON body (`Value::Null` when the body is empty or not JSON).
@@ -87,7 +140,14 @@ impl TestApp {
             .prefix("plenum-test-")
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create a temporary data directory: {e}"));
+        let database = TestBackend::chosen().database().await;
         let mut settings = settings_for(&data_dir);
+        if let Some(database) = &database {
+            settings.database_url = Some(
+                DatabaseUrl::parse(&database.url())
+                    .unwrap_or_else(|e| panic!("the test database's URL: {e:#}")),
+            );
+        }
         configure(&mut settings);
         let clock = Arc::new(ManualClock::default());
         let server = server::start(&settings, clock.clone())
@@ -104,6 +164,7 @@ impl TestApp {
             settings,
             server: Some(server),
             data_dir,
+            _database: database,
         }
     }
 

@@ -809,22 +809,23 @@ fn node_of(address: &str) -> anyhow::Result<plenum_domain::nodes::NodeRef> {
     })
 }
 
-fn database_url(url: &str) -> anyhow::Result<DatabaseUrl> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(DatabaseUrl(url.to_owned()))
-    } else {
-        anyhow::bail!(
-            "database_url must be a PostgreSQL URL (postgres://user:password@host/database); \
-             leave it out to use SQLite in the data directory"
-        )
-    }
-}
-
 /// A PostgreSQL URL. It may hold a password: shown (`Debug`, `Display`) without it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);
 
 impl DatabaseUrl {
+    /// A `postgres://` URL (what `database_url` accepts).
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self(url.to_owned()))
+        } else {
+            anyhow::bail!(
+                "database_url must be a PostgreSQL URL (postgres://user:password@host/database); \
+                 leave it out to use SQLite in the data directory"
+            )
+        }
+    }
+
     /// The whole URL, password included: only for connecting.
     pub fn expose(&self) -> &str {
         &self.0
@@ -1034,7 +1035,7 @@ impl Settings {
             .clone()
             .or(file.database_url)
             .filter(|u| !u.trim().is_empty())
-            .map(|u| database_url(u.trim()))
+            .map(|u| DatabaseUrl::parse(u.trim()))
             .transpose()?;
         if policy.node.is_some() && database_url.is_none() {
             bail!(
@@ -1095,8 +1096,8 @@ mod tests {
 
     #[test]
     fn database_urls_are_postgres_and_shown_without_their_password() {
-        assert!(database_url("sqlite://x.db").is_err());
-        let url = database_url("postgres://plenum:s3cret@db.example:5432/plenum")
+        assert!(DatabaseUrl::parse("sqlite://x.db").is_err());
+        let url = DatabaseUrl::parse("postgres://plenum:s3cret@db.example:5432/plenum")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             url.to_string(),

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use plenum_metrics::Kind;
-use plenum_testkit::TestApp;
 use plenum_testkit::live::LiveClient;
+use plenum_testkit::{TestApp, TestBackend};
 use serde_json::{Value, json};
 
 use crate::{assert_frtc_error, s};
@@ -295,16 +295,24 @@ async fn joins_move_the_meeting_gauges_the_refusals_and_the_journal() {
         during.value("plenum_joins_total", &wrong)
             >= before.value("plenum_joins_total", &wrong) + 1.0
     );
-    // The joins were made durable by the journal.
+    // The joins were made durable by SQLite's journal; PostgreSQL has none, and its series
+    // stay still (docs/operations.md).
     let commits = "plenum_journal_commit_duration_seconds_count";
-    assert!(during.value(commits, &[]) >= before.value(commits, &[]) + 1.0);
     let writes = "plenum_journal_writes_total";
-    assert!(during.value(writes, &[]) >= before.value(writes, &[]) + 3.0);
+    let on_sqlite = TestBackend::chosen() == TestBackend::Sqlite;
+    if on_sqlite {
+        assert!(during.value(commits, &[]) >= before.value(commits, &[]) + 1.0);
+        assert!(during.value(writes, &[]) >= before.value(writes, &[]) + 3.0);
+    } else {
+        assert_eq!(during.value(commits, &[]), before.value(commits, &[]));
+        assert_eq!(during.value(writes, &[]), before.value(writes, &[]));
+    }
     // No meeting number, no participant id in any label.
     assert!(!during.text.contains(number));
     assert!(!during.text.contains(ann.id()));
 
-    // The history index: the first list builds it, the second finds it.
+    // The history index (SQLite's; PostgreSQL answers lists with SQL alone): the first list
+    // builds it, the second finds it.
     let hits = [("cache", "recording_index"), ("result", "hit")];
     for _ in 0..2 {
         let reply = app.get("/api/v1/history/recordings", Some(&admin)).await;
@@ -312,11 +320,15 @@ async fn joins_move_the_meeting_gauges_the_refusals_and_the_journal() {
     }
     let after = scrape(&app).await;
     let lookups = "plenum_cache_lookups_total";
-    assert!(
-        after.value(lookups, &hits) >= before.value(lookups, &hits) + 1.0,
-        "{}",
-        after.text
-    );
+    if on_sqlite {
+        assert!(
+            after.value(lookups, &hits) >= before.value(lookups, &hits) + 1.0,
+            "{}",
+            after.text
+        );
+    } else {
+        assert_eq!(after.value(lookups, &hits), before.value(lookups, &hits));
+    }
 }
 
 #[tokio::test]

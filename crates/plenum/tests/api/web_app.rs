@@ -668,6 +668,9 @@ async fn reservations_are_made_changed_and_deleted_and_the_account_page_works() 
     // views do not race.
     page.wait_for("document.title.startsWith('Week of')").await;
     page.navigate(&app.url("/#/meetings")).await;
+    // The week shows the same cards: only once the list is shown is its card the one clicked.
+    page.wait_for("document.title.startsWith('Upcoming meetings')")
+        .await;
     page.wait_for(&card_of("Design review")).await;
     click_text(&mut page, "#view li.meeting", "Edit").await;
     page.wait_for("document.title.startsWith('Edit “Design review”')")
@@ -684,6 +687,8 @@ async fn reservations_are_made_changed_and_deleted_and_the_account_page_works() 
     // views do not race.
     page.wait_for("document.title.startsWith('Week of')").await;
     page.navigate(&app.url("/#/meetings")).await;
+    page.wait_for("document.title.startsWith('Upcoming meetings')")
+        .await;
     page.wait_for(&card_of("Design review II")).await;
     click_and_confirm(&mut page, "#view li.meeting", "Delete", "Really delete?").await;
     wait_for_text(&mut page, "Deleted “Design review II”").await;
