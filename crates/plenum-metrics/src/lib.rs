@@ -191,6 +191,12 @@ pub const CACHE_LOOKUPS: Metric = counter(
     &["cache", "result"],
     "Lookups of the in-memory history indexes and remembered rows: hit or miss (for rows, one per row)",
 );
+pub const HISTORY_READS: Metric = counter(
+    "plenum_history_reads_total",
+    None,
+    &["way"],
+    "History list answers on PostgreSQL by how they were read: statements (single statements checked against the change generations) or snapshot (one transaction, after the data moved or an index had to be built)",
+);
 pub const BUILD_INFO: Metric = gauge(
     "plenum_build_info",
     &["version"],
@@ -217,6 +223,7 @@ pub const ALL: &[&Metric] = &[
     &WEBHOOK_FAILURES,
     &WEBHOOK_ATTEMPT_DURATION,
     &CACHE_LOOKUPS,
+    &HISTORY_READS,
     &BUILD_INFO,
 ];
 
@@ -239,6 +246,9 @@ pub fn describe() {
     let _ = media::Traffic::new();
     for cache in cache::Cache::ALL {
         let _ = cache.counters();
+    }
+    for way in [history::STATEMENTS, history::SNAPSHOT] {
+        let _ = metrics::counter!(HISTORY_READS.name, "way" => way);
     }
     for failure in webhooks::Failure::ALL {
         let _ = metrics::counter!(WEBHOOK_FAILURES.name, "reason" => failure.as_str());
@@ -549,6 +559,24 @@ pub mod cache {
         pub fn lookup(self, hit: bool) {
             self.looked_up(usize::from(hit), usize::from(!hit));
         }
+    }
+}
+
+/// How PostgreSQL's history lists read (`plenum-store-postgres`'s `history/memory.rs`).
+pub mod history {
+    use super::*;
+
+    pub const STATEMENTS: &str = "statements";
+    pub const SNAPSHOT: &str = "snapshot";
+
+    /// One list answered: through single checked statements, or else in a transaction.
+    pub fn read(through_statements: bool) {
+        let way = if through_statements {
+            STATEMENTS
+        } else {
+            SNAPSHOT
+        };
+        metrics::counter!(HISTORY_READS.name, "way" => way).increment(1);
     }
 }
 

@@ -1,9 +1,10 @@
 //! The record of meetings as the history surfaces read it, import, and integration keys.
+//!
+//! - `memory.rs`: how the session and recording lists read for the speed layer.
+
+mod memory;
 
 use async_trait::async_trait;
-
-use std::collections::HashMap;
-use std::sync::Arc;
 
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder};
@@ -20,19 +21,14 @@ use plenum_domain::history_query::{
 };
 use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId, SessionId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::schedule::UserRef;
-use plenum_store::rows::{
-    AttendanceRow, Attendees, RecordingRow, SessionRow, group_attendees, recording_file_key,
-    search_key,
-};
+use plenum_store::rows::{AttendanceRow, RecordingRow, SessionRow, recording_file_key, search_key};
 use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 
-use plenum_domain::history::{RecordingKind, RecordingStatus};
-use plenum_domain::ids::RoomId;
-use plenum_store_memory::Subject;
-use plenum_store_memory::history::{HistoryMemory, HistorySnapshot, RecordingEntry, SessionEntry};
+use plenum_store_memory::history::HistoryMemory;
+
+use memory::Reads;
 
 use crate::{PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, offset};
 
@@ -94,219 +90,6 @@ fn push_range(q: &mut Builder<'_>, column: &str, range: &InstantRange) {
     if let Some(until) = range.until {
         q.push(format!(" AND {column} < ")).push_bind(ms(until));
     }
-}
-
-/// This backend's side of the history lists' speed layer (`plenum_store_memory::history`):
-/// reads in one `REPEATABLE READ` transaction ([`PgStore::read_snapshot`]), so the
-/// generations, the rows an index is built from and the page's rows are one snapshot. Chosen
-/// over reading the generation before and after without a transaction: that needs the same
-/// round trips and still answers through SQL whenever the data moves.
-struct Reads<'t> {
-    tx: &'t mut Tx,
-}
-
-impl HistorySnapshot for Reads<'_> {
-    async fn generation(&mut self, company: CompanyId, subject: Subject) -> StoreResult<i64> {
-        let generation: Option<i64> = sqlx::query_scalar(
-            "SELECT generation FROM change_generations WHERE company_id = $1 AND subject = $2",
-        )
-        .bind(company.as_uuid())
-        .bind(subject.as_str())
-        .fetch_optional(&mut **self.tx)
-        .await
-        .map_err(db_err)?;
-        Ok(generation.unwrap_or(0))
-    }
-
-    async fn has_room(&mut self, company: CompanyId, room: RoomId) -> StoreResult<bool> {
-        let known: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM rooms WHERE id = $1 AND company_id = $2")
-                .bind(room.as_uuid())
-                .bind(company.as_uuid())
-                .fetch_optional(&mut **self.tx)
-                .await
-                .map_err(db_err)?;
-        Ok(known.is_some())
-    }
-
-    async fn scan_sessions(
-        &mut self,
-        company: CompanyId,
-        each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
-    ) -> StoreResult<()> {
-        let rows = sqlx::query(
-            "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = $1 \
-             ORDER BY started_at DESC, seq DESC",
-        )
-        .bind(company.as_uuid())
-        .fetch_all(&mut **self.tx)
-        .await
-        .map_err(db_err)?;
-        for row in &rows {
-            let name: &str = col(row, "name")?;
-            each(SessionEntry {
-                seq: col(row, "seq")?,
-                started_at: col(row, "started_at")?,
-                room: col(row, "room_id")?,
-                name,
-            });
-        }
-        Ok(())
-    }
-
-    async fn scan_recordings(
-        &mut self,
-        company: CompanyId,
-        each: &mut (dyn FnMut(RecordingEntry) + Send),
-    ) -> StoreResult<()> {
-        // A recording's room is its session's, if the session is the company's.
-        let rows = sqlx::query(
-            "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
-                 s.room_id \
-             FROM recordings r \
-             LEFT JOIN sessions s ON s.seq = r.session_seq AND s.company_id = r.company_id \
-             WHERE r.company_id = $1 ORDER BY r.started_at DESC, r.seq DESC",
-        )
-        .bind(company.as_uuid())
-        .fetch_all(&mut **self.tx)
-        .await
-        .map_err(db_err)?;
-        for row in &rows {
-            let status: &str = col(row, "status")?;
-            let kind: &str = col(row, "kind")?;
-            let duration: i64 = col(row, "duration_secs")?;
-            each(RecordingEntry {
-                seq: col(row, "seq")?,
-                started_at: col(row, "started_at")?,
-                ended_at: col(row, "ended_at")?,
-                duration_secs: u32::try_from(duration)
-                    .map_err(|_| corrupt("recordings.duration_secs"))?,
-                status: RecordingStatus::parse(status)
-                    .ok_or_else(|| corrupt("recordings.status"))?,
-                kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
-                room: col(row, "room_id")?,
-            });
-        }
-        Ok(())
-    }
-
-    async fn sessions_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
-        sessions_by_seq(self.tx, seqs).await
-    }
-
-    async fn attendees_of(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, Attendees)>> {
-        Ok(seqs
-            .iter()
-            .copied()
-            .zip(attendees_of(self.tx, seqs).await?)
-            .collect())
-    }
-
-    async fn recordings_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, RecordingView)>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {RECORDING_COLUMNS}, r.seq AS recording_seq FROM {RECORDING_FROM} \
-             WHERE r.seq = ANY($1)"
-        ))
-        .bind(seqs)
-        .fetch_all(&mut **self.tx)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
-            .map(|row| Ok((col(row, "recording_seq")?, recording_from_row(row)?)))
-            .collect()
-    }
-}
-
-/// The sessions numbered `seqs` with their owners and first completed recordings (a
-/// participant's own recordings come after the meeting's), in any order; participants left
-/// empty.
-async fn sessions_by_seq(tx: &mut Tx, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
-             fr.download_url AS recording_url, fr.id AS recording_id, fr.file_ext \
-         FROM sessions s JOIN users u ON u.id = s.owner_id \
-         LEFT JOIN LATERAL (SELECT r.download_url, r.id, r.file_ext FROM recordings r \
-             WHERE r.session_seq = s.seq AND r.status = 'completed' \
-             ORDER BY r.attendance_seq IS NOT NULL, r.started_at, r.seq LIMIT 1) fr ON true \
-         WHERE s.seq = ANY($1)"
-    ))
-    .bind(seqs)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let SessionRow {
-            seq, company_seq, ..
-        } = session_row(row)?;
-        let session = session_row(row)?.decode()?;
-        let recording_file = recording_file_key(
-            session.company,
-            session.id,
-            col(row, "recording_id")?,
-            col::<Option<String>>(row, "file_ext")?.as_deref(),
-        )?;
-        items.push((
-            seq,
-            SessionSummary {
-                seq,
-                number: company_seq,
-                owner: UserRef {
-                    id: session.owner,
-                    username: col(row, "username")?,
-                    real_name: col(row, "real_name")?,
-                },
-                session,
-                participants: Arc::default(),
-                guest_stays: 0,
-                recording_url: col(row, "recording_url")?,
-                recording_file,
-            },
-        ));
-    }
-    Ok(items)
-}
-
-/// Who attended each of the sessions numbered `seqs` (in that order): their stays in one
-/// pass of `attendance_by_session`, grouped as every store groups them.
-async fn attendees_of(tx: &mut Tx, seqs: &[i64]) -> StoreResult<Vec<Attendees>> {
-    let position: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    let stays = sqlx::query(
-        "SELECT session_seq, user_id, joined_at FROM attendance WHERE session_seq = ANY($1)",
-    )
-    .bind(seqs)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    let mut grouped = Vec::with_capacity(stays.len());
-    let mut user_ids: Vec<Uuid> = Vec::new();
-    for row in &stays {
-        let seq: i64 = col(row, "session_seq")?;
-        let user: Option<Uuid> = col(row, "user_id")?;
-        if let Some(id) = user {
-            user_ids.push(id);
-        }
-        if let Some(&i) = position.get(&seq) {
-            grouped.push((i, user, col::<i64>(row, "joined_at")?));
-        }
-    }
-    user_ids.sort_unstable();
-    user_ids.dedup();
-    let mut users = HashMap::with_capacity(user_ids.len());
-    if !user_ids.is_empty() {
-        for row in sqlx::query("SELECT id, username, real_name FROM users WHERE id = ANY($1)")
-            .bind(&user_ids)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(db_err)?
-        {
-            users.insert(
-                col::<Uuid>(&row, "id")?,
-                (col(&row, "username")?, col(&row, "real_name")?),
-            );
-        }
-    }
-    group_attendees(seqs.len(), grouped, &users)
 }
 
 async fn session_attendance(
@@ -712,10 +495,24 @@ impl History for PgStore {
                 total: 0,
             });
         }
+        // Single checked statements first; one transaction if the data moved meanwhile
+        // (`memory.rs`).
+        let mut reads = Reads::statements(&self.pool, company);
+        match self
+            .history
+            .find_sessions(&mut reads, company, query, page)
+            .await
+        {
+            Err(_) if reads.moved() => plenum_metrics::history::read(false),
+            found => {
+                plenum_metrics::history::read(true);
+                return found;
+            }
+        }
         let mut tx = self.read_snapshot().await?;
         let found = self
             .history
-            .find_sessions(&mut Reads { tx: &mut tx }, company, query, page)
+            .find_sessions(&mut Reads::snapshot(&mut tx), company, query, page)
             .await?;
         tx.commit().await.map_err(db_err)?;
         Ok(found)
@@ -746,12 +543,27 @@ impl History for PgStore {
                 total: 0,
             });
         }
-        let mut tx = self.read_snapshot().await?;
         // A session's or a participant's recordings are a few rows through their own
-        // indexes; every other filter is answered by the company's index.
+        // indexes; every other filter is answered by the company's index, read as the
+        // sessions are.
+        if HistoryMemory::answers(filter) {
+            let mut reads = Reads::statements(&self.pool, company);
+            match self
+                .history
+                .find_recordings(&mut reads, company, filter, page)
+                .await
+            {
+                Err(_) if reads.moved() => plenum_metrics::history::read(false),
+                found => {
+                    plenum_metrics::history::read(true);
+                    return found;
+                }
+            }
+        }
+        let mut tx = self.read_snapshot().await?;
         let found = if HistoryMemory::answers(filter) {
             self.history
-                .find_recordings(&mut Reads { tx: &mut tx }, company, filter, page)
+                .find_recordings(&mut Reads::snapshot(&mut tx), company, filter, page)
                 .await?
         } else {
             find_recordings(&mut tx, company, filter, page).await?

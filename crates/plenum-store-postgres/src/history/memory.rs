@@ -1,0 +1,596 @@
+//! This backend's side of the history lists' speed layer (`plenum_store_memory::history`).
+//!
+//! The layer's port asks that everything one answer reads describes one state of the
+//! database. One `REPEATABLE READ` transaction per answer does that ([`Reads::snapshot`]), at
+//! five round trips — BEGIN, the room, two generations, COMMIT — even when memory holds the
+//! whole answer; on PostgreSQL those round trips were most of a list's cost (BENCHMARKS.md,
+//! "PostgreSQL side by side with SQLite").
+//!
+//! So an answer is first tried with single statements ([`Reads::statements`]), which read
+//! one state another way:
+//! - The first statement reads all the company's generations, and whether the asked room is
+//!   the company's. When memory holds the index and the rows at those generations, that is
+//!   the answer's only round trip.
+//! - A statement that then reads rows also reads, in the same statement, the generation of
+//!   the rows' subject. Generations only grow, and every change the rows show moves theirs in
+//!   the change's own transaction, so the same generation means the same rows as at the first
+//!   statement.
+//! - A statement whose generation moved, or a read that cannot be checked that way (an index
+//!   scan, an answer with no row to carry the generation), stops the attempt
+//!   ([`Reads::moved`]) and the caller answers again in one transaction. Nothing a stopped
+//!   attempt read reached memory: the check runs before the rows are returned.
+//!
+//! An index is therefore always built in a transaction; a page's missing rows usually are not.
+
+use std::collections::HashMap;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use uuid::Uuid;
+
+use plenum_domain::history::{RecordingKind, RecordingStatus};
+use plenum_domain::history_query::{RecordingView, SessionSummary};
+use plenum_domain::ids::{CompanyId, RoomId};
+use plenum_domain::schedule::UserRef;
+use plenum_store::rows::{Attendees, group_attendees, recording_file_key};
+use plenum_store::{StoreError, StoreResult};
+use plenum_store_memory::Subject;
+use plenum_store_memory::history::{HistorySnapshot, RecordingEntry, SessionEntry};
+use sqlx::Postgres;
+
+use super::{RECORDING_COLUMNS, RECORDING_FROM, SESSION_COLUMNS, recording_from_row, session_row};
+use crate::{Tx, col, corrupt, db_err};
+
+type Statement<'q> = Query<'q, Postgres, PgArguments>;
+
+/// How one answer of the history lists reads (see the module's documentation).
+pub(super) struct Reads<'t> {
+    way: Way<'t>,
+}
+
+enum Way<'t> {
+    Snapshot(&'t mut Tx),
+    Statements {
+        pool: &'t PgPool,
+        company: CompanyId,
+        /// What the first statement read; `None` before it.
+        first: Option<FirstRead>,
+        moved: bool,
+    },
+}
+
+struct FirstRead {
+    /// The company's generation of each subject that has one (others are 0).
+    generations: Vec<(String, i64)>,
+    /// The room asked about, and whether it is the company's.
+    room: Option<(RoomId, bool)>,
+}
+
+impl FirstRead {
+    fn generation(&self, subject: Subject) -> i64 {
+        self.generations
+            .iter()
+            .find(|(s, _)| s == subject.as_str())
+            .map_or(0, |(_, g)| *g)
+    }
+}
+
+/// What a stopped attempt reports; its caller answers again in a transaction.
+fn moved() -> StoreError {
+    StoreError::Conflict
+}
+
+impl<'t> Reads<'t> {
+    /// Reads in the transaction `tx` (which the caller opened `REPEATABLE READ`).
+    pub(super) fn snapshot(tx: &'t mut Tx) -> Self {
+        Self {
+            way: Way::Snapshot(tx),
+        }
+    }
+
+    /// Reads `company`'s lists with single checked statements.
+    pub(super) fn statements(pool: &'t PgPool, company: CompanyId) -> Self {
+        Self {
+            way: Way::Statements {
+                pool,
+                company,
+                first: None,
+                moved: false,
+            },
+        }
+    }
+
+    /// Whether the attempt stopped because the data moved or a read could not be checked:
+    /// the caller answers again through [`Reads::snapshot`].
+    pub(super) fn moved(&self) -> bool {
+        matches!(self.way, Way::Statements { moved: true, .. })
+    }
+
+    fn stop(&mut self) -> StoreError {
+        if let Way::Statements { moved, .. } = &mut self.way {
+            *moved = true;
+        }
+        moved()
+    }
+
+    /// The first statement of an attempt: the company's generations and, if `room` is given,
+    /// whether it is the company's. Any later question about a room is the snapshot's.
+    async fn first_read(&mut self, company: CompanyId, room: Option<RoomId>) -> StoreResult<()> {
+        let pool = match &self.way {
+            Way::Statements {
+                pool,
+                company: own,
+                first: None,
+                ..
+            } if *own == company => *pool,
+            _ => return Err(self.stop()),
+        };
+        // A row with no subject says the room is the company's.
+        let rows = sqlx::query(
+            "SELECT subject, generation FROM change_generations WHERE company_id = $1 \
+             UNION ALL SELECT NULL, 0 FROM rooms WHERE id = $2 AND company_id = $1",
+        )
+        .bind(company.as_uuid())
+        .bind(room.map(|r| r.as_uuid()))
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+        let mut read = FirstRead {
+            generations: Vec::with_capacity(rows.len()),
+            room: room.map(|r| (r, false)),
+        };
+        for row in &rows {
+            match col::<Option<String>>(row, "subject")? {
+                Some(subject) => read.generations.push((subject, col(row, "generation")?)),
+                None => {
+                    if let Some((_, known)) = &mut read.room {
+                        *known = true;
+                    }
+                }
+            }
+        }
+        if let Way::Statements { first, .. } = &mut self.way {
+            *first = Some(read);
+        }
+        Ok(())
+    }
+
+    /// The rows of `select` (a `SELECT …` whose parameters `bind` binds, `$1..$params`): in
+    /// the snapshot, or as one statement that also reads the generation of `subject`, which
+    /// must be the first statement's.
+    async fn rows(
+        &mut self,
+        select: &str,
+        params: usize,
+        subject: Subject,
+        bind: impl for<'s> FnOnce(Statement<'s>) -> Statement<'s>,
+    ) -> StoreResult<Vec<PgRow>> {
+        let (pool, company, expected) = match &mut self.way {
+            Way::Snapshot(tx) => {
+                return bind(sqlx::query(select))
+                    .fetch_all(&mut ***tx)
+                    .await
+                    .map_err(db_err);
+            }
+            Way::Statements {
+                pool,
+                company,
+                first: Some(first),
+                ..
+            } => (*pool, *company, first.generation(subject)),
+            // Rows before any generation was read: nothing to check them against.
+            Way::Statements { first: None, .. } => return Err(self.stop()),
+        };
+        let columns = select
+            .strip_prefix("SELECT ")
+            .ok_or_else(|| StoreError::Internal("a history read is not a SELECT".into()))?;
+        let checked = format!(
+            "SELECT COALESCE((SELECT generation FROM change_generations \
+                 WHERE company_id = ${} AND subject = ${}), 0) AS read_generation, {columns}",
+            params + 1,
+            params + 2
+        );
+        let rows = bind(sqlx::query(&checked))
+            .bind(company.as_uuid())
+            .bind(subject.as_str())
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)?;
+        match rows.first() {
+            Some(row) if col::<i64>(row, "read_generation")? == expected => Ok(rows),
+            _ => Err(self.stop()),
+        }
+    }
+}
+
+impl HistorySnapshot for Reads<'_> {
+    async fn generation(&mut self, company: CompanyId, subject: Subject) -> StoreResult<i64> {
+        if let Way::Snapshot(tx) = &mut self.way {
+            let generation: Option<i64> = sqlx::query_scalar(
+                "SELECT generation FROM change_generations WHERE company_id = $1 AND subject = $2",
+            )
+            .bind(company.as_uuid())
+            .bind(subject.as_str())
+            .fetch_optional(&mut ***tx)
+            .await
+            .map_err(db_err)?;
+            return Ok(generation.unwrap_or(0));
+        }
+        if matches!(self.way, Way::Statements { first: None, .. }) {
+            self.first_read(company, None).await?;
+        }
+        match &self.way {
+            Way::Statements {
+                company: own,
+                first: Some(first),
+                ..
+            } if *own == company => Ok(first.generation(subject)),
+            _ => Err(self.stop()),
+        }
+    }
+
+    async fn has_room(&mut self, company: CompanyId, room: RoomId) -> StoreResult<bool> {
+        match &mut self.way {
+            Way::Snapshot(tx) => {
+                let known: Option<i32> =
+                    sqlx::query_scalar("SELECT 1 FROM rooms WHERE id = $1 AND company_id = $2")
+                        .bind(room.as_uuid())
+                        .bind(company.as_uuid())
+                        .fetch_optional(&mut ***tx)
+                        .await
+                        .map_err(db_err)?;
+                Ok(known.is_some())
+            }
+            Way::Statements { .. } => {
+                self.first_read(company, Some(room)).await?;
+                match &self.way {
+                    Way::Statements {
+                        first:
+                            Some(FirstRead {
+                                room: Some((asked, known)),
+                                ..
+                            }),
+                        ..
+                    } if *asked == room => Ok(*known),
+                    _ => Err(self.stop()),
+                }
+            }
+        }
+    }
+
+    async fn scan_sessions(
+        &mut self,
+        company: CompanyId,
+        each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+    ) -> StoreResult<()> {
+        let Way::Snapshot(tx) = &mut self.way else {
+            return Err(self.stop());
+        };
+        let rows = sqlx::query(
+            "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = $1 \
+             ORDER BY started_at DESC, seq DESC",
+        )
+        .bind(company.as_uuid())
+        .fetch_all(&mut ***tx)
+        .await
+        .map_err(db_err)?;
+        for row in &rows {
+            let name: &str = col(row, "name")?;
+            each(SessionEntry {
+                seq: col(row, "seq")?,
+                started_at: col(row, "started_at")?,
+                room: col(row, "room_id")?,
+                name,
+            });
+        }
+        Ok(())
+    }
+
+    async fn scan_recordings(
+        &mut self,
+        company: CompanyId,
+        each: &mut (dyn FnMut(RecordingEntry) + Send),
+    ) -> StoreResult<()> {
+        let Way::Snapshot(tx) = &mut self.way else {
+            return Err(self.stop());
+        };
+        // A recording's room is its session's, if the session is the company's.
+        let rows = sqlx::query(
+            "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
+                 s.room_id \
+             FROM recordings r \
+             LEFT JOIN sessions s ON s.seq = r.session_seq AND s.company_id = r.company_id \
+             WHERE r.company_id = $1 ORDER BY r.started_at DESC, r.seq DESC",
+        )
+        .bind(company.as_uuid())
+        .fetch_all(&mut ***tx)
+        .await
+        .map_err(db_err)?;
+        for row in &rows {
+            let status: &str = col(row, "status")?;
+            let kind: &str = col(row, "kind")?;
+            let duration: i64 = col(row, "duration_secs")?;
+            each(RecordingEntry {
+                seq: col(row, "seq")?,
+                started_at: col(row, "started_at")?,
+                ended_at: col(row, "ended_at")?,
+                duration_secs: u32::try_from(duration)
+                    .map_err(|_| corrupt("recordings.duration_secs"))?,
+                status: RecordingStatus::parse(status)
+                    .ok_or_else(|| corrupt("recordings.status"))?,
+                kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
+                room: col(row, "room_id")?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The sessions numbered `seqs` with their owners and first completed recordings (a
+    /// participant's own recordings come after the meeting's); participants left empty.
+    async fn sessions_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
+        let select = format!(
+            "SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
+                 fr.download_url AS recording_url, fr.id AS recording_id, fr.file_ext \
+             FROM sessions s JOIN users u ON u.id = s.owner_id \
+             LEFT JOIN LATERAL (SELECT r.download_url, r.id, r.file_ext FROM recordings r \
+                 WHERE r.session_seq = s.seq AND r.status = 'completed' \
+                 ORDER BY r.attendance_seq IS NOT NULL, r.started_at, r.seq LIMIT 1) fr ON true \
+             WHERE s.seq = ANY($1)"
+        );
+        let rows = self
+            .rows(&select, 1, Subject::SessionRows, move |q| {
+                q.bind(seqs.to_vec())
+            })
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let stored = session_row(row)?;
+            let (seq, number) = (stored.seq, stored.company_seq);
+            let session = stored.decode()?;
+            let recording_file = recording_file_key(
+                session.company,
+                session.id,
+                col(row, "recording_id")?,
+                col::<Option<String>>(row, "file_ext")?.as_deref(),
+            )?;
+            items.push((
+                seq,
+                SessionSummary {
+                    seq,
+                    number,
+                    owner: UserRef {
+                        id: session.owner,
+                        username: col(row, "username")?,
+                        real_name: col(row, "real_name")?,
+                    },
+                    session,
+                    participants: Default::default(),
+                    guest_stays: 0,
+                    recording_url: col(row, "recording_url")?,
+                    recording_file,
+                },
+            ));
+        }
+        Ok(items)
+    }
+
+    /// Who attended each of the sessions numbered `seqs`: their stays in one pass of
+    /// `attendance_by_session`, grouped as every store groups them.
+    async fn attendees_of(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, Attendees)>> {
+        let position: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+        let stays = self
+            .rows(
+                "SELECT session_seq, user_id, joined_at FROM attendance \
+                 WHERE session_seq = ANY($1)",
+                1,
+                Subject::SessionRows,
+                move |q| q.bind(seqs.to_vec()),
+            )
+            .await?;
+        let mut grouped = Vec::with_capacity(stays.len());
+        let mut user_ids: Vec<Uuid> = Vec::new();
+        for row in &stays {
+            let seq: i64 = col(row, "session_seq")?;
+            let user: Option<Uuid> = col(row, "user_id")?;
+            if let Some(id) = user {
+                user_ids.push(id);
+            }
+            if let Some(&i) = position.get(&seq) {
+                grouped.push((i, user, col::<i64>(row, "joined_at")?));
+            }
+        }
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        let mut users = HashMap::with_capacity(user_ids.len());
+        if !user_ids.is_empty() {
+            let rows = self
+                .rows(
+                    "SELECT id, username, real_name FROM users WHERE id = ANY($1)",
+                    1,
+                    Subject::SessionRows,
+                    move |q| q.bind(user_ids),
+                )
+                .await?;
+            for row in &rows {
+                users.insert(
+                    col::<Uuid>(row, "id")?,
+                    (col(row, "username")?, col(row, "real_name")?),
+                );
+            }
+        }
+        Ok(seqs
+            .iter()
+            .copied()
+            .zip(group_attendees(seqs.len(), grouped, &users)?)
+            .collect())
+    }
+
+    async fn recordings_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, RecordingView)>> {
+        let select = format!(
+            "SELECT {RECORDING_COLUMNS}, r.seq AS recording_seq FROM {RECORDING_FROM} \
+             WHERE r.seq = ANY($1)"
+        );
+        let rows = self
+            .rows(&select, 1, Subject::RecordingRows, move |q| {
+                q.bind(seqs.to_vec())
+            })
+            .await?;
+        rows.iter()
+            .map(|row| Ok((col(row, "recording_seq")?, recording_from_row(row)?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use plenum_domain::user::Role;
+    use plenum_store::contract::{new_company, new_user};
+    use plenum_store::contract_history::plain_session;
+    use plenum_store::{History, Store};
+
+    use super::*;
+    use crate::PgStore;
+    use crate::testing::{self, TestDatabase};
+
+    /// A store with one company holding one session; `None` (skipped) without a test server.
+    async fn one_session(test: &str) -> Option<(TestDatabase, PgStore, CompanyId, i64)> {
+        let server = testing::server(test)?;
+        let database = TestDatabase::create(&server).await;
+        let store = PgStore::open_with(&database.url(), 4).await.expect("open");
+        let company = new_company("Acme");
+        let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
+        store
+            .create_company(&company, &admin)
+            .await
+            .expect("company");
+        let session = plain_session(company.id, admin.id, "Planning", 0, None);
+        store
+            .insert_history_batch(std::slice::from_ref(&session), &[], &[])
+            .await
+            .expect("insert");
+        let seq = sqlx::query_scalar("SELECT seq FROM sessions WHERE id = $1")
+            .bind(session.id.as_uuid())
+            .fetch_one(&store.pool)
+            .await
+            .expect("seq");
+        Some((database, store, company.id, seq))
+    }
+
+    #[tokio::test]
+    async fn rows_read_after_a_change_since_the_first_statement_stop_the_attempt() {
+        let Some((_db, store, company, seq)) =
+            one_session("rows_read_after_a_change_since_the_first_statement_stop_the_attempt")
+                .await
+        else {
+            return;
+        };
+        let mut reads = Reads::statements(&store.pool, company);
+        reads
+            .generation(company, Subject::SessionRows)
+            .await
+            .expect("generations");
+        // Another writer renames the session between the two statements.
+        sqlx::query("UPDATE sessions SET name = 'Renamed' WHERE seq = $1")
+            .bind(seq)
+            .execute(&store.pool)
+            .await
+            .expect("rename");
+        assert!(reads.sessions_by_seq(&[seq]).await.is_err());
+        assert!(reads.moved(), "the attempt must stop, not answer");
+
+        // A new attempt reads the renamed row, checked against the new generation.
+        let mut reads = Reads::statements(&store.pool, company);
+        reads
+            .generation(company, Subject::SessionRows)
+            .await
+            .expect("generations");
+        let rows = reads.sessions_by_seq(&[seq]).await.expect("rows");
+        assert!(!reads.moved());
+        assert_eq!(rows[0].1.session.name, "Renamed");
+    }
+
+    #[tokio::test]
+    async fn reads_that_cannot_be_checked_stop_the_attempt() {
+        let Some((_db, store, company, seq)) =
+            one_session("reads_that_cannot_be_checked_stop_the_attempt").await
+        else {
+            return;
+        };
+        // Rows before any generation was read.
+        let mut reads = Reads::statements(&store.pool, company);
+        assert!(reads.sessions_by_seq(&[seq]).await.is_err());
+        assert!(reads.moved());
+        // An index scan.
+        let mut reads = Reads::statements(&store.pool, company);
+        reads
+            .generation(company, Subject::Sessions)
+            .await
+            .expect("generations");
+        assert!(reads.scan_sessions(company, &mut |_| {}).await.is_err());
+        assert!(reads.moved());
+        // A room asked about after the generations were read.
+        let mut reads = Reads::statements(&store.pool, company);
+        reads
+            .generation(company, Subject::Sessions)
+            .await
+            .expect("generations");
+        assert!(
+            reads
+                .has_room(company, RoomId::new(plenum_store::contract::at(0)))
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+        // Rows that are gone carry no generation.
+        let mut reads = Reads::statements(&store.pool, company);
+        reads
+            .generation(company, Subject::SessionRows)
+            .await
+            .expect("generations");
+        assert!(reads.sessions_by_seq(&[seq + 1000]).await.is_err());
+        assert!(reads.moved());
+        // Another company's generations.
+        let mut reads = Reads::statements(&store.pool, company);
+        assert!(
+            reads
+                .generation(
+                    CompanyId::new(plenum_store::contract::at(0)),
+                    Subject::Sessions
+                )
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+    }
+
+    #[tokio::test]
+    async fn an_unmoved_attempt_answers_in_statements_as_the_snapshot_does() {
+        let Some((_db, store, company, seq)) =
+            one_session("an_unmoved_attempt_answers_in_statements_as_the_snapshot_does").await
+        else {
+            return;
+        };
+        let mut reads = Reads::statements(&store.pool, company);
+        let generation = reads
+            .generation(company, Subject::SessionRows)
+            .await
+            .expect("generations");
+        let rows = reads.sessions_by_seq(&[seq]).await.expect("rows");
+        assert!(!reads.moved());
+
+        let mut tx = store.read_snapshot().await.expect("begin");
+        let mut snapshot = Reads::snapshot(&mut tx);
+        assert_eq!(
+            snapshot
+                .generation(company, Subject::SessionRows)
+                .await
+                .expect("generation"),
+            generation
+        );
+        let in_snapshot = snapshot.sessions_by_seq(&[seq]).await.expect("rows");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1.session, in_snapshot[0].1.session);
+        assert_eq!(rows[0].1.owner, in_snapshot[0].1.owner);
+    }
+}
