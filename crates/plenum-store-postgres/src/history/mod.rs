@@ -7,7 +7,7 @@ mod memory;
 use async_trait::async_trait;
 
 use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use plenum_domain::Timestamp;
@@ -92,81 +92,70 @@ fn push_range(q: &mut Builder<'_>, column: &str, range: &InstantRange) {
     }
 }
 
+/// A session and a page of its stays in one statement (one snapshot, one round trip): the
+/// session, its invitees and the matching stays' total on every row, a stay of the page on
+/// each (none on the only row of a session without matching stays on the page).
 async fn session_attendance(
-    tx: &mut Tx,
+    pool: &PgPool,
     company: CompanyId,
     key: SessionKey,
     query: &AttendanceQuery,
     page: PageRequest,
 ) -> StoreResult<Option<SessionAttendance>> {
-    let mut found = Builder::new(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE "));
+    let mut q = Builder::new(format!(
+        "WITH found AS (SELECT {SESSION_COLUMNS} FROM sessions s WHERE "
+    ));
     match key {
-        SessionKey::Id(id) => found.push("s.id = ").push_bind(id.as_uuid()),
-        SessionKey::Number(number) => found.push("s.company_seq = ").push_bind(number),
+        SessionKey::Id(id) => q.push("s.id = ").push_bind(id.as_uuid()),
+        SessionKey::Number(number) => q.push("s.company_seq = ").push_bind(number),
     };
-    found
-        .push(" AND s.company_id = ")
-        .push_bind(company.as_uuid());
-    let Some(row) = found
-        .build()
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)?
-    else {
+    q.push(" AND s.company_id = ").push_bind(company.as_uuid());
+    q.push(
+        "), matching AS (SELECT a.seq AS a_seq, a.id AS a_id, a.user_id AS a_user_id, \
+             a.display_name, a.call_number, a.device_type, a.media_type, a.department, \
+             a.joined_at, a.left_at \
+         FROM attendance a JOIN found ON a.session_seq = found.seq",
+    );
+    if let Some(search) = &query.search {
+        let pattern = like_contains(&search.folded());
+        q.push(" WHERE (a.display_name_key LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR a.call_number_key LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    q.push(
+        ") SELECT found.*, \
+             ARRAY(SELECT i.user_id FROM session_invitees i WHERE i.session_seq = found.seq \
+                 ORDER BY i.user_id) AS invitees, \
+             (SELECT count(*) FROM matching) AS attendance_total, p.* \
+         FROM found LEFT JOIN LATERAL (SELECT m.*, u.username, u.real_name FROM matching m \
+             LEFT JOIN users u ON u.id = m.a_user_id ORDER BY m.joined_at, m.a_seq LIMIT ",
+    )
+    .push_bind(limit(page))
+    .push(" OFFSET ")
+    .push_bind(offset(page))
+    .push(") p ON true ORDER BY p.joined_at, p.a_seq");
+    let rows = q.build().fetch_all(pool).await.map_err(db_err)?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let seq: i64 = col(&row, "seq")?;
-    let mut session = session_row(&row)?.decode()?;
-    session.invitees = sqlx::query_scalar::<_, Uuid>(
-        "SELECT user_id FROM session_invitees WHERE session_seq = $1 ORDER BY user_id",
-    )
-    .bind(seq)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db_err)?
-    .into_iter()
-    .map(UserId::from_uuid)
-    .collect();
-
-    let pattern = query.search.as_ref().map(|s| like_contains(&s.folded()));
-    let conditions = |q: &mut Builder<'_>| {
-        q.push("a.session_seq = ").push_bind(seq);
-        if let Some(pattern) = &pattern {
-            q.push(" AND (a.display_name_key LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR a.call_number_key LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\')");
+    let seq: i64 = col(first, "seq")?;
+    let mut session = session_row(first)?.decode()?;
+    session.invitees = col::<Vec<Uuid>>(first, "invitees")?
+        .into_iter()
+        .map(UserId::from_uuid)
+        .collect();
+    let total: i64 = col(first, "attendance_total")?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if col::<Option<Uuid>>(row, "a_id")?.is_none() {
+            continue;
         }
-    };
-    let mut counted = Builder::new("SELECT count(*) FROM attendance a WHERE ");
-    conditions(&mut counted);
-    let total: i64 = counted
-        .build_query_scalar()
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    let mut paged = Builder::new(
-        "SELECT a.id, a.user_id, a.display_name, a.call_number, a.device_type, a.media_type, \
-             a.department, a.joined_at, a.left_at, u.username, u.real_name \
-         FROM attendance a LEFT JOIN users u ON u.id = a.user_id WHERE ",
-    );
-    conditions(&mut paged);
-    paged
-        .push(" ORDER BY a.joined_at, a.seq LIMIT ")
-        .push_bind(limit(page))
-        .push(" OFFSET ")
-        .push_bind(offset(page));
-    let items = paged
-        .build()
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|row| {
+        items.push(
             AttendanceRow {
-                id: col(row, "id")?,
-                user: col(row, "user_id")?,
+                id: col(row, "a_id")?,
+                user: col(row, "a_user_id")?,
                 display_name: col(row, "display_name")?,
                 call_number: col(row, "call_number")?,
                 device_type: col(row, "device_type")?,
@@ -177,9 +166,9 @@ async fn session_attendance(
                 username: col(row, "username")?,
                 real_name: col(row, "real_name")?,
             }
-            .decode(session.id)
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
+            .decode(session.id)?,
+        );
+    }
     Ok(Some(SessionAttendance {
         seq,
         session,
@@ -525,10 +514,7 @@ impl History for PgStore {
         query: &AttendanceQuery,
         page: PageRequest,
     ) -> StoreResult<Option<SessionAttendance>> {
-        let mut tx = self.read_snapshot().await?;
-        let found = session_attendance(&mut tx, company, session, query, page).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(found)
+        session_attendance(&self.pool, company, session, query, page).await
     }
 
     async fn find_recordings(
