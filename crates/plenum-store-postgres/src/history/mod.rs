@@ -254,39 +254,41 @@ fn recording_conditions(q: &mut Builder<'_>, company: CompanyId, filter: &Record
     }
 }
 
+/// A page of the company's recordings matching `filter` and their total, in one statement
+/// (one snapshot, one round trip): the total on every row, a recording of the page on each
+/// (none on the only row of an empty page). For the filters the company's index does not
+/// answer (a session's or a participant's recordings), whose matches are a few rows.
 async fn find_recordings(
-    tx: &mut Tx,
+    pool: &PgPool,
     company: CompanyId,
     filter: &RecordingFilter,
     page: PageRequest,
 ) -> StoreResult<Page<RecordingView>> {
-    let mut counted = Builder::new("SELECT count(*) FROM recordings r WHERE ");
-    recording_conditions(&mut counted, company, filter);
-    let total: i64 = counted
-        .build_query_scalar()
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    // The page's recordings are picked by number in the index first, then read whole.
-    let mut paged = Builder::new(format!(
-        "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} WHERE r.seq IN \
-         (SELECT r.seq FROM recordings r WHERE "
-    ));
-    recording_conditions(&mut paged, company, filter);
-    paged
-        .push(" ORDER BY r.started_at DESC, r.seq DESC LIMIT ")
-        .push_bind(limit(page))
-        .push(" OFFSET ")
-        .push_bind(offset(page))
-        .push(") ORDER BY r.started_at DESC, r.seq DESC");
-    let items = paged
-        .build()
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(recording_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let mut q =
+        Builder::new("WITH matching AS (SELECT r.seq, r.started_at FROM recordings r WHERE ");
+    recording_conditions(&mut q, company, filter);
+    // The page's recordings are picked by number first, then read whole.
+    q.push(format!(
+        ") SELECT (SELECT count(*) FROM matching) AS matching_total, p.* FROM (SELECT 1) one \
+         LEFT JOIN LATERAL (SELECT {RECORDING_COLUMNS}, r.seq AS recording_seq \
+             FROM {RECORDING_FROM} WHERE r.seq IN (SELECT m.seq FROM matching m \
+             ORDER BY m.started_at DESC, m.seq DESC LIMIT "
+    ))
+    .push_bind(limit(page))
+    .push(" OFFSET ")
+    .push_bind(offset(page))
+    .push(")) p ON true ORDER BY p.started_at DESC, p.recording_seq DESC");
+    let rows = q.build().fetch_all(pool).await.map_err(db_err)?;
+    let total: i64 = match rows.first() {
+        Some(row) => col(row, "matching_total")?,
+        None => 0,
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if col::<Option<i64>>(row, "recording_seq")?.is_some() {
+            items.push(recording_from_row(row)?);
+        }
+    }
     Ok(Page {
         items,
         total: count(total),
@@ -532,28 +534,26 @@ impl History for PgStore {
         // A session's or a participant's recordings are a few rows through their own
         // indexes; every other filter is answered by the company's index, read as the
         // sessions are.
-        if HistoryMemory::answers(filter) {
-            let mut reads = Reads::statements(&self.pool, company);
-            match self
-                .history
-                .find_recordings(&mut reads, company, filter, page)
-                .await
-            {
-                Err(_) if reads.moved() => plenum_metrics::history::read(false),
-                found => {
-                    plenum_metrics::history::read(true);
-                    return found;
-                }
+        if !HistoryMemory::answers(filter) {
+            return find_recordings(&self.pool, company, filter, page).await;
+        }
+        let mut reads = Reads::statements(&self.pool, company);
+        match self
+            .history
+            .find_recordings(&mut reads, company, filter, page)
+            .await
+        {
+            Err(_) if reads.moved() => plenum_metrics::history::read(false),
+            found => {
+                plenum_metrics::history::read(true);
+                return found;
             }
         }
         let mut tx = self.read_snapshot().await?;
-        let found = if HistoryMemory::answers(filter) {
-            self.history
-                .find_recordings(&mut Reads::snapshot(&mut tx), company, filter, page)
-                .await?
-        } else {
-            find_recordings(&mut tx, company, filter, page).await?
-        };
+        let found = self
+            .history
+            .find_recordings(&mut Reads::snapshot(&mut tx), company, filter, page)
+            .await?;
         tx.commit().await.map_err(db_err)?;
         Ok(found)
     }
