@@ -2,8 +2,9 @@
 //! list order (`index.rs`) pick a page and its exact total; the page's rows are remembered
 //! ([`RowCache`]) or read by number. Everything one answer reads — generations, the rows an
 //! index is built from, the page's rows — comes from one [`HistorySnapshot`], which the
-//! backend opens as one consistent read (SQLite: a read transaction; PostgreSQL: a
-//! `REPEATABLE READ` transaction), so page and total describe the same state of the database.
+//! backend opens as one consistent read (SQLite: a read transaction; PostgreSQL: single
+//! statements checked against the change generations, else a `REPEATABLE READ` transaction),
+//! so page and total describe the same state of the database.
 //!
 //! What the lists do not index does not move the generations: a running meeting's end,
 //! last-seen instant and peak, and every join and leave, so live meetings never force a
@@ -56,7 +57,9 @@ pub struct RecordingEntry {
 }
 
 /// The port a backend implements for the history lists: one consistent read of its database.
-/// Every method reads in the same snapshot.
+/// Every method answers as of the same state of the database — one snapshot, or (PostgreSQL's
+/// single statements) reads each checked against the generations the first one found — or
+/// fails, and then nothing it read is remembered.
 // Backends call the layer with their concrete snapshot, so the futures' `Send` follows from
 // the implementation (PostgreSQL's are `Send`; SQLite's run to completion on the calling
 // thread); no bound is wanted here.
