@@ -34,5 +34,6 @@ else
 fi
 run cargo test --workspace --all-features --locked "$@"
 # The HTTP and live tests once more on PostgreSQL: every test server on a database of its own
-# (plenum-testkit, PLENUM_TEST_BACKEND).
-run env PLENUM_TEST_BACKEND=postgres cargo test -p plenum --test api --all-features --locked "$@"
+# (plenum-testkit, PLENUM_TEST_BACKEND). `--workspace` keeps the feature set of the run above,
+# so the test binary is reused instead of rebuilt (`-p plenum` unified other features).
+run env PLENUM_TEST_BACKEND=postgres cargo test --workspace --test api --all-features --locked "$@"
