@@ -102,8 +102,13 @@ async fn session_attendance(
     query: &AttendanceQuery,
     page: PageRequest,
 ) -> StoreResult<Option<SessionAttendance>> {
+    // The invitees are read with the session (once, not per row), and users are joined to
+    // the page only (by key, not by hashing every user).
     let mut q = Builder::new(format!(
-        "WITH found AS (SELECT {SESSION_COLUMNS} FROM sessions s WHERE "
+        "WITH found AS (SELECT {SESSION_COLUMNS}, \
+             ARRAY(SELECT i.user_id FROM session_invitees i WHERE i.session_seq = s.seq \
+                 ORDER BY i.user_id) AS invitees \
+         FROM sessions s WHERE "
     ));
     match key {
         SessionKey::Id(id) => q.push("s.id = ").push_bind(id.as_uuid()),
@@ -125,17 +130,17 @@ async fn session_attendance(
             .push(" ESCAPE '\\')");
     }
     q.push(
-        ") SELECT found.*, \
-             ARRAY(SELECT i.user_id FROM session_invitees i WHERE i.session_seq = found.seq \
-                 ORDER BY i.user_id) AS invitees, \
-             (SELECT count(*) FROM matching) AS attendance_total, p.* \
-         FROM found LEFT JOIN LATERAL (SELECT m.*, u.username, u.real_name FROM matching m \
-             LEFT JOIN users u ON u.id = m.a_user_id ORDER BY m.joined_at, m.a_seq LIMIT ",
+        ") SELECT found.*, (SELECT count(*) FROM matching) AS attendance_total, p.* \
+         FROM found LEFT JOIN LATERAL (SELECT m.*, u.username, u.real_name \
+             FROM (SELECT * FROM matching ORDER BY joined_at, a_seq LIMIT ",
     )
     .push_bind(limit(page))
     .push(" OFFSET ")
     .push_bind(offset(page))
-    .push(") p ON true ORDER BY p.joined_at, p.a_seq");
+    .push(
+        ") m LEFT JOIN LATERAL (SELECT username, real_name FROM users WHERE id = m.a_user_id) u \
+             ON true) p ON true ORDER BY p.joined_at, p.a_seq",
+    );
     let rows = q.build().fetch_all(pool).await.map_err(db_err)?;
     let Some(first) = rows.first() else {
         return Ok(None);
