@@ -683,12 +683,24 @@ mod tests {
         assert_eq!(MeetingFilter::parse(None), None);
         assert!(filter(" ärger ").matches("ÄRGER im Büro", &number));
         assert!(filter("İ").matches("İstanbul", &number));
-        assert!(!filter("istanbul").matches("İstanbul", &number), "İ folds to i̇");
+        assert!(
+            !filter("istanbul").matches("İstanbul", &number),
+            "İ folds to i̇"
+        );
         assert!(filter("1234").matches("Weekly", &number));
-        assert!(!filter("2345").matches("Weekly", &number), "a prefix, not a substring");
-        assert!(filter("2345").matches("Room 23456", &number), "digits in the name");
+        assert!(
+            !filter("2345").matches("Weekly", &number),
+            "a prefix, not a substring"
+        );
+        assert!(
+            filter("2345").matches("Room 23456", &number),
+            "digits in the name"
+        );
         assert!(!filter("123 ").matches("Weekly", &MeetingNumber::parse("999999").expect("valid")));
-        assert!(!filter("12a").matches("Weekly", &number), "only all-digit filters");
+        assert!(
+            !filter("12a").matches("Weekly", &number),
+            "only all-digit filters"
+        );
         assert_eq!(filter(" 12 ").number_prefix(), Some("12"));
         assert_eq!(filter("x1").number_prefix(), None);
     }

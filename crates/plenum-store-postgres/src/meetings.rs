@@ -19,8 +19,8 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
     CallRate, LiveSettings, MeetingFilter, MeetingKind, MeetingNumber, MeetingPassword,
-    MeetingSettings, PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
-    carry_over_occurrences,
+    MeetingSettings, PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot,
+    UserRef, WatermarkType, carry_over_occurrences,
 };
 use plenum_store::rows::search_key;
 use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
@@ -865,7 +865,9 @@ pub(crate) async fn find_schedules(
     let company_arg = st.arg(Arg::Id(company.as_uuid()));
     let scope = match scope {
         MeetingScope::Company => {
-            if let Listed::Page(found) = company_list_from_memory(store, company, filter, page).await? {
+            if let Listed::Page(found) =
+                company_list_from_memory(store, company, filter, page).await?
+            {
                 return Ok(found);
             }
             format!("s.company_id = {company_arg}")
@@ -968,7 +970,12 @@ async fn company_list_from_memory(
     let mut conn = store.pool.acquire().await.map_err(db_err)?;
     let listed = store
         .schedules
-        .page(&mut ScheduleReads { conn: &mut conn }, company, filter, page)
+        .page(
+            &mut ScheduleReads { conn: &mut conn },
+            company,
+            filter,
+            page,
+        )
         .await?;
     if let Listed::Stale { rebuild: true } = listed {
         let began = Instant::now();
@@ -1280,7 +1287,14 @@ pub(crate) async fn series_occurrences(
     let company = st.arg(Arg::Id(company.as_uuid()));
     let series = st.arg(Arg::Id(id.as_uuid()));
     let scope = format!("s.company_id = {company} AND s.series_id = {series}");
-    page_of_schedules(store, st, scope, MeetingFilter::parse(filter).as_ref(), page).await
+    page_of_schedules(
+        store,
+        st,
+        scope,
+        MeetingFilter::parse(filter).as_ref(),
+        page,
+    )
+    .await
 }
 
 /// The number a meeting link opens: a schedule's join code, else the code itself when the

@@ -4051,7 +4051,9 @@ pub async fn the_company_list_answers_as_the_filter_of_its_meetings_after_every_
     /// A name from a small alphabet (so filters match often), with case and non-ASCII letters
     /// whose lower case differs in length (İ) or that fold to ASCII (the Kelvin sign).
     fn name(rng: &mut Lcg) -> String {
-        const PARTS: [&str; 11] = ["a", "B", "ab", " ", "Ä", "ß", "İ", "7", "-", "Orion", "\u{212A}"];
+        const PARTS: [&str; 11] = [
+            "a", "B", "ab", " ", "Ä", "ß", "İ", "7", "-", "Orion", "\u{212A}",
+        ];
         (0..1 + rng.next(7))
             .map(|_| PARTS[rng.next(PARTS.len() as u64) as usize])
             .collect()
@@ -4059,9 +4061,13 @@ pub async fn the_company_list_answers_as_the_filter_of_its_meetings_after_every_
     let mut rng = Lcg(15);
     let (_, other_admin) = company_with_admin(store, "Globex", "globex-admin", 10).await;
     for round in 0..8u64 {
-        let (company, admin) =
-            company_with_admin(store, &format!("Acme {round}"), &format!("admin{round}"), 10)
-                .await;
+        let (company, admin) = company_with_admin(
+            store,
+            &format!("Acme {round}"),
+            &format!("admin{round}"),
+            10,
+        )
+        .await;
         let bob = add_user(store, company.id, &format!("bob{round}"), Role::Normal).await;
         let owners = [admin.clone(), bob.clone()];
         // Starts repeat (ties are ordered by id); numbers share prefixes.
@@ -4083,13 +4089,23 @@ pub async fn the_company_list_answers_as_the_filter_of_its_meetings_after_every_
                 new_schedule(&other_admin, &m.settings.name, &number, 0)
             })
             .collect();
-        store.create_schedules(&theirs).await.expect("their schedules");
+        store
+            .create_schedules(&theirs)
+            .await
+            .expect("their schedules");
         let mut filters: Vec<Option<String>> = vec![None];
         for _ in 0..5 {
             filters.push(Some(match rng.next(3) {
                 0 => name(&mut rng),
-                1 => (0..1 + rng.next(4)).map(|_| char::from(b'0' + rng.next(10) as u8)).collect(),
-                _ => (0..1 + rng.next(3)).map(|_| [" ", "a", "B", "Ä"][rng.next(4) as usize]).collect(),
+                // A prefix of a number of this round (or of the other company's, 9…).
+                1 => {
+                    let first = [1, 2, 3, 7, 8, 9][rng.next(6) as usize];
+                    let number = format!("{first}{round:04}{:03}", rng.next(40));
+                    number[..1 + rng.next(8) as usize].to_owned()
+                }
+                _ => (0..1 + rng.next(3))
+                    .map(|_| [" ", "a", "B", "Ä"][rng.next(4) as usize])
+                    .collect(),
             }));
         }
         let compare = |label: &'static str| {

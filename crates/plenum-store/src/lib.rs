@@ -408,7 +408,11 @@ pub trait Store:
     /// memory; `false` if they still do not. Lists answer the same either way: this is for
     /// whoever compares both paths (the contract suite). A store that keeps no such index
     /// has nothing to wait for.
-    async fn settle_lists(&self, company: CompanyId, within: std::time::Duration) -> StoreResult<bool> {
+    async fn settle_lists(
+        &self,
+        company: CompanyId,
+        within: std::time::Duration,
+    ) -> StoreResult<bool> {
         let _ = (company, within);
         Ok(true)
     }

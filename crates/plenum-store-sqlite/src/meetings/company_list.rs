@@ -128,7 +128,9 @@ fn rebuild_in_background(store: &SqliteStore, company: CompanyId) {
         });
     if let Err(error) = spawned {
         tracing::warn!(%error, "could not start a thread to rebuild an in-memory index");
-        store.schedules.rebuilt(company, began, Err(internal(error)));
+        store
+            .schedules
+            .rebuilt(company, began, Err(internal(error)));
     }
 }
 

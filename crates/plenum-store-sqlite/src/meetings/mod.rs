@@ -17,8 +17,8 @@ use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
     CallRate, LiveSettings, MeetingFilter, MeetingKind, MeetingNumber, MeetingPassword,
-    MeetingSettings, PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
-    carry_over_occurrences,
+    MeetingSettings, PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot,
+    UserRef, WatermarkType, carry_over_occurrences,
 };
 use plenum_store::rows::search_key;
 use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
