@@ -4118,7 +4118,7 @@ pub async fn the_company_list_answers_as_the_filter_of_its_meetings_after_every_
                     let scope = MeetingScope::Participant(owner.id);
                     every.extend(find(store, company.id, scope, None, all()).await.items);
                 }
-                every.sort_by(|a, b| (a.slot.start, a.id).cmp(&(b.slot.start, b.id)));
+                every.sort_by_key(|s| (s.slot.start, s.id));
                 for settled in [false, true] {
                     if settled {
                         assert!(
