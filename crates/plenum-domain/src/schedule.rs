@@ -604,6 +604,17 @@ impl MeetingFilter {
             .then_some(self.text.as_str())
     }
 
+    /// The numbers that start with [`number_prefix`](Self::number_prefix), as the range
+    /// `from <= number < to` in byte order ("123" to "124"; after '9' comes ':'): how SQL
+    /// finds them through an index on the number.
+    pub fn number_range(&self) -> Option<(&str, String)> {
+        let prefix = self.number_prefix()?;
+        let mut to = prefix.to_owned();
+        let last = to.pop().unwrap_or('0');
+        to.push(char::from(last as u8 + 1));
+        Some((prefix, to))
+    }
+
     /// Whether a meeting named `name` with the number `number` is listed under this filter.
     pub fn matches(&self, name: &str, number: &MeetingNumber) -> bool {
         crate::history_query::search_key(name).contains(&self.key)
@@ -703,6 +714,15 @@ mod tests {
         );
         assert_eq!(filter(" 12 ").number_prefix(), Some("12"));
         assert_eq!(filter("x1").number_prefix(), None);
+        assert_eq!(
+            filter("129").number_range(),
+            Some(("129", "12:".to_owned()))
+        );
+        assert!(
+            "1299999" < "12:" && "1300000" > "12:",
+            "the range holds exactly the prefix"
+        );
+        assert_eq!(filter("x1").number_range(), None);
     }
 
     #[test]

@@ -786,13 +786,9 @@ fn filter_condition(st: &mut Statement, filter: Option<&MeetingFilter>) -> Optio
     let f = filter?;
     let name = st.arg(Arg::Text(like_contains(f.name_key())));
     let mut sql = format!("(s.name_key LIKE {name} ESCAPE '\\'");
-    if let Some(prefix) = f.number_prefix() {
-        // Prefix range on digits: "123" <= n < "124"; after '9' comes ':' in ASCII (and the
-        // column compares by code point, `COLLATE "C"`).
-        let mut to = prefix.to_owned();
-        let last = to.pop().unwrap_or('0');
-        to.push(char::from(last as u8 + 1));
-        let from = st.arg(Arg::Text(prefix.to_owned()));
+    // The column compares by code point (`COLLATE "C"`), as the range wants.
+    if let Some((from, to)) = f.number_range() {
+        let from = st.arg(Arg::Text(from.to_owned()));
         let to = st.arg(Arg::Text(to));
         sql.push_str(&format!(
             " OR (s.meeting_number >= {from} AND s.meeting_number < {to})"

@@ -936,13 +936,7 @@ fn searches_trigrams(filter: Option<&MeetingFilter>) -> bool {
 /// `reads::TrigramStats`); the `instr` beside them checks the whole text.
 fn filter_condition(filter: Option<&MeetingFilter>, rarest: &[String]) -> Option<Condition> {
     let f = filter?;
-    let number_range = f.number_prefix().map(|prefix| {
-        // Prefix range on digits: "123" <= n < "124"; after '9' comes ':' in ASCII.
-        let mut to = prefix.to_owned();
-        let last = to.pop().unwrap_or('0');
-        to.push(char::from(last as u8 + 1));
-        (prefix.to_owned(), to)
-    });
+    let number_range = f.number_range().map(|(from, to)| (from.to_owned(), to));
     // `instr`, not `LIKE`: SQLite re-prepares a statement whenever the bound right-hand side
     // of a LIKE changes (it might enable the LIKE index optimisation), which cost a quarter
     // of a search request's time. Both sides are lower-cased, so `instr` is the substring test.
