@@ -565,6 +565,65 @@ impl From<&Schedule> for ScheduleSummary {
     }
 }
 
+/// What a meeting list's filter matches (`Store::find_schedules`, `Store::series_occurrences`):
+/// a meeting whose name contains the filter, compared by [`search_key`] (Unicode lower case),
+/// or — for a filter of ASCII digits only — whose number starts with it. Blanks around the
+/// filter are ignored. The one definition of the filter: each backend's SQL and the in-memory
+/// index translate [`name_key`](Self::name_key) and [`number_prefix`](Self::number_prefix),
+/// and the equivalence tests use [`matches`](Self::matches) as the oracle.
+///
+/// [`search_key`]: crate::history_query::search_key
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingFilter {
+    /// The filter as given, trimmed: the number prefix compares it as is.
+    text: String,
+    /// Its search key: what a name key must contain.
+    key: String,
+}
+
+impl MeetingFilter {
+    /// `None` for an absent or blank filter, which matches every meeting.
+    pub fn parse(raw: Option<&str>) -> Option<Self> {
+        let text = raw.map(str::trim).filter(|t| !t.is_empty())?;
+        Some(Self {
+            text: text.to_owned(),
+            key: crate::history_query::search_key(text),
+        })
+    }
+
+    /// What a meeting's name key (`search_key` of its name) must contain.
+    pub fn name_key(&self) -> &str {
+        &self.key
+    }
+
+    /// What a meeting's number may start with instead, if the filter is all digits.
+    pub fn number_prefix(&self) -> Option<&str> {
+        self.text
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then_some(self.text.as_str())
+    }
+
+    /// The numbers that start with [`number_prefix`](Self::number_prefix), as the range
+    /// `from <= number < to` in byte order ("123" to "124"; after '9' comes ':'): how SQL
+    /// finds them through an index on the number.
+    pub fn number_range(&self) -> Option<(&str, String)> {
+        let prefix = self.number_prefix()?;
+        let mut to = prefix.to_owned();
+        let last = to.pop().unwrap_or('0');
+        to.push(char::from(last as u8 + 1));
+        Some((prefix, to))
+    }
+
+    /// Whether a meeting named `name` with the number `number` is listed under this filter.
+    pub fn matches(&self, name: &str, number: &MeetingNumber) -> bool {
+        crate::history_query::search_key(name).contains(&self.key)
+            || self
+                .number_prefix()
+                .is_some_and(|prefix| number.as_str().starts_with(prefix))
+    }
+}
+
 /// A recurring series: its rule and the settings its occurrences start from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Series {
@@ -626,6 +685,45 @@ pub fn may_see_meeting(owner: UserId, invitees: &[UserRef], actor: UserId, role:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_meeting_filter_matches_folded_names_and_number_prefixes_of_digit_filters() {
+        let number = MeetingNumber::parse("123456789").expect("valid");
+        let filter = |raw: &str| MeetingFilter::parse(Some(raw)).expect("not blank");
+        assert_eq!(MeetingFilter::parse(Some("  ")), None);
+        assert_eq!(MeetingFilter::parse(None), None);
+        assert!(filter(" ärger ").matches("ÄRGER im Büro", &number));
+        assert!(filter("İ").matches("İstanbul", &number));
+        assert!(
+            !filter("istanbul").matches("İstanbul", &number),
+            "İ folds to i̇"
+        );
+        assert!(filter("1234").matches("Weekly", &number));
+        assert!(
+            !filter("2345").matches("Weekly", &number),
+            "a prefix, not a substring"
+        );
+        assert!(
+            filter("2345").matches("Room 23456", &number),
+            "digits in the name"
+        );
+        assert!(!filter("123 ").matches("Weekly", &MeetingNumber::parse("999999").expect("valid")));
+        assert!(
+            !filter("12a").matches("Weekly", &number),
+            "only all-digit filters"
+        );
+        assert_eq!(filter(" 12 ").number_prefix(), Some("12"));
+        assert_eq!(filter("x1").number_prefix(), None);
+        assert_eq!(
+            filter("129").number_range(),
+            Some(("129", "12:".to_owned()))
+        );
+        assert!(
+            "1299999" < "12:" && "1300000" > "12:",
+            "the range holds exactly the prefix"
+        );
+        assert_eq!(filter("x1").number_range(), None);
+    }
 
     #[test]
     fn descriptions_keep_lines_and_tabs_but_no_other_control_characters() {

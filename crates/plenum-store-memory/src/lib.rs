@@ -10,8 +10,10 @@
 //! both.
 //!
 //! - `history`: the session and recording lists (Rokid, Rocket.Chat, Telnyx, Huawei).
+//! - `schedules`: the company-wide meeting list (MeetingOperators', SystemAdmins').
 
 pub mod generations;
 pub mod history;
+pub mod schedules;
 
 pub use generations::{Fresh, GenerationCache, RowCache, Subject};

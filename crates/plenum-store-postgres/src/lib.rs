@@ -55,6 +55,9 @@ pub struct PgStore {
     /// The history lists' indexes and remembered rows (`plenum-store-memory`), trusted while
     /// the generations migration 0030's triggers keep hold.
     history: std::sync::Arc<plenum_store_memory::history::HistoryMemory>,
+    /// Each company's meetings in list order, for the company-wide list (`meetings.rs`),
+    /// trusted on the same terms.
+    schedules: std::sync::Arc<plenum_store_memory::schedules::ScheduleMemory>,
 }
 
 type Tx = Transaction<'static, Postgres>;
@@ -164,6 +167,7 @@ impl PgStore {
             pool,
             notices,
             history: std::sync::Arc::default(),
+            schedules: std::sync::Arc::default(),
         })
     }
 
@@ -908,6 +912,14 @@ impl Store for PgStore {
         page: PageRequest,
     ) -> StoreResult<Page<ScheduleSummary>> {
         meetings::find_schedules(self, company, scope, filter, page).await
+    }
+
+    async fn settle_lists(
+        &self,
+        company: CompanyId,
+        within: std::time::Duration,
+    ) -> StoreResult<bool> {
+        meetings::settle_lists(self, company, within).await
     }
 
     async fn meeting_number_of_link(&self, code: &str) -> StoreResult<Option<MeetingNumber>> {

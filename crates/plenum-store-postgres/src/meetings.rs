@@ -6,6 +6,8 @@
 //! renumbered before the meeting's transaction ends), and a room that is renumbered or deleted
 //! is locked `FOR UPDATE` before its meetings are counted.
 
+use std::time::{Duration, Instant};
+
 use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Postgres};
 use uuid::Uuid;
@@ -16,16 +18,18 @@ use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
-    CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings,
-    PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
-    carry_over_occurrences,
+    CallRate, LiveSettings, MeetingFilter, MeetingKind, MeetingNumber, MeetingPassword,
+    MeetingSettings, PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot,
+    UserRef, WatermarkType, carry_over_occurrences,
 };
 use plenum_store::rows::search_key;
 use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
+use plenum_store_memory::Subject;
+use plenum_store_memory::schedules::{Listed, ScheduleEntry, ScheduleMemory, ScheduleSnapshot};
 
 use crate::{
-    PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, number, offset,
-    password, unique_violation,
+    PgStore, Tx, col, corrupt, count, db_err, instant, internal, like_contains, limit, ms, number,
+    offset, password, unique_violation,
 };
 
 fn user_ref(row: &PgRow, prefix: &str) -> StoreResult<UserRef> {
@@ -775,20 +779,16 @@ impl Statement {
     }
 }
 
-/// The filter as a condition: the name contains it (both lower-cased by Rust, as in SQLite)
-/// or the number starts with it (digits only). The same meaning SQLite's `filter_condition`
-/// and its in-memory `ScheduleIndex` give it.
-fn filter_condition(st: &mut Statement, filter: Option<&str>) -> Option<String> {
-    let f = filter.map(str::trim).filter(|f| !f.is_empty())?;
-    let name = st.arg(Arg::Text(like_contains(&search_key(f))));
+/// PostgreSQL's translation of [`MeetingFilter`] (the filter's one definition, in the
+/// domain; SQLite's SQL and the in-memory index translate it too): the name key contains its
+/// name key (both lower-cased by Rust), or the number starts with its number prefix.
+fn filter_condition(st: &mut Statement, filter: Option<&MeetingFilter>) -> Option<String> {
+    let f = filter?;
+    let name = st.arg(Arg::Text(like_contains(f.name_key())));
     let mut sql = format!("(s.name_key LIKE {name} ESCAPE '\\'");
-    if f.bytes().all(|b| b.is_ascii_digit()) {
-        // Prefix range on digits: "123" <= n < "124"; after '9' comes ':' in ASCII (and the
-        // column compares by code point, `COLLATE "C"`).
-        let mut to = f.to_owned();
-        let last = to.pop().unwrap_or('0');
-        to.push(char::from(last as u8 + 1));
-        let from = st.arg(Arg::Text(f.to_owned()));
+    // The column compares by code point (`COLLATE "C"`), as the range wants.
+    if let Some((from, to)) = f.number_range() {
+        let from = st.arg(Arg::Text(from.to_owned()));
         let to = st.arg(Arg::Text(to));
         sql.push_str(&format!(
             " OR (s.meeting_number >= {from} AND s.meeting_number < {to})"
@@ -805,7 +805,7 @@ async fn page_of_schedules(
     store: &PgStore,
     mut st: Statement,
     scope: String,
-    filter: Option<&str>,
+    filter: Option<&MeetingFilter>,
     page: PageRequest,
 ) -> StoreResult<Page<Schedule>> {
     let condition = match filter_condition(&mut st, filter) {
@@ -855,10 +855,19 @@ pub(crate) async fn find_schedules(
     filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<ScheduleSummary>> {
+    let filter = MeetingFilter::parse(filter);
+    let filter = filter.as_ref();
     let mut st = Statement::default();
     let company_arg = st.arg(Arg::Id(company.as_uuid()));
     let scope = match scope {
-        MeetingScope::Company => format!("s.company_id = {company_arg}"),
+        MeetingScope::Company => {
+            if let Listed::Page(found) =
+                company_list_from_memory(store, company, filter, page).await?
+            {
+                return Ok(found);
+            }
+            format!("s.company_id = {company_arg}")
+        }
         MeetingScope::Participant(user) => {
             let user = st.arg(Arg::Id(user.as_uuid()));
             format!(
@@ -870,6 +879,135 @@ pub(crate) async fn find_schedules(
     Ok(page_of_schedules(store, st, scope, filter, page)
         .await?
         .map(|s| ScheduleSummary::from(&s)))
+}
+
+// --- the company-wide list from memory --------------------------------------------------------
+
+/// This backend's side of the meeting list's speed layer (`plenum_store_memory::schedules`):
+/// reads on one connection — a `REPEATABLE READ` transaction's for a rebuild, so the
+/// generation and the rows it indexes are one snapshot; a bare connection for a list, which
+/// only reads the generation.
+struct ScheduleReads<'c> {
+    conn: &'c mut sqlx::PgConnection,
+}
+
+impl ScheduleSnapshot for ScheduleReads<'_> {
+    async fn generation(&mut self, company: CompanyId) -> StoreResult<i64> {
+        let generation: Option<i64> = sqlx::query_scalar(
+            "SELECT generation FROM change_generations WHERE company_id = $1 AND subject = $2",
+        )
+        .bind(company.as_uuid())
+        .bind(Subject::Schedules.as_str())
+        .fetch_optional(&mut *self.conn)
+        .await
+        .map_err(db_err)?;
+        Ok(generation.unwrap_or(0))
+    }
+
+    async fn scan_schedules(
+        &mut self,
+        company: CompanyId,
+        each: &mut (dyn FnMut(ScheduleEntry<'_>) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        // The list order of `page_of_schedules`.
+        let rows = sqlx::query(
+            "SELECT s.id, s.kind, s.series_id, sr.frequency AS series_frequency, \
+             s.meeting_number, s.name, s.name_key, s.password, s.start_at, s.end_at, s.join_code, \
+             o.id AS o_id, o.username AS o_username, o.real_name AS o_real_name \
+             FROM schedules s JOIN users o ON o.id = s.owner_id \
+             LEFT JOIN series sr ON sr.id = s.series_id \
+             WHERE s.company_id = $1 ORDER BY s.start_at, s.id",
+        )
+        .bind(company.as_uuid())
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(db_err)?;
+        for row in &rows {
+            let kind: &str = col(row, "kind")?;
+            let summary = ScheduleSummary {
+                id: ScheduleId::from_uuid(col(row, "id")?),
+                company_id: company,
+                kind: MeetingKind::parse(kind).map_err(|_| corrupt("schedules.kind"))?,
+                series_id: col::<Option<Uuid>>(row, "series_id")?.map(SeriesId::from_uuid),
+                recurrence: col::<Option<String>>(row, "series_frequency")?
+                    .map(|f| Frequency::parse(&f).map_err(|_| corrupt("series.frequency")))
+                    .transpose()?,
+                meeting_number: number(
+                    &col::<String>(row, "meeting_number")?,
+                    "schedules.meeting_number",
+                )?,
+                name: col(row, "name")?,
+                password: password(col(row, "password")?, "schedules")?,
+                slot: TimeSlot {
+                    start: instant(col(row, "start_at")?)?,
+                    end: instant(col(row, "end_at")?)?,
+                },
+                owner: std::sync::Arc::new(user_ref(row, "o")?),
+                join_code: col(row, "join_code")?,
+            };
+            each(ScheduleEntry {
+                summary,
+                name_key: col(row, "name_key")?,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A page of the company's meetings from its index if it is current (one read of the
+/// generation); else `Stale`, having started the background rebuild if the memory asked
+/// for it. As on SQLite: a 100,000-meeting company takes too long to index in a request.
+async fn company_list_from_memory(
+    store: &PgStore,
+    company: CompanyId,
+    filter: Option<&MeetingFilter>,
+    page: PageRequest,
+) -> StoreResult<Listed> {
+    let mut conn = store.pool.acquire().await.map_err(db_err)?;
+    let listed = store
+        .schedules
+        .page(
+            &mut ScheduleReads { conn: &mut conn },
+            company,
+            filter,
+            page,
+        )
+        .await?;
+    if let Listed::Stale { rebuild: true } = listed {
+        let began = Instant::now();
+        let store = store.clone();
+        tokio::spawn(async move {
+            let result = async {
+                let mut tx = store.read_snapshot().await?;
+                let built =
+                    ScheduleMemory::build(&mut ScheduleReads { conn: &mut tx }, company).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(built)
+            }
+            .await;
+            store.schedules.rebuilt(company, began, result);
+        });
+    }
+    Ok(listed)
+}
+
+/// Waits (polling every millisecond, at most `within`) until the company's index is current.
+pub(crate) async fn settle_lists(
+    store: &PgStore,
+    company: CompanyId,
+    within: Duration,
+) -> StoreResult<bool> {
+    let deadline = Instant::now() + within;
+    let first = PageRequest::by_offset(0, 1, 1).map_err(internal)?;
+    loop {
+        if let Listed::Page(_) = company_list_from_memory(store, company, None, first).await? {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 // --- series ----------------------------------------------------------------------------------
@@ -1145,7 +1283,14 @@ pub(crate) async fn series_occurrences(
     let company = st.arg(Arg::Id(company.as_uuid()));
     let series = st.arg(Arg::Id(id.as_uuid()));
     let scope = format!("s.company_id = {company} AND s.series_id = {series}");
-    page_of_schedules(store, st, scope, filter, page).await
+    page_of_schedules(
+        store,
+        st,
+        scope,
+        MeetingFilter::parse(filter).as_ref(),
+        page,
+    )
+    .await
 }
 
 /// The number a meeting link opens: a schedule's join code, else the code itself when the

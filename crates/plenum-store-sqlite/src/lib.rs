@@ -24,7 +24,7 @@ mod meetings;
 /// Webhook endpoints, the outbox and the audit log.
 mod webhooks;
 
-use database::{generations, reads};
+use database::reads;
 use plenum_store::rows::search_key;
 
 #[doc(hidden)]
@@ -81,9 +81,9 @@ pub struct SqliteStore {
     /// The hot reads (meeting lists and details), see `reads.rs`.
     reads: std::sync::Arc<reads::ReadPool>,
     trigrams: std::sync::Arc<reads::TrigramStats>,
-    /// Each company's meetings in list order, for the company-wide list (`schedule_index.rs`).
-    schedule_index:
-        std::sync::Arc<plenum_store_memory::GenerationCache<meetings::index::ScheduleIndex>>,
+    /// Each company's meetings in list order, for the company-wide list
+    /// (`meetings/company_list.rs`).
+    schedules: std::sync::Arc<plenum_store_memory::schedules::ScheduleMemory>,
     /// The group-committing writer of running meetings' record, see `live.rs`.
     journal: std::sync::Arc<live::Journal>,
     /// The history lists' in-memory indexes and remembered rows, see `history.rs`.
@@ -200,9 +200,7 @@ impl SqliteStore {
             reader,
             reads,
             trigrams: std::sync::Arc::default(),
-            schedule_index: std::sync::Arc::new(plenum_store_memory::GenerationCache::new(
-                plenum_store_memory::Subject::Schedules,
-            )),
+            schedules: std::sync::Arc::default(),
             journal,
             history: std::sync::Arc::default(),
             notices: tokio::sync::broadcast::channel(NOTICES_QUEUED).0,
@@ -1109,6 +1107,14 @@ impl Store for SqliteStore {
         page: PageRequest,
     ) -> StoreResult<Page<ScheduleSummary>> {
         meetings::find_schedules(self, company, scope, filter, page).await
+    }
+
+    async fn settle_lists(
+        &self,
+        company: CompanyId,
+        within: std::time::Duration,
+    ) -> StoreResult<bool> {
+        meetings::settle_lists(self, company, within).await
     }
 
     async fn create_series_with_trail(

@@ -34,8 +34,8 @@ use plenum_domain::ids::{
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, MAX_OCCURRENCES, RecurrenceRule};
 use plenum_domain::schedule::{
-    CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings, Room,
-    Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
+    CallRate, LiveSettings, MeetingFilter, MeetingKind, MeetingNumber, MeetingPassword,
+    MeetingSettings, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
 };
 use plenum_domain::sign_in::{AccessTokenRecord, LockoutPolicy, SignInThrottle};
 use plenum_domain::user::{NewUser, Profile, Role, User, UserChanges, Username};
@@ -130,6 +130,7 @@ macro_rules! contract_tests {
             find_schedules_filter_treats_special_characters_literally,
             find_schedules_past_the_last_page_reports_the_total,
             find_schedules_never_shows_other_companies,
+            the_company_list_answers_as_the_filter_of_its_meetings_after_every_change,
             series_round_trips_with_its_occurrences,
             replace_series_replaces_its_occurrences_and_exdates,
             create_and_replace_series_are_all_or_nothing,
@@ -4036,6 +4037,221 @@ pub async fn find_schedules_never_shows_other_companies(store: &dyn Store) {
             total: 0
         }
     );
+}
+
+/// A company's whole list (the scope a store may answer from memory) answers as the same
+/// list through SQL and as the domain's filter ([`MeetingFilter::matches`]) of its meetings,
+/// for random names, filters and pages: while the store rebuilds what it keeps in memory and
+/// once that is current (`Store::settle_lists`), and again after every kind of change a list
+/// shows — create, update, delete, a series created, replaced and deleted, an owner renamed.
+pub async fn the_company_list_answers_as_the_filter_of_its_meetings_after_every_change(
+    store: &dyn Store,
+) {
+    use crate::contract_history::Lcg;
+    /// A name from a small alphabet (so filters match often), with case and non-ASCII letters
+    /// whose lower case differs in length (İ) or that fold to ASCII (the Kelvin sign).
+    fn name(rng: &mut Lcg) -> String {
+        const PARTS: [&str; 11] = [
+            "a", "B", "ab", " ", "Ä", "ß", "İ", "7", "-", "Orion", "\u{212A}",
+        ];
+        (0..1 + rng.next(7))
+            .map(|_| PARTS[rng.next(PARTS.len() as u64) as usize])
+            .collect()
+    }
+    let mut rng = Lcg(15);
+    let (_, other_admin) = company_with_admin(store, "Globex", "globex-admin", 10).await;
+    for round in 0..8u64 {
+        let (company, admin) = company_with_admin(
+            store,
+            &format!("Acme {round}"),
+            &format!("admin{round}"),
+            10,
+        )
+        .await;
+        let bob = add_user(store, company.id, &format!("bob{round}"), Role::Normal).await;
+        let owners = [admin.clone(), bob.clone()];
+        // Starts repeat (ties are ordered by id); numbers share prefixes.
+        let count = rng.next(30);
+        let meetings: Vec<Schedule> = (0..count)
+            .map(|i| {
+                let number = format!("{}{round:04}{i:03}", 1 + i % 3);
+                let owner = &owners[rng.next(2) as usize];
+                new_schedule(owner, &name(&mut rng), &number, HOUR * rng.next(6) as i64)
+            })
+            .collect();
+        store.create_schedules(&meetings).await.expect("schedules");
+        // The same names in another company, which the list must never show.
+        let theirs: Vec<Schedule> = meetings
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let number = format!("9{round:04}{i:03}");
+                new_schedule(&other_admin, &m.settings.name, &number, 0)
+            })
+            .collect();
+        store
+            .create_schedules(&theirs)
+            .await
+            .expect("their schedules");
+        let mut filters: Vec<Option<String>> = vec![None];
+        for _ in 0..5 {
+            filters.push(Some(match rng.next(3) {
+                0 => name(&mut rng),
+                // A prefix of a number of this round (or of the other company's, 9…).
+                1 => {
+                    let first = [1, 2, 3, 7, 8, 9][rng.next(6) as usize];
+                    let number = format!("{first}{round:04}{:03}", rng.next(40));
+                    number[..1 + rng.next(8) as usize].to_owned()
+                }
+                _ => (0..1 + rng.next(3))
+                    .map(|_| [" ", "a", "B", "Ä"][rng.next(4) as usize])
+                    .collect(),
+            }));
+        }
+        let compare = |label: &'static str| {
+            let filters = filters.clone();
+            let owners = owners.clone();
+            async move {
+                // Every meeting of the company, through SQL: its two owners' lists.
+                let mut every = Vec::new();
+                for owner in &owners {
+                    let scope = MeetingScope::Participant(owner.id);
+                    every.extend(find(store, company.id, scope, None, all()).await.items);
+                }
+                every.sort_by_key(|s| (s.slot.start, s.id));
+                for settled in [false, true] {
+                    if settled {
+                        assert!(
+                            store
+                                .settle_lists(company.id, std::time::Duration::from_secs(10))
+                                .await
+                                .expect("settle"),
+                            "{label}: the list answers from memory within 10 s"
+                        );
+                    }
+                    for filter in &filters {
+                        let parsed = MeetingFilter::parse(filter.as_deref());
+                        let matching: Vec<&ScheduleSummary> = every
+                            .iter()
+                            .filter(|s| {
+                                parsed
+                                    .as_ref()
+                                    .is_none_or(|f| f.matches(&s.name, &s.meeting_number))
+                            })
+                            .collect();
+                        for (offset, limit) in [(0, 3), (2, 5), (0, 100), (25, 10), (50, 10)] {
+                            let page = PageRequest::by_offset(offset, limit, 100).expect("page");
+                            let expected = Page {
+                                items: matching
+                                    .iter()
+                                    .skip(offset as usize)
+                                    .take(limit as usize)
+                                    .map(|s| (*s).clone())
+                                    .collect::<Vec<_>>(),
+                                total: matching.len() as u64,
+                            };
+                            let listed = find(
+                                store,
+                                company.id,
+                                MeetingScope::Company,
+                                filter.as_deref(),
+                                page,
+                            )
+                            .await;
+                            assert_eq!(
+                                listed, expected,
+                                "{label} (settled: {settled}): filter {filter:?}, offset \
+                                 {offset}, limit {limit}"
+                            );
+                        }
+                    }
+                }
+            }
+        };
+        compare("as created").await;
+
+        if let Some(first) = meetings.first() {
+            let mut changed = read_schedule(store, company.id, first.id)
+                .await
+                .expect("the first meeting");
+            changed.settings.name = name(&mut rng);
+            changed.slot = TimeSlot {
+                start: at(HOUR * rng.next(6) as i64 + 1800),
+                end: at(HOUR * 7),
+            };
+            store.update_schedule(&changed).await.expect("update");
+            compare("after an update").await;
+        }
+        if let Some(last) = meetings.last() {
+            store
+                .delete_schedule(company.id, last.id)
+                .await
+                .expect("delete");
+            compare("after a delete").await;
+        }
+        let added = new_schedule(&bob, &name(&mut rng), &format!("8{round:04}999"), HOUR);
+        create_schedule(store, &added).await;
+        compare("after a create").await;
+
+        store
+            .update_user(
+                company.id,
+                bob.id,
+                &UserChanges {
+                    real_name: Some(format!("{} the owner", name(&mut rng))),
+                    ..UserChanges::default()
+                },
+                at(10),
+            )
+            .await
+            .expect("rename an owner");
+        compare("after an owner's rename").await;
+
+        let series = new_series(
+            &admin,
+            &name(&mut rng),
+            &format!("7{round:04}000"),
+            Frequency::Daily,
+            HOUR * rng.next(3) as i64,
+            3 * DAY,
+        );
+        let occurrences = create_series(store, &series).await;
+        compare("after a series was created").await;
+        let mut occurrence = read_schedule(store, company.id, occurrences[1].id)
+            .await
+            .expect("an occurrence");
+        occurrence.settings.name = name(&mut rng);
+        store
+            .update_schedule(&occurrence)
+            .await
+            .expect("update an occurrence");
+        compare("after an occurrence was changed").await;
+        let mut replacement = store
+            .series(company.id, series.id)
+            .await
+            .expect("read the series")
+            .expect("the series");
+        replacement.settings.name = name(&mut rng);
+        replacement.rule = new_series(
+            &admin,
+            "",
+            &format!("7{round:04}000"),
+            Frequency::Weekly,
+            0,
+            15 * DAY,
+        )
+        .rule;
+        store
+            .replace_series(&replacement, &occurrences_of(&replacement))
+            .await
+            .expect("replace the series");
+        compare("after the series was replaced").await;
+        store
+            .delete_series(company.id, series.id)
+            .await
+            .expect("delete the series");
+        compare("after the series was deleted").await;
+    }
 }
 
 // --- recurring series -------------------------------------------------------------------------

@@ -1704,10 +1704,10 @@ async fn plain_company(store: &dyn Store, name: &str) -> (CompanyId, UserId) {
 }
 
 /// A small deterministic generator (no test needs more than a reproducible spread).
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
+    pub(crate) fn next(&mut self, below: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)

@@ -1,21 +1,18 @@
 //! SQLite's side of the speed layer (`plenum-store-memory`): the change generations its
-//! triggers keep (migrations 0008, 0009, 0011), the read transaction an answer reads in, and
-//! the background rebuild of indexes too slow to build in a request.
+//! triggers keep (migrations 0008, 0009, 0011) and the read transaction an answer reads in.
+//! (The background rebuild of the meeting list's index is in `meetings/company_list.rs`.)
 //!
 //! The triggers bump `change_generations` in the transaction of the change itself, so a change
 //! made by anyone — this server, `plenum import`, the CLI — is seen.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Instant;
 
 use plenum_domain::ids::CompanyId;
 use plenum_store::StoreResult;
-use plenum_store_memory::{Fresh, GenerationCache, Subject};
+use plenum_store_memory::Subject;
 use rusqlite::Connection;
 
 use crate::internal;
-use crate::reads::ReadPool;
 
 /// Runs `read` inside one read transaction: every statement in it sees the same snapshot.
 /// A savepoint, so it nests (a rebuild inside a caller's snapshot joins that snapshot).
@@ -58,42 +55,4 @@ pub(crate) fn current(conn: &Connection, company: CompanyId, subject: Subject) -
         Some(row) => row.get(0).map_err(internal),
         None => Ok(0),
     }
-}
-
-/// The company's index if it is current, else `None` — the caller answers from the
-/// database — while one background thread rebuilds it on a connection of `reads`.
-pub(crate) fn fresh<V>(
-    cache: &Arc<GenerationCache<V>>,
-    conn: &Connection,
-    reads: &Arc<ReadPool>,
-    company: CompanyId,
-    build: impl FnOnce(&Connection) -> StoreResult<V> + Send + 'static,
-) -> StoreResult<Option<Arc<V>>>
-where
-    V: Send + Sync + 'static,
-{
-    let generation = current(conn, company, cache.subject())?;
-    let rebuild = match cache.fresh(company, generation)? {
-        Fresh::Current(index) => return Ok(Some(index)),
-        Fresh::Stale { rebuild } => rebuild,
-    };
-    if rebuild {
-        let began = Instant::now();
-        let (reads, background) = (Arc::clone(reads), Arc::clone(cache));
-        let spawned = std::thread::Builder::new()
-            .name("plenum-index".into())
-            .spawn(move || {
-                let result = reads.read(|conn| {
-                    snapshot(conn, |conn| {
-                        Ok((current(conn, company, background.subject())?, build(conn)?))
-                    })
-                });
-                background.rebuilt(company, began, result);
-            });
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "could not start a thread to rebuild an in-memory index");
-            cache.rebuilt(company, began, Err(internal(error)));
-        }
-    }
-    Ok(None)
 }

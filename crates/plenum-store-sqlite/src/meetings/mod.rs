@@ -1,6 +1,8 @@
 //! Rooms, scheduled meetings, series and calendar feeds in SQLite.
 
-pub(crate) mod index;
+mod company_list;
+
+pub(crate) use company_list::settle as settle_lists;
 
 use std::collections::HashMap;
 
@@ -14,14 +16,13 @@ use plenum_domain::ids::{CompanyId, RoomId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::{Frequency, RecurrenceRule};
 use plenum_domain::schedule::{
-    CallRate, LiveSettings, MeetingKind, MeetingNumber, MeetingPassword, MeetingSettings,
-    PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot, UserRef, WatermarkType,
-    carry_over_occurrences,
+    CallRate, LiveSettings, MeetingFilter, MeetingKind, MeetingNumber, MeetingPassword,
+    MeetingSettings, PreviousOccurrence, Room, Schedule, ScheduleSummary, Series, TimeSlot,
+    UserRef, WatermarkType, carry_over_occurrences,
 };
 use plenum_store::rows::search_key;
 use plenum_store::{MeetingScope, StoreError, StoreResult, Trail};
 
-use crate::meetings::index::ScheduleIndex;
 use crate::{
     SqliteStore, corrupt, db_err, instant, ms, number, password, unique_violation, write_tx,
 };
@@ -923,29 +924,23 @@ impl Condition {
 
 /// Whether the filter is searched in the trigram index (three characters or more), so that
 /// its matches, not the scope's index, should drive a query.
-fn searches_trigrams(filter: Option<&str>) -> bool {
-    filter.is_some_and(|f| search_key(f.trim()).chars().count() >= 3)
+fn searches_trigrams(filter: Option<&MeetingFilter>) -> bool {
+    filter.is_some_and(|f| f.name_key().chars().count() >= 3)
 }
 
-/// The filter as a condition: the name contains it, or the number starts with it (the same
-/// meaning `schedule_index.rs` gives it in memory). With three characters or more the name is
-/// searched in the trigram index and the condition is a small set of rowids; shorter filters
-/// cannot use the trigram index and scan the scope. `rarest` are the trigrams to look up
-/// (see `reads::TrigramStats`); the `instr` beside them checks the whole text.
-fn filter_condition(filter: Option<&str>, rarest: &[String]) -> Option<Condition> {
-    let f = filter.map(str::trim).filter(|f| !f.is_empty())?;
-    let key = search_key(f);
-    let number_range = f.bytes().all(|b| b.is_ascii_digit()).then(|| {
-        // Prefix range on digits: "123" <= n < "124"; after '9' comes ':' in ASCII.
-        let mut to = f.to_owned();
-        let last = to.pop().unwrap_or('0');
-        to.push(char::from(last as u8 + 1));
-        (f.to_owned(), to)
-    });
+/// SQLite's translation of [`MeetingFilter`] (the filter's one definition, in the domain;
+/// the in-memory index translates it too): the name key contains its name key, or the
+/// number starts with its number prefix. With three characters or more the name is searched
+/// in the trigram index and the condition is a small set of rowids; shorter filters cannot
+/// use the trigram index and scan the scope. `rarest` are the trigrams to look up (see
+/// `reads::TrigramStats`); the `instr` beside them checks the whole text.
+fn filter_condition(filter: Option<&MeetingFilter>, rarest: &[String]) -> Option<Condition> {
+    let f = filter?;
+    let number_range = f.number_range().map(|(from, to)| (from.to_owned(), to));
     // `instr`, not `LIKE`: SQLite re-prepares a statement whenever the bound right-hand side
     // of a LIKE changes (it might enable the LIKE index optimisation), which cost a quarter
     // of a search request's time. Both sides are lower-cased, so `instr` is the substring test.
-    let contains = Arg::Text(key.clone());
+    let contains = Arg::Text(f.name_key().to_owned());
     if searches_trigrams(filter) {
         // FTS5 strings: double quotes inside are doubled.
         let query = rarest
@@ -985,13 +980,13 @@ type ScopedQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArgume
 async fn page_of_schedules(
     store: &SqliteStore,
     scope: Condition,
-    filter: Option<&str>,
+    filter: Option<&MeetingFilter>,
     page: PageRequest,
 ) -> StoreResult<Page<Schedule>> {
     let (items, total) = store.reads.read(|conn| {
         // The rarest trigrams of the search text steer the trigram index (see TrigramStats).
-        let rarest = match filter.map(|f| search_key(f.trim())) {
-            Some(key) if key.chars().count() >= 3 => store.trigrams.rarest(conn, &key)?,
+        let rarest = match filter {
+            Some(f) if searches_trigrams(filter) => store.trigrams.rarest(conn, f.name_key())?,
             _ => Vec::new(),
         };
         let condition = match filter_condition(filter, &rarest) {
@@ -1055,42 +1050,6 @@ async fn page_of_schedules(
     })
 }
 
-/// A page of a whole company's meetings, answered by the company's in-memory index
-/// (`meetings/index.rs`) when it is current. Building it for 100,000 meetings takes ~0.5 s,
-/// so after a change the database answers until a background rebuild is done.
-async fn page_of_company(
-    store: &SqliteStore,
-    company: CompanyId,
-    filter: Option<&str>,
-    page: PageRequest,
-) -> StoreResult<Page<ScheduleSummary>> {
-    if let Some(index) = store.reads.read(|conn| {
-        crate::generations::fresh(
-            &store.schedule_index,
-            conn,
-            &store.reads,
-            company,
-            move |conn| ScheduleIndex::build(conn, company),
-        )
-    })? {
-        let (items, total) = index.page(filter, page.offset(), page.limit());
-        return Ok(Page { items, total });
-    }
-    // `+` keeps SQLite from walking the company's index when the trigram search should drive.
-    let scope = Condition {
-        sql: if searches_trigrams(filter) {
-            "+s.company_id = ?"
-        } else {
-            "s.company_id = ?"
-        }
-        .to_owned(),
-        args: vec![Arg::Id(company.as_uuid())],
-    };
-    Ok(page_of_schedules(store, scope, filter, page)
-        .await?
-        .map(|s| ScheduleSummary::from(&s)))
-}
-
 pub(crate) async fn find_schedules(
     store: &SqliteStore,
     company: CompanyId,
@@ -1098,8 +1057,10 @@ pub(crate) async fn find_schedules(
     filter: Option<&str>,
     page: PageRequest,
 ) -> StoreResult<Page<ScheduleSummary>> {
+    let filter = MeetingFilter::parse(filter);
+    let filter = filter.as_ref();
     match scope {
-        MeetingScope::Company => page_of_company(store, company, filter, page).await,
+        MeetingScope::Company => company_list::page_of_company(store, company, filter, page).await,
         MeetingScope::Participant(user) => {
             let scope = Condition {
                 sql: "s.company_id = ? AND s.rowid IN (SELECT rowid FROM schedules WHERE owner_id = ? \
@@ -1420,7 +1381,7 @@ pub(crate) async fn series_occurrences(
         sql: "s.company_id = ? AND s.series_id = ?".to_owned(),
         args: vec![Arg::Id(company.as_uuid()), Arg::Id(id.as_uuid())],
     };
-    page_of_schedules(store, scope, filter, page).await
+    page_of_schedules(store, scope, MeetingFilter::parse(filter).as_ref(), page).await
 }
 
 /// The number a meeting link opens: a schedule's join code (`schedules_by_join_code`), else
@@ -1546,203 +1507,4 @@ pub(crate) async fn key_rooms(writer: &sqlx::SqlitePool) -> StoreResult<()> {
             .map_err(db_err)?;
     }
     tx.commit().await.map_err(db_err)
-}
-
-#[cfg(test)]
-mod tests {
-    //! The company list answers from the in-memory index (`meetings/index.rs`), the other
-    //! scopes through SQL: both must mean the same by a filter and a page, and the index must
-    //! follow every change.
-
-    use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestRunner};
-
-    use plenum_domain::user::{Role, UserChanges};
-    use plenum_store::Store;
-    use plenum_store::contract::{at, new_company, new_schedule, new_user};
-
-    use super::*;
-    use crate::Durability;
-
-    /// The same list through SQL, scoped to the company as the index is.
-    async fn through_sql(
-        store: &SqliteStore,
-        company: CompanyId,
-        filter: Option<&str>,
-        page: PageRequest,
-    ) -> (Vec<ScheduleSummary>, u64) {
-        let scope = Condition {
-            sql: "s.company_id = ?".to_owned(),
-            args: vec![Arg::Id(company.as_uuid())],
-        };
-        let page = page_of_schedules(store, scope, filter, page)
-            .await
-            .expect("sql page");
-        (
-            page.items.iter().map(ScheduleSummary::from).collect(),
-            page.total,
-        )
-    }
-
-    /// The index as the list uses it once the background rebuild made it current (waited
-    /// for here, at most 10 s), and the list itself, which must agree.
-    async fn through_index(
-        store: &SqliteStore,
-        company: CompanyId,
-        filter: Option<&str>,
-        page: PageRequest,
-    ) -> (Vec<ScheduleSummary>, u64) {
-        let mut index = None;
-        for _ in 0..10_000 {
-            index = store
-                .reads
-                .read(|conn| {
-                    crate::generations::fresh(
-                        &store.schedule_index,
-                        conn,
-                        &store.reads,
-                        company,
-                        move |conn| ScheduleIndex::build(conn, company),
-                    )
-                })
-                .expect("index");
-            if index.is_some() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        let index = index.expect("the index is rebuilt within 10 s");
-        let (items, total) = index.page(filter, page.offset(), page.limit());
-        let listed = page_of_company(store, company, filter, page)
-            .await
-            .expect("company page");
-        assert_eq!(
-            (&listed.items, listed.total),
-            (&items, total),
-            "the list uses the index"
-        );
-        (items, total)
-    }
-
-    /// Names from a small alphabet (so filters match often), with case and non-ASCII letters
-    /// whose lower case differs in length.
-    fn name() -> impl Strategy<Value = String> {
-        proptest::collection::vec(
-            prop::sample::select(vec!["a", "B", "ab", " ", "Ä", "ß", "İ", "7", "-", "Orion"]),
-            1..8,
-        )
-        .prop_map(|parts| parts.concat())
-    }
-
-    fn filter() -> impl Strategy<Value = Option<String>> {
-        prop_oneof![
-            Just(None),
-            name().prop_map(Some),
-            "[0-9]{1,4}".prop_map(Some),
-            "[ aBÄ]{1,3}".prop_map(Some),
-        ]
-    }
-
-    #[test]
-    fn company_index_answers_as_the_sql_path_does_and_follows_changes() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let dir = tempfile::TempDir::new().expect("temporary directory");
-        let store = runtime
-            .block_on(SqliteStore::open(dir.path(), Durability::Normal))
-            .expect("open store");
-        let mut runner = TestRunner::new(Config {
-            cases: 40,
-            ..Config::default()
-        });
-        let case = (
-            proptest::collection::vec((name(), 0i64..6), 0..40),
-            proptest::collection::vec(filter(), 1..6),
-            name(),
-        );
-        let companies = std::sync::atomic::AtomicU32::new(0);
-        runner
-            .run(&case, |(meetings, filters, new_name)| {
-                let company_no = companies.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                runtime.block_on(async {
-                    let company = new_company(&format!("Company {company_no}"));
-                    let admin =
-                        new_user(company.id, &format!("admin{company_no}"), Role::SystemAdmin);
-                    let company = store
-                        .create_company(&company, &admin)
-                        .await
-                        .expect("company");
-                    let admin = store
-                        .user(company.id, admin.id)
-                        .await
-                        .expect("admin")
-                        .expect("admin");
-                    // Starts repeat (ties are ordered by id); numbers share prefixes.
-                    let mut schedules: Vec<Schedule> = meetings
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (name, start))| {
-                            let number = format!("{}{company_no:04}{i:03}", 1 + i % 3);
-                            new_schedule(&admin, name, &number, 3600 * start)
-                        })
-                        .collect();
-                    store.create_schedules(&schedules).await.expect("schedules");
-
-                    let compare = |label: &'static str| {
-                        let filters = filters.clone();
-                        let store = &store;
-                        async move {
-                            for filter in &filters {
-                                for (offset, limit) in [(0, 3), (2, 5), (0, 100), (50, 10)] {
-                                    let page =
-                                        PageRequest::by_offset(offset, limit, 100).expect("page");
-                                    let filter = filter.as_deref();
-                                    assert_eq!(
-                                        through_index(store, company.id, filter, page).await,
-                                        through_sql(store, company.id, filter, page).await,
-                                        "{label}: filter {filter:?}, offset {offset}, limit {limit}"
-                                    );
-                                }
-                            }
-                        }
-                    };
-                    compare("as created").await;
-                    if let Some(first) = schedules.first_mut() {
-                        first.settings.name = new_name.clone();
-                        first.slot.start = at(3600 * meetings[0].1 + 7200);
-                        first.slot.end = at(3600 * meetings[0].1 + 9000);
-                        store.update_schedule(first).await.expect("update");
-                        compare("after an update").await;
-                    }
-                    if let Some(last) = schedules.last() {
-                        store
-                            .delete_schedule(company.id, last.id)
-                            .await
-                            .expect("delete");
-                        compare("after a delete").await;
-                    }
-                    let added =
-                        new_schedule(&admin, &new_name, &format!("9{company_no:04}999"), 3600);
-                    store.create_schedule(&added).await.expect("create");
-                    compare("after a create").await;
-                    store
-                        .update_user(
-                            company.id,
-                            admin.id,
-                            &UserChanges {
-                                real_name: Some(format!("{new_name} the owner")),
-                                ..UserChanges::default()
-                            },
-                            at(10),
-                        )
-                        .await
-                        .expect("rename the owner");
-                    compare("after the owner's rename").await;
-                });
-                Ok(())
-            })
-            .expect("the index and SQL agree");
-    }
 }

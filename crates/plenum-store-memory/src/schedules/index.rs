@@ -5,7 +5,7 @@
 //! Why: with 100,000 meetings in a company, SQLite answered a filtered page by checking every
 //! trigram candidate row twice (text, then scope) and a deep page by walking every skipped
 //! entry of the start index; the best plan measured 8.5 % of the static baseline's
-//! requests/s (BENCHMARKS.md). Here a page is a slice of positions, a search an intersection
+//! requests/s, PostgreSQL's trigram search 1.6 % (BENCHMARKS.md). Here a page is a slice of positions, a search an intersection
 //! of two in-memory posting lists, and its rows are summaries kept here. The index is trusted
 //! while the company's 'schedules' generation holds (see `generations.rs`; every change a
 //! summary shows bumps it), so it is never stale.
@@ -13,23 +13,18 @@
 //! Memory: a summary, its name key, number and trigram postings, ~0.5 KB per meeting
 //! (measured in BENCHMARKS.md).
 //!
-//! The filter means what the SQL path (`meetings::filter_condition`) means: the lower-cased
-//! name contains the lower-cased, trimmed filter, or — for a filter of digits — the meeting
-//! number starts with it.
+//! The filter means what [`MeetingFilter`] says: the name key contains its name key (found
+//! through trigram postings, or by a scan of the keys when it is shorter than a trigram), or
+//! its number prefix starts the meeting's number (a range of the numbers in text order).
 
-use plenum_store::rows::search_key;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use plenum_domain::ids::{CompanyId, ScheduleId, SeriesId, UserId};
-use plenum_domain::recurrence::Frequency;
-use plenum_domain::schedule::{MeetingKind, ScheduleSummary, TimeSlot, UserRef};
-use plenum_store::StoreResult;
-use rusqlite::Connection;
-use uuid::Uuid;
+use plenum_domain::ids::UserId;
+use plenum_domain::schedule::{MeetingFilter, ScheduleSummary, UserRef};
+use plenum_store::{StoreError, StoreResult};
 
-use crate::{corrupt, instant, internal};
-use crate::{number, password};
+use super::ScheduleEntry;
 
 /// Three consecutive characters of a name key, packed (21 bits each).
 type Trigram = u64;
@@ -66,8 +61,8 @@ fn trigrams(text: &str) -> impl Iterator<Item = Trigram> + '_ {
     })
 }
 
-#[derive(Debug)]
-pub(crate) struct ScheduleIndex {
+#[derive(Debug, Default)]
+pub struct ScheduleIndex {
     /// The meetings in list order (start, then id): position `p` is the list's `p`-th.
     rows: Vec<ScheduleSummary>,
     /// Name keys of all positions, concatenated; position `p`'s ends at `name_ends[p]`.
@@ -78,6 +73,8 @@ pub(crate) struct ScheduleIndex {
     /// For each trigram of any name key, where it occurs: (position, character offset in
     /// that position's key), ascending.
     postings: Postings,
+    /// Each owner once: a company's thousands of meetings have a few dozen owners.
+    owners: HashMap<UserId, Arc<UserRef>>,
 }
 
 /// A trigram's occurrence: the meeting's position and the trigram's character offset.
@@ -90,91 +87,40 @@ enum Selection {
 }
 
 impl ScheduleIndex {
-    /// Reads the company's meetings in list order (the `schedules_by_company_start` index).
-    pub(crate) fn build(conn: &Connection, company: CompanyId) -> StoreResult<Self> {
-        let mut statement = conn
-            .prepare_cached(
-                "SELECT s.id, s.kind, s.series_id, sr.frequency, s.meeting_number, s.name, \
-                 s.name_key, s.password, s.start_at, s.end_at, s.join_code, \
-                 o.id, o.username, o.real_name \
-                 FROM schedules s JOIN users o ON o.id = s.owner_id \
-                 LEFT JOIN series sr ON sr.id = s.series_id \
-                 WHERE s.company_id = ?1 ORDER BY s.start_at, s.id",
-            )
-            .map_err(internal)?;
-        let mut rows = statement.query([company.as_uuid()]).map_err(internal)?;
-        let mut index = ScheduleIndex {
-            rows: Vec::new(),
-            names: String::new(),
-            name_ends: Vec::new(),
-            numbers: Vec::new(),
-            postings: Postings::default(),
-        };
-        let mut owners: HashMap<Uuid, Arc<UserRef>> = HashMap::new();
-        while let Some(row) = rows.next().map_err(internal)? {
-            let position = u32::try_from(index.rows.len()).map_err(internal)?;
-            let text = |i: usize| -> StoreResult<String> { row.get(i).map_err(internal) };
-            let owner_id: Uuid = row.get(11).map_err(internal)?;
-            let owner = match owners.get(&owner_id) {
-                Some(owner) => Arc::clone(owner),
-                None => {
-                    let owner = Arc::new(UserRef {
-                        id: UserId::from_uuid(owner_id),
-                        username: text(12)?,
-                        real_name: text(13)?,
-                    });
-                    owners.insert(owner_id, Arc::clone(&owner));
-                    owner
-                }
-            };
-            let summary = ScheduleSummary {
-                id: ScheduleId::from_uuid(row.get(0).map_err(internal)?),
-                company_id: company,
-                kind: MeetingKind::parse(&text(1)?).map_err(|_| corrupt("schedules.kind"))?,
-                series_id: row
-                    .get::<_, Option<Uuid>>(2)
-                    .map_err(internal)?
-                    .map(SeriesId::from_uuid),
-                recurrence: row
-                    .get::<_, Option<String>>(3)
-                    .map_err(internal)?
-                    .map(|f| Frequency::parse(&f).map_err(|_| corrupt("series.frequency")))
-                    .transpose()?,
-                meeting_number: number(&text(4)?, "schedules.meeting_number")?,
-                name: text(5)?,
-                password: password(row.get(7).map_err(internal)?, "schedules")?,
-                slot: TimeSlot {
-                    start: instant(row.get(8).map_err(internal)?)?,
-                    end: instant(row.get(9).map_err(internal)?)?,
-                },
-                owner,
-                join_code: text(10)?,
-            };
-            let name = row
-                .get_ref(6)
-                .map_err(internal)?
-                .as_str()
-                .map_err(internal)?;
-            for (offset, trigram) in trigrams(name).enumerate() {
-                let offset = u32::try_from(offset).map_err(internal)?;
-                index
-                    .postings
-                    .entry(trigram)
-                    .or_default()
-                    .push((position, offset));
-            }
-            index.names.push_str(name);
-            index
-                .name_ends
-                .push(u32::try_from(index.names.len()).map_err(internal)?);
-            index
-                .numbers
-                .push((summary.meeting_number.as_str().into(), position));
-            index.rows.push(summary);
+    /// Adds the next meeting of the company's list order (see `ScheduleSnapshot`).
+    pub fn push(&mut self, entry: ScheduleEntry<'_>) -> StoreResult<()> {
+        let ScheduleEntry {
+            mut summary,
+            name_key: name,
+        } = entry;
+        let position = u32::try_from(self.rows.len()).map_err(too_many)?;
+        summary.owner = Arc::clone(
+            self.owners
+                .entry(summary.owner.id)
+                .or_insert_with(|| Arc::clone(&summary.owner)),
+        );
+        for (offset, trigram) in trigrams(name).enumerate() {
+            let offset = u32::try_from(offset).map_err(too_many)?;
+            self.postings
+                .entry(trigram)
+                .or_default()
+                .push((position, offset));
         }
-        index.numbers.sort_unstable();
-        index.postings.shrink_to_fit();
-        Ok(index)
+        self.names.push_str(name);
+        self.name_ends
+            .push(u32::try_from(self.names.len()).map_err(too_many)?);
+        self.numbers
+            .push((summary.meeting_number.as_str().into(), position));
+        self.rows.push(summary);
+        Ok(())
+    }
+
+    /// Ends the build: the numbers in text order, the postings' spare room returned.
+    pub fn finish(mut self) -> Self {
+        self.numbers.sort_unstable();
+        self.postings.shrink_to_fit();
+        self.owners = HashMap::new();
+        self
     }
 
     fn name(&self, position: u32) -> &str {
@@ -187,13 +133,13 @@ impl ScheduleIndex {
         &self.names[start..self.name_ends[p] as usize]
     }
 
-    fn select(&self, filter: Option<&str>) -> Selection {
-        let Some(filter) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
+    fn select(&self, filter: Option<&MeetingFilter>) -> Selection {
+        let Some(filter) = filter else {
             return Selection::All;
         };
-        let key = search_key(filter);
+        let key = filter.name_key();
         let names: Vec<u32> = if key.chars().count() >= 3 {
-            let key_trigrams: Vec<Trigram> = trigrams(&key).collect();
+            let key_trigrams: Vec<Trigram> = trigrams(key).collect();
             let mut lists = Vec::new();
             for i in covering(key_trigrams.len()) {
                 match self.postings.get(&key_trigrams[i]) {
@@ -212,16 +158,16 @@ impl ScheduleIndex {
         self.with_numbers(filter, names)
     }
 
-    /// Adds the meetings whose number starts with `filter` when it is all digits.
-    fn with_numbers(&self, filter: &str, mut positions: Vec<u32>) -> Selection {
-        if filter.bytes().all(|b| b.is_ascii_digit()) {
+    /// Adds the meetings whose number starts with the filter's number prefix, if it has one.
+    fn with_numbers(&self, filter: &MeetingFilter, mut positions: Vec<u32>) -> Selection {
+        if let Some(prefix) = filter.number_prefix() {
             let from = self
                 .numbers
-                .partition_point(|(number, _)| &**number < filter);
+                .partition_point(|(number, _)| &**number < prefix);
             positions.extend(
                 self.numbers[from..]
                     .iter()
-                    .take_while(|(number, _)| number.starts_with(filter))
+                    .take_while(|(number, _)| number.starts_with(prefix))
                     .map(|&(_, p)| p),
             );
             positions.sort_unstable();
@@ -231,14 +177,14 @@ impl ScheduleIndex {
     }
 
     fn len(&self) -> u32 {
-        // Positions are u32 by construction (`build` refuses more).
+        // Positions are u32 by construction (`push` refuses more).
         self.rows.len() as u32
     }
 
     /// The page's meetings (in list order) and how many meetings match in all.
-    pub(crate) fn page(
+    pub fn page(
         &self,
-        filter: Option<&str>,
+        filter: Option<&MeetingFilter>,
         offset: u64,
         limit: u32,
     ) -> (Vec<ScheduleSummary>, u64) {
@@ -261,6 +207,10 @@ impl ScheduleIndex {
             }
         }
     }
+}
+
+fn too_many(_: std::num::TryFromIntError) -> StoreError {
+    StoreError::Internal("a company has more meetings than an index holds".into())
 }
 
 /// Which of a key's `n` trigrams (by index) cover every character of it: the 0th, every third
