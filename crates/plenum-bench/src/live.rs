@@ -319,7 +319,10 @@ async fn node_figures(addr: SocketAddr) -> Result<NodeFigures> {
     let request = Endpoint::new(addr, Method::GET, "/metrics")?;
     let (status, body) = client::send_once(addr, &request, CALL_TIMEOUT).await?;
     if !status.is_success() {
-        bail!("GET /metrics at {addr}: {status}: {}", client::snippet(&body));
+        bail!(
+            "GET /metrics at {addr}: {status}: {}",
+            client::snippet(&body)
+        );
     }
     let text = String::from_utf8_lossy(&body);
     // A counter is a whole number; one that never moved may be absent.
@@ -787,7 +790,11 @@ async fn join_all(
     };
     let cpu = match (cpu_before, cpu_after) {
         ((Ok(s0), Ok(h0)), (Ok(s1), Ok(h1))) => Some(CpuFigures {
-            nodes: s1.iter().zip(&s0).map(|(a, b)| a.saturating_sub(*b)).collect(),
+            nodes: s1
+                .iter()
+                .zip(&s0)
+                .map(|(a, b)| a.saturating_sub(*b))
+                .collect(),
             server: s1.iter().sum::<Duration>().saturating_sub(s0.iter().sum()),
             harness: h1.saturating_sub(h0),
             database: match (database_before, database_after) {
@@ -1134,7 +1141,11 @@ mod tests {
         let spread = |i| node_of(i, 4, 2);
         for room in 0..4 {
             let of_room: Vec<usize> = (0..6).map(|round| spread(room + 4 * round)).collect();
-            assert_eq!(of_room.iter().filter(|&&n| n == 0).count(), 3, "{of_room:?}");
+            assert_eq!(
+                of_room.iter().filter(|&&n| n == 0).count(),
+                3,
+                "{of_room:?}"
+            );
         }
         let starters: Vec<usize> = (0..4).map(spread).collect();
         assert_eq!(starters, [0, 1, 0, 1]);
@@ -1151,9 +1162,18 @@ mod tests {
                     plenum_relays_total{kind=\"call\"} 3\n\
                     plenum_relays_total{kind=\"join\"} 2497\n\
                     plenum_joins_total{outcome=\"joined\"} 2503\n";
-        assert_eq!(series_value(text, "plenum_relays_total{kind=\"join\"}"), Some(2497.0));
-        assert_eq!(series_value(text, "plenum_joins_total{outcome=\"joined\"}"), Some(2503.0));
-        assert_eq!(series_value(text, "plenum_joins_total{outcome=\"error\"}"), None);
+        assert_eq!(
+            series_value(text, "plenum_relays_total{kind=\"join\"}"),
+            Some(2497.0)
+        );
+        assert_eq!(
+            series_value(text, "plenum_joins_total{outcome=\"joined\"}"),
+            Some(2503.0)
+        );
+        assert_eq!(
+            series_value(text, "plenum_joins_total{outcome=\"error\"}"),
+            None
+        );
         // A name that is a prefix of another's is not that other.
         assert_eq!(series_value(text, "plenum_relays_total"), None);
     }
