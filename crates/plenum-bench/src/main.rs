@@ -754,6 +754,50 @@ mod tests {
     }
 
     #[test]
+    fn several_nodes_only_for_the_join_storm_on_postgres() {
+        let checked = |args: &[&str]| -> Result<u8, String> {
+            let cli =
+                Cli::try_parse_from(std::iter::once("plenum-bench").chain(args.iter().copied()))
+                    .map_err(|error| error.to_string())?;
+            validate(&cli).map_err(|error| error.to_string())?;
+            Ok(cli.nodes)
+        };
+        let storm = ["--scenario", "live-join-storm"];
+        assert_eq!(checked(&storm), Ok(1));
+        assert_eq!(
+            checked(&[&storm[..], &["--backend", "postgres", "--nodes", "2"]].concat()),
+            Ok(2)
+        );
+        for backend in ["sqlite", "both"] {
+            let refused = checked(&[&storm[..], &["--backend", backend, "--nodes", "2"]].concat());
+            assert!(
+                refused
+                    .as_ref()
+                    .is_err_and(|e| e.contains("--backend postgres")),
+                "{backend}: {refused:?}"
+            );
+        }
+        let idle = checked(&[
+            "--scenario",
+            "live-idle",
+            "--backend",
+            "postgres",
+            "--nodes",
+            "2",
+        ]);
+        assert!(
+            idle.as_ref().is_err_and(|e| e.contains("live-join-storm")),
+            "{idle:?}"
+        );
+        assert!(
+            checked(&[&storm[..], &["--backend", "postgres", "--nodes", "0"]].concat()).is_err()
+        );
+        assert!(
+            checked(&[&storm[..], &["--backend", "postgres", "--nodes", "9"]].concat()).is_err()
+        );
+    }
+
+    #[test]
     fn cli_defaults() {
         let cli = Cli::try_parse_from(["plenum-bench"]).map_err(|error| error.to_string());
         let cli = match cli {
