@@ -4,7 +4,10 @@
 //! release server at its default durability (every join is on disk before it is answered).
 //!
 //! - `live-join-storm`: rooms are created over REST, then participants connect and join
-//!   (bounded concurrency), spread evenly over the rooms; joins/s and join latency.
+//!   (bounded concurrency), spread evenly over the rooms; joins/s and join latency. With
+//!   several nodes (`--nodes`), the participants are spread over the nodes too
+//!   ([`node_of`]), so a room's joins reach both the node that runs it and the others, which
+//!   relay them; each node's relayed and held joins are read from its `/metrics`.
 //! - `live-idle`: participants join and stay, heartbeating; the server's resident memory
 //!   (VmRSS of /proc/<pid>/status) once they are all in and have been idle for a while.
 //! - `live-mute-all`: participants in one room; per round, `mute_all` is sent over REST and
@@ -140,6 +143,8 @@ pub struct JoinFigures {
     /// The server's slow commits while the participants joined: a join waits for its commit,
     /// so a disk that stalls a sync stalls every join behind it.
     pub slow_commits: Option<SlowCommits>,
+    /// Each node's joins, held and relayed, once all had joined.
+    pub nodes: Vec<NodeFigures>,
 }
 
 /// The journal's warnings of slow commits (`commit_ms=`) in a stretch of the server's log.
@@ -184,9 +189,12 @@ pub struct LatencyFigures {
     pub max_ms: f64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CpuFigures {
+    /// Of every node together.
     pub server: Duration,
+    /// Of each node, in the order of [`Target::nodes`].
+    pub nodes: Vec<Duration>,
     pub harness: Duration,
     /// PostgreSQL's processes (a throwaway cluster's server and its children), when known.
     pub database: Option<Duration>,
@@ -232,12 +240,20 @@ fn histogram() -> Result<Histogram<u64>> {
     Histogram::new(3).context("creating a histogram")
 }
 
+/// A server of the run: where it listens, and its process.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeProcess {
+    pub addr: SocketAddr,
+    pub pid: u32,
+}
+
 /// Where the run happens: the server and its admin.
 #[derive(Debug)]
 pub struct Target<'a> {
     /// The nodes of one installation (at least one): the participants are spread over them
-    /// in turn; rooms, webhooks and calls go to the first.
-    pub nodes: Vec<SocketAddr>,
+    /// ([`node_of`]); rooms, webhooks and calls go to the first, whose memory `live-idle`
+    /// reads.
+    pub nodes: Vec<NodeProcess>,
     /// The store the nodes run on, for the report.
     pub store: String,
     /// A throwaway PostgreSQL cluster's server process, whose CPU counts with the server's.
@@ -246,7 +262,6 @@ pub struct Target<'a> {
     /// join commits on its own, and nothing is logged).
     pub logs_slow_commits: bool,
     pub admin_password: &'a str,
-    pub server_pid: u32,
     pub server_binary: String,
     /// The server's stderr: slow commits of its live record are read from it.
     pub server_log: &'a Path,
@@ -259,8 +274,64 @@ pub struct Target<'a> {
 impl Target<'_> {
     /// The node that takes the setup and the calls.
     fn first(&self) -> SocketAddr {
-        self.nodes[0]
+        self.nodes[0].addr
     }
+
+    fn first_pid(&self) -> u32 {
+        self.nodes[0].pid
+    }
+}
+
+/// The node (an index into [`Target::nodes`]) participant `i` of a storm over `rooms` rooms
+/// connects to. Participant `i` joins room `i % rooms` in round `i / rooms`; room plus round
+/// picks the node, so a room's participants alternate between the nodes whatever the counts
+/// (`i % nodes` alone would keep each room on one node when the rooms are a multiple of the
+/// nodes) and the rooms' first participants, who start them, alternate too. As behind a load
+/// balancer that knows nothing of rooms, each node runs its share of the meetings and relays
+/// the joins of the others'.
+pub fn node_of(i: u32, rooms: u32, nodes: usize) -> usize {
+    let rooms = rooms.max(1);
+    let turn = u64::from(i % rooms) + u64::from(i / rooms);
+    usize::try_from(turn % nodes.max(1) as u64).unwrap_or(0)
+}
+
+/// What one node did during the joins, from its `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeFigures {
+    pub addr: SocketAddr,
+    /// Joins it ran (`plenum_joins_total{outcome="joined"}`): of meetings it holds.
+    pub held: u64,
+    /// Joins it relayed to the node that runs their meeting (`plenum_relays_total{kind="join"}`).
+    pub relayed: u64,
+}
+
+/// The value of one series (name and labels as the exporter writes them) in a Prometheus
+/// text exposition.
+fn series_value(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        value.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// Reads the joins a node held and relayed from its `/metrics`.
+async fn node_figures(addr: SocketAddr) -> Result<NodeFigures> {
+    let request = Endpoint::new(addr, Method::GET, "/metrics")?;
+    let (status, body) = client::send_once(addr, &request, CALL_TIMEOUT).await?;
+    if !status.is_success() {
+        bail!(
+            "GET /metrics at {addr}: {status}: {}",
+            client::snippet(&body)
+        );
+    }
+    let text = String::from_utf8_lossy(&body);
+    // A counter is a whole number; one that never moved may be absent.
+    let count = |series: &str| series_value(&text, series).unwrap_or(0.0) as u64;
+    Ok(NodeFigures {
+        addr,
+        held: count("plenum_joins_total{outcome=\"joined\"}"),
+        relayed: count("plenum_relays_total{kind=\"join\"}"),
+    })
 }
 
 /// `live-join-storm --webhooks N`: the deliveries of the joins' events to a fast receiver.
@@ -386,7 +457,7 @@ pub async fn run(
         _ => None,
     };
     let storm_started = Instant::now();
-    let rss_before = vm_kb(target.server_pid, "VmRSS")?;
+    let rss_before = vm_kb(target.first_pid(), "VmRSS")?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (mute_tx, mut mute_rx) = mpsc::unbounded_channel();
@@ -482,8 +553,8 @@ pub async fn run(
             memory = Some(MemoryFigures {
                 participants: still_in as u64,
                 rss_before_kb: rss_before,
-                rss_after_kb: vm_kb(target.server_pid, "VmRSS")?,
-                hwm_after_kb: vm_kb(target.server_pid, "VmHWM")?,
+                rss_after_kb: vm_kb(target.first_pid(), "VmRSS")?,
+                hwm_after_kb: vm_kb(target.first_pid(), "VmHWM")?,
                 settle,
             });
         }
@@ -605,20 +676,21 @@ async fn join_all(
     let urls = target
         .nodes
         .iter()
-        .map(|node| plenum_client::live_url(&format!("http://{node}")))
+        .map(|node| plenum_client::live_url(&format!("http://{}", node.addr)))
         .collect::<Result<Vec<_>, _>>()?;
+    let rooms_count = u32::try_from(rooms.len()).unwrap_or(u32::MAX);
     let gate = Arc::new(Semaphore::new(target.concurrency));
     let (joined_tx, mut joined_rx) = mpsc::unbounded_channel();
     let (joins_done, joins_over) = watch::channel(false);
     let mut members = Vec::with_capacity(count as usize);
-    let cpu_before = (cpu_time(target.server_pid), cpu_time(std::process::id()));
+    let cpu_before = (nodes_cpu_time(target), cpu_time(std::process::id()));
     let database_before = target.database_pid.map(cpu_time_with_children);
     let log_before = std::fs::metadata(target.server_log).map(|m| m.len());
     let started = Instant::now();
     for i in 0..count {
         let room = rooms[i as usize % rooms.len()].clone();
         let (url, gate, joined_tx, mut stop, events, mut joins_over) = (
-            urls[i as usize % urls.len()].clone(),
+            urls[node_of(i, rooms_count, urls.len())].clone(),
             gate.clone(),
             joined_tx.clone(),
             stop.clone(),
@@ -707,7 +779,7 @@ async fn join_all(
             }
         }
     }
-    let cpu_after = (cpu_time(target.server_pid), cpu_time(std::process::id()));
+    let cpu_after = (nodes_cpu_time(target), cpu_time(std::process::id()));
     let database_after = target.database_pid.map(cpu_time_with_children);
     let _ = joins_done.send(true);
     let slow_commits = match log_before {
@@ -718,7 +790,12 @@ async fn join_all(
     };
     let cpu = match (cpu_before, cpu_after) {
         ((Ok(s0), Ok(h0)), (Ok(s1), Ok(h1))) => Some(CpuFigures {
-            server: s1.saturating_sub(s0),
+            nodes: s1
+                .iter()
+                .zip(&s0)
+                .map(|(a, b)| a.saturating_sub(*b))
+                .collect(),
+            server: s1.iter().sum::<Duration>().saturating_sub(s0.iter().sum()),
             harness: h1.saturating_sub(h0),
             database: match (database_before, database_after) {
                 (Some(Ok(d0)), Some(Ok(d1))) => Some(d1.saturating_sub(d0)),
@@ -727,6 +804,10 @@ async fn join_all(
         }),
         _ => None,
     };
+    let mut nodes = Vec::with_capacity(target.nodes.len());
+    for node in &target.nodes {
+        nodes.push(node_figures(node.addr).await?);
+    }
     let succeeded = join_h.len();
     let figures = JoinFigures {
         attempted: u64::from(count),
@@ -737,11 +818,17 @@ async fn join_all(
         cpu,
         connect_and_join: LatencyFigures::of(&total_h),
         slow_commits,
+        nodes,
     };
     if figures.failed > 0 {
         problems.push(format!("{} of {count} joins failed", figures.failed));
     }
     Ok((figures, members, problems))
+}
+
+/// CPU time of each node so far.
+fn nodes_cpu_time(target: &Target<'_>) -> Result<Vec<Duration>> {
+    target.nodes.iter().map(|node| cpu_time(node.pid)).collect()
 }
 
 /// A `Vm*` line of /proc/<pid>/status, in kB.
@@ -853,8 +940,9 @@ impl LiveReport {
                 "wall_s": self.joins.wall.as_secs_f64(),
                 "per_s": self.joins_per_s(),
                 "join_latency": self.joins.join.json(),
-                "cpu_per_join_us": self.joins.cpu.map(|c| json!({
+                "cpu_per_join_us": self.joins.cpu.as_ref().map(|c| json!({
                     "server": self.per_join_us(c.server),
+                    "nodes": c.nodes.iter().map(|&n| self.per_join_us(n)).collect::<Vec<_>>(),
                     "harness": self.per_join_us(c.harness),
                     "database": c.database.map(|d| self.per_join_us(d)),
                 })),
@@ -862,6 +950,9 @@ impl LiveReport {
                 "slow_commits": self.joins.slow_commits.map(|c| json!({
                     "count": c.count, "slowest_ms": c.slowest_ms, "total_ms": c.total_ms,
                 })),
+                "nodes": self.joins.nodes.iter().map(|n| json!({
+                    "addr": n.addr.to_string(), "held": n.held, "relayed": n.relayed,
+                })).collect::<Vec<_>>(),
             },
             "memory": self.memory.map(|m| json!({
                 "participants": m.participants,
@@ -921,7 +1012,7 @@ impl LiveReport {
             "- connect + hello + join latency: {}",
             j.connect_and_join.line()
         );
-        if let Some(c) = j.cpu {
+        if let Some(c) = &j.cpu {
             let _ = writeln!(
                 out,
                 "- CPU during the joins: server {:.2} s (**{:.0} µs per join**), harness {:.2} s \
@@ -931,6 +1022,22 @@ impl LiveReport {
                 c.harness.as_secs_f64(),
                 self.per_join_us(c.harness)
             );
+            if c.nodes.len() > 1 {
+                let each: Vec<String> = c
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        format!(
+                            "node {} {:.2} s ({:.0} µs per join)",
+                            i + 1,
+                            n.as_secs_f64(),
+                            self.per_join_us(*n)
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(out, "- server CPU by node: {}", each.join(", "));
+            }
             if let Some(database) = c.database {
                 let _ = writeln!(
                     out,
@@ -940,6 +1047,30 @@ impl LiveReport {
                     self.per_join_us(database)
                 );
             }
+        }
+        if j.nodes.len() > 1 {
+            let relayed: u64 = j.nodes.iter().map(|n| n.relayed).sum();
+            let each: Vec<String> = j
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    format!(
+                        "node {} ({}) ran {} and relayed {}",
+                        i + 1,
+                        n.addr,
+                        n.held,
+                        n.relayed
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "- nodes: {}; **{relayed} of {} joins relayed** to the node running their \
+                 meeting (`plenum_joins_total`, `plenum_relays_total`)",
+                each.join("; "),
+                j.succeeded
+            );
         }
         if let Some(c) = j.slow_commits {
             let _ = writeln!(
@@ -1002,6 +1133,50 @@ impl LiveReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rooms_participants_alternate_between_the_nodes_and_so_do_its_starters() {
+        // 4 rooms, 2 nodes: an even count, where `i % nodes` alone would keep each room on
+        // one node.
+        let spread = |i| node_of(i, 4, 2);
+        for room in 0..4 {
+            let of_room: Vec<usize> = (0..6).map(|round| spread(room + 4 * round)).collect();
+            assert_eq!(
+                of_room.iter().filter(|&&n| n == 0).count(),
+                3,
+                "{of_room:?}"
+            );
+        }
+        let starters: Vec<usize> = (0..4).map(spread).collect();
+        assert_eq!(starters, [0, 1, 0, 1]);
+        // One node takes everyone; an odd number of rooms alternates too.
+        assert!((0..100).all(|i| node_of(i, 4, 1) == 0));
+        let room_of_3: Vec<usize> = (0..4).map(|round| node_of(1 + 3 * round, 3, 2)).collect();
+        assert_eq!(room_of_3, [1, 0, 1, 0]);
+    }
+
+    #[test]
+    fn a_series_is_read_from_the_exposition_by_its_labels() {
+        let text = "# HELP plenum_relays_total Joins and REST calls relayed\n\
+                    # TYPE plenum_relays_total counter\n\
+                    plenum_relays_total{kind=\"call\"} 3\n\
+                    plenum_relays_total{kind=\"join\"} 2497\n\
+                    plenum_joins_total{outcome=\"joined\"} 2503\n";
+        assert_eq!(
+            series_value(text, "plenum_relays_total{kind=\"join\"}"),
+            Some(2497.0)
+        );
+        assert_eq!(
+            series_value(text, "plenum_joins_total{outcome=\"joined\"}"),
+            Some(2503.0)
+        );
+        assert_eq!(
+            series_value(text, "plenum_joins_total{outcome=\"error\"}"),
+            None
+        );
+        // A name that is a prefix of another's is not that other.
+        assert_eq!(series_value(text, "plenum_relays_total"), None);
+    }
 
     #[test]
     fn slow_commits_are_read_from_the_stretch_of_the_log_after_the_offset() -> Result<()> {

@@ -32,7 +32,7 @@ use crate::backend::{Backend, BackendChoice, Database};
 use crate::load::{LoadGenerator, PhaseStats, Work};
 use crate::report::{EndpointReport, Machine, PhaseRecord, Role, RunReport, Settings};
 use crate::scenario::{Scenario, SetupContext};
-use crate::server::{Server, ServerConfig};
+use crate::server::{Node, Server, ServerConfig};
 
 /// mimalloc, as the server: the participants of a join storm allocate per connection, and
 /// glibc's malloc was ~29 % of the harness's CPU inclusive (BENCHMARKS.md, "Join storm,
@@ -101,6 +101,13 @@ struct Cli {
     /// for live-join-storm, 100 for live-idle].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     rooms: Option<u32>,
+
+    /// live-join-storm on PostgreSQL: `plenum serve` processes (nodes of one installation,
+    /// docs/scaling.md) on the one database, each with its own data directory, node address
+    /// and the first's secrets; the participants are spread over them, and joins that reach a
+    /// node not running their meeting are relayed to the one that does.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    nodes: u8,
 
     /// Live scenarios: participants connecting or joining at once.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -264,6 +271,7 @@ fn live_scenario(cli: &Cli) -> Result<live::LiveScenario> {
 
 fn main_live(cli: &Cli) -> ExitCode {
     let result = (|| -> Result<Vec<live::LiveReport>> {
+        validate(cli)?;
         let scenario = live_scenario(cli)?;
         // One thread: everything on it, so the participants' tasks and the collector of
         // their results do not wake each other across threads.
@@ -327,12 +335,9 @@ async fn run_live(
     backend: Backend,
     database: Option<&Database>,
 ) -> Result<live::LiveReport> {
-    progress(&format!(
-        "starting {} on {}",
-        cli.server.display(),
-        backend.name()
-    ));
     let mut extra_args = scenario.serve_args();
+    // A media port of its own for each node (the default one would be shared), on loopback.
+    extra_args.extend(["--media-listen".to_owned(), "127.0.0.1:0".to_owned()]);
     // The webhook sink listens on loopback: the server must be allowed to post there.
     let config = tempfile::NamedTempFile::new().context("a configuration file")?;
     if cli.webhooks > 0 {
@@ -341,37 +346,70 @@ async fn run_live(
         extra_args.push("--config".to_owned());
         extra_args.push(config.path().display().to_string());
     }
-    let mut server = Server::start(&ServerConfig {
-        binary: cli.server.clone(),
-        log_path: cli.server_log.clone(),
-        seed: None,
-        existing: None,
-        extra_args,
-        database_url: database.map(|db| db.url().to_owned()),
-    })
-    .await?;
-    progress(&format!("server healthy at {}", server.addr()));
+    let mut servers: Vec<Server> = Vec::with_capacity(usize::from(cli.nodes));
+    for n in 0..cli.nodes {
+        progress(&format!(
+            "starting {} on {}{}",
+            cli.server.display(),
+            backend.name(),
+            if cli.nodes > 1 {
+                format!(" as node {} of {}", n + 1, cli.nodes)
+            } else {
+                String::new()
+            }
+        ));
+        let node = (cli.nodes > 1).then(|| Node {
+            first: servers.first().map(|first| {
+                (
+                    first.data_dir().to_owned(),
+                    first.admin_password().to_owned(),
+                )
+            }),
+        });
+        // The first node's log is --server-log; the others' stay in their temporary directories.
+        let log_path = if n == 0 { cli.server_log.clone() } else { None };
+        let server = Server::start(&ServerConfig {
+            binary: cli.server.clone(),
+            log_path,
+            seed: None,
+            existing: None,
+            extra_args: extra_args.clone(),
+            database_url: database.map(|db| db.url().to_owned()),
+            node,
+        })
+        .await?;
+        progress(&format!("server ready at {}", server.addr()));
+        servers.push(server);
+    }
+    let first = &servers[0];
     let report = live::run(
         cli.scenario.name(),
         cli.scenario.description().to_owned(),
         scenario,
         &live::Target {
-            nodes: vec![server.addr()],
+            nodes: servers
+                .iter()
+                .map(|server| live::NodeProcess {
+                    addr: server.addr(),
+                    pid: server.pid(),
+                })
+                .collect(),
             store: store_line(backend, database),
             database_pid: database.and_then(Database::postmaster_pid),
             logs_slow_commits: backend == Backend::Sqlite,
-            admin_password: server.admin_password(),
-            server_pid: server.pid(),
+            admin_password: first.admin_password(),
             server_binary: cli.server.display().to_string(),
-            server_log: server.log_path(),
+            server_log: first.log_path(),
             client_threads: usize::from(cli.client_threads),
             concurrency: cli.join_concurrency as usize,
             webhooks: cli.webhooks,
         },
     )
     .await?;
-    server.ensure_running()?;
-    progress(&format!("server {}", server.stop()?));
+    for server in &mut servers {
+        server.ensure_running()?;
+        progress(&format!("server {}", server.stop()?));
+    }
     Ok(report)
 }
 
@@ -390,6 +428,15 @@ fn validate(cli: &Cli) -> Result<()> {
     }
     if cli.database_url.is_some() && cli.backend == BackendChoice::Sqlite {
         bail!("--database-url is for --backend postgres or --backend both");
+    }
+    if cli.nodes > 1 {
+        // Nodes share one PostgreSQL database; SQLite serves one server.
+        if cli.backend != BackendChoice::Postgres {
+            bail!("--nodes above 1 is for --backend postgres (several nodes share one database)");
+        }
+        if cli.scenario != Scenario::LiveJoinStorm {
+            bail!("--nodes above 1 is for --scenario live-join-storm");
+        }
     }
     if cli.duration / cli.rounds < MIN_PHASE {
         bail!(
@@ -467,6 +514,7 @@ async fn run(cli: &Cli, backend: Backend, database: Option<&Database>) -> Result
         existing: cli.data_dir.clone().zip(cli.admin_password.clone()),
         extra_args: scenario.server_args(),
         database_url: database.map(|db| db.url().to_owned()),
+        node: None,
     })
     .await?;
     let addr = server.addr();
@@ -703,6 +751,50 @@ mod tests {
             ]
         );
         assert_eq!(schedule(Duration::ZERO, Duration::from_secs(4), 1).len(), 2);
+    }
+
+    #[test]
+    fn several_nodes_only_for_the_join_storm_on_postgres() {
+        let checked = |args: &[&str]| -> Result<u8, String> {
+            let cli =
+                Cli::try_parse_from(std::iter::once("plenum-bench").chain(args.iter().copied()))
+                    .map_err(|error| error.to_string())?;
+            validate(&cli).map_err(|error| error.to_string())?;
+            Ok(cli.nodes)
+        };
+        let storm = ["--scenario", "live-join-storm"];
+        assert_eq!(checked(&storm), Ok(1));
+        assert_eq!(
+            checked(&[&storm[..], &["--backend", "postgres", "--nodes", "2"]].concat()),
+            Ok(2)
+        );
+        for backend in ["sqlite", "both"] {
+            let refused = checked(&[&storm[..], &["--backend", backend, "--nodes", "2"]].concat());
+            assert!(
+                refused
+                    .as_ref()
+                    .is_err_and(|e| e.contains("--backend postgres")),
+                "{backend}: {refused:?}"
+            );
+        }
+        let idle = checked(&[
+            "--scenario",
+            "live-idle",
+            "--backend",
+            "postgres",
+            "--nodes",
+            "2",
+        ]);
+        assert!(
+            idle.as_ref().is_err_and(|e| e.contains("live-join-storm")),
+            "{idle:?}"
+        );
+        assert!(
+            checked(&[&storm[..], &["--backend", "postgres", "--nodes", "0"]].concat()).is_err()
+        );
+        assert!(
+            checked(&[&storm[..], &["--backend", "postgres", "--nodes", "9"]].concat()).is_err()
+        );
     }
 
     #[test]

@@ -685,6 +685,7 @@ async fn step_plenum(cli: &MediaCli, n: u32, log: PathBuf) -> Result<Step> {
         seed: None,
         existing: None,
         database_url: None,
+        node: None,
         extra_args: vec![
             "--media-listen".into(),
             "127.0.0.1:0".into(),

@@ -415,6 +415,7 @@ pub(crate) async fn media_server(
         seed: None,
         existing: None,
         database_url: None,
+        node: None,
         extra_args: vec![
             "--media-listen".into(),
             "127.0.0.1:0".into(),

@@ -1,6 +1,7 @@
 //! Starting and stopping the server under test. The [`Server`] guard stops the process
 //! (SIGTERM, bounded wait, then SIGKILL) and removes its temporary data directory when it is
-//! dropped, on success and on every error path alike.
+//! dropped, on success and on every error path alike. Several servers on one PostgreSQL
+//! database are the nodes of one installation ([`Node`], docs/scaling.md).
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -14,7 +15,7 @@ use tempfile::TempDir;
 
 use crate::client::{self, Endpoint};
 
-/// How long the server may take to answer its first `GET /healthz` with 200.
+/// How long the server may take to answer its first `GET /readyz` with 200.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause between two health probes while waiting for the server.
 const STARTUP_POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -44,10 +45,27 @@ pub struct ServerConfig {
     /// PostgreSQL instead of SQLite: the seeding command and the server use this database
     /// (the data directory then holds only the installation's secrets).
     pub database_url: Option<String>,
+    /// One node of several on `database_url`; `None` for the only server.
+    pub node: Option<Node>,
 }
+
+/// A server as one node of several (docs/scaling.md): its node address is its own listener,
+/// and every node after the first holds the first's secrets, as an operator copies them.
+#[derive(Debug, Clone, Default)]
+pub struct Node {
+    /// The first node's data directory, whose secrets this node copies, and the admin
+    /// password it was started with; `None` for the first.
+    pub first: Option<(PathBuf, String)>,
+}
+
+/// The secrets every node of an installation holds in its data directory (docs/scaling.md).
+const NODE_SECRETS: [&str; 2] = ["app-key.secret", "recording-links.secret"];
 
 /// The server's setting for a PostgreSQL database (`plenum --database-url`).
 const DATABASE_URL_ENV: &str = "PLENUM_DATABASE_URL";
+
+/// The server's setting for its node address (`plenum serve --node-address`).
+const NODE_ADDRESS_ENV: &str = "PLENUM_NODE_ADDRESS";
 
 /// How long seeding the data directory may take.
 const SEED_TIMEOUT: Duration = Duration::from_secs(900);
@@ -67,7 +85,7 @@ pub struct Server {
 
 impl Server {
     /// Starts the server on a free loopback port with a fresh data directory and waits until
-    /// `GET /healthz` answers 200.
+    /// `GET /readyz` answers 200 (serving, its database answering, migrations applied).
     pub async fn start(config: &ServerConfig) -> Result<Self> {
         if !config.binary.is_file() {
             bail!(
@@ -95,10 +113,18 @@ impl Server {
         let log = File::create(&log_path)
             .with_context(|| format!("creating server log {}", log_path.display()))?;
 
+        let first_node = config.node.as_ref().and_then(|node| node.first.as_ref());
+        if let Some((first, _)) = first_node {
+            for secret in NODE_SECRETS {
+                std::fs::copy(first.join(secret), data_dir.join(secret)).with_context(|| {
+                    format!("copying {secret} from the first node's {}", first.display())
+                })?;
+            }
+        }
         let addr = free_loopback_port()?;
-        let admin_password = match &config.existing {
-            Some((_, password)) => password.clone(),
-            None => throwaway_password(),
+        let admin_password = match (&config.existing, first_node) {
+            (Some((_, password)), _) | (None, Some((_, password))) => password.clone(),
+            (None, None) => throwaway_password(),
         };
         // Through the environment: a URL's password stays out of the process list. An
         // SQLite run clears it, so a URL in the harness's environment cannot turn it into a
@@ -137,6 +163,12 @@ impl Server {
         }
         let mut serve = Command::new(&config.binary);
         use_database(&mut serve);
+        if config.node.is_some() {
+            // Where the other nodes relay to: this node's own listener.
+            serve.env(NODE_ADDRESS_ENV, format!("http://{addr}"));
+        } else {
+            serve.env_remove(NODE_ADDRESS_ENV);
+        }
         let child = serve
             .arg("serve")
             .arg("--data-dir")
@@ -160,7 +192,7 @@ impl Server {
             log_path,
             _temp: temp,
         };
-        server.wait_healthy().await?;
+        server.wait_ready().await?;
         Ok(server)
     }
 
@@ -204,8 +236,8 @@ impl Server {
         Ok(())
     }
 
-    async fn wait_healthy(&mut self) -> Result<()> {
-        let health = Endpoint::new(self.addr, Method::GET, "/healthz")?;
+    async fn wait_ready(&mut self) -> Result<()> {
+        let health = Endpoint::new(self.addr, Method::GET, "/readyz")?;
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let mut last_problem = String::from("no probe made");
         for _ in 0..STARTUP_MAX_PROBES {
@@ -223,7 +255,7 @@ impl Server {
             tokio::time::sleep(STARTUP_POLL_INTERVAL).await;
         }
         bail!(
-            "server at {} not healthy within {STARTUP_TIMEOUT:?} (GET /healthz {last_problem}); \
+            "server at {} not ready within {STARTUP_TIMEOUT:?} (GET /readyz {last_problem}); \
              last lines of its log {}:\n{}",
             self.addr,
             self.log_path.display(),

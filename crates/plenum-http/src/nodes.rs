@@ -27,6 +27,8 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
+use plenum_metrics::nodes::{self as relays, Relay};
+
 use crate::AppState;
 
 /// Marks a request one node relayed to another; its value is the relaying node's voucher
@@ -150,6 +152,7 @@ pub async fn relay_to_holder(
                 .await;
                 match relayed {
                     Ok(relayed) if relayed.status() != axum::http::StatusCode::NOT_FOUND => {
+                        relays::relayed(Relay::Call);
                         return relayed;
                     }
                     Ok(_) => {}
@@ -162,7 +165,10 @@ pub async fn relay_to_holder(
         }
     };
     match relay(&state.relay, &holder, method, &uri, &headers, body).await {
-        Ok(relayed) => relayed,
+        Ok(relayed) => {
+            relays::relayed(Relay::Call);
+            relayed
+        }
         Err(e) => {
             // The holder did not answer: the dialect's own error (meeting unreachable) says
             // so; the lease ends if that node is dead, and the meeting can start again.
@@ -307,6 +313,7 @@ pub async fn connect_to_holder(
                     "the node that runs the meeting did not answer",
                 ))
             })??;
+    relays::relayed(Relay::Join);
     Ok(socket)
 }
 

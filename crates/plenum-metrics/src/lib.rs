@@ -196,6 +196,11 @@ pub const HISTORY_READS: Metric = counter(
     None,
     &["way"],
     "History list answers on PostgreSQL by how they were read: statements (single statements checked against the change generations) or snapshot (one transaction, after the data moved or an index had to be built)",
+pub const RELAYS: Metric = counter(
+    "plenum_relays_total",
+    None,
+    &["kind"],
+    "Joins and REST calls this node relayed to the node that runs their meeting (one of several nodes): join, call",
 );
 pub const BUILD_INFO: Metric = gauge(
     "plenum_build_info",
@@ -224,6 +229,7 @@ pub const ALL: &[&Metric] = &[
     &WEBHOOK_ATTEMPT_DURATION,
     &CACHE_LOOKUPS,
     &HISTORY_READS,
+    &RELAYS,
     &BUILD_INFO,
 ];
 
@@ -261,6 +267,9 @@ pub fn describe() {
     let _ = metrics::counter!(JOURNAL_WRITES.name);
     for outcome in [live::JOINED, live::JOIN_FAILED] {
         let _ = metrics::counter!(JOINS.name, "outcome" => outcome);
+    }
+    for relay in nodes::Relay::ALL {
+        let _ = metrics::counter!(RELAYS.name, "kind" => relay.as_str());
     }
 }
 
@@ -307,6 +316,34 @@ pub mod live {
     /// list: the client protocol's).
     pub fn join(outcome: &'static str) {
         metrics::counter!(JOINS.name, "outcome" => outcome).increment(1);
+    }
+}
+
+/// Relays between the nodes of one installation (`plenum-http`'s nodes.rs).
+pub mod nodes {
+    /// What a node relayed to the node that runs the meeting.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Relay {
+        /// A participant's client protocol, opened at the holder.
+        Join,
+        /// A REST call the holder answered.
+        Call,
+    }
+
+    impl Relay {
+        pub const ALL: [Relay; 2] = [Relay::Join, Relay::Call];
+
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Relay::Join => "join",
+                Relay::Call => "call",
+            }
+        }
+    }
+
+    /// One relay the holder took (the connection opened, or the call answered).
+    pub fn relayed(what: Relay) {
+        metrics::counter!(super::RELAYS.name, "kind" => what.as_str()).increment(1);
     }
 }
 

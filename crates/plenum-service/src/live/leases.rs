@@ -55,6 +55,11 @@ impl<'a> Live<'a> {
         let Some(me) = &self.inner.policy.node else {
             return Ok(());
         };
+        // Read first: a claim another node's live lease refuses still locks the lease's row,
+        // so its commit waits for a WAL flush, once for every join relayed to the holder.
+        if let Some(holder) = self.held_elsewhere(number).await? {
+            return Err(JoinError::Elsewhere(holder));
+        }
         let store = &self.inner.store;
         let lease = store
             .claim_meeting(number, me, self.inner.now(), self.inner.policy.lease_terms)

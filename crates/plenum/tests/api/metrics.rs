@@ -255,6 +255,7 @@ async fn metrics_are_prometheus_text_and_count_requests_by_route_template() {
         "plenum_recordings_in_progress",
         "plenum_webhook_attempts_total",
         "plenum_cache_lookups_total",
+        "plenum_relays_total",
     ] {
         assert!(
             after.has(present, &[]),

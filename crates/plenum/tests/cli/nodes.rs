@@ -150,6 +150,17 @@ async fn two_nodes_serve_one_installation_and_one_meeting() {
     let (_ann, session_a) = join(&a, "7300001", "Ann").await.expect("Ann joins");
     let (_bob, session_b) = join(&b, "7300001", "Bob").await.expect("Bob joins");
     assert_eq!(session_a, session_b);
+    // B counted the join it relayed; A relayed none.
+    for (server, relayed) in [(&a, 0), (&b, 1)] {
+        let scrape = reqwest::get(server.url("/metrics"))
+            .await
+            .expect("the node's metrics")
+            .text()
+            .await
+            .expect("a body");
+        let line = format!("plenum_relays_total{{kind=\"join\"}} {relayed}\n");
+        assert!(scrape.contains(&line), "{line} in {scrape}");
+    }
 
     // Either node answers for the meeting, with both participants.
     for (server, token) in [(&a, &admin_a), (&b, &admin_b)] {
