@@ -196,6 +196,7 @@ pub const HISTORY_READS: Metric = counter(
     None,
     &["way"],
     "History list answers on PostgreSQL by how they were read: statements (single statements checked against the change generations) or snapshot (one transaction, after the data moved or an index had to be built)",
+);
 pub const RELAYS: Metric = counter(
     "plenum_relays_total",
     None,
