@@ -368,7 +368,13 @@ impl<R: Clone> RowCache<R> {
     /// Carries the company's rows remembered at generation `from` over to `to`, forgetting
     /// `changed`: the rows the moves in between were for (read in a snapshot at `to`). Rows
     /// remembered at any other generation are left to [`rows`](Self::rows).
-    pub fn forget(&self, company: CompanyId, from: i64, to: i64, changed: &[i64]) -> StoreResult<()> {
+    pub fn forget(
+        &self,
+        company: CompanyId,
+        from: i64,
+        to: i64,
+        changed: &[i64],
+    ) -> StoreResult<()> {
         let remembered = self.remembered(company)?;
         let mut memory = remembered.lock().map_err(|_| poisoned())?;
         if memory.generation == from && from < to {

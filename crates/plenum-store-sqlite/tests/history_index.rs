@@ -215,10 +215,7 @@ async fn live_meetings_do_not_move_the_history_generations() {
 }
 
 /// What the history lists answer for a handful of queries and pages.
-async fn answers(
-    store: &SqliteStore,
-    company: CompanyId,
-) -> Vec<(String, String)> {
+async fn answers(store: &SqliteStore, company: CompanyId) -> Vec<(String, String)> {
     let named = |text: &str| SessionQuery {
         name: SearchText::parse(Some(text), plenum_domain::Field::Filter).expect("valid"),
         ..SessionQuery::default()

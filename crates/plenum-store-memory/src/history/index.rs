@@ -136,7 +136,11 @@ enum Pick {
 /// The rows of a patched index in list order: the held index's (`held`: start and number of
 /// each, in list order), but those numbered in `changed`, merged with the `fresh` ones (in list
 /// order).
-fn merge(held: impl Iterator<Item = (i64, i64)>, changed: &[i64], fresh: &[(i64, i64)]) -> Vec<Pick> {
+fn merge(
+    held: impl Iterator<Item = (i64, i64)>,
+    changed: &[i64],
+    fresh: &[(i64, i64)],
+) -> Vec<Pick> {
     let changed: HashSet<i64> = changed.iter().copied().collect();
     let mut picks = Vec::new();
     let mut next = 0;

@@ -196,8 +196,9 @@ impl HistoryMemory {
             .get(company, generation, move || async move {
                 let began = Instant::now();
                 if let Some((since, held)) = held.filter(|(built, _)| *built < generation)
-                    && let Some(changed) =
-                        snap.changes_since(company, Subject::Sessions, since).await?
+                    && let Some(changed) = snap
+                        .changes_since(company, Subject::Sessions, since)
+                        .await?
                 {
                     let mut fresh = Vec::new();
                     snap.session_entries(company, &changed, &mut |entry| {
@@ -293,8 +294,9 @@ impl HistoryMemory {
             .get(company, generation, move || async move {
                 let began = Instant::now();
                 if let Some((since, held)) = held.filter(|(built, _)| *built < generation)
-                    && let Some(changed) =
-                        snap.changes_since(company, Subject::Recordings, since).await?
+                    && let Some(changed) = snap
+                        .changes_since(company, Subject::Recordings, since)
+                        .await?
                 {
                     let mut fresh = Vec::new();
                     snap.recording_entries(company, &changed, &mut |entry| fresh.push(entry))

@@ -83,7 +83,11 @@ pub(crate) fn changes_since(
         )
         .map_err(internal)?;
     let mut rows = statement
-        .query(rusqlite::params![company.as_uuid(), subject.as_str(), since])
+        .query(rusqlite::params![
+            company.as_uuid(),
+            subject.as_str(),
+            since
+        ])
         .map_err(internal)?;
     let mut changed = Vec::new();
     while let Some(row) = rows.next().map_err(internal)? {

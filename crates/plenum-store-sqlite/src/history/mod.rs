@@ -292,8 +292,9 @@ fn each_session_entry(
 /// A recording as the index holds it, from a row of `seq, started_at, ended_at,
 /// duration_secs, status, kind` and its room.
 fn recording_entry(row: &Row<'_>, room: Option<Uuid>) -> StoreResult<RecordingEntry> {
-    let text =
-        |i: usize| -> StoreResult<&str> { row.get_ref(i).map_err(internal)?.as_str().map_err(internal) };
+    let text = |i: usize| -> StoreResult<&str> {
+        row.get_ref(i).map_err(internal)?.as_str().map_err(internal)
+    };
     let duration: i64 = row.get(3).map_err(internal)?;
     Ok(RecordingEntry {
         seq: row.get(0).map_err(internal)?,
@@ -373,7 +374,10 @@ impl HistorySnapshot for Reads<'_> {
         let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
         while let Some(row) = rows.next().map_err(internal)? {
             let session: i64 = row.get(6).map_err(internal)?;
-            each(recording_entry(row, rooms.get(&session).copied().flatten())?);
+            each(recording_entry(
+                row,
+                rooms.get(&session).copied().flatten(),
+            )?);
         }
         Ok(())
     }
