@@ -415,7 +415,8 @@ async fn after_every_kind_of_change_remembered_lists_equal_a_fresh_store() {
     // Edits from elsewhere: a session renamed and moved in time, a recording's duration.
     other
         .execute(
-            "UPDATE sessions SET name = 'Planning again', started_at = started_at + 5500000 \
+            "UPDATE sessions SET name = 'Planning again', started_at = started_at + 5500000, \
+             ended_at = ended_at + 5500000 \
              WHERE id = ?1",
             [sessions[1].id.as_uuid()],
         )

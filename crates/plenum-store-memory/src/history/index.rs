@@ -537,6 +537,148 @@ mod tests {
         );
     }
 
+    /// An index patched with a few changed rows selects what an index built from all rows
+    /// selects: rows added at any place in the order, moved, changed and gone.
+    #[test]
+    fn a_patched_index_selects_as_one_built_afresh() {
+        let room = |n: u128| Some(Uuid::from_u128(n));
+        let built = |rows: &[(i64, i64, Option<Uuid>, &str)]| {
+            let mut rows = rows.to_vec();
+            rows.sort_by(|a, b| (b.1, b.0).cmp(&(a.1, a.0)));
+            let mut index = SessionIndex::default();
+            for (seq, started_at, room, name) in rows {
+                index.push(SessionEntry {
+                    seq,
+                    started_at,
+                    room,
+                    name,
+                });
+            }
+            index
+        };
+        let before = [
+            (1, 100, room(1), "Planning"),
+            (2, 200, room(2), "Review"),
+            (3, 300, None, "Planning"),
+            (4, 300, room(1), "Stand-up"),
+            (5, 500, room(2), "Retro"),
+        ];
+        // 6 is new (between others), 2 renamed and moved to another room, 4 moved in time,
+        // 5 gone; 7 is new and newest.
+        let after = [
+            (1, 100, room(1), "Planning"),
+            (2, 200, room(3), "Planning too"),
+            (3, 300, None, "Planning"),
+            (4, 50, room(1), "Stand-up"),
+            (6, 250, room(2), "Planning"),
+            (7, 900, room(1), "Review"),
+        ];
+        let changed = [2, 4, 5, 6, 7];
+        let fresh: Vec<OwnedSession> = after
+            .iter()
+            .filter(|r| changed.contains(&r.0))
+            .map(|&(seq, started_at, room, name)| OwnedSession {
+                seq,
+                started_at,
+                room,
+                name: name.to_owned(),
+            })
+            .collect();
+        let patched = built(&before).patched(&changed, fresh);
+        let afresh = built(&after);
+        let name = |text: &str| Some(search_key(text));
+        for query in [
+            SessionQuery::default(),
+            SessionQuery {
+                room: Some(RoomId::from_uuid(Uuid::from_u128(1))),
+                ..SessionQuery::default()
+            },
+            SessionQuery {
+                room: Some(RoomId::from_uuid(Uuid::from_u128(3))),
+                ..SessionQuery::default()
+            },
+        ] {
+            for needle in [None, name("planning"), name("review")] {
+                for offset in 0..4 {
+                    assert_eq!(
+                        patched.select(&query, needle.as_deref(), page(offset, 2)),
+                        afresh.select(&query, needle.as_deref(), page(offset, 2)),
+                        "{query:?} {needle:?} at {offset}"
+                    );
+                }
+            }
+        }
+        assert_eq!(patched.seqs, afresh.seqs);
+    }
+
+    /// The same for recordings: status, end, duration and room changes, and one gone.
+    #[test]
+    fn a_patched_recording_index_selects_as_one_built_afresh() {
+        let entry = |seq: i64, started_at: i64, status: RecordingStatus, duration_secs: u32| {
+            RecordingEntry {
+                seq,
+                started_at,
+                ended_at: (status != RecordingStatus::Processing)
+                    .then_some(started_at + i64::from(duration_secs) * 1000),
+                duration_secs,
+                status,
+                kind: RecordingKind::Audio,
+                room: Some(Uuid::from_u128(seq as u128 % 2)),
+            }
+        };
+        let built = |rows: &[RecordingEntry]| {
+            let mut rows = rows.to_vec();
+            rows.sort_by(|a, b| (b.started_at, b.seq).cmp(&(a.started_at, a.seq)));
+            let mut index = RecordingIndex::default();
+            rows.into_iter().for_each(|r| index.push(r));
+            index
+        };
+        use RecordingStatus::{Completed, Processing};
+        let before = [
+            entry(1, 100, Completed, 60),
+            entry(2, 200, Processing, 0),
+            entry(3, 300, Completed, 600),
+            entry(4, 400, Completed, 30),
+        ];
+        let after = [
+            entry(1, 100, Completed, 60),
+            entry(2, 200, Completed, 900),
+            entry(3, 300, Completed, 600),
+            entry(5, 500, Processing, 0),
+        ];
+        let changed = [2, 4, 5];
+        let fresh: Vec<RecordingEntry> = after
+            .iter()
+            .filter(|r| changed.contains(&r.seq))
+            .copied()
+            .collect();
+        let patched = built(&before).patched(&changed, fresh);
+        let afresh = built(&after);
+        for filter in [
+            RecordingFilter::default(),
+            RecordingFilter {
+                status: Some(Completed),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                min_duration_secs: Some(100),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                room: Some(RoomId::from_uuid(Uuid::from_u128(0))),
+                ..RecordingFilter::default()
+            },
+        ] {
+            for offset in 0..3 {
+                assert_eq!(
+                    patched.select(&filter, page(offset, 2)),
+                    afresh.select(&filter, page(offset, 2)),
+                    "{filter:?} at {offset}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn windows_are_half_open_over_descending_starts() {
         let t = |ms: i64| {
