@@ -219,7 +219,7 @@ impl SessionIndex {
     /// or not the company's): the index a build from the same snapshot gives, without reading
     /// the company's other sessions again.
     pub(super) fn patched(&self, changed: &[i64], mut fresh: Vec<OwnedSession>) -> Self {
-        fresh.sort_by(|a, b| (b.started_at, b.seq).cmp(&(a.started_at, a.seq)));
+        fresh.sort_by_key(|r| std::cmp::Reverse((r.started_at, r.seq)));
         let keys: Vec<(i64, i64)> = fresh.iter().map(|s| (s.started_at, s.seq)).collect();
         let mut index = SessionIndex {
             room_numbers: Rooms(self.room_numbers.0.clone()),
@@ -422,7 +422,7 @@ impl RecordingIndex {
     /// This index with the recordings numbered `changed` as `fresh` gives them now (absent:
     /// gone or not the company's): the index a build from the same snapshot gives.
     pub(super) fn patched(&self, changed: &[i64], mut fresh: Vec<RecordingEntry>) -> Self {
-        fresh.sort_by(|a, b| (b.started_at, b.seq).cmp(&(a.started_at, a.seq)));
+        fresh.sort_by_key(|r| std::cmp::Reverse((r.started_at, r.seq)));
         let keys: Vec<(i64, i64)> = fresh.iter().map(|r| (r.started_at, r.seq)).collect();
         let mut index = RecordingIndex {
             room_numbers: Rooms(self.room_numbers.0.clone()),
@@ -544,7 +544,7 @@ mod tests {
         let room = |n: u128| Some(Uuid::from_u128(n));
         let built = |rows: &[(i64, i64, Option<Uuid>, &str)]| {
             let mut rows = rows.to_vec();
-            rows.sort_by(|a, b| (b.1, b.0).cmp(&(a.1, a.0)));
+            rows.sort_by_key(|r| std::cmp::Reverse((r.1, r.0)));
             let mut index = SessionIndex::default();
             for (seq, started_at, room, name) in rows {
                 index.push(SessionEntry {
@@ -628,7 +628,7 @@ mod tests {
         };
         let built = |rows: &[RecordingEntry]| {
             let mut rows = rows.to_vec();
-            rows.sort_by(|a, b| (b.started_at, b.seq).cmp(&(a.started_at, a.seq)));
+            rows.sort_by_key(|r| std::cmp::Reverse((r.started_at, r.seq)));
             let mut index = RecordingIndex::default();
             rows.into_iter().for_each(|r| index.push(r));
             index
