@@ -142,6 +142,18 @@ impl<V> GenerationCache<V> {
         Ok(Arc::clone(companies.entry(company).or_default()))
     }
 
+    /// The company's index with the generation it was built at, if one is held: what a
+    /// backend that knows the rows a generation moved for can bring up to date
+    /// (`history::HistoryMemory`) instead of building anew.
+    pub fn built(&self, company: CompanyId) -> StoreResult<Option<(i64, Arc<V>)>> {
+        let slot = self.slot(company)?;
+        let state = slot.state.lock().map_err(|_| poisoned())?;
+        Ok(state
+            .built
+            .as_ref()
+            .map(|(generation, index)| (*generation, Arc::clone(index))))
+    }
+
     /// The index built at `generation` (the company's generation of this cache's subject, read
     /// in the caller's snapshot), if it is the one held.
     fn held(&self, slot: &Slot<V>, generation: i64) -> StoreResult<Held<V>> {
@@ -288,8 +300,11 @@ enum Held<V> {
 /// only ever added from the snapshot whose generation they are tagged with, so a row served is
 /// the row the database holds.
 ///
-/// Memory: at most [`RowCache::PER_COMPANY`] rows per company; past that, the company's rows
-/// are dropped and remembering starts over.
+/// A backend that knows which rows a generation's moves were for lets the others survive
+/// ([`RowCache::forget`]): a meeting that ends drops its own row, not the company's.
+///
+/// Memory: at most [`RowCache::PER_COMPANY`] rows per company; past that, an eighth of the
+/// company's rows (any) make room.
 #[derive(Debug)]
 pub struct RowCache<R> {
     subject: Subject,
@@ -314,8 +329,9 @@ impl<R> Default for Remembered<R> {
 }
 
 impl<R: Clone> RowCache<R> {
-    /// Rows remembered per company at most: ~100 pages of Telnyx's default size, ~1 MB.
-    pub const PER_COMPANY: usize = 2048;
+    /// Rows remembered per company at most: a company of 10,000 sessions and recordings whole
+    /// (~0.5 KB a row, ~8 MB per kind; who attended a session ~1 KB).
+    pub const PER_COMPANY: usize = 16_384;
 
     pub fn new(subject: Subject) -> Self {
         Self {
@@ -340,6 +356,34 @@ impl<R: Clone> RowCache<R> {
     fn remembered(&self, company: CompanyId) -> StoreResult<Arc<Mutex<Remembered<R>>>> {
         let mut companies = self.companies.lock().map_err(|_| poisoned())?;
         Ok(Arc::clone(companies.entry(company).or_default()))
+    }
+
+    /// The generation the company's remembered rows hold at, if any are remembered.
+    pub fn remembered_at(&self, company: CompanyId) -> StoreResult<Option<i64>> {
+        let remembered = self.remembered(company)?;
+        let memory = remembered.lock().map_err(|_| poisoned())?;
+        Ok((!memory.rows.is_empty()).then_some(memory.generation))
+    }
+
+    /// Carries the company's rows remembered at generation `from` over to `to`, forgetting
+    /// `changed`: the rows the moves in between were for (read in a snapshot at `to`). Rows
+    /// remembered at any other generation are left to [`rows`](Self::rows).
+    pub fn forget(
+        &self,
+        company: CompanyId,
+        from: i64,
+        to: i64,
+        changed: &[i64],
+    ) -> StoreResult<()> {
+        let remembered = self.remembered(company)?;
+        let mut memory = remembered.lock().map_err(|_| poisoned())?;
+        if memory.generation == from && from < to {
+            for seq in changed {
+                memory.rows.remove(seq);
+            }
+            memory.generation = to;
+        }
+        Ok(())
     }
 
     /// The rows numbered `seqs` of the company at `generation` (of this cache's subject, read
@@ -391,7 +435,12 @@ impl<R: Clone> RowCache<R> {
             let mut memory = remembered.lock().map_err(|_| poisoned())?;
             if memory.generation == generation {
                 if memory.rows.len() + read.len() > Self::PER_COMPANY {
-                    memory.rows.clear();
+                    // Dropping all would empty a company that pages through everything.
+                    let room = (Self::PER_COMPANY / 8).max(read.len());
+                    let gone: Vec<i64> = memory.rows.keys().take(room).copied().collect();
+                    for seq in gone {
+                        memory.rows.remove(&seq);
+                    }
                 }
                 for (seq, row) in &read {
                     if keep(*seq, row) {

@@ -15,7 +15,7 @@
 //! What is not indexed does not move the generation: a running meeting's end, last-seen
 //! instant and peak, and every join and leave, so live meetings never force a rebuild.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use uuid::Uuid;
@@ -118,7 +118,67 @@ fn window_positions(starts: &[i64], window: &InstantRange) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
+/// Whether a row started at `a` (start ms, number) comes before one at `b` in list order:
+/// newest start first, ties newest number first.
+fn before(a: (i64, i64), b: (i64, i64)) -> bool {
+    a > b
+}
+
+/// Where the next row of a patched index comes from.
+#[derive(Debug, Clone, Copy)]
+enum Pick {
+    /// The held index's row at this position.
+    Held(usize),
+    /// The fresh row at this position.
+    Fresh(usize),
+}
+
+/// The rows of a patched index in list order: the held index's (`held`: start and number of
+/// each, in list order), but those numbered in `changed`, merged with the `fresh` ones (in list
+/// order).
+fn merge(
+    held: impl Iterator<Item = (i64, i64)>,
+    changed: &[i64],
+    fresh: &[(i64, i64)],
+) -> Vec<Pick> {
+    let changed: HashSet<i64> = changed.iter().copied().collect();
+    let mut picks = Vec::new();
+    let mut next = 0;
+    for (position, key) in held.enumerate() {
+        if changed.contains(&key.1) {
+            continue;
+        }
+        while next < fresh.len() && before(fresh[next], key) {
+            picks.push(Pick::Fresh(next));
+            next += 1;
+        }
+        picks.push(Pick::Held(position));
+    }
+    picks.extend((next..fresh.len()).map(Pick::Fresh));
+    picks
+}
+
 // --- sessions --------------------------------------------------------------------------------
+
+/// A session as [`SessionEntry`] gives it, owned (read before an index is patched).
+#[derive(Debug)]
+pub(super) struct OwnedSession {
+    seq: i64,
+    started_at: i64,
+    room: Option<Uuid>,
+    name: String,
+}
+
+impl From<SessionEntry<'_>> for OwnedSession {
+    fn from(entry: SessionEntry<'_>) -> Self {
+        Self {
+            seq: entry.seq,
+            started_at: entry.started_at,
+            room: entry.room,
+            name: entry.name.to_owned(),
+        }
+    }
+}
 
 /// A company's sessions in list order, with their rooms and folded names.
 #[derive(Debug, Default)]
@@ -138,13 +198,51 @@ pub struct SessionIndex {
 impl SessionIndex {
     /// Adds the next session in list order.
     pub(super) fn push(&mut self, entry: SessionEntry<'_>) {
-        self.seqs.push(entry.seq);
-        self.starts.push(entry.started_at);
         let room = self.room_numbers.number(entry.room);
+        self.push_folded(entry.seq, entry.started_at, room, &search_key(entry.name));
+    }
+
+    fn push_folded(&mut self, seq: i64, started_at: i64, room: u32, folded: &str) {
+        self.seqs.push(seq);
+        self.starts.push(started_at);
         self.rooms.push(room);
-        self.names.push_str(&search_key(entry.name));
+        self.names.push_str(folded);
         self.name_ends.push(self.names.len());
         self.names.push('\0');
+    }
+
+    fn name(&self, position: usize) -> &str {
+        &self.names[self.name_start(position)..self.name_ends[position]]
+    }
+
+    /// This index with the sessions numbered `changed` as `fresh` gives them now (absent: gone
+    /// or not the company's): the index a build from the same snapshot gives, without reading
+    /// the company's other sessions again.
+    pub(super) fn patched(&self, changed: &[i64], mut fresh: Vec<OwnedSession>) -> Self {
+        fresh.sort_by_key(|r| std::cmp::Reverse((r.started_at, r.seq)));
+        let keys: Vec<(i64, i64)> = fresh.iter().map(|s| (s.started_at, s.seq)).collect();
+        let mut index = SessionIndex {
+            room_numbers: Rooms(self.room_numbers.0.clone()),
+            ..SessionIndex::default()
+        };
+        let held = self.starts.iter().copied().zip(self.seqs.iter().copied());
+        for pick in merge(held, changed, &keys) {
+            match pick {
+                Pick::Held(p) => {
+                    index.push_folded(self.seqs[p], self.starts[p], self.rooms[p], self.name(p))
+                }
+                Pick::Fresh(p) => {
+                    let s = &fresh[p];
+                    index.push(SessionEntry {
+                        seq: s.seq,
+                        started_at: s.started_at,
+                        room: s.room,
+                        name: &s.name,
+                    })
+                }
+            }
+        }
+        index
     }
 
     pub(super) fn len(&self) -> usize {
@@ -311,6 +409,35 @@ impl RecordingIndex {
             .push(status_bit(entry.status) | kind_bit(entry.kind));
     }
 
+    /// Adds the held index's recording at `position` (its room numbered as here).
+    fn push_held(&mut self, held: &Self, position: usize) {
+        self.seqs.push(held.seqs[position]);
+        self.starts.push(held.starts[position]);
+        self.ends.push(held.ends[position]);
+        self.durations.push(held.durations[position]);
+        self.rooms.push(held.rooms[position]);
+        self.codes.push(held.codes[position]);
+    }
+
+    /// This index with the recordings numbered `changed` as `fresh` gives them now (absent:
+    /// gone or not the company's): the index a build from the same snapshot gives.
+    pub(super) fn patched(&self, changed: &[i64], mut fresh: Vec<RecordingEntry>) -> Self {
+        fresh.sort_by_key(|r| std::cmp::Reverse((r.started_at, r.seq)));
+        let keys: Vec<(i64, i64)> = fresh.iter().map(|r| (r.started_at, r.seq)).collect();
+        let mut index = RecordingIndex {
+            room_numbers: Rooms(self.room_numbers.0.clone()),
+            ..RecordingIndex::default()
+        };
+        let held = self.starts.iter().copied().zip(self.seqs.iter().copied());
+        for pick in merge(held, changed, &keys) {
+            match pick {
+                Pick::Held(p) => index.push_held(self, p),
+                Pick::Fresh(p) => index.push(fresh[p]),
+            }
+        }
+        index
+    }
+
     pub(super) fn len(&self) -> usize {
         self.seqs.len()
     }
@@ -408,6 +535,148 @@ mod tests {
                 seqs: vec![]
             }
         );
+    }
+
+    /// An index patched with a few changed rows selects what an index built from all rows
+    /// selects: rows added at any place in the order, moved, changed and gone.
+    #[test]
+    fn a_patched_index_selects_as_one_built_afresh() {
+        let room = |n: u128| Some(Uuid::from_u128(n));
+        let built = |rows: &[(i64, i64, Option<Uuid>, &str)]| {
+            let mut rows = rows.to_vec();
+            rows.sort_by_key(|r| std::cmp::Reverse((r.1, r.0)));
+            let mut index = SessionIndex::default();
+            for (seq, started_at, room, name) in rows {
+                index.push(SessionEntry {
+                    seq,
+                    started_at,
+                    room,
+                    name,
+                });
+            }
+            index
+        };
+        let before = [
+            (1, 100, room(1), "Planning"),
+            (2, 200, room(2), "Review"),
+            (3, 300, None, "Planning"),
+            (4, 300, room(1), "Stand-up"),
+            (5, 500, room(2), "Retro"),
+        ];
+        // 6 is new (between others), 2 renamed and moved to another room, 4 moved in time,
+        // 5 gone; 7 is new and newest.
+        let after = [
+            (1, 100, room(1), "Planning"),
+            (2, 200, room(3), "Planning too"),
+            (3, 300, None, "Planning"),
+            (4, 50, room(1), "Stand-up"),
+            (6, 250, room(2), "Planning"),
+            (7, 900, room(1), "Review"),
+        ];
+        let changed = [2, 4, 5, 6, 7];
+        let fresh: Vec<OwnedSession> = after
+            .iter()
+            .filter(|r| changed.contains(&r.0))
+            .map(|&(seq, started_at, room, name)| OwnedSession {
+                seq,
+                started_at,
+                room,
+                name: name.to_owned(),
+            })
+            .collect();
+        let patched = built(&before).patched(&changed, fresh);
+        let afresh = built(&after);
+        let name = |text: &str| Some(search_key(text));
+        for query in [
+            SessionQuery::default(),
+            SessionQuery {
+                room: Some(RoomId::from_uuid(Uuid::from_u128(1))),
+                ..SessionQuery::default()
+            },
+            SessionQuery {
+                room: Some(RoomId::from_uuid(Uuid::from_u128(3))),
+                ..SessionQuery::default()
+            },
+        ] {
+            for needle in [None, name("planning"), name("review")] {
+                for offset in 0..4 {
+                    assert_eq!(
+                        patched.select(&query, needle.as_deref(), page(offset, 2)),
+                        afresh.select(&query, needle.as_deref(), page(offset, 2)),
+                        "{query:?} {needle:?} at {offset}"
+                    );
+                }
+            }
+        }
+        assert_eq!(patched.seqs, afresh.seqs);
+    }
+
+    /// The same for recordings: status, end, duration and room changes, and one gone.
+    #[test]
+    fn a_patched_recording_index_selects_as_one_built_afresh() {
+        let entry = |seq: i64, started_at: i64, status: RecordingStatus, duration_secs: u32| {
+            RecordingEntry {
+                seq,
+                started_at,
+                ended_at: (status != RecordingStatus::Processing)
+                    .then_some(started_at + i64::from(duration_secs) * 1000),
+                duration_secs,
+                status,
+                kind: RecordingKind::Audio,
+                room: Some(Uuid::from_u128(seq as u128 % 2)),
+            }
+        };
+        let built = |rows: &[RecordingEntry]| {
+            let mut rows = rows.to_vec();
+            rows.sort_by_key(|r| std::cmp::Reverse((r.started_at, r.seq)));
+            let mut index = RecordingIndex::default();
+            rows.into_iter().for_each(|r| index.push(r));
+            index
+        };
+        use RecordingStatus::{Completed, Processing};
+        let before = [
+            entry(1, 100, Completed, 60),
+            entry(2, 200, Processing, 0),
+            entry(3, 300, Completed, 600),
+            entry(4, 400, Completed, 30),
+        ];
+        let after = [
+            entry(1, 100, Completed, 60),
+            entry(2, 200, Completed, 900),
+            entry(3, 300, Completed, 600),
+            entry(5, 500, Processing, 0),
+        ];
+        let changed = [2, 4, 5];
+        let fresh: Vec<RecordingEntry> = after
+            .iter()
+            .filter(|r| changed.contains(&r.seq))
+            .copied()
+            .collect();
+        let patched = built(&before).patched(&changed, fresh);
+        let afresh = built(&after);
+        for filter in [
+            RecordingFilter::default(),
+            RecordingFilter {
+                status: Some(Completed),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                min_duration_secs: Some(100),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                room: Some(RoomId::from_uuid(Uuid::from_u128(0))),
+                ..RecordingFilter::default()
+            },
+        ] {
+            for offset in 0..3 {
+                assert_eq!(
+                    patched.select(&filter, page(offset, 2)),
+                    afresh.select(&filter, page(offset, 2)),
+                    "{filter:?} at {offset}"
+                );
+            }
+        }
     }
 
     #[test]

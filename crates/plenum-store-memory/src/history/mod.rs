@@ -29,6 +29,8 @@ use plenum_store::{StoreError, StoreResult};
 
 pub use index::{RecordingIndex, Selection, SessionIndex};
 
+use index::OwnedSession;
+
 use crate::generations::{GenerationCache, RowCache, Subject};
 
 /// A session as the index holds it (from the backend's ordered scan).
@@ -94,6 +96,45 @@ pub trait HistorySnapshot {
 
     /// The recordings numbered `seqs`, in any order.
     async fn recordings_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, RecordingView)>>;
+
+    /// The rows that the moves of the company's `subject` generation after `since` were for,
+    /// up to this snapshot's generation: `Some` if every such move is known and names its row,
+    /// else `None` (the caller drops what it remembered, as without this). A backend that
+    /// keeps no record of its moves answers `None`, and is then never asked for entries.
+    async fn changes_since(
+        &mut self,
+        _company: CompanyId,
+        _subject: Subject,
+        _since: i64,
+    ) -> StoreResult<Option<Vec<i64>>> {
+        Ok(None)
+    }
+
+    /// The company's sessions numbered `seqs` as [`scan_sessions`](Self::scan_sessions) gives
+    /// them, in any order; those that are gone or not the company's left out.
+    async fn session_entries(
+        &mut self,
+        _company: CompanyId,
+        _seqs: &[i64],
+        _each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+    ) -> StoreResult<()> {
+        Err(no_changes())
+    }
+
+    /// The company's recordings numbered `seqs` as [`scan_recordings`](Self::scan_recordings)
+    /// gives them, in any order; those that are gone or not the company's left out.
+    async fn recording_entries(
+        &mut self,
+        _company: CompanyId,
+        _seqs: &[i64],
+        _each: &mut (dyn FnMut(RecordingEntry) + Send),
+    ) -> StoreResult<()> {
+        Err(no_changes())
+    }
+}
+
+fn no_changes() -> StoreError {
+    StoreError::Internal("entries asked of a backend that records no changes".into())
 }
 
 /// The history lists' memory: each company's list indexes and the rows its pages showed.
@@ -151,11 +192,26 @@ impl HistoryMemory {
         // Which sessions the page holds, and how many match, from the company's index; then
         // the page's rows, remembered or read in the same snapshot.
         let generation = snapshot.generation(company, Subject::Sessions).await?;
+        let held = self.sessions.built(company)?;
         let snap = &mut *snapshot;
         let index = self
             .sessions
             .get(company, generation, move || async move {
                 let began = Instant::now();
+                if let Some((since, held)) = held.filter(|(built, _)| *built < generation)
+                    && let Some(changed) = snap
+                        .changes_since(company, Subject::Sessions, since)
+                        .await?
+                {
+                    let mut fresh = Vec::new();
+                    snap.session_entries(company, &changed, &mut |entry| {
+                        fresh.push(OwnedSession::from(entry))
+                    })
+                    .await?;
+                    let index = held.patched(&changed, fresh);
+                    index::built("sessions (patched)", company, changed.len(), began);
+                    return Ok(index);
+                }
                 let mut index = SessionIndex::default();
                 snap.scan_sessions(company, &mut |entry| index.push(entry))
                     .await?;
@@ -166,6 +222,13 @@ impl HistoryMemory {
         let selection = index.select(query, name.as_deref(), page);
         // One reading for both caches of the subject `session_rows`.
         let rows_generation = snapshot.generation(company, Subject::SessionRows).await?;
+        carry_over(
+            snapshot,
+            company,
+            rows_generation,
+            &[&self.session_rows, &self.attendees],
+        )
+        .await?;
         let snap = &mut *snapshot;
         let rows = self
             .session_rows
@@ -227,11 +290,24 @@ impl HistoryMemory {
         // The page and the total from the company's index; the page's rows from the same
         // snapshot.
         let generation = snapshot.generation(company, Subject::Recordings).await?;
+        let held = self.recordings.built(company)?;
         let snap = &mut *snapshot;
         let index = self
             .recordings
             .get(company, generation, move || async move {
                 let began = Instant::now();
+                if let Some((since, held)) = held.filter(|(built, _)| *built < generation)
+                    && let Some(changed) = snap
+                        .changes_since(company, Subject::Recordings, since)
+                        .await?
+                {
+                    let mut fresh = Vec::new();
+                    snap.recording_entries(company, &changed, &mut |entry| fresh.push(entry))
+                        .await?;
+                    let index = held.patched(&changed, fresh);
+                    index::built("recordings (patched)", company, changed.len(), began);
+                    return Ok(index);
+                }
                 let mut index = RecordingIndex::default();
                 snap.scan_recordings(company, &mut |entry| index.push(entry))
                     .await?;
@@ -241,6 +317,7 @@ impl HistoryMemory {
             .await?;
         let selection = index.select(filter, page);
         let rows_generation = snapshot.generation(company, Subject::RecordingRows).await?;
+        carry_over(snapshot, company, rows_generation, &[&self.recording_rows]).await?;
         let snap = &mut *snapshot;
         let rows = self
             .recording_rows
@@ -256,6 +333,53 @@ impl HistoryMemory {
             items: in_order_of(&selection.seqs, rows),
             total: selection.total,
         })
+    }
+}
+
+/// Brings the company's remembered rows of `caches` (one subject) up to `generation` (read in
+/// `snapshot`) by forgetting only the rows the moves since were for, if the backend knows them;
+/// otherwise [`RowCache::rows`] drops them all.
+async fn carry_over<S: HistorySnapshot>(
+    snapshot: &mut S,
+    company: CompanyId,
+    generation: i64,
+    caches: &[&dyn Forget],
+) -> StoreResult<()> {
+    // The caches of one subject may hold at different generations: ask once per generation.
+    let mut asked: Vec<(i64, Option<Vec<i64>>)> = Vec::new();
+    for cache in caches {
+        let Some(since) = cache.remembered_at(company)?.filter(|g| *g < generation) else {
+            continue;
+        };
+        if !asked.iter().any(|(g, _)| *g == since) {
+            let changed = snapshot
+                .changes_since(company, cache.subject(), since)
+                .await?;
+            asked.push((since, changed));
+        }
+        if let Some((_, Some(changed))) = asked.iter().find(|(g, _)| *g == since) {
+            cache.forget(company, since, generation, changed)?;
+        }
+    }
+    Ok(())
+}
+
+/// A [`RowCache`] of any row type, as [`carry_over`] uses it.
+trait Forget: Sync {
+    fn subject(&self) -> Subject;
+    fn remembered_at(&self, company: CompanyId) -> StoreResult<Option<i64>>;
+    fn forget(&self, company: CompanyId, from: i64, to: i64, changed: &[i64]) -> StoreResult<()>;
+}
+
+impl<R: Clone + Send> Forget for RowCache<R> {
+    fn subject(&self) -> Subject {
+        RowCache::subject(self)
+    }
+    fn remembered_at(&self, company: CompanyId) -> StoreResult<Option<i64>> {
+        RowCache::remembered_at(self, company)
+    }
+    fn forget(&self, company: CompanyId, from: i64, to: i64, changed: &[i64]) -> StoreResult<()> {
+        RowCache::forget(self, company, from, to, changed)
     }
 }
 

@@ -56,3 +56,44 @@ pub(crate) fn current(conn: &Connection, company: CompanyId, subject: Subject) -
         None => Ok(0),
     }
 }
+
+/// How many moves of a subject's generation `history_changes` keeps per company (migration
+/// 0021 deletes older ones).
+const CHANGES_KEPT: i64 = 1024;
+
+/// The rows the moves of the company's `subject` generation after `since` were for (migration
+/// 0021), if all are known and each names its row: the moves up to `since + CHANGES_KEPT`
+/// are all kept, so a reader that far behind or less finds every one.
+pub(crate) fn changes_since(
+    conn: &Connection,
+    company: CompanyId,
+    subject: Subject,
+    since: i64,
+) -> StoreResult<Option<Vec<i64>>> {
+    if current(conn, company, subject)? - since > CHANGES_KEPT {
+        return Ok(None);
+    }
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT seq FROM history_changes \
+             WHERE company_id = ?1 AND subject = ?2 AND generation > ?3",
+        )
+        .map_err(internal)?;
+    let mut rows = statement
+        .query(rusqlite::params![
+            company.as_uuid(),
+            subject.as_str(),
+            since
+        ])
+        .map_err(internal)?;
+    let mut changed = Vec::new();
+    while let Some(row) = rows.next().map_err(internal)? {
+        match row.get::<_, Option<i64>>(0).map_err(internal)? {
+            Some(seq) => changed.push(seq),
+            // A move for any row.
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(changed))
+}
+

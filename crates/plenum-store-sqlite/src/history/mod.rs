@@ -80,6 +80,18 @@ fn opt_instant(v: Option<i64>) -> StoreResult<Option<Timestamp>> {
     v.map(instant).transpose()
 }
 
+/// The placeholders of `IN (…)` for the numbers `seqs` (not empty), and the numbers to bind:
+/// padded with the last one to a power of two (at least 8), so that a few statement texts
+/// serve every page. Each text stays prepared in the connection's statement cache; one text
+/// per count (a page's rows less the remembered ones: any count) kept evicting the others and
+/// preparing anew.
+fn in_list(seqs: &[i64]) -> (String, Vec<i64>) {
+    let n = seqs.len().max(8).next_power_of_two();
+    let mut padded = seqs.to_vec();
+    padded.resize(n, seqs.last().copied().unwrap_or_default());
+    (vec!["?"; n].join(", "), padded)
+}
+
 fn page_limits(page: PageRequest) -> (i64, i64) {
     (
         i64::from(page.limit()),
@@ -143,7 +155,7 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Ses
     if seqs.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = vec!["?"; seqs.len()].join(", ");
+    let (placeholders, padded) = in_list(seqs);
     let sql = format!(
         "SELECT {SESSION_COLUMNS}, u.username, u.real_name, \
              fr.download_url, fr.id, fr.file_ext \
@@ -156,7 +168,7 @@ fn sessions_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Ses
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
     let mut rows = stmt
-        .query(rusqlite::params_from_iter(seqs.iter()))
+        .query(rusqlite::params_from_iter(padded.iter()))
         .map_err(internal)?;
     let mut items = Vec::with_capacity(seqs.len());
     while let Some(row) = rows.next().map_err(internal)? {
@@ -210,7 +222,7 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
         return Ok(Vec::new());
     }
     let by_seq: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    let placeholders = vec!["?"; seqs.len()].join(", ");
+    let (placeholders, padded) = in_list(seqs);
     let sql = format!(
         "SELECT a.session_seq, a.user_id, a.joined_at FROM attendance a \
          WHERE a.session_seq IN ({placeholders})"
@@ -220,7 +232,7 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
     {
         let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
         let mut rows = stmt
-            .query(rusqlite::params_from_iter(seqs.iter()))
+            .query(rusqlite::params_from_iter(padded.iter()))
             .map_err(internal)?;
         while let Some(row) = rows.next().map_err(internal)? {
             let seq: i64 = row.get(0).map_err(internal)?;
@@ -257,6 +269,44 @@ fn attendees_of(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, Attend
         .collect())
 }
 
+/// Sessions as the index holds them, from rows of `seq, started_at, room_id, name`.
+fn each_session_entry(
+    mut rows: rusqlite::Rows<'_>,
+    each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+) -> StoreResult<()> {
+    while let Some(row) = rows.next().map_err(internal)? {
+        each(SessionEntry {
+            seq: row.get(0).map_err(internal)?,
+            started_at: row.get(1).map_err(internal)?,
+            room: row.get(2).map_err(internal)?,
+            name: row
+                .get_ref(3)
+                .map_err(internal)?
+                .as_str()
+                .map_err(internal)?,
+        });
+    }
+    Ok(())
+}
+
+/// A recording as the index holds it, from a row of `seq, started_at, ended_at,
+/// duration_secs, status, kind` and its room.
+fn recording_entry(row: &Row<'_>, room: Option<Uuid>) -> StoreResult<RecordingEntry> {
+    let text = |i: usize| -> StoreResult<&str> {
+        row.get_ref(i).map_err(internal)?.as_str().map_err(internal)
+    };
+    let duration: i64 = row.get(3).map_err(internal)?;
+    Ok(RecordingEntry {
+        seq: row.get(0).map_err(internal)?,
+        started_at: row.get(1).map_err(internal)?,
+        ended_at: row.get(2).map_err(internal)?,
+        duration_secs: u32::try_from(duration).map_err(|_| corrupt("recordings.duration_secs"))?,
+        status: RecordingStatus::parse(text(4)?).ok_or_else(|| corrupt("recordings.status"))?,
+        kind: RecordingKind::parse(text(5)?).ok_or_else(|| corrupt("recordings.kind"))?,
+        room,
+    })
+}
+
 /// This backend's side of the history lists' speed layer: reads on one read-pool connection,
 /// inside the [`generations::snapshot`] the caller opened.
 struct Reads<'c> {
@@ -289,20 +339,8 @@ impl HistorySnapshot for Reads<'_> {
                  ORDER BY started_at DESC, seq DESC",
             )
             .map_err(internal)?;
-        let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
-        while let Some(row) = rows.next().map_err(internal)? {
-            each(SessionEntry {
-                seq: row.get(0).map_err(internal)?,
-                started_at: row.get(1).map_err(internal)?,
-                room: row.get(2).map_err(internal)?,
-                name: row
-                    .get_ref(3)
-                    .map_err(internal)?
-                    .as_str()
-                    .map_err(internal)?,
-            });
-        }
-        Ok(())
+        let rows = stmt.query([company.as_uuid()]).map_err(internal)?;
+        each_session_entry(rows, each)
     }
 
     async fn scan_recordings(
@@ -335,22 +373,68 @@ impl HistorySnapshot for Reads<'_> {
             .map_err(internal)?;
         let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
         while let Some(row) = rows.next().map_err(internal)? {
-            let text = |i: usize| -> StoreResult<&str> {
-                row.get_ref(i).map_err(internal)?.as_str().map_err(internal)
-            };
-            let duration: i64 = row.get(3).map_err(internal)?;
             let session: i64 = row.get(6).map_err(internal)?;
-            each(RecordingEntry {
-                seq: row.get(0).map_err(internal)?,
-                started_at: row.get(1).map_err(internal)?,
-                ended_at: row.get(2).map_err(internal)?,
-                duration_secs: u32::try_from(duration)
-                    .map_err(|_| corrupt("recordings.duration_secs"))?,
-                status: RecordingStatus::parse(text(4)?)
-                    .ok_or_else(|| corrupt("recordings.status"))?,
-                kind: RecordingKind::parse(text(5)?).ok_or_else(|| corrupt("recordings.kind"))?,
-                room: rooms.get(&session).copied().flatten(),
-            });
+            each(recording_entry(
+                row,
+                rooms.get(&session).copied().flatten(),
+            )?);
+        }
+        Ok(())
+    }
+
+    async fn changes_since(
+        &mut self,
+        company: CompanyId,
+        subject: Subject,
+        since: i64,
+    ) -> StoreResult<Option<Vec<i64>>> {
+        generations::changes_since(self.conn, company, subject, since)
+    }
+
+    async fn session_entries(
+        &mut self,
+        company: CompanyId,
+        seqs: &[i64],
+        each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+    ) -> StoreResult<()> {
+        let (placeholders, padded) = in_list(seqs);
+        let sql = format!(
+            "SELECT seq, started_at, room_id, name FROM sessions \
+             WHERE company_id = ? AND seq IN ({placeholders})"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(internal)?;
+        let params = std::iter::once(blob(company.as_uuid()))
+            .chain(padded.iter().map(|seq| Value::Integer(*seq)));
+        let rows = stmt
+            .query(rusqlite::params_from_iter(params))
+            .map_err(internal)?;
+        each_session_entry(rows, each)
+    }
+
+    async fn recording_entries(
+        &mut self,
+        company: CompanyId,
+        seqs: &[i64],
+        each: &mut (dyn FnMut(RecordingEntry) + Send),
+    ) -> StoreResult<()> {
+        // The room as `scan_recordings` finds it: its session's, if the session is the
+        // company's.
+        let (placeholders, padded) = in_list(seqs);
+        let sql = format!(
+            "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
+                 s.room_id \
+             FROM recordings r LEFT JOIN sessions s \
+                 ON s.seq = r.session_seq AND s.company_id = r.company_id \
+             WHERE r.company_id = ? AND r.seq IN ({placeholders})"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(internal)?;
+        let params = std::iter::once(blob(company.as_uuid()))
+            .chain(padded.iter().map(|seq| Value::Integer(*seq)));
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params))
+            .map_err(internal)?;
+        while let Some(row) = rows.next().map_err(internal)? {
+            each(recording_entry(row, row.get(6).map_err(internal)?)?);
         }
         Ok(())
     }
@@ -593,13 +677,13 @@ fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, R
     if seqs.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = vec!["?"; seqs.len()].join(", ");
+    let (placeholders, padded) = in_list(seqs);
     let sql = format!(
         "SELECT {RECORDING_COLUMNS}, r.seq FROM {RECORDING_FROM} WHERE r.seq IN ({placeholders})"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
     let mut rows = stmt
-        .query(rusqlite::params_from_iter(seqs.iter()))
+        .query(rusqlite::params_from_iter(padded.iter()))
         .map_err(internal)?;
     let mut items = Vec::with_capacity(seqs.len());
     while let Some(row) = rows.next().map_err(internal)? {
