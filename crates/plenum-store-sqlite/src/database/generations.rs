@@ -96,4 +96,3 @@ pub(crate) fn changes_since(
     }
     Ok(Some(changed))
 }
-
