@@ -477,6 +477,16 @@ mod tests {
         Some((database, store, company.id, seq))
     }
 
+    /// Statements of `company` whose first statement has read the generations.
+    async fn after_first_read(store: &PgStore, company: CompanyId) -> Reads<'_> {
+        let mut reads = Reads::statements(&store.pool, company);
+        reads
+            .generation(company, Subject::SessionRows)
+            .await
+            .expect("generations");
+        reads
+    }
+
     #[tokio::test]
     async fn rows_read_after_a_change_since_the_first_statement_stop_the_attempt() {
         let Some((_db, store, company, seq)) =
@@ -485,11 +495,7 @@ mod tests {
         else {
             return;
         };
-        let mut reads = Reads::statements(&store.pool, company);
-        reads
-            .generation(company, Subject::SessionRows)
-            .await
-            .expect("generations");
+        let mut reads = after_first_read(&store, company).await;
         // Another writer renames the session between the two statements.
         sqlx::query("UPDATE sessions SET name = 'Renamed' WHERE seq = $1")
             .bind(seq)
@@ -500,11 +506,7 @@ mod tests {
         assert!(reads.moved(), "the attempt must stop, not answer");
 
         // A new attempt reads the renamed row, checked against the new generation.
-        let mut reads = Reads::statements(&store.pool, company);
-        reads
-            .generation(company, Subject::SessionRows)
-            .await
-            .expect("generations");
+        let mut reads = after_first_read(&store, company).await;
         let rows = reads.sessions_by_seq(&[seq]).await.expect("rows");
         assert!(!reads.moved());
         assert_eq!(rows[0].1.session.name, "Renamed");
@@ -522,19 +524,11 @@ mod tests {
         assert!(reads.sessions_by_seq(&[seq]).await.is_err());
         assert!(reads.moved());
         // An index scan.
-        let mut reads = Reads::statements(&store.pool, company);
-        reads
-            .generation(company, Subject::Sessions)
-            .await
-            .expect("generations");
+        let mut reads = after_first_read(&store, company).await;
         assert!(reads.scan_sessions(company, &mut |_| {}).await.is_err());
         assert!(reads.moved());
         // A room asked about after the generations were read.
-        let mut reads = Reads::statements(&store.pool, company);
-        reads
-            .generation(company, Subject::Sessions)
-            .await
-            .expect("generations");
+        let mut reads = after_first_read(&store, company).await;
         assert!(
             reads
                 .has_room(company, RoomId::new(plenum_store::contract::at(0)))
@@ -543,11 +537,7 @@ mod tests {
         );
         assert!(reads.moved());
         // Rows that are gone carry no generation.
-        let mut reads = Reads::statements(&store.pool, company);
-        reads
-            .generation(company, Subject::SessionRows)
-            .await
-            .expect("generations");
+        let mut reads = after_first_read(&store, company).await;
         assert!(reads.sessions_by_seq(&[seq + 1000]).await.is_err());
         assert!(reads.moved());
         // Another company's generations.

@@ -477,6 +477,37 @@ async fn insert_recordings(tx: &mut Tx, recordings: &[Recording]) -> StoreResult
     Ok(())
 }
 
+/// A history list answered through `plenum-store-memory` by `$answer`, a future of the
+/// `HistorySnapshot` named `$reads`: with single checked statements first, then in one
+/// `REPEATABLE READ` transaction if the data moved between them or an index had to be built
+/// (`memory.rs`). A macro, not a function taking an async closure: `History`'s futures must
+/// be `Send`, which an async closure borrowing its arguments cannot yet promise.
+macro_rules! through_memory {
+    ($store:expr, $company:expr, |$reads:ident| $answer:expr) => {{
+        let mut statements = Reads::statements(&$store.pool, $company);
+        let first = {
+            let $reads = &mut statements;
+            $answer.await
+        };
+        match first {
+            Err(_) if statements.moved() => {
+                plenum_metrics::history::read(false);
+                let mut tx = $store.read_snapshot().await?;
+                let found = {
+                    let $reads = &mut Reads::snapshot(&mut tx);
+                    $answer.await?
+                };
+                tx.commit().await.map_err(db_err)?;
+                Ok(found)
+            }
+            found => {
+                plenum_metrics::history::read(true);
+                found
+            }
+        }
+    }};
+}
+
 #[async_trait]
 impl History for PgStore {
     async fn find_sessions(
@@ -491,27 +522,9 @@ impl History for PgStore {
                 total: 0,
             });
         }
-        // Single checked statements first; one transaction if the data moved meanwhile
-        // (`memory.rs`).
-        let mut reads = Reads::statements(&self.pool, company);
-        match self
+        through_memory!(self, company, |reads| self
             .history
-            .find_sessions(&mut reads, company, query, page)
-            .await
-        {
-            Err(_) if reads.moved() => plenum_metrics::history::read(false),
-            found => {
-                plenum_metrics::history::read(true);
-                return found;
-            }
-        }
-        let mut tx = self.read_snapshot().await?;
-        let found = self
-            .history
-            .find_sessions(&mut Reads::snapshot(&mut tx), company, query, page)
-            .await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(found)
+            .find_sessions(reads, company, query, page))
     }
 
     async fn session_attendance(
@@ -542,25 +555,9 @@ impl History for PgStore {
         if !HistoryMemory::answers(filter) {
             return find_recordings(&self.pool, company, filter, page).await;
         }
-        let mut reads = Reads::statements(&self.pool, company);
-        match self
+        through_memory!(self, company, |reads| self
             .history
-            .find_recordings(&mut reads, company, filter, page)
-            .await
-        {
-            Err(_) if reads.moved() => plenum_metrics::history::read(false),
-            found => {
-                plenum_metrics::history::read(true);
-                return found;
-            }
-        }
-        let mut tx = self.read_snapshot().await?;
-        let found = self
-            .history
-            .find_recordings(&mut Reads::snapshot(&mut tx), company, filter, page)
-            .await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(found)
+            .find_recordings(reads, company, filter, page))
     }
 
     async fn recording(
