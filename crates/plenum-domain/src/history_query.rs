@@ -55,13 +55,9 @@ impl SearchText {
     }
 }
 
-/// What a case-insensitive substring search compares: Rust's Unicode lower case. A stored text
-/// matches a [`SearchText`] when `search_key(text)` contains `search.folded()`. The one
-/// definition every backend, index and search column uses, so a search means the same on
-/// SQLite, PostgreSQL and in memory.
-pub fn search_key(text: &str) -> String {
-    text.to_lowercase()
-}
+/// Name folding lives with the other rules about text (`text.rs`); the history searches and
+/// the stores name it from here too.
+pub use crate::text::search_key;
 
 /// A half-open window of instants: `from` inclusive, `until` exclusive; either side open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

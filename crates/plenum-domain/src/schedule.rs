@@ -572,7 +572,7 @@ impl From<&Schedule> for ScheduleSummary {
 /// index translate [`name_key`](Self::name_key) and [`number_prefix`](Self::number_prefix),
 /// and the equivalence tests use [`matches`](Self::matches) as the oracle.
 ///
-/// [`search_key`]: crate::history_query::search_key
+/// [`search_key`]: crate::text::search_key
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeetingFilter {
     /// The filter as given, trimmed: the number prefix compares it as is.
@@ -587,7 +587,7 @@ impl MeetingFilter {
         let text = raw.map(str::trim).filter(|t| !t.is_empty())?;
         Some(Self {
             text: text.to_owned(),
-            key: crate::history_query::search_key(text),
+            key: crate::text::search_key(text),
         })
     }
 
@@ -617,7 +617,7 @@ impl MeetingFilter {
 
     /// Whether a meeting named `name` with the number `number` is listed under this filter.
     pub fn matches(&self, name: &str, number: &MeetingNumber) -> bool {
-        crate::history_query::search_key(name).contains(&self.key)
+        crate::text::search_key(name).contains(&self.key)
             || self
                 .number_prefix()
                 .is_some_and(|prefix| number.as_str().starts_with(prefix))

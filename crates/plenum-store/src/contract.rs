@@ -232,6 +232,19 @@ impl<G, S: Store> Fixture for (G, S) {
 /// A fixed instant well after the epoch; tests count seconds from it.
 pub const T0_SECONDS: i64 = 1_700_000_000;
 
+/// A small deterministic generator (no test needs more than a reproducible spread).
+pub(crate) struct Lcg(pub(crate) u64);
+
+impl Lcg {
+    pub(crate) fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+}
+
 /// `T0_SECONDS + offset` seconds (whole seconds, so every backend stores it exactly).
 pub fn at(offset: i64) -> Timestamp {
     Timestamp::from_second(T0_SECONDS + offset).expect("test instants are in range")
@@ -4047,7 +4060,6 @@ pub async fn find_schedules_never_shows_other_companies(store: &dyn Store) {
 pub async fn the_company_list_answers_as_the_filter_of_its_meetings_after_every_change(
     store: &dyn Store,
 ) {
-    use crate::contract_history::Lcg;
     /// A name from a small alphabet (so filters match often), with case and non-ASCII letters
     /// whose lower case differs in length (İ) or that fold to ASCII (the Kelvin sign).
     fn name(rng: &mut Lcg) -> String {

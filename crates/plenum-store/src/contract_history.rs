@@ -29,7 +29,7 @@ use plenum_domain::schedule::MeetingNumber;
 use plenum_domain::user::{Role, User, UserChanges, Username};
 
 use crate::LiveWrite;
-use crate::contract::{at, attendance_of, new_company, new_room, new_user, session_of};
+use crate::contract::{Lcg, at, attendance_of, new_company, new_room, new_user, session_of};
 use crate::{AppToken, ImportError, Store, StoreError};
 
 /// Expands to one `#[tokio::test]` per history check; `contract_tests!` invokes it.
@@ -1701,19 +1701,6 @@ async fn plain_company(store: &dyn Store, name: &str) -> (CompanyId, UserId) {
         .await
         .expect("create company");
     (created.id, admin.id)
-}
-
-/// A small deterministic generator (no test needs more than a reproducible spread).
-pub(crate) struct Lcg(pub(crate) u64);
-
-impl Lcg {
-    pub(crate) fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % below
-    }
 }
 
 /// Names with what case folding must get right: ASCII, umlauts, the Kelvin sign (whose lower
