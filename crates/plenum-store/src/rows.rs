@@ -54,7 +54,7 @@ fn unsigned<T: TryFrom<i64>>(v: i64, what: &str) -> StoreResult<T> {
 
 /// The key a case-insensitive substring search compares a stored text by; defined once, in
 /// the domain, and kept by the stores in a column (or an in-memory index).
-pub use plenum_domain::history_query::search_key;
+pub use plenum_domain::text::search_key;
 
 // --- sessions ------------------------------------------------------------------------------------
 
