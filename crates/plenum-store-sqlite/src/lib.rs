@@ -18,8 +18,8 @@ mod history;
 mod limits;
 /// `LiveRecord`: the journal that writes running meetings; `live/leases.rs` the meeting leases.
 mod live;
-/// Rooms, schedules, series, calendars; `meetings/index.rs` holds the company-wide list in
-/// memory.
+/// Rooms, schedules, series, calendars; `meetings/company_list.rs` answers the company-wide
+/// list from `plenum-store-memory`'s index, or by SQL while it is rebuilt.
 mod meetings;
 /// Webhook endpoints, the outbox and the audit log.
 mod webhooks;
