@@ -20,7 +20,10 @@
 //!   ([`Reads::moved`]) and the caller answers again in one transaction. Nothing a stopped
 //!   attempt read reached memory: the check runs before the rows are returned.
 //!
-//! An index is therefore always built in a transaction; a page's missing rows usually are not.
+//! An index is therefore always scanned in a transaction. A page's missing rows usually are
+//! not, nor is an index patched after a change: which rows the moves since its generation were
+//! for (`history_changes`, migration 0032) and those rows' entries are rows like any other,
+//! each read checked against its subject's generation.
 
 use std::collections::HashMap;
 
@@ -267,24 +270,14 @@ impl HistorySnapshot for Reads<'_> {
         let Way::Snapshot(tx) = &mut self.way else {
             return Err(self.stop());
         };
-        let rows = sqlx::query(
-            "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = $1 \
-             ORDER BY started_at DESC, seq DESC",
-        )
+        let rows = sqlx::query(&format!(
+            "{SESSION_ENTRIES} ORDER BY started_at DESC, seq DESC"
+        ))
         .bind(company.as_uuid())
         .fetch_all(&mut ***tx)
         .await
         .map_err(db_err)?;
-        for row in &rows {
-            let name: &str = col(row, "name")?;
-            each(SessionEntry {
-                seq: col(row, "seq")?,
-                started_at: col(row, "started_at")?,
-                room: col(row, "room_id")?,
-                name,
-            });
-        }
-        Ok(())
+        each_session_entry(&rows, each)
     }
 
     async fn scan_recordings(
@@ -295,35 +288,14 @@ impl HistorySnapshot for Reads<'_> {
         let Way::Snapshot(tx) = &mut self.way else {
             return Err(self.stop());
         };
-        // A recording's room is its session's, if the session is the company's.
-        let rows = sqlx::query(
-            "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
-                 s.room_id \
-             FROM recordings r \
-             LEFT JOIN sessions s ON s.seq = r.session_seq AND s.company_id = r.company_id \
-             WHERE r.company_id = $1 ORDER BY r.started_at DESC, r.seq DESC",
-        )
+        let rows = sqlx::query(&format!(
+            "{RECORDING_ENTRIES} ORDER BY r.started_at DESC, r.seq DESC"
+        ))
         .bind(company.as_uuid())
         .fetch_all(&mut ***tx)
         .await
         .map_err(db_err)?;
-        for row in &rows {
-            let status: &str = col(row, "status")?;
-            let kind: &str = col(row, "kind")?;
-            let duration: i64 = col(row, "duration_secs")?;
-            each(RecordingEntry {
-                seq: col(row, "seq")?,
-                started_at: col(row, "started_at")?,
-                ended_at: col(row, "ended_at")?,
-                duration_secs: u32::try_from(duration)
-                    .map_err(|_| corrupt("recordings.duration_secs"))?,
-                status: RecordingStatus::parse(status)
-                    .ok_or_else(|| corrupt("recordings.status"))?,
-                kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
-                room: col(row, "room_id")?,
-            });
-        }
-        Ok(())
+        each_recording_entry(&rows, each)
     }
 
     /// The sessions numbered `seqs` with their owners and first completed recordings (a
@@ -440,6 +412,126 @@ impl HistorySnapshot for Reads<'_> {
             .map(|row| Ok((col(row, "recording_seq")?, recording_from_row(row)?)))
             .collect()
     }
+
+    // What the moves since a generation were for, and the changed rows' index entries: in
+    // the snapshot, or as statements checked against the first statement's generations.
+
+    async fn changes_since(
+        &mut self,
+        company: CompanyId,
+        subject: Subject,
+        since: i64,
+    ) -> StoreResult<Option<Vec<i64>>> {
+        let current = self.generation(company, subject).await?;
+        if current - since > CHANGES_KEPT {
+            return Ok(None);
+        }
+        let rows = self
+            .rows(
+                "SELECT seq FROM history_changes \
+                 WHERE company_id = $1 AND subject = $2 AND generation > $3",
+                3,
+                subject,
+                move |q| q.bind(company.as_uuid()).bind(subject.as_str()).bind(since),
+            )
+            .await?;
+        // One record per move, unless the moves predate the records (migration 0032).
+        if i64::try_from(rows.len()).ok() != Some(current - since) {
+            return Ok(None);
+        }
+        // A NULL is a move for any row.
+        rows.iter()
+            .map(|row| col::<Option<i64>>(row, "seq"))
+            .collect::<StoreResult<Option<Vec<i64>>>>()
+    }
+
+    async fn session_entries(
+        &mut self,
+        company: CompanyId,
+        seqs: &[i64],
+        each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+    ) -> StoreResult<()> {
+        let rows = self
+            .rows(
+                &format!("{SESSION_ENTRIES} AND seq = ANY($2)"),
+                2,
+                Subject::Sessions,
+                move |q| q.bind(company.as_uuid()).bind(seqs.to_vec()),
+            )
+            .await?;
+        each_session_entry(&rows, each)
+    }
+
+    async fn recording_entries(
+        &mut self,
+        company: CompanyId,
+        seqs: &[i64],
+        each: &mut (dyn FnMut(RecordingEntry) + Send),
+    ) -> StoreResult<()> {
+        let rows = self
+            .rows(
+                &format!("{RECORDING_ENTRIES} AND r.seq = ANY($2)"),
+                2,
+                Subject::Recordings,
+                move |q| q.bind(company.as_uuid()).bind(seqs.to_vec()),
+            )
+            .await?;
+        each_recording_entry(&rows, each)
+    }
+}
+
+/// How many moves of a subject's generation `history_changes` keeps per company (migration
+/// 0032 deletes older ones): a reader that far behind or less finds every move since.
+const CHANGES_KEPT: i64 = 1024;
+
+/// A company's sessions as its index holds them (`$1` the company).
+const SESSION_ENTRIES: &str =
+    "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = $1";
+
+/// A company's recordings as its index holds them (`$1` the company): a recording's room is
+/// its session's, if the session is the company's.
+const RECORDING_ENTRIES: &str = "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, \
+         r.status, r.kind, s.room_id \
+     FROM recordings r \
+     LEFT JOIN sessions s ON s.seq = r.session_seq AND s.company_id = r.company_id \
+     WHERE r.company_id = $1";
+
+fn each_session_entry(
+    rows: &[PgRow],
+    each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+) -> StoreResult<()> {
+    for row in rows {
+        let name: &str = col(row, "name")?;
+        each(SessionEntry {
+            seq: col(row, "seq")?,
+            started_at: col(row, "started_at")?,
+            room: col(row, "room_id")?,
+            name,
+        });
+    }
+    Ok(())
+}
+
+fn each_recording_entry(
+    rows: &[PgRow],
+    each: &mut (dyn FnMut(RecordingEntry) + Send),
+) -> StoreResult<()> {
+    for row in rows {
+        let status: &str = col(row, "status")?;
+        let kind: &str = col(row, "kind")?;
+        let duration: i64 = col(row, "duration_secs")?;
+        each(RecordingEntry {
+            seq: col(row, "seq")?,
+            started_at: col(row, "started_at")?,
+            ended_at: col(row, "ended_at")?,
+            duration_secs: u32::try_from(duration)
+                .map_err(|_| corrupt("recordings.duration_secs"))?,
+            status: RecordingStatus::parse(status).ok_or_else(|| corrupt("recordings.status"))?,
+            kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
+            room: col(row, "room_id")?,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
