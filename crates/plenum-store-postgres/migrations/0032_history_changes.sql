@@ -46,10 +46,14 @@ $$;
 
 -- 0030's trigger functions, firing on the same changes, now through `history_moved`. A row
 -- whose number or company changes is recorded as NULL (any row): only hand edits do that.
+-- An update within one company is one move per subject (0030 bumped old and new company
+-- alike, twice for the same company): a live meeting's peak rise writes one record, not two.
 CREATE OR REPLACE FUNCTION sessions_generations() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    -- An update's row, unless its number or company changed.
     same bigint := CASE WHEN TG_OP = 'UPDATE' AND OLD.seq = NEW.seq
                              AND OLD.company_id = NEW.company_id THEN NEW.seq END;
+    moved_company boolean := TG_OP = 'UPDATE' AND OLD.company_id <> NEW.company_id;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         -- A new row needs no row generation: nothing remembered describes it.
@@ -66,8 +70,10 @@ BEGIN
             -- The session's recordings show its room: any recording.
             PERFORM history_moved(OLD.company_id, 'sessions', same);
             PERFORM history_moved(OLD.company_id, 'recordings', NULL);
-            PERFORM history_moved(NEW.company_id, 'sessions', same);
-            PERFORM history_moved(NEW.company_id, 'recordings', NULL);
+            IF moved_company THEN
+                PERFORM history_moved(NEW.company_id, 'sessions', NULL);
+                PERFORM history_moved(NEW.company_id, 'recordings', NULL);
+            END IF;
         END IF;
         -- Everything a row shows but `last_seen_at` and `end_reason`.
         IF (OLD.id, OLD.company_id, OLD.meeting_number, OLD.name, OLD.owner_id, OLD.room_id,
@@ -77,13 +83,17 @@ BEGIN
             NEW.schedule_id, NEW.started_at, NEW.ended_at, NEW.peak_participants)
         THEN
             PERFORM history_moved(OLD.company_id, 'session_rows', same);
-            PERFORM history_moved(NEW.company_id, 'session_rows', same);
+            IF moved_company THEN
+                PERFORM history_moved(NEW.company_id, 'session_rows', NULL);
+            END IF;
         END IF;
         -- A recording's row shows its session's id and room: any recording.
         IF (OLD.id, OLD.room_id, OLD.company_id) IS DISTINCT FROM (NEW.id, NEW.room_id, NEW.company_id)
         THEN
             PERFORM history_moved(OLD.company_id, 'recording_rows', NULL);
-            PERFORM history_moved(NEW.company_id, 'recording_rows', NULL);
+            IF moved_company THEN
+                PERFORM history_moved(NEW.company_id, 'recording_rows', NULL);
+            END IF;
         END IF;
     END IF;
     RETURN NULL;
@@ -92,8 +102,10 @@ $$;
 
 CREATE OR REPLACE FUNCTION recordings_generations() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    -- An update's row, unless its number or company changed.
     same bigint := CASE WHEN TG_OP = 'UPDATE' AND OLD.seq = NEW.seq
                              AND OLD.company_id = NEW.company_id THEN NEW.seq END;
+    moved_company boolean := TG_OP = 'UPDATE' AND OLD.company_id <> NEW.company_id;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         -- It can become its session's first completed recording.
@@ -111,12 +123,18 @@ BEGIN
             NEW.duration_secs, NEW.status, NEW.kind)
         THEN
             PERFORM history_moved(OLD.company_id, 'recordings', same);
-            PERFORM history_moved(NEW.company_id, 'recordings', same);
+            IF moved_company THEN
+                PERFORM history_moved(NEW.company_id, 'recordings', NULL);
+            END IF;
         END IF;
         PERFORM history_moved(OLD.company_id, 'session_rows', OLD.session_seq);
         PERFORM history_moved(OLD.company_id, 'recording_rows', same);
-        PERFORM history_moved(NEW.company_id, 'session_rows', NEW.session_seq);
-        PERFORM history_moved(NEW.company_id, 'recording_rows', same);
+        IF moved_company OR OLD.session_seq IS DISTINCT FROM NEW.session_seq THEN
+            PERFORM history_moved(NEW.company_id, 'session_rows', NEW.session_seq);
+        END IF;
+        IF moved_company THEN
+            PERFORM history_moved(NEW.company_id, 'recording_rows', NULL);
+        END IF;
     END IF;
     RETURN NULL;
 END
@@ -137,8 +155,14 @@ BEGIN
     THEN
         PERFORM history_moved(OLD.company_id, 'session_rows', OLD.session_seq);
         PERFORM history_moved(OLD.company_id, 'recording_rows', NULL);
-        PERFORM history_moved(NEW.company_id, 'session_rows', NEW.session_seq);
-        PERFORM history_moved(NEW.company_id, 'recording_rows', NULL);
+        IF OLD.company_id IS DISTINCT FROM NEW.company_id
+            OR OLD.session_seq IS DISTINCT FROM NEW.session_seq
+        THEN
+            PERFORM history_moved(NEW.company_id, 'session_rows', NEW.session_seq);
+        END IF;
+        IF OLD.company_id IS DISTINCT FROM NEW.company_id THEN
+            PERFORM history_moved(NEW.company_id, 'recording_rows', NULL);
+        END IF;
     END IF;
     RETURN NULL;
 END
