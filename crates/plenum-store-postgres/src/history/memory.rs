@@ -451,6 +451,7 @@ impl HistorySnapshot for Reads<'_> {
         seqs: &[i64],
         each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
     ) -> StoreResult<()> {
+        self.checked_for(company)?;
         let rows = self
             .rows(
                 &format!("{SESSION_ENTRIES} AND seq = ANY($2)"),
@@ -468,6 +469,7 @@ impl HistorySnapshot for Reads<'_> {
         seqs: &[i64],
         each: &mut (dyn FnMut(RecordingEntry) + Send),
     ) -> StoreResult<()> {
+        self.checked_for(company)?;
         let rows = self
             .rows(
                 &format!("{RECORDING_ENTRIES} AND r.seq = ANY($2)"),
@@ -477,6 +479,16 @@ impl HistorySnapshot for Reads<'_> {
             )
             .await?;
         each_recording_entry(&rows, each)
+    }
+}
+
+impl Reads<'_> {
+    /// Stops statements that would check one company's rows against another's generations.
+    fn checked_for(&mut self, company: CompanyId) -> StoreResult<()> {
+        match &self.way {
+            Way::Statements { company: own, .. } if *own != company => Err(self.stop()),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -538,7 +550,7 @@ fn each_recording_entry(
 mod tests {
     use plenum_domain::user::Role;
     use plenum_store::contract::{new_company, new_user};
-    use plenum_store::contract_history::plain_session;
+    use plenum_store::contract_history::{plain_recording, plain_session};
     use plenum_store::{History, Store};
 
     use super::*;
@@ -674,5 +686,230 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].1.session, in_snapshot[0].1.session);
         assert_eq!(rows[0].1.owner, in_snapshot[0].1.owner);
+    }
+
+    // What the moves since a generation were for, and the changed rows' entries.
+
+    /// A store with one company holding one session and its recording: the company, the
+    /// session's number and the recording's; `None` (skipped) without a test server.
+    async fn recorded_session(test: &str) -> Option<(TestDatabase, PgStore, CompanyId, i64, i64)> {
+        let server = testing::server(test)?;
+        let database = TestDatabase::create(&server).await;
+        let store = PgStore::open_with(&database.url(), 4).await.expect("open");
+        let company = new_company("Acme");
+        let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
+        store
+            .create_company(&company, &admin)
+            .await
+            .expect("company");
+        let session = plain_session(company.id, admin.id, "Planning", 0, None);
+        let recording = plain_recording(
+            &session,
+            10,
+            60,
+            true,
+            RecordingStatus::Completed,
+            RecordingKind::Video,
+        );
+        store
+            .insert_history_batch(
+                std::slice::from_ref(&session),
+                &[],
+                std::slice::from_ref(&recording),
+            )
+            .await
+            .expect("insert");
+        let seq = |table: &'static str, id: Uuid| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(&format!("SELECT seq FROM {table} WHERE id = $1"))
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("seq")
+            }
+        };
+        let session_seq = seq("sessions", session.id.as_uuid()).await;
+        let recording_seq = seq("recordings", recording.id.as_uuid()).await;
+        Some((database, store, company.id, session_seq, recording_seq))
+    }
+
+    /// Renames the session and lengthens the recording, from another connection.
+    async fn change_both(store: &PgStore, session: i64, recording: i64) {
+        sqlx::query("UPDATE sessions SET name = name || '!' WHERE seq = $1")
+            .bind(session)
+            .execute(&store.pool)
+            .await
+            .expect("rename");
+        sqlx::query("UPDATE recordings SET duration_secs = duration_secs + 1 WHERE seq = $1")
+            .bind(recording)
+            .execute(&store.pool)
+            .await
+            .expect("lengthen");
+    }
+
+    #[tokio::test]
+    async fn changes_and_entries_read_after_a_change_since_the_first_statement_stop_the_attempt() {
+        let Some((_db, store, company, session, recording)) = recorded_session(
+            "changes_and_entries_read_after_a_change_since_the_first_statement_stop_the_attempt",
+        )
+        .await
+        else {
+            return;
+        };
+        let mut reads = after_first_read(&store, company).await;
+        let sessions = reads
+            .generation(company, Subject::Sessions)
+            .await
+            .expect("generation");
+        change_both(&store, session, recording).await;
+        assert!(
+            reads
+                .changes_since(company, Subject::Sessions, sessions - 1)
+                .await
+                .is_err()
+        );
+        assert!(reads.moved(), "the attempt must stop, not answer");
+
+        let mut reads = after_first_read(&store, company).await;
+        change_both(&store, session, recording).await;
+        assert!(
+            reads
+                .session_entries(company, &[session], &mut |_| {})
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+
+        let mut reads = after_first_read(&store, company).await;
+        change_both(&store, session, recording).await;
+        let mut read = Vec::new();
+        assert!(
+            reads
+                .recording_entries(company, &[recording], &mut |e| read.push(e.seq))
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+        assert!(
+            read.is_empty(),
+            "nothing a stopped attempt read is handed on"
+        );
+    }
+
+    #[tokio::test]
+    async fn entries_of_rows_that_are_gone_stop_the_attempt() {
+        let Some((_db, store, company, session, recording)) =
+            recorded_session("entries_of_rows_that_are_gone_stop_the_attempt").await
+        else {
+            return;
+        };
+        // No row to carry the generation: the snapshot answers (with no entry).
+        let mut reads = after_first_read(&store, company).await;
+        assert!(
+            reads
+                .session_entries(company, &[session + 1000], &mut |_| {})
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+        let mut reads = after_first_read(&store, company).await;
+        assert!(
+            reads
+                .recording_entries(company, &[recording + 1000], &mut |_| {})
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+        // Another company's rows are not its entries.
+        let other = CompanyId::new(plenum_store::contract::at(0));
+        let mut reads = after_first_read(&store, company).await;
+        assert!(
+            reads
+                .session_entries(other, &[session], &mut |_| {})
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+    }
+
+    /// What `reads` says changed since `since` ('sessions', 'recordings', 'recording_rows'),
+    /// and the entries of the session and the recording.
+    async fn changes_and_entries(
+        reads: &mut Reads<'_>,
+        company: CompanyId,
+        since: [i64; 3],
+        session: i64,
+        recording: i64,
+    ) -> (Vec<Option<Vec<i64>>>, Vec<String>, Vec<u32>) {
+        let mut changed = Vec::new();
+        for (subject, since) in [
+            Subject::Sessions,
+            Subject::Recordings,
+            Subject::RecordingRows,
+        ]
+        .into_iter()
+        .zip(since)
+        {
+            changed.push(
+                reads
+                    .changes_since(company, subject, since)
+                    .await
+                    .expect("changes"),
+            );
+        }
+        let mut names = Vec::new();
+        reads
+            .session_entries(company, &[session], &mut |e| names.push(e.name.to_owned()))
+            .await
+            .expect("session entries");
+        let mut durations = Vec::new();
+        reads
+            .recording_entries(company, &[recording], &mut |e| {
+                durations.push(e.duration_secs)
+            })
+            .await
+            .expect("recording entries");
+        assert!(!reads.moved());
+        (changed, names, durations)
+    }
+
+    #[tokio::test]
+    async fn changes_and_entries_in_statements_answer_as_the_snapshot_does() {
+        let Some((_db, store, company, session, recording)) =
+            recorded_session("changes_and_entries_in_statements_answer_as_the_snapshot_does").await
+        else {
+            return;
+        };
+        let mut before = after_first_read(&store, company).await;
+        let mut since = [0; 3];
+        for (at, subject) in since.iter_mut().zip([
+            Subject::Sessions,
+            Subject::Recordings,
+            Subject::RecordingRows,
+        ]) {
+            *at = before
+                .generation(company, subject)
+                .await
+                .expect("generation");
+        }
+        change_both(&store, session, recording).await;
+
+        let mut reads = after_first_read(&store, company).await;
+        let in_statements =
+            changes_and_entries(&mut reads, company, since, session, recording).await;
+        // The rename moved 'sessions' for the session, and 'recordings' for any recording (a
+        // recording's entry holds its session's room); the lengthening names the recording.
+        assert_eq!(in_statements.0[0], Some(vec![session]));
+        assert_eq!(in_statements.0[1], None);
+        assert_eq!(in_statements.0[2], Some(vec![recording]));
+        assert_eq!(in_statements.1, vec!["Planning!".to_owned()]);
+        assert_eq!(in_statements.2, vec![61]);
+
+        let mut tx = store.read_snapshot().await.expect("begin");
+        let mut snapshot = Reads::snapshot(&mut tx);
+        let in_snapshot =
+            changes_and_entries(&mut snapshot, company, since, session, recording).await;
+        assert_eq!(in_statements, in_snapshot);
     }
 }
