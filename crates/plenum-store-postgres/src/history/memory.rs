@@ -20,10 +20,10 @@
 //!   ([`Reads::moved`]) and the caller answers again in one transaction. Nothing a stopped
 //!   attempt read reached memory: the check runs before the rows are returned.
 //!
-//! An index is therefore always scanned in a transaction. A page's missing rows usually are
-//! not, nor is an index patched after a change: which rows the moves since its generation were
-//! for (`history_changes`, migration 0032) and those rows' entries are rows like any other,
-//! each read checked against its subject's generation.
+//! An index is therefore always built or patched in a transaction (the layer holds the
+//! company's index meanwhile, and a statement would wait there for a pool connection). A
+//! page's missing rows usually are not, nor is which rows the moves since the remembered rows'
+//! generation were for (`history_changes`, migration 0032): one statement, checked as any.
 
 use std::collections::HashMap;
 
@@ -413,8 +413,9 @@ impl HistorySnapshot for Reads<'_> {
             .collect()
     }
 
-    // What the moves since a generation were for, and the changed rows' index entries: in
-    // the snapshot, or as statements checked against the first statement's generations.
+    // What the moves since a generation were for: in the snapshot, or as a statement checked
+    // against the first statement's generations. The changed rows' index entries: in the
+    // snapshot only (`for_an_index`).
 
     async fn changes_since(
         &mut self,
@@ -422,6 +423,9 @@ impl HistorySnapshot for Reads<'_> {
         subject: Subject,
         since: i64,
     ) -> StoreResult<Option<Vec<i64>>> {
+        if matches!(subject, Subject::Sessions | Subject::Recordings) {
+            self.for_an_index()?;
+        }
         let current = self.generation(company, subject).await?;
         if current - since > CHANGES_KEPT {
             return Ok(None);
@@ -451,7 +455,7 @@ impl HistorySnapshot for Reads<'_> {
         seqs: &[i64],
         each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
     ) -> StoreResult<()> {
-        self.checked_for(company)?;
+        self.for_an_index()?;
         let rows = self
             .rows(
                 &format!("{SESSION_ENTRIES} AND seq = ANY($2)"),
@@ -469,7 +473,7 @@ impl HistorySnapshot for Reads<'_> {
         seqs: &[i64],
         each: &mut (dyn FnMut(RecordingEntry) + Send),
     ) -> StoreResult<()> {
-        self.checked_for(company)?;
+        self.for_an_index()?;
         let rows = self
             .rows(
                 &format!("{RECORDING_ENTRIES} AND r.seq = ANY($2)"),
@@ -483,11 +487,14 @@ impl HistorySnapshot for Reads<'_> {
 }
 
 impl Reads<'_> {
-    /// Stops statements that would check one company's rows against another's generations.
-    fn checked_for(&mut self, company: CompanyId) -> StoreResult<()> {
-        match &self.way {
-            Way::Statements { company: own, .. } if *own != company => Err(self.stop()),
-            _ => Ok(()),
+    /// What an index is built or patched from is read in the snapshot only: the layer reads
+    /// it holding the company's index (`GenerationCache::get`), and a statement would wait
+    /// there for a pool connection while the requests queued behind it hold theirs in their
+    /// snapshots. (Tried: every list of the company stalled until clients gave up, 10 s.)
+    fn for_an_index(&mut self) -> StoreResult<()> {
+        match self.way {
+            Way::Snapshot(_) => Ok(()),
+            Way::Statements { .. } => Err(self.stop()),
         }
     }
 }
@@ -749,30 +756,53 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn changes_and_entries_read_after_a_change_since_the_first_statement_stop_the_attempt() {
+    async fn changes_read_after_a_change_since_the_first_statement_stop_the_attempt() {
         let Some((_db, store, company, session, recording)) = recorded_session(
-            "changes_and_entries_read_after_a_change_since_the_first_statement_stop_the_attempt",
+            "changes_read_after_a_change_since_the_first_statement_stop_the_attempt",
         )
         .await
         else {
             return;
         };
+        for subject in [Subject::SessionRows, Subject::RecordingRows] {
+            let mut reads = after_first_read(&store, company).await;
+            let since = reads
+                .generation(company, subject)
+                .await
+                .expect("generation")
+                - 1;
+            change_both(&store, session, recording).await;
+            assert!(reads.changes_since(company, subject, since).await.is_err());
+            assert!(reads.moved(), "the attempt must stop, not answer");
+        }
+        // No change, but no move since either: no row carries the generation.
         let mut reads = after_first_read(&store, company).await;
-        let sessions = reads
-            .generation(company, Subject::Sessions)
+        let current = reads
+            .generation(company, Subject::SessionRows)
             .await
             .expect("generation");
-        change_both(&store, session, recording).await;
         assert!(
             reads
-                .changes_since(company, Subject::Sessions, sessions - 1)
+                .changes_since(company, Subject::SessionRows, current)
                 .await
                 .is_err()
         );
-        assert!(reads.moved(), "the attempt must stop, not answer");
+        assert!(reads.moved());
+    }
 
+    #[tokio::test]
+    async fn an_index_is_patched_only_in_a_transaction() {
+        let Some((_db, store, company, session, recording)) =
+            recorded_session("an_index_is_patched_only_in_a_transaction").await
+        else {
+            return;
+        };
+        for subject in [Subject::Sessions, Subject::Recordings] {
+            let mut reads = after_first_read(&store, company).await;
+            assert!(reads.changes_since(company, subject, 0).await.is_err());
+            assert!(reads.moved());
+        }
         let mut reads = after_first_read(&store, company).await;
-        change_both(&store, session, recording).await;
         assert!(
             reads
                 .session_entries(company, &[session], &mut |_| {})
@@ -780,9 +810,7 @@ mod tests {
                 .is_err()
         );
         assert!(reads.moved());
-
         let mut reads = after_first_read(&store, company).await;
-        change_both(&store, session, recording).await;
         let mut read = Vec::new();
         assert!(
             reads
@@ -791,65 +819,19 @@ mod tests {
                 .is_err()
         );
         assert!(reads.moved());
-        assert!(
-            read.is_empty(),
-            "nothing a stopped attempt read is handed on"
-        );
+        assert!(read.is_empty());
     }
 
-    #[tokio::test]
-    async fn entries_of_rows_that_are_gone_stop_the_attempt() {
-        let Some((_db, store, company, session, recording)) =
-            recorded_session("entries_of_rows_that_are_gone_stop_the_attempt").await
-        else {
-            return;
-        };
-        // No row to carry the generation: the snapshot answers (with no entry).
-        let mut reads = after_first_read(&store, company).await;
-        assert!(
-            reads
-                .session_entries(company, &[session + 1000], &mut |_| {})
-                .await
-                .is_err()
-        );
-        assert!(reads.moved());
-        let mut reads = after_first_read(&store, company).await;
-        assert!(
-            reads
-                .recording_entries(company, &[recording + 1000], &mut |_| {})
-                .await
-                .is_err()
-        );
-        assert!(reads.moved());
-        // Another company's rows are not its entries.
-        let other = CompanyId::new(plenum_store::contract::at(0));
-        let mut reads = after_first_read(&store, company).await;
-        assert!(
-            reads
-                .session_entries(other, &[session], &mut |_| {})
-                .await
-                .is_err()
-        );
-        assert!(reads.moved());
-    }
-
-    /// What `reads` says changed since `since` ('sessions', 'recordings', 'recording_rows'),
-    /// and the entries of the session and the recording.
-    async fn changes_and_entries(
+    /// What `reads` says changed since `since` ('session_rows', 'recording_rows').
+    async fn row_changes(
         reads: &mut Reads<'_>,
         company: CompanyId,
-        since: [i64; 3],
-        session: i64,
-        recording: i64,
-    ) -> (Vec<Option<Vec<i64>>>, Vec<String>, Vec<u32>) {
+        since: [i64; 2],
+    ) -> Vec<Option<Vec<i64>>> {
         let mut changed = Vec::new();
-        for (subject, since) in [
-            Subject::Sessions,
-            Subject::Recordings,
-            Subject::RecordingRows,
-        ]
-        .into_iter()
-        .zip(since)
+        for (subject, since) in [Subject::SessionRows, Subject::RecordingRows]
+            .into_iter()
+            .zip(since)
         {
             changed.push(
                 reads
@@ -858,35 +840,23 @@ mod tests {
                     .expect("changes"),
             );
         }
-        let mut names = Vec::new();
-        reads
-            .session_entries(company, &[session], &mut |e| names.push(e.name.to_owned()))
-            .await
-            .expect("session entries");
-        let mut durations = Vec::new();
-        reads
-            .recording_entries(company, &[recording], &mut |e| {
-                durations.push(e.duration_secs)
-            })
-            .await
-            .expect("recording entries");
-        assert!(!reads.moved());
-        (changed, names, durations)
+        changed
     }
 
     #[tokio::test]
-    async fn changes_and_entries_in_statements_answer_as_the_snapshot_does() {
+    async fn changes_in_statements_answer_as_the_snapshot_does() {
         let Some((_db, store, company, session, recording)) =
-            recorded_session("changes_and_entries_in_statements_answer_as_the_snapshot_does").await
+            recorded_session("changes_in_statements_answer_as_the_snapshot_does").await
         else {
             return;
         };
         let mut before = after_first_read(&store, company).await;
-        let mut since = [0; 3];
+        let mut since = [0; 4];
         for (at, subject) in since.iter_mut().zip([
+            Subject::SessionRows,
+            Subject::RecordingRows,
             Subject::Sessions,
             Subject::Recordings,
-            Subject::RecordingRows,
         ]) {
             *at = before
                 .generation(company, subject)
@@ -896,20 +866,48 @@ mod tests {
         change_both(&store, session, recording).await;
 
         let mut reads = after_first_read(&store, company).await;
-        let in_statements =
-            changes_and_entries(&mut reads, company, since, session, recording).await;
-        // The rename moved 'sessions' for the session, and 'recordings' for any recording (a
-        // recording's entry holds its session's room); the lengthening names the recording.
-        assert_eq!(in_statements.0[0], Some(vec![session]));
-        assert_eq!(in_statements.0[1], None);
-        assert_eq!(in_statements.0[2], Some(vec![recording]));
-        assert_eq!(in_statements.1, vec!["Planning!".to_owned()]);
-        assert_eq!(in_statements.2, vec![61]);
+        let in_statements = row_changes(&mut reads, company, [since[0], since[1]]).await;
+        assert!(!reads.moved());
+        // The rename moved 'session_rows' for the session; the lengthening moved it for the
+        // recording's session and 'recording_rows' for the recording.
+        assert_eq!(in_statements[0], Some(vec![session, session]));
+        assert_eq!(in_statements[1], Some(vec![recording]));
 
         let mut tx = store.read_snapshot().await.expect("begin");
         let mut snapshot = Reads::snapshot(&mut tx);
-        let in_snapshot =
-            changes_and_entries(&mut snapshot, company, since, session, recording).await;
-        assert_eq!(in_statements, in_snapshot);
+        assert_eq!(
+            row_changes(&mut snapshot, company, [since[0], since[1]]).await,
+            in_statements
+        );
+        // The index subjects and entries, in the snapshot: the rename moved 'sessions' for the
+        // session and 'recordings' for any recording (an entry holds its session's room).
+        assert_eq!(
+            snapshot
+                .changes_since(company, Subject::Sessions, since[2])
+                .await
+                .expect("sessions"),
+            Some(vec![session])
+        );
+        assert_eq!(
+            snapshot
+                .changes_since(company, Subject::Recordings, since[3])
+                .await
+                .expect("recordings"),
+            None
+        );
+        let mut names = Vec::new();
+        snapshot
+            .session_entries(company, &[session], &mut |e| names.push(e.name.to_owned()))
+            .await
+            .expect("session entries");
+        assert_eq!(names, vec!["Planning!".to_owned()]);
+        let mut durations = Vec::new();
+        snapshot
+            .recording_entries(company, &[recording], &mut |e| {
+                durations.push(e.duration_secs)
+            })
+            .await
+            .expect("recording entries");
+        assert_eq!(durations, vec![61]);
     }
 }
