@@ -484,7 +484,7 @@ async fn insert_recordings(tx: &mut Tx, recordings: &[Recording]) -> StoreResult
 /// be `Send`, which an async closure borrowing its arguments cannot yet promise.
 macro_rules! through_memory {
     ($store:expr, $company:expr, |$reads:ident| $answer:expr) => {{
-        let mut statements = Reads::statements(&$store.pool, $company);
+        let mut statements = Reads::statements(&$store.pool, &$store.generations, $company);
         let first = {
             let $reads = &mut statements;
             $answer.await
