@@ -1,34 +1,22 @@
-//! The companies' change generations (migration 0030), read once for every answer waiting.
+//! The companies' change generations (migration 0030), read for every answer waiting at once.
 //!
-//! An answer from memory (the history lists, the company-wide meeting list) costs one read of
-//! its company's generations, and on a busy node that round trip was most of its cost
-//! (BENCHMARKS.md, "Generation reads shared by the answers waiting"). So the answers waiting at
-//! the same moment share one: a single task takes every ask queued, reads all their companies'
-//! generations (and the rooms they ask about) in one statement, and hands each ask its part.
-//!
-//! Why it stays exact: the task takes an ask from the queue before it sends the statement that
-//! answers it, so the statement's snapshot begins after the ask was made and shows every
-//! change committed before — on this node or any other — as a statement of the ask's own would.
-//! Asks made while a statement runs wait for the next one: at most two round trips, never a
-//! value older than the ask.
-//!
-//! A shared read that fails answers `None`: its askers then answer through their own
-//! transaction, which reports the database's error as its own.
+//! An answer from memory (the history lists, the company-wide meeting list) is checked against
+//! its company's generations; on a busy node the round trip of that read was most of the
+//! answer's cost (BENCHMARKS.md, "Generation reads shared by the answers waiting"). The
+//! answers waiting at the same moment now share one statement ([`crate::batch`], which says
+//! why the values are never older than the ask).
 
 use std::collections::HashMap;
 
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use plenum_domain::ids::{CompanyId, RoomId};
 use plenum_store::StoreResult;
 use plenum_store_memory::Subject;
 
+use crate::batch::Batched;
 use crate::{col, db_err};
-
-/// Asks one statement answers at most; more wait for the next.
-const BATCH: usize = 256;
 
 /// A company's generations as one statement read them, and the room asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,24 +33,20 @@ impl Generations {
     }
 }
 
-struct Ask {
-    company: CompanyId,
-    room: Option<RoomId>,
-    answer: oneshot::Sender<Option<Generations>>,
-}
+/// A company, and a room asked about.
+type Ask = (CompanyId, Option<RoomId>);
 
-/// The queue of asks and its one reading task, which ends with the last clone of the store.
+/// The shared reads of the generations.
 #[derive(Debug, Clone)]
-pub(crate) struct GenerationReads {
-    asks: mpsc::UnboundedSender<Ask>,
-}
+pub(crate) struct GenerationReads(Batched<Ask, Generations>);
 
 impl GenerationReads {
     /// Starts the reading task on `pool`.
     pub(crate) fn start(pool: PgPool) -> Self {
-        let (asks, queue) = mpsc::unbounded_channel();
-        tokio::spawn(serve(pool, queue));
-        Self { asks }
+        Self(Batched::start("change generations", move |asks| {
+            let pool = pool.clone();
+            async move { read_all(&pool, &asks).await }
+        }))
     }
 
     /// `company`'s generations, and whether `room` is the company's, as of a moment after this
@@ -72,45 +56,18 @@ impl GenerationReads {
         company: CompanyId,
         room: Option<RoomId>,
     ) -> Option<Generations> {
-        let (answer, answered) = oneshot::channel();
-        self.asks
-            .send(Ask {
-                company,
-                room,
-                answer,
-            })
-            .ok()?;
-        answered.await.ok().flatten()
-    }
-}
-
-async fn serve(pool: PgPool, mut queue: mpsc::UnboundedReceiver<Ask>) {
-    let mut asks = Vec::with_capacity(BATCH);
-    while queue.recv_many(&mut asks, BATCH).await > 0 {
-        match read_all(&pool, &asks).await {
-            Ok(answers) => {
-                for (ask, answer) in asks.drain(..).zip(answers) {
-                    let _ = ask.answer.send(Some(answer));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the change generations; answering in transactions");
-                for ask in asks.drain(..) {
-                    let _ = ask.answer.send(None);
-                }
-            }
-        }
+        self.0.ask((company, room)).await
     }
 }
 
 /// One statement for all `asks`: their companies' generations and their rooms' companies.
 async fn read_all(pool: &PgPool, asks: &[Ask]) -> StoreResult<Vec<Generations>> {
-    let mut companies: Vec<Uuid> = asks.iter().map(|a| a.company.as_uuid()).collect();
+    let mut companies: Vec<Uuid> = asks.iter().map(|(c, _)| c.as_uuid()).collect();
     companies.sort_unstable();
     companies.dedup();
     let mut rooms: Vec<Uuid> = asks
         .iter()
-        .filter_map(|a| a.room)
+        .filter_map(|(_, r)| *r)
         .map(|r| r.as_uuid())
         .collect();
     rooms.sort_unstable();
@@ -145,12 +102,11 @@ async fn read_all(pool: &PgPool, asks: &[Ask]) -> StoreResult<Vec<Generations>> 
     }
     Ok(asks
         .iter()
-        .map(|ask| {
-            let company = ask.company.as_uuid();
+        .map(|(company, room)| {
+            let company = company.as_uuid();
             Generations {
                 of: generations.get(&company).copied().unwrap_or_default(),
-                room: ask
-                    .room
+                room: room
                     .map(|asked| (asked, room_company.get(&asked.as_uuid()) == Some(&company))),
             }
         })

@@ -12,6 +12,7 @@
 //! - Migrations (`migrations/`) are embedded and applied at [`PgStore::open`].
 //! - Instants are `bigint` UTC milliseconds, as in SQLite.
 
+mod batch;
 mod generations;
 mod history;
 mod import;
@@ -62,6 +63,8 @@ pub struct PgStore {
     /// The generations those answers are checked against, read once for all that wait
     /// (`generations.rs`).
     generations: generations::GenerationReads,
+    /// Rocket.Chat's request counts, counted together (`limits.rs`).
+    counts: limits::RequestCounts,
 }
 
 type Tx = Transaction<'static, Postgres>;
@@ -168,12 +171,14 @@ impl PgStore {
         MIGRATOR.run(&pool).await.map_err(internal)?;
         let notices = notices::Channel::open(&pool).await?;
         let generations = generations::GenerationReads::start(pool.clone());
+        let counts = limits::RequestCounts::start(pool.clone());
         Ok(Self {
             pool,
             notices,
             history: std::sync::Arc::default(),
             schedules: std::sync::Arc::default(),
             generations,
+            counts,
         })
     }
 
