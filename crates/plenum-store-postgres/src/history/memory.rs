@@ -2,15 +2,17 @@
 //!
 //! The layer's port asks that everything one answer reads describes one state of the
 //! database. One `REPEATABLE READ` transaction per answer does that ([`Reads::snapshot`]), at
-//! five round trips — BEGIN, the room, two generations, COMMIT — even when memory holds the
+//! five round trips (BEGIN, the room, two generations, COMMIT) even when memory holds the
 //! whole answer; on PostgreSQL those round trips were most of a list's cost (BENCHMARKS.md,
 //! "PostgreSQL side by side with SQLite").
 //!
 //! So an answer is first tried with single statements ([`Reads::statements`]), which read
 //! one state another way:
-//! - The first statement reads all the company's generations, and whether the asked room is
-//!   the company's. When memory holds the index and the rows at those generations, that is
-//!   the answer's only round trip.
+//! - The first read takes all the company's generations, and whether the asked room is the
+//!   company's, from one statement shared with the other answers waiting at the same moment
+//!   (`crate::generations`), which begins after the answer was asked. When memory holds the
+//!   index and the rows at those generations, the answer reads nothing else: on a busy node
+//!   many answers share one round trip.
 //! - A statement that then reads rows also reads, in the same statement, the generation of
 //!   the rows' subject. Generations only grow, and every change the rows show moves theirs in
 //!   the change's own transaction, so the same generation means the same rows as at the first
@@ -43,6 +45,7 @@ use plenum_store_memory::history::{HistorySnapshot, RecordingEntry, SessionEntry
 use sqlx::Postgres;
 
 use super::{RECORDING_COLUMNS, RECORDING_FROM, SESSION_COLUMNS, recording_from_row, session_row};
+use crate::generations::{GenerationReads, Generations};
 use crate::{Tx, col, corrupt, db_err};
 
 type Statement<'q> = Query<'q, Postgres, PgArguments>;
@@ -56,27 +59,12 @@ enum Way<'t> {
     Snapshot(&'t mut Tx),
     Statements {
         pool: &'t PgPool,
+        generations: &'t GenerationReads,
         company: CompanyId,
-        /// What the first statement read; `None` before it.
-        first: Option<FirstRead>,
+        /// What the first read found; `None` before it.
+        first: Option<Generations>,
         moved: bool,
     },
-}
-
-struct FirstRead {
-    /// The company's generation of each subject that has one (others are 0).
-    generations: Vec<(String, i64)>,
-    /// The room asked about, and whether it is the company's.
-    room: Option<(RoomId, bool)>,
-}
-
-impl FirstRead {
-    fn generation(&self, subject: Subject) -> i64 {
-        self.generations
-            .iter()
-            .find(|(s, _)| s == subject.as_str())
-            .map_or(0, |(_, g)| *g)
-    }
 }
 
 /// What a stopped attempt reports; its caller answers again in a transaction.
@@ -93,10 +81,15 @@ impl<'t> Reads<'t> {
     }
 
     /// Reads `company`'s lists with single checked statements.
-    pub(super) fn statements(pool: &'t PgPool, company: CompanyId) -> Self {
+    pub(super) fn statements(
+        pool: &'t PgPool,
+        generations: &'t GenerationReads,
+        company: CompanyId,
+    ) -> Self {
         Self {
             way: Way::Statements {
                 pool,
+                generations,
                 company,
                 first: None,
                 moved: false,
@@ -117,42 +110,22 @@ impl<'t> Reads<'t> {
         moved()
     }
 
-    /// The first statement of an attempt: the company's generations and, if `room` is given,
-    /// whether it is the company's. Any later question about a room is the snapshot's.
+    /// The first read of an attempt: the company's generations and, if `room` is given,
+    /// whether it is the company's, shared with the other answers waiting
+    /// (`crate::generations`). Any later question about a room is the snapshot's.
     async fn first_read(&mut self, company: CompanyId, room: Option<RoomId>) -> StoreResult<()> {
-        let pool = match &self.way {
+        let generations = match &self.way {
             Way::Statements {
-                pool,
+                generations,
                 company: own,
                 first: None,
                 ..
-            } if *own == company => *pool,
+            } if *own == company => *generations,
             _ => return Err(self.stop()),
         };
-        // A row with no subject says the room is the company's.
-        let rows = sqlx::query(
-            "SELECT subject, generation FROM change_generations WHERE company_id = $1 \
-             UNION ALL SELECT NULL, 0 FROM rooms WHERE id = $2 AND company_id = $1",
-        )
-        .bind(company.as_uuid())
-        .bind(room.map(|r| r.as_uuid()))
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-        let mut read = FirstRead {
-            generations: Vec::with_capacity(rows.len()),
-            room: room.map(|r| (r, false)),
+        let Some(read) = generations.read(company, room).await else {
+            return Err(self.stop());
         };
-        for row in &rows {
-            match col::<Option<String>>(row, "subject")? {
-                Some(subject) => read.generations.push((subject, col(row, "generation")?)),
-                None => {
-                    if let Some((_, known)) = &mut read.room {
-                        *known = true;
-                    }
-                }
-            }
-        }
         if let Way::Statements { first, .. } = &mut self.way {
             *first = Some(read);
         }
@@ -161,7 +134,7 @@ impl<'t> Reads<'t> {
 
     /// The rows of `select` (a `SELECT …` whose parameters `bind` binds, `$1..$params`): in
     /// the snapshot, or as one statement that also reads the generation of `subject`, which
-    /// must be the first statement's.
+    /// must be the first read's.
     async fn rows(
         &mut self,
         select: &str,
@@ -181,7 +154,7 @@ impl<'t> Reads<'t> {
                 company,
                 first: Some(first),
                 ..
-            } => (*pool, *company, first.generation(subject)),
+            } => (*pool, *company, first.of(subject)),
             // Rows before any generation was read: nothing to check them against.
             Way::Statements { first: None, .. } => return Err(self.stop()),
         };
@@ -228,7 +201,7 @@ impl HistorySnapshot for Reads<'_> {
                 company: own,
                 first: Some(first),
                 ..
-            } if *own == company => Ok(first.generation(subject)),
+            } if *own == company => Ok(first.of(subject)),
             _ => Err(self.stop()),
         }
     }
@@ -250,7 +223,7 @@ impl HistorySnapshot for Reads<'_> {
                 match &self.way {
                     Way::Statements {
                         first:
-                            Some(FirstRead {
+                            Some(Generations {
                                 room: Some((asked, known)),
                                 ..
                             }),
@@ -588,9 +561,9 @@ mod tests {
         Some((database, store, company.id, seq))
     }
 
-    /// Statements of `company` whose first statement has read the generations.
+    /// Statements of `company` whose first read has taken the generations.
     async fn after_first_read(store: &PgStore, company: CompanyId) -> Reads<'_> {
-        let mut reads = Reads::statements(&store.pool, company);
+        let mut reads = Reads::statements(&store.pool, &store.generations, company);
         reads
             .generation(company, Subject::SessionRows)
             .await
@@ -631,7 +604,7 @@ mod tests {
             return;
         };
         // Rows before any generation was read.
-        let mut reads = Reads::statements(&store.pool, company);
+        let mut reads = Reads::statements(&store.pool, &store.generations, company);
         assert!(reads.sessions_by_seq(&[seq]).await.is_err());
         assert!(reads.moved());
         // An index scan.
@@ -652,7 +625,7 @@ mod tests {
         assert!(reads.sessions_by_seq(&[seq + 1000]).await.is_err());
         assert!(reads.moved());
         // Another company's generations.
-        let mut reads = Reads::statements(&store.pool, company);
+        let mut reads = Reads::statements(&store.pool, &store.generations, company);
         assert!(
             reads
                 .generation(
@@ -672,7 +645,7 @@ mod tests {
         else {
             return;
         };
-        let mut reads = Reads::statements(&store.pool, company);
+        let mut reads = Reads::statements(&store.pool, &store.generations, company);
         let generation = reads
             .generation(company, Subject::SessionRows)
             .await
