@@ -213,32 +213,22 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_shows_every_change_made_before_it_was_asked() {
-        let Some(server) = testing::server("a_read_shows_every_change_made_before_it_was_asked")
+        let Some((_database, store, company, _)) =
+            testing::store_with_a_company("a_read_shows_every_change_made_before_it_was_asked")
+                .await
         else {
             return;
         };
-        let database = TestDatabase::create(&server).await;
-        let store = PgStore::open_with(&database.url(), 4).await.expect("open");
-        let company = new_company("Acme");
-        let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
-        store
-            .create_company(&company, &admin)
-            .await
-            .expect("company");
         // Another connection's changes, interleaved with reads that other asks keep busy.
         let busy = store.generations.clone();
         let keep_busy = tokio::spawn(async move {
             for _ in 0..200 {
-                busy.read(company.id, None).await;
+                busy.read(company, None).await;
             }
         });
         for expected in 1..=50 {
-            move_generation(&store, company.id, Subject::Sessions).await;
-            let read = store
-                .generations
-                .read(company.id, None)
-                .await
-                .expect("read");
+            move_generation(&store, company, Subject::Sessions).await;
+            let read = store.generations.read(company, None).await.expect("read");
             assert_eq!(read.of(Subject::Sessions), expected);
         }
         keep_busy.await.expect("busy");

@@ -107,6 +107,38 @@ fn url_of_database(server: &str, name: &str) -> String {
     url
 }
 
+/// A store on a database of its own holding one company ("Acme") and its admin, for this
+/// crate's unit tests; `None` (skipped) without a test server.
+#[cfg(test)]
+pub(crate) async fn store_with_a_company(
+    test: &str,
+) -> Option<(
+    TestDatabase,
+    crate::PgStore,
+    plenum_domain::ids::CompanyId,
+    plenum_domain::user::NewUser,
+)> {
+    use plenum_store::Store as _;
+    use plenum_store::contract::{new_company, new_user};
+
+    let server = server(test)?;
+    let database = TestDatabase::create(&server).await;
+    let store = crate::PgStore::open_with(&database.url(), 4)
+        .await
+        .expect("open");
+    let company = new_company("Acme");
+    let admin = new_user(
+        company.id,
+        "acme-admin",
+        plenum_domain::user::Role::SystemAdmin,
+    );
+    store
+        .create_company(&company, &admin)
+        .await
+        .expect("company");
+    Some((database, store, company.id, admin))
+}
+
 #[cfg(test)]
 mod tests {
     use super::url_of_database;

@@ -528,10 +528,8 @@ fn each_recording_entry(
 
 #[cfg(test)]
 mod tests {
-    use plenum_domain::user::Role;
-    use plenum_store::contract::{new_company, new_user};
+    use plenum_store::History;
     use plenum_store::contract_history::{plain_recording, plain_session};
-    use plenum_store::{History, Store};
 
     use super::*;
     use crate::PgStore;
@@ -539,16 +537,8 @@ mod tests {
 
     /// A store with one company holding one session; `None` (skipped) without a test server.
     async fn one_session(test: &str) -> Option<(TestDatabase, PgStore, CompanyId, i64)> {
-        let server = testing::server(test)?;
-        let database = TestDatabase::create(&server).await;
-        let store = PgStore::open_with(&database.url(), 4).await.expect("open");
-        let company = new_company("Acme");
-        let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
-        store
-            .create_company(&company, &admin)
-            .await
-            .expect("company");
-        let session = plain_session(company.id, admin.id, "Planning", 0, None);
+        let (database, store, company, admin) = testing::store_with_a_company(test).await?;
+        let session = plain_session(company, admin.id, "Planning", 0, None);
         store
             .insert_history_batch(std::slice::from_ref(&session), &[], &[])
             .await
@@ -558,7 +548,7 @@ mod tests {
             .fetch_one(&store.pool)
             .await
             .expect("seq");
-        Some((database, store, company.id, seq))
+        Some((database, store, company, seq))
     }
 
     /// Statements of `company` whose first read has taken the generations.
@@ -673,16 +663,8 @@ mod tests {
     /// A store with one company holding one session and its recording: the company, the
     /// session's number and the recording's; `None` (skipped) without a test server.
     async fn recorded_session(test: &str) -> Option<(TestDatabase, PgStore, CompanyId, i64, i64)> {
-        let server = testing::server(test)?;
-        let database = TestDatabase::create(&server).await;
-        let store = PgStore::open_with(&database.url(), 4).await.expect("open");
-        let company = new_company("Acme");
-        let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
-        store
-            .create_company(&company, &admin)
-            .await
-            .expect("company");
-        let session = plain_session(company.id, admin.id, "Planning", 0, None);
+        let (database, store, company, admin) = testing::store_with_a_company(test).await?;
+        let session = plain_session(company, admin.id, "Planning", 0, None);
         let recording = plain_recording(
             &session,
             10,
@@ -711,7 +693,7 @@ mod tests {
         };
         let session_seq = seq("sessions", session.id.as_uuid()).await;
         let recording_seq = seq("recordings", recording.id.as_uuid()).await;
-        Some((database, store, company.id, session_seq, recording_seq))
+        Some((database, store, company, session_seq, recording_seq))
     }
 
     /// Renames the session and lengthens the recording, from another connection.
