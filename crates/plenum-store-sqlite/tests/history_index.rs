@@ -5,7 +5,7 @@
 
 use plenum_domain::history::{Attendance, DeviceType, MediaType, RecordingKind, RecordingStatus};
 use plenum_domain::history_query::{RecordingFilter, SearchText, SessionQuery};
-use plenum_domain::ids::{AttendanceId, CompanyId, UserId};
+use plenum_domain::ids::{AttendanceId, CompanyId, SessionId, UserId};
 use plenum_domain::user::Role;
 use plenum_store::contract::{at, new_company, new_user};
 use plenum_store::contract_history::{offset_page, plain_recording, plain_session};
@@ -214,8 +214,13 @@ async fn live_meetings_do_not_move_the_history_generations() {
     assert_eq!(listed.items[0].participants.len(), 1);
 }
 
-/// What the history lists answer for a handful of queries and pages.
-async fn answers(store: &SqliteStore, company: CompanyId) -> Vec<(String, String)> {
+/// What the history lists answer for a handful of queries and pages, and for `owners`'
+/// filters (a session's or a participant's recordings).
+async fn answers(
+    store: &SqliteStore,
+    company: CompanyId,
+    owners: &[RecordingFilter],
+) -> Vec<(String, String)> {
     let named = |text: &str| SessionQuery {
         name: SearchText::parse(Some(text), plenum_domain::Field::Filter).expect("valid"),
         ..SessionQuery::default()
@@ -249,7 +254,7 @@ async fn answers(store: &SqliteStore, company: CompanyId) -> Vec<(String, String
                 .expect("list sessions");
             out.push((format!("{query:?} at {offset}"), format!("{page:?}")));
         }
-        for filter in &recordings {
+        for filter in recordings.iter().chain(owners) {
             let page = store
                 .find_recordings(company, filter, offset_page(offset, 5))
                 .await
@@ -274,8 +279,20 @@ async fn after_every_kind_of_change_remembered_lists_equal_a_fresh_store() {
     for i in 0..14 {
         let name = if i % 3 == 0 { "Planning" } else { "Review" };
         let session = plain_session(acme, alice, name, i * 1000, None);
+        let stay = Attendance {
+            id: AttendanceId::new(at(i * 1000 + 5)),
+            session: session.id,
+            user: Some(alice),
+            display_name: "Alice".to_owned(),
+            call_number: String::new(),
+            device_type: DeviceType::Web,
+            media_type: MediaType::Video,
+            department: String::new(),
+            joined_at: at(i * 1000 + 5),
+            left_at: Some(at(i * 1000 + 50)),
+        };
         for r in 0..2 {
-            recordings.push(plain_recording(
+            let mut recording = plain_recording(
                 &session,
                 i * 1000 + 10 + r,
                 60 + 50 * u32::try_from(i + r).expect("small"),
@@ -290,22 +307,49 @@ async fn after_every_kind_of_change_remembered_lists_equal_a_fresh_store() {
                 } else {
                     RecordingKind::Audio
                 },
-            ));
+            );
+            // The second of each session is its participant's own.
+            if r == 1 {
+                recording.attendance = Some(stay.id);
+            }
+            recordings.push(recording);
         }
-        stays.push(Attendance {
-            id: AttendanceId::new(at(i * 1000 + 5)),
-            session: session.id,
-            user: Some(alice),
-            display_name: "Alice".to_owned(),
-            call_number: String::new(),
-            device_type: DeviceType::Web,
-            media_type: MediaType::Video,
-            department: String::new(),
-            joined_at: at(i * 1000 + 5),
-            left_at: Some(at(i * 1000 + 50)),
-        });
+        stays.push(stay);
         sessions.push(session);
     }
+    let mut running = plain_session(acme, alice, "Planning live", 20_000, None);
+    running.ended_at = None;
+    // A session's and a participant's recordings, of rows the changes below touch: a
+    // recording deleted (session 2), made and completed (the running one), shortened (stay
+    // 3's); one session moved (1); and a session that is nobody's.
+    let owners = [
+        RecordingFilter {
+            session: Some(sessions[2].id),
+            ..RecordingFilter::default()
+        },
+        RecordingFilter {
+            session: Some(running.id),
+            ..RecordingFilter::default()
+        },
+        RecordingFilter {
+            participant: Some(stays[3].id),
+            ..RecordingFilter::default()
+        },
+        RecordingFilter {
+            participant: Some(stays[3].id),
+            min_duration_secs: Some(100),
+            ..RecordingFilter::default()
+        },
+        RecordingFilter {
+            session: Some(sessions[1].id),
+            status: Some(RecordingStatus::Completed),
+            ..RecordingFilter::default()
+        },
+        RecordingFilter {
+            session: Some(SessionId::new(at(99_999))),
+            ..RecordingFilter::default()
+        },
+    ];
     store
         .insert_history_batch(&sessions, &stays, &recordings)
         .await
@@ -314,15 +358,16 @@ async fn after_every_kind_of_change_remembered_lists_equal_a_fresh_store() {
     let same_as_fresh = |step: &'static str| {
         let dir = &dir;
         let store = &store;
+        let owners = &owners;
         async move {
             // Twice: the first listing after a change carries the memory over, the second
             // reads what it kept.
             for _ in 0..2 {
-                let kept = answers(store, acme).await;
+                let kept = answers(store, acme, owners).await;
                 let fresh = SqliteStore::open(dir.path(), Durability::Normal)
                     .await
                     .expect("open a second store");
-                let anew = answers(&fresh, acme).await;
+                let anew = answers(&fresh, acme, owners).await;
                 for (k, a) in kept.iter().zip(&anew) {
                     assert_eq!(k, a, "after {step}");
                 }
@@ -332,8 +377,6 @@ async fn after_every_kind_of_change_remembered_lists_equal_a_fresh_store() {
     same_as_fresh("listing everything once").await;
 
     // A meeting starts, is joined and ends (as the live journal writes it).
-    let mut running = plain_session(acme, alice, "Planning live", 20_000, None);
-    running.ended_at = None;
     store
         .record_live(vec![LiveWrite::SessionStarted(Box::new(running.clone()))])
         .await

@@ -1845,9 +1845,33 @@ pub async fn history_lists_answer_as_a_plain_filter_of_the_rows(store: &dyn Stor
         }
         sessions.push(s);
     }
+    // Every other recording of a session that has several is its participant's own.
+    let owned = sessions
+        .iter()
+        .find(|s| recordings.iter().filter(|r| r.session == s.id).count() >= 2)
+        .expect("a session with recordings");
+    let stay = Attendance {
+        id: AttendanceId::new(at(0)),
+        session: owned.id,
+        user: None,
+        display_name: "Alice".to_owned(),
+        call_number: String::new(),
+        device_type: DeviceType::Web,
+        media_type: MediaType::Video,
+        department: String::new(),
+        joined_at: owned.started_at,
+        left_at: None,
+    };
+    for r in recordings
+        .iter_mut()
+        .filter(|r| r.session == owned.id)
+        .step_by(2)
+    {
+        r.attendance = Some(stay.id);
+    }
     // Recordings are written after all sessions, so their numbers follow `recordings`' order.
     store
-        .insert_history_batch(&sessions, &[], &[])
+        .insert_history_batch(&sessions, std::slice::from_ref(&stay), &[])
         .await
         .expect("insert sessions");
     store
@@ -1959,16 +1983,18 @@ pub async fn history_lists_answer_as_a_plain_filter_of_the_rows(store: &dyn Stor
                 for (min, max) in durations {
                     for status in statuses {
                         for kind in kinds {
-                            for (room, session) in [
-                                (None, None),
-                                (Some(rooms[2]), None),
-                                (None, Some(one_session)),
+                            for (room, session, participant) in [
+                                (None, None, None),
+                                (Some(rooms[2]), None, None),
+                                (None, Some(one_session), None),
+                                (None, None, Some(stay.id)),
+                                (None, Some(owned.id), Some(stay.id)),
                             ] {
                                 let filter = RecordingFilter {
                                     started: *started,
                                     ended,
                                     room,
-                                    participant: None,
+                                    participant,
                                     session,
                                     status,
                                     kind,
@@ -1992,6 +2018,9 @@ pub async fn history_lists_answer_as_a_plain_filter_of_the_rows(store: &dyn Stor
                                             })
                                         })
                                         .filter(|r| session.is_none_or(|s| r.session == s))
+                                        .filter(|r| {
+                                            participant.is_none_or(|p| r.attendance == Some(p))
+                                        })
                                         .filter(|r| status.is_none_or(|s| r.status == s))
                                         .filter(|r| kind.is_none_or(|k| r.kind == k))
                                         .filter(|r| min.is_none_or(|m| r.duration_secs >= m))

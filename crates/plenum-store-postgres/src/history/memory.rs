@@ -298,7 +298,7 @@ impl HistorySnapshot for Reads<'_> {
         // A recording's room is its session's, if the session is the company's.
         let rows = sqlx::query(
             "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
-                 s.room_id \
+                 r.session_seq, r.attendance_seq, s.room_id \
              FROM recordings r \
              LEFT JOIN sessions s ON s.seq = r.session_seq AND s.company_id = r.company_id \
              WHERE r.company_id = $1 ORDER BY r.started_at DESC, r.seq DESC",
@@ -321,6 +321,8 @@ impl HistorySnapshot for Reads<'_> {
                     .ok_or_else(|| corrupt("recordings.status"))?,
                 kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
                 room: col(row, "room_id")?,
+                session: col(row, "session_seq")?,
+                stay: col(row, "attendance_seq")?,
             });
         }
         Ok(())
