@@ -472,7 +472,8 @@ impl RecordingIndex {
         let only_started = RecordingFilter {
             started: InstantRange::default(),
             ..filter.clone()
-        } == RecordingFilter::default();
+        } == RecordingFilter::default()
+            && owners == Owners::default();
         if only_started {
             pager.extend(&self.seqs[lo..hi]);
             return pager.selection;

@@ -44,7 +44,7 @@ use plenum_store::{
 use plenum_domain::history::{RecordingKind, RecordingStatus};
 use plenum_domain::ids::RoomId;
 use plenum_store_memory::Subject;
-use plenum_store_memory::history::{HistoryMemory, HistorySnapshot, RecordingEntry, SessionEntry};
+use plenum_store_memory::history::{HistorySnapshot, RecordingEntry, SessionEntry};
 
 use crate::database::generations::{self, on_this_thread};
 use crate::{SqliteStore, corrupt, db_err, instant, internal, ms, write_tx};
