@@ -48,6 +48,25 @@ pub enum Subject {
 }
 
 impl Subject {
+    /// Every subject, in the order of [`Subject::index`].
+    pub const ALL: [Subject; 5] = [
+        Subject::Schedules,
+        Subject::Sessions,
+        Subject::Recordings,
+        Subject::SessionRows,
+        Subject::RecordingRows,
+    ];
+
+    /// Its place in [`Subject::ALL`], for a table of values per subject.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The subject named `name` (as [`Subject::as_str`] names it).
+    pub fn parse(name: &str) -> Option<Subject> {
+        Subject::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Subject::Schedules => "schedules",
@@ -456,4 +475,18 @@ impl<R: Clone> RowCache<R> {
 
 fn poisoned() -> StoreError {
     StoreError::Internal("an in-memory index lock was poisoned".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Subject;
+
+    #[test]
+    fn every_subject_has_its_own_place_and_is_found_by_its_name() {
+        for (place, subject) in Subject::ALL.into_iter().enumerate() {
+            assert_eq!(subject.index(), place);
+            assert_eq!(Subject::parse(subject.as_str()), Some(subject));
+        }
+        assert_eq!(Subject::parse("meetings"), None);
+    }
 }

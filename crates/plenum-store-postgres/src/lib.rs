@@ -12,6 +12,8 @@
 //! - Migrations (`migrations/`) are embedded and applied at [`PgStore::open`].
 //! - Instants are `bigint` UTC milliseconds, as in SQLite.
 
+mod batch;
+mod generations;
 mod history;
 mod import;
 mod leases;
@@ -58,6 +60,11 @@ pub struct PgStore {
     /// Each company's meetings in list order, for the company-wide list (`meetings.rs`),
     /// trusted on the same terms.
     schedules: std::sync::Arc<plenum_store_memory::schedules::ScheduleMemory>,
+    /// The generations those answers are checked against, read once for all that wait
+    /// (`generations.rs`).
+    generations: generations::GenerationReads,
+    /// Rocket.Chat's request counts, counted together (`limits.rs`).
+    counts: limits::RequestCounts,
 }
 
 type Tx = Transaction<'static, Postgres>;
@@ -163,11 +170,15 @@ impl PgStore {
         // the migrations and the others find them applied.
         MIGRATOR.run(&pool).await.map_err(internal)?;
         let notices = notices::Channel::open(&pool).await?;
+        let generations = generations::GenerationReads::start(pool.clone());
+        let counts = limits::RequestCounts::start(pool.clone());
         Ok(Self {
             pool,
             notices,
             history: std::sync::Arc::default(),
             schedules: std::sync::Arc::default(),
+            generations,
+            counts,
         })
     }
 

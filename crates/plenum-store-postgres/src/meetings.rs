@@ -883,22 +883,33 @@ pub(crate) async fn find_schedules(
 
 // --- the company-wide list from memory --------------------------------------------------------
 
-/// This backend's side of the meeting list's speed layer (`plenum_store_memory::schedules`):
-/// reads on one connection — a `REPEATABLE READ` transaction's for a rebuild, so the
-/// generation and the rows it indexes are one snapshot; a bare connection for a list, which
-/// only reads the generation.
-struct ScheduleReads<'c> {
-    conn: &'c mut sqlx::PgConnection,
+/// This backend's side of the meeting list's speed layer (`plenum_store_memory::schedules`).
+enum ScheduleReads<'c> {
+    /// A rebuild: a `REPEATABLE READ` transaction's connection, so the generation and the rows
+    /// it indexes are one snapshot.
+    Snapshot(&'c mut sqlx::PgConnection),
+    /// A list, which only reads the generation: with the other answers waiting
+    /// (`crate::generations`), or on its own if that read failed.
+    Shared(&'c PgStore),
 }
 
 impl ScheduleSnapshot for ScheduleReads<'_> {
     async fn generation(&mut self, company: CompanyId) -> StoreResult<i64> {
+        let conn = match self {
+            ScheduleReads::Snapshot(conn) => &mut **conn,
+            ScheduleReads::Shared(store) => {
+                if let Some(read) = store.generations.read(company, None).await {
+                    return Ok(read.of(Subject::Schedules));
+                }
+                &mut *store.pool.acquire().await.map_err(db_err)?
+            }
+        };
         let generation: Option<i64> = sqlx::query_scalar(
             "SELECT generation FROM change_generations WHERE company_id = $1 AND subject = $2",
         )
         .bind(company.as_uuid())
         .bind(Subject::Schedules.as_str())
-        .fetch_optional(&mut *self.conn)
+        .fetch_optional(conn)
         .await
         .map_err(db_err)?;
         Ok(generation.unwrap_or(0))
@@ -910,6 +921,11 @@ impl ScheduleSnapshot for ScheduleReads<'_> {
         each: &mut (dyn FnMut(ScheduleEntry<'_>) -> StoreResult<()> + Send),
     ) -> StoreResult<()> {
         // The list order of `page_of_schedules`.
+        let ScheduleReads::Snapshot(conn) = self else {
+            return Err(internal(std::io::Error::other(
+                "a meeting list reads no rows from memory's side",
+            )));
+        };
         let rows = sqlx::query(
             "SELECT s.id, s.kind, s.series_id, sr.frequency AS series_frequency, \
              s.meeting_number, s.name, s.name_key, s.password, s.start_at, s.end_at, s.join_code, \
@@ -919,7 +935,7 @@ impl ScheduleSnapshot for ScheduleReads<'_> {
              WHERE s.company_id = $1 ORDER BY s.start_at, s.id",
         )
         .bind(company.as_uuid())
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut **conn)
         .await
         .map_err(db_err)?;
         for row in &rows {
@@ -963,15 +979,9 @@ async fn company_list_from_memory(
     filter: Option<&MeetingFilter>,
     page: PageRequest,
 ) -> StoreResult<Listed> {
-    let mut conn = store.pool.acquire().await.map_err(db_err)?;
     let listed = store
         .schedules
-        .page(
-            &mut ScheduleReads { conn: &mut conn },
-            company,
-            filter,
-            page,
-        )
+        .page(&mut ScheduleReads::Shared(store), company, filter, page)
         .await?;
     if let Listed::Stale { rebuild: true } = listed {
         let began = Instant::now();
@@ -980,7 +990,7 @@ async fn company_list_from_memory(
             let result = async {
                 let mut tx = store.read_snapshot().await?;
                 let built =
-                    ScheduleMemory::build(&mut ScheduleReads { conn: &mut tx }, company).await?;
+                    ScheduleMemory::build(&mut ScheduleReads::Snapshot(&mut tx), company).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(built)
             }

@@ -9,6 +9,9 @@ use plenum_domain::history_query::{RecordingFilter, SearchText, SessionQuery};
 use plenum_domain::ids::{AttendanceId, CompanyId, UserId};
 use plenum_domain::user::Role;
 use plenum_store::contract::{at, new_company, new_user};
+use plenum_store::contract_history::against_a_fresh_store::{
+    Edit, remembered_lists_equal_a_fresh_store,
+};
 use plenum_store::contract_history::{offset_page, plain_recording, plain_session};
 use plenum_store::{History, LiveRecord, LiveWrite, Store};
 use plenum_store_postgres::PgStore;
@@ -227,4 +230,58 @@ async fn live_meetings_do_not_move_the_history_generations() {
         .expect("list");
     assert_eq!(listed.items[0].session.ended_at, Some(at(30)));
     assert_eq!(listed.items[0].participants.len(), 1);
+}
+
+/// A store that has listed everything answers after each kind of change exactly as a store
+/// opened afresh on the same database (the shared scenario; migration 0032's record of which
+/// rows each move was for keeps the rest). The edits come from another connection, as from
+/// another node.
+#[tokio::test]
+async fn after_every_kind_of_change_remembered_lists_equal_a_fresh_store() {
+    let Some((database, store, other)) =
+        fresh_store("after_every_kind_of_change_remembered_lists_equal_a_fresh_store").await
+    else {
+        return;
+    };
+    let reopen = || async {
+        Box::new(
+            PgStore::open_with(&database.url(), 2)
+                .await
+                .expect("open a second store"),
+        ) as Box<dyn Store>
+    };
+    let edit = |edit: Edit| {
+        let other = other.clone();
+        async move {
+            let (sql, id) = match edit {
+                Edit::CompleteRecording(id) => (
+                    "UPDATE recordings SET status = 'completed', ended_at = started_at + 40000, \
+                     download_url = 'https://files.example/made.webm' WHERE id = $1",
+                    id.as_uuid(),
+                ),
+                Edit::RenameAndMoveSession(id) => (
+                    "UPDATE sessions SET name = 'Planning again', \
+                     started_at = started_at + 5500000, ended_at = ended_at + 5500000 \
+                     WHERE id = $1",
+                    id.as_uuid(),
+                ),
+                Edit::ShortenRecording(id) => (
+                    "UPDATE recordings SET duration_secs = 5 WHERE id = $1",
+                    id.as_uuid(),
+                ),
+                Edit::RenameUser(id) => (
+                    "UPDATE users SET real_name = 'Alice Renamed' WHERE id = $1",
+                    id.as_uuid(),
+                ),
+                Edit::DeleteStay(id) => ("DELETE FROM attendance WHERE id = $1", id.as_uuid()),
+            };
+            let done = sqlx::query(sql)
+                .bind(id)
+                .execute(&other)
+                .await
+                .expect("edit");
+            assert_eq!(done.rows_affected(), 1, "{edit:?}");
+        }
+    };
+    remembered_lists_equal_a_fresh_store(&store, reopen, edit).await;
 }

@@ -2052,6 +2052,303 @@ pub async fn history_lists_answer_as_a_plain_filter_of_the_rows(store: &dyn Stor
     }
 }
 
+/// The history lists' memory against a second store opened afresh on the same database. Not a
+/// check of the macro's list: it needs what only a backend's own tests have, a second store on
+/// the same database and edits made past the store (another connection: another node, the
+/// CLI). Both backends' `history_index` tests run it.
+pub mod against_a_fresh_store {
+    use std::future::Future;
+
+    use plenum_domain::history::{
+        Attendance, DeviceType, MediaType, RecordingKind, RecordingStatus,
+    };
+    use plenum_domain::history_query::{InstantRange, RecordingFilter, SearchText, SessionQuery};
+    use plenum_domain::ids::{AttendanceId, CompanyId, RecordingId, SessionId, UserId};
+
+    use super::{offset_page, plain_recording, plain_session};
+    use crate::contract::at;
+    use crate::{LiveWrite, Store};
+
+    /// A change made past the store, in the backend's own SQL.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Edit {
+        /// `status` completed, `ended_at` 40 s after the start, a download link.
+        CompleteRecording(RecordingId),
+        /// Renamed 'Planning again', started and ended 5,500 s later.
+        RenameAndMoveSession(SessionId),
+        /// `duration_secs` 5.
+        ShortenRecording(RecordingId),
+        /// `real_name` 'Alice Renamed'.
+        RenameUser(UserId),
+        DeleteStay(AttendanceId),
+    }
+
+    /// What the history lists answer for a handful of queries and pages, and for `owners`'
+    /// filters (a session's or a participant's recordings).
+    async fn answers(
+        store: &dyn Store,
+        company: CompanyId,
+        owners: &[RecordingFilter],
+    ) -> Vec<(String, String)> {
+        let named = |text: &str| SessionQuery {
+            name: SearchText::parse(Some(text), plenum_domain::Field::Filter).expect("valid"),
+            ..SessionQuery::default()
+        };
+        let sessions = [
+            SessionQuery::default(),
+            SessionQuery {
+                with_participants: true,
+                ..SessionQuery::default()
+            },
+            named("plan"),
+        ];
+        let recordings = [
+            RecordingFilter::default(),
+            RecordingFilter {
+                status: Some(RecordingStatus::Completed),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                kind: Some(RecordingKind::Audio),
+                min_duration_secs: Some(100),
+                ..RecordingFilter::default()
+            },
+        ];
+        let mut out = Vec::new();
+        for offset in [0, 4, 9] {
+            for query in &sessions {
+                let page = store
+                    .find_sessions(company, query, offset_page(offset, 5))
+                    .await
+                    .expect("list sessions");
+                out.push((format!("{query:?} at {offset}"), format!("{page:?}")));
+            }
+            for filter in recordings.iter().chain(owners) {
+                let page = store
+                    .find_recordings(company, filter, offset_page(offset, 5))
+                    .await
+                    .expect("list recordings");
+                out.push((format!("{filter:?} at {offset}"), format!("{page:?}")));
+            }
+        }
+        out
+    }
+
+    /// A store that has listed everything (its indexes built, its rows remembered) answers
+    /// after each kind of change exactly as a store opened afresh on the same database, which
+    /// builds and reads everything anew: the rows and index entries a change touched are
+    /// dropped or patched, the others kept (the backend's record of which rows each move of a
+    /// generation was for). `store` is new and empty; `reopen` opens another store on its
+    /// database; `edit` makes a change past both.
+    pub async fn remembered_lists_equal_a_fresh_store<R, F, E, D>(
+        store: &dyn Store,
+        reopen: R,
+        edit: E,
+    ) where
+        R: Fn() -> F,
+        F: Future<Output = Box<dyn Store>>,
+        E: Fn(Edit) -> D,
+        D: Future<Output = ()>,
+    {
+        let (acme, alice) = super::plain_company(store, "Acme").await;
+        let mut sessions = Vec::new();
+        let mut recordings = Vec::new();
+        let mut stays = Vec::new();
+        for i in 0..14 {
+            let name = if i % 3 == 0 { "Planning" } else { "Review" };
+            let session = plain_session(acme, alice, name, i * 1000, None);
+            let stay = Attendance {
+                id: AttendanceId::new(at(i * 1000 + 5)),
+                session: session.id,
+                user: Some(alice),
+                display_name: "Alice".to_owned(),
+                call_number: String::new(),
+                device_type: DeviceType::Web,
+                media_type: MediaType::Video,
+                department: String::new(),
+                joined_at: at(i * 1000 + 5),
+                left_at: Some(at(i * 1000 + 50)),
+            };
+            for r in 0..2 {
+                let mut recording = plain_recording(
+                    &session,
+                    i * 1000 + 10 + r,
+                    60 + 50 * u32::try_from(i + r).expect("small"),
+                    true,
+                    if (i + r) % 4 == 0 {
+                        RecordingStatus::Processing
+                    } else {
+                        RecordingStatus::Completed
+                    },
+                    if r == 0 {
+                        RecordingKind::Video
+                    } else {
+                        RecordingKind::Audio
+                    },
+                );
+                // The second of each session is its participant's own.
+                if r == 1 {
+                    recording.attendance = Some(stay.id);
+                }
+                recordings.push(recording);
+            }
+            stays.push(stay);
+            sessions.push(session);
+        }
+        let mut running = plain_session(acme, alice, "Planning live", 20_000, None);
+        running.ended_at = None;
+        // A session's and a participant's recordings, of rows the changes below touch: a
+        // recording deleted (session 2), made and completed (the running one), shortened
+        // (stay 3's); one session moved (1); and a session that is nobody's.
+        let owners = [
+            RecordingFilter {
+                session: Some(sessions[2].id),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                session: Some(running.id),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                participant: Some(stays[3].id),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                participant: Some(stays[3].id),
+                min_duration_secs: Some(100),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                session: Some(sessions[1].id),
+                status: Some(RecordingStatus::Completed),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                session: Some(SessionId::new(at(99_999))),
+                ..RecordingFilter::default()
+            },
+        ];
+        store
+            .insert_history_batch(&sessions, &stays, &recordings)
+            .await
+            .expect("insert");
+        let same_as_fresh = |step: &'static str| {
+            let reopen = &reopen;
+            let owners = &owners;
+            async move {
+                // Twice: the first listing after a change carries the memory over, the second
+                // reads what it kept.
+                for _ in 0..2 {
+                    let kept = answers(store, acme, owners).await;
+                    let fresh = reopen().await;
+                    let anew = answers(fresh.as_ref(), acme, owners).await;
+                    for (k, a) in kept.iter().zip(&anew) {
+                        assert_eq!(k, a, "after {step}");
+                    }
+                }
+            }
+        };
+        same_as_fresh("listing everything once").await;
+
+        // A meeting starts, is joined and ends (as the live journal writes it).
+        store
+            .record_live(vec![LiveWrite::SessionStarted(Box::new(running.clone()))])
+            .await
+            .expect("start");
+        same_as_fresh("a session started").await;
+        let stay = Attendance {
+            id: AttendanceId::new(at(20_005)),
+            session: running.id,
+            user: Some(alice),
+            display_name: "Alice".to_owned(),
+            call_number: String::new(),
+            device_type: DeviceType::Web,
+            media_type: MediaType::Video,
+            department: String::new(),
+            joined_at: at(20_005),
+            left_at: None,
+        };
+        store
+            .record_live(vec![LiveWrite::Joined(Box::new(stay.clone()))])
+            .await
+            .expect("join");
+        same_as_fresh("a stay in a running session").await;
+        store
+            .record_live(vec![
+                LiveWrite::Left {
+                    attendance: stay.id,
+                    at: at(20_050),
+                    reason: "left",
+                },
+                LiveWrite::SessionEnded {
+                    session: running.id,
+                    at: at(20_060),
+                    reason: "ended",
+                    peak_participants: 1,
+                },
+            ])
+            .await
+            .expect("end");
+        same_as_fresh("a session ended").await;
+
+        // A recording of it, then completed; a stay added to an ended session (an import).
+        let mut made = plain_recording(
+            &running,
+            20_010,
+            40,
+            false,
+            RecordingStatus::Processing,
+            RecordingKind::Audio,
+        );
+        made.ended_at = None;
+        store
+            .insert_history_batch(&[], &[], std::slice::from_ref(&made))
+            .await
+            .expect("a recording");
+        same_as_fresh("a recording added").await;
+        edit(Edit::CompleteRecording(made.id)).await;
+        same_as_fresh("a recording completed").await;
+        let late = Attendance {
+            id: AttendanceId::new(at(3_006)),
+            session: sessions[3].id,
+            user: None,
+            display_name: "Guest".to_owned(),
+            joined_at: at(3_006),
+            left_at: Some(at(3_007)),
+            ..stay.clone()
+        };
+        store
+            .insert_history_batch(&[], std::slice::from_ref(&late), &[])
+            .await
+            .expect("a late stay");
+        same_as_fresh("a stay added to an ended session").await;
+
+        // Edits from elsewhere: a session renamed and moved in time, a recording's duration.
+        edit(Edit::RenameAndMoveSession(sessions[1].id)).await;
+        same_as_fresh("a session renamed and moved").await;
+        edit(Edit::ShortenRecording(recordings[7].id)).await;
+        same_as_fresh("a recording's duration").await;
+
+        // An owner's rename (every row of the company) and deletions.
+        edit(Edit::RenameUser(alice)).await;
+        same_as_fresh("the owner renamed").await;
+        let first_recording = RecordingFilter {
+            started: InstantRange {
+                from: Some(at(2_010)),
+                until: Some(at(2_011)),
+            },
+            ..RecordingFilter::default()
+        };
+        store
+            .delete_recordings(acme, &first_recording)
+            .await
+            .expect("delete");
+        same_as_fresh("a recording deleted").await;
+        edit(Edit::DeleteStay(late.id)).await;
+        same_as_fresh("a stay deleted").await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Every check must be listed in [`history_contract_tests!`], or backends silently skip it.

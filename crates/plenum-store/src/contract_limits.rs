@@ -188,13 +188,21 @@ pub async fn requests_are_counted_in_fixed_windows_per_key(store: &dyn Store) {
 }
 
 pub async fn concurrent_requests_of_one_key_are_counted_exactly(store: &dyn Store) {
-    let key = requests(3);
-    let counted =
-        futures::future::join_all((0..20).map(|_| store.count_request(&key, WINDOW, at_ms(100))))
-            .await
-            .into_iter()
-            .map(|c| c.expect("count"))
-            .collect::<Vec<_>>();
+    let (key, other) = (requests(3), requests(6));
+    // Requests of two keys, interleaved: each key's are counted on their own.
+    let both = futures::future::join_all((0..30).map(|i| {
+        let key = if i % 3 == 2 { &other } else { &key };
+        store.count_request(key, WINDOW, at_ms(100))
+    }))
+    .await
+    .into_iter()
+    .map(|c| c.expect("count"))
+    .collect::<Vec<_>>();
+    let (counted, others): (Vec<_>, Vec<_>) =
+        both.into_iter().enumerate().partition(|(i, _)| i % 3 != 2);
+    let counted: Vec<WindowCount> = counted.into_iter().map(|(_, c)| c).collect();
+    let others: BTreeSet<u32> = others.into_iter().map(|(_, c)| c.count).collect();
+    assert_eq!(others, (1..=10).collect(), "the other key's own counts");
     let counts: BTreeSet<u32> = counted.iter().map(|c| c.count).collect();
     assert_eq!(counts, (1..=20).collect(), "each request has its own count");
     assert!(

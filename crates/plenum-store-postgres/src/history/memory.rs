@@ -2,15 +2,17 @@
 //!
 //! The layer's port asks that everything one answer reads describes one state of the
 //! database. One `REPEATABLE READ` transaction per answer does that ([`Reads::snapshot`]), at
-//! five round trips — BEGIN, the room, two generations, COMMIT — even when memory holds the
+//! five round trips (BEGIN, the room, two generations, COMMIT) even when memory holds the
 //! whole answer; on PostgreSQL those round trips were most of a list's cost (BENCHMARKS.md,
 //! "PostgreSQL side by side with SQLite").
 //!
 //! So an answer is first tried with single statements ([`Reads::statements`]), which read
 //! one state another way:
-//! - The first statement reads all the company's generations, and whether the asked room is
-//!   the company's. When memory holds the index and the rows at those generations, that is
-//!   the answer's only round trip.
+//! - The first read takes all the company's generations, and whether the asked room is the
+//!   company's, from one statement shared with the other answers waiting at the same moment
+//!   (`crate::generations`), which begins after the answer was asked. When memory holds the
+//!   index and the rows at those generations, the answer reads nothing else: on a busy node
+//!   many answers share one round trip.
 //! - A statement that then reads rows also reads, in the same statement, the generation of
 //!   the rows' subject. Generations only grow, and every change the rows show moves theirs in
 //!   the change's own transaction, so the same generation means the same rows as at the first
@@ -20,7 +22,10 @@
 //!   ([`Reads::moved`]) and the caller answers again in one transaction. Nothing a stopped
 //!   attempt read reached memory: the check runs before the rows are returned.
 //!
-//! An index is therefore always built in a transaction; a page's missing rows usually are not.
+//! An index is therefore always built or patched in a transaction (the layer holds the
+//! company's index meanwhile, and a statement would wait there for a pool connection). A
+//! page's missing rows usually are not, nor is which rows the moves since the remembered rows'
+//! generation were for (`history_changes`, migration 0032): one statement, checked as any.
 
 use std::collections::HashMap;
 
@@ -40,6 +45,7 @@ use plenum_store_memory::history::{HistorySnapshot, RecordingEntry, SessionEntry
 use sqlx::Postgres;
 
 use super::{RECORDING_COLUMNS, RECORDING_FROM, SESSION_COLUMNS, recording_from_row, session_row};
+use crate::generations::{GenerationReads, Generations};
 use crate::{Tx, col, corrupt, db_err};
 
 type Statement<'q> = Query<'q, Postgres, PgArguments>;
@@ -53,27 +59,12 @@ enum Way<'t> {
     Snapshot(&'t mut Tx),
     Statements {
         pool: &'t PgPool,
+        generations: &'t GenerationReads,
         company: CompanyId,
-        /// What the first statement read; `None` before it.
-        first: Option<FirstRead>,
+        /// What the first read found; `None` before it.
+        first: Option<Generations>,
         moved: bool,
     },
-}
-
-struct FirstRead {
-    /// The company's generation of each subject that has one (others are 0).
-    generations: Vec<(String, i64)>,
-    /// The room asked about, and whether it is the company's.
-    room: Option<(RoomId, bool)>,
-}
-
-impl FirstRead {
-    fn generation(&self, subject: Subject) -> i64 {
-        self.generations
-            .iter()
-            .find(|(s, _)| s == subject.as_str())
-            .map_or(0, |(_, g)| *g)
-    }
 }
 
 /// What a stopped attempt reports; its caller answers again in a transaction.
@@ -90,10 +81,15 @@ impl<'t> Reads<'t> {
     }
 
     /// Reads `company`'s lists with single checked statements.
-    pub(super) fn statements(pool: &'t PgPool, company: CompanyId) -> Self {
+    pub(super) fn statements(
+        pool: &'t PgPool,
+        generations: &'t GenerationReads,
+        company: CompanyId,
+    ) -> Self {
         Self {
             way: Way::Statements {
                 pool,
+                generations,
                 company,
                 first: None,
                 moved: false,
@@ -114,42 +110,22 @@ impl<'t> Reads<'t> {
         moved()
     }
 
-    /// The first statement of an attempt: the company's generations and, if `room` is given,
-    /// whether it is the company's. Any later question about a room is the snapshot's.
+    /// The first read of an attempt: the company's generations and, if `room` is given,
+    /// whether it is the company's, shared with the other answers waiting
+    /// (`crate::generations`). Any later question about a room is the snapshot's.
     async fn first_read(&mut self, company: CompanyId, room: Option<RoomId>) -> StoreResult<()> {
-        let pool = match &self.way {
+        let generations = match &self.way {
             Way::Statements {
-                pool,
+                generations,
                 company: own,
                 first: None,
                 ..
-            } if *own == company => *pool,
+            } if *own == company => *generations,
             _ => return Err(self.stop()),
         };
-        // A row with no subject says the room is the company's.
-        let rows = sqlx::query(
-            "SELECT subject, generation FROM change_generations WHERE company_id = $1 \
-             UNION ALL SELECT NULL, 0 FROM rooms WHERE id = $2 AND company_id = $1",
-        )
-        .bind(company.as_uuid())
-        .bind(room.map(|r| r.as_uuid()))
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-        let mut read = FirstRead {
-            generations: Vec::with_capacity(rows.len()),
-            room: room.map(|r| (r, false)),
+        let Some(read) = generations.read(company, room).await else {
+            return Err(self.stop());
         };
-        for row in &rows {
-            match col::<Option<String>>(row, "subject")? {
-                Some(subject) => read.generations.push((subject, col(row, "generation")?)),
-                None => {
-                    if let Some((_, known)) = &mut read.room {
-                        *known = true;
-                    }
-                }
-            }
-        }
         if let Way::Statements { first, .. } = &mut self.way {
             *first = Some(read);
         }
@@ -158,7 +134,7 @@ impl<'t> Reads<'t> {
 
     /// The rows of `select` (a `SELECT …` whose parameters `bind` binds, `$1..$params`): in
     /// the snapshot, or as one statement that also reads the generation of `subject`, which
-    /// must be the first statement's.
+    /// must be the first read's.
     async fn rows(
         &mut self,
         select: &str,
@@ -178,7 +154,7 @@ impl<'t> Reads<'t> {
                 company,
                 first: Some(first),
                 ..
-            } => (*pool, *company, first.generation(subject)),
+            } => (*pool, *company, first.of(subject)),
             // Rows before any generation was read: nothing to check them against.
             Way::Statements { first: None, .. } => return Err(self.stop()),
         };
@@ -225,7 +201,7 @@ impl HistorySnapshot for Reads<'_> {
                 company: own,
                 first: Some(first),
                 ..
-            } if *own == company => Ok(first.generation(subject)),
+            } if *own == company => Ok(first.of(subject)),
             _ => Err(self.stop()),
         }
     }
@@ -247,7 +223,7 @@ impl HistorySnapshot for Reads<'_> {
                 match &self.way {
                     Way::Statements {
                         first:
-                            Some(FirstRead {
+                            Some(Generations {
                                 room: Some((asked, known)),
                                 ..
                             }),
@@ -267,24 +243,14 @@ impl HistorySnapshot for Reads<'_> {
         let Way::Snapshot(tx) = &mut self.way else {
             return Err(self.stop());
         };
-        let rows = sqlx::query(
-            "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = $1 \
-             ORDER BY started_at DESC, seq DESC",
-        )
+        let rows = sqlx::query(&format!(
+            "{SESSION_ENTRIES} ORDER BY started_at DESC, seq DESC"
+        ))
         .bind(company.as_uuid())
         .fetch_all(&mut ***tx)
         .await
         .map_err(db_err)?;
-        for row in &rows {
-            let name: &str = col(row, "name")?;
-            each(SessionEntry {
-                seq: col(row, "seq")?,
-                started_at: col(row, "started_at")?,
-                room: col(row, "room_id")?,
-                name,
-            });
-        }
-        Ok(())
+        each_session_entry(&rows, each)
     }
 
     async fn scan_recordings(
@@ -295,37 +261,14 @@ impl HistorySnapshot for Reads<'_> {
         let Way::Snapshot(tx) = &mut self.way else {
             return Err(self.stop());
         };
-        // A recording's room is its session's, if the session is the company's.
-        let rows = sqlx::query(
-            "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
-                 r.session_seq, r.attendance_seq, s.room_id \
-             FROM recordings r \
-             LEFT JOIN sessions s ON s.seq = r.session_seq AND s.company_id = r.company_id \
-             WHERE r.company_id = $1 ORDER BY r.started_at DESC, r.seq DESC",
-        )
+        let rows = sqlx::query(&format!(
+            "{RECORDING_ENTRIES} ORDER BY r.started_at DESC, r.seq DESC"
+        ))
         .bind(company.as_uuid())
         .fetch_all(&mut ***tx)
         .await
         .map_err(db_err)?;
-        for row in &rows {
-            let status: &str = col(row, "status")?;
-            let kind: &str = col(row, "kind")?;
-            let duration: i64 = col(row, "duration_secs")?;
-            each(RecordingEntry {
-                seq: col(row, "seq")?,
-                started_at: col(row, "started_at")?,
-                ended_at: col(row, "ended_at")?,
-                duration_secs: u32::try_from(duration)
-                    .map_err(|_| corrupt("recordings.duration_secs"))?,
-                status: RecordingStatus::parse(status)
-                    .ok_or_else(|| corrupt("recordings.status"))?,
-                kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
-                room: col(row, "room_id")?,
-                session: col(row, "session_seq")?,
-                stay: col(row, "attendance_seq")?,
-            });
-        }
-        Ok(())
+        each_recording_entry(&rows, each)
     }
 
     /// The sessions numbered `seqs` with their owners and first completed recordings (a
@@ -442,13 +385,154 @@ impl HistorySnapshot for Reads<'_> {
             .map(|row| Ok((col(row, "recording_seq")?, recording_from_row(row)?)))
             .collect()
     }
+
+    // What the moves since a generation were for: in the snapshot, or as a statement checked
+    // against the first statement's generations. The changed rows' index entries: in the
+    // snapshot only (`for_an_index`).
+
+    async fn changes_since(
+        &mut self,
+        company: CompanyId,
+        subject: Subject,
+        since: i64,
+    ) -> StoreResult<Option<Vec<i64>>> {
+        if matches!(subject, Subject::Sessions | Subject::Recordings) {
+            self.for_an_index()?;
+        }
+        let current = self.generation(company, subject).await?;
+        if current - since > CHANGES_KEPT {
+            return Ok(None);
+        }
+        let rows = self
+            .rows(
+                "SELECT seq FROM history_changes \
+                 WHERE company_id = $1 AND subject = $2 AND generation > $3",
+                3,
+                subject,
+                move |q| q.bind(company.as_uuid()).bind(subject.as_str()).bind(since),
+            )
+            .await?;
+        // One record per move, unless the moves predate the records (migration 0032).
+        if i64::try_from(rows.len()).ok() != Some(current - since) {
+            return Ok(None);
+        }
+        // A NULL is a move for any row.
+        rows.iter()
+            .map(|row| col::<Option<i64>>(row, "seq"))
+            .collect::<StoreResult<Option<Vec<i64>>>>()
+    }
+
+    async fn session_entries(
+        &mut self,
+        company: CompanyId,
+        seqs: &[i64],
+        each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+    ) -> StoreResult<()> {
+        self.for_an_index()?;
+        let rows = self
+            .rows(
+                &format!("{SESSION_ENTRIES} AND seq = ANY($2)"),
+                2,
+                Subject::Sessions,
+                move |q| q.bind(company.as_uuid()).bind(seqs.to_vec()),
+            )
+            .await?;
+        each_session_entry(&rows, each)
+    }
+
+    async fn recording_entries(
+        &mut self,
+        company: CompanyId,
+        seqs: &[i64],
+        each: &mut (dyn FnMut(RecordingEntry) + Send),
+    ) -> StoreResult<()> {
+        self.for_an_index()?;
+        let rows = self
+            .rows(
+                &format!("{RECORDING_ENTRIES} AND r.seq = ANY($2)"),
+                2,
+                Subject::Recordings,
+                move |q| q.bind(company.as_uuid()).bind(seqs.to_vec()),
+            )
+            .await?;
+        each_recording_entry(&rows, each)
+    }
+}
+
+impl Reads<'_> {
+    /// What an index is built or patched from is read in the snapshot only: the layer reads
+    /// it holding the company's index (`GenerationCache::get`), and a statement would wait
+    /// there for a pool connection while the requests queued behind it hold theirs in their
+    /// snapshots. (Tried: every list of the company stalled until clients gave up, 10 s.)
+    fn for_an_index(&mut self) -> StoreResult<()> {
+        match self.way {
+            Way::Snapshot(_) => Ok(()),
+            Way::Statements { .. } => Err(self.stop()),
+        }
+    }
+}
+
+/// How many moves of a subject's generation `history_changes` keeps per company (migration
+/// 0032 deletes older ones): a reader that far behind or less finds every move since.
+const CHANGES_KEPT: i64 = 1024;
+
+/// A company's sessions as its index holds them (`$1` the company).
+const SESSION_ENTRIES: &str =
+    "SELECT seq, started_at, room_id, name FROM sessions WHERE company_id = $1";
+
+/// A company's recordings as its index holds them (`$1` the company): a recording's room is
+/// its session's, if the session is the company's.
+const RECORDING_ENTRIES: &str = "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, \
+         r.status, r.kind, r.session_seq, r.attendance_seq, s.room_id \
+     FROM recordings r \
+     LEFT JOIN sessions s ON s.seq = r.session_seq AND s.company_id = r.company_id \
+     WHERE r.company_id = $1";
+
+fn each_session_entry(
+    rows: &[PgRow],
+    each: &mut (dyn FnMut(SessionEntry<'_>) + Send),
+) -> StoreResult<()> {
+    for row in rows {
+        let name: &str = col(row, "name")?;
+        each(SessionEntry {
+            seq: col(row, "seq")?,
+            started_at: col(row, "started_at")?,
+            room: col(row, "room_id")?,
+            name,
+        });
+    }
+    Ok(())
+}
+
+fn each_recording_entry(
+    rows: &[PgRow],
+    each: &mut (dyn FnMut(RecordingEntry) + Send),
+) -> StoreResult<()> {
+    for row in rows {
+        let status: &str = col(row, "status")?;
+        let kind: &str = col(row, "kind")?;
+        let duration: i64 = col(row, "duration_secs")?;
+        each(RecordingEntry {
+            seq: col(row, "seq")?,
+            started_at: col(row, "started_at")?,
+            ended_at: col(row, "ended_at")?,
+            duration_secs: u32::try_from(duration)
+                .map_err(|_| corrupt("recordings.duration_secs"))?,
+            status: RecordingStatus::parse(status).ok_or_else(|| corrupt("recordings.status"))?,
+            kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
+            room: col(row, "room_id")?,
+            session: col(row, "session_seq")?,
+            stay: col(row, "attendance_seq")?,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use plenum_domain::user::Role;
     use plenum_store::contract::{new_company, new_user};
-    use plenum_store::contract_history::plain_session;
+    use plenum_store::contract_history::{plain_recording, plain_session};
     use plenum_store::{History, Store};
 
     use super::*;
@@ -479,9 +563,9 @@ mod tests {
         Some((database, store, company.id, seq))
     }
 
-    /// Statements of `company` whose first statement has read the generations.
+    /// Statements of `company` whose first read has taken the generations.
     async fn after_first_read(store: &PgStore, company: CompanyId) -> Reads<'_> {
-        let mut reads = Reads::statements(&store.pool, company);
+        let mut reads = Reads::statements(&store.pool, &store.generations, company);
         reads
             .generation(company, Subject::SessionRows)
             .await
@@ -522,7 +606,7 @@ mod tests {
             return;
         };
         // Rows before any generation was read.
-        let mut reads = Reads::statements(&store.pool, company);
+        let mut reads = Reads::statements(&store.pool, &store.generations, company);
         assert!(reads.sessions_by_seq(&[seq]).await.is_err());
         assert!(reads.moved());
         // An index scan.
@@ -543,7 +627,7 @@ mod tests {
         assert!(reads.sessions_by_seq(&[seq + 1000]).await.is_err());
         assert!(reads.moved());
         // Another company's generations.
-        let mut reads = Reads::statements(&store.pool, company);
+        let mut reads = Reads::statements(&store.pool, &store.generations, company);
         assert!(
             reads
                 .generation(
@@ -563,7 +647,7 @@ mod tests {
         else {
             return;
         };
-        let mut reads = Reads::statements(&store.pool, company);
+        let mut reads = Reads::statements(&store.pool, &store.generations, company);
         let generation = reads
             .generation(company, Subject::SessionRows)
             .await
@@ -584,5 +668,221 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].1.session, in_snapshot[0].1.session);
         assert_eq!(rows[0].1.owner, in_snapshot[0].1.owner);
+    }
+
+    // What the moves since a generation were for, and the changed rows' entries.
+
+    /// A store with one company holding one session and its recording: the company, the
+    /// session's number and the recording's; `None` (skipped) without a test server.
+    async fn recorded_session(test: &str) -> Option<(TestDatabase, PgStore, CompanyId, i64, i64)> {
+        let server = testing::server(test)?;
+        let database = TestDatabase::create(&server).await;
+        let store = PgStore::open_with(&database.url(), 4).await.expect("open");
+        let company = new_company("Acme");
+        let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
+        store
+            .create_company(&company, &admin)
+            .await
+            .expect("company");
+        let session = plain_session(company.id, admin.id, "Planning", 0, None);
+        let recording = plain_recording(
+            &session,
+            10,
+            60,
+            true,
+            RecordingStatus::Completed,
+            RecordingKind::Video,
+        );
+        store
+            .insert_history_batch(
+                std::slice::from_ref(&session),
+                &[],
+                std::slice::from_ref(&recording),
+            )
+            .await
+            .expect("insert");
+        let seq = |table: &'static str, id: Uuid| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(&format!("SELECT seq FROM {table} WHERE id = $1"))
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("seq")
+            }
+        };
+        let session_seq = seq("sessions", session.id.as_uuid()).await;
+        let recording_seq = seq("recordings", recording.id.as_uuid()).await;
+        Some((database, store, company.id, session_seq, recording_seq))
+    }
+
+    /// Renames the session and lengthens the recording, from another connection.
+    async fn change_both(store: &PgStore, session: i64, recording: i64) {
+        sqlx::query("UPDATE sessions SET name = name || '!' WHERE seq = $1")
+            .bind(session)
+            .execute(&store.pool)
+            .await
+            .expect("rename");
+        sqlx::query("UPDATE recordings SET duration_secs = duration_secs + 1 WHERE seq = $1")
+            .bind(recording)
+            .execute(&store.pool)
+            .await
+            .expect("lengthen");
+    }
+
+    #[tokio::test]
+    async fn changes_read_after_a_change_since_the_first_statement_stop_the_attempt() {
+        let Some((_db, store, company, session, recording)) = recorded_session(
+            "changes_read_after_a_change_since_the_first_statement_stop_the_attempt",
+        )
+        .await
+        else {
+            return;
+        };
+        for subject in [Subject::SessionRows, Subject::RecordingRows] {
+            let mut reads = after_first_read(&store, company).await;
+            let since = reads
+                .generation(company, subject)
+                .await
+                .expect("generation")
+                - 1;
+            change_both(&store, session, recording).await;
+            assert!(reads.changes_since(company, subject, since).await.is_err());
+            assert!(reads.moved(), "the attempt must stop, not answer");
+        }
+        // No change, but no move since either: no row carries the generation.
+        let mut reads = after_first_read(&store, company).await;
+        let current = reads
+            .generation(company, Subject::SessionRows)
+            .await
+            .expect("generation");
+        assert!(
+            reads
+                .changes_since(company, Subject::SessionRows, current)
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+    }
+
+    #[tokio::test]
+    async fn an_index_is_patched_only_in_a_transaction() {
+        let Some((_db, store, company, session, recording)) =
+            recorded_session("an_index_is_patched_only_in_a_transaction").await
+        else {
+            return;
+        };
+        for subject in [Subject::Sessions, Subject::Recordings] {
+            let mut reads = after_first_read(&store, company).await;
+            assert!(reads.changes_since(company, subject, 0).await.is_err());
+            assert!(reads.moved());
+        }
+        let mut reads = after_first_read(&store, company).await;
+        assert!(
+            reads
+                .session_entries(company, &[session], &mut |_| {})
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+        let mut reads = after_first_read(&store, company).await;
+        let mut read = Vec::new();
+        assert!(
+            reads
+                .recording_entries(company, &[recording], &mut |e| read.push(e.seq))
+                .await
+                .is_err()
+        );
+        assert!(reads.moved());
+        assert!(read.is_empty());
+    }
+
+    /// What `reads` says changed since `since` ('session_rows', 'recording_rows').
+    async fn row_changes(
+        reads: &mut Reads<'_>,
+        company: CompanyId,
+        since: [i64; 2],
+    ) -> Vec<Option<Vec<i64>>> {
+        let mut changed = Vec::new();
+        for (subject, since) in [Subject::SessionRows, Subject::RecordingRows]
+            .into_iter()
+            .zip(since)
+        {
+            changed.push(
+                reads
+                    .changes_since(company, subject, since)
+                    .await
+                    .expect("changes"),
+            );
+        }
+        changed
+    }
+
+    #[tokio::test]
+    async fn changes_in_statements_answer_as_the_snapshot_does() {
+        let Some((_db, store, company, session, recording)) =
+            recorded_session("changes_in_statements_answer_as_the_snapshot_does").await
+        else {
+            return;
+        };
+        let mut before = after_first_read(&store, company).await;
+        let mut since = [0; 4];
+        for (at, subject) in since.iter_mut().zip([
+            Subject::SessionRows,
+            Subject::RecordingRows,
+            Subject::Sessions,
+            Subject::Recordings,
+        ]) {
+            *at = before
+                .generation(company, subject)
+                .await
+                .expect("generation");
+        }
+        change_both(&store, session, recording).await;
+
+        let mut reads = after_first_read(&store, company).await;
+        let in_statements = row_changes(&mut reads, company, [since[0], since[1]]).await;
+        assert!(!reads.moved());
+        // The rename moved 'session_rows' for the session; the lengthening moved it for the
+        // recording's session and 'recording_rows' for the recording.
+        assert_eq!(in_statements[0], Some(vec![session, session]));
+        assert_eq!(in_statements[1], Some(vec![recording]));
+
+        let mut tx = store.read_snapshot().await.expect("begin");
+        let mut snapshot = Reads::snapshot(&mut tx);
+        assert_eq!(
+            row_changes(&mut snapshot, company, [since[0], since[1]]).await,
+            in_statements
+        );
+        // The index subjects and entries, in the snapshot: the rename moved 'sessions' for the
+        // session and 'recordings' for any recording (an entry holds its session's room).
+        assert_eq!(
+            snapshot
+                .changes_since(company, Subject::Sessions, since[2])
+                .await
+                .expect("sessions"),
+            Some(vec![session])
+        );
+        assert_eq!(
+            snapshot
+                .changes_since(company, Subject::Recordings, since[3])
+                .await
+                .expect("recordings"),
+            None
+        );
+        let mut names = Vec::new();
+        snapshot
+            .session_entries(company, &[session], &mut |e| names.push(e.name.to_owned()))
+            .await
+            .expect("session entries");
+        assert_eq!(names, vec!["Planning!".to_owned()]);
+        let mut durations = Vec::new();
+        snapshot
+            .recording_entries(company, &[recording], &mut |e| {
+                durations.push(e.duration_secs)
+            })
+            .await
+            .expect("recording entries");
+        assert_eq!(durations, vec![61]);
     }
 }

@@ -103,7 +103,9 @@ async fn session_attendance(
     page: PageRequest,
 ) -> StoreResult<Option<SessionAttendance>> {
     // The invitees are read with the session (once, not per row), and users are joined to
-    // the page only (by key, not by hashing every user).
+    // the page only, by key: the `LIMIT 1` keeps the planner from pulling the lookup up into
+    // a hash of every user (0.57 ms of a 2,100-user company against 0.06 ms; BENCHMARKS.md,
+    // "Generation reads shared by the answers waiting").
     let mut q = Builder::new(format!(
         "WITH found AS (SELECT {SESSION_COLUMNS}, \
              ARRAY(SELECT i.user_id FROM session_invitees i WHERE i.session_seq = s.seq \
@@ -138,8 +140,8 @@ async fn session_attendance(
     .push(" OFFSET ")
     .push_bind(offset(page))
     .push(
-        ") m LEFT JOIN LATERAL (SELECT username, real_name FROM users WHERE id = m.a_user_id) u \
-             ON true) p ON true ORDER BY p.joined_at, p.a_seq",
+        ") m LEFT JOIN LATERAL (SELECT username, real_name FROM users WHERE id = m.a_user_id \
+             LIMIT 1) u ON true) p ON true ORDER BY p.joined_at, p.a_seq",
     );
     let rows = q.build().fetch_all(pool).await.map_err(db_err)?;
     let Some(first) = rows.first() else {
@@ -484,7 +486,7 @@ async fn insert_recordings(tx: &mut Tx, recordings: &[Recording]) -> StoreResult
 /// be `Send`, which an async closure borrowing its arguments cannot yet promise.
 macro_rules! through_memory {
     ($store:expr, $company:expr, |$reads:ident| $answer:expr) => {{
-        let mut statements = Reads::statements(&$store.pool, $company);
+        let mut statements = Reads::statements(&$store.pool, &$store.generations, $company);
         let first = {
             let $reads = &mut statements;
             $answer.await

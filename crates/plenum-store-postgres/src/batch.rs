@@ -1,0 +1,89 @@
+//! Asks answered together. Some questions are asked by nearly every request of a busy node
+//! (a company's change generations, a Rocket.Chat client's request count): one statement each
+//! made their round trip, and on a hot row its lock, most of the request's cost. A [`Batched`]
+//! queue has one task that takes every ask waiting, answers them all with one statement, and
+//! hands each ask its answer.
+//!
+//! Why the answers stay exact: the task takes an ask from the queue before it sends the
+//! statement that answers it, so that statement begins after the ask was made and sees every
+//! change committed before it, on this node or any other, as a statement of the ask's own
+//! would. Asks made while a statement runs wait for the next one: at most two round trips.
+//!
+//! A failed statement answers `None` to all its asks; each asker then asks on its own, so the
+//! database's error is reported where it belongs.
+
+use std::future::Future;
+
+use tokio::sync::{mpsc, oneshot};
+
+use plenum_store::StoreResult;
+
+/// Asks one statement answers at most; more wait for the next.
+const AT_ONCE: usize = 256;
+
+type Queued<A, R> = (A, oneshot::Sender<Option<R>>);
+
+/// The queue of asks of one kind. Its task ends with the queue's last clone.
+#[derive(Debug)]
+pub(crate) struct Batched<A, R> {
+    asks: mpsc::UnboundedSender<Queued<A, R>>,
+}
+
+impl<A, R> Clone for Batched<A, R> {
+    fn clone(&self) -> Self {
+        Self {
+            asks: self.asks.clone(),
+        }
+    }
+}
+
+impl<A: Send + 'static, R: Send + 'static> Batched<A, R> {
+    /// Starts the task: `answer` answers the asks it is given, one answer each, in order.
+    /// `what` names the asks in the log.
+    pub(crate) fn start<F, Fut>(what: &'static str, answer: F) -> Self
+    where
+        F: Fn(Vec<A>) -> Fut + Send + 'static,
+        Fut: Future<Output = StoreResult<Vec<R>>> + Send,
+    {
+        let (asks, mut queue) = mpsc::unbounded_channel::<Queued<A, R>>();
+        tokio::spawn(async move {
+            let mut taken = Vec::with_capacity(AT_ONCE);
+            while queue.recv_many(&mut taken, AT_ONCE).await > 0 {
+                let (asked, waiting): (Vec<A>, Vec<_>) = taken.drain(..).unzip();
+                let count = asked.len();
+                match answer(asked).await {
+                    Ok(answers) if answers.len() == count => {
+                        for (waiter, answer) in waiting.into_iter().zip(answers) {
+                            let _ = waiter.send(Some(answer));
+                        }
+                    }
+                    failed => {
+                        match failed {
+                            Err(e) => {
+                                tracing::warn!(error = %e, what, "a shared read failed; its askers ask on their own")
+                            }
+                            Ok(answers) => tracing::error!(
+                                what,
+                                asks = count,
+                                answers = answers.len(),
+                                "a shared read answered the wrong number of asks"
+                            ),
+                        }
+                        for waiter in waiting {
+                            let _ = waiter.send(None);
+                        }
+                    }
+                }
+            }
+        });
+        Self { asks }
+    }
+
+    /// The answer to `ask`, from a statement sent after this call began; `None` if that
+    /// statement failed (the caller then asks on its own).
+    pub(crate) async fn ask(&self, ask: A) -> Option<R> {
+        let (waiter, answered) = oneshot::channel();
+        self.asks.send((ask, waiter)).ok()?;
+        answered.await.ok().flatten()
+    }
+}
