@@ -1845,9 +1845,33 @@ pub async fn history_lists_answer_as_a_plain_filter_of_the_rows(store: &dyn Stor
         }
         sessions.push(s);
     }
+    // Every other recording of a session that has several is its participant's own.
+    let owned = sessions
+        .iter()
+        .find(|s| recordings.iter().filter(|r| r.session == s.id).count() >= 2)
+        .expect("a session with recordings");
+    let stay = Attendance {
+        id: AttendanceId::new(at(0)),
+        session: owned.id,
+        user: None,
+        display_name: "Alice".to_owned(),
+        call_number: String::new(),
+        device_type: DeviceType::Web,
+        media_type: MediaType::Video,
+        department: String::new(),
+        joined_at: owned.started_at,
+        left_at: None,
+    };
+    for r in recordings
+        .iter_mut()
+        .filter(|r| r.session == owned.id)
+        .step_by(2)
+    {
+        r.attendance = Some(stay.id);
+    }
     // Recordings are written after all sessions, so their numbers follow `recordings`' order.
     store
-        .insert_history_batch(&sessions, &[], &[])
+        .insert_history_batch(&sessions, std::slice::from_ref(&stay), &[])
         .await
         .expect("insert sessions");
     store
@@ -1959,16 +1983,18 @@ pub async fn history_lists_answer_as_a_plain_filter_of_the_rows(store: &dyn Stor
                 for (min, max) in durations {
                     for status in statuses {
                         for kind in kinds {
-                            for (room, session) in [
-                                (None, None),
-                                (Some(rooms[2]), None),
-                                (None, Some(one_session)),
+                            for (room, session, participant) in [
+                                (None, None, None),
+                                (Some(rooms[2]), None, None),
+                                (None, Some(one_session), None),
+                                (None, None, Some(stay.id)),
+                                (None, Some(owned.id), Some(stay.id)),
                             ] {
                                 let filter = RecordingFilter {
                                     started: *started,
                                     ended,
                                     room,
-                                    participant: None,
+                                    participant,
                                     session,
                                     status,
                                     kind,
@@ -1992,6 +2018,9 @@ pub async fn history_lists_answer_as_a_plain_filter_of_the_rows(store: &dyn Stor
                                             })
                                         })
                                         .filter(|r| session.is_none_or(|s| r.session == s))
+                                        .filter(|r| {
+                                            participant.is_none_or(|p| r.attendance == Some(p))
+                                        })
                                         .filter(|r| status.is_none_or(|s| r.status == s))
                                         .filter(|r| kind.is_none_or(|k| r.kind == k))
                                         .filter(|r| min.is_none_or(|m| r.duration_secs >= m))
@@ -2054,8 +2083,13 @@ pub mod against_a_fresh_store {
         DeleteStay(AttendanceId),
     }
 
-    /// What the history lists answer for a handful of queries and pages.
-    async fn answers(store: &dyn Store, company: CompanyId) -> Vec<(String, String)> {
+    /// What the history lists answer for a handful of queries and pages, and for `owners`'
+    /// filters (a session's or a participant's recordings).
+    async fn answers(
+        store: &dyn Store,
+        company: CompanyId,
+        owners: &[RecordingFilter],
+    ) -> Vec<(String, String)> {
         let named = |text: &str| SessionQuery {
             name: SearchText::parse(Some(text), plenum_domain::Field::Filter).expect("valid"),
             ..SessionQuery::default()
@@ -2089,7 +2123,7 @@ pub mod against_a_fresh_store {
                     .expect("list sessions");
                 out.push((format!("{query:?} at {offset}"), format!("{page:?}")));
             }
-            for filter in &recordings {
+            for filter in recordings.iter().chain(owners) {
                 let page = store
                     .find_recordings(company, filter, offset_page(offset, 5))
                     .await
@@ -2123,8 +2157,20 @@ pub mod against_a_fresh_store {
         for i in 0..14 {
             let name = if i % 3 == 0 { "Planning" } else { "Review" };
             let session = plain_session(acme, alice, name, i * 1000, None);
+            let stay = Attendance {
+                id: AttendanceId::new(at(i * 1000 + 5)),
+                session: session.id,
+                user: Some(alice),
+                display_name: "Alice".to_owned(),
+                call_number: String::new(),
+                device_type: DeviceType::Web,
+                media_type: MediaType::Video,
+                department: String::new(),
+                joined_at: at(i * 1000 + 5),
+                left_at: Some(at(i * 1000 + 50)),
+            };
             for r in 0..2 {
-                recordings.push(plain_recording(
+                let mut recording = plain_recording(
                     &session,
                     i * 1000 + 10 + r,
                     60 + 50 * u32::try_from(i + r).expect("small"),
@@ -2139,35 +2185,63 @@ pub mod against_a_fresh_store {
                     } else {
                         RecordingKind::Audio
                     },
-                ));
+                );
+                // The second of each session is its participant's own.
+                if r == 1 {
+                    recording.attendance = Some(stay.id);
+                }
+                recordings.push(recording);
             }
-            stays.push(Attendance {
-                id: AttendanceId::new(at(i * 1000 + 5)),
-                session: session.id,
-                user: Some(alice),
-                display_name: "Alice".to_owned(),
-                call_number: String::new(),
-                device_type: DeviceType::Web,
-                media_type: MediaType::Video,
-                department: String::new(),
-                joined_at: at(i * 1000 + 5),
-                left_at: Some(at(i * 1000 + 50)),
-            });
+            stays.push(stay);
             sessions.push(session);
         }
+        let mut running = plain_session(acme, alice, "Planning live", 20_000, None);
+        running.ended_at = None;
+        // A session's and a participant's recordings, of rows the changes below touch: a
+        // recording deleted (session 2), made and completed (the running one), shortened
+        // (stay 3's); one session moved (1); and a session that is nobody's.
+        let owners = [
+            RecordingFilter {
+                session: Some(sessions[2].id),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                session: Some(running.id),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                participant: Some(stays[3].id),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                participant: Some(stays[3].id),
+                min_duration_secs: Some(100),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                session: Some(sessions[1].id),
+                status: Some(RecordingStatus::Completed),
+                ..RecordingFilter::default()
+            },
+            RecordingFilter {
+                session: Some(SessionId::new(at(99_999))),
+                ..RecordingFilter::default()
+            },
+        ];
         store
             .insert_history_batch(&sessions, &stays, &recordings)
             .await
             .expect("insert");
         let same_as_fresh = |step: &'static str| {
             let reopen = &reopen;
+            let owners = &owners;
             async move {
                 // Twice: the first listing after a change carries the memory over, the second
                 // reads what it kept.
                 for _ in 0..2 {
-                    let kept = answers(store, acme).await;
+                    let kept = answers(store, acme, owners).await;
                     let fresh = reopen().await;
-                    let anew = answers(fresh.as_ref(), acme).await;
+                    let anew = answers(fresh.as_ref(), acme, owners).await;
                     for (k, a) in kept.iter().zip(&anew) {
                         assert_eq!(k, a, "after {step}");
                     }
@@ -2177,8 +2251,6 @@ pub mod against_a_fresh_store {
         same_as_fresh("listing everything once").await;
 
         // A meeting starts, is joined and ends (as the live journal writes it).
-        let mut running = plain_session(acme, alice, "Planning live", 20_000, None);
-        running.ended_at = None;
         store
             .record_live(vec![LiveWrite::SessionStarted(Box::new(running.clone()))])
             .await

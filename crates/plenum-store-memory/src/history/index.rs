@@ -302,6 +302,8 @@ impl SessionIndex {
 // --- recordings ------------------------------------------------------------------------------
 
 const NO_END: i64 = i64::MIN;
+/// A meeting's recording has no stay.
+const NO_STAY: i64 = i64::MIN;
 /// The status takes the two low bits (`STATUS`), the kind the next.
 const STATUS: u8 = 0b011;
 const COMPLETED: u8 = 1;
@@ -387,16 +389,22 @@ pub struct RecordingIndex {
     durations: Vec<u32>,
     rooms: Vec<u32>,
     codes: Vec<u8>,
+    /// Its session's number, and its stay's (`NO_STAY` for a meeting's recording): a
+    /// session's or a participant's filter.
+    sessions: Vec<i64>,
+    stays: Vec<i64>,
     room_numbers: Rooms,
 }
 
-impl RecordingIndex {
-    /// Whether the index answers `filter`: every filter but a session's or a participant's
-    /// (those are a few rows found through their own indexes).
-    pub fn answers(filter: &RecordingFilter) -> bool {
-        filter.session.is_none() && filter.participant.is_none()
-    }
+/// A session's or a stay's filter as the numbers the index holds (the backend finds them
+/// from the filter's ids in the same snapshot).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owners {
+    pub session: Option<i64>,
+    pub stay: Option<i64>,
+}
 
+impl RecordingIndex {
     /// Adds the next recording in list order.
     pub(super) fn push(&mut self, entry: RecordingEntry) {
         let room = self.room_numbers.number(entry.room);
@@ -407,6 +415,8 @@ impl RecordingIndex {
         self.rooms.push(room);
         self.codes
             .push(status_bit(entry.status) | kind_bit(entry.kind));
+        self.sessions.push(entry.session);
+        self.stays.push(entry.stay.unwrap_or(NO_STAY));
     }
 
     /// Adds the held index's recording at `position` (its room numbered as here).
@@ -417,6 +427,8 @@ impl RecordingIndex {
         self.durations.push(held.durations[position]);
         self.rooms.push(held.rooms[position]);
         self.codes.push(held.codes[position]);
+        self.sessions.push(held.sessions[position]);
+        self.stays.push(held.stays[position]);
     }
 
     /// This index with the recordings numbered `changed` as `fresh` gives them now (absent:
@@ -442,8 +454,9 @@ impl RecordingIndex {
         self.seqs.len()
     }
 
-    /// The recordings matching `filter` (one [`answers`](Self::answers)), paged.
-    pub fn select(&self, filter: &RecordingFilter, page: PageRequest) -> Selection {
+    /// The recordings matching `filter`, its session and participant given as `owners`,
+    /// paged.
+    pub fn select(&self, filter: &RecordingFilter, owners: Owners, page: PageRequest) -> Selection {
         let mut pager = Pager::new(page);
         if filter.matches_nothing() {
             return pager.selection;
@@ -459,7 +472,8 @@ impl RecordingIndex {
         let only_started = RecordingFilter {
             started: InstantRange::default(),
             ..filter.clone()
-        } == RecordingFilter::default();
+        } == RecordingFilter::default()
+            && owners == Owners::default();
         if only_started {
             pager.extend(&self.seqs[lo..hi]);
             return pager.selection;
@@ -468,6 +482,12 @@ impl RecordingIndex {
         // Which of the window's recordings match, one column at a time; the total, then the
         // page from the window's start until it is full.
         let mut matched = vec![1u8; hi - lo];
+        if let Some(session) = owners.session {
+            narrow(&mut matched, &self.sessions[lo..hi], |s| s == session);
+        }
+        if let Some(stay) = owners.stay {
+            narrow(&mut matched, &self.stays[lo..hi], |s| s == stay);
+        }
         if let Some(room) = test.room {
             narrow(&mut matched, &self.rooms[lo..hi], |r| r == room);
         }
@@ -624,6 +644,9 @@ mod tests {
                 status,
                 kind: RecordingKind::Audio,
                 room: Some(Uuid::from_u128(seq as u128 % 2)),
+                // Sessions 10 and 11; the even-numbered recordings are a stay's.
+                session: 10 + seq % 2,
+                stay: (seq % 2 == 0).then_some(100 + seq),
             }
         };
         let built = |rows: &[RecordingEntry]| {
@@ -669,14 +692,49 @@ mod tests {
                 ..RecordingFilter::default()
             },
         ] {
-            for offset in 0..3 {
-                assert_eq!(
-                    patched.select(&filter, page(offset, 2)),
-                    afresh.select(&filter, page(offset, 2)),
-                    "{filter:?} at {offset}"
-                );
+            for owners in [
+                Owners::default(),
+                Owners {
+                    session: Some(10),
+                    stay: None,
+                },
+                Owners {
+                    session: None,
+                    stay: Some(102),
+                },
+            ] {
+                for offset in 0..3 {
+                    assert_eq!(
+                        patched.select(&filter, owners, page(offset, 2)),
+                        afresh.select(&filter, owners, page(offset, 2)),
+                        "{filter:?} {owners:?} at {offset}"
+                    );
+                }
             }
         }
+        // A session's and a stay's recordings are theirs alone, newest first.
+        let all = RecordingFilter::default();
+        let of = |owners| patched.select(&all, owners, page(0, 10));
+        let session = of(Owners {
+            session: Some(10),
+            stay: None,
+        });
+        assert_eq!((session.total, session.seqs), (1, vec![2]));
+        let session = of(Owners {
+            session: Some(11),
+            stay: None,
+        });
+        assert_eq!((session.total, session.seqs), (3, vec![5, 3, 1]));
+        let stay = of(Owners {
+            session: None,
+            stay: Some(102),
+        });
+        assert_eq!((stay.total, stay.seqs), (1, vec![2]));
+        let nobody = of(Owners {
+            session: Some(11),
+            stay: Some(102),
+        });
+        assert_eq!((nobody.total, nobody.seqs), (0, vec![]));
     }
 
     #[test]

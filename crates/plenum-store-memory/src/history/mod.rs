@@ -21,13 +21,13 @@ use plenum_domain::history::{RecordingKind, RecordingStatus};
 use plenum_domain::history_query::{
     RecordingFilter, RecordingView, SearchText, SessionQuery, SessionSummary,
 };
-use plenum_domain::ids::{CompanyId, RoomId};
+use plenum_domain::ids::{AttendanceId, CompanyId, RoomId, SessionId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_metrics::cache::Cache;
 use plenum_store::rows::Attendees;
 use plenum_store::{StoreError, StoreResult};
 
-pub use index::{RecordingIndex, Selection, SessionIndex};
+pub use index::{Owners, RecordingIndex, Selection, SessionIndex};
 
 use index::OwnedSession;
 
@@ -56,6 +56,10 @@ pub struct RecordingEntry {
     pub kind: RecordingKind,
     /// Its session's room, if the session is the company's.
     pub room: Option<Uuid>,
+    /// Its session's number.
+    pub session: i64,
+    /// The number of the stay it records, for a participant's own recording.
+    pub stay: Option<i64>,
 }
 
 /// The port a backend implements for the history lists: one consistent read of its database.
@@ -131,10 +135,35 @@ pub trait HistorySnapshot {
     ) -> StoreResult<()> {
         Err(no_changes())
     }
+
+    /// The number of the company's session `session`, if it is the company's. Asked only by
+    /// a recording filter of a session, which a backend without it leaves to its own SQL
+    /// ([`HistoryMemory::answers`]).
+    async fn session_number(
+        &mut self,
+        _company: CompanyId,
+        _session: SessionId,
+    ) -> StoreResult<Option<i64>> {
+        Err(no_owners())
+    }
+
+    /// The number of the company's stay `stay`, if it is the company's (a recording filter of
+    /// a participant, as [`session_number`](Self::session_number)).
+    async fn stay_number(
+        &mut self,
+        _company: CompanyId,
+        _stay: AttendanceId,
+    ) -> StoreResult<Option<i64>> {
+        Err(no_owners())
+    }
 }
 
 fn no_changes() -> StoreError {
     StoreError::Internal("entries asked of a backend that records no changes".into())
+}
+
+fn no_owners() -> StoreError {
+    StoreError::Internal("a session's or a stay's number asked of a backend without them".into())
 }
 
 /// The history lists' memory: each company's list indexes and the rows its pages showed.
@@ -162,11 +191,13 @@ impl Default for HistoryMemory {
 }
 
 impl HistoryMemory {
-    /// Whether [`find_recordings`](Self::find_recordings) answers `filter`: every filter but a
-    /// session's or a participant's (those are a few rows the backend finds through its own
-    /// indexes).
+    /// Whether [`find_recordings`](Self::find_recordings) answers `filter` on every backend:
+    /// every filter but a session's or a participant's, which need the snapshot's
+    /// [`session_number`](HistorySnapshot::session_number) and
+    /// [`stay_number`](HistorySnapshot::stay_number); a backend that has them (SQLite) sends
+    /// every filter.
     pub fn answers(filter: &RecordingFilter) -> bool {
-        RecordingIndex::answers(filter)
+        filter.session.is_none() && filter.participant.is_none()
     }
 
     /// The company's sessions matching `query`, paged, read through `snapshot`.
@@ -287,6 +318,28 @@ impl HistoryMemory {
                 total: 0,
             });
         }
+        // A session's or a stay's recordings by their numbers, as the index holds them; one
+        // that is not the company's has none.
+        let empty = Page {
+            items: Vec::new(),
+            total: 0,
+        };
+        let owners = Owners {
+            session: match filter.session {
+                None => None,
+                Some(id) => match snapshot.session_number(company, id).await? {
+                    Some(seq) => Some(seq),
+                    None => return Ok(empty),
+                },
+            },
+            stay: match filter.participant {
+                None => None,
+                Some(id) => match snapshot.stay_number(company, id).await? {
+                    Some(seq) => Some(seq),
+                    None => return Ok(empty),
+                },
+            },
+        };
         // The page and the total from the company's index; the page's rows from the same
         // snapshot.
         let generation = snapshot.generation(company, Subject::Recordings).await?;
@@ -315,7 +368,7 @@ impl HistoryMemory {
                 Ok(index)
             })
             .await?;
-        let selection = index.select(filter, page);
+        let selection = index.select(filter, owners, page);
         let rows_generation = snapshot.generation(company, Subject::RecordingRows).await?;
         carry_over(snapshot, company, rows_generation, &[&self.recording_rows]).await?;
         let snap = &mut *snapshot;

@@ -483,7 +483,7 @@ const SESSION_ENTRIES: &str =
 /// A company's recordings as its index holds them (`$1` the company): a recording's room is
 /// its session's, if the session is the company's.
 const RECORDING_ENTRIES: &str = "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, \
-         r.status, r.kind, s.room_id \
+         r.status, r.kind, r.session_seq, r.attendance_seq, s.room_id \
      FROM recordings r \
      LEFT JOIN sessions s ON s.seq = r.session_seq AND s.company_id = r.company_id \
      WHERE r.company_id = $1";
@@ -521,6 +521,8 @@ fn each_recording_entry(
             status: RecordingStatus::parse(status).ok_or_else(|| corrupt("recordings.status"))?,
             kind: RecordingKind::parse(kind).ok_or_else(|| corrupt("recordings.kind"))?,
             room: col(row, "room_id")?,
+            session: col(row, "session_seq")?,
+            stay: col(row, "attendance_seq")?,
         });
     }
     Ok(())

@@ -30,7 +30,7 @@ use plenum_domain::history_query::{
     AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SessionAttendance, SessionKey,
     SessionQuery, SessionSummary,
 };
-use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId, SessionId, UserId};
+use plenum_domain::ids::{ApiKeyId, AttendanceId, CompanyId, RecordingId, SessionId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::UserRef;
 use plenum_store::rows::{
@@ -44,7 +44,7 @@ use plenum_store::{
 use plenum_domain::history::{RecordingKind, RecordingStatus};
 use plenum_domain::ids::RoomId;
 use plenum_store_memory::Subject;
-use plenum_store_memory::history::{HistoryMemory, HistorySnapshot, RecordingEntry, SessionEntry};
+use plenum_store_memory::history::{HistorySnapshot, RecordingEntry, SessionEntry};
 
 use crate::database::generations::{self, on_this_thread};
 use crate::{SqliteStore, corrupt, db_err, instant, internal, ms, write_tx};
@@ -289,8 +289,12 @@ fn each_session_entry(
     Ok(())
 }
 
-/// A recording as the index holds it, from a row of `seq, started_at, ended_at,
-/// duration_secs, status, kind` and its room.
+/// The columns of a recording as the index holds it (`recording_entry`), all the
+/// recording's own: the room comes from its session.
+const RECORDING_ENTRY_COLUMNS: &str = "r.seq, r.started_at, r.ended_at, r.duration_secs, \
+     r.status, r.kind, r.session_seq, r.attendance_seq";
+
+/// A recording as the index holds it, from a row of [`RECORDING_ENTRY_COLUMNS`] and its room.
 fn recording_entry(row: &Row<'_>, room: Option<Uuid>) -> StoreResult<RecordingEntry> {
     let text = |i: usize| -> StoreResult<&str> {
         row.get_ref(i).map_err(internal)?.as_str().map_err(internal)
@@ -304,6 +308,8 @@ fn recording_entry(row: &Row<'_>, room: Option<Uuid>) -> StoreResult<RecordingEn
         status: RecordingStatus::parse(text(4)?).ok_or_else(|| corrupt("recordings.status"))?,
         kind: RecordingKind::parse(text(5)?).ok_or_else(|| corrupt("recordings.kind"))?,
         room,
+        session: row.get(6).map_err(internal)?,
+        stay: row.get(7).map_err(internal)?,
     })
 }
 
@@ -364,12 +370,10 @@ impl HistorySnapshot for Reads<'_> {
         }
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
-                     r.session_seq \
-                 FROM recordings r WHERE r.company_id = ?1 \
-                 ORDER BY r.started_at DESC, r.seq DESC",
-            )
+            .prepare_cached(&format!(
+                "SELECT {RECORDING_ENTRY_COLUMNS} FROM recordings r WHERE r.company_id = ?1 \
+                 ORDER BY r.started_at DESC, r.seq DESC"
+            ))
             .map_err(internal)?;
         let mut rows = stmt.query([company.as_uuid()]).map_err(internal)?;
         while let Some(row) = rows.next().map_err(internal)? {
@@ -421,8 +425,7 @@ impl HistorySnapshot for Reads<'_> {
         // company's.
         let (placeholders, padded) = in_list(seqs);
         let sql = format!(
-            "SELECT r.seq, r.started_at, r.ended_at, r.duration_secs, r.status, r.kind, \
-                 s.room_id \
+            "SELECT {RECORDING_ENTRY_COLUMNS}, s.room_id \
              FROM recordings r LEFT JOIN sessions s \
                  ON s.seq = r.session_seq AND s.company_id = r.company_id \
              WHERE r.company_id = ? AND r.seq IN ({placeholders})"
@@ -434,9 +437,25 @@ impl HistorySnapshot for Reads<'_> {
             .query(rusqlite::params_from_iter(params))
             .map_err(internal)?;
         while let Some(row) = rows.next().map_err(internal)? {
-            each(recording_entry(row, row.get(6).map_err(internal)?)?);
+            each(recording_entry(row, row.get(8).map_err(internal)?)?);
         }
         Ok(())
+    }
+
+    async fn session_number(
+        &mut self,
+        company: CompanyId,
+        session: SessionId,
+    ) -> StoreResult<Option<i64>> {
+        number_of(self.conn, "sessions", session.as_uuid(), company)
+    }
+
+    async fn stay_number(
+        &mut self,
+        company: CompanyId,
+        stay: AttendanceId,
+    ) -> StoreResult<Option<i64>> {
+        number_of(self.conn, "attendance", stay.as_uuid(), company)
     }
 
     async fn sessions_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
@@ -449,6 +468,27 @@ impl HistorySnapshot for Reads<'_> {
 
     async fn recordings_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, RecordingView)>> {
         recordings_by_seq(self.conn, seqs)
+    }
+}
+
+/// The number (`seq`) of the company's row `id` of `table` (sessions or attendance).
+fn number_of(
+    conn: &Connection,
+    table: &str,
+    id: Uuid,
+    company: CompanyId,
+) -> StoreResult<Option<i64>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT seq FROM {table} WHERE id = ?1 AND company_id = ?2"
+        ))
+        .map_err(internal)?;
+    let mut rows = stmt
+        .query(rusqlite::params![blob(id), blob(company.as_uuid())])
+        .map_err(internal)?;
+    match rows.next().map_err(internal)? {
+        Some(row) => row.get(0).map(Some).map_err(internal),
+        None => Ok(None),
     }
 }
 
@@ -562,23 +602,9 @@ fn session_attendance(
 
 // --- recordings ------------------------------------------------------------------------------
 
-/// What a recording filter's conditions are for: the plan that is fastest differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    /// Counting or deleting every match: a range filter's own index counts it.
-    All,
-    /// Picking one page in start order: walk the start-ordered covering index and test the
-    /// end and duration ranges on its entries (the `+` keeps the planner off their indexes,
-    /// whose matches would all have to be sorted first).
-    Page,
-}
-
-/// The conditions of a recording filter on `recordings r` (?1 is the company).
-fn recording_conditions(
-    company: CompanyId,
-    filter: &RecordingFilter,
-    purpose: Purpose,
-) -> (String, Vec<Value>) {
+/// The conditions of a recording filter on `recordings r` (?1 is the company): which
+/// recordings `delete_recordings` deletes (the lists select from memory).
+fn recording_conditions(company: CompanyId, filter: &RecordingFilter) -> (String, Vec<Value>) {
     // A session's, a participant's or a room's recordings are found through the recordings'
     // session and attendance indexes: few rows, whatever the company's size; the `+` keeps
     // the planner from walking the company's range instead.
@@ -589,14 +615,8 @@ fn recording_conditions(
         "r.company_id = ?1"
     });
     let mut params = vec![blob(company.as_uuid())];
-    let plus = if purpose == Purpose::Page { "+" } else { "" };
     push_range(&mut sql, &mut params, "r.started_at", &filter.started);
-    push_range(
-        &mut sql,
-        &mut params,
-        &format!("{plus}r.ended_at"),
-        &filter.ended,
-    );
+    push_range(&mut sql, &mut params, "r.ended_at", &filter.ended);
     if let Some(room) = filter.room {
         params.push(blob(room.as_uuid()));
         sql.push_str(&format!(
@@ -628,11 +648,11 @@ fn recording_conditions(
     }
     if let Some(min) = filter.min_duration_secs {
         params.push(Value::Integer(i64::from(min)));
-        sql.push_str(&format!(" AND {plus}r.duration_secs >= ?{}", params.len()));
+        sql.push_str(&format!(" AND r.duration_secs >= ?{}", params.len()));
     }
     if let Some(max) = filter.max_duration_secs {
         params.push(Value::Integer(i64::from(max)));
-        sql.push_str(&format!(" AND {plus}r.duration_secs <= ?{}", params.len()));
+        sql.push_str(&format!(" AND r.duration_secs <= ?{}", params.len()));
     }
     (sql, params)
 }
@@ -691,51 +711,6 @@ fn recordings_by_seq(conn: &Connection, seqs: &[i64]) -> StoreResult<Vec<(i64, R
         items.push((seq, recording_from_row(row)?));
     }
     Ok(items)
-}
-
-/// A session's or a participant's recordings: a few rows through their own indexes, the
-/// total counted over them and the page picked in one statement each.
-fn find_recordings_in_sql(
-    conn: &Connection,
-    company: CompanyId,
-    filter: &RecordingFilter,
-    page: PageRequest,
-) -> StoreResult<Page<RecordingView>> {
-    generations::snapshot(conn, |conn| {
-        let (conditions, params) = recording_conditions(company, filter, Purpose::All);
-        let total: i64 = conn
-            .prepare_cached(&format!(
-                "SELECT COUNT(*) FROM recordings r WHERE {conditions}"
-            ))
-            .map_err(internal)?
-            .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
-            .map_err(internal)?;
-        let (conditions, mut params) = recording_conditions(company, filter, Purpose::Page);
-        let (limit, offset) = page_limits(page);
-        params.push(Value::Integer(limit));
-        params.push(Value::Integer(offset));
-        let n = params.len();
-        // The page's recordings are picked by number inside the index first, then read whole.
-        let sql = format!(
-            "SELECT {RECORDING_COLUMNS} FROM {RECORDING_FROM} \
-             WHERE r.seq IN (SELECT r.seq FROM recordings r WHERE {conditions} \
-                 ORDER BY r.started_at DESC, r.seq DESC LIMIT ?{} OFFSET ?{n}) \
-             ORDER BY r.started_at DESC, r.seq DESC",
-            n - 1
-        );
-        let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params.iter()))
-            .map_err(internal)?;
-        let mut items = Vec::new();
-        while let Some(row) = rows.next().map_err(internal)? {
-            items.push(recording_from_row(row)?);
-        }
-        Ok(Page {
-            items,
-            total: count(total),
-        })
-    })
 }
 
 fn recording(
@@ -840,8 +815,13 @@ impl History for SqliteStore {
         query: &AttendanceQuery,
         page: PageRequest,
     ) -> StoreResult<Option<SessionAttendance>> {
-        self.reads
-            .read(|conn| session_attendance(conn, company, session, query, page))
+        // One read transaction: the session, its page of stays and their total of one state,
+        // and one start of a read instead of one per statement.
+        self.reads.read(|conn| {
+            generations::snapshot(conn, |conn| {
+                session_attendance(conn, company, session, query, page)
+            })
+        })
     }
 
     async fn find_recordings(
@@ -856,11 +836,7 @@ impl History for SqliteStore {
                 total: 0,
             });
         }
-        if !HistoryMemory::answers(filter) {
-            return self
-                .reads
-                .read(|conn| find_recordings_in_sql(conn, company, filter, page));
-        }
+        // Every filter, a session's and a participant's too: this backend gives their numbers.
         self.reads.read(|conn| {
             generations::snapshot(conn, |conn| {
                 on_this_thread(self.history.find_recordings(
@@ -889,7 +865,7 @@ impl History for SqliteStore {
         if filter.matches_nothing() {
             return Ok(DeletedRecordings::default());
         }
-        let (conditions, params) = recording_conditions(company, filter, Purpose::All);
+        let (conditions, params) = recording_conditions(company, filter);
         delete_recordings_where(self, &conditions, &params, None).await
     }
 
