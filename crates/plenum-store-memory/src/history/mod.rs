@@ -136,34 +136,25 @@ pub trait HistorySnapshot {
         Err(no_changes())
     }
 
-    /// The number of the company's session `session`, if it is the company's. Asked only by
-    /// a recording filter of a session, which a backend without it leaves to its own SQL
-    /// ([`HistoryMemory::answers`]).
+    /// The number of the company's session `session`, if it is the company's (a recording
+    /// filter of a session, whose recordings the index finds by that number).
     async fn session_number(
         &mut self,
-        _company: CompanyId,
-        _session: SessionId,
-    ) -> StoreResult<Option<i64>> {
-        Err(no_owners())
-    }
+        company: CompanyId,
+        session: SessionId,
+    ) -> StoreResult<Option<i64>>;
 
     /// The number of the company's stay `stay`, if it is the company's (a recording filter of
     /// a participant, as [`session_number`](Self::session_number)).
     async fn stay_number(
         &mut self,
-        _company: CompanyId,
-        _stay: AttendanceId,
-    ) -> StoreResult<Option<i64>> {
-        Err(no_owners())
-    }
+        company: CompanyId,
+        stay: AttendanceId,
+    ) -> StoreResult<Option<i64>>;
 }
 
 fn no_changes() -> StoreError {
     StoreError::Internal("entries asked of a backend that records no changes".into())
-}
-
-fn no_owners() -> StoreError {
-    StoreError::Internal("a session's or a stay's number asked of a backend without them".into())
 }
 
 /// The history lists' memory: each company's list indexes and the rows its pages showed.
@@ -191,15 +182,6 @@ impl Default for HistoryMemory {
 }
 
 impl HistoryMemory {
-    /// Whether [`find_recordings`](Self::find_recordings) answers `filter` on every backend:
-    /// every filter but a session's or a participant's, which need the snapshot's
-    /// [`session_number`](HistorySnapshot::session_number) and
-    /// [`stay_number`](HistorySnapshot::stay_number); a backend that has them (SQLite) sends
-    /// every filter.
-    pub fn answers(filter: &RecordingFilter) -> bool {
-        filter.session.is_none() && filter.participant.is_none()
-    }
-
     /// The company's sessions matching `query`, paged, read through `snapshot`.
     pub async fn find_sessions<S: HistorySnapshot>(
         &self,
@@ -303,8 +285,7 @@ impl HistoryMemory {
         })
     }
 
-    /// The company's recordings matching `filter` (one this memory [`answers`](Self::answers)),
-    /// paged, read through `snapshot`.
+    /// The company's recordings matching `filter`, paged, read through `snapshot`.
     pub async fn find_recordings<S: HistorySnapshot>(
         &self,
         snapshot: &mut S,

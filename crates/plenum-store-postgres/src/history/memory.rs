@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 use plenum_domain::history::{RecordingKind, RecordingStatus};
 use plenum_domain::history_query::{RecordingView, SessionSummary};
-use plenum_domain::ids::{CompanyId, RoomId};
+use plenum_domain::ids::{AttendanceId, CompanyId, RoomId, SessionId};
 use plenum_domain::schedule::UserRef;
 use plenum_store::rows::{Attendees, group_attendees, recording_file_key};
 use plenum_store::{StoreError, StoreResult};
@@ -180,6 +180,29 @@ impl<'t> Reads<'t> {
     }
 }
 
+impl Reads<'_> {
+    /// The number of the company's row `id` of `table` (a session or a stay). A row's number
+    /// and company never change, so in the statements way this needs no generation: read at
+    /// any moment after the answer was asked, it is the number as of every later read (and a
+    /// row not found then is a filter that matches nothing, as of that moment).
+    async fn number_of(
+        &mut self,
+        table: &'static str,
+        id: Uuid,
+        company: CompanyId,
+    ) -> StoreResult<Option<i64>> {
+        let select = format!("SELECT seq FROM {table} WHERE id = $1 AND company_id = $2");
+        let number = sqlx::query_scalar::<_, i64>(&select)
+            .bind(id)
+            .bind(company.as_uuid());
+        match &mut self.way {
+            Way::Snapshot(tx) => number.fetch_optional(&mut ***tx).await,
+            Way::Statements { pool, .. } => number.fetch_optional(*pool).await,
+        }
+        .map_err(db_err)
+    }
+}
+
 impl HistorySnapshot for Reads<'_> {
     async fn generation(&mut self, company: CompanyId, subject: Subject) -> StoreResult<i64> {
         if let Way::Snapshot(tx) = &mut self.way {
@@ -204,6 +227,22 @@ impl HistorySnapshot for Reads<'_> {
             } if *own == company => Ok(first.of(subject)),
             _ => Err(self.stop()),
         }
+    }
+
+    async fn session_number(
+        &mut self,
+        company: CompanyId,
+        session: SessionId,
+    ) -> StoreResult<Option<i64>> {
+        self.number_of("sessions", session.as_uuid(), company).await
+    }
+
+    async fn stay_number(
+        &mut self,
+        company: CompanyId,
+        stay: AttendanceId,
+    ) -> StoreResult<Option<i64>> {
+        self.number_of("attendance", stay.as_uuid(), company).await
     }
 
     async fn has_room(&mut self, company: CompanyId, room: RoomId) -> StoreResult<bool> {

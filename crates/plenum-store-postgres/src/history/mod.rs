@@ -26,7 +26,6 @@ use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 
-use plenum_store_memory::history::HistoryMemory;
 
 use memory::Reads;
 
@@ -259,47 +258,6 @@ fn recording_conditions(q: &mut Builder<'_>, company: CompanyId, filter: &Record
     if let Some(max) = filter.max_duration_secs {
         q.push(" AND r.duration_secs <= ").push_bind(i64::from(max));
     }
-}
-
-/// A page of the company's recordings matching `filter` and their total, in one statement
-/// (one snapshot, one round trip): the total on every row, a recording of the page on each
-/// (none on the only row of an empty page). For the filters the company's index does not
-/// answer (a session's or a participant's recordings), whose matches are a few rows.
-async fn find_recordings(
-    pool: &PgPool,
-    company: CompanyId,
-    filter: &RecordingFilter,
-    page: PageRequest,
-) -> StoreResult<Page<RecordingView>> {
-    let mut q =
-        Builder::new("WITH matching AS (SELECT r.seq, r.started_at FROM recordings r WHERE ");
-    recording_conditions(&mut q, company, filter);
-    // The page's recordings are picked by number first, then read whole.
-    q.push(format!(
-        ") SELECT (SELECT count(*) FROM matching) AS matching_total, p.* FROM (SELECT 1) one \
-         LEFT JOIN LATERAL (SELECT {RECORDING_COLUMNS}, r.seq AS recording_seq \
-             FROM {RECORDING_FROM} WHERE r.seq IN (SELECT m.seq FROM matching m \
-             ORDER BY m.started_at DESC, m.seq DESC LIMIT "
-    ))
-    .push_bind(limit(page))
-    .push(" OFFSET ")
-    .push_bind(offset(page))
-    .push(")) p ON true ORDER BY p.started_at DESC, p.recording_seq DESC");
-    let rows = q.build().fetch_all(pool).await.map_err(db_err)?;
-    let total: i64 = match rows.first() {
-        Some(row) => col(row, "matching_total")?,
-        None => 0,
-    };
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if col::<Option<i64>>(row, "recording_seq")?.is_some() {
-            items.push(recording_from_row(row)?);
-        }
-    }
-    Ok(Page {
-        items,
-        total: count(total),
-    })
 }
 
 /// Deletes the recordings `select` (a query of `seq`s) names, returning the files Plenum held
@@ -551,12 +509,8 @@ impl History for PgStore {
                 total: 0,
             });
         }
-        // A session's or a participant's recordings are a few rows through their own
-        // indexes; every other filter is answered by the company's index, read as the
-        // sessions are.
-        if !HistoryMemory::answers(filter) {
-            return find_recordings(&self.pool, company, filter, page).await;
-        }
+        // Every filter, a session's or a participant's too, is answered by the company's
+        // index, read as the sessions are.
         through_memory!(self, company, |reads| self
             .history
             .find_recordings(reads, company, filter, page))
