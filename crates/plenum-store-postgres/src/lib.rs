@@ -48,6 +48,15 @@ use plenum_store::{
 /// The schema's migrations, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Applies the migrations the database lacks. A migration applied that this build does not
+/// know is a newer node's (docs/scaling.md, upgrading nodes one by one: migrations only add),
+/// so it is let be: a node of the older version must still start while the others upgrade.
+async fn apply_migrations(pool: &PgPool) -> StoreResult<()> {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await.map_err(internal)
+}
+
 /// The store over one PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -168,7 +177,7 @@ impl PgStore {
             .map_err(db_err)?;
         // Several nodes may start at once: the migrator takes an advisory lock, so one applies
         // the migrations and the others find them applied.
-        MIGRATOR.run(&pool).await.map_err(internal)?;
+        apply_migrations(&pool).await?;
         let notices = notices::Channel::open(&pool).await?;
         let generations = generations::GenerationReads::start(pool.clone());
         let counts = limits::RequestCounts::start(pool.clone());
@@ -201,7 +210,7 @@ impl PgStore {
                     }
                     _ => Err(db_err(e)),
                 })?;
-        let ran = MIGRATOR.run(&pool).await.map_err(internal);
+        let ran = apply_migrations(&pool).await;
         pool.close().await;
         ran?;
         Ok(plenum_store::Migration::applied_now(
@@ -1026,5 +1035,46 @@ impl PgStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(db_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, TestDatabase};
+
+    #[tokio::test]
+    async fn a_node_of_the_older_version_starts_on_a_database_a_newer_node_migrated() {
+        let Some(server) = testing::server(
+            "a_node_of_the_older_version_starts_on_a_database_a_newer_node_migrated",
+        ) else {
+            return;
+        };
+        let database = TestDatabase::create(&server).await;
+        let store = PgStore::open_with(&database.url(), 2).await.expect("open");
+        // A newer node applied a migration this build does not know.
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (99990101, 'from a newer version', true, '\\x00', 1)",
+        )
+        .execute(&store.pool)
+        .await
+        .expect("newer migration");
+        store.close().await;
+
+        let store = PgStore::open_with(&database.url(), 2)
+            .await
+            .expect("an older node starts");
+        assert_eq!(
+            store.readiness().await.expect("readiness"),
+            plenum_store::Readiness::Ready
+        );
+        assert!(
+            PgStore::migrate(&database.url())
+                .await
+                .expect("plenum migrate")
+                .is_empty()
+        );
+        store.close().await;
     }
 }

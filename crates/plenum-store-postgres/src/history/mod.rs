@@ -26,7 +26,6 @@ use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 
-
 use memory::Reads;
 
 use crate::{PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, offset};
