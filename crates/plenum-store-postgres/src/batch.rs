@@ -51,28 +51,26 @@ impl<A: Send + 'static, R: Send + 'static> Batched<A, R> {
             while queue.recv_many(&mut taken, AT_ONCE).await > 0 {
                 let (asked, waiting): (Vec<A>, Vec<_>) = taken.drain(..).unzip();
                 let count = asked.len();
-                match answer(asked).await {
-                    Ok(answers) if answers.len() == count => {
-                        for (waiter, answer) in waiting.into_iter().zip(answers) {
-                            let _ = waiter.send(Some(answer));
-                        }
+                let answers: Vec<R> = match answer(asked).await {
+                    Ok(answers) if answers.len() == count => answers,
+                    Ok(answers) => {
+                        tracing::error!(
+                            what,
+                            asks = count,
+                            answers = answers.len(),
+                            "a shared read answered the wrong number of asks"
+                        );
+                        Vec::new()
                     }
-                    failed => {
-                        match failed {
-                            Err(e) => {
-                                tracing::warn!(error = %e, what, "a shared read failed; its askers ask on their own")
-                            }
-                            Ok(answers) => tracing::error!(
-                                what,
-                                asks = count,
-                                answers = answers.len(),
-                                "a shared read answered the wrong number of asks"
-                            ),
-                        }
-                        for waiter in waiting {
-                            let _ = waiter.send(None);
-                        }
+                    Err(e) => {
+                        tracing::warn!(error = %e, what, "a shared read failed; its askers ask on their own");
+                        Vec::new()
                     }
+                };
+                // Without answers, each waiter is told `None` and asks on its own.
+                let mut answers = answers.into_iter();
+                for waiter in waiting {
+                    let _ = waiter.send(answers.next());
                 }
             }
         });

@@ -39,8 +39,9 @@ impl RequestCounts {
 }
 
 /// Counts `asks` in one statement. A key's requests are added at once at the latest of their
-/// times, in the window that time opens if the key's is over; keys are locked in their order,
-/// so two nodes' statements never wait for each other in a circle.
+/// times, in the window that time opens if the key's is over (ended, or ending after one
+/// opened now would because the clock went back: `RateWindow::is_over`); keys are locked in
+/// their order, so two nodes' statements never wait for each other in a circle.
 async fn count_all(pool: &PgPool, asks: &[CountAsk]) -> StoreResult<Vec<WindowCount>> {
     // Each key: its requests and the latest time among them, in key order.
     let mut keys: Vec<(&str, i64, Timestamp, RateWindow)> = Vec::new();
@@ -173,33 +174,15 @@ impl Limits for PgStore {
         window: RateWindow,
         now: Timestamp,
     ) -> StoreResult<WindowCount> {
-        if let Some(counted) = self.counts.0.ask((key.clone(), window, now)).await {
+        let ask = (key.clone(), window, now);
+        if let Some(counted) = self.counts.0.ask(ask.clone()).await {
             return Ok(counted);
         }
-        // Counted alone, as the shared statement failed. A window is over when it has ended or ends after one opened now would (the clock
-        // went back): `RateWindow::is_over`.
-        let opened = window.opened(now);
-        let row = sqlx::query(
-            "INSERT INTO attempt_counts AS c (key, count, last_at, expires_at) \
-             VALUES ($1, 1, $2, $3) \
-             ON CONFLICT (key) DO UPDATE SET \
-               count = CASE WHEN c.expires_at <= $2 OR c.expires_at > $3 THEN 1 \
-                            ELSE c.count + 1 END, \
-               expires_at = CASE WHEN c.expires_at <= $2 OR c.expires_at > $3 THEN $3 \
-                                 ELSE c.expires_at END, \
-               last_at = $2 \
-             RETURNING count, expires_at",
-        )
-        .bind(key.as_str())
-        .bind(ms(now))
-        .bind(ms(opened.ends_at))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(WindowCount {
-            count: as_u32(row.try_get("count").map_err(db_err)?),
-            ends_at: instant(row.try_get("expires_at").map_err(db_err)?)?,
-        })
+        // The shared statement failed: counted alone, which reports the database's error.
+        let mut counted = count_all(&self.pool, std::slice::from_ref(&ask)).await?;
+        counted
+            .pop()
+            .ok_or_else(|| crate::corrupt("attempt_counts: a counted key not returned"))
     }
 
     async fn expire_attempts(&self, now: Timestamp) -> StoreResult<u64> {
