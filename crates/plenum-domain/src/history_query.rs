@@ -10,7 +10,7 @@ use jiff::Timestamp;
 
 use crate::history::{Attendance, Recording, RecordingKind, RecordingStatus, Session};
 use crate::ids::{AttendanceId, RoomId, SessionId, UserId};
-use crate::paging::Page;
+use crate::paging::{Page, PageRequest};
 use crate::schedule::UserRef;
 use crate::{Field, Rule, ValidationError};
 
@@ -160,6 +160,31 @@ pub enum SessionKey {
 pub struct AttendanceQuery {
     /// Only stays whose display name or call number contains this (Huawei `searchKey`).
     pub search: Option<SearchText>,
+}
+
+impl AttendanceQuery {
+    /// A page of `stays` (a session's, in order of joining) that this query returns, with how
+    /// many it returns in all: a stay matches a search when its display name or call number,
+    /// folded as every search folds ([`search_key`]), contains the folded search text.
+    pub fn page_of(&self, stays: &[AttendanceEntry], page: PageRequest) -> Page<AttendanceEntry> {
+        let folded = self.search.as_ref().map(SearchText::folded);
+        let matching = stays.iter().filter(|stay| {
+            folded.as_deref().is_none_or(|text| {
+                search_key(&stay.attendance.display_name).contains(text)
+                    || search_key(&stay.attendance.call_number).contains(text)
+            })
+        });
+        let mut total = 0u64;
+        let mut items = Vec::new();
+        let first = page.offset();
+        for stay in matching {
+            if total >= first && items.len() < page.limit() as usize {
+                items.push(stay.clone());
+            }
+            total += 1;
+        }
+        Page { items, total }
+    }
 }
 
 /// Where a person stands in a session's attendance picture (Rokid's participant status).
@@ -324,6 +349,63 @@ mod tests {
             PresenceState::of(&stay.attendance),
             PresenceState::InMeeting
         );
+    }
+
+    #[test]
+    fn attendance_pages_search_names_and_call_numbers_folded_and_count_every_match() {
+        let now = ts(0);
+        let session = SessionId::new(now);
+        let stay = |name: &str, number: &str| AttendanceEntry {
+            attendance: Attendance {
+                id: AttendanceId::new(now),
+                session,
+                user: None,
+                display_name: name.into(),
+                call_number: number.into(),
+                device_type: DeviceType::Phone,
+                media_type: MediaType::Audio,
+                department: String::new(),
+                joined_at: now,
+                left_at: None,
+            },
+            user: None,
+        };
+        let stays = [
+            stay("Ärzte Team", ""),
+            stay("Bob", "+49 30 ÄRZ"),
+            stay("Carol", "5550100"),
+            stay("Dave", ""),
+            stay("ärzin", ""),
+        ];
+        let names = |page: &Page<AttendanceEntry>| -> Vec<String> {
+            page.items
+                .iter()
+                .map(|s| s.attendance.display_name.clone())
+                .collect()
+        };
+        let search = |text: &str| AttendanceQuery {
+            search: SearchText::parse(Some(text), Field::Filter).unwrap(),
+        };
+        let page = |offset, limit| PageRequest::by_offset(offset, limit, 100).unwrap();
+
+        // Everything, in the order given, paged; the total counts past the page.
+        let all = AttendanceQuery::default().page_of(&stays, page(1, 2));
+        assert_eq!(
+            (names(&all), all.total),
+            (vec!["Bob".into(), "Carol".into()], 5)
+        );
+        // A search folds case (and non-ASCII letters) and matches names or call numbers.
+        let found = search("ÄRZ").page_of(&stays, page(0, 10));
+        assert_eq!(
+            (names(&found), found.total),
+            (vec!["Ärzte Team".into(), "Bob".into(), "ärzin".into()], 3)
+        );
+        let found = search("0100").page_of(&stays, page(0, 10));
+        assert_eq!(names(&found), vec!["Carol".to_owned()]);
+        // A page past the end is empty but keeps the total.
+        let past = search("ärz").page_of(&stays, page(3, 2));
+        assert_eq!((past.items.len(), past.total), (0, 3));
+        assert_eq!(search("zzz").page_of(&stays, page(0, 2)).total, 0);
     }
 
     #[test]

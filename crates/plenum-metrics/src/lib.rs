@@ -550,16 +550,22 @@ pub mod cache {
         Attendees,
         /// Remembered recording rows.
         RecordingRows,
+        /// Remembered stays of ended sessions, for their attendance pages.
+        Stays,
+        /// Remembered numbers of sessions and stays by id or session number.
+        Numbers,
     }
 
     impl Cache {
-        pub const ALL: [Cache; 6] = [
+        pub const ALL: [Cache; 8] = [
             Cache::ScheduleIndex,
             Cache::SessionIndex,
             Cache::RecordingIndex,
             Cache::SessionRows,
             Cache::Attendees,
             Cache::RecordingRows,
+            Cache::Stays,
+            Cache::Numbers,
         ];
 
         pub fn as_str(self) -> &'static str {
@@ -570,6 +576,8 @@ pub mod cache {
                 Cache::SessionRows => "session_rows",
                 Cache::Attendees => "attendees",
                 Cache::RecordingRows => "recording_rows",
+                Cache::Stays => "stays",
+                Cache::Numbers => "numbers",
             }
         }
 

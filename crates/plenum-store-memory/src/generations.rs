@@ -322,13 +322,16 @@ enum Held<V> {
 /// A backend that knows which rows a generation's moves were for lets the others survive
 /// ([`RowCache::forget`]): a meeting that ends drops its own row, not the company's.
 ///
-/// Memory: at most [`RowCache::PER_COMPANY`] rows per company; past that, an eighth of the
-/// company's rows (any) make room.
+/// Memory: at most [`RowCache::PER_COMPANY`] rows per company (or what
+/// [`at_most`](RowCache::at_most) says); past that, an eighth of the company's rows (any) make
+/// room.
 #[derive(Debug)]
 pub struct RowCache<R> {
     subject: Subject,
     /// Its hits and misses (one per row) are counted under this name.
     metric: Cache,
+    /// Rows remembered per company at most.
+    capacity: usize,
     companies: Mutex<HashMap<CompanyId, Arc<Mutex<Remembered<R>>>>>,
 }
 
@@ -356,7 +359,16 @@ impl<R: Clone> RowCache<R> {
         Self {
             subject,
             metric: subject.cache(),
+            capacity: Self::PER_COMPANY,
             companies: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Remembers at most `rows` rows per company (rows larger than a list's).
+    pub fn at_most(self, rows: usize) -> Self {
+        Self {
+            capacity: rows,
+            ..self
         }
     }
 
@@ -453,9 +465,9 @@ impl<R: Clone> RowCache<R> {
         {
             let mut memory = remembered.lock().map_err(|_| poisoned())?;
             if memory.generation == generation {
-                if memory.rows.len() + read.len() > Self::PER_COMPANY {
+                if memory.rows.len() + read.len() > self.capacity {
                     // Dropping all would empty a company that pages through everything.
-                    let room = (Self::PER_COMPANY / 8).max(read.len());
+                    let room = (self.capacity / 8).max(read.len());
                     let gone: Vec<i64> = memory.rows.keys().take(room).copied().collect();
                     for seq in gone {
                         memory.rows.remove(&seq);
@@ -473,6 +485,120 @@ impl<R: Clone> RowCache<R> {
     }
 }
 
+/// Numbers (`seq`) of rows found by another key of theirs (a session's id or number within
+/// its company, a stay's id), per company, at a generation of one subject.
+///
+/// A filter or an attendance page names a row by id; the lists find it by number. A row's id,
+/// number and company never change through Plenum, and every change that could change them
+/// (a deletion, a hand edit) moves the subject for any row (`NULL` in `history_changes`), so
+/// numbers are kept through moves that name their rows ([`forget`](Self::forget) keeps them
+/// all) and forgotten by any other. Only numbers found are remembered: a key not found now may
+/// be found later.
+///
+/// Memory: at most [`NumberCache::PER_COMPANY`] numbers per company (~40 bytes each).
+#[derive(Debug)]
+pub struct NumberCache<K> {
+    subject: Subject,
+    companies: Mutex<HashMap<CompanyId, Numbered<K>>>,
+}
+
+#[derive(Debug)]
+struct Numbered<K> {
+    generation: i64,
+    numbers: HashMap<K, i64>,
+}
+
+impl<K: Copy + Eq + std::hash::Hash> NumberCache<K> {
+    pub const PER_COMPANY: usize = 65_536;
+
+    pub fn new(subject: Subject) -> Self {
+        Self {
+            subject,
+            companies: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn subject(&self) -> Subject {
+        self.subject
+    }
+
+    /// The generation the company's numbers hold at, if any are remembered.
+    pub fn remembered_at(&self, company: CompanyId) -> StoreResult<Option<i64>> {
+        let companies = self.companies.lock().map_err(|_| poisoned())?;
+        Ok(companies
+            .get(&company)
+            .filter(|n| !n.numbers.is_empty())
+            .map(|n| n.generation))
+    }
+
+    /// Carries the company's numbers remembered at `from` over to `to`: the moves in between
+    /// each named their row, and no such move changes a number.
+    pub fn forget(&self, company: CompanyId, from: i64, to: i64) -> StoreResult<()> {
+        let mut companies = self.companies.lock().map_err(|_| poisoned())?;
+        if let Some(numbered) = companies.get_mut(&company)
+            && numbered.generation == from
+            && from < to
+        {
+            numbered.generation = to;
+        }
+        Ok(())
+    }
+
+    /// The number of the company's row `key` at `generation` (of this cache's subject, read
+    /// in the caller's snapshot): remembered, or what `read` finds in the same snapshot.
+    pub async fn number<F, Fut>(
+        &self,
+        company: CompanyId,
+        generation: i64,
+        key: K,
+        read: F,
+    ) -> StoreResult<Option<i64>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = StoreResult<Option<i64>>>,
+    {
+        {
+            let mut companies = self.companies.lock().map_err(|_| poisoned())?;
+            let numbered = companies.entry(company).or_insert_with(|| Numbered {
+                generation,
+                numbers: HashMap::new(),
+            });
+            if numbered.generation < generation {
+                numbered.numbers.clear();
+                numbered.generation = generation;
+            }
+            if numbered.generation == generation
+                && let Some(&number) = numbered.numbers.get(&key)
+            {
+                Cache::Numbers.lookup(true);
+                return Ok(Some(number));
+            }
+        }
+        Cache::Numbers.lookup(false);
+        let found = read().await?;
+        if let Some(number) = found {
+            let mut companies = self.companies.lock().map_err(|_| poisoned())?;
+            if let Some(numbered) = companies.get_mut(&company)
+                && numbered.generation == generation
+            {
+                if numbered.numbers.len() >= Self::PER_COMPANY {
+                    let gone: Vec<K> = numbered
+                        .numbers
+                        .keys()
+                        .take(Self::PER_COMPANY / 8)
+                        .copied()
+                        .collect();
+                    for key in gone {
+                        numbered.numbers.remove(&key);
+                    }
+                }
+                numbered.numbers.insert(key, number);
+            }
+        }
+        Ok(found)
+    }
+}
+
 fn poisoned() -> StoreError {
     StoreError::Internal("an in-memory index lock was poisoned".into())
 }
@@ -480,6 +606,48 @@ fn poisoned() -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::Subject;
+
+    #[tokio::test]
+    async fn numbers_are_kept_through_moves_that_name_rows_and_only_through_those() {
+        use super::NumberCache;
+        use plenum_domain::ids::CompanyId;
+        let cache = NumberCache::<u32>::new(Subject::RecordingRows);
+        let company = CompanyId::new(plenum_domain::Timestamp::UNIX_EPOCH);
+        let read = |n: Option<i64>| move || async move { Ok(n) };
+        // Not found: nothing remembered, so a later answer is read again.
+        assert_eq!(cache.number(company, 1, 7, read(None)).await.unwrap(), None);
+        assert_eq!(cache.remembered_at(company).unwrap(), None);
+        assert_eq!(
+            cache.number(company, 1, 7, read(Some(70))).await.unwrap(),
+            Some(70)
+        );
+        // Remembered at generation 1: not read again.
+        assert_eq!(
+            cache.number(company, 1, 7, read(Some(0))).await.unwrap(),
+            Some(70)
+        );
+        // Carried over moves that named their rows.
+        cache.forget(company, 1, 3).unwrap();
+        assert_eq!(cache.remembered_at(company).unwrap(), Some(3));
+        assert_eq!(
+            cache.number(company, 3, 7, read(Some(0))).await.unwrap(),
+            Some(70)
+        );
+        // An older snapshot reads for itself and changes nothing.
+        assert_eq!(
+            cache.number(company, 2, 7, read(Some(20))).await.unwrap(),
+            Some(20)
+        );
+        assert_eq!(
+            cache.number(company, 3, 7, read(Some(0))).await.unwrap(),
+            Some(70)
+        );
+        // A move not carried over (one for any row): forgotten.
+        assert_eq!(
+            cache.number(company, 4, 7, read(Some(71))).await.unwrap(),
+            Some(71)
+        );
+    }
 
     #[test]
     fn every_subject_has_its_own_place_and_is_found_by_its_name() {

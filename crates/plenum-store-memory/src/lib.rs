@@ -16,4 +16,4 @@ pub mod generations;
 pub mod history;
 pub mod schedules;
 
-pub use generations::{Fresh, GenerationCache, RowCache, Subject};
+pub use generations::{Fresh, GenerationCache, NumberCache, RowCache, Subject};

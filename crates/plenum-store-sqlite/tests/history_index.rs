@@ -254,6 +254,20 @@ async fn after_every_kind_of_change_remembered_lists_equal_a_fresh_store() {
                 id.as_uuid(),
             ),
             Edit::DeleteStay(id) => ("DELETE FROM attendance WHERE id = ?1", id.as_uuid()),
+            Edit::RenameStay(id) => (
+                "UPDATE attendance SET display_name = 'Alicia', left_at = left_at + 1000 \
+                 WHERE id = ?1",
+                id.as_uuid(),
+            ),
+            Edit::RenumberSession(id) => (
+                "UPDATE sessions SET company_seq = company_seq + 1000 WHERE id = ?1",
+                id.as_uuid(),
+            ),
+            Edit::InviteOwner(id) => (
+                "INSERT INTO session_invitees (session_seq, user_id) \
+                 SELECT seq, owner_id FROM sessions WHERE id = ?1",
+                id.as_uuid(),
+            ),
         };
         assert_eq!(other.execute(sql, [id]).expect("edit"), 1, "{edit:?}");
         async {}

@@ -2062,7 +2062,9 @@ pub mod against_a_fresh_store {
     use plenum_domain::history::{
         Attendance, DeviceType, MediaType, RecordingKind, RecordingStatus,
     };
-    use plenum_domain::history_query::{InstantRange, RecordingFilter, SearchText, SessionQuery};
+    use plenum_domain::history_query::{
+        AttendanceQuery, InstantRange, RecordingFilter, SearchText, SessionKey, SessionQuery,
+    };
     use plenum_domain::ids::{AttendanceId, CompanyId, RecordingId, SessionId, UserId};
 
     use super::{offset_page, plain_recording, plain_session};
@@ -2081,14 +2083,22 @@ pub mod against_a_fresh_store {
         /// `real_name` 'Alice Renamed'.
         RenameUser(UserId),
         DeleteStay(AttendanceId),
+        /// `display_name` 'Alicia', `left_at` a second later: what a stay shows.
+        RenameStay(AttendanceId),
+        /// `company_seq` 1,000 higher: the session's number within its company.
+        RenumberSession(SessionId),
+        /// The session's owner invited (a row of `session_invitees`).
+        InviteOwner(SessionId),
     }
 
-    /// What the history lists answer for a handful of queries and pages, and for `owners`'
-    /// filters (a session's or a participant's recordings).
+    /// What the history lists answer for a handful of queries and pages, for `owners`'
+    /// filters (a session's or a participant's recordings), and the attendance pages of the
+    /// sessions `attended` names.
     async fn answers(
         store: &dyn Store,
         company: CompanyId,
         owners: &[RecordingFilter],
+        attended: &[SessionKey],
     ) -> Vec<(String, String)> {
         let named = |text: &str| SessionQuery {
             name: SearchText::parse(Some(text), plenum_domain::Field::Filter).expect("valid"),
@@ -2129,6 +2139,23 @@ pub mod against_a_fresh_store {
                     .await
                     .expect("list recordings");
                 out.push((format!("{filter:?} at {offset}"), format!("{page:?}")));
+            }
+        }
+        let searched = AttendanceQuery {
+            search: SearchText::parse(Some("ali"), plenum_domain::Field::Filter).expect("valid"),
+        };
+        for key in attended {
+            for query in [&AttendanceQuery::default(), &searched] {
+                for (offset, size) in [(0, 5), (1, 1)] {
+                    let page = store
+                        .session_attendance(company, *key, query, offset_page(offset, size))
+                        .await
+                        .expect("attendance");
+                    out.push((
+                        format!("{key:?} {query:?} at {offset}"),
+                        format!("{page:?}"),
+                    ));
+                }
             }
         }
         out
@@ -2228,6 +2255,21 @@ pub mod against_a_fresh_store {
                 ..RecordingFilter::default()
             },
         ];
+        // Attendance pages, by id and by number (sessions[i] is number i + 1, the running one
+        // 15), of sessions the changes below touch: a stay added and deleted (sessions[3]), a
+        // stay renamed (sessions[5]), an invitee added (number 7), a number changed (5, to
+        // 1,005); and numbers and an id that are nobody's.
+        let attended = [
+            SessionKey::Id(sessions[3].id),
+            SessionKey::Id(sessions[5].id),
+            SessionKey::Id(running.id),
+            SessionKey::Number(7),
+            SessionKey::Number(5),
+            SessionKey::Number(1_005),
+            SessionKey::Number(15),
+            SessionKey::Number(99),
+            SessionKey::Id(SessionId::new(at(99_999))),
+        ];
         store
             .insert_history_batch(&sessions, &stays, &recordings)
             .await
@@ -2235,13 +2277,14 @@ pub mod against_a_fresh_store {
         let same_as_fresh = |step: &'static str| {
             let reopen = &reopen;
             let owners = &owners;
+            let attended = &attended;
             async move {
                 // Twice: the first listing after a change carries the memory over, the second
                 // reads what it kept.
                 for _ in 0..2 {
-                    let kept = answers(store, acme, owners).await;
+                    let kept = answers(store, acme, owners, attended).await;
                     let fresh = reopen().await;
-                    let anew = answers(fresh.as_ref(), acme, owners).await;
+                    let anew = answers(fresh.as_ref(), acme, owners, attended).await;
                     for (k, a) in kept.iter().zip(&anew) {
                         assert_eq!(k, a, "after {step}");
                     }
@@ -2346,6 +2389,14 @@ pub mod against_a_fresh_store {
         same_as_fresh("a recording deleted").await;
         edit(Edit::DeleteStay(late.id)).await;
         same_as_fresh("a stay deleted").await;
+
+        // What an ended session's attendance shows, changed from elsewhere.
+        edit(Edit::RenameStay(stays[5].id)).await;
+        same_as_fresh("a stay renamed").await;
+        edit(Edit::InviteOwner(sessions[6].id)).await;
+        same_as_fresh("an invitee added").await;
+        edit(Edit::RenumberSession(sessions[4].id)).await;
+        same_as_fresh("a session renumbered").await;
     }
 }
 

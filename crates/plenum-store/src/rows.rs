@@ -169,6 +169,16 @@ pub fn group_attendees(
         .collect())
 }
 
+/// A session with its invitees and every stay of it, in order of joining (ties: the stays'
+/// numbers): what a page of its attendance is cut from (`AttendanceQuery::page_of`).
+#[derive(Debug, Clone)]
+pub struct SessionStays {
+    /// The session's number in its company (a Rokid `id`).
+    pub number: i64,
+    pub session: Session,
+    pub stays: Vec<AttendanceEntry>,
+}
+
 /// An `attendance` row with its user's names (if a user of the company).
 #[derive(Debug, Clone)]
 pub struct AttendanceRow {

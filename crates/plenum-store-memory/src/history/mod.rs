@@ -6,6 +6,9 @@
 //! statements checked against the change generations, else a `REPEATABLE READ` transaction),
 //! so page and total describe the same state of the database.
 //!
+//! A session's attendance page is cut from every stay of the session, remembered once the
+//! session has ended; the numbers of the rows that requests name by id are remembered too.
+//!
 //! What the lists do not index does not move the generations: a running meeting's end,
 //! last-seen instant and peak, and every join and leave, so live meetings never force a
 //! rebuild.
@@ -13,25 +16,27 @@
 mod index;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use uuid::Uuid;
 
 use plenum_domain::history::{RecordingKind, RecordingStatus};
 use plenum_domain::history_query::{
-    RecordingFilter, RecordingView, SearchText, SessionQuery, SessionSummary,
+    AttendanceQuery, RecordingFilter, RecordingView, SearchText, SessionAttendance, SessionKey,
+    SessionQuery, SessionSummary,
 };
 use plenum_domain::ids::{AttendanceId, CompanyId, RoomId, SessionId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_metrics::cache::Cache;
-use plenum_store::rows::Attendees;
+use plenum_store::rows::{Attendees, SessionStays};
 use plenum_store::{StoreError, StoreResult};
 
 pub use index::{Owners, RecordingIndex, Selection, SessionIndex};
 
 use index::OwnedSession;
 
-use crate::generations::{GenerationCache, RowCache, Subject};
+use crate::generations::{GenerationCache, NumberCache, RowCache, Subject};
 
 /// A session as the index holds it (from the backend's ordered scan).
 #[derive(Debug, Clone, Copy)]
@@ -136,13 +141,23 @@ pub trait HistorySnapshot {
         Err(no_changes())
     }
 
-    /// The number of the company's session `session`, if it is the company's (a recording
-    /// filter of a session, whose recordings the index finds by that number).
+    /// The number of the company's session `session` (by its id or its number within the
+    /// company), if it is the company's: a recording filter of a session, whose recordings the
+    /// index finds by that number, or a session's attendance page.
     async fn session_number(
         &mut self,
         company: CompanyId,
-        session: SessionId,
+        session: SessionKey,
     ) -> StoreResult<Option<i64>>;
+
+    /// The company's sessions numbered `seqs`, each with its invitees and every stay of it in
+    /// order of joining (ties: the stays' numbers), in any order; those not the company's left
+    /// out.
+    async fn session_stays(
+        &mut self,
+        company: CompanyId,
+        seqs: &[i64],
+    ) -> StoreResult<Vec<(i64, Arc<SessionStays>)>>;
 
     /// The number of the company's stay `stay`, if it is the company's (a recording filter of
     /// a participant, as [`session_number`](Self::session_number)).
@@ -167,6 +182,26 @@ pub struct HistoryMemory {
     /// `session_rows`, whose generation reading it shares.
     attendees: RowCache<Attendees>,
     recording_rows: RowCache<RecordingView>,
+    /// An ended session with every stay (a running one's are always read): its attendance
+    /// pages. The subject `session_rows`, whose generation reading it shares.
+    stays: RowCache<Arc<SessionStays>>,
+    /// The numbers of the sessions and stays filters and attendance pages name; under
+    /// `recording_rows`, which every change of a session's or a stay's id, number or company
+    /// moves for any row (migrations: SQLite 0022, PostgreSQL 0033).
+    numbers: NumberCache<Numbered>,
+}
+
+/// Ended sessions whose stays are remembered per company at most: ~5 MB a company at ten
+/// stays a session (~250 bytes a stay); attendance pages are asked of a few sessions at a
+/// time (a report, an integration following recent meetings), not paged through.
+const STAYS_PER_COMPANY: usize = 2_048;
+
+/// What a request names a session or a stay by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Numbered {
+    Session(SessionId),
+    SessionNumber(i64),
+    Stay(AttendanceId),
 }
 
 impl Default for HistoryMemory {
@@ -177,6 +212,10 @@ impl Default for HistoryMemory {
             session_rows: RowCache::new(Subject::SessionRows),
             attendees: RowCache::new(Subject::SessionRows).counted_as(Cache::Attendees),
             recording_rows: RowCache::new(Subject::RecordingRows),
+            stays: RowCache::new(Subject::SessionRows)
+                .counted_as(Cache::Stays)
+                .at_most(STAYS_PER_COMPANY),
+            numbers: NumberCache::new(Subject::RecordingRows),
         }
     }
 }
@@ -299,6 +338,15 @@ impl HistoryMemory {
                 total: 0,
             });
         }
+        // One reading of `recording_rows` for the page's rows and the numbers.
+        let rows_generation = snapshot.generation(company, Subject::RecordingRows).await?;
+        carry_over(
+            snapshot,
+            company,
+            rows_generation,
+            &[&self.recording_rows, &self.numbers],
+        )
+        .await?;
         // A session's or a stay's recordings by their numbers, as the index holds them; one
         // that is not the company's has none.
         let empty = Page {
@@ -308,17 +356,32 @@ impl HistoryMemory {
         let owners = Owners {
             session: match filter.session {
                 None => None,
-                Some(id) => match snapshot.session_number(company, id).await? {
-                    Some(seq) => Some(seq),
-                    None => return Ok(empty),
-                },
+                Some(id) => {
+                    let key = SessionKey::Id(id);
+                    match self.number(snapshot, company, rows_generation, key).await? {
+                        Some(seq) => Some(seq),
+                        None => return Ok(empty),
+                    }
+                }
             },
             stay: match filter.participant {
                 None => None,
-                Some(id) => match snapshot.stay_number(company, id).await? {
-                    Some(seq) => Some(seq),
-                    None => return Ok(empty),
-                },
+                Some(id) => {
+                    let snap = &mut *snapshot;
+                    let number = self
+                        .numbers
+                        .number(
+                            company,
+                            rows_generation,
+                            Numbered::Stay(id),
+                            move || async move { snap.stay_number(company, id).await },
+                        )
+                        .await?;
+                    match number {
+                        Some(seq) => Some(seq),
+                        None => return Ok(empty),
+                    }
+                }
             },
         };
         // The page and the total from the company's index; the page's rows from the same
@@ -350,8 +413,6 @@ impl HistoryMemory {
             })
             .await?;
         let selection = index.select(filter, owners, page);
-        let rows_generation = snapshot.generation(company, Subject::RecordingRows).await?;
-        carry_over(snapshot, company, rows_generation, &[&self.recording_rows]).await?;
         let snap = &mut *snapshot;
         let rows = self
             .recording_rows
@@ -367,6 +428,75 @@ impl HistoryMemory {
             items: in_order_of(&selection.seqs, rows),
             total: selection.total,
         })
+    }
+}
+
+impl HistoryMemory {
+    /// The company's session `key` with the page of its stays `query` returns, read through
+    /// `snapshot`; `None` if the company has no such session.
+    pub async fn session_attendance<S: HistorySnapshot>(
+        &self,
+        snapshot: &mut S,
+        company: CompanyId,
+        key: SessionKey,
+        query: &AttendanceQuery,
+        page: PageRequest,
+    ) -> StoreResult<Option<SessionAttendance>> {
+        let numbers_generation = snapshot.generation(company, Subject::RecordingRows).await?;
+        carry_over(snapshot, company, numbers_generation, &[&self.numbers]).await?;
+        let Some(seq) = self
+            .number(snapshot, company, numbers_generation, key)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let rows_generation = snapshot.generation(company, Subject::SessionRows).await?;
+        carry_over(
+            snapshot,
+            company,
+            rows_generation,
+            &[&self.session_rows, &self.attendees, &self.stays],
+        )
+        .await?;
+        let snap = &mut *snapshot;
+        let found = self
+            .stays
+            .rows(
+                company,
+                rows_generation,
+                &[seq],
+                |_, stays| stays.session.ended_at.is_some(),
+                move |missing| async move { snap.session_stays(company, &missing).await },
+            )
+            .await?;
+        Ok(found
+            .into_iter()
+            .next()
+            .map(|(seq, stays)| SessionAttendance {
+                seq,
+                session: stays.session.clone(),
+                attendance: query.page_of(&stays.stays, page),
+            }))
+    }
+
+    /// The number of the company's session `key`, remembered at `generation` of
+    /// `recording_rows` or read through `snapshot`.
+    async fn number<S: HistorySnapshot>(
+        &self,
+        snapshot: &mut S,
+        company: CompanyId,
+        generation: i64,
+        key: SessionKey,
+    ) -> StoreResult<Option<i64>> {
+        let numbered = match key {
+            SessionKey::Id(id) => Numbered::Session(id),
+            SessionKey::Number(number) => Numbered::SessionNumber(number),
+        };
+        self.numbers
+            .number(company, generation, numbered, move || async move {
+                snapshot.session_number(company, key).await
+            })
+            .await
     }
 }
 
@@ -414,6 +544,18 @@ impl<R: Clone + Send> Forget for RowCache<R> {
     }
     fn forget(&self, company: CompanyId, from: i64, to: i64, changed: &[i64]) -> StoreResult<()> {
         RowCache::forget(self, company, from, to, changed)
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash + Sync + Send> Forget for NumberCache<K> {
+    fn subject(&self) -> Subject {
+        NumberCache::subject(self)
+    }
+    fn remembered_at(&self, company: CompanyId) -> StoreResult<Option<i64>> {
+        NumberCache::remembered_at(self, company)
+    }
+    fn forget(&self, company: CompanyId, from: i64, to: i64, _changed: &[i64]) -> StoreResult<()> {
+        NumberCache::forget(self, company, from, to)
     }
 }
 

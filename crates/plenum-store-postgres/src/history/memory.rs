@@ -28,6 +28,7 @@
 //! generation were for (`history_changes`, migration 0032): one statement, checked as any.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgArguments, PgRow};
@@ -35,10 +36,12 @@ use sqlx::query::Query;
 use uuid::Uuid;
 
 use plenum_domain::history::{RecordingKind, RecordingStatus};
-use plenum_domain::history_query::{RecordingView, SessionSummary};
-use plenum_domain::ids::{AttendanceId, CompanyId, RoomId, SessionId};
+use plenum_domain::history_query::{RecordingView, SessionKey, SessionSummary};
+use plenum_domain::ids::{AttendanceId, CompanyId, RoomId, UserId};
 use plenum_domain::schedule::UserRef;
-use plenum_store::rows::{Attendees, group_attendees, recording_file_key};
+use plenum_store::rows::{
+    AttendanceRow, Attendees, SessionStays, group_attendees, recording_file_key,
+};
 use plenum_store::{StoreError, StoreResult};
 use plenum_store_memory::Subject;
 use plenum_store_memory::history::{HistorySnapshot, RecordingEntry, SessionEntry};
@@ -181,19 +184,24 @@ impl<'t> Reads<'t> {
 }
 
 impl Reads<'_> {
-    /// The number of the company's row `id` of `table` (a session or a stay). A row's number
+    /// The number of the company's row of `table` (a session or a stay) whose `column` (its
+    /// id, or a session's number within the company) is `value`. A row's number
     /// and company never change, so in the statements way this needs no generation: read at
     /// any moment after the answer was asked, it is the number as of every later read (and a
     /// row not found then is a filter that matches nothing, as of that moment).
-    async fn number_of(
+    async fn number_of<V>(
         &mut self,
         table: &'static str,
-        id: Uuid,
+        column: &'static str,
+        value: V,
         company: CompanyId,
-    ) -> StoreResult<Option<i64>> {
-        let select = format!("SELECT seq FROM {table} WHERE id = $1 AND company_id = $2");
+    ) -> StoreResult<Option<i64>>
+    where
+        V: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + 'static,
+    {
+        let select = format!("SELECT seq FROM {table} WHERE {column} = $1 AND company_id = $2");
         let number = sqlx::query_scalar::<_, i64>(&select)
-            .bind(id)
+            .bind(value)
             .bind(company.as_uuid());
         match &mut self.way {
             Way::Snapshot(tx) => number.fetch_optional(&mut ***tx).await,
@@ -232,9 +240,93 @@ impl HistorySnapshot for Reads<'_> {
     async fn session_number(
         &mut self,
         company: CompanyId,
-        session: SessionId,
+        session: SessionKey,
     ) -> StoreResult<Option<i64>> {
-        self.number_of("sessions", session.as_uuid(), company).await
+        match session {
+            SessionKey::Id(id) => {
+                self.number_of("sessions", "id", id.as_uuid(), company)
+                    .await
+            }
+            SessionKey::Number(number) => {
+                self.number_of("sessions", "company_seq", number, company)
+                    .await
+            }
+        }
+    }
+
+    async fn session_stays(
+        &mut self,
+        company: CompanyId,
+        seqs: &[i64],
+    ) -> StoreResult<Vec<(i64, Arc<SessionStays>)>> {
+        // One row per stay (one for a session without any), the invitees read once per
+        // session; users joined by key (`LIMIT 1`: see `sessions_by_seq`'s note in mod.rs).
+        let select = format!(
+            "SELECT {SESSION_COLUMNS}, inv.invitees, st.* \
+             FROM sessions s \
+             CROSS JOIN LATERAL (SELECT ARRAY(SELECT i.user_id FROM session_invitees i \
+                 WHERE i.session_seq = s.seq ORDER BY i.user_id) AS invitees) inv \
+             LEFT JOIN LATERAL (SELECT a.seq AS a_seq, a.id AS a_id, a.user_id AS a_user_id, \
+                     a.display_name, a.call_number, a.device_type, a.media_type, a.department, \
+                     a.joined_at, a.left_at, u.username, u.real_name \
+                 FROM attendance a LEFT JOIN LATERAL (SELECT username, real_name FROM users \
+                     WHERE id = a.user_id LIMIT 1) u ON true \
+                 WHERE a.session_seq = s.seq) st ON true \
+             WHERE s.seq = ANY($1) AND s.company_id = $2 \
+             ORDER BY s.seq, st.joined_at, st.a_seq"
+        );
+        let rows = self
+            .rows(&select, 2, Subject::SessionRows, move |q| {
+                q.bind(seqs.to_vec()).bind(company.as_uuid())
+            })
+            .await?;
+        let mut found: Vec<(i64, SessionStays)> = Vec::new();
+        for row in &rows {
+            let seq: i64 = col(row, "seq")?;
+            if found.last().is_none_or(|(last, _)| *last != seq) {
+                let stored = session_row(row)?;
+                let number = stored.company_seq;
+                let mut session = stored.decode()?;
+                session.invitees = col::<Vec<Uuid>>(row, "invitees")?
+                    .into_iter()
+                    .map(UserId::from_uuid)
+                    .collect();
+                found.push((
+                    seq,
+                    SessionStays {
+                        number,
+                        session,
+                        stays: Vec::new(),
+                    },
+                ));
+            }
+            let Some((_, current)) = found.last_mut() else {
+                continue;
+            };
+            if col::<Option<Uuid>>(row, "a_id")?.is_none() {
+                continue;
+            }
+            current.stays.push(
+                AttendanceRow {
+                    id: col(row, "a_id")?,
+                    user: col(row, "a_user_id")?,
+                    display_name: col(row, "display_name")?,
+                    call_number: col(row, "call_number")?,
+                    device_type: col(row, "device_type")?,
+                    media_type: col(row, "media_type")?,
+                    department: col(row, "department")?,
+                    joined_at: col(row, "joined_at")?,
+                    left_at: col(row, "left_at")?,
+                    username: col(row, "username")?,
+                    real_name: col(row, "real_name")?,
+                }
+                .decode(current.session.id)?,
+            );
+        }
+        Ok(found
+            .into_iter()
+            .map(|(seq, stays)| (seq, Arc::new(stays)))
+            .collect())
     }
 
     async fn stay_number(
@@ -242,7 +334,8 @@ impl HistorySnapshot for Reads<'_> {
         company: CompanyId,
         stay: AttendanceId,
     ) -> StoreResult<Option<i64>> {
-        self.number_of("attendance", stay.as_uuid(), company).await
+        self.number_of("attendance", "id", stay.as_uuid(), company)
+            .await
     }
 
     async fn has_room(&mut self, company: CompanyId, room: RoomId) -> StoreResult<bool> {

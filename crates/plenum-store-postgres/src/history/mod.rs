@@ -7,7 +7,7 @@ mod memory;
 use async_trait::async_trait;
 
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use plenum_domain::Timestamp;
@@ -19,16 +19,16 @@ use plenum_domain::history_query::{
     AttendanceQuery, InstantRange, RecordingFilter, RecordingView, SessionAttendance, SessionKey,
     SessionQuery, SessionSummary,
 };
-use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId, SessionId, UserId};
+use plenum_domain::ids::{ApiKeyId, CompanyId, RecordingId, SessionId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_store::rows::{AttendanceRow, RecordingRow, SessionRow, recording_file_key, search_key};
+use plenum_store::rows::{RecordingRow, SessionRow, recording_file_key, search_key};
 use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
 };
 
 use memory::Reads;
 
-use crate::{PgStore, Tx, col, corrupt, count, db_err, instant, like_contains, limit, ms, offset};
+use crate::{PgStore, Tx, col, corrupt, db_err, instant, ms};
 
 const KEY_COLUMNS: &str =
     "id, company_id, name, kind, prefix, app_id, created_at, revoked_at, seed, secret_hash";
@@ -88,100 +88,6 @@ fn push_range(q: &mut Builder<'_>, column: &str, range: &InstantRange) {
     if let Some(until) = range.until {
         q.push(format!(" AND {column} < ")).push_bind(ms(until));
     }
-}
-
-/// A session and a page of its stays in one statement (one snapshot, one round trip): the
-/// session, its invitees and the matching stays' total on every row, a stay of the page on
-/// each (none on the only row of a session without matching stays on the page).
-async fn session_attendance(
-    pool: &PgPool,
-    company: CompanyId,
-    key: SessionKey,
-    query: &AttendanceQuery,
-    page: PageRequest,
-) -> StoreResult<Option<SessionAttendance>> {
-    // The invitees are read with the session (once, not per row), and users are joined to
-    // the page only, by key: the `LIMIT 1` keeps the planner from pulling the lookup up into
-    // a hash of every user (0.57 ms of a 2,100-user company against 0.06 ms; BENCHMARKS.md,
-    // "Generation reads shared by the answers waiting").
-    let mut q = Builder::new(format!(
-        "WITH found AS (SELECT {SESSION_COLUMNS}, \
-             ARRAY(SELECT i.user_id FROM session_invitees i WHERE i.session_seq = s.seq \
-                 ORDER BY i.user_id) AS invitees \
-         FROM sessions s WHERE "
-    ));
-    match key {
-        SessionKey::Id(id) => q.push("s.id = ").push_bind(id.as_uuid()),
-        SessionKey::Number(number) => q.push("s.company_seq = ").push_bind(number),
-    };
-    q.push(" AND s.company_id = ").push_bind(company.as_uuid());
-    q.push(
-        "), matching AS (SELECT a.seq AS a_seq, a.id AS a_id, a.user_id AS a_user_id, \
-             a.display_name, a.call_number, a.device_type, a.media_type, a.department, \
-             a.joined_at, a.left_at \
-         FROM attendance a JOIN found ON a.session_seq = found.seq",
-    );
-    if let Some(search) = &query.search {
-        let pattern = like_contains(&search.folded());
-        q.push(" WHERE (a.display_name_key LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR a.call_number_key LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
-    }
-    q.push(
-        ") SELECT found.*, (SELECT count(*) FROM matching) AS attendance_total, p.* \
-         FROM found LEFT JOIN LATERAL (SELECT m.*, u.username, u.real_name \
-             FROM (SELECT * FROM matching ORDER BY joined_at, a_seq LIMIT ",
-    )
-    .push_bind(limit(page))
-    .push(" OFFSET ")
-    .push_bind(offset(page))
-    .push(
-        ") m LEFT JOIN LATERAL (SELECT username, real_name FROM users WHERE id = m.a_user_id \
-             LIMIT 1) u ON true) p ON true ORDER BY p.joined_at, p.a_seq",
-    );
-    let rows = q.build().fetch_all(pool).await.map_err(db_err)?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let seq: i64 = col(first, "seq")?;
-    let mut session = session_row(first)?.decode()?;
-    session.invitees = col::<Vec<Uuid>>(first, "invitees")?
-        .into_iter()
-        .map(UserId::from_uuid)
-        .collect();
-    let total: i64 = col(first, "attendance_total")?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if col::<Option<Uuid>>(row, "a_id")?.is_none() {
-            continue;
-        }
-        items.push(
-            AttendanceRow {
-                id: col(row, "a_id")?,
-                user: col(row, "a_user_id")?,
-                display_name: col(row, "display_name")?,
-                call_number: col(row, "call_number")?,
-                device_type: col(row, "device_type")?,
-                media_type: col(row, "media_type")?,
-                department: col(row, "department")?,
-                joined_at: col(row, "joined_at")?,
-                left_at: col(row, "left_at")?,
-                username: col(row, "username")?,
-                real_name: col(row, "real_name")?,
-            }
-            .decode(session.id)?,
-        );
-    }
-    Ok(Some(SessionAttendance {
-        seq,
-        session,
-        attendance: Page {
-            items,
-            total: count(total),
-        },
-    }))
 }
 
 // --- recordings ------------------------------------------------------------------------------
@@ -487,7 +393,9 @@ impl History for PgStore {
         query: &AttendanceQuery,
         page: PageRequest,
     ) -> StoreResult<Option<SessionAttendance>> {
-        session_attendance(&self.pool, company, session, query, page).await
+        through_memory!(self, company, |reads| self
+            .history
+            .session_attendance(reads, company, session, query, page))
     }
 
     async fn find_recordings(

@@ -4,10 +4,9 @@
 //! Reads run on the rusqlite read pool (`reads.rs`). The session and recording lists are
 //! answered by the speed layer (`plenum_store_memory::history`) through [`Reads`], this
 //! backend's side of its port: one read transaction in which the layer reads generations,
-//! builds the company's index and reads the page's rows; a session's or a participant's recordings and a
-//! session's attendance are ranges of their own indexes (`recordings_by_session_status_start`,
-//! `recordings_by_attendance`, `attendance_by_session`), bounded by the page, with the total
-//! counted over the same range. Writes (import, keys, bulk delete) run on the sqlx writer, one
+//! builds the company's index and reads the page's rows. A session's attendance page is cut
+//! by the layer from all of the session's stays (one range of `attendance_by_session`),
+//! remembered once the session has ended. Writes (import, keys, bulk delete) run on the sqlx writer, one
 //! transaction each.
 
 pub(crate) mod import;
@@ -34,8 +33,8 @@ use plenum_domain::ids::{ApiKeyId, AttendanceId, CompanyId, RecordingId, Session
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::schedule::UserRef;
 use plenum_store::rows::{
-    AttendanceRow, Attendees, RecordingRow, SessionRow as StoredSession, group_attendees,
-    recording_file_key,
+    AttendanceRow, Attendees, RecordingRow, SessionRow as StoredSession, SessionStays,
+    group_attendees, recording_file_key,
 };
 use plenum_store::{
     AppToken, DeletedRecordings, History, HuaweiApp, ImportError, StoreError, StoreResult, Trail,
@@ -49,31 +48,8 @@ use plenum_store_memory::history::{HistorySnapshot, RecordingEntry, SessionEntry
 use crate::database::generations::{self, on_this_thread};
 use crate::{SqliteStore, corrupt, db_err, instant, internal, ms, write_tx};
 
-/// `column` contains the (already folded) `needle` bound as `?{param}`, case-insensitively.
-///
-/// SQLite's own `lower` folds ASCII only, and calling `plenum_fold` (Rust) on every row of a
-/// 10,000-row scan costs more than the scan. So: an ASCII text can match an ASCII needle only
-/// through ASCII folding, which `lower` does; only texts with non-ASCII characters (their
-/// character length differs from their byte length) pay for full Unicode folding. A non-ASCII
-/// needle can only be in a non-ASCII text.
-fn contains(column: &str, param: usize, needle: &str) -> String {
-    let unicode = format!(
-        "(length({column}) <> length(CAST({column} AS BLOB)) \
-         AND instr(plenum_fold({column}), ?{param}) > 0)"
-    );
-    if needle.is_ascii() {
-        format!("(instr(lower({column}), ?{param}) > 0 OR {unicode})")
-    } else {
-        unicode
-    }
-}
-
 fn blob(id: Uuid) -> Value {
     Value::Blob(id.as_bytes().to_vec())
-}
-
-fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 fn opt_instant(v: Option<i64>) -> StoreResult<Option<Timestamp>> {
@@ -90,13 +66,6 @@ fn in_list(seqs: &[i64]) -> (String, Vec<i64>) {
     let mut padded = seqs.to_vec();
     padded.resize(n, seqs.last().copied().unwrap_or_default());
     (vec!["?"; n].join(", "), padded)
-}
-
-fn page_limits(page: PageRequest) -> (i64, i64) {
-    (
-        i64::from(page.limit()),
-        i64::try_from(page.offset()).unwrap_or(i64::MAX),
-    )
 }
 
 /// `AND column >= ? AND column < ?` for the closed sides of a window.
@@ -445,9 +414,22 @@ impl HistorySnapshot for Reads<'_> {
     async fn session_number(
         &mut self,
         company: CompanyId,
-        session: SessionId,
+        session: SessionKey,
     ) -> StoreResult<Option<i64>> {
-        number_of(self.conn, "sessions", session.as_uuid(), company)
+        match session {
+            SessionKey::Id(id) => number_of(self.conn, "id", blob(id.as_uuid()), company),
+            SessionKey::Number(number) => {
+                number_of(self.conn, "company_seq", Value::Integer(number), company)
+            }
+        }
+    }
+
+    async fn session_stays(
+        &mut self,
+        company: CompanyId,
+        seqs: &[i64],
+    ) -> StoreResult<Vec<(i64, Arc<SessionStays>)>> {
+        session_stays(self.conn, company, seqs)
     }
 
     async fn stay_number(
@@ -455,7 +437,7 @@ impl HistorySnapshot for Reads<'_> {
         company: CompanyId,
         stay: AttendanceId,
     ) -> StoreResult<Option<i64>> {
-        number_of(self.conn, "attendance", stay.as_uuid(), company)
+        stay_number(self.conn, stay, company)
     }
 
     async fn sessions_by_seq(&mut self, seqs: &[i64]) -> StoreResult<Vec<(i64, SessionSummary)>> {
@@ -471,133 +453,115 @@ impl HistorySnapshot for Reads<'_> {
     }
 }
 
-/// The number (`seq`) of the company's row `id` of `table` (sessions or attendance).
+/// The number (`seq`) of the company's session whose `column` (`id` or `company_seq`) is
+/// `value`.
 fn number_of(
     conn: &Connection,
-    table: &str,
-    id: Uuid,
+    column: &str,
+    value: Value,
     company: CompanyId,
 ) -> StoreResult<Option<i64>> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT seq FROM {table} WHERE id = ?1 AND company_id = ?2"
-        ))
-        .map_err(internal)?;
-    let mut rows = stmt
-        .query(rusqlite::params![blob(id), blob(company.as_uuid())])
-        .map_err(internal)?;
-    match rows.next().map_err(internal)? {
-        Some(row) => row.get(0).map(Some).map_err(internal),
-        None => Ok(None),
-    }
+    conn.prepare_cached(&format!(
+        "SELECT seq FROM sessions WHERE {column} = ?1 AND company_id = ?2"
+    ))
+    .map_err(internal)?
+    .query_row(rusqlite::params![value, blob(company.as_uuid())], |row| {
+        row.get(0)
+    })
+    .optional()
+    .map_err(internal)
 }
 
-fn session_attendance(
+/// The number (`seq`) of the company's stay `stay`.
+fn stay_number(
+    conn: &Connection,
+    stay: AttendanceId,
+    company: CompanyId,
+) -> StoreResult<Option<i64>> {
+    conn.prepare_cached("SELECT seq FROM attendance WHERE id = ?1 AND company_id = ?2")
+        .map_err(internal)?
+        .query_row(
+            rusqlite::params![blob(stay.as_uuid()), blob(company.as_uuid())],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(internal)
+}
+
+/// The company's sessions numbered `seqs`, each with its invitees and every stay of it in
+/// order of joining (the port's `session_stays`).
+fn session_stays(
     conn: &Connection,
     company: CompanyId,
-    key: SessionKey,
-    query: &AttendanceQuery,
-    page: PageRequest,
-) -> StoreResult<Option<SessionAttendance>> {
-    let (column, value) = match key {
-        SessionKey::Id(id) => ("id", blob(id.as_uuid())),
-        SessionKey::Number(number) => ("company_seq", Value::Integer(number)),
-    };
-    let sql = format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.{column} = ?1 AND s.company_id = ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
-    let mut rows = stmt
-        .query(rusqlite::params![value, blob(company.as_uuid())])
-        .map_err(internal)?;
-    let Some(row) = rows.next().map_err(internal)? else {
-        return Ok(None);
-    };
-    let SessionRow {
-        seq, mut session, ..
-    } = session_from_row(row)?;
-    drop(rows);
-    drop(stmt);
-
-    let mut stmt = conn
-        .prepare_cached("SELECT user_id FROM session_invitees WHERE session_seq = ?1")
-        .map_err(internal)?;
-    session.invitees = stmt
-        .query_map([seq], |r| r.get::<_, Uuid>(0))
-        .map_err(internal)?
-        .map(|r| r.map(UserId::from_uuid).map_err(internal))
-        .collect::<StoreResult<_>>()?;
-
-    let mut conditions = String::from("a.session_seq = ?1");
-    let mut params = vec![Value::Integer(seq)];
-    if let Some(search) = &query.search {
-        let folded = search.folded();
-        params.push(Value::Text(folded.clone()));
-        conditions.push_str(&format!(
-            " AND ({} OR {})",
-            contains("a.display_name", 2, &folded),
-            contains("a.call_number", 2, &folded)
+    seqs: &[i64],
+) -> StoreResult<Vec<(i64, Arc<SessionStays>)>> {
+    let mut found = Vec::with_capacity(seqs.len());
+    for &seq in seqs {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.seq = ?1 AND s.company_id = ?2"
+            ))
+            .map_err(internal)?;
+        let Some(SessionRow {
+            number,
+            mut session,
+            ..
+        }) = stmt
+            .query(rusqlite::params![seq, blob(company.as_uuid())])
+            .map_err(internal)?
+            .next()
+            .map_err(internal)?
+            .map(session_from_row)
+            .transpose()?
+        else {
+            continue;
+        };
+        let mut stmt = conn
+            .prepare_cached("SELECT user_id FROM session_invitees WHERE session_seq = ?1")
+            .map_err(internal)?;
+        session.invitees = stmt
+            .query_map([seq], |r| r.get::<_, Uuid>(0))
+            .map_err(internal)?
+            .map(|r| r.map(UserId::from_uuid).map_err(internal))
+            .collect::<StoreResult<_>>()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT a.id, a.user_id, a.display_name, a.call_number, a.device_type, \
+                     a.media_type, a.department, a.joined_at, a.left_at, u.username, u.real_name \
+                 FROM attendance a LEFT JOIN users u ON u.id = a.user_id \
+                 WHERE a.session_seq = ?1 ORDER BY a.joined_at, a.seq",
+            )
+            .map_err(internal)?;
+        let mut rows = stmt.query([seq]).map_err(internal)?;
+        let mut stays = Vec::new();
+        while let Some(row) = rows.next().map_err(internal)? {
+            stays.push(
+                AttendanceRow {
+                    id: row.get(0).map_err(internal)?,
+                    user: row.get(1).map_err(internal)?,
+                    display_name: row.get(2).map_err(internal)?,
+                    call_number: row.get(3).map_err(internal)?,
+                    device_type: row.get(4).map_err(internal)?,
+                    media_type: row.get(5).map_err(internal)?,
+                    department: row.get(6).map_err(internal)?,
+                    joined_at: row.get(7).map_err(internal)?,
+                    left_at: row.get(8).map_err(internal)?,
+                    username: row.get(9).map_err(internal)?,
+                    real_name: row.get(10).map_err(internal)?,
+                }
+                .decode(session.id)?,
+            );
+        }
+        found.push((
+            seq,
+            Arc::new(SessionStays {
+                number,
+                session,
+                stays,
+            }),
         ));
     }
-    let (limit, offset) = page_limits(page);
-    let count_params = params.clone();
-    params.push(Value::Integer(limit));
-    params.push(Value::Integer(offset));
-    let n = params.len();
-    let sql = format!(
-        "SELECT a.id, a.user_id, a.display_name, a.call_number, a.device_type, a.media_type, \
-             a.department, a.joined_at, a.left_at, u.username, u.real_name \
-         FROM attendance a LEFT JOIN users u ON u.id = a.user_id \
-         WHERE {conditions} ORDER BY a.joined_at, a.seq LIMIT ?{} OFFSET ?{n}",
-        n - 1
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(internal)?;
-    let mut rows = stmt
-        .query(rusqlite::params_from_iter(params.iter()))
-        .map_err(internal)?;
-    let mut items = Vec::new();
-    while let Some(row) = rows.next().map_err(internal)? {
-        items.push(
-            AttendanceRow {
-                id: row.get(0).map_err(internal)?,
-                user: row.get(1).map_err(internal)?,
-                display_name: row.get(2).map_err(internal)?,
-                call_number: row.get(3).map_err(internal)?,
-                device_type: row.get(4).map_err(internal)?,
-                media_type: row.get(5).map_err(internal)?,
-                department: row.get(6).map_err(internal)?,
-                joined_at: row.get(7).map_err(internal)?,
-                left_at: row.get(8).map_err(internal)?,
-                username: row.get(9).map_err(internal)?,
-                real_name: row.get(10).map_err(internal)?,
-            }
-            .decode(session.id)?,
-        );
-    }
-    drop(rows);
-    drop(stmt);
-    // A page that is not full, and not past the end, ends the list: its total is known. Only
-    // a full page, or one past the end, needs the stays counted.
-    let total = if (items.len() as i64) < limit && (!items.is_empty() || offset == 0) {
-        offset + items.len() as i64
-    } else {
-        conn.prepare_cached(&format!(
-            "SELECT COUNT(*) FROM attendance a WHERE {conditions}"
-        ))
-        .map_err(internal)?
-        .query_row(rusqlite::params_from_iter(count_params.iter()), |r| {
-            r.get(0)
-        })
-        .map_err(internal)?
-    };
-    Ok(Some(SessionAttendance {
-        seq,
-        session,
-        attendance: Page {
-            items,
-            total: count(total),
-        },
-    }))
+    Ok(found)
 }
 
 // --- recordings ------------------------------------------------------------------------------
@@ -815,11 +779,16 @@ impl History for SqliteStore {
         query: &AttendanceQuery,
         page: PageRequest,
     ) -> StoreResult<Option<SessionAttendance>> {
-        // One read transaction: the session, its page of stays and their total of one state,
-        // and one start of a read instead of one per statement.
+        // From memory for an ended session; one read transaction either way.
         self.reads.read(|conn| {
             generations::snapshot(conn, |conn| {
-                session_attendance(conn, company, session, query, page)
+                on_this_thread(self.history.session_attendance(
+                    &mut Reads { conn },
+                    company,
+                    session,
+                    query,
+                    page,
+                ))
             })
         })
     }
