@@ -554,10 +554,12 @@ pub mod cache {
         Stays,
         /// Remembered numbers of sessions and stays by id or session number.
         Numbers,
+        /// Remembered meeting details.
+        ScheduleRows,
     }
 
     impl Cache {
-        pub const ALL: [Cache; 8] = [
+        pub const ALL: [Cache; 9] = [
             Cache::ScheduleIndex,
             Cache::SessionIndex,
             Cache::RecordingIndex,
@@ -566,6 +568,7 @@ pub mod cache {
             Cache::RecordingRows,
             Cache::Stays,
             Cache::Numbers,
+            Cache::ScheduleRows,
         ];
 
         pub fn as_str(self) -> &'static str {
@@ -578,6 +581,7 @@ pub mod cache {
                 Cache::RecordingRows => "recording_rows",
                 Cache::Stays => "stays",
                 Cache::Numbers => "numbers",
+                Cache::ScheduleRows => "schedule_rows",
             }
         }
 

@@ -308,7 +308,8 @@ enum Held<V> {
     Older,
 }
 
-/// Rows that pages showed, remembered per company while their subject's generation holds.
+/// Rows that pages showed, remembered per company while their subject's generation holds,
+/// by their numbers (`seq`) or another key of theirs (a meeting's id).
 ///
 /// An index decides which rows a page shows and how many match; reading those rows is then a
 /// handful of lookups by number, each a few B-tree descents (~3–4 µs a row on a 1,000,000-row
@@ -326,22 +327,25 @@ enum Held<V> {
 /// [`at_most`](RowCache::at_most) says); past that, an eighth of the company's rows (any) make
 /// room.
 #[derive(Debug)]
-pub struct RowCache<R> {
+pub struct RowCache<R, K = i64> {
     subject: Subject,
     /// Its hits and misses (one per row) are counted under this name.
     metric: Cache,
     /// Rows remembered per company at most.
     capacity: usize,
-    companies: Mutex<HashMap<CompanyId, Arc<Mutex<Remembered<R>>>>>,
+    companies: Mutex<HashMap<CompanyId, Locked<Remembered<K, R>>>>,
 }
+
+/// A company's share of a cache, locked on its own.
+type Locked<T> = Arc<Mutex<T>>;
 
 #[derive(Debug)]
-struct Remembered<R> {
+struct Remembered<K, R> {
     generation: i64,
-    rows: HashMap<i64, R>,
+    rows: HashMap<K, R>,
 }
 
-impl<R> Default for Remembered<R> {
+impl<K, R> Default for Remembered<K, R> {
     fn default() -> Self {
         Self {
             generation: -1,
@@ -350,7 +354,7 @@ impl<R> Default for Remembered<R> {
     }
 }
 
-impl<R: Clone> RowCache<R> {
+impl<R: Clone, K: Copy + Eq + std::hash::Hash> RowCache<R, K> {
     /// Rows remembered per company at most: a company of 10,000 sessions and recordings whole
     /// (~0.5 KB a row, ~8 MB per kind; who attended a session ~1 KB).
     pub const PER_COMPANY: usize = 16_384;
@@ -384,7 +388,7 @@ impl<R: Clone> RowCache<R> {
         self.subject
     }
 
-    fn remembered(&self, company: CompanyId) -> StoreResult<Arc<Mutex<Remembered<R>>>> {
+    fn remembered(&self, company: CompanyId) -> StoreResult<Locked<Remembered<K, R>>> {
         let mut companies = self.companies.lock().map_err(|_| poisoned())?;
         Ok(Arc::clone(companies.entry(company).or_default()))
     }
@@ -399,13 +403,7 @@ impl<R: Clone> RowCache<R> {
     /// Carries the company's rows remembered at generation `from` over to `to`, forgetting
     /// `changed`: the rows the moves in between were for (read in a snapshot at `to`). Rows
     /// remembered at any other generation are left to [`rows`](Self::rows).
-    pub fn forget(
-        &self,
-        company: CompanyId,
-        from: i64,
-        to: i64,
-        changed: &[i64],
-    ) -> StoreResult<()> {
+    pub fn forget(&self, company: CompanyId, from: i64, to: i64, changed: &[K]) -> StoreResult<()> {
         let remembered = self.remembered(company)?;
         let mut memory = remembered.lock().map_err(|_| poisoned())?;
         if memory.generation == from && from < to {
@@ -425,13 +423,13 @@ impl<R: Clone> RowCache<R> {
         &self,
         company: CompanyId,
         generation: i64,
-        seqs: &[i64],
-        keep: impl Fn(i64, &R) -> bool,
+        seqs: &[K],
+        keep: impl Fn(K, &R) -> bool,
         read: F,
-    ) -> StoreResult<Vec<(i64, R)>>
+    ) -> StoreResult<Vec<(K, R)>>
     where
-        F: FnOnce(Vec<i64>) -> Fut,
-        Fut: Future<Output = StoreResult<Vec<(i64, R)>>>,
+        F: FnOnce(Vec<K>) -> Fut,
+        Fut: Future<Output = StoreResult<Vec<(K, R)>>>,
     {
         if seqs.is_empty() {
             return Ok(Vec::new());
@@ -468,7 +466,7 @@ impl<R: Clone> RowCache<R> {
                 if memory.rows.len() + read.len() > self.capacity {
                     // Dropping all would empty a company that pages through everything.
                     let room = (self.capacity / 8).max(read.len());
-                    let gone: Vec<i64> = memory.rows.keys().take(room).copied().collect();
+                    let gone: Vec<K> = memory.rows.keys().take(room).copied().collect();
                     for seq in gone {
                         memory.rows.remove(&seq);
                     }

@@ -131,3 +131,29 @@ END
 $$;
 CREATE TRIGGER session_invitees_generations AFTER INSERT OR UPDATE OR DELETE ON session_invitees
     FOR EACH ROW EXECUTE FUNCTION session_invitees_generations();
+
+-- A meeting's detail is remembered under 'schedules' too (`ScheduleMemory::schedule`), and it
+-- shows the meeting's invitees. Plenum writes them with the meeting's own row (which moves
+-- 'schedules'); a change of them alone moves it as well. (A meeting's deletion removes them
+-- after its row: the meeting is gone, nothing to move.)
+CREATE FUNCTION schedule_invitees_generations() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    meeting_company uuid;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        SELECT company_id INTO meeting_company FROM schedules WHERE id = OLD.schedule_id;
+        IF FOUND THEN
+            PERFORM bump_generation(meeting_company, 'schedules');
+        END IF;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        SELECT company_id INTO meeting_company FROM schedules WHERE id = NEW.schedule_id;
+        IF FOUND THEN
+            PERFORM bump_generation(meeting_company, 'schedules');
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER schedule_invitees_generations AFTER INSERT OR UPDATE OR DELETE ON schedule_invitees
+    FOR EACH ROW EXECUTE FUNCTION schedule_invitees_generations();

@@ -904,7 +904,7 @@ impl Store for PgStore {
     }
 
     async fn schedule(&self, company: CompanyId, id: ScheduleId) -> StoreResult<Option<Schedule>> {
-        meetings::schedule_in(&self.pool, company, id).await
+        meetings::schedule(self, company, id).await
     }
 
     async fn update_schedule_with_trail(

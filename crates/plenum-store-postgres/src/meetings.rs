@@ -883,6 +883,20 @@ pub(crate) async fn find_schedules(
 
 // --- the company-wide list from memory --------------------------------------------------------
 
+/// A meeting of the company as its detail shows it: remembered at the company's generation,
+/// read with the other answers waiting (`crate::generations`), or read with the generation
+/// in one statement.
+pub(crate) async fn schedule(
+    store: &PgStore,
+    company: CompanyId,
+    id: ScheduleId,
+) -> StoreResult<Option<Schedule>> {
+    store
+        .schedules
+        .schedule(&mut ScheduleReads::Shared(store), company, id)
+        .await
+}
+
 /// This backend's side of the meeting list's speed layer (`plenum_store_memory::schedules`).
 enum ScheduleReads<'c> {
     /// A rebuild: a `REPEATABLE READ` transaction's connection, so the generation and the rows
@@ -894,6 +908,27 @@ enum ScheduleReads<'c> {
 }
 
 impl ScheduleSnapshot for ScheduleReads<'_> {
+    async fn schedule(
+        &mut self,
+        company: CompanyId,
+        id: ScheduleId,
+    ) -> StoreResult<Option<(i64, Schedule)>> {
+        // The generation in the row's statement: its snapshot's, in a transaction or not.
+        let sql = format!(
+            "SELECT COALESCE((SELECT generation FROM change_generations \
+                 WHERE company_id = $2 AND subject = 'schedules'), 0) AS read_generation, \
+             {SCHEDULE_COLUMNS} {SCHEDULE_FROM} WHERE s.id = $1 AND s.company_id = $2"
+        );
+        let query = sqlx::query(&sql).bind(id.as_uuid()).bind(company.as_uuid());
+        let row = match self {
+            ScheduleReads::Snapshot(conn) => query.fetch_optional(&mut **conn).await,
+            ScheduleReads::Shared(store) => query.fetch_optional(&store.pool).await,
+        }
+        .map_err(db_err)?;
+        row.map(|row| Ok((col(&row, "read_generation")?, schedule_from_row(&row)?)))
+            .transpose()
+    }
+
     async fn generation(&mut self, company: CompanyId) -> StoreResult<i64> {
         let conn = match self {
             ScheduleReads::Snapshot(conn) => &mut **conn,

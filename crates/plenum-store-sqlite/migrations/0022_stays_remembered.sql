@@ -70,3 +70,24 @@ CREATE TRIGGER session_rows_invitees_update AFTER UPDATE ON session_invitees BEG
         SELECT company_id, 'session_rows', seq FROM sessions
         WHERE seq IN (old.session_seq, new.session_seq);
 END;
+
+-- A meeting's detail is remembered under 'schedules' too (`ScheduleMemory::schedule`), and it
+-- shows the meeting's invitees. Plenum writes them with the meeting's own row (which moves
+-- 'schedules'); a change of them alone moves it as well. (A meeting's deletion removes them
+-- after its row: the meeting is gone, nothing to move.)
+CREATE TRIGGER schedules_generation_invitees_insert AFTER INSERT ON schedule_invitees BEGIN
+    INSERT INTO change_generations (company_id, subject, generation)
+        SELECT company_id, 'schedules', 1 FROM schedules WHERE id = new.schedule_id
+        ON CONFLICT (company_id, subject) DO UPDATE SET generation = generation + 1;
+END;
+CREATE TRIGGER schedules_generation_invitees_delete AFTER DELETE ON schedule_invitees BEGIN
+    INSERT INTO change_generations (company_id, subject, generation)
+        SELECT company_id, 'schedules', 1 FROM schedules WHERE id = old.schedule_id
+        ON CONFLICT (company_id, subject) DO UPDATE SET generation = generation + 1;
+END;
+CREATE TRIGGER schedules_generation_invitees_update AFTER UPDATE ON schedule_invitees BEGIN
+    INSERT INTO change_generations (company_id, subject, generation)
+        SELECT company_id, 'schedules', 1 FROM schedules
+        WHERE id IN (old.schedule_id, new.schedule_id)
+        ON CONFLICT (company_id, subject) DO UPDATE SET generation = generation + 1;
+END;

@@ -121,6 +121,7 @@ macro_rules! contract_tests {
             schedule_round_trips_every_field,
             schedule_is_scoped_to_its_company,
             update_schedule_replaces_fields_and_invitees,
+            a_meetings_detail_follows_every_change_of_what_it_shows,
             update_schedule_re_reserves_a_changed_number,
             update_schedule_marks_an_occurrence_overridden,
             delete_schedule_of_an_occurrence_records_an_exdate,
@@ -3481,6 +3482,62 @@ pub async fn update_schedule_replaces_fields_and_invitees(store: &dyn Store) {
     plain.invitees = Vec::new();
     let plain = updated(store.update_schedule(&plain).await.expect("update"), plain);
     assert_eq!(read_schedule(store, acme.id, meeting.id).await, Some(plain));
+}
+
+/// A meeting's detail, read again after each change of what it shows (the stores remember
+/// details), is the meeting as it is now: its invitees' and owner's names, its own fields, and
+/// nothing once it is deleted.
+pub async fn a_meetings_detail_follows_every_change_of_what_it_shows(store: &dyn Store) {
+    let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
+    let bob = add_user(store, acme.id, "bob", Role::Normal).await;
+    let mut meeting = new_schedule(&admin, "Planning", "123456789", 0);
+    meeting.invitees = vec![user_ref(&bob)];
+    let meeting = create_schedule(store, &meeting).await;
+    let detail = || async {
+        // Twice: the second read is the remembered one.
+        let first = read_schedule(store, acme.id, meeting.id).await;
+        let again = read_schedule(store, acme.id, meeting.id).await;
+        assert_eq!(first, again);
+        first
+    };
+    assert_eq!(detail().await, Some(meeting.clone()));
+
+    let rename = |user: UserId, name: &'static str| async move {
+        store
+            .update_user(
+                acme.id,
+                user,
+                &UserChanges {
+                    real_name: Some(name.to_owned()),
+                    ..UserChanges::default()
+                },
+                at(10),
+            )
+            .await
+            .expect("rename");
+    };
+    rename(bob.id, "Robert").await;
+    let shown = detail().await.expect("the meeting");
+    assert_eq!(shown.invitees[0].real_name, "Robert");
+    rename(admin.id, "The Admin").await;
+    let shown = detail().await.expect("the meeting");
+    assert_eq!(shown.owner.real_name, "The Admin");
+
+    let mut changed = shown.clone();
+    changed.settings.name = "Retrospective".to_owned();
+    changed.invitees = Vec::new();
+    changed.updated_at = at(20);
+    let changed = updated(
+        store.update_schedule(&changed).await.expect("update"),
+        changed,
+    );
+    assert_eq!(detail().await, Some(changed));
+
+    store
+        .delete_schedule(acme.id, meeting.id)
+        .await
+        .expect("delete");
+    assert_eq!(detail().await, None);
 }
 
 pub async fn update_schedule_re_reserves_a_changed_number(store: &dyn Store) {

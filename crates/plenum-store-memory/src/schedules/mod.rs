@@ -10,19 +10,24 @@
 //! deleted (series included), its owner renamed — each bumps the company's 'schedules'
 //! generation in the same transaction (SQLite: triggers of migrations 0008/0011; PostgreSQL:
 //! migration 0030).
+//!
+//! A meeting's detail is remembered under the same generation ([`ScheduleMemory::schedule`]):
+//! everything it shows (its settings, invitees and their names, owner, series) moves it.
 
 mod index;
 
 use std::time::Instant;
 
-use plenum_domain::ids::CompanyId;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use plenum_domain::ids::{CompanyId, ScheduleId};
 use plenum_domain::paging::{Page, PageRequest};
-use plenum_domain::schedule::{MeetingFilter, ScheduleSummary};
+use plenum_domain::schedule::{MeetingFilter, Schedule, ScheduleSummary};
 use plenum_store::StoreResult;
 
 pub use index::ScheduleIndex;
 
-use crate::generations::{Fresh, GenerationCache, Subject};
+use crate::generations::{Fresh, GenerationCache, RowCache, Subject};
 
 /// A meeting as the index holds it (from the backend's ordered scan).
 #[derive(Debug, Clone)]
@@ -46,6 +51,16 @@ pub trait ScheduleSnapshot {
         company: CompanyId,
         each: &mut (dyn FnMut(ScheduleEntry<'_>) -> StoreResult<()> + Send),
     ) -> StoreResult<()>;
+
+    /// The company's meeting `id` as its detail shows it (`Store::schedule`), with the
+    /// company's generation of [`Subject::Schedules`] as of the same read (a backend that
+    /// reads past the snapshot reads it with the row); `None` if the company has no such
+    /// meeting.
+    async fn schedule(
+        &mut self,
+        company: CompanyId,
+        id: ScheduleId,
+    ) -> StoreResult<Option<(i64, Schedule)>>;
 }
 
 /// What [`ScheduleMemory::page`] found.
@@ -62,17 +77,57 @@ pub enum Listed {
 #[derive(Debug)]
 pub struct ScheduleMemory {
     index: GenerationCache<ScheduleIndex>,
+    /// Meetings' details, by id.
+    details: RowCache<Schedule, ScheduleId>,
 }
 
 impl Default for ScheduleMemory {
     fn default() -> Self {
         Self {
             index: GenerationCache::new(Subject::Schedules),
+            // ~1 KB a meeting with its invitees: at most ~4 MB a company.
+            details: RowCache::new(Subject::Schedules)
+                .counted_as(plenum_metrics::cache::Cache::ScheduleRows)
+                .at_most(4_096),
         }
     }
 }
 
 impl ScheduleMemory {
+    /// The company's meeting `id`, remembered at the generation `snapshot` reads, or read
+    /// through it (and remembered if read at that generation).
+    pub async fn schedule<S: ScheduleSnapshot>(
+        &self,
+        snapshot: &mut S,
+        company: CompanyId,
+        id: ScheduleId,
+    ) -> StoreResult<Option<Schedule>> {
+        let generation = snapshot.generation(company).await?;
+        // A row read at another generation than the one asked (a change between the two
+        // reads) is answered, not remembered.
+        let same_generation = AtomicBool::new(false);
+        let found = self
+            .details
+            .rows(
+                company,
+                generation,
+                &[id],
+                |_, _| same_generation.load(Ordering::Relaxed),
+                |_| async {
+                    let read = snapshot.schedule(company, id).await?;
+                    Ok(read
+                        .map(|(read_at, schedule)| {
+                            same_generation.store(read_at == generation, Ordering::Relaxed);
+                            (id, schedule)
+                        })
+                        .into_iter()
+                        .collect())
+                },
+            )
+            .await?;
+        Ok(found.into_iter().next().map(|(_, schedule)| schedule))
+    }
+
     /// A page of the company's meetings matching `filter`, if its index is current at the
     /// generation `snapshot` reads.
     pub async fn page<S: ScheduleSnapshot>(

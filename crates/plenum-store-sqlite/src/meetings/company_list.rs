@@ -12,7 +12,9 @@ use uuid::Uuid;
 use plenum_domain::ids::{CompanyId, ScheduleId, SeriesId, UserId};
 use plenum_domain::paging::{Page, PageRequest};
 use plenum_domain::recurrence::Frequency;
-use plenum_domain::schedule::{MeetingFilter, MeetingKind, ScheduleSummary, TimeSlot, UserRef};
+use plenum_domain::schedule::{
+    MeetingFilter, MeetingKind, Schedule, ScheduleSummary, TimeSlot, UserRef,
+};
 use plenum_store::StoreResult;
 use plenum_store_memory::Subject;
 use plenum_store_memory::schedules::{Listed, ScheduleEntry, ScheduleMemory, ScheduleSnapshot};
@@ -30,6 +32,19 @@ struct Reads<'c> {
 impl ScheduleSnapshot for Reads<'_> {
     async fn generation(&mut self, company: CompanyId) -> StoreResult<i64> {
         generations::current(self.conn, company, Subject::Schedules)
+    }
+
+    async fn schedule(
+        &mut self,
+        company: CompanyId,
+        id: ScheduleId,
+    ) -> StoreResult<Option<(i64, Schedule)>> {
+        // In the caller's snapshot: the generation is the snapshot's.
+        let Some(found) = super::read_schedule(self.conn, company, id)? else {
+            return Ok(None);
+        };
+        let generation = generations::current(self.conn, company, Subject::Schedules)?;
+        Ok(Some((generation, found)))
     }
 
     async fn scan_schedules(
@@ -132,6 +147,20 @@ fn rebuild_in_background(store: &SqliteStore, company: CompanyId) {
             .schedules
             .rebuilt(company, began, Err(internal(error)));
     }
+}
+
+/// A meeting of the company as its detail shows it: remembered, or read in one snapshot with
+/// the generation it is remembered at.
+pub(crate) fn schedule(
+    store: &SqliteStore,
+    company: CompanyId,
+    id: ScheduleId,
+) -> StoreResult<Option<Schedule>> {
+    store.reads.read(|conn| {
+        generations::snapshot(conn, |conn| {
+            on_this_thread(store.schedules.schedule(&mut Reads { conn }, company, id))
+        })
+    })
 }
 
 /// A page of a whole company's meetings: from memory when the index is current, else

@@ -771,7 +771,7 @@ pub(crate) async fn schedule(
     company: CompanyId,
     id: ScheduleId,
 ) -> StoreResult<Option<Schedule>> {
-    store.reads.read(|conn| read_schedule(conn, company, id))
+    company_list::schedule(store, company, id)
 }
 
 /// A scheduled meeting of the company, read on a connection of the read pool.
