@@ -8,7 +8,8 @@ use plenum_domain::history::{Attendance, DeviceType, MediaType, RecordingKind, R
 use plenum_domain::history_query::{RecordingFilter, SearchText, SessionQuery};
 use plenum_domain::ids::{AttendanceId, CompanyId, UserId};
 use plenum_domain::user::Role;
-use plenum_store::contract::{at, new_company, new_schedule, new_user, user_ref};
+use plenum_store::contract::edited_elsewhere::a_remembered_meeting_detail_sees_its_invitees_removed;
+use plenum_store::contract::{at, new_company, new_user};
 use plenum_store::contract_history::against_a_fresh_store::{
     Edit, remembered_lists_equal_a_fresh_store,
 };
@@ -309,29 +310,12 @@ async fn a_remembered_meeting_detail_sees_its_invitees_changed_from_elsewhere() 
     else {
         return;
     };
-    let company = new_company("Acme");
-    let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
-    store
-        .create_company(&company, &admin)
-        .await
-        .expect("create company");
-    let owner = store
-        .user(company.id, admin.id)
-        .await
-        .expect("read the admin")
-        .expect("the admin");
-    let mut meeting = new_schedule(&owner, "Planning", "123456789", 0);
-    meeting.invitees = vec![user_ref(&owner)];
-    let meeting = store.create_schedule(&meeting).await.expect("create");
-    for _ in 0..2 {
-        let shown = store.schedule(company.id, meeting.id).await.expect("read");
-        assert_eq!(shown.expect("the meeting").invitees.len(), 1);
-    }
-    sqlx::query("DELETE FROM schedule_invitees WHERE schedule_id = $1")
-        .bind(meeting.id.as_uuid())
-        .execute(&other)
-        .await
-        .expect("edit");
-    let shown = store.schedule(company.id, meeting.id).await.expect("read");
-    assert!(shown.expect("the meeting").invitees.is_empty());
+    a_remembered_meeting_detail_sees_its_invitees_removed(&store, |meeting| async move {
+        sqlx::query("DELETE FROM schedule_invitees WHERE schedule_id = $1")
+            .bind(meeting.as_uuid())
+            .execute(&other)
+            .await
+            .expect("edit");
+    })
+    .await;
 }

@@ -7,7 +7,8 @@ use plenum_domain::history::{Attendance, DeviceType, MediaType, RecordingKind, R
 use plenum_domain::history_query::{RecordingFilter, SearchText, SessionQuery};
 use plenum_domain::ids::{AttendanceId, CompanyId, UserId};
 use plenum_domain::user::Role;
-use plenum_store::contract::{at, new_company, new_schedule, new_user, user_ref};
+use plenum_store::contract::edited_elsewhere::a_remembered_meeting_detail_sees_its_invitees_removed;
+use plenum_store::contract::{at, new_company, new_user};
 use plenum_store::contract_history::against_a_fresh_store::{
     Edit, remembered_lists_equal_a_fresh_store,
 };
@@ -280,31 +281,16 @@ async fn after_every_kind_of_change_remembered_lists_equal_a_fresh_store() {
 #[tokio::test]
 async fn a_remembered_meeting_detail_sees_its_invitees_changed_from_elsewhere() {
     let (dir, store) = fresh_store().await;
-    let company = new_company("Acme");
-    let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
-    store
-        .create_company(&company, &admin)
-        .await
-        .expect("create company");
-    let owner = store
-        .user(company.id, admin.id)
-        .await
-        .expect("read the admin")
-        .expect("the admin");
-    let mut meeting = new_schedule(&owner, "Planning", "123456789", 0);
-    meeting.invitees = vec![user_ref(&owner)];
-    let meeting = store.create_schedule(&meeting).await.expect("create");
-    for _ in 0..2 {
-        let shown = store.schedule(company.id, meeting.id).await.expect("read");
-        assert_eq!(shown.expect("the meeting").invitees.len(), 1);
-    }
-    let other = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).expect("open");
-    other
-        .execute(
-            "DELETE FROM schedule_invitees WHERE schedule_id = ?1",
-            [meeting.id.as_uuid()],
-        )
-        .expect("edit");
-    let shown = store.schedule(company.id, meeting.id).await.expect("read");
-    assert!(shown.expect("the meeting").invitees.is_empty());
+    let path = dir.path().to_owned();
+    a_remembered_meeting_detail_sees_its_invitees_removed(&store, |meeting| {
+        let other = rusqlite::Connection::open(path.join(DATABASE_FILE)).expect("open");
+        other
+            .execute(
+                "DELETE FROM schedule_invitees WHERE schedule_id = ?1",
+                [meeting.as_uuid()],
+            )
+            .expect("edit");
+        async {}
+    })
+    .await;
 }

@@ -3540,6 +3540,50 @@ pub async fn a_meetings_detail_follows_every_change_of_what_it_shows(store: &dyn
     assert_eq!(detail().await, None);
 }
 
+/// Checks of what a backend remembers against changes made past it, in its own SQL (another
+/// node, a hand edit): each backend's tests pass the edit.
+pub mod edited_elsewhere {
+    use std::future::Future;
+
+    use plenum_domain::ids::ScheduleId;
+    use plenum_domain::user::Role;
+
+    use super::{new_company, new_schedule, new_user, user_ref};
+    use crate::Store;
+
+    /// A meeting's detail, remembered once read, shows its invitees removed by
+    /// `remove_invitees` (which deletes the meeting's `schedule_invitees` rows).
+    pub async fn a_remembered_meeting_detail_sees_its_invitees_removed<E, D>(
+        store: &dyn Store,
+        remove_invitees: E,
+    ) where
+        E: FnOnce(ScheduleId) -> D,
+        D: Future<Output = ()>,
+    {
+        let company = new_company("Acme");
+        let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
+        store
+            .create_company(&company, &admin)
+            .await
+            .expect("create company");
+        let owner = store
+            .user(company.id, admin.id)
+            .await
+            .expect("read the admin")
+            .expect("the admin");
+        let mut meeting = new_schedule(&owner, "Planning", "123456789", 0);
+        meeting.invitees = vec![user_ref(&owner)];
+        let meeting = store.create_schedule(&meeting).await.expect("create");
+        for _ in 0..2 {
+            let shown = store.schedule(company.id, meeting.id).await.expect("read");
+            assert_eq!(shown.expect("the meeting").invitees.len(), 1);
+        }
+        remove_invitees(meeting.id).await;
+        let shown = store.schedule(company.id, meeting.id).await.expect("read");
+        assert!(shown.expect("the meeting").invitees.is_empty());
+    }
+}
+
 pub async fn update_schedule_re_reserves_a_changed_number(store: &dyn Store) {
     let (acme, admin) = company_with_admin(store, "Acme", "admin", 10).await;
     let meeting = create_schedule(store, &new_schedule(&admin, "Mine", "100000001", 0)).await;
