@@ -755,7 +755,8 @@ async fn pages_exchange_audio_and_video_and_a_host_mute_silences_one() {
         }
     }
 
-    // A host mutes Cy: within 2 s the others stop receiving Cy's audio; Cy's video goes on.
+    // A host mutes Cy: the others stop receiving Cy's audio (in about a second; up to 10 s
+    // is allowed for a machine under load), while Cy's video goes on.
     control(
         &app,
         &admin,
@@ -764,25 +765,36 @@ async fn pages_exchange_audio_and_video_and_a_host_mute_silences_one() {
         json!({"participants": [ids[2]], "allow_self_unmute": true}),
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let before: Vec<Value> = {
-        let mut v = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut before = Vec::new();
         for page in pages.iter_mut().take(2) {
-            v.push(page.eval("window.plenum.stats()").await);
+            before.push(page.eval("window.plenum.stats()").await);
         }
-        v
-    };
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    for (i, page) in pages.iter_mut().take(2).enumerate() {
-        let after = page.eval("window.plenum.stats()").await;
-        assert!(
-            !grew(&before[i], &after, &ids[2], "audio", "totalAudioEnergy"),
-            "page {i} still plays Cy's audio after the mute: {after}"
-        );
-        assert!(
-            grew(&before[i], &after, &ids[2], "video", "framesDecoded"),
-            "page {i} lost Cy's video after an audio mute: {after}"
-        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut after = Vec::new();
+        for page in pages.iter_mut().take(2) {
+            after.push(page.eval("window.plenum.stats()").await);
+        }
+        let still_heard =
+            (0..2).find(|&i| grew(&before[i], &after[i], &ids[2], "audio", "totalAudioEnergy"));
+        if let Some(i) = still_heard {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "page {i} still plays Cy's audio 10 s after the mute: {}",
+                after[i]
+            );
+            continue;
+        }
+        for i in 0..2 {
+            assert!(
+                grew(&before[i], &after[i], &ids[2], "video", "framesDecoded"),
+                "page {i} lost Cy's video after an audio mute: {}",
+                after[i]
+            );
+        }
+        break;
     }
 }
 
