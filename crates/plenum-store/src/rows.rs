@@ -173,8 +173,6 @@ pub fn group_attendees(
 /// numbers): what a page of its attendance is cut from (`AttendanceQuery::page_of`).
 #[derive(Debug, Clone)]
 pub struct SessionStays {
-    /// The session's number in its company (a Rokid `id`).
-    pub number: i64,
     pub session: Session,
     pub stays: Vec<AttendanceEntry>,
 }

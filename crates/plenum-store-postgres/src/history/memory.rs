@@ -284,9 +284,7 @@ impl HistorySnapshot for Reads<'_> {
         for row in &rows {
             let seq: i64 = col(row, "seq")?;
             if found.last().is_none_or(|(last, _)| *last != seq) {
-                let stored = session_row(row)?;
-                let number = stored.company_seq;
-                let mut session = stored.decode()?;
+                let mut session = session_row(row)?.decode()?;
                 session.invitees = col::<Vec<Uuid>>(row, "invitees")?
                     .into_iter()
                     .map(UserId::from_uuid)
@@ -294,7 +292,6 @@ impl HistorySnapshot for Reads<'_> {
                 found.push((
                     seq,
                     SessionStays {
-                        number,
                         session,
                         stays: Vec::new(),
                     },

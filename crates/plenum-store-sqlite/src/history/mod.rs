@@ -502,11 +502,7 @@ fn session_stays(
                 "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.seq = ?1 AND s.company_id = ?2"
             ))
             .map_err(internal)?;
-        let Some(SessionRow {
-            number,
-            mut session,
-            ..
-        }) = stmt
+        let Some(SessionRow { mut session, .. }) = stmt
             .query(rusqlite::params![seq, blob(company.as_uuid())])
             .map_err(internal)?
             .next()
@@ -552,14 +548,7 @@ fn session_stays(
                 .decode(session.id)?,
             );
         }
-        found.push((
-            seq,
-            Arc::new(SessionStays {
-                number,
-                session,
-                stays,
-            }),
-        ));
+        found.push((seq, Arc::new(SessionStays { session, stays })));
     }
     Ok(found)
 }
