@@ -1195,7 +1195,8 @@ function startSpeakerDetection() {
           bestLevel = level;
         }
       }
-      if (best) setSpeaker(best);
+      // The server may have named a speaker while the statistics were read: its word wins.
+      if (best && !state.serverSpeaks) setSpeaker(best);
     } catch {
       // No levels this time.
     } finally {

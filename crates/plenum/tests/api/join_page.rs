@@ -1007,6 +1007,47 @@ async fn the_page_publishes_and_subscribes_as_the_protocol_says() {
         .await;
     page.wait_for("document.querySelector('li.tile.speaking').dataset.id === 'me'")
         .await;
+    // A speaker the server names while the page is measuring levels is not overridden by
+    // that measure: the server stops naming one, the page's next reading of statistics is
+    // held (every received voice in it loud), the server names 'me', then the reading ends.
+    page.eval(
+        r#"(() => {
+        const proto = RTCPeerConnection.prototype;
+        const realStats = proto.getStats;
+        const realSources = RTCRtpReceiver.prototype.getSynchronizationSources;
+        window.__held = [];
+        window.__release = () => {
+          proto.getStats = realStats;
+          RTCRtpReceiver.prototype.getSynchronizationSources = realSources;
+          window.__held.forEach((release) => release());
+        };
+        RTCRtpReceiver.prototype.getSynchronizationSources = () => [];
+        proto.getStats = function (...args) {
+          return realStats.apply(this, args).then((report) => new Promise((resolve) => {
+            const loud = new Map();
+            report.forEach((s, k) => loud.set(k,
+              s.type === 'inbound-rtp' && s.kind === 'audio' ? { ...s, audioLevel: 0.9 } : s));
+            window.__held.push(() => resolve(loud));
+          }));
+        };
+      })()"#,
+    )
+    .await;
+    page.eval("window.__fakeServer.emit({type: 'active_speaker', client_uuid: null})")
+        .await;
+    page.wait_for("window.__held.length > 0").await;
+    page.eval("window.__fakeServer.emit({type: 'active_speaker', client_uuid: 'me'})")
+        .await;
+    page.eval("window.__release()").await;
+    assert_eq!(
+        page.eval(
+            "window.plenum.state().active_speaker + ' ' \
+             + document.querySelector('li.tile.speaking').dataset.id"
+        )
+        .await,
+        "me me",
+        "the page's own reading overrode the speaker the server named"
+    );
 
     // Pins: the meeting's pin is shown large; the viewer's own pin comes before it.
     page.eval("window.__fakeServer.emit({type: 'meeting_pin_changed', seq: 3, at: 0, client_uuid: 'remote-2'})")
