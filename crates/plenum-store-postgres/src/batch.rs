@@ -11,12 +11,26 @@
 //!
 //! A failed statement answers `None` to all its asks; each asker then asks on its own, so the
 //! database's error is reported where it belongs.
+//!
+//! The task keeps a connection of its own for its statements instead of taking one from the
+//! pool for each: sqlx 0.8 sends a round trip (a `Sync`, its "ping") every time a connection
+//! goes back to the pool, so a statement through the pool cost two round trips for one answer.
+//! The connection is opened through the pool and detached from it, so the pool keeps its full
+//! size for everything else (a node holds its `max_connections` plus one per queue). It is
+//! dropped after a failed statement (it may be broken; the next batch opens another) and
+//! closed when the pool closes or the queue's last clone is gone.
 
 use std::future::Future;
 
+use sqlx::{Connection as _, PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
 use plenum_store::StoreResult;
+
+use crate::db_err;
+
+/// The connection a batch's statement runs on, handed back with the answers.
+pub(crate) type Held = PgConnection;
 
 /// Asks one statement answers at most; more wait for the next.
 const AT_ONCE: usize = 256;
@@ -38,20 +52,45 @@ impl<A, R> Clone for Batched<A, R> {
 }
 
 impl<A: Send + 'static, R: Send + 'static> Batched<A, R> {
-    /// Starts the task: `answer` answers the asks it is given, one answer each, in order.
-    /// `what` names the asks in the log.
-    pub(crate) fn start<F, Fut>(what: &'static str, answer: F) -> Self
+    /// Starts the task: `answer` answers the asks it is given, one answer each, in order, on
+    /// the connection it is lent (and hands back). `what` names the asks in the log.
+    pub(crate) fn start<F, Fut>(what: &'static str, pool: PgPool, answer: F) -> Self
     where
-        F: Fn(Vec<A>) -> Fut + Send + 'static,
-        Fut: Future<Output = StoreResult<Vec<R>>> + Send,
+        F: Fn(Held, Vec<A>) -> Fut + Send + 'static,
+        Fut: Future<Output = (Held, StoreResult<Vec<R>>)> + Send,
     {
         let (asks, mut queue) = mpsc::unbounded_channel::<Queued<A, R>>();
         tokio::spawn(async move {
+            let closed = pool.close_event();
+            tokio::pin!(closed);
+            let mut held: Option<Held> = None;
             let mut taken = Vec::with_capacity(AT_ONCE);
-            while queue.recv_many(&mut taken, AT_ONCE).await > 0 {
+            loop {
+                let taking = tokio::select! {
+                    biased;
+                    () = &mut closed => break,
+                    taking = queue.recv_many(&mut taken, AT_ONCE) => taking,
+                };
+                if taking == 0 {
+                    break;
+                }
                 let (asked, waiting): (Vec<A>, Vec<_>) = taken.drain(..).unzip();
                 let count = asked.len();
-                let answers: Vec<R> = match answer(asked).await {
+                let conn = match held.take() {
+                    Some(conn) => Ok(conn),
+                    None => pool.acquire().await.map(|c| c.detach()).map_err(db_err),
+                };
+                let answered = match conn {
+                    Ok(conn) => {
+                        let (conn, answered) = answer(conn, asked).await;
+                        if answered.is_ok() {
+                            held = Some(conn);
+                        }
+                        answered
+                    }
+                    Err(e) => Err(e),
+                };
+                let answers: Vec<R> = match answered {
                     Ok(answers) if answers.len() == count => answers,
                     Ok(answers) => {
                         tracing::error!(
@@ -72,6 +111,10 @@ impl<A: Send + 'static, R: Send + 'static> Batched<A, R> {
                 for waiter in waiting {
                     let _ = waiter.send(answers.next());
                 }
+            }
+            if let Some(conn) = held {
+                // A goodbye to the server, so it logs no lost connection.
+                let _ = conn.close().await;
             }
         });
         Self { asks }

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use plenum_domain::ids::{CompanyId, RoomId};
@@ -43,10 +43,14 @@ pub(crate) struct GenerationReads(Batched<Ask, Generations>);
 impl GenerationReads {
     /// Starts the reading task on `pool`.
     pub(crate) fn start(pool: PgPool) -> Self {
-        Self(Batched::start("change generations", move |asks| {
-            let pool = pool.clone();
-            async move { read_all(&pool, &asks).await }
-        }))
+        Self(Batched::start(
+            "change generations",
+            pool,
+            |mut conn, asks| async move {
+                let read = read_all(&mut conn, &asks).await;
+                (conn, read)
+            },
+        ))
     }
 
     /// `company`'s generations, and whether `room` is the company's, as of a moment after this
@@ -61,7 +65,7 @@ impl GenerationReads {
 }
 
 /// One statement for all `asks`: their companies' generations and their rooms' companies.
-async fn read_all(pool: &PgPool, asks: &[Ask]) -> StoreResult<Vec<Generations>> {
+async fn read_all(conn: &mut PgConnection, asks: &[Ask]) -> StoreResult<Vec<Generations>> {
     let mut companies: Vec<Uuid> = asks.iter().map(|(c, _)| c.as_uuid()).collect();
     companies.sort_unstable();
     companies.dedup();
@@ -80,7 +84,7 @@ async fn read_all(pool: &PgPool, asks: &[Ask]) -> StoreResult<Vec<Generations>> 
     )
     .bind(&companies)
     .bind(&rooms)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
     .map_err(db_err)?;
     let mut generations: HashMap<Uuid, [i64; Subject::ALL.len()]> = HashMap::new();
@@ -118,6 +122,7 @@ mod tests {
     use plenum_domain::user::Role;
     use plenum_store::Store;
     use plenum_store::contract::{new_company, new_room, new_user};
+    use sqlx::Connection as _;
 
     use super::*;
     use crate::PgStore;
@@ -232,5 +237,59 @@ mod tests {
             assert_eq!(read.of(Subject::Sessions), expected);
         }
         keep_busy.await.expect("busy");
+    }
+
+    #[tokio::test]
+    async fn a_shared_read_whose_connection_was_cut_reads_again_and_closing_waits_for_nothing() {
+        let Some((database, store, company, _)) = testing::store_with_a_company(
+            "a_shared_read_whose_connection_was_cut_reads_again_and_closing_waits_for_nothing",
+        )
+        .await
+        else {
+            return;
+        };
+        move_generation(&store, company, Subject::Sessions).await;
+        let read = store.generations.read(company, None).await.expect("read");
+        assert_eq!(read.of(Subject::Sessions), 1);
+
+        // The server ends every connection of the database: the shared reads' own among them.
+        let mut admin = sqlx::PgConnection::connect(&database.url())
+            .await
+            .expect("connect");
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&mut admin)
+        .await
+        .expect("terminate");
+        sqlx::query("SELECT bump_generation($1, 'sessions')")
+            .bind(company.as_uuid())
+            .execute(&mut admin)
+            .await
+            .expect("bump");
+        // Past the idle time after which the pool tests a connection before lending it.
+        tokio::time::sleep(crate::IDLE_BEFORE_TEST + std::time::Duration::from_millis(200)).await;
+
+        // The statement on the cut connection fails: its askers are told to ask on their own
+        // (they do, through the pool, which replaces its cut connections).
+        assert_eq!(store.generations.read(company, None).await, None);
+        assert_eq!(
+            read_alone(&store, company).await[Subject::Sessions.index()],
+            2
+        );
+        // The next batch opens a connection of its own again.
+        let read = store
+            .generations
+            .read(company, None)
+            .await
+            .expect("read again");
+        assert_eq!(read.of(Subject::Sessions), 2);
+
+        // Its connection is outside the pool: closing the pool does not wait for it.
+        tokio::time::timeout(std::time::Duration::from_secs(10), store.close())
+            .await
+            .expect("the pool closes");
+        admin.close().await.expect("close");
     }
 }

@@ -45,6 +45,9 @@ use plenum_store::{
     MeetingScope, SignInRecord, Store, StoreError, StoreResult, Trail,
 };
 
+/// How long a connection may have been idle in the pool and still be taken untested.
+const IDLE_BEFORE_TEST: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The schema's migrations, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -172,6 +175,20 @@ impl PgStore {
     pub async fn open_with(url: &str, connections: u32) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(connections)
+            // sqlx tests a connection with a round trip (a `Sync`) both when it goes back to
+            // the pool and, by default, again when it is taken: two round trips around each
+            // statement, ~8 % of a busy node's CPU (BENCHMARKS.md, session 15). A connection
+            // that went back less than a second ago passed the first test then; only one idle
+            // for longer (the database may have restarted meanwhile) is tested again.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_TEST {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(db_err)?;

@@ -31,10 +31,14 @@ pub(crate) struct RequestCounts(Batched<CountAsk, WindowCount>);
 
 impl RequestCounts {
     pub(crate) fn start(pool: PgPool) -> Self {
-        Self(Batched::start("request counts", move |asks| {
-            let pool = pool.clone();
-            async move { count_all(&pool, &asks).await }
-        }))
+        Self(Batched::start(
+            "request counts",
+            pool,
+            |mut conn, asks| async move {
+                let counted = count_all(&mut conn, &asks).await;
+                (conn, counted)
+            },
+        ))
     }
 }
 
@@ -42,7 +46,10 @@ impl RequestCounts {
 /// times, in the window that time opens if the key's is over (ended, or ending after one
 /// opened now would because the clock went back: `RateWindow::is_over`); keys are locked in
 /// their order, so two nodes' statements never wait for each other in a circle.
-async fn count_all(pool: &PgPool, asks: &[CountAsk]) -> StoreResult<Vec<WindowCount>> {
+async fn count_all<'c>(
+    db: impl sqlx::PgExecutor<'c>,
+    asks: &[CountAsk],
+) -> StoreResult<Vec<WindowCount>> {
     // Each key: its requests and the latest time among them, in key order.
     let mut keys: Vec<(&str, i64, Timestamp, RateWindow)> = Vec::new();
     let mut place: HashMap<&str, usize> = HashMap::new();
@@ -82,7 +89,7 @@ async fn count_all(pool: &PgPool, asks: &[CountAsk]) -> StoreResult<Vec<WindowCo
             .map(|k| ms(k.3.opened(k.2).ends_at))
             .collect::<Vec<_>>(),
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
     .map_err(db_err)?;
     // Each key's total, and how many of its requests are still to take their count.
