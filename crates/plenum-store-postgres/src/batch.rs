@@ -21,7 +21,9 @@
 //! closed when the pool closes or the queue's last clone is gone.
 
 use std::future::Future;
+use std::pin::Pin;
 
+use sqlx::pool::PoolConnection;
 use sqlx::{Connection as _, PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
@@ -29,8 +31,8 @@ use plenum_store::StoreResult;
 
 use crate::db_err;
 
-/// The connection a batch's statement runs on, handed back with the answers.
-pub(crate) type Held = PgConnection;
+/// The answers to one batch, computed on the connection lent for `'c`.
+pub(crate) type Answering<'c, R> = Pin<Box<dyn Future<Output = StoreResult<Vec<R>>> + Send + 'c>>;
 
 /// Asks one statement answers at most; more wait for the next.
 const AT_ONCE: usize = 256;
@@ -53,17 +55,16 @@ impl<A, R> Clone for Batched<A, R> {
 
 impl<A: Send + 'static, R: Send + 'static> Batched<A, R> {
     /// Starts the task: `answer` answers the asks it is given, one answer each, in order, on
-    /// the connection it is lent (and hands back). `what` names the asks in the log.
-    pub(crate) fn start<F, Fut>(what: &'static str, pool: PgPool, answer: F) -> Self
+    /// the connection it is lent. `what` names the asks in the log.
+    pub(crate) fn start<F>(what: &'static str, pool: PgPool, answer: F) -> Self
     where
-        F: Fn(Held, Vec<A>) -> Fut + Send + 'static,
-        Fut: Future<Output = (Held, StoreResult<Vec<R>>)> + Send,
+        F: for<'c> Fn(&'c mut PgConnection, Vec<A>) -> Answering<'c, R> + Send + 'static,
     {
         let (asks, mut queue) = mpsc::unbounded_channel::<Queued<A, R>>();
         tokio::spawn(async move {
             let closed = pool.close_event();
             tokio::pin!(closed);
-            let mut held: Option<Held> = None;
+            let mut held: Option<PgConnection> = None;
             let mut taken = Vec::with_capacity(AT_ONCE);
             loop {
                 let taking = tokio::select! {
@@ -78,11 +79,16 @@ impl<A: Send + 'static, R: Send + 'static> Batched<A, R> {
                 let count = asked.len();
                 let conn = match held.take() {
                     Some(conn) => Ok(conn),
-                    None => pool.acquire().await.map(|c| c.detach()).map_err(db_err),
+                    None => pool
+                        .acquire()
+                        .await
+                        .map(PoolConnection::detach)
+                        .map_err(db_err),
                 };
                 let answered = match conn {
-                    Ok(conn) => {
-                        let (conn, answered) = answer(conn, asked).await;
+                    Ok(mut conn) => {
+                        let answered = answer(&mut conn, asked).await;
+                        // One whose statement failed may be broken: the next batch opens another.
                         if answered.is_ok() {
                             held = Some(conn);
                         }

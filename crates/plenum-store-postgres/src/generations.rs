@@ -43,14 +43,9 @@ pub(crate) struct GenerationReads(Batched<Ask, Generations>);
 impl GenerationReads {
     /// Starts the reading task on `pool`.
     pub(crate) fn start(pool: PgPool) -> Self {
-        Self(Batched::start(
-            "change generations",
-            pool,
-            |mut conn, asks| async move {
-                let read = read_all(&mut conn, &asks).await;
-                (conn, read)
-            },
-        ))
+        Self(Batched::start("change generations", pool, |conn, asks| {
+            Box::pin(async move { read_all(conn, &asks).await })
+        }))
     }
 
     /// `company`'s generations, and whether `room` is the company's, as of a moment after this

@@ -31,14 +31,9 @@ pub(crate) struct RequestCounts(Batched<CountAsk, WindowCount>);
 
 impl RequestCounts {
     pub(crate) fn start(pool: PgPool) -> Self {
-        Self(Batched::start(
-            "request counts",
-            pool,
-            |mut conn, asks| async move {
-                let counted = count_all(&mut conn, &asks).await;
-                (conn, counted)
-            },
-        ))
+        Self(Batched::start("request counts", pool, |conn, asks| {
+            Box::pin(async move { count_all(conn, &asks).await })
+        }))
     }
 }
 

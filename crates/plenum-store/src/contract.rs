@@ -3546,9 +3546,8 @@ pub mod edited_elsewhere {
     use std::future::Future;
 
     use plenum_domain::ids::ScheduleId;
-    use plenum_domain::user::Role;
 
-    use super::{new_company, new_schedule, new_user, user_ref};
+    use super::{company_with_admin, new_schedule, user_ref};
     use crate::Store;
 
     /// A meeting's detail, remembered once read, shows its invitees removed by
@@ -3560,17 +3559,7 @@ pub mod edited_elsewhere {
         E: FnOnce(ScheduleId) -> D,
         D: Future<Output = ()>,
     {
-        let company = new_company("Acme");
-        let admin = new_user(company.id, "acme-admin", Role::SystemAdmin);
-        store
-            .create_company(&company, &admin)
-            .await
-            .expect("create company");
-        let owner = store
-            .user(company.id, admin.id)
-            .await
-            .expect("read the admin")
-            .expect("the admin");
+        let (company, owner) = company_with_admin(store, "Acme", "acme-admin", 100).await;
         let mut meeting = new_schedule(&owner, "Planning", "123456789", 0);
         meeting.invitees = vec![user_ref(&owner)];
         let meeting = store.create_schedule(&meeting).await.expect("create");
