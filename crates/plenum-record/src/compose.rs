@@ -18,16 +18,26 @@
 //!   never).
 //! - **Timestamps.** Each participant's tracks are placed by their [`TrackClock`]s sharing
 //!   the participant's [`SenderClock`] (sender reports; arrival as fallback), so a
-//!   participant's lips match its voice. The composed video's times are clamped to increase
-//!   by at least [`VIDEO_MIN_STEP`] from one frame to the next, across switches too, and never
-//!   to fall before a sample already released. At a switch the new source's video is
-//!   delayed (by at most [`MAX_SWITCH_SHIFT`]) so that its first frame comes a frame
-//!   interval after the old source's last.
-//! - **Order.** [`Composer::poll`] releases audio when it is due (its end plus
+//!   participant's lips match its voice.
+//! - **One frame grid.** Composed frames keep to a grid: each comes a whole number of the
+//!   source's frame intervals (its RTP spacing) after the last, and the first frame after a
+//!   switch a whole number of the old source's intervals (at most [`MAX_FRAME_INTERVAL`]).
+//!   A frame that came late, or a switch to a source whose frames fall between the old
+//!   one's, goes to the next point of the grid: its source's video then trails its voice by
+//!   that lag, frame after frame. Why: ffmpeg (and players) lay a constant frame rate over
+//!   a stream, guessed from its first frames' spacing; two frames closer than that fall in
+//!   one step of it (ffmpeg's `-f null -` check fails with "non monotonically increasing
+//!   dts"), and an irregular gap early makes the guess wrong (14.83 instead of 15 fps), so
+//!   frames a true interval apart collide later. On one grid, sources of the same frame rate
+//!   give the guess nothing to get wrong.
+//! - **Order and lateness.** [`Composer::poll`] releases audio when it is due (its end plus
 //!   [`crate::mix::JITTER_ALLOWANCE`]) and a video frame once the audio before it is out, so
-//!   samples come out in non-decreasing time across both tracks. A video frame later than that
-//!   is stamped at the last released time rather than dropped: every VP8 interframe depends on
-//!   the frame before it.
+//!   samples come out in non-decreasing time across both tracks. A video frame whose audio is
+//!   already out is composed after it, late. But video trailing its voice by more than
+//!   [`MAX_VIDEO_LAG`] is not shown: the source freezes at its last frame until its next
+//!   keyframe (asked for), which is composed back in sync (at its own time, or the next point
+//!   of the grid, less than an interval after). An interframe cannot just be dropped:
+//!   every VP8 interframe depends on the frame before it.
 //! - **H.264** frames are ignored (counted): the composition is a WebM, which holds VP8, and
 //!   we never transcode. A participant publishing H.264 only is heard, not seen.
 
@@ -50,8 +60,13 @@ pub const KEYFRAME_THROTTLE: Duration = Duration::from_secs(1);
 pub const VIDEO_STALE: Duration = Duration::from_secs(3);
 /// The least step between two composed video frames' times (Matroska's usual resolution).
 pub const VIDEO_MIN_STEP: Duration = Duration::from_millis(1);
-/// The most a switch delays the new source's video (a frame interval down to 10 fps).
-pub const MAX_SWITCH_SHIFT: Duration = Duration::from_millis(100);
+/// The longest source frame interval kept between composed frames (10 fps): a source's
+/// pause is no interval, and a slower source only loses the guarantee.
+pub const MAX_FRAME_INTERVAL: Duration = Duration::from_millis(100);
+/// How far the composed video may trail its source's voice before the source freezes until
+/// its next keyframe: just under the 125 ms at which viewers notice video late (ITU-R
+/// BT.1359).
+pub const MAX_VIDEO_LAG: Duration = Duration::from_millis(120);
 /// How many past speakers are remembered as fallbacks for the video.
 const RECENT_SPEAKERS: usize = 8;
 
@@ -94,6 +109,8 @@ struct Video {
     clock: TrackClock,
     /// When its last VP8 frame was pushed (`now`).
     last_frame: Instant,
+    /// Where its last VP8 frame was placed, composed or not.
+    placed: Option<Duration>,
 }
 
 /// Composes the meeting: see the module's documentation.
@@ -118,10 +135,11 @@ pub struct Composer<P> {
     /// Video samples waiting for the audio before them to be released.
     video: VecDeque<Sample>,
     last_video: Option<Duration>,
-    /// The gap between the last two composed video frames (the source's frame interval).
+    /// The source's frame interval (its RTP spacing, at most [`MAX_FRAME_INTERVAL`]; zero
+    /// while unknown): the grid's step across a switch.
     video_step: Duration,
-    /// Added to the current source's times since the switch to it (see `push_video`).
-    video_shift: Duration,
+    /// How far the source's composed frames trail their placement (≤ [`MAX_VIDEO_LAG`]).
+    video_lag: Duration,
     /// The time of the last sample released.
     last_out: Duration,
     stats: ComposerStats,
@@ -149,7 +167,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
             video: VecDeque::new(),
             last_video: None,
             video_step: Duration::ZERO,
-            video_shift: Duration::ZERO,
+            video_lag: Duration::ZERO,
             last_out: Duration::ZERO,
             stats: ComposerStats::default(),
         }
@@ -322,29 +340,45 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
         let video = participant.video.get_or_insert_with(|| Video {
             clock: TrackClock::new(start),
             last_frame: now,
+            placed: None,
         });
         video.last_frame = video.last_frame.max(now);
         let placed = video.clock.place(&mut participant.sender, frame);
+        // The participant's frame interval (its RTP spacing), known from its second frame.
+        let interval = video
+            .placed
+            .replace(placed)
+            .map(|p| placed.saturating_sub(p));
         if !was_publishing {
             self.reselect(now);
         }
 
-        if self.pending == Some(from) && frame.keyframe {
+        // The interval the frame keeps after the last composed one.
+        let step;
+        // A switch needs an interval to keep: right at the start, before either source has
+        // sent two frames, it waits for the new source's next keyframe.
+        let grid_known =
+            self.last_video.is_none() || interval.is_some() || self.video_step > Duration::ZERO;
+        if self.pending == Some(from) && frame.keyframe && grid_known {
             self.source = Some(from);
             self.pending = None;
             self.source_broken = false;
             self.stats.video_switches += 1;
-            // The new source's first frame comes a frame interval after the old source's
-            // last, never a few milliseconds after it: two frames closer than the frame
-            // rate land in one step of a player's (or ffmpeg's) frame grid. The shift
-            // holds for the source until the next switch, at most MAX_SWITCH_SHIFT.
-            self.video_shift = match self.last_video {
-                Some(last) => (last + self.video_step)
-                    .saturating_sub(placed)
-                    .min(MAX_SWITCH_SHIFT),
-                None => Duration::ZERO,
+            // The new source's first frame goes on the old one's grid (on its own interval
+            // while the old one's is unknown).
+            step = match self.video_step {
+                Duration::ZERO => interval.unwrap_or_default(),
+                old => old,
             };
+            if let Some(interval) = interval {
+                self.video_step = interval.min(MAX_FRAME_INTERVAL);
+            }
+            self.video_lag = Duration::ZERO;
         } else if self.source == Some(from) {
+            step = interval.unwrap_or(self.video_step);
+            if let Some(interval) = interval {
+                self.video_step = interval.min(MAX_FRAME_INTERVAL);
+            }
             if self.source_broken && !frame.keyframe {
                 self.stats.video_frames_skipped += 1;
                 return;
@@ -355,17 +389,30 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
                 self.stats.video_frames_skipped += 1;
                 return;
             }
-            self.source_broken = false;
+            if self.source_broken {
+                // The keyframe that ends a freeze is composed back in sync: at its own time,
+                // or the next point of the grid after it.
+                self.video_lag = Duration::ZERO;
+                self.source_broken = false;
+            }
         } else {
             self.stats.video_frames_skipped += 1;
             return;
         }
 
-        let mut time = (placed + self.video_shift).max(self.last_out);
-        if let Some(last) = self.last_video {
-            time = time.max(last + VIDEO_MIN_STEP);
-            self.video_step = time - last;
+        let wanted = (placed + self.video_lag).max(self.last_out);
+        let time = match self.last_video {
+            Some(last) => on_grid(last, step.max(VIDEO_MIN_STEP), wanted).max(self.last_out),
+            None => wanted,
+        };
+        let lag = time.saturating_sub(placed);
+        if lag > MAX_VIDEO_LAG && !frame.keyframe {
+            self.source_broken = true;
+            self.request(from, now);
+            self.stats.video_frames_skipped += 1;
+            return;
         }
+        self.video_lag = lag;
         self.last_video = Some(time);
         self.stats.video_frames += 1;
         self.video.push_back(Sample {
@@ -421,6 +468,16 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
         }
         self.stats.keyframe_requests += 1;
     }
+}
+
+/// The first point at or after `wanted` of the grid `last` + n × `step` (n ≥ 1). A point
+/// less than a Matroska tick before `wanted` counts as at it: placements computed from RTP
+/// times are exact only to the nanosecond.
+fn on_grid(last: Duration, step: Duration, wanted: Duration) -> Duration {
+    let gap = wanted.saturating_sub(last).saturating_sub(crate::mkv::TICK);
+    let steps = gap.as_nanos().div_ceil(step.as_nanos()).max(1);
+    let nanos = u64::try_from(steps * step.as_nanos()).unwrap_or(u64::MAX);
+    last.saturating_add(Duration::from_nanos(nanos))
 }
 
 impl Participant {

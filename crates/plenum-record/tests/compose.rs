@@ -615,10 +615,137 @@ fn a_switch_keeps_a_frame_interval_between_the_two_sources() {
         step >= ms(60),
         "the new source's first frame {step:?} after the old one's last"
     );
-    // And participant 2's frames keep their own spacing after it.
-    for pair in frames[first_of_2..].windows(2) {
-        assert!(pair[1].0 - pair[0].0 >= ms(60), "{pair:?}");
+    // And the whole stream stays on one grid: participant 2's frames are put on
+    // participant 1's.
+    assert_on_one_grid(&frames.iter().map(|f| f.0).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_switch_right_at_the_start_keeps_the_first_sources_grid() {
+    let mut sim = Sim::new();
+    for p in [1, 2] {
+        sim.audio(p, Send::new(ms(0), ms(2000)));
     }
+    // Participant 2 speaks but its camera starts half an interval after participant 1's:
+    // participant 1's first frame is shown, and participant 2's first frame, a keyframe,
+    // comes before either interval is known.
+    sim.video(1, Send::new(ms(0), ms(2000)));
+    sim.video(2, Send::new(ms(33), ms(2000)));
+    sim.at(ms(0), Ev::Speaker(Some(2)));
+    let run = sim.run(ms(2000));
+    let frames: Vec<_> = video(&run.samples).into_iter().collect();
+    assert_eq!(
+        sim.whose(frames[0]).0,
+        1,
+        "participant 1's video came first"
+    );
+    assert_eq!(
+        sim.whose(frames.last().expect("frames")).0,
+        2,
+        "then the speaker's"
+    );
+    assert_on_one_grid(&frames.iter().map(|s| s.time).collect::<Vec<_>>());
+}
+
+/// When frame `k` of [`Sim::video`] is captured (in the fixture's first pass, 15 fps).
+fn capture(k: usize) -> Duration {
+    Duration::from_micros(k as u64 * 6_000 * 1_000_000 / 90_000)
+}
+
+/// Participant 1 speaks and shows video (30 ms path) for 2.5 s, except that the frames
+/// captured before `stall_end` − 30 ms from frame 12 on arrive together at `stall_end`.
+/// Returns the composed frames as (time, frame index, keyframe) and the run.
+fn stalled_video(latency: fn(usize) -> Duration) -> (Vec<(Duration, usize, bool)>, Run) {
+    let mut sim = Sim::new();
+    sim.audio(1, Send::new(ms(0), ms(2500)));
+    sim.video(
+        1,
+        Send {
+            latency,
+            ..Send::new(ms(0), ms(2500))
+        },
+    );
+    sim.at(ms(0), Ev::Speaker(Some(1)));
+    let run = sim.run(ms(2500));
+    let frames = video(&run.samples)
+        .into_iter()
+        .map(|s| (s.time, sim.whose(s).1, s.keyframe))
+        .collect();
+    (frames, run)
+}
+
+/// What every composed video stream must be, however late its frames came: decodable (a
+/// frame after a gap in the source's frames is a keyframe) and never two frames closer than
+/// the source's 66.7 ms, on one grid of that interval (ffmpeg guesses a stream's frame rate
+/// from its first frames and puts frames on that grid).
+fn assert_decodable_and_spaced(frames: &[(Duration, usize, bool)]) {
+    assert!(frames[0].2, "the first frame is a keyframe: {frames:?}");
+    for pair in frames.windows(2) {
+        let ((_, k0, _), (_, k1, key)) = (pair[0], pair[1]);
+        assert!(k1 == k0 + 1 || key, "frame {k1} after {k0} is no keyframe");
+    }
+    assert_on_one_grid(&frames.iter().map(|f| f.0).collect::<Vec<_>>());
+}
+
+/// Each of `times` a whole number (≥ 1) of 15 fps intervals after the one before.
+fn assert_on_one_grid(times: &[Duration]) {
+    let interval = capture(1).as_secs_f64();
+    for pair in times.windows(2) {
+        let steps = (pair[1] - pair[0]).as_secs_f64() / interval;
+        assert!(
+            steps > 0.99 && (steps - steps.round()).abs() < 0.001,
+            "frames at {:?} and {:?}: {steps} intervals apart",
+            pair[0],
+            pair[1]
+        );
+    }
+}
+
+#[test]
+fn video_that_arrives_late_trails_its_voice_on_its_frame_grid() {
+    // Frames 12..=14 (800–933 ms, placed 30 ms later) arrive together at 1020 ms, when the
+    // audio up to 860 ms is out: frame 12 goes to the next point of its grid after that,
+    // an interval late, and the frames after it follow on the grid, as late.
+    let (frames, run) = stalled_video(|k| match k {
+        12..=14 => ms(1020) - capture(k),
+        _ => ms(30),
+    });
+    assert_decodable_and_spaced(&frames);
+    assert_eq!(run.composer.stats().video_frames_skipped, 0, "{frames:?}");
+    for &(time, k, _) in &frames {
+        let lag = time - (capture(k) + ms(30));
+        let expected = if k >= 12 { capture(1) } else { Duration::ZERO };
+        assert!(
+            lag.abs_diff(expected) < ms(1),
+            "frame {k} trails by {lag:?}"
+        );
+    }
+}
+
+#[test]
+fn video_later_than_the_lag_allowed_freezes_until_a_keyframe_back_in_sync() {
+    // Frames 12..=19 (800–1267 ms) arrive together at 1300 ms, when the audio up to 1140 ms
+    // is out: 290 ms late, more than a viewer forgives.
+    let (frames, run) = stalled_video(|k| match k {
+        12..=19 => ms(1300) - capture(k),
+        _ => ms(30),
+    });
+    assert_decodable_and_spaced(&frames);
+    assert!(
+        run.requests.iter().any(|&(at, p)| p == 1 && at == ms(1300)),
+        "a keyframe asked for when the stall ended: {:?}",
+        run.requests
+    );
+    // Shown late are at most keyframes (never an interframe that far behind its voice);
+    // from the first keyframe after the stall on (frame 21), every frame is in sync.
+    for &(time, k, key) in &frames {
+        let lag = time - (capture(k) + ms(30));
+        assert!(lag <= ms(120) || key, "frame {k} trails by {lag:?}");
+        if k >= 21 {
+            assert!(lag < ms(1), "frame {k} trails by {lag:?}");
+        }
+    }
+    assert!(frames.iter().any(|f| f.1 >= 21), "{frames:?}");
 }
 
 fn h264_frame(arrival: Instant) -> Frame {
