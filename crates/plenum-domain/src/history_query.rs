@@ -145,6 +145,9 @@ pub struct SessionAttendance {
     pub seq: i64,
     pub session: Session,
     pub attendance: Page<AttendanceEntry>,
+    /// The session's invitees with their names, in the order of `session.invitees` (those
+    /// that are users of its company: all of them, as invitations are kept).
+    pub invited: Vec<UserRef>,
 }
 
 /// Where a session is identified: by its UUID (every surface) or by its number within the

@@ -544,6 +544,26 @@ pub async fn session_attendance_pages_and_searches_a_sessions_stays(store: &dyn 
     let mut expected = vec![f.alice.id, f.bob.id];
     expected.sort();
     assert_eq!(invitees, expected);
+    // The invitees with their names, in the session's invitee order.
+    let invited: Vec<(UserId, &str)> = got
+        .invited
+        .iter()
+        .map(|u| (u.id, u.real_name.as_str()))
+        .collect();
+    let names = |id: UserId| {
+        if id == f.bob.id {
+            "Bob Builder"
+        } else {
+            f.alice.profile.real_name.as_str()
+        }
+    };
+    let in_order: Vec<(UserId, &str)> = got
+        .session
+        .invitees
+        .iter()
+        .map(|&id| (id, names(id)))
+        .collect();
+    assert_eq!(invited, in_order);
     let ids: Vec<AttendanceId> = got
         .attendance
         .items
@@ -1498,7 +1518,8 @@ pub async fn insert_history_batch_writes_what_the_queries_read_all_or_nothing(st
 /// was listed before: a store that remembers rows must notice every change they show.
 pub async fn listed_rows_follow_every_change_of_what_they_show(store: &dyn Store) {
     let f = fixture(store).await;
-    let old = session("Old", 100, Some(200), None);
+    let mut old = session("Old", 100, Some(200), None);
+    old.invitees = vec![uname("alice")];
     let mut rec = recording(&old, 110, 30);
     rec.download_url = "https://files.example/first.webm".to_owned();
     let mut later = recording(&old, 150, 30);
@@ -1538,6 +1559,27 @@ pub async fn listed_rows_follow_every_change_of_what_they_show(store: &dyn Store
     assert_eq!(sessions.total, 2);
     assert_eq!(recordings.total, 2);
     assert_eq!(sessions.items[1].owner.real_name, f.alice.profile.real_name);
+    // Who was invited to the ended session (alice, who never came), with her names.
+    let invited = || async {
+        store
+            .session_attendance(
+                f.acme.id,
+                SessionKey::Id(old.id),
+                &AttendanceQuery::default(),
+                all(),
+            )
+            .await
+            .expect("attendance")
+            .expect("the session exists")
+            .invited
+            .into_iter()
+            .map(|u| (u.id, u.real_name))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        invited().await,
+        vec![(f.alice.id, f.alice.profile.real_name.clone())]
+    );
 
     // The owner's name.
     store
@@ -1558,6 +1600,10 @@ pub async fn listed_rows_follow_every_change_of_what_they_show(store: &dyn Store
             .items
             .iter()
             .all(|s| s.owner.real_name == "Alice Renamed")
+    );
+    assert_eq!(
+        invited().await,
+        vec![(f.alice.id, "Alice Renamed".to_owned())]
     );
 
     // Who attended an ended session: a stay added later (as an import adds it).

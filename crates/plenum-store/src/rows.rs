@@ -175,6 +175,11 @@ pub fn group_attendees(
 pub struct SessionStays {
     pub session: Session,
     pub stays: Vec<AttendanceEntry>,
+    /// `session.invitees` that are users of the session's company, with their names, in the
+    /// same order. Remembered with the stays under `session_rows`, which moves when a user's
+    /// names change; users are never deleted nor moved to another company, and an
+    /// invitation names an existing user (foreign key), so nothing else changes them.
+    pub invited: Vec<UserRef>,
 }
 
 /// An `attendance` row with its user's names (if a user of the company).

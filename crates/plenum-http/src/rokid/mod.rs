@@ -551,29 +551,21 @@ async fn participant_rows(
             }
         })
         .collect();
+    // The invitees without a stay on the page, in the session's invitee order.
     let absent = absent_invitees(&found.session, stays);
-    if !absent.is_empty() {
-        let mut people = state
-            .plenum
-            .history()
-            .user_refs(auth.scope.company, &absent)
-            .await
-            .map_err(|e| RokidError::from_service(e, PARTICIPANTS_PATH))?;
-        // In the session's invitee order.
-        people.sort_by_key(|p| absent.iter().position(|id| *id == p.id));
-        rows.extend(people.into_iter().map(|p| Participant {
-            participant_user_full_name: if p.real_name.is_empty() {
-                p.username.clone()
-            } else {
-                p.real_name.clone()
-            },
-            participant_user_name: p.username,
-            start_time: String::new(),
-            end_time: String::new(),
-            meeting_duration: String::new(),
-            status: presence_word(PresenceState::NeverJoined),
-        }));
-    }
+    let people = found.invited.iter().filter(|p| absent.contains(&p.id));
+    rows.extend(people.cloned().map(|p| Participant {
+        participant_user_full_name: if p.real_name.is_empty() {
+            p.username.clone()
+        } else {
+            p.real_name.clone()
+        },
+        participant_user_name: p.username,
+        start_time: String::new(),
+        end_time: String::new(),
+        meeting_duration: String::new(),
+        status: presence_word(PresenceState::NeverJoined),
+    }));
     Ok(Json(rows))
 }
 

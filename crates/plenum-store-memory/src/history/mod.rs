@@ -476,6 +476,7 @@ impl HistoryMemory {
                 seq,
                 session: stays.session.clone(),
                 attendance: query.page_of(&stays.stays, page),
+                invited: stays.invited.clone(),
             }))
     }
 

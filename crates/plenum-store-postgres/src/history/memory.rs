@@ -262,10 +262,18 @@ impl HistorySnapshot for Reads<'_> {
         // One row per stay (one for a session without any), the invitees read once per
         // session; users joined by key (`LIMIT 1`: see `sessions_by_seq`'s note in mod.rs).
         let select = format!(
-            "SELECT {SESSION_COLUMNS}, inv.invitees, st.* \
+            "SELECT {SESSION_COLUMNS}, inv.*, st.* \
              FROM sessions s \
-             CROSS JOIN LATERAL (SELECT ARRAY(SELECT i.user_id FROM session_invitees i \
-                 WHERE i.session_seq = s.seq ORDER BY i.user_id) AS invitees) inv \
+             CROSS JOIN LATERAL (SELECT array_agg(i.user_id ORDER BY i.user_id) AS invitees, \
+                     array_agg(u.id ORDER BY i.user_id) FILTER (WHERE u.id IS NOT NULL) \
+                         AS invited, \
+                     array_agg(u.username ORDER BY i.user_id) FILTER (WHERE u.id IS NOT NULL) \
+                         AS invited_usernames, \
+                     array_agg(u.real_name ORDER BY i.user_id) FILTER (WHERE u.id IS NOT NULL) \
+                         AS invited_real_names \
+                 FROM session_invitees i LEFT JOIN users u \
+                     ON u.id = i.user_id AND u.company_id = s.company_id \
+                 WHERE i.session_seq = s.seq) inv \
              LEFT JOIN LATERAL (SELECT a.seq AS a_seq, a.id AS a_id, a.user_id AS a_user_id, \
                      a.display_name, a.call_number, a.device_type, a.media_type, a.department, \
                      a.joined_at, a.left_at, u.username, u.real_name \
@@ -285,15 +293,33 @@ impl HistorySnapshot for Reads<'_> {
             let seq: i64 = col(row, "seq")?;
             if found.last().is_none_or(|(last, _)| *last != seq) {
                 let mut session = session_row(row)?.decode()?;
-                session.invitees = col::<Vec<Uuid>>(row, "invitees")?
+                // array_agg over no rows is NULL.
+                session.invitees = col::<Option<Vec<Uuid>>>(row, "invitees")?
+                    .unwrap_or_default()
                     .into_iter()
                     .map(UserId::from_uuid)
+                    .collect();
+                let ids = col::<Option<Vec<Uuid>>>(row, "invited")?.unwrap_or_default();
+                let usernames =
+                    col::<Option<Vec<String>>>(row, "invited_usernames")?.unwrap_or_default();
+                let real_names =
+                    col::<Option<Vec<String>>>(row, "invited_real_names")?.unwrap_or_default();
+                let invited = ids
+                    .into_iter()
+                    .zip(usernames)
+                    .zip(real_names)
+                    .map(|((id, username), real_name)| UserRef {
+                        id: UserId::from_uuid(id),
+                        username,
+                        real_name,
+                    })
                     .collect();
                 found.push((
                     seq,
                     SessionStays {
                         session,
                         stays: Vec::new(),
+                        invited,
                     },
                 ));
             }

@@ -513,13 +513,27 @@ fn session_stays(
             continue;
         };
         let mut stmt = conn
-            .prepare_cached("SELECT user_id FROM session_invitees WHERE session_seq = ?1")
+            .prepare_cached(
+                "SELECT i.user_id, u.username, u.real_name FROM session_invitees i \
+                 LEFT JOIN users u ON u.id = i.user_id AND u.company_id = ?2 \
+                 WHERE i.session_seq = ?1",
+            )
             .map_err(internal)?;
-        session.invitees = stmt
-            .query_map([seq], |r| r.get::<_, Uuid>(0))
-            .map_err(internal)?
-            .map(|r| r.map(UserId::from_uuid).map_err(internal))
-            .collect::<StoreResult<_>>()?;
+        let mut invited = Vec::new();
+        let mut rows = stmt
+            .query(rusqlite::params![seq, blob(company.as_uuid())])
+            .map_err(internal)?;
+        while let Some(row) = rows.next().map_err(internal)? {
+            let id = UserId::from_uuid(row.get::<_, Uuid>(0).map_err(internal)?);
+            session.invitees.push(id);
+            if let Some(username) = row.get::<_, Option<String>>(1).map_err(internal)? {
+                invited.push(UserRef {
+                    id,
+                    username,
+                    real_name: row.get(2).map_err(internal)?,
+                });
+            }
+        }
         let mut stmt = conn
             .prepare_cached(
                 "SELECT a.id, a.user_id, a.display_name, a.call_number, a.device_type, \
@@ -548,7 +562,14 @@ fn session_stays(
                 .decode(session.id)?,
             );
         }
-        found.push((seq, Arc::new(SessionStays { session, stays })));
+        found.push((
+            seq,
+            Arc::new(SessionStays {
+                session,
+                stays,
+                invited,
+            }),
+        ));
     }
     Ok(found)
 }
