@@ -29,7 +29,8 @@ pub struct Session {
     pub ended_at: Option<Timestamp>,
     /// The most participants present at once.
     pub peak_participants: u32,
-    /// Users invited to the meeting when it started.
+    /// Users invited to the meeting when it started; every store reads them in the order of
+    /// their ids.
     pub invitees: Vec<UserId>,
 }
 

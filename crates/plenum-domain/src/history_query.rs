@@ -145,7 +145,7 @@ pub struct SessionAttendance {
     pub seq: i64,
     pub session: Session,
     pub attendance: Page<AttendanceEntry>,
-    /// The session's invitees with their names, in the order of `session.invitees` (those
+    /// The session's invitees with their names, in the order of `session.invitees` (by id; those
     /// that are users of its company: all of them, as invitations are kept).
     pub invited: Vec<UserRef>,
 }

@@ -516,7 +516,7 @@ fn session_stays(
             .prepare_cached(
                 "SELECT i.user_id, u.username, u.real_name FROM session_invitees i \
                  LEFT JOIN users u ON u.id = i.user_id AND u.company_id = ?2 \
-                 WHERE i.session_seq = ?1",
+                 WHERE i.session_seq = ?1 ORDER BY i.user_id",
             )
             .map_err(internal)?;
         let mut invited = Vec::new();
