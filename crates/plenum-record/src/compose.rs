@@ -353,40 +353,38 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
             self.reselect(now);
         }
 
-        // The interval the frame keeps after the last composed one.
-        let step;
         // A switch needs an interval to keep: right at the start, before either source has
         // sent two frames, it waits for the new source's next keyframe.
         let grid_known =
             self.last_video.is_none() || interval.is_some() || self.video_step > Duration::ZERO;
-        if self.pending == Some(from) && frame.keyframe && grid_known {
+        let switching = self.pending == Some(from) && frame.keyframe && grid_known;
+        if !switching && self.source != Some(from) {
+            self.stats.video_frames_skipped += 1;
+            return;
+        }
+        // The interval the frame keeps after the last composed one: the new source's first
+        // frame goes on the old one's grid (on its own interval while the old one's is unknown).
+        let step = match (switching, self.video_step) {
+            (true, Duration::ZERO) => interval.unwrap_or_default(),
+            (true, old) => old,
+            (false, _) => interval.unwrap_or(self.video_step),
+        };
+        if let Some(interval) = interval {
+            self.video_step = interval.min(MAX_FRAME_INTERVAL);
+        }
+        if switching {
             self.source = Some(from);
             self.pending = None;
             self.source_broken = false;
             self.stats.video_switches += 1;
-            // The new source's first frame goes on the old one's grid (on its own interval
-            // while the old one's is unknown).
-            step = match self.video_step {
-                Duration::ZERO => interval.unwrap_or_default(),
-                old => old,
-            };
-            if let Some(interval) = interval {
-                self.video_step = interval.min(MAX_FRAME_INTERVAL);
-            }
             self.video_lag = Duration::ZERO;
-        } else if self.source == Some(from) {
-            step = interval.unwrap_or(self.video_step);
-            if let Some(interval) = interval {
-                self.video_step = interval.min(MAX_FRAME_INTERVAL);
-            }
+        } else {
             if self.source_broken && !frame.keyframe {
                 self.stats.video_frames_skipped += 1;
                 return;
             }
             if !frame.contiguous && !frame.keyframe {
-                self.source_broken = true;
-                self.request(from, now);
-                self.stats.video_frames_skipped += 1;
+                self.freeze(from, now);
                 return;
             }
             if self.source_broken {
@@ -395,9 +393,6 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
                 self.video_lag = Duration::ZERO;
                 self.source_broken = false;
             }
-        } else {
-            self.stats.video_frames_skipped += 1;
-            return;
         }
 
         let wanted = (placed + self.video_lag).max(self.last_out);
@@ -407,9 +402,7 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
         };
         let lag = time.saturating_sub(placed);
         if lag > MAX_VIDEO_LAG && !frame.keyframe {
-            self.source_broken = true;
-            self.request(from, now);
-            self.stats.video_frames_skipped += 1;
+            self.freeze(from, now);
             return;
         }
         self.video_lag = lag;
@@ -421,6 +414,14 @@ impl<P: Copy + Eq + Hash + Ord + Debug> Composer<P> {
             time,
             keyframe: frame.keyframe,
         });
+    }
+
+    /// The source's frame is not composed: the source holds its last good frame until its
+    /// next keyframe, asked for now.
+    fn freeze(&mut self, source: P, now: Instant) {
+        self.source_broken = true;
+        self.request(source, now);
+        self.stats.video_frames_skipped += 1;
     }
 
     /// The next queued video frame, if the audio before it is out.
